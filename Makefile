@@ -1,0 +1,69 @@
+# credo: one entry point for building, linting, testing and benchmarking.
+# `make help` lists the targets. Everything runs inside $(VENV), created on first use.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= dev
+# Where cargo puts the profile's output ("dev" builds land in target/debug).
+PROFILE_DIR := $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
+CARGO_TARGET_DIR ?= target
+export PYO3_PYTHON := $(abspath $(PY))
+# The in-place build is imported from python/ (pytest sets the same path from pyproject.toml).
+export PYTHONPATH := $(abspath python)$(if $(PYTHONPATH),:$(PYTHONPATH))
+
+.DEFAULT_GOAL := help
+.PHONY: help venv build-dev test test-python test-rust lint lint-rust lint-python stubtest bench bench-smoke wheel demo clean
+
+help:  ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.deps-installed: requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.deps-installed  ## Create the virtual environment with the test and bench dependencies
+
+build-dev: venv  ## Build the native module in place (PROFILE=dev|release)
+	rm -f python/credo/*.so
+	PYO3_BUILD_EXTENSION_MODULE=1 cargo build -p credo-py --profile $(PROFILE)
+	cp $(CARGO_TARGET_DIR)/$(PROFILE_DIR)/lib_credo.so python/credo/_credo.abi3.so
+	$(PY) -c "import credo._credo as m; print('built', m.__file__)"
+
+test-rust:  ## Rust unit and property tests of credo-core
+	cargo test -p credo-core
+
+test-python: build-dev  ## pytest over tests/
+	$(PY) -m pytest tests
+
+test: test-rust test-python  ## All tests (Rust core, then pytest)
+
+lint-rust:  ## rustfmt and clippy, warnings are errors
+	cargo fmt --all --check
+	PYO3_BUILD_EXTENSION_MODULE=1 cargo clippy --workspace --all-targets -- -D warnings
+
+lint-python: venv  ## ruff
+	$(PY) -m ruff check python tests benches
+
+stubtest: build-dev  ## The hand-written stub matches the native module
+	$(PY) -m mypy.stubtest credo._credo --allowlist .mypy-stubtest-allowlist
+
+lint: lint-rust lint-python  ## Every linter
+
+bench: PROFILE = release
+bench: build-dev  ## The full benchmark suite (release build), tables in bench-results/
+	$(PY) -m pytest benches/python --benchmark-enable --benchmark-only -p no:cacheprovider
+
+bench-smoke: PROFILE = release
+bench-smoke: build-dev  ## Quick benchmark run that checks the ratio targets (as in CI)
+	CREDO_BENCH_QUICK=1 $(PY) -m pytest benches/python -p no:cacheprovider -q
+
+wheel:  ## Build the release abi3 wheel into dist/
+	$(VENV)/bin/maturin build --release --strip -o dist
+
+demo: build-dev  ## Run `credo demo`
+	$(PY) -m credo demo
+
+clean:  ## Remove build outputs
+	rm -rf target dist python/credo/*.so

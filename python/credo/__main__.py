@@ -1,0 +1,5 @@
+import sys
+
+from credo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,143 @@
+"""Input checks shared by the Python layer.
+
+Each helper turns user input into a C-contiguous array of the dtype the native module expects,
+or raises a :mod:`credo.exceptions` error whose message starts with the argument's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from credo.exceptions import (
+    EmptyInputError,
+    InvalidArgumentError,
+    NonFiniteError,
+    NotFittedError,
+    ShapeError,
+)
+
+
+def as_float_array(
+    x: Any,
+    name: str,
+    *,
+    ndim: int | Iterable[int] | None = None,
+    dtype: Any = np.float64,
+    finite: bool = True,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """``x`` as a C-contiguous float array of ``dtype``, checked for rank, emptiness and finiteness."""
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:  # ragged lists and the like
+        raise InvalidArgumentError(f"{name}: cannot be read as a numeric array ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise InvalidArgumentError(f"{name}: expected numbers, got an array of dtype {arr.dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(f"{d}-D" for d in allowed)
+            raise ShapeError(f"{name}: expected a {want} array, got shape {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise EmptyInputError(f"{name}: is empty")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if finite and arr.size and not np.isfinite(arr).all():
+        bad = np.flatnonzero(~np.isfinite(arr.reshape(-1)))[0]
+        idx = np.unravel_index(bad, arr.shape)
+        where = idx[0] if len(idx) == 1 else tuple(int(i) for i in idx)
+        raise NonFiniteError(f"{name}: non-finite value {arr.reshape(-1)[bad]} at index {where}")
+    return arr
+
+
+def as_probabilities(x: Any, name: str, *, ndim: int | Iterable[int] | None = None) -> np.ndarray:
+    """A float64 array of values in [0, 1]."""
+    arr = as_float_array(x, name, ndim=ndim)
+    if arr.size and (arr.min() < 0.0 or arr.max() > 1.0):
+        raise InvalidArgumentError(
+            f"{name}: probabilities must lie in [0, 1], got values in [{arr.min():g}, {arr.max():g}]"
+        )
+    return arr
+
+
+def as_labels(y: Any, name: str, *, n_classes: int | None = None, binary: bool = False) -> np.ndarray:
+    """Integer class labels as int64, in [0, n_classes) (or {0, 1} when ``binary``)."""
+    try:
+        arr = np.asarray(y)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"{name}: cannot be read as an array of labels ({exc})") from None
+    if arr.ndim != 1:
+        raise ShapeError(f"{name}: expected a 1-D array of labels, got shape {arr.shape}")
+    if arr.size == 0:
+        raise EmptyInputError(f"{name}: is empty")
+    if arr.dtype == bool:
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise NonFiniteError(f"{name}: labels must be finite")
+        if not np.array_equal(arr, np.round(arr)):
+            raise InvalidArgumentError(f"{name}: labels must be whole numbers")
+    elif arr.dtype.kind not in "iu":
+        raise InvalidArgumentError(f"{name}: labels must be integers or booleans, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    hi = 2 if binary else n_classes
+    if arr.min() < 0 or (hi is not None and arr.max() >= hi):
+        allowed = "{0, 1}" if binary else f"[0, {hi})" if hi is not None else "non-negative"
+        raise InvalidArgumentError(f"{name}: labels must be in {allowed}, got values in [{arr.min()}, {arr.max()}]")
+    return arr
+
+
+def check_same_length(n: int, **arrays: np.ndarray | None) -> None:
+    """Raises ShapeError naming the first array whose first dimension is not ``n``."""
+    for name, arr in arrays.items():
+        if arr is not None and len(arr) != n:
+            raise ShapeError(f"{name}: has {len(arr)} entries but there are {n} samples")
+
+
+def as_sample_weight(w: Any, n: int, name: str = "sample_weight") -> np.ndarray | None:
+    """None, or a float64 vector of ``n`` non-negative finite weights with a positive sum."""
+    if w is None:
+        return None
+    arr = as_float_array(w, name, ndim=1)
+    check_same_length(n, **{name: arr})
+    if (arr < 0).any():
+        raise InvalidArgumentError(f"{name}: weights must be non-negative")
+    if arr.sum() <= 0:
+        raise InvalidArgumentError(f"{name}: weights must not all be zero")
+    return arr
+
+
+def check_open_unit(value: Any, name: str) -> float:
+    """A float strictly between 0 and 1 (for alpha, delta, target risks)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name}: must be a number in (0, 1), got {value!r}") from None
+    if not 0.0 < v < 1.0:
+        raise InvalidArgumentError(f"{name}: must lie strictly between 0 and 1, got {value!r}")
+    return v
+
+
+def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
+    """``value`` if it is one of ``choices``, else an error listing them."""
+    options = tuple(choices)
+    if value not in options:
+        listed = ", ".join(repr(c) for c in options)
+        raise InvalidArgumentError(f"{name}: must be one of {listed}, got {value!r}")
+    return value
+
+
+def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InvalidArgumentError(f"{name}: must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_is_fitted(estimator: Any, attribute: str) -> None:
+    """Raises NotFittedError unless ``estimator`` has the fitted ``attribute``."""
+    if not hasattr(estimator, attribute):
+        raise NotFittedError(
+            f"{type(estimator).__name__} is not fitted yet: call fit(...) before using it"
+        )

@@ -1,0 +1,65 @@
+//! The one error type of the engine. Each variant becomes its own Python exception class
+//! (all subclasses of `credo.CredoError`, itself a `ValueError`).
+
+/// Why a call was refused. `arg` always names the user-facing argument at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredoError {
+    /// A value outside its domain (alpha outside (0, 1), an unknown option, a negative weight, …).
+    #[error("{arg}: {msg}")]
+    InvalidArgument { arg: String, msg: String },
+    /// NaN or ±inf where a finite number is required (or a row of logits with no finite entry).
+    #[error("{arg}: {msg}")]
+    NonFinite { arg: String, msg: String },
+    /// Shapes or lengths that do not fit together.
+    #[error("{arg}: {msg}")]
+    Shape { arg: String, msg: String },
+    /// Empty input, or too little data for the requested statistic.
+    #[error("{arg}: {msg}")]
+    Empty { arg: String, msg: String },
+    /// A saved artefact that is corrupt, truncated, tampered with or from a future version.
+    #[error("{0}")]
+    Artifact(String),
+}
+
+impl CredoError {
+    pub fn invalid(arg: impl Into<String>, msg: impl Into<String>) -> Self {
+        Self::InvalidArgument { arg: arg.into(), msg: msg.into() }
+    }
+    pub fn non_finite(arg: impl Into<String>, msg: impl Into<String>) -> Self {
+        Self::NonFinite { arg: arg.into(), msg: msg.into() }
+    }
+    pub fn shape(arg: impl Into<String>, msg: impl Into<String>) -> Self {
+        Self::Shape { arg: arg.into(), msg: msg.into() }
+    }
+    pub fn empty(arg: impl Into<String>, msg: impl Into<String>) -> Self {
+        Self::Empty { arg: arg.into(), msg: msg.into() }
+    }
+}
+
+pub type Result<T, E = CredoError> = std::result::Result<T, E>;
+
+/// Fails with `NonFinite` naming `arg` and the first bad index when `xs` holds NaN or ±inf.
+pub fn check_finite(arg: &str, xs: &[f64]) -> Result<()> {
+    match xs.iter().position(|x| !x.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(CredoError::non_finite(arg, format!("non-finite value {} at index {i}", xs[i]))),
+    }
+}
+
+/// Fails with `Shape` when two per-sample arrays differ in length.
+pub fn check_same_len(arg: &str, got: usize, expected: usize) -> Result<()> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(CredoError::shape(arg, format!("length {got} does not match the {expected} samples")))
+    }
+}
+
+/// Fails with `InvalidArgument` unless 0 < `value` < 1.
+pub fn check_open_unit(arg: &str, value: f64) -> Result<()> {
+    if value > 0.0 && value < 1.0 {
+        Ok(())
+    } else {
+        Err(CredoError::invalid(arg, format!("must lie strictly between 0 and 1, got {value}")))
+    }
+}

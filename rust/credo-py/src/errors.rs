@@ -1,0 +1,51 @@
+//! The exception hierarchy. `CredoError` subclasses `ValueError` (what NumPy and scikit-learn
+//! users already catch); each `credo_core::CredoError` variant maps to its own subclass.
+
+use credo_core::CredoError;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+pyo3::create_exception!(credo, CredoError_, PyValueError, "Base class of every error credo raises.");
+pyo3::create_exception!(credo, InvalidArgumentError, CredoError_, "A value outside its allowed domain.");
+pyo3::create_exception!(credo, NonFiniteError, CredoError_, "NaN or infinity where a finite number is required.");
+pyo3::create_exception!(credo, ShapeError, CredoError_, "Shapes or lengths that do not fit together.");
+pyo3::create_exception!(credo, EmptyInputError, CredoError_, "Empty input, or too little data for the statistic.");
+pyo3::create_exception!(credo, ArtifactError, CredoError_, "A saved artefact that is corrupt, tampered or from a newer version.");
+
+/// Wrapper so the orphan rule lets us convert core errors into Python exceptions.
+pub struct PyCredoError(pub CredoError);
+
+impl From<CredoError> for PyCredoError {
+    fn from(e: CredoError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<PyCredoError> for PyErr {
+    fn from(e: PyCredoError) -> PyErr {
+        let msg = e.0.to_string();
+        match e.0 {
+            CredoError::InvalidArgument { .. } => InvalidArgumentError::new_err(msg),
+            CredoError::NonFinite { .. } => NonFiniteError::new_err(msg),
+            CredoError::Shape { .. } => ShapeError::new_err(msg),
+            CredoError::Empty { .. } => EmptyInputError::new_err(msg),
+            CredoError::Artifact(_) => ArtifactError::new_err(msg),
+        }
+    }
+}
+
+/// Converts a core result into a `PyResult`.
+pub fn py_result<T>(r: credo_core::Result<T>) -> PyResult<T> {
+    r.map_err(|e| PyCredoError(e).into())
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("CredoError", py.get_type::<CredoError_>())?;
+    m.add("InvalidArgumentError", py.get_type::<InvalidArgumentError>())?;
+    m.add("NonFiniteError", py.get_type::<NonFiniteError>())?;
+    m.add("ShapeError", py.get_type::<ShapeError>())?;
+    m.add("EmptyInputError", py.get_type::<EmptyInputError>())?;
+    m.add("ArtifactError", py.get_type::<ArtifactError>())?;
+    Ok(())
+}

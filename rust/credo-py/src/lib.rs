@@ -1,0 +1,38 @@
+//! PyO3 bindings: the native module `credo._credo`.
+//!
+//! Only array intake, dtype dispatch, GIL release and error mapping live here; every computation
+//! is in `credo-core`. Each file mirrors a core module and exposes a `register` function.
+//!
+//! Inputs are borrowed read-only from NumPy while the GIL is released: callers must not mutate an
+//! array while a credo call on it is running (the same contract as CPython's hashlib).
+
+mod agree;
+mod arrays;
+mod calibrate;
+mod conformal;
+mod errors;
+mod evidence;
+mod linear;
+mod metrics;
+mod signals;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+mod _credo {
+    use super::*;
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        errors::register(m)?;
+        signals::register(m)?;
+        calibrate::register(m)?;
+        conformal::register(m)?;
+        agree::register(m)?;
+        metrics::register(m)?;
+        evidence::register(m)?;
+        linear::register(m)?;
+        Ok(())
+    }
+}
