@@ -12,7 +12,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 export PYTHONPATH := $(abspath python)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv build-dev test test-python test-rust lint lint-rust lint-python stubtest bench bench-smoke wheel demo clean
+.PHONY: help venv build-dev wheel-test test test-python test-rust lint lint-rust lint-python stubtest bench bench-smoke wheel demo clean
 
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -67,3 +67,10 @@ demo: build-dev  ## Run `credo demo`
 
 clean:  ## Remove build outputs
 	rm -rf target dist python/credo/*.so
+
+WHEEL_VENV ?= /tmp/credo-wheel-venv
+wheel-test: wheel  ## Install the built wheel into a fresh venv and run the smoke test there
+	rm -rf $(WHEEL_VENV) && python3 -m venv $(WHEEL_VENV)
+	env -u PYTHONPATH $(WHEEL_VENV)/bin/pip install -q $$(ls -t dist/credo-*.whl | head -1)
+	cd /tmp && env -u PYTHONPATH $(WHEEL_VENV)/bin/python $(abspath scripts/wheel_smoke.py)
+	@ls -l $$(ls -t dist/credo-*.whl | head -1)
