@@ -1,0 +1,80 @@
+"""Shared pieces of the CLI commands: JSON output, tables and progress."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    return value
+
+
+def echo_json(payload: Any) -> None:
+    json.dump(to_jsonable(payload), sys.stdout, indent=1, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return "nan" if math.isnan(v) else f"{v:.{digits}f}"
+    return str(value)
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain-text table with aligned columns (numbers right-aligned)."""
+    cells = [list(map(str, header))] + [[fmt(c) for c in r] for r in rows]
+    widths = [max(len(r[j]) for r in cells) for j in range(len(header))]
+
+    def line(r: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if j and _numeric(c) else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))
+        ).rstrip()
+
+    out = [line(cells[0]), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in cells[1:]]
+    return "\n".join(out)
+
+
+def _numeric(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def progress(total: int, desc: str, enabled: bool = True) -> Any:
+    """A tqdm bar on stderr (or a no-op when tqdm is missing or output is JSON)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        enabled = False
+    if not enabled:
+
+        class _Null:
+            def update(self, n: int = 1) -> None: ...
+            def set_description(self, d: str) -> None: ...
+            def close(self) -> None: ...
+
+        return _Null()
+    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)

@@ -1,0 +1,94 @@
+"""``credo fit``: fit a calibrator, a guaranteed threshold or a confidence model from a file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import numpy as np
+
+from credo.cli._common import echo_json, fmt
+from credo.cli._options import data_options, load_columns
+
+CALIBRATORS = ("isotonic", "platt", "beta", "histogram", "temperature")
+KINDS = (*CALIBRATORS, "threshold", "confidence-model")
+
+
+def fit_artifact(kind: str, scores: np.ndarray, labels: np.ndarray, segments: np.ndarray | None, *,
+                 min_samples: int = 100, target_risk: float = 0.05, delta: float = 0.1, method: str = "ltt",
+                 features: tuple[str, ...] = ()) -> tuple[Any, dict[str, Any]]:
+    """The fitted object and a summary of what was fitted."""
+    from credo import calibration, conformal
+    from credo.exceptions import InvalidArgumentError
+
+    if kind in CALIBRATORS:
+        if scores.ndim == 2 and kind != "temperature":
+            raise InvalidArgumentError(f"--score-col: {kind} calibrates one score column, got {scores.shape[1]}")
+        if segments is not None:
+            model = calibration.SegmentedCalibrator(method=kind, min_samples=min_samples)
+            model.fit(scores, labels, segments)
+            own = sorted(map(str, model.calibrators_))
+            return model, {"segments_with_own_fit": own, "segment_counts": model.segment_counts_}
+        cls = {
+            "isotonic": lambda: calibration.IsotonicCalibrator(out_of_bounds="clip"),
+            "platt": calibration.PlattScaling,
+            "beta": calibration.BetaCalibration,
+            "histogram": calibration.HistogramBinning,
+            "temperature": calibration.TemperatureScaling,
+        }[kind]
+        model = cls().fit(scores, labels)
+        summary = {"n": len(labels)}
+        if kind == "temperature":
+            summary["temperature"] = float(model.temperature_)
+        return model, summary
+    if kind == "threshold":
+        model = conformal.SelectiveThreshold(target_risk=target_risk, delta=delta, method=method)
+        model.fit(scores, labels, segments=segments)
+        return model, {"threshold": model.threshold_, "target_risk": target_risk, "delta": delta, "method": method}
+    from credo.confidence import ConfidenceModel
+
+    names = list(features) or [f"score_{j}" for j in range(1 if scores.ndim == 1 else scores.shape[1])]
+    X = scores.reshape(len(labels), -1)
+    model = ConfidenceModel(features=names).fit(X, labels, segments=segments)
+    return model, {"features": names, "weights": model.feature_weights(), "holdout": getattr(model, "holdout_", None)}
+
+
+@click.command("fit")
+@data_options
+@click.option("--kind", type=click.Choice(KINDS), default="isotonic", show_default=True, help="What to fit.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to save the artefact (JSON).")
+@click.option("--min-samples", default=100, show_default=True, type=click.IntRange(1),
+              help="With --segment-col: the smallest segment that gets its own calibrator.")
+@click.option("--target-risk", default=0.05, show_default=True, type=float, help="threshold: the selective risk to guarantee.")
+@click.option("--delta", default=0.1, show_default=True, type=float, help="threshold: allowed failure probability.")
+@click.option("--method", type=click.Choice(["ltt", "sgr", "crc"]), default="ltt", show_default=True,
+              help="threshold: how the guarantee is certified.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def command(data: str, score_col: tuple[str, ...], label_col: str, segment_col: str | None, kind: str,
+            output: str, min_samples: int, target_risk: float, delta: float, method: str, as_json: bool) -> None:
+    """Fit a calibrator, a guaranteed selective threshold or a confidence model on DATA and save it.
+
+    DATA is a CSV, TSV, JSON Lines or Parquet file with score column(s) and a label column
+    (1 = correct/positive). Load the artefact in Python with `credo.load(path)`.
+
+    \b
+    Examples:
+      credo fit holdout.csv --score-col confidence --label-col correct --kind isotonic -o iso.json
+      credo fit holdout.csv --score-col confidence --label-col correct --segment-col domain -o seg.json
+      credo fit holdout.csv --score-col confidence --label-col correct --kind threshold \\
+          --target-risk 0.05 --delta 0.1 -o threshold.json
+      credo fit claims.jsonl --score-col gpt --score-col freq --label-col correct --kind confidence-model -o cm.json
+    """
+    scores, labels, segments = load_columns(data, score_col, label_col, segment_col)
+    model, summary = fit_artifact(kind, scores, labels, segments, min_samples=min_samples, target_risk=target_risk,
+                                  delta=delta, method=method, features=score_col if kind == "confidence-model" else ())
+    path = model.save(output)
+    summary = {"kind": kind, "artifact": str(path), "n": int(len(labels)), **summary}
+    if as_json:
+        echo_json(summary)
+        return
+    click.echo(f"fitted {type(model).__name__} on {len(labels)} rows of {data}")
+    for k, v in summary.items():
+        if k not in ("kind", "artifact", "n"):
+            click.echo(f"  {k}: {fmt(v) if isinstance(v, float) else v}")
+    click.echo(f"saved to {path}")

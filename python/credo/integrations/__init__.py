@@ -1,0 +1,4 @@
+"""Integrations with data-processing frameworks (optional extras).
+
+- :mod:`credo.integrations.ray` — batch scoring, calibration and evaluation on Ray Data.
+"""
