@@ -185,13 +185,17 @@ pub(super) fn evaluate(answer: &str, passages: &[&str], opts: &EvidenceOptions) 
             .find(|t| t.start >= sentence.0)
             .map_or(usize::MAX, |t| t.start);
         let pieces = text::clauses(&chars, sentence, &tokens);
-        // Markers at the end of the sentence cover clauses that carry none of their own.
-        let last = pieces.last().copied();
-        let tail: Vec<usize> = last
-            .map(|(_, b)| {
+        // Markers after the sentence's last word cover clauses that carry none of their own.
+        let last_word = tokens
+            .iter()
+            .filter(|t| t.start >= sentence.0 && t.end <= sentence.1)
+            .map(|t| t.end)
+            .max();
+        let tail: Vec<usize> = last_word
+            .map(|e| {
                 markers
                     .iter()
-                    .filter(|m| m.start >= b && m.end <= sentence.1)
+                    .filter(|m| m.start >= e && m.end <= sentence.1)
                     .flat_map(|m| m.ids.clone())
                     .collect()
             })
