@@ -376,12 +376,12 @@ class Policy:
         """
         conf = confidence
         if conf.__class__ is not float:
-            if isinstance(conf, bool) or not isinstance(conf, (int, float)):
-                try:
-                    conf = float(conf)  # NumPy scalars
-                except (TypeError, ValueError):
-                    raise InvalidArgumentError(f"confidence: must be a number in [0, 1], got {confidence!r}") from None
-            conf = float(conf)
+            if isinstance(conf, (bool, str, bytes)):
+                raise InvalidArgumentError(f"confidence: must be a number in [0, 1], got {confidence!r}")
+            try:
+                conf = float(conf)  # ints and NumPy scalars
+            except (TypeError, ValueError):
+                raise InvalidArgumentError(f"confidence: must be a number in [0, 1], got {confidence!r}") from None
         if not 0.0 <= conf <= 1.0:  # also refuses NaN
             raise InvalidArgumentError(f"confidence: must lie in [0, 1], got {confidence!r}")
         if domain is None:
