@@ -10,7 +10,7 @@ drawn concurrently).
 
 Callables (all but ``sample`` optional)::
 
-    sample(request, state) -> answer            # one sampled answer (hashable, e.g. a string)
+    sample(request, state) -> answer            # one sampled answer (hashable; None = failed draw)
     confidence(state) -> float | mapping        # P(correct) of the current majority answer; a
                                                 # mapping may add "coverage", "repetition"
     verify(request, answer, state) -> VerifierResult | bool
@@ -68,17 +68,18 @@ class CascadeState:
 
     @property
     def counts(self) -> list[int]:
-        """Counts of the distinct sampled answers, largest first."""
-        return sorted(Counter(self.samples).values(), reverse=True)
+        """Counts of the distinct sampled answers, largest first (``None`` samples — failed
+        draws — cost a sample but cast no vote)."""
+        return sorted(Counter(a for a in self.samples if a is not None).values(), reverse=True)
 
     @property
     def majority(self) -> Any:
         """The most frequent sampled answer (the earliest drawn among ties), or None."""
-        if not self.samples:
+        c = Counter(a for a in self.samples if a is not None)
+        if not c:
             return None
-        c = Counter(self.samples)
         top = max(c.values())
-        return next(a for a in self.samples if c[a] == top)
+        return next(a for a in self.samples if a is not None and c[a] == top)
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,11 @@ class Cascade:
             reasons = (*d.reasons, f"The budget does not allow the {what} step, so the request is {'escalated' if final is Action.ESCALATE else 'declined'}.")
             return Decision(final, d.confidence, d.tier, reasons, pol.costs[final], d.domain, d.threshold)
 
+        if risk is not None and risk.ambiguity:
+            # Ambiguous input: ask before spending anything.
+            d = pol.decide(0.0, domain=domain, risk=risk)
+            trace.append(TraceStep("decide", d.explain(), 0.0, 0.0, None, d.action.value))
+            return d, None, st
         k = self.initial_samples
         if not self._affordable(st, k * self.sample_cost):
             raise InvalidArgumentError(f"budget_cost: {self.budget_cost} does not cover the {k} initial samples")
@@ -301,7 +307,10 @@ class Cascade:
         self._check_request(domain)
         trace: list[TraceStep] = []
         gen = self._steps(request, domain, risk, context, trace)
-        call = next(gen)
+        try:
+            call = next(gen)
+        except StopIteration as stop:  # settled before spending anything
+            return self._result(stop.value, trace)
         while True:
             t0 = time.perf_counter()
             kind, *args = call
@@ -314,7 +323,11 @@ class Cascade:
                 out = self.retrieve(request, args[0])  # type: ignore[misc]
             else:
                 out = self.escalate(request, args[0])  # type: ignore[misc]
-            if inspect.isawaitable(out) or (isinstance(out, list) and out and inspect.isawaitable(out[0])):
+            pending = [o for o in (out if isinstance(out, list) else [out]) if inspect.isawaitable(o)]
+            if pending:
+                for o in pending:
+                    if inspect.iscoroutine(o):
+                        o.close()  # never started: close it so Python does not warn about it
                 raise InvalidArgumentError(f"{kind}: returned a coroutine; use `await cascade.arun(...)` for async callables")
             try:
                 call = gen.send((out, time.perf_counter() - t0))
@@ -327,7 +340,10 @@ class Cascade:
         self._check_request(domain)
         trace: list[TraceStep] = []
         gen = self._steps(request, domain, risk, context, trace)
-        call = next(gen)
+        try:
+            call = next(gen)
+        except StopIteration as stop:  # settled before spending anything
+            return self._result(stop.value, trace)
 
         async def resolve(x: Any) -> Any:
             return await x if inspect.isawaitable(x) else x
