@@ -95,7 +95,14 @@ def test_verifier_failure_retries_with_fresh_samples():
     r = c.run("q")
     assert seen == [("1", 0), ("3", 1)]  # verified the majority of each attempt
     assert r.action is Action.ABSTAIN and r.n_samples == 2
-    assert [s.step for s in r.trace if s.step != "decide"] == ["sample", "sample", "verify", "retry", "sample", "verify"]
+    assert [s.step for s in r.trace if s.step != "decide"] == [
+        "sample",
+        "sample",
+        "verify",
+        "retry",
+        "sample",
+        "verify",
+    ]
     assert r.cost == 1 + 1 + 2 + 1 + 1 + 2
     assert r.decision.reasons[0].startswith("A verifier failed: arithmetic")
     assert r.decision.reasons[-1] == "Nothing left to try, so the request is declined."
@@ -114,7 +121,12 @@ def test_retrieval_raises_coverage():
         calls.append(request)
         return 0.9
 
-    c = Cascade(POLICY, sample=scripted(["a"]), confidence=lambda st: {"confidence": 0.95, "coverage": 0.2}, retrieve=retrieve)
+    c = Cascade(
+        POLICY,
+        sample=scripted(["a"]),
+        confidence=lambda st: {"confidence": 0.95, "coverage": 0.2},
+        retrieve=retrieve,
+    )
     r = c.run("q")
     assert calls == ["q"] and r.action is Action.ANSWER and r.cost == 1 + 3
     assert [s.step for s in r.trace] == ["sample", "decide", "retrieve", "decide"]
@@ -133,13 +145,21 @@ def test_strict_domain_escalates_through_the_hook():
 def test_ambiguous_input_asks_without_sampling():
     drawn = []
     c = Cascade(POLICY, sample=lambda q, st: drawn.append(q))
-    r = c.run("it?", risk=InputRisk("general", "low", (), ("too_short",), ("The request has only 1 word, too short to be clear.",)))
+    r = c.run(
+        "it?",
+        risk=InputRisk(
+            "general", "low", (), ("too_short",), ("The request has only 1 word, too short to be clear.",)
+        ),
+    )
     assert r.action is Action.ASK and drawn == [] and r.cost == 0.0
 
 
 def test_repetition_signal_retries():
-    c = Cascade(POLICY, sample=scripted(["loop", "fine", "fine", "fine"]),
-                confidence=lambda st: {"confidence": 0.99, "repetition": 0.9 if st.attempt == 0 else 0.0})
+    c = Cascade(
+        POLICY,
+        sample=scripted(["loop", "fine", "fine", "fine"]),
+        confidence=lambda st: {"confidence": 0.99, "repetition": 0.9 if st.attempt == 0 else 0.0},
+    )
     r = c.run("q")
     assert r.action is Action.ANSWER and r.answer == "fine" and r.trace[2].step == "retry"
 
@@ -149,9 +169,11 @@ def test_cost_budget_stops_spending():
     r = c.run("q")
     assert r.action is Action.ABSTAIN and r.n_samples == 3 and r.cost == 3.0
     assert "budget does not allow the sampling step" in r.decision.reasons[-1]
-    r = Cascade(POLICY, sample=scripted(["1", "2"]), budget_cost=1.0, escalate=lambda q, s: "x").run("q", domain="medical")
+    r = Cascade(POLICY, sample=scripted(["1", "2"]), budget_cost=1.0, escalate=lambda q, s: "x").run(
+        "q", domain="medical"
+    )
     assert r.action is Action.ESCALATE and r.answer is None  # escalation itself is over budget
-    with pytest.raises(InvalidArgumentError, match="^budget_cost"):
+    with pytest.raises(InvalidArgumentError, match=r"^budget_cost"):
         Cascade(POLICY, sample=scripted(["1"]), budget_cost=0.5).run("q")
 
 
@@ -179,36 +201,42 @@ def test_async_matches_sync_and_draws_concurrently():
         return True
 
     res = asyncio.run(Cascade(POLICY, sample=sample, batch_size=3).arun("q"))
-    assert (res.action, res.answer, res.n_samples, res.cost) == (sync.action, sync.answer, sync.n_samples, sync.cost)
+    assert (res.action, res.answer, res.n_samples, res.cost) == (
+        sync.action,
+        sync.answer,
+        sync.n_samples,
+        sync.cost,
+    )
     assert [s.step for s in res.trace] == [s.step for s in sync.trace]
     assert live["peak"] == 3
-    with pytest.raises(InvalidArgumentError, match="^sample: returned a coroutine"):
+    with pytest.raises(InvalidArgumentError, match=r"^sample: returned a coroutine"):
         Cascade(POLICY, sample=sample).run("q")
 
 
 def test_bad_arguments():
     s = scripted(["a"])
-    with pytest.raises(InvalidArgumentError, match="^policy"):
+    with pytest.raises(InvalidArgumentError, match=r"^policy"):
         Cascade({"threshold": 0.5}, sample=s)
-    with pytest.raises(InvalidArgumentError, match="^sample"):
+    with pytest.raises(InvalidArgumentError, match=r"^sample"):
         Cascade(POLICY, sample=None)
-    with pytest.raises(InvalidArgumentError, match="^verify"):
+    with pytest.raises(InvalidArgumentError, match=r"^verify"):
         Cascade(POLICY, sample=s, verify=3)
-    with pytest.raises(InvalidArgumentError, match="^stopping"):
+    with pytest.raises(InvalidArgumentError, match=r"^stopping"):
         Cascade(POLICY, sample=s, stopping=object())
-    with pytest.raises(InvalidArgumentError, match="^initial_samples"):
+    with pytest.raises(InvalidArgumentError, match=r"^initial_samples"):
         Cascade(POLICY, sample=s, initial_samples=5, max_samples=3)
-    with pytest.raises(InvalidArgumentError, match="^batch_size"):
+    with pytest.raises(InvalidArgumentError, match=r"^batch_size"):
         Cascade(POLICY, sample=s, batch_size=0)
-    with pytest.raises(InvalidArgumentError, match="^budget_cost"):
+    with pytest.raises(InvalidArgumentError, match=r"^budget_cost"):
         Cascade(POLICY, sample=s, budget_cost=-1)
-    with pytest.raises(InvalidArgumentError, match="^domain"):
+    with pytest.raises(InvalidArgumentError, match=r"^domain"):
         Cascade(POLICY, sample=s).run("q", domain="law")
-    with pytest.raises(InvalidArgumentError, match="^confidence"):
+    with pytest.raises(InvalidArgumentError, match=r"^confidence"):
         Cascade(POLICY, sample=s, confidence=lambda st: {"coverage": 1.0}).run("q")
 
 
 # ----------------------------------------------------------------- SVAMP worked example
+
 
 def correct(answer, gold):
     try:
@@ -222,7 +250,10 @@ def test_svamp_cascade_vs_always_30_majority(capsys):
     share top/(n+1) clears the threshold (answer), the stopping rule says it no longer can, or 30
     samples are spent (abstain). Baseline: majority vote over all 30 samples, always answering.
     The stopping rule is a local stand-in for credo.AdaptiveStopping."""
-    rows = [json.loads(line) for line in data_path("svamp-selfconsistency", "svamp_answers.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line)
+        for line in data_path("svamp-selfconsistency", "svamp_answers.jsonl").read_text().splitlines()
+    ]
     base = []
     for r in rows:
         c = Counter(a for a in r["answers"] if a)
@@ -233,7 +264,12 @@ def test_svamp_cascade_vs_always_30_majority(capsys):
         pol = Policy({"threshold": thr, "gray_zone": [0.0, thr], "domains": {"general": {}}})
         out = []
         for r in rows:
-            casc = Cascade(pol, sample=scripted([a or None for a in r["answers"]]), stopping=HopelessStop(thr, 30), max_samples=30)
+            casc = Cascade(
+                pol,
+                sample=scripted([a or None for a in r["answers"]]),
+                stopping=HopelessStop(thr, 30),
+                max_samples=30,
+            )
             res = casc.run(r["question"])
             assert res.action in (Action.ANSWER, Action.ABSTAIN)
             assert res.n_samples <= 30 and res.cost == res.n_samples
@@ -252,4 +288,6 @@ def test_svamp_cascade_vs_always_30_majority(capsys):
     assert acc > base_acc and cov > 0.9 and ms < 6  # more accurate where it answers, ~7x fewer samples
     accs = [t[1] for t in table]
     covs = [t[2] for t in table]
-    assert accs == sorted(accs) and covs == sorted(covs, reverse=True)  # the threshold trades coverage for accuracy
+    assert accs == sorted(accs) and covs == sorted(
+        covs, reverse=True
+    )  # the threshold trades coverage for accuracy

@@ -31,6 +31,7 @@ def make_data(rng, n=600, d=4):
 
 # ----------------------------------------------------------------- the exact fit
 
+
 @pytest.mark.parametrize("C", [0.01, 1.0, 100.0])
 def test_logistic_fit_matches_sklearn_raw(rng, C):
     X, y = make_data(rng)
@@ -65,27 +66,28 @@ def test_logistic_model_scalar_and_batch_agree(rng):
     assert [m.predict_one(list(r)) for r in X[:50]] == pytest.approx(batch[:50], rel=1e-14)
     ref = 1.0 / (1.0 + np.exp(-(X @ coef + b)))
     np.testing.assert_allclose(batch, ref, rtol=1e-12)
-    with pytest.raises(ShapeError, match="^x"):
+    with pytest.raises(ShapeError, match=r"^x"):
         m.predict_one([1.0])
-    with pytest.raises(credo.NonFiniteError, match="^x"):
+    with pytest.raises(credo.NonFiniteError, match=r"^x"):
         m.predict_one([np.nan] * 4)
-    with pytest.raises(ShapeError, match="^X"):
+    with pytest.raises(ShapeError, match=r"^X"):
         m.predict_proba(np.ones((3, 2)))
 
 
 def test_logistic_fit_bad_input(rng):
     X, y = make_data(rng, n=20)
-    with pytest.raises(InvalidArgumentError, match="^C"):
+    with pytest.raises(InvalidArgumentError, match=r"^C"):
         _credo.logistic_fit(X, y, None, c=0.0)
-    with pytest.raises(InvalidArgumentError, match="^y"):
+    with pytest.raises(InvalidArgumentError, match=r"^y"):
         _credo.logistic_fit(X, y * 2, None)
-    with pytest.raises(ShapeError, match="^y"):
+    with pytest.raises(ShapeError, match=r"^y"):
         _credo.logistic_fit(X, y[:-1], None)
-    with pytest.raises(InvalidArgumentError, match="^sample_weight"):
+    with pytest.raises(InvalidArgumentError, match=r"^sample_weight"):
         _credo.logistic_fit(X, y, -np.ones(20))
 
 
 # ----------------------------------------------------------------- local metric helpers
+
 
 def test_metric_helpers_against_references(rng):
     # REFERENCE.md d.7: sklearn-style (a, b] bins, 10 bins → 0.2267.
@@ -98,6 +100,7 @@ def test_metric_helpers_against_references(rng):
 
 
 # ----------------------------------------------------------------- the model
+
 
 def as_signals(X):
     return {f"s{j}": X[:, j] for j in range(X.shape[1])}
@@ -141,9 +144,9 @@ def test_calibrator_fitted_on_out_of_fold_predictions(rng):
     raw = m.pooled_.raw(X)
     np.testing.assert_allclose(m.predict_proba(as_signals(X)), np.clip(cal.predict(raw), 0, 1))
     assert m.predict_one(list(X[3])) == pytest.approx(float(cal.predict([raw[3]])[0]))
-    with pytest.raises(ArtifactError, match="^calibrator: IsotonicRegression cannot be saved"):
+    with pytest.raises(ArtifactError, match=r"^calibrator: IsotonicRegression cannot be saved"):
         m.save("/tmp/never-written.json")
-    with pytest.raises(InvalidArgumentError, match="^calibrator"):
+    with pytest.raises(InvalidArgumentError, match=r"^calibrator"):
         ConfidenceModel(calibrator=object()).fit(as_signals(X), y)
 
 
@@ -211,37 +214,38 @@ def test_bad_input(rng):
     sig = as_signals(X)
     with pytest.raises(NotFittedError):
         ConfidenceModel().predict_one(sig)
-    with pytest.raises(InvalidArgumentError, match="^y: outcomes must be 0"):
+    with pytest.raises(InvalidArgumentError, match=r"^y: outcomes must be 0"):
         ConfidenceModel().fit(sig, y * 3)
-    with pytest.raises(InvalidArgumentError, match="^y: needs both"):
+    with pytest.raises(InvalidArgumentError, match=r"^y: needs both"):
         ConfidenceModel().fit(sig, np.ones(100))
-    with pytest.raises(ShapeError, match="^y"):
+    with pytest.raises(ShapeError, match=r"^y"):
         ConfidenceModel().fit(sig, y[:-1])
     with pytest.raises(ShapeError, match=r"^X\['s1'\]"):
         ConfidenceModel().fit({"s0": X[:, 0], "s1": X[:-1, 1]}, y)
     with pytest.raises(credo.NonFiniteError, match=r"^X\['s0'\]"):
         ConfidenceModel().fit({"s0": np.r_[np.nan, X[1:, 0]]}, y)
-    with pytest.raises(InvalidArgumentError, match="^features"):
+    with pytest.raises(InvalidArgumentError, match=r"^features"):
         ConfidenceModel().fit(X, y)
-    with pytest.raises(ShapeError, match="^X"):
+    with pytest.raises(ShapeError, match=r"^X"):
         ConfidenceModel(features=["a"]).fit(X, y)
-    with pytest.raises(InvalidArgumentError, match="^C"):
+    with pytest.raises(InvalidArgumentError, match=r"^C"):
         ConfidenceModel(C=-1).fit(sig, y)
-    with pytest.raises(InvalidArgumentError, match="^holdout"):
+    with pytest.raises(InvalidArgumentError, match=r"^holdout"):
         ConfidenceModel(holdout=1.0).fit(sig, y)
-    with pytest.raises(InvalidArgumentError, match="^holdout"):
+    with pytest.raises(InvalidArgumentError, match=r"^holdout"):
         ConfidenceModel(holdout=0.05).fit(sig, y)
     m = ConfidenceModel(holdout=0).fit(sig, y)
     assert m.holdout_ is None
-    with pytest.raises(InvalidArgumentError, match="^signals: missing signal 's3'"):
+    with pytest.raises(InvalidArgumentError, match=r"^signals: missing signal 's3'"):
         m.predict_one({"s0": 1, "s1": 2, "s2": 3})
-    with pytest.raises(InvalidArgumentError, match="^signals"):
+    with pytest.raises(InvalidArgumentError, match=r"^signals"):
         m.predict_one({"s0": 1, "s1": 2, "s2": 3, "s3": "x"})
-    with pytest.raises(InvalidArgumentError, match="^X: missing signals"):
+    with pytest.raises(InvalidArgumentError, match=r"^X: missing signals"):
         m.predict_proba({"s0": X[:, 0]})
 
 
 # ----------------------------------------------------------------- real data
+
 
 def load_claims():
     rows = []
@@ -251,7 +255,9 @@ def load_claims():
             for c in prompt["claims"]:
                 label = c["annotation"].strip()
                 if label in ("Y", "N", "S", "U"):
-                    rows.append((ds, c["frequency-score"], c["gpt-score"], c["frequency+gpt-score"], label == "Y"))
+                    rows.append(
+                        (ds, c["frequency-score"], c["gpt-score"], c["frequency+gpt-score"], label == "Y")
+                    )
     seg = np.array([r[0] for r in rows])
     sig = {"frequency": np.array([r[1] for r in rows], float), "gpt": np.array([r[2] for r in rows], float)}
     return sig, np.array([r[3] for r in rows], float), np.array([r[4] for r in rows], float), seg
@@ -268,16 +274,29 @@ def test_factuality_combined_beats_each_single_score(capsys):
         ms = ConfidenceModel(holdout=0.3, random_state=seed, min_segment_count=100).fit(sig, y, segments=seg)
         perm = np.random.default_rng(seed).permutation(len(y))
         hold = np.sort(perm[: round(0.3 * len(y))])
-        rows.append([m.holdout_["auroc"], ms.holdout_["auroc"], m.holdout_["single_auroc"]["frequency"],
-                     m.holdout_["single_auroc"]["gpt"], roc_auc_score(y[hold], summed[hold]), m.holdout_["ece"]])
+        rows.append(
+            [
+                m.holdout_["auroc"],
+                ms.holdout_["auroc"],
+                m.holdout_["single_auroc"]["frequency"],
+                m.holdout_["single_auroc"]["gpt"],
+                roc_auc_score(y[hold], summed[hold]),
+                m.holdout_["ece"],
+            ]
+        )
         # The per-score AUROCs are those of the raw scores on the same rows.
         assert m.holdout_["single_auroc"]["gpt"] == pytest.approx(roc_auc_score(y[hold], sig["gpt"][hold]))
     r = np.array(rows)
     mean = r.mean(axis=0)
     with capsys.disabled():
         print(f"\nfactuality-gpt4 ({len(y)} claims, 20 splits 70/30): holdout AUROC mean ± sd")
-        for name, j in [("ConfidenceModel(frequency, gpt)", 0), ("  … per dataset segment", 1),
-                        ("frequency-score alone", 2), ("gpt-score alone", 3), ("frequency+gpt-score (sum)", 4)]:
+        for name, j in [
+            ("ConfidenceModel(frequency, gpt)", 0),
+            ("  … per dataset segment", 1),
+            ("frequency-score alone", 2),
+            ("gpt-score alone", 3),
+            ("frequency+gpt-score (sum)", 4),
+        ]:
             print(f"  {name:34s} {mean[j]:.4f} ± {r[:, j].std():.4f}")
         print(f"  ECE of ConfidenceModel (10 bins)   {mean[5]:.4f}")
     assert mean[0] > mean[2] and mean[0] > mean[3]

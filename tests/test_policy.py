@@ -65,7 +65,13 @@ def readable(d: Decision) -> bool:
 
 def test_answer_above_threshold(policy):
     d = policy.decide(0.85)
-    assert (d.action, d.tier, d.domain, d.threshold, d.cost) == (Action.ANSWER, "baseline", "general", 0.8, 0.0)
+    assert (d.action, d.tier, d.domain, d.threshold, d.cost) == (
+        Action.ANSWER,
+        "baseline",
+        "general",
+        0.8,
+        0.0,
+    )
     assert d.reasons == ("Confidence 0.85 clears the threshold 0.80 of domain 'general'.",)
     assert d.settled and d.explain() == d.reasons[0]
     assert policy.decide(0.8).action is Action.ANSWER  # the threshold itself answers
@@ -87,7 +93,9 @@ def test_gray_zone_runs_checks_in_order_then_gives_up(policy):
 def test_below_gray_zone(policy):
     d = policy.decide(0.3)
     assert (d.action, d.tier) == (Action.ABSTAIN, "baseline")
-    assert d.reasons == ("Confidence 0.30 is below the threshold 0.80 and the gray zone, so the request is declined.",)
+    assert d.reasons == (
+        "Confidence 0.30 is below the threshold 0.80 and the gray zone, so the request is declined.",
+    )
     p = Policy({"below": "ask", "domains": {"general": {}}})
     assert p.decide(0.01).action is Action.ASK
 
@@ -96,7 +104,10 @@ def test_ambiguous_input_asks_first(policy):
     r = InputRisk("general", "low", (), ("several_questions",), ("The request asks 2 questions at once.",))
     d = policy.decide(0.99, risk=r, verifier=False, repetition=1.0)
     assert d.action is Action.ASK and d.settled
-    assert d.reasons == ("The request asks 2 questions at once.", "The request is ambiguous, so the user is asked to clarify.")
+    assert d.reasons == (
+        "The request asks 2 questions at once.",
+        "The request is ambiguous, so the user is asked to clarify.",
+    )
 
 
 def test_repetition_loop_retries_then_stops(policy):
@@ -111,27 +122,37 @@ def test_verifier_failure_retries_or_verifies(policy):
     fail = VerifierResult(False, 0.0, "12 * 12 = 140 is wrong.", "arithmetic")
     ok = VerifierResult(True, 1.0, "fine", "schema")
     d = policy.decide(0.99, verifier=[ok, fail])
-    assert d.action is Action.RETRY and d.reasons[0] == "A verifier failed: arithmetic: 12 * 12 = 140 is wrong."
+    assert (
+        d.action is Action.RETRY and d.reasons[0] == "A verifier failed: arithmetic: 12 * 12 = 140 is wrong."
+    )
     assert policy.decide(0.99, verifier=fail, attempt=1).action is Action.ABSTAIN
     assert policy.decide(0.99, verifier=[ok, True]).action is Action.ANSWER
     assert policy.decide(0.99, verifier=False).action is Action.RETRY
     p = Policy({"on_verifier_failure": "verify", "domains": {"general": {}}})
     assert p.decide(0.99, verifier=fail).action is Action.VERIFY
     assert p.decide(0.99, verifier=fail, checks_done=("verify",)).action is Action.ABSTAIN
-    with pytest.raises(InvalidArgumentError, match="^verifier"):
+    with pytest.raises(InvalidArgumentError, match=r"^verifier"):
         policy.decide(0.9, verifier=["passed"])
 
 
 def test_low_coverage_retrieves_or_abstains(policy):
     d = policy.decide(0.95, coverage=0.4, retrieval_available=True)
     assert d.action is Action.RETRIEVE
-    assert d.reasons == ("Evidence covers 40% of the answer, below the required 60%.", "Retrieving more evidence.")
+    assert d.reasons == (
+        "Evidence covers 40% of the answer, below the required 60%.",
+        "Retrieving more evidence.",
+    )
     # Low stakes without retrieval: the confidence decides, with the reason recorded.
     d = policy.decide(0.95, coverage=0.4)
     assert d.action is Action.ANSWER and "No retrieval is available; the confidence decides." in d.reasons
     # High stakes: retrieve first, then abstain.
-    assert policy.decide(0.99, coverage=0.4, domain="medical", retrieval_available=True).action is Action.RETRIEVE
-    d = policy.decide(0.99, coverage=0.4, domain="medical", retrieval_available=True, checks_done={"retrieve"})
+    assert (
+        policy.decide(0.99, coverage=0.4, domain="medical", retrieval_available=True).action
+        is Action.RETRIEVE
+    )
+    d = policy.decide(
+        0.99, coverage=0.4, domain="medical", retrieval_available=True, checks_done={"retrieve"}
+    )
     assert (d.action, d.tier) == (Action.ABSTAIN, "strict")
     assert policy.decide(0.95, coverage=0.6).action is Action.ANSWER
 
@@ -139,7 +160,10 @@ def test_low_coverage_retrieves_or_abstains(policy):
 def test_strict_path_escalates_or_abstains(policy):
     d = policy.decide(0.5, domain="finance")
     assert (d.action, d.tier, d.cost) == (Action.ESCALATE, "strict", 25.0)
-    assert d.reasons == ("Confidence 0.50 is below the threshold 0.95 in a critical-stakes domain, so the request is escalated.",)
+    assert d.reasons == (
+        "Confidence 0.50 is below the threshold 0.95 in a critical-stakes domain, so the request is "
+        "escalated.",
+    )
     assert policy.decide(0.5, domain="medical").action is Action.ABSTAIN  # per-domain action
     assert policy.decide(0.92, domain="medical").action is Action.ANSWER
     d = policy.decide(0.8, domain="finance")  # gray zone of a strict domain: checks first
@@ -158,7 +182,7 @@ def test_guaranteed_threshold_object_on_the_strict_path(policy):
     # Not used outside the strict path.
     p.set_threshold("general", FixedThreshold(0.99))
     assert p.decide(0.85).action is Action.ANSWER
-    with pytest.raises(ConfigError, match="^thresholds: domain 'nope'"):
+    with pytest.raises(ConfigError, match=r"^thresholds: domain 'nope'"):
         p.set_threshold("nope", thr)
     with pytest.raises(ConfigError, match=r"^thresholds.general"):
         p.set_threshold("general", 0.9)
@@ -168,15 +192,22 @@ def test_input_risk_raises_stakes_to_strict(policy):
     r = InputRisk("general", "high", ("medical",), (), ("The request touches regulated medical content.",))
     d = policy.decide(0.3, risk=r)
     assert (d.action, d.tier) == (Action.ESCALATE, "strict")
-    assert d.reasons[:2] == ("The request touches regulated medical content.", "The input raises the stakes to high.")
+    assert d.reasons[:2] == (
+        "The request touches regulated medical content.",
+        "The input raises the stakes to high.",
+    )
     # The risk's domain is used when it is configured.
     assert policy.decide(0.85, risk=InputRisk("medical", "high")).domain == "medical"
     assert policy.decide(0.85, risk=InputRisk("unknown", "low")).domain == "general"
 
 
 def test_assess_with_policy_rules():
-    p = Policy({"domains": {"general": {}, "medical": {"stakes": "high"}},
-                "risk": {"domains": {"medical": {"stakes": "high", "keywords": ["dose"]}}}})
+    p = Policy(
+        {
+            "domains": {"general": {}, "medical": {"stakes": "high"}},
+            "risk": {"domains": {"medical": {"stakes": "high", "keywords": ["dose"]}}},
+        }
+    )
     r = p.assess("What dose of aspirin is safe?")
     assert r.domain == "medical"
     assert p.decide(0.2, risk=r).action is Action.ESCALATE
@@ -187,7 +218,13 @@ def test_deterministic_and_every_reason_readable(policy):
     grid = [0.0, 0.3, 0.5, 0.6, 0.79, 0.8, 0.9, 0.97, 1.0]
     for conf in grid:
         for domain in ("general", "medical", "finance"):
-            for extra in ({}, {"coverage": 0.2}, {"repetition": 0.9}, {"verifier": False}, {"retrieval_available": True}):
+            for extra in (
+                {},
+                {"coverage": 0.2},
+                {"repetition": 0.9},
+                {"verifier": False},
+                {"retrieval_available": True},
+            ):
                 a = policy.decide(conf, domain=domain, **extra)
                 assert a == policy.decide(conf, domain=domain, **extra)
                 assert readable(a), a.reasons
@@ -219,13 +256,28 @@ def test_from_toml_file_and_dict(tmp_path, policy):
     ("config", "match"),
     [
         ({"domains": {"general": {"below": "panic"}}}, r"^domains.general.below: unknown action 'panic'"),
-        ({"domains": {"general": {"strict_action": "answer"}}}, r"^domains.general.strict_action: 'answer' is not allowed"),
-        ({"gray_zone_checks": ["verify", "shout"], "domains": {"general": {}}}, r"gray_zone_checks: unknown action 'shout'"),
+        (
+            {"domains": {"general": {"strict_action": "answer"}}},
+            r"^domains.general.strict_action: 'answer' is not allowed",
+        ),
+        (
+            {"gray_zone_checks": ["verify", "shout"], "domains": {"general": {}}},
+            r"gray_zone_checks: unknown action 'shout'",
+        ),
         ({"costs": {"dance": 1}, "domains": {"general": {}}}, r"^costs.dance: unknown action"),
-        ({"threshold": 0.7, "gray_zone": [0.5, 0.8], "domains": {"general": {}}}, r"gray_zone: the band \[0.5, 0.8\) overlaps the answer band"),
-        ({"domains": {"general": {}, "medical": {"threshold": 0.6, "gray_zone": [0.55, 0.65]}}}, r"^domains.medical.gray_zone: the band .* overlaps"),
+        (
+            {"threshold": 0.7, "gray_zone": [0.5, 0.8], "domains": {"general": {}}},
+            r"gray_zone: the band \[0.5, 0.8\) overlaps the answer band",
+        ),
+        (
+            {"domains": {"general": {}, "medical": {"threshold": 0.6, "gray_zone": [0.55, 0.65]}}},
+            r"^domains.medical.gray_zone: the band .* overlaps",
+        ),
         ({"gray_zone": [0.6, 0.5], "domains": {"general": {}}}, r"gray_zone: low 0.6 is above high 0.5"),
-        ({"threshold": 1.2, "domains": {"general": {}}}, r"^domains.general.threshold: must lie in \[0, 1\], got 1.2"),
+        (
+            {"threshold": 1.2, "domains": {"general": {}}},
+            r"^domains.general.threshold: must lie in \[0, 1\], got 1.2",
+        ),
         ({"domains": {"general": {"threshold": -0.1}}}, r"^domains.general.threshold: must lie in \[0, 1\]"),
         ({"domains": {"general": {"min_coverage": math.nan}}}, r"min_coverage: must be a number in \[0, 1\]"),
         ({"domains": {"general": {"gray_zone": [0.1, 2]}}}, r"gray_zone: must lie in \[0, 1\]"),
@@ -235,12 +287,21 @@ def test_from_toml_file_and_dict(tmp_path, policy):
         ({"domains": {}}, r"^domains: missing"),
         ({"threshold": 0.5}, r"^domains: missing"),
         ({"domains": {"medical": {}}}, r"^default_domain: missing, and there is no 'general' domain"),
-        ({"default_domain": "legal", "domains": {"general": {}}}, r"^default_domain: 'legal' is not among the domains"),
-        ({"domains": {"general": {}}, "risk": {"domains": {"legal": {"stakes": "high"}}}}, r"^risk.domains: \['legal'\] are not among"),
+        (
+            {"default_domain": "legal", "domains": {"general": {}}},
+            r"^default_domain: 'legal' is not among the domains",
+        ),
+        (
+            {"domains": {"general": {}}, "risk": {"domains": {"legal": {"stakes": "high"}}}},
+            r"^risk.domains: \['legal'\] are not among",
+        ),
         ({"domains": {"general": {"treshold": 0.5}}}, r"^domains.general: unknown keys \['treshold'\]"),
         ({"tresh": 1, "domains": {"general": {}}}, r"^policy: unknown keys"),
         ({"strict_stakes": "extreme", "domains": {"general": {}}}, r"^strict_stakes"),
-        ({"costs": {"verify": -1}, "domains": {"general": {}}}, r"^costs.verify: must be a non-negative number"),
+        (
+            {"costs": {"verify": -1}, "domains": {"general": {}}},
+            r"^costs.verify: must be a non-negative number",
+        ),
     ],
 )
 def test_invalid_configurations(config, match):
@@ -249,24 +310,24 @@ def test_invalid_configurations(config, match):
 
 
 def test_invalid_toml(tmp_path):
-    with pytest.raises(ConfigError, match="^policy: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"^policy: not valid TOML"):
         Policy.from_toml("threshold = = 1\n[domains.general]\n")
-    with pytest.raises(ConfigError, match="^path: cannot read policy file"):
+    with pytest.raises(ConfigError, match=r"^path: cannot read policy file"):
         Policy.from_toml(tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match="unknown action 'hide'"):
         Policy.from_toml('[domains.general]\nbelow = "hide"\n')
-    with pytest.raises(ConfigError, match="^config"):
+    with pytest.raises(ConfigError, match=r"^config"):
         Policy.from_dict(["not", "a", "mapping"])
 
 
 @pytest.mark.parametrize("bad", [math.nan, 1.5, -0.1, "high", None, True])
 def test_decide_refuses_bad_confidence(policy, bad):
-    with pytest.raises(InvalidArgumentError, match="^confidence"):
+    with pytest.raises(InvalidArgumentError, match=r"^confidence"):
         policy.decide(bad)
 
 
 def test_decide_unknown_domain(policy):
-    with pytest.raises(InvalidArgumentError, match="^domain: 'legal' is not configured"):
+    with pytest.raises(InvalidArgumentError, match=r"^domain: 'legal' is not configured"):
         policy.decide(0.9, domain="legal")
 
 

@@ -100,7 +100,7 @@ def test_bad_config(config, match):
 
 
 def test_bad_text():
-    with pytest.raises(InvalidArgumentError, match="^text"):
+    with pytest.raises(InvalidArgumentError, match=r"^text"):
         RULES.assess(42)
-    with pytest.raises(ConfigError, match="^stakes"):
+    with pytest.raises(ConfigError, match=r"^stakes"):
         risk.stakes_rank("huge")

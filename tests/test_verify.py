@@ -34,19 +34,29 @@ SCHEMA = {
 
 
 def test_all_builtins_follow_the_protocol():
-    for v in (SchemaVerifier(SCHEMA), ArithmeticVerifier(), FormatVerifier("email"), ToolResultVerifier(),
-              ProcessVerifier(required=["search"])):
+    for v in (
+        SchemaVerifier(SCHEMA),
+        ArithmeticVerifier(),
+        FormatVerifier("email"),
+        ToolResultVerifier(),
+        ProcessVerifier(required=["search"]),
+    ):
         assert isinstance(v, Verifier)
 
 
 # ----------------------------------------------------------------- schema
+
 
 def test_schema_valid_and_fenced():
     v = SchemaVerifier(SCHEMA)
     r = v.verify('{"name": "Ada", "age": 36}')
     assert r == VerifierResult(True, 1.0, r.detail, "schema") and r.passed
     assert v.verify('```json\n{"name": "Ada", "age": 36}\n```').passed
-    assert not SchemaVerifier(SCHEMA, strip_fences=False).verify('```json\n{"name": "Ada", "age": 36}\n```').passed
+    assert (
+        not SchemaVerifier(SCHEMA, strip_fences=False)
+        .verify('```json\n{"name": "Ada", "age": 36}\n```')
+        .passed
+    )
 
 
 def test_schema_violations_are_listed():
@@ -63,21 +73,24 @@ def test_schema_malformed_json_fails_with_the_parser_message(bad):
 
 
 def test_schema_bad_schema_and_answer():
-    with pytest.raises(ConfigError, match="^schema: not a valid JSON Schema"):
+    with pytest.raises(ConfigError, match=r"^schema: not a valid JSON Schema"):
         SchemaVerifier({"type": "no-such-type"})
-    with pytest.raises(ConfigError, match="^schema"):
+    with pytest.raises(ConfigError, match=r"^schema"):
         SchemaVerifier("{}")
-    with pytest.raises(InvalidArgumentError, match="^answer"):
+    with pytest.raises(InvalidArgumentError, match=r"^answer"):
         SchemaVerifier(SCHEMA).verify(None)
 
 
 def test_jsonschema_is_imported_lazily():
     code = "import sys, credo.verify; print('jsonschema' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=subprocess_env())
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=subprocess_env()
+    )
     assert out.stdout.strip() == "False"
 
 
 # ----------------------------------------------------------------- arithmetic
+
 
 @pytest.mark.parametrize(
     ("expr", "value"),
@@ -100,9 +113,11 @@ def test_exact_evaluator(expr, value):
     assert evaluate_expression(expr) == value
 
 
-@pytest.mark.parametrize("bad", ["", "1 +", "(1 + 2", "1 / 0", "__import__('os')", "2 ^ 0.5", "2 ^ 100000", "1 2"])
+@pytest.mark.parametrize(
+    "bad", ["", "1 +", "(1 + 2", "1 / 0", "__import__('os')", "2 ^ 0.5", "2 ^ 100000", "1 2"]
+)
 def test_evaluator_refuses_without_running_code(bad):
-    with pytest.raises(InvalidArgumentError, match="^expr: cannot evaluate"):
+    with pytest.raises(InvalidArgumentError, match=r"^expr: cannot evaluate"):
         evaluate_expression(bad)
 
 
@@ -112,18 +127,18 @@ OPS = st.sampled_from(["+", "-", "*"])
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(-50, 50), min_size=1, max_size=6), st.lists(OPS, min_size=5, max_size=5))
 def test_evaluator_agrees_with_integer_arithmetic(nums, ops):
-    expr = str(nums[0]) + "".join(f" {op} ({n})" for op, n in zip(ops, nums[1:]))
+    expr = str(nums[0]) + "".join(f" {op} ({n})" for op, n in zip(ops, nums[1:], strict=False))
     ref = nums[0]
     # Reference: precedence by hand (multiplication first), plain integers.
     terms, signs = [nums[0]], []
-    for op, n in zip(ops, nums[1:]):
+    for op, n in zip(ops, nums[1:], strict=False):
         if op == "*":
             terms[-1] *= n
         else:
             signs.append(op)
             terms.append(n)
     ref = terms[0]
-    for s, t in zip(signs, terms[1:]):
+    for s, t in zip(signs, terms[1:], strict=False):
         ref = ref + t if s == "+" else ref - t
     assert evaluate_expression(expr) == ref
 
@@ -153,11 +168,12 @@ def test_arithmetic_edge_cases():
     assert not r.passed and "division by zero" in r.detail
     assert v.verify("No numbers here, x = 5 and the year 2020 = now.").detail.startswith("No arithmetic")
     assert not ArithmeticVerifier(require=True).verify("nothing").passed
-    with pytest.raises(InvalidArgumentError, match="^rel_tol"):
+    with pytest.raises(InvalidArgumentError, match=r"^rel_tol"):
         ArithmeticVerifier(rel_tol=-1)
 
 
 # ----------------------------------------------------------------- formats
+
 
 @pytest.mark.parametrize(
     ("verifier", "good", "bad"),
@@ -178,17 +194,22 @@ def test_formats(verifier, good, bad):
 
 
 def test_format_config_errors():
-    with pytest.raises(ConfigError, match="^kind"):
+    with pytest.raises(ConfigError, match=r"^kind"):
         FormatVerifier("phone")
-    with pytest.raises(ConfigError, match="^pattern"):
+    with pytest.raises(ConfigError, match=r"^pattern"):
         FormatVerifier("regex")
-    with pytest.raises(ConfigError, match="^pattern: not a valid regular expression"):
+    with pytest.raises(ConfigError, match=r"^pattern: not a valid regular expression"):
         FormatVerifier("regex", pattern="([")
 
 
 # ----------------------------------------------------------------- tool results
 
-TOOL = {"city": "Paris", "temperature_c": 21.5, "forecast": [{"day": "Monday", "high": 24}], "station": "Orly"}
+TOOL = {
+    "city": "Paris",
+    "temperature_c": 21.5,
+    "forecast": [{"day": "Monday", "high": 24}],
+    "station": "Orly",
+}
 
 
 def test_tool_result_agreement():
@@ -199,40 +220,50 @@ def test_tool_result_agreement():
     assert not r.passed
     assert "the number 23" in r.detail and "'Lyon'" in r.detail
     assert r.score == pytest.approx(1 / 3)  # 23 wrong, Paris right, Lyon wrong
-    assert ToolResultVerifier(ignore=[23], check_names=False).verify("It is 23 now.", {"tool_result": TOOL}).passed
+    assert (
+        ToolResultVerifier(ignore=[23], check_names=False)
+        .verify("It is 23 now.", {"tool_result": TOOL})
+        .passed
+    )
 
 
 def test_tool_result_bad_input():
     v = ToolResultVerifier()
     with pytest.raises(InvalidArgumentError, match=r"^context\['tool_result'\]: not valid JSON"):
         v.verify("21.5", {"tool_result": '{"temp": 21.5'})
-    with pytest.raises(InvalidArgumentError, match="^context"):
+    with pytest.raises(InvalidArgumentError, match=r"^context"):
         v.verify("21.5", None)
 
 
 # ----------------------------------------------------------------- process
 
+
 def test_process_checks():
-    v = ProcessVerifier(required=["search", "answer"], order=["search", "read", "answer"], forbidden=["delete"])
+    v = ProcessVerifier(
+        required=["search", "answer"], order=["search", "read", "answer"], forbidden=["delete"]
+    )
     assert v.verify("", {"tool_calls": ["search", "read", "read", {"name": "answer"}]}).passed
     r = v.verify("", {"tool_calls": ["read", "search", "delete"]})
     assert not r.passed
     assert "'answer' was not called" in r.detail and "'delete' was called" in r.detail
-    assert "'search' was called before 'read'" not in r.detail and "'read' was called before 'search'" in r.detail
+    assert (
+        "'search' was called before 'read'" not in r.detail
+        and "'read' was called before 'search'" in r.detail
+    )
     # 2 required + 1 forbidden + 2 ordered pairs; failed: answer missing (required), delete,
     # read before search, answer missing (ordered pair).
     assert r.score == pytest.approx(1 / 5)
 
 
 def test_process_bad_config_and_input():
-    with pytest.raises(ConfigError, match="^forbidden"):
+    with pytest.raises(ConfigError, match=r"^forbidden"):
         ProcessVerifier(required=["a"], forbidden=["a"])
-    with pytest.raises(ConfigError, match="^order"):
+    with pytest.raises(ConfigError, match=r"^order"):
         ProcessVerifier(order=["a", "b", "a"])
     with pytest.raises(ConfigError):
         ProcessVerifier()
     v = ProcessVerifier(required=["a"])
     with pytest.raises(InvalidArgumentError, match=r"^context\['tool_calls'\]\[1\]"):
         v.verify("", {"tool_calls": ["a", 3]})
-    with pytest.raises(InvalidArgumentError, match="^context"):
+    with pytest.raises(InvalidArgumentError, match=r"^context"):
         v.verify("", {})

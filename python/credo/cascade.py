@@ -148,17 +148,33 @@ class Cascade:
             raise InvalidArgumentError(f"policy: expected a credo.Policy, got {type(policy).__name__}")
         if not callable(sample):
             raise InvalidArgumentError("sample: must be callable (request, state) -> answer")
-        for name, fn in (("confidence", confidence), ("verify", verify), ("retrieve", retrieve), ("escalate", escalate)):
+        for name, fn in (
+            ("confidence", confidence),
+            ("verify", verify),
+            ("retrieve", retrieve),
+            ("escalate", escalate),
+        ):
             if fn is not None and not callable(fn):
                 raise InvalidArgumentError(f"{name}: must be callable")
         if stopping is not None and not callable(getattr(stopping, "should_stop", None)):
             raise InvalidArgumentError("stopping: expected an object with should_stop(counts)")
-        for name, v, lo in (("initial_samples", initial_samples, 1), ("batch_size", batch_size, 1), ("max_samples", max_samples, 1), ("max_steps", max_steps, 1)):
+        for name, v, lo in (
+            ("initial_samples", initial_samples, 1),
+            ("batch_size", batch_size, 1),
+            ("max_samples", max_samples, 1),
+            ("max_steps", max_steps, 1),
+        ):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise InvalidArgumentError(f"{name}: must be an integer >= {lo}, got {v!r}")
         if initial_samples > max_samples:
-            raise InvalidArgumentError(f"initial_samples: {initial_samples} exceeds max_samples = {max_samples}")
-        for name, v in (("sample_cost", sample_cost), ("budget_cost", budget_cost), ("budget_latency_s", budget_latency_s)):
+            raise InvalidArgumentError(
+                f"initial_samples: {initial_samples} exceeds max_samples = {max_samples}"
+            )
+        for name, v in (
+            ("sample_cost", sample_cost),
+            ("budget_cost", budget_cost),
+            ("budget_latency_s", budget_latency_s),
+        ):
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
                 raise InvalidArgumentError(f"{name}: must be a non-negative number, got {v!r}")
         self.policy = policy
@@ -208,7 +224,11 @@ class Cascade:
         def over_budget(d: Decision, what: str) -> Decision:
             dom = pol.domains[d.domain]
             final = dom.strict_action if d.tier == "strict" else Action.ABSTAIN
-            reasons = (*d.reasons, f"The budget does not allow the {what} step, so the request is {'escalated' if final is Action.ESCALATE else 'declined'}.")
+            reasons = (
+                *d.reasons,
+                f"The budget does not allow the {what} step, so the request is "
+                f"{'escalated' if final is Action.ESCALATE else 'declined'}.",
+            )
             return Decision(final, d.confidence, d.tier, reasons, pol.costs[final], d.domain, d.threshold)
 
         if risk is not None and risk.ambiguity:
@@ -218,7 +238,9 @@ class Cascade:
             return d, None, st
         k = self.initial_samples
         if not self._affordable(st, k * self.sample_cost):
-            raise InvalidArgumentError(f"budget_cost: {self.budget_cost} does not cover the {k} initial samples")
+            raise InvalidArgumentError(
+                f"budget_cost: {self.budget_cost} does not cover the {k} initial samples"
+            )
         answers, secs = yield ("sample", k, st)
         st.samples.extend(answers)
         spend("sample", f"Drew {k} initial sample{'s' if k > 1 else ''}.", k * self.sample_cost, secs)
@@ -257,7 +279,12 @@ class Cascade:
                         return over_budget(d, "sampling"), None, st
                     answers, secs = yield ("sample", k, st)
                     st.samples.extend(answers)
-                    spend("sample", f"Gray zone: drew {k} more sample{'s' if k > 1 else ''} ({len(st.samples)} in all).", k * self.sample_cost, secs)
+                    spend(
+                        "sample",
+                        f"Gray zone: drew {k} more sample{'s' if k > 1 else ''} ({len(st.samples)} in all).",
+                        k * self.sample_cost,
+                        secs,
+                    )
                     continue
                 if self.verify is not None and "verify" not in st.checks_done:
                     if not self._affordable(st, pol.costs[a]):
@@ -269,7 +296,9 @@ class Cascade:
                     spend("verify", f"Ran the verifier: {'passed' if ok else 'failed'}.", pol.costs[a], secs)
                     continue
                 why = "sampling stopped" if stop else "no more samples allowed"
-                trace.append(TraceStep("verify", f"Gray zone checks exhausted ({why}).", 0.0, 0.0, st.confidence))
+                trace.append(
+                    TraceStep("verify", f"Gray zone checks exhausted ({why}).", 0.0, 0.0, st.confidence)
+                )
                 st.checks_done.add("verify")
                 continue
             if a is Action.RETRIEVE:
@@ -279,7 +308,13 @@ class Cascade:
                 st.checks_done.add("retrieve")
                 if cov is not None:
                     st.coverage = float(cov)
-                spend("retrieve", f"Retrieved evidence (coverage now {st.coverage if st.coverage is not None else 'unknown'}).", pol.costs[a], secs)
+                spend(
+                    "retrieve",
+                    "Retrieved evidence (coverage now "
+                    f"{st.coverage if st.coverage is not None else 'unknown'}).",
+                    pol.costs[a],
+                    secs,
+                )
                 continue
             if a is Action.RETRY:
                 k = self.initial_samples
@@ -292,7 +327,12 @@ class Cascade:
                 st.checks_done.discard("verify")
                 answers, secs = yield ("sample", k, st)
                 st.samples.extend(answers)
-                spend("retry", f"Retry {st.attempt}: drew {k} fresh sample{'s' if k > 1 else ''}.", k * self.sample_cost, secs)
+                spend(
+                    "retry",
+                    f"Retry {st.attempt}: drew {k} fresh sample{'s' if k > 1 else ''}.",
+                    k * self.sample_cost,
+                    secs,
+                )
                 continue
         raise RuntimeError(f"cascade did not settle within max_steps = {self.max_steps}")  # pragma: no cover
 
@@ -300,9 +340,13 @@ class Cascade:
 
     def _check_request(self, domain: str | None) -> None:
         if domain is not None and domain not in self.policy.domains:
-            raise InvalidArgumentError(f"domain: {domain!r} is not configured (domains: {', '.join(self.policy.domains)})")
+            raise InvalidArgumentError(
+                f"domain: {domain!r} is not configured (domains: {', '.join(self.policy.domains)})"
+            )
 
-    def run(self, request: Any, *, domain: str | None = None, risk: InputRisk | None = None, context: Any = None) -> CascadeResult:
+    def run(
+        self, request: Any, *, domain: str | None = None, risk: InputRisk | None = None, context: Any = None
+    ) -> CascadeResult:
         """Runs the cascade for one request with plain function calls."""
         self._check_request(domain)
         trace: list[TraceStep] = []
@@ -328,13 +372,17 @@ class Cascade:
                 for o in pending:
                     if inspect.iscoroutine(o):
                         o.close()  # never started: close it so Python does not warn about it
-                raise InvalidArgumentError(f"{kind}: returned a coroutine; use `await cascade.arun(...)` for async callables")
+                raise InvalidArgumentError(
+                    f"{kind}: returned a coroutine; use `await cascade.arun(...)` for async callables"
+                )
             try:
                 call = gen.send((out, time.perf_counter() - t0))
             except StopIteration as stop:
                 return self._result(stop.value, trace)
 
-    async def arun(self, request: Any, *, domain: str | None = None, risk: InputRisk | None = None, context: Any = None) -> CascadeResult:
+    async def arun(
+        self, request: Any, *, domain: str | None = None, risk: InputRisk | None = None, context: Any = None
+    ) -> CascadeResult:
         """Runs the cascade under asyncio; callables may be sync or async, and the samples of one
         round are drawn concurrently."""
         self._check_request(domain)

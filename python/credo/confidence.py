@@ -51,7 +51,7 @@ def _auroc(y: np.ndarray, score: np.ndarray) -> float:
     ranks = np.empty(len(s), dtype=np.float64)
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
     ends = np.r_[starts[1:], len(s)]
-    for a, b in zip(starts, ends):
+    for a, b in zip(starts, ends, strict=False):
         ranks[a:b] = 0.5 * (a + b - 1) + 1.0
     r = np.empty_like(ranks)
     r[order] = ranks
@@ -75,7 +75,18 @@ def _ece(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
 class _Sub:
     """One fitted logistic model (+ optional fitted calibrator)."""
 
-    __slots__ = ("calibrator", "coef", "coef_standardized", "converged", "intercept", "mean", "model", "n_iter", "scalar_cal", "scale")
+    __slots__ = (
+        "calibrator",
+        "coef",
+        "coef_standardized",
+        "converged",
+        "intercept",
+        "mean",
+        "model",
+        "n_iter",
+        "scalar_cal",
+        "scale",
+    )
 
     def __init__(self, fit: tuple, calibrator: Any = None, scalar_cal: bool = False):
         coef, intercept, coef_std, mean, scale, n_iter, converged, _ = fit
@@ -126,7 +137,8 @@ class _Sub:
                 st["calibrator"] = _artifact.to_dict(self.calibrator)
             except (ArtifactError, AttributeError) as exc:
                 raise ArtifactError(
-                    f"calibrator: {type(self.calibrator).__name__} cannot be saved as a credo artefact ({exc})"
+                    f"calibrator: {type(self.calibrator).__name__} cannot be saved as a credo artefact "
+                    f"({exc})"
                 ) from None
         return st
 
@@ -142,7 +154,11 @@ class _Sub:
             bool(st["converged"]),
             0.0,
         )
-        cal = None if st.get("calibrator") is None else _artifact.from_dict(st["calibrator"], source="calibrator")
+        cal = (
+            None
+            if st.get("calibrator") is None
+            else _artifact.from_dict(st["calibrator"], source="calibrator")
+        )
         return cls(fit, cal, bool(st.get("scalar_cal", False)))
 
 
@@ -206,7 +222,7 @@ class ConfidenceModel(Estimator):
                 raise InvalidArgumentError(f"X: missing signals {missing}")
             cols = [as_float_array(X[k], f"X[{k!r}]", ndim=1) for k in keys]
             n = len(cols[0])
-            for k, c in zip(keys, cols):
+            for k, c in zip(keys, cols, strict=False):
                 check_same_length(n, **{f"X[{k!r}]": c})
             return np.ascontiguousarray(np.column_stack(cols)), keys
         arr = as_float_array(X, "X", ndim=(1, 2))
@@ -219,17 +235,32 @@ class ConfidenceModel(Estimator):
         return np.ascontiguousarray(arr), list(names)
 
     def _check_params(self) -> None:
-        if isinstance(self.C, bool) or not isinstance(self.C, (int, float)) or not (math.isfinite(self.C) and self.C > 0):
+        if (
+            isinstance(self.C, bool)
+            or not isinstance(self.C, (int, float))
+            or not (math.isfinite(self.C) and self.C > 0)
+        ):
             raise InvalidArgumentError(f"C: must be a positive number, got {self.C!r}")
         if not isinstance(self.holdout, (int, float)) or not 0.0 <= self.holdout < 1.0:
             raise InvalidArgumentError(f"holdout: must lie in [0, 1), got {self.holdout!r}")
         if isinstance(self.cv, bool) or not isinstance(self.cv, int) or self.cv < 2:
             raise InvalidArgumentError(f"cv: must be an integer >= 2, got {self.cv!r}")
-        if isinstance(self.min_segment_count, bool) or not isinstance(self.min_segment_count, int) or self.min_segment_count < 2:
-            raise InvalidArgumentError(f"min_segment_count: must be an integer >= 2, got {self.min_segment_count!r}")
+        if (
+            isinstance(self.min_segment_count, bool)
+            or not isinstance(self.min_segment_count, int)
+            or self.min_segment_count < 2
+        ):
+            raise InvalidArgumentError(
+                f"min_segment_count: must be an integer >= 2, got {self.min_segment_count!r}"
+            )
         cal = self.calibrator
-        if cal is not None and not (callable(getattr(cal, "fit", None)) and callable(getattr(cal, "predict", None))):
-            raise InvalidArgumentError(f"calibrator: expected an object with fit(scores, y) and predict(scores), got {type(cal).__name__}")
+        if cal is not None and not (
+            callable(getattr(cal, "fit", None)) and callable(getattr(cal, "predict", None))
+        ):
+            raise InvalidArgumentError(
+                "calibrator: expected an object with fit(scores, y) and predict(scores), got "
+                f"{type(cal).__name__}"
+            )
 
     # ----------------------------------------------------------------- fitting
 
@@ -241,7 +272,11 @@ class ConfidenceModel(Estimator):
     def _fit_sub(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None, rng: np.random.Generator) -> _Sub:
         fit = self._fit_logistic(X, y, w)
         if not fit[6]:
-            warnings.warn(f"ConfidenceModel: the logistic fit did not converge in {self.max_iter} iterations", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"ConfidenceModel: the logistic fit did not converge in {self.max_iter} iterations",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         if self.calibrator is None:
             return _Sub(fit)
         # Out-of-fold probabilities, so the calibrator sees the model's errors on unseen data.
@@ -289,11 +324,16 @@ class ConfidenceModel(Estimator):
         hold_idx = np.arange(0)
         if self.holdout > 0:
             perm = rng.permutation(n)
-            n_hold = int(round(self.holdout * n))
+            n_hold = round(self.holdout * n)
             hold_idx, fit_idx = np.sort(perm[:n_hold]), np.sort(perm[n_hold:])
-            if n_hold < 10 or yv[fit_idx].min() == yv[fit_idx].max() or yv[hold_idx].min() == yv[hold_idx].max():
+            if (
+                n_hold < 10
+                or yv[fit_idx].min() == yv[fit_idx].max()
+                or yv[hold_idx].min() == yv[hold_idx].max()
+            ):
                 raise InvalidArgumentError(
-                    f"holdout: {self.holdout} of {n} samples leaves a part without both outcomes or fewer than 10 "
+                    f"holdout: {self.holdout} of {n} samples leaves a part without both outcomes or fewer "
+                    "than 10 "
                     "holdout samples; use more data or holdout=0"
                 )
         Xf, yf = Xm[fit_idx], yv[fit_idx]
@@ -364,7 +404,9 @@ class ConfidenceModel(Estimator):
             try:
                 x = [signals[k] for k in names]
             except KeyError as exc:
-                raise InvalidArgumentError(f"signals: missing signal {exc.args[0]!r} (needs {', '.join(names)})") from None
+                raise InvalidArgumentError(
+                    f"signals: missing signal {exc.args[0]!r} (needs {', '.join(names)})"
+                ) from None
         else:
             x = list(signals)
         sub = self.pooled_ if segment is None else self.segment_models_.get(str(segment), self.pooled_)
@@ -378,7 +420,7 @@ class ConfidenceModel(Estimator):
         across signals) by default."""
         check_is_fitted(self, "pooled_")
         c = self.pooled_.coef_standardized if standardized else self.pooled_.coef
-        return {k: float(v) for k, v in zip(self.features_, c)}
+        return {k: float(v) for k, v in zip(self.features_, c, strict=False)}
 
     # ----------------------------------------------------------------- artefacts
 
@@ -393,7 +435,11 @@ class ConfidenceModel(Estimator):
         }
 
     def _artifact_summary(self) -> dict[str, Any]:
-        return {"n": self.n_samples_fit_, "data_hash": getattr(self, "_data_hash", None), "holdout": self.holdout_}
+        return {
+            "n": self.n_samples_fit_,
+            "data_hash": getattr(self, "_data_hash", None),
+            "holdout": self.holdout_,
+        }
 
     def save(self, path: Any) -> Any:
         """Writes the fitted model (with its fitted calibrators) as a versioned JSON artefact;

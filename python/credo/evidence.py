@@ -77,7 +77,9 @@ def _check_text(value: Any, name: str) -> str:
 
 def _check_passages(passages: Any, name: str) -> list[str]:
     if isinstance(passages, str):
-        raise InvalidArgumentError(f"{name}: expected a sequence of strings, got a single string (wrap it in a list)")
+        raise InvalidArgumentError(
+            f"{name}: expected a sequence of strings, got a single string (wrap it in a list)"
+        )
     if not isinstance(passages, Sequence):
         raise InvalidArgumentError(f"{name}: expected a sequence of strings, got {type(passages).__name__}")
     if len(passages) == 0:
@@ -185,6 +187,11 @@ def coverage_batch(
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise InvalidArgumentError(f"threads: must be a positive integer or None, got {threads!r}")
     raws = _credo.evidence_coverage_batch(
-        ans, ps, min_support=float(min_support), citations=bool(citations), max_chars=max_chars, threads=threads
+        ans,
+        ps,
+        min_support=float(min_support),
+        citations=bool(citations),
+        max_chars=max_chars,
+        threads=threads,
     )
-    return [_wrap(a, r) for a, r in zip(ans, raws)]
+    return [_wrap(a, r) for a, r in zip(ans, raws, strict=False)]

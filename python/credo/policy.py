@@ -119,8 +119,17 @@ DEFAULT_COSTS = {
 }
 
 _DOMAIN_KEYS = {
-    "stakes", "threshold", "gray_zone", "gray_zone_checks", "gray_zone_exhausted", "below", "strict_action",
-    "min_coverage", "on_verifier_failure", "max_retries", "repetition_max",
+    "stakes",
+    "threshold",
+    "gray_zone",
+    "gray_zone_checks",
+    "gray_zone_exhausted",
+    "below",
+    "strict_action",
+    "min_coverage",
+    "on_verifier_failure",
+    "max_retries",
+    "repetition_max",
 }
 _TOP_KEYS = _DOMAIN_KEYS - {"stakes"} | {"default_domain", "strict_stakes", "domains", "costs", "risk"}
 _DEFAULTS: dict[str, Any] = {
@@ -165,8 +174,20 @@ class _Domain:
     """One domain's validated settings."""
 
     __slots__ = (
-        "name", "stakes", "stakes_rank", "threshold", "gray_low", "gray_high", "gray_checks", "gray_exhausted",
-        "below", "strict_action", "min_coverage", "on_verifier_failure", "max_retries", "repetition_max",
+        "below",
+        "gray_checks",
+        "gray_exhausted",
+        "gray_high",
+        "gray_low",
+        "max_retries",
+        "min_coverage",
+        "name",
+        "on_verifier_failure",
+        "repetition_max",
+        "stakes",
+        "stakes_rank",
+        "strict_action",
+        "threshold",
     )
 
     def __init__(self, name: str, cfg: Mapping[str, Any]):
@@ -197,14 +218,20 @@ class _Domain:
         checks = cfg["gray_zone_checks"]
         if isinstance(checks, str) or not isinstance(checks, Iterable):
             raise ConfigError(f"{p}.gray_zone_checks: expected a list of actions")
-        self.gray_checks = tuple(_action(c, f"{p}.gray_zone_checks", _ALLOWED["gray_zone_checks"]) for c in checks)
+        self.gray_checks = tuple(
+            _action(c, f"{p}.gray_zone_checks", _ALLOWED["gray_zone_checks"]) for c in checks
+        )
         if len(set(self.gray_checks)) != len(self.gray_checks):
             raise ConfigError(f"{p}.gray_zone_checks: lists an action twice")
-        self.gray_exhausted = _action(cfg["gray_zone_exhausted"], f"{p}.gray_zone_exhausted", _ALLOWED["gray_zone_exhausted"])
+        self.gray_exhausted = _action(
+            cfg["gray_zone_exhausted"], f"{p}.gray_zone_exhausted", _ALLOWED["gray_zone_exhausted"]
+        )
         self.below = _action(cfg["below"], f"{p}.below", _ALLOWED["below"])
         self.strict_action = _action(cfg["strict_action"], f"{p}.strict_action", _ALLOWED["strict_action"])
         self.min_coverage = _unit(cfg["min_coverage"], f"{p}.min_coverage")
-        self.on_verifier_failure = _action(cfg["on_verifier_failure"], f"{p}.on_verifier_failure", _ALLOWED["on_verifier_failure"])
+        self.on_verifier_failure = _action(
+            cfg["on_verifier_failure"], f"{p}.on_verifier_failure", _ALLOWED["on_verifier_failure"]
+        )
         mr = cfg["max_retries"]
         if isinstance(mr, bool) or not isinstance(mr, int) or mr < 0:
             raise ConfigError(f"{p}.max_retries: must be a non-negative integer, got {mr!r}")
@@ -224,12 +251,16 @@ def _read_toml(source: str | os.PathLike[str]) -> dict[str, Any]:
                 "or build the policy from a dict with Policy.from_dict"
             ) from None
     text: str
-    if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source and source.endswith(".toml")):
+    if isinstance(source, os.PathLike) or (
+        isinstance(source, str) and "\n" not in source and source.endswith(".toml")
+    ):
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"path: cannot read policy file {str(path)!r} ({exc.strerror or exc})") from None
+            raise ConfigError(
+                f"path: cannot read policy file {str(path)!r} ({exc.strerror or exc})"
+            ) from None
     else:
         text = str(source)
     try:
@@ -251,14 +282,18 @@ class Policy:
         ``credo.conformal.SelectiveThreshold``.
     """
 
-    def __init__(self, config: Mapping[str, Any] | None = None, *, thresholds: Mapping[str, Any] | None = None):
+    def __init__(
+        self, config: Mapping[str, Any] | None = None, *, thresholds: Mapping[str, Any] | None = None
+    ):
         cfg = dict(config or {"domains": {"general": {}}})
         if isinstance(cfg.get("policy"), Mapping) and set(cfg) <= {"policy", "domains", "costs", "risk"}:
             # Accept a [policy] table holding the top-level keys.
             cfg = {**cfg.pop("policy"), **cfg}
         unknown = set(cfg) - _TOP_KEYS
         if unknown:
-            raise ConfigError(f"policy: unknown keys {sorted(unknown)} (known: {', '.join(sorted(_TOP_KEYS))})")
+            raise ConfigError(
+                f"policy: unknown keys {sorted(unknown)} (known: {', '.join(sorted(_TOP_KEYS))})"
+            )
         domains = cfg.get("domains")
         if not isinstance(domains, Mapping) or not domains:
             raise ConfigError("domains: missing; define at least one domain, e.g. [domains.general]")
@@ -269,14 +304,22 @@ class Policy:
                 raise ConfigError(f"domains.{name}: expected a table of settings")
             bad = set(dcfg) - _DOMAIN_KEYS
             if bad:
-                raise ConfigError(f"domains.{name}: unknown keys {sorted(bad)} (known: {', '.join(sorted(_DOMAIN_KEYS))})")
+                raise ConfigError(
+                    f"domains.{name}: unknown keys {sorted(bad)} (known: {', '.join(sorted(_DOMAIN_KEYS))})"
+                )
             merged = {"stakes": "low", **base, **dcfg}
             self.domains[str(name)] = _Domain(str(name), merged)
         self.default_domain = cfg.get("default_domain", "general" if "general" in self.domains else None)
         if self.default_domain is None:
-            raise ConfigError(f"default_domain: missing, and there is no 'general' domain (domains: {', '.join(self.domains)})")
+            raise ConfigError(
+                "default_domain: missing, and there is no 'general' domain (domains: "
+                f"{', '.join(self.domains)})"
+            )
         if self.default_domain not in self.domains:
-            raise ConfigError(f"default_domain: {self.default_domain!r} is not among the domains ({', '.join(self.domains)})")
+            raise ConfigError(
+                f"default_domain: {self.default_domain!r} is not among the domains "
+                f"({', '.join(self.domains)})"
+            )
         ss = cfg.get("strict_stakes", "high")
         if ss not in STAKES:
             raise ConfigError(f"strict_stakes: must be one of {', '.join(STAKES)}, got {ss!r}")
@@ -297,9 +340,14 @@ class Policy:
         if self.risk_rules is not None:
             missing = [d for d in self.risk_rules.domains if d not in self.domains]
             if missing:
-                raise ConfigError(f"risk.domains: {missing} are not among the policy's domains ({', '.join(self.domains)})")
+                raise ConfigError(
+                    f"risk.domains: {missing} are not among the policy's domains ({', '.join(self.domains)})"
+                )
             if self.risk_rules.default_domain not in self.domains:
-                raise ConfigError(f"risk.default_domain: {self.risk_rules.default_domain!r} is not among the policy's domains")
+                raise ConfigError(
+                    f"risk.default_domain: {self.risk_rules.default_domain!r} is not among the policy's "
+                    "domains"
+                )
         self.thresholds: dict[str, Any] = {}
         for name, obj in (thresholds or {}).items():
             self.set_threshold(name, obj)
@@ -315,16 +363,23 @@ class Policy:
         return cls(config, thresholds=thresholds)
 
     @classmethod
-    def from_toml(cls, source: str | os.PathLike[str], *, thresholds: Mapping[str, Any] | None = None) -> Policy:
+    def from_toml(
+        cls, source: str | os.PathLike[str], *, thresholds: Mapping[str, Any] | None = None
+    ) -> Policy:
         """A policy from a TOML file path or a TOML string."""
         return cls(_read_toml(source), thresholds=thresholds)
 
     def set_threshold(self, domain: str, threshold: Any) -> Policy:
         """Uses ``threshold`` (an object with ``accept(confidence)``) for ``domain``'s strict path."""
         if domain not in self.domains:
-            raise ConfigError(f"thresholds: domain {domain!r} is not configured (domains: {', '.join(self.domains)})")
+            raise ConfigError(
+                f"thresholds: domain {domain!r} is not configured (domains: {', '.join(self.domains)})"
+            )
         if not callable(getattr(threshold, "accept", None)):
-            raise ConfigError(f"thresholds.{domain}: expected an object with accept(confidence), got {type(threshold).__name__}")
+            raise ConfigError(
+                f"thresholds.{domain}: expected an object with accept(confidence), got "
+                f"{type(threshold).__name__}"
+            )
         self.thresholds[domain] = threshold
         return self
 
@@ -381,14 +436,18 @@ class Policy:
             try:
                 conf = float(conf)  # ints and NumPy scalars
             except (TypeError, ValueError):
-                raise InvalidArgumentError(f"confidence: must be a number in [0, 1], got {confidence!r}") from None
+                raise InvalidArgumentError(
+                    f"confidence: must be a number in [0, 1], got {confidence!r}"
+                ) from None
         if not 0.0 <= conf <= 1.0:  # also refuses NaN
             raise InvalidArgumentError(f"confidence: must lie in [0, 1], got {confidence!r}")
         if domain is None:
             domain = risk.domain if risk is not None and risk.domain in self.domains else self.default_domain
         d = self.domains.get(domain)
         if d is None:
-            raise InvalidArgumentError(f"domain: {domain!r} is not configured (domains: {', '.join(self.domains)})")
+            raise InvalidArgumentError(
+                f"domain: {domain!r} is not configured (domains: {', '.join(self.domains)})"
+            )
         rank = d.stakes_rank
         reasons: list[str] = []
         if risk is not None:
@@ -404,17 +463,26 @@ class Policy:
 
         # 1. Ambiguous input: ask before spending anything.
         if risk is not None and risk.ambiguity:
-            reasons.extend(r for r in risk.reasons if not r.startswith("The request touches") and not r.startswith("The request mentions"))
+            reasons.extend(
+                r
+                for r in risk.reasons
+                if not r.startswith("The request touches") and not r.startswith("The request mentions")
+            )
             reasons.append("The request is ambiguous, so the user is asked to clarify.")
             return self._make(Action.ASK, conf, tier, reasons, domain, d.threshold)
 
         # 2. A sampling artefact: a repetition loop.
         if repetition is not None and repetition >= d.repetition_max:
-            reasons.append(f"The output repeats itself (repetition {repetition:.2f} ≥ {d.repetition_max:.2f}), a sampling artefact.")
+            reasons.append(
+                f"The output repeats itself (repetition {repetition:.2f} ≥ {d.repetition_max:.2f}), a "
+                "sampling artefact."
+            )
             if attempt < d.max_retries:
                 reasons.append(f"Retrying (attempt {attempt + 1} of {d.max_retries}).")
                 return self._make(Action.RETRY, conf, tier, reasons, domain, d.threshold)
-            reasons.append(f"No retries left ({d.max_retries} allowed), so the request is {_done(fail_action)}.")
+            reasons.append(
+                f"No retries left ({d.max_retries} allowed), so the request is {_done(fail_action)}."
+            )
             return self._make(fail_action, conf, tier, reasons, domain, d.threshold)
 
         # 3. Verifier failures.
@@ -438,7 +506,9 @@ class Policy:
                 reasons.append("Retrieving more evidence.")
                 return self._make(Action.RETRIEVE, conf, tier, reasons, domain, d.threshold)
             if strict:
-                reasons.append("Unsupported claims are not acceptable at these stakes, so the request is declined.")
+                reasons.append(
+                    "Unsupported claims are not acceptable at these stakes, so the request is declined."
+                )
                 return self._make(Action.ABSTAIN, conf, tier, reasons, domain, d.threshold)
             reasons.append("No retrieval is available; the confidence decides.")
 
@@ -459,19 +529,32 @@ class Policy:
         if d.gray_low <= conf < d.gray_high or (thr_obj is not None and conf >= d.gray_low):
             for c in d.gray_checks:
                 if c.value not in done and (c is not Action.RETRIEVE or retrieval_available):
-                    reasons.append(f"Confidence {conf:.2f} is in the gray zone [{d.gray_low:.2f}, {d.gray_high:.2f}) below {what}; running the {c.value} check.")
+                    reasons.append(
+                        f"Confidence {conf:.2f} is in the gray zone [{d.gray_low:.2f}, {d.gray_high:.2f}) "
+                        f"below {what}; running the {c.value} check."
+                    )
                     return self._make(c, conf, "strict" if strict else "gray_zone", reasons, domain, thr)
             final = d.strict_action if strict else d.gray_exhausted
-            reasons.append(f"Confidence {conf:.2f} is still below {what} after the gray-zone checks, so the request is {_done(final)}.")
+            reasons.append(
+                f"Confidence {conf:.2f} is still below {what} after the gray-zone checks, so the request is "
+                f"{_done(final)}."
+            )
             return self._make(final, conf, "strict" if strict else "gray_zone", reasons, domain, thr)
         final = d.strict_action if strict else d.below
         if strict:
-            reasons.append(f"Confidence {conf:.2f} is below {what} in a {_stakes(rank)}-stakes domain, so the request is {_done(final)}.")
+            reasons.append(
+                f"Confidence {conf:.2f} is below {what} in a {_stakes(rank)}-stakes domain, so the request "
+                f"is {_done(final)}."
+            )
         else:
-            reasons.append(f"Confidence {conf:.2f} is below {what} and the gray zone, so the request is {_done(final)}.")
+            reasons.append(
+                f"Confidence {conf:.2f} is below {what} and the gray zone, so the request is {_done(final)}."
+            )
         return self._make(final, conf, tier, reasons, domain, thr)
 
-    def _make(self, action: Action, conf: float, tier: str, reasons: list[str], domain: str, thr: float | None) -> Decision:
+    def _make(
+        self, action: Action, conf: float, tier: str, reasons: list[str], domain: str, thr: float | None
+    ) -> Decision:
         return Decision(action, conf, tier, tuple(reasons), self.costs[action], domain, thr)
 
 
@@ -507,7 +590,9 @@ def _failed_verifiers(verifier: Any) -> list[str]:
             continue
         passed = getattr(v, "passed", None)
         if not isinstance(passed, bool):
-            raise InvalidArgumentError(f"verifier: expected VerifierResult or bool entries, got {type(v).__name__} at {i}")
+            raise InvalidArgumentError(
+                f"verifier: expected VerifierResult or bool entries, got {type(v).__name__} at {i}"
+            )
         if not passed:
             name = getattr(v, "name", "") or "verifier"
             out.append(f"{name}: {getattr(v, 'detail', '')}".strip())

@@ -44,34 +44,119 @@ DEFAULT_REGULATED: dict[str, dict[str, Any]] = {
     },
     "legal": {
         "stakes": "high",
-        "patterns": [r"\b(lawsuit|sue|suing|liab\w+|contract\w*|attorney|lawyer|court|custody|visa|immigration|"
-                     r"legal(?:ly)?|illegal|criminal|tenant|evict\w*)\b"],
+        "patterns": [
+            r"\b(lawsuit|sue|suing|liab\w+|contract\w*|attorney|lawyer|court|custody|visa|immigration|"
+            r"legal(?:ly)?|illegal|criminal|tenant|evict\w*)\b"
+        ],
     },
     "financial": {
         "stakes": "medium",
-        "patterns": [r"\b(invest\w*|stocks?|shares|portfolio|loan|mortgage|tax(?:es)?|crypto\w*|bitcoin|"
-                     r"retirement|pension|credit score|bankrupt\w*|interest rate)\b"],
+        "patterns": [
+            r"\b(invest\w*|stocks?|shares|portfolio|loan|mortgage|tax(?:es)?|crypto\w*|bitcoin|"
+            r"retirement|pension|credit score|bankrupt\w*|interest rate)\b"
+        ],
     },
     "personal_data": {
         "stakes": "high",
         "patterns": [
-            r"[\w.+-]+@[\w-]+\.[\w.]+",                      # e-mail address
-            r"\b\d{3}-\d{2}-\d{4}\b",                        # US social security number
-            r"\b(?:\d[ -]?){13,16}\b",                       # payment card number
+            r"[\w.+-]+@[\w-]+\.[\w.]+",  # e-mail address
+            r"\b\d{3}-\d{2}-\d{4}\b",  # US social security number
+            r"\b(?:\d[ -]?){13,16}\b",  # payment card number
             r"\+?\d{1,3}[ .-]?\(?\d{2,4}\)?[ .-]?\d{3}[ .-]?\d{3,4}\b",  # phone number
-            r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}\b",      # IBAN
+            r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}\b",  # IBAN
         ],
     },
 }
 
-_REFERENCES = {"it", "its", "this", "that", "these", "those", "they", "them", "their", "he", "she", "him", "her", "his"}
+_REFERENCES = {
+    "it",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "they",
+    "them",
+    "their",
+    "he",
+    "she",
+    "him",
+    "her",
+    "his",
+}
 # Words that may precede a dangling reference without resolving it ("how much does it cost").
 _FUNCTION = {
-    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "much", "many", "does", "do", "did",
-    "is", "are", "was", "were", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "i",
-    "we", "you", "me", "my", "our", "your", "a", "an", "the", "and", "or", "but", "so", "then", "about", "of",
-    "to", "for", "in", "on", "at", "with", "tell", "explain", "describe", "give", "show", "please", "again",
-    "still", "also", "just", "really", "fix", "use", "make", "get", "try", "has", "have", "had", "be", "been",
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "much",
+    "many",
+    "does",
+    "do",
+    "did",
+    "is",
+    "are",
+    "was",
+    "were",
+    "can",
+    "could",
+    "should",
+    "would",
+    "will",
+    "shall",
+    "may",
+    "might",
+    "must",
+    "i",
+    "we",
+    "you",
+    "me",
+    "my",
+    "our",
+    "your",
+    "a",
+    "an",
+    "the",
+    "and",
+    "or",
+    "but",
+    "so",
+    "then",
+    "about",
+    "of",
+    "to",
+    "for",
+    "in",
+    "on",
+    "at",
+    "with",
+    "tell",
+    "explain",
+    "describe",
+    "give",
+    "show",
+    "please",
+    "again",
+    "still",
+    "also",
+    "just",
+    "really",
+    "fix",
+    "use",
+    "make",
+    "get",
+    "try",
+    "has",
+    "have",
+    "had",
+    "be",
+    "been",
 }
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+")
 
@@ -117,7 +202,15 @@ class RiskRules:
 
     def __init__(self, config: Mapping[str, Any] | None = None):
         cfg = dict(config or {})
-        known = {"default_domain", "min_words", "max_questions", "check_references", "domains", "regulated", "regulated_defaults"}
+        known = {
+            "default_domain",
+            "min_words",
+            "max_questions",
+            "check_references",
+            "domains",
+            "regulated",
+            "regulated_defaults",
+        }
         unknown = set(cfg) - known
         if unknown:
             raise ConfigError(f"risk: unknown keys {sorted(unknown)} (known: {', '.join(sorted(known))})")
@@ -134,7 +227,9 @@ class RiskRules:
                 raise ConfigError(f"risk.domains.{name}: expected a table with stakes and keywords")
             stakes = d.get("stakes", "low")
             if stakes not in STAKES:
-                raise ConfigError(f"risk.domains.{name}.stakes: must be one of {', '.join(STAKES)}, got {stakes!r}")
+                raise ConfigError(
+                    f"risk.domains.{name}.stakes: must be one of {', '.join(STAKES)}, got {stakes!r}"
+                )
             kws = d.get("keywords", [])
             if isinstance(kws, str) or not isinstance(kws, Sequence):
                 raise ConfigError(f"risk.domains.{name}.keywords: expected a list of words")
@@ -151,13 +246,17 @@ class RiskRules:
                 raise ConfigError(f"risk.regulated.{name}: expected a table with 'patterns' (and 'stakes')")
             stakes = r.get("stakes", "high")
             if stakes not in STAKES:
-                raise ConfigError(f"risk.regulated.{name}.stakes: must be one of {', '.join(STAKES)}, got {stakes!r}")
+                raise ConfigError(
+                    f"risk.regulated.{name}.stakes: must be one of {', '.join(STAKES)}, got {stakes!r}"
+                )
             pats = []
             for p in r["patterns"]:
                 try:
                     pats.append(re.compile(p, re.IGNORECASE if name != "personal_data" else 0))
                 except (re.error, TypeError) as exc:
-                    raise ConfigError(f"risk.regulated.{name}.patterns: {p!r} is not a valid regular expression ({exc})") from None
+                    raise ConfigError(
+                        f"risk.regulated.{name}.patterns: {p!r} is not a valid regular expression ({exc})"
+                    ) from None
             self.regulated[str(name)] = (stakes, tuple(pats))
 
     def domain_stakes(self, domain: str) -> str:
@@ -170,7 +269,10 @@ class RiskRules:
             raise InvalidArgumentError(f"text: expected a string, got {type(text).__name__}")
         reasons: list[str] = []
         if domain is None:
-            domain = next((n for n, (_, pats) in self.domains.items() if any(p.search(text) for p in pats)), self.default_domain)
+            domain = next(
+                (n for n, (_, pats) in self.domains.items() if any(p.search(text) for p in pats)),
+                self.default_domain,
+            )
             if domain != self.default_domain:
                 reasons.append(f"The request mentions {domain} topics.")
         stakes = self.domain_stakes(domain)
@@ -185,7 +287,10 @@ class RiskRules:
         words = _WORD.findall(text)
         if len(words) < self.min_words:
             ambiguity.append("too_short")
-            reasons.append(f"The request has only {len(words)} word{'s' if len(words) != 1 else ''}, too short to be clear.")
+            reasons.append(
+                f"The request has only {len(words)} word{'s' if len(words) != 1 else ''}, too short to be "
+                "clear."
+            )
         n_q = text.count("?")
         if n_q > self.max_questions:
             ambiguity.append("several_questions")
@@ -208,7 +313,9 @@ def _int(v: Any, name: str, lo: int) -> int:
     return v
 
 
-def assess(text: str, *, domain: str | None = None, history: Sequence[str] = (), rules: RiskRules | None = None) -> InputRisk:
+def assess(
+    text: str, *, domain: str | None = None, history: Sequence[str] = (), rules: RiskRules | None = None
+) -> InputRisk:
     """:meth:`RiskRules.assess` with the default rules (or ``rules``)."""
     return (rules or _DEFAULT).assess(text, domain=domain, history=history)
 

@@ -89,7 +89,9 @@ class SchemaVerifier:
         try:
             import jsonschema
         except ImportError:  # pragma: no cover - exercised only without the extra
-            raise ImportError("SchemaVerifier needs the jsonschema package: pip install 'credo[verify]'") from None
+            raise ImportError(
+                "SchemaVerifier needs the jsonschema package: pip install 'credo[verify]'"
+            ) from None
         if not isinstance(schema, Mapping):
             raise ConfigError(f"schema: expected a JSON Schema object (dict), got {type(schema).__name__}")
         cls = jsonschema.validators.validator_for(schema)
@@ -111,7 +113,12 @@ class SchemaVerifier:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            return VerifierResult(False, 0.0, f"The answer is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.", self.name)
+            return VerifierResult(
+                False,
+                0.0,
+                f"The answer is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.",
+                self.name,
+            )
         errors = sorted(self._validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
         if not errors:
             return VerifierResult(True, 1.0, "The answer is valid JSON matching the schema.", self.name)
@@ -120,17 +127,33 @@ class SchemaVerifier:
             where = "/".join(str(p) for p in e.absolute_path) or "(root)"
             msgs.append(f"at {where}: {e.message}")
         more = f" (and {len(errors) - self.max_errors} more)" if len(errors) > self.max_errors else ""
-        return VerifierResult(False, 0.0, f"The JSON does not match the schema: {'; '.join(msgs)}{more}.", self.name)
+        return VerifierResult(
+            False, 0.0, f"The JSON does not match the schema: {'; '.join(msgs)}{more}.", self.name
+        )
 
 
 # --------------------------------------------------------------------------- arithmetic
+
 
 class _ParseError(ValueError):
     pass
 
 
 _NUM = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?|\.\d+")
-_OPS = {"+": "+", "-": "-", "−": "-", "*": "*", "×": "*", "·": "*", "/": "/", "÷": "/", "^": "^", "(": "(", ")": ")", "%": "%"}
+_OPS = {
+    "+": "+",
+    "-": "-",
+    "−": "-",
+    "*": "*",
+    "×": "*",
+    "·": "*",
+    "/": "/",
+    "÷": "/",
+    "^": "^",
+    "(": "(",
+    ")": ")",
+    "%": "%",
+}
 _MAX_BITS = 4096  # refuse intermediate results with huge numerators (2 ** 10 ** 9 and the like)
 
 
@@ -161,7 +184,8 @@ def _tokens(expr: str) -> list[Any]:
 
 class _Parser:
     """expr := term (('+'|'-') term)* ; term := unary (('*'|'/') unary)* ;
-    unary := '-' unary | '+' unary | power ; power := atom ('^' unary)? ; atom := number '%'? | '(' expr ')'"""
+    unary := '-' unary | '+' unary | power ; power := atom ('^' unary)? ;
+    atom := number '%'? | '(' expr ')'"""
 
     def __init__(self, toks: list[Any]):
         self.toks = toks
@@ -220,7 +244,10 @@ class _Parser:
             exp = self.unary()
             if exp.denominator != 1:
                 raise _ParseError("only whole-number exponents are evaluated exactly")
-            if abs(exp.numerator) * max(1, abs(base.numerator).bit_length(), base.denominator.bit_length()) > _MAX_BITS:
+            if (
+                abs(exp.numerator) * max(1, abs(base.numerator).bit_length(), base.denominator.bit_length())
+                > _MAX_BITS
+            ):
                 raise _ParseError("result too large to evaluate")
             if base == 0 and exp < 0:
                 raise ZeroDivisionError("zero to a negative power")
@@ -331,7 +358,9 @@ class ArithmeticVerifier:
             if self.require:
                 return VerifierResult(False, 0.0, "No arithmetic statement to check was found.", self.name)
             return VerifierResult(True, 1.0, "No arithmetic statement to check was found.", self.name)
-        bad = [f"{c.expression} = {c.claimed} is wrong: {c.expression} {c.note}" for c in found if not c.correct]
+        bad = [
+            f"{c.expression} = {c.claimed} is wrong: {c.expression} {c.note}" for c in found if not c.correct
+        ]
         return _result(self.name, len(found), bad, f"All {len(found)} arithmetic statements hold.")
 
 
@@ -343,7 +372,9 @@ def _show(v: Fraction) -> str:
 
 # --------------------------------------------------------------------------- formats
 
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
 _NUMBER = r"[-+−]?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?"
 
 
@@ -384,7 +415,11 @@ class FormatVerifier:
         elif kind == "number":
             self._re = re.compile(_NUMBER)
         elif kind == "number_with_unit":
-            unit = "|".join(re.escape(u) for u in sorted(self.units, key=len, reverse=True)) if self.units else r"[^\d\s][^\d]*"
+            unit = (
+                "|".join(re.escape(u) for u in sorted(self.units, key=len, reverse=True))
+                if self.units
+                else r"[^\d\s][^\d]*"
+            )
             self._re = re.compile(rf"(?P<num>{_NUMBER})\s*(?P<unit>{unit})")
         if kind == "date" and not self.formats:
             raise ConfigError("formats: give at least one date format")
@@ -399,13 +434,25 @@ class FormatVerifier:
                     return VerifierResult(True, 1.0, f"The answer is a date in the format {fmt}.", self.name)
                 except ValueError:
                     continue
-            return VerifierResult(False, 0.0, f"The answer {text[:60]!r} is not a date in the format {' or '.join(self.formats)}.", self.name)
+            return VerifierResult(
+                False,
+                0.0,
+                f"The answer {text[:60]!r} is not a date in the format {' or '.join(self.formats)}.",
+                self.name,
+            )
         m = self._re.fullmatch(text)
         if m is None:
-            what = {"regex": f"the pattern {self.pattern!r}", "email": "an e-mail address", "number": "a number",
-                    "number_with_unit": "a number with a unit" + (f" ({', '.join(self.units)})" if self.units else "")}[self.kind]
+            what = {
+                "regex": f"the pattern {self.pattern!r}",
+                "email": "an e-mail address",
+                "number": "a number",
+                "number_with_unit": "a number with a unit"
+                + (f" ({', '.join(self.units)})" if self.units else ""),
+            }[self.kind]
             return VerifierResult(False, 0.0, f"The answer {text[:60]!r} is not {what}.", self.name)
-        return VerifierResult(True, 1.0, f"The answer has the expected {self.kind.replace('_', ' ')} format.", self.name)
+        return VerifierResult(
+            True, 1.0, f"The answer has the expected {self.kind.replace('_', ' ')} format.", self.name
+        )
 
 
 # --------------------------------------------------------------------------- tool results
@@ -459,7 +506,10 @@ class ToolResultVerifier:
             try:
                 result = json.loads(result)
             except json.JSONDecodeError as exc:
-                raise InvalidArgumentError(f"context['tool_result']: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+                raise InvalidArgumentError(
+                    f"context['tool_result']: not valid JSON ({exc.msg} at line {exc.lineno} column "
+                    f"{exc.colno})"
+                ) from None
         numbers: list[float] = []
         strings: list[str] = []
         _flatten(result, numbers, strings)
@@ -485,10 +535,13 @@ class ToolResultVerifier:
                 checks += 1
                 if name.lower() not in haystack:
                     failures.append(f"the name {name!r} is not in the tool result")
-        return _result(self.name, checks, failures, f"All {checks} numbers and names agree with the tool result.")
+        return _result(
+            self.name, checks, failures, f"All {checks} numbers and names agree with the tool result."
+        )
 
 
 # --------------------------------------------------------------------------- process
+
 
 class ProcessVerifier:
     """The tool calls made follow the expected process.
@@ -500,7 +553,9 @@ class ProcessVerifier:
 
     name = "process"
 
-    def __init__(self, *, required: Iterable[str] = (), order: Iterable[str] = (), forbidden: Iterable[str] = ()):
+    def __init__(
+        self, *, required: Iterable[str] = (), order: Iterable[str] = (), forbidden: Iterable[str] = ()
+    ):
         self.required = tuple(required)
         self.order = tuple(order)
         self.forbidden = tuple(forbidden)
@@ -518,7 +573,9 @@ class ProcessVerifier:
             raise InvalidArgumentError("context: ProcessVerifier needs context={'tool_calls': [...]}")
         calls = context["tool_calls"]
         if isinstance(calls, (str, bytes)) or not isinstance(calls, Iterable):
-            raise InvalidArgumentError("context['tool_calls']: expected a list of step names or {'name': ...} dicts")
+            raise InvalidArgumentError(
+                "context['tool_calls']: expected a list of step names or {'name': ...} dicts"
+            )
         names = []
         for i, c in enumerate(calls):
             if isinstance(c, str):
@@ -526,7 +583,9 @@ class ProcessVerifier:
             elif isinstance(c, Mapping) and isinstance(c.get("name"), str):
                 names.append(c["name"])
             else:
-                raise InvalidArgumentError(f"context['tool_calls'][{i}]: expected a step name or a dict with a 'name'")
+                raise InvalidArgumentError(
+                    f"context['tool_calls'][{i}]: expected a step name or a dict with a 'name'"
+                )
         return names
 
     def verify(self, answer: str, context: Mapping[str, Any] | None = None) -> VerifierResult:
@@ -541,7 +600,7 @@ class ProcessVerifier:
         first = {}
         for i, n in enumerate(names):
             first.setdefault(n, i)
-        for a, b in zip(self.order, self.order[1:]):
+        for a, b in zip(self.order, self.order[1:], strict=False):
             if a not in first or b not in first:
                 missing = a if a not in first else b
                 failures.append(f"the ordered step {missing!r} was not called")
