@@ -445,8 +445,8 @@ mod tests {
                 }
                 g[2] += r;
             }
-            for j in 0..2 {
-                g[j] += f.coef_standardized[j] / 0.7;
+            for (gj, cj) in g.iter_mut().zip(&f.coef_standardized) {
+                *gj += cj / 0.7;
             }
             assert!(g.iter().all(|v| v.abs() < 1e-8), "{g:?}");
         }

@@ -3,174 +3,40 @@
 //!
 //! All offsets count Unicode scalar values (Python `str` indices), not bytes.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 /// Function words that carry no claim content (matched claims are judged on the rest).
-const STOP_WORDS: &[&str] = &[
-    "a",
-    "about",
-    "above",
-    "after",
-    "again",
-    "against",
-    "all",
-    "also",
-    "am",
-    "an",
-    "and",
-    "any",
-    "are",
-    "as",
-    "at",
-    "be",
-    "because",
-    "been",
-    "before",
-    "being",
-    "below",
-    "between",
-    "both",
-    "but",
-    "by",
-    "can",
-    "could",
-    "did",
-    "do",
-    "does",
-    "doing",
-    "down",
-    "during",
-    "each",
-    "either",
-    "few",
-    "for",
-    "from",
-    "further",
-    "had",
-    "has",
-    "have",
-    "having",
-    "he",
-    "her",
-    "here",
-    "hers",
-    "herself",
-    "him",
-    "himself",
-    "his",
-    "how",
-    "i",
-    "if",
-    "in",
-    "into",
-    "is",
-    "it",
-    "its",
-    "itself",
-    "just",
-    "may",
-    "me",
-    "might",
-    "more",
-    "most",
-    "must",
-    "my",
-    "myself",
-    "neither",
-    "no",
-    "nor",
-    "not",
-    "now",
-    "of",
-    "off",
-    "on",
-    "once",
-    "only",
-    "or",
-    "other",
-    "our",
-    "ours",
-    "ourselves",
-    "out",
-    "over",
-    "own",
-    "same",
-    "shall",
-    "she",
-    "should",
-    "so",
-    "some",
-    "such",
-    "than",
-    "that",
-    "the",
-    "their",
-    "theirs",
-    "them",
-    "themselves",
-    "then",
-    "there",
-    "these",
-    "they",
-    "this",
-    "those",
-    "through",
-    "to",
-    "too",
-    "under",
-    "until",
-    "up",
-    "upon",
-    "very",
-    "was",
-    "we",
-    "were",
-    "what",
-    "when",
-    "where",
-    "which",
-    "while",
-    "who",
-    "whom",
-    "whose",
-    "why",
-    "will",
-    "with",
-    "would",
-    "yes",
-    "you",
-    "your",
-    "yours",
-    "yourself",
-    "yourselves",
-    "s",
-    "t",
-    "according",
-    "however",
-    "therefore",
-    "thus",
-    "although",
-    "whereas",
-    "yet",
-    "been",
-    "within",
-    "without",
-    "among",
-    "around",
-    "per",
-    "via",
-];
+const STOP_WORDS: &str = "\
+    a about above according after again against all also although am among an and any are around as at be \
+    because been before being below between both but by can could did do does doing down during each either few \
+    for from further had has have having he her here hers herself him himself his how however i if in into is \
+    it its itself just may me might more most must my myself neither no nor not now of off on once only or \
+    other our ours ourselves out over own per s same shall she should so some such t than that the their theirs \
+    them themselves then there therefore these they this those through thus to too under until up upon very via \
+    was we were what when where whereas which while who whom whose why will with within without would yes yet \
+    you your yours yourself yourselves";
 
 /// Abbreviations whose full stop does not end a sentence.
-const ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd", "co", "corp", "no",
-    "fig", "approx", "dept", "est", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
-    "dec", "u.s", "u.k", "mt", "gen", "col", "capt", "lt", "sgt", "rev", "ph.d", "al",
-];
+const ABBREVIATIONS: &str = "\
+    al approx apr aug capt co col corp dec dept dr e.g est etc feb fig gen i.e inc jan jr jul jun lt ltd mar mr \
+    mrs ms mt no nov oct ph.d prof rev sep sept sgt sr st u.k u.s vs";
 
 /// Conjunctions after a comma that start a new clause (a separately checkable claim).
 const CLAUSE_CONJUNCTIONS: &[&str] = &["and", "but", "while", "whereas", "although", "though", "yet", "so"];
 
+fn word_set(words: &'static str) -> HashSet<&'static str> {
+    words.split_whitespace().collect()
+}
+
 pub fn is_stop_word(w: &str) -> bool {
-    STOP_WORDS.contains(&w)
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| word_set(STOP_WORDS)).contains(w)
+}
+
+fn is_abbreviation_word(w: &str) -> bool {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| word_set(ABBREVIATIONS)).contains(w)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,15 +65,28 @@ pub struct Marker {
 
 /// Light plural folding so "planets" supports "planet" (the only stemming: it never merges
 /// unrelated words the way aggressive stemmers do).
-fn fold_word(lower: &str) -> String {
-    let n = lower.len();
-    if n > 4 && lower.ends_with("ies") {
-        return format!("{}y", &lower[..n - 3]);
+fn fold_word(mut w: String) -> String {
+    let n = w.len();
+    if n > 4 && w.ends_with("ies") {
+        w.truncate(n - 3);
+        w.push('y');
+    } else if n > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
+        w.truncate(n - 1);
     }
-    if n > 3 && lower.ends_with('s') && !lower.ends_with("ss") && !lower.ends_with("us") && !lower.ends_with("is") {
-        return lower[..n - 1].to_string();
+    w
+}
+
+/// Lower-cased text of `chars` in one allocation.
+fn lower(chars: &[char]) -> String {
+    let mut s = String::with_capacity(chars.len());
+    for c in chars {
+        if c.is_ascii() {
+            s.push(c.to_ascii_lowercase());
+        } else {
+            s.extend(c.to_lowercase());
+        }
     }
-    lower.to_string()
+    s
 }
 
 /// Canonical digits of a number token: thousands separators dropped, trailing fractional zeros
@@ -314,9 +193,8 @@ pub fn tokenize(chars: &[char], skip: &[Marker]) -> Vec<Token> {
                 while j < n && chars[j].is_alphanumeric() {
                     j += 1;
                 }
-                let raw: String = chars[start..j].iter().collect();
                 out.push(Token {
-                    norm: raw.to_lowercase(),
+                    norm: lower(&chars[start..j]),
                     kind: Kind::Word,
                     start,
                     end: j,
@@ -342,11 +220,12 @@ pub fn tokenize(chars: &[char], skip: &[Marker]) -> Vec<Token> {
             {
                 j += 1;
             }
-            let raw: String = chars[start..j].iter().collect();
-            let lower = raw.to_lowercase();
-            let lower = lower.strip_suffix("'s").unwrap_or(&lower).to_string();
+            let mut w = lower(&chars[start..j]);
+            if w.ends_with("'s") {
+                w.truncate(w.len() - 2);
+            }
             out.push(Token {
-                norm: fold_word(&lower),
+                norm: fold_word(w),
                 kind: Kind::Word,
                 start,
                 end: j,
@@ -371,7 +250,7 @@ fn is_abbreviation(chars: &[char], dot: usize) -> bool {
     }
     let word: String = chars[s..dot].iter().collect::<String>().to_lowercase();
     // A single capital letter is an initial ("J. K. Rowling").
-    (dot - s == 1 && chars[s].is_uppercase()) || ABBREVIATIONS.contains(&word.as_str())
+    (dot - s == 1 && chars[s].is_uppercase()) || is_abbreviation_word(&word)
 }
 
 /// Sentence ranges of `chars` (trimmed, trailing citation markers included).
@@ -447,10 +326,10 @@ pub fn clauses(chars: &[char], (a, b): (usize, usize), tokens: &[Token]) -> Vec<
     };
     let mut cuts = Vec::new();
     let mut last = a;
-    for i in a..b {
-        let cut = if chars[i] == ';' {
+    for (i, &ch) in chars.iter().enumerate().take(b).skip(a) {
+        let cut = if ch == ';' {
             Some(i + 1)
-        } else if chars[i] == ',' {
+        } else if ch == ',' {
             let next = tokens.iter().find(|t| t.start > i && t.start < b);
             // The conjunction itself is left out of the claim.
             next.filter(|t| CLAUSE_CONJUNCTIONS.contains(&t.norm.as_str()))
