@@ -152,6 +152,15 @@ def test_arithmetic_verifier_statements():
     assert "12 * 12 = 140 is wrong: 12 * 12 is 144" in bad.detail
 
 
+def test_arithmetic_chains_and_sentence_boundaries():
+    v = ArithmeticVerifier()
+    found = [
+        (c.expression, c.claimed, c.correct) for c in v.checks("3 × 4 = 12 + 1 = 14. I got 4. 5 * 5 = 25")
+    ]
+    assert found == [("3 × 4", "12", True), ("12 + 1", "14", False), ("5 * 5", "25", True)]
+    assert [c.expression for c in v.checks("So (1 + 2 = 3, and .5 + .25 = 0.75")] == ["1 + 2", ".5 + .25"]
+
+
 def test_arithmetic_rounding_rules():
     v = ArithmeticVerifier()
     assert v.verify("10 / 3 = 3.33").passed  # correctly rounded to the digits shown

@@ -289,7 +289,7 @@ def evaluate_expression(expr: str) -> Fraction:
 
 # An "expression = value" statement: operands and operators, '=', then a number.
 _STATEMENT = re.compile(
-    r"(?P<lhs>[\d$(−\-.][\d\s.,+\-−*/×÷·^()%$]*?[\d)%])\s*=\s*(?P<approx>≈|~)?\s*"
+    r"(?P<lhs>(?:[\d$(−\-]|\.\d)[\d\s.,+\-−*/×÷·^()%$]*?[\d)%])\s*=\s*(?P<approx>≈|~)?\s*"
     r"(?P<rhs>[−\-]?\$?\s*(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)%?)"
 )
 _HAS_OP = re.compile(r"[\d)%]\s*(?:[+\-−*/×÷·^]|\*\*)\s*[\d($.(−\-]")
@@ -326,7 +326,16 @@ class ArithmeticVerifier:
     def checks(self, answer: str) -> list[ArithmeticCheck]:
         """Every statement found in ``answer`` and its verdict."""
         out = []
-        for m in _STATEMENT.finditer(_check_answer(answer)):
+        text = _check_answer(answer)
+        pos = 0
+        while (m := _STATEMENT.search(text, pos)) is not None:
+            # Chains ("3 × 4 = 12 + 1 = 13"): the value may open the next statement.
+            pos = (
+                m.start("rhs")
+                if m.end() < len(text) and text[m.end() :].lstrip()[:1] in "+-−*/×÷^"
+                else m.end()
+            )
+            pos = max(pos, m.start() + 1)
             lhs = m.group("lhs").strip()
             if not _HAS_OP.search(lhs):
                 continue  # "x = 5", "2020 = the year" and the like: nothing to compute
@@ -337,7 +346,8 @@ class ArithmeticVerifier:
                 out.append(ArithmeticCheck(lhs, rhs, None, False, str(exc)))
                 continue
             except _ParseError:
-                continue  # not an arithmetic expression after all
+                pos = m.start() + 1  # not an expression from here: try from the next character
+                continue
             claimed = _Parser(_tokens(rhs.replace("−", "-"))).parse()
             decimals = len(rhs.rstrip("%").split(".")[1]) if "." in rhs else 0
             if rhs.endswith("%"):
