@@ -144,6 +144,18 @@ def test_calibrator_fitted_on_out_of_fold_predictions(rng):
     raw = m.pooled_.raw(X)
     np.testing.assert_allclose(m.predict_proba(as_signals(X)), np.clip(cal.predict(raw), 0, 1))
     assert m.predict_one(list(X[3])) == pytest.approx(float(cal.predict([raw[3]])[0]))
+    # Isotonic calibration commutes with a monotone transform of its input: on log-odds it fits
+    # the same levels at the transformed thresholds.
+    iso_logit = ConfidenceModel(calibrator=iso, calibrator_input="logit", holdout=0.2, cv=4)
+    cal_l = iso_logit.fit(as_signals(X), y).pooled_.calibrator
+    np.testing.assert_allclose(cal_l.y_thresholds_, cal.y_thresholds_, atol=1e-12)
+    np.testing.assert_allclose(
+        cal_l.X_thresholds_, np.log(cal.X_thresholds_ / (1 - cal.X_thresholds_)), rtol=1e-9
+    )
+    z = np.log(raw[3] / (1 - raw[3]))
+    assert iso_logit.predict_one(list(X[3])) == pytest.approx(float(cal_l.predict([z])[0]), rel=1e-12)
+    with pytest.raises(InvalidArgumentError, match=r"^calibrator_input"):
+        ConfidenceModel(calibrator=iso, calibrator_input="odds").fit(as_signals(X), y)
     with pytest.raises(ArtifactError, match=r"^calibrator: IsotonicRegression cannot be saved"):
         m.save("/tmp/never-written.json")
     with pytest.raises(InvalidArgumentError, match=r"^calibrator"):

@@ -23,6 +23,7 @@ from credo._base import Estimator
 from credo._validate import (
     as_float_array,
     as_sample_weight,
+    check_choice,
     check_is_fitted,
     check_same_length,
 )
@@ -72,6 +73,14 @@ def _ece(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
     return float(total / len(y))
 
 
+_EPS = 1e-12
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, _EPS, 1.0 - _EPS)
+    return np.log(q / (1.0 - q))
+
+
 class _Sub:
     """One fitted logistic model (+ optional fitted calibrator)."""
 
@@ -86,9 +95,10 @@ class _Sub:
         "n_iter",
         "scalar_cal",
         "scale",
+        "to_logit",
     )
 
-    def __init__(self, fit: tuple, calibrator: Any = None, scalar_cal: bool = False):
+    def __init__(self, fit: tuple, calibrator: Any = None, scalar_cal: bool = False, to_logit: bool = False):
         coef, intercept, coef_std, mean, scale, n_iter, converged, _ = fit
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = float(intercept)
@@ -100,6 +110,7 @@ class _Sub:
         self.model = _credo.LogisticModel(self.coef.tolist(), self.intercept)
         self.calibrator = calibrator
         self.scalar_cal = scalar_cal
+        self.to_logit = to_logit
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(X)
@@ -108,13 +119,17 @@ class _Sub:
         p = self.raw(X)
         if self.calibrator is None:
             return p
-        return np.clip(np.asarray(self.calibrator.predict(p), dtype=np.float64).reshape(-1), 0.0, 1.0)
+        s = _logit(p) if self.to_logit else p
+        return np.clip(np.asarray(self.calibrator.predict(s), dtype=np.float64).reshape(-1), 0.0, 1.0)
 
     def one(self, x: list[float]) -> float:
         p = self.model.predict_one(x)
         cal = self.calibrator
         if cal is None:
             return p
+        if self.to_logit:
+            q = min(max(p, _EPS), 1.0 - _EPS)
+            p = math.log(q / (1.0 - q))
         if self.scalar_cal:
             r = cal.predict(p)
             return min(1.0, max(0.0, r if r.__class__ is float else float(np.asarray(r).reshape(-1)[0])))
@@ -130,6 +145,7 @@ class _Sub:
             "n_iter": self.n_iter,
             "converged": self.converged,
             "scalar_cal": self.scalar_cal,
+            "to_logit": self.to_logit,
             "calibrator": None,
         }
         if self.calibrator is not None:
@@ -159,7 +175,7 @@ class _Sub:
             if st.get("calibrator") is None
             else _artifact.from_dict(st["calibrator"], source="calibrator")
         )
-        return cls(fit, cal, bool(st.get("scalar_cal", False)))
+        return cls(fit, cal, bool(st.get("scalar_cal", False)), bool(st.get("to_logit", False)))
 
 
 @_artifact.register
@@ -175,7 +191,10 @@ class ConfidenceModel(Estimator):
         Inverse L2 strength, as scikit-learn's ``LogisticRegression(C=...)`` (on standardised
         features when ``standardize``).
     calibrator : object with ``fit(scores, y)`` / ``predict(scores)``, optional
-        Fitted on out-of-fold model probabilities (``cv`` folds); a copy per segment.
+        Fitted on out-of-fold model outputs (``cv`` folds); a copy per segment.
+    calibrator_input : {"probability", "logit"}
+        What the calibrator sees: the model's probability, or its log-odds (natural for Platt
+        and temperature scaling; isotonic calibration gives the same result on either).
     holdout : float in [0, 1)
         Share of the data kept out of fitting to report ``holdout_`` (AUROC, ECE). 0 fits on all.
     cv : int
@@ -191,6 +210,7 @@ class ConfidenceModel(Estimator):
         features: Sequence[str] | None = None,
         C: float = 1.0,
         calibrator: Any = None,
+        calibrator_input: str = "probability",
         holdout: float = 0.2,
         cv: int = 5,
         min_segment_count: int = 100,
@@ -201,6 +221,7 @@ class ConfidenceModel(Estimator):
         self.features = features
         self.C = C
         self.calibrator = calibrator
+        self.calibrator_input = calibrator_input
         self.holdout = holdout
         self.cv = cv
         self.min_segment_count = min_segment_count
@@ -253,6 +274,7 @@ class ConfidenceModel(Estimator):
             raise InvalidArgumentError(
                 f"min_segment_count: must be an integer >= 2, got {self.min_segment_count!r}"
             )
+        check_choice(self.calibrator_input, "calibrator_input", ("probability", "logit"))
         cal = self.calibrator
         if cal is not None and not (
             callable(getattr(cal, "fit", None)) and callable(getattr(cal, "predict", None))
@@ -291,14 +313,15 @@ class ConfidenceModel(Estimator):
                 continue
             f = self._fit_logistic(X[tr], y[tr], None if w is None else w[tr])
             oof[te] = _credo.LogisticModel(list(f[0]), f[1]).predict_proba(np.ascontiguousarray(X[te]))
+        to_logit = self.calibrator_input == "logit"
         cal = copy.deepcopy(self.calibrator)
-        cal.fit(oof, y.astype(np.int64))
+        cal.fit(_logit(oof) if to_logit else oof, y.astype(np.int64))
         try:
             r = cal.predict(0.5)
             scalar = isinstance(r, (float, np.floating)) or np.asarray(r).size == 1
         except Exception:
             scalar = False
-        return _Sub(fit, cal, scalar)
+        return _Sub(fit, cal, scalar, to_logit)
 
     def fit(self, X: Any, y: Any, *, segments: Any = None, sample_weight: Any = None) -> ConfidenceModel:
         """Fits on named signals ``X`` (mapping name → values, a DataFrame, or an array with
