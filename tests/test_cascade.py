@@ -9,6 +9,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from credo import Action, Cascade, Policy
 from credo.cascade import CascadeState, smoothed_majority
@@ -291,3 +293,26 @@ def test_svamp_cascade_vs_always_30_majority(capsys):
     assert accs == sorted(accs) and covs == sorted(
         covs, reverse=True
     )  # the threshold trades coverage for accuracy
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", None]), min_size=30, max_size=30),
+    st.sampled_from(["general", "medical"]),
+    st.integers(1, 3),
+    st.one_of(st.none(), st.floats(1, 12)),
+    st.booleans(),
+)
+def test_cascade_invariants(answers, domain, batch, budget, with_verify):
+    verify = (lambda q, a, s: a == "a") if with_verify else None
+    c = Cascade(
+        POLICY, sample=scripted(answers), batch_size=batch, max_samples=12, budget_cost=budget, verify=verify
+    )
+    r = c.run("q", domain=domain)
+    assert r.decision.settled
+    assert r.n_samples <= 12
+    assert r.cost == pytest.approx(sum(s.cost for s in r.trace))
+    assert budget is None or r.cost <= budget + 1e-9
+    if r.action is Action.ANSWER:
+        assert r.answer is not None and r.decision.confidence >= r.decision.threshold
+    assert r.trace[-1].step in ("decide", "escalate")
