@@ -194,8 +194,21 @@ def test_input_risk_raises_stakes_to_strict(policy):
     assert (d.action, d.tier) == (Action.ESCALATE, "strict")
     assert d.reasons[:2] == (
         "The request touches regulated medical content.",
-        "The input raises the stakes to high.",
+        "The input raises the stakes to high, and the threshold to 0.90.",
     )
+    # The raised threshold (stakes_thresholds, high = 0.9 by default) applies, and the gray zone,
+    # which reached the old threshold, follows it.
+    d = policy.decide(0.86, risk=r)
+    assert (d.action, d.tier, d.threshold) == (Action.VERIFY, "strict", 0.9)
+    assert "gray zone [0.50, 0.90)" in d.reasons[-1]
+    assert policy.decide(0.86, risk=r, checks_done={"verify"}).action is Action.ESCALATE
+    assert policy.decide(0.91, risk=r).action is Action.ANSWER
+    # A domain that is high-stakes already keeps its own threshold and reasons.
+    d = policy.decide(0.92, domain="medical", risk=r)
+    assert d.action is Action.ANSWER and d.threshold == 0.9 and len(d.reasons) == 1
+    lenient = Policy.from_toml(TOML.replace("[costs]", "[stakes_thresholds]\nhigh = 0.5\n\n[costs]"))
+    d = lenient.decide(0.81, risk=r)
+    assert d.action is Action.ANSWER and "The input raises the stakes to high." in d.reasons
     # The risk's domain is used when it is configured.
     assert policy.decide(0.85, risk=InputRisk("medical", "high")).domain == "medical"
     assert policy.decide(0.85, risk=InputRisk("unknown", "low")).domain == "general"
@@ -298,6 +311,14 @@ def test_from_toml_file_and_dict(tmp_path, policy):
         ({"domains": {"general": {"treshold": 0.5}}}, r"^domains.general: unknown keys \['treshold'\]"),
         ({"tresh": 1, "domains": {"general": {}}}, r"^policy: unknown keys"),
         ({"strict_stakes": "extreme", "domains": {"general": {}}}, r"^strict_stakes"),
+        (
+            {"stakes_thresholds": {"huge": 0.9}, "domains": {"general": {}}},
+            r"^stakes_thresholds.huge: unknown",
+        ),
+        (
+            {"stakes_thresholds": {"high": 1.5}, "domains": {"general": {}}},
+            r"^stakes_thresholds.high: must lie",
+        ),
         (
             {"costs": {"verify": -1}, "domains": {"general": {}}},
             r"^costs.verify: must be a non-negative number",

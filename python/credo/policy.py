@@ -26,6 +26,8 @@ Configuration (TOML; every key optional except where noted)::
     gray_zone_exhausted = "abstain"      # still gray after every check
     below = "abstain"                    # below the gray zone
     strict_stakes = "high"               # stakes from which the strict path applies
+    stakes_thresholds = {high = 0.9, critical = 0.95}  # threshold floors when the input
+                                         # (credo.risk) raises a request's stakes above its domain's
     strict_action = "escalate"           # strict path, not accepted: escalate or abstain
     min_coverage = 0.5                   # evidence coverage needed (when coverage is given)
     on_verifier_failure = "retry"        # retry or verify
@@ -131,7 +133,15 @@ _DOMAIN_KEYS = {
     "max_retries",
     "repetition_max",
 }
-_TOP_KEYS = _DOMAIN_KEYS - {"stakes"} | {"default_domain", "strict_stakes", "domains", "costs", "risk"}
+_TOP_KEYS = _DOMAIN_KEYS - {"stakes"} | {
+    "default_domain",
+    "strict_stakes",
+    "stakes_thresholds",
+    "domains",
+    "costs",
+    "risk",
+}
+DEFAULT_STAKES_THRESHOLDS = {"high": 0.9, "critical": 0.95}
 _DEFAULTS: dict[str, Any] = {
     "stakes": "low",
     "threshold": 0.75,
@@ -325,6 +335,13 @@ class Policy:
             raise ConfigError(f"strict_stakes: must be one of {', '.join(STAKES)}, got {ss!r}")
         self.strict_stakes = ss
         self._strict_rank = stakes_rank(ss)
+        st_thr = cfg.get("stakes_thresholds", DEFAULT_STAKES_THRESHOLDS)
+        if not isinstance(st_thr, Mapping):
+            raise ConfigError("stakes_thresholds: expected a table of stakes = threshold")
+        for k in st_thr:
+            if k not in STAKES:
+                raise ConfigError(f"stakes_thresholds.{k}: unknown stakes (stakes: {', '.join(STAKES)})")
+        self.stakes_thresholds = {k: _unit(v, f"stakes_thresholds.{k}") for k, v in st_thr.items()}
         costs = cfg.get("costs", {})
         if not isinstance(costs, Mapping):
             raise ConfigError("costs: expected a table of action = cost")
@@ -449,13 +466,21 @@ class Policy:
                 f"domain: {domain!r} is not configured (domains: {', '.join(self.domains)})"
             )
         rank = d.stakes_rank
+        base_thr = d.threshold
         reasons: list[str] = []
         if risk is not None:
             r = stakes_rank(risk.stakes)
             if r > rank:
                 rank = r
                 reasons.extend(x for x in risk.reasons if x.startswith("The request touches"))
-                reasons.append(f"The input raises the stakes to {risk.stakes}.")
+                floor = self.stakes_thresholds.get(risk.stakes)
+                if floor is not None and floor > base_thr:
+                    base_thr = floor
+                    reasons.append(
+                        f"The input raises the stakes to {risk.stakes}, and the threshold to {floor:.2f}."
+                    )
+                else:
+                    reasons.append(f"The input raises the stakes to {risk.stakes}.")
         strict = rank >= self._strict_rank
         tier = "strict" if strict else "baseline"
         fail_action = d.strict_action if strict else Action.ABSTAIN
@@ -520,17 +545,19 @@ class Policy:
             thr = float(thr) if isinstance(thr, (int, float)) else None
             what = f"the guaranteed threshold {thr:.3f}" if thr is not None else "the guaranteed threshold"
         else:
-            thr = d.threshold
+            thr = base_thr
             accepted = conf >= thr
             what = f"the threshold {thr:.2f}"
         if accepted:
             reasons.append(f"Confidence {conf:.2f} clears {what} of domain {domain!r}.")
             return self._make(Action.ANSWER, conf, tier, reasons, domain, thr)
-        if d.gray_low <= conf < d.gray_high or (thr_obj is not None and conf >= d.gray_low):
+        # A gray zone reaching up to the threshold follows it when the input raised it.
+        gray_high = base_thr if d.gray_high == d.threshold else d.gray_high
+        if d.gray_low <= conf < gray_high or (thr_obj is not None and conf >= d.gray_low):
             for c in d.gray_checks:
                 if c.value not in done and (c is not Action.RETRIEVE or retrieval_available):
                     reasons.append(
-                        f"Confidence {conf:.2f} is in the gray zone [{d.gray_low:.2f}, {d.gray_high:.2f}) "
+                        f"Confidence {conf:.2f} is in the gray zone [{d.gray_low:.2f}, {gray_high:.2f}) "
                         f"below {what}; running the {c.value} check."
                     )
                     return self._make(c, conf, "strict" if strict else "gray_zone", reasons, domain, thr)
