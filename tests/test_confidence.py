@@ -313,3 +313,32 @@ def test_factuality_combined_beats_each_single_score(capsys):
         print(f"  ECE of ConfidenceModel (10 bins)   {mean[5]:.4f}")
     assert mean[0] > mean[2] and mean[0] > mean[3]
     assert (r[:, 0] > np.maximum(r[:, 2], r[:, 3])).mean() >= 0.8
+
+
+def test_decision_signals():
+    from credo.confidence import decision_signals
+    from credo.risk import InputRisk
+    from credo.verify import VerifierResult
+
+    s = decision_signals(
+        verifier=[VerifierResult(True, 1.0, ""), VerifierResult(False, 0.5, "")],
+        risk=InputRisk("medical", "high", ("medical", "legal"), ("too_short",)),
+        coverage=0.75,
+    )
+    assert s == {
+        "verifier_score": 0.75,
+        "verifier_passed": 0.0,
+        "stakes": pytest.approx(2 / 3),
+        "regulated": 2.0,
+        "ambiguous": 1.0,
+        "coverage": 0.75,
+        "citation_precision": 1.0,
+    }
+    assert decision_signals(verifier=True) == {"verifier_score": 1.0, "verifier_passed": 1.0}
+    assert decision_signals() == {}
+    with pytest.raises(InvalidArgumentError, match=r"^verifier"):
+        decision_signals(verifier=["yes"])
+    with pytest.raises(InvalidArgumentError, match=r"^risk"):
+        decision_signals(risk="high")
+    with pytest.raises(InvalidArgumentError, match=r"^coverage"):
+        decision_signals(coverage=1.5)

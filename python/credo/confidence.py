@@ -34,7 +34,59 @@ from credo.exceptions import (
     ShapeError,
 )
 
-__all__ = ["ConfidenceModel"]
+__all__ = ["ConfidenceModel", "decision_signals"]
+
+
+def decision_signals(
+    *,
+    verifier: Any = None,
+    risk: Any = None,
+    coverage: float | None = None,
+    citation_precision: float | None = None,
+) -> dict[str, float]:
+    """Numeric signals for a :class:`ConfidenceModel` from the decision layer's outputs.
+
+    ``verifier`` (a VerifierResult, a bool, or a sequence of them) gives ``verifier_score`` (mean
+    score, a bool counting 0 or 1) and ``verifier_passed`` (1.0 when all passed); ``risk`` (an
+    :class:`~credo.risk.InputRisk`) gives ``stakes`` (0 low … 1 critical), ``regulated`` (count of
+    regulated-content tags) and ``ambiguous``; ``coverage`` and ``citation_precision`` (from
+    :func:`credo.evidence.coverage`) pass through, with None read as 1.0 (nothing to contradict).
+    Only the groups given appear in the result.
+    """
+    out: dict[str, float] = {}
+    if verifier is not None:
+        items = verifier if isinstance(verifier, (list, tuple)) else [verifier]
+        if not items:
+            raise InvalidArgumentError("verifier: no results given")
+        scores, passed = [], []
+        for i, v in enumerate(items):
+            if isinstance(v, bool):
+                scores.append(float(v))
+                passed.append(v)
+            elif isinstance(getattr(v, "passed", None), bool):
+                scores.append(float(v.score))
+                passed.append(v.passed)
+            else:
+                raise InvalidArgumentError(
+                    f"verifier: expected VerifierResult or bool entries, got {type(v).__name__} at {i}"
+                )
+        out["verifier_score"] = sum(scores) / len(scores)
+        out["verifier_passed"] = float(all(passed))
+    if risk is not None:
+        from credo.risk import STAKES
+
+        if getattr(risk, "stakes", None) not in STAKES:
+            raise InvalidArgumentError(f"risk: expected a credo.risk.InputRisk, got {type(risk).__name__}")
+        out["stakes"] = STAKES.index(risk.stakes) / (len(STAKES) - 1)
+        out["regulated"] = float(len(risk.regulated))
+        out["ambiguous"] = float(bool(risk.ambiguity))
+    for name, value in (("coverage", coverage), ("citation_precision", citation_precision)):
+        if value is not None and not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+            raise InvalidArgumentError(f"{name}: must lie in [0, 1] or be None, got {value!r}")
+    if coverage is not None or citation_precision is not None:
+        out["coverage"] = 1.0 if coverage is None else float(coverage)
+        out["citation_precision"] = 1.0 if citation_precision is None else float(citation_precision)
+    return out
 
 
 # TODO(credo.metrics): switch these two float64 helpers to credo.metrics.auroc / credo.metrics.ece
