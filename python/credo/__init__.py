@@ -30,9 +30,21 @@ from credo.exceptions import (
 # --- metrics ---
 
 # --- decision layer ---
+from credo import evidence, risk, verify
+from credo.cascade import Cascade
+from credo.confidence import ConfidenceModel
+from credo.policy import Action, Decision, Policy
 
 __all__ = [
+    "Action",
     "ArtifactError",
+    "Cascade",
+    "ConfidenceModel",
+    "Decision",
+    "Policy",
+    "evidence",
+    "risk",
+    "verify",
     "ConfigError",
     "CredoError",
     "EmptyInputError",
