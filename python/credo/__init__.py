@@ -24,6 +24,14 @@ from credo.exceptions import (
 # --- calibration ---
 
 # --- conformal ---
+from credo import conformal
+from credo.conformal import (
+    ClaimFilter,
+    ConformalPValues,
+    ConformalSets,
+    SelectiveThreshold,
+    conformal_quantile,
+)
 
 # --- agreement ---
 
@@ -32,6 +40,12 @@ from credo.exceptions import (
 # --- decision layer ---
 
 __all__ = [
+    "ClaimFilter",
+    "ConformalPValues",
+    "ConformalSets",
+    "SelectiveThreshold",
+    "conformal",
+    "conformal_quantile",
     "ArtifactError",
     "ConfigError",
     "CredoError",

@@ -1,0 +1,35 @@
+"""Conformal prediction and selective answering with finite-sample guarantees.
+
+- :func:`conformal_quantile` — the split-conformal order statistic, exact or MAPIE-compatible.
+- :func:`conformal_p_values` and :class:`ConformalPValues` — plain and smoothed p-values.
+- :class:`ConformalSets` — LAC / APS / RAPS prediction sets, optionally Mondrian.
+- :class:`SelectiveThreshold` — answer only above a threshold that keeps P(error | answered) below
+  a target with probability 1 − δ (Learn-then-Test, SGR) or the joint risk in expectation (CRC).
+- :class:`ClaimFilter` — conformal factuality for answers split into claims.
+
+Definitions and check values: REFERENCE.md §d.1–d.6. Every number is computed in ``credo-core``.
+"""
+
+from __future__ import annotations
+
+from credo.conformal._claims import ClaimFilter
+from credo.conformal._pvalues import ConformalPValues, conformal_p_values
+from credo.conformal._quantile import conformal_quantile, conformal_rank, min_calibration_size
+from credo.conformal._selective import NoThresholdWarning, SelectiveThreshold, risk_p_value, sgr_bound
+from credo.conformal._sets import ConformalSets, coverage, set_sizes
+
+__all__ = [
+    "ClaimFilter",
+    "ConformalPValues",
+    "ConformalSets",
+    "NoThresholdWarning",
+    "SelectiveThreshold",
+    "conformal_p_values",
+    "conformal_quantile",
+    "conformal_rank",
+    "coverage",
+    "min_calibration_size",
+    "risk_p_value",
+    "set_sizes",
+    "sgr_bound",
+]
