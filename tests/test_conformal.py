@@ -87,20 +87,20 @@ def test_quantile_infinite_behaviour():
 
 @pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1, 1.5, float("nan"), "x"])
 def test_quantile_bad_alpha(alpha):
-    with pytest.raises(credo.InvalidArgumentError, match="^alpha:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^alpha:"):
         conformal_quantile([0.1, 0.2], alpha)
 
 
 def test_quantile_bad_input():
-    with pytest.raises(credo.EmptyInputError, match="^scores:"):
+    with pytest.raises(credo.EmptyInputError, match=r"^scores:"):
         conformal_quantile([], 0.1)
-    with pytest.raises(credo.NonFiniteError, match="^scores:"):
+    with pytest.raises(credo.NonFiniteError, match=r"^scores:"):
         conformal_quantile([0.1, np.nan], 0.1)
-    with pytest.raises(credo.ShapeError, match="^scores:"):
+    with pytest.raises(credo.ShapeError, match=r"^scores:"):
         conformal_quantile([[0.1]], 0.1)
-    with pytest.raises(credo.InvalidArgumentError, match="^mode:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^mode:"):
         conformal_quantile([0.1], 0.1, mode="linear")
-    with pytest.raises(credo.InvalidArgumentError, match="^if_infinite:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^if_infinite:"):
         conformal_quantile([0.1], 0.1, if_infinite="clip")
 
 
@@ -157,13 +157,13 @@ def test_smoothed_p_values_are_uniform(rng):
 def test_p_values_bad_input_and_artefact(tmp_path):
     with pytest.raises(credo.NotFittedError):
         ConformalPValues().p_value(0.3)
-    with pytest.raises(credo.EmptyInputError, match="^scores:"):
+    with pytest.raises(credo.EmptyInputError, match=r"^scores:"):
         ConformalPValues().fit([])
-    with pytest.raises(credo.NonFiniteError, match="^scores:"):
+    with pytest.raises(credo.NonFiniteError, match=r"^scores:"):
         ConformalPValues().fit([0.1, np.inf])
-    with pytest.raises(credo.NonFiniteError, match="^scores:"):
+    with pytest.raises(credo.NonFiniteError, match=r"^scores:"):
         ConformalPValues().fit([0.1]).p_values([np.nan])
-    with pytest.raises(credo.InvalidArgumentError, match="^seed:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^seed:"):
         ConformalPValues(seed=-1).fit([0.1])
     pv = ConformalPValues(smoothed=True, seed=1).fit([0.3, 0.1, 0.2])
     pv.save(tmp_path / "pv.json")
@@ -206,7 +206,9 @@ def test_lac_sets_match_mapie_on_cifar(cifar_models):
             ).conformalize(probs[:4000], labels[:4000])
             _, mapie_sets = m.predict_set(probs[4000:])
             cs = ConformalSets(alpha, mode="compat").fit(probs[:4000], labels[:4000])
-            assert cs.quantile_ == pytest.approx(float(m._mapie_classifier.conformity_score_function_.quantiles_[0]), abs=0)
+            assert cs.quantile_ == pytest.approx(
+                float(m._mapie_classifier.conformity_score_function_.quantiles_[0]), abs=0
+            )
             mine = cs.predict_sets(probs[4000:])
             # MAPIE includes y when (1 - p) - q <= 1e-8; credo compares exactly (as TorchCP)
             gap = (1 - probs[4000:]) - cs.quantile_
@@ -229,7 +231,7 @@ def test_sets_are_score_sublevel_sets(score, rng):
         s = p[order[: rank + 1]].sum()
         return s + (0.05 * max(0, rank + 1 - 2) if score == "raps" else 0.0)
 
-    cal = np.array([numpy_score(p, y) for p, y in zip(probs[:200], labels[:200])])
+    cal = np.array([numpy_score(p, y) for p, y in zip(probs[:200], labels[:200], strict=True)])
     assert cs.quantile_ == pytest.approx(conformal_quantile(cal, 0.2), abs=1e-12)
     sets = cs.predict_sets(probs[200:])
     want = np.array([[numpy_score(p, y) <= cs.quantile_ for y in range(6)] for p in probs[200:]])
@@ -276,9 +278,9 @@ def test_mondrian_class_and_segment(rng, tmp_path):
     by_seg.save(tmp_path / "sets.json")
     back = credo.load(tmp_path / "sets.json")
     np.testing.assert_array_equal(back.predict_sets(probs[400:], segments=seg[400:]), sets)
-    with pytest.raises(credo.InvalidArgumentError, match="^segments: 'bio' was not seen"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^segments: 'bio' was not seen"):
         by_seg.predict_sets(probs[:2], segments=["law", "bio"])
-    with pytest.raises(credo.InvalidArgumentError, match="^segments: required"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^segments: required"):
         by_seg.predict_sets(probs[:2])
 
 
@@ -295,28 +297,28 @@ def test_sets_artefact_roundtrip(tmp_path, rng):
 def test_sets_bad_input(rng):
     probs = rng.dirichlet(np.ones(3), size=50)
     labels = rng.integers(0, 3, 50)
-    with pytest.raises(credo.InvalidArgumentError, match="^alpha:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^alpha:"):
         ConformalSets(1.2).fit(probs, labels)
-    with pytest.raises(credo.InvalidArgumentError, match="^score:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^score:"):
         ConformalSets(0.1, score="thr").fit(probs, labels)
-    with pytest.raises(credo.InvalidArgumentError, match="^mondrian:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^mondrian:"):
         ConformalSets(0.1, mondrian="label").fit(probs, labels)
-    with pytest.raises(credo.ShapeError, match="^labels:"):
+    with pytest.raises(credo.ShapeError, match=r"^labels:"):
         ConformalSets(0.1).fit(probs, labels[:-1])
-    with pytest.raises(credo.InvalidArgumentError, match="^labels:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^labels:"):
         ConformalSets(0.1).fit(probs, labels + 3)
-    with pytest.raises(credo.NonFiniteError, match="^probs:"):
+    with pytest.raises(credo.NonFiniteError, match=r"^probs:"):
         ConformalSets(0.1).fit(np.where(probs > 0.9, np.nan, probs), labels)
-    with pytest.raises(credo.InvalidArgumentError, match="^probs:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^probs:"):
         ConformalSets(0.1).fit(probs * 3, labels)
-    with pytest.raises(credo.EmptyInputError, match="^probs:"):
+    with pytest.raises(credo.EmptyInputError, match=r"^probs:"):
         ConformalSets(0.1).fit(np.zeros((0, 3)), [])
-    with pytest.raises(credo.EmptyInputError, match="^labels: the calibration set has 5 calibration points"):
+    with pytest.raises(credo.EmptyInputError, match=r"^labels: the calibration set has 5 calibration points"):
         ConformalSets(0.1).fit(probs[:5], labels[:5])
     tiny = ConformalSets(0.1, if_infinite="inf").fit(probs[:5], labels[:5])
     assert tiny.quantile_ == np.inf and tiny.predict_sets(probs).all()
     fitted = ConformalSets(0.1).fit(probs, labels)
-    with pytest.raises(credo.ShapeError, match="^probs:"):
+    with pytest.raises(credo.ShapeError, match=r"^probs:"):
         fitted.predict_sets(probs[:, :2])
     with pytest.raises(credo.NotFittedError):
         ConformalSets(0.1).predict_sets(probs)
@@ -365,11 +367,11 @@ def test_binomial_p_value_and_bounds_match_scipy():
 
 
 def test_bound_functions_bad_input():
-    with pytest.raises(credo.InvalidArgumentError, match="^kind:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^kind:"):
         risk_p_value(1, 10, 0.1, kind="wsr")
-    with pytest.raises(credo.InvalidArgumentError, match="^errors:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^errors:"):
         risk_p_value(11, 10, 0.1)
-    with pytest.raises(credo.InvalidArgumentError, match="^delta:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^delta:"):
         sgr_bound(1, 10, 0.0)
 
 
@@ -403,7 +405,9 @@ def _numpy_ltt(conf, correct, target, delta, grid, binary):
         if binary:
             p = binom.cdf(errors[j], answered[j], target)
         else:
-            p = compute_hoeffding_bentkus_p_value(np.array([errors[j] / answered[j]]), int(answered[j]), target)[0, 0]
+            p = compute_hoeffding_bentkus_p_value(
+                np.array([errors[j] / answered[j]]), int(answered[j]), target
+            )[0, 0]
         if p > delta:
             break
         last = j
@@ -513,9 +517,9 @@ def test_per_segment_targets(rng, tmp_path):
     back = credo.load(tmp_path / "sel.json")
     assert back.threshold_ == st.threshold_ and back.feasible_ == st.feasible_
     np.testing.assert_array_equal(back.accept(conf[:100], segments=seg[:100]), got)
-    with pytest.raises(credo.InvalidArgumentError, match="^segments: 'legal' was not seen"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^segments: 'legal' was not seen"):
         st.accept([0.5], segments=["legal"])
-    with pytest.raises(credo.InvalidArgumentError, match="^segments: required"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^segments: required"):
         st.accept(0.5)
 
 
@@ -531,23 +535,23 @@ def test_selective_artefact_roundtrip(tmp_path, rng):
 
 def test_selective_bad_input():
     conf, correct = np.array([0.2, 0.9]), np.array([True, False])
-    with pytest.raises(credo.InvalidArgumentError, match="^target_risk:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^target_risk:"):
         SelectiveThreshold(0.0).fit(conf, correct)
-    with pytest.raises(credo.InvalidArgumentError, match="^delta:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^delta:"):
         SelectiveThreshold(0.1, 1.0).fit(conf, correct)
-    with pytest.raises(credo.InvalidArgumentError, match="^method:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^method:"):
         SelectiveThreshold(0.1, method="rcps").fit(conf, correct)
-    with pytest.raises(credo.InvalidArgumentError, match="^p_value:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^p_value:"):
         SelectiveThreshold(0.1, p_value="wsr").fit(conf, correct)
-    with pytest.raises(credo.InvalidArgumentError, match="^fwer:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^fwer:"):
         SelectiveThreshold(0.1, fwer="holm").fit(conf, correct)
-    with pytest.raises(credo.EmptyInputError, match="^confidence:"):
+    with pytest.raises(credo.EmptyInputError, match=r"^confidence:"):
         SelectiveThreshold(0.1).fit([], [])
-    with pytest.raises(credo.NonFiniteError, match="^confidence:"):
+    with pytest.raises(credo.NonFiniteError, match=r"^confidence:"):
         SelectiveThreshold(0.1).fit([np.nan, 0.5], correct)
-    with pytest.raises(credo.ShapeError, match="^correct:"):
+    with pytest.raises(credo.ShapeError, match=r"^correct:"):
         SelectiveThreshold(0.1).fit(conf, [True])
-    with pytest.raises(credo.InvalidArgumentError, match="^correct:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^correct:"):
         SelectiveThreshold(0.1).fit(conf, [0.5, 1])
     with pytest.raises(credo.InvalidArgumentError, match=r"^segment_targets\['a'\]:"):
         SelectiveThreshold(0.1, segment_targets={"a": 2.0}).fit(conf, correct, segments=["a", "b"])
@@ -566,7 +570,12 @@ def test_claim_filter_threshold_and_filter(rng, tmp_path):
         scores.append(s)
         labels.append(rng.random(k) < 0.4 + 0.6 * s)
     cf = ClaimFilter(0.2).fit(scores, labels)
-    r = np.array([max([s for s, ok in zip(ss, ll) if not ok], default=-np.inf) for ss, ll in zip(scores, labels)])
+    r = np.array(
+        [
+            max([s for s, ok in zip(ss, ll, strict=True) if not ok], default=-np.inf)
+            for ss, ll in zip(scores, labels, strict=True)
+        ]
+    )
     assert cf.threshold_ == np.sort(r)[math.ceil(61 * 0.8) - 1]
     claims = ["a", "b", "c"]
     sc = np.array([cf.threshold_ + 0.01, cf.threshold_, cf.threshold_ - 0.01])
@@ -577,23 +586,23 @@ def test_claim_filter_threshold_and_filter(rng, tmp_path):
 
 
 def test_claim_filter_bad_input():
-    with pytest.raises(credo.InvalidArgumentError, match="^alpha:"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^alpha:"):
         ClaimFilter(0).fit([[0.1]], [[True]])
-    with pytest.raises(credo.EmptyInputError, match="^scores:"):
+    with pytest.raises(credo.EmptyInputError, match=r"^scores:"):
         ClaimFilter(0.1).fit([], [])
     with pytest.raises(credo.ShapeError, match=r"^labels\[0\]:"):
         ClaimFilter(0.1).fit([[0.1, 0.2]], [[True]])
-    with pytest.raises(credo.ShapeError, match="^labels:"):
+    with pytest.raises(credo.ShapeError, match=r"^labels:"):
         ClaimFilter(0.1).fit([[0.1]], [[True], [False]])
     with pytest.raises(credo.NonFiniteError, match=r"^scores\[1\]:"):
         ClaimFilter(0.1).fit([[0.1], [np.nan]], [[True], [False]])
     with pytest.raises(credo.InvalidArgumentError, match=r"^labels\[0\]:"):
         ClaimFilter(0.1).fit([["x"]], [["Y"]]) if False else ClaimFilter(0.1).fit([[0.1]], [["Y"]])
-    with pytest.raises(credo.EmptyInputError, match="^scores: 3 calibration prompts are too few"):
+    with pytest.raises(credo.EmptyInputError, match=r"^scores: 3 calibration prompts are too few"):
         ClaimFilter(0.1).fit([[0.1], [0.2], [0.3]], [[True], [False], [True]])
     none_kept = ClaimFilter(0.1, if_infinite="inf").fit([[0.1], [0.2], [0.3]], [[True], [False], [True]])
     assert none_kept.filter(["x"], [1e9]) == []
-    with pytest.raises(credo.ShapeError, match="^claims:"):
+    with pytest.raises(credo.ShapeError, match=r"^claims:"):
         none_kept.filter(["x", "y"], [0.1])
 
 
@@ -604,5 +613,10 @@ def test_factuality_data_threshold_matches_numpy():
     scores = [[c["frequency+gpt-score"] + c["noise"] for c in d["claims"]] for d in data]
     labels = [[c["annotation"].strip() == "Y" for c in d["claims"]] for d in data]
     cf = ClaimFilter(0.1).fit(scores, labels)
-    r = np.sort([max([s for s, ok in zip(ss, ll) if not ok], default=-np.inf) for ss, ll in zip(scores, labels)])
+    r = np.sort(
+        [
+            max([s for s, ok in zip(ss, ll, strict=True) if not ok], default=-np.inf)
+            for ss, ll in zip(scores, labels, strict=True)
+        ]
+    )
     assert cf.threshold_ == r[math.ceil(51 * 0.9) - 1]

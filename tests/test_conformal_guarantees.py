@@ -57,7 +57,9 @@ def _check_coverage(cov, alpha, n_cal_min, tight=True):
         assert cov.mean() <= 1 - alpha + 1 / (n_cal_min + 1) + 3 * se, (cov.mean(), se)
 
 
-@pytest.mark.parametrize(("score", "randomized"), [("lac", False), ("aps", False), ("aps", True), ("raps", True)])
+@pytest.mark.parametrize(
+    ("score", "randomized"), [("lac", False), ("aps", False), ("aps", True), ("raps", True)]
+)
 @pytest.mark.parametrize("alpha", [0.1, 0.2])
 def test_sets_cover_on_mmlu(mmlu, score, randomized, alpha):
     probs, labels, _ = _pooled_mmlu(mmlu)
@@ -107,7 +109,9 @@ def test_class_conditional_sets_cover_each_cifar_class(cifar_models):
         cal, test = idx[:2000], idx[2000:]
         sets = ConformalSets(0.05, mondrian="class").fit(probs[cal], labels[cal]).predict_sets(probs[test])
         hit = sets[np.arange(len(test)), labels[test]]
-        hits[r] = np.bincount(labels[test], weights=hit, minlength=10) / np.bincount(labels[test], minlength=10)
+        hits[r] = np.bincount(labels[test], weights=hit, minlength=10) / np.bincount(
+            labels[test], minlength=10
+        )
     se = hits.std(0, ddof=1) / math.sqrt(SPLITS)
     assert (hits.mean(0) >= 0.95 - 3 * se).all(), hits.mean(0)
 
@@ -182,7 +186,10 @@ def _factuality(name):
     return scores, labels
 
 
-@pytest.mark.parametrize(("datasets", "alpha", "n_cal"), [(("nq", "factscore", "MATH"), 0.1, 100), (("factscore",), 0.2, 30), (("MATH",), 0.2, 30)])
+@pytest.mark.parametrize(
+    ("datasets", "alpha", "n_cal"),
+    [(("nq", "factscore", "MATH"), 0.1, 100), (("factscore",), 0.2, 30), (("MATH",), 0.2, 30)],
+)
 def test_claim_filter_factuality_guarantee(datasets, alpha, n_cal):
     scores, labels = [], []
     for name in datasets:

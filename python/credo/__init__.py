@@ -40,20 +40,20 @@ from credo.conformal import (
 # --- decision layer ---
 
 __all__ = [
+    "ArtifactError",
     "ClaimFilter",
+    "ConfigError",
     "ConformalPValues",
     "ConformalSets",
-    "SelectiveThreshold",
-    "conformal",
-    "conformal_quantile",
-    "ArtifactError",
-    "ConfigError",
     "CredoError",
     "EmptyInputError",
     "InvalidArgumentError",
     "NonFiniteError",
     "NotFittedError",
+    "SelectiveThreshold",
     "ShapeError",
     "__version__",
+    "conformal",
+    "conformal_quantile",
     "load",
 ]

@@ -26,7 +26,7 @@ def _flatten(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray, np.ndarr
     if len(labels) != len(scores):
         raise ShapeError(f"labels: has {len(labels)} prompts but scores has {len(scores)}")
     flat_s, flat_y, offsets = [], [], [0]
-    for i, (s, y) in enumerate(zip(scores, labels)):
+    for i, (s, y) in enumerate(zip(scores, labels, strict=True)):
         s_arr = as_float_array(s, f"scores[{i}]", ndim=1, allow_empty=True)
         y_arr = np.asarray(y)
         if y_arr.ndim != 1 or len(y_arr) != len(s_arr):
@@ -105,7 +105,7 @@ class ClaimFilter(Estimator):
         mask = self.keep(scores)
         if len(claims) != len(mask):
             raise ShapeError(f"claims: has {len(claims)} entries but scores has {len(mask)}")
-        return [c for c, k in zip(claims, mask) if k]
+        return [c for c, k in zip(claims, mask, strict=True) if k]
 
     def _artifact_state(self) -> dict[str, Any]:
         check_is_fitted(self, "threshold_")

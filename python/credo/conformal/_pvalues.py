@@ -73,7 +73,9 @@ class ConformalPValues(Estimator):
         try:
             return self._native.p_value(score)  # type: ignore[no-any-return]
         except AttributeError:
-            raise NotFittedError("ConformalPValues is not fitted yet: call fit(...) before using it") from None
+            raise NotFittedError(
+                "ConformalPValues is not fitted yet: call fit(...) before using it"
+            ) from None
 
     def p_values(self, scores: Any) -> np.ndarray:
         """p-values of many scores (smoothed and seeded when ``smoothed=True``)."""

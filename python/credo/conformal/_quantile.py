@@ -29,9 +29,7 @@ def min_calibration_size(alpha: float, *, mode: str = "exact") -> int:
     return int(_credo.min_calibration_size(alpha, mode))
 
 
-def conformal_quantile(
-    scores: Any, alpha: float, *, mode: str = "exact", if_infinite: str = "inf"
-) -> float:
+def conformal_quantile(scores: Any, alpha: float, *, mode: str = "exact", if_infinite: str = "inf") -> float:
     """The split-conformal quantile: the k-th smallest score, ``k = ceil((n + 1)(1 - alpha))``.
 
     Parameters

@@ -139,7 +139,7 @@ class SelectiveThreshold(Estimator):
         out = _credo.selective_fit(
             conf, correct, target, delta, self.method, self.p_value, self.fwer, int(self.grid)
         )
-        return dict(zip(_FIELDS, out))
+        return dict(zip(_FIELDS, out, strict=True))
 
     def fit(self, confidence: Any, correct: Any, *, segments: Any = None) -> SelectiveThreshold:
         """Calibrates on held-out ``confidence`` (higher = more confident) and ``correct``
@@ -155,7 +155,9 @@ class SelectiveThreshold(Estimator):
                 setattr(self, f"{field}_", res[field])
             self.n_calibration_ = len(conf)
             if not res["feasible"]:
-                warnings.warn(self._infeasible_message(None, target, len(conf)), NoThresholdWarning, stacklevel=2)
+                warnings.warn(
+                    self._infeasible_message(None, target, len(conf)), NoThresholdWarning, stacklevel=2
+                )
         else:
             seg = np.asarray(segments)
             if seg.ndim != 1:
@@ -168,9 +170,13 @@ class SelectiveThreshold(Estimator):
                 k = key.item() if hasattr(key, "item") else key
                 t = check_open_unit((self.segment_targets or {}).get(k, target), f"segment_targets[{k!r}]")
                 mask = codes == g
-                results[k] = self._fit_one(np.ascontiguousarray(conf[mask]), np.ascontiguousarray(y[mask]), t, delta)
+                results[k] = self._fit_one(
+                    np.ascontiguousarray(conf[mask]), np.ascontiguousarray(y[mask]), t, delta
+                )
                 if not results[k]["feasible"]:
-                    warnings.warn(self._infeasible_message(k, t, int(mask.sum())), NoThresholdWarning, stacklevel=2)
+                    warnings.warn(
+                        self._infeasible_message(k, t, int(mask.sum())), NoThresholdWarning, stacklevel=2
+                    )
             for field in _FIELDS:
                 setattr(self, f"{field}_", {k: r[field] for k, r in results.items()})
             self.n_calibration_ = {k: int((codes == g).sum()) for g, k in enumerate(results)}
@@ -217,7 +223,9 @@ class SelectiveThreshold(Estimator):
                 **{field: [getattr(self, f"{field}_")[k] for k in keys] for field in _FIELDS},
                 "n_calibration": [self.n_calibration_[k] for k in keys],
             }
-        return {field: getattr(self, f"{field}_") for field in _FIELDS} | {"n_calibration": self.n_calibration_}
+        return {field: getattr(self, f"{field}_") for field in _FIELDS} | {
+            "n_calibration": self.n_calibration_
+        }
 
     def _artifact_summary(self) -> dict[str, Any]:
         return {"n": self.n_calibration_}
@@ -226,19 +234,25 @@ class SelectiveThreshold(Estimator):
     def _from_artifact(cls, params: dict[str, Any], state: dict[str, Any]) -> SelectiveThreshold:
         obj = cls(**params)
         obj._check_params()
-        decode = {"threshold": _artifact.decode_float, "risk_bound": _artifact.decode_float,
-                  "coverage": float, "empirical_risk": float, "feasible": bool,
-                  "n_answered": int, "n_errors": int}
+        decode = {
+            "threshold": _artifact.decode_float,
+            "risk_bound": _artifact.decode_float,
+            "coverage": float,
+            "empirical_risk": float,
+            "feasible": bool,
+            "n_answered": int,
+            "n_errors": int,
+        }
         if "segments" in state:
             keys = state["segments"]
             obj.segments_ = np.asarray(keys)
             for field in _FIELDS:
-                setattr(obj, f"{field}_", {k: decode[field](v) for k, v in zip(keys, state[field])})
-            obj.n_calibration_ = dict(zip(keys, (int(v) for v in state["n_calibration"])))
+                setattr(
+                    obj, f"{field}_", {k: decode[field](v) for k, v in zip(keys, state[field], strict=True)}
+                )
+            obj.n_calibration_ = dict(zip(keys, (int(v) for v in state["n_calibration"]), strict=True))
         else:
             for field in _FIELDS:
                 setattr(obj, f"{field}_", decode[field](state[field]))
             obj.n_calibration_ = int(state["n_calibration"])
         return obj
-
-

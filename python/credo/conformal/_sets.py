@@ -121,7 +121,11 @@ class ConformalSets(Estimator):
         check_choice(self.if_infinite, "if_infinite", IF_INFINITE)
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise InvalidArgumentError(f"seed: must be a non-negative integer, got {self.seed!r}")
-        if isinstance(self.raps_k_reg, bool) or not isinstance(self.raps_k_reg, (int, np.integer)) or self.raps_k_reg < 0:
+        if (
+            isinstance(self.raps_k_reg, bool)
+            or not isinstance(self.raps_k_reg, (int, np.integer))
+            or self.raps_k_reg < 0
+        ):
             raise InvalidArgumentError(f"raps_k_reg: must be a non-negative integer, got {self.raps_k_reg!r}")
         return alpha
 
@@ -191,7 +195,9 @@ class ConformalSets(Estimator):
         pos = np.clip(pos, 0, len(self.segments_) - 1)
         unseen = self.segments_[pos] != seg
         if unseen.any():
-            raise InvalidArgumentError(f"segments: {seg[np.flatnonzero(unseen)[0]].item()!r} was not seen in fit")
+            raise InvalidArgumentError(
+                f"segments: {seg[np.flatnonzero(unseen)[0]].item()!r} was not seen in fit"
+            )
         q_row = np.ascontiguousarray(self.quantile_[pos], dtype=np.float64)
         return _credo.predict_sets(p, *args, q_row=q_row)
 
