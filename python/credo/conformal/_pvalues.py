@@ -63,7 +63,7 @@ class ConformalPValues(Estimator):
         """Stores the sorted calibration nonconformity ``scores``."""
         if self.seed is not None:
             _seed(self.seed)
-        arr = as_float_array(scores, "scores", ndim=1)
+        arr = as_float_array(scores, "scores", ndim=1, finite=False)  # checked in Rust
         self._native = _credo.PValues(arr)
         self.n_ = int(self._native.n)
         return self
@@ -80,7 +80,7 @@ class ConformalPValues(Estimator):
     def p_values(self, scores: Any) -> np.ndarray:
         """p-values of many scores (smoothed and seeded when ``smoothed=True``)."""
         check_is_fitted(self, "_native")
-        arr = as_float_array(scores, "scores", ndim=(1, 2), allow_empty=True)
+        arr = as_float_array(scores, "scores", ndim=(1, 2), allow_empty=True, finite=False)
         flat = np.ascontiguousarray(arr.reshape(-1))
         seed = _seed(self.seed) if self.smoothed else None
         return self._native.p_values(flat, seed).reshape(arr.shape)

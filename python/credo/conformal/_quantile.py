@@ -56,5 +56,5 @@ def conformal_quantile(scores: Any, alpha: float, *, mode: str = "exact", if_inf
     alpha = check_open_unit(alpha, "alpha")
     check_choice(mode, "mode", MODES)
     check_choice(if_infinite, "if_infinite", IF_INFINITE)
-    arr = as_float_array(scores, "scores", ndim=1)
+    arr = as_float_array(scores, "scores", ndim=1, finite=False)  # checked in Rust
     return float(_credo.conformal_quantile(arr, alpha, mode, if_infinite == "raise"))

@@ -10,8 +10,8 @@ import numpy as np
 from credo import _artifact, _credo
 from credo._base import Estimator
 from credo._validate import (
+    as_float_array,
     as_labels,
-    as_probabilities,
     check_choice,
     check_is_fitted,
     check_open_unit,
@@ -87,6 +87,8 @@ class ConformalSets(Estimator):
         segment in ``segments_`` order (``mondrian='segment'``).
     n_classes_ : int
     n_calibration_ : int
+    calibration_scores_ : ndarray
+        The calibration nonconformity scores (not saved in artefacts; their hash is).
     segments_ : ndarray (``mondrian='segment'`` only)
     """
 
@@ -148,7 +150,8 @@ class ConformalSets(Estimator):
         """Calibrates on ``probs`` (n, K) — class probabilities or any per-candidate scores in
         [0, 1] — and the true ``labels`` (n,)."""
         alpha = self._check_params()
-        p = as_probabilities(probs, "probs", ndim=2)
+        # finiteness and the [0, 1] range are checked in Rust, in the same pass as the scores
+        p = as_float_array(probs, "probs", ndim=2, finite=False)
         n, k = p.shape
         y = as_labels(labels, "labels", n_classes=k)
         check_same_length(n, labels=y)
@@ -171,13 +174,13 @@ class ConformalSets(Estimator):
             )
         self.n_classes_ = k
         self.n_calibration_ = n
-        self._fit_hash = _artifact.data_hash(p, y)
+        self.calibration_scores_ = s
         return self
 
     def predict_sets(self, probs: Any, *, segments: Any = None) -> np.ndarray:
         """Boolean mask (n, K): ``True`` where the candidate is in the row's prediction set."""
         check_is_fitted(self, "quantile_")
-        p = as_probabilities(probs, "probs", ndim=2)
+        p = as_float_array(probs, "probs", ndim=2, finite=False)
         if p.shape[1] != self.n_classes_:
             raise ShapeError(f"probs: has {p.shape[1]} columns but the sets were fitted on {self.n_classes_}")
         args = (*self._native_args(), int(self.seed) ^ _PREDICT_STREAM)
@@ -246,7 +249,11 @@ class ConformalSets(Estimator):
         return state
 
     def _artifact_summary(self) -> dict[str, Any]:
-        return {"n": getattr(self, "n_calibration_", 0), "data_hash": getattr(self, "_fit_hash", None)}
+        scores = getattr(self, "calibration_scores_", None)
+        return {
+            "n": getattr(self, "n_calibration_", 0),
+            "data_hash": None if scores is None else _artifact.data_hash(scores),
+        }
 
     @classmethod
     def _from_artifact(cls, params: dict[str, Any], state: dict[str, Any]) -> ConformalSets:

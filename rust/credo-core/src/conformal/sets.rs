@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use super::rng::uniforms;
-use crate::error::{check_finite, check_same_len, CredoError, Result};
+use crate::error::{check_same_len, CredoError, Result};
 
 /// Which nonconformity score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,7 +72,7 @@ pub enum Thresholds<'a> {
     PerRow(&'a [f64]),
 }
 
-fn check_probs(probs: &[f64], n: usize, k: usize) -> Result<()> {
+fn check_shape(probs: &[f64], n: usize, k: usize) -> Result<()> {
     if n == 0 || k == 0 {
         return Err(CredoError::empty("probs", "needs at least one row and one class"));
     }
@@ -82,7 +82,51 @@ fn check_probs(probs: &[f64], n: usize, k: usize) -> Result<()> {
             format!("{} values do not form {n} rows of {k}", probs.len()),
         ));
     }
-    check_finite("probs", probs)
+    Ok(())
+}
+
+/// The error for the first value outside [0, 1] (NaN and ±inf included) at flat index `i`.
+fn bad_prob(probs: &[f64], i: usize, k: usize) -> CredoError {
+    let (v, r, c) = (probs[i], i / k, i % k);
+    if v.is_finite() {
+        CredoError::invalid(
+            "probs",
+            format!("probabilities must lie in [0, 1], got {v} at index ({r}, {c})"),
+        )
+    } else {
+        CredoError::non_finite("probs", format!("non-finite value {v} at index ({r}, {c})"))
+    }
+}
+
+/// Whether any value of `p` lies outside [0, 1] (a branch-free scan that vectorises).
+fn any_outside_unit(p: &[f64]) -> bool {
+    p.iter().fold(false, |acc, x| acc | !(0.0..=1.0).contains(x))
+}
+
+fn first_bad(p: &[f64]) -> Option<usize> {
+    p.iter().position(|x| !(0.0..=1.0).contains(x))
+}
+
+/// Checks the shape and that every value lies in [0, 1], in one parallel pass.
+fn check_probs(probs: &[f64], n: usize, k: usize) -> Result<()> {
+    check_shape(probs, n, k)?;
+    const CHUNK: usize = 1 << 16;
+    let bad = probs
+        .par_chunks(CHUNK)
+        .enumerate()
+        .filter_map(|(c, p)| {
+            // branch-free scan first; locate the index only on failure
+            if any_outside_unit(p) {
+                first_bad(p).map(|i| c * CHUNK + i)
+            } else {
+                None
+            }
+        })
+        .min();
+    match bad {
+        Some(i) => Err(bad_prob(probs, i, k)),
+        None => Ok(()),
+    }
 }
 
 /// Score of class `y` in one row given the row's uniform `u` (1.0 when not randomised).
@@ -148,7 +192,7 @@ pub fn predict_sets(
     q: Thresholds<'_>,
     seed: u64,
 ) -> Result<Vec<bool>> {
-    check_probs(probs, n, k)?;
+    check_shape(probs, n, k)?;
     match q {
         Thresholds::PerClass(v) => check_same_len("thresholds", v.len(), k)?,
         Thresholds::PerRow(v) => check_same_len("thresholds", v.len(), n)?,
@@ -161,10 +205,15 @@ pub fn predict_sets(
     };
     let mut out = vec![false; n * k];
     const ROWS: usize = 1024;
-    out.par_chunks_mut(ROWS * k)
+    // The [0, 1] check is fused into the same pass over the rows (one read of probs).
+    let bad = out
+        .par_chunks_mut(ROWS * k)
         .zip(probs.par_chunks(ROWS * k))
         .enumerate()
-        .for_each(|(c, (o, p))| {
+        .filter_map(|(c, (o, p))| {
+            if any_outside_unit(p) {
+                return first_bad(p).map(|i| c * ROWS * k + i);
+            }
             let mut order: Vec<usize> = Vec::with_capacity(k);
             for (r, (orow, prow)) in o.chunks_exact_mut(k).zip(p.chunks_exact(k)).enumerate() {
                 let i = c * ROWS + r;
@@ -201,8 +250,13 @@ pub fn predict_sets(
                     }
                 }
             }
-        });
-    Ok(out)
+            None
+        })
+        .min();
+    match bad {
+        Some(i) => Err(bad_prob(probs, i, k)),
+        None => Ok(out),
+    }
 }
 
 #[cfg(test)]
@@ -257,5 +311,17 @@ mod tests {
         assert!(calibration_scores(&P, 3, 4, &[1, 1, 1], Score::Lac, 0).is_err());
         assert!(predict_sets(&P, 2, 4, Score::Lac, Thresholds::PerClass(&[0.1]), 0).is_err());
         assert!(Score::parse("foo", false, 0.0, 0).is_err());
+        let mut bad = P;
+        bad[5] = 1.5;
+        assert!(matches!(
+            calibration_scores(&bad, 2, 4, &[0, 0], Score::Lac, 0),
+            Err(CredoError::InvalidArgument { .. })
+        ));
+        bad[5] = f64::NAN;
+        let e = predict_sets(&bad, 2, 4, Score::Lac, Thresholds::Single(0.5), 0).unwrap_err();
+        assert!(
+            matches!(e, CredoError::NonFinite { .. }) && e.to_string().contains("(1, 1)"),
+            "{e}"
+        );
     }
 }
