@@ -620,3 +620,32 @@ def test_factuality_data_threshold_matches_numpy():
         ]
     )
     assert cf.threshold_ == r[math.ceil(51 * 0.9) - 1]
+
+
+# ---------------------------------------------------------------- invariants
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(-100, 100), min_size=1, max_size=50),
+    st.lists(st.floats(-100, 100), min_size=1, max_size=20),
+)
+def test_p_value_invariants(cal, test):
+    pv = ConformalPValues().fit(cal)
+    p = pv.p_values(test)
+    n = len(cal)
+    assert ((p >= 1 / (n + 1)) & (p <= 1)).all()
+    order = np.argsort(test, kind="stable")
+    assert (np.diff(p[order]) <= 1e-15).all()  # non-increasing in the score
+    sm = ConformalPValues(smoothed=True, seed=0).fit(cal).p_values(test)
+    assert ((sm >= 0) & (sm <= p + 1e-15)).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["lac", "aps", "raps"]))
+def test_sets_shrink_as_alpha_grows(seed, score):
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(5), size=80)
+    labels = rng.integers(0, 5, 80)
+    sets = [ConformalSets(a, score=score).fit(probs, labels).predict_sets(probs) for a in (0.1, 0.2, 0.4)]
+    assert (sets[1] <= sets[0]).all() and (sets[2] <= sets[1]).all()
