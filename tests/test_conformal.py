@@ -649,3 +649,64 @@ def test_sets_shrink_as_alpha_grows(seed, score):
     labels = rng.integers(0, 5, 80)
     sets = [ConformalSets(a, score=score).fit(probs, labels).predict_sets(probs) for a in (0.1, 0.2, 0.4)]
     assert (sets[1] <= sets[0]).all() and (sets[2] <= sets[1]).all()
+
+
+# ---------------------------------------------------------------- RCPS bounds (d.4)
+
+
+def test_rcps_bounds_match_mapie(rng):
+    from mapie.risk_control.methods import get_r_hat_plus
+
+    from credo.conformal import rcps_upper_bound
+
+    lambdas = np.linspace(0, 1, 201)  # MAPIE's WSR allocates n/2 x L x L floats: keep L small
+    for n, p in ((50, 0.3), (300, 0.1), (400, 0.02)):
+        risks = (rng.random((n, 3)) < p).astype(float)
+        risks[:, 2] = rng.random(n) * 0.5  # a non-binary loss column
+        for bound in ("hoeffding", "bernstein"):
+            _, ref = get_r_hat_plus(risks, lambdas[:3], "rcps", bound, 0.1, 0.25)
+            np.testing.assert_allclose(rcps_upper_bound(risks, 0.1, bound=bound), ref, rtol=1e-12)
+        for j in range(3):
+            x = risks[:, j]
+            ours = rcps_upper_bound(x, 0.1, bound="wsr")
+            # MAPIE evaluates WSR on its lambda grid and, to save memory, sums the maximal log
+            # wealth of the two halves of the sample (a different, smaller bound). On the grid,
+            # with the wealth of the whole sequence (the RCPS reference), the first rejected value
+            # is the smallest grid point at or above credo's bound.
+            mu = (np.cumsum(x) + 0.5) / (np.arange(1, n + 1) + 1)
+            s2 = np.r_[0.25, ((0.25 + np.cumsum((x - mu) ** 2)) / (np.arange(1, n + 1) + 1))[:-1]]
+            nu = np.minimum(1, np.sqrt(2 * np.log(10) / (n * s2)))
+            wealth = [np.max(np.cumsum(np.log(1 - nu * (x - m) + np.finfo(float).eps))) for m in lambdas]
+            first = lambdas[np.argmax(np.array(wealth) > np.log(10))]
+            assert first == lambdas[np.searchsorted(lambdas, ours - 1e-9)], (ours, first)
+
+
+def test_rcps_wsr_matches_reference_code(rng):
+    from scipy.optimize import brentq
+
+    from credo.conformal import rcps_upper_bound
+
+    x = (rng.random(300) < 0.15).astype(float)
+    delta, n = 0.05, len(x)
+    muhat = (np.cumsum(x) + 0.5) / (1 + np.arange(1, n + 1))
+    sigma2 = (np.cumsum((x - muhat) ** 2) + 0.25) / (1 + np.arange(1, n + 1))
+    sigma2[1:] = sigma2[:-1]
+    sigma2[0] = 0.25
+    nu = np.minimum(np.sqrt(2 * np.log(1 / delta) / n / sigma2), 1)
+    ref = brentq(lambda mu: np.max(np.cumsum(np.log(1 - nu * (x - mu)))) + np.log(delta), 1e-10, 1 - 1e-10)
+    assert rcps_upper_bound(x, delta, bound="wsr") == pytest.approx(ref, abs=2e-10)
+
+
+def test_rcps_bad_input():
+    from credo.conformal import rcps_upper_bound
+
+    with pytest.raises(credo.InvalidArgumentError, match=r"^losses: must lie in \[0, 1\]"):
+        rcps_upper_bound([0.2, 1.5], 0.1)
+    with pytest.raises(credo.NonFiniteError, match=r"^losses:"):
+        rcps_upper_bound([0.2, np.nan], 0.1)
+    with pytest.raises(credo.EmptyInputError, match=r"^losses:"):
+        rcps_upper_bound([0.2], 0.1, bound="bernstein")
+    with pytest.raises(credo.InvalidArgumentError, match=r"^bound:"):
+        rcps_upper_bound([0.2], 0.1, bound="clt")
+    with pytest.raises(credo.InvalidArgumentError, match=r"^delta:"):
+        rcps_upper_bound([0.2], 1.0)

@@ -15,7 +15,13 @@ from __future__ import annotations
 from credo.conformal._claims import ClaimFilter
 from credo.conformal._pvalues import ConformalPValues, conformal_p_values
 from credo.conformal._quantile import conformal_quantile, conformal_rank, min_calibration_size
-from credo.conformal._selective import NoThresholdWarning, SelectiveThreshold, risk_p_value, sgr_bound
+from credo.conformal._selective import (
+    NoThresholdWarning,
+    SelectiveThreshold,
+    rcps_upper_bound,
+    risk_p_value,
+    sgr_bound,
+)
 from credo.conformal._sets import ConformalSets, coverage, set_sizes
 
 __all__ = [
@@ -29,6 +35,7 @@ __all__ = [
     "conformal_rank",
     "coverage",
     "min_calibration_size",
+    "rcps_upper_bound",
     "risk_p_value",
     "set_sizes",
     "sgr_bound",

@@ -40,6 +40,26 @@ def sgr_bound(errors: int, m: int, delta: float) -> float:
     return float(_credo.sgr_bound(int(errors), int(m), delta))
 
 
+def rcps_upper_bound(losses: Any, delta: float, *, bound: str = "wsr") -> float | np.ndarray:
+    """The (1 − delta) upper confidence bound on the mean of ``losses`` in [0, 1], as used by
+    risk-controlling prediction sets (REFERENCE.md §d.4).
+
+    ``bound='hoeffding'``: r̂ + sqrt(ln(1/δ)/(2n)); ``'bernstein'``: r̂ + sqrt(2σ̂² ln(2/δ)/n) +
+    7 ln(2/δ)/(3(n−1)) (σ̂² with ddof=1); ``'wsr'``: the Waudby-Smith–Ramdas betting bound of the
+    RCPS reference code (σ̂² initialised to 0.25), solved to 1e-10. MAPIE 1.6 evaluates WSR on
+    its λ grid and sums the maximal log-wealth of the two halves of the sample, which gives a
+    smaller value than the reference bound; credo follows the reference. ``losses`` of shape (n, m) gives one
+    bound per column (e.g. per candidate threshold), in order.
+    """
+    delta = check_open_unit(delta, "delta")
+    check_choice(bound, "bound", ("hoeffding", "bernstein", "wsr"))
+    arr = as_float_array(losses, "losses", ndim=(1, 2), finite=False)
+    if arr.ndim == 1:
+        return float(_credo.rcps_upper_bound(arr, delta, bound))
+    cols = np.ascontiguousarray(arr.T)
+    return np.array([_credo.rcps_upper_bound(c, delta, bound) for c in cols])
+
+
 def _as_correct(correct: Any, n: int) -> np.ndarray:
     arr = np.asarray(correct)
     if arr.ndim != 1:

@@ -1,7 +1,7 @@
 //! Bindings for `credo_core::conformal`: quantiles, p-values, prediction sets, selective
 //! thresholds and claim filtering. Arrays come in C-contiguous and checked by the Python layer.
 
-use credo_core::conformal::{bounds, claims, pvalues, quantile, selective, sets};
+use credo_core::conformal::{bounds, claims, pvalues, quantile, rcps, selective, sets};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
@@ -174,6 +174,14 @@ fn crc_r_hat_plus(r_hat: f64, n: u64, b: f64) -> f64 {
     bounds::crc_r_hat_plus(r_hat, n, b)
 }
 
+/// RCPS upper confidence bound on the mean of losses in [0, 1] ('hoeffding', 'bernstein', 'wsr').
+#[pyfunction]
+fn rcps_upper_bound(py: Python<'_>, losses: PyReadonlyArray1<'_, f64>, delta: f64, bound: &str) -> PyResult<f64> {
+    let x = slice1(&losses, "losses")?;
+    let b = py_result(rcps::Bound::parse(bound))?;
+    py_result(maybe_detach(py, x.len(), || rcps::upper_bound(x, delta, b)))
+}
+
 type SelectionTuple = (f64, bool, f64, f64, f64, usize, usize);
 
 /// Fits a selective-answering threshold: (threshold, feasible, risk_bound, coverage,
@@ -253,6 +261,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(risk_upper_bound, m)?)?;
     m.add_function(wrap_pyfunction!(sgr_bound, m)?)?;
     m.add_function(wrap_pyfunction!(crc_r_hat_plus, m)?)?;
+    m.add_function(wrap_pyfunction!(rcps_upper_bound, m)?)?;
     m.add_function(wrap_pyfunction!(selective_fit, m)?)?;
     m.add_function(wrap_pyfunction!(claim_threshold, m)?)?;
     Ok(())

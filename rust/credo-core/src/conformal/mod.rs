@@ -4,6 +4,7 @@
 //! - [`pvalues`]: conformal p-values against a sorted calibration set (plain and smoothed).
 //! - [`sets`]: LAC / APS / RAPS class scores and prediction sets.
 //! - [`bounds`]: Hoeffding–Bentkus and binomial p-values, the SGR bound, CRC's adjusted risk.
+//! - [`rcps`]: Hoeffding, Bernstein and WSR upper bounds on a mean loss (RCPS).
 //! - [`selective`]: thresholds for selective answering (LTT, SGR, CRC).
 //! - [`claims`]: conformal factuality (Mohri & Hashimoto 2024) for claim filtering.
 
@@ -11,6 +12,7 @@ pub mod bounds;
 pub mod claims;
 pub mod pvalues;
 pub mod quantile;
+pub mod rcps;
 pub mod rng;
 pub mod selective;
 pub mod sets;
