@@ -710,3 +710,37 @@ def test_rcps_bad_input():
         rcps_upper_bound([0.2], 0.1, bound="clt")
     with pytest.raises(credo.InvalidArgumentError, match=r"^delta:"):
         rcps_upper_bound([0.2], 1.0)
+
+
+def test_ltt_matches_mapie_ltt_procedure(mmlu, cifar_models):
+    from mapie.risk_control._base_controller import ltt_procedure
+
+    probs = np.concatenate([p for p, _ in mmlu.values()])
+    y = np.concatenate([t for _, t in mmlu.values()])
+    cases = [(probs, y, 0.25), (*cifar_models["vgg11_bn"], 0.03)]
+    for p, labels, target in cases:
+        conf, correct = p.max(1), p.argmax(1) == labels
+        vals, answered, errors = _levels(conf, correct)
+        n = len(conf)
+        hyps = []
+        for i in range(1, 51):
+            j = int(np.searchsorted(answered, -(-i * n // 50)))
+            if j < len(vals) and (not hyps or hyps[-1] != j):
+                hyps.append(j)
+        hyps = np.array([j for j in hyps if (1 - target) ** answered[j] <= 0.1])
+        for p_value, binary in (("binomial", True), ("hoeffding_bentkus", False)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # MAPIE: "risk not monotonic"
+                valid, _ = ltt_procedure(
+                    (errors[hyps] / answered[hyps])[None, :],
+                    np.array([[target]]),
+                    0.1,
+                    answered[hyps][None, :],
+                    binary=binary,
+                    fwer_method="fixed_sequence",
+                )
+            want = vals[hyps[max(valid[0])]] if valid[0] else np.inf
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NoThresholdWarning)
+                st = SelectiveThreshold(target, 0.1, p_value=p_value).fit(conf, correct)
+            assert st.threshold_ == want, (p_value, target)
