@@ -744,3 +744,27 @@ def test_ltt_matches_mapie_ltt_procedure(mmlu, cifar_models):
                 warnings.simplefilter("ignore", NoThresholdWarning)
                 st = SelectiveThreshold(target, 0.1, p_value=p_value).fit(conf, correct)
             assert st.threshold_ == want, (p_value, target)
+
+
+def test_sets_identical_for_any_thread_count(rng):
+    probs = rng.dirichlet(np.ones(20), size=5000)
+    labels = rng.integers(0, 20, 5000)
+    for score in ("lac", "aps"):
+        cs = ConformalSets(0.1, score=score, randomized=score == "aps").fit(probs, labels)
+        one = cs.predict_sets(probs, threads=1)
+        np.testing.assert_array_equal(one, cs.predict_sets(probs, threads=2))
+        np.testing.assert_array_equal(one, cs.predict_sets(probs))
+    with pytest.raises(credo.InvalidArgumentError, match=r"^threads:"):
+        cs.predict_sets(probs, threads=0)
+
+
+def test_estimators_clone_with_sklearn():
+    from sklearn.base import clone
+
+    for est in (
+        ConformalSets(0.05, score="aps", mondrian="class"),
+        SelectiveThreshold(0.05, 0.01, method="sgr", segment_targets={"a": 0.01}),
+        ClaimFilter(0.2),
+        ConformalPValues(smoothed=True, seed=3),
+    ):
+        assert clone(est).get_params() == est.get_params()

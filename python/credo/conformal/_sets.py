@@ -15,6 +15,7 @@ from credo._validate import (
     check_choice,
     check_is_fitted,
     check_open_unit,
+    check_positive_int,
     check_same_length,
 )
 from credo.conformal._quantile import IF_INFINITE, MODES, min_calibration_size
@@ -177,17 +178,24 @@ class ConformalSets(Estimator):
         self.calibration_scores_ = s
         return self
 
-    def predict_sets(self, probs: Any, *, segments: Any = None) -> np.ndarray:
-        """Boolean mask (n, K): ``True`` where the candidate is in the row's prediction set."""
+    def predict_sets(self, probs: Any, *, segments: Any = None, threads: int | None = None) -> np.ndarray:
+        """Boolean mask (n, K): ``True`` where the candidate is in the row's prediction set.
+
+        ``threads`` bounds the worker threads (None: all cores); the result does not depend on it.
+        """
         check_is_fitted(self, "quantile_")
+        if threads is not None:
+            threads = check_positive_int(threads, "threads")
         p = as_float_array(probs, "probs", ndim=2, finite=False)
         if p.shape[1] != self.n_classes_:
             raise ShapeError(f"probs: has {p.shape[1]} columns but the sets were fitted on {self.n_classes_}")
         args = (*self._native_args(), int(self.seed) ^ _PREDICT_STREAM)
         if self.mondrian is None:
-            return _credo.predict_sets(p, *args, q_single=float(self.quantile_))
+            return _credo.predict_sets(p, *args, q_single=float(self.quantile_), threads=threads)
         if self.mondrian == "class":
-            return _credo.predict_sets(p, *args, q_class=np.ascontiguousarray(self.quantile_))
+            return _credo.predict_sets(
+                p, *args, q_class=np.ascontiguousarray(self.quantile_), threads=threads
+            )
         if segments is None:
             raise InvalidArgumentError("segments: required when mondrian='segment'")
         seg = np.asarray(segments)
@@ -202,7 +210,7 @@ class ConformalSets(Estimator):
                 f"segments: {seg[np.flatnonzero(unseen)[0]].item()!r} was not seen in fit"
             )
         q_row = np.ascontiguousarray(self.quantile_[pos], dtype=np.float64)
-        return _credo.predict_sets(p, *args, q_row=q_row)
+        return _credo.predict_sets(p, *args, q_row=q_row, threads=threads)
 
     def evaluate(self, probs: Any, labels: Any, *, segments: Any = None) -> dict[str, Any]:
         """Empirical coverage and set sizes on labelled data: ``coverage``, ``mean_size``,

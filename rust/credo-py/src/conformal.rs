@@ -112,7 +112,7 @@ fn class_scores<'py>(
 /// Prediction sets [n, k] (bool): y in the set iff s(x, y) <= q, with q one value
 /// (`q_single`), one per class (`q_class`) or one per row (`q_row`).
 #[pyfunction]
-#[pyo3(signature = (probs, score, randomized, raps_lambda, raps_k_reg, seed, q_single=None, q_class=None, q_row=None))]
+#[pyo3(signature = (probs, score, randomized, raps_lambda, raps_k_reg, seed, q_single=None, q_class=None, q_row=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn predict_sets<'py>(
     py: Python<'py>,
@@ -125,6 +125,7 @@ fn predict_sets<'py>(
     q_single: Option<f64>,
     q_class: Option<PyReadonlyArray1<'py, f64>>,
     q_row: Option<PyReadonlyArray1<'py, f64>>,
+    threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray2<bool>>> {
     let (p, n, k) = slice2(&probs, "probs")?;
     let sc = parse_score(score, randomized, raps_lambda, raps_k_reg)?;
@@ -138,7 +139,9 @@ fn predict_sets<'py>(
             ))
         }
     };
-    let out = py_result(maybe_detach(py, p.len(), || sets::predict_sets(p, n, k, sc, q, seed)))?;
+    let out = py_result(maybe_detach(py, p.len(), || {
+        credo_core::parallel::with_threads(threads, || sets::predict_sets(p, n, k, sc, q, seed)).and_then(|r| r)
+    }))?;
     out.into_pyarray(py).reshape([n, k])
 }
 
