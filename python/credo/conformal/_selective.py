@@ -227,12 +227,24 @@ class SelectiveThreshold(Estimator):
         conf = as_float_array(confidence, "confidence", ndim=1, allow_empty=True)
         seg = np.asarray(segments)
         check_same_length(len(conf), segments=seg)
-        thr = np.empty(len(conf))
-        for i, s in enumerate(seg.tolist()):
-            if s not in self.threshold_:
-                raise InvalidArgumentError(f"segments: {s!r} was not seen in fit")
-            thr[i] = self.threshold_[s] if self.feasible_[s] else np.inf
-        return conf >= thr
+        keys = list(self.threshold_)
+        order = np.argsort(np.asarray(keys))
+        sorted_keys = np.asarray(keys)[order]
+        per_key = np.array([self.threshold_[k] if self.feasible_[k] else np.inf for k in keys])[order]
+        if seg.ndim != 1:
+            raise ShapeError(f"segments: expected a 1-D array, got shape {seg.shape}")
+        if len(seg) == 0:
+            return np.zeros(0, dtype=bool)
+        try:
+            pos = np.clip(np.searchsorted(sorted_keys, seg), 0, len(sorted_keys) - 1)
+            unseen = sorted_keys[pos] != seg
+        except TypeError:  # segment labels of another type than those seen in fit
+            raise InvalidArgumentError(f"segments: {seg[0].item()!r} was not seen in fit") from None
+        if unseen.any():
+            raise InvalidArgumentError(
+                f"segments: {seg[np.flatnonzero(unseen)[0]].item()!r} was not seen in fit"
+            )
+        return conf >= per_key[pos]
 
     def _artifact_state(self) -> dict[str, Any]:
         check_is_fitted(self, "threshold_")
