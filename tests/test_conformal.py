@@ -768,3 +768,65 @@ def test_estimators_clone_with_sklearn():
         ConformalPValues(smoothed=True, seed=3),
     ):
         assert clone(est).get_params() == est.get_params()
+
+
+# ---------------------------------------------------------------- conformal language modeling (d.6)
+
+
+def test_clm_set_scores_and_stop_index(rng):
+    from credo.conformal import clm_set_scores, clm_stop_index
+
+    p = rng.random((40, 7))
+    p[0, 2] = 1.0  # 1 - p = 0 is floored at 1e-8
+    want = {
+        "geometric": np.cumsum(-np.log(np.maximum(1 - p, 1e-8)), axis=1),
+        "first_k": np.tile(np.arange(1, 8, dtype=float), (40, 1)),
+        "max": np.maximum.accumulate(p, axis=1),
+        "sum": np.cumsum(p, axis=1),
+    }
+    for kind, ref in want.items():
+        np.testing.assert_allclose(clm_set_scores(p, kind=kind), ref, rtol=1e-12)
+    s = clm_set_scores(p, kind="sum")
+    for lam in (0.0, 0.5, 2.0, 100.0):
+        ref = np.clip((np.maximum.accumulate(s, axis=1) < lam).sum(1), 0, 6)
+        np.testing.assert_array_equal(clm_stop_index(s, lam), ref)
+    with pytest.raises(credo.InvalidArgumentError, match=r"^kind:"):
+        clm_set_scores(p, kind="mean")
+    with pytest.raises(credo.NonFiniteError, match=r"^scores:"):
+        clm_set_scores(np.full((2, 2), np.nan))
+    with pytest.raises(credo.NonFiniteError, match=r"^lam:"):
+        clm_stop_index(s, np.nan)
+
+
+def test_clm_selection_matches_spec(rng):
+    from scipy.stats import binom
+
+    from credo.conformal import clm_p_values, clm_select
+
+    n, eps, delta = 500, 0.2, 0.05
+    for _ in range(30):
+        m = 60
+        loss = rng.random(m) * 0.4
+        cost = rng.random(m) * 10
+        np.testing.assert_allclose(
+            clm_p_values(loss, n, eps), binom.cdf(n * loss, n, eps), rtol=1e-9, atol=1e-300
+        )
+        # Pareto front by brute force, sorted by increasing loss
+        dominated = [
+            any(
+                (loss[j] <= loss[i] and cost[j] <= cost[i]) and (loss[j] < loss[i] or cost[j] < cost[i])
+                for j in range(m)
+            )
+            for i in range(m)
+        ]
+        front = sorted((i for i in range(m) if not dominated[i]), key=lambda i: loss[i])
+        chosen = None
+        for i in front:
+            if binom.cdf(n * loss[i], n, eps) > delta:
+                break
+            chosen = i
+        assert clm_select(loss, n, eps, delta, cost=cost) == chosen
+    assert clm_select([0.5, 0.01], n, eps, delta) is None  # the first configuration already fails
+    assert clm_select([0.01, 0.5], n, eps, delta) == 0
+    with pytest.raises(credo.InvalidArgumentError, match=r"^epsilon:"):
+        clm_select([0.1], n, 0.0, delta)

@@ -1,7 +1,7 @@
 //! Bindings for `credo_core::conformal`: quantiles, p-values, prediction sets, selective
 //! thresholds and claim filtering. Arrays come in C-contiguous and checked by the Python layer.
 
-use credo_core::conformal::{bounds, claims, pvalues, quantile, rcps, selective, sets};
+use credo_core::conformal::{bounds, claims, clm, pvalues, quantile, rcps, selective, sets};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
@@ -252,6 +252,64 @@ fn claim_threshold<'py>(
     Ok((t, r.into_pyarray(py)))
 }
 
+/// CLM cumulative set scores [n, g] ('geometric', 'first_k', 'max', 'sum').
+#[pyfunction]
+fn clm_set_scores<'py>(
+    py: Python<'py>,
+    scores: PyReadonlyArray2<'py, f64>,
+    kind: &str,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (p, n, g) = slice2(&scores, "scores")?;
+    let kind = py_result(clm::SetScore::parse(kind))?;
+    let out = py_result(clm::set_scores(p, n, g, kind))?;
+    out.into_pyarray(py).reshape([n, g])
+}
+
+/// CLM stop index per row: #{j : cummax_j < lam}, clipped to [0, g - 1].
+#[pyfunction]
+fn clm_stop_index<'py>(
+    py: Python<'py>,
+    set_scores: PyReadonlyArray2<'py, f64>,
+    lam: f64,
+) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    let (s, n, g) = slice2(&set_scores, "set_scores")?;
+    let out = py_result(clm::stop_index(s, n, g, lam))?;
+    Ok(out.into_iter().map(|i| i as u64).collect::<Vec<_>>().into_pyarray(py))
+}
+
+/// Pareto front of (loss, cost), sorted by increasing loss.
+#[pyfunction]
+fn clm_pareto_front<'py>(
+    py: Python<'py>,
+    loss: PyReadonlyArray1<'py, f64>,
+    cost: PyReadonlyArray1<'py, f64>,
+) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    let l = slice1(&loss, "loss")?;
+    let c = slice1(&cost, "cost")?;
+    let out = py_result(clm::pareto_front(l, c))?;
+    Ok(out.into_iter().map(|i| i as u64).collect::<Vec<_>>().into_pyarray(py))
+}
+
+/// CLM p-value BinomCDF(n * loss; n, epsilon).
+#[pyfunction]
+fn clm_p_value(loss: f64, n: u64, epsilon: f64) -> f64 {
+    clm::p_value(loss, n, epsilon)
+}
+
+/// CLM fixed-sequence selection over `order`: the last index with p <= delta before the first failure.
+#[pyfunction]
+fn clm_select(
+    loss: PyReadonlyArray1<'_, f64>,
+    order: PyReadonlyArray1<'_, u64>,
+    n: u64,
+    epsilon: f64,
+    delta: f64,
+) -> PyResult<Option<usize>> {
+    let l = slice1(&loss, "loss")?;
+    let o: Vec<usize> = slice1(&order, "order")?.iter().map(|&i| i as usize).collect();
+    py_result(clm::select(l, &o, n, epsilon, delta))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(conformal_rank, m)?)?;
     m.add_function(wrap_pyfunction!(min_calibration_size, m)?)?;
@@ -267,5 +325,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rcps_upper_bound, m)?)?;
     m.add_function(wrap_pyfunction!(selective_fit, m)?)?;
     m.add_function(wrap_pyfunction!(claim_threshold, m)?)?;
+    m.add_function(wrap_pyfunction!(clm_set_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(clm_stop_index, m)?)?;
+    m.add_function(wrap_pyfunction!(clm_pareto_front, m)?)?;
+    m.add_function(wrap_pyfunction!(clm_p_value, m)?)?;
+    m.add_function(wrap_pyfunction!(clm_select, m)?)?;
     Ok(())
 }

@@ -7,9 +7,11 @@
 //! - [`rcps`]: Hoeffding, Bernstein and WSR upper bounds on a mean loss (RCPS).
 //! - [`selective`]: thresholds for selective answering (LTT, SGR, CRC).
 //! - [`claims`]: conformal factuality (Mohri & Hashimoto 2024) for claim filtering.
+//! - [`clm`]: Conformal Language Modeling (Quach et al.): set scores, stopping, selection.
 
 pub mod bounds;
 pub mod claims;
+pub mod clm;
 pub mod pvalues;
 pub mod quantile;
 pub mod rcps;
