@@ -830,3 +830,18 @@ def test_clm_selection_matches_spec(rng):
     assert clm_select([0.01, 0.5], n, eps, delta) == 0
     with pytest.raises(credo.InvalidArgumentError, match=r"^epsilon:"):
         clm_select([0.1], n, 0.0, delta)
+
+
+def test_infeasible_threshold_roundtrips_and_tampering_is_refused(tmp_path):
+    import json
+
+    with pytest.warns(NoThresholdWarning):
+        st = SelectiveThreshold(0.01, 0.01).fit(np.linspace(0, 1, 20), np.zeros(20, bool))
+    path = st.save(tmp_path / "s.json")
+    back = credo.load(path)
+    assert back.threshold_ == np.inf and back.feasible_ is False and back.accept(1e9) is False
+    body = json.loads(path.read_text())
+    body["state"]["threshold"] = 0.0  # would answer everything
+    path.write_text(json.dumps(body))
+    with pytest.raises(credo.ArtifactError, match="checksum"):
+        credo.load(path)
