@@ -24,6 +24,14 @@ from credo.exceptions import (
 # --- calibration ---
 
 # --- conformal ---
+from credo import conformal
+from credo.conformal import (
+    ClaimFilter,
+    ConformalPValues,
+    ConformalSets,
+    SelectiveThreshold,
+    conformal_quantile,
+)
 
 # --- agreement ---
 
@@ -39,19 +47,25 @@ __all__ = [
     "Action",
     "ArtifactError",
     "Cascade",
+    "ClaimFilter",
     "ConfidenceModel",
-    "Decision",
-    "Policy",
-    "evidence",
-    "risk",
-    "verify",
     "ConfigError",
+    "ConformalPValues",
+    "ConformalSets",
     "CredoError",
+    "Decision",
     "EmptyInputError",
     "InvalidArgumentError",
     "NonFiniteError",
     "NotFittedError",
+    "Policy",
+    "SelectiveThreshold",
     "ShapeError",
     "__version__",
+    "conformal",
+    "conformal_quantile",
+    "evidence",
     "load",
+    "risk",
+    "verify",
 ]
