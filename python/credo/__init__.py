@@ -24,22 +24,48 @@ from credo.exceptions import (
 # --- calibration ---
 
 # --- conformal ---
+from credo import conformal
+from credo.conformal import (
+    ClaimFilter,
+    ConformalPValues,
+    ConformalSets,
+    SelectiveThreshold,
+    conformal_quantile,
+)
 
 # --- agreement ---
 
 # --- metrics ---
 
 # --- decision layer ---
+from credo import evidence, risk, verify
+from credo.cascade import Cascade
+from credo.confidence import ConfidenceModel
+from credo.policy import Action, Decision, Policy
 
 __all__ = [
+    "Action",
     "ArtifactError",
+    "Cascade",
+    "ClaimFilter",
+    "ConfidenceModel",
     "ConfigError",
+    "ConformalPValues",
+    "ConformalSets",
     "CredoError",
+    "Decision",
     "EmptyInputError",
     "InvalidArgumentError",
     "NonFiniteError",
     "NotFittedError",
+    "Policy",
+    "SelectiveThreshold",
     "ShapeError",
     "__version__",
+    "conformal",
+    "conformal_quantile",
+    "evidence",
     "load",
+    "risk",
+    "verify",
 ]

@@ -20,7 +20,78 @@ class ArtifactError(CredoError): ...
 
 # --- conformal.rs ---
 
+from typing import final  # noqa: E402
 
+import numpy as np  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
+
+def conformal_rank(n: int, alpha: float, mode: str) -> int: ...
+def min_calibration_size(alpha: float, mode: str) -> int: ...
+def conformal_quantile(
+    scores: NDArray[np.float64], alpha: float, mode: str, raise_if_infinite: bool
+) -> float: ...
+
+@final
+class PValues:
+    def __new__(cls, scores: NDArray[np.float64]) -> PValues: ...
+    def p_value(self, score: float) -> float: ...
+    def p_value_smoothed(self, score: float, theta: float) -> float: ...
+    def p_values(self, scores: NDArray[np.float64], seed: int | None = None) -> NDArray[np.float64]: ...
+    def sorted(self) -> NDArray[np.float64]: ...
+    @property
+    def n(self) -> int: ...
+
+def class_scores(
+    probs: NDArray[np.float64],
+    labels: NDArray[np.int64],
+    score: str,
+    randomized: bool,
+    raps_lambda: float,
+    raps_k_reg: int,
+    seed: int,
+) -> NDArray[np.float64]: ...
+def predict_sets(
+    probs: NDArray[np.float64],
+    score: str,
+    randomized: bool,
+    raps_lambda: float,
+    raps_k_reg: int,
+    seed: int,
+    q_single: float | None = None,
+    q_class: NDArray[np.float64] | None = None,
+    q_row: NDArray[np.float64] | None = None,
+    threads: int | None = None,
+) -> NDArray[np.bool_]: ...
+def hb_p_value(r_hat: float, n: int, alpha: float, binary: bool = False) -> float: ...
+def risk_p_value(errors: int, n: int, alpha: float, kind: str) -> float: ...
+def risk_upper_bound(errors: int, n: int, delta: float, kind: str) -> float: ...
+def sgr_bound(errors: int, m: int, delta: float) -> float: ...
+def crc_r_hat_plus(r_hat: float, n: int, b: float = 1.0) -> float: ...
+def rcps_upper_bound(losses: NDArray[np.float64], delta: float, bound: str) -> float: ...
+def selective_fit(
+    confidence: NDArray[np.float64],
+    correct: NDArray[np.bool_],
+    target_risk: float,
+    delta: float,
+    method: str,
+    p_value: str = "binomial",
+    fwer: str = "fixed_sequence",
+    grid: int = 50,
+) -> tuple[float, bool, float, float, float, int, int]: ...
+def clm_set_scores(scores: NDArray[np.float64], kind: str) -> NDArray[np.float64]: ...
+def clm_stop_index(set_scores: NDArray[np.float64], lam: float) -> NDArray[np.uint64]: ...
+def clm_pareto_front(loss: NDArray[np.float64], cost: NDArray[np.float64]) -> NDArray[np.uint64]: ...
+def clm_p_value(loss: float, n: int, epsilon: float) -> float: ...
+def clm_select(
+    loss: NDArray[np.float64], order: NDArray[np.uint64], n: int, epsilon: float, delta: float
+) -> int | None: ...
+def claim_threshold(
+    scores: NDArray[np.float64],
+    correct: NDArray[np.bool_],
+    offsets: NDArray[np.uint64],
+    alpha: float,
+    mode: str,
+) -> tuple[float, NDArray[np.float64]]: ...
 
 # --- agree.rs ---
 
@@ -32,6 +103,51 @@ class ArtifactError(CredoError): ...
 
 # --- evidence.rs ---
 
+from typing import Any
+
+def evidence_coverage(
+    answer: str, passages: list[str], *, min_support: float = 0.6, citations: bool = True, max_chars: int = 2000000
+) -> dict[str, Any]: ...
+def evidence_coverage_batch(
+    answers: list[str],
+    passages: list[list[str]],
+    *,
+    min_support: float = 0.6,
+    citations: bool = True,
+    max_chars: int = 2000000,
+    threads: int | None = None,
+) -> list[dict[str, Any]]: ...
+
 
 
 # --- linear.rs ---
+
+from collections.abc import Sequence
+from typing import final
+
+import numpy as np
+import numpy.typing as npt
+
+def logistic_fit(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    sample_weight: npt.NDArray[np.float64] | None = None,
+    *,
+    c: float = 1.0,
+    fit_intercept: bool = True,
+    standardize: bool = True,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+) -> tuple[
+    npt.NDArray[np.float64], float, npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], int, bool, float
+]: ...
+
+@final
+class LogisticModel:
+    def __new__(cls, coef: Sequence[float], intercept: float) -> LogisticModel: ...
+    def predict_one(self, x: Sequence[float]) -> float: ...
+    def predict_proba(self, x: npt.NDArray[np.float64], *, threads: int | None = None) -> npt.NDArray[np.float64]: ...
+    @property
+    def coef(self) -> list[float]: ...
+    @property
+    def intercept(self) -> float: ...

@@ -1,6 +1,334 @@
-//! (placeholder: filled in by its issue)
+//! Bindings for `credo_core::conformal`: quantiles, p-values, prediction sets, selective
+//! thresholds and claim filtering. Arrays come in C-contiguous and checked by the Python layer.
+
+use credo_core::conformal::{bounds, claims, clm, pvalues, quantile, rcps, selective, sets};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::arrays::{maybe_detach, slice1, slice2};
+use crate::errors::py_result;
+
+/// The rank k = ceil((n+1)(1-alpha)) (1-based; n + 1 means the quantile is +inf).
+#[pyfunction]
+fn conformal_rank(n: usize, alpha: f64, mode: &str) -> PyResult<usize> {
+    py_result(quantile::QuantileMode::parse(mode).and_then(|m| quantile::conformal_rank(n, alpha, m)))
+}
+
+/// The smallest calibration size for which the quantile at level alpha is finite.
+#[pyfunction]
+fn min_calibration_size(alpha: f64, mode: &str) -> PyResult<usize> {
+    py_result(quantile::QuantileMode::parse(mode).and_then(|m| quantile::min_calibration_size(alpha, m)))
+}
+
+/// The k-th smallest score (+inf when k > n, or an error with raise_if_infinite).
+#[pyfunction]
+fn conformal_quantile(
+    py: Python<'_>,
+    scores: PyReadonlyArray1<'_, f64>,
+    alpha: f64,
+    mode: &str,
+    raise_if_infinite: bool,
+) -> PyResult<f64> {
+    let s = slice1(&scores, "scores")?;
+    let mode = py_result(quantile::QuantileMode::parse(mode))?;
+    py_result(maybe_detach(py, s.len(), || {
+        quantile::conformal_quantile(s, alpha, mode, raise_if_infinite)
+    }))
+}
+
+/// A fitted calibration set of nonconformity scores: O(log n) conformal p-values.
+#[pyclass(frozen, module = "credo._credo")]
+pub struct PValues(pvalues::PValues);
+
+#[pymethods]
+impl PValues {
+    #[new]
+    fn new(py: Python<'_>, scores: PyReadonlyArray1<'_, f64>) -> PyResult<Self> {
+        let s = slice1(&scores, "scores")?;
+        py_result(maybe_detach(py, s.len(), || pvalues::PValues::fit(s))).map(Self)
+    }
+
+    /// (#{cal >= s} + 1) / (n + 1).
+    fn p_value(&self, score: f64) -> f64 {
+        self.0.p_value(score)
+    }
+
+    /// (#{cal > s} + theta * (#{cal = s} + 1)) / (n + 1).
+    fn p_value_smoothed(&self, score: f64, theta: f64) -> f64 {
+        self.0.p_value_smoothed(score, theta)
+    }
+
+    /// p-values of many scores; smoothed when a seed is given.
+    #[pyo3(signature = (scores, seed=None))]
+    fn p_values<'py>(
+        &self,
+        py: Python<'py>,
+        scores: PyReadonlyArray1<'py, f64>,
+        seed: Option<u64>,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let s = slice1(&scores, "scores")?;
+        let out = py_result(maybe_detach(py, s.len(), || self.0.p_values(s, seed)))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    /// The sorted calibration scores.
+    fn sorted<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, self.0.sorted())
+    }
+
+    #[getter]
+    fn n(&self) -> usize {
+        self.0.n()
+    }
+}
+
+fn parse_score(score: &str, randomized: bool, lam: f64, k_reg: usize) -> PyResult<sets::Score> {
+    py_result(sets::Score::parse(score, randomized, lam, k_reg))
+}
+
+/// Calibration nonconformity scores s(x_i, y_i) for 'lac', 'aps' or 'raps'.
+#[pyfunction]
+#[pyo3(signature = (probs, labels, score, randomized, raps_lambda, raps_k_reg, seed))]
+#[allow(clippy::too_many_arguments)]
+fn class_scores<'py>(
+    py: Python<'py>,
+    probs: PyReadonlyArray2<'py, f64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    score: &str,
+    randomized: bool,
+    raps_lambda: f64,
+    raps_k_reg: usize,
+    seed: u64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let (p, n, k) = slice2(&probs, "probs")?;
+    let y = slice1(&labels, "labels")?;
+    let sc = parse_score(score, randomized, raps_lambda, raps_k_reg)?;
+    let out = py_result(maybe_detach(py, p.len(), || {
+        sets::calibration_scores(p, n, k, y, sc, seed)
+    }))?;
+    Ok(out.into_pyarray(py))
+}
+
+/// Prediction sets [n, k] (bool): y in the set iff s(x, y) <= q, with q one value
+/// (`q_single`), one per class (`q_class`) or one per row (`q_row`).
+#[pyfunction]
+#[pyo3(signature = (probs, score, randomized, raps_lambda, raps_k_reg, seed, q_single=None, q_class=None, q_row=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn predict_sets<'py>(
+    py: Python<'py>,
+    probs: PyReadonlyArray2<'py, f64>,
+    score: &str,
+    randomized: bool,
+    raps_lambda: f64,
+    raps_k_reg: usize,
+    seed: u64,
+    q_single: Option<f64>,
+    q_class: Option<PyReadonlyArray1<'py, f64>>,
+    q_row: Option<PyReadonlyArray1<'py, f64>>,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyArray2<bool>>> {
+    let (p, n, k) = slice2(&probs, "probs")?;
+    let sc = parse_score(score, randomized, raps_lambda, raps_k_reg)?;
+    let q = match (q_single, &q_class, &q_row) {
+        (Some(t), None, None) => sets::Thresholds::Single(t),
+        (None, Some(v), None) => sets::Thresholds::PerClass(slice1(v, "thresholds")?),
+        (None, None, Some(v)) => sets::Thresholds::PerRow(slice1(v, "thresholds")?),
+        _ => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "thresholds: give exactly one of q_single, q_class, q_row",
+            ))
+        }
+    };
+    let out = py_result(maybe_detach(py, p.len(), || {
+        credo_core::parallel::with_threads(threads, || sets::predict_sets(p, n, k, sc, q, seed)).and_then(|r| r)
+    }))?;
+    out.into_pyarray(py).reshape([n, k])
+}
+
+/// MAPIE-compatible Hoeffding-Bentkus p-value of H0: risk > alpha (see REFERENCE d.3).
+#[pyfunction]
+#[pyo3(signature = (r_hat, n, alpha, binary=false))]
+fn hb_p_value(r_hat: f64, n: u64, alpha: f64, binary: bool) -> f64 {
+    bounds::hb_p_value(r_hat, n, alpha, binary)
+}
+
+/// p-value of H0: risk > alpha after `errors` errors among `n` ('hoeffding_bentkus' or 'binomial').
+#[pyfunction]
+fn risk_p_value(errors: u64, n: u64, alpha: f64, kind: &str) -> PyResult<f64> {
+    py_result(bounds::PValueKind::parse(kind)).map(|k| k.p_value(errors, n, alpha))
+}
+
+/// The (1 - delta) upper confidence bound on a risk from `errors` among `n`.
+#[pyfunction]
+fn risk_upper_bound(errors: u64, n: u64, delta: f64, kind: &str) -> PyResult<f64> {
+    py_result(bounds::PValueKind::parse(kind)).map(|k| k.upper_bound(errors, n, delta))
+}
+
+/// SGR's bound B*: BinomCDF(errors; m, b) = delta solved by bisection.
+#[pyfunction]
+fn sgr_bound(errors: u64, m: u64, delta: f64) -> f64 {
+    bounds::sgr_bound(errors, m, delta)
+}
+
+/// Conformal risk control's adjusted risk n/(n+1) r_hat + B/(n+1).
+#[pyfunction]
+#[pyo3(signature = (r_hat, n, b=1.0))]
+fn crc_r_hat_plus(r_hat: f64, n: u64, b: f64) -> f64 {
+    bounds::crc_r_hat_plus(r_hat, n, b)
+}
+
+/// RCPS upper confidence bound on the mean of losses in [0, 1] ('hoeffding', 'bernstein', 'wsr').
+#[pyfunction]
+fn rcps_upper_bound(py: Python<'_>, losses: PyReadonlyArray1<'_, f64>, delta: f64, bound: &str) -> PyResult<f64> {
+    let x = slice1(&losses, "losses")?;
+    let b = py_result(rcps::Bound::parse(bound))?;
+    py_result(maybe_detach(py, x.len(), || rcps::upper_bound(x, delta, b)))
+}
+
+type SelectionTuple = (f64, bool, f64, f64, f64, usize, usize);
+
+/// Fits a selective-answering threshold: (threshold, feasible, risk_bound, coverage,
+/// empirical_risk, n_answered, n_errors).
+#[pyfunction]
+#[pyo3(signature = (confidence, correct, target_risk, delta, method, p_value="binomial", fwer="fixed_sequence", grid=50))]
+#[allow(clippy::too_many_arguments)]
+fn selective_fit(
+    py: Python<'_>,
+    confidence: PyReadonlyArray1<'_, f64>,
+    correct: PyReadonlyArray1<'_, bool>,
+    target_risk: f64,
+    delta: f64,
+    method: &str,
+    p_value: &str,
+    fwer: &str,
+    grid: usize,
+) -> PyResult<SelectionTuple> {
+    let c = slice1(&confidence, "confidence")?;
+    let y = slice1(&correct, "correct")?;
+    let m = match method {
+        "ltt" => selective::Method::Ltt {
+            p_value: py_result(bounds::PValueKind::parse(p_value))?,
+            fwer: py_result(selective::Fwer::parse(fwer))?,
+            grid,
+        },
+        "sgr" => selective::Method::Sgr,
+        "crc" => selective::Method::Crc,
+        other => {
+            return py_result(Err(credo_core::CredoError::invalid(
+                "method",
+                format!("must be 'ltt', 'sgr' or 'crc', got {other:?}"),
+            )))
+        }
+    };
+    let s = py_result(maybe_detach(py, c.len(), || {
+        selective::fit(c, y, target_risk, delta, m)
+    }))?;
+    Ok((
+        s.threshold,
+        s.feasible,
+        s.risk_bound,
+        s.coverage,
+        s.empirical_risk,
+        s.n_answered,
+        s.n_errors,
+    ))
+}
+
+/// Conformal factuality threshold: (tau, per-prompt scores); keep claims with score > tau.
+#[pyfunction]
+fn claim_threshold<'py>(
+    py: Python<'py>,
+    scores: PyReadonlyArray1<'py, f64>,
+    correct: PyReadonlyArray1<'py, bool>,
+    offsets: PyReadonlyArray1<'py, u64>,
+    alpha: f64,
+    mode: &str,
+) -> PyResult<(f64, Bound<'py, PyArray1<f64>>)> {
+    let s = slice1(&scores, "scores")?;
+    let y = slice1(&correct, "labels")?;
+    let off: Vec<usize> = slice1(&offsets, "offsets")?.iter().map(|&o| o as usize).collect();
+    let mode = py_result(quantile::QuantileMode::parse(mode))?;
+    let (t, r) = py_result(claims::claim_threshold(s, y, &off, alpha, mode))?;
+    Ok((t, r.into_pyarray(py)))
+}
+
+/// CLM cumulative set scores [n, g] ('geometric', 'first_k', 'max', 'sum').
+#[pyfunction]
+fn clm_set_scores<'py>(
+    py: Python<'py>,
+    scores: PyReadonlyArray2<'py, f64>,
+    kind: &str,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (p, n, g) = slice2(&scores, "scores")?;
+    let kind = py_result(clm::SetScore::parse(kind))?;
+    let out = py_result(clm::set_scores(p, n, g, kind))?;
+    out.into_pyarray(py).reshape([n, g])
+}
+
+/// CLM stop index per row: #{j : cummax_j < lam}, clipped to [0, g - 1].
+#[pyfunction]
+fn clm_stop_index<'py>(
+    py: Python<'py>,
+    set_scores: PyReadonlyArray2<'py, f64>,
+    lam: f64,
+) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    let (s, n, g) = slice2(&set_scores, "set_scores")?;
+    let out = py_result(clm::stop_index(s, n, g, lam))?;
+    Ok(out.into_iter().map(|i| i as u64).collect::<Vec<_>>().into_pyarray(py))
+}
+
+/// Pareto front of (loss, cost), sorted by increasing loss.
+#[pyfunction]
+fn clm_pareto_front<'py>(
+    py: Python<'py>,
+    loss: PyReadonlyArray1<'py, f64>,
+    cost: PyReadonlyArray1<'py, f64>,
+) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    let l = slice1(&loss, "loss")?;
+    let c = slice1(&cost, "cost")?;
+    let out = py_result(clm::pareto_front(l, c))?;
+    Ok(out.into_iter().map(|i| i as u64).collect::<Vec<_>>().into_pyarray(py))
+}
+
+/// CLM p-value BinomCDF(n * loss; n, epsilon).
+#[pyfunction]
+fn clm_p_value(loss: f64, n: u64, epsilon: f64) -> f64 {
+    clm::p_value(loss, n, epsilon)
+}
+
+/// CLM fixed-sequence selection over `order`: the last index with p <= delta before the first failure.
+#[pyfunction]
+fn clm_select(
+    loss: PyReadonlyArray1<'_, f64>,
+    order: PyReadonlyArray1<'_, u64>,
+    n: u64,
+    epsilon: f64,
+    delta: f64,
+) -> PyResult<Option<usize>> {
+    let l = slice1(&loss, "loss")?;
+    let o: Vec<usize> = slice1(&order, "order")?.iter().map(|&i| i as usize).collect();
+    py_result(clm::select(l, &o, n, epsilon, delta))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(conformal_rank, m)?)?;
+    m.add_function(wrap_pyfunction!(min_calibration_size, m)?)?;
+    m.add_function(wrap_pyfunction!(conformal_quantile, m)?)?;
+    m.add_class::<PValues>()?;
+    m.add_function(wrap_pyfunction!(class_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(predict_sets, m)?)?;
+    m.add_function(wrap_pyfunction!(hb_p_value, m)?)?;
+    m.add_function(wrap_pyfunction!(risk_p_value, m)?)?;
+    m.add_function(wrap_pyfunction!(risk_upper_bound, m)?)?;
+    m.add_function(wrap_pyfunction!(sgr_bound, m)?)?;
+    m.add_function(wrap_pyfunction!(crc_r_hat_plus, m)?)?;
+    m.add_function(wrap_pyfunction!(rcps_upper_bound, m)?)?;
+    m.add_function(wrap_pyfunction!(selective_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(claim_threshold, m)?)?;
+    m.add_function(wrap_pyfunction!(clm_set_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(clm_stop_index, m)?)?;
+    m.add_function(wrap_pyfunction!(clm_pareto_front, m)?)?;
+    m.add_function(wrap_pyfunction!(clm_p_value, m)?)?;
+    m.add_function(wrap_pyfunction!(clm_select, m)?)?;
     Ok(())
 }

@@ -1,6 +1,138 @@
-//! (placeholder: filled in by its issue)
+//! Bindings of `credo_core::linear`: the exact logistic-regression fit and a frozen model object
+//! with a scalar fast path for one request.
+
+use credo_core::linear::{self, LogisticOptions};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::arrays::{maybe_detach, slice1, slice2};
+use crate::errors::py_result;
+use credo_core::error::check_finite;
+use credo_core::CredoError;
+
+fn shape_err(arg: &str, got: usize, want: usize) -> PyErr {
+    crate::errors::PyCredoError(CredoError::shape(
+        arg,
+        format!("has {got} features but the model has {want}"),
+    ))
+    .into()
+}
+
+type FitTuple<'py> = (
+    Bound<'py, PyArray1<f64>>,
+    f64,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    usize,
+    bool,
+    f64,
+);
+
+/// Fits L2-regularised logistic regression by Newton's method.
+///
+/// Returns (coef, intercept, coef_standardized, mean, scale, n_iter, converged, objective).
+#[pyfunction]
+#[pyo3(signature = (x, y, sample_weight=None, *, c=1.0, fit_intercept=true, standardize=true, max_iter=100, tol=1e-10))]
+#[allow(clippy::too_many_arguments)]
+fn logistic_fit<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    y: PyReadonlyArray1<'py, f64>,
+    sample_weight: Option<PyReadonlyArray1<'py, f64>>,
+    c: f64,
+    fit_intercept: bool,
+    standardize: bool,
+    max_iter: usize,
+    tol: f64,
+) -> PyResult<FitTuple<'py>> {
+    let (xs, n, d) = slice2(&x, "X")?;
+    let ys = slice1(&y, "y")?;
+    let ws = match &sample_weight {
+        Some(w) => Some(slice1(w, "sample_weight")?),
+        None => None,
+    };
+    let opts = LogisticOptions {
+        c,
+        fit_intercept,
+        standardize,
+        max_iter,
+        tol,
+    };
+    let fit = py_result(maybe_detach(py, xs.len(), || {
+        linear::fit_logistic(xs, n, d, ys, ws, &opts)
+    }))?;
+    Ok((
+        fit.coef.into_pyarray(py),
+        fit.intercept,
+        fit.coef_standardized.into_pyarray(py),
+        fit.mean.into_pyarray(py),
+        fit.scale.into_pyarray(py),
+        fit.n_iter,
+        fit.converged,
+        fit.objective,
+    ))
+}
+
+/// A fitted logistic model: P(y = 1 | x) = σ(intercept + coef · x).
+#[pyclass(frozen, module = "credo._credo")]
+struct LogisticModel {
+    coef: Vec<f64>,
+    intercept: f64,
+}
+
+#[pymethods]
+impl LogisticModel {
+    #[new]
+    fn new(coef: Vec<f64>, intercept: f64) -> PyResult<Self> {
+        py_result(check_finite("coef", &coef))?;
+        py_result(check_finite("intercept", &[intercept]))?;
+        if coef.is_empty() {
+            return py_result(Err(CredoError::empty("coef", "the model has no features")));
+        }
+        Ok(Self { coef, intercept })
+    }
+
+    /// P(y = 1) for one feature vector given as a sequence of floats (no NumPy round trip).
+    fn predict_one(&self, x: Vec<f64>) -> PyResult<f64> {
+        if x.len() != self.coef.len() {
+            return Err(shape_err("x", x.len(), self.coef.len()));
+        }
+        py_result(check_finite("x", &x))?;
+        Ok(linear::predict_one(&self.coef, self.intercept, &x))
+    }
+
+    /// P(y = 1) for each row of a C-contiguous float64 matrix.
+    #[pyo3(signature = (x, *, threads=None))]
+    fn predict_proba<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let (xs, _, d) = slice2(&x, "X")?;
+        if d != self.coef.len() {
+            return Err(shape_err("X", d, self.coef.len()));
+        }
+        let out = py_result(maybe_detach(py, xs.len(), || {
+            linear::predict_proba(&self.coef, self.intercept, xs, threads)
+        }))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    #[getter]
+    fn coef(&self) -> Vec<f64> {
+        self.coef.clone()
+    }
+
+    #[getter]
+    fn intercept(&self) -> f64 {
+        self.intercept
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(logistic_fit, m)?)?;
+    m.add_class::<LogisticModel>()?;
     Ok(())
 }

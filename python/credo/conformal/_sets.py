@@ -1,0 +1,276 @@
+"""Split-conformal prediction sets over classes or candidate answers (LAC / APS / RAPS),
+marginal or Mondrian (per class, per segment)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from credo import _artifact, _credo
+from credo._base import Estimator
+from credo._validate import (
+    as_float_array,
+    as_labels,
+    check_choice,
+    check_is_fitted,
+    check_open_unit,
+    check_positive_int,
+    check_same_length,
+)
+from credo.conformal._quantile import IF_INFINITE, MODES, min_calibration_size
+from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
+
+SCORES = ("lac", "aps", "raps")
+MONDRIAN = (None, "class", "segment")
+# Test-time uniforms come from a different stream than the calibration ones.
+_PREDICT_STREAM = 0x5DEECE66D
+
+
+def coverage(sets: Any, labels: Any) -> float:
+    """Fraction of rows whose set (boolean mask [n, K]) contains the true label."""
+    mask = np.asarray(sets, dtype=bool)
+    if mask.ndim != 2:
+        raise ShapeError(f"sets: expected a 2-D boolean mask, got shape {mask.shape}")
+    y = as_labels(labels, "labels", n_classes=mask.shape[1])
+    check_same_length(mask.shape[0], labels=y)
+    return float(mask[np.arange(len(y)), y].mean())
+
+
+def set_sizes(sets: Any) -> np.ndarray:
+    """Number of candidates in each row's set."""
+    mask = np.asarray(sets, dtype=bool)
+    if mask.ndim != 2:
+        raise ShapeError(f"sets: expected a 2-D boolean mask, got shape {mask.shape}")
+    return mask.sum(axis=1)
+
+
+def _segment_codes(segments: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    seg = np.asarray(segments)
+    if seg.ndim != 1:
+        raise ShapeError(f"segments: expected a 1-D array, got shape {seg.shape}")
+    check_same_length(n, segments=seg)
+    keys, codes = np.unique(seg, return_inverse=True)
+    return keys, codes
+
+
+@_artifact.register
+class ConformalSets(Estimator):
+    """Split-conformal prediction sets: each set holds the true label with probability
+    ≥ 1 − alpha over exchangeable calibration and test points.
+
+    Parameters
+    ----------
+    alpha : float in (0, 1)
+        Miscoverage level.
+    score : {'lac', 'aps', 'raps'}
+        Nonconformity score: LAC ``1 - p_y`` (smallest sets), APS (mass of the classes ranked at
+        or above y: adaptive sets), RAPS (APS plus ``raps_lambda * max(0, rank - raps_k_reg)``).
+    mondrian : {None, 'class', 'segment'}
+        Conditional coverage: per true class (one quantile per class, computed from that class's
+        calibration points) or per segment (``segments=`` in ``fit`` and ``predict_sets``).
+    mode : {'exact', 'compat'}
+        How the quantile rank is computed (see :func:`conformal_quantile`).
+    randomized : bool
+        Randomised APS / RAPS (sets may be smaller, possibly empty); uniforms are seeded.
+    raps_lambda, raps_k_reg : float, int
+        RAPS regularisation.
+    if_infinite : {'raise', 'inf'}
+        A calibration group too small for level 1 − alpha (see :func:`min_calibration_size`):
+        raise, or use an infinite quantile (that group's sets hold every candidate).
+    seed : int
+        Seed of the randomised scores.
+
+    Attributes
+    ----------
+    quantile_ : float or ndarray
+        The conformal threshold: one value, one per class (``mondrian='class'``), or one per
+        segment in ``segments_`` order (``mondrian='segment'``).
+    n_classes_ : int
+    n_calibration_ : int
+    calibration_scores_ : ndarray
+        The calibration nonconformity scores (not saved in artefacts; their hash is).
+    segments_ : ndarray (``mondrian='segment'`` only)
+    """
+
+    def __init__(
+        self,
+        alpha: float = 0.1,
+        *,
+        score: str = "lac",
+        mondrian: str | None = None,
+        mode: str = "exact",
+        randomized: bool = False,
+        raps_lambda: float = 0.01,
+        raps_k_reg: int = 1,
+        if_infinite: str = "raise",
+        seed: int = 0,
+    ) -> None:
+        self.alpha = alpha
+        self.score = score
+        self.mondrian = mondrian
+        self.mode = mode
+        self.randomized = randomized
+        self.raps_lambda = raps_lambda
+        self.raps_k_reg = raps_k_reg
+        self.if_infinite = if_infinite
+        self.seed = seed
+
+    def _check_params(self) -> float:
+        alpha = check_open_unit(self.alpha, "alpha")
+        check_choice(self.score, "score", SCORES)
+        check_choice(self.mondrian, "mondrian", MONDRIAN)
+        check_choice(self.mode, "mode", MODES)
+        check_choice(self.if_infinite, "if_infinite", IF_INFINITE)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise InvalidArgumentError(f"seed: must be a non-negative integer, got {self.seed!r}")
+        if (
+            isinstance(self.raps_k_reg, bool)
+            or not isinstance(self.raps_k_reg, (int, np.integer))
+            or self.raps_k_reg < 0
+        ):
+            raise InvalidArgumentError(f"raps_k_reg: must be a non-negative integer, got {self.raps_k_reg!r}")
+        return alpha
+
+    def _native_args(self) -> tuple[str, bool, float, int]:
+        return self.score, bool(self.randomized), float(self.raps_lambda), int(self.raps_k_reg)
+
+    def _group_quantile(self, scores: np.ndarray, alpha: float, group: str) -> float:
+        if scores.size == 0:
+            return float("inf")
+        q = float(_credo.conformal_quantile(scores, alpha, self.mode, False))
+        if np.isinf(q) and self.if_infinite == "raise":
+            need = min_calibration_size(alpha, mode=self.mode)
+            raise EmptyInputError(
+                f"labels: {group} has {scores.size} calibration points, too few for alpha={alpha} "
+                f"(at least {need} are needed); pass if_infinite='inf' to include every candidate there"
+            )
+        return q
+
+    def fit(self, probs: Any, labels: Any, *, segments: Any = None) -> ConformalSets:
+        """Calibrates on ``probs`` (n, K) — class probabilities or any per-candidate scores in
+        [0, 1] — and the true ``labels`` (n,)."""
+        alpha = self._check_params()
+        # finiteness and the [0, 1] range are checked in Rust, in the same pass as the scores
+        p = as_float_array(probs, "probs", ndim=2, finite=False)
+        n, k = p.shape
+        y = as_labels(labels, "labels", n_classes=k)
+        check_same_length(n, labels=y)
+        if self.mondrian == "segment" and segments is None:
+            raise InvalidArgumentError("segments: required when mondrian='segment'")
+        if self.mondrian != "segment" and segments is not None:
+            raise InvalidArgumentError("segments: only used when mondrian='segment'")
+        s = _credo.class_scores(p, y, *self._native_args(), int(self.seed))
+        if self.mondrian is None:
+            self.quantile_: float | np.ndarray = self._group_quantile(s, alpha, "the calibration set")
+        elif self.mondrian == "class":
+            self.quantile_ = np.array(
+                [self._group_quantile(s[y == c], alpha, f"class {c}") for c in range(k)]
+            )
+        else:
+            keys, codes = _segment_codes(segments, n)
+            self.segments_ = keys
+            self.quantile_ = np.array(
+                [self._group_quantile(s[codes == g], alpha, f"segment {key!r}") for g, key in enumerate(keys)]
+            )
+        self.n_classes_ = k
+        self.n_calibration_ = n
+        self.calibration_scores_ = s
+        return self
+
+    def predict_sets(self, probs: Any, *, segments: Any = None, threads: int | None = None) -> np.ndarray:
+        """Boolean mask (n, K): ``True`` where the candidate is in the row's prediction set.
+
+        ``threads`` bounds the worker threads (None: all cores); the result does not depend on it.
+        """
+        check_is_fitted(self, "quantile_")
+        if threads is not None:
+            threads = check_positive_int(threads, "threads")
+        p = as_float_array(probs, "probs", ndim=2, finite=False)
+        if p.shape[1] != self.n_classes_:
+            raise ShapeError(f"probs: has {p.shape[1]} columns but the sets were fitted on {self.n_classes_}")
+        args = (*self._native_args(), int(self.seed) ^ _PREDICT_STREAM)
+        if self.mondrian is None:
+            return _credo.predict_sets(p, *args, q_single=float(self.quantile_), threads=threads)
+        if self.mondrian == "class":
+            return _credo.predict_sets(
+                p, *args, q_class=np.ascontiguousarray(self.quantile_), threads=threads
+            )
+        if segments is None:
+            raise InvalidArgumentError("segments: required when mondrian='segment'")
+        seg = np.asarray(segments)
+        if seg.ndim != 1:
+            raise ShapeError(f"segments: expected a 1-D array, got shape {seg.shape}")
+        check_same_length(p.shape[0], segments=seg)
+        pos = np.searchsorted(self.segments_, seg)
+        pos = np.clip(pos, 0, len(self.segments_) - 1)
+        unseen = self.segments_[pos] != seg
+        if unseen.any():
+            raise InvalidArgumentError(
+                f"segments: {seg[np.flatnonzero(unseen)[0]].item()!r} was not seen in fit"
+            )
+        q_row = np.ascontiguousarray(self.quantile_[pos], dtype=np.float64)
+        return _credo.predict_sets(p, *args, q_row=q_row, threads=threads)
+
+    def evaluate(self, probs: Any, labels: Any, *, segments: Any = None) -> dict[str, Any]:
+        """Empirical coverage and set sizes on labelled data: ``coverage``, ``mean_size``,
+        ``empty_fraction``, ``size_counts`` (rows with set size 0..K), and per class (or per
+        segment) ``group_coverage`` / ``group_mean_size``."""
+        sets = self.predict_sets(probs, segments=segments)
+        y = as_labels(labels, "labels", n_classes=self.n_classes_)
+        check_same_length(sets.shape[0], labels=y)
+        hit = sets[np.arange(len(y)), y]
+        size = sets.sum(axis=1)
+        out: dict[str, Any] = {
+            "coverage": float(hit.mean()),
+            "target_coverage": 1.0 - float(self.alpha),
+            "mean_size": float(size.mean()),
+            "empty_fraction": float((size == 0).mean()),
+            "size_counts": np.bincount(size, minlength=self.n_classes_ + 1),
+        }
+        if self.mondrian is not None:
+            if self.mondrian == "class":
+                keys, codes = np.arange(self.n_classes_), y
+            else:
+                keys, codes = _segment_codes(segments, len(y))
+            out["group_coverage"] = {
+                k.item() if hasattr(k, "item") else k: float(hit[codes == g].mean())
+                for g, k in enumerate(keys)
+                if (codes == g).any()
+            }
+            out["group_mean_size"] = {
+                k.item() if hasattr(k, "item") else k: float(size[codes == g].mean())
+                for g, k in enumerate(keys)
+                if (codes == g).any()
+            }
+        return out
+
+    def _artifact_state(self) -> dict[str, Any]:
+        check_is_fitted(self, "quantile_")
+        state: dict[str, Any] = {
+            "quantile": np.atleast_1d(np.asarray(self.quantile_, dtype=np.float64)),
+            "n_classes": self.n_classes_,
+            "n_calibration": self.n_calibration_,
+        }
+        if self.mondrian == "segment":
+            state["segments"] = self.segments_.tolist()
+        return state
+
+    def _artifact_summary(self) -> dict[str, Any]:
+        scores = getattr(self, "calibration_scores_", None)
+        return {
+            "n": getattr(self, "n_calibration_", 0),
+            "data_hash": None if scores is None else _artifact.data_hash(scores),
+        }
+
+    @classmethod
+    def _from_artifact(cls, params: dict[str, Any], state: dict[str, Any]) -> ConformalSets:
+        obj = cls(**params)
+        obj._check_params()
+        q = _artifact.decode_array(state["quantile"])
+        obj.quantile_ = float(q[0]) if obj.mondrian is None else q
+        obj.n_classes_ = int(state["n_classes"])
+        obj.n_calibration_ = int(state["n_calibration"])
+        if obj.mondrian == "segment":
+            obj.segments_ = np.asarray(state["segments"])
+        return obj

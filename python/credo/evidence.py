@@ -1,0 +1,197 @@
+"""Evidence coverage: how much of an answer the retrieved passages support.
+
+The answer is split into claims (sentences, then clauses joined by ``;`` or ``, and`` / ``, but``
+…). A claim's support by a passage is the share of its content words (stop words removed, plurals
+folded) that occur in the passage, and it only counts when every number and every named entity of
+the claim occurs there exactly. Each claim is judged against its best passage; coverage is the
+supported share of claims weighted by their number of content words. For answers that cite
+passages with ``[1]``-style markers (1-based), the citations are checked too. The matching runs in
+Rust; ``coverage_batch`` scores many answers in parallel with the GIL released.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from credo import _credo
+from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
+
+__all__ = ["ClaimSupport", "CoverageResult", "coverage", "coverage_batch"]
+
+_MARKER = re.compile(r"\s*\[[\d,\s\-–]+\]")
+
+
+@dataclass(frozen=True)
+class ClaimSupport:
+    """One claim of the answer and its best supporting passage."""
+
+    text: str
+    start: int
+    end: int
+    weight: int
+    passage: int
+    score: float
+    recall: float
+    supported: bool
+    span: tuple[int, int] | None
+    missing_numbers: tuple[str, ...]
+    missing_entities: tuple[str, ...]
+    citations: tuple[int, ...]
+    citation_ok: tuple[bool, ...]
+
+    @property
+    def cited_correctly(self) -> bool | None:
+        """Whether every citation of the claim points at a passage that supports it (None
+        without citations)."""
+        return all(self.citation_ok) if self.citations else None
+
+
+@dataclass(frozen=True)
+class CoverageResult:
+    """Evidence coverage of one answer."""
+
+    coverage: float | None
+    claims: tuple[ClaimSupport, ...]
+    citation_precision: float | None
+    missing_citations: tuple[ClaimSupport, ...] = field(default=())
+
+    @property
+    def unsupported(self) -> tuple[ClaimSupport, ...]:
+        """The claims no passage supports."""
+        return tuple(c for c in self.claims if not c.supported)
+
+    @property
+    def wrong_citations(self) -> tuple[ClaimSupport, ...]:
+        """Claims citing a passage that does not support them (or does not exist)."""
+        return tuple(c for c in self.claims if c.citations and not all(c.citation_ok))
+
+
+def _check_text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{name}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def _check_passages(passages: Any, name: str) -> list[str]:
+    if isinstance(passages, str):
+        raise InvalidArgumentError(
+            f"{name}: expected a sequence of strings, got a single string (wrap it in a list)"
+        )
+    if not isinstance(passages, Sequence):
+        raise InvalidArgumentError(f"{name}: expected a sequence of strings, got {type(passages).__name__}")
+    if len(passages) == 0:
+        raise EmptyInputError(f"{name}: no passages given (pass at least one)")
+    return [_check_text(p, f"{name}[{i}]") for i, p in enumerate(passages)]
+
+
+def _check_options(min_support: float, max_chars: int) -> None:
+    if not isinstance(min_support, (int, float)) or not 0.0 < float(min_support) <= 1.0:
+        raise InvalidArgumentError(f"min_support: must lie in (0, 1], got {min_support!r}")
+    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
+        raise InvalidArgumentError(f"max_chars: must be a positive integer, got {max_chars!r}")
+
+
+def _wrap(answer: str, raw: dict[str, Any]) -> CoverageResult:
+    claims = tuple(
+        ClaimSupport(
+            text=_MARKER.sub("", answer[c["start"] : c["end"]]).strip(),
+            start=c["start"],
+            end=c["end"],
+            weight=c["weight"],
+            passage=c["passage"],
+            score=c["score"],
+            recall=c["recall"],
+            supported=c["supported"],
+            span=c["span"],
+            missing_numbers=tuple(c["missing_numbers"]),
+            missing_entities=tuple(c["missing_entities"]),
+            citations=tuple(c["citations"]),
+            citation_ok=tuple(c["citation_ok"]),
+        )
+        for c in raw["claims"]
+    )
+    return CoverageResult(
+        coverage=raw["coverage"],
+        claims=claims,
+        citation_precision=raw["citation_precision"],
+        missing_citations=tuple(claims[i] for i in raw["missing_citations"]),
+    )
+
+
+def coverage(
+    answer: str,
+    passages: Sequence[str],
+    *,
+    citations: bool = True,
+    min_support: float = 0.6,
+    max_chars: int = 2_000_000,
+) -> CoverageResult:
+    """Evidence coverage of ``answer`` by ``passages``.
+
+    Parameters
+    ----------
+    answer : str
+        The model's answer.
+    passages : sequence of str
+        The evidence; ``[n]`` markers in the answer refer to ``passages[n - 1]``.
+    citations : bool
+        Check ``[n]`` citation markers (citation precision and claims missing a citation).
+    min_support : float in (0, 1]
+        Content-word recall a passage needs to support a claim.
+    max_chars : int
+        Longest accepted answer or passage in characters; longer input raises
+        :class:`~credo.InvalidArgumentError` naming it.
+
+    Returns
+    -------
+    CoverageResult
+        ``coverage`` (None when the answer holds no checkable claim), per-claim support,
+        ``unsupported`` claims, ``citation_precision`` (None when the answer cites nothing) and
+        ``missing_citations``.
+    """
+    answer = _check_text(answer, "answer")
+    ps = _check_passages(passages, "passages")
+    _check_options(min_support, max_chars)
+    raw = _credo.evidence_coverage(
+        answer, ps, min_support=float(min_support), citations=bool(citations), max_chars=max_chars
+    )
+    return _wrap(answer, raw)
+
+
+def coverage_batch(
+    answers: Sequence[str],
+    passages: Sequence[Sequence[str]],
+    *,
+    citations: bool = True,
+    min_support: float = 0.6,
+    max_chars: int = 2_000_000,
+    threads: int | None = None,
+) -> list[CoverageResult]:
+    """:func:`coverage` for many answers; ``passages[i]`` are the passages of ``answers[i]``.
+
+    Runs in parallel over ``threads`` (all cores by default) with the GIL released; the results
+    do not depend on the thread count.
+    """
+    if isinstance(answers, str) or not isinstance(answers, Sequence):
+        raise InvalidArgumentError("answers: expected a sequence of strings")
+    if isinstance(passages, str) or not isinstance(passages, Sequence):
+        raise InvalidArgumentError("passages: expected one sequence of passages per answer")
+    if len(passages) != len(answers):
+        raise ShapeError(f"passages: has {len(passages)} entries but there are {len(answers)} answers")
+    ans = [_check_text(a, f"answers[{i}]") for i, a in enumerate(answers)]
+    ps = [_check_passages(p, f"passages[{i}]") for i, p in enumerate(passages)]
+    _check_options(min_support, max_chars)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise InvalidArgumentError(f"threads: must be a positive integer or None, got {threads!r}")
+    raws = _credo.evidence_coverage_batch(
+        ans,
+        ps,
+        min_support=float(min_support),
+        citations=bool(citations),
+        max_chars=max_chars,
+        threads=threads,
+    )
+    return [_wrap(a, r) for a, r in zip(ans, raws, strict=False)]

@@ -1,0 +1,626 @@
+"""The decision policy: turns a calibrated confidence and the request's other signals into an action.
+
+A :class:`Policy` is built from TOML or a dict and validated up front (every mistake raises
+:class:`~credo.ConfigError` naming the key). It is tiered:
+
+- **baseline** — every request: a cheap check of the calibrated confidence against the domain's
+  threshold;
+- **gray zone** — a confidence band just below the threshold where heavier checks (verify,
+  retrieve, escalate) are requested one after the other before giving up;
+- **strict** — domains whose stakes are high (or requests whose input risk makes them so): the
+  threshold may be a guaranteed one (any object with ``accept(confidence)``, such as
+  ``credo.conformal.SelectiveThreshold``), and everything that would not answer escalates or
+  abstains.
+
+:meth:`Policy.decide` applies the rules in a fixed order — ambiguous input → ask; a sampling
+artefact (repetition loop) → retry; a failed verifier → retry or verify; low evidence coverage →
+retrieve (or abstain when the stakes are high); then the confidence bands — and returns a
+:class:`Decision` whose every reason is a readable sentence. Same input, same decision.
+
+Configuration (TOML; every key optional except where noted)::
+
+    default_domain = "general"           # must be one of [domains]
+    threshold = 0.75                     # defaults inherited by every domain …
+    gray_zone = [0.45, 0.75]             # [low, high): high must not exceed the threshold
+    gray_zone_checks = ["verify"]        # heavier checks, in order: verify / retrieve / escalate
+    gray_zone_exhausted = "abstain"      # still gray after every check
+    below = "abstain"                    # below the gray zone
+    strict_stakes = "high"               # stakes from which the strict path applies
+    stakes_thresholds = {high = 0.9, critical = 0.95}  # threshold floors when the input
+                                         # (credo.risk) raises a request's stakes above its domain's
+    strict_action = "escalate"           # strict path, not accepted: escalate or abstain
+    min_coverage = 0.5                   # evidence coverage needed (when coverage is given)
+    on_verifier_failure = "retry"        # retry or verify
+    max_retries = 1
+    repetition_max = 0.5                 # repetition score from which the output is an artefact
+
+    [domains.general]                    # at least one domain
+    stakes = "low"
+
+    [domains.medical]                    # … and overridden per domain
+    stakes = "high"
+    threshold = 0.9
+    strict_action = "abstain"
+
+    [costs]                              # what each action costs (for budgets and reports)
+    verify = 1.0
+    escalate = 10.0
+
+    [risk]                               # credo.risk.RiskRules configuration
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from credo.exceptions import ConfigError, InvalidArgumentError
+from credo.risk import STAKES, InputRisk, RiskRules, stakes_rank
+
+__all__ = ["Action", "Decision", "Policy"]
+
+
+class Action(str, Enum):
+    """What to do with a request."""
+
+    ANSWER = "answer"
+    ABSTAIN = "abstain"
+    ASK = "ask"
+    RETRIEVE = "retrieve"
+    VERIFY = "verify"
+    ESCALATE = "escalate"
+    RETRY = "retry"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_ACTIONS = {a.value: a for a in Action}
+_TIERS = ("baseline", "gray_zone", "strict")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of :meth:`Policy.decide`.
+
+    ``tier`` is the path that decided (``baseline``, ``gray_zone`` or ``strict``); ``cost`` is the
+    configured cost of the action; ``settled`` is True for actions that end the request (answer,
+    abstain, ask, escalate) and False for the ones that gather more (retrieve, verify, retry).
+    """
+
+    action: Action
+    confidence: float
+    tier: str
+    reasons: tuple[str, ...]
+    cost: float
+    domain: str = ""
+    threshold: float | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.action in (Action.ANSWER, Action.ABSTAIN, Action.ASK, Action.ESCALATE)
+
+    def explain(self) -> str:
+        """The reasons as one paragraph."""
+        return " ".join(self.reasons)
+
+
+DEFAULT_COSTS = {
+    "answer": 0.0,
+    "abstain": 0.0,
+    "ask": 0.0,
+    "retrieve": 1.0,
+    "verify": 1.0,
+    "retry": 1.0,
+    "escalate": 10.0,
+}
+
+_DOMAIN_KEYS = {
+    "stakes",
+    "threshold",
+    "gray_zone",
+    "gray_zone_checks",
+    "gray_zone_exhausted",
+    "below",
+    "strict_action",
+    "min_coverage",
+    "on_verifier_failure",
+    "max_retries",
+    "repetition_max",
+}
+_TOP_KEYS = _DOMAIN_KEYS - {"stakes"} | {
+    "default_domain",
+    "strict_stakes",
+    "stakes_thresholds",
+    "domains",
+    "costs",
+    "risk",
+}
+DEFAULT_STAKES_THRESHOLDS = {"high": 0.9, "critical": 0.95}
+_DEFAULTS: dict[str, Any] = {
+    "stakes": "low",
+    "threshold": 0.75,
+    "gray_zone": None,  # derived: [threshold - 0.3, threshold)
+    "gray_zone_checks": ["verify"],
+    "gray_zone_exhausted": "abstain",
+    "below": "abstain",
+    "strict_action": "escalate",
+    "min_coverage": 0.5,
+    "on_verifier_failure": "retry",
+    "max_retries": 1,
+    "repetition_max": 0.5,
+}
+_ALLOWED = {
+    "gray_zone_checks": ("verify", "retrieve", "escalate"),
+    "gray_zone_exhausted": ("abstain", "escalate", "ask"),
+    "below": ("abstain", "escalate", "ask", "retrieve"),
+    "strict_action": ("escalate", "abstain"),
+    "on_verifier_failure": ("retry", "verify"),
+}
+
+
+def _unit(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{key}: must be a number in [0, 1], got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{key}: must lie in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _action(value: Any, key: str, allowed: tuple[str, ...]) -> Action:
+    if value not in _ACTIONS:
+        raise ConfigError(f"{key}: unknown action {value!r} (actions: {', '.join(_ACTIONS)})")
+    if value not in allowed:
+        raise ConfigError(f"{key}: {value!r} is not allowed here (choose from {', '.join(allowed)})")
+    return _ACTIONS[value]
+
+
+class _Domain:
+    """One domain's validated settings."""
+
+    __slots__ = (
+        "below",
+        "gray_checks",
+        "gray_exhausted",
+        "gray_high",
+        "gray_low",
+        "max_retries",
+        "min_coverage",
+        "name",
+        "on_verifier_failure",
+        "repetition_max",
+        "stakes",
+        "stakes_rank",
+        "strict_action",
+        "threshold",
+    )
+
+    def __init__(self, name: str, cfg: Mapping[str, Any]):
+        p = f"domains.{name}"
+        self.name = name
+        stakes = cfg["stakes"]
+        if stakes not in STAKES:
+            raise ConfigError(f"{p}.stakes: must be one of {', '.join(STAKES)}, got {stakes!r}")
+        self.stakes = stakes
+        self.stakes_rank = stakes_rank(stakes)
+        self.threshold = _unit(cfg["threshold"], f"{p}.threshold")
+        gz = cfg["gray_zone"]
+        if gz is None:
+            gz = [max(0.0, self.threshold - 0.3), self.threshold]
+        if isinstance(gz, Mapping):
+            gz = [gz.get("low"), gz.get("high")]
+        if isinstance(gz, (str, bytes)) or not isinstance(gz, Iterable) or len(list(gz)) != 2:
+            raise ConfigError(f"{p}.gray_zone: expected [low, high], got {gz!r}")
+        lo, hi = (_unit(v, f"{p}.gray_zone") for v in gz)
+        if lo > hi:
+            raise ConfigError(f"{p}.gray_zone: low {lo} is above high {hi}")
+        if hi > self.threshold:
+            raise ConfigError(
+                f"{p}.gray_zone: the band [{lo}, {hi}) overlaps the answer band [{self.threshold}, 1] "
+                f"(its high end must not exceed the threshold)"
+            )
+        self.gray_low, self.gray_high = lo, hi
+        checks = cfg["gray_zone_checks"]
+        if isinstance(checks, str) or not isinstance(checks, Iterable):
+            raise ConfigError(f"{p}.gray_zone_checks: expected a list of actions")
+        self.gray_checks = tuple(
+            _action(c, f"{p}.gray_zone_checks", _ALLOWED["gray_zone_checks"]) for c in checks
+        )
+        if len(set(self.gray_checks)) != len(self.gray_checks):
+            raise ConfigError(f"{p}.gray_zone_checks: lists an action twice")
+        self.gray_exhausted = _action(
+            cfg["gray_zone_exhausted"], f"{p}.gray_zone_exhausted", _ALLOWED["gray_zone_exhausted"]
+        )
+        self.below = _action(cfg["below"], f"{p}.below", _ALLOWED["below"])
+        self.strict_action = _action(cfg["strict_action"], f"{p}.strict_action", _ALLOWED["strict_action"])
+        self.min_coverage = _unit(cfg["min_coverage"], f"{p}.min_coverage")
+        self.on_verifier_failure = _action(
+            cfg["on_verifier_failure"], f"{p}.on_verifier_failure", _ALLOWED["on_verifier_failure"]
+        )
+        mr = cfg["max_retries"]
+        if isinstance(mr, bool) or not isinstance(mr, int) or mr < 0:
+            raise ConfigError(f"{p}.max_retries: must be a non-negative integer, got {mr!r}")
+        self.max_retries = mr
+        self.repetition_max = _unit(cfg["repetition_max"], f"{p}.repetition_max")
+
+
+def _read_toml(source: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        import tomllib  # Python 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ImportError:
+            raise ConfigError(
+                "policy: reading TOML needs Python 3.11+ (tomllib) or the tomli package; "
+                "or build the policy from a dict with Policy.from_dict"
+            ) from None
+    text: str
+    if isinstance(source, os.PathLike) or (
+        isinstance(source, str) and "\n" not in source and source.endswith(".toml")
+    ):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"path: cannot read policy file {str(path)!r} ({exc.strerror or exc})"
+            ) from None
+    else:
+        text = str(source)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"policy: not valid TOML ({exc})") from None
+
+
+class Policy:
+    """A validated, deterministic decision policy (see the module docstring for the keys).
+
+    Parameters
+    ----------
+    config : mapping
+        The policy configuration (as read from TOML).
+    thresholds : mapping of domain → threshold object, optional
+        Guaranteed thresholds for the strict path: objects with ``accept(confidence) -> bool``
+        (and, for the reasons, a ``threshold_`` attribute), e.g. a fitted
+        ``credo.conformal.SelectiveThreshold``.
+    """
+
+    def __init__(
+        self, config: Mapping[str, Any] | None = None, *, thresholds: Mapping[str, Any] | None = None
+    ):
+        cfg = dict(config or {"domains": {"general": {}}})
+        if isinstance(cfg.get("policy"), Mapping) and set(cfg) <= {"policy", "domains", "costs", "risk"}:
+            # Accept a [policy] table holding the top-level keys.
+            cfg = {**cfg.pop("policy"), **cfg}
+        unknown = set(cfg) - _TOP_KEYS
+        if unknown:
+            raise ConfigError(
+                f"policy: unknown keys {sorted(unknown)} (known: {', '.join(sorted(_TOP_KEYS))})"
+            )
+        domains = cfg.get("domains")
+        if not isinstance(domains, Mapping) or not domains:
+            raise ConfigError("domains: missing; define at least one domain, e.g. [domains.general]")
+        base = {k: cfg.get(k, v) for k, v in _DEFAULTS.items() if k != "stakes"}
+        self.domains: dict[str, _Domain] = {}
+        for name, dcfg in domains.items():
+            if not isinstance(dcfg, Mapping):
+                raise ConfigError(f"domains.{name}: expected a table of settings")
+            bad = set(dcfg) - _DOMAIN_KEYS
+            if bad:
+                raise ConfigError(
+                    f"domains.{name}: unknown keys {sorted(bad)} (known: {', '.join(sorted(_DOMAIN_KEYS))})"
+                )
+            merged = {"stakes": "low", **base, **dcfg}
+            self.domains[str(name)] = _Domain(str(name), merged)
+        self.default_domain = cfg.get("default_domain", "general" if "general" in self.domains else None)
+        if self.default_domain is None:
+            raise ConfigError(
+                "default_domain: missing, and there is no 'general' domain (domains: "
+                f"{', '.join(self.domains)})"
+            )
+        if self.default_domain not in self.domains:
+            raise ConfigError(
+                f"default_domain: {self.default_domain!r} is not among the domains "
+                f"({', '.join(self.domains)})"
+            )
+        ss = cfg.get("strict_stakes", "high")
+        if ss not in STAKES:
+            raise ConfigError(f"strict_stakes: must be one of {', '.join(STAKES)}, got {ss!r}")
+        self.strict_stakes = ss
+        self._strict_rank = stakes_rank(ss)
+        st_thr = cfg.get("stakes_thresholds", DEFAULT_STAKES_THRESHOLDS)
+        if not isinstance(st_thr, Mapping):
+            raise ConfigError("stakes_thresholds: expected a table of stakes = threshold")
+        for k in st_thr:
+            if k not in STAKES:
+                raise ConfigError(f"stakes_thresholds.{k}: unknown stakes (stakes: {', '.join(STAKES)})")
+        self.stakes_thresholds = {k: _unit(v, f"stakes_thresholds.{k}") for k, v in st_thr.items()}
+        costs = cfg.get("costs", {})
+        if not isinstance(costs, Mapping):
+            raise ConfigError("costs: expected a table of action = cost")
+        self.costs: dict[Action, float] = {_ACTIONS[k]: v for k, v in DEFAULT_COSTS.items()}
+        for k, v in costs.items():
+            if k not in _ACTIONS:
+                raise ConfigError(f"costs.{k}: unknown action {k!r} (actions: {', '.join(_ACTIONS)})")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ConfigError(f"costs.{k}: must be a non-negative number, got {v!r}")
+            self.costs[_ACTIONS[k]] = float(v)
+        risk_cfg = cfg.get("risk")
+        self.risk_rules = RiskRules(risk_cfg) if risk_cfg is not None else None
+        if self.risk_rules is not None:
+            missing = [d for d in self.risk_rules.domains if d not in self.domains]
+            if missing:
+                raise ConfigError(
+                    f"risk.domains: {missing} are not among the policy's domains ({', '.join(self.domains)})"
+                )
+            if self.risk_rules.default_domain not in self.domains:
+                raise ConfigError(
+                    f"risk.default_domain: {self.risk_rules.default_domain!r} is not among the policy's "
+                    "domains"
+                )
+        self.thresholds: dict[str, Any] = {}
+        for name, obj in (thresholds or {}).items():
+            self.set_threshold(name, obj)
+        self.config = cfg
+
+    # ----------------------------------------------------------------- construction
+
+    @classmethod
+    def from_dict(cls, config: Mapping[str, Any], *, thresholds: Mapping[str, Any] | None = None) -> Policy:
+        """A policy from a configuration dict."""
+        if not isinstance(config, Mapping):
+            raise ConfigError(f"config: expected a mapping, got {type(config).__name__}")
+        return cls(config, thresholds=thresholds)
+
+    @classmethod
+    def from_toml(
+        cls, source: str | os.PathLike[str], *, thresholds: Mapping[str, Any] | None = None
+    ) -> Policy:
+        """A policy from a TOML file path or a TOML string."""
+        return cls(_read_toml(source), thresholds=thresholds)
+
+    def set_threshold(self, domain: str, threshold: Any) -> Policy:
+        """Uses ``threshold`` (an object with ``accept(confidence)``) for ``domain``'s strict path."""
+        if domain not in self.domains:
+            raise ConfigError(
+                f"thresholds: domain {domain!r} is not configured (domains: {', '.join(self.domains)})"
+            )
+        if not callable(getattr(threshold, "accept", None)):
+            raise ConfigError(
+                f"thresholds.{domain}: expected an object with accept(confidence), got "
+                f"{type(threshold).__name__}"
+            )
+        self.thresholds[domain] = threshold
+        return self
+
+    def __repr__(self) -> str:
+        return f"Policy(domains={list(self.domains)}, default_domain={self.default_domain!r})"
+
+    # ----------------------------------------------------------------- decisions
+
+    def assess(self, text: str, *, domain: str | None = None, history: Iterable[str] = ()) -> InputRisk:
+        """Input risk of a request under this policy's risk rules (the defaults when none)."""
+        rules = self.risk_rules or RiskRules({"default_domain": self.default_domain})
+        return rules.assess(text, domain=domain, history=tuple(history))
+
+    def decide(
+        self,
+        confidence: float,
+        *,
+        domain: str | None = None,
+        risk: InputRisk | None = None,
+        coverage: float | None = None,
+        retrieval_available: bool = False,
+        verifier: Any = None,
+        repetition: float | None = None,
+        attempt: int = 0,
+        checks_done: Iterable[str] = (),
+    ) -> Decision:
+        """Decides what to do with one request.
+
+        Parameters
+        ----------
+        confidence : float in [0, 1]
+            The calibrated probability that the answer is correct.
+        domain : str, optional
+            The request's domain (default: the risk's domain, else ``default_domain``).
+        risk : InputRisk, optional
+            Input-risk tags (from :mod:`credo.risk`): ambiguity asks, raised stakes go strict.
+        coverage : float in [0, 1], optional
+            Evidence coverage of the answer (:func:`credo.evidence.coverage`).
+        retrieval_available : bool
+            Whether a retrieval step can still run.
+        verifier : VerifierResult, bool or a sequence of them, optional
+            Verifier outcomes; any failure triggers the verifier rule.
+        repetition : float in [0, 1], optional
+            A repetition score of the output (share of repeated n-grams); high means a loop.
+        attempt : int
+            Retries already made for this request.
+        checks_done : iterable of str
+            Gray-zone checks already run (``"verify"``, ``"retrieve"``, ``"escalate"``).
+        """
+        conf = confidence
+        if conf.__class__ is not float:
+            if isinstance(conf, (bool, str, bytes)):
+                raise InvalidArgumentError(f"confidence: must be a number in [0, 1], got {confidence!r}")
+            try:
+                conf = float(conf)  # ints and NumPy scalars
+            except (TypeError, ValueError):
+                raise InvalidArgumentError(
+                    f"confidence: must be a number in [0, 1], got {confidence!r}"
+                ) from None
+        if not 0.0 <= conf <= 1.0:  # also refuses NaN
+            raise InvalidArgumentError(f"confidence: must lie in [0, 1], got {confidence!r}")
+        if domain is None:
+            domain = risk.domain if risk is not None and risk.domain in self.domains else self.default_domain
+        d = self.domains.get(domain)
+        if d is None:
+            raise InvalidArgumentError(
+                f"domain: {domain!r} is not configured (domains: {', '.join(self.domains)})"
+            )
+        rank = d.stakes_rank
+        base_thr = d.threshold
+        reasons: list[str] = []
+        if risk is not None:
+            r = stakes_rank(risk.stakes)
+            if r > rank:
+                rank = r
+                reasons.extend(x for x in risk.reasons if x.startswith("The request touches"))
+                floor = self.stakes_thresholds.get(risk.stakes)
+                if floor is not None and floor > base_thr:
+                    base_thr = floor
+                    reasons.append(
+                        f"The input raises the stakes to {risk.stakes}, and the threshold to {floor:.2f}."
+                    )
+                else:
+                    reasons.append(f"The input raises the stakes to {risk.stakes}.")
+        strict = rank >= self._strict_rank
+        tier = "strict" if strict else "baseline"
+        fail_action = d.strict_action if strict else Action.ABSTAIN
+        done = checks_done if isinstance(checks_done, (set, frozenset, tuple, list)) else tuple(checks_done)
+
+        # 1. Ambiguous input: ask before spending anything.
+        if risk is not None and risk.ambiguity:
+            reasons.extend(
+                r
+                for r in risk.reasons
+                if not r.startswith("The request touches") and not r.startswith("The request mentions")
+            )
+            reasons.append("The request is ambiguous, so the user is asked to clarify.")
+            return self._make(Action.ASK, conf, tier, reasons, domain, d.threshold)
+
+        # 2. A sampling artefact: a repetition loop.
+        if repetition is not None and repetition >= d.repetition_max:
+            reasons.append(
+                f"The output repeats itself (repetition {repetition:.2f} ≥ {d.repetition_max:.2f}), a "
+                "sampling artefact."
+            )
+            if attempt < d.max_retries:
+                reasons.append(f"Retrying (attempt {attempt + 1} of {d.max_retries}).")
+                return self._make(Action.RETRY, conf, tier, reasons, domain, d.threshold)
+            reasons.append(
+                f"No retries left ({d.max_retries} allowed), so the request is {_done(fail_action)}."
+            )
+            return self._make(fail_action, conf, tier, reasons, domain, d.threshold)
+
+        # 3. Verifier failures.
+        failed = _failed_verifiers(verifier)
+        if failed:
+            reasons.append(f"A verifier failed: {failed[0]}")
+            if d.on_verifier_failure is Action.RETRY and attempt < d.max_retries:
+                reasons.append(f"Retrying (attempt {attempt + 1} of {d.max_retries}).")
+                return self._make(Action.RETRY, conf, tier, reasons, domain, d.threshold)
+            if d.on_verifier_failure is Action.VERIFY and "verify" not in done:
+                reasons.append("Running a heavier verification.")
+                return self._make(Action.VERIFY, conf, tier, reasons, domain, d.threshold)
+            reasons.append(f"Nothing left to try, so the request is {_done(fail_action)}.")
+            return self._make(fail_action, conf, tier, reasons, domain, d.threshold)
+
+        # 4. Evidence coverage.
+        if coverage is not None and coverage < d.min_coverage:
+            msg = f"Evidence covers {coverage:.0%} of the answer, below the required {d.min_coverage:.0%}."
+            reasons.append(msg)
+            if retrieval_available and "retrieve" not in done:
+                reasons.append("Retrieving more evidence.")
+                return self._make(Action.RETRIEVE, conf, tier, reasons, domain, d.threshold)
+            if strict:
+                reasons.append(
+                    "Unsupported claims are not acceptable at these stakes, so the request is declined."
+                )
+                return self._make(Action.ABSTAIN, conf, tier, reasons, domain, d.threshold)
+            reasons.append("No retrieval is available; the confidence decides.")
+
+        # 5. The confidence bands.
+        thr_obj = self.thresholds.get(domain) if strict else None
+        if thr_obj is not None:
+            accepted = bool(thr_obj.accept(conf))
+            thr = getattr(thr_obj, "threshold_", None)
+            thr = float(thr) if isinstance(thr, (int, float)) else None
+            what = f"the guaranteed threshold {thr:.3f}" if thr is not None else "the guaranteed threshold"
+        else:
+            thr = base_thr
+            accepted = conf >= thr
+            what = f"the threshold {thr:.2f}"
+        if accepted:
+            reasons.append(f"Confidence {conf:.2f} clears {what} of domain {domain!r}.")
+            return self._make(Action.ANSWER, conf, tier, reasons, domain, thr)
+        # A gray zone reaching up to the threshold follows it when the input raised it.
+        gray_high = base_thr if d.gray_high == d.threshold else d.gray_high
+        if d.gray_low <= conf < gray_high or (thr_obj is not None and conf >= d.gray_low):
+            for c in d.gray_checks:
+                if c.value not in done and (c is not Action.RETRIEVE or retrieval_available):
+                    reasons.append(
+                        f"Confidence {conf:.2f} is in the gray zone [{d.gray_low:.2f}, {gray_high:.2f}) "
+                        f"below {what}; running the {c.value} check."
+                    )
+                    return self._make(c, conf, "strict" if strict else "gray_zone", reasons, domain, thr)
+            final = d.strict_action if strict else d.gray_exhausted
+            reasons.append(
+                f"Confidence {conf:.2f} is still below {what} after the gray-zone checks, so the request is "
+                f"{_done(final)}."
+            )
+            return self._make(final, conf, "strict" if strict else "gray_zone", reasons, domain, thr)
+        final = d.strict_action if strict else d.below
+        if strict:
+            reasons.append(
+                f"Confidence {conf:.2f} is below {what} in a {_stakes(rank)}-stakes domain, so the request "
+                f"is {_done(final)}."
+            )
+        else:
+            reasons.append(
+                f"Confidence {conf:.2f} is below {what} and the gray zone, so the request is {_done(final)}."
+            )
+        return self._make(final, conf, tier, reasons, domain, thr)
+
+    def _make(
+        self, action: Action, conf: float, tier: str, reasons: list[str], domain: str, thr: float | None
+    ) -> Decision:
+        return Decision(action, conf, tier, tuple(reasons), self.costs[action], domain, thr)
+
+
+def _stakes(rank: int) -> str:
+    return STAKES[rank]
+
+
+_DONE = {
+    Action.ABSTAIN: "declined",
+    Action.ESCALATE: "escalated",
+    Action.ASK: "sent back with a clarifying question",
+    Action.RETRIEVE: "sent to retrieval",
+    Action.ANSWER: "answered",
+    Action.VERIFY: "sent to verification",
+    Action.RETRY: "retried",
+}
+
+
+def _done(a: Action) -> str:
+    return _DONE[a]
+
+
+def _failed_verifiers(verifier: Any) -> list[str]:
+    """Details of the failed verifier results in ``verifier`` (one result, a bool, or a list)."""
+    if verifier is None:
+        return []
+    items = verifier if isinstance(verifier, (list, tuple)) else [verifier]
+    out = []
+    for i, v in enumerate(items):
+        if isinstance(v, bool):
+            if not v:
+                out.append("a check reported failure.")
+            continue
+        passed = getattr(v, "passed", None)
+        if not isinstance(passed, bool):
+            raise InvalidArgumentError(
+                f"verifier: expected VerifierResult or bool entries, got {type(v).__name__} at {i}"
+            )
+        if not passed:
+            name = getattr(v, "name", "") or "verifier"
+            out.append(f"{name}: {getattr(v, 'detail', '')}".strip())
+    return out
