@@ -165,9 +165,27 @@ def evaluate(
         for c in cols:
             parts[c].append(np.asarray(batch[c]))
     data = {c: np.concatenate(v) if v else np.empty(0) for c, v in parts.items()}
-    return metrics.summary(
-        data[confidence_column],
-        data[correct_column],
-        segments=data.get(segment_column) if segment_column else None,
-        n_bins=n_bins,
-    )
+    return _summary(data[confidence_column], data[correct_column],
+                    data[segment_column] if segment_column else None, n_bins)
+
+
+def _summary(conf: np.ndarray, correct: np.ndarray, segments: np.ndarray | None, n_bins: int) -> dict[str, Any]:
+    from credo import metrics
+
+    fns = {
+        "ece": lambda t, p: metrics.ece(t, p, n_bins=n_bins),
+        "brier": metrics.brier_score,
+        "nll": metrics.nll,
+        "auroc": metrics.auroc,
+        "aurc": metrics.aurc,
+    }
+    y = np.asarray(correct).astype(np.int64)
+    p = np.asarray(conf, dtype=np.float64)
+    out: dict[str, Any] = {"n": len(p), **{k: float(fn(y, p)) for k, fn in fns.items()}}
+    if segments is not None:
+        tab = metrics.by_segment(fns, y, p, np.asarray(segments).astype(str), overall=False, as_frame=False)
+        out["segments"] = {
+            str(seg): {"n": int(tab["count"][i]), **{k: float(tab[k][i]) for k in fns}}
+            for i, seg in enumerate(tab["segment"])
+        }
+    return out
