@@ -28,6 +28,7 @@ from credo.exceptions import (
 # --- agreement ---
 
 # --- metrics ---
+from credo import metrics, monitor  # noqa: E402  (plots and report load matplotlib lazily)
 
 # --- decision layer ---
 
@@ -42,4 +43,6 @@ __all__ = [
     "ShapeError",
     "__version__",
     "load",
+    "metrics",
+    "monitor",
 ]
