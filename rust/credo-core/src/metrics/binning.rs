@@ -230,6 +230,14 @@ impl Binning {
         Self { rule, n_bins, clip, edges }
     }
 
+    /// The multiplier B when the rule is credo's ⌊p·B⌋ (lets kernels specialise their loop).
+    pub fn floor_mul(&self) -> Option<f64> {
+        match self.rule {
+            Rule::FloorMul(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// The confidence used for averaging (clipped for netcal).
     #[inline]
     pub fn value(&self, p: f64) -> f64 {

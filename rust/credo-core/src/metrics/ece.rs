@@ -95,15 +95,47 @@ pub fn assign_bins(conf: &[f64], binning: &Binning) -> (Vec<u32>, Vec<f64>) {
     (bins, vals)
 }
 
+fn accumulate_with(stats: &mut BinStats, conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning, bin: impl Fn(f64) -> usize) {
+    // One record per bin keeps the four running sums on one cache line.
+    let mut acc4 = vec![[0.0f64; 4]; stats.weight.len()];
+    match w {
+        None => {
+            for (&c, &a) in conf.iter().zip(acc) {
+                let p = binning.value(c);
+                let r = &mut acc4[bin(p)];
+                r[0] += 1.0;
+                r[1] += p;
+                r[2] += a;
+                r[3] += 1.0;
+            }
+        }
+        Some(w) => {
+            for ((&c, &a), &wi) in conf.iter().zip(acc).zip(w) {
+                let p = binning.value(c);
+                let r = &mut acc4[bin(p)];
+                r[0] += wi;
+                r[1] += wi * p;
+                r[2] += wi * a;
+                r[3] += 1.0;
+            }
+        }
+    }
+    for (b, r) in acc4.iter().enumerate() {
+        stats.weight[b] += r[0];
+        stats.conf_sum[b] += r[1];
+        stats.acc_sum[b] += r[2];
+        stats.count[b] += r[3] as u64;
+    }
+}
+
 fn accumulate(stats: &mut BinStats, conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning) {
-    for i in 0..conf.len() {
-        let p = binning.value(conf[i]);
-        let b = binning.assign(p);
-        let wi = wt(w, i);
-        stats.weight[b] += wi;
-        stats.count[b] += 1;
-        stats.conf_sum[b] += wi * p;
-        stats.acc_sum[b] += wi * acc[i];
+    // Dispatch on the rule once, outside the loop, so credo's ⌊p·B⌋ rule compiles to a multiply.
+    match binning.floor_mul() {
+        Some(b) => {
+            let last = binning.n_bins - 1;
+            accumulate_with(stats, conf, acc, w, binning, |p| ((p * b) as usize).min(last));
+        }
+        None => accumulate_with(stats, conf, acc, w, binning, |p| binning.assign(p)),
     }
 }
 

@@ -22,21 +22,25 @@ pub fn check_probs(arg: &str, p: &[f64]) -> Result<()> {
     if p.is_empty() {
         return Err(CredoError::empty(arg, "is empty"));
     }
-    check_finite(arg, p)?;
-    if let Some(i) = p.iter().position(|&v| !(0.0..=1.0).contains(&v)) {
-        return Err(CredoError::invalid(arg, format!("probabilities must lie in [0, 1], got {} at index {i}", p[i])));
+    // One branch-free pass in the common case (NaN also fails the range test); the slow scans
+    // below only run to word the error.
+    if p.iter().fold(true, |ok, v| ok & (0.0..=1.0).contains(v)) {
+        return Ok(());
     }
-    Ok(())
+    check_finite(arg, p)?;
+    let i = p.iter().position(|&v| !(0.0..=1.0).contains(&v)).unwrap_or(0);
+    Err(CredoError::invalid(arg, format!("probabilities must lie in [0, 1], got {} at index {i}", p[i])))
 }
 
 /// Checks outcomes (labels, correctness or continuous quality): finite and inside [0, 1].
 pub fn check_outcomes(arg: &str, y: &[f64], n: usize) -> Result<()> {
     check_same_len(arg, y.len(), n)?;
-    check_finite(arg, y)?;
-    if let Some(i) = y.iter().position(|&v| !(0.0..=1.0).contains(&v)) {
-        return Err(CredoError::invalid(arg, format!("outcomes must lie in [0, 1], got {} at index {i}", y[i])));
+    if y.iter().fold(true, |ok, v| ok & (0.0..=1.0).contains(v)) {
+        return Ok(());
     }
-    Ok(())
+    check_finite(arg, y)?;
+    let i = y.iter().position(|&v| !(0.0..=1.0).contains(&v)).unwrap_or(0);
+    Err(CredoError::invalid(arg, format!("outcomes must lie in [0, 1], got {} at index {i}", y[i])))
 }
 
 /// Checks optional weights: right length, finite, non-negative, positive total.
