@@ -35,11 +35,15 @@ pub fn argsort_desc(scores: &[f64]) -> Vec<u32> {
         idx.sort_by_key(|&i| keys[i as usize]);
         return idx;
     }
-    // Four 16-bit digits; all histograms in one pass, digits shared by every key are skipped.
-    let mut hist = vec![[0u32; 1 << 16]; 4];
+    // Six 11-bit digits (2048 buckets: the counters stay in L1); all histograms in one pass,
+    // digits shared by every key are skipped.
+    const BITS: usize = 11;
+    const BUCKETS: usize = 1 << BITS;
+    const MASK: u64 = (BUCKETS - 1) as u64;
+    let mut hist = vec![[0u32; BUCKETS]; 6];
     for &k in &keys {
         for (d, h) in hist.iter_mut().enumerate() {
-            h[((k >> (16 * d)) & 0xFFFF) as usize] += 1;
+            h[((k >> (BITS * d)) & MASK) as usize] += 1;
         }
     }
     let mut keys2 = vec![0u64; n];
@@ -48,15 +52,15 @@ pub fn argsort_desc(scores: &[f64]) -> Vec<u32> {
         if h.iter().any(|&c| c as usize == n) {
             continue;
         }
-        let mut offs = vec![0u32; 1 << 16];
+        let mut offs = [0u32; BUCKETS];
         let mut run = 0u32;
         for (o, &c) in offs.iter_mut().zip(h.iter()) {
             *o = run;
             run += c;
         }
-        let shift = 16 * d;
+        let shift = BITS * d;
         for (&k, &i) in keys.iter().zip(idx.iter()) {
-            let b = ((k >> shift) & 0xFFFF) as usize;
+            let b = ((k >> shift) & MASK) as usize;
             let dst = offs[b] as usize;
             keys2[dst] = k;
             idx2[dst] = i;
