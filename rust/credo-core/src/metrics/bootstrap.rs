@@ -76,43 +76,57 @@ fn run_weighted(n: usize, base: Option<&[f64]>, n_resamples: usize, seed: u64, f
         .collect()
 }
 
-#[derive(Clone, Copy)]
-struct Point {
-    conf: f64,
-    y: f64,
-    w: f64,
-    bin: u32,
-}
-
-/// ECE resamples accumulate per-bin sums straight from the drawn indices: one random access
-/// per draw, no weight vector.
+/// ECE resamples: n indices are drawn into a multiplicity vector (random increments into an
+/// array that stays in cache), then per-bin sums are read off with the samples laid out bin by
+/// bin, so each bin is a contiguous dot product with no store-to-load dependency between draws.
 fn ece_resamples(conf: &[f64], y: &[f64], base: Option<&[f64]>, opts: &EceOptions, n_resamples: usize, seed: u64) -> Result<Vec<f64>> {
     let binning = Binning::new(opts.convention, opts.strategy, opts.n_bins, conf)?;
-    let pts: Vec<Point> = (0..conf.len())
-        .map(|i| {
-            let p = binning.value(conf[i]);
-            Point { conf: p, y: y[i], w: wt(base, i), bin: binning.assign(p) as u32 }
-        })
-        .collect();
-    let n = pts.len();
+    let n = conf.len();
     let nb = binning.n_bins;
+    let bins: Vec<usize> = conf.iter().map(|&p| binning.assign(binning.value(p))).collect();
+    // Counting sort of the samples by bin: perm[k] is the sample at sorted position k.
+    let mut starts = vec![0usize; nb + 1];
+    for &b in &bins {
+        starts[b + 1] += 1;
+    }
+    for b in 0..nb {
+        starts[b + 1] += starts[b];
+    }
+    let mut fill = starts.clone();
+    let mut perm = vec![0u32; n];
+    for (i, &b) in bins.iter().enumerate() {
+        perm[fill[b]] = i as u32;
+        fill[b] += 1;
+    }
+    let ws: Vec<f64> = perm.iter().map(|&i| wt(base, i as usize)).collect();
+    let ps: Vec<f64> = perm.iter().map(|&i| binning.value(conf[i as usize])).collect();
+    let ys: Vec<f64> = perm.iter().map(|&i| y[i as usize]).collect();
     Ok((0..n_resamples)
         .into_par_iter()
         .map_init(
-            || BinStats { weight: vec![0.0; nb], count: vec![0; nb], conf_sum: vec![0.0; nb], acc_sum: vec![0.0; nb], edges: vec![] },
-            |s, r| {
-                s.weight.iter_mut().for_each(|v| *v = 0.0);
-                s.count.iter_mut().for_each(|v| *v = 0);
-                s.conf_sum.iter_mut().for_each(|v| *v = 0.0);
-                s.acc_sum.iter_mut().for_each(|v| *v = 0.0);
+            || {
+                let s = BinStats { weight: vec![0.0; nb], count: vec![0; nb], conf_sum: vec![0.0; nb], acc_sum: vec![0.0; nb], edges: vec![] };
+                (vec![0u32; n], s)
+            },
+            |(counts, s), r| {
+                counts.iter_mut().for_each(|c| *c = 0);
                 let mut rng = Rng::new(seed, r as u64);
                 for _ in 0..n {
-                    let p = pts[rng.below(n as u64) as usize];
-                    let b = p.bin as usize;
-                    s.weight[b] += p.w;
-                    s.count[b] += u64::from(p.w > 0.0);
-                    s.conf_sum[b] += p.w * p.conf;
-                    s.acc_sum[b] += p.w * p.y;
+                    counts[rng.below(n as u64) as usize] += 1;
+                }
+                for b in 0..nb {
+                    let (mut sw, mut sp, mut sy, mut k) = (0.0, 0.0, 0.0, 0u64);
+                    for j in starts[b]..starts[b + 1] {
+                        let c = f64::from(counts[perm[j] as usize]) * ws[j];
+                        sw += c;
+                        sp += c * ps[j];
+                        sy += c * ys[j];
+                        k += u64::from(c > 0.0);
+                    }
+                    s.weight[b] = sw;
+                    s.conf_sum[b] = sp;
+                    s.acc_sum[b] = sy;
+                    s.count[b] = k;
                 }
                 from_stats(s, opts.norm, opts.bin_weighted)
             },
