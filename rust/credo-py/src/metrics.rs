@@ -20,7 +20,13 @@ fn opt_slice<'a>(a: &'a Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<&'
     a.as_ref().map(|a| slice1(a, "sample_weight")).transpose()
 }
 
-fn ece_options(n_bins: usize, convention: &str, strategy: &str, norm: &str, bin_weighted: bool) -> PyResult<EceOptions> {
+fn ece_options(
+    n_bins: usize,
+    convention: &str,
+    strategy: &str,
+    norm: &str,
+    bin_weighted: bool,
+) -> PyResult<EceOptions> {
     Ok(EceOptions {
         n_bins,
         convention: py_result(Convention::parse(convention))?,
@@ -31,13 +37,22 @@ fn ece_options(n_bins: usize, convention: &str, strategy: &str, norm: &str, bin_
 }
 
 /// Runs a fallible core computation in `threads` workers with the GIL released.
-fn run<T: Send>(py: Python<'_>, work: usize, threads: Option<usize>, f: impl FnOnce() -> credo_core::Result<T> + Send) -> PyResult<T> {
+fn run<T: Send>(
+    py: Python<'_>,
+    work: usize,
+    threads: Option<usize>,
+    f: impl FnOnce() -> credo_core::Result<T> + Send,
+) -> PyResult<T> {
     py_result(maybe_detach(py, work, || with_threads(threads, f).and_then(|r| r)))
 }
 
 /// (max probability, 1.0 where the argmax equals the label) of a [n, K] probability matrix.
 #[pyfunction]
-fn top_label<'py>(py: Python<'py>, probs: PyReadonlyArray2<'py, f64>, labels: PyReadonlyArray1<'py, i64>) -> PyResult<(Arr<'py>, Arr<'py>)> {
+fn top_label<'py>(
+    py: Python<'py>,
+    probs: PyReadonlyArray2<'py, f64>,
+    labels: PyReadonlyArray1<'py, i64>,
+) -> PyResult<(Arr<'py>, Arr<'py>)> {
     let (p, _, k) = slice2(&probs, "y_prob")?;
     let l = slice1(&labels, "y_true")?;
     let (c, a) = run(py, p.len(), None, || credo_core::metrics::top_label(p, k, l))?;
@@ -82,7 +97,13 @@ fn reliability<'py>(
     let (c, yv, w) = (slice1(&conf, "y_prob")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
     let s = run(py, c.len(), None, || core_ece::reliability(c, yv, w, &opts))?;
     let count: Vec<f64> = s.count.iter().map(|&v| v as f64).collect();
-    Ok((s.weight.into_pyarray(py), count.into_pyarray(py), s.conf_sum.into_pyarray(py), s.acc_sum.into_pyarray(py), s.edges.into_pyarray(py)))
+    Ok((
+        s.weight.into_pyarray(py),
+        count.into_pyarray(py),
+        s.conf_sum.into_pyarray(py),
+        s.acc_sum.into_pyarray(py),
+        s.edges.into_pyarray(py),
+    ))
 }
 
 /// Classwise ECE: the mean over classes of the binary ECE of p_k against 1[y = k].
@@ -144,10 +165,22 @@ fn smooth_ece(
 /// Brier score or NLL of binary p(y = 1) (`kind` = "brier" | "nll").
 #[pyfunction]
 #[pyo3(signature = (kind, p, y, weights=None))]
-fn binary_score(py: Python<'_>, kind: &str, p: PyReadonlyArray1<'_, f64>, y: PyReadonlyArray1<'_, f64>, weights: Option<PyReadonlyArray1<'_, f64>>) -> PyResult<f64> {
+fn binary_score(
+    py: Python<'_>,
+    kind: &str,
+    p: PyReadonlyArray1<'_, f64>,
+    y: PyReadonlyArray1<'_, f64>,
+    weights: Option<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<f64> {
     let (pv, yv, w) = (slice1(&p, "y_prob")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
     let nll = kind == "nll";
-    run(py, pv.len(), None, || if nll { scores::nll_binary(pv, yv, w) } else { scores::brier_binary(pv, yv, w) })
+    run(py, pv.len(), None, || {
+        if nll {
+            scores::nll_binary(pv, yv, w)
+        } else {
+            scores::brier_binary(pv, yv, w)
+        }
+    })
 }
 
 /// Brier score or NLL of a [n, K] probability matrix against labels.
@@ -163,7 +196,13 @@ fn multiclass_score(
     let (p, _, k) = slice2(&probs, "y_prob")?;
     let (l, w) = (slice1(&labels, "y_true")?, opt_slice(&weights)?);
     let nll = kind == "nll";
-    run(py, p.len(), None, || if nll { scores::nll_multiclass(p, k, l, w) } else { scores::brier_multiclass(p, k, l, w) })
+    run(py, p.len(), None, || {
+        if nll {
+            scores::nll_multiclass(p, k, l, w)
+        } else {
+            scores::brier_multiclass(p, k, l, w)
+        }
+    })
 }
 
 /// A ranking metric of scores against correctness: "auroc", "average_precision", "aurc",
@@ -188,7 +227,10 @@ fn ranking_metric(
         "eaurc" => ranking::eaurc(s, yv, w, conv),
         "augrc" => ranking::augrc(s, yv, w, conv),
         "prr" => ranking::prr(s, yv, w),
-        other => Err(credo_core::CredoError::invalid("metric", format!("unknown ranking metric {other:?}"))),
+        other => Err(credo_core::CredoError::invalid(
+            "metric",
+            format!("unknown ranking metric {other:?}"),
+        )),
     })
 }
 
@@ -203,13 +245,24 @@ fn risk_coverage<'py>(
 ) -> PyResult<(Arr<'py>, Arr<'py>, Arr<'py>, Arr<'py>)> {
     let (s, yv, w) = (slice1(&scores, "y_score")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
     let rc = run(py, s.len(), None, || ranking::risk_coverage(s, yv, w))?;
-    Ok((rc.thresholds.into_pyarray(py), rc.coverage.into_pyarray(py), rc.risk.into_pyarray(py), rc.generalized_risk.into_pyarray(py)))
+    Ok((
+        rc.thresholds.into_pyarray(py),
+        rc.coverage.into_pyarray(py),
+        rc.risk.into_pyarray(py),
+        rc.generalized_risk.into_pyarray(py),
+    ))
 }
 
 /// (risk, coverage, threshold) at the first unique threshold reaching `coverage`.
 #[pyfunction]
 #[pyo3(signature = (scores, y, coverage, weights=None))]
-fn selective_risk_at(py: Python<'_>, scores: PyReadonlyArray1<'_, f64>, y: PyReadonlyArray1<'_, f64>, coverage: f64, weights: Option<PyReadonlyArray1<'_, f64>>) -> PyResult<(f64, f64, f64)> {
+fn selective_risk_at(
+    py: Python<'_>,
+    scores: PyReadonlyArray1<'_, f64>,
+    y: PyReadonlyArray1<'_, f64>,
+    coverage: f64,
+    weights: Option<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<(f64, f64, f64)> {
     let (s, yv, w) = (slice1(&scores, "y_score")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
     run(py, s.len(), None, || ranking::selective_risk_at(s, yv, w, coverage))
 }
@@ -217,7 +270,13 @@ fn selective_risk_at(py: Python<'_>, scores: PyReadonlyArray1<'_, f64>, y: PyRea
 /// (coverage, threshold, achieved risk) of the largest coverage with selective risk ≤ `risk`.
 #[pyfunction]
 #[pyo3(signature = (scores, y, risk, weights=None))]
-fn coverage_at_risk(py: Python<'_>, scores: PyReadonlyArray1<'_, f64>, y: PyReadonlyArray1<'_, f64>, risk: f64, weights: Option<PyReadonlyArray1<'_, f64>>) -> PyResult<(f64, f64, f64)> {
+fn coverage_at_risk(
+    py: Python<'_>,
+    scores: PyReadonlyArray1<'_, f64>,
+    y: PyReadonlyArray1<'_, f64>,
+    risk: f64,
+    weights: Option<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<(f64, f64, f64)> {
     let (s, yv, w) = (slice1(&scores, "y_score")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
     run(py, s.len(), None, || ranking::coverage_at_risk(s, yv, w, risk))
 }
@@ -260,30 +319,55 @@ fn bootstrap_metric<'py>(
         }
     };
     let (c, yv, w) = (slice1(&conf, "y_prob")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
-    let r = run(py, c.len() * n_resamples, threads, || bootstrap::bootstrap(m, c, yv, w, n_resamples, confidence_level, seed))?;
+    let r = run(py, c.len() * n_resamples, threads, || {
+        bootstrap::bootstrap(m, c, yv, w, n_resamples, confidence_level, seed)
+    })?;
     Ok((r.estimate, r.low, r.high, r.distribution.into_pyarray(py)))
 }
 
 /// Resampled indices [n_resamples, n] for metrics evaluated in Python.
 #[pyfunction]
 fn bootstrap_indices(py: Python<'_>, n: usize, n_resamples: usize, seed: u64) -> PyResult<Bound<'_, PyArray2<u32>>> {
-    let idx = maybe_detach(py, n * n_resamples, || bootstrap::resample_indices(n, n_resamples, seed));
-    let arr = Array2::from_shape_vec((n_resamples, n), idx).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let idx = maybe_detach(py, n * n_resamples, || {
+        bootstrap::resample_indices(n, n_resamples, seed)
+    });
+    let arr = Array2::from_shape_vec((n_resamples, n), idx)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     Ok(arr.into_pyarray(py))
 }
 
 /// Adds values to a fixed histogram in place; returns (Σ values, number added).
 #[pyfunction]
-fn hist_update(py: Python<'_>, values: PyReadonlyArray1<'_, f64>, lo: f64, hi: f64, mut counts: PyReadwriteArray1<'_, f64>) -> PyResult<(f64, f64)> {
+fn hist_update(
+    py: Python<'_>,
+    values: PyReadonlyArray1<'_, f64>,
+    lo: f64,
+    hi: f64,
+    mut counts: PyReadwriteArray1<'_, f64>,
+) -> PyResult<(f64, f64)> {
     let v = slice1(&values, "confidences")?;
-    let c = counts.as_slice_mut().map_err(|_| pyo3::exceptions::PyValueError::new_err("counts: array must be C-contiguous"))?;
+    let c = counts
+        .as_slice_mut()
+        .map_err(|_| pyo3::exceptions::PyValueError::new_err("counts: array must be C-contiguous"))?;
     py_result(maybe_detach(py, v.len(), || drift::hist_update(v, lo, hi, c)))
 }
 
 /// (PSI, KS statistic, KS p-value, Wasserstein-1) between two histograms on the same bins.
 #[pyfunction]
-fn hist_drift(reference: PyReadonlyArray1<'_, f64>, current: PyReadonlyArray1<'_, f64>, lo: f64, hi: f64, psi_bins: usize) -> PyResult<(f64, f64, f64, f64)> {
-    let s = py_result(drift::hist_drift(slice1(&reference, "reference")?, slice1(&current, "current")?, lo, hi, psi_bins))?;
+fn hist_drift(
+    reference: PyReadonlyArray1<'_, f64>,
+    current: PyReadonlyArray1<'_, f64>,
+    lo: f64,
+    hi: f64,
+    psi_bins: usize,
+) -> PyResult<(f64, f64, f64, f64)> {
+    let s = py_result(drift::hist_drift(
+        slice1(&reference, "reference")?,
+        slice1(&current, "current")?,
+        lo,
+        hi,
+        psi_bins,
+    ))?;
     Ok((s.psi, s.ks_statistic, s.ks_pvalue, s.wasserstein))
 }
 

@@ -34,7 +34,9 @@ impl Convention {
             _ => {
                 return Err(CredoError::invalid(
                     "convention",
-                    format!("must be one of 'credo', 'sklearn', 'netcal', 'torchmetrics', 'mapie', 'relplot', got {name:?}"),
+                    format!(
+                        "must be one of 'credo', 'sklearn', 'netcal', 'torchmetrics', 'mapie', 'relplot', got {name:?}"
+                    ),
                 ))
             }
         })
@@ -53,7 +55,10 @@ impl Strategy {
         match name {
             "uniform" => Ok(Self::Uniform),
             "quantile" => Ok(Self::Quantile),
-            _ => Err(CredoError::invalid("strategy", format!("must be 'uniform' or 'quantile', got {name:?}"))),
+            _ => Err(CredoError::invalid(
+                "strategy",
+                format!("must be 'uniform' or 'quantile', got {name:?}"),
+            )),
         }
     }
 }
@@ -104,7 +109,15 @@ pub fn torch_linspace01(num: usize) -> Vec<f64> {
     }
     let step = 1.0 / (num - 1) as f64;
     let half = num / 2;
-    (0..num).map(|i| if i < half { i as f64 * step } else { 1.0 - (num - i - 1) as f64 * step }).collect()
+    (0..num)
+        .map(|i| {
+            if i < half {
+                i as f64 * step
+            } else {
+                1.0 - (num - i - 1) as f64 * step
+            }
+        })
+        .collect()
 }
 
 /// `numpy.quantile(sorted, qs)` with the default "linear" method, bit for bit.
@@ -209,7 +222,12 @@ impl Binning {
                         e[0] = 0.0;
                         e[n_bins] = 1.0;
                         let clip = convention == Convention::Netcal;
-                        Ok(Self::plain(Rule::CountAtOrBelow(e[1..n_bins].to_vec()), n_bins, clip, e))
+                        Ok(Self::plain(
+                            Rule::CountAtOrBelow(e[1..n_bins].to_vec()),
+                            n_bins,
+                            clip,
+                            e,
+                        ))
                     }
                     Convention::Sklearn => {
                         // np.percentile(p, linspace(0, 1, B + 1) * 100) divides by 100 again.
@@ -227,7 +245,12 @@ impl Binning {
     }
 
     fn plain(rule: Rule, n_bins: usize, clip: bool, edges: Vec<f64>) -> Self {
-        Self { rule, n_bins, clip, edges }
+        Self {
+            rule,
+            n_bins,
+            clip,
+            edges,
+        }
     }
 
     /// The multiplier B when the rule is credo's ⌊p·B⌋ (lets kernels specialise their loop).

@@ -60,7 +60,13 @@ pub fn resample_indices(n: usize, n_resamples: usize, seed: u64) -> Vec<u32> {
 }
 
 /// Runs `f` on the weights of every resample (counts × base weights), in parallel.
-fn run_weighted(n: usize, base: Option<&[f64]>, n_resamples: usize, seed: u64, f: impl Fn(&[f64]) -> f64 + Sync) -> Vec<f64> {
+fn run_weighted(
+    n: usize,
+    base: Option<&[f64]>,
+    n_resamples: usize,
+    seed: u64,
+    f: impl Fn(&[f64]) -> f64 + Sync,
+) -> Vec<f64> {
     (0..n_resamples)
         .into_par_iter()
         .map_init(
@@ -79,7 +85,14 @@ fn run_weighted(n: usize, base: Option<&[f64]>, n_resamples: usize, seed: u64, f
 /// ECE resamples: n indices are drawn into a multiplicity vector (random increments into an
 /// array that stays in cache), then per-bin sums are read off with the samples laid out bin by
 /// bin, so each bin is a contiguous dot product with no store-to-load dependency between draws.
-fn ece_resamples(conf: &[f64], y: &[f64], base: Option<&[f64]>, opts: &EceOptions, n_resamples: usize, seed: u64) -> Result<Vec<f64>> {
+fn ece_resamples(
+    conf: &[f64],
+    y: &[f64],
+    base: Option<&[f64]>,
+    opts: &EceOptions,
+    n_resamples: usize,
+    seed: u64,
+) -> Result<Vec<f64>> {
     let binning = Binning::new(opts.convention, opts.strategy, opts.n_bins, conf)?;
     let n = conf.len();
     let nb = binning.n_bins;
@@ -105,7 +118,13 @@ fn ece_resamples(conf: &[f64], y: &[f64], base: Option<&[f64]>, opts: &EceOption
         .into_par_iter()
         .map_init(
             || {
-                let s = BinStats { weight: vec![0.0; nb], count: vec![0; nb], conf_sum: vec![0.0; nb], acc_sum: vec![0.0; nb], edges: vec![] };
+                let s = BinStats {
+                    weight: vec![0.0; nb],
+                    count: vec![0; nb],
+                    conf_sum: vec![0.0; nb],
+                    acc_sum: vec![0.0; nb],
+                    edges: vec![],
+                };
                 (vec![0u32; n], s)
             },
             |(counts, s), r| {
@@ -179,12 +198,16 @@ pub fn bootstrap(
     let n = conf.len();
     let distribution = match metric {
         BootMetric::Ece(o) => ece_resamples(conf, y, w, &o, n_resamples, seed)?,
-        BootMetric::Brier => run_weighted(n, w, n_resamples, seed, |rw| scores::brier_binary_unchecked(conf, y, rw)),
+        BootMetric::Brier => run_weighted(n, w, n_resamples, seed, |rw| {
+            scores::brier_binary_unchecked(conf, y, rw)
+        }),
         BootMetric::Nll => run_weighted(n, w, n_resamples, seed, |rw| scores::nll_binary_unchecked(conf, y, rw)),
         _ => {
             let r = ranking::prepare(conf);
             let oracle = ranking::prepare_oracle(y);
-            run_weighted(n, w, n_resamples, seed, |rw| ranked_metric(metric, &r, &oracle, y, Some(rw)))
+            run_weighted(n, w, n_resamples, seed, |rw| {
+                ranked_metric(metric, &r, &oracle, y, Some(rw))
+            })
         }
     };
     let mut valid: Vec<f64> = distribution.iter().copied().filter(|v| v.is_finite()).collect();
@@ -194,7 +217,12 @@ pub fn bootstrap(
     valid.sort_unstable_by(f64::total_cmp);
     let a = (1.0 - confidence_level) / 2.0;
     let q = super::binning::np_quantiles(&valid, &[a, 1.0 - a]);
-    Ok(BootResult { estimate, low: q[0], high: q[1], distribution })
+    Ok(BootResult {
+        estimate,
+        low: q[0],
+        high: q[1],
+        distribution,
+    })
 }
 
 #[cfg(test)]
@@ -208,7 +236,11 @@ mod tests {
         let conf: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.754_877_666).fract()).collect();
         let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from((i * 31) % 7 < 4))).collect();
         let m = BootMetric::Ece(EceOptions::default());
-        let run = |t| crate::parallel::with_threads(Some(t), || bootstrap(m, &conf, &y, None, 200, 0.9, 3)).unwrap().unwrap();
+        let run = |t| {
+            crate::parallel::with_threads(Some(t), || bootstrap(m, &conf, &y, None, 200, 0.9, 3))
+                .unwrap()
+                .unwrap()
+        };
         let (a, b) = (run(1), run(2));
         assert_eq!(a.distribution, b.distribution);
         assert!(a.low <= a.estimate + 0.05 && a.low < a.high);

@@ -12,7 +12,10 @@ use crate::error::{check_finite, CredoError, Result};
 pub fn hist_update(values: &[f64], lo: f64, hi: f64, counts: &mut [f64]) -> Result<(f64, f64)> {
     check_finite("confidences", values)?;
     if !(lo.is_finite() && hi.is_finite() && hi > lo) {
-        return Err(CredoError::invalid("range", format!("must be finite with lo < hi, got ({lo}, {hi})")));
+        return Err(CredoError::invalid(
+            "range",
+            format!("must be finite with lo < hi, got ({lo}, {hi})"),
+        ));
     }
     if counts.is_empty() {
         return Err(CredoError::invalid("n_bins", "must be at least 1"));
@@ -94,7 +97,10 @@ pub fn ks_2samp(a: &[f64], b: &[f64]) -> Result<(f64, f64)> {
 /// PSI, KS and Wasserstein-1 between two histograms over [lo, hi].
 pub fn hist_drift(reference: &[f64], cur: &[f64], lo: f64, hi: f64, psi_bins: usize) -> Result<DriftStats> {
     if reference.len() != cur.len() || reference.is_empty() {
-        return Err(CredoError::shape("counts", "reference and current histograms must have the same bins"));
+        return Err(CredoError::shape(
+            "counts",
+            "reference and current histograms must have the same bins",
+        ));
     }
     if psi_bins == 0 {
         return Err(CredoError::invalid("psi_bins", "must be at least 1"));
@@ -115,14 +121,20 @@ pub fn hist_drift(reference: &[f64], cur: &[f64], lo: f64, hi: f64, psi_bins: us
         let gap = fr - fc;
         ks = ks.max(gap.abs());
         // ∫|gap| over the bin with the gap linear between its edges.
-        w1 += width * if prev_gap * gap >= 0.0 {
-            0.5 * (prev_gap.abs() + gap.abs())
-        } else {
-            0.5 * (prev_gap * prev_gap + gap * gap) / (prev_gap.abs() + gap.abs())
-        };
+        w1 += width
+            * if prev_gap * gap >= 0.0 {
+                0.5 * (prev_gap.abs() + gap.abs())
+            } else {
+                0.5 * (prev_gap * prev_gap + gap * gap) / (prev_gap.abs() + gap.abs())
+            };
         prev_gap = gap;
     }
-    Ok(DriftStats { psi: psi(reference, cur, psi_bins), ks_statistic: ks, ks_pvalue: ks_pvalue(ks, n_ref, n_cur), wasserstein: w1 })
+    Ok(DriftStats {
+        psi: psi(reference, cur, psi_bins),
+        ks_statistic: ks,
+        ks_pvalue: ks_pvalue(ks, n_ref, n_cur),
+        wasserstein: w1,
+    })
 }
 
 /// Population stability index over groups of fine bins holding ≈ equal reference mass:

@@ -59,7 +59,13 @@ pub struct EceOptions {
 
 impl Default for EceOptions {
     fn default() -> Self {
-        Self { n_bins: 15, convention: Convention::Credo, strategy: Strategy::Uniform, norm: Norm::L1, bin_weighted: true }
+        Self {
+            n_bins: 15,
+            convention: Convention::Credo,
+            strategy: Strategy::Uniform,
+            norm: Norm::L1,
+            bin_weighted: true,
+        }
     }
 }
 
@@ -75,7 +81,13 @@ pub struct BinStats {
 
 impl BinStats {
     fn zeros(n: usize, edges: Vec<f64>) -> Self {
-        Self { weight: vec![0.0; n], count: vec![0; n], conf_sum: vec![0.0; n], acc_sum: vec![0.0; n], edges }
+        Self {
+            weight: vec![0.0; n],
+            count: vec![0; n],
+            conf_sum: vec![0.0; n],
+            acc_sum: vec![0.0; n],
+            edges,
+        }
     }
 
     fn add(&mut self, other: &Self) {
@@ -95,7 +107,14 @@ pub fn assign_bins(conf: &[f64], binning: &Binning) -> (Vec<u32>, Vec<f64>) {
     (bins, vals)
 }
 
-fn accumulate_with(stats: &mut BinStats, conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning, bin: impl Fn(f64) -> usize) {
+fn accumulate_with(
+    stats: &mut BinStats,
+    conf: &[f64],
+    acc: &[f64],
+    w: Option<&[f64]>,
+    binning: &Binning,
+    bin: impl Fn(f64) -> usize,
+) {
     // One record per bin keeps the four running sums on one cache line.
     let mut acc4 = vec![[0.0f64; 4]; stats.weight.len()];
     match w {
@@ -211,7 +230,11 @@ fn validate(conf: &[f64], acc: &[f64], w: Option<&[f64]>) -> Result<()> {
 pub fn ece(conf: &[f64], acc: &[f64], w: Option<&[f64]>, opts: &EceOptions) -> Result<f64> {
     validate(conf, acc, w)?;
     let binning = Binning::new(opts.convention, opts.strategy, opts.n_bins, conf)?;
-    Ok(from_stats(&bin_stats(conf, acc, w, &binning), opts.norm, opts.bin_weighted))
+    Ok(from_stats(
+        &bin_stats(conf, acc, w, &binning),
+        opts.norm,
+        opts.bin_weighted,
+    ))
 }
 
 /// The reliability table behind [`ece`] (per-bin sums and edges).
@@ -236,9 +259,16 @@ pub fn ece_classwise(probs: &[f64], k: usize, labels: &[i64], w: Option<&[f64]>,
         .into_par_iter()
         .map(|c| {
             let col: Vec<f64> = (0..n).map(|i| probs[i * k + c]).collect();
-            let hit: Vec<f64> = labels.iter().map(|&l| if l as usize == c { 1.0 } else { 0.0 }).collect();
+            let hit: Vec<f64> = labels
+                .iter()
+                .map(|&l| if l as usize == c { 1.0 } else { 0.0 })
+                .collect();
             let binning = Binning::new(opts.convention, opts.strategy, opts.n_bins, &col)?;
-            Ok(from_stats(&bin_stats(&col, &hit, w, &binning), opts.norm, opts.bin_weighted))
+            Ok(from_stats(
+                &bin_stats(&col, &hit, w, &binning),
+                opts.norm,
+                opts.bin_weighted,
+            ))
         })
         .collect();
     let mut total = 0.0;
@@ -262,7 +292,10 @@ impl Distance {
         match name {
             "tv" => Ok(Self::TotalVariation),
             "euclidean" => Ok(Self::Euclidean),
-            _ => Err(CredoError::invalid("distance", format!("must be 'tv' or 'euclidean', got {name:?}"))),
+            _ => Err(CredoError::invalid(
+                "distance",
+                format!("must be 'tv' or 'euclidean', got {name:?}"),
+            )),
         }
     }
 }
@@ -282,7 +315,10 @@ pub fn ece_canonical(
         return Err(CredoError::shape("y_prob", "has no classes"));
     }
     if n_bins == 0 || n_bins > u16::MAX as usize {
-        return Err(CredoError::invalid("n_bins", format!("must be in [1, 65535], got {n_bins}")));
+        return Err(CredoError::invalid(
+            "n_bins",
+            format!("must be in [1, 65535], got {n_bins}"),
+        ));
     }
     let n = probs.len() / k;
     check_probs("y_prob", probs)?;
@@ -316,7 +352,10 @@ pub fn ece_canonical(
         }
         let d = match distance {
             Distance::TotalVariation => 0.5 * (0..k).map(|c| ((e[1 + k + c] - e[1 + c]) / e[0]).abs()).sum::<f64>(),
-            Distance::Euclidean => (0..k).map(|c| ((e[1 + k + c] - e[1 + c]) / e[0]).powi(2)).sum::<f64>().sqrt(),
+            Distance::Euclidean => (0..k)
+                .map(|c| ((e[1 + k + c] - e[1 + c]) / e[0]).powi(2))
+                .sum::<f64>()
+                .sqrt(),
         };
         ece += e[0] / total * d;
     }
@@ -327,11 +366,17 @@ pub fn ece_canonical(
 mod tests {
     use super::*;
 
-    const CONF: [f64; 15] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.0, 0.05, 0.95, 0.0];
+    const CONF: [f64; 15] = [
+        0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.0, 0.05, 0.95, 0.0,
+    ];
     const Y: [f64; 15] = [0., 0., 1., 0., 1., 0., 1., 1., 1., 1., 1., 0., 0., 1., 0.];
 
     fn check(convention: Convention, expected: f64) {
-        let opts = EceOptions { n_bins: 10, convention, ..EceOptions::default() };
+        let opts = EceOptions {
+            n_bins: 10,
+            convention,
+            ..EceOptions::default()
+        };
         let got = ece(&CONF, &Y, None, &opts).unwrap();
         assert!((got - expected).abs() < 5e-5, "{convention:?}: {got} vs {expected}");
     }
@@ -351,8 +396,12 @@ mod tests {
         let conf: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.618_033_988_7).fract()).collect();
         let acc: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
         let opts = EceOptions::default();
-        let a = crate::parallel::with_threads(Some(1), || ece(&conf, &acc, None, &opts)).unwrap().unwrap();
-        let b = crate::parallel::with_threads(Some(2), || ece(&conf, &acc, None, &opts)).unwrap().unwrap();
+        let a = crate::parallel::with_threads(Some(1), || ece(&conf, &acc, None, &opts))
+            .unwrap()
+            .unwrap();
+        let b = crate::parallel::with_threads(Some(2), || ece(&conf, &acc, None, &opts))
+            .unwrap()
+            .unwrap();
         assert_eq!(a.to_bits(), b.to_bits());
     }
 

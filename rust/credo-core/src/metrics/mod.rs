@@ -29,7 +29,10 @@ pub fn check_probs(arg: &str, p: &[f64]) -> Result<()> {
     }
     check_finite(arg, p)?;
     let i = p.iter().position(|&v| !(0.0..=1.0).contains(&v)).unwrap_or(0);
-    Err(CredoError::invalid(arg, format!("probabilities must lie in [0, 1], got {} at index {i}", p[i])))
+    Err(CredoError::invalid(
+        arg,
+        format!("probabilities must lie in [0, 1], got {} at index {i}", p[i]),
+    ))
 }
 
 /// Checks outcomes (labels, correctness or continuous quality): finite and inside [0, 1].
@@ -40,7 +43,10 @@ pub fn check_outcomes(arg: &str, y: &[f64], n: usize) -> Result<()> {
     }
     check_finite(arg, y)?;
     let i = y.iter().position(|&v| !(0.0..=1.0).contains(&v)).unwrap_or(0);
-    Err(CredoError::invalid(arg, format!("outcomes must lie in [0, 1], got {} at index {i}", y[i])))
+    Err(CredoError::invalid(
+        arg,
+        format!("outcomes must lie in [0, 1], got {} at index {i}", y[i]),
+    ))
 }
 
 /// Checks optional weights: right length, finite, non-negative, positive total.

@@ -63,7 +63,10 @@ pub fn auroc_ranked(r: &Ranked, y: &[f64], w: Option<&[f64]>) -> f64 {
 
 fn need_both_classes(v: f64) -> Result<f64> {
     if v.is_nan() {
-        Err(CredoError::invalid("y_true", "needs both correct and incorrect samples (only one class is present)"))
+        Err(CredoError::invalid(
+            "y_true",
+            "needs both correct and incorrect samples (only one class is present)",
+        ))
     } else {
         Ok(v)
     }
@@ -121,7 +124,12 @@ pub struct RiskCoverage {
 pub fn risk_coverage_ranked(r: &Ranked, y: &[f64], w: Option<&[f64]>) -> RiskCoverage {
     let total: f64 = r.order.iter().map(|&i| wt(w, i as usize)).sum();
     let (mut acc, mut err) = (0.0, 0.0);
-    let mut out = RiskCoverage { thresholds: vec![], coverage: vec![], risk: vec![], generalized_risk: vec![] };
+    let mut out = RiskCoverage {
+        thresholds: vec![],
+        coverage: vec![],
+        risk: vec![],
+        generalized_risk: vec![],
+    };
     for (s, e) in groups(r) {
         for &i in &r.order[s..e] {
             let i = i as usize;
@@ -156,7 +164,10 @@ impl AreaConvention {
         match name {
             "credo" => Ok(Self::Credo),
             "torch_uncertainty" => Ok(Self::TorchUncertainty),
-            _ => Err(CredoError::invalid("convention", format!("must be 'credo' or 'torch_uncertainty', got {name:?}"))),
+            _ => Err(CredoError::invalid(
+                "convention",
+                format!("must be 'credo' or 'torch_uncertainty', got {name:?}"),
+            )),
         }
     }
 }
@@ -175,7 +186,13 @@ fn area(r: &Ranked, y: &[f64], w: Option<&[f64]>, conv: AreaConvention, generali
                     err += wi * (1.0 - y[i]);
                 }
                 let cov = acc / total;
-                let risk = if generalized { err / total } else if acc > 0.0 { err / acc } else { 0.0 };
+                let risk = if generalized {
+                    err / total
+                } else if acc > 0.0 {
+                    err / acc
+                } else {
+                    0.0
+                };
                 a += (cov - prev_cov) * risk;
                 prev_cov = cov;
             }
@@ -253,11 +270,18 @@ pub fn prepare_oracle(y: &[f64]) -> Ranked {
 pub fn selective_risk_at(scores: &[f64], y: &[f64], w: Option<&[f64]>, coverage: f64) -> Result<(f64, f64, f64)> {
     validate(scores, y, w)?;
     if !(coverage > 0.0 && coverage <= 1.0) {
-        return Err(CredoError::invalid("coverage", format!("must lie in (0, 1], got {coverage}")));
+        return Err(CredoError::invalid(
+            "coverage",
+            format!("must lie in (0, 1], got {coverage}"),
+        ));
     }
     let rc = risk_coverage_ranked(&rank_desc(scores), y, w);
     // A relative slack absorbs the rounding of cumulative weights (coverage = 1 must be reachable).
-    let j = rc.coverage.iter().position(|&c| c >= coverage * (1.0 - 1e-12)).unwrap_or(rc.coverage.len() - 1);
+    let j = rc
+        .coverage
+        .iter()
+        .position(|&c| c >= coverage * (1.0 - 1e-12))
+        .unwrap_or(rc.coverage.len() - 1);
     Ok((rc.risk[j], rc.coverage[j], rc.thresholds[j]))
 }
 
@@ -283,7 +307,9 @@ pub fn coverage_at_risk(scores: &[f64], y: &[f64], w: Option<&[f64]>, risk: f64)
 /// number (PRR is invariant to affine rescaling, so LM-Polygraph's min-max normalisation is
 /// implied); A_random is its expectation, the mean quality. NaN when all qualities are equal.
 pub fn prr_ranked(r: &Ranked, oracle: &Ranked, q: &[f64], w: Option<&[f64]>) -> f64 {
-    let (lo, hi) = q.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = q
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     if hi <= lo {
         return f64::NAN;
     }

@@ -67,14 +67,19 @@ pub fn brier_multiclass(probs: &[f64], k: usize, labels: &[i64], w: Option<&[f64
     Ok(weighted_mean(n, w, |i| {
         let row = &probs[i * k..(i + 1) * k];
         let y = labels[i] as usize;
-        row.iter().enumerate().map(|(c, &p)| if c == y { (1.0 - p).powi(2) } else { p * p }).sum()
+        row.iter()
+            .enumerate()
+            .map(|(c, &p)| if c == y { (1.0 - p).powi(2) } else { p * p })
+            .sum()
     }))
 }
 
 /// Multiclass NLL: −mean log p_y, p clipped to [eps, 1 − eps].
 pub fn nll_multiclass(probs: &[f64], k: usize, labels: &[i64], w: Option<&[f64]>) -> Result<f64> {
     let n = check_multiclass(probs, k, labels, w)?;
-    Ok(weighted_mean(n, w, |i| -probs[i * k + labels[i] as usize].clamp(EPS, 1.0 - EPS).ln()))
+    Ok(weighted_mean(n, w, |i| {
+        -probs[i * k + labels[i] as usize].clamp(EPS, 1.0 - EPS).ln()
+    }))
 }
 
 #[cfg(test)]

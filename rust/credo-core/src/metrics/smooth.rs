@@ -32,7 +32,10 @@ fn round_to_grid(f: &[f64], v: &[f64], g: usize) -> Vec<f64> {
 fn kernel(g: usize, sigma: f64) -> Vec<f64> {
     let var = sigma * sigma;
     let norm = (2.0 * std::f64::consts::PI).sqrt() * sigma;
-    np_linspace01(g).iter().map(|&t| (-(t - 0.5) * (t - 0.5) / (2.0 * var)).exp() / norm).collect()
+    np_linspace01(g)
+        .iter()
+        .map(|&t| (-(t - 0.5) * (t - 0.5) / (2.0 * var)).exp() / norm)
+        .collect()
 }
 
 /// Convolution with the Gaussian reflected at both ends (relplot `ReflectedGaussianKernel`).
@@ -108,7 +111,10 @@ fn prepare(f: &[f64], y: &[f64], w: Option<&[f64]>) -> Result<Data> {
 /// smECE at a fixed bandwidth σ.
 pub fn smooth_ece_sigma(f: &[f64], y: &[f64], w: Option<&[f64]>, sigma: f64) -> Result<f64> {
     if !(sigma > 0.0 && sigma.is_finite()) {
-        return Err(CredoError::invalid("sigma", format!("must be a positive number, got {sigma}")));
+        return Err(CredoError::invalid(
+            "sigma",
+            format!("must be a positive number, got {sigma}"),
+        ));
     }
     Ok(smooth_ece_at(&prepare(f, y, w)?, sigma))
 }
@@ -146,7 +152,9 @@ mod tests {
         let n = 2000;
         let f: Vec<f64> = (0..n).map(|i| (i as f64 + 0.5) / n as f64).collect();
         // Deterministic "labels" with frequency f: y_i = 1 when a low-discrepancy sequence < f_i.
-        let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from(((i as f64) * 0.618_033_988_75).fract() < f[i]))).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| f64::from(u8::from(((i as f64) * 0.618_033_988_75).fract() < f[i])))
+            .collect();
         let (good, _) = smooth_ece(&f, &y, None).unwrap();
         let y_bad: Vec<f64> = f.iter().map(|&v| f64::from(u8::from(v > 0.8))).collect();
         let (bad, sigma) = smooth_ece(&f, &y_bad, None).unwrap();

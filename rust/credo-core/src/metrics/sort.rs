@@ -95,7 +95,9 @@ mod tests {
     #[test]
     fn radix_matches_stable_comparison_sort() {
         let n = 5000;
-        let xs: Vec<f64> = (0..n).map(|i| (((i * 7919) % 1013) as f64 / 97.0 - 5.0).round() / 3.0).collect();
+        let xs: Vec<f64> = (0..n)
+            .map(|i| (((i * 7919) % 1013) as f64 / 97.0 - 5.0).round() / 3.0)
+            .collect();
         let mut expect: Vec<u32> = (0..n as u32).collect();
         expect.sort_by(|&a, &b| xs[b as usize].partial_cmp(&xs[a as usize]).unwrap());
         assert_eq!(argsort_desc(&xs), expect);
