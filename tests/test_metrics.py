@@ -22,7 +22,13 @@ Y = np.array([0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 0])
 
 @pytest.mark.parametrize(
     ("convention", "expected"),
-    [("sklearn", 0.2267), ("netcal", 0.1867), ("torchmetrics", 0.2067), ("relplot", 0.2067), ("mapie", 0.2133)],
+    [
+        ("sklearn", 0.2267),
+        ("netcal", 0.1867),
+        ("torchmetrics", 0.2067),
+        ("relplot", 0.2067),
+        ("mapie", 0.2133),
+    ],
 )
 def test_reference_check_vector(convention, expected):
     got = M.ece(Y, CONF, n_bins=10, convention=convention)
@@ -32,12 +38,20 @@ def test_reference_check_vector(convention, expected):
 def test_check_vector_against_live_mapie_and_numpy_anchors():
     from mapie.metrics.calibration import expected_calibration_error
 
-    assert M.ece(Y, CONF, n_bins=10, convention="mapie") == pytest.approx(expected_calibration_error(Y, CONF, num_bins=10), abs=1e-12)
+    assert M.ece(Y, CONF, n_bins=10, convention="mapie") == pytest.approx(
+        expected_calibration_error(Y, CONF, num_bins=10), abs=1e-12
+    )
     # MAPIE's num_bins=11 is scikit-learn's 10 (a, b] bins.
-    assert expected_calibration_error(Y, CONF, num_bins=11) == pytest.approx(M.ece(Y, CONF, n_bins=10, convention="sklearn"), abs=1e-12)
+    assert expected_calibration_error(Y, CONF, num_bins=11) == pytest.approx(
+        M.ece(Y, CONF, n_bins=10, convention="sklearn"), abs=1e-12
+    )
     assert M.ece(Y, CONF, n_bins=10, convention="netcal") == pytest.approx(R.netcal_ece(CONF, Y), abs=1e-12)
-    assert M.ece(Y, CONF, n_bins=10, convention="torchmetrics") == pytest.approx(R.torchmetrics_ece(CONF, Y, 10), abs=1e-12)
-    assert M.ece(Y, CONF, n_bins=10, convention="relplot") == pytest.approx(R.relplot_binned_ece(CONF, Y, 10), abs=1e-12)
+    assert M.ece(Y, CONF, n_bins=10, convention="torchmetrics") == pytest.approx(
+        R.torchmetrics_ece(CONF, Y, 10), abs=1e-12
+    )
+    assert M.ece(Y, CONF, n_bins=10, convention="relplot") == pytest.approx(
+        R.relplot_binned_ece(CONF, Y, 10), abs=1e-12
+    )
 
 
 def test_conventions_default_bins_are_the_anchors():
@@ -51,14 +65,24 @@ def test_random_data_matches_anchor_algorithms(rng, n_bins):
     # Confidences on a 0.05 grid put many values exactly on bin edges.
     p = np.round(rng.uniform(size=3000) * 20) / 20
     y = (rng.uniform(size=3000) < p**1.5).astype(int)
-    assert M.ece(y, p, n_bins=n_bins, convention="netcal") == pytest.approx(R.netcal_ece(p, y, n_bins), abs=1e-12)
-    assert M.ece(y, p, n_bins=n_bins, convention="netcal", adaptive=True) == pytest.approx(R.netcal_ece(p, y, n_bins, "ace"), abs=1e-12)
-    assert M.mce(y, p, n_bins=n_bins, convention="netcal") == pytest.approx(R.netcal_ece(p, y, n_bins, "mce"), abs=1e-12)
+    assert M.ece(y, p, n_bins=n_bins, convention="netcal") == pytest.approx(
+        R.netcal_ece(p, y, n_bins), abs=1e-12
+    )
+    assert M.ece(y, p, n_bins=n_bins, convention="netcal", adaptive=True) == pytest.approx(
+        R.netcal_ece(p, y, n_bins, "ace"), abs=1e-12
+    )
+    assert M.mce(y, p, n_bins=n_bins, convention="netcal") == pytest.approx(
+        R.netcal_ece(p, y, n_bins, "mce"), abs=1e-12
+    )
     for norm in ("l1", "l2", "max"):
         got = M.ece(y, p, n_bins=n_bins, convention="torchmetrics", norm=norm)
         assert got == pytest.approx(R.torchmetrics_ece(p, y, n_bins, norm), abs=1e-12)
-    assert M.ece(y, p, n_bins=n_bins, convention="relplot") == pytest.approx(R.relplot_binned_ece(p, y, n_bins), abs=1e-12)
-    assert M.ece(y, p, n_bins=n_bins, norm="l2_debiased") == pytest.approx(R.kumar_debiased_l2(p, y, n_bins), abs=1e-12)
+    assert M.ece(y, p, n_bins=n_bins, convention="relplot") == pytest.approx(
+        R.relplot_binned_ece(p, y, n_bins), abs=1e-12
+    )
+    assert M.ece(y, p, n_bins=n_bins, norm="l2_debiased") == pytest.approx(
+        R.kumar_debiased_l2(p, y, n_bins), abs=1e-12
+    )
 
 
 def test_multiclass_top_label_matches_netcal_and_mapie(rng):
@@ -66,9 +90,13 @@ def test_multiclass_top_label_matches_netcal_and_mapie(rng):
 
     probs = rng.dirichlet(np.ones(5) * 0.5, size=2000)
     labels = rng.integers(0, 5, 2000)
-    assert M.ece(labels, probs, n_bins=10, convention="netcal") == pytest.approx(R.netcal_ece(probs, labels, 10), abs=1e-12)
+    assert M.ece(labels, probs, n_bins=10, convention="netcal") == pytest.approx(
+        R.netcal_ece(probs, labels, 10), abs=1e-12
+    )
     conf, correct = M.top_label(labels, probs)
-    assert np.array_equal(conf, probs.max(1)) and np.array_equal(correct, (probs.argmax(1) == labels).astype(float))
+    assert np.array_equal(conf, probs.max(1)) and np.array_equal(
+        correct, (probs.argmax(1) == labels).astype(float)
+    )
     mapie = expected_calibration_error(correct.astype(int), probs, num_bins=12)
     assert M.ece(labels, probs, n_bins=12, convention="mapie") == pytest.approx(mapie, abs=1e-12)
 
@@ -114,7 +142,9 @@ def test_reliability_table_is_consistent_with_ece(rng):
     t = M.reliability_table(y, p, n_bins=10)
     keep = t["count"] > 0
     assert t["count"].sum() == 1000
-    assert np.sum(t["weight"][keep] / 1000 * np.abs(t["gap"][keep])) == pytest.approx(M.ece(y, p, n_bins=10), abs=1e-14)
+    assert np.sum(t["weight"][keep] / 1000 * np.abs(t["gap"][keep])) == pytest.approx(
+        M.ece(y, p, n_bins=10), abs=1e-14
+    )
     assert np.all(t["lower"] < t["upper"])
 
 
@@ -140,7 +170,9 @@ def test_smooth_ece_matches_numpy_relplot(seed):
     want = R.relplot_smece(f, y)
     assert got[1] == want[1]
     assert got[0] == pytest.approx(want[0], rel=1e-9)
-    assert M.smooth_ece(y, f, sigma=0.1) == pytest.approx(M.smooth_ece(y, f, sigma=0.1, sample_weight=np.full(n, 3.0)), rel=1e-12)
+    assert M.smooth_ece(y, f, sigma=0.1) == pytest.approx(
+        M.smooth_ece(y, f, sigma=0.1, sample_weight=np.full(n, 3.0)), rel=1e-12
+    )
 
 
 # --- §d.9 scores and ranking ---------------------------------------------------------------------
@@ -151,14 +183,22 @@ def test_brier_nll_against_sklearn(rng):
     y = (rng.uniform(size=400) < p).astype(int)
     w = rng.uniform(0.1, 2, 400)
     assert M.brier_score(y, p) == pytest.approx(brier_score_loss(y, p), abs=1e-14)
-    assert M.brier_score(y, p, sample_weight=w) == pytest.approx(brier_score_loss(y, p, sample_weight=w), abs=1e-14)
+    assert M.brier_score(y, p, sample_weight=w) == pytest.approx(
+        brier_score_loss(y, p, sample_weight=w), abs=1e-14
+    )
     two = np.column_stack([1 - p, p])
     assert M.brier_score(y, two) == pytest.approx(brier_score_loss(y, two), abs=1e-14)
-    assert M.brier_score(y, p, scale_by_half=False) == pytest.approx(brier_score_loss(y, p, scale_by_half=False), abs=1e-14)
+    assert M.brier_score(y, p, scale_by_half=False) == pytest.approx(
+        brier_score_loss(y, p, scale_by_half=False), abs=1e-14
+    )
     probs = rng.dirichlet(np.ones(4), size=400)
     labels = rng.integers(0, 4, 400)
-    assert M.brier_score(labels, probs) == pytest.approx(brier_score_loss(labels, probs, labels=[0, 1, 2, 3]), abs=1e-13)
-    assert M.nll(labels, probs, sample_weight=w) == pytest.approx(log_loss(labels, probs, sample_weight=w), abs=1e-13)
+    assert M.brier_score(labels, probs) == pytest.approx(
+        brier_score_loss(labels, probs, labels=[0, 1, 2, 3]), abs=1e-13
+    )
+    assert M.nll(labels, probs, sample_weight=w) == pytest.approx(
+        log_loss(labels, probs, sample_weight=w), abs=1e-13
+    )
     assert M.nll(y, p) == pytest.approx(log_loss(y, p), abs=1e-13)
     assert np.isfinite(M.nll([1, 0], [0.0, 1.0]))  # clipped like scikit-learn
 
@@ -170,7 +210,9 @@ def test_auroc_auprc_equal_sklearn_with_ties_and_weights(rng):
     assert M.auroc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
     assert M.auroc(y, s, sample_weight=w) == pytest.approx(roc_auc_score(y, s, sample_weight=w), abs=1e-12)
     assert M.auprc(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
-    assert M.auprc(y, s, sample_weight=w) == pytest.approx(average_precision_score(y, s, sample_weight=w), abs=1e-12)
+    assert M.auprc(y, s, sample_weight=w) == pytest.approx(
+        average_precision_score(y, s, sample_weight=w), abs=1e-12
+    )
 
 
 def test_aurc_family_against_numpy_references(rng):
@@ -180,8 +222,12 @@ def test_aurc_family_against_numpy_references(rng):
     risks = np.cumsum(1 - y[order]) / np.arange(1, 2001)
     assert M.aurc(y, s) == pytest.approx(risks.mean(), abs=1e-13)
     assert M.augrc(y, s) == pytest.approx(np.mean(np.cumsum(1 - y[order]) / 2000), abs=1e-13)
-    assert M.aurc(y, s, convention="torch_uncertainty") == pytest.approx(R.torch_uncertainty_aurc(s, y), abs=1e-12)
-    assert M.augrc(y, s, convention="torch_uncertainty") == pytest.approx(R.torch_uncertainty_aurc(s, y, True), abs=1e-12)
+    assert M.aurc(y, s, convention="torch_uncertainty") == pytest.approx(
+        R.torch_uncertainty_aurc(s, y), abs=1e-12
+    )
+    assert M.augrc(y, s, convention="torch_uncertainty") == pytest.approx(
+        R.torch_uncertainty_aurc(s, y, True), abs=1e-12
+    )
     oracle = np.cumsum(1 - np.sort(y)[::-1]) / np.arange(1, 2001)
     assert M.eaurc(y, s) == pytest.approx(risks.mean() - oracle.mean(), abs=1e-13)
     assert M.eaurc(y, s) > 0
@@ -235,7 +281,9 @@ def test_bootstrap_python_fallback_and_generic_callable(rng):
     labels = rng.integers(0, 3, 600)
     res = M.bootstrap(M.ece, labels, probs, kind="classwise", n_resamples=50, seed=3)
     assert res.low <= res.high and res.n_resamples == 50
-    custom = M.bootstrap(lambda yt, yp: float(np.mean(yp.argmax(1) == yt)), labels, probs, n_resamples=50, seed=3)
+    custom = M.bootstrap(
+        lambda yt, yp: float(np.mean(yp.argmax(1) == yt)), labels, probs, n_resamples=50, seed=3
+    )
     assert custom.low <= custom.estimate <= custom.high
 
 
@@ -247,10 +295,14 @@ def test_by_segment_dict_and_frame(rng):
     assert list(table["segment"]) == ["(all)", "a", "b", "c"]
     assert table["count"][0] == 900 and table["count"][1:].sum() == 900
     m = seg == "b"
-    assert table["ece"][2] == M.ece(y[m], p[m]) and table["auroc"][2] == pytest.approx(roc_auc_score(y[m], p[m]))
+    assert table["ece"][2] == M.ece(y[m], p[m]) and table["auroc"][2] == pytest.approx(
+        roc_auc_score(y[m], p[m])
+    )
     df = M.by_segment(["ece", M.brier_score], y, p, seg)
     assert list(df.columns) == ["segment", "count", "ece", "brier_score"]
-    single = M.by_segment("auroc", np.r_[y, [1, 1]], np.r_[p, [0.5, 0.6]], np.r_[seg, ["z", "z"]], as_frame=False)
+    single = M.by_segment(
+        "auroc", np.r_[y, [1, 1]], np.r_[p, [0.5, 0.6]], np.r_[seg, ["z", "z"]], as_frame=False
+    )
     assert np.isnan(single["auroc"][-1])  # one class in segment z
 
 
@@ -270,7 +322,11 @@ def test_by_segment_dict_and_frame(rng):
         (lambda: M.ece([0, 1], [0.2, 0.3], convention="torch"), InvalidArgumentError, "convention"),
         (lambda: M.ece([0, 1], [0.2, 0.3], n_bins=0), InvalidArgumentError, "n_bins"),
         (lambda: M.ece([0, 1], [0.2, 0.3], norm="l3"), InvalidArgumentError, "norm"),
-        (lambda: M.ece([0, 1], [0.2, 0.3], strategy="quantile", convention="mapie"), InvalidArgumentError, "strategy"),
+        (
+            lambda: M.ece([0, 1], [0.2, 0.3], strategy="quantile", convention="mapie"),
+            InvalidArgumentError,
+            "strategy",
+        ),
         (lambda: M.ece([0, 3], [[0.5, 0.5], [0.1, 0.9]]), InvalidArgumentError, "y_true"),
         (lambda: M.ece([0, 1], [0.2, 0.3], kind="classwise"), ShapeError, "y_prob"),
         (lambda: M.auroc([1, 1, 1], [0.2, 0.3, 0.4]), InvalidArgumentError, "y_true"),
@@ -281,7 +337,11 @@ def test_by_segment_dict_and_frame(rng):
         (lambda: M.coverage_at_risk([1, 0], [0.2, 0.3], risk=1.5), InvalidArgumentError, "risk"),
         (lambda: M.smooth_ece([1, 0], [0.2, 0.3], sigma=-1.0), InvalidArgumentError, "sigma"),
         (lambda: M.bootstrap(M.ece, [1, 0], [0.2, 0.3], n_resamples=0), InvalidArgumentError, "n_resamples"),
-        (lambda: M.bootstrap(M.ece, [1, 0], [0.2, 0.3], confidence_level=1.0), InvalidArgumentError, "confidence_level"),
+        (
+            lambda: M.bootstrap(M.ece, [1, 0], [0.2, 0.3], confidence_level=1.0),
+            InvalidArgumentError,
+            "confidence_level",
+        ),
         (lambda: M.by_segment("nope", [1, 0], [0.2, 0.3], ["a", "b"]), InvalidArgumentError, "metrics"),
         (lambda: M.by_segment("ece", [1, 0], [0.2, 0.3], ["a"]), ShapeError, "segments"),
         (lambda: M.brier_score([1, 0], [0.2, 0.3], scale_by_half="x"), InvalidArgumentError, "scale_by_half"),

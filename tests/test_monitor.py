@@ -9,7 +9,13 @@ from scipy import stats
 
 import credo
 from credo import metrics as M
-from credo.exceptions import ArtifactError, EmptyInputError, InvalidArgumentError, NonFiniteError, NotFittedError
+from credo.exceptions import (
+    ArtifactError,
+    EmptyInputError,
+    InvalidArgumentError,
+    NonFiniteError,
+    NotFittedError,
+)
 from credo.monitor import DriftMonitor, ks_2samp
 
 
@@ -22,7 +28,9 @@ def test_exact_ks_matches_scipy(rng):
         assert d == pytest.approx(ref.statistic, abs=1e-15)
         assert p == pytest.approx(ref.pvalue, abs=0.02)
     tied = np.round(rng.uniform(size=400), 1)
-    assert ks_2samp(tied, tied[::-1] * 0.9)[0] == pytest.approx(stats.ks_2samp(tied, tied[::-1] * 0.9).statistic)
+    assert ks_2samp(tied, tied[::-1] * 0.9)[0] == pytest.approx(
+        stats.ks_2samp(tied, tied[::-1] * 0.9).statistic
+    )
 
 
 def test_histogram_statistics_match_scipy_within_a_bin(rng):
@@ -50,7 +58,10 @@ def _mmlu_conf(mmlu, subject):
 
 def test_no_alarm_between_halves_of_the_same_data(mmlu, cifar_models):
     rng = np.random.default_rng(0)
-    for conf in [np.concatenate([_mmlu_conf(mmlu, s) for s in sorted(mmlu)]), cifar_models["resnet18"][0].max(1)]:
+    for conf in [
+        np.concatenate([_mmlu_conf(mmlu, s) for s in sorted(mmlu)]),
+        cifar_models["resnet18"][0].max(1),
+    ]:
         perm = rng.permutation(len(conf))
         half = len(conf) // 2
         mon = DriftMonitor().fit(conf[perm[:half]])
@@ -78,15 +89,20 @@ def test_decision_rates_and_thresholds(rng):
     cur = rng.uniform(size=1000)
     mon.update(cur, decisions=np.where(cur > 0.6, "answer", "abstain"))
     r = mon.check()
-    assert r.decision_rates["abstain"] == (pytest.approx(np.mean(ref <= 0.3)), pytest.approx(np.mean(cur <= 0.6)))
+    assert r.decision_rates["abstain"] == (
+        pytest.approx(np.mean(ref <= 0.3)),
+        pytest.approx(np.mean(cur <= 0.6)),
+    )
     assert r.alarms == ("decision_rate:abstain", "decision_rate:answer")
     mon.reset()
-    with pytest.raises(EmptyInputError, match="^confidences"):
+    with pytest.raises(EmptyInputError, match=r"^confidences"):
         mon.check()
 
 
 def test_state_survives_save_and_load(tmp_path, rng):
-    mon = DriftMonitor(n_bins=500, thresholds={"psi": 0.1}, name="svc").fit(rng.beta(2, 2, 3000), decisions=["a"] * 3000)
+    mon = DriftMonitor(n_bins=500, thresholds={"psi": 0.1}, name="svc").fit(
+        rng.beta(2, 2, 3000), decisions=["a"] * 3000
+    )
     mon.update(rng.beta(2, 3, 1000), decisions=["a"] * 900 + ["b"] * 100)
     path = tmp_path / "monitor.json"
     mon.save(path)
@@ -110,7 +126,12 @@ def test_prometheus_exporter(rng):
     assert reg.get_sample_value("credo_drift_psi", {"monitor": "m1"}) == r.psi
     assert reg.get_sample_value("credo_drift_ks_pvalue", {"monitor": "m1"}) == r.ks_pvalue
     assert reg.get_sample_value("credo_drift_samples", {"monitor": "m1", "window": "current"}) == 1000
-    assert reg.get_sample_value("credo_drift_decision_rate", {"monitor": "m1", "decision": "abstain", "window": "current"}) == 0.2
+    assert (
+        reg.get_sample_value(
+            "credo_drift_decision_rate", {"monitor": "m1", "decision": "abstain", "window": "current"}
+        )
+        == 0.2
+    )
     assert reg.get_sample_value("credo_drift_alarm", {"monitor": "m1", "statistic": "ks_pvalue"}) == 1.0
     mon.export_prometheus(reg)  # a second export reuses the gauges
 
@@ -118,18 +139,18 @@ def test_prometheus_exporter(rng):
 def test_bad_input():
     with pytest.raises(NotFittedError):
         DriftMonitor().update([0.5])
-    with pytest.raises(NonFiniteError, match="^reference"):
+    with pytest.raises(NonFiniteError, match=r"^reference"):
         DriftMonitor().fit([0.1, np.nan])
-    with pytest.raises(EmptyInputError, match="^reference"):
+    with pytest.raises(EmptyInputError, match=r"^reference"):
         DriftMonitor().fit([])
-    with pytest.raises(InvalidArgumentError, match="^value_range"):
+    with pytest.raises(InvalidArgumentError, match=r"^value_range"):
         DriftMonitor(value_range=(1.0, 0.0)).fit([0.5])
-    with pytest.raises(InvalidArgumentError, match="^thresholds"):
+    with pytest.raises(InvalidArgumentError, match=r"^thresholds"):
         DriftMonitor(thresholds={"psii": 0.1}).fit([0.5])
-    with pytest.raises(InvalidArgumentError, match="^n_bins"):
+    with pytest.raises(InvalidArgumentError, match=r"^n_bins"):
         DriftMonitor(n_bins=0).fit([0.5])
     mon = DriftMonitor().fit([0.5, 0.6])
-    with pytest.raises(NonFiniteError, match="^confidences"):
+    with pytest.raises(NonFiniteError, match=r"^confidences"):
         mon.update([np.inf])
-    with pytest.raises(ValueError, match="^decisions"):
+    with pytest.raises(ValueError, match=r"^decisions"):
         mon.update([0.5, 0.6], decisions=["a"])

@@ -49,8 +49,13 @@ def test_report_from_cifar_models(tmp_path, cifar_models):
     segments = np.repeat(names, len(cifar_models[names[0]][1]))
     path = tmp_path / "report.html"
     out = __import__("credo.report", fromlist=["html"]).html(
-        path, labels, probs, calibrated={"temperature 1.5": _temperature(probs, 1.5)}, segments=segments,
-        provenance={"dataset": "CIFAR-10 test", "source": "Widmann et al. 2019"}, n_resamples=50,
+        path,
+        labels,
+        probs,
+        calibrated={"temperature 1.5": _temperature(probs, 1.5)},
+        segments=segments,
+        provenance={"dataset": "CIFAR-10 test", "source": "Widmann et al. 2019"},
+        n_resamples=50,
     )
     assert out == path and path.exists()
     text = path.read_text(encoding="utf-8")
@@ -79,7 +84,9 @@ def test_report_from_mmlu_confidences(tmp_path, mmlu):
     conf = np.concatenate([M.top_label(mmlu[s][1], mmlu[s][0])[0] for s in subjects])
     correct = np.concatenate([M.top_label(mmlu[s][1], mmlu[s][0])[1] for s in subjects])
     seg = np.concatenate([[s] * len(mmlu[s][1]) for s in subjects])
-    path = report.html(tmp_path / "mmlu.html", correct, conf, segments=seg, n_resamples=0, title="LLaMA-13B <MMLU>")
+    path = report.html(
+        tmp_path / "mmlu.html", correct, conf, segments=seg, n_resamples=0, title="LLaMA-13B <MMLU>"
+    )
     text = path.read_text(encoding="utf-8")
     assert "LLaMA-13B &lt;MMLU&gt;" in text  # escaped
     assert len(re.findall(r"data:image/png;base64,", text)) == 2
@@ -88,7 +95,7 @@ def test_report_from_mmlu_confidences(tmp_path, mmlu):
 def test_report_bad_input(tmp_path):
     from credo import report
 
-    with pytest.raises(ValueError, match="^calibrated"):
+    with pytest.raises(ValueError, match=r"^calibrated"):
         report.html(tmp_path / "x.html", [0, 1], [0.2, 0.7], calibrated={"a": [0.1]})
-    with pytest.raises(ValueError, match="^path"):
+    with pytest.raises(ValueError, match=r"^path"):
         report.html(tmp_path / "missing" / "x.html", [0, 1], [0.2, 0.7], n_resamples=0)

@@ -55,7 +55,13 @@ def test_ece_vs_netcal_and_numpy(benchmark):
     assert M.ece(correct, conf) == pytest.approx(numpy_bincount_ece(conf, correct), abs=1e-12)
     t_credo_netcal = best_time(lambda: M.ece(correct, conf, convention="netcal"))
     t_netcal = best_time(lambda: netcal_algorithm_ece(conf, correct), repeat=3)
-    record(f"ECE netcal convention, n={N:.0e}", t_credo_netcal, "netcal algorithm (numpy/scipy re-impl.)", t_netcal, 10.0)
+    record(
+        f"ECE netcal convention, n={N:.0e}",
+        t_credo_netcal,
+        "netcal algorithm (numpy/scipy re-impl.)",
+        t_netcal,
+        10.0,
+    )
     t_credo = best_time(lambda: M.ece(correct, conf))
     t_numpy = best_time(lambda: numpy_bincount_ece(conf, correct))
     record(f"ECE 15 bins, n={N:.0e}", t_credo, "numpy bincount", t_numpy, 1.0)
@@ -82,7 +88,15 @@ def test_bootstrap_ece(benchmark):
             numpy_bincount_ece(conf[i], correct[i])
 
     t_numpy = best_time(numpy_loop, repeat=1) * 10
-    record(f"bootstrap ECE, {RESAMPLES} resamples of n={N_BOOT:.0e}", t_credo, "numpy loop (bincount ECE per resample)", t_numpy, None)
+    record(
+        f"bootstrap ECE, {RESAMPLES} resamples of n={N_BOOT:.0e}",
+        t_credo,
+        "numpy loop (bincount ECE per resample)",
+        t_numpy,
+        None,
+    )
     # The bound: well under a second for 1,000 resamples of 10⁵ points (here ≤ 0.5 s).
     record(f"bootstrap ECE, {RESAMPLES} resamples of n={N_BOOT:.0e}", t_credo, "1-second budget", 1.0, 2.0)
-    benchmark.pedantic(M.bootstrap, args=(M.ece, correct, conf), kwargs={"n_resamples": RESAMPLES}, rounds=1, iterations=1)
+    benchmark.pedantic(
+        M.bootstrap, args=(M.ece, correct, conf), kwargs={"n_resamples": RESAMPLES}, rounds=1, iterations=1
+    )

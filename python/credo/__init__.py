@@ -6,6 +6,12 @@ optional dependencies when first used.
 
 from __future__ import annotations
 
+# --- signals (issue: foundation) ---
+# --- calibration ---
+# --- conformal ---
+# --- agreement ---
+# --- metrics ---
+from credo import metrics, monitor
 from credo._artifact import load
 from credo._credo import __version__
 from credo.exceptions import (
@@ -18,17 +24,6 @@ from credo.exceptions import (
     NotFittedError,
     ShapeError,
 )
-
-# --- signals (issue: foundation) ---
-
-# --- calibration ---
-
-# --- conformal ---
-
-# --- agreement ---
-
-# --- metrics ---
-from credo import metrics, monitor  # noqa: E402  (plots and report load matplotlib lazily)
 
 # --- decision layer ---
 

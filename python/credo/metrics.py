@@ -242,7 +242,9 @@ def calibration_curve(
 ) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's ``calibration_curve``: (fraction of positives, mean predicted value) over
     non-empty bins, with its (a, b] bins."""
-    t = reliability_table(y_true, y_prob, kind="binary", n_bins=n_bins, strategy=strategy, convention="sklearn")
+    t = reliability_table(
+        y_true, y_prob, kind="binary", n_bins=n_bins, strategy=strategy, convention="sklearn"
+    )
     keep = t["count"] > 0
     return t["accuracy"][keep], t["confidence"][keep]
 
@@ -276,7 +278,9 @@ def _score(kind: str, y_true: Any, y_prob: Any, sample_weight: Any) -> tuple[flo
         probs = as_probabilities(arr, "y_prob", ndim=2)
         labels = as_labels(y_true, "y_true", n_classes=probs.shape[1])
         check_same_length(probs.shape[0], y_true=labels)
-        return _credo.multiclass_score(kind, probs, labels, _weights(sample_weight, len(labels))), probs.shape[1]
+        return _credo.multiclass_score(
+            kind, probs, labels, _weights(sample_weight, len(labels))
+        ), probs.shape[1]
     p = as_probabilities(y_prob, "y_prob", ndim=1)
     y = _outcomes(y_true, len(p))
     return _credo.binary_score(kind, p, y, _weights(sample_weight, len(p))), 2
@@ -419,7 +423,14 @@ class BootstrapResult:
     distribution: np.ndarray = field(repr=False)
 
 
-_NATIVE_RANKING = {auroc: "auroc", auprc: "average_precision", aurc: "aurc", eaurc: "eaurc", augrc: "augrc", prr: "prr"}
+_NATIVE_RANKING = {
+    auroc: "auroc",
+    auprc: "average_precision",
+    aurc: "aurc",
+    eaurc: "eaurc",
+    augrc: "augrc",
+    prr: "prr",
+}
 
 
 def bootstrap(
@@ -443,7 +454,9 @@ def bootstrap(
     """
     n_res = check_positive_int(n_resamples, "n_resamples")
     if not 0.0 < float(confidence_level) < 1.0:
-        raise InvalidArgumentError(f"confidence_level: must lie strictly between 0 and 1, got {confidence_level!r}")
+        raise InvalidArgumentError(
+            f"confidence_level: must lie strictly between 0 and 1, got {confidence_level!r}"
+        )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidArgumentError(f"seed: must be a non-negative integer, got {seed!r}")
     native = _native_bootstrap(metric, y_true, y_prob, metric_kwargs)
@@ -451,17 +464,35 @@ def bootstrap(
         name, conf, y, opts = native
         w = _weights(sample_weight, len(conf))
         est, lo, hi, dist = _credo.bootstrap_metric(
-            name, conf, y, w, n_resamples=n_res, confidence_level=float(confidence_level), seed=int(seed),
-            threads=threads, **opts,
+            name,
+            conf,
+            y,
+            w,
+            n_resamples=n_res,
+            confidence_level=float(confidence_level),
+            seed=int(seed),
+            threads=threads,
+            **opts,
         )
         return BootstrapResult(est, lo, hi, float(confidence_level), n_res, dist)
-    return _python_bootstrap(metric, y_true, y_prob, n_res, float(confidence_level), int(seed), sample_weight, metric_kwargs)
+    return _python_bootstrap(
+        metric, y_true, y_prob, n_res, float(confidence_level), int(seed), sample_weight, metric_kwargs
+    )
 
 
-def _native_bootstrap(metric: Any, y_true: Any, y_prob: Any, kw: dict[str, Any]) -> tuple[str, np.ndarray, np.ndarray, dict[str, Any]] | None:
+def _native_bootstrap(
+    metric: Any, y_true: Any, y_prob: Any, kw: dict[str, Any]
+) -> tuple[str, np.ndarray, np.ndarray, dict[str, Any]] | None:
     if metric in (ece, mce, adaptive_ece):
         kind = kw.get("kind", "top_label")
-        if kind not in ("top_label", "binary") or set(kw) - {"kind", "n_bins", "strategy", "norm", "convention", "adaptive"}:
+        if kind not in ("top_label", "binary") or set(kw) - {
+            "kind",
+            "n_bins",
+            "strategy",
+            "norm",
+            "convention",
+            "adaptive",
+        }:
             return None
         conf, acc = _binary_view(y_true, y_prob, kind)
         convention = kw.get("convention", "credo")
@@ -485,7 +516,14 @@ def _native_bootstrap(metric: Any, y_true: Any, y_prob: Any, kw: dict[str, Any])
 
 
 def _python_bootstrap(
-    metric: Callable[..., float], y_true: Any, y_prob: Any, n_res: int, level: float, seed: int, sample_weight: Any, kw: dict[str, Any]
+    metric: Callable[..., float],
+    y_true: Any,
+    y_prob: Any,
+    n_res: int,
+    level: float,
+    seed: int,
+    sample_weight: Any,
+    kw: dict[str, Any],
 ) -> BootstrapResult:
     if not callable(metric):
         raise InvalidArgumentError(f"metric: must be callable, got {metric!r}")
@@ -523,13 +561,22 @@ def _metric_map(metrics: Any) -> dict[str, Callable[..., float]]:
     if isinstance(metrics, Mapping):
         items = list(metrics.items())
     elif isinstance(metrics, Sequence):
-        items = [(m if isinstance(m, str) else getattr(m, "__name__", f"metric_{i}"), m) for i, m in enumerate(metrics)]
+        items = [
+            (m if isinstance(m, str) else getattr(m, "__name__", f"metric_{i}"), m)
+            for i, m in enumerate(metrics)
+        ]
     else:
-        raise InvalidArgumentError(f"metrics: expected a callable, a name, a list or a dict, got {type(metrics).__name__}")
+        raise InvalidArgumentError(
+            f"metrics: expected a callable, a name, a list or a dict, got {type(metrics).__name__}"
+        )
     out = {}
     for name, m in items:
         if isinstance(m, str):
-            if m not in __all__ or not callable(globals().get(m)) or m in ("bootstrap", "by_segment", "top_label"):
+            if (
+                m not in __all__
+                or not callable(globals().get(m))
+                or m in ("bootstrap", "by_segment", "top_label")
+            ):
                 raise InvalidArgumentError(f"metrics: unknown metric {m!r}")
             m = globals()[m]
         if not callable(m):

@@ -121,9 +121,13 @@ class DriftMonitor(Estimator):
         try:
             lo, hi = (float(v) for v in self.value_range)
         except (TypeError, ValueError):
-            raise InvalidArgumentError(f"value_range: expected (low, high), got {self.value_range!r}") from None
+            raise InvalidArgumentError(
+                f"value_range: expected (low, high), got {self.value_range!r}"
+            ) from None
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise InvalidArgumentError(f"value_range: must be finite with low < high, got {self.value_range!r}")
+            raise InvalidArgumentError(
+                f"value_range: must be finite with low < high, got {self.value_range!r}"
+            )
         return lo, hi
 
     def _thresholds(self) -> dict[str, float | None]:
@@ -145,7 +149,7 @@ class DriftMonitor(Estimator):
             raise InvalidArgumentError(f"decisions: expected a 1-D array, got shape {d.shape}")
         check_same_length(n, decisions=d)
         names, counts = np.unique(d.astype(str), return_counts=True)
-        return {str(k): int(c) for k, c in zip(names, counts)}
+        return {str(k): int(c) for k, c in zip(names, counts, strict=True)}
 
     # -- fitting and streaming -------------------------------------------------------------
 
@@ -157,7 +161,7 @@ class DriftMonitor(Estimator):
         lo, hi = self._range()
         x = as_float_array(reference, "reference", ndim=1)
         counts = np.zeros(n_bins)
-        s, n = _credo.hist_update(x, lo, hi, counts)
+        s, _ = _credo.hist_update(x, lo, hi, counts)
         self.reference_counts_ = counts
         self.reference_sum_ = s
         self.reference_decisions_ = self._decisions(decisions, len(x))
@@ -195,7 +199,9 @@ class DriftMonitor(Estimator):
         if n_cur == 0:
             raise EmptyInputError("confidences: the current window is empty; call update(...) first")
         lo, hi = self._range()
-        psi, ks, p, w1 = _credo.hist_drift(self.reference_counts_, self.current_counts_, lo, hi, int(self.psi_bins))
+        psi, ks, p, w1 = _credo.hist_drift(
+            self.reference_counts_, self.current_counts_, lo, hi, int(self.psi_bins)
+        )
         m_ref, m_cur = self.reference_sum_ / n_ref, self.current_sum_ / n_cur
         rates = {}
         ref_total = sum(self.reference_decisions_.values())
@@ -228,7 +234,9 @@ class DriftMonitor(Estimator):
         try:
             import prometheus_client as prom
         except ImportError:  # pragma: no cover - exercised only without the extra
-            raise ImportError("export_prometheus needs prometheus_client: pip install 'credo[monitor]'") from None
+            raise ImportError(
+                "export_prometheus needs prometheus_client: pip install 'credo[monitor]'"
+            ) from None
         report = report or self.check()
         gauges = _gauges(prom, registry)
         name = str(self.name)
@@ -271,7 +279,10 @@ class DriftMonitor(Estimator):
         obj = cls(**params)
         obj.reference_counts_ = _artifact.decode_array(state["reference_counts"])
         obj.current_counts_ = _artifact.decode_array(state["current_counts"])
-        if obj.reference_counts_.shape != (int(obj.n_bins),) or obj.current_counts_.shape != obj.reference_counts_.shape:
+        if (
+            obj.reference_counts_.shape != (int(obj.n_bins),)
+            or obj.current_counts_.shape != obj.reference_counts_.shape
+        ):
             raise ValueError("histograms do not match n_bins")
         obj.reference_sum_ = _artifact.decode_float(state["reference_sum"])
         obj.current_sum_ = _artifact.decode_float(state["current_sum"])
@@ -296,10 +307,20 @@ def _gauges(prom: Any, registry: Any) -> dict[str, Any]:
             ("mean_shift", "Mean confidence of the current window minus the reference's"),
         ):
             g[stat] = prom.Gauge(f"credo_drift_{stat}", doc, ["monitor"], registry=reg)
-        g["samples"] = prom.Gauge("credo_drift_samples", "Samples per window", ["monitor", "window"], registry=reg)
-        g["decision_rate"] = prom.Gauge(
-            "credo_drift_decision_rate", "Rate of each decision per window", ["monitor", "decision", "window"], registry=reg
+        g["samples"] = prom.Gauge(
+            "credo_drift_samples", "Samples per window", ["monitor", "window"], registry=reg
         )
-        g["alarm"] = prom.Gauge("credo_drift_alarm", "1 when a drift statistic crossed its threshold", ["monitor", "statistic"], registry=reg)
+        g["decision_rate"] = prom.Gauge(
+            "credo_drift_decision_rate",
+            "Rate of each decision per window",
+            ["monitor", "decision", "window"],
+            registry=reg,
+        )
+        g["alarm"] = prom.Gauge(
+            "credo_drift_alarm",
+            "1 when a drift statistic crossed its threshold",
+            ["monitor", "statistic"],
+            registry=reg,
+        )
         _GAUGES[reg] = g
     return _GAUGES[reg]

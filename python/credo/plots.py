@@ -74,10 +74,22 @@ class ReliabilityDisplay:
     ) -> ReliabilityDisplay:
         """Bins the predictions (as :func:`credo.metrics.reliability_table`) and plots them."""
         t = _m.reliability_table(
-            y_true, y_prob, kind=kind, n_bins=n_bins, strategy=strategy, convention=convention, sample_weight=sample_weight
+            y_true,
+            y_prob,
+            kind=kind,
+            n_bins=n_bins,
+            strategy=strategy,
+            convention=convention,
+            sample_weight=sample_weight,
         )
         e = _m.ece(
-            y_true, y_prob, kind=kind, n_bins=n_bins, strategy=strategy, convention=convention, sample_weight=sample_weight
+            y_true,
+            y_prob,
+            kind=kind,
+            n_bins=n_bins,
+            strategy=strategy,
+            convention=convention,
+            sample_weight=sample_weight,
         )
         keep = t["count"] > 0
         disp = cls(
@@ -115,14 +127,24 @@ class ReliabilityDisplay:
             # The gap is drawn from the diagonal at each bin's mean confidence to its accuracy.
             width = np.maximum((self.upper - self.lower) * 0.8, 0.004)
             self.gap_bars_ = ax.bar(
-                self.prob_pred, self.prob_true - self.prob_pred, bottom=self.prob_pred, width=width,
-                color=self.line_.get_color(), alpha=0.2, edgecolor="none",
+                self.prob_pred,
+                self.prob_true - self.prob_pred,
+                bottom=self.prob_pred,
+                width=width,
+                color=self.line_.get_color(),
+                alpha=0.2,
+                edgecolor="none",
             )
         self.counts_ax_ = None
         if show_counts:
             cax = ax.inset_axes([0.0, 0.0, 1.0, 0.18], sharex=ax)
-            cax.bar((self.lower + self.upper) / 2, self.counts, width=np.maximum(self.upper - self.lower, 0.004),
-                    color=self.line_.get_color(), alpha=0.35)
+            cax.bar(
+                (self.lower + self.upper) / 2,
+                self.counts,
+                width=np.maximum(self.upper - self.lower, 0.004),
+                color=self.line_.get_color(),
+                alpha=0.35,
+            )
             cax.set_axis_off()
             self.counts_ax_ = cax
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy (observed frequency)")
@@ -139,7 +161,15 @@ class RiskCoverageDisplay:
     ``thresholds``, ``aurc``, ``name``.
     """
 
-    def __init__(self, *, coverage: np.ndarray, risk: np.ndarray, thresholds: np.ndarray, aurc: float, name: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        coverage: np.ndarray,
+        risk: np.ndarray,
+        thresholds: np.ndarray,
+        aurc: float,
+        name: str | None = None,
+    ) -> None:
         self.coverage = coverage
         self.risk = risk
         self.thresholds = thresholds
@@ -163,8 +193,11 @@ class RiskCoverageDisplay:
             y_score, y_true = _m.top_label(y_true, y_score)
         rc = _m.risk_coverage_curve(y_true, y_score, sample_weight=sample_weight)
         disp = cls(
-            coverage=rc.coverage, risk=rc.risk, thresholds=rc.thresholds,
-            aurc=_m.aurc(y_true, y_score, sample_weight=sample_weight), name=name,
+            coverage=rc.coverage,
+            risk=rc.risk,
+            thresholds=rc.thresholds,
+            aurc=_m.aurc(y_true, y_score, sample_weight=sample_weight),
+            name=name,
         )
         return disp.plot(ax=ax, **plot_kwargs)
 

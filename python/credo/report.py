@@ -27,7 +27,20 @@ from credo.exceptions import InvalidArgumentError
 
 __all__ = ["html", "metrics_table"]
 
-_COLUMNS = ("accuracy", "ece", "ece_low", "ece_high", "mce", "smooth_ece", "brier", "nll", "auroc", "aurc", "eaurc", "augrc")
+_COLUMNS = (
+    "accuracy",
+    "ece",
+    "ece_low",
+    "ece_high",
+    "mce",
+    "smooth_ece",
+    "brier",
+    "nll",
+    "auroc",
+    "aurc",
+    "eaurc",
+    "augrc",
+)
 
 
 def _top(y_true: Any, y_prob: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +58,13 @@ def _safe(fn: Any, *args: Any, **kw: Any) -> float:
 
 
 def metrics_table(
-    y_true: Any, y_prob: Any, *, n_bins: int = 15, n_resamples: int = 200, seed: int = 0, sample_weight: Any = None
+    y_true: Any,
+    y_prob: Any,
+    *,
+    n_bins: int = 15,
+    n_resamples: int = 200,
+    seed: int = 0,
+    sample_weight: Any = None,
 ) -> dict[str, float]:
     """The report's metrics for one set of predictions (top-label view for ``[n, K]`` input)."""
     conf, correct = _top(y_true, y_prob)
@@ -64,7 +83,9 @@ def metrics_table(
         "augrc": _m.augrc(correct, conf, sample_weight=w),
     }
     if n_resamples:
-        ci = _m.bootstrap(_m.ece, correct, conf, n_bins=n_bins, n_resamples=n_resamples, seed=seed, sample_weight=w)
+        ci = _m.bootstrap(
+            _m.ece, correct, conf, n_bins=n_bins, n_resamples=n_resamples, seed=seed, sample_weight=w
+        )
         row["ece_low"], row["ece_high"] = ci.low, ci.high
     else:
         row["ece_low"] = row["ece_high"] = float("nan")
@@ -148,9 +169,16 @@ def html(
         if str(name) in versions:
             raise InvalidArgumentError(f"calibrated: name {name!r} is used twice")
         if np.shape(pred) != np.shape(y_prob):
-            raise InvalidArgumentError(f"calibrated: {name!r} has shape {np.shape(pred)}, expected {np.shape(y_prob)}")
+            raise InvalidArgumentError(
+                f"calibrated: {name!r} has shape {np.shape(pred)}, expected {np.shape(y_prob)}"
+            )
         versions[str(name)] = pred
-    rows = {name: metrics_table(y_true, p, n_bins=n_bins, n_resamples=n_resamples, seed=seed, sample_weight=sample_weight) for name, p in versions.items()}
+    rows = {
+        name: metrics_table(
+            y_true, p, n_bins=n_bins, n_resamples=n_resamples, seed=seed, sample_weight=sample_weight
+        )
+        for name, p in versions.items()
+    }
     rel_png, rc_png = _plots(y_true, versions, n_bins)
 
     from credo import __version__
@@ -163,22 +191,50 @@ def html(
     prov["credo version"] = __version__
     prov["generated (UTC)"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
-    header = ["predictions", "n", "accuracy", f"ECE ({n_bins} bins)", "ECE 95% CI", "MCE", "smECE", "Brier", "NLL", "AUROC", "AURC", "E-AURC", "AUGRC"]
+    header = [
+        "predictions",
+        "n",
+        "accuracy",
+        f"ECE ({n_bins} bins)",
+        "ECE 95% CI",
+        "MCE",
+        "smECE",
+        "Brier",
+        "NLL",
+        "AUROC",
+        "AURC",
+        "E-AURC",
+        "AUGRC",
+    ]
     metric_rows = [
-        [name, int(r["n"]), r["accuracy"], r["ece"], f"[{_fmt(r['ece_low'])}, {_fmt(r['ece_high'])}]", r["mce"], r["smooth_ece"],
-         r["brier"], r["nll"], r["auroc"], r["aurc"], r["eaurc"], r["augrc"]]
+        [
+            name,
+            int(r["n"]),
+            r["accuracy"],
+            r["ece"],
+            f"[{_fmt(r['ece_low'])}, {_fmt(r['ece_high'])}]",
+            r["mce"],
+            r["smooth_ece"],
+            r["brier"],
+            r["nll"],
+            r["auroc"],
+            r["aurc"],
+            r["eaurc"],
+            r["augrc"],
+        ]
         for name, r in rows.items()
     ]
     parts = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{_html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{_html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_html.escape(title)}</h1>",
         "<h2>Provenance</h2>",
         _table(["field", "value"], [[k, v] for k, v in prov.items()]),
         "<h2>Metrics</h2>",
         _table(header, metric_rows),
-        "<p class='note'>Top-label view: confidence = max probability, outcome = argmax is correct. ECE uses credo's "
-        "bins [i/B, (i+1)/B) with p = 1 in the last bin; its interval is a seeded percentile bootstrap. AUROC, AURC, "
-        "E-AURC and AUGRC rank errors by confidence (ties grouped).</p>",
+        "<p class='note'>Top-label view: confidence = max probability, outcome = argmax is correct. "
+        "ECE uses credo's bins [i/B, (i+1)/B) with p = 1 in the last bin; its interval is a seeded "
+        "percentile bootstrap. AUROC, AURC, E-AURC and AUGRC rank errors by confidence (ties grouped).</p>",
         "<h2>Plots</h2>",
         f"<img alt='reliability diagram' src='data:image/png;base64,{rel_png}'>",
         f"<img alt='risk-coverage curve' src='data:image/png;base64,{rc_png}'>",
@@ -192,7 +248,11 @@ def html(
             conf, correct = _top(y_true, p)
             t = _m.by_segment(
                 {"accuracy": _accuracy, "ece": functools.partial(_m.ece, n_bins=n_bins), "auroc": _m.auroc},
-                correct, conf, segments, sample_weight=sample_weight, as_frame=False,
+                correct,
+                conf,
+                segments,
+                sample_weight=sample_weight,
+                as_frame=False,
             )
             table = t
             if name == "raw":
@@ -201,7 +261,10 @@ def html(
             columns += [t["ece"], t["auroc"]]
             seg_header += [f"ECE {name}", f"AUROC {name}"]
         assert table is not None
-        seg_rows = [[table["segment"][i], int(table["count"][i])] + [c[i] for c in columns] for i in range(len(table["segment"]))]
+        seg_rows = [
+            [table["segment"][i], int(table["count"][i])] + [c[i] for c in columns]
+            for i in range(len(table["segment"]))
+        ]
         parts.append(_table(seg_header, seg_rows))
     parts.append("</body></html>\n")
     return _artifact.write_text_atomic(path, "\n".join(parts))
