@@ -73,9 +73,9 @@ enum Rule {
     /// ⌊p / width⌋ (relplot), no clamp: p = 1 lands in bin B.
     FloorDiv(f64),
     /// The number of `edges` strictly below p (searchsorted left / digitize right=True).
-    CountBelow(Vec<f64>),
+    CountBelow(Vec<f64>, Guess),
     /// The number of `edges` at or below p (searchsorted right / bucketize right=True).
-    CountAtOrBelow(Vec<f64>),
+    CountAtOrBelow(Vec<f64>, Guess),
 }
 
 /// A bin-assignment rule with the number of bins it produces and the edges to report.
@@ -145,27 +145,68 @@ pub fn np_quantiles(sorted: &[f64], qs: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-fn count_below(edges: &[f64], p: f64, guess: usize) -> usize {
-    // Edges are sorted; the guess from ⌊p·B⌋ is exact except next to an edge.
-    let mut g = guess.min(edges.len());
-    while g < edges.len() && edges[g] < p {
-        g += 1;
-    }
-    while g > 0 && edges[g - 1] >= p {
-        g -= 1;
-    }
-    g
+/// How to find the count of edges below a value: a linear guess ⌊p·scale⌋ + offset that is
+/// exact away from edges (equal-width bins), or a binary search (quantile edges).
+#[derive(Clone, Copy, Debug)]
+pub enum Guess {
+    Linear(f64, usize),
+    Search,
 }
 
-fn count_at_or_below(edges: &[f64], p: f64, guess: usize) -> usize {
-    let mut g = guess.min(edges.len());
-    while g < edges.len() && edges[g] <= p {
-        g += 1;
+/// Edges padded with −inf in front and +inf behind, so the walks below need no bounds tests
+/// (a data-dependent bounds test mispredicts on every sample in the top bin).
+fn padded(edges: &[f64]) -> Vec<f64> {
+    let mut v = Vec::with_capacity(edges.len() + 2);
+    v.push(f64::NEG_INFINITY);
+    v.extend_from_slice(edges);
+    v.push(f64::INFINITY);
+    v
+}
+
+/// The number of edges strictly below p, for padded edges `ext`.
+#[inline]
+pub fn bin_below(ext: &[f64], p: f64, g: Guess) -> usize {
+    let len = ext.len() - 2;
+    match g {
+        Guess::Linear(scale, off) => {
+            let mut k = ((p * scale) as usize + off).min(len);
+            while ext[k + 1] < p {
+                k += 1;
+            }
+            while ext[k] >= p {
+                k -= 1;
+            }
+            k
+        }
+        Guess::Search => ext[1..=len].partition_point(|&e| e < p),
     }
-    while g > 0 && edges[g - 1] > p {
-        g -= 1;
+}
+
+/// The number of edges at or below p, for padded edges `ext`.
+#[inline]
+pub fn bin_at_or_below(ext: &[f64], p: f64, g: Guess) -> usize {
+    let len = ext.len() - 2;
+    match g {
+        Guess::Linear(scale, off) => {
+            let mut k = ((p * scale) as usize + off).min(len);
+            while ext[k + 1] <= p {
+                k += 1;
+            }
+            while ext[k] > p {
+                k -= 1;
+            }
+            k
+        }
+        Guess::Search => ext[1..=len].partition_point(|&e| e <= p),
     }
-    g
+}
+
+/// A bin rule borrowed for a hot loop (see [`Binning::fast`]).
+pub enum Fast<'a> {
+    FloorMul(f64),
+    FloorDiv(f64),
+    Below(&'a [f64], Guess),
+    AtOrBelow(&'a [f64], Guess),
 }
 
 impl Binning {
@@ -183,11 +224,21 @@ impl Binning {
                 Convention::Credo => Self::plain(Rule::FloorMul(b), n_bins, false, np_linspace01(n_bins + 1)),
                 Convention::Sklearn => {
                     let e = np_linspace01(n_bins + 1);
-                    Self::plain(Rule::CountBelow(e[1..n_bins].to_vec()), n_bins, false, e)
+                    Self::plain(
+                        Rule::CountBelow(padded(&e[1..n_bins]), Guess::Linear(b, 0)),
+                        n_bins,
+                        false,
+                        e,
+                    )
                 }
                 Convention::Netcal => {
                     let e = np_linspace01(n_bins + 1);
-                    Self::plain(Rule::CountAtOrBelow(e[1..n_bins].to_vec()), n_bins, true, e)
+                    Self::plain(
+                        Rule::CountAtOrBelow(padded(&e[1..n_bins]), Guess::Linear(b, 0)),
+                        n_bins,
+                        true,
+                        e,
+                    )
                 }
                 Convention::Torchmetrics => {
                     let e = torch_linspace01(n_bins + 1);
@@ -195,14 +246,24 @@ impl Binning {
                     rep.push(1.0);
                     // bucketize(right=True) − 1 counts every boundary at or below p, minus one:
                     // the interior boundaries plus the last one (so p = 1 → bin B).
-                    Self::plain(Rule::CountAtOrBelow(e[1..].to_vec()), n_bins + 1, false, rep)
+                    Self::plain(
+                        Rule::CountAtOrBelow(padded(&e[1..]), Guess::Linear(b, 0)),
+                        n_bins + 1,
+                        false,
+                        rep,
+                    )
                 }
                 Convention::Mapie => {
                     let e = np_linspace01(n_bins);
                     let mut rep = vec![0.0];
                     rep.extend_from_slice(&e);
                     // digitize(right=True) counts the edges strictly below p: 0 only for p = 0.
-                    Self::plain(Rule::CountBelow(e), n_bins, false, rep)
+                    Self::plain(
+                        Rule::CountBelow(padded(&e), Guess::Linear(b - 1.0, 1)),
+                        n_bins,
+                        false,
+                        rep,
+                    )
                 }
                 Convention::Relplot => {
                     let width = 1.0 / b;
@@ -223,7 +284,7 @@ impl Binning {
                         e[n_bins] = 1.0;
                         let clip = convention == Convention::Netcal;
                         Ok(Self::plain(
-                            Rule::CountAtOrBelow(e[1..n_bins].to_vec()),
+                            Rule::CountAtOrBelow(padded(&e[1..n_bins]), Guess::Search),
                             n_bins,
                             clip,
                             e,
@@ -233,7 +294,12 @@ impl Binning {
                         // np.percentile(p, linspace(0, 1, B + 1) * 100) divides by 100 again.
                         let qs: Vec<f64> = np_linspace01(n_bins + 1).iter().map(|q| q * 100.0 / 100.0).collect();
                         let e = np_quantiles(&sorted, &qs);
-                        Ok(Self::plain(Rule::CountBelow(e[1..n_bins].to_vec()), n_bins, false, e))
+                        Ok(Self::plain(
+                            Rule::CountBelow(padded(&e[1..n_bins]), Guess::Search),
+                            n_bins,
+                            false,
+                            e,
+                        ))
                     }
                     _ => Err(CredoError::invalid(
                         "strategy",
@@ -250,6 +316,16 @@ impl Binning {
             n_bins,
             clip,
             edges,
+        }
+    }
+
+    /// The rule in a form kernels can match on once, outside their loops.
+    pub fn fast(&self) -> Fast<'_> {
+        match &self.rule {
+            Rule::FloorMul(b) => Fast::FloorMul(*b),
+            Rule::FloorDiv(w) => Fast::FloorDiv(*w),
+            Rule::CountBelow(e, g) => Fast::Below(e, *g),
+            Rule::CountAtOrBelow(e, g) => Fast::AtOrBelow(e, *g),
         }
     }
 
@@ -274,13 +350,11 @@ impl Binning {
     /// The bin of confidence `p` (already passed through [`Binning::value`]).
     #[inline]
     pub fn assign(&self, p: f64) -> usize {
-        // ⌊p·B⌋ is within one of the answer for every edge rule; the count walks the rest.
-        let guess = (p * self.n_bins as f64) as usize;
         match &self.rule {
             Rule::FloorMul(b) => ((p * b) as usize).min(self.n_bins - 1),
             Rule::FloorDiv(w) => ((p / w) as usize).min(self.n_bins - 1),
-            Rule::CountBelow(e) => count_below(e, p, guess),
-            Rule::CountAtOrBelow(e) => count_at_or_below(e, p, guess),
+            Rule::CountBelow(e, g) => bin_below(e, p, *g),
+            Rule::CountAtOrBelow(e, g) => bin_at_or_below(e, p, *g),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::binning::{Binning, Convention, Strategy};
+use super::binning::{bin_at_or_below, bin_below, Binning, Convention, Fast, Strategy};
 use super::{check_outcomes, check_probs, check_weights, wt};
 use crate::error::{check_same_len, CredoError, Result};
 
@@ -148,13 +148,13 @@ fn accumulate_with(
 }
 
 fn accumulate(stats: &mut BinStats, conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning) {
-    // Dispatch on the rule once, outside the loop, so credo's ⌊p·B⌋ rule compiles to a multiply.
-    match binning.floor_mul() {
-        Some(b) => {
-            let last = binning.n_bins - 1;
-            accumulate_with(stats, conf, acc, w, binning, |p| ((p * b) as usize).min(last));
-        }
-        None => accumulate_with(stats, conf, acc, w, binning, |p| binning.assign(p)),
+    // Dispatch on the rule once, outside the loop, so each rule gets its own compiled loop.
+    let last = binning.n_bins - 1;
+    match binning.fast() {
+        Fast::FloorMul(b) => accumulate_with(stats, conf, acc, w, binning, |p| ((p * b) as usize).min(last)),
+        Fast::FloorDiv(d) => accumulate_with(stats, conf, acc, w, binning, |p| ((p / d) as usize).min(last)),
+        Fast::Below(e, g) => accumulate_with(stats, conf, acc, w, binning, |p| bin_below(e, p, g)),
+        Fast::AtOrBelow(e, g) => accumulate_with(stats, conf, acc, w, binning, |p| bin_at_or_below(e, p, g)),
     }
 }
 
