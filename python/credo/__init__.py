@@ -40,4 +40,6 @@ __all__ = [
     "load",
     "metrics",
     "monitor",
+    "plots",
+    "report",
 ]

@@ -7,7 +7,7 @@
 //! torch-uncertainty convention (per-sample steps in stable order, trapezoid, normalised by
 //! 1 − 1/N) is available for cross-checks.
 
-use super::sort::{rank_desc, Ranked};
+use super::sort::{rank_desc, sorted_keys_desc, Ranked};
 use super::{check_outcomes, check_weights, wt};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
 
@@ -74,7 +74,53 @@ fn need_both_classes(v: f64) -> Result<f64> {
 
 pub fn auroc(scores: &[f64], y: &[f64], w: Option<&[f64]>) -> Result<f64> {
     validate(scores, y, w)?;
+    if w.is_none() && y.iter().all(|&v| v == 0.0 || v == 1.0) {
+        return need_both_classes(auroc_hard_labels(scores, y));
+    }
     need_both_classes(auroc_ranked(&rank_desc(scores), y, w))
+}
+
+/// Unweighted AUROC with 0/1 labels: the positive and negative scores are sorted separately
+/// (keys only, in parallel) and merged, counting each negative's outranking positives and half
+/// its tied ones. No index permutation, no gathers.
+fn auroc_hard_labels(scores: &[f64], y: &[f64]) -> f64 {
+    let (pos, neg): (Vec<f64>, Vec<f64>) = {
+        let mut p = Vec::with_capacity(scores.len());
+        let mut q = Vec::with_capacity(scores.len());
+        for (&s, &v) in scores.iter().zip(y) {
+            if v == 1.0 {
+                p.push(s);
+            } else {
+                q.push(s);
+            }
+        }
+        (p, q)
+    };
+    if pos.is_empty() || neg.is_empty() {
+        return f64::NAN;
+    }
+    let (kp, kn) = rayon::join(|| sorted_keys_desc(&pos), || sorted_keys_desc(&neg));
+    // Keys ascend as scores descend; walk both from the highest score down.
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut area = 0.0f64;
+    while j < kn.len() {
+        let k = kn[j];
+        while i < kp.len() && kp[i] < k {
+            i += 1;
+        }
+        let above = i as f64;
+        let mut ties = 0usize;
+        while i + ties < kp.len() && kp[i + ties] == k {
+            ties += 1;
+        }
+        let mut m = 0usize;
+        while j + m < kn.len() && kn[j + m] == k {
+            m += 1;
+        }
+        area += m as f64 * (above + 0.5 * ties as f64);
+        j += m;
+    }
+    area / (pos.len() as f64 * neg.len() as f64)
 }
 
 /// Average precision (area under the precision–recall curve as scikit-learn's
@@ -345,6 +391,16 @@ mod tests {
         // pairs (pos, neg): (0.9,0.5)=1, (0.9,0.1)=1, (0.5,0.5)=0.5, (0.5,0.1)=1 → 3.5/4
         assert!((auroc(&s, &y, None).unwrap() - 0.875).abs() < 1e-15);
         assert!(auroc(&s, &[1.0; 4], None).is_err());
+    }
+
+    #[test]
+    fn hard_label_fast_path_equals_grouped_path() {
+        let n = 3000;
+        let s: Vec<f64> = (0..n).map(|i| (((i * 7919) % 997) as f64 / 50.0).floor()).collect();
+        let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from((i * 31) % 5 < 2))).collect();
+        let fast = auroc_hard_labels(&s, &y);
+        let grouped = auroc_ranked(&rank_desc(&s), &y, None);
+        assert!((fast - grouped).abs() < 1e-12, "{fast} vs {grouped}");
     }
 
     #[test]

@@ -72,6 +72,46 @@ pub fn argsort_desc(scores: &[f64]) -> Vec<u32> {
     idx
 }
 
+/// The descending-order keys of `scores`, sorted (keys only: no index payload, half the memory
+/// traffic of [`argsort_desc`]). Equal keys mean equal scores.
+pub fn sorted_keys_desc(scores: &[f64]) -> Vec<u64> {
+    let mut keys: Vec<u64> = scores.iter().map(|&x| !ascending_key(x)).collect();
+    if keys.len() <= SMALL {
+        keys.sort_unstable();
+        return keys;
+    }
+    const BITS: usize = 11;
+    const BUCKETS: usize = 1 << BITS;
+    const MASK: u64 = (BUCKETS - 1) as u64;
+    let n = keys.len();
+    let mut hist = vec![[0u32; BUCKETS]; 6];
+    for &k in &keys {
+        for (d, h) in hist.iter_mut().enumerate() {
+            h[((k >> (BITS * d)) & MASK) as usize] += 1;
+        }
+    }
+    let mut out = vec![0u64; n];
+    for (d, h) in hist.iter().enumerate() {
+        if h.iter().any(|&c| c as usize == n) {
+            continue;
+        }
+        let mut offs = [0u32; BUCKETS];
+        let mut run = 0u32;
+        for (o, &c) in offs.iter_mut().zip(h.iter()) {
+            *o = run;
+            run += c;
+        }
+        let shift = BITS * d;
+        for &k in &keys {
+            let b = ((k >> shift) & MASK) as usize;
+            out[offs[b] as usize] = k;
+            offs[b] += 1;
+        }
+        std::mem::swap(&mut keys, &mut out);
+    }
+    keys
+}
+
 /// Sorts `scores` decreasingly and groups equal values.
 pub fn rank_desc(scores: &[f64]) -> Ranked {
     let order = argsort_desc(scores);
