@@ -115,7 +115,8 @@ def test_classwise_and_binary_views(rng):
 def test_canonical_ece_against_numpy_cells(rng):
     probs = rng.dirichlet(np.ones(3), size=800)
     labels = rng.integers(0, 3, 800)
-    cells = np.minimum((probs * 4).astype(int), 3)
+    # CalibrationErrors.jl UniformBinning: bin ⌈4p⌉ (1-based), p = 0 in the first.
+    cells = np.maximum(np.ceil(probs * 4).astype(int), 1) - 1
     keys = cells[:, 0] * 16 + cells[:, 1] * 4 + cells[:, 2]
     onehot = np.eye(3)[labels]
     expect = 0.0

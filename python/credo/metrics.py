@@ -22,7 +22,8 @@ The views (``kind``): ``"top_label"`` — confidence = max probability, outcome 
 argmax is right (1-D input is read as confidence and 0/1 correctness); ``"binary"`` — p(y = 1)
 against y (a 2-column matrix uses its second column); ``"classwise"`` — the mean over classes of
 the binary ECE of p_k against 1[y = k] (Kull et al. 2019); ``"canonical"`` — the full-vector ECE
-of Widmann et al. (2019), bins on every coordinate, total-variation distance per cell.
+of Widmann et al. (2019) as CalibrationErrors.jl's ``ECE(UniformBinning(B))``: every coordinate
+in bin ⌈B·p⌉ ((a, b] bins), cells weighted by mass, total-variation distance per cell.
 """
 
 from __future__ import annotations
@@ -183,8 +184,8 @@ def ece(
             return _credo.ece_classwise(probs, labels, w, threads=threads, **opts)
         if convention != "credo" or strategy != "uniform" or norm != "l1" or adaptive:
             raise InvalidArgumentError(
-                "kind: 'canonical' uses credo's uniform per-coordinate bins and the total-variation "
-                "distance; convention, strategy, norm and adaptive do not apply"
+                "kind: 'canonical' uses CalibrationErrors.jl's uniform per-coordinate bins and the "
+                "total-variation distance; convention, strategy, norm and adaptive do not apply"
             )
         return _credo.ece_canonical(probs, labels, w, n_bins=bins)
     conf, acc = _binary_view(y_true, y_prob, kind)

@@ -300,8 +300,9 @@ impl Distance {
     }
 }
 
-/// The canonical (full-vector) ECE of Widmann et al. (2019): partition the simplex by binning
-/// every coordinate into `n_bins` equal-width bins (credo's edge rule), then
+/// The canonical (full-vector) ECE of Widmann et al. (2019) as CalibrationErrors.jl's
+/// `ECE(UniformBinning(n_bins))`: every coordinate p_k goes to bin ⌈B·p_k⌉ (p_k = 0 to the first),
+/// i.e. (a, b] bins, the cells are the tuples of coordinate bins, and the estimate is
 /// Σ_cells (w_c/W)·d(mean one-hot label, mean probability vector).
 pub fn ece_canonical(
     probs: &[f64],
@@ -325,12 +326,12 @@ pub fn ece_canonical(
     check_same_len("y_true", labels.len(), n)?;
     super::check_labels(labels, k)?;
     check_weights(w, n)?;
-    let binning = Binning::new(Convention::Credo, Strategy::Uniform, n_bins, &[])?;
+    let b = n_bins as f64;
     // cell key -> (weight, Σ w·p, Σ w·onehot); stored flat as [weight, p_0.., y_0..].
     let mut cells: HashMap<Vec<u16>, Vec<f64>> = HashMap::new();
     let mut order: Vec<Vec<u16>> = Vec::new();
     for (i, row) in probs.chunks_exact(k).enumerate() {
-        let key: Vec<u16> = row.iter().map(|&p| binning.assign(p) as u16).collect();
+        let key: Vec<u16> = row.iter().map(|&p| ((p * b).ceil() as u16).max(1) - 1).collect();
         let wi = wt(w, i);
         let entry = cells.entry(key).or_insert_with_key(|key| {
             order.push(key.clone());
