@@ -85,6 +85,18 @@ def test_random_data_matches_anchor_algorithms(rng, n_bins):
     )
 
 
+def test_adaptive_ece_is_unweighted_mean_over_quantile_bins(rng):
+    p = rng.beta(4, 1.5, 2500)
+    y = (rng.uniform(size=2500) < p).astype(float)
+    edges = np.quantile(p, np.linspace(0, 1, 11))
+    edges[0], edges[-1] = 0.0, 1.0
+    idx = np.searchsorted(edges[1:-1], p, side="right")  # [a, b), last bin closed
+    gaps = [abs(y[idx == b].mean() - p[idx == b].mean()) for b in range(10) if (idx == b).any()]
+    assert M.adaptive_ece(y, p, n_bins=10) == pytest.approx(np.mean(gaps), abs=1e-12)
+    weighted = sum((idx == b).mean() * abs(y[idx == b].mean() - p[idx == b].mean()) for b in range(10))
+    assert M.ece(y, p, n_bins=10, strategy="quantile") == pytest.approx(weighted, abs=1e-12)
+
+
 def test_multiclass_top_label_matches_netcal_and_mapie(rng):
     from mapie.metrics.calibration import expected_calibration_error
 
