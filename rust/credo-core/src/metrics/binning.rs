@@ -145,6 +145,40 @@ pub fn np_quantiles(sorted: &[f64], qs: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// A copy of `xs` in which every position [`np_quantiles`] reads for `qs` holds the order
+/// statistic a full sort would put there (successive selections instead of a sort).
+fn select_for_quantiles(xs: &[f64], qs: &[f64]) -> Vec<f64> {
+    let mut v = xs.to_vec();
+    let n = v.len();
+    if n == 0 {
+        return v;
+    }
+    let mut need: Vec<usize> = Vec::new();
+    for &q in qs
+        .iter()
+        .chain(qs.iter().map(|q| q * 100.0 / 100.0).collect::<Vec<_>>().iter())
+    {
+        let vi = (n as f64 - 1.0) * q;
+        let prev = if vi >= (n - 1) as f64 {
+            n - 1
+        } else {
+            vi.max(0.0).floor() as usize
+        };
+        need.push(prev);
+        need.push((prev + 1).min(n - 1));
+    }
+    need.sort_unstable();
+    need.dedup();
+    let mut lo = 0usize;
+    for &k in &need {
+        if k >= lo {
+            v[lo..].select_nth_unstable_by(k - lo, f64::total_cmp);
+            lo = k + 1;
+        }
+    }
+    v
+}
+
 /// How to find the count of edges below a value: a linear guess ⌊p·scale⌋ + offset that is
 /// exact away from edges (equal-width bins), or a binary search (quantile edges).
 #[derive(Clone, Copy, Debug)]
@@ -274,8 +308,7 @@ impl Binning {
                 }
             }),
             Strategy::Quantile => {
-                let mut sorted = conf.to_vec();
-                sorted.sort_unstable_by(f64::total_cmp);
+                let sorted = select_for_quantiles(conf, &np_linspace01(n_bins + 1));
                 match convention {
                     Convention::Credo | Convention::Netcal => {
                         let qs = np_linspace01(n_bins + 1);
