@@ -6,12 +6,6 @@ optional dependencies when first used.
 
 from __future__ import annotations
 
-# --- signals (issue: foundation) ---
-# --- calibration ---
-# --- conformal ---
-# --- agreement ---
-# --- metrics ---
-from credo import metrics, monitor
 from credo._artifact import load
 from credo._credo import __version__
 from credo.exceptions import (
@@ -24,6 +18,18 @@ from credo.exceptions import (
     NotFittedError,
     ShapeError,
 )
+
+# --- signals (issue: foundation) ---
+
+# --- calibration ---
+
+# --- conformal ---
+
+# --- agreement ---
+
+# --- metrics ---
+# plots and report import matplotlib only when a figure is drawn.
+from credo import metrics, monitor, plots, report
 
 # --- decision layer ---
 
