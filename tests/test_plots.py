@@ -74,3 +74,11 @@ def test_display_bad_input_names_argument():
 
     with pytest.raises(ValueError, match=r"^y_prob"):
         ReliabilityDisplay.from_predictions([0, 1], [0.5, 1.5])
+
+
+def test_measurement_modules_are_exported():
+    import credo
+
+    assert callable(credo.report.html) and callable(credo.metrics.ece)
+    assert credo.plots.ReliabilityDisplay and credo.monitor.DriftMonitor
+    assert {"metrics", "monitor", "plots", "report"} <= set(credo.__all__)
