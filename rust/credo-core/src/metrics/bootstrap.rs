@@ -40,10 +40,7 @@ pub struct BootResult {
 /// Multiplicities of one resample of n samples.
 pub fn resample_counts(n: usize, seed: u64, r: u64, counts: &mut [f64]) {
     counts.iter_mut().for_each(|c| *c = 0.0);
-    let mut rng = Rng::new(seed, r);
-    for _ in 0..n {
-        counts[rng.below(n as u64) as usize] += 1.0;
-    }
+    Rng::new(seed, r).for_each_below(n, n, |i| counts[i] += 1.0);
 }
 
 /// The indices drawn for each resample, row-major [n_resamples, n] (for metrics evaluated
@@ -51,10 +48,12 @@ pub fn resample_counts(n: usize, seed: u64, r: u64, counts: &mut [f64]) {
 pub fn resample_indices(n: usize, n_resamples: usize, seed: u64) -> Vec<u32> {
     let mut out = vec![0u32; n * n_resamples];
     out.par_chunks_mut(n.max(1)).enumerate().for_each(|(r, row)| {
-        let mut rng = Rng::new(seed, r as u64);
-        for v in row {
-            *v = rng.below(n as u64) as u32;
-        }
+        let mut it = row.iter_mut();
+        Rng::new(seed, r as u64).for_each_below(n, n, |i| {
+            if let Some(v) = it.next() {
+                *v = i as u32;
+            }
+        });
     });
     out
 }
@@ -129,22 +128,31 @@ fn ece_resamples(
             },
             |(counts, s), r| {
                 counts.iter_mut().for_each(|c| *c = 0);
-                let mut rng = Rng::new(seed, r as u64);
-                for _ in 0..n {
-                    counts[rng.below(n as u64) as usize] += 1;
-                }
+                Rng::new(seed, r as u64).for_each_below(n, n, |i| counts[i] += 1);
                 for b in 0..nb {
-                    let (mut sw, mut sp, mut sy, mut k) = (0.0, 0.0, 0.0, 0u64);
-                    for j in starts[b]..starts[b + 1] {
+                    // Four independent lanes hide the latency of the running sums.
+                    let (mut sw, mut sp, mut sy, mut k) = ([0.0f64; 4], [0.0f64; 4], [0.0f64; 4], 0u64);
+                    let (lo, hi) = (starts[b], starts[b + 1]);
+                    let main = lo + (hi - lo) / 4 * 4;
+                    for j in (lo..main).step_by(4) {
+                        for l in 0..4 {
+                            let c = f64::from(counts[perm[j + l] as usize]) * ws[j + l];
+                            sw[l] += c;
+                            sp[l] += c * ps[j + l];
+                            sy[l] += c * ys[j + l];
+                            k += u64::from(c > 0.0);
+                        }
+                    }
+                    for j in main..hi {
                         let c = f64::from(counts[perm[j] as usize]) * ws[j];
-                        sw += c;
-                        sp += c * ps[j];
-                        sy += c * ys[j];
+                        sw[0] += c;
+                        sp[0] += c * ps[j];
+                        sy[0] += c * ys[j];
                         k += u64::from(c > 0.0);
                     }
-                    s.weight[b] = sw;
-                    s.conf_sum[b] = sp;
-                    s.acc_sum[b] = sy;
+                    s.weight[b] = (sw[0] + sw[1]) + (sw[2] + sw[3]);
+                    s.conf_sum[b] = (sp[0] + sp[1]) + (sp[2] + sp[3]);
+                    s.acc_sum[b] = (sy[0] + sy[1]) + (sy[2] + sy[3]);
                     s.count[b] = k;
                 }
                 from_stats(s, opts.norm, opts.bin_weighted)

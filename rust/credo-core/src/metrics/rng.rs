@@ -54,6 +54,32 @@ impl Rng {
         }
         (m >> 64) as u64
     }
+
+    /// Calls `f` with `count` uniform indices in [0, n). Below 2³² each 64-bit output yields two
+    /// 32-bit draws (Lemire's method with rejection, so still exactly uniform); every resampling
+    /// path draws through here, so their index streams agree.
+    #[inline]
+    pub fn for_each_below(&mut self, n: usize, count: usize, mut f: impl FnMut(usize)) {
+        if n as u64 > u64::from(u32::MAX) {
+            for _ in 0..count {
+                f(self.below(n as u64) as usize);
+            }
+            return;
+        }
+        let n32 = n as u64;
+        let t = (1u64 << 32) % n32; // draws whose low product is below t would bias the result
+        let mut left = count;
+        while left > 0 {
+            let x = self.next_u64();
+            for half in [x & 0xFFFF_FFFF, x >> 32] {
+                let m = half * n32;
+                if (m & 0xFFFF_FFFF) >= t && left > 0 {
+                    f((m >> 32) as usize);
+                    left -= 1;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -69,5 +95,8 @@ mod tests {
         }
         assert!(counts.iter().all(|&c| (9_000..11_000).contains(&c)), "{counts:?}");
         assert_ne!(Rng::new(7, 0).next_u64(), Rng::new(7, 1).next_u64());
+        let mut c2 = [0u32; 7];
+        Rng::new(9, 0).for_each_below(7, 70_000, |i| c2[i] += 1);
+        assert!(c2.iter().all(|&c| (9_000..11_000).contains(&c)), "{c2:?}");
     }
 }
