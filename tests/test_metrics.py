@@ -244,6 +244,9 @@ def test_aurc_family_against_numpy_references(rng):
     oracle = np.cumsum(1 - np.sort(y)[::-1]) / np.arange(1, 2001)
     assert M.eaurc(y, s) == pytest.approx(risks.mean() - oracle.mean(), abs=1e-13)
     assert M.eaurc(y, s) > 0
+    from mapie.metrics.uncertainty import auarc  # area under accuracy-rejection = 1 − AURC
+
+    assert 1 - M.aurc(y, s) == pytest.approx(auarc(y, s), abs=1e-12)
     assert M.prr(y, s) == pytest.approx(R.lm_polygraph_prr(-s, y), abs=1e-12)
     quality = rng.uniform(size=2000) + s
     assert M.prr(quality, s) == pytest.approx(R.lm_polygraph_prr(-s, quality), abs=1e-12)
