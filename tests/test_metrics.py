@@ -297,6 +297,12 @@ def test_bootstrap_python_fallback_and_generic_callable(rng):
     labels = rng.integers(0, 3, 600)
     res = M.bootstrap(M.ece, labels, probs, kind="classwise", n_resamples=50, seed=3)
     assert res.low <= res.high and res.n_resamples == 50
+    # Equal-mass bins are rebuilt on every resample (generic path, same index streams).
+    from credo import _credo
+
+    q = M.bootstrap(M.adaptive_ece, labels, probs, n_bins=5, n_resamples=5, seed=3)
+    idx = _credo.bootstrap_indices(600, 5, 3)
+    assert q.distribution[4] == M.adaptive_ece(labels[idx[4]], probs[idx[4]], n_bins=5)
     custom = M.bootstrap(
         lambda yt, yp: float(np.mean(yp.argmax(1) == yt)), labels, probs, n_resamples=50, seed=3
     )

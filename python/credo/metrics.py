@@ -449,7 +449,8 @@ def bootstrap(
     """Percentile bootstrap interval of ``metric(y_true, y_prob, **metric_kwargs)``.
 
     The metrics of this module on 1-D inputs (and top-label ECE on 2-D input) are resampled
-    entirely in Rust; any other callable is evaluated in Python on index sets drawn in Rust.
+    entirely in Rust; any other callable — and equal-mass ECE, whose bin edges depend on the
+    resample — is evaluated in Python on index sets drawn in Rust (the same index sets).
     Resample r uses its own stream of ``seed``, so results are reproducible and independent of
     ``threads``.
     """
@@ -495,14 +496,16 @@ def _native_bootstrap(
             "adaptive",
         }:
             return None
+        if metric is adaptive_ece or kw.get("strategy", "uniform") != "uniform":
+            return None  # quantile edges depend on the resample: recomputed in the generic path
         conf, acc = _binary_view(y_true, y_prob, kind)
         convention = kw.get("convention", "credo")
         opts = {
             "n_bins": _bins(kw.get("n_bins"), convention),
             "convention": convention,
-            "strategy": "quantile" if metric is adaptive_ece else kw.get("strategy", "uniform"),
+            "strategy": "uniform",
             "norm": "max" if metric is mce else kw.get("norm", "l1"),
-            "bin_weighted": not (metric is adaptive_ece or kw.get("adaptive", False)),
+            "bin_weighted": not kw.get("adaptive", False),
         }
         return "ece", conf, acc, opts
     if metric in (brier_score, nll) and np.ndim(y_prob) == 1 and not kw:
