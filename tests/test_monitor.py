@@ -99,8 +99,26 @@ def test_decision_rates_and_thresholds(rng):
         mon.check()
 
 
+def test_decay_forgets_a_past_shift(rng):
+    ref = rng.beta(5, 2, 5000)
+    mon = DriftMonitor(decay=0.999).fit(ref)
+    mon.update(rng.beta(2, 5, 3000))  # a shifted period
+    assert mon.check().alarm
+    for _ in range(20):  # then 20,000 samples like the reference
+        mon.update(rng.beta(5, 2, 1000))
+    r = mon.check()
+    assert r.n_current == pytest.approx(1000 / (1 - 0.999**1000), rel=0.01)
+    assert not r.alarm, r
+    still = DriftMonitor().fit(ref).update(rng.beta(2, 5, 3000))
+    for _ in range(20):
+        still.update(rng.beta(5, 2, 1000))
+    assert still.check().alarm  # without decay the shifted period is never forgotten
+    with pytest.raises(InvalidArgumentError, match=r"^decay"):
+        DriftMonitor(decay=1.0).fit(ref)
+
+
 def test_state_survives_save_and_load(tmp_path, rng):
-    mon = DriftMonitor(n_bins=500, thresholds={"psi": 0.1}, name="svc").fit(
+    mon = DriftMonitor(n_bins=500, thresholds={"psi": 0.1}, decay=0.9999, name="svc").fit(
         rng.beta(2, 2, 3000), decisions=["a"] * 3000
     )
     mon.update(rng.beta(2, 3, 1000), decisions=["a"] * 900 + ["b"] * 100)

@@ -62,7 +62,7 @@ class DriftReport:
     """Drift of the current window against the reference."""
 
     n_reference: int
-    n_current: int
+    n_current: float
     psi: float
     ks_statistic: float
     ks_pvalue: float
@@ -91,6 +91,11 @@ class DriftMonitor(Estimator):
     value_range : (low, high) of the monitored score; values outside fall into the end bins.
     psi_bins : number of reference-quantile groups for the PSI.
     thresholds : overrides of :data:`DEFAULT_THRESHOLDS`; ``None`` disables a statistic's alarm.
+    decay : optional per-sample forgetting factor in (0, 1): before a batch of m confidences is
+        added, the current window (counts, sum, decision counts) is scaled by ``decay**m``, so the
+        window is an exponentially weighted recent history; with batches of m its effective size
+        settles at m/(1 − decay**m) (1/(1 − decay) when samples arrive one at a time).
+        ``None`` (default) keeps everything since the last :meth:`reset`.
     name : label of the Prometheus series.
 
     Examples
@@ -107,12 +112,14 @@ class DriftMonitor(Estimator):
         value_range: tuple[float, float] = (0.0, 1.0),
         psi_bins: int = 10,
         thresholds: dict[str, float | None] | None = None,
+        decay: float | None = None,
         name: str = "credo",
     ) -> None:
         self.n_bins = n_bins
         self.value_range = value_range
         self.psi_bins = psi_bins
         self.thresholds = thresholds
+        self.decay = decay
         self.name = name
 
     # -- configuration ---------------------------------------------------------------------
@@ -140,6 +147,19 @@ class DriftMonitor(Estimator):
             t[k] = None if v is None else float(v)
         return t
 
+    def _decay(self) -> float | None:
+        if self.decay is None:
+            return None
+        try:
+            d = float(self.decay)
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(
+                f"decay: must be a number in (0, 1) or None, got {self.decay!r}"
+            ) from None
+        if not 0.0 < d < 1.0:
+            raise InvalidArgumentError(f"decay: must lie strictly between 0 and 1, got {self.decay!r}")
+        return d
+
     @staticmethod
     def _decisions(decisions: Any, n: int) -> dict[str, int]:
         if decisions is None:
@@ -158,6 +178,7 @@ class DriftMonitor(Estimator):
         n_bins = check_positive_int(self.n_bins, "n_bins")
         check_positive_int(self.psi_bins, "psi_bins")
         self._thresholds()
+        self._decay()
         lo, hi = self._range()
         x = as_float_array(reference, "reference", ndim=1)
         counts = np.zeros(n_bins)
@@ -173,7 +194,7 @@ class DriftMonitor(Estimator):
         check_is_fitted(self, "reference_counts_")
         self.current_counts_ = np.zeros_like(self.reference_counts_)
         self.current_sum_ = 0.0
-        self.current_decisions_: dict[str, int] = {}
+        self.current_decisions_: dict[str, float] = {}
         return self
 
     def update(self, confidences: Any, *, decisions: Any = None) -> DriftMonitor:
@@ -181,6 +202,13 @@ class DriftMonitor(Estimator):
         check_is_fitted(self, "reference_counts_")
         x = as_float_array(confidences, "confidences", ndim=1, allow_empty=True)
         d = self._decisions(decisions, len(x))
+        decay = self._decay()
+        if decay is not None and x.size:
+            # Fixed memory: forgetting rescales the window in place.
+            f = decay**x.size
+            self.current_counts_ *= f
+            self.current_sum_ *= f
+            self.current_decisions_ = {k: v * f for k, v in self.current_decisions_.items()}
         if x.size:
             lo, hi = self._range()
             s, _ = _credo.hist_update(x, lo, hi, self.current_counts_)
@@ -195,8 +223,8 @@ class DriftMonitor(Estimator):
         """Drift statistics of the current window against the reference, with alarms."""
         check_is_fitted(self, "reference_counts_")
         n_ref = int(self.reference_counts_.sum())
-        n_cur = int(self.current_counts_.sum())
-        if n_cur == 0:
+        n_cur = float(self.current_counts_.sum())  # effective size under decay
+        if n_cur <= 0:
             raise EmptyInputError("confidences: the current window is empty; call update(...) first")
         lo, hi = self._range()
         psi, ks, p, w1 = _credo.hist_drift(
@@ -267,7 +295,7 @@ class DriftMonitor(Estimator):
     def _artifact_summary(self) -> dict[str, Any]:
         return {
             "n_reference": int(self.reference_counts_.sum()),
-            "n_current": int(self.current_counts_.sum()),
+            "n_current": float(self.current_counts_.sum()),
             "reference_hash": _artifact.data_hash(self.reference_counts_),
         }
 
@@ -287,7 +315,7 @@ class DriftMonitor(Estimator):
         obj.reference_sum_ = _artifact.decode_float(state["reference_sum"])
         obj.current_sum_ = _artifact.decode_float(state["current_sum"])
         obj.reference_decisions_ = {str(k): int(v) for k, v in state["reference_decisions"].items()}
-        obj.current_decisions_ = {str(k): int(v) for k, v in state["current_decisions"].items()}
+        obj.current_decisions_ = {str(k): float(v) for k, v in state["current_decisions"].items()}
         return obj
 
 
