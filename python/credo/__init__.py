@@ -36,6 +36,8 @@ from credo.conformal import (
 # --- agreement ---
 
 # --- metrics ---
+# plots and report import matplotlib only when a figure is drawn.
+from credo import metrics, monitor, plots, report
 
 # --- decision layer ---
 from credo import evidence, risk, verify
@@ -66,6 +68,10 @@ __all__ = [
     "conformal_quantile",
     "evidence",
     "load",
+    "metrics",
+    "monitor",
+    "plots",
+    "report",
     "risk",
     "verify",
 ]
