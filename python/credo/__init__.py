@@ -20,6 +20,8 @@ from credo.exceptions import (
 )
 
 # --- signals (issue: foundation) ---
+from credo import formats
+from credo.signals import sequence_signals, token_signals, topk_signals
 
 # --- calibration ---
 
@@ -41,5 +43,9 @@ __all__ = [
     "NotFittedError",
     "ShapeError",
     "__version__",
+    "formats",
     "load",
+    "sequence_signals",
+    "token_signals",
+    "topk_signals",
 ]
