@@ -20,6 +20,7 @@ from credo.exceptions import (
 )
 
 # --- signals (issue: foundation) ---
+# isort: split
 from credo import formats
 from credo.signals import sequence_signals, token_signals, topk_signals
 

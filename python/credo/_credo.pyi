@@ -11,15 +11,15 @@ class EmptyInputError(CredoError): ...
 class ArtifactError(CredoError): ...
 
 # --- signals.rs ---
-import numpy as np
+# (arrays are numpy.ndarray; typed as object to keep this stub import-free)
 
 def token_signals(
-    logits: np.ndarray,
+    logits: object,
     dtype: str,
     batch: int | None,
     seq: int,
     vocab: int,
-    chosen: np.ndarray | None = None,
+    chosen: object | None = None,
     temperature: float = 1.0,
     threads: int | None = None,
     simd: str | None = None,
@@ -28,23 +28,23 @@ def token_signals(
 def sequence_signals(
     batch: int,
     seq: int,
-    entropy: np.ndarray,
-    margin_prob: np.ndarray,
-    chosen_logprob: np.ndarray | None = None,
-    chosen: np.ndarray | None = None,
-    lengths: np.ndarray | None = None,
-    mask: np.ndarray | None = None,
+    entropy: object,
+    margin_prob: object,
+    chosen_logprob: object | None = None,
+    chosen: object | None = None,
+    lengths: object | None = None,
+    mask: object | None = None,
     drop_last: bool = False,
     ngram: int = 3,
-) -> dict[str, np.ndarray]: ...
+) -> dict[str, object]: ...
 def topk_signals(
-    top_logprobs: np.ndarray,
-    chosen_logprob: np.ndarray | None = None,
+    top_logprobs: object,
+    chosen_logprob: object | None = None,
     policy: str = "bounds",
     vocab_size: int | None = None,
     k: int | None = None,
     sentinel: float = -9999.0,
-) -> dict[str, np.ndarray]: ...
+) -> dict[str, object]: ...
 def simd_level() -> str: ...
 def simd_levels() -> list[str]: ...
 

@@ -69,10 +69,16 @@ class DenseLogits:
     chosen: np.ndarray
     provenance: Provenance
 
-    def signals(self, *, temperature: float = 1.0, threads: int | None = None, invalid: str = "raise") -> TokenSignals:
+    def signals(
+        self, *, temperature: float = 1.0, threads: int | None = None, invalid: str = "raise"
+    ) -> TokenSignals:
         """:func:`credo.token_signals` of these scores (provenance carried over)."""
         s = token_signals(
-            self.logits, self.chosen, temperature=temperature, threads=threads, invalid=invalid,
+            self.logits,
+            self.chosen,
+            temperature=temperature,
+            threads=threads,
+            invalid=invalid,
             processed=self.provenance.processed,
         )
         prov = dataclasses.replace(self.provenance, temperature=s.provenance.temperature)
@@ -113,7 +119,9 @@ def _pack(rows: list[list[tuple[Any, float]]], k: int | None) -> tuple[np.ndarra
     return top, toks, max(kk, 1)
 
 
-def from_openai(response: Any, *, choice: int = 0, k: int | None = None, missing_chosen: float = np.nan) -> TopkLogprobs:
+def from_openai(
+    response: Any, *, choice: int = 0, k: int | None = None, missing_chosen: float = np.nan
+) -> TopkLogprobs:
     """Top-k logprobs of choice ``choice`` of an OpenAI response (chat or legacy completions).
 
     Accepts the response (dict or SDK object), its ``choices[i].logprobs``, or the ``content``
@@ -128,7 +136,9 @@ def from_openai(response: Any, *, choice: int = 0, k: int | None = None, missing
             raise InvalidArgumentError(f"choice: {choice} is not among the response's {len(choices)} choices")
         logprobs = _get(choices[choice], "logprobs")
         if logprobs is None:
-            raise InvalidArgumentError("response: the choice has no logprobs (request them with logprobs=True)")
+            raise InvalidArgumentError(
+                "response: the choice has no logprobs (request them with logprobs=True)"
+            )
     content = logprobs if isinstance(logprobs, list) else _get(logprobs, "content")
     rows: list[list[tuple[Any, float]]] = []
     tokens: list[Any] = []
@@ -141,23 +151,31 @@ def from_openai(response: Any, *, choice: int = 0, k: int | None = None, missing
         tops = list(_get(logprobs, "top_logprobs") or [None] * len(tokens))
         if not (len(lps) == len(tokens) == len(tops)):
             raise ShapeError("response: tokens, token_logprobs and top_logprobs differ in length")
-        for lp, top in zip(lps, tops):
+        for lp, top in zip(lps, tops, strict=True):
             chosen.append(_lp(lp))
             rows.append([(tok, _lp(v)) for tok, v in (top or {}).items()])
     elif content is not None:
         for entry in content:
             tokens.append(_get(entry, "token"))
             chosen.append(_lp(_get(entry, "logprob")))
-            rows.append([(_get(e, "token"), _lp(_get(e, "logprob"))) for e in (_get(entry, "top_logprobs") or [])])
+            rows.append(
+                [(_get(e, "token"), _lp(_get(e, "logprob"))) for e in (_get(entry, "top_logprobs") or [])]
+            )
     else:
-        raise InvalidArgumentError("response: no logprobs.content (chat) or logprobs.tokens (legacy completions) found")
+        raise InvalidArgumentError(
+            "response: no logprobs.content (chat) or logprobs.tokens (legacy completions) found"
+        )
     if not rows:
         raise EmptyInputError("response: the logprobs hold no tokens")
     top, top_tokens, kk = _pack(rows, k)
     ch = np.asarray(chosen, dtype=np.float64)
     ch[np.isnan(ch)] = missing_chosen
     prov = Provenance(
-        source="openai-legacy" if legacy else "openai", mode="top-k", k=kk, renormalization="raw", processed=True
+        source="openai-legacy" if legacy else "openai",
+        mode="top-k",
+        k=kk,
+        renormalization="raw",
+        processed=True,
     )
     return TopkLogprobs(top, ch, tokens, top_tokens, kk, prov)
 
@@ -205,9 +223,11 @@ def from_vllm(
     rows: list[list[tuple[Any, float]]] = []
     chosen: list[float] = []
     ranks_k = 0
-    for tok, pos in zip(ids, positions):
+    for tok, pos in zip(ids, positions, strict=True):
         if not isinstance(pos, Mapping):
-            raise InvalidArgumentError(f"outputs: each position must be a dict of token id -> logprob, got {type(pos)}")
+            raise InvalidArgumentError(
+                f"outputs: each position must be a dict of token id -> logprob, got {type(pos)}"
+            )
         rows.append([(int(t), _vllm_value(v)) for t, v in pos.items()])
         chosen.append(_vllm_value(pos[tok]) if tok in pos else float("nan"))
         for t, v in pos.items():

@@ -245,7 +245,8 @@ def _as_logits(logits: Any) -> tuple[np.ndarray, str]:
     if arr.dtype.kind == "f":  # longdouble and friends
         return np.ascontiguousarray(arr, dtype=np.float64), "float64"
     raise InvalidArgumentError(
-        f"logits: expected floating-point logits (float16, bfloat16, float32 or float64), got dtype {arr.dtype}"
+        "logits: expected floating-point logits (float16, bfloat16, float32 or float64), "
+        f"got dtype {arr.dtype}"
     )
 
 
@@ -298,7 +299,9 @@ def token_signals(
     )
     simd = out.pop("simd")
     res = {k: v.reshape(lead) for k, v in out.items()}
-    prov = Provenance(source="logits", mode="full", vocab_size=int(arr.shape[-1]), temperature=t, processed=processed)
+    prov = Provenance(
+        source="logits", mode="full", vocab_size=int(arr.shape[-1]), temperature=t, processed=processed
+    )
     return TokenSignals(
         entropy=res["entropy"],
         logsumexp=res["logsumexp"],
@@ -419,7 +422,9 @@ def topk_signals(
         except (TypeError, ValueError) as exc:
             raise InvalidArgumentError(f"chosen_logprob: cannot be read as numbers ({exc})") from None
         if chosen.shape != lead:
-            raise ShapeError(f"chosen_logprob: has shape {chosen.shape} but top_logprobs have {lead} positions")
+            raise ShapeError(
+                f"chosen_logprob: has shape {chosen.shape} but top_logprobs have {lead} positions"
+            )
         chosen = np.ascontiguousarray(chosen).reshape(-1)
     kk = None if k is None else check_positive_int(k, "k")
     v = None if vocab_size is None else check_positive_int(vocab_size, "vocab_size")
