@@ -180,7 +180,8 @@ pub fn topk_signals(
                 Some(v) if v <= n || tail == 0.0 => raw_h,
                 Some(v) => raw_h + tail * ((v - n) as f64 / tail).ln(),
             };
-            (lower, upper.max(lower))
+            // Rounding can put a tight upper bound a hair below the lower one (NaN stays NaN).
+            (lower, if upper.is_nan() { upper } else { upper.max(lower) })
         };
         let renorm = opts.policy == TopkPolicy::Renormalized;
         let shift = if renorm { log_mass } else { 0.0 };
