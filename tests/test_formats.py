@@ -100,7 +100,7 @@ def test_openai_errors() -> None:
         formats.from_openai(chat_response(ENTRIES), choice=3)
     with pytest.raises(credo.InvalidArgumentError, match="no logprobs"):
         formats.from_openai({"choices": [{"logprobs": None}]})
-    with pytest.raises(credo.InvalidArgumentError, match="response: no logprobs.content"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"response: no logprobs\.content"):
         formats.from_openai({"choices": [{"logprobs": {"foo": 1}}]})
     with pytest.raises(credo.EmptyInputError, match="response:"):
         formats.from_openai({"choices": [{"logprobs": {"content": []}}]})

@@ -29,7 +29,7 @@ def reference(logits: np.ndarray, chosen: np.ndarray | None = None, temperature:
     lp = x - lse[..., None]
     with np.errstate(invalid="ignore"):
         plogp = np.where(np.isfinite(lp), np.exp(lp) * lp, 0.0)
-    padded = np.concatenate([x, np.full(x.shape[:-1] + (1,), -np.inf)], axis=-1)  # V = 1
+    padded = np.concatenate([x, np.full((*x.shape[:-1], 1), -np.inf)], axis=-1)  # V = 1
     top2 = np.sort(padded, axis=-1)[..., ::-1][..., :2]
     out = {
         "logsumexp": lse,
@@ -227,7 +227,7 @@ def test_bad_input_names_the_argument(kwargs: dict, exc: type, match: str) -> No
 def test_unsupported_simd_level_is_refused() -> None:
     missing = [lvl for lvl in ("avx2", "avx512", "neon") if lvl not in LEVELS]
     for lvl in missing:
-        with pytest.raises(credo.CredoError, match="simd: .* not supported"):
+        with pytest.raises(credo.CredoError, match=r"simd: .* not supported"):
             credo.token_signals(np.zeros((1, 3), np.float32), _simd=lvl)
 
 
