@@ -266,3 +266,11 @@ def test_real_option_logits(name: str) -> None:
         assert np.all(s.chosen_rank == 0)
     # A real model is far from uniform over six options on average.
     assert 0 < s.entropy.mean() < np.log(6)
+
+
+def test_unaligned_buffers_are_copied_not_misread(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((4, 33)).astype(np.float32)
+    raw = bytearray(b"\0" + x.tobytes())
+    view = np.frombuffer(raw, dtype=np.float32, offset=1).reshape(4, 33)
+    assert not view.flags.aligned
+    assert_matches(credo.token_signals(view), reference(x))

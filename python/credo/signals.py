@@ -238,12 +238,17 @@ def _as_logits(logits: Any) -> tuple[np.ndarray, str]:
     if arr.size == 0:
         raise EmptyInputError(f"logits: is empty (shape {arr.shape})")
     name = arr.dtype.name
+    # C-contiguous and aligned (a memory-mapped file may place data at any byte offset):
+    # already-conforming arrays pass through without a copy.
     if name == "bfloat16":
-        return np.ascontiguousarray(arr).view(np.uint16), "bfloat16"
+        return np.require(
+            arr.view(np.uint16) if arr.flags.c_contiguous else np.ascontiguousarray(arr).view(np.uint16),
+            requirements=["C", "A"],
+        ), "bfloat16"
     if name in ("float16", "float32", "float64"):
-        return np.ascontiguousarray(arr), name
+        return np.require(arr, requirements=["C", "A"]), name
     if arr.dtype.kind == "f":  # longdouble and friends
-        return np.ascontiguousarray(arr, dtype=np.float64), "float64"
+        return np.require(arr, dtype=np.float64, requirements=["C", "A"]), "float64"
     raise InvalidArgumentError(
         "logits: expected floating-point logits (float16, bfloat16, float32 or float64), "
         f"got dtype {arr.dtype}"
@@ -259,7 +264,7 @@ def _as_ids(chosen: Any, shape: tuple[int, ...], name: str = "chosen") -> np.nda
         raise InvalidArgumentError(f"{name}: token ids must be integers, got dtype {arr.dtype}")
     if arr.shape != shape:
         raise ShapeError(f"{name}: has shape {arr.shape} but the logits have {shape} positions")
-    return np.ascontiguousarray(arr, dtype=np.int64).reshape(-1)
+    return np.require(arr, dtype=np.int64, requirements=["C", "A"]).reshape(-1)
 
 
 def token_signals(
@@ -356,7 +361,7 @@ def sequence_signals(
             raise InvalidArgumentError(f"lengths: must be integers, got dtype {lens.dtype}")
         if lens.shape != (b,):
             raise ShapeError(f"lengths: has shape {lens.shape} but there are {b} sequences")
-        lens = np.ascontiguousarray(lens, dtype=np.int64)
+        lens = np.require(lens, dtype=np.int64, requirements=["C", "A"])
     m = None
     if mask is not None:
         m = np.asarray(mask)
@@ -368,7 +373,7 @@ def sequence_signals(
     n = check_positive_int(ngram, "ngram")
 
     def flat(x: np.ndarray | None, dtype: Any) -> np.ndarray | None:
-        return None if x is None else np.ascontiguousarray(x, dtype=dtype).reshape(-1)
+        return None if x is None else np.require(x, dtype=dtype, requirements=["C", "A"]).reshape(-1)
 
     out = _credo.sequence_signals(
         b,
@@ -425,14 +430,14 @@ def topk_signals(
             raise ShapeError(
                 f"chosen_logprob: has shape {chosen.shape} but top_logprobs have {lead} positions"
             )
-        chosen = np.ascontiguousarray(chosen).reshape(-1)
+        chosen = np.require(chosen, requirements=["C", "A"]).reshape(-1)
     kk = None if k is None else check_positive_int(k, "k")
     v = None if vocab_size is None else check_positive_int(vocab_size, "vocab_size")
     try:
         sent = float(sentinel)
     except (TypeError, ValueError):
         raise InvalidArgumentError(f"sentinel: must be a number, got {sentinel!r}") from None
-    flat = np.ascontiguousarray(top.reshape(-1, top.shape[-1]))
+    flat = np.require(top.reshape(-1, top.shape[-1]), requirements=["C", "A"])
     out = _credo.topk_signals(flat, chosen, policy, v, kk, sent)
     res = {name: arr.reshape(lead) for name, arr in out.items()}
     prov = Provenance(
