@@ -19,7 +19,9 @@ fn parse_simd(simd: Option<&str>) -> PyResult<Option<SimdLevel>> {
     match simd {
         None | Some("auto") => Ok(None),
         Some(s) => SimdLevel::parse(s).map(Some).ok_or_else(|| {
-            PyValueError::new_err(format!("simd: must be one of 'auto', 'scalar', 'neon', 'avx2', 'avx512', got {s:?}"))
+            PyValueError::new_err(format!(
+                "simd: must be one of 'auto', 'scalar', 'neon', 'avx2', 'avx512', got {s:?}"
+            ))
         }),
     }
 }
@@ -30,7 +32,8 @@ fn set<'py, T: Element>(d: &Bound<'py, PyDict>, name: &str, v: Vec<T>) -> PyResu
 
 /// Borrows `arr` as a flat slice of `T` (the Python layer made it C-contiguous).
 fn flat<'a, T: Element>(arr: &'a PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
-    arr.as_slice().map_err(|_| PyValueError::new_err("logits: array must be C-contiguous"))
+    arr.as_slice()
+        .map_err(|_| PyValueError::new_err("logits: array must be C-contiguous"))
 }
 
 fn run<'py, T: Logit + Element>(
@@ -42,7 +45,9 @@ fn run<'py, T: Logit + Element>(
 ) -> PyResult<signals::TokenSignals> {
     let arr = logits.cast::<PyArrayDyn<T>>()?.readonly();
     let xs = flat(&arr)?;
-    py_result(maybe_detach(py, xs.len(), || signals::token_signals(xs, shape, chosen, opts)))
+    py_result(maybe_detach(py, xs.len(), || {
+        signals::token_signals(xs, shape, chosen, opts)
+    }))
 }
 
 /// Token signals of C-contiguous logits. `dtype` names the element type (`bfloat16` arrives as
@@ -66,9 +71,18 @@ fn token_signals<'py>(
     let invalid = match invalid {
         "raise" => InvalidRows::Raise,
         "nan" => InvalidRows::Nan,
-        other => return Err(PyValueError::new_err(format!("invalid: must be 'raise' or 'nan', got {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "invalid: must be 'raise' or 'nan', got {other:?}"
+            )))
+        }
     };
-    let opts = TokenOptions { temperature, threads, simd: parse_simd(simd)?, invalid };
+    let opts = TokenOptions {
+        temperature,
+        threads,
+        simd: parse_simd(simd)?,
+        invalid,
+    };
     let shape = LogitsShape { batch, seq, vocab };
     let chosen = chosen.as_ref().map(|c| slice1(c, "chosen")).transpose()?;
     let s = match dtype {
@@ -80,7 +94,9 @@ fn token_signals<'py>(
             let bits = flat(&arr)?;
             // SAFETY: bf16 is a `repr(transparent)` u16, so the slices share layout and length.
             let xs: &[bf16] = unsafe { std::slice::from_raw_parts(bits.as_ptr().cast(), bits.len()) };
-            py_result(maybe_detach(py, xs.len(), || signals::token_signals(xs, shape, chosen, &opts)))?
+            py_result(maybe_detach(py, xs.len(), || {
+                signals::token_signals(xs, shape, chosen, &opts)
+            }))?
         }
         other => return Err(PyValueError::new_err(format!("logits: unsupported dtype {other}"))),
     };
@@ -123,7 +139,10 @@ fn sequence_signals<'py>(
         seq,
         entropy: slice1(&entropy, "entropy")?,
         margin_prob: slice1(&margin_prob, "margin_prob")?,
-        chosen_logprob: chosen_logprob.as_ref().map(|c| slice1(c, "chosen_logprob")).transpose()?,
+        chosen_logprob: chosen_logprob
+            .as_ref()
+            .map(|c| slice1(c, "chosen_logprob"))
+            .transpose()?,
         chosen: chosen.as_ref().map(|c| slice1(c, "chosen")).transpose()?,
     };
     let valid = match (&lengths, &mask) {
@@ -132,7 +151,9 @@ fn sequence_signals<'py>(
         (None, None) => Valid::All,
     };
     let opts = SequenceOptions { drop_last, ngram };
-    let s = py_result(maybe_detach(py, batch * seq, || signals::sequence_signals(&inp, valid, &opts)))?;
+    let s = py_result(maybe_detach(py, batch * seq, || {
+        signals::sequence_signals(&inp, valid, &opts)
+    }))?;
     let d = PyDict::new(py);
     set(&d, "n_tokens", s.n_tokens)?;
     set(&d, "mean_entropy", s.mean_entropy)?;
@@ -161,9 +182,19 @@ fn topk_signals<'py>(
     sentinel: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (top, rows, width) = slice2(&top_logprobs, "top_logprobs")?;
-    let chosen = chosen_logprob.as_ref().map(|c| slice1(c, "chosen_logprob")).transpose()?;
-    let opts = TopkOptions { policy: py_result(TopkPolicy::parse(policy))?, vocab_size, k, sentinel };
-    let s = py_result(maybe_detach(py, top.len(), || signals::topk_signals(top, rows, width, chosen, &opts)))?;
+    let chosen = chosen_logprob
+        .as_ref()
+        .map(|c| slice1(c, "chosen_logprob"))
+        .transpose()?;
+    let opts = TopkOptions {
+        policy: py_result(TopkPolicy::parse(policy))?,
+        vocab_size,
+        k,
+        sentinel,
+    };
+    let s = py_result(maybe_detach(py, top.len(), || {
+        signals::topk_signals(top, rows, width, chosen, &opts)
+    }))?;
     let d = PyDict::new(py);
     set(&d, "n_valid", s.n_valid)?;
     set(&d, "tail_mass", s.tail_mass)?;
@@ -191,7 +222,10 @@ fn simd_level() -> &'static str {
 /// Every level this CPU supports, lowest first.
 #[pyfunction]
 fn simd_levels() -> Vec<&'static str> {
-    signals::simd::supported_levels().into_iter().map(SimdLevel::name).collect()
+    signals::simd::supported_levels()
+        .into_iter()
+        .map(SimdLevel::name)
+        .collect()
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

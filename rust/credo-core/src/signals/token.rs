@@ -175,7 +175,7 @@ pub fn token_signals<T: Logit>(
         let row = &logits[r * v..(r + 1) * v];
         let c = chosen.map(|c| c[r] as usize);
         let st = T::row_stats(level, row, inv_t, c);
-        if st.bad || st.m == f64::NEG_INFINITY || !(st.s > 0.0) {
+        if st.bad || st.m == f64::NEG_INFINITY || st.s.is_nan() || st.s <= 0.0 {
             return NAN_ROW;
         }
         let ls = st.s.ln();
