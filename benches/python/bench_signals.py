@@ -62,12 +62,16 @@ def test_all_signals_float32(benchmark, shape: tuple[int, int]) -> None:  # type
     x = _logits(shape)
     chosen = np.random.default_rng(2).integers(0, shape[1], shape[0])
     work = f"all token signals [{shape[0]}, {shape[1]}] f32, 1 thread ({simd_level()})"
-    credo_s = best_time(lambda: credo.token_signals(x, chosen, threads=1))
+    benchmark(lambda: credo.token_signals(x, chosen, threads=1))
     numpy_s = best_time(lambda: numpy_pipeline(x, chosen), repeat=3)
-    bound_s = machine_bound(x)
+    # credo and the bound are measured alternately, best of each, so a noisy stretch on a
+    # shared machine does not land on one side only.
+    credo_s = bound_s = float("inf")
+    for _ in range(1 if QUICK else 3):
+        credo_s = min(credo_s, best_time(lambda: credo.token_signals(x, chosen, threads=1)))
+        bound_s = min(bound_s, machine_bound(x))
     record(work, credo_s, "numpy (1 thread)", numpy_s, 10)
     record_bound(work, credo_s, "bound max(np.sum bytes, np.exp in-cache)", bound_s, 1.5)
-    benchmark(lambda: credo.token_signals(x, chosen, threads=1))
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -79,7 +83,9 @@ def test_all_signals_torch_peer(shape: tuple[int, int]) -> None:
     tx, tc = torch.from_numpy(x), torch.from_numpy(chosen)
     credo_s = best_time(lambda: credo.token_signals(x, chosen, threads=1))
     torch_s = best_time(lambda: torch_pipeline(torch, tx, tc), repeat=3)
-    record(f"all token signals [{shape[0]}, {shape[1]}] f32, 1 thread", credo_s, "torch (1 thread)", torch_s, 10)
+    record(
+        f"all token signals [{shape[0]}, {shape[1]}] f32, 1 thread", credo_s, "torch (1 thread)", torch_s, 10
+    )
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
@@ -90,10 +96,17 @@ def test_half_precision_inputs(benchmark, dtype: str) -> None:  # type: ignore[n
     x = _logits(shape, dt)
     x32 = x.astype(np.float32)
     chosen = np.random.default_rng(2).integers(0, shape[1], shape[0])
+    benchmark(lambda: credo.token_signals(x, chosen, threads=1))
     credo_s = best_time(lambda: credo.token_signals(x, chosen, threads=1))
     numpy_s = best_time(lambda: numpy_pipeline(x32, chosen), repeat=3)
     t_sum = best_time(lambda: np.sum(x32), repeat=5) * x.itemsize / x32.itemsize
-    record(f"all token signals [{shape[0]}, {shape[1]}] {dtype}, 1 thread", credo_s, "numpy f32 (1 thread)", numpy_s, None)
+    record(
+        f"all token signals [{shape[0]}, {shape[1]}] {dtype}, 1 thread",
+        credo_s,
+        "numpy f32 (1 thread)",
+        numpy_s,
+        None,
+    )
     record(
         f"all token signals [{shape[0]}, {shape[1]}] {dtype}, 1 thread",
         credo_s,
@@ -101,7 +114,6 @@ def test_half_precision_inputs(benchmark, dtype: str) -> None:  # type: ignore[n
         t_sum,
         None,
     )
-    benchmark(lambda: credo.token_signals(x, chosen, threads=1))
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
