@@ -274,3 +274,14 @@ def test_unaligned_buffers_are_copied_not_misread(rng: np.random.Generator) -> N
     view = np.frombuffer(raw, dtype=np.float32, offset=1).reshape(4, 33)
     assert not view.flags.aligned
     assert_matches(credo.token_signals(view), reference(x))
+
+
+def test_contiguous_input_is_borrowed_not_copied(rng: np.random.Generator) -> None:
+    from credo.signals import _as_logits
+
+    x = rng.standard_normal((3, 40)).astype(np.float32)
+    assert _as_logits(x)[0] is x
+    b = x.astype(ml_dtypes.bfloat16)
+    view, name = _as_logits(b)
+    assert name == "bfloat16" and np.shares_memory(view, b)
+    assert not np.shares_memory(_as_logits(x[:, ::2])[0], x)  # strided views are copied once
