@@ -208,7 +208,7 @@ pub fn token_signals<T: Logit>(
     })?;
     if opts.invalid == InvalidRows::Raise {
         if let Some(r) = out.iter().position(|o| !o.ok) {
-            return Err(describe_invalid(&logits[r * v..(r + 1) * v], &shape, r));
+            return Err(describe_invalid(&logits[r * v..(r + 1) * v], &shape, r, t));
         }
     }
     let mut s = TokenSignals {
@@ -240,13 +240,20 @@ pub fn token_signals<T: Logit>(
 }
 
 /// The error for an invalid row: which row, and what is wrong with it.
-fn describe_invalid<T: Logit>(row: &[T], shape: &LogitsShape, r: usize) -> CredoError {
+fn describe_invalid<T: Logit>(row: &[T], shape: &LogitsShape, r: usize, temperature: f64) -> CredoError {
     let at = shape.describe(r);
     if let Some(i) = row.iter().position(|x| x.to_f64().is_nan()) {
         return CredoError::non_finite("logits", format!("{at} contains NaN at vocabulary index {i}"));
     }
     if let Some(i) = row.iter().position(|x| x.to_f64() == f64::INFINITY) {
         return CredoError::non_finite("logits", format!("{at} contains +inf at vocabulary index {i}"));
+    }
+    if row.iter().any(|x| x.to_f64().is_finite()) {
+        // Finite logits whose scaled values overflow the float32 lanes (a tiny temperature).
+        return CredoError::invalid(
+            "temperature",
+            format!("{temperature} makes the logits of {at} overflow float32 (logits / temperature is not finite)"),
+        );
     }
     CredoError::non_finite(
         "logits",

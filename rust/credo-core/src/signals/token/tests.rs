@@ -132,6 +132,24 @@ fn invalid_rows_raise_with_their_position_or_give_nan() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("row 0") && e.contains("every logit is -inf"), "{e}");
+    let tiny = TokenOptions {
+        temperature: 1e-45,
+        ..Default::default()
+    };
+    let big = [1e30f32, 0.0, 1.0, 2.0, 3.0];
+    let e = token_signals(
+        &big,
+        LogitsShape {
+            batch: None,
+            seq: 1,
+            vocab: 5,
+        },
+        None,
+        &tiny,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("temperature:"), "{e}");
     inf[1] = f32::INFINITY;
     let e = token_signals(&inf, shape2, None, &TokenOptions::default())
         .unwrap_err()
