@@ -285,3 +285,31 @@ def test_contiguous_input_is_borrowed_not_copied(rng: np.random.Generator) -> No
     view, name = _as_logits(b)
     assert name == "bfloat16" and np.shares_memory(view, b)
     assert not np.shares_memory(_as_logits(x[:, ::2])[0], x)  # strided views are copied once
+
+
+def test_gil_is_released_during_the_pass(rng: np.random.Generator) -> None:
+    import threading
+    import time
+
+    x = rng.standard_normal((256, 128_256)).astype(np.float32)
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.0005)
+
+    th = threading.Thread(target=spin)
+    th.start()
+    try:
+        time.sleep(0.01)
+        t0 = time.perf_counter()
+        credo.token_signals(x, threads=1, _simd="scalar")  # the slow path: one long native call
+        t1 = time.perf_counter()
+    finally:
+        stop.set()
+        th.join()
+    inside = [t for t in ticks if t0 + 0.005 < t < t1 - 0.005]
+    # With the GIL held the other thread could not run at all during the call.
+    assert len(inside) >= 3, (len(inside), t1 - t0)
