@@ -172,13 +172,19 @@ def _rows(path: Path, opts: dict[str, Any], progress: Any) -> Iterator[dict[str,
 
 
 def _count_sequences(path: Path, key: str | None) -> int | None:
+    """Sequences in a file without reading its data (None when unknown up front)."""
     try:
-        if path.suffix.lower() == ".npy":
+        suffix = path.suffix.lower()
+        if suffix == ".npy":
             a = np.load(path, mmap_mode="r", allow_pickle=False)
-            return 1 if a.ndim == 2 else int(a.shape[0])
-    except (OSError, ValueError):
+        elif suffix == ".safetensors":
+            arrays = _safetensors(path)
+            a = _pick(arrays, key, path)
+        else:
+            return None
+    except (OSError, ValueError, CredoError):
         return None
-    return None
+    return 1 if a.ndim == 2 else int(a.shape[0]) if a.ndim == 3 else None
 
 
 def _write(rows: list[dict[str, Any]], output: Path | None, fmt: str) -> None:
