@@ -20,6 +20,9 @@ from credo.exceptions import (
 )
 
 # --- signals (issue: foundation) ---
+# isort: split
+from credo import formats
+from credo.signals import sequence_signals, token_signals, topk_signals
 
 # --- calibration ---
 
@@ -67,11 +70,15 @@ __all__ = [
     "conformal",
     "conformal_quantile",
     "evidence",
+    "formats",
     "load",
     "metrics",
     "monitor",
     "plots",
     "report",
     "risk",
+    "sequence_signals",
+    "token_signals",
+    "topk_signals",
     "verify",
 ]

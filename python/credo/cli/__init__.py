@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Subcommand modules, in the order `credo --help` lists them.
-_SUBCOMMANDS: list[str] = []
+_SUBCOMMANDS: list[str] = ["score"]
 
 
 def _build_group():  # type: ignore[no-untyped-def]
