@@ -20,6 +20,9 @@ from credo.exceptions import (
 )
 
 # --- signals (issue: foundation) ---
+# isort: split
+from credo import formats
+from credo.signals import sequence_signals, token_signals, topk_signals
 
 # --- calibration ---
 
@@ -36,6 +39,8 @@ from credo.conformal import (
 # --- agreement ---
 
 # --- metrics ---
+# plots and report import matplotlib only when a figure is drawn.
+from credo import metrics, monitor, plots, report
 
 # --- decision layer ---
 from credo import evidence, risk, verify
@@ -65,7 +70,15 @@ __all__ = [
     "conformal",
     "conformal_quantile",
     "evidence",
+    "formats",
     "load",
+    "metrics",
+    "monitor",
+    "plots",
+    "report",
     "risk",
+    "sequence_signals",
+    "token_signals",
+    "topk_signals",
     "verify",
 ]

@@ -133,6 +133,26 @@ def write_json_atomic(path: str | os.PathLike[str], payload: dict[str, Any]) -> 
     return target
 
 
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Writes ``text`` (UTF-8) to ``path`` atomically (temp file + fsync + rename), as
+    :func:`write_json_atomic` does for artefacts (used for HTML reports)."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise ArtifactError(f"path: directory {str(directory)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
 def save(obj: Any, path: str | os.PathLike[str]) -> Path:
     """Saves a fitted object as a versioned, checksummed JSON artefact."""
     return write_json_atomic(path, to_dict(obj))

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Subcommand modules, in the order `credo --help` lists them.
-_SUBCOMMANDS: list[str] = ["demo", "fit", "eval", "report", "bench"]
+_SUBCOMMANDS: list[str] = ["demo", "score", "fit", "eval", "report", "bench"]
 
 
 def _build_group():  # type: ignore[no-untyped-def]

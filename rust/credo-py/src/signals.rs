@@ -1,6 +1,238 @@
-//! (placeholder: filled in by its issue)
-use pyo3::prelude::*;
+//! Bindings for `credo_core::signals`: dtype dispatch over borrowed (zero-copy) C-contiguous
+//! logits, GIL released for the pass, results as a dict of NumPy arrays. The Python layer
+//! (`credo/signals.py`) validates, reshapes and wraps them in result objects.
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use credo_core::signals::{
+    self, sequence::SequenceInput, InvalidRows, Logit, LogitsShape, SequenceOptions, SimdLevel, TokenOptions,
+    TopkOptions, TopkPolicy, Valid,
+};
+use half::{bf16, f16};
+use numpy::{Element, PyArray1, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::arrays::{maybe_detach, slice1, slice2};
+use crate::errors::py_result;
+
+fn parse_simd(simd: Option<&str>) -> PyResult<Option<SimdLevel>> {
+    match simd {
+        None | Some("auto") => Ok(None),
+        Some(s) => SimdLevel::parse(s).map(Some).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "simd: must be one of 'auto', 'scalar', 'neon', 'avx2', 'avx512', got {s:?}"
+            ))
+        }),
+    }
+}
+
+fn set<'py, T: Element>(d: &Bound<'py, PyDict>, name: &str, v: Vec<T>) -> PyResult<()> {
+    d.set_item(name, PyArray1::from_vec(d.py(), v))
+}
+
+/// Borrows `arr` as a flat slice of `T` (the Python layer made it C-contiguous).
+fn flat<'a, T: Element>(arr: &'a PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
+    arr.as_slice()
+        .map_err(|_| PyValueError::new_err("logits: array must be C-contiguous"))
+}
+
+fn run<'py, T: Logit + Element>(
+    py: Python<'py>,
+    logits: &Bound<'py, PyAny>,
+    shape: LogitsShape,
+    chosen: Option<&[i64]>,
+    opts: &TokenOptions,
+) -> PyResult<signals::TokenSignals> {
+    let arr = logits.cast::<PyArrayDyn<T>>()?.readonly();
+    let xs = flat(&arr)?;
+    py_result(maybe_detach(py, xs.len(), || {
+        signals::token_signals(xs, shape, chosen, opts)
+    }))
+}
+
+/// Token signals of C-contiguous logits. `dtype` names the element type (`bfloat16` arrives as
+/// a `uint16` view); `batch` is `None` for `[T, V]` input.
+#[pyfunction]
+#[pyo3(signature = (logits, dtype, batch, seq, vocab, chosen=None, temperature=1.0, threads=None, simd=None, invalid="raise"))]
+#[allow(clippy::too_many_arguments)]
+fn token_signals<'py>(
+    py: Python<'py>,
+    logits: &Bound<'py, PyAny>,
+    dtype: &str,
+    batch: Option<usize>,
+    seq: usize,
+    vocab: usize,
+    chosen: Option<PyReadonlyArray1<'py, i64>>,
+    temperature: f64,
+    threads: Option<usize>,
+    simd: Option<&str>,
+    invalid: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let invalid = match invalid {
+        "raise" => InvalidRows::Raise,
+        "nan" => InvalidRows::Nan,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "invalid: must be 'raise' or 'nan', got {other:?}"
+            )))
+        }
+    };
+    let opts = TokenOptions {
+        temperature,
+        threads,
+        simd: parse_simd(simd)?,
+        invalid,
+    };
+    let shape = LogitsShape { batch, seq, vocab };
+    let chosen = chosen.as_ref().map(|c| slice1(c, "chosen")).transpose()?;
+    let s = match dtype {
+        "float32" => run::<f32>(py, logits, shape, chosen, &opts)?,
+        "float64" => run::<f64>(py, logits, shape, chosen, &opts)?,
+        "float16" => run::<f16>(py, logits, shape, chosen, &opts)?,
+        "bfloat16" => {
+            let arr = logits.cast::<PyArrayDyn<u16>>()?.readonly();
+            let bits = flat(&arr)?;
+            // SAFETY: bf16 is a `repr(transparent)` u16, so the slices share layout and length.
+            let xs: &[bf16] = unsafe { std::slice::from_raw_parts(bits.as_ptr().cast(), bits.len()) };
+            py_result(maybe_detach(py, xs.len(), || {
+                signals::token_signals(xs, shape, chosen, &opts)
+            }))?
+        }
+        other => return Err(PyValueError::new_err(format!("logits: unsupported dtype {other}"))),
+    };
+    let d = PyDict::new(py);
+    set(&d, "logsumexp", s.logsumexp)?;
+    set(&d, "entropy", s.entropy)?;
+    set(&d, "max_logprob", s.max_logprob)?;
+    set(&d, "argmax", s.argmax)?;
+    set(&d, "margin_logit", s.margin_logit)?;
+    set(&d, "margin_prob", s.margin_prob)?;
+    if let Some(v) = s.chosen_logprob {
+        set(&d, "chosen_logprob", v)?;
+    }
+    if let Some(v) = s.chosen_rank {
+        set(&d, "chosen_rank", v)?;
+    }
+    d.set_item("simd", s.simd.map_or("scalar", SimdLevel::name))?;
+    Ok(d)
+}
+
+/// Per-sequence aggregates of `[batch, seq]` token signals (flattened row-major).
+#[pyfunction]
+#[pyo3(signature = (batch, seq, entropy, margin_prob, chosen_logprob=None, chosen=None, lengths=None, mask=None, drop_last=false, ngram=3))]
+#[allow(clippy::too_many_arguments)]
+fn sequence_signals<'py>(
+    py: Python<'py>,
+    batch: usize,
+    seq: usize,
+    entropy: PyReadonlyArray1<'py, f64>,
+    margin_prob: PyReadonlyArray1<'py, f64>,
+    chosen_logprob: Option<PyReadonlyArray1<'py, f64>>,
+    chosen: Option<PyReadonlyArray1<'py, i64>>,
+    lengths: Option<PyReadonlyArray1<'py, i64>>,
+    mask: Option<PyReadonlyArray1<'py, u8>>,
+    drop_last: bool,
+    ngram: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let inp = SequenceInput {
+        batch,
+        seq,
+        entropy: slice1(&entropy, "entropy")?,
+        margin_prob: slice1(&margin_prob, "margin_prob")?,
+        chosen_logprob: chosen_logprob
+            .as_ref()
+            .map(|c| slice1(c, "chosen_logprob"))
+            .transpose()?,
+        chosen: chosen.as_ref().map(|c| slice1(c, "chosen")).transpose()?,
+    };
+    let valid = match (&lengths, &mask) {
+        (Some(l), _) => Valid::Lengths(slice1(l, "lengths")?),
+        (None, Some(m)) => Valid::Mask(slice1(m, "mask")?),
+        (None, None) => Valid::All,
+    };
+    let opts = SequenceOptions { drop_last, ngram };
+    let s = py_result(maybe_detach(py, batch * seq, || {
+        signals::sequence_signals(&inp, valid, &opts)
+    }))?;
+    let d = PyDict::new(py);
+    set(&d, "n_tokens", s.n_tokens)?;
+    set(&d, "mean_entropy", s.mean_entropy)?;
+    set(&d, "max_entropy", s.max_entropy)?;
+    set(&d, "sum_logprob", s.sum_logprob)?;
+    set(&d, "mean_logprob", s.mean_logprob)?;
+    set(&d, "min_logprob", s.min_logprob)?;
+    set(&d, "perplexity", s.perplexity)?;
+    set(&d, "mean_margin", s.mean_margin)?;
+    set(&d, "min_margin", s.min_margin)?;
+    set(&d, "repeated_ngram_fraction", s.repeated_ngram_fraction)?;
+    set(&d, "longest_repeat_run", s.longest_repeat_run)?;
+    Ok(d)
+}
+
+/// Signals from `[T, width]` top-k logprobs (float64, C-contiguous).
+#[pyfunction]
+#[pyo3(signature = (top_logprobs, chosen_logprob=None, policy="bounds", vocab_size=None, k=None, sentinel=-9999.0))]
+fn topk_signals<'py>(
+    py: Python<'py>,
+    top_logprobs: PyReadonlyArray2<'py, f64>,
+    chosen_logprob: Option<PyReadonlyArray1<'py, f64>>,
+    policy: &str,
+    vocab_size: Option<usize>,
+    k: Option<usize>,
+    sentinel: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (top, rows, width) = slice2(&top_logprobs, "top_logprobs")?;
+    let chosen = chosen_logprob
+        .as_ref()
+        .map(|c| slice1(c, "chosen_logprob"))
+        .transpose()?;
+    let opts = TopkOptions {
+        policy: py_result(TopkPolicy::parse(policy))?,
+        vocab_size,
+        k,
+        sentinel,
+    };
+    let s = py_result(maybe_detach(py, top.len(), || {
+        signals::topk_signals(top, rows, width, chosen, &opts)
+    }))?;
+    let d = PyDict::new(py);
+    set(&d, "n_valid", s.n_valid)?;
+    set(&d, "tail_mass", s.tail_mass)?;
+    set(&d, "entropy", s.entropy)?;
+    set(&d, "entropy_lower", s.entropy_lower)?;
+    set(&d, "entropy_upper", s.entropy_upper)?;
+    set(&d, "negentropy", s.negentropy)?;
+    set(&d, "max_logprob", s.max_logprob)?;
+    set(&d, "margin_prob", s.margin_prob)?;
+    if let Some(v) = s.chosen_logprob {
+        set(&d, "chosen_logprob", v)?;
+    }
+    if let Some(v) = s.chosen_rank {
+        set(&d, "chosen_rank", v)?;
+    }
+    Ok(d)
+}
+
+/// The instruction-set level used when none is forced.
+#[pyfunction]
+fn simd_level() -> &'static str {
+    signals::simd::active().name()
+}
+
+/// Every level this CPU supports, lowest first.
+#[pyfunction]
+fn simd_levels() -> Vec<&'static str> {
+    signals::simd::supported_levels()
+        .into_iter()
+        .map(SimdLevel::name)
+        .collect()
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(token_signals, m)?)?;
+    m.add_function(wrap_pyfunction!(sequence_signals, m)?)?;
+    m.add_function(wrap_pyfunction!(topk_signals, m)?)?;
+    m.add_function(wrap_pyfunction!(simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(simd_levels, m)?)?;
     Ok(())
 }

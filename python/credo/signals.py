@@ -1,0 +1,463 @@
+"""Confidence signals from what a language model emits.
+
+* :func:`token_signals` — per position, from full-vocabulary logits ``[T, V]`` or ``[B, T, V]``
+  (float32, float16, bfloat16 via ``ml_dtypes``, float64, or a torch tensor through DLPack),
+  computed in one fused SIMD pass per row with the GIL released.
+* :func:`sequence_signals` — per sequence, from token signals (or straight from logits), over
+  the valid positions given by ``lengths`` or ``mask``.
+* :func:`topk_signals` — per position, from the top-k logprobs a server returns, under an
+  explicit renormalisation ``policy``.
+
+Every result carries a :class:`Provenance`: entropy over 20 processed top-k logprobs is not
+comparable with full-vocabulary entropy, and the provenance says which one you hold.
+Inputs are borrowed without copying when C-contiguous; do not mutate them during a call.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from credo import _credo
+from credo._validate import check_choice, check_positive_int
+from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
+
+__all__ = [
+    "Provenance",
+    "SequenceSignals",
+    "TokenSignals",
+    "TopkSignals",
+    "sequence_signals",
+    "simd_level",
+    "simd_levels",
+    "token_signals",
+    "topk_signals",
+]
+
+_SIMD_CHOICES = ("auto", "scalar", "neon", "avx2", "avx512")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a signal came from, so that only like is compared with like.
+
+    ``source``: ``"logits"``, ``"openai"``, ``"vllm"``, ``"hf_scores"`` or ``"top_logprobs"``;
+    ``mode``: ``"full"`` (whole vocabulary) or ``"top-k"``; ``k``: entries per position in top-k
+    mode; ``vocab_size``: V when known; ``temperature`` the logits were divided by;
+    ``renormalization``: ``"softmax"`` (full vocabulary), or the top-k policy (``"raw"``,
+    ``"renormalized"``, ``"bounds"``); ``processed``: whether the values had passed the sampler's
+    logits processors (temperature, top-p, penalties), ``None`` when unknown.
+    """
+
+    source: str = "logits"
+    mode: str = "full"
+    k: int | None = None
+    vocab_size: int | None = None
+    temperature: float = 1.0
+    renormalization: str = "softmax"
+    processed: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fields(obj: Any) -> dict[str, np.ndarray]:
+    return {k: v for k, v in vars(obj).items() if isinstance(v, np.ndarray)}
+
+
+@dataclass(frozen=True)
+class TokenSignals:
+    """Per-position signals; every array has the logits' leading shape (``[T]`` or ``[B, T]``).
+
+    ``entropy`` (nats), ``logsumexp``, ``max_logprob``, ``margin_logit`` (top-1 − top-2, of
+    logits/temperature; ``inf`` when one entry is finite, 0 on a tie), ``margin_prob``
+    (p₁ − p₂) and ``argmax`` always; ``chosen_logprob`` and ``chosen_rank`` (0 = the argmax;
+    the number of tokens with a strictly larger logit) when ``chosen`` ids were given.
+    """
+
+    entropy: np.ndarray
+    logsumexp: np.ndarray
+    max_logprob: np.ndarray
+    argmax: np.ndarray
+    margin_logit: np.ndarray
+    margin_prob: np.ndarray
+    chosen_logprob: np.ndarray | None
+    chosen_rank: np.ndarray | None
+    chosen: np.ndarray | None
+    provenance: Provenance
+    simd: str = field(default="scalar", compare=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.entropy.shape)
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        """The signal arrays by name (those that were computed)."""
+        return _fields(self)
+
+
+@dataclass(frozen=True)
+class SequenceSignals:
+    """Per-sequence aggregates (arrays of length B) over each sequence's valid positions.
+
+    The last valid position (EOS) is included unless ``include_eos=False`` was passed.
+    ``perplexity`` = exp(−mean_logprob); ``mean_margin``/``min_margin`` are over p₁ − p₂;
+    ``repeated_ngram_fraction`` = 1 − distinct/total n-grams of the chosen ids and
+    ``longest_repeat_run`` the longest run of one id repeated back to back (NaN / −1 without
+    chosen ids). A sequence with no valid position has NaN aggregates.
+    """
+
+    n_tokens: np.ndarray
+    mean_entropy: np.ndarray
+    max_entropy: np.ndarray
+    sum_logprob: np.ndarray
+    mean_logprob: np.ndarray
+    min_logprob: np.ndarray
+    perplexity: np.ndarray
+    mean_margin: np.ndarray
+    min_margin: np.ndarray
+    repeated_ngram_fraction: np.ndarray
+    longest_repeat_run: np.ndarray
+    provenance: Provenance
+    include_eos: bool = True
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        return _fields(self)
+
+    def lm_polygraph(self) -> dict[str, np.ndarray]:
+        """LM-Polygraph's sequence estimators (REFERENCE d.13), as uncertainties (higher = less
+        confident): ``MaximumSequenceProbability`` = −Σ log p(yₜ), ``Perplexity`` =
+        −mean log p(yₜ) (no exp), ``MeanTokenEntropy`` = mean entropy, EOS included."""
+        return {
+            "MaximumSequenceProbability": -self.sum_logprob,
+            "Perplexity": -self.mean_logprob,
+            "MeanTokenEntropy": self.mean_entropy.copy(),
+        }
+
+    def uqlm(self) -> dict[str, np.ndarray]:
+        """UQLM's white-box confidences: length-normalised ``sequence_probability`` =
+        exp(mean log p), its unnormalised product, ``min_probability`` = min p."""
+        return {
+            "sequence_probability": np.exp(self.mean_logprob),
+            "sequence_probability_unnormalized": np.exp(self.sum_logprob),
+            "min_probability": np.exp(self.min_logprob),
+        }
+
+
+@dataclass(frozen=True)
+class TopkSignals:
+    """Per-position signals from top-k logprobs (arrays of the input's leading shape).
+
+    ``entropy`` follows the policy (``bounds``: the lower bound); ``entropy_lower`` and
+    ``entropy_upper`` bound the full-vocabulary entropy (upper is NaN without ``vocab_size``);
+    ``tail_mass`` = 1 − Σp; ``negentropy`` = UQLM's 1 − H_renormalised/log k (NaN with fewer
+    than k entries); ``chosen_rank`` = entries above the chosen logprob (``n_valid`` when the
+    chosen token is outside the returned top-k, −1 when it is missing).
+    """
+
+    entropy: np.ndarray
+    entropy_lower: np.ndarray
+    entropy_upper: np.ndarray
+    tail_mass: np.ndarray
+    negentropy: np.ndarray
+    max_logprob: np.ndarray
+    margin_prob: np.ndarray
+    n_valid: np.ndarray
+    chosen_logprob: np.ndarray | None
+    chosen_rank: np.ndarray | None
+    provenance: Provenance
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        return _fields(self)
+
+
+def simd_level() -> str:
+    """The instruction-set level used by default (``CREDO_SIMD`` may lower it)."""
+    return _credo.simd_level()
+
+
+def simd_levels() -> list[str]:
+    """Every instruction-set level this CPU supports, lowest first."""
+    return list(_credo.simd_levels())
+
+
+def _threads(threads: Any) -> int | None:
+    return None if threads is None else check_positive_int(threads, "threads")
+
+
+def _temperature(t: Any) -> float:
+    try:
+        v = float(t)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"temperature: must be a positive number, got {t!r}") from None
+    if not (np.isfinite(v) and v > 0):
+        raise InvalidArgumentError(f"temperature: must be a finite positive number, got {t!r}")
+    return v
+
+
+def _from_tensor(x: Any) -> np.ndarray:
+    """A NumPy view of a torch (or other DLPack / ``__array__``) tensor, without importing torch."""
+    if hasattr(x, "detach"):
+        x = x.detach()
+    dev = getattr(x, "device", None)
+    if dev is not None and getattr(dev, "type", "cpu") != "cpu" and hasattr(x, "cpu"):
+        x = x.cpu()
+    if str(getattr(x, "dtype", "")) == "torch.bfloat16":
+        torch = sys.modules["torch"]  # a torch tensor exists, so torch is already imported
+        return np.from_dlpack(x.view(torch.int16)).view(np.uint16).view(_bf16_dtype())
+    try:
+        return np.from_dlpack(x)
+    except (TypeError, RuntimeError, BufferError, ValueError):
+        return np.asarray(x)
+
+
+def _bf16_dtype() -> Any:
+    try:
+        import ml_dtypes
+    except ImportError:  # pragma: no cover - the marker dtype is only used to label the view
+        return np.dtype(np.uint16)
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def _as_logits(logits: Any) -> tuple[np.ndarray, str]:
+    """C-contiguous logits and the dtype name the native module is told."""
+    if isinstance(logits, np.ndarray):
+        arr = logits
+    elif hasattr(logits, "__dlpack__") or type(logits).__module__.startswith("torch"):
+        arr = _from_tensor(logits)
+    else:
+        try:
+            arr = np.asarray(logits)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"logits: cannot be read as an array ({exc})") from None
+    if arr.ndim not in (2, 3):
+        raise ShapeError(f"logits: expected a 2-D [T, V] or 3-D [B, T, V] array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise EmptyInputError(f"logits: is empty (shape {arr.shape})")
+    name = arr.dtype.name
+    # C-contiguous and aligned (a memory-mapped file may place data at any byte offset):
+    # already-conforming arrays pass through without a copy.
+    if name == "bfloat16":
+        return np.require(
+            arr.view(np.uint16) if arr.flags.c_contiguous else np.ascontiguousarray(arr).view(np.uint16),
+            requirements=["C", "A"],
+        ), "bfloat16"
+    if name in ("float16", "float32", "float64"):
+        return np.require(arr, requirements=["C", "A"]), name
+    if arr.dtype.kind == "f":  # longdouble and friends
+        return np.require(arr, dtype=np.float64, requirements=["C", "A"]), "float64"
+    raise InvalidArgumentError(
+        "logits: expected floating-point logits (float16, bfloat16, float32 or float64), "
+        f"got dtype {arr.dtype}"
+    )
+
+
+def _as_ids(chosen: Any, shape: tuple[int, ...], name: str = "chosen") -> np.ndarray:
+    try:
+        arr = np.asarray(chosen)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"{name}: cannot be read as an array of token ids ({exc})") from None
+    if arr.dtype.kind not in "iu":
+        raise InvalidArgumentError(f"{name}: token ids must be integers, got dtype {arr.dtype}")
+    if arr.shape != shape:
+        raise ShapeError(f"{name}: has shape {arr.shape} but the logits have {shape} positions")
+    return np.require(arr, dtype=np.int64, requirements=["C", "A"]).reshape(-1)
+
+
+def token_signals(
+    logits: Any,
+    chosen: Any = None,
+    *,
+    temperature: float = 1.0,
+    threads: int | None = None,
+    invalid: str = "raise",
+    processed: bool | None = None,
+    _simd: str | None = None,
+) -> TokenSignals:
+    """Token signals of ``logits`` (``[T, V]`` or ``[B, T, V]``) divided by ``temperature``.
+
+    ``chosen``: the sampled token ids (shape ``[T]`` / ``[B, T]``) for ``chosen_logprob`` and
+    ``chosen_rank``. ``-inf`` logits are masked tokens and contribute nothing. A row with NaN,
+    ``+inf`` or no finite entry raises :class:`~credo.NonFiniteError` naming it, or yields NaN
+    signals (argmax and rank −1) with ``invalid="nan"``. ``threads``: worker threads (default:
+    all cores); results are bit-identical for any count. ``processed`` is recorded in the
+    provenance (whether these are post-processor scores).
+
+    >>> import numpy as np, credo
+    >>> s = credo.token_signals(np.log([[0.5, 0.25, 0.25]]), chosen=[1])
+    >>> round(float(s.entropy[0]), 4), int(s.chosen_rank[0])
+    (1.0397, 1)
+    """
+    arr, dtype = _as_logits(logits)
+    t = _temperature(temperature)
+    check_choice(invalid, "invalid", ("raise", "nan"))
+    if _simd is not None:
+        check_choice(_simd, "_simd", _SIMD_CHOICES)
+    lead = tuple(arr.shape[:-1])
+    ids = None if chosen is None else _as_ids(chosen, lead)
+    batch = arr.shape[0] if arr.ndim == 3 else None
+    out = _credo.token_signals(
+        arr, dtype, batch, arr.shape[-2], arr.shape[-1], ids, t, _threads(threads), _simd, invalid
+    )
+    simd = out.pop("simd")
+    res = {k: v.reshape(lead) for k, v in out.items()}
+    prov = Provenance(
+        source="logits", mode="full", vocab_size=int(arr.shape[-1]), temperature=t, processed=processed
+    )
+    return TokenSignals(
+        entropy=res["entropy"],
+        logsumexp=res["logsumexp"],
+        max_logprob=res["max_logprob"],
+        argmax=res["argmax"],
+        margin_logit=res["margin_logit"],
+        margin_prob=res["margin_prob"],
+        chosen_logprob=res.get("chosen_logprob"),
+        chosen_rank=res.get("chosen_rank"),
+        chosen=None if ids is None else ids.reshape(lead),
+        provenance=prov,
+        simd=simd,
+    )
+
+
+def sequence_signals(
+    signals: TokenSignals | Any,
+    chosen: Any = None,
+    *,
+    lengths: Any = None,
+    mask: Any = None,
+    include_eos: bool = True,
+    ngram: int = 3,
+    temperature: float = 1.0,
+    threads: int | None = None,
+    invalid: str = "raise",
+) -> SequenceSignals:
+    """Per-sequence signals from :class:`TokenSignals` (or from logits, computed on the way).
+
+    ``lengths`` (one per sequence: the first ``lengths[b]`` positions are valid) or ``mask``
+    (``[B, T]`` booleans) select the valid positions of a padded batch; by default all are.
+    ``include_eos=False`` drops each sequence's last valid position (LM-Polygraph's
+    token-level convention); the default keeps it (its ``MeanTokenEntropy``,
+    ``MaximumSequenceProbability`` and ``Perplexity``, see :meth:`SequenceSignals.lm_polygraph`).
+    ``ngram``: n for ``repeated_ngram_fraction``. Token signals of a single ``[T]`` sequence
+    give arrays of length 1.
+    """
+    if not isinstance(signals, TokenSignals):
+        signals = token_signals(signals, chosen, temperature=temperature, threads=threads, invalid=invalid)
+    elif chosen is not None:
+        raise InvalidArgumentError("chosen: pass chosen ids to token_signals, not with precomputed signals")
+    shape = signals.shape
+    b, t = (1, shape[0]) if len(shape) == 1 else shape
+    if lengths is not None and mask is not None:
+        raise InvalidArgumentError("lengths: give either lengths or mask, not both")
+    lens = None
+    if lengths is not None:
+        lens = np.asarray(lengths)
+        if lens.ndim == 0:
+            lens = lens.reshape(1)
+        if lens.dtype.kind not in "iu":
+            raise InvalidArgumentError(f"lengths: must be integers, got dtype {lens.dtype}")
+        if lens.shape != (b,):
+            raise ShapeError(f"lengths: has shape {lens.shape} but there are {b} sequences")
+        lens = np.require(lens, dtype=np.int64, requirements=["C", "A"])
+    m = None
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.dtype.kind not in "biu":
+            raise InvalidArgumentError(f"mask: must be booleans, got dtype {m.dtype}")
+        if m.shape != shape:
+            raise ShapeError(f"mask: has shape {m.shape} but the signals have shape {shape}")
+        m = np.ascontiguousarray(m != 0, dtype=np.uint8).reshape(-1)
+    n = check_positive_int(ngram, "ngram")
+
+    def flat(x: np.ndarray | None, dtype: Any) -> np.ndarray | None:
+        return None if x is None else np.require(x, dtype=dtype, requirements=["C", "A"]).reshape(-1)
+
+    out = _credo.sequence_signals(
+        b,
+        t,
+        flat(signals.entropy, np.float64),
+        flat(signals.margin_prob, np.float64),
+        flat(signals.chosen_logprob, np.float64),
+        flat(signals.chosen, np.int64),
+        lens,
+        m,
+        not include_eos,
+        n,
+    )
+    return SequenceSignals(**out, provenance=signals.provenance, include_eos=bool(include_eos))
+
+
+def topk_signals(
+    top_logprobs: Any,
+    chosen_logprob: Any = None,
+    *,
+    policy: str = "bounds",
+    vocab_size: int | None = None,
+    k: int | None = None,
+    sentinel: float = -9999.0,
+    source: str = "top_logprobs",
+    processed: bool | None = None,
+) -> TopkSignals:
+    """Signals from top-k logprobs ``[T, k]`` (or ``[B, T, k]``) and the chosen token's logprob.
+
+    Entries that are NaN, ``-inf`` or at most ``sentinel`` (OpenAI/vLLM's −9999) are missing,
+    so rows may hold fewer than k. With ``k`` given, only the k largest entries count (vLLM
+    can return k+1, the chosen token appended). ``policy``: ``"raw"`` (no renormalisation,
+    LM-Polygraph), ``"renormalized"`` (over the returned entries, UQLM) or ``"bounds"``
+    (default: lower and upper bounds on the full-vocabulary entropy from the tail mass
+    1 − Σp; the upper bound needs ``vocab_size``).
+    """
+    check_choice(policy, "policy", ("raw", "renormalized", "bounds"))
+    try:
+        top = np.asarray(top_logprobs, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"top_logprobs: cannot be read as a numeric array ({exc})") from None
+    if top.ndim not in (2, 3):
+        raise ShapeError(f"top_logprobs: expected a 2-D [T, k] or 3-D [B, T, k] array, got shape {top.shape}")
+    if top.size == 0:
+        raise EmptyInputError(f"top_logprobs: is empty (shape {top.shape})")
+    lead = tuple(top.shape[:-1])
+    chosen = None
+    if chosen_logprob is not None:
+        try:
+            chosen = np.asarray(chosen_logprob, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"chosen_logprob: cannot be read as numbers ({exc})") from None
+        if chosen.shape != lead:
+            raise ShapeError(
+                f"chosen_logprob: has shape {chosen.shape} but top_logprobs have {lead} positions"
+            )
+        chosen = np.require(chosen, requirements=["C", "A"]).reshape(-1)
+    kk = None if k is None else check_positive_int(k, "k")
+    v = None if vocab_size is None else check_positive_int(vocab_size, "vocab_size")
+    try:
+        sent = float(sentinel)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"sentinel: must be a number, got {sentinel!r}") from None
+    flat = np.require(top.reshape(-1, top.shape[-1]), requirements=["C", "A"])
+    out = _credo.topk_signals(flat, chosen, policy, v, kk, sent)
+    res = {name: arr.reshape(lead) for name, arr in out.items()}
+    prov = Provenance(
+        source=source,
+        mode="top-k",
+        k=kk if kk is not None else int(top.shape[-1]),
+        vocab_size=v,
+        renormalization=policy,
+        processed=processed,
+    )
+    return TopkSignals(
+        entropy=res["entropy"],
+        entropy_lower=res["entropy_lower"],
+        entropy_upper=res["entropy_upper"],
+        tail_mass=res["tail_mass"],
+        negentropy=res["negentropy"],
+        max_logprob=res["max_logprob"],
+        margin_prob=res["margin_prob"],
+        n_valid=res["n_valid"],
+        chosen_logprob=res.get("chosen_logprob"),
+        chosen_rank=res.get("chosen_rank"),
+        provenance=prov,
+    )

@@ -1,0 +1,419 @@
+//! Ranking and selective-prediction metrics of a confidence score against correctness
+//! (REFERENCE.md §d.9): AUROC, average precision, the risk–coverage curve, AURC, E-AURC, AUGRC,
+//! selective risk at a coverage, coverage at a risk, and PRR.
+//!
+//! credo's convention groups equal confidences: a threshold accepts every sample at or above it,
+//! so the curves step at unique confidences and ties never depend on a sort order. The
+//! torch-uncertainty convention (per-sample steps in stable order, trapezoid, normalised by
+//! 1 − 1/N) is available for cross-checks.
+
+use super::sort::{rank_desc, sorted_keys_desc, Ranked};
+use super::{check_outcomes, check_weights, wt};
+use crate::error::{check_finite, check_same_len, CredoError, Result};
+
+fn check_scores(scores: &[f64]) -> Result<()> {
+    if scores.is_empty() {
+        return Err(CredoError::empty("y_score", "is empty"));
+    }
+    check_finite("y_score", scores)
+}
+
+fn validate(scores: &[f64], y: &[f64], w: Option<&[f64]>) -> Result<()> {
+    check_scores(scores)?;
+    check_outcomes("y_true", y, scores.len())?;
+    check_weights(w, scores.len())
+}
+
+/// Ranks scores once for repeated evaluation (used by the bootstrap).
+pub fn prepare(scores: &[f64]) -> Ranked {
+    rank_desc(scores)
+}
+
+/// Iterates groups of tied scores: (group's first rank, end rank).
+fn groups(r: &Ranked) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start = 0usize;
+    r.ends.iter().map(move |&e| {
+        let s = start;
+        start = e as usize;
+        (s, e as usize)
+    })
+}
+
+/// Tie-aware AUROC (ties count ½), equal to scikit-learn's `roc_auc_score`. Soft labels y ∈ [0, 1]
+/// contribute y to the positives and 1 − y to the negatives. NaN when a class has no weight.
+pub fn auroc_ranked(r: &Ranked, y: &[f64], w: Option<&[f64]>) -> f64 {
+    let (mut tp, mut area, mut neg) = (0.0, 0.0, 0.0);
+    for (s, e) in groups(r) {
+        let (mut gp, mut gn) = (0.0, 0.0);
+        for &i in &r.order[s..e] {
+            let i = i as usize;
+            let wi = wt(w, i);
+            gp += wi * y[i];
+            gn += wi * (1.0 - y[i]);
+        }
+        area += gn * (tp + 0.5 * gp);
+        tp += gp;
+        neg += gn;
+    }
+    if tp <= 0.0 || neg <= 0.0 {
+        return f64::NAN;
+    }
+    area / (tp * neg)
+}
+
+fn need_both_classes(v: f64) -> Result<f64> {
+    if v.is_nan() {
+        Err(CredoError::invalid(
+            "y_true",
+            "needs both correct and incorrect samples (only one class is present)",
+        ))
+    } else {
+        Ok(v)
+    }
+}
+
+pub fn auroc(scores: &[f64], y: &[f64], w: Option<&[f64]>) -> Result<f64> {
+    validate(scores, y, w)?;
+    if w.is_none() && y.iter().all(|&v| v == 0.0 || v == 1.0) {
+        return need_both_classes(auroc_hard_labels(scores, y));
+    }
+    need_both_classes(auroc_ranked(&rank_desc(scores), y, w))
+}
+
+/// Unweighted AUROC with 0/1 labels: the positive and negative scores are sorted separately
+/// (keys only, in parallel) and merged, counting each negative's outranking positives and half
+/// its tied ones. No index permutation, no gathers.
+fn auroc_hard_labels(scores: &[f64], y: &[f64]) -> f64 {
+    let (pos, neg): (Vec<f64>, Vec<f64>) = {
+        let mut p = Vec::with_capacity(scores.len());
+        let mut q = Vec::with_capacity(scores.len());
+        for (&s, &v) in scores.iter().zip(y) {
+            if v == 1.0 {
+                p.push(s);
+            } else {
+                q.push(s);
+            }
+        }
+        (p, q)
+    };
+    if pos.is_empty() || neg.is_empty() {
+        return f64::NAN;
+    }
+    let (kp, kn) = rayon::join(|| sorted_keys_desc(&pos), || sorted_keys_desc(&neg));
+    // Keys ascend as scores descend; walk both from the highest score down.
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut area = 0.0f64;
+    while j < kn.len() {
+        let k = kn[j];
+        while i < kp.len() && kp[i] < k {
+            i += 1;
+        }
+        let above = i as f64;
+        let mut ties = 0usize;
+        while i + ties < kp.len() && kp[i + ties] == k {
+            ties += 1;
+        }
+        let mut m = 0usize;
+        while j + m < kn.len() && kn[j + m] == k {
+            m += 1;
+        }
+        area += m as f64 * (above + 0.5 * ties as f64);
+        j += m;
+    }
+    area / (pos.len() as f64 * neg.len() as f64)
+}
+
+/// Average precision (area under the precision–recall curve as scikit-learn's
+/// `average_precision_score`: Σ (R_n − R_{n−1}) P_n over unique thresholds).
+pub fn average_precision_ranked(r: &Ranked, y: &[f64], w: Option<&[f64]>) -> f64 {
+    let total_pos: f64 = r.order.iter().map(|&i| wt(w, i as usize) * y[i as usize]).sum();
+    if total_pos <= 0.0 {
+        return f64::NAN;
+    }
+    let (mut tp, mut all, mut ap) = (0.0, 0.0, 0.0);
+    for (s, e) in groups(r) {
+        let mut gp = 0.0;
+        for &i in &r.order[s..e] {
+            let i = i as usize;
+            let wi = wt(w, i);
+            gp += wi * y[i];
+            all += wi;
+        }
+        tp += gp;
+        if gp > 0.0 {
+            ap += (gp / total_pos) * (tp / all);
+        }
+    }
+    ap
+}
+
+pub fn average_precision(scores: &[f64], y: &[f64], w: Option<&[f64]>) -> Result<f64> {
+    validate(scores, y, w)?;
+    let v = average_precision_ranked(&rank_desc(scores), y, w);
+    if v.is_nan() {
+        return Err(CredoError::invalid("y_true", "has no positive (correct) sample"));
+    }
+    Ok(v)
+}
+
+/// The risk–coverage curve at each unique threshold, from the highest confidence down.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RiskCoverage {
+    pub thresholds: Vec<f64>,
+    pub coverage: Vec<f64>,
+    pub risk: Vec<f64>,
+    /// Errors among the accepted divided by all samples (Traub et al.'s generalised risk).
+    pub generalized_risk: Vec<f64>,
+}
+
+/// Risk–coverage with losses 1 − y (y = correctness in [0, 1]); tie-grouped.
+pub fn risk_coverage_ranked(r: &Ranked, y: &[f64], w: Option<&[f64]>) -> RiskCoverage {
+    let total: f64 = r.order.iter().map(|&i| wt(w, i as usize)).sum();
+    let (mut acc, mut err) = (0.0, 0.0);
+    let mut out = RiskCoverage {
+        thresholds: vec![],
+        coverage: vec![],
+        risk: vec![],
+        generalized_risk: vec![],
+    };
+    for (s, e) in groups(r) {
+        for &i in &r.order[s..e] {
+            let i = i as usize;
+            let wi = wt(w, i);
+            acc += wi;
+            err += wi * (1.0 - y[i]);
+        }
+        out.thresholds.push(r.sorted[s]);
+        out.coverage.push(acc / total);
+        out.risk.push(if acc > 0.0 { err / acc } else { 0.0 });
+        out.generalized_risk.push(err / total);
+    }
+    out
+}
+
+pub fn risk_coverage(scores: &[f64], y: &[f64], w: Option<&[f64]>) -> Result<RiskCoverage> {
+    validate(scores, y, w)?;
+    Ok(risk_coverage_ranked(&rank_desc(scores), y, w))
+}
+
+/// Which AURC/AUGRC definition to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AreaConvention {
+    /// Σ over unique thresholds of Δcoverage × risk (the step function of grouped ties).
+    Credo,
+    /// torch-uncertainty: per-sample steps (stable order), trapezoid, divided by 1 − 1/N.
+    TorchUncertainty,
+}
+
+impl AreaConvention {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "credo" => Ok(Self::Credo),
+            "torch_uncertainty" => Ok(Self::TorchUncertainty),
+            _ => Err(CredoError::invalid(
+                "convention",
+                format!("must be 'credo' or 'torch_uncertainty', got {name:?}"),
+            )),
+        }
+    }
+}
+
+/// Area under the (generalised) risk–coverage curve over a ranking.
+fn area(r: &Ranked, y: &[f64], w: Option<&[f64]>, conv: AreaConvention, generalized: bool) -> f64 {
+    let total: f64 = r.order.iter().map(|&i| wt(w, i as usize)).sum();
+    match conv {
+        AreaConvention::Credo => {
+            let (mut acc, mut err, mut prev_cov, mut a) = (0.0, 0.0, 0.0, 0.0);
+            for (s, e) in groups(r) {
+                for &i in &r.order[s..e] {
+                    let i = i as usize;
+                    let wi = wt(w, i);
+                    acc += wi;
+                    err += wi * (1.0 - y[i]);
+                }
+                let cov = acc / total;
+                let risk = if generalized {
+                    err / total
+                } else if acc > 0.0 {
+                    err / acc
+                } else {
+                    0.0
+                };
+                a += (cov - prev_cov) * risk;
+                prev_cov = cov;
+            }
+            a
+        }
+        AreaConvention::TorchUncertainty => {
+            let (mut acc, mut err, mut a) = (0.0, 0.0, 0.0);
+            let (mut first_cov, mut prev): (f64, Option<(f64, f64)>) = (0.0, None);
+            for &i in &r.order {
+                let i = i as usize;
+                let wi = wt(w, i);
+                acc += wi;
+                err += wi * (1.0 - y[i]);
+                if acc <= 0.0 {
+                    continue;
+                }
+                let cov = acc / total;
+                let risk = if generalized { err / total } else { err / acc };
+                match prev {
+                    None => first_cov = cov,
+                    Some((pc, pr)) => a += (cov - pc) * (risk + pr) / 2.0,
+                }
+                prev = Some((cov, risk));
+            }
+            if first_cov >= 1.0 {
+                prev.map_or(0.0, |p| p.1)
+            } else {
+                a / (1.0 - first_cov)
+            }
+        }
+    }
+}
+
+/// The oracle ranking: samples ordered by correctness, most correct first (stable), no ties.
+fn oracle_ranking(y: &[f64]) -> Ranked {
+    let mut r = rank_desc(y);
+    r.ends = (1..=y.len() as u32).collect();
+    r
+}
+
+pub fn aurc_ranked(r: &Ranked, y: &[f64], w: Option<&[f64]>, conv: AreaConvention) -> f64 {
+    area(r, y, w, conv, false)
+}
+
+pub fn augrc_ranked(r: &Ranked, y: &[f64], w: Option<&[f64]>, conv: AreaConvention) -> f64 {
+    area(r, y, w, conv, true)
+}
+
+/// AURC minus the AURC of the oracle ranking (Geifman et al.'s excess AURC), same convention.
+pub fn eaurc_ranked(r: &Ranked, oracle: &Ranked, y: &[f64], w: Option<&[f64]>, conv: AreaConvention) -> f64 {
+    area(r, y, w, conv, false) - area(oracle, y, w, conv, false)
+}
+
+pub fn aurc(scores: &[f64], y: &[f64], w: Option<&[f64]>, conv: AreaConvention) -> Result<f64> {
+    validate(scores, y, w)?;
+    Ok(aurc_ranked(&rank_desc(scores), y, w, conv))
+}
+
+pub fn augrc(scores: &[f64], y: &[f64], w: Option<&[f64]>, conv: AreaConvention) -> Result<f64> {
+    validate(scores, y, w)?;
+    Ok(augrc_ranked(&rank_desc(scores), y, w, conv))
+}
+
+pub fn eaurc(scores: &[f64], y: &[f64], w: Option<&[f64]>, conv: AreaConvention) -> Result<f64> {
+    validate(scores, y, w)?;
+    Ok(eaurc_ranked(&rank_desc(scores), &oracle_ranking(y), y, w, conv))
+}
+
+pub fn prepare_oracle(y: &[f64]) -> Ranked {
+    oracle_ranking(y)
+}
+
+/// Selective risk at the smallest unique threshold whose coverage reaches `coverage`:
+/// (risk, achieved coverage, threshold).
+pub fn selective_risk_at(scores: &[f64], y: &[f64], w: Option<&[f64]>, coverage: f64) -> Result<(f64, f64, f64)> {
+    validate(scores, y, w)?;
+    if !(coverage > 0.0 && coverage <= 1.0) {
+        return Err(CredoError::invalid(
+            "coverage",
+            format!("must lie in (0, 1], got {coverage}"),
+        ));
+    }
+    let rc = risk_coverage_ranked(&rank_desc(scores), y, w);
+    // A relative slack absorbs the rounding of cumulative weights (coverage = 1 must be reachable).
+    let j = rc
+        .coverage
+        .iter()
+        .position(|&c| c >= coverage * (1.0 - 1e-12))
+        .unwrap_or(rc.coverage.len() - 1);
+    Ok((rc.risk[j], rc.coverage[j], rc.thresholds[j]))
+}
+
+/// The largest coverage whose selective risk is at most `risk`: (coverage, threshold, achieved
+/// risk). Coverage 0 with threshold +inf when no threshold qualifies.
+pub fn coverage_at_risk(scores: &[f64], y: &[f64], w: Option<&[f64]>, risk: f64) -> Result<(f64, f64, f64)> {
+    validate(scores, y, w)?;
+    if !(0.0..=1.0).contains(&risk) {
+        return Err(CredoError::invalid("risk", format!("must lie in [0, 1], got {risk}")));
+    }
+    let rc = risk_coverage_ranked(&rank_desc(scores), y, w);
+    let mut best = (0.0, f64::INFINITY, 0.0);
+    for j in 0..rc.coverage.len() {
+        if rc.risk[j] <= risk {
+            best = (rc.coverage[j], rc.thresholds[j], rc.risk[j]);
+        }
+    }
+    Ok(best)
+}
+
+/// Prediction–rejection ratio (LM-Polygraph): (A − A_random)/(A_oracle − A_random) where A is the
+/// mean over coverages of the mean quality of the accepted samples. Quality may be any finite
+/// number (PRR is invariant to affine rescaling, so LM-Polygraph's min-max normalisation is
+/// implied); A_random is its expectation, the mean quality. NaN when all qualities are equal.
+pub fn prr_ranked(r: &Ranked, oracle: &Ranked, q: &[f64], w: Option<&[f64]>) -> f64 {
+    let (lo, hi) = q
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    if hi <= lo {
+        return f64::NAN;
+    }
+    // Normalise to [0, 1] so that the loss 1 − q fits the AURC machinery.
+    let qn: Vec<f64> = q.iter().map(|&v| (v - lo) / (hi - lo)).collect();
+    let total: f64 = (0..q.len()).map(|i| wt(w, i)).sum();
+    let mean_loss: f64 = (0..q.len()).map(|i| wt(w, i) * (1.0 - qn[i])).sum::<f64>() / total;
+    let a = area(r, &qn, w, AreaConvention::Credo, false);
+    let a_orc = area(oracle, &qn, w, AreaConvention::Credo, false);
+    (mean_loss - a) / (mean_loss - a_orc)
+}
+
+pub fn prr(scores: &[f64], quality: &[f64], w: Option<&[f64]>) -> Result<f64> {
+    check_scores(scores)?;
+    check_same_len("y_true", quality.len(), scores.len())?;
+    check_finite("y_true", quality)?;
+    check_weights(w, scores.len())?;
+    let v = prr_ranked(&rank_desc(scores), &oracle_ranking(quality), quality, w);
+    if v.is_nan() {
+        return Err(CredoError::invalid("y_true", "quality is constant, PRR is undefined"));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auroc_with_ties_counts_half() {
+        let s = [0.9, 0.5, 0.5, 0.1];
+        let y = [1.0, 1.0, 0.0, 0.0];
+        // pairs (pos, neg): (0.9,0.5)=1, (0.9,0.1)=1, (0.5,0.5)=0.5, (0.5,0.1)=1 → 3.5/4
+        assert!((auroc(&s, &y, None).unwrap() - 0.875).abs() < 1e-15);
+        assert!(auroc(&s, &[1.0; 4], None).is_err());
+    }
+
+    #[test]
+    fn hard_label_fast_path_equals_grouped_path() {
+        let n = 3000;
+        let s: Vec<f64> = (0..n).map(|i| (((i * 7919) % 997) as f64 / 50.0).floor()).collect();
+        let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from((i * 31) % 5 < 2))).collect();
+        let fast = auroc_hard_labels(&s, &y);
+        let grouped = auroc_ranked(&rank_desc(&s), &y, None);
+        assert!((fast - grouped).abs() < 1e-12, "{fast} vs {grouped}");
+    }
+
+    #[test]
+    fn aurc_distinct_scores_is_mean_of_prefix_risks() {
+        let s = [0.9, 0.8, 0.7, 0.6];
+        let y = [1.0, 0.0, 1.0, 0.0];
+        let expect = (0.0 + 0.5 + 1.0 / 3.0 + 0.5) / 4.0;
+        assert!((aurc(&s, &y, None, AreaConvention::Credo).unwrap() - expect).abs() < 1e-15);
+        let e = eaurc(&s, &y, None, AreaConvention::Credo).unwrap();
+        let oracle = (0.0 + 0.0 + 1.0 / 3.0 + 0.5) / 4.0;
+        assert!((e - (expect - oracle)).abs() < 1e-15);
+        // A perfect ranking has PRR 1, a reversed one −1.
+        assert!((prr(&[4.0, 3.0, 2.0, 1.0], &[1.0, 1.0, 0.0, 0.0], None).unwrap() - 1.0).abs() < 1e-12);
+        assert!((prr(&[1.0, 2.0, 3.0, 4.0], &[1.0, 1.0, 0.0, 0.0], None).unwrap() + 1.0).abs() < 1e-12);
+    }
+}

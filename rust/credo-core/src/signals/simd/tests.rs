@@ -1,0 +1,169 @@
+//! Every supported level against the scalar reference, for every lane dtype.
+
+use half::{bf16, f16};
+
+use super::*;
+
+/// xorshift64*: a dependency-free deterministic generator for test data.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub(crate) fn next_f64(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next_f64() * n as f64) as usize % n.max(1)
+    }
+}
+
+pub(crate) fn random_row(rng: &mut Rng, n: usize, scale: f64, masked: f64) -> Vec<f32> {
+    (0..n)
+        .map(|_| {
+            if rng.next_f64() < masked {
+                f32::NEG_INFINITY
+            } else {
+                ((rng.next_f64() - 0.5) * 2.0 * scale) as f32
+            }
+        })
+        .collect()
+}
+
+fn derived(st: &RowStats, inv_t: f64) -> (f64, f64) {
+    let lse = st.m + st.s.ln();
+    (lse, st.s.ln() - st.w / st.s + 0.0 * inv_t)
+}
+
+fn check_level<T: Logit>(level: SimdLevel, row: &[T], inv_t: f64, chosen: Option<usize>) {
+    let want = scalar::row_stats(row, inv_t, chosen);
+    let got = T::row_stats(level, row, inv_t, chosen);
+    let ctx = format!("{} {} n={} chosen={chosen:?}", level.name(), T::NAME, row.len());
+    assert_eq!(got.bad, want.bad, "{ctx}");
+    if want.bad {
+        return;
+    }
+    assert_eq!(got.max, want.max, "{ctx}");
+    assert_eq!(got.second, want.second, "{ctx}");
+    assert_eq!(got.argmax, want.argmax, "{ctx}");
+    assert_eq!(got.greater, want.greater, "{ctx}");
+    if want.m == f64::NEG_INFINITY {
+        assert_eq!(got.m, f64::NEG_INFINITY, "{ctx}");
+        return;
+    }
+    let (gl, ge) = derived(&got, inv_t);
+    let (wl, we) = derived(&want, inv_t);
+    assert!((gl - wl).abs() < 2e-5, "{ctx}: logsumexp {gl} vs {wl}");
+    assert!((ge - we).abs() < 2e-5, "{ctx}: entropy {ge} vs {we}");
+}
+
+fn all_lengths() -> Vec<usize> {
+    vec![
+        1,
+        2,
+        3,
+        4,
+        5,
+        7,
+        8,
+        9,
+        15,
+        16,
+        17,
+        31,
+        33,
+        100,
+        2047,
+        2048,
+        2049,
+        4096 + 5,
+        32000,
+    ]
+}
+
+#[test]
+fn every_level_matches_scalar_on_every_dtype() {
+    let mut rng = Rng::new(7);
+    for level in supported_levels() {
+        for n in all_lengths() {
+            for (scale, masked, inv_t) in [
+                (5.0, 0.0, 1.0),
+                (30.0, 0.3, 1.0),
+                (2.0, 0.9, 1.0 / 0.7),
+                (10.0, 0.0, 1.0 / 2.5),
+            ] {
+                let row = random_row(&mut rng, n, scale, masked);
+                let chosen = Some(rng.below(n));
+                check_level(level, &row, inv_t, chosen);
+                check_level(level, &row, inv_t, None);
+                let h: Vec<f16> = row.iter().map(|&x| f16::from_f32(x)).collect();
+                check_level(level, &h, inv_t, chosen);
+                let b: Vec<bf16> = row.iter().map(|&x| bf16::from_f32(x)).collect();
+                check_level(level, &b, inv_t, chosen);
+            }
+        }
+    }
+}
+
+#[test]
+fn ties_masks_and_invalid_entries_at_every_lane_position() {
+    for level in supported_levels() {
+        for n in [1usize, 5, 16, 17, 40, 2050] {
+            for pos in [0, n / 2, n - 1] {
+                // Tie for the maximum: argmax is the first, top-2 equals top-1.
+                let mut row = vec![0.0f32; n];
+                row[pos] = 3.0;
+                row[n - 1 - (n - 1 - pos) / 2] = 3.0;
+                check_level(level, &row, 1.0, Some(pos));
+                // A single finite entry among -inf.
+                let mut one = vec![f32::NEG_INFINITY; n];
+                one[pos] = -2.0;
+                check_level(level, &one, 1.0, Some(pos));
+                let got = f32::row_stats(level, &one, 1.0, None);
+                assert_eq!((got.s, got.w), (1.0, 0.0), "{}", level.name());
+                // All -inf.
+                let none = vec![f32::NEG_INFINITY; n];
+                assert_eq!(f32::row_stats(level, &none, 1.0, None).m, f64::NEG_INFINITY);
+                for bad in [f32::NAN, f32::INFINITY] {
+                    let mut r = vec![1.0f32; n];
+                    r[pos] = bad;
+                    assert!(
+                        f32::row_stats(level, &r, 1.0, Some(0)).bad,
+                        "{} n={n} pos={pos}",
+                        level.name()
+                    );
+                    let h: Vec<f16> = r.iter().map(|&x| f16::from_f32(x)).collect();
+                    assert!(f16::row_stats(level, &h, 1.0, None).bad);
+                    let b: Vec<bf16> = r.iter().map(|&x| bf16::from_f32(x)).collect();
+                    assert!(bf16::row_stats(level, &b, 1.0, None).bad);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn dispatch_levels_and_names() {
+    assert!(SimdLevel::Scalar.supported());
+    assert_eq!(supported_levels()[0], SimdLevel::Scalar);
+    assert!(supported_levels().contains(&active()));
+    for l in [SimdLevel::Scalar, SimdLevel::Neon, SimdLevel::Avx2, SimdLevel::Avx512] {
+        assert_eq!(SimdLevel::parse(l.name()), Some(l));
+        assert_eq!(resolve(Some(l)).is_ok(), l.supported());
+    }
+    assert_eq!(SimdLevel::parse("sse"), None);
+    #[cfg(target_arch = "x86_64")]
+    assert!(resolve(Some(SimdLevel::Neon)).is_err());
+}
+
+#[test]
+fn merge_lanes_prefers_first_index_and_counts_ties() {
+    let (m, s, a) = merge_lanes(&[1.0, 3.0, 3.0, 2.0], &[0.0, 1.0, 2.0, 1.5], &[4, 9, 2, 7]);
+    assert_eq!((m, s, a), (3.0, 3.0, 2));
+    let (m, s, a) = merge_lanes(&[1.0, 3.0], &[2.5, 1.0], &[0, 1]);
+    assert_eq!((m, s, a), (3.0, 2.5, 1));
+}
