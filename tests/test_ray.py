@@ -12,10 +12,15 @@ pytest.importorskip("ray.data")
 import credo  # noqa: E402
 from credo.integrations import ray as credo_ray  # noqa: E402
 
+from .conftest import subprocess_env  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # Workers are separate processes: they must import this checkout's credo too.
+    env = {"PYTHONPATH": subprocess_env()["PYTHONPATH"]}
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             runtime_env={"env_vars": env})
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     yield
