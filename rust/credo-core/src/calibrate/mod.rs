@@ -1,0 +1,158 @@
+//! Post-hoc calibrators: fit a small monotone map on a labelled holdout so that a stated 80 % is
+//! right about 80 % of the time.
+//!
+//! Each calibrator is split into a `fit` function (validates input, returns a model) and an
+//! immutable model with a scalar `predict_one` and a batch `predict`. The definitions follow
+//! scikit-learn where it is the reference (isotonic, Platt, temperature), so results can be
+//! cross-checked number for number; see REFERENCE.md §d.10–§d.12.
+
+pub mod beta;
+pub mod histogram;
+pub mod isotonic;
+mod logistic;
+pub mod multiclass;
+pub mod pava;
+pub mod platt;
+mod sort;
+pub mod temperature;
+
+pub use beta::BetaModel;
+pub use histogram::{Binning, HistogramModel};
+pub use isotonic::{Increasing, IsotonicModel, IsotonicOptions, OutOfBounds};
+pub use platt::PlattModel;
+pub use temperature::TemperatureModel;
+
+use crate::error::{CredoError, Result};
+
+/// Rows per parallel chunk: fixed, so that sums are reduced in the same order for any thread count.
+pub(crate) const CHUNK: usize = 4096;
+
+/// The logistic function, evaluated without overflow for either sign of `z`.
+#[inline]
+#[must_use]
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// log(1 + e^z) without overflow.
+#[inline]
+pub(crate) fn softplus(z: f64) -> f64 {
+    if z > 0.0 {
+        z + (-z).exp().ln_1p()
+    } else {
+        z.exp().ln_1p()
+    }
+}
+
+/// Validates optional per-sample weights: the right length, finite, non-negative, positive sum.
+pub(crate) fn check_weights(w: Option<&[f64]>, n: usize) -> Result<()> {
+    let Some(w) = w else { return Ok(()) };
+    crate::error::check_same_len("sample_weight", w.len(), n)?;
+    crate::error::check_finite("sample_weight", w)?;
+    if let Some(i) = w.iter().position(|&v| v < 0.0) {
+        return Err(CredoError::invalid(
+            "sample_weight",
+            format!("weights must be non-negative, got {} at index {i}", w[i]),
+        ));
+    }
+    if w.iter().sum::<f64>() <= 0.0 {
+        return Err(CredoError::invalid("sample_weight", "weights must not all be zero"));
+    }
+    Ok(())
+}
+
+/// Validates binary labels given as floats: every value is exactly 0 or 1, and both classes occur
+/// (with positive weight).
+pub(crate) fn check_binary_labels(y: &[f64], w: Option<&[f64]>) -> Result<()> {
+    if let Some(i) = y.iter().position(|&v| v != 0.0 && v != 1.0) {
+        return Err(CredoError::invalid(
+            "y",
+            format!("labels must be 0 or 1, got {} at index {i}", y[i]),
+        ));
+    }
+    let (mut neg, mut pos) = (0.0, 0.0);
+    for (i, &v) in y.iter().enumerate() {
+        let wi = w.map_or(1.0, |w| w[i]);
+        if v > 0.5 {
+            pos += wi;
+        } else {
+            neg += wi;
+        }
+    }
+    if neg <= 0.0 || pos <= 0.0 {
+        return Err(CredoError::invalid(
+            "y",
+            "both classes (0 and 1) must occur with positive weight",
+        ));
+    }
+    Ok(())
+}
+
+/// Validates that every value lies in [0, 1] (probabilities), naming `arg`.
+pub(crate) fn check_unit_interval(arg: &str, p: &[f64]) -> Result<()> {
+    crate::error::check_finite(arg, p)?;
+    match p.iter().position(|&v| !(0.0..=1.0).contains(&v)) {
+        None => Ok(()),
+        Some(i) => Err(CredoError::invalid(
+            arg,
+            format!("probabilities must lie in [0, 1], got {} at index {i}", p[i]),
+        )),
+    }
+}
+
+/// A 64-bit fingerprint of a float array (order-sensitive), recorded in fit summaries so a saved
+/// calibrator names the data it was fitted on. Not cryptographic; four independent lanes keep it
+/// at memory speed.
+#[must_use]
+pub fn fingerprint(xs: &[f64]) -> u64 {
+    const K: [u64; 4] = [
+        0x9E37_79B9_7F4A_7C15,
+        0xC2B2_AE3D_27D4_EB4F,
+        0x1656_67B1_9E37_79F9,
+        0x85EB_CA77_C2B2_AE63,
+    ];
+    let mut h = [1u64, 2, 3, 4];
+    let chunks = xs.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..4 {
+            h[l] = (h[l] ^ c[l].to_bits()).wrapping_mul(K[l]).rotate_left(29);
+        }
+    }
+    for (l, v) in rest.iter().enumerate() {
+        h[l] = (h[l] ^ v.to_bits()).wrapping_mul(K[l]).rotate_left(29);
+    }
+    let mut out = xs.len() as u64;
+    for (l, v) in h.iter().enumerate() {
+        out = (out ^ v).wrapping_mul(K[l]).rotate_left(31);
+    }
+    out ^ (out >> 33)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_and_softplus_are_stable() {
+        assert!((sigmoid(0.0) - 0.5).abs() < 1e-16);
+        assert_eq!(sigmoid(-800.0), 0.0);
+        assert_eq!(sigmoid(800.0), 1.0);
+        assert!((softplus(800.0) - 800.0).abs() < 1e-12);
+        assert!((softplus(0.0) - 2f64.ln()).abs() < 1e-16);
+    }
+
+    #[test]
+    fn fingerprint_sees_order_and_length() {
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let b = [2.0, 1.0, 3.0, 4.0, 5.0];
+        assert_ne!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&a), fingerprint(&a[..4]));
+        assert_eq!(fingerprint(&a), fingerprint(&a.clone()));
+    }
+}
