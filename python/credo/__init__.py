@@ -22,6 +22,16 @@ from credo.exceptions import (
 # --- signals (issue: foundation) ---
 
 # --- calibration ---
+from credo import calibration
+from credo.calibration import (
+    BetaCalibration,
+    HistogramBinning,
+    IsotonicCalibrator,
+    MulticlassCalibrator,
+    PlattScaling,
+    SegmentedCalibrator,
+    TemperatureScaling,
+)
 
 # --- conformal ---
 
@@ -32,6 +42,14 @@ from credo.exceptions import (
 # --- decision layer ---
 
 __all__ = [
+    "BetaCalibration",
+    "HistogramBinning",
+    "IsotonicCalibrator",
+    "MulticlassCalibrator",
+    "PlattScaling",
+    "SegmentedCalibrator",
+    "TemperatureScaling",
+    "calibration",
     "ArtifactError",
     "ConfigError",
     "CredoError",
