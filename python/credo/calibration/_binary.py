@@ -25,20 +25,29 @@ class PlattScaling(BinaryCalibrator):
     1/(N₋+2) with sample weights; note the sign convention (``a_ < 0`` when scores grow with
     the label). Scores are any real numbers (decision values, logits or probabilities).
 
+    Parameters
+    ----------
+    inputs : {'scores', 'probabilities'}
+        'scores' (scikit-learn's behaviour) fits the sigmoid on the scores as given;
+        'probabilities' fits it on their log-odds ln(p / (1 − p)) (p clipped to
+        [1e-12, 1 − 1e-12]), the usual way to recalibrate a confidence: a sigmoid of a
+        probability itself can only bend it a little.
+
     Attributes
     ----------
     a_, b_ : float
         The fitted slope and intercept (scikit-learn's ``a_``/``b_``).
     """
 
-    def __init__(self) -> None:
-        pass
+    def __init__(self, *, inputs: str = "scores") -> None:
+        self.inputs = inputs
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PlattScaling:
+        check_choice(self.inputs, "inputs", ("scores", "probabilities"))
         x, _ = scores_1d(X)
         t = binary_targets(y, len(x))
         w = check_sample_weight(sample_weight, len(x))
-        self._model_ = _credo.fit_platt(x, t, w)
+        self._model_ = _credo.fit_platt(x, t, w, logit_input=self.inputs == "probabilities")
         self.a_, self.b_ = self._model_.a, self._model_.b
         self._record_fit(x, t, w)
         return self
@@ -49,7 +58,8 @@ class PlattScaling(BinaryCalibrator):
     @classmethod
     def _from_artifact(cls, params: dict[str, Any], state: dict[str, Any]) -> PlattScaling:
         obj = cls(**params)
-        obj._model_ = _credo.PlattModel(float(state["a"]), float(state["b"]))
+        check_choice(obj.inputs, "inputs", ("scores", "probabilities"))
+        obj._model_ = _credo.PlattModel(float(state["a"]), float(state["b"]), obj.inputs == "probabilities")
         obj.a_, obj.b_ = obj._model_.a, obj._model_.b
         obj._restore_base(state)
         return obj

@@ -97,7 +97,13 @@ fn fit_isotonic(
             )))
         }
     };
-    let opts = IsotonicOptions { increasing, y_min, y_max, out_of_bounds: py_result(OutOfBounds::parse(out_of_bounds))?, resolution };
+    let opts = IsotonicOptions {
+        increasing,
+        y_min,
+        y_max,
+        out_of_bounds: py_result(OutOfBounds::parse(out_of_bounds))?,
+        resolution,
+    };
     let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
     py_result(maybe_detach(py, xs.len(), || isotonic::fit(xs, ys, ws, &opts))).map(PyIsotonic)
 }
@@ -112,7 +118,9 @@ fn isotonic_regression<'py>(
     increasing: bool,
 ) -> PyResult<Arr1<'py>> {
     let (ys, ws) = (slice1(&y, "y")?, opt_slice(&sample_weight)?);
-    let out = py_result(maybe_detach(py, ys.len(), || pava::isotonic_regression(ys, ws, increasing)))?;
+    let out = py_result(maybe_detach(py, ys.len(), || {
+        pava::isotonic_regression(ys, ws, increasing)
+    }))?;
     Ok(PyArray1::from_vec(py, out))
 }
 
@@ -124,8 +132,9 @@ pub struct PyPlatt(PlattModel);
 #[pymethods]
 impl PyPlatt {
     #[new]
-    fn new(a: f64, b: f64) -> PyResult<Self> {
-        py_result(PlattModel::new(a, b)).map(Self)
+    #[pyo3(signature = (a, b, logit_input=false))]
+    fn new(a: f64, b: f64, logit_input: bool) -> PyResult<Self> {
+        py_result(PlattModel::new(a, b, logit_input)).map(Self)
     }
     fn predict_one(&self, x: f64) -> PyResult<f64> {
         py_result(self.0.predict_one(x))
@@ -146,19 +155,25 @@ impl PyPlatt {
     fn b(&self) -> f64 {
         self.0.b
     }
+    #[getter]
+    fn logit_input(&self) -> bool {
+        self.0.logit_input
+    }
 }
 
-/// Fits Platt's sigmoid (scikit-learn's `_sigmoid_calibration`).
+/// Fits Platt's sigmoid (scikit-learn's `_sigmoid_calibration`); with `logit_input`, on the
+/// log-odds of probabilities.
 #[pyfunction]
-#[pyo3(signature = (x, y, sample_weight=None))]
+#[pyo3(signature = (x, y, sample_weight=None, *, logit_input=false))]
 fn fit_platt(
     py: Python<'_>,
     x: PyReadonlyArray1<'_, f64>,
     y: PyReadonlyArray1<'_, f64>,
     sample_weight: Option<PyReadonlyArray1<'_, f64>>,
+    logit_input: bool,
 ) -> PyResult<PyPlatt> {
     let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
-    py_result(maybe_detach(py, xs.len(), || platt::fit(xs, ys, ws))).map(PyPlatt)
+    py_result(maybe_detach(py, xs.len(), || platt::fit(xs, ys, ws, logit_input))).map(PyPlatt)
 }
 
 #[pyclass(frozen, module = "credo._credo", name = "BetaModel")]
@@ -269,7 +284,10 @@ fn fit_histogram(
         }
     };
     let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
-    py_result(maybe_detach(py, xs.len(), || histogram::fit(xs, ys, ws, n_bins, binning))).map(PyHistogram)
+    py_result(maybe_detach(py, xs.len(), || {
+        histogram::fit(xs, ys, ws, n_bins, binning)
+    }))
+    .map(PyHistogram)
 }
 
 // ---------------------------------------------------------------- temperature
@@ -430,7 +448,10 @@ fn normalize_one_vs_rest<'py>(py: Python<'py>, p: PyReadonlyArray2<'py, f64>) ->
 #[pyfunction]
 fn fingerprint(py: Python<'_>, data: PyReadonlyArray1<'_, u8>) -> PyResult<String> {
     let b = slice1(&data, "data")?;
-    Ok(format!("{:016x}", maybe_detach(py, b.len() / 8, || credo_core::calibrate::fingerprint(b))))
+    Ok(format!(
+        "{:016x}",
+        maybe_detach(py, b.len() / 8, || credo_core::calibrate::fingerprint(b))
+    ))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -5,12 +5,42 @@ use credo_core::CredoError;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-pyo3::create_exception!(credo, CredoError_, PyValueError, "Base class of every error credo raises.");
-pyo3::create_exception!(credo, InvalidArgumentError, CredoError_, "A value outside its allowed domain.");
-pyo3::create_exception!(credo, NonFiniteError, CredoError_, "NaN or infinity where a finite number is required.");
-pyo3::create_exception!(credo, ShapeError, CredoError_, "Shapes or lengths that do not fit together.");
-pyo3::create_exception!(credo, EmptyInputError, CredoError_, "Empty input, or too little data for the statistic.");
-pyo3::create_exception!(credo, ArtifactError, CredoError_, "A saved artefact that is corrupt, tampered or from a newer version.");
+pyo3::create_exception!(
+    credo,
+    CredoError_,
+    PyValueError,
+    "Base class of every error credo raises."
+);
+pyo3::create_exception!(
+    credo,
+    InvalidArgumentError,
+    CredoError_,
+    "A value outside its allowed domain."
+);
+pyo3::create_exception!(
+    credo,
+    NonFiniteError,
+    CredoError_,
+    "NaN or infinity where a finite number is required."
+);
+pyo3::create_exception!(
+    credo,
+    ShapeError,
+    CredoError_,
+    "Shapes or lengths that do not fit together."
+);
+pyo3::create_exception!(
+    credo,
+    EmptyInputError,
+    CredoError_,
+    "Empty input, or too little data for the statistic."
+);
+pyo3::create_exception!(
+    credo,
+    ArtifactError,
+    CredoError_,
+    "A saved artefact that is corrupt, tampered or from a newer version."
+);
 
 /// Wrapper so the orphan rule lets us convert core errors into Python exceptions.
 pub struct PyCredoError(pub CredoError);

@@ -111,13 +111,17 @@ pub fn fit(p: &[f64], y: &[f64], w: Option<&[f64]>, n_bins: usize, binning: Binn
     check_unit_interval("X", p)?;
     check_weights(w, n)?;
     check_binary_labels(y, w)?;
+    let step = 1.0 / n_bins as f64;
     let mut edges: Vec<f64> = match binning {
-        Binning::EqualWidth => (0..=n_bins).map(|i| i as f64 / n_bins as f64).collect(),
+        // Grid points as `np.linspace(0, 1, n_bins + 1)` computes them: i·(1/n), the last exactly 1.
+        Binning::EqualWidth => (0..=n_bins)
+            .map(|i| if i == n_bins { 1.0 } else { i as f64 * step })
+            .collect(),
         Binning::EqualMass => {
             let mut sorted = p.to_vec();
             sorted.sort_unstable_by(f64::total_cmp);
             let mut e: Vec<f64> = (0..=n_bins)
-                .map(|i| quantile_sorted(&sorted, i as f64 / n_bins as f64))
+                .map(|i| quantile_sorted(&sorted, if i == n_bins { 1.0 } else { i as f64 * step }))
                 .collect();
             e[0] = 0.0;
             e[n_bins] = 1.0;

@@ -110,7 +110,12 @@ pub(crate) fn check_unit_interval(arg: &str, p: &[f64]) -> Result<()> {
 /// 8-byte words keep it at memory speed.
 #[must_use]
 pub fn fingerprint(bytes: &[u8]) -> u64 {
-    const K: [u64; 4] = [0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9, 0x85EB_CA77_C2B2_AE63];
+    const K: [u64; 4] = [
+        0x9E37_79B9_7F4A_7C15,
+        0xC2B2_AE3D_27D4_EB4F,
+        0x1656_67B1_9E37_79F9,
+        0x85EB_CA77_C2B2_AE63,
+    ];
     let mut h = [1u64, 2, 3, 4];
     let blocks = bytes.chunks_exact(32);
     let rest = blocks.remainder();
