@@ -407,7 +407,6 @@ def test_sklearn_estimator_conventions(cls):
 @pytest.mark.parametrize("cal", ["platt", "beta", "isotonic", "histogram"])
 def test_scalar_fast_path_equals_batch(rng, cal):
     x, y = _tied_binary(rng, 500)
-    c = MulticlassCalibrator._from_artifact  # noqa: F841 (module import side effect check)
     est = {"platt": PlattScaling, "beta": BetaCalibration, "isotonic": IsotonicCalibrator, "histogram": HistogramBinning}[cal]()
     est.fit(x, y)
     v = est(0.73)

@@ -5,7 +5,6 @@
 
 use rayon::prelude::*;
 
-use super::pava::pava_in_place;
 use super::sort::{sort_records, Rec};
 use super::{check_weights, CHUNK};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
@@ -269,56 +268,145 @@ pub fn fit(x: &[f64], y: &[f64], w: Option<&[f64]>, opts: &IsotonicOptions) -> R
         // scikit-learn: rho >= 0 (False when rho is NaN), on all samples, ignoring weights.
         Increasing::Auto => spearman_rho(x, y) >= 0.0,
     };
-    let recs: Vec<Rec> = match w {
-        None => x.iter().zip(y).map(|(&x, &y)| Rec { x, y, w: 1.0 }).collect(),
-        Some(w) => x
-            .iter()
-            .zip(y)
-            .zip(w)
-            .filter(|(_, &w)| w > 0.0)
-            .map(|((&x, &y), &w)| Rec { x, y, w })
-            .collect(),
-    };
-    let recs = sort_records(recs);
-
-    // Pool ties: x within `resolution` of the group's first x (scikit-learn's `_make_unique`).
-    let (mut ux, mut uy, mut uw) = (Vec::new(), Vec::new(), Vec::new());
-    let mut cur_x = recs[0].x;
-    let (mut cur_s, mut cur_w) = (0.0, 0.0);
-    for r in &recs {
-        if r.x - cur_x >= opts.resolution {
-            ux.push(cur_x);
-            uy.push(cur_s / cur_w);
-            uw.push(cur_w);
-            cur_x = r.x;
-            cur_s = 0.0;
-            cur_w = 0.0;
-        }
-        cur_s += r.y * r.w;
-        cur_w += r.w;
-    }
-    ux.push(cur_x);
-    uy.push(cur_s / cur_w);
-    uw.push(cur_w);
-    drop(recs);
-
-    pava_in_place(&mut uy, &uw, increasing);
     let (lo, hi) = (
         opts.y_min.unwrap_or(f64::NEG_INFINITY),
         opts.y_max.unwrap_or(f64::INFINITY),
     );
-    uy.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
-
-    // Keep the ends and every point that differs from one of its neighbours.
-    let m = ux.len();
-    let keep = |i: usize| i == 0 || i + 1 == m || uy[i] != uy[i - 1] || uy[i] != uy[i + 1];
-    let (tx, ty): (Vec<f64>, Vec<f64>) = (0..m).filter(|&i| keep(i)).map(|i| (ux[i], uy[i])).unzip();
+    let mut pava = FusedPava::new(increasing, opts.resolution, n);
+    if x.windows(2).all(|p| p[0] <= p[1]) {
+        // Already in x order (the common case for presorted data): no copy, no sort. Within a
+        // tie group the sum runs in input order instead of scikit-learn's y order; the pooled
+        // mean is the same up to rounding.
+        match w {
+            None => pava.run(x.len(), |i| (x[i], y[i], 1.0)),
+            Some(w) => pava.run(x.len(), |i| (x[i], y[i], w[i])),
+        }
+    } else {
+        let recs: Vec<Rec> = match w {
+            None => x.iter().zip(y).map(|(&x, &y)| Rec { x, y, w: 1.0 }).collect(),
+            Some(w) => x
+                .iter()
+                .zip(y)
+                .zip(w)
+                .filter(|(_, &w)| w > 0.0)
+                .map(|((&x, &y), &w)| Rec { x, y, w })
+                .collect(),
+        };
+        let recs = sort_records(recs);
+        pava.run(recs.len(), |i| (recs[i].x, recs[i].y, recs[i].w));
+    }
+    let (tx, ty) = pava.thresholds(lo, hi);
     Ok(IsotonicModel {
         x: tx,
         y: ty,
         increasing,
         out_of_bounds: opts.out_of_bounds,
     })
+}
+
+/// Tie pooling, PAVA and threshold extraction in one pass over x-sorted samples.
+///
+/// Samples whose x lies within `resolution` of their group's first x form one point (weighted
+/// mean y, summed weight: scikit-learn's `_make_unique`); points enter a PAVA block stack as they
+/// complete. A fitted block covers a run of points with one value, so after clipping to
+/// [y_min, y_max] the thresholds scikit-learn keeps (points that differ from a neighbour) are
+/// exactly the first and last point of each run of equal values.
+struct FusedPava {
+    sign: f64,
+    resolution: f64,
+    blocks: Vec<Block>,
+}
+
+/// A PAVA block: Σ w·(±y), Σ w, their ratio, and the x of its first and last point.
+#[derive(Clone, Copy)]
+struct Block {
+    sum: f64,
+    weight: f64,
+    mean: f64,
+    first: f64,
+    last: f64,
+}
+
+impl FusedPava {
+    fn new(increasing: bool, resolution: f64, n: usize) -> Self {
+        // Reserved, not touched: the stack rarely grows anywhere near n.
+        Self {
+            sign: if increasing { 1.0 } else { -1.0 },
+            resolution,
+            blocks: Vec::with_capacity(n),
+        }
+    }
+
+    /// Feeds the x-sorted samples `sample(0..n)` = (x, y, w); zero weights are skipped.
+    #[inline]
+    fn run(&mut self, n: usize, sample: impl Fn(usize) -> (f64, f64, f64)) {
+        let mut i = 0;
+        while i < n {
+            let (cx, y, w) = sample(i);
+            i += 1;
+            if w <= 0.0 {
+                continue;
+            }
+            let (mut s, mut ws) = (y * w, w);
+            while i < n {
+                let (x, y, w) = sample(i);
+                if x - cx >= self.resolution {
+                    break;
+                }
+                if w > 0.0 {
+                    s += y * w;
+                    ws += w;
+                }
+                i += 1;
+            }
+            self.add_point(cx, s, ws);
+        }
+    }
+
+    #[inline]
+    fn add_point(&mut self, x: f64, s: f64, w: f64) {
+        // The pooled point's value is its mean, rounded once, as scikit-learn's `_make_unique`.
+        let mean = self.sign * (s / w);
+        let mut b = Block {
+            sum: mean * w,
+            weight: w,
+            mean,
+            first: x,
+            last: x,
+        };
+        while let Some(top) = self.blocks.last() {
+            if top.mean < b.mean {
+                break;
+            }
+            b.sum += top.sum;
+            b.weight += top.weight;
+            b.first = top.first;
+            b.mean = b.sum / b.weight;
+            self.blocks.pop();
+        }
+        self.blocks.push(b);
+    }
+
+    fn thresholds(self, lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+        let values: Vec<f64> = self.blocks.iter().map(|b| (self.sign * b.mean).clamp(lo, hi)).collect();
+        let (mut tx, mut ty) = (Vec::new(), Vec::new());
+        let mut b = 0;
+        while b < values.len() {
+            let mut e = b;
+            while e + 1 < values.len() && values[e + 1] == values[b] {
+                e += 1;
+            }
+            let (first, last) = (self.blocks[b].first, self.blocks[e].last);
+            tx.push(first);
+            ty.push(values[b]);
+            if last != first {
+                tx.push(last);
+                ty.push(values[b]);
+            }
+            b = e + 1;
+        }
+        (tx, ty)
+    }
 }
 
 #[cfg(test)]

@@ -15,31 +15,33 @@ pub fn pava_in_place(y: &mut [f64], w: &[f64], increasing: bool) {
     if !increasing {
         y.iter_mut().for_each(|v| *v = -*v);
     }
-    // Block stack: (Σ w·y, Σ w, index one past the block's end).
-    let mut sums: Vec<f64> = Vec::with_capacity(64);
-    let mut weights: Vec<f64> = Vec::with_capacity(64);
-    let mut ends: Vec<usize> = Vec::with_capacity(64);
-    for i in 0..y.len() {
-        let mut s = w[i] * y[i];
-        let mut ww = w[i];
-        while let (Some(&ls), Some(&lw)) = (sums.last(), weights.last()) {
-            if ls / lw >= s / ww {
-                s += ls;
-                ww += lw;
-                sums.pop();
-                weights.pop();
-                ends.pop();
-            } else {
+    // Block stack: Σ w·y, Σ w, the pooled mean and one past the block's last index.
+    let n = y.len();
+    let mut sums: Vec<f64> = Vec::with_capacity(n.min(1 << 16));
+    let mut weights: Vec<f64> = Vec::with_capacity(n.min(1 << 16));
+    let mut means: Vec<f64> = Vec::with_capacity(n.min(1 << 16));
+    let mut ends: Vec<usize> = Vec::with_capacity(n.min(1 << 16));
+    for i in 0..n {
+        let (mut s, mut ww, mut mean) = (w[i] * y[i], w[i], y[i]);
+        while let Some(&last) = means.last() {
+            if last < mean {
                 break;
             }
+            // SAFETY-free pops: the four stacks always have the same length.
+            s += sums.pop().unwrap_or(0.0);
+            ww += weights.pop().unwrap_or(0.0);
+            means.pop();
+            ends.pop();
+            mean = s / ww;
         }
         sums.push(s);
         weights.push(ww);
+        means.push(mean);
         ends.push(i + 1);
     }
     let mut start = 0;
-    for ((&s, &ww), &end) in sums.iter().zip(&weights).zip(&ends) {
-        let v = if increasing { s / ww } else { -(s / ww) };
+    for (&m, &end) in means.iter().zip(&ends) {
+        let v = if increasing { m } else { -m };
         y[start..end].fill(v);
         start = end;
     }
