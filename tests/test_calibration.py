@@ -87,7 +87,7 @@ def test_isotonic_reference_check_values():
     assert nan(0.15) == pytest.approx(1 / 6, abs=1e-12)
     assert math.isnan(nan(0.0))
     assert IsotonicCalibrator(out_of_bounds="clip").fit(x, y)(0.0) == 0.0
-    with pytest.raises(credo.InvalidArgumentError, match="^X"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^X"):
         IsotonicCalibrator(out_of_bounds="raise").fit(x, y).predict([0.0])
 
 
@@ -140,7 +140,9 @@ def test_platt_matches_sklearn(rng, scale):
         assert ours.a_ == pytest.approx(a, rel=1e-6, abs=1e-9)
         assert ours.b_ == pytest.approx(b, rel=1e-6, abs=1e-9)
     ref = _sklearn_calibrated(f[:, None], y, "sigmoid", "decision_function")
-    np.testing.assert_allclose(PlattScaling().fit(f, y).predict(f), ref.predict_proba(f[:, None])[:, 1], atol=1e-7)
+    np.testing.assert_allclose(
+        PlattScaling().fit(f, y).predict(f), ref.predict_proba(f[:, None])[:, 1], atol=1e-7
+    )
 
 
 def test_platt_on_log_odds_equals_platt_on_logits(rng):
@@ -220,7 +222,7 @@ def test_temperature_is_thread_independent(rng):
     st.floats(-9.9, 9.9),
 )
 def test_temperature_keeps_argmax_and_gives_distributions(data, log_beta):
-    k, rows = data
+    _, rows = data
     z = np.array(rows, dtype=np.float64)
     p = _credo.TemperatureModel(math.exp(log_beta)).predict(z)
     assert np.array_equal(p.argmax(1), z.argmax(1))
@@ -238,7 +240,9 @@ def test_beta_matches_a_logistic_regression_on_its_features(rng):
     feats = np.column_stack([np.log(p), -np.log1p(-p)])
     lr = LogisticRegression(C=99999999999, tol=1e-12, max_iter=10000).fit(feats, y)
     assert lr.coef_.min() > 0  # the full model applies
-    np.testing.assert_allclose([ours.a_, ours.b_, ours.c_], [*lr.coef_[0], lr.intercept_[0]], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        [ours.a_, ours.b_, ours.c_], [*lr.coef_[0], lr.intercept_[0]], rtol=1e-4, atol=1e-5
+    )
     assert ours(float(ours.m_)) == pytest.approx(0.5, abs=1e-9)
 
 
@@ -273,7 +277,9 @@ def test_one_vs_rest_matches_calibrated_classifier_cv(rng, method, sk):
     ours = MulticlassCalibrator(method=method, strategy="one-vs-rest").fit(p, y)
     ref = _sklearn_calibrated(p, y, sk, "predict_proba")
     q = rng.dirichlet(np.ones(4), size=500)
-    np.testing.assert_allclose(ours.predict_proba(q), ref.predict_proba(q), atol=1e-6 if sk == "sigmoid" else 1e-12)
+    np.testing.assert_allclose(
+        ours.predict_proba(q), ref.predict_proba(q), atol=1e-6 if sk == "sigmoid" else 1e-12
+    )
 
 
 def test_top_label_puts_the_calibrated_confidence_on_the_prediction(rng):
@@ -339,7 +345,9 @@ def test_save_load_gives_identical_predictions(rng, tmp_path):
         assert body["summary"]["n"] == 500 and len(body["summary"]["data_hash"]) == 16
     z, y = _logit_data(rng, n=600, k=3)
     seg = rng.choice(["a", "b", "c"], size=600, p=[0.6, 0.35, 0.05])
-    sc = SegmentedCalibrator(method="multiclass", params={"method": "platt", "strategy": "top-label"}, min_samples=100)
+    sc = SegmentedCalibrator(
+        method="multiclass", params={"method": "platt", "strategy": "top-label"}, min_samples=100
+    )
     p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
     sc.fit(p, y, seg)
     sc.save(tmp_path / "seg.json")
@@ -370,7 +378,9 @@ def test_corrupt_or_tampered_artefacts_are_refused(rng, tmp_path):
     body["state"]["X_thresholds"] = body["state"]["X_thresholds"][::-1]
     del body["sha256"]
     with pytest.raises(credo.ArtifactError):
-        _artifact.from_dict({**body, "sha256": _artifact.hashlib.sha256(_artifact._canonical(body)).hexdigest()})
+        _artifact.from_dict(
+            {**body, "sha256": _artifact.hashlib.sha256(_artifact._canonical(body)).hexdigest()}
+        )
 
 
 # ------------------------------------------------------------------------------------ estimator API
@@ -407,7 +417,12 @@ def test_sklearn_estimator_conventions(cls):
 @pytest.mark.parametrize("cal", ["platt", "beta", "isotonic", "histogram"])
 def test_scalar_fast_path_equals_batch(rng, cal):
     x, y = _tied_binary(rng, 500)
-    est = {"platt": PlattScaling, "beta": BetaCalibration, "isotonic": IsotonicCalibrator, "histogram": HistogramBinning}[cal]()
+    est = {
+        "platt": PlattScaling,
+        "beta": BetaCalibration,
+        "isotonic": IsotonicCalibrator,
+        "histogram": HistogramBinning,
+    }[cal]()
     est.fit(x, y)
     v = est(0.73)
     assert type(v) is float
@@ -423,7 +438,7 @@ def test_scalar_fast_path_equals_batch(rng, cal):
     st.floats(0.6, 2),
 )
 def test_isotonic_is_monotone_and_bounded(rows, lo, hi):
-    x, y, w = (np.array(c) for c in zip(*rows))
+    x, y, w = (np.array(c) for c in zip(*rows, strict=True))
     cal = IsotonicCalibrator(y_min=lo, y_max=hi).fit(x, y, sample_weight=w)
     grid = np.linspace(-0.1, 1.1, 301)
     p = cal.predict(grid)
@@ -442,74 +457,74 @@ def test_bad_input_names_the_argument(rng):
             est(0.5)
         bad = x.copy()
         bad[3] = np.nan
-        with pytest.raises(credo.NonFiniteError, match="^X"):
+        with pytest.raises(credo.NonFiniteError, match=r"^X"):
             est.fit(bad, y)
-        with pytest.raises(credo.ShapeError, match="^y"):
+        with pytest.raises(credo.ShapeError, match=r"^y"):
             est.fit(x, y[:-1])
-        with pytest.raises(credo.InvalidArgumentError, match="^sample_weight"):
+        with pytest.raises(credo.InvalidArgumentError, match=r"^sample_weight"):
             est.fit(x, y, sample_weight=-np.ones(len(x)))
-        with pytest.raises(credo.EmptyInputError, match="^X"):
+        with pytest.raises(credo.EmptyInputError, match=r"^X"):
             est.fit([], [])
         fitted = cls().fit(x, y)
-        with pytest.raises(credo.NonFiniteError, match="^X"):
+        with pytest.raises(credo.NonFiniteError, match=r"^X"):
             fitted(float("nan"))
     for cls in (PlattScaling, BetaCalibration, HistogramBinning):
-        with pytest.raises(credo.InvalidArgumentError, match="^y"):
+        with pytest.raises(credo.InvalidArgumentError, match=r"^y"):
             cls().fit(x, y + 1)
-        with pytest.raises(credo.InvalidArgumentError, match="^y"):
+        with pytest.raises(credo.InvalidArgumentError, match=r"^y"):
             cls().fit(x, np.ones_like(y))  # a single class
-    with pytest.raises(credo.InvalidArgumentError, match="^X"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^X"):
         BetaCalibration().fit(x * 2, y)
-    with pytest.raises(credo.InvalidArgumentError, match="^X"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^X"):
         HistogramBinning().fit(x, y).predict([1.5])
-    with pytest.raises(credo.InvalidArgumentError, match="^out_of_bounds"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^out_of_bounds"):
         IsotonicCalibrator(out_of_bounds="wrap").fit(x, y)
-    with pytest.raises(credo.InvalidArgumentError, match="^increasing"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^increasing"):
         IsotonicCalibrator(increasing="up").fit(x, y)
-    with pytest.raises(credo.InvalidArgumentError, match="^n_bins"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^n_bins"):
         HistogramBinning(n_bins=0).fit(x, y)
-    with pytest.raises(credo.InvalidArgumentError, match="^strategy"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^strategy"):
         HistogramBinning(strategy="kmeans").fit(x, y)
-    with pytest.raises(credo.InvalidArgumentError, match="^inputs"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^inputs"):
         PlattScaling(inputs="odds").fit(x, y)
-    with pytest.raises(credo.ShapeError, match="^X"):
+    with pytest.raises(credo.ShapeError, match=r"^X"):
         PlattScaling().fit(np.ones((100, 3)), y)
 
 
 def test_bad_input_temperature_and_wrappers(rng):
     z, y = _logit_data(rng, n=200, k=4)
-    with pytest.raises(credo.InvalidArgumentError, match="^y"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^y"):
         TemperatureScaling().fit(z, y + 4)
-    with pytest.raises(credo.InvalidArgumentError, match="^y"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^y"):
         TemperatureScaling().fit(z, np.zeros(200, dtype=int))
     bad = z.copy()
     bad[5, 1] = np.inf
-    with pytest.raises(credo.NonFiniteError, match="^X"):
+    with pytest.raises(credo.NonFiniteError, match=r"^X"):
         TemperatureScaling().fit(bad, y)
     bad[5, 1] = np.nan
-    with pytest.raises(credo.NonFiniteError, match="^X"):
+    with pytest.raises(credo.NonFiniteError, match=r"^X"):
         TemperatureScaling().fit(bad, y)
     masked = z.copy()
     masked[np.arange(200), (y + 1) % 4] = -np.inf  # -inf marks impossible classes: allowed
     assert TemperatureScaling().fit(masked, y).beta_ > 0
-    with pytest.raises(credo.ShapeError, match="^y"):
+    with pytest.raises(credo.ShapeError, match=r"^y"):
         TemperatureScaling().fit(z, y[:-1])
-    with pytest.raises(credo.InvalidArgumentError, match="^threads"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^threads"):
         TemperatureScaling(threads=0).fit(z, y)
-    with pytest.raises(credo.ShapeError, match="^X"):
+    with pytest.raises(credo.ShapeError, match=r"^X"):
         TemperatureScaling().fit(z, y).predict_proba(z[:, :3])
     with pytest.raises(credo.NotFittedError):
         TemperatureScaling().predict_proba(z)
     p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    with pytest.raises(credo.InvalidArgumentError, match="^method"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^method"):
         MulticlassCalibrator(method="temperature").fit(p, y)
-    with pytest.raises(credo.InvalidArgumentError, match="^strategy"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^strategy"):
         MulticlassCalibrator(strategy="pairwise").fit(p, y)
-    with pytest.raises(credo.InvalidArgumentError, match="^params"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^params"):
         MulticlassCalibrator(params={"nope": 1}).fit(p, y)
-    with pytest.raises(credo.InvalidArgumentError, match="^X"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^X"):
         MulticlassCalibrator().fit(z, y)  # logits are not probabilities
-    with pytest.raises(credo.ShapeError, match="^segments"):
+    with pytest.raises(credo.ShapeError, match=r"^segments"):
         SegmentedCalibrator().fit(z, y, ["a"] * 10)
-    with pytest.raises(credo.InvalidArgumentError, match="^min_samples"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^min_samples"):
         SegmentedCalibrator(min_samples=0).fit(z, y, ["a"] * 200)

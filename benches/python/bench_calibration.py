@@ -35,7 +35,9 @@ def _data(n: int, seed: int = 0):
 def test_isotonic_fit_unsorted(benchmark, n):
     x, y = _data(n)
     ours = best_time(lambda: IsotonicCalibrator().fit(x, y), repeat=3 if n >= 1_000_000 else None)
-    peer = best_time(lambda: IsotonicRegression(out_of_bounds="clip").fit(x, y), repeat=3 if n >= 100_000 else None)
+    peer = best_time(
+        lambda: IsotonicRegression(out_of_bounds="clip").fit(x, y), repeat=3 if n >= 100_000 else None
+    )
     record(f"isotonic fit, unsorted, n={n:.0e}", ours, "sklearn IsotonicRegression.fit", peer, 10.0)
     benchmark(lambda: IsotonicCalibrator().fit(x, y))
 
@@ -61,7 +63,13 @@ def test_isotonic_batch_predict(benchmark):
     np.testing.assert_allclose(ours_cal.predict(t), ref.predict(t), atol=1e-12)
     ours = best_time(lambda: ours_cal.predict(t))
     peer = best_time(lambda: ref.predict(t))
-    record(f"isotonic predict, n={n:.0e} ({len(ours_cal.X_thresholds_)} thresholds)", ours, "sklearn predict", peer, 1.0)
+    record(
+        f"isotonic predict, n={n:.0e} ({len(ours_cal.X_thresholds_)} thresholds)",
+        ours,
+        "sklearn predict",
+        peer,
+        1.0,
+    )
     benchmark(lambda: ours_cal.predict(t))
 
 
@@ -78,7 +86,14 @@ def test_single_value_latency(benchmark):
             cal(0.73)
         best = min(best, (time.perf_counter() - t0) / calls)
     peer = best_time(lambda: ref.predict([0.73]))
-    record("one calibrated value, cal(0.73)", best, "sklearn predict([x])", peer, None, note=f"{best * 1e9:.0f} ns per call")
+    record(
+        "one calibrated value, cal(0.73)",
+        best,
+        "sklearn predict([x])",
+        peer,
+        None,
+        note=f"{best * 1e9:.0f} ns per call",
+    )
     # the stated bound: under a microsecond per call from Python
     assert best < (2e-6 if QUICK else 1e-6), f"cal(0.73) takes {best * 1e9:.0f} ns"
     benchmark(lambda: cal(0.73))

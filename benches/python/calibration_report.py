@@ -24,7 +24,6 @@ def ece15(p: np.ndarray, y: np.ndarray) -> float:
     correct = (p.argmax(axis=1) == y).astype(np.float64)
     edges = np.linspace(0.0, 1.0, 16)
     b = np.clip(np.searchsorted(edges[1:-1], conf, side="left"), 0, 14)
-    n = np.bincount(b, minlength=15).astype(np.float64)
     s_conf = np.bincount(b, weights=conf, minlength=15)
     s_acc = np.bincount(b, weights=correct, minlength=15)
     return float(np.abs(s_acc - s_conf).sum() / len(y))
@@ -38,8 +37,18 @@ def calibrators():
     yield "temperature", lambda: TemperatureScaling()
     for m in ("platt", "beta", "isotonic", "histogram"):
         params = {"n_bins": 15} if m == "histogram" else None
-        yield f"{m}/top", (lambda m=m, params=params: MulticlassCalibrator(method=m, strategy="top-label", params=params))
-        yield f"{m}/ovr", (lambda m=m, params=params: MulticlassCalibrator(method=m, strategy="one-vs-rest", params=params))
+        yield (
+            f"{m}/top",
+            (lambda m=m, params=params: MulticlassCalibrator(method=m, strategy="top-label", params=params)),
+        )
+        yield (
+            f"{m}/ovr",
+            (
+                lambda m=m, params=params: MulticlassCalibrator(
+                    method=m, strategy="one-vs-rest", params=params
+                )
+            ),
+        )
 
 
 def split(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

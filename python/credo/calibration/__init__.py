@@ -20,7 +20,12 @@ from credo.calibration._segmented import SegmentedCalibrator
 from credo.calibration._temperature import TemperatureScaling
 
 _multiclass.BINARY_METHODS.update(
-    {"isotonic": IsotonicCalibrator, "platt": PlattScaling, "beta": BetaCalibration, "histogram": HistogramBinning}
+    {
+        "isotonic": IsotonicCalibrator,
+        "platt": PlattScaling,
+        "beta": BetaCalibration,
+        "histogram": HistogramBinning,
+    }
 )
 _segmented.ALL_METHODS.update(
     {**_multiclass.BINARY_METHODS, "temperature": TemperatureScaling, "multiclass": MulticlassCalibrator}

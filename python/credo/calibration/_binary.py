@@ -147,7 +147,9 @@ class IsotonicCalibrator(BinaryCalibrator):
         self.out_of_bounds = out_of_bounds
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> IsotonicCalibrator:
-        if not any(self.increasing is k or (isinstance(k, str) and self.increasing == k) for k in _INCREASING):
+        if not any(
+            self.increasing is k or (isinstance(k, str) and self.increasing == k) for k in _INCREASING
+        ):
             raise InvalidArgumentError(f"increasing: must be True, False or 'auto', got {self.increasing!r}")
         check_choice(self.out_of_bounds, "out_of_bounds", ("clip", "nan", "raise"))
         bounds = {}

@@ -61,7 +61,9 @@ class MulticlassCalibrator(Estimator):
     n_classes_ : int
     """
 
-    def __init__(self, *, method: str = "isotonic", strategy: str = "one-vs-rest", params: dict | None = None) -> None:
+    def __init__(
+        self, *, method: str = "isotonic", strategy: str = "one-vs-rest", params: dict | None = None
+    ) -> None:
         self.method = method
         self.strategy = strategy
         self.params = params
@@ -85,8 +87,8 @@ class MulticlassCalibrator(Estimator):
             missing = np.flatnonzero((counts == 0) | (counts == n))
             if missing.size:
                 raise InvalidArgumentError(
-                    f"y: class {int(missing[0])} has no positive or no negative samples; one-vs-rest needs both "
-                    "for every class (use strategy='top-label')"
+                    f"y: class {int(missing[0])} has no positive or no negative samples; "
+                    "one-vs-rest needs both for every class (use strategy='top-label')"
                 )
             self.calibrators_ = [
                 make_calibrator(self.method, self.params, BINARY_METHODS).fit(
@@ -103,7 +105,9 @@ class MulticlassCalibrator(Estimator):
         check_is_fitted(self, "calibrators_")
         p = as_probabilities(X, "X", ndim=2)
         if p.shape[1] != self.n_classes_:
-            raise ShapeError(f"X: has {p.shape[1]} columns but the model was fitted on {self.n_classes_} classes")
+            raise ShapeError(
+                f"X: has {p.shape[1]} columns but the model was fitted on {self.n_classes_} classes"
+            )
         return p
 
     def predict_proba(self, X: Any) -> np.ndarray:

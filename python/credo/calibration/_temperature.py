@@ -16,9 +16,7 @@ from credo.exceptions import InvalidArgumentError, ShapeError
 def _looks_like_probabilities(x: np.ndarray) -> bool:
     """scikit-learn's rule (``_convert_to_logits``): entries in [0, 1] and rows summing to 1."""
     with np.errstate(invalid="ignore"):
-        return bool(
-            np.all((x >= 0) & (x <= 1)) and np.all(np.isclose(x.sum(axis=1, dtype=np.float64), 1.0))
-        )
+        return bool(np.all((x >= 0) & (x <= 1)) and np.all(np.isclose(x.sum(axis=1, dtype=np.float64), 1.0)))
 
 
 @_artifact.register
@@ -65,7 +63,9 @@ class TemperatureScaling(Estimator):
         if arr.ndim == 1 or arr.shape[1] == 1:
             return np.ascontiguousarray(arr.reshape(-1), dtype=np.float64), "binary"
         if not fitting and arr.shape[1] != self.n_classes_:
-            raise ShapeError(f"X: has {arr.shape[1]} columns but the model was fitted on {self.n_classes_} classes")
+            raise ShapeError(
+                f"X: has {arr.shape[1]} columns but the model was fitted on {self.n_classes_} classes"
+            )
         if self.inputs == "auto":
             kind = "probabilities" if _looks_like_probabilities(arr) else "logits"
         else:
@@ -79,7 +79,9 @@ class TemperatureScaling(Estimator):
         labels = as_labels(y, "y", n_classes=k)
         check_same_length(len(x), y=labels)
         if np.all(labels == labels[0]):
-            raise InvalidArgumentError(f"y: only class {labels[0]} occurs; calibration needs at least two classes")
+            raise InvalidArgumentError(
+                f"y: only class {labels[0]} occurs; calibration needs at least two classes"
+            )
         w = check_sample_weight(sample_weight, len(x))
         if kind == "binary":
             self._model_ = _credo.fit_temperature_binary(x, labels, w)
