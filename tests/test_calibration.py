@@ -528,3 +528,15 @@ def test_bad_input_temperature_and_wrappers(rng):
         SegmentedCalibrator().fit(z, y, ["a"] * 10)
     with pytest.raises(credo.InvalidArgumentError, match=r"^min_samples"):
         SegmentedCalibrator(min_samples=0).fit(z, y, ["a"] * 200)
+
+
+def test_fit_fingerprint_names_the_data(rng):
+    from credo.calibration._common import fingerprint
+
+    x, y = _tied_binary(rng, 1001)
+    w = rng.random(1001)
+    iso = IsotonicCalibrator().fit(x, y, sample_weight=w)
+    # computed in Rust during the fit's input scan: the same value as hashing the arrays
+    assert iso.data_hash_ == fingerprint(x, y.astype(np.float64), w)
+    assert iso.data_hash_ != IsotonicCalibrator().fit(x, y).data_hash_
+    assert PlattScaling().fit(x, y).data_hash_ == fingerprint(x, y.astype(np.float64))

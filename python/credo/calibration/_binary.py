@@ -166,7 +166,7 @@ class IsotonicCalibrator(BinaryCalibrator):
         t = as_float_array(y, "y", ndim=1, finite=False)
         check_same_length(len(x), y=t)
         w = check_sample_weight(sample_weight, len(x))
-        self._model_ = _credo.fit_isotonic(
+        self._model_, self.data_hash_ = _credo.fit_isotonic(
             x,
             t,
             w,
@@ -177,7 +177,7 @@ class IsotonicCalibrator(BinaryCalibrator):
             resolution=float(np.finfo(dtype).resolution),
         )
         self._set_thresholds()
-        self._record_fit(x, t, w)
+        self.n_samples_ = len(x)  # data_hash_ came from the fit's own input scan
         return self
 
     def _set_thresholds(self) -> None:

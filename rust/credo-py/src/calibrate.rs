@@ -72,7 +72,8 @@ impl PyIsotonic {
     }
 }
 
-/// Fits an isotonic map (scikit-learn's `IsotonicRegression` semantics).
+/// Fits an isotonic map (scikit-learn's `IsotonicRegression` semantics); returns the model and
+/// the fingerprint of (x, y, sample_weight).
 #[pyfunction]
 #[pyo3(signature = (x, y, sample_weight=None, *, increasing="increasing", y_min=None, y_max=None, out_of_bounds="nan", resolution=1e-15))]
 #[allow(clippy::too_many_arguments)]
@@ -86,7 +87,7 @@ fn fit_isotonic(
     y_max: Option<f64>,
     out_of_bounds: &str,
     resolution: f64,
-) -> PyResult<PyIsotonic> {
+) -> PyResult<(PyIsotonic, String)> {
     let increasing = match increasing {
         "increasing" => Increasing::Yes,
         "decreasing" => Increasing::No,
@@ -105,7 +106,10 @@ fn fit_isotonic(
         resolution,
     };
     let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
-    py_result(maybe_detach(py, xs.len(), || isotonic::fit(xs, ys, ws, &opts))).map(PyIsotonic)
+    let (model, hash) = py_result(maybe_detach(py, xs.len(), || {
+        isotonic::fit_with_fingerprint(xs, ys, ws, &opts)
+    }))?;
+    Ok((PyIsotonic(model), hash))
 }
 
 /// The weighted isotonic regression of `y` taken in the given order (PAVA).

@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::sort::{sort_records, Rec};
+use super::sort::sorted_records;
 use super::{check_weights, CHUNK};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
 
@@ -240,13 +240,31 @@ pub fn spearman_rho(x: &[f64], y: &[f64]) -> f64 {
 
 /// Fits the isotonic map of `y` on `x` with optional non-negative weights.
 pub fn fit(x: &[f64], y: &[f64], w: Option<&[f64]>, opts: &IsotonicOptions) -> Result<IsotonicModel> {
+    fit_with_fingerprint(x, y, w, opts).map(|(m, _)| m)
+}
+
+/// [`fit`], also returning the data fingerprint (see [`super::fingerprint_arrays`]), computed in
+/// the same pass as the input checks.
+pub fn fit_with_fingerprint(
+    x: &[f64],
+    y: &[f64],
+    w: Option<&[f64]>,
+    opts: &IsotonicOptions,
+) -> Result<(IsotonicModel, String)> {
     let n = x.len();
     if n == 0 {
         return Err(CredoError::empty("X", "is empty"));
     }
     check_same_len("y", y.len(), n)?;
-    check_finite("X", x)?;
-    check_finite("y", y)?;
+    // One pass over x: finiteness, range, order and the fingerprint.
+    let sx = super::scan(x);
+    if !sx.finite {
+        check_finite("X", x)?;
+    }
+    let sy = super::scan(y);
+    if !sy.finite {
+        check_finite("y", y)?;
+    }
     check_weights(w, n)?;
     if let (Some(lo), Some(hi)) = (opts.y_min, opts.y_max) {
         if lo > hi {
@@ -273,7 +291,7 @@ pub fn fit(x: &[f64], y: &[f64], w: Option<&[f64]>, opts: &IsotonicOptions) -> R
         opts.y_max.unwrap_or(f64::INFINITY),
     );
     let mut pava = FusedPava::new(increasing, opts.resolution, n);
-    if x.windows(2).all(|p| p[0] <= p[1]) {
+    if sx.sorted {
         // Already in x order (the common case for presorted data): no copy, no sort. Within a
         // tie group the sum runs in input order instead of scikit-learn's y order; the pooled
         // mean is the same up to rounding.
@@ -282,26 +300,18 @@ pub fn fit(x: &[f64], y: &[f64], w: Option<&[f64]>, opts: &IsotonicOptions) -> R
             Some(w) => pava.run(x.len(), |i| (x[i], y[i], w[i])),
         }
     } else {
-        let recs: Vec<Rec> = match w {
-            None => x.iter().zip(y).map(|(&x, &y)| Rec { x, y, w: 1.0 }).collect(),
-            Some(w) => x
-                .iter()
-                .zip(y)
-                .zip(w)
-                .filter(|(_, &w)| w > 0.0)
-                .map(|((&x, &y), &w)| Rec { x, y, w })
-                .collect(),
-        };
-        let recs = sort_records(recs);
+        let recs = sorted_records(x, y, w, sx.min, sx.max);
         pava.run(recs.len(), |i| (recs[i].x, recs[i].y, recs[i].w));
     }
     let (tx, ty) = pava.thresholds(lo, hi);
-    Ok(IsotonicModel {
+    let model = IsotonicModel {
         x: tx,
         y: ty,
         increasing,
         out_of_bounds: opts.out_of_bounds,
-    })
+    };
+    let hw = w.map(|w| super::scan(w).hash);
+    Ok((model, super::combine_fingerprints(&[Some(sx.hash), Some(sy.hash), hw])))
 }
 
 /// Tie pooling, PAVA and threshold extraction in one pass over x-sorted samples.

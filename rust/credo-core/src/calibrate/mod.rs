@@ -110,12 +110,6 @@ pub(crate) fn check_unit_interval(arg: &str, p: &[f64]) -> Result<()> {
 /// 8-byte words keep it at memory speed.
 #[must_use]
 pub fn fingerprint(bytes: &[u8]) -> u64 {
-    const K: [u64; 4] = [
-        0x9E37_79B9_7F4A_7C15,
-        0xC2B2_AE3D_27D4_EB4F,
-        0x1656_67B1_9E37_79F9,
-        0x85EB_CA77_C2B2_AE63,
-    ];
     let mut h = [1u64, 2, 3, 4];
     let blocks = bytes.chunks_exact(32);
     let rest = blocks.remainder();
@@ -123,18 +117,90 @@ pub fn fingerprint(bytes: &[u8]) -> u64 {
         for l in 0..4 {
             let mut word = [0u8; 8];
             word.copy_from_slice(&c[8 * l..8 * l + 8]);
-            h[l] = (h[l] ^ u64::from_le_bytes(word)).wrapping_mul(K[l]).rotate_left(29);
+            h[l] = fp_step(h[l], u64::from_le_bytes(word), FP_K[l]);
         }
     }
     for (i, &b) in rest.iter().enumerate() {
         let l = i % 4;
-        h[l] = (h[l] ^ u64::from(b)).wrapping_mul(K[l]).rotate_left(29);
+        h[l] = fp_step(h[l], u64::from(b), FP_K[l]);
     }
-    let mut out = bytes.len() as u64;
+    fp_finish(h, bytes.len())
+}
+
+/// One pass over a float array: finiteness, min, max, non-decreasing order and [`fingerprint`]
+/// of its bytes (identical to hashing the little-endian bytes).
+pub(crate) struct Scan {
+    pub finite: bool,
+    pub sorted: bool,
+    pub min: f64,
+    pub max: f64,
+    pub hash: u64,
+}
+
+const FP_K: [u64; 4] = [
+    0x9E37_79B9_7F4A_7C15,
+    0xC2B2_AE3D_27D4_EB4F,
+    0x1656_67B1_9E37_79F9,
+    0x85EB_CA77_C2B2_AE63,
+];
+
+#[inline]
+fn fp_step(h: u64, v: u64, k: u64) -> u64 {
+    (h ^ v).wrapping_mul(k).rotate_left(29)
+}
+
+fn fp_finish(h: [u64; 4], len: usize) -> u64 {
+    let mut out = len as u64;
     for (l, v) in h.iter().enumerate() {
-        out = (out ^ v).wrapping_mul(K[l]).rotate_left(31);
+        out = (out ^ v).wrapping_mul(FP_K[l]).rotate_left(31);
     }
     out ^ (out >> 33)
+}
+
+pub(crate) fn scan(xs: &[f64]) -> Scan {
+    let mut h = [1u64, 2, 3, 4];
+    let (mut finite, mut sorted) = (true, true);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut prev = f64::NEG_INFINITY;
+    let blocks = xs.chunks_exact(4);
+    let rest = blocks.remainder();
+    for c in blocks {
+        for l in 0..4 {
+            let v = c[l];
+            h[l] = fp_step(h[l], v.to_bits(), FP_K[l]);
+            finite &= v.is_finite();
+            sorted &= prev <= v;
+            prev = v;
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    for (i, &v) in rest.iter().enumerate() {
+        for (j, b) in v.to_le_bytes().iter().enumerate() {
+            let l = (8 * i + j) % 4;
+            h[l] = fp_step(h[l], u64::from(*b), FP_K[l]);
+        }
+        finite &= v.is_finite();
+        sorted &= prev <= v;
+        prev = v;
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    Scan {
+        finite,
+        sorted,
+        min: lo,
+        max: hi,
+        hash: fp_finish(h, 8 * xs.len()),
+    }
+}
+
+/// The fingerprint of several arrays: [`fingerprint`] of their 16-hex-digit fingerprints
+/// concatenated (absent arrays skipped), as hex. The Python layer combines arrays the same way.
+#[must_use]
+pub fn combine_fingerprints(parts: &[Option<u64>]) -> String {
+    let joined: String = parts.iter().flatten().map(|h| format!("{h:016x}")).collect();
+    format!("{:016x}", fingerprint(joined.as_bytes()))
 }
 
 #[cfg(test)]
@@ -158,5 +224,10 @@ mod tests {
         assert_ne!(fingerprint(&a), fingerprint(&b));
         assert_ne!(fingerprint(&a), fingerprint(&a[..99]));
         assert_eq!(fingerprint(&a), fingerprint(&a.clone()));
+        for n in [0usize, 3, 4, 7, 100] {
+            let xs: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+            let bytes: Vec<u8> = xs.iter().flat_map(|v| v.to_le_bytes()).collect();
+            assert_eq!(scan(&xs).hash, fingerprint(&bytes));
+        }
     }
 }

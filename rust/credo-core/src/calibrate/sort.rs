@@ -21,38 +21,69 @@ fn cmp(a: &Rec, b: &Rec) -> std::cmp::Ordering {
     a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)).then(a.w.total_cmp(&b.w))
 }
 
-/// Sorts finite records by (x, y, w).
-pub(crate) fn sort_records(mut recs: Vec<Rec>) -> Vec<Rec> {
-    if recs.windows(2).all(|p| cmp(&p[0], &p[1]).is_le()) {
-        return recs;
-    }
-    let n = recs.len();
-    if n <= SMALL {
-        insertion_sort(&mut recs);
-        return recs;
-    }
-    // First level on this thread; the buckets (each ~n/1024 records, cache-sized) are then
-    // finished in parallel. Each bucket's sorted content is unique (a total order), so the
-    // result does not depend on the thread count.
-    let mut tmp = vec![Rec { x: 0.0, y: 0.0, w: 0.0 }; n];
-    let Some(starts) = scatter(&mut recs, &mut tmp) else {
+/// The samples with positive weight as records sorted by (x, y, w). `lo`/`hi` are min/max of x.
+///
+/// The first level scatters straight from the input slices into the output (no intermediate
+/// copy); its buckets (each ~n/1024 records, cache-sized) are then finished in place, in parallel
+/// for large inputs. Each bucket's sorted content is unique (a total order), so the result does
+/// not depend on the thread count.
+pub(crate) fn sorted_records(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f64) -> Vec<Rec> {
+    let n = x.len();
+    let keep = |i: usize| w.is_none_or(|w| w[i] > 0.0);
+    let rec = |i: usize| Rec {
+        x: x[i],
+        y: y[i],
+        w: w.map_or(1.0, |w| w[i]),
+    };
+    let span = hi - lo;
+    if n <= SMALL || !(span.is_finite() && span > 0.0) {
+        let mut recs: Vec<Rec> = (0..n).filter(|&i| keep(i)).map(rec).collect();
         recs.sort_unstable_by(cmp);
         return recs;
-    };
-    let mut parts: Vec<&mut [Rec]> = Vec::with_capacity(starts.len());
-    let mut rest: &mut [Rec] = &mut recs;
-    for w in starts.windows(2) {
-        let (head, tail) = rest.split_at_mut(w[1] - w[0]);
+    }
+    let nb = (n / 8).clamp(2, 1024);
+    let scale = nb as f64 / span;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let bucket = |x: f64| (((x - lo) * scale) as usize).min(nb - 1);
+    let mut starts = vec![0usize; nb + 1];
+    for i in 0..n {
+        if keep(i) {
+            starts[bucket(x[i]) + 1] += 1;
+        }
+    }
+    for b in 0..nb {
+        starts[b + 1] += starts[b];
+    }
+    let mut fill = starts.clone();
+    let mut out = vec![Rec { x: 0.0, y: 0.0, w: 0.0 }; starts[nb]];
+    for i in 0..n {
+        if keep(i) {
+            let slot = &mut fill[bucket(x[i])];
+            out[*slot] = rec(i);
+            *slot += 1;
+        }
+    }
+    let mut parts: Vec<&mut [Rec]> = Vec::with_capacity(nb);
+    let mut rest: &mut [Rec] = &mut out;
+    for b in starts.windows(2) {
+        let (head, tail) = rest.split_at_mut(b[1] - b[0]);
         parts.push(head);
         rest = tail;
     }
-    parts
-        .par_iter_mut()
-        .for_each_init(Vec::new, |tmp, part| sort_slice(part, tmp));
-    recs
+    if n >= PARALLEL_MIN {
+        parts
+            .par_iter_mut()
+            .for_each_init(Vec::new, |tmp, part| sort_slice(part, tmp));
+    } else {
+        let mut tmp = Vec::new();
+        parts.iter_mut().for_each(|part| sort_slice(part, &mut tmp));
+    }
+    out
 }
 
 const SMALL: usize = 24;
+/// Below this many records waking worker threads costs more than the second level saves.
+const PARALLEL_MIN: usize = 200_000;
 
 /// Buckets `s` by x (via `tmp`), in place; returns the bucket boundaries, or None when all x
 /// are equal (nothing to split on).
@@ -139,26 +170,35 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
-        for &n in &[10usize, 300, 5000] {
+        for &n in &[10usize, 300, 5000, 300_000] {
             for clustered in [false, true] {
-                let recs: Vec<Rec> = (0..n)
+                let x: Vec<f64> = (0..n)
                     .map(|_| {
                         let u = next();
-                        let x = if clustered {
+                        if clustered {
                             1.0 - (u * 1e-3).powi(3)
                         } else {
                             (u * 50.0).floor() / 50.0
-                        };
-                        Rec {
-                            x,
-                            y: (next() * 2.0).floor(),
-                            w: 1.0,
                         }
                     })
                     .collect();
-                let mut want = recs.clone();
-                want.sort_by(cmp);
-                assert_eq!(sort_records(recs), want);
+                let y: Vec<f64> = (0..n).map(|_| (next() * 2.0).floor()).collect();
+                let w: Vec<f64> = (0..n).map(|_| (next() * 3.0).floor()).collect();
+                let (lo, hi) = x
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+                for weights in [None, Some(&w[..])] {
+                    let mut want: Vec<Rec> = (0..n)
+                        .filter(|&i| weights.is_none_or(|w| w[i] > 0.0))
+                        .map(|i| Rec {
+                            x: x[i],
+                            y: y[i],
+                            w: weights.map_or(1.0, |w| w[i]),
+                        })
+                        .collect();
+                    want.sort_by(cmp);
+                    assert_eq!(sorted_records(&x, &y, weights, lo, hi), want);
+                }
             }
         }
     }
