@@ -296,12 +296,12 @@ pub fn fit_with_fingerprint(
         // tie group the sum runs in input order instead of scikit-learn's y order; the pooled
         // mean is the same up to rounding.
         match w {
-            None => pava.run(x.len(), |i| (x[i], y[i], 1.0)),
-            Some(w) => pava.run(x.len(), |i| (x[i], y[i], w[i])),
+            None => pava.run(x.iter().zip(y).map(|(&x, &y)| (x, y, 1.0))),
+            Some(w) => pava.run(x.iter().zip(y).zip(w).map(|((&x, &y), &w)| (x, y, w))),
         }
     } else {
         let recs = sorted_records(x, y, w, sx.min, sx.max);
-        pava.run(recs.len(), |i| (recs[i].x, recs[i].y, recs[i].w));
+        pava.run(recs.iter().map(|r| (r.x, r.y, r.w)));
     }
     let (tx, ty) = pava.thresholds(lo, hi);
     let model = IsotonicModel {
@@ -327,12 +327,13 @@ struct FusedPava {
     blocks: Vec<Block>,
 }
 
-/// A PAVA block: Σ w·(±y), Σ w, their ratio, and the x of its first and last point.
+/// A PAVA block: Σ w·(±y), Σ w, and the x of its first and last point. Means are compared by
+/// cross-multiplication (weights are positive), so the hot loop has no division on its
+/// dependency chain.
 #[derive(Clone, Copy)]
 struct Block {
     sum: f64,
     weight: f64,
-    mean: f64,
     first: f64,
     last: f64,
 }
@@ -343,62 +344,76 @@ impl FusedPava {
         Self {
             sign: if increasing { 1.0 } else { -1.0 },
             resolution,
-            blocks: Vec::with_capacity(n),
+            blocks: Vec::with_capacity(n.min(1 << 20)),
         }
     }
 
-    /// Feeds the x-sorted samples `sample(0..n)` = (x, y, w); zero weights are skipped.
-    #[inline]
-    fn run(&mut self, n: usize, sample: impl Fn(usize) -> (f64, f64, f64)) {
-        let mut i = 0;
-        while i < n {
-            let (cx, y, w) = sample(i);
-            i += 1;
+    /// Feeds x-sorted samples (x, y, w); zero weights are skipped.
+    fn run(&mut self, samples: impl Iterator<Item = (f64, f64, f64)>) {
+        let (sign, resolution) = (self.sign, self.resolution);
+        let blocks = &mut self.blocks;
+        // The last block stays in registers: points that violate the order are absorbed into it
+        // directly (Busing's forward absorption), without a push and pop each.
+        let mut top: Option<Block> = blocks.pop();
+        let mut add = |x: f64, s: f64, w: f64| {
+            // The pooled point's value is its mean, rounded once, as scikit-learn's `_make_unique`.
+            let mean = sign * (s / w);
+            match &mut top {
+                Some(t) if t.sum >= mean * t.weight => {
+                    t.sum += mean * w;
+                    t.weight += w;
+                    t.last = x;
+                    while let Some(p) = blocks.last() {
+                        if p.sum * t.weight < t.sum * p.weight {
+                            break;
+                        }
+                        t.sum += p.sum;
+                        t.weight += p.weight;
+                        t.first = p.first;
+                        blocks.pop();
+                    }
+                }
+                t => {
+                    if let Some(done) = t.replace(Block {
+                        sum: mean * w,
+                        weight: w,
+                        first: x,
+                        last: x,
+                    }) {
+                        blocks.push(done);
+                    }
+                }
+            }
+        };
+        let mut cur: Option<(f64, f64, f64)> = None;
+        for (x, y, w) in samples {
             if w <= 0.0 {
                 continue;
             }
-            let (mut s, mut ws) = (y * w, w);
-            while i < n {
-                let (x, y, w) = sample(i);
-                if x - cx >= self.resolution {
-                    break;
+            match &mut cur {
+                Some((cx, s, ws)) if x - *cx < resolution => {
+                    *s += y * w;
+                    *ws += w;
                 }
-                if w > 0.0 {
-                    s += y * w;
-                    ws += w;
+                _ => {
+                    if let Some((cx, s, ws)) = cur.replace((x, y * w, w)) {
+                        add(cx, s, ws);
+                    }
                 }
-                i += 1;
             }
-            self.add_point(cx, s, ws);
         }
-    }
-
-    #[inline]
-    fn add_point(&mut self, x: f64, s: f64, w: f64) {
-        // The pooled point's value is its mean, rounded once, as scikit-learn's `_make_unique`.
-        let mean = self.sign * (s / w);
-        let mut b = Block {
-            sum: mean * w,
-            weight: w,
-            mean,
-            first: x,
-            last: x,
-        };
-        while let Some(top) = self.blocks.last() {
-            if top.mean < b.mean {
-                break;
-            }
-            b.sum += top.sum;
-            b.weight += top.weight;
-            b.first = top.first;
-            b.mean = b.sum / b.weight;
-            self.blocks.pop();
+        if let Some((cx, s, ws)) = cur {
+            add(cx, s, ws);
         }
-        self.blocks.push(b);
+        blocks.extend(top);
     }
 
     fn thresholds(self, lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
-        let values: Vec<f64> = self.blocks.iter().map(|b| (self.sign * b.mean).clamp(lo, hi)).collect();
+        let values: Vec<f64> = self
+            .blocks
+            .iter()
+            .map(|b| (self.sign * (b.sum / b.weight)).clamp(lo, hi))
+            .collect();
         let (mut tx, mut ty) = (Vec::new(), Vec::new());
         let mut b = 0;
         while b < values.len() {

@@ -171,8 +171,9 @@ pub(crate) fn scan(xs: &[f64]) -> Scan {
             finite &= v.is_finite();
             sorted &= prev <= v;
             prev = v;
-            lo = lo.min(v);
-            hi = hi.max(v);
+            // plain comparisons: NaN never reaches a caller that uses the range (finite is false)
+            lo = if v < lo { v } else { lo };
+            hi = if v > hi { v } else { hi };
         }
     }
     for (i, &v) in rest.iter().enumerate() {

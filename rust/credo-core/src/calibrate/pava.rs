@@ -15,32 +15,39 @@ pub fn pava_in_place(y: &mut [f64], w: &[f64], increasing: bool) {
     if !increasing {
         y.iter_mut().for_each(|v| *v = -*v);
     }
-    // Block stack: Σ w·y, Σ w, the pooled mean and one past the block's last index.
+    // Finished blocks (Σ w·y, Σ w, mean, one past the last index) and the open last block,
+    // which absorbs violating successors in registers (Busing 2022).
     let n = y.len();
-    let mut sums: Vec<f64> = Vec::with_capacity(n.min(1 << 16));
-    let mut weights: Vec<f64> = Vec::with_capacity(n.min(1 << 16));
-    let mut means: Vec<f64> = Vec::with_capacity(n.min(1 << 16));
-    let mut ends: Vec<usize> = Vec::with_capacity(n.min(1 << 16));
+    let mut blocks: Vec<(f64, f64, f64, usize)> = Vec::with_capacity(n);
+    let mut top: Option<(f64, f64, f64, usize)> = None;
     for i in 0..n {
-        let (mut s, mut ww, mut mean) = (w[i] * y[i], w[i], y[i]);
-        while let Some(&last) = means.last() {
-            if last < mean {
-                break;
+        let (yi, wi) = (y[i], w[i]);
+        match &mut top {
+            Some((s, ww, m, end)) if *m >= yi => {
+                *s += wi * yi;
+                *ww += wi;
+                *m = *s / *ww;
+                *end = i + 1;
+                while let Some(&(ps, pw, pm, _)) = blocks.last() {
+                    if pm < *m {
+                        break;
+                    }
+                    *s += ps;
+                    *ww += pw;
+                    *m = *s / *ww;
+                    blocks.pop();
+                }
             }
-            // SAFETY-free pops: the four stacks always have the same length.
-            s += sums.pop().unwrap_or(0.0);
-            ww += weights.pop().unwrap_or(0.0);
-            means.pop();
-            ends.pop();
-            mean = s / ww;
+            t => {
+                if let Some(done) = t.replace((wi * yi, wi, yi, i + 1)) {
+                    blocks.push(done);
+                }
+            }
         }
-        sums.push(s);
-        weights.push(ww);
-        means.push(mean);
-        ends.push(i + 1);
     }
+    blocks.extend(top);
     let mut start = 0;
-    for (&m, &end) in means.iter().zip(&ends) {
+    for &(_, _, m, end) in &blocks {
         let v = if increasing { m } else { -m };
         y[start..end].fill(v);
         start = end;

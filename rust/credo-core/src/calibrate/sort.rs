@@ -21,6 +21,19 @@ fn cmp(a: &Rec, b: &Rec) -> std::cmp::Ordering {
     a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)).then(a.w.total_cmp(&b.w))
 }
 
+/// `cmp(a, b) == Less`, deciding on x with one float comparison in the common case (records are
+/// finite, so `<` and `total_cmp` agree on distinct x; ±0 fall through to `cmp`).
+#[inline]
+fn less(a: &Rec, b: &Rec) -> bool {
+    if a.x < b.x {
+        true
+    } else if a.x > b.x {
+        false
+    } else {
+        cmp(a, b).is_lt()
+    }
+}
+
 /// The samples with positive weight as records sorted by (x, y, w). `lo`/`hi` are min/max of x.
 ///
 /// The first level scatters straight from the input slices into the output (no intermediate
@@ -95,7 +108,7 @@ fn scatter(s: &mut [Rec], tmp: &mut [Rec]) -> Option<Vec<usize>> {
     if !(span.is_finite() && span > 0.0) {
         return None;
     }
-    let nb = (s.len() / 8).clamp(2, 1024);
+    let nb = (s.len() / 4).clamp(2, 1024);
     let scale = nb as f64 / span;
     // Monotone in x: a subtraction, a positive scaling and a float-to-int cast each keep order.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -149,7 +162,7 @@ fn insertion_sort(s: &mut [Rec]) {
     for i in 1..s.len() {
         let r = s[i];
         let mut j = i;
-        while j > 0 && cmp(&s[j - 1], &r).is_gt() {
+        while j > 0 && less(&r, &s[j - 1]) {
             s[j] = s[j - 1];
             j -= 1;
         }
