@@ -35,6 +35,12 @@ def nll(p: np.ndarray, y: np.ndarray, eps: float = 1e-12) -> float:
 
 def calibrators():
     yield "temperature", lambda: TemperatureScaling()
+    yield (
+        "platt(log-odds)/top",
+        lambda: MulticlassCalibrator(
+            method="platt", strategy="top-label", params={"inputs": "probabilities"}
+        ),
+    )
     for m in ("platt", "beta", "isotonic", "histogram"):
         params = {"n_bins": 15} if m == "histogram" else None
         yield (
