@@ -515,6 +515,10 @@ def test_bad_input_temperature_and_wrappers(rng):
         TemperatureScaling().fit(z, y).predict_proba(z[:, :3])
     with pytest.raises(credo.NotFittedError):
         TemperatureScaling().predict_proba(z)
+    with pytest.raises(credo.NotFittedError):
+        TemperatureScaling()(0.5)
+    with pytest.raises(credo.ShapeError, match=r"^X"):
+        TemperatureScaling().fit(z, y)(0.5)  # a float is a binary score, not a K-class row
     p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
     with pytest.raises(credo.InvalidArgumentError, match=r"^method"):
         MulticlassCalibrator(method="temperature").fit(p, y)

@@ -15,11 +15,11 @@ class ArtifactError(CredoError): ...
 
 
 # --- calibrate.rs ---
-import numpy as _np
-import numpy.typing as _npt
-from typing import final as _final
-
-from typing_extensions import Self as _Self
+# (imports sit in this section so the sections stay independent)
+import numpy as _np  # noqa: E402, I001
+import numpy.typing as _npt  # noqa: E402
+from typing import final as _final  # noqa: E402
+from typing_extensions import Self as _Self  # noqa: E402
 
 @_final
 class IsotonicModel:

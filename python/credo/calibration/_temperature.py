@@ -90,6 +90,7 @@ class TemperatureScaling(Estimator):
                 x, labels, w, probabilities=kind == "probabilities", threads=self.threads
             )
         self.inputs_ = kind
+        self._fast_ = self._model_.predict_one if kind == "binary" else None
         self.n_classes_ = k
         self.beta_ = self._model_.beta
         self.temperature_ = 1.0 / self.beta_
@@ -121,6 +122,7 @@ class TemperatureScaling(Estimator):
         """Calibrated probabilities: P(y = 1) for binary scores (a float for a float), else [n, K]."""
         check_is_fitted(self, "_model_")
         if isinstance(X, (float, int, np.floating, np.integer)) and not isinstance(X, bool):
+            self._check_binary()
             return self._model_.predict_one(float(X))
         x = np.asarray(X)
         if x.ndim == 1:
@@ -128,13 +130,20 @@ class TemperatureScaling(Estimator):
         return self.predict_proba(X)
 
     def __call__(self, x: Any) -> Any:
+        """``cal(f)`` for one binary decision value f (a Python float): P(y = 1), no NumPy."""
         if type(x) is float:
             try:
-                return self._model_.predict_one(x)
-            except AttributeError:
-                check_is_fitted(self, "_model_")
-                raise
+                return self._fast_(x)
+            except (AttributeError, TypeError):  # not fitted, or fitted on [n, K] (_fast_ is None)
+                pass
         return self.predict(x)
+
+    def _check_binary(self) -> None:
+        if self.inputs_ != "binary":
+            raise ShapeError(
+                f"X: a single number is a binary decision value, but this model was fitted on "
+                f"[n, {self.n_classes_}] {self.inputs_}; pass a row of {self.n_classes_} values"
+            )
 
     # ---------------------------------------------------------------- artefacts
     def _artifact_state(self) -> dict[str, Any]:
@@ -156,6 +165,7 @@ class TemperatureScaling(Estimator):
         obj.beta_ = obj._model_.beta
         obj.temperature_ = 1.0 / obj.beta_
         obj.inputs_ = check_choice(state["inputs"], "inputs", ("logits", "probabilities", "binary"))
+        obj._fast_ = obj._model_.predict_one if obj.inputs_ == "binary" else None
         obj.n_classes_ = int(state["n_classes"])
         obj.n_samples_ = int(state["n_samples"])
         obj.data_hash_ = str(state["data_hash"])
