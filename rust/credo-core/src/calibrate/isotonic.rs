@@ -257,11 +257,14 @@ pub fn fit_with_fingerprint(
     }
     check_same_len("y", y.len(), n)?;
     // One pass over x: finiteness, range, order and the fingerprint.
-    let sx = super::scan(x);
+    let (sx, sy) = if n >= 50_000 {
+        rayon::join(|| super::scan(x), || super::scan(y))
+    } else {
+        (super::scan(x), super::scan(y))
+    };
     if !sx.finite {
         check_finite("X", x)?;
     }
-    let sy = super::scan(y);
     if !sy.finite {
         check_finite("y", y)?;
     }

@@ -58,24 +58,62 @@ pub(crate) fn sorted_records(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, h
     let scale = nb as f64 / span;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let bucket = |x: f64| (((x - lo) * scale) as usize).min(nb - 1);
+    // Fixed chunks of the input (not one per thread): counted, then scattered, in parallel.
+    // Chunk c writes bucket b's records to its own slots [off[c][b], off[c][b] + count[c][b]),
+    // after those of chunks < c: the same layout as a sequential scatter, whatever the threads.
+    let chunks = if n >= PARALLEL_MIN { SCATTER_CHUNKS } else { 1 };
+    let per = n.div_ceil(chunks);
+    let count_chunk = |c: usize| {
+        let mut cnt = vec![0usize; nb];
+        for i in c * per..((c + 1) * per).min(n) {
+            if keep(i) {
+                cnt[bucket(x[i])] += 1;
+            }
+        }
+        cnt
+    };
+    let counts: Vec<Vec<usize>> = if chunks > 1 {
+        (0..chunks).into_par_iter().map(count_chunk).collect()
+    } else {
+        vec![count_chunk(0)]
+    };
     let mut starts = vec![0usize; nb + 1];
-    for i in 0..n {
-        if keep(i) {
-            starts[bucket(x[i]) + 1] += 1;
-        }
-    }
+    let mut offsets = vec![vec![0usize; nb]; chunks];
+    let mut pos = 0;
     for b in 0..nb {
-        starts[b + 1] += starts[b];
-    }
-    let mut fill = starts.clone();
-    let mut out = vec![Rec { x: 0.0, y: 0.0, w: 0.0 }; starts[nb]];
-    for i in 0..n {
-        if keep(i) {
-            let slot = &mut fill[bucket(x[i])];
-            out[*slot] = rec(i);
-            *slot += 1;
+        starts[b] = pos;
+        for c in 0..chunks {
+            offsets[c][b] = pos;
+            pos += counts[c][b];
         }
     }
+    starts[nb] = pos;
+    let m = pos;
+    let mut out: Vec<Rec> = Vec::with_capacity(m);
+    let base = OutPtr(out.as_mut_ptr());
+    let scatter_chunk = |(c, fill): (usize, &mut Vec<usize>)| {
+        let base = &base;
+        for i in c * per..((c + 1) * per).min(n) {
+            if keep(i) {
+                let slot = &mut fill[bucket(x[i])];
+                // SAFETY: `out` has capacity m. The slots of chunk c for bucket b are
+                // [offsets[c][b], offsets[c][b] + counts[c][b]), which lie in 0..m and are
+                // disjoint from every other (chunk, bucket) pair; this loop visits exactly
+                // counts[c][b] samples of that pair (the same `keep` and `bucket` as the count),
+                // so every slot is written once and no two threads write the same slot.
+                unsafe { base.0.add(*slot).write(rec(i)) };
+                *slot += 1;
+            }
+        }
+    };
+    if chunks > 1 {
+        offsets.par_iter_mut().enumerate().for_each(scatter_chunk);
+    } else {
+        offsets.iter_mut().enumerate().for_each(scatter_chunk);
+    }
+    // SAFETY: all m slots were initialised above (the per-pair ranges partition 0..m), and
+    // `Rec` is plain data.
+    unsafe { out.set_len(m) };
     let mut parts: Vec<&mut [Rec]> = Vec::with_capacity(nb);
     let mut rest: &mut [Rec] = &mut out;
     for b in starts.windows(2) {
@@ -95,8 +133,17 @@ pub(crate) fn sorted_records(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, h
 }
 
 const SMALL: usize = 24;
+/// Input chunks of the parallel first-level scatter (fixed, so the layout never depends on the
+/// thread count).
+const SCATTER_CHUNKS: usize = 4;
+
+/// The output buffer of the scatter, shared by the chunk workers (see the SAFETY notes there).
+struct OutPtr(*mut Rec);
+// SAFETY: the pointer is only used for writes to disjoint slots while `out` is alive and not
+// otherwise accessed; `Rec` is plain `f64` data.
+unsafe impl Sync for OutPtr {}
 /// Below this many records waking worker threads costs more than the second level saves.
-const PARALLEL_MIN: usize = 200_000;
+const PARALLEL_MIN: usize = 50_000;
 
 /// Buckets `s` by x (via `tmp`), in place; returns the bucket boundaries, or None when all x
 /// are equal (nothing to split on).
