@@ -343,11 +343,11 @@ struct Block {
 
 impl FusedPava {
     fn new(increasing: bool, resolution: f64, n: usize) -> Self {
-        // Reserved, not touched: the stack rarely grows anywhere near n.
+        // Small to start: a large reservation is an mmap (and page faults) on every fit.
         Self {
             sign: if increasing { 1.0 } else { -1.0 },
             resolution,
-            blocks: Vec::with_capacity(n.min(1 << 20)),
+            blocks: Vec::with_capacity(n.min(256)),
         }
     }
 
