@@ -79,7 +79,7 @@ class MulticlassCalibrator(Estimator):
         check_same_length(n, y=labels)
         w = check_sample_weight(sample_weight, n)
         if self.strategy == "top-label":
-            conf, idx = _credo.top_label(p)
+            conf, idx = _credo.top_probability(p)
             cal = make_calibrator(self.method, self.params, BINARY_METHODS)
             self.calibrators_ = [cal.fit(conf, (idx == labels).astype(np.int64), w)]
         else:
@@ -114,7 +114,7 @@ class MulticlassCalibrator(Estimator):
         """Calibrated ``[n, K]`` probabilities (rows sum to 1)."""
         p = self._check(X)
         if self.strategy == "top-label":
-            conf, _ = _credo.top_label(p)
+            conf, _ = _credo.top_probability(p)
             return _credo.rescale_top_label(p, self.calibrators_[0].predict(conf))
         cols = np.column_stack(
             [cal.predict(np.ascontiguousarray(p[:, j])) for j, cal in enumerate(self.calibrators_)]
@@ -127,9 +127,9 @@ class MulticlassCalibrator(Estimator):
         """The calibrated probability of each row's predicted class."""
         p = self._check(X)
         if self.strategy == "top-label":
-            conf, _ = _credo.top_label(p)
+            conf, _ = _credo.top_probability(p)
             return self.calibrators_[0].predict(conf)
-        return _credo.top_label(self.predict_proba(p))[0]
+        return _credo.top_probability(self.predict_proba(p))[0]
 
     def _artifact_state(self) -> dict[str, Any]:
         return {

@@ -420,7 +420,7 @@ fn fit_temperature_binary(
 // ---------------------------------------------------------------- multiclass helpers
 
 /// (top probability, its column) of every row of `[n, K]` probabilities.
-#[pyfunction]
+#[pyfunction(name = "top_probability")]
 fn top_label<'py>(py: Python<'py>, p: PyReadonlyArray2<'py, f64>) -> PyResult<(Arr1<'py>, Bound<'py, PyArray1<i64>>)> {
     let (s, n, k) = slice2(&p, "X")?;
     let (c, i) = py_result(maybe_detach(py, s.len(), || multiclass::top_label(s, n, k)))?;
