@@ -25,6 +25,16 @@ from credo import formats
 from credo.signals import sequence_signals, token_signals, topk_signals
 
 # --- calibration ---
+from credo import calibration
+from credo.calibration import (
+    BetaCalibration,
+    HistogramBinning,
+    IsotonicCalibrator,
+    MulticlassCalibrator,
+    PlattScaling,
+    SegmentedCalibrator,
+    TemperatureScaling,
+)
 
 # --- conformal ---
 from credo import conformal
@@ -51,6 +61,7 @@ from credo.policy import Action, Decision, Policy
 __all__ = [
     "Action",
     "ArtifactError",
+    "BetaCalibration",
     "Cascade",
     "ClaimFilter",
     "ConfidenceModel",
@@ -60,13 +71,20 @@ __all__ = [
     "CredoError",
     "Decision",
     "EmptyInputError",
+    "HistogramBinning",
     "InvalidArgumentError",
+    "IsotonicCalibrator",
+    "MulticlassCalibrator",
     "NonFiniteError",
     "NotFittedError",
+    "PlattScaling",
     "Policy",
+    "SegmentedCalibrator",
     "SelectiveThreshold",
     "ShapeError",
+    "TemperatureScaling",
     "__version__",
+    "calibration",
     "conformal",
     "conformal_quantile",
     "evidence",

@@ -1,6 +1,479 @@
-//! (placeholder: filled in by its issue)
+//! Bindings of `credo_core::calibrate`: fit functions returning frozen model classes whose
+//! `predict` releases the GIL for large inputs and whose `predict_one` / `__call__` take a plain
+//! float (the sub-microsecond path behind `calibrator(0.73)`).
+
+use credo_core::calibrate::{
+    beta, histogram, isotonic, multiclass, pava, platt, temperature, BetaModel, Binning, HistogramModel, Increasing,
+    IsotonicModel, IsotonicOptions, OutOfBounds, PlattModel, TemperatureModel,
+};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::arrays::{maybe_detach, slice1, slice2};
+use crate::errors::py_result;
+
+type Arr1<'py> = Bound<'py, PyArray1<f64>>;
+
+fn opt_slice<'a>(w: &'a Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<&'a [f64]>> {
+    w.as_ref().map(|w| slice1(w, "sample_weight")).transpose()
+}
+
+fn to_2d<'py>(py: Python<'py>, v: Vec<f64>, n: usize, k: usize) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    PyArray1::from_vec(py, v).reshape([n, k])
+}
+
+/// Logits or probabilities as float64 or float32 (computation is float64 either way).
+#[derive(FromPyObject)]
+pub enum Float2<'py> {
+    F64(PyReadonlyArray2<'py, f64>),
+    F32(PyReadonlyArray2<'py, f32>),
+}
+
+// ---------------------------------------------------------------- isotonic
+
+#[pyclass(frozen, module = "credo._credo", name = "IsotonicModel")]
+pub struct PyIsotonic(IsotonicModel);
+
+#[pymethods]
+impl PyIsotonic {
+    #[new]
+    fn new(x_thresholds: Vec<f64>, y_thresholds: Vec<f64>, increasing: bool, out_of_bounds: &str) -> PyResult<Self> {
+        let oob = py_result(OutOfBounds::parse(out_of_bounds))?;
+        py_result(IsotonicModel::from_parts(x_thresholds, y_thresholds, increasing, oob)).map(Self)
+    }
+    /// The calibrated value of one float.
+    fn predict_one(&self, x: f64) -> PyResult<f64> {
+        py_result(self.0.predict_one(x))
+    }
+    fn __call__(&self, x: f64) -> PyResult<f64> {
+        py_result(self.0.predict_one(x))
+    }
+    /// Calibrated values of a contiguous float64 vector.
+    fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
+        let xs = slice1(&x, "X")?;
+        let out = py_result(maybe_detach(py, xs.len(), || self.0.predict(xs)))?;
+        Ok(PyArray1::from_vec(py, out))
+    }
+    #[getter]
+    fn x_thresholds<'py>(&self, py: Python<'py>) -> Arr1<'py> {
+        PyArray1::from_slice(py, self.0.x_thresholds())
+    }
+    #[getter]
+    fn y_thresholds<'py>(&self, py: Python<'py>) -> Arr1<'py> {
+        PyArray1::from_slice(py, self.0.y_thresholds())
+    }
+    #[getter]
+    fn increasing(&self) -> bool {
+        self.0.increasing()
+    }
+    #[getter]
+    fn out_of_bounds(&self) -> &'static str {
+        self.0.out_of_bounds().name()
+    }
+}
+
+/// Fits an isotonic map (scikit-learn's `IsotonicRegression` semantics); returns the model and
+/// the fingerprint of (x, y, sample_weight).
+#[pyfunction]
+#[pyo3(signature = (x, y, sample_weight=None, *, increasing="increasing", y_min=None, y_max=None, out_of_bounds="nan", resolution=1e-15))]
+#[allow(clippy::too_many_arguments)]
+fn fit_isotonic(
+    py: Python<'_>,
+    x: PyReadonlyArray1<'_, f64>,
+    y: PyReadonlyArray1<'_, f64>,
+    sample_weight: Option<PyReadonlyArray1<'_, f64>>,
+    increasing: &str,
+    y_min: Option<f64>,
+    y_max: Option<f64>,
+    out_of_bounds: &str,
+    resolution: f64,
+) -> PyResult<(PyIsotonic, String)> {
+    let increasing = match increasing {
+        "increasing" => Increasing::Yes,
+        "decreasing" => Increasing::No,
+        "auto" => Increasing::Auto,
+        other => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "increasing: must be 'increasing', 'decreasing' or 'auto', got {other:?}"
+            )))
+        }
+    };
+    let opts = IsotonicOptions {
+        increasing,
+        y_min,
+        y_max,
+        out_of_bounds: py_result(OutOfBounds::parse(out_of_bounds))?,
+        resolution,
+    };
+    let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
+    let (model, hash) = py_result(maybe_detach(py, xs.len(), || {
+        isotonic::fit_with_fingerprint(xs, ys, ws, &opts)
+    }))?;
+    Ok((PyIsotonic(model), hash))
+}
+
+/// The weighted isotonic regression of `y` taken in the given order (PAVA).
+#[pyfunction]
+#[pyo3(signature = (y, sample_weight=None, *, increasing=true))]
+fn isotonic_regression<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray1<'py, f64>,
+    sample_weight: Option<PyReadonlyArray1<'py, f64>>,
+    increasing: bool,
+) -> PyResult<Arr1<'py>> {
+    let (ys, ws) = (slice1(&y, "y")?, opt_slice(&sample_weight)?);
+    let out = py_result(maybe_detach(py, ys.len(), || {
+        pava::isotonic_regression(ys, ws, increasing)
+    }))?;
+    Ok(PyArray1::from_vec(py, out))
+}
+
+// ---------------------------------------------------------------- Platt and beta
+
+#[pyclass(frozen, module = "credo._credo", name = "PlattModel")]
+pub struct PyPlatt(PlattModel);
+
+#[pymethods]
+impl PyPlatt {
+    #[new]
+    #[pyo3(signature = (a, b, logit_input=false))]
+    fn new(a: f64, b: f64, logit_input: bool) -> PyResult<Self> {
+        py_result(PlattModel::new(a, b, logit_input)).map(Self)
+    }
+    fn predict_one(&self, x: f64) -> PyResult<f64> {
+        py_result(self.0.predict_one(x))
+    }
+    fn __call__(&self, x: f64) -> PyResult<f64> {
+        py_result(self.0.predict_one(x))
+    }
+    fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
+        let xs = slice1(&x, "X")?;
+        let out = py_result(maybe_detach(py, xs.len(), || self.0.predict(xs)))?;
+        Ok(PyArray1::from_vec(py, out))
+    }
+    #[getter]
+    fn a(&self) -> f64 {
+        self.0.a
+    }
+    #[getter]
+    fn b(&self) -> f64 {
+        self.0.b
+    }
+    #[getter]
+    fn logit_input(&self) -> bool {
+        self.0.logit_input
+    }
+}
+
+/// Fits Platt's sigmoid (scikit-learn's `_sigmoid_calibration`); with `logit_input`, on the
+/// log-odds of probabilities.
+#[pyfunction]
+#[pyo3(signature = (x, y, sample_weight=None, *, logit_input=false))]
+fn fit_platt(
+    py: Python<'_>,
+    x: PyReadonlyArray1<'_, f64>,
+    y: PyReadonlyArray1<'_, f64>,
+    sample_weight: Option<PyReadonlyArray1<'_, f64>>,
+    logit_input: bool,
+) -> PyResult<PyPlatt> {
+    let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
+    py_result(maybe_detach(py, xs.len(), || platt::fit(xs, ys, ws, logit_input))).map(PyPlatt)
+}
+
+#[pyclass(frozen, module = "credo._credo", name = "BetaModel")]
+pub struct PyBeta(BetaModel);
+
+#[pymethods]
+impl PyBeta {
+    #[new]
+    fn new(a: f64, b: f64, c: f64) -> PyResult<Self> {
+        py_result(BetaModel::new(a, b, c)).map(Self)
+    }
+    fn predict_one(&self, x: f64) -> PyResult<f64> {
+        py_result(self.0.predict_one(x))
+    }
+    fn __call__(&self, x: f64) -> PyResult<f64> {
+        py_result(self.0.predict_one(x))
+    }
+    fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
+        let xs = slice1(&x, "X")?;
+        let out = py_result(maybe_detach(py, xs.len(), || self.0.predict(xs)))?;
+        Ok(PyArray1::from_vec(py, out))
+    }
+    #[getter]
+    fn a(&self) -> f64 {
+        self.0.a
+    }
+    #[getter]
+    fn b(&self) -> f64 {
+        self.0.b
+    }
+    #[getter]
+    fn c(&self) -> f64 {
+        self.0.c
+    }
+    #[getter]
+    fn midpoint(&self) -> Option<f64> {
+        self.0.midpoint()
+    }
+}
+
+/// Fits beta calibration (Kull et al. 2017, the "abm" map).
+#[pyfunction]
+#[pyo3(signature = (x, y, sample_weight=None))]
+fn fit_beta(
+    py: Python<'_>,
+    x: PyReadonlyArray1<'_, f64>,
+    y: PyReadonlyArray1<'_, f64>,
+    sample_weight: Option<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<PyBeta> {
+    let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
+    py_result(maybe_detach(py, xs.len(), || beta::fit(xs, ys, ws))).map(PyBeta)
+}
+
+// ---------------------------------------------------------------- histogram binning
+
+#[pyclass(frozen, module = "credo._credo", name = "HistogramModel")]
+pub struct PyHistogram(HistogramModel);
+
+#[pymethods]
+impl PyHistogram {
+    #[new]
+    fn new(edges: Vec<f64>, values: Vec<f64>, counts: Vec<f64>) -> PyResult<Self> {
+        py_result(HistogramModel::from_parts(edges, values, counts)).map(Self)
+    }
+    fn predict_one(&self, x: f64) -> PyResult<f64> {
+        py_result(self.0.predict_one(x))
+    }
+    fn __call__(&self, x: f64) -> PyResult<f64> {
+        py_result(self.0.predict_one(x))
+    }
+    fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
+        let xs = slice1(&x, "X")?;
+        let out = py_result(maybe_detach(py, xs.len(), || self.0.predict(xs)))?;
+        Ok(PyArray1::from_vec(py, out))
+    }
+    #[getter]
+    fn edges<'py>(&self, py: Python<'py>) -> Arr1<'py> {
+        PyArray1::from_slice(py, self.0.edges())
+    }
+    #[getter]
+    fn values<'py>(&self, py: Python<'py>) -> Arr1<'py> {
+        PyArray1::from_slice(py, self.0.values())
+    }
+    #[getter]
+    fn counts<'py>(&self, py: Python<'py>) -> Arr1<'py> {
+        PyArray1::from_slice(py, self.0.counts())
+    }
+}
+
+/// Fits histogram binning with `strategy` 'uniform' (equal width) or 'quantile' (equal mass).
+#[pyfunction]
+#[pyo3(signature = (x, y, sample_weight=None, *, n_bins=10, strategy="uniform"))]
+fn fit_histogram(
+    py: Python<'_>,
+    x: PyReadonlyArray1<'_, f64>,
+    y: PyReadonlyArray1<'_, f64>,
+    sample_weight: Option<PyReadonlyArray1<'_, f64>>,
+    n_bins: usize,
+    strategy: &str,
+) -> PyResult<PyHistogram> {
+    let binning = match strategy {
+        "uniform" => Binning::EqualWidth,
+        "quantile" => Binning::EqualMass,
+        other => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "strategy: must be 'uniform' or 'quantile', got {other:?}"
+            )))
+        }
+    };
+    let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
+    py_result(maybe_detach(py, xs.len(), || {
+        histogram::fit(xs, ys, ws, n_bins, binning)
+    }))
+    .map(PyHistogram)
+}
+
+// ---------------------------------------------------------------- temperature
+
+#[pyclass(frozen, module = "credo._credo", name = "TemperatureModel")]
+pub struct PyTemperature(TemperatureModel);
+
+#[pymethods]
+impl PyTemperature {
+    #[new]
+    fn new(beta: f64) -> PyResult<Self> {
+        py_result(TemperatureModel::new(beta)).map(Self)
+    }
+    /// P(y = 1) for one binary decision value f: σ(2βf).
+    fn predict_one(&self, x: f64) -> PyResult<f64> {
+        py_result(self.0.predict_one_binary(x))
+    }
+    fn __call__(&self, x: f64) -> PyResult<f64> {
+        py_result(self.0.predict_one_binary(x))
+    }
+    fn predict_binary<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
+        let xs = slice1(&x, "X")?;
+        let out = py_result(maybe_detach(py, xs.len(), || self.0.predict_binary(xs)))?;
+        Ok(PyArray1::from_vec(py, out))
+    }
+    /// softmax(β·z) of logits, or of ln(p + 1e-12) with `probabilities=True`.
+    #[pyo3(signature = (x, *, probabilities=false, threads=None))]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: Float2<'py>,
+        probabilities: bool,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let m = self.0;
+        let (out, n, k) = match &x {
+            Float2::F64(a) => {
+                let (s, n, k) = slice2(a, "X")?;
+                let r = maybe_detach(py, s.len(), || {
+                    credo_core::parallel::with_threads(threads, || {
+                        if probabilities {
+                            m.predict_probs(s, n, k)
+                        } else {
+                            m.predict_logits(s, n, k)
+                        }
+                    })
+                });
+                (py_result(py_result(r)?)?, n, k)
+            }
+            Float2::F32(a) => {
+                let (s, n, k) = slice2(a, "X")?;
+                let r = maybe_detach(py, s.len(), || {
+                    credo_core::parallel::with_threads(threads, || {
+                        if probabilities {
+                            m.predict_probs(s, n, k)
+                        } else {
+                            m.predict_logits(s, n, k)
+                        }
+                    })
+                });
+                (py_result(py_result(r)?)?, n, k)
+            }
+        };
+        to_2d(py, out, n, k)
+    }
+    #[getter]
+    fn beta(&self) -> f64 {
+        self.0.beta
+    }
+}
+
+/// Fits the inverse temperature on `[n, K]` logits (or probabilities) with integer labels.
+#[pyfunction]
+#[pyo3(signature = (x, y, sample_weight=None, *, probabilities=false, threads=None))]
+fn fit_temperature(
+    py: Python<'_>,
+    x: Float2<'_>,
+    y: PyReadonlyArray1<'_, i64>,
+    sample_weight: Option<PyReadonlyArray1<'_, f64>>,
+    probabilities: bool,
+    threads: Option<usize>,
+) -> PyResult<PyTemperature> {
+    let (ys, ws) = (slice1(&y, "y")?, opt_slice(&sample_weight)?);
+    let r = match &x {
+        Float2::F64(a) => {
+            let (s, n, k) = slice2(a, "X")?;
+            maybe_detach(py, s.len(), || {
+                credo_core::parallel::with_threads(threads, || {
+                    if probabilities {
+                        temperature::fit_probs(s, n, k, ys, ws)
+                    } else {
+                        temperature::fit_logits(s, n, k, ys, ws)
+                    }
+                })
+            })
+        }
+        Float2::F32(a) => {
+            let (s, n, k) = slice2(a, "X")?;
+            maybe_detach(py, s.len(), || {
+                credo_core::parallel::with_threads(threads, || {
+                    if probabilities {
+                        temperature::fit_probs(s, n, k, ys, ws)
+                    } else {
+                        temperature::fit_logits(s, n, k, ys, ws)
+                    }
+                })
+            })
+        }
+    };
+    py_result(py_result(r)?).map(PyTemperature)
+}
+
+/// Fits the inverse temperature on binary decision values f (logit rows (−f, f)).
+#[pyfunction]
+#[pyo3(signature = (x, y, sample_weight=None))]
+fn fit_temperature_binary(
+    py: Python<'_>,
+    x: PyReadonlyArray1<'_, f64>,
+    y: PyReadonlyArray1<'_, i64>,
+    sample_weight: Option<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<PyTemperature> {
+    let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
+    py_result(maybe_detach(py, xs.len(), || temperature::fit_binary(xs, ys, ws))).map(PyTemperature)
+}
+
+// ---------------------------------------------------------------- multiclass helpers
+
+/// (top probability, its column) of every row of `[n, K]` probabilities.
+#[pyfunction(name = "top_probability")]
+fn top_label<'py>(py: Python<'py>, p: PyReadonlyArray2<'py, f64>) -> PyResult<(Arr1<'py>, Bound<'py, PyArray1<i64>>)> {
+    let (s, n, k) = slice2(&p, "X")?;
+    let (c, i) = py_result(maybe_detach(py, s.len(), || multiclass::top_label(s, n, k)))?;
+    Ok((PyArray1::from_vec(py, c), PyArray1::from_vec(py, i)))
+}
+
+/// Rows with the top class set to `confidence` and the rest rescaled to sum to 1 − confidence.
+#[pyfunction]
+fn rescale_top_label<'py>(
+    py: Python<'py>,
+    p: PyReadonlyArray2<'py, f64>,
+    confidence: PyReadonlyArray1<'py, f64>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (s, n, k) = slice2(&p, "X")?;
+    let c = slice1(&confidence, "confidence")?;
+    let out = py_result(maybe_detach(py, s.len(), || multiclass::rescale_top_label(s, n, k, c)))?;
+    to_2d(py, out, n, k)
+}
+
+/// Row-normalised one-vs-rest columns (all-zero rows become uniform), as scikit-learn.
+#[pyfunction]
+fn normalize_one_vs_rest<'py>(py: Python<'py>, p: PyReadonlyArray2<'py, f64>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (s, n, k) = slice2(&p, "X")?;
+    let out = py_result(maybe_detach(py, s.len(), || multiclass::normalize_one_vs_rest(s, n, k)))?;
+    to_2d(py, out, n, k)
+}
+
+/// 16 hex digits identifying raw bytes (the data a calibrator was fitted on).
+#[pyfunction]
+fn fingerprint(py: Python<'_>, data: PyReadonlyArray1<'_, u8>) -> PyResult<String> {
+    let b = slice1(&data, "data")?;
+    Ok(format!(
+        "{:016x}",
+        maybe_detach(py, b.len() / 8, || credo_core::calibrate::fingerprint(b))
+    ))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyIsotonic>()?;
+    m.add_class::<PyPlatt>()?;
+    m.add_class::<PyBeta>()?;
+    m.add_class::<PyHistogram>()?;
+    m.add_class::<PyTemperature>()?;
+    m.add_function(wrap_pyfunction!(fit_isotonic, m)?)?;
+    m.add_function(wrap_pyfunction!(isotonic_regression, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_platt, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_beta, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_histogram, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_temperature, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_temperature_binary, m)?)?;
+    m.add_function(wrap_pyfunction!(top_label, m)?)?;
+    m.add_function(wrap_pyfunction!(rescale_top_label, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize_one_vs_rest, m)?)?;
+    m.add_function(wrap_pyfunction!(fingerprint, m)?)?;
     Ok(())
 }

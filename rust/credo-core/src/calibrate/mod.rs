@@ -1,0 +1,234 @@
+//! Post-hoc calibrators: fit a small monotone map on a labelled holdout so that a stated 80 % is
+//! right about 80 % of the time.
+//!
+//! Each calibrator is split into a `fit` function (validates input, returns a model) and an
+//! immutable model with a scalar `predict_one` and a batch `predict`. The definitions follow
+//! scikit-learn where it is the reference (isotonic, Platt, temperature), so results can be
+//! cross-checked number for number; see REFERENCE.md §d.10–§d.12.
+
+pub mod beta;
+pub mod histogram;
+pub mod isotonic;
+mod logistic;
+pub mod multiclass;
+pub mod pava;
+pub mod platt;
+mod sort;
+pub mod temperature;
+
+pub use beta::BetaModel;
+pub use histogram::{Binning, HistogramModel};
+pub use isotonic::{Increasing, IsotonicModel, IsotonicOptions, OutOfBounds};
+pub use platt::PlattModel;
+pub use temperature::TemperatureModel;
+
+use crate::error::{CredoError, Result};
+
+/// Rows per parallel chunk: fixed, so that sums are reduced in the same order for any thread count.
+pub(crate) const CHUNK: usize = 4096;
+
+/// The logistic function, evaluated without overflow for either sign of `z`.
+#[inline]
+#[must_use]
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// log(1 + e^z) without overflow.
+#[inline]
+pub(crate) fn softplus(z: f64) -> f64 {
+    if z > 0.0 {
+        z + (-z).exp().ln_1p()
+    } else {
+        z.exp().ln_1p()
+    }
+}
+
+/// Validates optional per-sample weights: the right length, finite, non-negative, positive sum.
+pub(crate) fn check_weights(w: Option<&[f64]>, n: usize) -> Result<()> {
+    let Some(w) = w else { return Ok(()) };
+    crate::error::check_same_len("sample_weight", w.len(), n)?;
+    crate::error::check_finite("sample_weight", w)?;
+    if let Some(i) = w.iter().position(|&v| v < 0.0) {
+        return Err(CredoError::invalid(
+            "sample_weight",
+            format!("weights must be non-negative, got {} at index {i}", w[i]),
+        ));
+    }
+    if w.iter().sum::<f64>() <= 0.0 {
+        return Err(CredoError::invalid("sample_weight", "weights must not all be zero"));
+    }
+    Ok(())
+}
+
+/// Validates binary labels given as floats: every value is exactly 0 or 1, and both classes occur
+/// (with positive weight).
+pub(crate) fn check_binary_labels(y: &[f64], w: Option<&[f64]>) -> Result<()> {
+    if let Some(i) = y.iter().position(|&v| v != 0.0 && v != 1.0) {
+        return Err(CredoError::invalid(
+            "y",
+            format!("labels must be 0 or 1, got {} at index {i}", y[i]),
+        ));
+    }
+    let (mut neg, mut pos) = (0.0, 0.0);
+    for (i, &v) in y.iter().enumerate() {
+        let wi = w.map_or(1.0, |w| w[i]);
+        if v > 0.5 {
+            pos += wi;
+        } else {
+            neg += wi;
+        }
+    }
+    if neg <= 0.0 || pos <= 0.0 {
+        return Err(CredoError::invalid(
+            "y",
+            "both classes (0 and 1) must occur with positive weight",
+        ));
+    }
+    Ok(())
+}
+
+/// Validates that every value lies in [0, 1] (probabilities), naming `arg`.
+pub(crate) fn check_unit_interval(arg: &str, p: &[f64]) -> Result<()> {
+    crate::error::check_finite(arg, p)?;
+    match p.iter().position(|&v| !(0.0..=1.0).contains(&v)) {
+        None => Ok(()),
+        Some(i) => Err(CredoError::invalid(
+            arg,
+            format!("probabilities must lie in [0, 1], got {} at index {i}", p[i]),
+        )),
+    }
+}
+
+/// A 64-bit fingerprint of raw bytes (order-sensitive), recorded in fit summaries so a saved
+/// calibrator names the data it was fitted on. Not cryptographic; four independent lanes over
+/// 8-byte words keep it at memory speed.
+#[must_use]
+pub fn fingerprint(bytes: &[u8]) -> u64 {
+    let mut h = [1u64, 2, 3, 4];
+    let blocks = bytes.chunks_exact(32);
+    let rest = blocks.remainder();
+    for c in blocks {
+        for l in 0..4 {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&c[8 * l..8 * l + 8]);
+            h[l] = fp_step(h[l], u64::from_le_bytes(word), FP_K[l]);
+        }
+    }
+    for (i, &b) in rest.iter().enumerate() {
+        let l = i % 4;
+        h[l] = fp_step(h[l], u64::from(b), FP_K[l]);
+    }
+    fp_finish(h, bytes.len())
+}
+
+/// One pass over a float array: finiteness, min, max, non-decreasing order and [`fingerprint`]
+/// of its bytes (identical to hashing the little-endian bytes).
+pub(crate) struct Scan {
+    pub finite: bool,
+    pub sorted: bool,
+    pub min: f64,
+    pub max: f64,
+    pub hash: u64,
+}
+
+const FP_K: [u64; 4] = [
+    0x9E37_79B9_7F4A_7C15,
+    0xC2B2_AE3D_27D4_EB4F,
+    0x1656_67B1_9E37_79F9,
+    0x85EB_CA77_C2B2_AE63,
+];
+
+#[inline]
+fn fp_step(h: u64, v: u64, k: u64) -> u64 {
+    (h ^ v).wrapping_mul(k).rotate_left(29)
+}
+
+fn fp_finish(h: [u64; 4], len: usize) -> u64 {
+    let mut out = len as u64;
+    for (l, v) in h.iter().enumerate() {
+        out = (out ^ v).wrapping_mul(FP_K[l]).rotate_left(31);
+    }
+    out ^ (out >> 33)
+}
+
+pub(crate) fn scan(xs: &[f64]) -> Scan {
+    let mut h = [1u64, 2, 3, 4];
+    let (mut finite, mut sorted) = (true, true);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut prev = f64::NEG_INFINITY;
+    let blocks = xs.chunks_exact(4);
+    let rest = blocks.remainder();
+    for c in blocks {
+        for l in 0..4 {
+            let v = c[l];
+            h[l] = fp_step(h[l], v.to_bits(), FP_K[l]);
+            finite &= v.is_finite();
+            sorted &= prev <= v;
+            prev = v;
+            // plain comparisons: NaN never reaches a caller that uses the range (finite is false)
+            lo = if v < lo { v } else { lo };
+            hi = if v > hi { v } else { hi };
+        }
+    }
+    for (i, &v) in rest.iter().enumerate() {
+        for (j, b) in v.to_le_bytes().iter().enumerate() {
+            let l = (8 * i + j) % 4;
+            h[l] = fp_step(h[l], u64::from(*b), FP_K[l]);
+        }
+        finite &= v.is_finite();
+        sorted &= prev <= v;
+        prev = v;
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    Scan {
+        finite,
+        sorted,
+        min: lo,
+        max: hi,
+        hash: fp_finish(h, 8 * xs.len()),
+    }
+}
+
+/// The fingerprint of several arrays: [`fingerprint`] of their 16-hex-digit fingerprints
+/// concatenated (absent arrays skipped), as hex. The Python layer combines arrays the same way.
+#[must_use]
+pub fn combine_fingerprints(parts: &[Option<u64>]) -> String {
+    let joined: String = parts.iter().flatten().map(|h| format!("{h:016x}")).collect();
+    format!("{:016x}", fingerprint(joined.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_and_softplus_are_stable() {
+        assert!((sigmoid(0.0) - 0.5).abs() < 1e-16);
+        assert_eq!(sigmoid(-800.0), 0.0);
+        assert_eq!(sigmoid(800.0), 1.0);
+        assert!((softplus(800.0) - 800.0).abs() < 1e-12);
+        assert!((softplus(0.0) - 2f64.ln()).abs() < 1e-16);
+    }
+
+    #[test]
+    fn fingerprint_sees_order_and_length() {
+        let a: Vec<u8> = (0..100u8).collect();
+        let mut b = a.clone();
+        b.swap(3, 40);
+        assert_ne!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&a), fingerprint(&a[..99]));
+        assert_eq!(fingerprint(&a), fingerprint(&a.clone()));
+        for n in [0usize, 3, 4, 7, 100] {
+            let xs: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+            let bytes: Vec<u8> = xs.iter().flat_map(|v| v.to_le_bytes()).collect();
+            assert_eq!(scan(&xs).hash, fingerprint(&bytes));
+        }
+    }
+}
