@@ -1,0 +1,624 @@
+//! Agreement between sampled answers: normalisation, pairwise equivalence, clustering, the
+//! majority answer and its agreement rate, semantic entropies, spectral measures, stopping rules.
+//!
+//! One question is a list of answers (plus, optionally, per-token log-probabilities, embeddings or
+//! a pairwise matrix). [`agree`] handles one, [`agree_batch`] many in parallel; both give the
+//! same numbers for the same question.
+
+pub mod cluster;
+pub mod entropy;
+pub mod normalize;
+pub mod similarity;
+pub mod spectral;
+pub mod stopping;
+
+use rayon::prelude::*;
+
+pub use cluster::{cluster_by, Linkage};
+pub use entropy::SeqLogProbs;
+pub use normalize::{normalize, NormalizeOptions};
+pub use spectral::Spectral;
+
+use crate::error::{CredoError, Result};
+use crate::parallel::with_threads;
+use normalize::Scratch;
+
+/// How two answers are judged equivalent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Method {
+    /// Equal after normalisation (transitive: both linkages give the same partition).
+    Exact,
+    /// The last number of each normalised answer within `tolerance` · max(1, |a|, |b|); answers
+    /// without a number compare as normalised strings and never equal a number.
+    Numeric { tolerance: f64 },
+    /// Jaccard similarity of the normalised answers' token sets ≥ `threshold`.
+    Jaccard { threshold: f64 },
+    /// ROUGE-L F1 over the normalised answers' tokens ≥ `threshold`.
+    RougeL { threshold: f64 },
+    /// Cosine of the caller's embedding vectors ≥ `threshold`.
+    Embedding { threshold: f64 },
+    /// Entailment probability ≥ `threshold` in both directions (P[i, j] = P(i entails j)).
+    Entailment { threshold: f64 },
+    /// A caller's symmetric similarity matrix in [0, 1], ≥ `threshold`.
+    Similarity { threshold: f64 },
+}
+
+impl Method {
+    /// Builds a method from its user-facing name; `threshold` is the tolerance for `numeric`.
+    pub fn parse(name: &str, threshold: f64) -> Result<Self> {
+        let m = match name {
+            "exact" => Self::Exact,
+            "numeric" => Self::Numeric { tolerance: threshold },
+            "jaccard" => Self::Jaccard { threshold },
+            "rouge_l" => Self::RougeL { threshold },
+            "embedding" => Self::Embedding { threshold },
+            "entailment" => Self::Entailment { threshold },
+            "similarity" => Self::Similarity { threshold },
+            _ => {
+                return Err(CredoError::invalid(
+                    "method",
+                    format!(
+                        "must be one of 'exact', 'numeric', 'jaccard', 'rouge_l', 'embedding', 'entailment', \
+                         'similarity', 'callable', got '{name}'"
+                    ),
+                ))
+            }
+        };
+        m.check()?;
+        Ok(m)
+    }
+
+    fn check(self) -> Result<()> {
+        let (arg, v, lo, hi) = match self {
+            Self::Exact => return Ok(()),
+            Self::Numeric { tolerance } => ("tolerance", tolerance, 0.0, f64::MAX),
+            Self::Embedding { threshold } => ("threshold", threshold, -1.0, 1.0),
+            Self::Jaccard { threshold }
+            | Self::RougeL { threshold }
+            | Self::Entailment { threshold }
+            | Self::Similarity { threshold } => ("threshold", threshold, 0.0, 1.0),
+        };
+        if v.is_finite() && v >= lo && v <= hi {
+            Ok(())
+        } else {
+            Err(CredoError::invalid(
+                arg,
+                format!("must be a finite number in [{lo}, {hi}], got {v}"),
+            ))
+        }
+    }
+
+    fn needs_text(self) -> bool {
+        matches!(
+            self,
+            Self::Exact | Self::Numeric { .. } | Self::Jaccard { .. } | Self::RougeL { .. }
+        )
+    }
+}
+
+/// Everything that is the same for all questions of a call.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    pub method: Method,
+    pub linkage: Linkage,
+    pub normalize: NormalizeOptions,
+    /// Also compute the spectral measures (an eigen-solve per question unless `method` is exact).
+    pub spectral: bool,
+}
+
+/// One question's inputs. Token log-probs are flat with `offsets` (answers + 1 entries) indexing
+/// into `values`; embeddings are row-major `answers × dim`; `matrix` is row-major `answers²`
+/// (entailment probabilities or similarities).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Question<'a> {
+    pub answers: &'a [&'a str],
+    pub logprobs: Option<(&'a [f64], &'a [usize])>,
+    pub embeddings: Option<(&'a [f64], usize)>,
+    pub matrix: Option<&'a [f64]>,
+}
+
+/// The agreement of one question's answers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Agreement {
+    /// Cluster of each answer, numbered in order of first appearance.
+    pub labels: Vec<usize>,
+    /// Answers per cluster.
+    pub sizes: Vec<usize>,
+    /// Probability of each cluster: its share of the answers, or with log-probs the
+    /// length-normalised sequence-probability mass (Farquhar et al.'s p(c)).
+    pub cluster_probs: Vec<f64>,
+    /// The most probable cluster (ties: the earliest).
+    pub majority: usize,
+    /// Index of the first answer of the majority cluster (its representative).
+    pub majority_index: usize,
+    /// Probability of the majority cluster, in (0, 1].
+    pub agreement: f64,
+    pub se_discrete: f64,
+    /// NaN without log-probs (as are the other two log-prob variants).
+    pub se_farquhar: f64,
+    pub se_kuhn: f64,
+    pub se_lm_polygraph: f64,
+    /// NaN unless spectral measures were requested.
+    pub eigval_laplacian: f64,
+    pub degree: f64,
+}
+
+/// Summarises a partition (canonical labels) into an [`Agreement`], without spectral measures.
+#[must_use]
+pub fn summarize(labels: Vec<usize>, lp: Option<&SeqLogProbs>) -> Agreement {
+    let sizes = cluster::sizes(&labels);
+    let k = sizes.len();
+    #[allow(clippy::cast_precision_loss)]
+    let n = labels.len() as f64;
+    let (cluster_probs, se_farquhar, se_kuhn, se_lm_polygraph) = match lp {
+        Some(lp) => {
+            let logp = entropy::farquhar_log_probs(&labels, k, lp);
+            let probs: Vec<f64> = logp.iter().map(|x| x.exp().min(1.0)).collect();
+            (
+                probs,
+                entropy::farquhar(&labels, k, lp),
+                entropy::kuhn(&labels, k, lp),
+                entropy::lm_polygraph(&labels, k, lp),
+            )
+        }
+        #[allow(clippy::cast_precision_loss)]
+        None => (
+            sizes.iter().map(|&s| s as f64 / n).collect(),
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+        ),
+    };
+    let majority = cluster_probs
+        .iter()
+        .enumerate()
+        .fold(0, |best, (c, &p)| if p > cluster_probs[best] { c } else { best });
+    let majority_index = labels.iter().position(|&l| l == majority).unwrap_or(0);
+    Agreement {
+        agreement: cluster_probs.get(majority).copied().unwrap_or(f64::NAN),
+        se_discrete: entropy::discrete(&sizes),
+        labels,
+        sizes,
+        cluster_probs,
+        majority,
+        majority_index,
+        se_farquhar,
+        se_kuhn,
+        se_lm_polygraph,
+        eigval_laplacian: f64::NAN,
+        degree: f64::NAN,
+    }
+}
+
+/// Per-thread buffers reused across questions.
+#[derive(Default)]
+pub struct Workspace {
+    scratch: Scratch,
+    text: String,
+    spans: Vec<(usize, usize)>,
+    one: String,
+    tokens: Vec<Vec<u64>>,
+    row: Vec<usize>,
+}
+
+/// Agreement of one question.
+pub fn agree(q: &Question<'_>, cfg: &Config) -> Result<Agreement> {
+    agree_in(q, cfg, &mut Workspace::default())
+}
+
+/// Agreement of many questions, in parallel on `threads` workers (results do not depend on it).
+/// An error names the question it comes from.
+pub fn agree_batch(questions: &[Question<'_>], cfg: &Config, threads: Option<usize>) -> Result<Vec<Agreement>> {
+    let results: Vec<Result<Agreement>> = with_threads(threads, || {
+        questions
+            .par_iter()
+            .enumerate()
+            .map_init(Workspace::default, |ws, (i, q)| {
+                agree_in(q, cfg, ws).map_err(|e| in_question(e, i))
+            })
+            .collect()
+    })?;
+    results.into_iter().collect()
+}
+
+fn in_question(e: CredoError, i: usize) -> CredoError {
+    match e {
+        CredoError::InvalidArgument { arg, msg } => CredoError::invalid(arg, format!("question {i}: {msg}")),
+        CredoError::NonFinite { arg, msg } => CredoError::non_finite(arg, format!("question {i}: {msg}")),
+        CredoError::Shape { arg, msg } => CredoError::shape(arg, format!("question {i}: {msg}")),
+        CredoError::Empty { arg, msg } => CredoError::empty(arg, format!("question {i}: {msg}")),
+        other @ CredoError::Artifact(_) => other,
+    }
+}
+
+/// Validates the per-question inputs the method needs.
+fn check_question(q: &Question<'_>, method: Method) -> Result<()> {
+    let n = q.answers.len();
+    if n == 0 {
+        return Err(CredoError::empty("answers", "no answers to compare"));
+    }
+    if let Some((_, offsets)) = q.logprobs {
+        crate::error::check_same_len("logprobs", offsets.len().saturating_sub(1), n)?;
+    }
+    match method {
+        Method::Embedding { .. } => {
+            let Some((v, dim)) = q.embeddings else {
+                return Err(CredoError::invalid("embeddings", "method 'embedding' needs embeddings"));
+            };
+            if dim == 0 {
+                return Err(CredoError::shape("embeddings", "vectors have no dimensions"));
+            }
+            crate::error::check_same_len("embeddings", v.len() / dim, n)?;
+            crate::error::check_finite("embeddings", v)?;
+            if let Some(i) = v.chunks_exact(dim).position(|r| r.iter().all(|&x| x == 0.0)) {
+                return Err(CredoError::invalid(
+                    "embeddings",
+                    format!("row {i} is all zeros (no direction)"),
+                ));
+            }
+        }
+        Method::Entailment { .. } | Method::Similarity { .. } => {
+            let arg = if matches!(method, Method::Entailment { .. }) {
+                "entailment"
+            } else {
+                "similarity"
+            };
+            let Some(w) = q.matrix else {
+                return Err(CredoError::invalid(
+                    arg,
+                    format!("method '{arg}' needs a pairwise matrix"),
+                ));
+            };
+            if w.len() != n * n {
+                return Err(CredoError::shape(
+                    arg,
+                    format!("expected a {n} x {n} matrix, got {} values", w.len()),
+                ));
+            }
+            if arg == "similarity" {
+                spectral::check_similarity(arg, w, n)?;
+            } else {
+                crate::error::check_finite(arg, w)?;
+                if let Some(k) = w.iter().position(|x| !(0.0..=1.0).contains(x)) {
+                    return Err(CredoError::invalid(
+                        arg,
+                        format!(
+                            "probabilities must lie in [0, 1], got {} at [{}, {}]",
+                            w[k],
+                            k / n,
+                            k % n
+                        ),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn agree_in(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Agreement> {
+    cfg.method.check()?;
+    check_question(q, cfg.method)?;
+    let lp = q.logprobs.map(|(v, o)| SeqLogProbs::from_tokens(v, o)).transpose()?;
+    let n = q.answers.len();
+    let Workspace {
+        scratch,
+        text,
+        spans,
+        one,
+        tokens,
+        row,
+    } = ws;
+    text.clear();
+    spans.clear();
+    if cfg.method.needs_text() {
+        for a in q.answers {
+            normalize::normalize_into(a, &cfg.normalize, one, scratch);
+            let start = text.len();
+            text.push_str(one);
+            spans.push((start, text.len()));
+        }
+    }
+    if matches!(cfg.method, Method::Jaccard { .. } | Method::RougeL { .. }) {
+        fill_tokens(tokens, text, spans, matches!(cfg.method, Method::Jaccard { .. }));
+    }
+    let sim = Pairwise::new(q, cfg.method, text, spans, tokens);
+    let labels = match cfg.method {
+        Method::Exact => exact_labels(text, spans),
+        _ => match cluster_by::<std::convert::Infallible>(n, cfg.linkage, |i, j| Ok(sim.equivalent(i, j, row))) {
+            Ok(l) => l,
+            Err(e) => match e {},
+        },
+    };
+    let mut out = summarize(labels, lp.as_ref());
+    if cfg.spectral {
+        let s = match cfg.method {
+            Method::Exact => spectral::spectral_of_cliques(&out.sizes),
+            _ => spectral::spectral(&sim.matrix(n, row), n),
+        };
+        out.eigval_laplacian = s.eigval_laplacian;
+        out.degree = s.degree;
+    }
+    Ok(out)
+}
+
+/// Token hashes per answer: sorted and de-duplicated for Jaccard, in order for ROUGE-L.
+fn fill_tokens(tokens: &mut Vec<Vec<u64>>, text: &str, spans: &[(usize, usize)], as_set: bool) {
+    if tokens.len() < spans.len() {
+        tokens.resize_with(spans.len(), Vec::new);
+    }
+    for (t, &(a, b)) in tokens.iter_mut().zip(spans) {
+        t.clear();
+        similarity::token_hashes(&text[a..b], t);
+        if as_set {
+            t.sort_unstable();
+            t.dedup();
+        }
+    }
+}
+
+/// Exact equality is transitive, so both linkages reduce to grouping equal strings.
+fn exact_labels(text: &str, spans: &[(usize, usize)]) -> Vec<usize> {
+    let get = |i: usize| &text[spans[i].0..spans[i].1];
+    let mut labels = Vec::with_capacity(spans.len());
+    if spans.len() <= 48 {
+        let mut firsts: Vec<usize> = Vec::new();
+        for j in 0..spans.len() {
+            let s = get(j);
+            let label = firsts.iter().position(|&f| get(f) == s).unwrap_or_else(|| {
+                firsts.push(j);
+                firsts.len() - 1
+            });
+            labels.push(label);
+        }
+    } else {
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(spans.len());
+        for j in 0..spans.len() {
+            let next = seen.len();
+            labels.push(*seen.entry(get(j)).or_insert(next));
+        }
+    }
+    labels
+}
+
+/// The pairwise comparison a method makes, with its per-answer features precomputed.
+struct Pairwise<'q, 'w> {
+    method: Method,
+    q: &'q Question<'q>,
+    text: &'w str,
+    spans: &'w [(usize, usize)],
+    numbers: Vec<Option<f64>>,
+    tokens: &'w [Vec<u64>],
+    norms: Vec<f64>,
+}
+
+impl<'q, 'w> Pairwise<'q, 'w> {
+    fn new(
+        q: &'q Question<'q>,
+        method: Method,
+        text: &'w str,
+        spans: &'w [(usize, usize)],
+        tokens: &'w [Vec<u64>],
+    ) -> Self {
+        let mut numbers = Vec::new();
+        let mut norms = Vec::new();
+        match method {
+            Method::Numeric { .. } => {
+                numbers = spans
+                    .iter()
+                    .map(|&(a, b)| normalize::last_number(&text[a..b]))
+                    .collect();
+            }
+            Method::Embedding { .. } => {
+                if let Some((v, dim)) = q.embeddings {
+                    norms = v
+                        .chunks_exact(dim)
+                        .map(|r| r.iter().map(|x| x * x).sum::<f64>().sqrt())
+                        .collect();
+                }
+            }
+            _ => {}
+        }
+        Self {
+            method,
+            q,
+            text,
+            spans,
+            numbers,
+            tokens,
+            norms,
+        }
+    }
+
+    fn text(&self, i: usize) -> &str {
+        &self.text[self.spans[i].0..self.spans[i].1]
+    }
+
+    /// Similarity in [0, 1] (for the spectral measures), with i ≠ j.
+    fn similarity(&self, i: usize, j: usize, row: &mut Vec<usize>) -> f64 {
+        let n = self.q.answers.len();
+        match self.method {
+            Method::Exact => f64::from(u8::from(self.text(i) == self.text(j))),
+            Method::Numeric { .. } => f64::from(u8::from(self.equivalent(i, j, row))),
+            Method::Jaccard { .. } => similarity::jaccard_sorted(&self.tokens[i], &self.tokens[j]),
+            Method::RougeL { .. } => similarity::rouge_l(&self.tokens[i], &self.tokens[j], row),
+            Method::Embedding { .. } => {
+                let (v, d) = self.q.embeddings.unwrap_or((&[], 1));
+                similarity::cosine(
+                    &v[i * d..(i + 1) * d],
+                    &v[j * d..(j + 1) * d],
+                    self.norms[i],
+                    self.norms[j],
+                )
+                .max(0.0)
+            }
+            Method::Entailment { .. } => {
+                let w = self.q.matrix.unwrap_or(&[]);
+                0.5 * (w[i * n + j] + w[j * n + i])
+            }
+            Method::Similarity { .. } => self.q.matrix.unwrap_or(&[])[i * n + j],
+        }
+    }
+
+    fn equivalent(&self, i: usize, j: usize, row: &mut Vec<usize>) -> bool {
+        let n = self.q.answers.len();
+        match self.method {
+            Method::Exact => self.text(i) == self.text(j),
+            Method::Numeric { tolerance } => match (self.numbers[i], self.numbers[j]) {
+                (Some(a), Some(b)) => similarity::numbers_close(a, b, tolerance),
+                (None, None) => self.text(i) == self.text(j),
+                _ => false,
+            },
+            Method::Jaccard { threshold } | Method::RougeL { threshold } | Method::Similarity { threshold } => {
+                self.similarity(i, j, row) >= threshold
+            }
+            Method::Embedding { threshold } => {
+                let (v, d) = self.q.embeddings.unwrap_or((&[], 1));
+                similarity::cosine(
+                    &v[i * d..(i + 1) * d],
+                    &v[j * d..(j + 1) * d],
+                    self.norms[i],
+                    self.norms[j],
+                ) >= threshold
+            }
+            Method::Entailment { threshold } => {
+                let w = self.q.matrix.unwrap_or(&[]);
+                w[i * n + j] >= threshold && w[j * n + i] >= threshold
+            }
+        }
+    }
+
+    /// The full similarity matrix with a unit diagonal.
+    fn matrix(&self, n: usize, row: &mut Vec<usize>) -> Vec<f64> {
+        let mut w = vec![1.0; n * n];
+        for i in 0..n {
+            for j in i + 1..n {
+                let s = self.similarity(i, j, row);
+                w[i * n + j] = s;
+                w[j * n + i] = s;
+            }
+        }
+        w
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(method: Method) -> Config {
+        Config {
+            method,
+            linkage: Linkage::Greedy,
+            normalize: NormalizeOptions::default(),
+            spectral: true,
+        }
+    }
+
+    #[test]
+    fn exact_majority_and_rate() {
+        let answers = ["42", "The answer is 42", "42.0", "41", " 42 "];
+        let q = Question {
+            answers: &answers,
+            ..Default::default()
+        };
+        let r = agree(&q, &cfg(Method::Exact)).unwrap();
+        assert_eq!(r.labels, vec![0, 1, 0, 2, 0]);
+        assert_eq!(r.sizes, vec![3, 1, 1]);
+        assert_eq!(r.majority_index, 0);
+        assert!((r.agreement - 0.6).abs() < 1e-15);
+        assert!((r.eigval_laplacian - 3.0).abs() < 1e-12);
+        let num = agree(&q, &cfg(Method::Numeric { tolerance: 1e-6 })).unwrap();
+        assert_eq!(num.labels, vec![0, 0, 0, 1, 0]);
+        assert!((num.eigval_laplacian - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn toy_entropies_through_agree() {
+        let answers = ["yes", "yes", "Yes.", "no"];
+        let values = [-0.1, -0.2, -0.1, -0.2, -0.5, -0.4, -0.3, -2.0];
+        let offsets = [0, 2, 4, 7, 8];
+        let q = Question {
+            answers: &answers,
+            logprobs: Some((&values, &offsets)),
+            ..Default::default()
+        };
+        let r = agree(&q, &cfg(Method::Exact)).unwrap();
+        assert!((r.se_farquhar - 0.208_850).abs() < 5e-7);
+        assert!((r.se_kuhn - 5.563_990).abs() < 5e-7);
+        assert!((r.se_discrete - 0.562_335).abs() < 5e-7);
+        assert!((r.se_lm_polygraph - 0.066_348).abs() < 5e-7);
+        assert!(r.agreement > 0.75 && r.agreement <= 1.0);
+    }
+
+    #[test]
+    fn batch_equals_single_for_any_threads() {
+        let qs: Vec<Vec<String>> = (0..50)
+            .map(|i| (0..7).map(|j| format!("answer {}", (i * j) % 4)).collect())
+            .collect();
+        let refs: Vec<Vec<&str>> = qs.iter().map(|q| q.iter().map(String::as_str).collect()).collect();
+        let questions: Vec<Question<'_>> = refs
+            .iter()
+            .map(|a| Question {
+                answers: a,
+                ..Default::default()
+            })
+            .collect();
+        let c = cfg(Method::Jaccard { threshold: 0.5 });
+        let one = agree_batch(&questions, &c, Some(1)).unwrap();
+        let two = agree_batch(&questions, &c, Some(2)).unwrap();
+        // Debug text compares NaN fields as equal.
+        assert_eq!(format!("{one:?}"), format!("{two:?}"));
+        for (q, r) in questions.iter().zip(&one) {
+            assert_eq!(format!("{:?}", agree(q, &c).unwrap()), format!("{r:?}"));
+        }
+    }
+
+    #[test]
+    fn errors_name_arguments() {
+        let q = Question {
+            answers: &[],
+            ..Default::default()
+        };
+        assert!(matches!(agree(&q, &cfg(Method::Exact)), Err(CredoError::Empty { ref arg, .. }) if arg == "answers"));
+        let a = ["x", "y"];
+        let bad = [1.0, 0.5, 0.2, 1.0];
+        let q = Question {
+            answers: &a,
+            matrix: Some(&bad),
+            ..Default::default()
+        };
+        assert!(agree(&q, &cfg(Method::Similarity { threshold: 0.5 })).is_err());
+        assert!(agree(&q, &cfg(Method::Entailment { threshold: 0.5 })).is_ok());
+        let over = [1.0, 1.5, 0.2, 1.0];
+        let q = Question {
+            answers: &a,
+            matrix: Some(&over),
+            ..Default::default()
+        };
+        assert!(agree(&q, &cfg(Method::Entailment { threshold: 0.5 })).is_err());
+        let emb = [1.0, 0.0, 0.0];
+        let q = Question {
+            answers: &a,
+            embeddings: Some((&emb, 2)),
+            ..Default::default()
+        };
+        assert!(matches!(
+            agree(&q, &cfg(Method::Embedding { threshold: 0.9 })),
+            Err(CredoError::Shape { .. })
+        ));
+        let qs = [
+            Question {
+                answers: &a,
+                ..Default::default()
+            },
+            Question {
+                answers: &[],
+                ..Default::default()
+            },
+        ];
+        let e = agree_batch(&qs, &cfg(Method::Exact), None).unwrap_err();
+        assert!(e.to_string().contains("question 1"), "{e}");
+    }
+}

@@ -1,0 +1,501 @@
+//! Answer normalisation before comparison: Unicode NFKC, case folding, number canonicalisation,
+//! SQuAD-style punctuation and article stripping, whitespace collapsing. Each step can be turned off.
+//!
+//! Order: vulgar fractions are tagged, then NFKC, lower-casing, numbers, punctuation, articles,
+//! whitespace. Numbers are canonicalised before punctuation is stripped and protected from it, so
+//! "-80" stays distinct from "80" and "3.50" becomes "3.5" rather than "350".
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Which normalisation steps to apply (all on by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct NormalizeOptions {
+    /// Unicode NFKC (full-width letters, ligatures, "１２" → "12").
+    pub unicode: bool,
+    /// Lower-case.
+    pub lowercase: bool,
+    /// Delete punctuation characters (SQuAD deletes them without inserting a space).
+    pub punctuation: bool,
+    /// Drop the English articles "a", "an", "the" as whole words.
+    pub articles: bool,
+    /// Trim and collapse runs of whitespace to one space.
+    pub whitespace: bool,
+    /// Canonical numbers: "1,000" → "1000", "3.50" → "3.5", "+7" → "7", "½" → "0.5", "1/4" → "0.25".
+    pub numbers: bool,
+}
+
+impl Default for NormalizeOptions {
+    fn default() -> Self {
+        Self {
+            unicode: true,
+            lowercase: true,
+            punctuation: true,
+            articles: true,
+            whitespace: true,
+            numbers: true,
+        }
+    }
+}
+
+impl NormalizeOptions {
+    /// No step at all: answers compare verbatim.
+    #[must_use]
+    pub fn none() -> Self {
+        Self {
+            unicode: false,
+            lowercase: false,
+            punctuation: false,
+            articles: false,
+            whitespace: false,
+            numbers: false,
+        }
+    }
+}
+
+// Number characters shielded from the punctuation step, restored at the end (private-use code
+// points: NFKC, lower-casing and the punctuation test all leave them alone).
+const GUARD_MINUS: char = '\u{E0F0}';
+const GUARD_POINT: char = '\u{E0F1}';
+// Vulgar fractions are tagged before NFKC, which would turn "1½" into "11⁄2".
+const FRACTION_BASE: u32 = 0xE100;
+const VULGAR: [(char, f64); 19] = [
+    ('¼', 0.25),
+    ('½', 0.5),
+    ('¾', 0.75),
+    ('⅐', 1.0 / 7.0),
+    ('⅑', 1.0 / 9.0),
+    ('⅒', 0.1),
+    ('⅓', 1.0 / 3.0),
+    ('⅔', 2.0 / 3.0),
+    ('⅕', 0.2),
+    ('⅖', 0.4),
+    ('⅗', 0.6),
+    ('⅘', 0.8),
+    ('⅙', 1.0 / 6.0),
+    ('⅚', 5.0 / 6.0),
+    ('⅛', 0.125),
+    ('⅜', 0.375),
+    ('⅝', 0.625),
+    ('⅞', 0.875),
+    ('↉', 0.0),
+];
+
+fn vulgar_tag(c: char) -> Option<char> {
+    let i = VULGAR.iter().position(|&(v, _)| v == c)?;
+    char::from_u32(FRACTION_BASE + u32::try_from(i).ok()?)
+}
+
+fn vulgar_value(c: char) -> Option<f64> {
+    let i = (c as u32).checked_sub(FRACTION_BASE)? as usize;
+    VULGAR.get(i).map(|&(_, v)| v)
+}
+
+/// SQuAD deletes ASCII punctuation (Python's `string.punctuation`); we also delete the common
+/// Unicode punctuation that NFKC leaves in place (curly quotes, dashes, ellipsis, CJK marks).
+#[must_use]
+pub fn is_punctuation(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_punctuation();
+    }
+    matches!(c,
+        '\u{00A1}' | '\u{00A7}' | '\u{00AB}' | '\u{00B6}' | '\u{00B7}' | '\u{00BB}' | '\u{00BF}'
+        | '\u{2010}'..='\u{2027}' | '\u{2030}'..='\u{205E}' | '\u{2212}'
+        | '\u{3001}'..='\u{3003}' | '\u{3008}'..='\u{3011}' | '\u{3014}'..='\u{301F}'
+        | '\u{FE50}'..='\u{FE6B}' | '\u{FF01}'..='\u{FF0F}')
+}
+
+fn is_article(w: &str) -> bool {
+    matches!(w, "a" | "an" | "the")
+}
+
+/// Normalises `text` with `opts` into a new string.
+#[must_use]
+pub fn normalize(text: &str, opts: &NormalizeOptions) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut scratch = Scratch::default();
+    normalize_into(text, opts, &mut out, &mut scratch);
+    out
+}
+
+/// Reusable buffers so batch callers allocate once per thread, not once per answer.
+#[derive(Default)]
+pub struct Scratch {
+    a: String,
+    b: String,
+}
+
+/// Normalises `text` into `out` (cleared first), using `scratch` for intermediate steps.
+pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut Scratch) {
+    out.clear();
+    let Scratch { a, b } = scratch;
+    a.clear();
+    // Step 1: fraction tags, NFKC, lower case (ASCII text skips the Unicode machinery).
+    if text.is_ascii() {
+        a.push_str(text);
+        if opts.lowercase {
+            a.make_ascii_lowercase();
+        }
+    } else {
+        b.clear();
+        for c in text.chars() {
+            b.push(if opts.numbers { vulgar_tag(c).unwrap_or(c) } else { c });
+        }
+        if opts.unicode {
+            for c in b.nfkc() {
+                push_case(a, c, opts.lowercase);
+            }
+        } else {
+            for c in b.chars() {
+                push_case(a, c, opts.lowercase);
+            }
+        }
+    }
+    // Step 2: canonical numbers, guarded against the punctuation step.
+    let mut guarded = false;
+    let src: &str = if opts.numbers {
+        b.clear();
+        guarded = canonical_numbers(a, b, opts.punctuation);
+        b
+    } else {
+        a
+    };
+    // Step 3: punctuation, articles and whitespace, word by word.
+    if opts.whitespace {
+        for word in src.split_whitespace() {
+            push_word(out, word, opts, true);
+        }
+    } else {
+        let mut rest = src;
+        while !rest.is_empty() {
+            let ws = rest.find(|c: char| !c.is_whitespace()).unwrap_or(rest.len());
+            out.push_str(&rest[..ws]);
+            rest = &rest[ws..];
+            let we = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            push_word(out, &rest[..we], opts, false);
+            rest = &rest[we..];
+        }
+    }
+    if guarded {
+        let restored: String = out
+            .chars()
+            .map(|c| {
+                if c == GUARD_MINUS {
+                    '-'
+                } else if c == GUARD_POINT {
+                    '.'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        *out = restored;
+    }
+}
+
+fn push_case(out: &mut String, c: char, lower: bool) {
+    if lower && !c.is_ascii() {
+        out.extend(c.to_lowercase());
+    } else if lower {
+        out.push(c.to_ascii_lowercase());
+    } else {
+        out.push(c);
+    }
+}
+
+fn push_word(out: &mut String, word: &str, opts: &NormalizeOptions, spaced: bool) {
+    let start = out.len();
+    if spaced && start > 0 {
+        out.push(' ');
+    }
+    let body = out.len();
+    if opts.punctuation {
+        out.extend(word.chars().filter(|&c| !is_punctuation(c)));
+    } else {
+        out.push_str(word);
+    }
+    let empty = out.len() == body;
+    if (spaced && empty) || (opts.articles && is_article(&out[body..])) {
+        out.truncate(start);
+    }
+}
+
+/// A number found in text: its byte span and canonical value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NumberToken {
+    pub start: usize,
+    pub end: usize,
+    pub negative: bool,
+    /// Integer digits without leading zeros ("0" for none).
+    pub int: String,
+    /// Fraction digits without trailing zeros.
+    pub frac: String,
+    /// Set for fractions ("½", "1/4", "1½"), whose canonical form is the shortest float text.
+    pub ratio: Option<f64>,
+}
+
+impl NumberToken {
+    /// The numeric value (for the `numeric` comparison).
+    #[must_use]
+    pub fn value(&self) -> f64 {
+        if let Some(r) = self.ratio {
+            return r;
+        }
+        let text = if self.frac.is_empty() {
+            self.int.clone()
+        } else {
+            format!("{}.{}", self.int, self.frac)
+        };
+        let v: f64 = text.parse().unwrap_or(f64::NAN);
+        if self.negative {
+            -v
+        } else {
+            v
+        }
+    }
+
+    fn write_canonical(&self, out: &mut String, minus: char, point: char) {
+        if let Some(r) = self.ratio {
+            let r = if r == 0.0 { 0.0 } else { r }; // no "-0"
+            for c in format!("{r}").chars() {
+                out.push(match c {
+                    '-' => minus,
+                    '.' => point,
+                    c => c,
+                });
+            }
+            return;
+        }
+        let zero = self.int == "0" && self.frac.is_empty();
+        if self.negative && !zero {
+            out.push(minus);
+        }
+        out.push_str(&self.int);
+        if !self.frac.is_empty() {
+            out.push(point);
+            out.push_str(&self.frac);
+        }
+    }
+}
+
+fn is_word_char(c: Option<char>) -> bool {
+    c.is_some_and(|c| c.is_alphanumeric() || vulgar_value(c).is_some())
+}
+
+/// Scans `text` for numbers: an optional sign, digits with optional thousands commas ("1,000"), an
+/// optional decimal part, then optionally "/digits" (a ratio) or a tagged vulgar fraction. A number
+/// must not start inside a word ("covid19" is left alone). Returns the tokens in order.
+#[must_use]
+pub fn scan_numbers(text: &str) -> Vec<NumberToken> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let scanner = Scanner {
+        chars: &chars,
+        len: text.len(),
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let prev = if i == 0 { None } else { scanner.at(i - 1) };
+        if !is_word_char(prev) {
+            if let Some((tok, next)) = scanner.number(i) {
+                out.push(tok);
+                i = next;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+struct Scanner<'a> {
+    chars: &'a [(usize, char)],
+    len: usize,
+}
+
+impl Scanner<'_> {
+    fn at(&self, i: usize) -> Option<char> {
+        self.chars.get(i).map(|&(_, c)| c)
+    }
+    fn digit(&self, i: usize) -> bool {
+        self.at(i).is_some_and(|c| c.is_ascii_digit())
+    }
+    fn byte(&self, i: usize) -> usize {
+        self.chars.get(i).map_or(self.len, |&(b, _)| b)
+    }
+    fn digits(&self, mut i: usize, into: &mut String) -> usize {
+        while let Some(c) = self.at(i).filter(char::is_ascii_digit) {
+            into.push(c);
+            i += 1;
+        }
+        i
+    }
+
+    fn number(&self, start: usize) -> Option<(NumberToken, usize)> {
+        let mut i = start;
+        let mut negative = false;
+        if let Some(c @ ('-' | '+' | '\u{2212}')) = self.at(i) {
+            negative = c != '+';
+            i += 1;
+        }
+        let token = |negative, int: String, frac: String, ratio: Option<f64>, end: usize| {
+            let trimmed = int.trim_start_matches('0');
+            let int = if trimmed.is_empty() {
+                "0".to_string()
+            } else {
+                trimmed.to_string()
+            };
+            let frac = frac.trim_end_matches('0').to_string();
+            let ratio = ratio.map(|r| if negative { -r } else { r });
+            (
+                NumberToken {
+                    start: self.byte(start),
+                    end: self.byte(end),
+                    negative,
+                    int,
+                    frac,
+                    ratio,
+                },
+                end,
+            )
+        };
+        // A lone vulgar fraction ("½", "-½").
+        if let Some(v) = self.at(i).and_then(vulgar_value) {
+            return Some(token(negative, String::new(), String::new(), Some(v), i + 1));
+        }
+        let mut int = String::new();
+        i = self.digits(i, &mut int);
+        // Thousands groups: a comma followed by exactly three digits.
+        if !int.is_empty() {
+            while self.at(i) == Some(',')
+                && self.digit(i + 1)
+                && self.digit(i + 2)
+                && self.digit(i + 3)
+                && !self.digit(i + 4)
+            {
+                i = self.digits(i + 1, &mut int);
+            }
+        }
+        let mut frac = String::new();
+        if self.at(i) == Some('.') && self.digit(i + 1) {
+            i = self.digits(i + 1, &mut frac);
+        }
+        if int.is_empty() && frac.is_empty() {
+            return None;
+        }
+        if frac.is_empty() {
+            let whole: f64 = int.parse().unwrap_or(f64::NAN);
+            if let Some(v) = self.at(i).and_then(vulgar_value) {
+                return Some(token(negative, int, frac, Some(whole + v), i + 1));
+                // "1½" = 1.5
+            }
+            if matches!(self.at(i), Some('/' | '\u{2044}')) && self.digit(i + 1) {
+                let mut den = String::new();
+                let j = self.digits(i + 1, &mut den);
+                let d: f64 = den.parse().unwrap_or(0.0);
+                if d != 0.0 && !matches!(self.at(j), Some('.' | '/')) {
+                    return Some(token(negative, int, frac, Some(whole / d), j));
+                }
+            }
+        }
+        Some(token(negative, int, frac, None, i))
+    }
+}
+
+/// Rewrites every number of `src` in canonical form into `out`; returns whether guards were used.
+fn canonical_numbers(src: &str, out: &mut String, guard: bool) -> bool {
+    let (minus, point) = if guard { (GUARD_MINUS, GUARD_POINT) } else { ('-', '.') };
+    let mut last = 0;
+    let mut any = false;
+    for tok in scan_numbers(src) {
+        out.push_str(&src[last..tok.start]);
+        tok.write_canonical(out, minus, point);
+        last = tok.end;
+        any = true;
+    }
+    out.push_str(&src[last..]);
+    // Untouched tags (a vulgar fraction inside a word) go back to their characters.
+    if out.chars().any(|c| vulgar_value(c).is_some()) {
+        let restored: String = out
+            .chars()
+            .map(|c| vulgar_value(c).map_or(c, |_| VULGAR[(c as u32 - FRACTION_BASE) as usize].0))
+            .collect();
+        *out = restored;
+    }
+    any && guard
+}
+
+/// The value of the last number in `text` (the self-consistency convention for free-form
+/// answers: "the answer is 42" → 42), or `None` when it holds no number.
+#[must_use]
+pub fn last_number(text: &str) -> Option<f64> {
+    scan_numbers(text).last().map(NumberToken::value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> String {
+        normalize(s, &NormalizeOptions::default())
+    }
+
+    #[test]
+    fn squad_style() {
+        assert_eq!(n("  The  Eiffel Tower! "), "eiffel tower");
+        assert_eq!(n("an apple, a pear"), "apple pear");
+        assert_eq!(n("don't"), "dont");
+        assert_eq!(n("“Paris”…"), "paris");
+        assert_eq!(n("ＰＡＲＩＳ"), "paris");
+        assert_eq!(n(""), "");
+        assert_eq!(n("the"), "");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(n("1,000"), "1000");
+        assert_eq!(n("$1,000,000.00"), "1000000");
+        assert_eq!(n("3.50"), "3.5");
+        assert_eq!(n("-80"), "-80");
+        assert_eq!(n("+7"), "7");
+        assert_eq!(n("-0.0"), "0");
+        assert_eq!(n("007"), "7");
+        assert_eq!(n("½"), "0.5");
+        assert_eq!(n("1½ cups"), "1.5 cups");
+        assert_eq!(n("1/4"), "0.25");
+        assert_eq!(n(".5"), "0.5");
+        assert_eq!(n("The answer is 42."), "answer is 42");
+        assert_eq!(n("covid19"), "covid19");
+        assert_eq!(n("1,2,3"), "123");
+        assert_eq!(n("3.5%"), "3.5");
+    }
+
+    #[test]
+    fn steps_switch_off() {
+        let none = NormalizeOptions::none();
+        assert_eq!(normalize(" The 3.50! ", &none), " The 3.50! ");
+        let keep_case = NormalizeOptions {
+            lowercase: false,
+            ..NormalizeOptions::default()
+        };
+        assert_eq!(normalize("The Cat", &keep_case), "The Cat");
+        let no_ws = NormalizeOptions {
+            whitespace: false,
+            ..NormalizeOptions::default()
+        };
+        assert_eq!(normalize(" a  b ", &no_ws), "   b ");
+        let no_num = NormalizeOptions {
+            numbers: false,
+            ..NormalizeOptions::default()
+        };
+        assert_eq!(normalize("-3.50", &no_num), "350");
+    }
+
+    #[test]
+    fn last_number_values() {
+        assert_eq!(last_number("the answer is 1,234.5"), Some(1234.5));
+        assert_eq!(last_number("-80"), Some(-80.0));
+        assert_eq!(last_number("no number"), None);
+        assert_eq!(last_number("x2"), None);
+    }
+}
