@@ -26,12 +26,15 @@ from credo.exceptions import (
 # --- conformal ---
 
 # --- agreement ---
+from credo import agreement
+from credo.agreement import AdaptiveStopping, agree, agree_batch, normalize_answer
 
 # --- metrics ---
 
 # --- decision layer ---
 
 __all__ = [
+    "AdaptiveStopping",
     "ArtifactError",
     "ConfigError",
     "CredoError",
@@ -41,5 +44,9 @@ __all__ = [
     "NotFittedError",
     "ShapeError",
     "__version__",
+    "agree",
+    "agree_batch",
+    "agreement",
     "load",
+    "normalize_answer",
 ]
