@@ -110,7 +110,9 @@ def test_weighted_agreement_is_farquhar_cluster_probability():
     assert r.cluster_probs.sum() == pytest.approx(1.0, abs=1e-12)
     unweighted = agree(TOY_ANSWERS)
     assert unweighted.agreement == pytest.approx(0.75)
-    assert unweighted.se_farquhar is None and unweighted.se_kuhn is None and unweighted.se_lm_polygraph is None
+    assert (
+        unweighted.se_farquhar is None and unweighted.se_kuhn is None and unweighted.se_lm_polygraph is None
+    )
 
 
 def test_logprobs_can_move_the_majority():
@@ -120,7 +122,9 @@ def test_logprobs_can_move_the_majority():
     assert agree(["a1", "a1", "b"]).majority_answer == "a1"
 
 
-@pytest.mark.parametrize(("a", "b", "want", "stop"), [(4, 0, 0.96875, True), (5, 1, 0.9375, False), (3, 2, 0.65625, False)])
+@pytest.mark.parametrize(
+    ("a", "b", "want", "stop"), [(4, 0, 0.96875, True), (5, 1, 0.9375, False), (3, 2, 0.65625, False)]
+)
 def test_beta_stopping_reference_values(a, b, want, stop):
     s = AdaptiveStopping("beta")
     counts = [a, b] if b else [a]
@@ -160,7 +164,7 @@ def test_majority_and_entropy_rules():
     assert e.threshold == 0.75
 
     def ratio(c):
-        c = np.array(c + [1] if len(c) == 1 else c, float)
+        c = np.array([*c, 1] if len(c) == 1 else c, float)
         p = c / c.sum()
         return -(p * np.log2(p)).sum() / np.log2(len(c))
 
@@ -193,7 +197,7 @@ def test_run_drives_the_sampler():
     for i, a in enumerate(["7", "7", None, "", "8", "7", "7", "7.0", "7", "7", "7"]):
         if a:
             counts[normalize_answer(a)] += 1
-        top = sorted(counts.values(), reverse=True) + [0, 0]
+        top = [*sorted(counts.values(), reverse=True), 0, 0]
         if counts and 1 - betainc(top[0] + 1, top[1] + 1, 0.5) >= 0.95:
             expect = i + 1
             break
@@ -302,7 +306,7 @@ def test_callable_asks_each_pair_once_and_greedy_asks_fewer():
     for clustering in ("greedy", "components"):
         asked = []
 
-        def same(a, b):
+        def same(a, b, asked=asked):
             asked.append((a, b))
             return a.strip("!").lower() == b.strip("!").lower()
 
@@ -338,14 +342,25 @@ def test_top_level_exports():
 
 # --- properties ---------------------------------------------------------------------------------
 
-answer_text = st.sampled_from(["42", "42.0", "forty two", "41", "the 42", "Paris", "paris!", "", "a b", "b c", "x"])
+answer_text = st.sampled_from(
+    ["42", "42.0", "forty two", "41", "the 42", "Paris", "paris!", "", "a b", "b c", "x"]
+)
 answer_lists = st.lists(answer_text, min_size=1, max_size=12)
 
 
 @settings(max_examples=150, deadline=None)
-@given(answer_lists, st.sampled_from(["exact", "numeric", "jaccard", "rouge_l"]), st.sampled_from(["greedy", "components"]))
+@given(
+    answer_lists,
+    st.sampled_from(["exact", "numeric", "jaccard", "rouge_l"]),
+    st.sampled_from(["greedy", "components"]),
+)
 def test_labels_form_a_canonical_partition(answers, method, clustering):
-    r = agree(answers, method=method, clustering=clustering, threshold=None if method in ("exact", "numeric") else 0.5)
+    r = agree(
+        answers,
+        method=method,
+        clustering=clustering,
+        threshold=None if method in ("exact", "numeric") else 0.5,
+    )
     labels = list(r.labels)
     k = r.n_clusters
     assert sorted(set(labels)) == list(range(k))
@@ -395,7 +410,15 @@ def test_batch_equals_single(questions, method, clustering, data):
         one = agree(q, logprobs=lps[i], **kw)
         got = batch[i]
         assert np.array_equal(got.labels, one.labels) and np.array_equal(got.sizes, one.sizes)
-        for key in ("agreement", "se_discrete", "se_farquhar", "se_kuhn", "se_lm_polygraph", "eigval_laplacian", "degree"):
+        for key in (
+            "agreement",
+            "se_discrete",
+            "se_farquhar",
+            "se_kuhn",
+            "se_lm_polygraph",
+            "eigval_laplacian",
+            "degree",
+        ):
             assert getattr(got, key) == getattr(one, key), key
         assert batch.majority_answers[i] == one.majority_answer
         # Probabilities stay ≤ 1; the true entropies stay ≥ 0 and match the float64 reference.
@@ -403,7 +426,9 @@ def test_batch_equals_single(questions, method, clustering, data):
         assert one.se_farquhar >= 0 and one.se_discrete >= 0
         assert 0 <= one.degree <= 1 and 0 <= one.eigval_laplacian <= len(q) + 1e-9
         ref = ref_entropies(one.labels, lps[i])
-        assert (one.se_farquhar, one.se_kuhn, one.se_discrete, one.se_lm_polygraph) == pytest.approx(ref, abs=1e-9)
+        assert (one.se_farquhar, one.se_kuhn, one.se_discrete, one.se_lm_polygraph) == pytest.approx(
+            ref, abs=1e-9
+        )
 
 
 def test_batch_thread_count_does_not_matter(rng):
@@ -427,27 +452,47 @@ def test_lm_polygraph_variant_goes_negative_on_repeats():
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
-        (dict(answers=[]), credo.EmptyInputError, "^answers"),
+        (dict(answers=[]), credo.EmptyInputError, r"^answers"),
         (dict(answers=["a", None]), credo.InvalidArgumentError, "^answers: answer 1 is NoneType"),
         (dict(answers=["a", 3]), credo.InvalidArgumentError, "^answers: answer 1 is int"),
-        (dict(answers="abc"), credo.InvalidArgumentError, "^answers"),
-        (dict(answers=["a1", "b1"], logprobs=[[-0.1]]), credo.ShapeError, "^logprobs"),
-        (dict(answers=["a1", "b1"], logprobs=[[-0.1], []]), credo.EmptyInputError, "^logprobs"),
-        (dict(answers=["a1", "b1"], logprobs=[[-0.1], [0.5]]), credo.InvalidArgumentError, "^logprobs"),
-        (dict(answers=["a1", "b1"], logprobs=[[-0.1], [np.nan]]), credo.NonFiniteError, "^logprobs"),
-        (dict(answers=["a1", "b1"], embeddings=np.ones((3, 2))), credo.ShapeError, "^embeddings"),
-        (dict(answers=["a1", "b1"], embeddings=np.zeros((2, 2))), credo.InvalidArgumentError, "^embeddings"),
-        (dict(answers=["a1", "b1"], method="embedding"), credo.InvalidArgumentError, "^embeddings"),
-        (dict(answers=["a1", "b1"], entailment=np.ones((3, 3))), credo.ShapeError, "^entailment"),
-        (dict(answers=["a1", "b1"], entailment=[[1, 1.5], [0, 1]]), credo.InvalidArgumentError, "^entailment"),
-        (dict(answers=["a1", "b1"], entailment=[[1, -0.1], [0, 1]]), credo.InvalidArgumentError, "^entailment"),
-        (dict(answers=["a1", "b1"], similarity=[[1, 0.2], [0.7, 1]]), credo.InvalidArgumentError, "^similarity: .*symmetric"),
-        (dict(answers=["a1", "b1"], method="jaccard", threshold=1.5), credo.InvalidArgumentError, "^threshold"),
-        (dict(answers=["a1", "b1"], method="numeric", tolerance=-1), credo.InvalidArgumentError, "^tolerance"),
-        (dict(answers=["a1", "b1"], method="levenshtein"), credo.InvalidArgumentError, "^method"),
-        (dict(answers=["a1", "b1"], clustering="average"), credo.InvalidArgumentError, "^clustering"),
-        (dict(answers=["a1", "b1"], method="callable"), credo.InvalidArgumentError, "^equivalent"),
-        (dict(answers=["a1", "b1"], normalize={"case": False}), credo.InvalidArgumentError, "^normalize"),
+        (dict(answers="abc"), credo.InvalidArgumentError, r"^answers"),
+        (dict(answers=["a1", "b1"], logprobs=[[-0.1]]), credo.ShapeError, r"^logprobs"),
+        (dict(answers=["a1", "b1"], logprobs=[[-0.1], []]), credo.EmptyInputError, r"^logprobs"),
+        (dict(answers=["a1", "b1"], logprobs=[[-0.1], [0.5]]), credo.InvalidArgumentError, r"^logprobs"),
+        (dict(answers=["a1", "b1"], logprobs=[[-0.1], [np.nan]]), credo.NonFiniteError, r"^logprobs"),
+        (dict(answers=["a1", "b1"], embeddings=np.ones((3, 2))), credo.ShapeError, r"^embeddings"),
+        (dict(answers=["a1", "b1"], embeddings=np.zeros((2, 2))), credo.InvalidArgumentError, r"^embeddings"),
+        (dict(answers=["a1", "b1"], method="embedding"), credo.InvalidArgumentError, r"^embeddings"),
+        (dict(answers=["a1", "b1"], entailment=np.ones((3, 3))), credo.ShapeError, r"^entailment"),
+        (
+            dict(answers=["a1", "b1"], entailment=[[1, 1.5], [0, 1]]),
+            credo.InvalidArgumentError,
+            "^entailment",
+        ),
+        (
+            dict(answers=["a1", "b1"], entailment=[[1, -0.1], [0, 1]]),
+            credo.InvalidArgumentError,
+            "^entailment",
+        ),
+        (
+            dict(answers=["a1", "b1"], similarity=[[1, 0.2], [0.7, 1]]),
+            credo.InvalidArgumentError,
+            "^similarity: .*symmetric",
+        ),
+        (
+            dict(answers=["a1", "b1"], method="jaccard", threshold=1.5),
+            credo.InvalidArgumentError,
+            "^threshold",
+        ),
+        (
+            dict(answers=["a1", "b1"], method="numeric", tolerance=-1),
+            credo.InvalidArgumentError,
+            "^tolerance",
+        ),
+        (dict(answers=["a1", "b1"], method="levenshtein"), credo.InvalidArgumentError, r"^method"),
+        (dict(answers=["a1", "b1"], clustering="average"), credo.InvalidArgumentError, r"^clustering"),
+        (dict(answers=["a1", "b1"], method="callable"), credo.InvalidArgumentError, r"^equivalent"),
+        (dict(answers=["a1", "b1"], normalize={"case": False}), credo.InvalidArgumentError, r"^normalize"),
     ],
 )
 def test_bad_input(kwargs, exc, match):
@@ -457,30 +502,30 @@ def test_bad_input(kwargs, exc, match):
 
 
 def test_bad_batch_input():
-    with pytest.raises(credo.EmptyInputError, match="^answers: question 1"):
+    with pytest.raises(credo.EmptyInputError, match=r"^answers: question 1"):
         agree_batch([["a1"], []])
-    with pytest.raises(credo.InvalidArgumentError, match="^answers: answer 0 of question 1 is NoneType"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^answers: answer 0 of question 1 is NoneType"):
         agree_batch([["a1"], [None]])
-    with pytest.raises(credo.ShapeError, match="^logprobs"):
+    with pytest.raises(credo.ShapeError, match=r"^logprobs"):
         agree_batch([["a1"], ["b1"]], logprobs=[[[-0.1]]])
     with pytest.raises(credo.ShapeError, match=r"^embeddings\[1\]"):
         agree_batch([["a1"], ["b1"]], embeddings=[np.ones((1, 2)), np.ones((2, 2))])
-    with pytest.raises(credo.InvalidArgumentError, match="^threads"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^threads"):
         agree_batch([["a1"]], threads=0)
 
 
 def test_bad_stopping_input():
-    with pytest.raises(credo.InvalidArgumentError, match="^rule"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^rule"):
         AdaptiveStopping("median")
-    with pytest.raises(credo.InvalidArgumentError, match="^confidence"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^confidence"):
         AdaptiveStopping("beta", confidence=1.5)
-    with pytest.raises(credo.InvalidArgumentError, match="^max_samples"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^max_samples"):
         AdaptiveStopping(min_samples=5, max_samples=3)
-    with pytest.raises(credo.InvalidArgumentError, match="^counts"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^counts"):
         AdaptiveStopping().should_stop([3, -1])
-    with pytest.raises(credo.InvalidArgumentError, match="^answers"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^answers"):
         AdaptiveStopping(ignore_empty=False).should_stop(["a1", None])
-    with pytest.raises(credo.InvalidArgumentError, match="^sample"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^sample"):
         AdaptiveStopping().run("not callable")
-    with pytest.raises(credo.InvalidArgumentError, match="^similarity"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^similarity"):
         spectral_measures([[1, 2], [2, 1]])

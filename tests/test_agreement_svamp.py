@@ -62,7 +62,7 @@ def test_majority_and_agreement_match_a_plain_count(svamp, batch):
 
 
 def test_majority_accuracy_and_auroc(svamp, batch):
-    correct = np.array([is_correct(a, r["gold"]) for a, r in zip(batch.majority_answers, svamp)])
+    correct = np.array([is_correct(a, r["gold"]) for a, r in zip(batch.majority_answers, svamp, strict=True)])
     single = np.array([is_correct(r["answers"][0], r["gold"]) for r in svamp])
     auroc = roc_auc_score(correct, batch.agreement)
     # Voting beats a single sample, and agreement separates right from wrong majorities.
@@ -70,14 +70,14 @@ def test_majority_accuracy_and_auroc(svamp, batch):
     assert auroc > 0.8
     # Lower semantic entropy also ranks correctness (discrete SE is a decreasing view of agreement).
     assert roc_auc_score(correct, -batch.se_discrete) > 0.8
-    print(f"\nSVAMP: majority accuracy {correct.mean():.4f} (first sample {single.mean():.4f}), AUROC {auroc:.4f}")
+    print(f"\nSVAMP: majority acc {correct.mean():.4f}, first sample {single.mean():.4f}, AUROC {auroc:.4f}")
 
 
 def replay(svamp, stopper: AdaptiveStopping) -> tuple[float, float]:
     spent, right = [], []
     for row in svamp:
         stream = iter(row["answers"])
-        res = stopper.run(lambda: next(stream))
+        res = stopper.run(stream.__next__)
         assert res.samples == row["answers"][: res.n_samples]
         spent.append(res.n_samples)
         right.append(is_correct(res.answer, row["gold"]))
@@ -89,9 +89,9 @@ def replay(svamp, stopper: AdaptiveStopping) -> tuple[float, float]:
     [("beta", {"confidence": 0.99}), ("dirichlet", {"confidence": 0.99}), ("entropy", {"threshold": 0.5})],
 )
 def test_adaptive_stopping_saves_samples_for_under_a_point(svamp, batch, rule, kwargs):
-    full = np.mean([is_correct(a, r["gold"]) for a, r in zip(batch.majority_answers, svamp)])
+    full = np.mean([is_correct(a, r["gold"]) for a, r in zip(batch.majority_answers, svamp, strict=True)])
     mean_spent, acc = replay(svamp, AdaptiveStopping(rule, max_samples=30, **kwargs))
     saved = 1 - mean_spent / 30
-    print(f"\n{rule} {kwargs}: {mean_spent:.2f} samples/question, saved {saved:.1%}, accuracy {acc:.4f} vs {full:.4f}")
+    print(f"\n{rule} {kwargs}: {mean_spent:.2f} samples/q, saved {saved:.1%}, acc {acc:.4f} vs {full:.4f}")
     assert saved > 0.5
     assert full - acc < 0.01

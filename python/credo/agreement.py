@@ -85,9 +85,13 @@ def _flags(normalize: bool | Mapping[str, bool]) -> tuple[bool, ...]:
     if isinstance(normalize, Mapping):
         unknown = set(normalize) - set(_STEPS)
         if unknown:
-            raise InvalidArgumentError(f"normalize: unknown steps {sorted(unknown)}; steps are {list(_STEPS)}")
+            raise InvalidArgumentError(
+                f"normalize: unknown steps {sorted(unknown)}; steps are {list(_STEPS)}"
+            )
         return tuple(bool(normalize.get(s, True)) for s in _STEPS)
-    raise InvalidArgumentError(f"normalize: expected True/False or a mapping of steps, got {type(normalize).__name__}")
+    raise InvalidArgumentError(
+        f"normalize: expected True/False or a mapping of steps, got {type(normalize).__name__}"
+    )
 
 
 def _answer_list(answers: Any, name: str = "answers") -> list[Any]:
@@ -119,7 +123,9 @@ def _square(m: Any, n: int, name: str) -> np.ndarray:
     return arr
 
 
-def _infer_method(method: str | None, *, equivalent: Any, entailment: Any, similarity: Any, embeddings: Any) -> str:
+def _infer_method(
+    method: str | None, *, equivalent: Any, entailment: Any, similarity: Any, embeddings: Any
+) -> str:
     if method is None:
         if equivalent is not None:
             return "callable"
@@ -198,7 +204,7 @@ class AgreementResult:
 
     def members(self, label: int) -> list[str]:
         """The answers of one cluster."""
-        return [a for a, lab in zip(self.answers, self.labels) if lab == label]
+        return [a for a, lab in zip(self.answers, self.labels, strict=False) if lab == label]
 
 
 @dataclass(frozen=True)
@@ -227,7 +233,7 @@ class AgreementBatch:
 
     @property
     def majority_answers(self) -> list[str]:
-        return [q[i] for q, i in zip(self.questions, self.raw["majority_index"])]
+        return [q[i] for q, i in zip(self.questions, self.raw["majority_index"], strict=False)]
 
     def labels_of(self, i: int) -> np.ndarray:
         o = self.raw["offsets"]
@@ -243,7 +249,9 @@ class AgreementBatch:
         return (self[i] for i in range(len(self)))
 
 
-def _result(raw: Mapping[str, np.ndarray], i: int, answers: Sequence[str], method: str, clustering: str) -> AgreementResult:
+def _result(
+    raw: Mapping[str, np.ndarray], i: int, answers: Sequence[str], method: str, clustering: str
+) -> AgreementResult:
     o, so = raw["offsets"], raw["size_offsets"]
     return AgreementResult(
         answers=tuple(answers),
@@ -312,15 +320,21 @@ def agree(
         Also compute EigValLaplacian and Degree from the method's similarity matrix.
     """
     answers = _answer_list(answers)
-    method = _infer_method(method, equivalent=equivalent, entailment=entailment, similarity=similarity, embeddings=embeddings)
+    method = _infer_method(
+        method, equivalent=equivalent, entailment=entailment, similarity=similarity, embeddings=embeddings
+    )
     check_choice(clustering, "clustering", ("greedy", "components"))
     n = len(answers)
     lp = _flat_logprobs(logprobs, n) if logprobs is not None else (None, None)
     if method == "callable":
         if not callable(equivalent):
-            raise InvalidArgumentError("equivalent: method 'callable' needs a function equivalent(a, b) -> bool")
+            raise InvalidArgumentError(
+                "equivalent: method 'callable' needs a function equivalent(a, b) -> bool"
+            )
         if spectral:
-            raise InvalidArgumentError("spectral: not available with method 'callable' (it asks only the pairs it needs)")
+            raise InvalidArgumentError(
+                "spectral: not available with method 'callable' (it asks only the pairs it needs)"
+            )
         raw = _credo.agree_callable(answers, equivalent, clustering, lp[0], lp[1])
         return _result(raw, 0, answers, method, clustering)
     emb = None
@@ -365,34 +379,58 @@ def agree_batch(
     count (results do not depend on it). ``batch[q]`` equals ``agree(questions[q], ...)``.
     """
     if isinstance(questions, (str, bytes)) or not isinstance(questions, Sequence):
-        raise InvalidArgumentError(f"questions: expected a sequence of answer lists, got {type(questions).__name__}")
+        raise InvalidArgumentError(
+            f"questions: expected a sequence of answer lists, got {type(questions).__name__}"
+        )
     qs = [q if isinstance(q, list) else _answer_list(q, f"questions[{i}]") for i, q in enumerate(questions)]
-    method = _infer_method(method, equivalent=equivalent, entailment=entailment, similarity=similarity, embeddings=embeddings)
+    method = _infer_method(
+        method, equivalent=equivalent, entailment=entailment, similarity=similarity, embeddings=embeddings
+    )
     check_choice(clustering, "clustering", ("greedy", "components"))
     if threads is not None:
         threads = check_positive_int(threads, "threads")
-    for name, per_q in (("logprobs", logprobs), ("embeddings", embeddings), ("entailment", entailment), ("similarity", similarity)):
+    for name, per_q in (
+        ("logprobs", logprobs),
+        ("embeddings", embeddings),
+        ("entailment", entailment),
+        ("similarity", similarity),
+    ):
         if per_q is not None and len(per_q) != len(qs):
             raise ShapeError(f"{name}: has {len(per_q)} entries but there are {len(qs)} questions")
     if method == "callable":
         results = [
-            agree(q, method="callable", equivalent=equivalent, clustering=clustering, logprobs=None if logprobs is None else logprobs[i])
+            agree(
+                q,
+                method="callable",
+                equivalent=equivalent,
+                clustering=clustering,
+                logprobs=None if logprobs is None else logprobs[i],
+            )
             for i, q in enumerate(qs)
         ]
         return _batch_from_results(qs, results, method, clustering)
     lp_values = lp_offsets = None
     if logprobs is not None:
-        flat = [_flat_logprobs(lp, len(q), f"logprobs[{i}]") for i, (q, lp) in enumerate(zip(qs, logprobs))]
+        flat = [
+            _flat_logprobs(lp, len(q), f"logprobs[{i}]")
+            for i, (q, lp) in enumerate(zip(qs, logprobs, strict=False))
+        ]
         lp_values = np.concatenate([v for v, _ in flat]) if flat else np.zeros(0)
         sizes = [int(o[-1]) for _, o in flat]
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if flat else np.zeros(0, np.int64)
-        lp_offsets = np.concatenate([o[:-1] + s for (_, o), s in zip(flat, starts)] + [[int(np.sum(sizes))]]).astype(np.int64)
+        starts = (
+            np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if flat else np.zeros(0, np.int64)
+        )
+        lp_offsets = np.concatenate(
+            [o[:-1] + s for (_, o), s in zip(flat, starts, strict=False)] + [[int(np.sum(sizes))]]
+        ).astype(np.int64)
     emb = None
     if embeddings is not None:
         blocks = [as_float_array(e, f"embeddings[{i}]", ndim=2) for i, e in enumerate(embeddings)]
-        for i, (b, q) in enumerate(zip(blocks, qs)):
+        for i, (b, q) in enumerate(zip(blocks, qs, strict=False)):
             if b.shape[0] != len(q):
-                raise ShapeError(f"embeddings[{i}]: has {b.shape[0]} rows but question {i} has {len(q)} answers")
+                raise ShapeError(
+                    f"embeddings[{i}]: has {b.shape[0]} rows but question {i} has {len(q)} answers"
+                )
         dims = {b.shape[1] for b in blocks}
         if len(dims) > 1:
             raise ShapeError(f"embeddings: all questions need the same vector size, got {sorted(dims)}")
@@ -402,7 +440,12 @@ def agree_batch(
         given = entailment if method == "entailment" else similarity
         if given is None:
             raise InvalidArgumentError(f"{method}: method '{method}' needs one pairwise matrix per question")
-        matrices = np.concatenate([_square(m, len(q), f"{method}[{i}]").reshape(-1) for i, (m, q) in enumerate(zip(given, qs))])
+        matrices = np.concatenate(
+            [
+                _square(m, len(q), f"{method}[{i}]").reshape(-1)
+                for i, (m, q) in enumerate(zip(given, qs, strict=False))
+            ]
+        )
     raw = _credo.agree_batch(
         qs, method, _threshold(method, threshold, tolerance), clustering, _flags(normalize),
         lp_values, lp_offsets, emb, matrices, bool(spectral), threads, False,
@@ -410,7 +453,9 @@ def agree_batch(
     return AgreementBatch(qs, raw, method, clustering)
 
 
-def _batch_from_results(qs: list[Sequence[str]], results: list[AgreementResult], method: str, clustering: str) -> AgreementBatch:
+def _batch_from_results(
+    qs: list[Sequence[str]], results: list[AgreementResult], method: str, clustering: str
+) -> AgreementBatch:
     def cat(xs: list[np.ndarray], dtype: Any) -> np.ndarray:
         return np.concatenate(xs).astype(dtype) if xs else np.zeros(0, dtype)
 
@@ -427,8 +472,18 @@ def _batch_from_results(qs: list[Sequence[str]], results: list[AgreementResult],
         "majority": np.array([r.majority_label for r in results], np.int64),
         "majority_index": np.array([r.majority_index for r in results], np.int64),
     }
-    for key in ("agreement", "se_discrete", "se_farquhar", "se_kuhn", "se_lm_polygraph", "eigval_laplacian", "degree"):
-        raw[key] = np.array([nan if getattr(r, key) is None else getattr(r, key) for r in results], np.float64)
+    for key in (
+        "agreement",
+        "se_discrete",
+        "se_farquhar",
+        "se_kuhn",
+        "se_lm_polygraph",
+        "eigval_laplacian",
+        "degree",
+    ):
+        raw[key] = np.array(
+            [nan if getattr(r, key) is None else getattr(r, key) for r in results], np.float64
+        )
     return AgreementBatch(qs, raw, method, clustering)
 
 
@@ -494,25 +549,33 @@ class AdaptiveStopping:
         self.min_samples = check_positive_int(min_samples, "min_samples")
         self.max_samples = check_positive_int(max_samples, "max_samples", minimum=self.min_samples)
         if threshold is None:
-            threshold = confidence if rule in ("beta", "dirichlet") else _credo.agree_stopping_default_threshold(rule)
+            threshold = (
+                confidence if rule in ("beta", "dirichlet") else _credo.agree_stopping_default_threshold(rule)
+            )
         try:
             self.threshold = float(threshold)
         except (TypeError, ValueError):
             raise InvalidArgumentError(f"threshold: must be a number in [0, 1], got {threshold!r}") from None
         if not 0.0 <= self.threshold <= 1.0:
-            raise InvalidArgumentError(f"{'confidence' if rule in ('beta', 'dirichlet') else 'threshold'}: must lie in [0, 1], got {threshold!r}")
+            name = "confidence" if rule in ("beta", "dirichlet") else "threshold"
+            raise InvalidArgumentError(f"{name}: must lie in [0, 1], got {threshold!r}")
         self.confidence = confidence
         self._flags = _flags(normalize)
         self.ignore_empty = bool(ignore_empty)
 
     def __repr__(self) -> str:
-        return f"AdaptiveStopping(rule={self.rule!r}, threshold={self.threshold}, min_samples={self.min_samples}, max_samples={self.max_samples})"
+        return (
+            f"AdaptiveStopping(rule={self.rule!r}, threshold={self.threshold}, "
+            f"min_samples={self.min_samples}, max_samples={self.max_samples})"
+        )
 
     def _key(self, answer: Any) -> str | None:
         if answer is None:
             if self.ignore_empty:
                 return None
-            raise InvalidArgumentError("answers: None is not an answer (pass ignore_empty=True to skip failed samples)")
+            raise InvalidArgumentError(
+                "answers: None is not an answer (pass ignore_empty=True to skip failed samples)"
+            )
         if not isinstance(answer, str):
             raise InvalidArgumentError(f"answers: expected strings, got {type(answer).__name__}")
         key = _credo.agree_normalize(answer, *self._flags)
@@ -548,7 +611,9 @@ class AdaptiveStopping:
         """``(stop, statistic)`` for the answers so far (a list of answers, a mapping answer →
         count, or a sequence of counts)."""
         counts = self._count_array(answers_or_counts)
-        stop, stat = _credo.agree_stopping_decide(self.rule, self.threshold, counts, self.min_samples, self.max_samples)
+        stop, stat = _credo.agree_stopping_decide(
+            self.rule, self.threshold, counts, self.min_samples, self.max_samples
+        )
         return bool(stop), float(stat)
 
     def should_stop(self, answers_or_counts: Any) -> bool:
@@ -578,7 +643,11 @@ class AdaptiveStopping:
                 counts[k] = counts.get(k, 0) + 1
                 first.setdefault(k, a)
             stop, stat = _credo.agree_stopping_decide(
-                self.rule, self.threshold, np.fromiter(counts.values(), np.int64, len(counts)), self.min_samples, self.max_samples
+                self.rule,
+                self.threshold,
+                np.fromiter(counts.values(), np.int64, len(counts)),
+                self.min_samples,
+                self.max_samples,
             )
             if stop:
                 break

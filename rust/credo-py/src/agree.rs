@@ -18,20 +18,35 @@ use crate::errors::py_result;
 type Flags = (bool, bool, bool, bool, bool, bool);
 
 fn options(f: Flags) -> NormalizeOptions {
-    NormalizeOptions { unicode: f.0, lowercase: f.1, punctuation: f.2, articles: f.3, whitespace: f.4, numbers: f.5 }
+    NormalizeOptions {
+        unicode: f.0,
+        lowercase: f.1,
+        punctuation: f.2,
+        articles: f.3,
+        whitespace: f.4,
+        numbers: f.5,
+    }
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type().name().map_or_else(|_| "object".to_string(), |n| n.to_string())
+    obj.get_type()
+        .name()
+        .map_or_else(|_| "object".to_string(), |n| n.to_string())
 }
 
 fn not_a_string(obj: &Bound<'_, PyAny>, where_: &str) -> PyErr {
-    py_result::<()>(Err(CredoError::invalid("answers", format!("{where_} is {}, expected a string", type_name(obj)))))
-        .unwrap_err()
+    py_result::<()>(Err(CredoError::invalid(
+        "answers",
+        format!("{where_} is {}, expected a string", type_name(obj)),
+    )))
+    .unwrap_err()
 }
 
 /// Strong references to every answer string, and the offsets of each question.
-fn collect_answers<'py>(questions: &Bound<'py, PyList>, single: bool) -> PyResult<(Vec<Bound<'py, PyString>>, Vec<usize>)> {
+fn collect_answers<'py>(
+    questions: &Bound<'py, PyList>,
+    single: bool,
+) -> PyResult<(Vec<Bound<'py, PyString>>, Vec<usize>)> {
     let mut held = Vec::new();
     let mut offsets = Vec::with_capacity(questions.len() + 1);
     offsets.push(0);
@@ -50,7 +65,11 @@ fn collect_answers<'py>(questions: &Bound<'py, PyList>, single: bool) -> PyResul
             match a.cast_into::<PyString>() {
                 Ok(s) => held.push(s),
                 Err(e) => {
-                    let where_ = if single { format!("answer {ai}") } else { format!("answer {ai} of question {qi}") };
+                    let where_ = if single {
+                        format!("answer {ai}")
+                    } else {
+                        format!("answer {ai} of question {qi}")
+                    };
                     return Err(not_a_string(e.into_inner().as_any(), &where_));
                 }
             }
@@ -62,7 +81,10 @@ fn collect_answers<'py>(questions: &Bound<'py, PyList>, single: bool) -> PyResul
 
 fn usize_offsets(arr: &[i64], arg: &str) -> PyResult<Vec<usize>> {
     arr.iter()
-        .map(|&x| usize::try_from(x).map_err(|_| py_result::<()>(Err(CredoError::invalid(arg, "negative offset"))).unwrap_err()))
+        .map(|&x| {
+            usize::try_from(x)
+                .map_err(|_| py_result::<()>(Err(CredoError::invalid(arg, "negative offset"))).unwrap_err())
+        })
         .collect()
 }
 
@@ -117,7 +139,10 @@ fn agree_normalize(
     whitespace: bool,
     numbers: bool,
 ) -> String {
-    agree::normalize(text, &options((unicode, lowercase, punctuation, articles, whitespace, numbers)))
+    agree::normalize(
+        text,
+        &options((unicode, lowercase, punctuation, articles, whitespace, numbers)),
+    )
 }
 
 /// Agreement of every question in `questions` (a list of lists of strings). Per-sample inputs are
@@ -151,9 +176,16 @@ fn agree_batch<'py>(
     let strs: Vec<&str> = held.iter().map(PyStringMethods::to_str).collect::<PyResult<_>>()?;
     let n_total = strs.len();
     let lp_vals = lp_values.as_ref().map(|a| slice1(a, "logprobs")).transpose()?;
-    let lp_offs = lp_offsets.as_ref().map(|a| slice1(a, "logprobs").and_then(|s| usize_offsets(s, "logprobs"))).transpose()?;
+    let lp_offs = lp_offsets
+        .as_ref()
+        .map(|a| slice1(a, "logprobs").and_then(|s| usize_offsets(s, "logprobs")))
+        .transpose()?;
     if let Some(o) = &lp_offs {
-        py_result(credo_core::error::check_same_len("logprobs", o.len().saturating_sub(1), n_total))?;
+        py_result(credo_core::error::check_same_len(
+            "logprobs",
+            o.len().saturating_sub(1),
+            n_total,
+        ))?;
     }
     let emb = embeddings.as_ref().map(|a| slice2(a, "embeddings")).transpose()?;
     if let Some((_, rows, _)) = emb {
@@ -220,13 +252,19 @@ fn agree_callable<'py>(
     let lp = match (lp_values.as_ref(), lp_offsets.as_ref()) {
         (Some(v), Some(o)) => {
             let offs = usize_offsets(slice1(o, "logprobs")?, "logprobs")?;
-            py_result(credo_core::error::check_same_len("logprobs", offs.len().saturating_sub(1), held.len()))?;
+            py_result(credo_core::error::check_same_len(
+                "logprobs",
+                offs.len().saturating_sub(1),
+                held.len(),
+            ))?;
             Some(py_result(SeqLogProbs::from_tokens(slice1(v, "logprobs")?, &offs))?)
         }
         _ => None,
     };
     // Validate everything before the first (possibly expensive) call of the user's function.
-    let labels = cluster_by::<PyErr>(held.len(), linkage, |i, j| equivalent.call1((&held[i], &held[j]))?.is_truthy())?;
+    let labels = cluster_by::<PyErr>(held.len(), linkage, |i, j| {
+        equivalent.call1((&held[i], &held[j]))?.is_truthy()
+    })?;
     result_dict(py, &[agree::summarize(labels, lp.as_ref())])
 }
 
@@ -236,7 +274,10 @@ fn agree_callable<'py>(
 fn agree_spectral(similarity: PyReadonlyArray2<'_, f64>) -> PyResult<(f64, f64)> {
     let (w, rows, cols) = slice2(&similarity, "similarity")?;
     if rows != cols {
-        return py_result(Err(CredoError::shape("similarity", format!("expected a square matrix, got {rows} x {cols}"))));
+        return py_result(Err(CredoError::shape(
+            "similarity",
+            format!("expected a square matrix, got {rows} x {cols}"),
+        )));
     }
     py_result(spectral::check_similarity("similarity", w, rows))?;
     let s = spectral::spectral(w, rows);

@@ -128,6 +128,21 @@ pub struct Scratch {
 /// Normalises `text` into `out` (cleared first), using `scratch` for intermediate steps.
 pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut Scratch) {
     out.clear();
+    // Fast path (most answers): ASCII without digits is NFKC-stable and has no numbers, so one
+    // pass over its words does every step.
+    if opts.whitespace && text.is_ascii() {
+        for word in text.split_ascii_whitespace() {
+            push_ascii_word(out, word.as_bytes(), opts);
+        }
+        return;
+    }
+    normalize_general(text, opts, out, scratch);
+}
+
+/// The general path (any text, any options); [`normalize_into`] takes a one-pass shortcut for
+/// ASCII text that gives the same result (checked by the tests).
+fn normalize_general(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut Scratch) {
+    out.clear();
     let Scratch { a, b } = scratch;
     a.clear();
     // Step 1: fraction tags, NFKC, lower case (ASCII text skips the Unicode machinery).
@@ -191,6 +206,97 @@ pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String, scr
             .collect();
         *out = restored;
     }
+}
+
+fn push_ascii_word(out: &mut String, word: &[u8], opts: &NormalizeOptions) {
+    let start = out.len();
+    if start > 0 {
+        out.push(' ');
+    }
+    let body = out.len();
+    let mut i = 0;
+    while i < word.len() {
+        let c = word[i];
+        if opts.numbers && (i == 0 || !word[i - 1].is_ascii_alphanumeric()) {
+            if let Some(end) = ascii_number(word, i, out) {
+                i = end;
+                continue;
+            }
+        }
+        if !(opts.punctuation && c.is_ascii_punctuation()) {
+            out.push(char::from(if opts.lowercase { c.to_ascii_lowercase() } else { c }));
+        }
+        i += 1;
+    }
+    if out.len() == body || (opts.articles && is_article(&out[body..])) {
+        out.truncate(start);
+    }
+}
+
+/// Byte-level twin of `Scanner::number` for ASCII words: writes the canonical number starting at
+/// `start` into `out` and returns where it ends, or `None` (writing nothing) when none starts here.
+fn ascii_number(w: &[u8], start: usize, out: &mut String) -> Option<usize> {
+    let digit = |i: usize| w.get(i).is_some_and(u8::is_ascii_digit);
+    let digits_end = |mut i: usize| {
+        while digit(i) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = start;
+    let negative = matches!(w.get(i), Some(b'-' | b'+'));
+    let negative = if negative {
+        i += 1;
+        w[start] == b'-'
+    } else {
+        false
+    };
+    let int_start = i;
+    i = digits_end(i);
+    if i > int_start {
+        while w.get(i) == Some(&b',') && digit(i + 1) && digit(i + 2) && digit(i + 3) && !digit(i + 4) {
+            i += 4;
+        }
+    }
+    let int_end = i;
+    let (mut frac_start, mut frac_end) = (i, i);
+    if w.get(i) == Some(&b'.') && digit(i + 1) {
+        frac_start = i + 1;
+        frac_end = digits_end(frac_start);
+        i = frac_end;
+    }
+    if int_end == int_start && frac_end == frac_start {
+        return None;
+    }
+    let int_digits = || w[int_start..int_end].iter().copied().filter(|&b| b != b',');
+    if frac_end == frac_start && w.get(i) == Some(&b'/') && digit(i + 1) {
+        let j = digits_end(i + 1);
+        let den: f64 = std::str::from_utf8(&w[i + 1..j]).ok()?.parse().ok()?;
+        if den != 0.0 && !matches!(w.get(j), Some(b'.' | b'/')) {
+            let num: f64 = int_digits().map(char::from).collect::<String>().parse().ok()?;
+            let r = if negative { -num / den } else { num / den };
+            let r = if r == 0.0 { 0.0 } else { r };
+            out.push_str(&format!("{r}"));
+            return Some(j);
+        }
+    }
+    let lead = int_digits().take_while(|&b| b == b'0').count();
+    let int_len = int_digits().count();
+    let frac = &w[frac_start..frac_end];
+    let frac = &frac[..frac.len() - frac.iter().rev().take_while(|&&b| b == b'0').count()];
+    if negative && !(lead == int_len && frac.is_empty()) {
+        out.push('-');
+    }
+    if lead == int_len {
+        out.push('0');
+    } else {
+        out.extend(int_digits().skip(lead).map(char::from));
+    }
+    if !frac.is_empty() {
+        out.push('.');
+        out.extend(frac.iter().copied().map(char::from));
+    }
+    Some(i)
 }
 
 fn push_case(out: &mut String, c: char, lower: bool) {
@@ -489,6 +595,84 @@ mod tests {
             ..NormalizeOptions::default()
         };
         assert_eq!(normalize("-3.50", &no_num), "350");
+    }
+
+    #[test]
+    fn ascii_shortcut_matches_general_path() {
+        let pieces = [
+            "The",
+            "a",
+            "an",
+            "42",
+            "-80",
+            "+7",
+            "3.50",
+            "1,000",
+            "1,2",
+            "$1,234.50",
+            "x2",
+            "5-3",
+            "1/4",
+            "3/0",
+            "1/2/3",
+            "0.0",
+            "-0",
+            "007",
+            ".5",
+            "-.5",
+            "1.2.3",
+            "Paris!",
+            "don't",
+            "--",
+            "(",
+            ")",
+            "3.",
+            "3.5%",
+            "-",
+            "1,000,000.00",
+            "covid19",
+            "2x",
+            "a1b2",
+            "--4",
+            "'-4'",
+            "1/4.",
+            "10/20",
+        ];
+        let opts_list = [
+            NormalizeOptions::default(),
+            NormalizeOptions {
+                punctuation: false,
+                ..NormalizeOptions::default()
+            },
+            NormalizeOptions {
+                numbers: false,
+                ..NormalizeOptions::default()
+            },
+            NormalizeOptions {
+                lowercase: false,
+                articles: false,
+                ..NormalizeOptions::default()
+            },
+        ];
+        let mut seed: u64 = 7;
+        for _ in 0..4000 {
+            let mut text = String::new();
+            for _ in 0..4 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let p = pieces[(seed >> 33) as usize % pieces.len()];
+                text.push_str(p);
+                text.push_str(if (seed >> 20) % 3 == 0 { "" } else { " " });
+            }
+            for opts in &opts_list {
+                let mut fast = String::new();
+                normalize_into(&text, opts, &mut fast, &mut Scratch::default());
+                let mut slow = String::new();
+                normalize_general(&text, opts, &mut slow, &mut Scratch::default());
+                assert_eq!(fast, slow, "{text:?} {opts:?}");
+            }
+        }
     }
 
     #[test]
