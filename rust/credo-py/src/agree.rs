@@ -5,7 +5,8 @@
 //! strings are held for the whole call, so a caller mutating the list meanwhile cannot free them.
 
 use credo_core::agree::{
-    self, cluster_by, spectral, stopping, Agreement, Config, Linkage, Method, NormalizeOptions, Question, SeqLogProbs,
+    self, cluster_by, spectral, stopping, Agreement, Columns, Config, Linkage, Method, NormalizeOptions, Question,
+    SeqLogProbs,
 };
 use credo_core::CredoError;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
@@ -42,6 +43,22 @@ fn not_a_string(obj: &Bound<'_, PyAny>, where_: &str) -> PyErr {
     .unwrap_err()
 }
 
+/// A question's answers, from a list or a tuple, without an intermediate vector.
+enum Items<'py> {
+    List(pyo3::types::list::BoundListIterator<'py>),
+    Tuple(pyo3::types::tuple::BoundTupleIterator<'py>),
+}
+
+impl<'py> Iterator for Items<'py> {
+    type Item = Bound<'py, PyAny>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::List(it) => it.next(),
+            Self::Tuple(it) => it.next(),
+        }
+    }
+}
+
 /// Strong references to every answer string, and the offsets of each question.
 fn collect_answers<'py>(
     questions: &Bound<'py, PyList>,
@@ -51,17 +68,17 @@ fn collect_answers<'py>(
     let mut offsets = Vec::with_capacity(questions.len() + 1);
     offsets.push(0);
     for (qi, q) in questions.iter().enumerate() {
-        let items: Vec<Bound<'py, PyAny>> = if let Ok(l) = q.cast::<PyList>() {
-            l.iter().collect()
+        let items = if let Ok(l) = q.cast::<PyList>() {
+            Items::List(l.iter())
         } else if let Ok(t) = q.cast::<PyTuple>() {
-            t.iter().collect()
+            Items::Tuple(t.iter())
         } else {
             return py_result(Err(CredoError::invalid(
                 "answers",
                 format!("question {qi} is {}, expected a list of strings", type_name(&q)),
             )));
         };
-        for (ai, a) in items.into_iter().enumerate() {
+        for (ai, a) in items.enumerate() {
             match a.cast_into::<PyString>() {
                 Ok(s) => held.push(s),
                 Err(e) => {
@@ -92,38 +109,40 @@ fn to_i64(v: impl IntoIterator<Item = usize>) -> Vec<i64> {
     v.into_iter().map(|x| i64::try_from(x).unwrap_or(i64::MAX)).collect()
 }
 
-/// Columnar result: flat per-sample and per-cluster arrays with offsets, one entry per question.
-fn result_dict<'py>(py: Python<'py>, results: &[Agreement]) -> PyResult<Bound<'py, PyDict>> {
-    let mut labels = Vec::new();
-    let mut offsets = vec![0usize];
-    let mut sizes = Vec::new();
-    let mut size_offsets = vec![0usize];
-    let mut probs = Vec::new();
-    for r in results {
-        labels.extend(r.labels.iter().copied());
-        offsets.push(labels.len());
-        sizes.extend(r.sizes.iter().copied());
-        probs.extend(r.cluster_probs.iter().copied());
-        size_offsets.push(sizes.len());
-    }
+/// Hands the core's flat columns to NumPy (one array per field).
+fn result_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("labels", PyArray1::from_vec(py, to_i64(labels)))?;
-    d.set_item("offsets", PyArray1::from_vec(py, to_i64(offsets)))?;
-    d.set_item("sizes", PyArray1::from_vec(py, to_i64(sizes)))?;
-    d.set_item("size_offsets", PyArray1::from_vec(py, to_i64(size_offsets)))?;
-    d.set_item("cluster_probs", PyArray1::from_vec(py, probs))?;
-    let col_i = |f: fn(&Agreement) -> usize| PyArray1::from_vec(py, to_i64(results.iter().map(f)));
-    d.set_item("majority", col_i(|r| r.majority))?;
-    d.set_item("majority_index", col_i(|r| r.majority_index))?;
-    let col_f = |f: fn(&Agreement) -> f64| PyArray1::from_vec(py, results.iter().map(f).collect());
-    d.set_item("agreement", col_f(|r| r.agreement))?;
-    d.set_item("se_discrete", col_f(|r| r.se_discrete))?;
-    d.set_item("se_farquhar", col_f(|r| r.se_farquhar))?;
-    d.set_item("se_kuhn", col_f(|r| r.se_kuhn))?;
-    d.set_item("se_lm_polygraph", col_f(|r| r.se_lm_polygraph))?;
-    d.set_item("eigval_laplacian", col_f(|r| r.eigval_laplacian))?;
-    d.set_item("degree", col_f(|r| r.degree))?;
+    let ints = [
+        ("labels", c.labels),
+        ("offsets", c.offsets),
+        ("sizes", c.sizes),
+        ("size_offsets", c.size_offsets),
+        ("majority", c.majority),
+        ("majority_index", c.majority_index),
+    ];
+    for (k, v) in ints {
+        d.set_item(k, PyArray1::from_vec(py, to_i64(v)))?;
+    }
+    let floats = [
+        ("cluster_probs", c.cluster_probs),
+        ("agreement", c.agreement),
+        ("se_discrete", c.se_discrete),
+        ("se_farquhar", c.se_farquhar),
+        ("se_kuhn", c.se_kuhn),
+        ("se_lm_polygraph", c.se_lm_polygraph),
+        ("eigval_laplacian", c.eigval_laplacian),
+        ("degree", c.degree),
+    ];
+    for (k, v) in floats {
+        d.set_item(k, PyArray1::from_vec(py, v))?;
+    }
     Ok(d)
+}
+
+fn single(a: &Agreement) -> Columns {
+    let mut c = Columns::default();
+    c.push(a);
+    c
 }
 
 /// Normalises one answer (see `credo.agreement.normalize_answer`).
@@ -222,12 +241,12 @@ fn agree_batch<'py>(
     }
     let results = maybe_detach(py, n_total, || {
         if single && qs.len() == 1 {
-            agree::agree(&qs[0], &cfg).map(|r| vec![r])
+            agree::agree(&qs[0], &cfg).map(|r| self::single(&r))
         } else {
-            agree::agree_batch(&qs, &cfg, threads)
+            agree::agree_batch_columns(&qs, &cfg, threads)
         }
     });
-    result_dict(py, &py_result(results)?)
+    result_dict(py, py_result(results)?)
 }
 
 /// Agreement of one question under a user equivalence callable `equivalent(a, b) -> bool`
@@ -265,7 +284,7 @@ fn agree_callable<'py>(
     let labels = cluster_by::<PyErr>(held.len(), linkage, |i, j| {
         equivalent.call1((&held[i], &held[j]))?.is_truthy()
     })?;
-    result_dict(py, &[agree::summarize(labels, lp.as_ref())])
+    result_dict(py, single(&agree::summarize(labels, lp.as_ref())))
 }
 
 /// (EigValLaplacian, Degree) of a symmetric similarity matrix with entries in [0, 1].

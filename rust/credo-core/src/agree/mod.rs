@@ -5,6 +5,7 @@
 //! a pairwise matrix). [`agree`] handles one, [`agree_batch`] many in parallel; both give the
 //! same numbers for the same question.
 
+pub mod batch;
 pub mod cluster;
 pub mod entropy;
 pub mod normalize;
@@ -14,6 +15,7 @@ pub mod stopping;
 
 use rayon::prelude::*;
 
+pub use batch::{agree_batch_columns, Columns};
 pub use cluster::{cluster_by, Linkage};
 pub use entropy::SeqLogProbs;
 pub use normalize::{normalize, NormalizeOptions};

@@ -131,8 +131,15 @@ pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String, scr
     // Fast path (most answers): ASCII without digits is NFKC-stable and has no numbers, so one
     // pass over its words does every step.
     if opts.whitespace && text.is_ascii() {
+        let mut buf = std::mem::take(out).into_bytes();
+        buf.reserve(text.len());
         for word in text.split_ascii_whitespace() {
-            push_ascii_word(out, word.as_bytes(), opts);
+            push_ascii_word(&mut buf, word.as_bytes(), opts);
+        }
+        // Only ASCII bytes were written, so this cannot fail; fall back to the general path if it did.
+        match String::from_utf8(buf) {
+            Ok(s) => *out = s,
+            Err(_) => normalize_general(text, opts, out, scratch),
         }
         return;
     }
@@ -208,34 +215,37 @@ fn normalize_general(text: &str, opts: &NormalizeOptions, out: &mut String, scra
     }
 }
 
-fn push_ascii_word(out: &mut String, word: &[u8], opts: &NormalizeOptions) {
+fn push_ascii_word(out: &mut Vec<u8>, word: &[u8], opts: &NormalizeOptions) {
     let start = out.len();
     if start > 0 {
-        out.push(' ');
+        out.push(b' ');
     }
     let body = out.len();
     let mut i = 0;
     while i < word.len() {
         let c = word[i];
-        if opts.numbers && (i == 0 || !word[i - 1].is_ascii_alphanumeric()) {
+        if opts.numbers
+            && (c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.'))
+            && (i == 0 || !word[i - 1].is_ascii_alphanumeric())
+        {
             if let Some(end) = ascii_number(word, i, out) {
                 i = end;
                 continue;
             }
         }
         if !(opts.punctuation && c.is_ascii_punctuation()) {
-            out.push(char::from(if opts.lowercase { c.to_ascii_lowercase() } else { c }));
+            out.push(if opts.lowercase { c.to_ascii_lowercase() } else { c });
         }
         i += 1;
     }
-    if out.len() == body || (opts.articles && is_article(&out[body..])) {
+    if out.len() == body || (opts.articles && matches!(&out[body..], b"a" | b"an" | b"the")) {
         out.truncate(start);
     }
 }
 
 /// Byte-level twin of `Scanner::number` for ASCII words: writes the canonical number starting at
 /// `start` into `out` and returns where it ends, or `None` (writing nothing) when none starts here.
-fn ascii_number(w: &[u8], start: usize, out: &mut String) -> Option<usize> {
+fn ascii_number(w: &[u8], start: usize, out: &mut Vec<u8>) -> Option<usize> {
     let digit = |i: usize| w.get(i).is_some_and(u8::is_ascii_digit);
     let digits_end = |mut i: usize| {
         while digit(i) {
@@ -276,7 +286,7 @@ fn ascii_number(w: &[u8], start: usize, out: &mut String) -> Option<usize> {
             let num: f64 = int_digits().map(char::from).collect::<String>().parse().ok()?;
             let r = if negative { -num / den } else { num / den };
             let r = if r == 0.0 { 0.0 } else { r };
-            out.push_str(&format!("{r}"));
+            out.extend_from_slice(format!("{r}").as_bytes());
             return Some(j);
         }
     }
@@ -285,16 +295,16 @@ fn ascii_number(w: &[u8], start: usize, out: &mut String) -> Option<usize> {
     let frac = &w[frac_start..frac_end];
     let frac = &frac[..frac.len() - frac.iter().rev().take_while(|&&b| b == b'0').count()];
     if negative && !(lead == int_len && frac.is_empty()) {
-        out.push('-');
+        out.push(b'-');
     }
     if lead == int_len {
-        out.push('0');
+        out.push(b'0');
     } else {
-        out.extend(int_digits().skip(lead).map(char::from));
+        out.extend(int_digits().skip(lead));
     }
     if !frac.is_empty() {
-        out.push('.');
-        out.extend(frac.iter().copied().map(char::from));
+        out.push(b'.');
+        out.extend_from_slice(frac);
     }
     Some(i)
 }

@@ -1,0 +1,159 @@
+//! The batch path's output: one flat column per field, every question's entries in order, so the
+//! bindings hand over a few arrays instead of one object per question.
+
+use rayon::prelude::*;
+
+use super::{agree_in, in_question, Agreement, Config, Question, Workspace};
+use crate::error::Result;
+use crate::parallel::with_threads;
+
+/// Questions per parallel task: big enough to amortise scheduling, small enough to balance.
+const CHUNK: usize = 256;
+
+/// Agreement of many questions as flat columns. Per-answer `labels` are split by `offsets`
+/// (questions + 1 entries); per-cluster `sizes` and `cluster_probs` by `size_offsets`; the other
+/// columns hold one value per question.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Columns {
+    pub labels: Vec<usize>,
+    pub offsets: Vec<usize>,
+    pub sizes: Vec<usize>,
+    pub cluster_probs: Vec<f64>,
+    pub size_offsets: Vec<usize>,
+    pub majority: Vec<usize>,
+    pub majority_index: Vec<usize>,
+    pub agreement: Vec<f64>,
+    pub se_discrete: Vec<f64>,
+    pub se_farquhar: Vec<f64>,
+    pub se_kuhn: Vec<f64>,
+    pub se_lm_polygraph: Vec<f64>,
+    pub eigval_laplacian: Vec<f64>,
+    pub degree: Vec<f64>,
+}
+
+impl Columns {
+    /// Number of questions.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.agreement.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.agreement.is_empty()
+    }
+
+    /// Appends one question's agreement.
+    pub fn push(&mut self, a: &Agreement) {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+            self.size_offsets.push(0);
+        }
+        self.labels.extend_from_slice(&a.labels);
+        self.offsets.push(self.labels.len());
+        self.sizes.extend_from_slice(&a.sizes);
+        self.cluster_probs.extend_from_slice(&a.cluster_probs);
+        self.size_offsets.push(self.sizes.len());
+        self.majority.push(a.majority);
+        self.majority_index.push(a.majority_index);
+        self.agreement.push(a.agreement);
+        self.se_discrete.push(a.se_discrete);
+        self.se_farquhar.push(a.se_farquhar);
+        self.se_kuhn.push(a.se_kuhn);
+        self.se_lm_polygraph.push(a.se_lm_polygraph);
+        self.eigval_laplacian.push(a.eigval_laplacian);
+        self.degree.push(a.degree);
+    }
+
+    /// Appends every question of `other` after this one's.
+    fn extend(&mut self, other: Self) {
+        if self.offsets.is_empty() {
+            *self = other;
+            return;
+        }
+        let (lab, siz) = (self.labels.len(), self.sizes.len());
+        self.labels.extend(other.labels);
+        self.offsets.extend(other.offsets.iter().skip(1).map(|o| o + lab));
+        self.sizes.extend(other.sizes);
+        self.cluster_probs.extend(other.cluster_probs);
+        self.size_offsets
+            .extend(other.size_offsets.iter().skip(1).map(|o| o + siz));
+        self.majority.extend(other.majority);
+        self.majority_index.extend(other.majority_index);
+        self.agreement.extend(other.agreement);
+        self.se_discrete.extend(other.se_discrete);
+        self.se_farquhar.extend(other.se_farquhar);
+        self.se_kuhn.extend(other.se_kuhn);
+        self.se_lm_polygraph.extend(other.se_lm_polygraph);
+        self.eigval_laplacian.extend(other.eigval_laplacian);
+        self.degree.extend(other.degree);
+    }
+}
+
+/// Agreement of many questions as columns, in parallel on fixed chunks of questions (results do
+/// not depend on `threads`). An error names the first failing question.
+pub fn agree_batch_columns(questions: &[Question<'_>], cfg: &Config, threads: Option<usize>) -> Result<Columns> {
+    let parts: Vec<Result<Columns>> = with_threads(threads, || {
+        questions
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut ws = Workspace::default();
+                let mut cols = Columns::default();
+                for (k, q) in chunk.iter().enumerate() {
+                    let a = agree_in(q, cfg, &mut ws).map_err(|e| in_question(e, c * CHUNK + k))?;
+                    cols.push(&a);
+                }
+                Ok(cols)
+            })
+            .collect()
+    })?;
+    let mut out = Columns {
+        offsets: vec![0],
+        size_offsets: vec![0],
+        ..Columns::default()
+    };
+    for part in parts {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{agree_batch, Linkage, Method, NormalizeOptions};
+    use super::*;
+
+    #[test]
+    fn columns_match_per_question_results() {
+        let qs: Vec<Vec<String>> = (0..700)
+            .map(|i| (0..(i % 9 + 1)).map(|j| format!("a{}", (i + j) % 3)).collect())
+            .collect();
+        let refs: Vec<Vec<&str>> = qs.iter().map(|q| q.iter().map(String::as_str).collect()).collect();
+        let questions: Vec<Question<'_>> = refs
+            .iter()
+            .map(|a| Question {
+                answers: a,
+                ..Default::default()
+            })
+            .collect();
+        let cfg = Config {
+            method: Method::Jaccard { threshold: 0.5 },
+            linkage: Linkage::Greedy,
+            normalize: NormalizeOptions::default(),
+            spectral: true,
+        };
+        let cols = agree_batch_columns(&questions, &cfg, Some(2)).unwrap();
+        let mut want = Columns {
+            offsets: vec![0],
+            size_offsets: vec![0],
+            ..Columns::default()
+        };
+        for a in agree_batch(&questions, &cfg, Some(1)).unwrap() {
+            want.push(&a);
+        }
+        assert_eq!(format!("{cols:?}"), format!("{want:?}"));
+        assert_eq!(cols.len(), 700);
+        assert!(agree_batch_columns(&[], &cfg, None).unwrap().is_empty());
+    }
+}
