@@ -105,10 +105,6 @@ fn usize_offsets(arr: &[i64], arg: &str) -> PyResult<Vec<usize>> {
         .collect()
 }
 
-fn to_i64(v: impl IntoIterator<Item = usize>) -> Vec<i64> {
-    v.into_iter().map(|x| i64::try_from(x).unwrap_or(i64::MAX)).collect()
-}
-
 /// Hands the core's flat columns to NumPy (one array per field).
 fn result_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
@@ -121,7 +117,7 @@ fn result_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
         ("majority_index", c.majority_index),
     ];
     for (k, v) in ints {
-        d.set_item(k, PyArray1::from_vec(py, to_i64(v)))?;
+        d.set_item(k, PyArray1::from_vec(py, v))?;
     }
     let floats = [
         ("cluster_probs", c.cluster_probs),

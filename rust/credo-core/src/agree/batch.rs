@@ -3,25 +3,29 @@
 
 use rayon::prelude::*;
 
-use super::{agree_in, in_question, Agreement, Config, Question, Workspace};
+use super::{analyse, in_question, Agreement, Config, Question, Stats, Workspace};
 use crate::error::Result;
 use crate::parallel::with_threads;
 
 /// Questions per parallel task: big enough to amortise scheduling, small enough to balance.
 const CHUNK: usize = 256;
 
-/// Agreement of many questions as flat columns. Per-answer `labels` are split by `offsets`
+fn int(x: usize) -> i64 {
+    i64::try_from(x).unwrap_or(i64::MAX)
+}
+
+/// Agreement of many questions as flat columns (integers as i64, NumPy's default). Per-answer `labels` are split by `offsets`
 /// (questions + 1 entries); per-cluster `sizes` and `cluster_probs` by `size_offsets`; the other
 /// columns hold one value per question.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Columns {
-    pub labels: Vec<usize>,
-    pub offsets: Vec<usize>,
-    pub sizes: Vec<usize>,
+    pub labels: Vec<i64>,
+    pub offsets: Vec<i64>,
+    pub sizes: Vec<i64>,
     pub cluster_probs: Vec<f64>,
-    pub size_offsets: Vec<usize>,
-    pub majority: Vec<usize>,
-    pub majority_index: Vec<usize>,
+    pub size_offsets: Vec<i64>,
+    pub majority: Vec<i64>,
+    pub majority_index: Vec<i64>,
     pub agreement: Vec<f64>,
     pub se_discrete: Vec<f64>,
     pub se_farquhar: Vec<f64>,
@@ -45,24 +49,61 @@ impl Columns {
 
     /// Appends one question's agreement.
     pub fn push(&mut self, a: &Agreement) {
+        let st = Stats {
+            majority: a.majority,
+            majority_index: a.majority_index,
+            agreement: a.agreement,
+            se_discrete: a.se_discrete,
+            se_farquhar: a.se_farquhar,
+            se_kuhn: a.se_kuhn,
+            se_lm_polygraph: a.se_lm_polygraph,
+            eigval_laplacian: a.eigval_laplacian,
+            degree: a.degree,
+        };
+        self.push_parts(&a.labels, &a.sizes, &a.cluster_probs, &st);
+    }
+
+    fn with_capacity(questions: usize, answers: usize) -> Self {
+        let mut c = Self {
+            labels: Vec::with_capacity(answers),
+            offsets: Vec::with_capacity(questions + 1),
+            sizes: Vec::with_capacity(answers),
+            cluster_probs: Vec::with_capacity(answers),
+            size_offsets: Vec::with_capacity(questions + 1),
+            majority: Vec::with_capacity(questions),
+            majority_index: Vec::with_capacity(questions),
+            agreement: Vec::with_capacity(questions),
+            se_discrete: Vec::with_capacity(questions),
+            se_farquhar: Vec::with_capacity(questions),
+            se_kuhn: Vec::with_capacity(questions),
+            se_lm_polygraph: Vec::with_capacity(questions),
+            eigval_laplacian: Vec::with_capacity(questions),
+            degree: Vec::with_capacity(questions),
+        };
+        c.offsets.push(0);
+        c.size_offsets.push(0);
+        c
+    }
+
+    fn push_parts(&mut self, labels: &[usize], sizes: &[usize], probs: &[f64], st: &Stats) {
         if self.offsets.is_empty() {
             self.offsets.push(0);
             self.size_offsets.push(0);
         }
-        self.labels.extend_from_slice(&a.labels);
-        self.offsets.push(self.labels.len());
-        self.sizes.extend_from_slice(&a.sizes);
-        self.cluster_probs.extend_from_slice(&a.cluster_probs);
-        self.size_offsets.push(self.sizes.len());
-        self.majority.push(a.majority);
-        self.majority_index.push(a.majority_index);
-        self.agreement.push(a.agreement);
-        self.se_discrete.push(a.se_discrete);
-        self.se_farquhar.push(a.se_farquhar);
-        self.se_kuhn.push(a.se_kuhn);
-        self.se_lm_polygraph.push(a.se_lm_polygraph);
-        self.eigval_laplacian.push(a.eigval_laplacian);
-        self.degree.push(a.degree);
+        self.labels.extend(labels.iter().map(|&l| int(l)));
+        self.offsets.push(int(self.labels.len()));
+        self.sizes.extend(sizes.iter().map(|&l| int(l)));
+        self.cluster_probs.extend_from_slice(probs);
+        self.size_offsets.push(int(self.sizes.len()));
+        self.majority.push(int(st.majority));
+        self.majority_index.push(int(st.majority_index));
+        self.agreement.push(st.agreement);
+        self.se_discrete.push(st.se_discrete);
+        self.se_farquhar.push(st.se_farquhar);
+        self.se_kuhn.push(st.se_kuhn);
+        self.se_lm_polygraph.push(st.se_lm_polygraph);
+        self.eigval_laplacian.push(st.eigval_laplacian);
+        self.degree.push(st.degree);
     }
 
     /// Appends every question of `other` after this one's.
@@ -71,7 +112,7 @@ impl Columns {
             *self = other;
             return;
         }
-        let (lab, siz) = (self.labels.len(), self.sizes.len());
+        let (lab, siz) = (int(self.labels.len()), int(self.sizes.len()));
         self.labels.extend(other.labels);
         self.offsets.extend(other.offsets.iter().skip(1).map(|o| o + lab));
         self.sizes.extend(other.sizes);
@@ -99,10 +140,11 @@ pub fn agree_batch_columns(questions: &[Question<'_>], cfg: &Config, threads: Op
             .enumerate()
             .map(|(c, chunk)| {
                 let mut ws = Workspace::default();
-                let mut cols = Columns::default();
+                let answers = chunk.iter().map(|q| q.answers.len()).sum();
+                let mut cols = Columns::with_capacity(chunk.len(), answers);
                 for (k, q) in chunk.iter().enumerate() {
-                    let a = agree_in(q, cfg, &mut ws).map_err(|e| in_question(e, c * CHUNK + k))?;
-                    cols.push(&a);
+                    let st = analyse(q, cfg, &mut ws).map_err(|e| in_question(e, c * CHUNK + k))?;
+                    cols.push_parts(&ws.labels, &ws.sizes, &ws.probs, &st);
                 }
                 Ok(cols)
             })

@@ -108,21 +108,29 @@ pub fn kuhn(labels: &[usize], k: usize, lp: &SeqLogProbs) -> f64 {
     -lse.iter().map(|x| x - 5.0).sum::<f64>() / kf
 }
 
-/// Discrete semantic entropy (Farquhar): −Σ_c f_c ln f_c with f_c = |c| / N.
+/// s · ln s for small counts, tabulated once: the batch path computes one per cluster.
+fn x_ln_x(s: usize) -> f64 {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        (0..=256u32)
+            .map(|k| if k == 0 { 0.0 } else { f64::from(k) * f64::from(k).ln() })
+            .collect()
+    });
+    #[allow(clippy::cast_precision_loss)]
+    t.get(s).copied().unwrap_or_else(|| s as f64 * (s as f64).ln())
+}
+
+/// Discrete semantic entropy (Farquhar): −Σ_c f_c ln f_c with f_c = |c| / N, computed as
+/// ln N − (1/N) Σ_c |c| ln |c|.
 #[must_use]
 pub fn discrete(sizes: &[usize]) -> f64 {
     let n: usize = sizes.iter().sum();
+    if n == 0 {
+        return 0.0;
+    }
     #[allow(clippy::cast_precision_loss)]
     let nf = n as f64;
-    let h: f64 = sizes
-        .iter()
-        .filter(|&&s| s > 0)
-        .map(|&s| {
-            #[allow(clippy::cast_precision_loss)]
-            let f = s as f64 / nf;
-            -f * f.ln()
-        })
-        .sum();
+    let h = (x_ln_x(n) - sizes.iter().map(|&s| x_ln_x(s)).sum::<f64>()) / nf;
     h.max(0.0)
 }
 

@@ -145,45 +145,86 @@ pub struct Agreement {
     pub degree: f64,
 }
 
+/// The per-question numbers of an [`Agreement`] (its vectors live in the caller's buffers).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stats {
+    pub majority: usize,
+    pub majority_index: usize,
+    pub agreement: f64,
+    pub se_discrete: f64,
+    pub se_farquhar: f64,
+    pub se_kuhn: f64,
+    pub se_lm_polygraph: f64,
+    pub eigval_laplacian: f64,
+    pub degree: f64,
+}
+
 /// Summarises a partition (canonical labels) into an [`Agreement`], without spectral measures.
 #[must_use]
 pub fn summarize(labels: Vec<usize>, lp: Option<&SeqLogProbs>) -> Agreement {
-    let sizes = cluster::sizes(&labels);
-    let k = sizes.len();
-    #[allow(clippy::cast_precision_loss)]
-    let n = labels.len() as f64;
-    let (cluster_probs, se_farquhar, se_kuhn, se_lm_polygraph) = match lp {
+    let (mut sizes, mut cluster_probs) = (Vec::new(), Vec::new());
+    let st = stats_into(&labels, lp, &mut sizes, &mut cluster_probs);
+    Agreement::from_parts(labels, sizes, cluster_probs, &st)
+}
+
+impl Agreement {
+    fn from_parts(labels: Vec<usize>, sizes: Vec<usize>, cluster_probs: Vec<f64>, st: &Stats) -> Self {
+        Self {
+            labels,
+            sizes,
+            cluster_probs,
+            majority: st.majority,
+            majority_index: st.majority_index,
+            agreement: st.agreement,
+            se_discrete: st.se_discrete,
+            se_farquhar: st.se_farquhar,
+            se_kuhn: st.se_kuhn,
+            se_lm_polygraph: st.se_lm_polygraph,
+            eigval_laplacian: st.eigval_laplacian,
+            degree: st.degree,
+        }
+    }
+}
+
+/// Fills `sizes` and `probs` for canonical `labels` and returns the per-question numbers.
+fn stats_into(labels: &[usize], lp: Option<&SeqLogProbs>, sizes: &mut Vec<usize>, probs: &mut Vec<f64>) -> Stats {
+    let k = labels.iter().max().map_or(0, |&m| m + 1);
+    sizes.clear();
+    sizes.resize(k, 0);
+    for &l in labels {
+        sizes[l] += 1;
+    }
+    probs.clear();
+    let (se_farquhar, se_kuhn, se_lm_polygraph) = match lp {
         Some(lp) => {
-            let logp = entropy::farquhar_log_probs(&labels, k, lp);
-            let probs: Vec<f64> = logp.iter().map(|x| x.exp().min(1.0)).collect();
+            probs.extend(
+                entropy::farquhar_log_probs(labels, k, lp)
+                    .iter()
+                    .map(|x| x.exp().min(1.0)),
+            );
             (
-                probs,
-                entropy::farquhar(&labels, k, lp),
-                entropy::kuhn(&labels, k, lp),
-                entropy::lm_polygraph(&labels, k, lp),
+                entropy::farquhar(labels, k, lp),
+                entropy::kuhn(labels, k, lp),
+                entropy::lm_polygraph(labels, k, lp),
             )
         }
-        #[allow(clippy::cast_precision_loss)]
-        None => (
-            sizes.iter().map(|&s| s as f64 / n).collect(),
-            f64::NAN,
-            f64::NAN,
-            f64::NAN,
-        ),
+        None => {
+            #[allow(clippy::cast_precision_loss)]
+            let n = labels.len() as f64;
+            #[allow(clippy::cast_precision_loss)]
+            probs.extend(sizes.iter().map(|&s| s as f64 / n));
+            (f64::NAN, f64::NAN, f64::NAN)
+        }
     };
-    let majority = cluster_probs
+    let majority = probs
         .iter()
         .enumerate()
-        .fold(0, |best, (c, &p)| if p > cluster_probs[best] { c } else { best });
-    let majority_index = labels.iter().position(|&l| l == majority).unwrap_or(0);
-    Agreement {
-        agreement: cluster_probs.get(majority).copied().unwrap_or(f64::NAN),
-        se_discrete: entropy::discrete(&sizes),
-        labels,
-        sizes,
-        cluster_probs,
+        .fold(0, |best, (c, &p)| if p > probs[best] { c } else { best });
+    Stats {
         majority,
-        majority_index,
+        majority_index: labels.iter().position(|&l| l == majority).unwrap_or(0),
+        agreement: probs.get(majority).copied().unwrap_or(f64::NAN),
+        se_discrete: entropy::discrete(sizes),
         se_farquhar,
         se_kuhn,
         se_lm_polygraph,
@@ -198,9 +239,14 @@ pub struct Workspace {
     scratch: Scratch,
     text: String,
     spans: Vec<(usize, usize)>,
-    one: String,
     tokens: Vec<Vec<u64>>,
     row: Vec<usize>,
+    hashes: Vec<u64>,
+    firsts: Vec<usize>,
+    /// The last question's labels, cluster sizes and cluster probabilities.
+    labels: Vec<usize>,
+    sizes: Vec<usize>,
+    probs: Vec<f64>,
 }
 
 /// Agreement of one question.
@@ -300,6 +346,17 @@ fn check_question(q: &Question<'_>, method: Method) -> Result<()> {
 }
 
 fn agree_in(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Agreement> {
+    let st = analyse(q, cfg, ws)?;
+    Ok(Agreement::from_parts(
+        ws.labels.clone(),
+        ws.sizes.clone(),
+        ws.probs.clone(),
+        &st,
+    ))
+}
+
+/// Clusters one question into `ws.labels` / `ws.sizes` / `ws.probs` and returns its numbers.
+fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> {
     cfg.method.check()?;
     check_question(q, cfg.method)?;
     let lp = q.logprobs.map(|(v, o)| SeqLogProbs::from_tokens(v, o)).transpose()?;
@@ -308,17 +365,20 @@ fn agree_in(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Agreem
         scratch,
         text,
         spans,
-        one,
         tokens,
         row,
+        hashes,
+        firsts,
+        labels,
+        sizes,
+        probs,
     } = ws;
     text.clear();
     spans.clear();
     if cfg.method.needs_text() {
         for a in q.answers {
-            normalize::normalize_into(a, &cfg.normalize, one, scratch);
             let start = text.len();
-            text.push_str(one);
+            normalize::normalize_append(a, &cfg.normalize, text, scratch);
             spans.push((start, text.len()));
         }
     }
@@ -326,17 +386,17 @@ fn agree_in(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Agreem
         fill_tokens(tokens, text, spans, matches!(cfg.method, Method::Jaccard { .. }));
     }
     let sim = Pairwise::new(q, cfg.method, text, spans, tokens);
-    let labels = match cfg.method {
-        Method::Exact => exact_labels(text, spans),
+    match cfg.method {
+        Method::Exact => exact_labels(text, spans, labels, hashes, firsts),
         _ => match cluster_by::<std::convert::Infallible>(n, cfg.linkage, |i, j| Ok(sim.equivalent(i, j, row))) {
-            Ok(l) => l,
+            Ok(l) => *labels = l,
             Err(e) => match e {},
         },
-    };
-    let mut out = summarize(labels, lp.as_ref());
+    }
+    let mut out = stats_into(labels, lp.as_ref(), sizes, probs);
     if cfg.spectral {
         let s = match cfg.method {
-            Method::Exact => spectral::spectral_of_cliques(&out.sizes),
+            Method::Exact => spectral::spectral_of_cliques(sizes),
             _ => spectral::spectral(&sim.matrix(n, row), n),
         };
         out.eigval_laplacian = s.eigval_laplacian;
@@ -360,18 +420,30 @@ fn fill_tokens(tokens: &mut Vec<Vec<u64>>, text: &str, spans: &[(usize, usize)],
     }
 }
 
-/// Exact equality is transitive, so both linkages reduce to grouping equal strings.
-fn exact_labels(text: &str, spans: &[(usize, usize)]) -> Vec<usize> {
+/// Exact equality is transitive, so both linkages reduce to grouping equal strings. Each string
+/// is hashed once; strings are compared only when their hashes match.
+fn exact_labels(
+    text: &str,
+    spans: &[(usize, usize)],
+    labels: &mut Vec<usize>,
+    hashes: &mut Vec<u64>,
+    firsts: &mut Vec<usize>,
+) {
     let get = |i: usize| &text[spans[i].0..spans[i].1];
-    let mut labels = Vec::with_capacity(spans.len());
+    labels.clear();
+    hashes.clear();
+    hashes.extend((0..spans.len()).map(|i| similarity::token_hash(get(i))));
     if spans.len() <= 48 {
-        let mut firsts: Vec<usize> = Vec::new();
+        firsts.clear();
         for j in 0..spans.len() {
-            let s = get(j);
-            let label = firsts.iter().position(|&f| get(f) == s).unwrap_or_else(|| {
-                firsts.push(j);
-                firsts.len() - 1
-            });
+            let (h, s) = (hashes[j], get(j));
+            let label = firsts
+                .iter()
+                .position(|&f| hashes[f] == h && get(f) == s)
+                .unwrap_or_else(|| {
+                    firsts.push(j);
+                    firsts.len() - 1
+                });
             labels.push(label);
         }
     } else {
@@ -381,7 +453,6 @@ fn exact_labels(text: &str, spans: &[(usize, usize)]) -> Vec<usize> {
             labels.push(*seen.entry(get(j)).or_insert(next));
         }
     }
-    labels
 }
 
 /// The pairwise comparison a method makes, with its per-answer features precomputed.

@@ -123,34 +123,57 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> String {
 pub struct Scratch {
     a: String,
     b: String,
+    c: String,
 }
 
 /// Normalises `text` into `out` (cleared first), using `scratch` for intermediate steps.
 pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut Scratch) {
     out.clear();
-    // Fast path (most answers): ASCII without digits is NFKC-stable and has no numbers, so one
-    // pass over its words does every step.
+    normalize_append(text, opts, out, scratch);
+}
+
+/// Normalises `text` and appends the result to `out` (the batch path's arena).
+pub fn normalize_append(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut Scratch) {
+    // Shortcut (most answers): ASCII is NFKC-stable, so one pass over its words does every step.
     if opts.whitespace && text.is_ascii() {
-        let mut buf = std::mem::take(out).into_bytes();
-        buf.reserve(text.len());
-        for word in text.split_ascii_whitespace() {
-            push_ascii_word(&mut buf, word.as_bytes(), opts);
-        }
-        // Only ASCII bytes were written, so this cannot fail; fall back to the general path if it did.
-        match String::from_utf8(buf) {
-            Ok(s) => *out = s,
-            Err(_) => normalize_general(text, opts, out, scratch),
+        let table = &ASCII_TABLES[usize::from(opts.punctuation) * 2 + usize::from(opts.lowercase)];
+        // SAFETY: only ASCII bytes are appended (the input bytes are ASCII, the tables map ASCII to
+        // ASCII, canonical numbers are digits, '-', '.' and Rust's float text), so `out` stays UTF-8;
+        // the 0xFF deletion markers `push_ascii_word` writes are truncated away before it returns,
+        // and nothing in between can panic (all indices are within the vector).
+        let buf = unsafe { out.as_mut_vec() };
+        let base = buf.len();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if is_ascii_space(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && !is_ascii_space(bytes[i]) {
+                i += 1;
+            }
+            push_ascii_word(buf, base, &bytes[start..i], opts, table);
         }
         return;
     }
-    normalize_general(text, opts, out, scratch);
+    let mut tmp = std::mem::take(&mut scratch.c);
+    normalize_general(text, opts, &mut tmp, scratch);
+    out.push_str(&tmp);
+    scratch.c = tmp;
+}
+
+/// ASCII characters with Unicode's White_Space property (what `split_whitespace` splits on).
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
 }
 
 /// The general path (any text, any options); [`normalize_into`] takes a one-pass shortcut for
 /// ASCII text that gives the same result (checked by the tests).
 fn normalize_general(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut Scratch) {
     out.clear();
-    let Scratch { a, b } = scratch;
+    let Scratch { a, b, .. } = scratch;
     a.clear();
     // Step 1: fraction tags, NFKC, lower case (ASCII text skips the Unicode machinery).
     if text.is_ascii() {
@@ -215,12 +238,57 @@ fn normalize_general(text: &str, opts: &NormalizeOptions, out: &mut String, scra
     }
 }
 
-fn push_ascii_word(out: &mut Vec<u8>, word: &[u8], opts: &NormalizeOptions) {
+/// Marks a byte the shortcut deletes (never a valid ASCII output).
+const DELETED: u8 = 0xFF;
+
+/// What each ASCII byte becomes, for (punctuation, lowercase) on/off, built at compile time.
+const fn ascii_table(punctuation: bool, lowercase: bool) -> [u8; 128] {
+    let mut t = [0u8; 128];
+    let mut b = 0u8;
+    while b < 128 {
+        t[b as usize] = if punctuation && b.is_ascii_punctuation() {
+            DELETED
+        } else if lowercase {
+            b.to_ascii_lowercase()
+        } else {
+            b
+        };
+        b += 1;
+    }
+    t
+}
+
+static ASCII_TABLES: [[u8; 128]; 4] = [
+    ascii_table(false, false),
+    ascii_table(false, true),
+    ascii_table(true, false),
+    ascii_table(true, true),
+];
+
+fn push_ascii_word(out: &mut Vec<u8>, base: usize, word: &[u8], opts: &NormalizeOptions, table: &[u8; 128]) {
     let start = out.len();
-    if start > 0 {
+    if start > base {
         out.push(b' ');
     }
     let body = out.len();
+    if !(opts.numbers && word.iter().any(u8::is_ascii_digit)) {
+        // No number can start here: map each byte through the table into spare capacity,
+        // branch-free (a deleted byte is written and then overwritten by the next one).
+        out.reserve(word.len());
+        let spare = &mut out.spare_capacity_mut()[..word.len()];
+        let mut w = 0;
+        for &c in word {
+            let m = table[usize::from(c & 0x7f)];
+            spare[w].write(m);
+            w += usize::from(m != DELETED);
+        }
+        // SAFETY: the loop initialised spare[..w] (w ≤ word.len() ≤ the reserved capacity).
+        unsafe { out.set_len(body + w) };
+        if out.len() == body || (opts.articles && matches!(&out[body..], b"a" | b"an" | b"the")) {
+            out.truncate(start);
+        }
+        return;
+    }
     let mut i = 0;
     while i < word.len() {
         let c = word[i];
@@ -233,8 +301,9 @@ fn push_ascii_word(out: &mut Vec<u8>, word: &[u8], opts: &NormalizeOptions) {
                 continue;
             }
         }
-        if !(opts.punctuation && c.is_ascii_punctuation()) {
-            out.push(if opts.lowercase { c.to_ascii_lowercase() } else { c });
+        let m = table[usize::from(c & 0x7f)];
+        if m != DELETED {
+            out.push(m);
         }
         i += 1;
     }
