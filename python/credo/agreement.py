@@ -227,9 +227,6 @@ class AgreementBatch:
             return raw[name]
         raise AttributeError(name)
 
-    @property
-    def n_clusters(self) -> np.ndarray:
-        return np.diff(self.raw["size_offsets"])
 
     @property
     def majority_answers(self) -> list[str]:
@@ -252,12 +249,12 @@ class AgreementBatch:
 def _result(
     raw: Mapping[str, np.ndarray], i: int, answers: Sequence[str], method: str, clustering: str
 ) -> AgreementResult:
-    o, so = raw["offsets"], raw["size_offsets"]
+    o, k = raw["offsets"], raw["n_clusters"]
     return AgreementResult(
         answers=tuple(answers),
         labels=raw["labels"][o[i] : o[i + 1]].copy(),
-        sizes=raw["sizes"][so[i] : so[i + 1]].copy(),
-        cluster_probs=raw["cluster_probs"][so[i] : so[i + 1]].copy(),
+        sizes=raw["sizes"][o[i] : o[i] + k[i]].copy(),
+        cluster_probs=raw["cluster_probs"][o[i] : o[i] + k[i]].copy(),
         majority_label=int(raw["majority"][i]),
         majority_index=int(raw["majority_index"][i]),
         agreement=float(raw["agreement"][i]),
@@ -459,16 +456,17 @@ def _batch_from_results(
     def cat(xs: list[np.ndarray], dtype: Any) -> np.ndarray:
         return np.concatenate(xs).astype(dtype) if xs else np.zeros(0, dtype)
 
-    def offsets(lengths: list[int]) -> np.ndarray:
-        return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    def padded(xs: list[np.ndarray], dtype: Any) -> np.ndarray:
+        # Per-cluster values stored in each question's answer slots (the native layout).
+        return cat([np.pad(x, (0, len(r.labels) - len(x))) for x, r in zip(xs, results, strict=True)], dtype)
 
     nan = float("nan")
     raw = {
         "labels": cat([r.labels for r in results], np.int64),
-        "offsets": offsets([len(r.labels) for r in results]),
-        "sizes": cat([r.sizes for r in results], np.int64),
-        "size_offsets": offsets([len(r.sizes) for r in results]),
-        "cluster_probs": cat([r.cluster_probs for r in results], np.float64),
+        "offsets": np.concatenate([[0], np.cumsum([len(r.labels) for r in results])]).astype(np.int64),
+        "sizes": padded([r.sizes for r in results], np.int64),
+        "n_clusters": np.array([len(r.sizes) for r in results], np.int64),
+        "cluster_probs": padded([r.cluster_probs for r in results], np.float64),
         "majority": np.array([r.majority_label for r in results], np.int64),
         "majority_index": np.array([r.majority_index for r in results], np.int64),
     }

@@ -112,7 +112,7 @@ fn result_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
         ("labels", c.labels),
         ("offsets", c.offsets),
         ("sizes", c.sizes),
-        ("size_offsets", c.size_offsets),
+        ("n_clusters", c.n_clusters),
         ("majority", c.majority),
         ("majority_index", c.majority_index),
     ];
@@ -133,12 +133,6 @@ fn result_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
         d.set_item(k, PyArray1::from_vec(py, v))?;
     }
     Ok(d)
-}
-
-fn single(a: &Agreement) -> Columns {
-    let mut c = Columns::default();
-    c.push(a);
-    c
 }
 
 /// Normalises one answer (see `credo.agreement.normalize_answer`).
@@ -237,7 +231,7 @@ fn agree_batch<'py>(
     }
     let results = maybe_detach(py, n_total, || {
         if single && qs.len() == 1 {
-            agree::agree(&qs[0], &cfg).map(|r| self::single(&r))
+            agree::agree(&qs[0], &cfg).map(|r| Columns::single(&r))
         } else {
             agree::agree_batch_columns(&qs, &cfg, threads)
         }
@@ -280,7 +274,7 @@ fn agree_callable<'py>(
     let labels = cluster_by::<PyErr>(held.len(), linkage, |i, j| {
         equivalent.call1((&held[i], &held[j]))?.is_truthy()
     })?;
-    result_dict(py, single(&agree::summarize(labels, lp.as_ref())))
+    result_dict(py, Columns::single(&agree::summarize(labels, lp.as_ref())))
 }
 
 /// (EigValLaplacian, Degree) of a symmetric similarity matrix with entries in [0, 1].

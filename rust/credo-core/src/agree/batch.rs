@@ -1,5 +1,7 @@
 //! The batch path's output: one flat column per field, every question's entries in order, so the
-//! bindings hand over a few arrays instead of one object per question.
+//! bindings hand over a few arrays instead of one object per question. Every output position is
+//! known before the work starts, so parallel tasks write straight into disjoint slices of the final
+//! columns (no per-task buffers to concatenate afterwards).
 
 use rayon::prelude::*;
 
@@ -14,16 +16,19 @@ fn int(x: usize) -> i64 {
     i64::try_from(x).unwrap_or(i64::MAX)
 }
 
-/// Agreement of many questions as flat columns (integers as i64, NumPy's default). Per-answer `labels` are split by `offsets`
-/// (questions + 1 entries); per-cluster `sizes` and `cluster_probs` by `size_offsets`; the other
-/// columns hold one value per question.
+/// Agreement of many questions as flat columns (integers as i64, NumPy's default).
+///
+/// Per-answer columns are split by `offsets` (questions + 1 entries): `labels`, and the per-cluster
+/// `sizes` and `cluster_probs`, stored in the question's answer slots (question q's k clusters use
+/// the first `n_clusters[q]` of its slots; the rest hold 0). The other columns hold one value per
+/// question.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Columns {
-    pub labels: Vec<i64>,
     pub offsets: Vec<i64>,
+    pub labels: Vec<i64>,
     pub sizes: Vec<i64>,
     pub cluster_probs: Vec<f64>,
-    pub size_offsets: Vec<i64>,
+    pub n_clusters: Vec<i64>,
     pub majority: Vec<i64>,
     pub majority_index: Vec<i64>,
     pub agreement: Vec<f64>,
@@ -33,6 +38,44 @@ pub struct Columns {
     pub se_lm_polygraph: Vec<f64>,
     pub eigval_laplacian: Vec<f64>,
     pub degree: Vec<f64>,
+}
+
+/// One task's disjoint window into every column.
+struct Window<'a> {
+    labels: &'a mut [i64],
+    sizes: &'a mut [i64],
+    probs: &'a mut [f64],
+    per_q: [&'a mut [i64]; 3],
+    per_q_f: [&'a mut [f64]; 7],
+}
+
+impl Window<'_> {
+    /// Writes question `k` of the window, whose answers start at `at` within the window.
+    fn write(&mut self, k: usize, at: usize, labels: &[usize], sizes: &[usize], probs: &[f64], st: &Stats) {
+        for (d, &l) in self.labels[at..].iter_mut().zip(labels) {
+            *d = int(l);
+        }
+        for (d, &s) in self.sizes[at..].iter_mut().zip(sizes) {
+            *d = int(s);
+        }
+        self.probs[at..at + probs.len()].copy_from_slice(probs);
+        let [n_clusters, majority, majority_index] = &mut self.per_q;
+        n_clusters[k] = int(sizes.len());
+        majority[k] = int(st.majority);
+        majority_index[k] = int(st.majority_index);
+        let f = [
+            st.agreement,
+            st.se_discrete,
+            st.se_farquhar,
+            st.se_kuhn,
+            st.se_lm_polygraph,
+            st.eigval_laplacian,
+            st.degree,
+        ];
+        for (col, v) in self.per_q_f.iter_mut().zip(f) {
+            col[k] = v;
+        }
+    }
 }
 
 impl Columns {
@@ -47,8 +90,32 @@ impl Columns {
         self.agreement.is_empty()
     }
 
-    /// Appends one question's agreement.
-    pub fn push(&mut self, a: &Agreement) {
+    fn zeroed(questions: usize, answers: usize) -> Self {
+        let q = || vec![0i64; questions];
+        let qf = || vec![0.0f64; questions];
+        Self {
+            offsets: Vec::with_capacity(questions + 1),
+            labels: vec![0; answers],
+            sizes: vec![0; answers],
+            cluster_probs: vec![0.0; answers],
+            n_clusters: q(),
+            majority: q(),
+            majority_index: q(),
+            agreement: qf(),
+            se_discrete: qf(),
+            se_farquhar: qf(),
+            se_kuhn: qf(),
+            se_lm_polygraph: qf(),
+            eigval_laplacian: qf(),
+            degree: qf(),
+        }
+    }
+
+    /// The columns of a single question's agreement.
+    #[must_use]
+    pub fn single(a: &Agreement) -> Self {
+        let mut c = Self::zeroed(1, a.labels.len());
+        c.offsets = vec![0, int(a.labels.len())];
         let st = Stats {
             majority: a.majority,
             majority_index: a.majority_index,
@@ -60,105 +127,100 @@ impl Columns {
             eigval_laplacian: a.eigval_laplacian,
             degree: a.degree,
         };
-        self.push_parts(&a.labels, &a.sizes, &a.cluster_probs, &st);
-    }
-
-    fn with_capacity(questions: usize, answers: usize) -> Self {
-        let mut c = Self {
-            labels: Vec::with_capacity(answers),
-            offsets: Vec::with_capacity(questions + 1),
-            sizes: Vec::with_capacity(answers),
-            cluster_probs: Vec::with_capacity(answers),
-            size_offsets: Vec::with_capacity(questions + 1),
-            majority: Vec::with_capacity(questions),
-            majority_index: Vec::with_capacity(questions),
-            agreement: Vec::with_capacity(questions),
-            se_discrete: Vec::with_capacity(questions),
-            se_farquhar: Vec::with_capacity(questions),
-            se_kuhn: Vec::with_capacity(questions),
-            se_lm_polygraph: Vec::with_capacity(questions),
-            eigval_laplacian: Vec::with_capacity(questions),
-            degree: Vec::with_capacity(questions),
-        };
-        c.offsets.push(0);
-        c.size_offsets.push(0);
+        c.windows(&[a.labels.len()])
+            .remove(0)
+            .write(0, 0, &a.labels, &a.sizes, &a.cluster_probs, &st);
         c
     }
 
-    fn push_parts(&mut self, labels: &[usize], sizes: &[usize], probs: &[f64], st: &Stats) {
-        if self.offsets.is_empty() {
-            self.offsets.push(0);
-            self.size_offsets.push(0);
+    /// Splits every column into one window per chunk of `chunk_answers` (answers per chunk).
+    fn windows(&mut self, chunk_answers: &[usize]) -> Vec<Window<'_>> {
+        let mut out = Vec::with_capacity(chunk_answers.len());
+        let (mut labels, mut sizes, mut probs) = (
+            self.labels.as_mut_slice(),
+            self.sizes.as_mut_slice(),
+            self.cluster_probs.as_mut_slice(),
+        );
+        let mut qi: Vec<std::slice::ChunksMut<'_, i64>> = vec![
+            self.n_clusters.chunks_mut(CHUNK),
+            self.majority.chunks_mut(CHUNK),
+            self.majority_index.chunks_mut(CHUNK),
+        ];
+        let mut qf: Vec<std::slice::ChunksMut<'_, f64>> = vec![
+            self.agreement.chunks_mut(CHUNK),
+            self.se_discrete.chunks_mut(CHUNK),
+            self.se_farquhar.chunks_mut(CHUNK),
+            self.se_kuhn.chunks_mut(CHUNK),
+            self.se_lm_polygraph.chunks_mut(CHUNK),
+            self.eigval_laplacian.chunks_mut(CHUNK),
+            self.degree.chunks_mut(CHUNK),
+        ];
+        for &n in chunk_answers {
+            let (l, rest) = std::mem::take(&mut labels).split_at_mut(n);
+            labels = rest;
+            let (s, rest) = std::mem::take(&mut sizes).split_at_mut(n);
+            sizes = rest;
+            let (p, rest) = std::mem::take(&mut probs).split_at_mut(n);
+            probs = rest;
+            let mut next_i = || {
+                qi.iter_mut()
+                    .map(|it| it.next().unwrap_or_default())
+                    .collect::<Vec<_>>()
+            };
+            let per_q: [&mut [i64]; 3] = next_i().try_into().unwrap_or_else(|_| unreachable!());
+            let per_q_f: [&mut [f64]; 7] = qf
+                .iter_mut()
+                .map(|it| it.next().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .try_into()
+                .unwrap_or_else(|_| unreachable!());
+            out.push(Window {
+                labels: l,
+                sizes: s,
+                probs: p,
+                per_q,
+                per_q_f,
+            });
         }
-        self.labels.extend(labels.iter().map(|&l| int(l)));
-        self.offsets.push(int(self.labels.len()));
-        self.sizes.extend(sizes.iter().map(|&l| int(l)));
-        self.cluster_probs.extend_from_slice(probs);
-        self.size_offsets.push(int(self.sizes.len()));
-        self.majority.push(int(st.majority));
-        self.majority_index.push(int(st.majority_index));
-        self.agreement.push(st.agreement);
-        self.se_discrete.push(st.se_discrete);
-        self.se_farquhar.push(st.se_farquhar);
-        self.se_kuhn.push(st.se_kuhn);
-        self.se_lm_polygraph.push(st.se_lm_polygraph);
-        self.eigval_laplacian.push(st.eigval_laplacian);
-        self.degree.push(st.degree);
-    }
-
-    /// Appends every question of `other` after this one's.
-    fn extend(&mut self, other: Self) {
-        if self.offsets.is_empty() {
-            *self = other;
-            return;
-        }
-        let (lab, siz) = (int(self.labels.len()), int(self.sizes.len()));
-        self.labels.extend(other.labels);
-        self.offsets.extend(other.offsets.iter().skip(1).map(|o| o + lab));
-        self.sizes.extend(other.sizes);
-        self.cluster_probs.extend(other.cluster_probs);
-        self.size_offsets
-            .extend(other.size_offsets.iter().skip(1).map(|o| o + siz));
-        self.majority.extend(other.majority);
-        self.majority_index.extend(other.majority_index);
-        self.agreement.extend(other.agreement);
-        self.se_discrete.extend(other.se_discrete);
-        self.se_farquhar.extend(other.se_farquhar);
-        self.se_kuhn.extend(other.se_kuhn);
-        self.se_lm_polygraph.extend(other.se_lm_polygraph);
-        self.eigval_laplacian.extend(other.eigval_laplacian);
-        self.degree.extend(other.degree);
+        out
     }
 }
 
 /// Agreement of many questions as columns, in parallel on fixed chunks of questions (results do
 /// not depend on `threads`). An error names the first failing question.
 pub fn agree_batch_columns(questions: &[Question<'_>], cfg: &Config, threads: Option<usize>) -> Result<Columns> {
-    let parts: Vec<Result<Columns>> = with_threads(threads, || {
-        questions
-            .par_chunks(CHUNK)
+    let total: usize = questions.iter().map(|q| q.answers.len()).sum();
+    let mut cols = Columns::zeroed(questions.len(), total);
+    let mut acc = 0usize;
+    cols.offsets.push(0);
+    for q in questions {
+        acc += q.answers.len();
+        cols.offsets.push(int(acc));
+    }
+    let chunk_answers: Vec<usize> = questions
+        .chunks(CHUNK)
+        .map(|c| c.iter().map(|q| q.answers.len()).sum())
+        .collect();
+    let windows = cols.windows(&chunk_answers);
+    let results: Vec<Result<()>> = with_threads(threads, || {
+        windows
+            .into_par_iter()
+            .zip(questions.par_chunks(CHUNK))
             .enumerate()
-            .map(|(c, chunk)| {
+            .map(|(c, (mut win, chunk))| {
                 let mut ws = Workspace::default();
-                let answers = chunk.iter().map(|q| q.answers.len()).sum();
-                let mut cols = Columns::with_capacity(chunk.len(), answers);
+                let mut at = 0;
                 for (k, q) in chunk.iter().enumerate() {
                     let st = analyse(q, cfg, &mut ws).map_err(|e| in_question(e, c * CHUNK + k))?;
-                    cols.push_parts(&ws.labels, &ws.sizes, &ws.probs, &st);
+                    win.write(k, at, &ws.labels, &ws.sizes, &ws.probs, &st);
+                    at += q.answers.len();
                 }
-                Ok(cols)
+                Ok(())
             })
             .collect()
     })?;
-    let mut out = Columns {
-        offsets: vec![0],
-        size_offsets: vec![0],
-        ..Columns::default()
-    };
-    for part in parts {
-        out.extend(part?);
-    }
-    Ok(out)
+    results.into_iter().collect::<Result<()>>()?;
+    Ok(cols)
 }
 
 #[cfg(test)]
@@ -186,16 +248,32 @@ mod tests {
             spectral: true,
         };
         let cols = agree_batch_columns(&questions, &cfg, Some(2)).unwrap();
-        let mut want = Columns {
-            offsets: vec![0],
-            size_offsets: vec![0],
-            ..Columns::default()
-        };
-        for a in agree_batch(&questions, &cfg, Some(1)).unwrap() {
-            want.push(&a);
-        }
-        assert_eq!(format!("{cols:?}"), format!("{want:?}"));
         assert_eq!(cols.len(), 700);
+        for (i, a) in agree_batch(&questions, &cfg, Some(1)).unwrap().iter().enumerate() {
+            let one = Columns::single(a);
+            let (lo, hi) = (
+                usize::try_from(cols.offsets[i]).unwrap(),
+                usize::try_from(cols.offsets[i + 1]).unwrap(),
+            );
+            assert_eq!(cols.labels[lo..hi], one.labels[..]);
+            assert_eq!(cols.sizes[lo..hi], one.sizes[..]);
+            assert_eq!(cols.cluster_probs[lo..hi], one.cluster_probs[..]);
+            assert_eq!(cols.n_clusters[i], one.n_clusters[0]);
+            assert_eq!(cols.majority_index[i], one.majority_index[0]);
+            assert_eq!(cols.agreement[i], one.agreement[0]);
+            assert_eq!(cols.eigval_laplacian[i], one.eigval_laplacian[0]);
+        }
+        let errs = [
+            Question {
+                answers: &["x"],
+                ..Default::default()
+            },
+            Question::default(),
+        ];
+        assert!(agree_batch_columns(&errs, &cfg, None)
+            .unwrap_err()
+            .to_string()
+            .contains("question 1"));
         assert!(agree_batch_columns(&[], &cfg, None).unwrap().is_empty());
     }
 }

@@ -243,6 +243,7 @@ pub struct Workspace {
     row: Vec<usize>,
     hashes: Vec<u64>,
     firsts: Vec<usize>,
+    src: Vec<usize>,
     /// The last question's labels, cluster sizes and cluster probabilities.
     labels: Vec<usize>,
     sizes: Vec<usize>,
@@ -369,6 +370,7 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
         row,
         hashes,
         firsts,
+        src,
         labels,
         sizes,
         probs,
@@ -376,7 +378,22 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
     text.clear();
     spans.clear();
     if cfg.method.needs_text() {
-        for a in q.answers {
+        // Sampled answers often repeat verbatim: normalise each distinct raw answer once (for the
+        // usual handful of samples; long lists skip the quadratic look-up). `src[j]` is the first
+        // answer equal to answer j.
+        let dedupe = n <= 64;
+        firsts.clear();
+        src.clear();
+        for (j, a) in q.answers.iter().enumerate() {
+            if dedupe {
+                if let Some(&i) = firsts.iter().find(|&&i| q.answers[i] == *a) {
+                    spans.push(spans[i]);
+                    src.push(i);
+                    continue;
+                }
+                firsts.push(j);
+            }
+            src.push(j);
             let start = text.len();
             normalize::normalize_append(a, &cfg.normalize, text, scratch);
             spans.push((start, text.len()));
@@ -387,7 +404,7 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
     }
     let sim = Pairwise::new(q, cfg.method, text, spans, tokens);
     match cfg.method {
-        Method::Exact => exact_labels(text, spans, labels, hashes, firsts),
+        Method::Exact => exact_labels(text, spans, src, labels, hashes, firsts),
         _ => match cluster_by::<std::convert::Infallible>(n, cfg.linkage, |i, j| Ok(sim.equivalent(i, j, row))) {
             Ok(l) => *labels = l,
             Err(e) => match e {},
@@ -420,23 +437,30 @@ fn fill_tokens(tokens: &mut Vec<Vec<u64>>, text: &str, spans: &[(usize, usize)],
     }
 }
 
-/// Exact equality is transitive, so both linkages reduce to grouping equal strings. Each string
-/// is hashed once; strings are compared only when their hashes match.
+/// Exact equality is transitive, so both linkages reduce to grouping equal strings. A verbatim
+/// repeat (`src[j] < j`) takes its original's label; other strings are hashed once and compared
+/// only when hashes match.
 fn exact_labels(
     text: &str,
     spans: &[(usize, usize)],
+    src: &[usize],
     labels: &mut Vec<usize>,
     hashes: &mut Vec<u64>,
     firsts: &mut Vec<usize>,
 ) {
     let get = |i: usize| &text[spans[i].0..spans[i].1];
     labels.clear();
-    hashes.clear();
-    hashes.extend((0..spans.len()).map(|i| similarity::token_hash(get(i))));
-    if spans.len() <= 48 {
+    if spans.len() <= 64 {
+        hashes.clear();
         firsts.clear();
         for j in 0..spans.len() {
-            let (h, s) = (hashes[j], get(j));
+            if src[j] < j {
+                labels.push(labels[src[j]]);
+                hashes.push(hashes[src[j]]);
+                continue;
+            }
+            let (h, s) = (similarity::token_hash(get(j)), get(j));
+            hashes.push(h);
             let label = firsts
                 .iter()
                 .position(|&f| hashes[f] == h && get(f) == s)
