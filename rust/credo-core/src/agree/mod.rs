@@ -400,11 +400,32 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
         }
     }
     if matches!(cfg.method, Method::Jaccard { .. } | Method::RougeL { .. }) {
-        fill_tokens(tokens, text, spans, matches!(cfg.method, Method::Jaccard { .. }));
+        fill_tokens(tokens, text, spans, src, matches!(cfg.method, Method::Jaccard { .. }));
     }
     let sim = Pairwise::new(q, cfg.method, text, spans, tokens);
     match cfg.method {
         Method::Exact => exact_labels(text, spans, src, labels, hashes, firsts),
+        _ if cfg.method.needs_text() => {
+            // Text equivalences are reflexive, so a verbatim repeat lands in its original's
+            // cluster under either linkage: cluster the distinct answers, then copy labels.
+            let uniq: Vec<usize> = (0..n).filter(|&j| src[j] == j).collect();
+            let lu = match cluster_by::<std::convert::Infallible>(uniq.len(), cfg.linkage, |a, b| {
+                Ok(sim.equivalent(uniq[a], uniq[b], row))
+            }) {
+                Ok(l) => l,
+                Err(e) => match e {},
+            };
+            labels.clear();
+            let mut k = 0;
+            for j in 0..n {
+                if src[j] == j {
+                    labels.push(lu[k]);
+                    k += 1;
+                } else {
+                    labels.push(labels[src[j]]);
+                }
+            }
+        }
         _ => match cluster_by::<std::convert::Infallible>(n, cfg.linkage, |i, j| Ok(sim.equivalent(i, j, row))) {
             Ok(l) => *labels = l,
             Err(e) => match e {},
@@ -423,11 +444,17 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
 }
 
 /// Token hashes per answer: sorted and de-duplicated for Jaccard, in order for ROUGE-L.
-fn fill_tokens(tokens: &mut Vec<Vec<u64>>, text: &str, spans: &[(usize, usize)], as_set: bool) {
+fn fill_tokens(tokens: &mut Vec<Vec<u64>>, text: &str, spans: &[(usize, usize)], src: &[usize], as_set: bool) {
     if tokens.len() < spans.len() {
         tokens.resize_with(spans.len(), Vec::new);
     }
-    for (t, &(a, b)) in tokens.iter_mut().zip(spans) {
+    for (j, &(a, b)) in spans.iter().enumerate() {
+        let (done, rest) = tokens.split_at_mut(j);
+        let t = &mut rest[0];
+        if src[j] < j {
+            t.clone_from(&done[src[j]]); // a verbatim repeat has the same tokens
+            continue;
+        }
         t.clear();
         similarity::token_hashes(&text[a..b], t);
         if as_set {
