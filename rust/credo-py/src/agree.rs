@@ -5,8 +5,7 @@
 //! strings are held for the whole call, so a caller mutating the list meanwhile cannot free them.
 
 use credo_core::agree::{
-    self, cluster_by, spectral, stopping, Agreement, Columns, Config, Linkage, Method, NormalizeOptions, Question,
-    SeqLogProbs,
+    self, cluster_by, spectral, stopping, Columns, Config, Linkage, Method, NormalizeOptions, Question, SeqLogProbs,
 };
 use credo_core::CredoError;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};

@@ -208,7 +208,7 @@ pub fn statistic(rule: Rule, counts: &[u64]) -> f64 {
 /// Stop or go on: `(stop, statistic)`. Never stops below `min_samples` counted samples; always
 /// stops at `max_samples`. The majority rule needs more than one sample.
 pub fn decide(rule: Rule, threshold: f64, counts: &[u64], min_samples: u64, max_samples: u64) -> Result<(bool, f64)> {
-    if !threshold.is_finite() || threshold < 0.0 || threshold > 1.0 {
+    if !threshold.is_finite() || !(0.0..=1.0).contains(&threshold) {
         return Err(CredoError::invalid(
             "threshold",
             format!("must lie in [0, 1], got {threshold}"),
