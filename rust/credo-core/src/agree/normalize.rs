@@ -271,17 +271,19 @@ fn push_ascii_word(out: &mut Vec<u8>, base: usize, word: &[u8], opts: &Normalize
         out.push(b' ');
     }
     let body = out.len();
-    if !(opts.numbers && word.iter().any(u8::is_ascii_digit)) {
-        // No number can start here: map each byte through the table into spare capacity,
-        // branch-free (a deleted byte is written and then overwritten by the next one).
-        out.reserve(word.len());
-        let spare = &mut out.spare_capacity_mut()[..word.len()];
-        let mut w = 0;
-        for &c in word {
-            let m = table[usize::from(c & 0x7f)];
-            spare[w].write(m);
-            w += usize::from(m != DELETED);
-        }
+    // Map each byte through the table into spare capacity, branch-free (a deleted byte is written
+    // and then overwritten by the next one), noting digits on the way: only a word with a digit
+    // can hold a number, and such a word is redone below by the number-aware loop.
+    out.reserve(word.len());
+    let spare = &mut out.spare_capacity_mut()[..word.len()];
+    let (mut w, mut digits) = (0, false);
+    for &c in word {
+        let m = table[usize::from(c & 0x7f)];
+        spare[w].write(m);
+        w += usize::from(m != DELETED);
+        digits |= c.is_ascii_digit();
+    }
+    if !(opts.numbers && digits) {
         // SAFETY: the loop initialised spare[..w] (w ≤ word.len() ≤ the reserved capacity).
         unsafe { out.set_len(body + w) };
         if out.len() == body || (opts.articles && matches!(&out[body..], b"a" | b"an" | b"the")) {
