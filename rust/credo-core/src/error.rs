@@ -23,28 +23,16 @@ pub enum CredoError {
 
 impl CredoError {
     pub fn invalid(arg: impl Into<String>, msg: impl Into<String>) -> Self {
-        Self::InvalidArgument {
-            arg: arg.into(),
-            msg: msg.into(),
-        }
+        Self::InvalidArgument { arg: arg.into(), msg: msg.into() }
     }
     pub fn non_finite(arg: impl Into<String>, msg: impl Into<String>) -> Self {
-        Self::NonFinite {
-            arg: arg.into(),
-            msg: msg.into(),
-        }
+        Self::NonFinite { arg: arg.into(), msg: msg.into() }
     }
     pub fn shape(arg: impl Into<String>, msg: impl Into<String>) -> Self {
-        Self::Shape {
-            arg: arg.into(),
-            msg: msg.into(),
-        }
+        Self::Shape { arg: arg.into(), msg: msg.into() }
     }
     pub fn empty(arg: impl Into<String>, msg: impl Into<String>) -> Self {
-        Self::Empty {
-            arg: arg.into(),
-            msg: msg.into(),
-        }
+        Self::Empty { arg: arg.into(), msg: msg.into() }
     }
 }
 
@@ -54,10 +42,7 @@ pub type Result<T, E = CredoError> = std::result::Result<T, E>;
 pub fn check_finite(arg: &str, xs: &[f64]) -> Result<()> {
     match xs.iter().position(|x| !x.is_finite()) {
         None => Ok(()),
-        Some(i) => Err(CredoError::non_finite(
-            arg,
-            format!("non-finite value {} at index {i}", xs[i]),
-        )),
+        Some(i) => Err(CredoError::non_finite(arg, format!("non-finite value {} at index {i}", xs[i]))),
     }
 }
 
@@ -66,10 +51,7 @@ pub fn check_same_len(arg: &str, got: usize, expected: usize) -> Result<()> {
     if got == expected {
         Ok(())
     } else {
-        Err(CredoError::shape(
-            arg,
-            format!("length {got} does not match the {expected} samples"),
-        ))
+        Err(CredoError::shape(arg, format!("length {got} does not match the {expected} samples")))
     }
 }
 
@@ -78,9 +60,6 @@ pub fn check_open_unit(arg: &str, value: f64) -> Result<()> {
     if value > 0.0 && value < 1.0 {
         Ok(())
     } else {
-        Err(CredoError::invalid(
-            arg,
-            format!("must lie strictly between 0 and 1, got {value}"),
-        ))
+        Err(CredoError::invalid(arg, format!("must lie strictly between 0 and 1, got {value}")))
     }
 }

@@ -19,10 +19,7 @@ fn pools() -> &'static Mutex<HashMap<usize, Arc<rayon::ThreadPool>>> {
 pub fn with_threads<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
     let Some(n) = threads else { return Ok(f()) };
     if n == 0 {
-        return Err(CredoError::invalid(
-            "threads",
-            "must be a positive number of threads, got 0",
-        ));
+        return Err(CredoError::invalid("threads", "must be a positive number of threads, got 0"));
     }
     let pool = {
         let mut map = pools().lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -57,11 +54,7 @@ mod tests {
     #[test]
     fn ordered_chunks_are_thread_independent() {
         let xs: Vec<f64> = (0..10_000).map(|i| (f64::from(i) * 0.37).sin()).collect();
-        let sum = |t| {
-            with_threads(t, || {
-                xs.par_chunks(256).map(|c| c.iter().sum::<f64>()).collect::<Vec<_>>()
-            })
-        };
+        let sum = |t| with_threads(t, || xs.par_chunks(256).map(|c| c.iter().sum::<f64>()).collect::<Vec<_>>());
         assert_eq!(sum(Some(1)).unwrap(), sum(Some(2)).unwrap());
     }
 }

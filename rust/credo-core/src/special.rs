@@ -146,11 +146,7 @@ mod tests {
         for &(n, p) in &[(10u64, 0.3f64), (50, 0.02), (1000, 0.041_963), (7, 0.9)] {
             let mut acc = 0.0;
             for k in 0..=n {
-                #[allow(
-                    clippy::cast_precision_loss,
-                    clippy::cast_possible_truncation,
-                    clippy::cast_possible_wrap
-                )]
+                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
                 let term = (ln_gamma(n as f64 + 1.0) - ln_gamma(k as f64 + 1.0) - ln_gamma((n - k) as f64 + 1.0)
                     + k as f64 * p.ln()
                     + (n - k) as f64 * (1.0 - p).ln())
