@@ -600,6 +600,8 @@ class AdaptiveStopping:
                 vals = items
             else:
                 vals = list(self.counts(items).values())
+        if all(type(v) is int for v in vals):  # the common case: plain counts (negatives: Rust says so)
+            return np.array(vals, dtype=np.int64)
         arr = np.asarray(vals, dtype=np.float64).reshape(-1)
         if arr.size and (not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.round(arr))):
             raise InvalidArgumentError("counts: must be non-negative whole numbers")

@@ -307,7 +307,9 @@ fn agree_stopping_decide(
         .iter()
         .map(|&x| u64::try_from(x))
         .collect::<Result<_, _>>()
-        .map_err(|_| py_result::<()>(Err(CredoError::invalid("counts", "counts must be non-negative"))).unwrap_err())?;
+        .map_err(|_| {
+            py_result::<()>(Err(CredoError::invalid("counts", "must be non-negative whole numbers"))).unwrap_err()
+        })?;
     py_result(stopping::decide(rule, threshold, &c, min_samples, max_samples))
 }
 
