@@ -227,7 +227,6 @@ class AgreementBatch:
             return raw[name]
         raise AttributeError(name)
 
-
     @property
     def majority_answers(self) -> list[str]:
         return [q[i] for q, i in zip(self.questions, self.raw["majority_index"], strict=False)]
