@@ -5,9 +5,12 @@
 /// compared as sorted hash vectors, so no string is copied.
 #[must_use]
 pub fn token_hash(token: &str) -> u64 {
+    hash_bytes(token.as_bytes())
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h: u64 = token.len() as u64;
-    let bytes = token.as_bytes();
+    let mut h: u64 = bytes.len() as u64;
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
         let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
@@ -22,7 +25,13 @@ pub fn token_hash(token: &str) -> u64 {
 
 /// Appends the whitespace tokens of `text` as hashes, in order.
 pub fn token_hashes(text: &str, out: &mut Vec<u64>) {
-    out.extend(text.split_whitespace().map(token_hash));
+    if text.is_ascii() {
+        // Byte-level split: same tokens as `split_whitespace` on ASCII, without char decoding.
+        let spaces = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+        out.extend(text.as_bytes().split(spaces).filter(|t| !t.is_empty()).map(hash_bytes));
+    } else {
+        out.extend(text.split_whitespace().map(token_hash));
+    }
 }
 
 /// Jaccard similarity of two sorted, de-duplicated hash sets; two empty sets are identical (1).
@@ -30,6 +39,11 @@ pub fn token_hashes(text: &str, out: &mut Vec<u64>) {
 pub fn jaccard_sorted(a: &[u64], b: &[u64]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
+    }
+    if a.len() * b.len() <= 64 {
+        // Short answers: count equal pairs branch-free (sets are de-duplicated, so this is |a ∩ b|).
+        let inter: usize = a.iter().map(|x| b.iter().filter(|&y| y == x).count()).sum();
+        return ratio(inter, a.len() + b.len() - inter);
     }
     let (mut i, mut j, mut inter) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
