@@ -63,7 +63,17 @@ fn collect_answers<'py>(
     questions: &Bound<'py, PyList>,
     single: bool,
 ) -> PyResult<(Vec<Bound<'py, PyString>>, Vec<usize>)> {
-    let mut held = Vec::new();
+    // Size the buffer once (a few µs of len() calls) rather than growing it by copies.
+    let total: usize = questions
+        .iter()
+        .map(|q| {
+            q.cast::<PyList>()
+                .map(|l| l.len())
+                .or_else(|_| q.cast::<PyTuple>().map(|t| t.len()))
+                .unwrap_or(0)
+        })
+        .sum();
+    let mut held = Vec::with_capacity(total);
     let mut offsets = Vec::with_capacity(questions.len() + 1);
     offsets.push(0);
     for (qi, q) in questions.iter().enumerate() {
