@@ -1,6 +1,19 @@
 # Hand-written stub of the native module credo._credo (checked by `make stubtest`).
 # Each section belongs to one Rust binding file in rust/credo-py/src/.
 
+from collections.abc import Callable as _Callable
+from collections.abc import Sequence
+from typing import Any, TypeAlias, final
+from typing import Any as _Any
+from typing import final as _final
+
+import numpy as _np
+import numpy as np
+import numpy.typing as _npt
+import numpy.typing as npt
+from numpy.typing import NDArray
+from typing_extensions import Self as _Self
+
 __version__: str
 
 class CredoError(ValueError): ...
@@ -50,10 +63,6 @@ def simd_levels() -> list[str]: ...
 
 # --- calibrate.rs ---
 # (imports sit in this section so the sections stay independent)
-import numpy as _np  # noqa: E402, I001
-import numpy.typing as _npt  # noqa: E402
-from typing import final as _final  # noqa: E402
-from typing_extensions import Self as _Self  # noqa: E402
 
 @_final
 class IsotonicModel:
@@ -187,13 +196,8 @@ def normalize_one_vs_rest(p: _npt.NDArray[_np.float64]) -> _npt.NDArray[_np.floa
 def fingerprint(data: _npt.NDArray[_np.uint8]) -> str: ...
 
 
-
 # --- conformal.rs ---
 
-from typing import final  # noqa: E402
-
-import numpy as np  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
 
 def conformal_rank(n: int, alpha: float, mode: str) -> int: ...
 def min_calibration_size(alpha: float, mode: str) -> int: ...
@@ -264,9 +268,6 @@ def claim_threshold(
 ) -> tuple[float, NDArray[np.float64]]: ...
 
 # --- agree.rs ---
-import numpy as _np
-from collections.abc import Callable as _Callable
-from typing import Any as _Any
 
 def agree_normalize(
     text: str,
@@ -305,13 +306,8 @@ def agree_stopping_decide(
 def agree_stopping_default_threshold(rule: str) -> float: ...
 
 
-
 # --- metrics.rs ---
 
-from typing import TypeAlias  # noqa: E402  (each section of this stub is owned by one binding file)
-
-import numpy as _np  # noqa: E402
-import numpy.typing as _npt  # noqa: E402
 
 _F: TypeAlias = _npt.NDArray[_np.float64]
 _I: TypeAlias = _npt.NDArray[_np.int64]
@@ -363,10 +359,8 @@ def hist_drift(
 def ks_2samp(a: _F, b: _F) -> tuple[float, float]: ...
 
 
-
 # --- evidence.rs ---
 
-from typing import Any
 
 def evidence_coverage(
     answer: str, passages: list[str], *, min_support: float = 0.6, citations: bool = True, max_chars: int = 2000000
@@ -382,14 +376,8 @@ def evidence_coverage_batch(
 ) -> list[dict[str, Any]]: ...
 
 
-
 # --- linear.rs ---
 
-from collections.abc import Sequence
-from typing import final
-
-import numpy as np
-import numpy.typing as npt
 
 def logistic_fit(
     x: npt.NDArray[np.float64],
@@ -402,7 +390,14 @@ def logistic_fit(
     max_iter: int = 100,
     tol: float = 1e-10,
 ) -> tuple[
-    npt.NDArray[np.float64], float, npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], int, bool, float
+    npt.NDArray[np.float64],
+    float,
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    int,
+    bool,
+    float,
 ]: ...
 
 @final

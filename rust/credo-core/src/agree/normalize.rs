@@ -492,7 +492,7 @@ mod tests {
                     .wrapping_add(1_442_695_040_888_963_407);
                 let p = pieces[(seed >> 33) as usize % pieces.len()];
                 text.push_str(p);
-                text.push_str(if (seed >> 20) % 3 == 0 { "" } else { " " });
+                text.push_str(if (seed >> 20).is_multiple_of(3) { "" } else { " " });
             }
             for opts in &opts_list {
                 let mut fast = String::new();
