@@ -130,15 +130,19 @@ def calibrate(
     batch_size: int | None = 4096,
     **map_batches_kwargs: Any,
 ) -> ray.data.Dataset:
-    """Applies a fitted credo calibrator to ``column`` in a pool of ``concurrency`` actors."""
-    _require_ray()
+    """Applies a fitted credo calibrator to ``column`` in a pool of ``concurrency`` actors.
+
+    Each actor holds one CPU; leave at least one CPU of the cluster free for the tasks that feed
+    the pool (on a 2-CPU machine, ``concurrency=1``).
+    """
+    ray = _require_ray()
     body = _artifact.to_dict(calibrator)
     return ds.map_batches(
         CalibrateBatch,
         batch_format="numpy",
         batch_size=batch_size,
         fn_constructor_kwargs={"artifact": body, "column": column, "output_column": output_column},
-        concurrency=concurrency,
+        compute=ray.data.ActorPoolStrategy(size=concurrency),
         **map_batches_kwargs,
     )
 
