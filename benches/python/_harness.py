@@ -1,4 +1,6 @@
-"""Benchmark harness (imported by the bench_*.py files as `_harness`): every speed goal is a ratio against a peer measured in the same run.
+"""Benchmark harness, imported by the bench_*.py files as ``_harness``.
+
+Every speed goal is a ratio against a peer measured in the same run.
 
 ``CREDO_BENCH_QUICK=1`` (CI's smoke mode, ``make bench-smoke``) uses smaller inputs and fewer
 repeats and checks each target with a safety margin (``QUICK_MARGIN``); the full run
@@ -8,15 +10,11 @@ repeats and checks each target with a safety margin (``QUICK_MARGIN``); the full
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 QUICK = os.environ.get("CREDO_BENCH_QUICK") == "1"
 # In quick mode a target ratio R passes at R * QUICK_MARGIN: shared CI machines are noisy and

@@ -24,8 +24,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     ]
     for r in _RECORDS:
         ok = "" if r["passed"] is None else ("yes" if r["passed"] else "**NO**")
-        target = "" if r["target"] is None else (f"≥ {r['target']}x" if isinstance(r["target"], (int, float)) else r["target"])
+        target = r["target"]
+        if target is None:
+            target = ""
+        elif isinstance(target, (int, float)):
+            target = f"≥ {target}x"
         lines.append(
-            f"| {r['work']} | {r['credo_ms']:.3f} | {r['peer']} | {r['peer_ms']:.3f} | {r['speedup']:.1f}x | {target} | {ok} |"
+            f"| {r['work']} | {r['credo_ms']:.3f} | {r['peer']} | {r['peer_ms']:.3f} "
+            f"| {r['speedup']:.1f}x | {target} | {ok} |"
         )
     (RESULTS_DIR / "summary.md").write_text("\n".join(lines) + "\n")

@@ -47,6 +47,8 @@ from credo.conformal import (
 )
 
 # --- agreement ---
+from credo import agreement
+from credo.agreement import AdaptiveStopping, agree, agree_batch, normalize_answer
 
 # --- metrics ---
 # plots and report import matplotlib only when a figure is drawn.
@@ -60,6 +62,7 @@ from credo.policy import Action, Decision, Policy
 
 __all__ = [
     "Action",
+    "AdaptiveStopping",
     "ArtifactError",
     "BetaCalibration",
     "Cascade",
@@ -84,6 +87,9 @@ __all__ = [
     "ShapeError",
     "TemperatureScaling",
     "__version__",
+    "agree",
+    "agree_batch",
+    "agreement",
     "calibration",
     "conformal",
     "conformal_quantile",
@@ -92,6 +98,7 @@ __all__ = [
     "load",
     "metrics",
     "monitor",
+    "normalize_answer",
     "plots",
     "report",
     "risk",

@@ -1,6 +1,19 @@
 # Hand-written stub of the native module credo._credo (checked by `make stubtest`).
 # Each section belongs to one Rust binding file in rust/credo-py/src/.
 
+from collections.abc import Callable as _Callable
+from collections.abc import Sequence
+from typing import Any, TypeAlias, final
+from typing import Any as _Any
+from typing import final as _final
+
+import numpy as _np
+import numpy as np
+import numpy.typing as _npt
+import numpy.typing as npt
+from numpy.typing import NDArray
+from typing_extensions import Self as _Self
+
 __version__: str
 
 class CredoError(ValueError): ...
@@ -60,10 +73,6 @@ def simd_levels() -> list[str]: ...
 
 # --- calibrate.rs ---
 # (imports sit in this section so the sections stay independent)
-import numpy as _np  # noqa: E402, I001
-import numpy.typing as _npt  # noqa: E402
-from typing import final as _final  # noqa: E402
-from typing_extensions import Self as _Self  # noqa: E402
 
 @_final
 class IsotonicModel:
@@ -197,13 +206,8 @@ def normalize_one_vs_rest(p: _npt.NDArray[_np.float64]) -> _npt.NDArray[_np.floa
 def fingerprint(data: _npt.NDArray[_np.uint8]) -> str: ...
 
 
-
 # --- conformal.rs ---
 
-from typing import final  # noqa: E402
-
-import numpy as np  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
 
 def conformal_rank(n: int, alpha: float, mode: str) -> int: ...
 def min_calibration_size(alpha: float, mode: str) -> int: ...
@@ -275,14 +279,45 @@ def claim_threshold(
 
 # --- agree.rs ---
 
+def agree_normalize(
+    text: str,
+    unicode: bool = True,
+    lowercase: bool = True,
+    punctuation: bool = True,
+    articles: bool = True,
+    whitespace: bool = True,
+    numbers: bool = True,
+) -> str: ...
+def agree_batch(
+    questions: list[_Any],
+    method: str,
+    threshold: float,
+    clustering: str,
+    flags: tuple[bool, bool, bool, bool, bool, bool],
+    lp_values: _np.ndarray | None = None,
+    lp_offsets: _np.ndarray | None = None,
+    embeddings: _np.ndarray | None = None,
+    matrices: _np.ndarray | None = None,
+    spectral: bool = False,
+    threads: int | None = None,
+    single: bool = False,
+) -> dict[str, _np.ndarray]: ...
+def agree_callable(
+    answers: list[_Any],
+    equivalent: _Callable[[str, str], object],
+    clustering: str,
+    lp_values: _np.ndarray | None = None,
+    lp_offsets: _np.ndarray | None = None,
+) -> dict[str, _np.ndarray]: ...
+def agree_spectral(similarity: _np.ndarray) -> tuple[float, float]: ...
+def agree_stopping_decide(
+    rule: str, threshold: float, counts: _np.ndarray, min_samples: int, max_samples: int
+) -> tuple[bool, float]: ...
+def agree_stopping_default_threshold(rule: str) -> float: ...
 
 
 # --- metrics.rs ---
 
-from typing import TypeAlias  # noqa: E402  (each section of this stub is owned by one binding file)
-
-import numpy as _np  # noqa: E402
-import numpy.typing as _npt  # noqa: E402
 
 _F: TypeAlias = _npt.NDArray[_np.float64]
 _I: TypeAlias = _npt.NDArray[_np.int64]
@@ -334,10 +369,8 @@ def hist_drift(
 def ks_2samp(a: _F, b: _F) -> tuple[float, float]: ...
 
 
-
 # --- evidence.rs ---
 
-from typing import Any
 
 def evidence_coverage(
     answer: str, passages: list[str], *, min_support: float = 0.6, citations: bool = True, max_chars: int = 2000000
@@ -353,14 +386,8 @@ def evidence_coverage_batch(
 ) -> list[dict[str, Any]]: ...
 
 
-
 # --- linear.rs ---
 
-from collections.abc import Sequence
-from typing import final
-
-import numpy as np
-import numpy.typing as npt
 
 def logistic_fit(
     x: npt.NDArray[np.float64],
@@ -373,7 +400,14 @@ def logistic_fit(
     max_iter: int = 100,
     tol: float = 1e-10,
 ) -> tuple[
-    npt.NDArray[np.float64], float, npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], int, bool, float
+    npt.NDArray[np.float64],
+    float,
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    int,
+    bool,
+    float,
 ]: ...
 
 @final

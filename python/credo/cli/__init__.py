@@ -36,7 +36,7 @@ def _build_group():  # type: ignore[no-untyped-def]
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``credo`` console script."""
     try:
-        import click  # noqa: F401
+        import click
     except ImportError:
         print("credo's command line needs click: pip install 'credo[cli]'", file=sys.stderr)
         return 2

@@ -84,3 +84,20 @@ pub fn check_open_unit(arg: &str, value: f64) -> Result<()> {
         ))
     }
 }
+
+/// Validates optional per-sample weights: the right length, finite, non-negative, positive sum.
+pub fn check_weights(w: Option<&[f64]>, n: usize) -> Result<()> {
+    let Some(w) = w else { return Ok(()) };
+    check_same_len("sample_weight", w.len(), n)?;
+    check_finite("sample_weight", w)?;
+    if let Some(i) = w.iter().position(|&v| v < 0.0) {
+        return Err(CredoError::invalid(
+            "sample_weight",
+            format!("weights must be non-negative, got {} at index {i}", w[i]),
+        ));
+    }
+    if w.iter().sum::<f64>() <= 0.0 {
+        return Err(CredoError::invalid("sample_weight", "weights must not all be zero"));
+    }
+    Ok(())
+}

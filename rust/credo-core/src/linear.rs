@@ -13,7 +13,8 @@
 
 use rayon::prelude::*;
 
-use crate::error::{check_finite, check_same_len, CredoError, Result};
+use crate::error::{check_finite, check_same_len, check_weights, CredoError, Result};
+use crate::special::{sigmoid, softplus};
 
 /// Options of [`fit_logistic`].
 #[derive(Debug, Clone, Copy)]
@@ -55,25 +56,6 @@ pub struct LogisticFit {
     pub objective: f64,
 }
 
-/// `log(1 + e^z)` without overflow.
-fn softplus(z: f64) -> f64 {
-    if z > 0.0 {
-        z + (-z).exp().ln_1p()
-    } else {
-        z.exp().ln_1p()
-    }
-}
-
-/// The logistic function, stable at both tails.
-pub fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
-
 fn check_inputs(x: &[f64], n: usize, d: usize, y: &[f64], w: Option<&[f64]>, opts: &LogisticOptions) -> Result<()> {
     if n == 0 {
         return Err(CredoError::empty("X", "needs at least one sample"));
@@ -91,16 +73,7 @@ fn check_inputs(x: &[f64], n: usize, d: usize, y: &[f64], w: Option<&[f64]>, opt
             format!("labels must lie in [0, 1], got {} at index {i}", y[i]),
         ));
     }
-    if let Some(w) = w {
-        check_same_len("sample_weight", w.len(), n)?;
-        check_finite("sample_weight", w)?;
-        if w.iter().any(|&v| v < 0.0) {
-            return Err(CredoError::invalid("sample_weight", "weights must be non-negative"));
-        }
-        if w.iter().sum::<f64>() <= 0.0 {
-            return Err(CredoError::invalid("sample_weight", "weights must not all be zero"));
-        }
-    }
+    check_weights(w, n)?;
     if !(opts.c.is_finite() && opts.c > 0.0) {
         return Err(CredoError::invalid(
             "C",
@@ -382,7 +355,7 @@ pub fn predict_proba(coef: &[f64], intercept: f64, x: &[f64], threads: Option<us
     if d == 0 {
         return Err(CredoError::empty("coef", "the model has no features"));
     }
-    if x.len() % d != 0 {
+    if !x.len().is_multiple_of(d) {
         return Err(CredoError::shape(
             "X",
             format!("{} values do not form rows of {d} features", x.len()),

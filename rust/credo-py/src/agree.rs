@@ -1,6 +1,340 @@
-//! (placeholder: filled in by its issue)
-use pyo3::prelude::*;
+//! Bindings for `credo_core::agree`: answer normalisation, agreement of one or many questions
+//! (GIL released for the batch), a user equivalence callable, spectral measures, stopping rules.
+//!
+//! Answers are borrowed as UTF-8 slices of the Python strings (no copy); strong references to the
+//! strings are held for the whole call, so a caller mutating the list meanwhile cannot free them.
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use credo_core::agree::{
+    self, cluster_by, spectral, stopping, Columns, Config, Linkage, Method, NormalizeOptions, Question, SeqLogProbs,
+};
+use credo_core::CredoError;
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use crate::arrays::{maybe_detach, slice1, slice2};
+use crate::errors::py_result;
+
+type Flags = (bool, bool, bool, bool, bool, bool);
+
+fn options(f: Flags) -> NormalizeOptions {
+    NormalizeOptions {
+        unicode: f.0,
+        lowercase: f.1,
+        punctuation: f.2,
+        articles: f.3,
+        whitespace: f.4,
+        numbers: f.5,
+    }
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map_or_else(|_| "object".to_string(), |n| n.to_string())
+}
+
+fn not_a_string(obj: &Bound<'_, PyAny>, where_: &str) -> PyErr {
+    py_result::<()>(Err(CredoError::invalid(
+        "answers",
+        format!("{where_} is {}, expected a string", type_name(obj)),
+    )))
+    .unwrap_err()
+}
+
+/// A question's answers, from a list or a tuple, without an intermediate vector.
+enum Items<'py> {
+    List(pyo3::types::list::BoundListIterator<'py>),
+    Tuple(pyo3::types::tuple::BoundTupleIterator<'py>),
+}
+
+impl<'py> Iterator for Items<'py> {
+    type Item = Bound<'py, PyAny>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::List(it) => it.next(),
+            Self::Tuple(it) => it.next(),
+        }
+    }
+}
+
+/// Strong references to every answer string, and the offsets of each question.
+fn collect_answers<'py>(
+    questions: &Bound<'py, PyList>,
+    single: bool,
+) -> PyResult<(Vec<Bound<'py, PyString>>, Vec<usize>)> {
+    // Size the buffer once (a few µs of len() calls) rather than growing it by copies.
+    let total: usize = questions
+        .iter()
+        .map(|q| {
+            q.cast::<PyList>()
+                .map(|l| l.len())
+                .or_else(|_| q.cast::<PyTuple>().map(|t| t.len()))
+                .unwrap_or(0)
+        })
+        .sum();
+    let mut held = Vec::with_capacity(total);
+    let mut offsets = Vec::with_capacity(questions.len() + 1);
+    offsets.push(0);
+    for (qi, q) in questions.iter().enumerate() {
+        let items = if let Ok(l) = q.cast::<PyList>() {
+            Items::List(l.iter())
+        } else if let Ok(t) = q.cast::<PyTuple>() {
+            Items::Tuple(t.iter())
+        } else {
+            return py_result(Err(CredoError::invalid(
+                "answers",
+                format!("question {qi} is {}, expected a list of strings", type_name(&q)),
+            )));
+        };
+        for (ai, a) in items.enumerate() {
+            match a.cast_into::<PyString>() {
+                Ok(s) => held.push(s),
+                Err(e) => {
+                    let where_ = if single {
+                        format!("answer {ai}")
+                    } else {
+                        format!("answer {ai} of question {qi}")
+                    };
+                    return Err(not_a_string(e.into_inner().as_any(), &where_));
+                }
+            }
+        }
+        offsets.push(held.len());
+    }
+    Ok((held, offsets))
+}
+
+fn usize_offsets(arr: &[i64], arg: &str) -> PyResult<Vec<usize>> {
+    arr.iter()
+        .map(|&x| {
+            usize::try_from(x)
+                .map_err(|_| py_result::<()>(Err(CredoError::invalid(arg, "negative offset"))).unwrap_err())
+        })
+        .collect()
+}
+
+/// Hands the core's flat columns to NumPy (one array per field).
+fn result_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    let ints = [
+        ("labels", c.labels),
+        ("offsets", c.offsets),
+        ("sizes", c.sizes),
+        ("n_clusters", c.n_clusters),
+        ("majority", c.majority),
+        ("majority_index", c.majority_index),
+    ];
+    for (k, v) in ints {
+        d.set_item(k, PyArray1::from_vec(py, v))?;
+    }
+    let floats = [
+        ("cluster_probs", c.cluster_probs),
+        ("agreement", c.agreement),
+        ("se_discrete", c.se_discrete),
+        ("se_farquhar", c.se_farquhar),
+        ("se_kuhn", c.se_kuhn),
+        ("se_lm_polygraph", c.se_lm_polygraph),
+        ("eigval_laplacian", c.eigval_laplacian),
+        ("degree", c.degree),
+    ];
+    for (k, v) in floats {
+        d.set_item(k, PyArray1::from_vec(py, v))?;
+    }
+    Ok(d)
+}
+
+/// Normalises one answer (see `credo.agreement.normalize_answer`).
+#[pyfunction]
+#[pyo3(signature = (text, unicode = true, lowercase = true, punctuation = true, articles = true, whitespace = true, numbers = true))]
+#[allow(clippy::fn_params_excessive_bools)]
+fn agree_normalize(
+    text: &str,
+    unicode: bool,
+    lowercase: bool,
+    punctuation: bool,
+    articles: bool,
+    whitespace: bool,
+    numbers: bool,
+) -> String {
+    agree::normalize(
+        text,
+        &options((unicode, lowercase, punctuation, articles, whitespace, numbers)),
+    )
+}
+
+/// Agreement of every question in `questions` (a list of lists of strings). Per-sample inputs are
+/// flat over all samples: token log-probs `lp_values` with `lp_offsets` (samples + 1), embeddings
+/// rows, and the questions' n×n matrices concatenated. `single` words errors for one question.
+#[pyfunction]
+#[pyo3(signature = (questions, method, threshold, clustering, flags, lp_values=None, lp_offsets=None, embeddings=None, matrices=None, spectral=false, threads=None, single=false))]
+#[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
+fn agree_batch<'py>(
+    py: Python<'py>,
+    questions: &Bound<'py, PyList>,
+    method: &str,
+    threshold: f64,
+    clustering: &str,
+    flags: Flags,
+    lp_values: Option<PyReadonlyArray1<'py, f64>>,
+    lp_offsets: Option<PyReadonlyArray1<'py, i64>>,
+    embeddings: Option<PyReadonlyArray2<'py, f64>>,
+    matrices: Option<PyReadonlyArray1<'py, f64>>,
+    spectral: bool,
+    threads: Option<usize>,
+    single: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let cfg = Config {
+        method: py_result(Method::parse(method, threshold))?,
+        linkage: py_result(Linkage::parse(clustering))?,
+        normalize: options(flags),
+        spectral,
+    };
+    let (held, offsets) = collect_answers(questions, single)?;
+    let strs: Vec<&str> = held.iter().map(PyStringMethods::to_str).collect::<PyResult<_>>()?;
+    let n_total = strs.len();
+    let lp_vals = lp_values.as_ref().map(|a| slice1(a, "logprobs")).transpose()?;
+    let lp_offs = lp_offsets
+        .as_ref()
+        .map(|a| slice1(a, "logprobs").and_then(|s| usize_offsets(s, "logprobs")))
+        .transpose()?;
+    if let Some(o) = &lp_offs {
+        py_result(credo_core::error::check_same_len(
+            "logprobs",
+            o.len().saturating_sub(1),
+            n_total,
+        ))?;
+    }
+    let emb = embeddings.as_ref().map(|a| slice2(a, "embeddings")).transpose()?;
+    if let Some((_, rows, _)) = emb {
+        py_result(credo_core::error::check_same_len("embeddings", rows, n_total))?;
+    }
+    let mats = matrices.as_ref().map(|a| slice1(a, "matrices")).transpose()?;
+    let mut qs = Vec::with_capacity(offsets.len().saturating_sub(1));
+    let mut m_off = 0usize;
+    for w in offsets.windows(2) {
+        let (s0, s1) = (w[0], w[1]);
+        let n = s1 - s0;
+        let matrix = match mats {
+            Some(m) => {
+                let block = m.get(m_off..m_off + n * n);
+                m_off += n * n;
+                Some(block.unwrap_or(&[]))
+            }
+            None => None,
+        };
+        qs.push(Question {
+            answers: &strs[s0..s1],
+            logprobs: lp_vals.zip(lp_offs.as_deref()).map(|(v, o)| (v, &o[s0..=s1])),
+            embeddings: emb.map(|(v, _, d)| (&v[s0 * d..s1 * d], d)),
+            matrix,
+        });
+    }
+    if let Some(m) = mats {
+        if m.len() != m_off {
+            return py_result(Err(CredoError::shape(
+                "entailment",
+                format!("matrices hold {} values, the questions need {m_off}", m.len()),
+            )));
+        }
+    }
+    let results = maybe_detach(py, n_total, || {
+        if single && qs.len() == 1 {
+            agree::agree(&qs[0], &cfg).map(|r| Columns::single(&r))
+        } else {
+            agree::agree_batch_columns(&qs, &cfg, threads)
+        }
+    });
+    result_dict(py, py_result(results)?)
+}
+
+/// Agreement of one question under a user equivalence callable `equivalent(a, b) -> bool`
+/// (called with the earlier answer first, each unordered pair at most once).
+#[pyfunction]
+#[pyo3(signature = (answers, equivalent, clustering, lp_values=None, lp_offsets=None))]
+#[allow(clippy::needless_pass_by_value)]
+fn agree_callable<'py>(
+    py: Python<'py>,
+    answers: &Bound<'py, PyList>,
+    equivalent: &Bound<'py, PyAny>,
+    clustering: &str,
+    lp_values: Option<PyReadonlyArray1<'py, f64>>,
+    lp_offsets: Option<PyReadonlyArray1<'py, i64>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let linkage = py_result(Linkage::parse(clustering))?;
+    let wrapped = PyList::new(py, [answers])?;
+    let (held, _) = collect_answers(&wrapped, true)?;
+    if held.is_empty() {
+        return py_result(Err(CredoError::empty("answers", "no answers to compare")));
+    }
+    let lp = match (lp_values.as_ref(), lp_offsets.as_ref()) {
+        (Some(v), Some(o)) => {
+            let offs = usize_offsets(slice1(o, "logprobs")?, "logprobs")?;
+            py_result(credo_core::error::check_same_len(
+                "logprobs",
+                offs.len().saturating_sub(1),
+                held.len(),
+            ))?;
+            Some(py_result(SeqLogProbs::from_tokens(slice1(v, "logprobs")?, &offs))?)
+        }
+        _ => None,
+    };
+    // Validate everything before the first (possibly expensive) call of the user's function.
+    let labels = cluster_by::<PyErr>(held.len(), linkage, |i, j| {
+        equivalent.call1((&held[i], &held[j]))?.is_truthy()
+    })?;
+    result_dict(py, Columns::single(&agree::summarize(labels, lp.as_ref())))
+}
+
+/// (EigValLaplacian, Degree) of a symmetric similarity matrix with entries in [0, 1].
+#[pyfunction]
+#[allow(clippy::needless_pass_by_value)]
+fn agree_spectral(similarity: PyReadonlyArray2<'_, f64>) -> PyResult<(f64, f64)> {
+    let (w, rows, cols) = slice2(&similarity, "similarity")?;
+    if rows != cols {
+        return py_result(Err(CredoError::shape(
+            "similarity",
+            format!("expected a square matrix, got {rows} x {cols}"),
+        )));
+    }
+    py_result(spectral::check_similarity("similarity", w, rows))?;
+    let s = spectral::spectral(w, rows);
+    Ok((s.eigval_laplacian, s.degree))
+}
+
+/// `(stop, statistic)` of a stopping rule on answer counts.
+#[pyfunction]
+#[allow(clippy::needless_pass_by_value)]
+fn agree_stopping_decide(
+    rule: &str,
+    threshold: f64,
+    counts: PyReadonlyArray1<'_, i64>,
+    min_samples: u64,
+    max_samples: u64,
+) -> PyResult<(bool, f64)> {
+    let rule = py_result(stopping::Rule::parse(rule))?;
+    let c: Vec<u64> = slice1(&counts, "counts")?
+        .iter()
+        .map(|&x| u64::try_from(x))
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            py_result::<()>(Err(CredoError::invalid("counts", "must be non-negative whole numbers"))).unwrap_err()
+        })?;
+    py_result(stopping::decide(rule, threshold, &c, min_samples, max_samples))
+}
+
+/// The threshold a stopping rule uses by default.
+#[pyfunction]
+fn agree_stopping_default_threshold(rule: &str) -> PyResult<f64> {
+    Ok(py_result(stopping::Rule::parse(rule))?.default_threshold())
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(agree_normalize, m)?)?;
+    m.add_function(wrap_pyfunction!(agree_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(agree_callable, m)?)?;
+    m.add_function(wrap_pyfunction!(agree_spectral, m)?)?;
+    m.add_function(wrap_pyfunction!(agree_stopping_decide, m)?)?;
+    m.add_function(wrap_pyfunction!(agree_stopping_default_threshold, m)?)?;
     Ok(())
 }

@@ -22,49 +22,12 @@ pub use isotonic::{Increasing, IsotonicModel, IsotonicOptions, OutOfBounds};
 pub use platt::PlattModel;
 pub use temperature::TemperatureModel;
 
+pub(crate) use crate::error::check_weights;
 use crate::error::{CredoError, Result};
+pub use crate::special::{sigmoid, softplus};
 
 /// Rows per parallel chunk: fixed, so that sums are reduced in the same order for any thread count.
 pub(crate) const CHUNK: usize = 4096;
-
-/// The logistic function, evaluated without overflow for either sign of `z`.
-#[inline]
-#[must_use]
-pub fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
-
-/// log(1 + e^z) without overflow.
-#[inline]
-pub(crate) fn softplus(z: f64) -> f64 {
-    if z > 0.0 {
-        z + (-z).exp().ln_1p()
-    } else {
-        z.exp().ln_1p()
-    }
-}
-
-/// Validates optional per-sample weights: the right length, finite, non-negative, positive sum.
-pub(crate) fn check_weights(w: Option<&[f64]>, n: usize) -> Result<()> {
-    let Some(w) = w else { return Ok(()) };
-    crate::error::check_same_len("sample_weight", w.len(), n)?;
-    crate::error::check_finite("sample_weight", w)?;
-    if let Some(i) = w.iter().position(|&v| v < 0.0) {
-        return Err(CredoError::invalid(
-            "sample_weight",
-            format!("weights must be non-negative, got {} at index {i}", w[i]),
-        ));
-    }
-    if w.iter().sum::<f64>() <= 0.0 {
-        return Err(CredoError::invalid("sample_weight", "weights must not all be zero"));
-    }
-    Ok(())
-}
 
 /// Validates binary labels given as floats: every value is exactly 0 or 1, and both classes occur
 /// (with positive weight).

@@ -49,19 +49,7 @@ pub fn check_outcomes(arg: &str, y: &[f64], n: usize) -> Result<()> {
     ))
 }
 
-/// Checks optional weights: right length, finite, non-negative, positive total.
-pub fn check_weights(w: Option<&[f64]>, n: usize) -> Result<()> {
-    let Some(w) = w else { return Ok(()) };
-    check_same_len("sample_weight", w.len(), n)?;
-    check_finite("sample_weight", w)?;
-    if w.iter().any(|&v| v < 0.0) {
-        return Err(CredoError::invalid("sample_weight", "weights must be non-negative"));
-    }
-    if w.iter().sum::<f64>() <= 0.0 {
-        return Err(CredoError::invalid("sample_weight", "weights must not all be zero"));
-    }
-    Ok(())
-}
+pub use crate::error::check_weights;
 
 /// The weight of sample `i` (1 when unweighted).
 #[inline]

@@ -1,0 +1,146 @@
+"""Agreement on 10,000 questions × 10 sampled answers: credo's batch path against pure Python
+(SQuAD normalisation + dict counting; greedy token-Jaccard) and rapidfuzz (an extra peer).
+
+Target (DESIGN.md): ≥ 20× pure Python on both exact and Jaccard agreement.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+from collections import Counter
+
+import pytest
+from _harness import QUICK, best_time, record
+
+from credo.agreement import agree_batch
+
+N_QUESTIONS = 2_000 if QUICK else 10_000
+N_ANSWERS = 10
+THRESHOLD = 0.5
+
+SUBJECTS = ["the eiffel tower", "paris", "mount everest", "the pacific ocean", "george washington",
+            "photosynthesis", "the mitochondria", "isaac newton", "the amazon river", "jupiter"]  # fmt: skip
+FRAMES = ["{}", "The answer is {}.", "It is {}", "{}!", "I think it's {}", "Answer: {}", "{}, of course",
+          "Probably {} but not sure", "\"{}\"", "Definitely {}."]  # fmt: skip
+
+
+def make_questions(seed: int = 0) -> list[list[str]]:
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(N_QUESTIONS):
+        right = rnd.choice([*SUBJECTS, str(rnd.randint(0, 500))])
+        wrong = [rnd.choice([*SUBJECTS, str(rnd.randint(0, 500))]) for _ in range(3)]
+        p = rnd.uniform(0.3, 1.0)
+        answers = []
+        for _ in range(N_ANSWERS):
+            core = right if rnd.random() < p else rnd.choice(wrong)
+            text = rnd.choice(FRAMES).format(core)
+            answers.append(text.upper() if rnd.random() < 0.1 else text)
+        out.append(answers)
+    return out
+
+
+_PUNCT = set(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def squad_normalize(s: str) -> str:
+    s = s.lower()
+    s = "".join(ch for ch in s if ch not in _PUNCT)
+    s = _ARTICLES.sub(" ", s)
+    return " ".join(s.split())
+
+
+def python_exact(questions: list[list[str]]) -> list[tuple[str, float]]:
+    out = []
+    for answers in questions:
+        counts = Counter(squad_normalize(a) for a in answers)
+        top, c = counts.most_common(1)[0]
+        out.append((top, c / len(answers)))
+    return out
+
+
+def python_jaccard(questions: list[list[str]]) -> list[list[int]]:
+    out = []
+    for answers in questions:
+        sets = [set(squad_normalize(a).split()) for a in answers]
+        firsts: list[int] = []
+        labels = []
+        for j, s in enumerate(sets):
+            for c, f in enumerate(firsts):
+                t = sets[f]
+                union = len(s | t)
+                if (len(s & t) / union if union else 1.0) >= THRESHOLD:
+                    labels.append(c)
+                    break
+            else:
+                firsts.append(j)
+                labels.append(len(firsts) - 1)
+        out.append(labels)
+    return out
+
+
+@pytest.fixture(scope="module")
+def questions() -> list[list[str]]:
+    return make_questions()
+
+
+def test_exact_agreement(benchmark, questions):
+    benchmark(lambda: agree_batch(questions, method="exact"))
+    credo_s = best_time(lambda: agree_batch(questions, method="exact"), min_total=1.0)
+    py_s = best_time(lambda: python_exact(questions), repeat=5)
+    # Same majorities (credo also canonicalises numbers, which these answers do not exercise).
+    got = agree_batch(questions, method="exact")
+    ref = python_exact(questions)
+    assert [a for _, a in ref] == pytest.approx(list(got.agreement))
+    work = f"agreement exact, {len(questions)} x {N_ANSWERS}"
+    record(work, credo_s, "pure Python (SQuAD normalise + Counter)", py_s, 20)
+    try:
+        from rapidfuzz.utils import default_process
+
+        def rf_exact():
+            return [Counter(default_process(a) for a in q).most_common(1)[0] for q in questions]
+
+        record(work, credo_s, "rapidfuzz default_process + Counter", best_time(rf_exact, repeat=3), None)
+    except ImportError:  # pragma: no cover - optional peer
+        pass
+
+
+def test_jaccard_agreement(benchmark, questions):
+    benchmark(lambda: agree_batch(questions, method="jaccard", threshold=THRESHOLD))
+    credo_s = best_time(lambda: agree_batch(questions, method="jaccard", threshold=THRESHOLD), min_total=1.0)
+    py_s = best_time(lambda: python_jaccard(questions), repeat=5)
+    got = agree_batch(questions, method="jaccard", threshold=THRESHOLD)
+    ref = python_jaccard(questions)
+    same = sum(list(got.labels_of(i)) == ref[i] for i in range(len(questions)))
+    assert same == len(questions)
+    work = f"agreement Jaccard, {len(questions)} x {N_ANSWERS}"
+    record(work, credo_s, "pure Python (greedy token-Jaccard)", py_s, 20)
+    try:
+        from rapidfuzz import fuzz, process
+        from rapidfuzz.utils import default_process
+
+        def rf_greedy():
+            out = []
+            for q in questions:
+                sim = process.cdist(q, q, scorer=fuzz.token_set_ratio, processor=default_process)
+                firsts: list[int] = []
+                labels = []
+                for j in range(len(q)):
+                    for c, f in enumerate(firsts):
+                        if sim[f, j] >= 100 * THRESHOLD:
+                            labels.append(c)
+                            break
+                    else:
+                        firsts.append(j)
+                        labels.append(len(firsts) - 1)
+                out.append(labels)
+            return out
+
+        record(
+            work, credo_s, "rapidfuzz cdist(token_set_ratio) + greedy", best_time(rf_greedy, repeat=3), None
+        )
+    except ImportError:  # pragma: no cover - optional peer
+        pass

@@ -1,0 +1,279 @@
+//! The batch path's output: one flat column per field, every question's entries in order, so the
+//! bindings hand over a few arrays instead of one object per question. Every output position is
+//! known before the work starts, so parallel tasks write straight into disjoint slices of the final
+//! columns (no per-task buffers to concatenate afterwards).
+
+use rayon::prelude::*;
+
+use super::{analyse, in_question, Agreement, Config, Question, Stats, Workspace};
+use crate::error::Result;
+use crate::parallel::with_threads;
+
+/// Questions per parallel task: big enough to amortise scheduling, small enough to balance.
+const CHUNK: usize = 256;
+
+fn int(x: usize) -> i64 {
+    i64::try_from(x).unwrap_or(i64::MAX)
+}
+
+/// Agreement of many questions as flat columns (integers as i64, NumPy's default).
+///
+/// Per-answer columns are split by `offsets` (questions + 1 entries): `labels`, and the per-cluster
+/// `sizes` and `cluster_probs`, stored in the question's answer slots (question q's k clusters use
+/// the first `n_clusters[q]` of its slots; the rest hold 0). The other columns hold one value per
+/// question.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Columns {
+    pub offsets: Vec<i64>,
+    pub labels: Vec<i64>,
+    pub sizes: Vec<i64>,
+    pub cluster_probs: Vec<f64>,
+    pub n_clusters: Vec<i64>,
+    pub majority: Vec<i64>,
+    pub majority_index: Vec<i64>,
+    pub agreement: Vec<f64>,
+    pub se_discrete: Vec<f64>,
+    pub se_farquhar: Vec<f64>,
+    pub se_kuhn: Vec<f64>,
+    pub se_lm_polygraph: Vec<f64>,
+    pub eigval_laplacian: Vec<f64>,
+    pub degree: Vec<f64>,
+}
+
+/// One task's disjoint window into every column.
+struct Window<'a> {
+    labels: &'a mut [i64],
+    sizes: &'a mut [i64],
+    probs: &'a mut [f64],
+    per_q: [&'a mut [i64]; 3],
+    per_q_f: [&'a mut [f64]; 7],
+}
+
+impl Window<'_> {
+    /// Writes question `k` of the window, whose answers start at `at` within the window.
+    fn write(&mut self, k: usize, at: usize, labels: &[usize], sizes: &[usize], probs: &[f64], st: &Stats) {
+        for (d, &l) in self.labels[at..].iter_mut().zip(labels) {
+            *d = int(l);
+        }
+        for (d, &s) in self.sizes[at..].iter_mut().zip(sizes) {
+            *d = int(s);
+        }
+        self.probs[at..at + probs.len()].copy_from_slice(probs);
+        let [n_clusters, majority, majority_index] = &mut self.per_q;
+        n_clusters[k] = int(sizes.len());
+        majority[k] = int(st.majority);
+        majority_index[k] = int(st.majority_index);
+        let f = [
+            st.agreement,
+            st.se_discrete,
+            st.se_farquhar,
+            st.se_kuhn,
+            st.se_lm_polygraph,
+            st.eigval_laplacian,
+            st.degree,
+        ];
+        for (col, v) in self.per_q_f.iter_mut().zip(f) {
+            col[k] = v;
+        }
+    }
+}
+
+impl Columns {
+    /// Number of questions.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.agreement.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.agreement.is_empty()
+    }
+
+    fn zeroed(questions: usize, answers: usize) -> Self {
+        let q = || vec![0i64; questions];
+        let qf = || vec![0.0f64; questions];
+        Self {
+            offsets: Vec::with_capacity(questions + 1),
+            labels: vec![0; answers],
+            sizes: vec![0; answers],
+            cluster_probs: vec![0.0; answers],
+            n_clusters: q(),
+            majority: q(),
+            majority_index: q(),
+            agreement: qf(),
+            se_discrete: qf(),
+            se_farquhar: qf(),
+            se_kuhn: qf(),
+            se_lm_polygraph: qf(),
+            eigval_laplacian: qf(),
+            degree: qf(),
+        }
+    }
+
+    /// The columns of a single question's agreement.
+    #[must_use]
+    pub fn single(a: &Agreement) -> Self {
+        let mut c = Self::zeroed(1, a.labels.len());
+        c.offsets = vec![0, int(a.labels.len())];
+        let st = Stats {
+            majority: a.majority,
+            majority_index: a.majority_index,
+            agreement: a.agreement,
+            se_discrete: a.se_discrete,
+            se_farquhar: a.se_farquhar,
+            se_kuhn: a.se_kuhn,
+            se_lm_polygraph: a.se_lm_polygraph,
+            eigval_laplacian: a.eigval_laplacian,
+            degree: a.degree,
+        };
+        c.windows(&[a.labels.len()])
+            .remove(0)
+            .write(0, 0, &a.labels, &a.sizes, &a.cluster_probs, &st);
+        c
+    }
+
+    /// Splits every column into one window per chunk of `chunk_answers` (answers per chunk).
+    fn windows(&mut self, chunk_answers: &[usize]) -> Vec<Window<'_>> {
+        let mut out = Vec::with_capacity(chunk_answers.len());
+        let (mut labels, mut sizes, mut probs) = (
+            self.labels.as_mut_slice(),
+            self.sizes.as_mut_slice(),
+            self.cluster_probs.as_mut_slice(),
+        );
+        let mut qi: Vec<std::slice::ChunksMut<'_, i64>> = vec![
+            self.n_clusters.chunks_mut(CHUNK),
+            self.majority.chunks_mut(CHUNK),
+            self.majority_index.chunks_mut(CHUNK),
+        ];
+        let mut qf: Vec<std::slice::ChunksMut<'_, f64>> = vec![
+            self.agreement.chunks_mut(CHUNK),
+            self.se_discrete.chunks_mut(CHUNK),
+            self.se_farquhar.chunks_mut(CHUNK),
+            self.se_kuhn.chunks_mut(CHUNK),
+            self.se_lm_polygraph.chunks_mut(CHUNK),
+            self.eigval_laplacian.chunks_mut(CHUNK),
+            self.degree.chunks_mut(CHUNK),
+        ];
+        for &n in chunk_answers {
+            let (l, rest) = std::mem::take(&mut labels).split_at_mut(n);
+            labels = rest;
+            let (s, rest) = std::mem::take(&mut sizes).split_at_mut(n);
+            sizes = rest;
+            let (p, rest) = std::mem::take(&mut probs).split_at_mut(n);
+            probs = rest;
+            let mut next_i = || {
+                qi.iter_mut()
+                    .map(|it| it.next().unwrap_or_default())
+                    .collect::<Vec<_>>()
+            };
+            let per_q: [&mut [i64]; 3] = next_i().try_into().unwrap_or_else(|_| unreachable!());
+            let per_q_f: [&mut [f64]; 7] = qf
+                .iter_mut()
+                .map(|it| it.next().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .try_into()
+                .unwrap_or_else(|_| unreachable!());
+            out.push(Window {
+                labels: l,
+                sizes: s,
+                probs: p,
+                per_q,
+                per_q_f,
+            });
+        }
+        out
+    }
+}
+
+/// Agreement of many questions as columns, in parallel on fixed chunks of questions (results do
+/// not depend on `threads`). An error names the first failing question.
+pub fn agree_batch_columns(questions: &[Question<'_>], cfg: &Config, threads: Option<usize>) -> Result<Columns> {
+    let total: usize = questions.iter().map(|q| q.answers.len()).sum();
+    let mut cols = Columns::zeroed(questions.len(), total);
+    let mut acc = 0usize;
+    cols.offsets.push(0);
+    for q in questions {
+        acc += q.answers.len();
+        cols.offsets.push(int(acc));
+    }
+    let chunk_answers: Vec<usize> = questions
+        .chunks(CHUNK)
+        .map(|c| c.iter().map(|q| q.answers.len()).sum())
+        .collect();
+    let windows = cols.windows(&chunk_answers);
+    let results: Vec<Result<()>> = with_threads(threads, || {
+        windows
+            .into_par_iter()
+            .zip(questions.par_chunks(CHUNK))
+            .enumerate()
+            .map(|(c, (mut win, chunk))| {
+                let mut ws = Workspace::default();
+                let mut at = 0;
+                for (k, q) in chunk.iter().enumerate() {
+                    let st = analyse(q, cfg, &mut ws).map_err(|e| in_question(e, c * CHUNK + k))?;
+                    win.write(k, at, &ws.labels, &ws.sizes, &ws.probs, &st);
+                    at += q.answers.len();
+                }
+                Ok(())
+            })
+            .collect()
+    })?;
+    results.into_iter().collect::<Result<()>>()?;
+    Ok(cols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{agree_batch, Linkage, Method, NormalizeOptions};
+    use super::*;
+
+    #[test]
+    fn columns_match_per_question_results() {
+        let qs: Vec<Vec<String>> = (0..700)
+            .map(|i| (0..(i % 9 + 1)).map(|j| format!("a{}", (i + j) % 3)).collect())
+            .collect();
+        let refs: Vec<Vec<&str>> = qs.iter().map(|q| q.iter().map(String::as_str).collect()).collect();
+        let questions: Vec<Question<'_>> = refs
+            .iter()
+            .map(|a| Question {
+                answers: a,
+                ..Default::default()
+            })
+            .collect();
+        let cfg = Config {
+            method: Method::Jaccard { threshold: 0.5 },
+            linkage: Linkage::Greedy,
+            normalize: NormalizeOptions::default(),
+            spectral: true,
+        };
+        let cols = agree_batch_columns(&questions, &cfg, Some(2)).unwrap();
+        assert_eq!(cols.len(), 700);
+        for (i, a) in agree_batch(&questions, &cfg, Some(1)).unwrap().iter().enumerate() {
+            let one = Columns::single(a);
+            let (lo, hi) = (
+                usize::try_from(cols.offsets[i]).unwrap(),
+                usize::try_from(cols.offsets[i + 1]).unwrap(),
+            );
+            assert_eq!(cols.labels[lo..hi], one.labels[..]);
+            assert_eq!(cols.sizes[lo..hi], one.sizes[..]);
+            assert_eq!(cols.cluster_probs[lo..hi], one.cluster_probs[..]);
+            assert_eq!(cols.n_clusters[i], one.n_clusters[0]);
+            assert_eq!(cols.majority_index[i], one.majority_index[0]);
+            assert_eq!(cols.agreement[i], one.agreement[0]);
+            assert_eq!(cols.eigval_laplacian[i], one.eigval_laplacian[0]);
+        }
+        let errs = [
+            Question {
+                answers: &["x"],
+                ..Default::default()
+            },
+            Question::default(),
+        ];
+        assert!(agree_batch_columns(&errs, &cfg, None)
+            .unwrap_err()
+            .to_string()
+            .contains("question 1"));
+        assert!(agree_batch_columns(&[], &cfg, None).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,514 @@
+//! Answer normalisation before comparison: Unicode NFKC, case folding, number canonicalisation,
+//! SQuAD-style punctuation and article stripping, whitespace collapsing. Each step can be turned off.
+//!
+//! Order: vulgar fractions are tagged, then NFKC, lower-casing, numbers, punctuation, articles,
+//! whitespace. Numbers are canonicalised before punctuation is stripped and protected from it, so
+//! "-80" stays distinct from "80" and "3.50" becomes "3.5" rather than "350".
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::numbers::ascii_number;
+pub use super::numbers::{last_number, scan_numbers, NumberToken};
+
+/// Which normalisation steps to apply (all on by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct NormalizeOptions {
+    /// Unicode NFKC (full-width letters, ligatures, "１２" → "12").
+    pub unicode: bool,
+    /// Lower-case.
+    pub lowercase: bool,
+    /// Delete punctuation characters (SQuAD deletes them without inserting a space).
+    pub punctuation: bool,
+    /// Drop the English articles "a", "an", "the" as whole words.
+    pub articles: bool,
+    /// Trim and collapse runs of whitespace to one space.
+    pub whitespace: bool,
+    /// Canonical numbers: "1,000" → "1000", "3.50" → "3.5", "+7" → "7", "½" → "0.5", "1/4" → "0.25".
+    pub numbers: bool,
+}
+
+impl Default for NormalizeOptions {
+    fn default() -> Self {
+        Self {
+            unicode: true,
+            lowercase: true,
+            punctuation: true,
+            articles: true,
+            whitespace: true,
+            numbers: true,
+        }
+    }
+}
+
+impl NormalizeOptions {
+    /// No step at all: answers compare verbatim.
+    #[must_use]
+    pub fn none() -> Self {
+        Self {
+            unicode: false,
+            lowercase: false,
+            punctuation: false,
+            articles: false,
+            whitespace: false,
+            numbers: false,
+        }
+    }
+}
+
+// Number characters shielded from the punctuation step, restored at the end (private-use code
+// points: NFKC, lower-casing and the punctuation test all leave them alone).
+const GUARD_MINUS: char = '\u{E0F0}';
+const GUARD_POINT: char = '\u{E0F1}';
+// Vulgar fractions are tagged before NFKC, which would turn "1½" into "11⁄2".
+const FRACTION_BASE: u32 = 0xE100;
+const VULGAR: [(char, f64); 19] = [
+    ('¼', 0.25),
+    ('½', 0.5),
+    ('¾', 0.75),
+    ('⅐', 1.0 / 7.0),
+    ('⅑', 1.0 / 9.0),
+    ('⅒', 0.1),
+    ('⅓', 1.0 / 3.0),
+    ('⅔', 2.0 / 3.0),
+    ('⅕', 0.2),
+    ('⅖', 0.4),
+    ('⅗', 0.6),
+    ('⅘', 0.8),
+    ('⅙', 1.0 / 6.0),
+    ('⅚', 5.0 / 6.0),
+    ('⅛', 0.125),
+    ('⅜', 0.375),
+    ('⅝', 0.625),
+    ('⅞', 0.875),
+    ('↉', 0.0),
+];
+
+fn vulgar_tag(c: char) -> Option<char> {
+    let i = VULGAR.iter().position(|&(v, _)| v == c)?;
+    char::from_u32(FRACTION_BASE + u32::try_from(i).ok()?)
+}
+
+pub(super) fn vulgar_value(c: char) -> Option<f64> {
+    let i = (c as u32).checked_sub(FRACTION_BASE)? as usize;
+    VULGAR.get(i).map(|&(_, v)| v)
+}
+
+/// SQuAD deletes ASCII punctuation (Python's `string.punctuation`); we also delete the common
+/// Unicode punctuation that NFKC leaves in place (curly quotes, dashes, ellipsis, CJK marks).
+#[must_use]
+pub fn is_punctuation(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_punctuation();
+    }
+    matches!(c,
+        '\u{00A1}' | '\u{00A7}' | '\u{00AB}' | '\u{00B6}' | '\u{00B7}' | '\u{00BB}' | '\u{00BF}'
+        | '\u{2010}'..='\u{2027}' | '\u{2030}'..='\u{205E}' | '\u{2212}'
+        | '\u{3001}'..='\u{3003}' | '\u{3008}'..='\u{3011}' | '\u{3014}'..='\u{301F}'
+        | '\u{FE50}'..='\u{FE6B}' | '\u{FF01}'..='\u{FF0F}')
+}
+
+fn is_article(w: &str) -> bool {
+    matches!(w, "a" | "an" | "the")
+}
+
+/// Normalises `text` with `opts` into a new string.
+#[must_use]
+pub fn normalize(text: &str, opts: &NormalizeOptions) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut scratch = Scratch::default();
+    normalize_into(text, opts, &mut out, &mut scratch);
+    out
+}
+
+/// Reusable buffers so batch callers allocate once per thread, not once per answer.
+#[derive(Default)]
+pub struct Scratch {
+    a: String,
+    b: String,
+    c: String,
+}
+
+/// Normalises `text` into `out` (cleared first), using `scratch` for intermediate steps.
+pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut Scratch) {
+    out.clear();
+    normalize_append(text, opts, out, scratch);
+}
+
+/// Normalises `text` and appends the result to `out` (the batch path's arena).
+pub fn normalize_append(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut Scratch) {
+    // Shortcut (most answers): ASCII is NFKC-stable, so one pass over its words does every step.
+    if opts.whitespace && text.is_ascii() {
+        let table = &ASCII_TABLES[usize::from(opts.punctuation) * 2 + usize::from(opts.lowercase)];
+        // SAFETY: only ASCII bytes are appended (the input bytes are ASCII, the tables map ASCII to
+        // ASCII, canonical numbers are digits, '-', '.' and Rust's float text), so `out` stays UTF-8;
+        // the 0xFF deletion markers `push_ascii_word` writes are truncated away before it returns,
+        // and nothing in between can panic (all indices are within the vector).
+        let buf = unsafe { out.as_mut_vec() };
+        let base = buf.len();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if is_ascii_space(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && !is_ascii_space(bytes[i]) {
+                i += 1;
+            }
+            push_ascii_word(buf, base, &bytes[start..i], opts, table);
+        }
+        return;
+    }
+    let mut tmp = std::mem::take(&mut scratch.c);
+    normalize_general(text, opts, &mut tmp, scratch);
+    out.push_str(&tmp);
+    scratch.c = tmp;
+}
+
+/// ASCII characters with Unicode's White_Space property (what `split_whitespace` splits on).
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
+}
+
+/// The general path (any text, any options); [`normalize_into`] takes a one-pass shortcut for
+/// ASCII text that gives the same result (checked by the tests).
+fn normalize_general(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut Scratch) {
+    out.clear();
+    let Scratch { a, b, .. } = scratch;
+    a.clear();
+    // Step 1: fraction tags, NFKC, lower case (ASCII text skips the Unicode machinery).
+    if text.is_ascii() {
+        a.push_str(text);
+        if opts.lowercase {
+            a.make_ascii_lowercase();
+        }
+    } else {
+        b.clear();
+        for c in text.chars() {
+            b.push(if opts.numbers { vulgar_tag(c).unwrap_or(c) } else { c });
+        }
+        if opts.unicode {
+            for c in b.nfkc() {
+                push_case(a, c, opts.lowercase);
+            }
+        } else {
+            for c in b.chars() {
+                push_case(a, c, opts.lowercase);
+            }
+        }
+    }
+    // Step 2: canonical numbers, guarded against the punctuation step.
+    let mut guarded = false;
+    let src: &str = if opts.numbers {
+        b.clear();
+        guarded = canonical_numbers(a, b, opts.punctuation);
+        b
+    } else {
+        a
+    };
+    // Step 3: punctuation, articles and whitespace, word by word.
+    if opts.whitespace {
+        for word in src.split_whitespace() {
+            push_word(out, word, opts, true);
+        }
+    } else {
+        let mut rest = src;
+        while !rest.is_empty() {
+            let ws = rest.find(|c: char| !c.is_whitespace()).unwrap_or(rest.len());
+            out.push_str(&rest[..ws]);
+            rest = &rest[ws..];
+            let we = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            push_word(out, &rest[..we], opts, false);
+            rest = &rest[we..];
+        }
+    }
+    if guarded {
+        let restored: String = out
+            .chars()
+            .map(|c| {
+                if c == GUARD_MINUS {
+                    '-'
+                } else if c == GUARD_POINT {
+                    '.'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        *out = restored;
+    }
+}
+
+/// Marks a byte the shortcut deletes (never a valid ASCII output).
+const DELETED: u8 = 0xFF;
+
+/// What each ASCII byte becomes, for (punctuation, lowercase) on/off, built at compile time.
+const fn ascii_table(punctuation: bool, lowercase: bool) -> [u8; 128] {
+    let mut t = [0u8; 128];
+    let mut b = 0u8;
+    while b < 128 {
+        t[b as usize] = if punctuation && b.is_ascii_punctuation() {
+            DELETED
+        } else if lowercase {
+            b.to_ascii_lowercase()
+        } else {
+            b
+        };
+        b += 1;
+    }
+    t
+}
+
+static ASCII_TABLES: [[u8; 128]; 4] = [
+    ascii_table(false, false),
+    ascii_table(false, true),
+    ascii_table(true, false),
+    ascii_table(true, true),
+];
+
+fn push_ascii_word(out: &mut Vec<u8>, base: usize, word: &[u8], opts: &NormalizeOptions, table: &[u8; 128]) {
+    let start = out.len();
+    if start > base {
+        out.push(b' ');
+    }
+    let body = out.len();
+    // Map each byte through the table into spare capacity, branch-free (a deleted byte is written
+    // and then overwritten by the next one), noting digits on the way: only a word with a digit
+    // can hold a number, and such a word is redone below by the number-aware loop.
+    out.reserve(word.len());
+    let spare = &mut out.spare_capacity_mut()[..word.len()];
+    let (mut w, mut digits) = (0, false);
+    for &c in word {
+        let m = table[usize::from(c & 0x7f)];
+        spare[w].write(m);
+        w += usize::from(m != DELETED);
+        digits |= c.is_ascii_digit();
+    }
+    if !(opts.numbers && digits) {
+        // SAFETY: the loop initialised spare[..w] (w ≤ word.len() ≤ the reserved capacity).
+        unsafe { out.set_len(body + w) };
+        if out.len() == body || (opts.articles && matches!(&out[body..], b"a" | b"an" | b"the")) {
+            out.truncate(start);
+        }
+        return;
+    }
+    let mut i = 0;
+    while i < word.len() {
+        let c = word[i];
+        if opts.numbers
+            && (c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.'))
+            && (i == 0 || !word[i - 1].is_ascii_alphanumeric())
+        {
+            if let Some(end) = ascii_number(word, i, out) {
+                i = end;
+                continue;
+            }
+        }
+        let m = table[usize::from(c & 0x7f)];
+        if m != DELETED {
+            out.push(m);
+        }
+        i += 1;
+    }
+    if out.len() == body || (opts.articles && matches!(&out[body..], b"a" | b"an" | b"the")) {
+        out.truncate(start);
+    }
+}
+
+fn push_case(out: &mut String, c: char, lower: bool) {
+    if lower && !c.is_ascii() {
+        out.extend(c.to_lowercase());
+    } else if lower {
+        out.push(c.to_ascii_lowercase());
+    } else {
+        out.push(c);
+    }
+}
+
+fn push_word(out: &mut String, word: &str, opts: &NormalizeOptions, spaced: bool) {
+    let start = out.len();
+    if spaced && start > 0 {
+        out.push(' ');
+    }
+    let body = out.len();
+    if opts.punctuation {
+        out.extend(word.chars().filter(|&c| !is_punctuation(c)));
+    } else {
+        out.push_str(word);
+    }
+    let empty = out.len() == body;
+    if (spaced && empty) || (opts.articles && is_article(&out[body..])) {
+        out.truncate(start);
+    }
+}
+
+/// Rewrites every number of `src` in canonical form into `out`; returns whether guards were used.
+fn canonical_numbers(src: &str, out: &mut String, guard: bool) -> bool {
+    let (minus, point) = if guard { (GUARD_MINUS, GUARD_POINT) } else { ('-', '.') };
+    let mut last = 0;
+    let mut any = false;
+    for tok in scan_numbers(src) {
+        out.push_str(&src[last..tok.start]);
+        tok.write_canonical(out, minus, point);
+        last = tok.end;
+        any = true;
+    }
+    out.push_str(&src[last..]);
+    // Untouched tags (a vulgar fraction inside a word) go back to their characters.
+    if out.chars().any(|c| vulgar_value(c).is_some()) {
+        let restored: String = out
+            .chars()
+            .map(|c| vulgar_value(c).map_or(c, |_| VULGAR[(c as u32 - FRACTION_BASE) as usize].0))
+            .collect();
+        *out = restored;
+    }
+    any && guard
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> String {
+        normalize(s, &NormalizeOptions::default())
+    }
+
+    #[test]
+    fn squad_style() {
+        assert_eq!(n("  The  Eiffel Tower! "), "eiffel tower");
+        assert_eq!(n("an apple, a pear"), "apple pear");
+        assert_eq!(n("don't"), "dont");
+        assert_eq!(n("“Paris”…"), "paris");
+        assert_eq!(n("ＰＡＲＩＳ"), "paris");
+        assert_eq!(n(""), "");
+        assert_eq!(n("the"), "");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(n("1,000"), "1000");
+        assert_eq!(n("$1,000,000.00"), "1000000");
+        assert_eq!(n("3.50"), "3.5");
+        assert_eq!(n("-80"), "-80");
+        assert_eq!(n("+7"), "7");
+        assert_eq!(n("-0.0"), "0");
+        assert_eq!(n("007"), "7");
+        assert_eq!(n("½"), "0.5");
+        assert_eq!(n("1½ cups"), "1.5 cups");
+        assert_eq!(n("1/4"), "0.25");
+        assert_eq!(n(".5"), "0.5");
+        assert_eq!(n("The answer is 42."), "answer is 42");
+        assert_eq!(n("covid19"), "covid19");
+        assert_eq!(n("1,2,3"), "123");
+        assert_eq!(n("3.5%"), "3.5");
+    }
+
+    #[test]
+    fn steps_switch_off() {
+        let none = NormalizeOptions::none();
+        assert_eq!(normalize(" The 3.50! ", &none), " The 3.50! ");
+        let keep_case = NormalizeOptions {
+            lowercase: false,
+            ..NormalizeOptions::default()
+        };
+        assert_eq!(normalize("The Cat", &keep_case), "The Cat");
+        let no_ws = NormalizeOptions {
+            whitespace: false,
+            ..NormalizeOptions::default()
+        };
+        assert_eq!(normalize(" a  b ", &no_ws), "   b ");
+        let no_num = NormalizeOptions {
+            numbers: false,
+            ..NormalizeOptions::default()
+        };
+        assert_eq!(normalize("-3.50", &no_num), "350");
+    }
+
+    #[test]
+    fn ascii_shortcut_matches_general_path() {
+        let pieces = [
+            "The",
+            "a",
+            "an",
+            "42",
+            "-80",
+            "+7",
+            "3.50",
+            "1,000",
+            "1,2",
+            "$1,234.50",
+            "x2",
+            "5-3",
+            "1/4",
+            "3/0",
+            "1/2/3",
+            "0.0",
+            "-0",
+            "007",
+            ".5",
+            "-.5",
+            "1.2.3",
+            "Paris!",
+            "don't",
+            "--",
+            "(",
+            ")",
+            "3.",
+            "3.5%",
+            "-",
+            "1,000,000.00",
+            "covid19",
+            "2x",
+            "a1b2",
+            "--4",
+            "'-4'",
+            "1/4.",
+            "10/20",
+        ];
+        let opts_list = [
+            NormalizeOptions::default(),
+            NormalizeOptions {
+                punctuation: false,
+                ..NormalizeOptions::default()
+            },
+            NormalizeOptions {
+                numbers: false,
+                ..NormalizeOptions::default()
+            },
+            NormalizeOptions {
+                lowercase: false,
+                articles: false,
+                ..NormalizeOptions::default()
+            },
+        ];
+        let mut seed: u64 = 7;
+        for _ in 0..4000 {
+            let mut text = String::new();
+            for _ in 0..4 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let p = pieces[(seed >> 33) as usize % pieces.len()];
+                text.push_str(p);
+                text.push_str(if (seed >> 20).is_multiple_of(3) { "" } else { " " });
+            }
+            for opts in &opts_list {
+                let mut fast = String::new();
+                normalize_into(&text, opts, &mut fast, &mut Scratch::default());
+                let mut slow = String::new();
+                normalize_general(&text, opts, &mut slow, &mut Scratch::default());
+                assert_eq!(fast, slow, "{text:?} {opts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn last_number_values() {
+        assert_eq!(last_number("the answer is 1,234.5"), Some(1234.5));
+        assert_eq!(last_number("-80"), Some(-80.0));
+        assert_eq!(last_number("no number"), None);
+        assert_eq!(last_number("x2"), None);
+    }
+}

@@ -1,0 +1,176 @@
+//! Pairwise similarity of normalised answers: token-set Jaccard, ROUGE-L F1 over tokens, cosine of
+//! caller-supplied vectors, and tolerant numeric equality.
+
+/// A 64-bit hash of one token (FxHash-style multiply-rotate over 8-byte words): token sets are
+/// compared as sorted hash vectors, so no string is copied.
+#[must_use]
+pub fn token_hash(token: &str) -> u64 {
+    hash_bytes(token.as_bytes())
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h: u64 = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let mut tail = [0u8; 8];
+    let rem = chunks.remainder();
+    tail[..rem.len()].copy_from_slice(rem);
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+/// Appends the whitespace tokens of `text` as hashes, in order.
+pub fn token_hashes(text: &str, out: &mut Vec<u64>) {
+    if text.is_ascii() {
+        // Byte-level split: same tokens as `split_whitespace` on ASCII, without char decoding.
+        let spaces = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+        out.extend(text.as_bytes().split(spaces).filter(|t| !t.is_empty()).map(hash_bytes));
+    } else {
+        out.extend(text.split_whitespace().map(token_hash));
+    }
+}
+
+/// Jaccard similarity of two sorted, de-duplicated hash sets; two empty sets are identical (1).
+#[must_use]
+pub fn jaccard_sorted(a: &[u64], b: &[u64]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    if a.len() * b.len() <= 64 {
+        // Short answers: count equal pairs branch-free (sets are de-duplicated, so this is |a ∩ b|).
+        let inter: usize = a.iter().map(|x| b.iter().filter(|&y| y == x).count()).sum();
+        return ratio(inter, a.len() + b.len() - inter);
+    }
+    let (mut i, mut j, mut inter) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                inter += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - inter;
+    ratio(inter, union)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn ratio(num: usize, den: usize) -> f64 {
+    num as f64 / den as f64
+}
+
+/// ROUGE-L F1 (β = 1) over token sequences: LCS / length on each side, harmonic mean.
+/// Two empty answers are identical (1); one empty answer shares nothing (0).
+#[must_use]
+pub fn rouge_l(a: &[u64], b: &[u64], row: &mut Vec<usize>) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return if a.is_empty() && b.is_empty() { 1.0 } else { 0.0 };
+    }
+    let lcs = lcs_len(a, b, row);
+    if lcs == 0 {
+        return 0.0;
+    }
+    let p = ratio(lcs, a.len());
+    let r = ratio(lcs, b.len());
+    2.0 * p * r / (p + r)
+}
+
+/// Length of the longest common subsequence, one rolling DP row.
+fn lcs_len(a: &[u64], b: &[u64], row: &mut Vec<usize>) -> usize {
+    row.clear();
+    row.resize(b.len() + 1, 0);
+    for &x in a {
+        let mut diag = 0;
+        for (j, &y) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = if x == y { diag + 1 } else { up.max(row[j]) };
+            diag = up;
+        }
+    }
+    row[b.len()]
+}
+
+/// Cosine similarity of two vectors whose norms are given (both non-zero).
+#[must_use]
+pub fn cosine(a: &[f64], b: &[f64], norm_a: f64, norm_b: f64) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    (dot / (norm_a * norm_b)).clamp(-1.0, 1.0)
+}
+
+/// Numeric equality with tolerance: |a − b| ≤ tol · max(1, |a|, |b|) (absolute near zero,
+/// relative for large values).
+#[must_use]
+pub fn numbers_close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * 1f64.max(a.abs()).max(b.abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<u64> {
+        let mut v = Vec::new();
+        token_hashes(s, &mut v);
+        v
+    }
+
+    fn set(s: &str) -> Vec<u64> {
+        let mut v = toks(s);
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    #[test]
+    fn jaccard_values() {
+        assert!((jaccard_sorted(&set("a b c"), &set("b c d")) - 0.5).abs() < 1e-15);
+        assert!((jaccard_sorted(&set("a a b"), &set("b a")) - 1.0).abs() < 1e-15);
+        assert_eq!(jaccard_sorted(&set(""), &set("")), 1.0);
+        assert_eq!(jaccard_sorted(&set("x"), &set("")), 0.0);
+    }
+
+    #[test]
+    fn rouge_values() {
+        let mut row = Vec::new();
+        // LCS("the cat sat on mat", "the cat on the mat") = "the cat on mat" = 4 → P = R = 0.8.
+        let f = rouge_l(&toks("the cat sat on mat"), &toks("the cat on the mat"), &mut row);
+        assert!((f - 0.8).abs() < 1e-12, "{f}");
+        assert_eq!(rouge_l(&toks("a"), &toks("b"), &mut row), 0.0);
+        let f = rouge_l(&toks("a b c d"), &toks("a c"), &mut row);
+        assert!((f - 2.0 * 0.5 / 1.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn hashes_distinguish_tokens() {
+        let words = [
+            "a",
+            "b",
+            "ab",
+            "ba",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefgi",
+            "",
+            "12",
+            "21",
+        ];
+        let mut hs: Vec<u64> = words.iter().map(|w| token_hash(w)).collect();
+        hs.sort_unstable();
+        hs.dedup();
+        assert_eq!(hs.len(), words.len());
+    }
+
+    #[test]
+    fn numeric_tolerance() {
+        assert!(numbers_close(1.0, 1.0 + 1e-9, 1e-6));
+        assert!(!numbers_close(1.0, 1.01, 1e-6));
+        assert!(numbers_close(1e9, 1e9 + 1.0, 1e-6));
+    }
+}
