@@ -7,7 +7,7 @@
 //! nothing is allocated per position. The aggregates skip NaN positions (a row with no valid entry, a
 //! missing chosen logprob); an aggregate with no defined position is NaN.
 
-use super::exp64::{exp_le0, exp_slice, EXP64_MIN};
+use super::exp64::{exp_le0, exp_slice, xlogx_slice, EXP64_MIN};
 use super::topk::{TopkOptions, TopkPolicy};
 use crate::error::{CredoError, Result};
 
@@ -41,12 +41,11 @@ pub struct TopkSummary {
     pub not_top1: f64,
 }
 
-fn xlogx_neg(p: f64) -> f64 {
-    if p > 0.0 {
-        -p * p.ln()
-    } else {
-        0.0
-    }
+/// `x.ln()` behind a call the optimiser cannot hoist: the `ln` intrinsic is speculatable, and
+/// LLVM would otherwise turn `if renorm { ln } else { NaN }` into a select that always pays it.
+#[inline(never)]
+fn ln_not_speculated(x: f64) -> f64 {
+    x.ln()
 }
 
 /// (Σp, −Σp·l) over a row, in four interleaved partial sums (the latency of one sequential
@@ -183,6 +182,10 @@ fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts:
     let mut kept: Vec<f64> = Vec::with_capacity(width);
     let mut probs: Vec<f64> = Vec::with_capacity(width);
     let (mut entropy, mut upper_acc) = (Acc::new(f64::NEG_INFINITY), Acc::new(f64::NEG_INFINITY));
+    let mut rows_partial: Vec<f64> = Vec::with_capacity(rows);
+    let mut rows_rem: Vec<f64> = Vec::with_capacity(rows);
+    let mut rows_upper: Vec<f64> = Vec::with_capacity(rows);
+    let mut rows_h: Vec<f64> = Vec::with_capacity(rows);
     let mut tail_acc = Acc::new(f64::NEG_INFINITY);
     let mut margin = Acc::new(f64::INFINITY);
     let mut top1 = Acc::new(f64::INFINITY);
@@ -222,26 +225,35 @@ fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts:
         let (mass, raw_h) = mass_and_entropy(probs_row, kept_row);
         let tail = (1.0 - mass).max(0.0);
         // Only the renormalised policy needs log Σp (a logarithm per row saved otherwise).
-        let log_mass = if renorm { mass.ln() } else { f64::NAN };
-        let (lower, upper) = if n == 0 {
-            (f64::NAN, f64::NAN)
+        let log_mass = if renorm { ln_not_speculated(mass) } else { f64::NAN };
+        // The lower bound is completed after the loop: its −rem·log rem term is evaluated for
+        // all rows at once (vectorised), so the row loop takes no logarithm.
+        let (partial, rem, upper) = if n == 0 {
+            (f64::NAN, 0.0, f64::NAN)
         } else {
             let pmin = probs_row[n - 1];
-            let lower = if tail > 0.0 {
-                let full = (tail / pmin).floor();
+            let (partial, rem) = if tail > 0.0 {
+                // floor(q) for q ≥ 0 by truncation (SSE2; `f64::floor` is a libm call without
+                // SSE4.1); above 2⁵² every float64 is already an integer.
+                let q = tail / pmin;
+                let full = if q < 4_503_599_627_370_496.0 {
+                    (q as i64) as f64
+                } else {
+                    q
+                };
                 let rem = tail - full * pmin;
                 // −pmin·log pmin with log pmin = the kept logprob itself (no logarithm).
                 let h_min = if pmin > 0.0 { -pmin * kept_row[n - 1] } else { 0.0 };
-                raw_h + full * h_min + xlogx_neg(rem)
+                (raw_h + full * h_min, rem)
             } else {
-                raw_h
+                (raw_h, 0.0)
             };
             let upper = match opts.vocab_size {
                 None => f64::NAN,
                 Some(v) if v <= n || tail == 0.0 => raw_h,
                 Some(v) => raw_h + tail * ((v - n) as f64 / tail).ln(),
             };
-            (lower, if upper.is_nan() { upper } else { upper.max(lower) })
+            (partial, rem, upper)
         };
         let h = match opts.policy {
             TopkPolicy::Raw => {
@@ -258,10 +270,12 @@ fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts:
                     (log_mass + raw_h / mass).max(0.0)
                 }
             }
-            TopkPolicy::Bounds => lower,
+            TopkPolicy::Bounds => f64::NAN, // the lower bound, completed below
         };
-        entropy.push_max(h);
-        upper_acc.push_max(upper);
+        rows_partial.push(partial);
+        rows_rem.push(rem);
+        rows_upper.push(upper);
+        rows_h.push(h);
         tail_acc.push_max(tail);
         let shift = if renorm { log_mass } else { 0.0 };
         top1.push_min(kept_row.first().map_or(f64::NAN, |l| l - shift));
@@ -298,6 +312,20 @@ fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts:
                 });
             }
         }
+    }
+    // Complete the lower bounds: partial + (−rem·log rem), the latter for all rows at once.
+    let mut rem_term = vec![0.0; rows];
+    xlogx_slice(&rows_rem, &mut rem_term);
+    for r in 0..rows {
+        let lower = rows_partial[r] + rem_term[r];
+        let upper = rows_upper[r];
+        // Rounding can put a tight upper bound a hair below the lower one (NaN stays NaN).
+        upper_acc.push_max(if upper.is_nan() { upper } else { upper.max(lower) });
+        entropy.push_max(if opts.policy == TopkPolicy::Bounds {
+            lower
+        } else {
+            rows_h[r]
+        });
     }
     let has_chosen = chosen.is_some();
     let nan_unless = |ok: bool, v: f64| if ok { v } else { f64::NAN };
