@@ -1,11 +1,10 @@
 //! A float64 exponential for logprobs in [−708, 0] (and −x·ln x on (0, 1]) that the compiler
-//! can vectorise. The exponential: Cody–Waite
-//! range reduction (x = n·ln2 + r, |r| ≤ ln2/2) and the degree-13 Taylor polynomial of e^r
-//! (truncation below 1e−17 relative), scaled by 2ⁿ through the exponent bits; accurate to a few
-//! ulp of `f64::exp`. The AVX2 build of [`exp_slice`] evaluates the polynomial with fused
-//! multiply-adds (four lanes), the portable build with plain mul/add (a software `fma` would be
-//! slow), so the two may differ in the last ulp. Used by the single-request top-k summary, where
-//! the per-entry `exp` dominates.
+//! can vectorise. The exponential: Cody–Waite range reduction (x = n·ln2 + r, |r| ≤ ln2/2) and
+//! the degree-13 Taylor polynomial of e^r (truncation below 1e−17 relative), scaled by 2ⁿ through
+//! the exponent bits; accurate to a few ulp of `f64::exp`. The AVX2 and AVX-512 builds of
+//! [`exp_slice`] evaluate the polynomial with fused multiply-adds (4 or 8 lanes), the portable
+//! build with plain mul/add (a software `fma` would be slow), so they may differ in the last
+//! ulp. Used by the single-request top-k summary, where the per-entry `exp` dominates.
 
 /// Smallest argument handled (2ⁿ stays a normal float64); callers use `f64::exp` below it.
 pub const EXP64_MIN: f64 = -708.0;
@@ -75,15 +74,29 @@ fn exp_slice_avx2(src: &[f64], dst: &mut [f64]) {
     }
 }
 
-/// `dst[i] = e^max(src[i], EXP64_MIN)` (NaN stays NaN), four lanes at a time where AVX2 is
-/// available (fused multiply-adds there; the last ulp may differ from the portable loop).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn exp_slice_avx512(src: &[f64], dst: &mut [f64]) {
+    for (d, &x) in dst.iter_mut().zip(src) {
+        *d = exp_poly::<true>(x.max(EXP64_MIN));
+    }
+}
+
+/// `dst[i] = e^max(src[i], EXP64_MIN)` (NaN stays NaN), eight lanes at a time with AVX-512,
+/// four with AVX2 (fused multiply-adds there; the last ulp may differ from the portable loop).
 pub fn exp_slice(src: &[f64], dst: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     {
         use super::simd::{active, SimdLevel};
-        if active() >= SimdLevel::Avx2 {
-            // SAFETY: `active()` only reports AVX2 (or AVX-512, which implies it) when the CPU
-            // supports it, so the target-feature function runs on a capable CPU.
+        let level = active();
+        if level >= SimdLevel::Avx512 {
+            // SAFETY: `active()` only reports AVX-512 when the CPU supports AVX-512F (every such
+            // CPU also has FMA).
+            unsafe { exp_slice_avx512(src, dst) };
+            return;
+        }
+        if level >= SimdLevel::Avx2 {
+            // SAFETY: `active()` only reports AVX2 when the CPU supports AVX2 and FMA.
             unsafe { exp_slice_avx2(src, dst) };
             return;
         }
