@@ -149,7 +149,7 @@ class _Sub:
             try:
                 if calibrator(0.5).__class__ is float:
                     self.one_cal = calibrator
-            except Exception:  # noqa: BLE001 - any failure just means no scalar call path
+            except Exception:  # any failure just means no scalar call path
                 self.one_cal = None
 
     def raw(self, X: np.ndarray) -> np.ndarray:

@@ -173,12 +173,21 @@ fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts:
     let sentinel = opts.sentinel;
     let missing = |x: f64| x.is_nan() || x <= sentinel || x == f64::NEG_INFINITY;
     let renorm = opts.policy == TopkPolicy::Renormalized;
-    // e^x of every entry in one vectorised pass; rows that
-    // are clean (all entries valid, in (EXP64_MIN, 0], sorted descending, none beyond k) use
-    // these directly, the others are rebuilt entry by entry below.
+    // e^x of every entry, one vectorised pass per block of rows (a block of at most BLOCK
+    // entries lives on the stack: no allocation, and it is still in L1 when its rows are read);
+    // rows that are clean (all entries valid, in [EXP64_MIN, 0], sorted descending, none beyond
+    // k) use these directly, the others are rebuilt entry by entry below.
+    const BLOCK: usize = 2048;
     let xs = top;
-    let mut all_probs = vec![0.0; xs.len()];
-    exp_slice(xs, &mut all_probs);
+    let mut stack_buf = [0.0f64; BLOCK];
+    let mut heap_buf: Vec<f64> = Vec::new();
+    let block_rows = (BLOCK / width).max(1);
+    let block_probs: &mut [f64] = if width <= BLOCK {
+        &mut stack_buf[..block_rows * width]
+    } else {
+        heap_buf.resize(width, 0.0);
+        &mut heap_buf
+    };
     let mut kept: Vec<f64> = Vec::with_capacity(width);
     let mut probs: Vec<f64> = Vec::with_capacity(width);
     let (mut entropy, mut upper_acc) = (Acc::new(f64::NEG_INFINITY), Acc::new(f64::NEG_INFINITY));
@@ -193,6 +202,11 @@ fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts:
     let (mut off_top, mut with_chosen) = (0usize, 0usize);
     for r in 0..rows {
         let row = &xs[r * width..(r + 1) * width];
+        let in_block = r % block_rows;
+        if in_block == 0 {
+            let end = (r + block_rows).min(rows);
+            exp_slice(&xs[r * width..end * width], &mut block_probs[..(end - r) * width]);
+        }
         let clean = k >= width
             && row[0] <= 0.0
             && row[width - 1] >= EXP64_MIN
@@ -200,7 +214,7 @@ fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts:
             // Branch-free (no early exit), so it vectorises; a false is the rare case.
             && row.windows(2).fold(true, |ok, w| ok & (w[0] >= w[1]));
         let (kept_row, probs_row): (&[f64], &[f64]) = if clean {
-            (row, &all_probs[r * width..(r + 1) * width])
+            (row, &block_probs[in_block * width..(in_block + 1) * width])
         } else {
             kept.clear();
             for (j, &x) in row.iter().enumerate() {
