@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credo import Action, Cascade, Policy
+from credo import Action, AdaptiveStopping, Cascade, Policy, agree
 from credo.cascade import CascadeState, smoothed_majority
 from credo.exceptions import InvalidArgumentError
 from credo.risk import InputRisk
@@ -39,8 +39,8 @@ def scripted(answers):
 
 
 class HopelessStop:
-    """Local stand-in for credo.AdaptiveStopping (should_stop(counts)): a majority-count rule that
-    stops once the leading answer can no longer reach the threshold within the sample budget."""
+    """A minimal stopping rule (only should_stop(counts)): stops once the leading answer can no
+    longer reach the threshold within the sample budget."""
 
     def __init__(self, threshold, max_samples=30):
         self.threshold, self.max_samples = threshold, max_samples
@@ -247,44 +247,92 @@ def correct(answer, gold):
         return False
 
 
+def agree_confidence(stopping):
+    """Confidence callable: credo.agree clusters the votes by value; the confidence of the
+    majority is the stopping rule's own statistic (beta: P(p1 > p2) given the top two counts)."""
+
+    def confidence(state):
+        votes = [a for a in state.samples if a]
+        if not votes:
+            return 0.0
+        r = agree(votes, method="numeric")
+        counts = sorted(r.sizes.tolist(), reverse=True)
+        return {"confidence": stopping.statistic(counts), "answer": r.majority_answer, "counts": counts}
+
+    return confidence
+
+
+def test_adaptive_stopping_and_agree_drive_the_cascade():
+    # "7" and "7.0" are one answer by value: credo.agree's cluster, its majority answer is the
+    # first seen; the beta statistic after 4 agreeing votes is 1 - 0.5**5 = 0.96875.
+    stop = AdaptiveStopping("beta", confidence=0.95, max_samples=30)
+    pol = Policy({"threshold": 0.95, "gray_zone": [0.0, 0.95], "domains": {"general": {}}})
+    c = Cascade(pol, sample=scripted(["7", "7.0", None, "7", "7.00", "3"]), confidence=agree_confidence(stop),
+                stopping=stop)
+    r = c.run("q")
+    assert (r.action, r.answer, r.n_samples) == (Action.ANSWER, "7", 5)
+    assert r.decision.confidence == pytest.approx(1 - 0.5**5)
+    # A split vote never settles: sampling runs to the cascade's budget, the rule's statistic in
+    # the trace, then the request is declined.
+    stop = AdaptiveStopping("beta", confidence=0.95, max_samples=6)
+    c = Cascade(pol, sample=scripted(["1", "2"] * 10), confidence=agree_confidence(stop), stopping=stop,
+                max_samples=30)
+    r = c.run("q")
+    assert (r.action, r.answer, r.n_samples) == (Action.ABSTAIN, None, 6)
+    assert "sampling stopped by the beta rule, statistic 0.500" in r.trace[-2].detail
+    # The exact-match counts are used when the confidence callable gives none.
+    c = Cascade(pol, sample=scripted(["a", "b", "c", "d"]), stopping=AdaptiveStopping("beta", max_samples=3))
+    r = c.run("q")
+    assert (r.action, r.n_samples) == (Action.ABSTAIN, 3)
+
+
 def test_svamp_cascade_vs_always_30_majority(capsys):
-    """Start from one sample; in the gray zone draw one more at a time until the smoothed majority
-    share top/(n+1) clears the threshold (answer), the stopping rule says it no longer can, or 30
-    samples are spent (abstain). Baseline: majority vote over all 30 samples, always answering.
-    The stopping rule is a local stand-in for credo.AdaptiveStopping."""
+    """Start from one sample; in the gray zone draw one more at a time; credo.agree clusters the
+    programs' answers by value and AdaptiveStopping(rule='beta') gives the confidence that the
+    majority is settled, P(p1 > p2); answer as soon as it clears the threshold, abstain when 30
+    samples are spent. Baseline: credo.agree's majority over all 30 samples, always answering."""
     rows = [
         json.loads(line)
         for line in data_path("svamp-selfconsistency", "svamp_answers.jsonl").read_text().splitlines()
     ]
     base = []
     for r in rows:
-        c = Counter(a for a in r["answers"] if a)
-        base.append(bool(c) and correct(c.most_common(1)[0][0], r["gold"]))
+        votes = [a for a in r["answers"] if a]
+        base.append(bool(votes) and correct(agree(votes, method="numeric").majority_answer, r["gold"]))
+    # Independent check of the baseline: a plain count of the values.
+    plain = []
+    for r in rows:
+        c = Counter(round(float(a), 6) for a in r["answers"] if a)
+        plain.append(bool(c) and correct(c.most_common(1)[0][0], r["gold"]))
     base_acc = float(np.mean(base))
+    assert base_acc == pytest.approx(float(np.mean(plain)), abs=0.002)
     # A stronger baseline: all 30 samples, answering the same share of questions, those whose
     # majority is largest (ties at the cut in question order).
     shares = np.array([max(Counter(a for a in r["answers"] if a).values(), default=0) for r in rows])
     order = np.argsort(-shares, kind="stable")
     table = []
-    for thr in (0.7, 0.75, 0.8, 0.9):
+    for thr in (0.9, 0.95, 0.99):
         pol = Policy({"threshold": thr, "gray_zone": [0.0, thr], "domains": {"general": {}}})
         out = []
         for r in rows:
+            stop = AdaptiveStopping("beta", confidence=thr, max_samples=30)
             casc = Cascade(
                 pol,
                 sample=scripted([a or None for a in r["answers"]]),
-                stopping=HopelessStop(thr, 30),
+                confidence=agree_confidence(stop),
+                stopping=stop,
                 max_samples=30,
             )
             res = casc.run(r["question"])
             assert res.action in (Action.ANSWER, Action.ABSTAIN)
             assert res.n_samples <= 30 and res.cost == res.n_samples
+            assert res.action is Action.ABSTAIN or res.decision.confidence >= thr
             out.append((res.action is Action.ANSWER, correct(res.answer, r["gold"]), res.n_samples))
         a = np.array(out, dtype=float)
         answered = a[:, 0] == 1
         table.append((thr, a[answered, 1].mean(), answered.mean(), a[:, 2].mean()))
     with capsys.disabled():
-        print(f"\nSVAMP ({len(rows)} questions): cascade vs always-30 majority voting")
+        print(f"\nSVAMP ({len(rows)} questions): cascade (credo.agree + AdaptiveStopping beta) vs always-30")
         print("  policy                     acc(answered)  coverage  mean samples")
         print(f"  always 30, majority vote   {base_acc:.4f}         1.0000    30.00")
         for thr, acc, cov, ms in table:
@@ -293,13 +341,13 @@ def test_svamp_cascade_vs_always_30_majority(capsys):
             print(f"  cascade, threshold {thr:.2f}    {acc:.4f}         {cov:.4f}    {ms:5.2f}")
             print(f"    30 samples, same coverage {matched:.4f}        {cov:.4f}    30.00")
     by_thr = {t[0]: t for t in table}
-    _, acc, cov, ms = by_thr[0.75]
-    assert acc > base_acc and cov > 0.9 and ms < 6  # more accurate where it answers, ~7x fewer samples
+    _, acc, cov, ms = by_thr[0.95]
+    assert acc > base_acc and cov > 0.9 and ms < 8  # more accurate where it answers, ~5x fewer samples
     accs = [t[1] for t in table]
     covs = [t[2] for t in table]
-    assert accs == sorted(accs) and covs == sorted(
-        covs, reverse=True
-    )  # the threshold trades coverage for accuracy
+    spent = [t[3] for t in table]
+    # The threshold trades coverage (and samples) for accuracy.
+    assert accs == sorted(accs) and covs == sorted(covs, reverse=True) and spent == sorted(spent)
 
 
 @settings(max_examples=150, deadline=None)

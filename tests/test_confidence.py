@@ -191,6 +191,84 @@ class ShrinkCalibrator:
         return obj
 
 
+@pytest.mark.parametrize(
+    ("cal_name", "cal_input"),
+    [("IsotonicCalibrator", "probability"), ("PlattScaling", "logit"), ("PlattScaling", "probability")],
+)
+def test_real_credo_calibrators_fit_predict_and_round_trip(rng, tmp_path, cal_name, cal_input):
+    from credo import calibration
+
+    X, y = make_data(rng, n=900)
+    sig = as_signals(X)
+    template = getattr(calibration, cal_name)()
+    m = ConfidenceModel(calibrator=template, calibrator_input=cal_input, holdout=0.2, cv=4).fit(sig, y)
+    assert not hasattr(template, "n_samples_")  # the template is copied, never fitted
+    sub = m.pooled_
+    cal = sub.calibrator
+    assert type(cal) is type(template) and cal.n_samples_ == m.n_samples_fit_
+    assert sub.scalar_cal and sub.one_cal is cal  # the single-request path calls the Rust model
+    # The model as shipped = the fitted calibrator applied to the raw logistic output (or its
+    # log-odds), the raw output being scikit-learn's logistic regression on the fit rows.
+    raw = sub.raw(X)
+    s = np.log(raw / (1 - raw)) if cal_input == "logit" else raw
+    p = m.predict_proba(sig)
+    np.testing.assert_allclose(p, np.clip(cal.predict(s), 0, 1), rtol=1e-12)
+    one = [m.predict_one({k: float(v[i]) for k, v in sig.items()}) for i in range(50)]
+    np.testing.assert_allclose(one, p[:50], rtol=1e-12, atol=1e-15)
+    if cal_name == "PlattScaling":
+        # A fitted Platt map is an increasing logistic curve of its input.
+        z = np.linspace(-3, 3, 7)
+        q = cal.predict(z if cal_input == "logit" else 1 / (1 + np.exp(-z)))
+        assert np.all(np.diff(q) > 0)
+    else:
+        # Isotonic calibration only outputs its fitted step levels, non-decreasing in the score.
+        order = np.argsort(s, kind="stable")
+        assert np.all(np.diff(p[order]) >= 0) and len(np.unique(p)) < len(p) / 4
+    # Holdout metrics of the shipped model against scikit-learn / a float64 numpy ECE.
+    perm = np.random.default_rng(0).permutation(len(y))
+    hold = np.sort(perm[: round(0.2 * len(y))])
+    assert m.holdout_["auroc"] == pytest.approx(roc_auc_score(y[hold], p[hold]), abs=1e-12)
+    edges = np.linspace(0, 1, 11)
+    idx = np.clip(np.searchsorted(edges, p[hold], side="left") - 1, 0, 9)
+    ref = sum(
+        (idx == b).sum() * abs(y[hold][idx == b].mean() - p[hold][idx == b].mean())
+        for b in range(10)
+        if (idx == b).any()
+    ) / len(hold)
+    assert m.holdout_["ece"] == pytest.approx(ref, abs=1e-12)
+    # save / credo.load: the fitted calibrator travels in the artefact and predicts the same.
+    path = m.save(tmp_path / "conf.json")
+    body = json.loads(path.read_text())
+    assert body["params"]["calibrator"] == cal_name
+    assert body["state"]["pooled"]["calibrator"]["kind"] == cal_name
+    back = credo.load(path)
+    assert type(back.pooled_.calibrator) is type(cal) and back.pooled_.one_cal is not None
+    np.testing.assert_array_equal(back.predict_proba(sig), p)
+    x0 = {k: float(v[5]) for k, v in sig.items()}
+    assert back.predict_one(x0) == m.predict_one(x0)
+    assert back.holdout_ == m.holdout_
+
+
+def test_predict_one_from_a_named_tuple(rng):
+    from credo.signals import TopkSummary
+
+    X, y = make_data(rng, n=400, d=3)
+    names = ["mean_entropy", "mean_logprob", "min_margin"]
+    m = ConfidenceModel(features=names, holdout=0).fit(X, y)
+    base = dict.fromkeys(TopkSummary._fields, 0.0) | {"n_tokens": 7}
+    for i in range(5):
+        t = TopkSummary(**(base | dict(zip(names, map(float, X[i]), strict=True))))
+        assert m.predict_one(t) == m.predict_one(dict(zip(names, X[i], strict=True)))
+    from collections import namedtuple
+
+    Other = namedtuple("Other", ["mean_entropy", "other"])
+    with pytest.raises(InvalidArgumentError, match=r"^signals: Other lacks the signals \['mean_logprob'"):
+        m.predict_one(Other(1.0, 2.0))
+    # A refit with other features forgets the cached field lookups.
+    m.set_params(features=["mean_entropy"]).fit(X[:, :1], y)
+    assert m.predict_one(t) == m.predict_one({"mean_entropy": t.mean_entropy})
+
+
 def test_segments_fallback_and_artifact_roundtrip(rng, tmp_path):
     X, y = make_data(rng, n=900)
     seg = np.where(np.arange(900) % 3 == 0, "math", np.where(np.arange(900) % 3 == 1, "code", "tiny"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -356,3 +357,57 @@ def test_numpy_scalars_accepted(policy):
     np = pytest.importorskip("numpy")
     assert policy.decide(np.float32(0.85)).action is Action.ANSWER
     assert policy.decide(np.float64(0.3)).action is Action.ABSTAIN
+
+
+# ----------------------------------------------------------------- a real guaranteed threshold
+
+
+def test_strict_path_with_a_real_selective_threshold(mmlu):
+    """SelectiveThreshold fitted on half of LLaMA-13B's MMLU answers (confidence = top option
+    probability); on the other half the strict path answers exactly when accept() says so, and
+    the reason names the certified threshold and its target."""
+    import warnings
+
+    from credo.conformal import NoThresholdWarning, SelectiveThreshold
+
+    conf = np.concatenate([p.max(axis=1) for p, _ in mmlu.values()])
+    correct = np.concatenate([p.argmax(axis=1) == t for p, t in mmlu.values()])
+    perm = np.random.default_rng(0).permutation(len(conf))
+    cal, test = perm[: len(conf) // 2], perm[len(conf) // 2 :]
+    thr = SelectiveThreshold(target_risk=0.3, delta=0.1).fit(conf[cal], correct[cal])
+    assert thr.feasible_ and 0.0 < thr.threshold_ < 1.0
+    p = Policy.from_toml(TOML, thresholds={"finance": thr})
+    answered = []
+    for c in conf[test][:400]:
+        c = float(c)
+        d = p.decide(c, domain="finance")
+        assert d.tier == "strict"
+        assert (d.action is Action.ANSWER) == thr.accept(c) == (c >= thr.threshold_)
+        if d.action is Action.ANSWER:
+            assert d.threshold == thr.threshold_
+            assert d.reasons[-1] == (
+                f"Confidence {c:.2f} clears the guaranteed threshold {thr.threshold_:.3f} (error rate "
+                "at most 30.0% among answered requests, with probability 90%) of domain 'finance'."
+            )
+        else:
+            assert f"the guaranteed threshold {thr.threshold_:.3f}" in d.reasons[-1]
+            # Not accepted: gray-zone checks, then the strict action; never an answer.
+            final = p.decide(c, domain="finance", checks_done={"verify", "retrieve", "escalate"})
+            assert final.action is Action.ESCALATE
+        answered.append(d.action is Action.ANSWER)
+    # The guarantee carries over to fresh data: the error rate among answered stays near 30 %.
+    acc = correct[test][:400][np.array(answered)]
+    assert 0 < len(acc) < 400 and 1 - acc.mean() <= 0.35
+    # Not fitted / fitted per segment / infeasible: clear errors or a reason that says so.
+    with pytest.raises(ConfigError, match=r"^thresholds.finance: SelectiveThreshold is not fitted"):
+        Policy.from_toml(TOML, thresholds={"finance": SelectiveThreshold()})
+    seg = SelectiveThreshold(target_risk=0.3).fit(conf[cal], correct[cal], segments=cal % 2)
+    with pytest.raises(ConfigError, match=r"^thresholds.finance: SelectiveThreshold was fitted per segment"):
+        Policy.from_toml(TOML, thresholds={"finance": seg})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoThresholdWarning)
+        none = SelectiveThreshold(target_risk=0.001, delta=0.01).fit(conf[cal][:50], correct[cal][:50])
+    assert not none.feasible_
+    d = Policy.from_toml(TOML, thresholds={"finance": none}).decide(0.999, domain="finance")
+    assert d.action is not Action.ANSWER
+    assert "none could be certified on the calibration data" in d.explain()

@@ -22,7 +22,7 @@ from credo.exceptions import (
 # --- signals (issue: foundation) ---
 # isort: split
 from credo import formats
-from credo.signals import sequence_signals, token_signals, topk_signals
+from credo.signals import sequence_signals, token_signals, topk_signals, topk_summary
 
 # --- calibration ---
 from credo import calibration
@@ -105,5 +105,6 @@ __all__ = [
     "sequence_signals",
     "token_signals",
     "topk_signals",
+    "topk_summary",
     "verify",
 ]

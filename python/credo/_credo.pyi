@@ -58,6 +58,16 @@ def topk_signals(
     k: int | None = None,
     sentinel: float = ...,
 ) -> dict[str, object]: ...
+def topk_summary(
+    top_logprobs: object,
+    chosen_logprob: object | None = None,
+    policy: str = "bounds",
+    vocab_size: int | None = None,
+    k: int | None = None,
+    sentinel: float = ...,
+) -> tuple[
+    int, float, float, float, float, float, float, float, float, float, float, float, float
+]: ...
 def simd_level() -> str: ...
 def simd_levels() -> list[str]: ...
 

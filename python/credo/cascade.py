@@ -12,13 +12,33 @@ Callables (all but ``sample`` optional)::
 
     sample(request, state) -> answer            # one sampled answer (hashable; None = failed draw)
     confidence(state) -> float | mapping        # P(correct) of the current majority answer; a
-                                                # mapping may add "coverage", "repetition"
+                                                # mapping may add "coverage", "repetition", and
+                                                # "answer" / "counts" when it clusters the
+                                                # samples itself (e.g. with credo.agree)
     verify(request, answer, state) -> VerifierResult | bool
     retrieve(request, state) -> float | None    # evidence coverage after retrieval
     escalate(request, state) -> answer          # the answer of the bigger model / the human
 
-``stopping`` is any object with ``should_stop(counts)`` (counts of the distinct answers, largest
-first), e.g. ``credo.AdaptiveStopping``; without one, the gray zone samples up to ``max_samples``.
+``stopping`` is any object with ``should_stop(counts)`` (vote counts of the distinct answers,
+largest first), e.g. ``credo.AdaptiveStopping``; when it also has ``decide(counts) -> (stop,
+statistic)`` (AdaptiveStopping does) the statistic is written into the trace. The counts are
+those the confidence callable returned as ``"counts"`` (its clusters), else the exact-match
+counts of the samples. Once it says stop, the gray zone draws no more samples: the verifier runs
+if there is one, and a confidence still below the threshold ends the request. Without a
+stopping rule the gray zone samples up to ``max_samples``.
+
+With ``credo.agree`` and ``credo.AdaptiveStopping``::
+
+    def confidence(state):
+        votes = [a for a in state.samples if a]
+        if not votes:
+            return 0.0
+        r = credo.agree(votes, method="numeric")
+        return {"confidence": r.sizes.max() / (len(state.samples) + 1),
+                "answer": r.majority_answer, "counts": sorted(r.sizes.tolist(), reverse=True)}
+
+    cascade = credo.Cascade(policy, sample=draw, confidence=confidence,
+                            stopping=credo.AdaptiveStopping("beta", confidence=0.95, max_samples=30))
 """
 
 from __future__ import annotations
@@ -65,12 +85,20 @@ class CascadeState:
     attempt: int = 0
     cost: float = 0.0
     latency_s: float = 0.0
+    answer: Any = None
+    votes: list[int] | None = None
 
     @property
     def counts(self) -> list[int]:
         """Counts of the distinct sampled answers, largest first (``None`` samples — failed
         draws — cost a sample but cast no vote)."""
         return sorted(Counter(a for a in self.samples if a is not None).values(), reverse=True)
+
+    @property
+    def current_answer(self) -> Any:
+        """The answer the confidence refers to: the one the confidence callable named, else the
+        majority."""
+        return self.answer if self.answer is not None else self.majority
 
     @property
     def majority(self) -> Any:
@@ -206,8 +234,23 @@ class Cascade:
                 raise InvalidArgumentError("confidence: a returned mapping must hold 'confidence'")
             st.coverage = c.get("coverage", st.coverage)
             st.repetition = c.get("repetition", st.repetition)
+            st.answer = c.get("answer")
+            votes = c.get("counts")
+            st.votes = None if votes is None else sorted((int(v) for v in votes), reverse=True)
             c = c["confidence"]
         st.confidence = float(c)
+
+    def _should_stop(self, st: CascadeState) -> tuple[bool, str]:
+        """Asks the stopping rule about the vote counts; returns (stop, why) for the trace."""
+        if self.stopping is None:
+            return False, ""
+        votes = st.votes if st.votes is not None else st.counts
+        decide = getattr(self.stopping, "decide", None)
+        if callable(decide):
+            stop, stat = decide(votes)
+            rule = getattr(self.stopping, "rule", "stopping")
+            return bool(stop), f"sampling stopped by the {rule} rule, statistic {float(stat):.3f}"
+        return bool(self.stopping.should_stop(votes)), "sampling stopped by the stopping rule"
 
     def _steps(
         self, request: Any, domain: str | None, risk: InputRisk | None, context: Any, trace: list[TraceStep]
@@ -260,7 +303,7 @@ class Cascade:
             trace.append(TraceStep("decide", d.explain(), 0.0, 0.0, st.confidence, d.action.value))
             a = d.action
             if a in (Action.ANSWER, Action.ABSTAIN, Action.ASK):
-                return d, (st.majority if a is Action.ANSWER else None), st
+                return d, (st.current_answer if a is Action.ANSWER else None), st
             if a is Action.ESCALATE:
                 if self.escalate is None:
                     return d, None, st
@@ -272,7 +315,7 @@ class Cascade:
                 return d, ans, st
             if a is Action.VERIFY:
                 room = self.max_samples - len(st.samples)
-                stop = self.stopping.should_stop(st.counts) if self.stopping is not None else False
+                stop, stop_why = self._should_stop(st) if room > 0 else (False, "")
                 if room > 0 and not stop:
                     k = min(self.batch_size, room)
                     if not self._affordable(st, k * self.sample_cost):
@@ -289,13 +332,13 @@ class Cascade:
                 if self.verify is not None and "verify" not in st.checks_done:
                     if not self._affordable(st, pol.costs[a]):
                         return over_budget(d, "verify"), None, st
-                    res, secs = yield ("verify", st.majority, st)
+                    res, secs = yield ("verify", st.current_answer, st)
                     st.verifier.append(res)
                     st.checks_done.add("verify")
                     ok = getattr(res, "passed", res)
                     spend("verify", f"Ran the verifier: {'passed' if ok else 'failed'}.", pol.costs[a], secs)
                     continue
-                why = "sampling stopped" if stop else "no more samples allowed"
+                why = stop_why if stop else "no more samples allowed"
                 trace.append(
                     TraceStep("verify", f"Gray zone checks exhausted ({why}).", 0.0, 0.0, st.confidence)
                 )
@@ -324,6 +367,8 @@ class Cascade:
                 st.samples.clear()
                 st.verifier.clear()
                 st.repetition = None
+                st.answer = None
+                st.votes = None
                 st.checks_done.discard("verify")
                 answers, secs = yield ("sample", k, st)
                 st.samples.extend(answers)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import copy
 import math
+import operator
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from credo import _artifact, _credo
+from credo import _artifact, _credo, metrics
 from credo._base import Estimator
 from credo._validate import (
     as_float_array,
@@ -89,40 +90,17 @@ def decision_signals(
     return out
 
 
-# TODO(credo.metrics): switch these two float64 helpers to credo.metrics.auroc / credo.metrics.ece
-# once the metrics issue is merged; they exist only to report holdout quality meanwhile.
 def _auroc(y: np.ndarray, score: np.ndarray) -> float:
-    """AUROC with ties counted ½ (scikit-learn's roc_auc_score), via average ranks."""
-    y = np.asarray(y, dtype=np.float64)
-    score = np.asarray(score, dtype=np.float64)
-    n_pos = y.sum()
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0:
+    """Holdout AUROC (ties counted ½, as scikit-learn's roc_auc_score); NaN with one outcome."""
+    if y.min() == y.max():
         return float("nan")
-    order = np.argsort(score, kind="mergesort")
-    s = score[order]
-    ranks = np.empty(len(s), dtype=np.float64)
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    ends = np.r_[starts[1:], len(s)]
-    for a, b in zip(starts, ends, strict=False):
-        ranks[a:b] = 0.5 * (a + b - 1) + 1.0
-    r = np.empty_like(ranks)
-    r[order] = ranks
-    return float((r[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(metrics.auroc(y, score))
 
 
-def _ece(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
-    """Binary ECE of P(y = 1) with equal-width (a, b] bins, the first closed (sklearn-style)."""
-    y = np.asarray(y, dtype=np.float64)
-    p = np.asarray(p, dtype=np.float64)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    idx = np.searchsorted(edges[1:-1], p, side="left")
-    total = 0.0
-    for b in range(n_bins):
-        m = idx == b
-        if m.any():
-            total += m.sum() * abs(y[m].mean() - p[m].mean())
-    return float(total / len(y))
+def _ece(y: np.ndarray, p: np.ndarray) -> float:
+    """Holdout binary ECE of P(correct): 10 equal-width (a, b] bins, the first closed
+    (scikit-learn's convention)."""
+    return float(metrics.ece(y, p, kind="binary", n_bins=10, convention="sklearn"))
 
 
 _EPS = 1e-12
@@ -145,6 +123,7 @@ class _Sub:
         "mean",
         "model",
         "n_iter",
+        "one_cal",
         "scalar_cal",
         "scale",
         "to_logit",
@@ -163,6 +142,15 @@ class _Sub:
         self.calibrator = calibrator
         self.scalar_cal = scalar_cal
         self.to_logit = to_logit
+        # A calibrator called on a Python float that answers a float (credo's calibrators: the
+        # Rust model, no NumPy) is the single-request path.
+        self.one_cal = None
+        if calibrator is not None and callable(calibrator):
+            try:
+                if calibrator(0.5).__class__ is float:
+                    self.one_cal = calibrator
+            except Exception:  # any failure just means no scalar call path
+                self.one_cal = None
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(X)
@@ -174,7 +162,7 @@ class _Sub:
         s = _logit(p) if self.to_logit else p
         return np.clip(np.asarray(self.calibrator.predict(s), dtype=np.float64).reshape(-1), 0.0, 1.0)
 
-    def one(self, x: list[float]) -> float:
+    def one(self, x: Sequence[float]) -> float:
         p = self.model.predict_one(x)
         cal = self.calibrator
         if cal is None:
@@ -182,6 +170,10 @@ class _Sub:
         if self.to_logit:
             q = min(max(p, _EPS), 1.0 - _EPS)
             p = math.log(q / (1.0 - q))
+        f = self.one_cal
+        if f is not None:
+            r = f(p)
+            return 1.0 if r > 1.0 else (0.0 if r < 0.0 else r)
         if self.scalar_cal:
             r = cal.predict(p)
             return min(1.0, max(0.0, r if r.__class__ is float else float(np.asarray(r).reshape(-1)[0])))
@@ -413,6 +405,7 @@ class ConfidenceModel(Estimator):
                 )
         Xf, yf = Xm[fit_idx], yv[fit_idx]
         wf = None if w is None else w[fit_idx]
+        self.__dict__.pop("_getters", None)  # named-tuple getters of a previous fit
         self.features_ = names
         self.n_features_in_ = len(names)
         self.pooled_ = self._fit_sub(Xf, yf, wf, rng)
@@ -468,14 +461,18 @@ class ConfidenceModel(Estimator):
         return self._predict_matrix(Xm, seg)
 
     def predict_one(self, signals: Mapping[str, float] | Sequence[float], segment: Any = None) -> float:
-        """P(correct) for one request from a mapping name → value (or values in ``features_``
-        order): the scalar fast path, no NumPy on the way."""
+        """P(correct) for one request from a mapping name → value, a named tuple whose fields
+        include the features (e.g. :class:`credo.signals.TopkSummary`), or plain values in
+        ``features_`` order: the scalar fast path, no NumPy on the way."""
         try:
             names = self.features_
         except AttributeError:
             check_is_fitted(self, "pooled_")
             raise
-        if isinstance(signals, Mapping):
+        cls = signals.__class__
+        if cls is not dict and hasattr(cls, "_fields"):  # a named tuple: its fields by name
+            x = self._getter(cls)(signals)
+        elif isinstance(signals, Mapping):
             try:
                 x = [signals[k] for k in names]
             except KeyError as exc:
@@ -489,6 +486,23 @@ class ConfidenceModel(Estimator):
             return sub.one(x)
         except (TypeError, ValueError) as exc:
             raise InvalidArgumentError(f"signals: {exc}") from None
+
+    def _getter(self, cls: type) -> Any:
+        """A cached itemgetter picking ``features_`` out of named tuples of class ``cls``."""
+        cache = self.__dict__.setdefault("_getters", {})
+        g = cache.get(cls)
+        if g is None:
+            fields = list(cls._fields)
+            missing = [k for k in self.features_ if k not in fields]
+            if missing:
+                raise InvalidArgumentError(
+                    f"signals: {cls.__name__} lacks the signals {missing} (needs {', '.join(self.features_)})"
+                )
+            idx = [fields.index(k) for k in self.features_]
+            one = operator.itemgetter(*idx)
+            g = one if len(idx) > 1 else (lambda t, _g=one: (_g(t),))
+            cache[cls] = g
+        return g
 
     def feature_weights(self, *, standardized: bool = True) -> dict[str, float]:
         """Coefficient per signal of the pooled model; on the standardised scale (comparable

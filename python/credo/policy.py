@@ -397,6 +397,13 @@ class Policy:
                 f"thresholds.{domain}: expected an object with accept(confidence), got "
                 f"{type(threshold).__name__}"
             )
+        if not hasattr(threshold, "threshold_") and hasattr(threshold, "target_risk"):
+            raise ConfigError(f"thresholds.{domain}: {type(threshold).__name__} is not fitted; call fit() first")
+        if isinstance(getattr(threshold, "threshold_", None), Mapping):
+            raise ConfigError(
+                f"thresholds.{domain}: {type(threshold).__name__} was fitted per segment; fit one "
+                "threshold on this domain's calibration data (without segments)"
+            )
         self.thresholds[domain] = threshold
         return self
 
@@ -541,9 +548,7 @@ class Policy:
         thr_obj = self.thresholds.get(domain) if strict else None
         if thr_obj is not None:
             accepted = bool(thr_obj.accept(conf))
-            thr = getattr(thr_obj, "threshold_", None)
-            thr = float(thr) if isinstance(thr, (int, float)) else None
-            what = f"the guaranteed threshold {thr:.3f}" if thr is not None else "the guaranteed threshold"
+            thr, what = _guaranteed(thr_obj)
         else:
             thr = base_thr
             accepted = conf >= thr
@@ -583,6 +588,27 @@ class Policy:
         self, action: Action, conf: float, tier: str, reasons: list[str], domain: str, thr: float | None
     ) -> Decision:
         return Decision(action, conf, tier, tuple(reasons), self.costs[action], domain, thr)
+
+
+def _guaranteed(obj: Any) -> tuple[float | None, str]:
+    """The threshold value and its description for the reasons, from an object with ``accept``
+    (``threshold_``, and ``target_risk``/``feasible_`` as ``credo.conformal.SelectiveThreshold``
+    has them)."""
+    thr = getattr(obj, "threshold_", None)
+    thr = float(thr) if isinstance(thr, (int, float)) and not isinstance(thr, bool) else None
+    if getattr(obj, "feasible_", True) is False or (thr is not None and math.isinf(thr)):
+        return thr, "a guaranteed threshold (none could be certified on the calibration data)"
+    what = f"the guaranteed threshold {thr:.3f}" if thr is not None else "the guaranteed threshold"
+    target = getattr(obj, "target_risk", None)
+    if isinstance(target, (int, float)) and not isinstance(target, bool):
+        delta = getattr(obj, "delta", None)
+        if getattr(obj, "method", None) == "crc":
+            what += f" (answered-and-wrong rate at most {target:.1%} in expectation)"
+        elif isinstance(delta, (int, float)) and not isinstance(delta, bool):
+            what += f" (error rate at most {target:.1%} among answered requests, with probability {1 - delta:.0%})"
+        else:
+            what += f" (error rate at most {target:.1%} among answered requests)"
+    return thr, what
 
 
 def _stakes(rank: int) -> str:

@@ -7,6 +7,8 @@
   the valid positions given by ``lengths`` or ``mask``.
 * :func:`topk_signals` — per position, from the top-k logprobs a server returns, under an
   explicit renormalisation ``policy``.
+* :func:`topk_summary` — one response's top-k logprobs straight to sequence-level features in
+  one native pass (the single-request path of the decision layer, a few microseconds).
 
 Every result carries a :class:`Provenance`: entropy over 20 processed top-k logprobs is not
 comparable with full-vocabulary entropy, and the provenance says which one you hold.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,11 +32,13 @@ __all__ = [
     "SequenceSignals",
     "TokenSignals",
     "TopkSignals",
+    "TopkSummary",
     "sequence_signals",
     "simd_level",
     "simd_levels",
     "token_signals",
     "topk_signals",
+    "topk_summary",
 ]
 
 _SIMD_CHOICES = ("auto", "scalar", "neon", "avx2", "avx512")
@@ -461,3 +465,111 @@ def topk_signals(
         chosen_rank=res.get("chosen_rank"),
         provenance=prov,
     )
+
+
+class TopkSummary(NamedTuple):
+    """Sequence-level features of one response's top-k logprobs (:func:`topk_summary`).
+
+    Each is an aggregate over positions of the matching :class:`TopkSignals` field, skipping
+    NaN positions (NaN when none is defined): ``mean_entropy``/``max_entropy`` of the policy's
+    entropy, ``mean_entropy_upper`` (NaN without ``vocab_size``), ``mean_tail_mass``/
+    ``max_tail_mass``, ``mean_margin``/``min_margin`` (p₁ − p₂), ``mean_max_logprob``, and of the
+    chosen token's logprob ``sum_logprob``/``mean_logprob``/``min_logprob``; ``not_top1`` is the
+    share of positions whose chosen token is not the top-1 entry. The chosen-token fields are NaN
+    without ``chosen_logprob``.
+    """
+
+    n_tokens: int
+    mean_entropy: float
+    max_entropy: float
+    mean_entropy_upper: float
+    mean_tail_mass: float
+    max_tail_mass: float
+    mean_margin: float
+    min_margin: float
+    mean_max_logprob: float
+    sum_logprob: float
+    mean_logprob: float
+    min_logprob: float
+    not_top1: float
+
+
+_np_ndarray = np.ndarray
+_F64 = np.dtype(np.float64)
+_F32 = np.dtype(np.float32)
+_summary = _credo.topk_summary
+_make_summary = TopkSummary._make
+
+
+def topk_summary(
+    top_logprobs: Any,
+    chosen_logprob: Any = None,
+    *,
+    policy: str = "bounds",
+    vocab_size: int | None = None,
+    k: int | None = None,
+    sentinel: float = -9999.0,
+) -> TopkSummary:
+    """Sequence-level features of one response from its top-k logprobs ``[T, k]`` and the chosen
+    tokens' logprobs ``[T]`` (as :func:`credo.formats.from_openai` / ``from_vllm`` give them), in
+    one native pass: :func:`topk_signals` followed by the per-sequence aggregates, without the
+    intermediate arrays.
+
+    Same missing-entry rules, ``policy``, ``k`` and ``vocab_size`` as :func:`topk_signals`, and the
+    same per-position values up to a few ulp (the native pass takes each ``exp`` once, in a
+    vectorised loop). A C-contiguous float64 or float32 array goes straight to the kernel; other
+    inputs are converted first. For the single-request path (a few microseconds for 256 × 20
+    records, the GIL released for the larger ones).
+
+    >>> import numpy as np, credo
+    >>> top = np.log([[0.6, 0.3], [0.9, 0.05]])
+    >>> s = credo.signals.topk_summary(top, top[:, 0], policy="raw")
+    >>> s.n_tokens, round(s.mean_logprob, 4), s.not_top1
+    (2, -0.3081, 0.0)
+    """
+    # The fast path: a contiguous 2-D float array and float64 chosen logprobs need no conversion.
+    top = top_logprobs
+    if not (
+        top.__class__ is _np_ndarray
+        and top.ndim == 2
+        and (top.dtype == _F64 or top.dtype == _F32)
+        and top.flags.c_contiguous
+        and top.flags.aligned
+    ):
+        try:
+            top = np.asarray(top_logprobs, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"top_logprobs: cannot be read as a numeric array ({exc})") from None
+        if top.ndim != 2:
+            raise ShapeError(f"top_logprobs: expected a 2-D [T, k] array for one response, got shape {top.shape}")
+        top = np.require(top, requirements=["C", "A"])
+    chosen = chosen_logprob
+    if chosen is not None and not (
+        chosen.__class__ is _np_ndarray
+        and chosen.dtype == _F64
+        and chosen.ndim == 1
+        and chosen.flags.c_contiguous
+        and chosen.flags.aligned
+    ):
+        try:
+            chosen = np.require(np.asarray(chosen_logprob, dtype=np.float64), requirements=["C", "A"])
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"chosen_logprob: cannot be read as numbers ({exc})") from None
+    if chosen is not None and chosen.shape != top.shape[:1]:
+        raise ShapeError(
+            f"chosen_logprob: has shape {chosen.shape} but top_logprobs have {top.shape[0]} positions"
+        )
+    if top.size == 0:
+        raise EmptyInputError(f"top_logprobs: is empty (shape {top.shape})")
+    if policy != "bounds":
+        check_choice(policy, "policy", ("raw", "renormalized", "bounds"))
+    if k is not None:
+        k = check_positive_int(k, "k")
+    if vocab_size is not None:
+        vocab_size = check_positive_int(vocab_size, "vocab_size")
+    if sentinel.__class__ is not float:
+        try:
+            sentinel = float(sentinel)
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(f"sentinel: must be a number, got {sentinel!r}") from None
+    return _make_summary(_summary(top, chosen, policy, vocab_size, k, sentinel))

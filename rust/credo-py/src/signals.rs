@@ -7,10 +7,12 @@ use credo_core::signals::{
     TopkOptions, TopkPolicy, Valid,
 };
 use half::{bf16, f16};
-use numpy::{Element, PyArray1, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
+use numpy::{
+    Element, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyFloat, PyTuple};
 
 use crate::arrays::{maybe_detach, slice1, slice2};
 use crate::errors::py_result;
@@ -213,6 +215,76 @@ fn topk_signals<'py>(
     Ok(d)
 }
 
+type SummaryFn<T> = fn(&[T], usize, usize, Option<&[f64]>, &TopkOptions) -> credo_core::Result<signals::TopkSummary>;
+
+fn summary_of<T: Element + Sync>(
+    py: Python<'_>,
+    top: &Bound<'_, PyAny>,
+    chosen: Option<&[f64]>,
+    opts: &TopkOptions,
+    kernel: SummaryFn<T>,
+) -> PyResult<signals::TopkSummary> {
+    let arr = top.cast::<PyArray2<T>>()?.readonly();
+    let (xs, rows, width) = slice2(&arr, "top_logprobs")?;
+    // One exp (and a few flops) per entry: weigh entries ×4 against the GIL round-trip.
+    py_result(maybe_detach(py, xs.len() * 4, || kernel(xs, rows, width, chosen, opts)))
+}
+
+/// Sequence-level features of one response's `[T, width]` top-k logprobs (float64 or float32,
+/// C-contiguous) in one pass: the 12 features in the order of `credo.signals.TopkSummary`
+/// after `n_tokens`, as a tuple `(n_tokens, mean_entropy, ..., not_top1)`.
+#[pyfunction]
+#[pyo3(signature = (top_logprobs, chosen_logprob=None, policy="bounds", vocab_size=None, k=None, sentinel=-9999.0))]
+fn topk_summary<'py>(
+    py: Python<'py>,
+    top_logprobs: &Bound<'py, PyAny>,
+    chosen_logprob: Option<PyReadonlyArray1<'py, f64>>,
+    policy: &str,
+    vocab_size: Option<usize>,
+    k: Option<usize>,
+    sentinel: f64,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let chosen = chosen_logprob
+        .as_ref()
+        .map(|c| slice1(c, "chosen_logprob"))
+        .transpose()?;
+    let opts = TopkOptions {
+        policy: py_result(TopkPolicy::parse(policy))?,
+        vocab_size,
+        k,
+        sentinel,
+    };
+    let s = if top_logprobs.is_instance_of::<PyArray2<f64>>() {
+        summary_of::<f64>(py, top_logprobs, chosen, &opts, signals::topk_summary)?
+    } else if top_logprobs.is_instance_of::<PyArray2<f32>>() {
+        summary_of::<f32>(py, top_logprobs, chosen, &opts, signals::topk_summary_f32)?
+    } else {
+        return Err(PyValueError::new_err(
+            "top_logprobs: expected a 2-D float64 or float32 array",
+        ));
+    };
+    let values = [
+        s.mean_entropy,
+        s.max_entropy,
+        s.mean_entropy_upper,
+        s.mean_tail_mass,
+        s.max_tail_mass,
+        s.mean_margin,
+        s.min_margin,
+        s.mean_max_logprob,
+        s.sum_logprob,
+        s.mean_logprob,
+        s.min_logprob,
+        s.not_top1,
+    ];
+    let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(13);
+    items.push(s.n_tokens.into_pyobject(py)?.into_any());
+    for v in values {
+        items.push(PyFloat::new(py, v).into_any());
+    }
+    PyTuple::new(py, items)
+}
+
 /// The instruction-set level used when none is forced.
 #[pyfunction]
 fn simd_level() -> &'static str {
@@ -232,6 +304,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(token_signals, m)?)?;
     m.add_function(wrap_pyfunction!(sequence_signals, m)?)?;
     m.add_function(wrap_pyfunction!(topk_signals, m)?)?;
+    m.add_function(wrap_pyfunction!(topk_summary, m)?)?;
     m.add_function(wrap_pyfunction!(simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(simd_levels, m)?)?;
     Ok(())

@@ -1,12 +1,15 @@
 //! Confidence signals from what a model emits: full-vocabulary logits ([`token`], one fused SIMD
 //! pass per row), per-sequence aggregates ([`sequence`]) and truncated top-k logprobs ([`topk`]).
 
+pub mod exp64;
 pub mod sequence;
 pub mod simd;
 pub mod token;
 pub mod topk;
+pub mod topk_summary;
 
 pub use sequence::{sequence_signals, SequenceOptions, SequenceSignals, Valid};
 pub use simd::{Logit, SimdLevel};
 pub use token::{token_signals, InvalidRows, LogitsShape, TokenOptions, TokenSignals};
 pub use topk::{topk_signals, TopkOptions, TopkPolicy, TopkSignals};
+pub use topk_summary::{topk_summary, topk_summary_f32, TopkSummary};

@@ -1,0 +1,490 @@
+//! One response's top-k logprobs reduced to sequence-level features in a single pass: the
+//! single-request path of the decision layer (signals → confidence → policy in microseconds).
+//!
+//! Per position the values are those of [`topk_signals`](super::topk::topk_signals) to a few
+//! ulp: e^x of every entry is taken once, in one vectorised pass ([`super::exp64`]), rows already
+//! sorted in descending order (as servers return them) skip the filtering and the sort, and
+//! nothing is allocated per position. The aggregates skip NaN positions (a row with no valid entry, a
+//! missing chosen logprob); an aggregate with no defined position is NaN.
+
+use super::exp64::{exp_le0, exp_slice, xlogx_slice, EXP64_MIN};
+use super::topk::{TopkOptions, TopkPolicy};
+use crate::error::{CredoError, Result};
+
+/// Processed logprobs may exceed 0 by rounding; beyond this they are an error (as in `topk`).
+const POSITIVE_SLACK: f64 = 1e-3;
+
+/// Sequence-level features of one response's top-k logprobs.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TopkSummary {
+    /// Positions (rows).
+    pub n_tokens: usize,
+    /// Mean and max over positions of the policy's entropy (`bounds`: the lower bound).
+    pub mean_entropy: f64,
+    pub max_entropy: f64,
+    /// Mean over positions of the entropy upper bound (NaN without `vocab_size`).
+    pub mean_entropy_upper: f64,
+    /// Mean and max of the tail mass 1 − Σp outside the returned entries.
+    pub mean_tail_mass: f64,
+    pub max_tail_mass: f64,
+    /// Mean and min of p₁ − p₂ (renormalised under `renormalized`).
+    pub mean_margin: f64,
+    pub min_margin: f64,
+    /// Mean of the top-1 logprob.
+    pub mean_max_logprob: f64,
+    /// Sum, mean and min of the chosen token's logprob (NaN without chosen logprobs).
+    pub sum_logprob: f64,
+    pub mean_logprob: f64,
+    pub min_logprob: f64,
+    /// Share of positions whose chosen token is not the top-1 entry (rank ≥ 1), over the
+    /// positions with a chosen logprob (NaN without chosen logprobs).
+    pub not_top1: f64,
+}
+
+/// `x.ln()` behind a call the optimiser cannot hoist: the `ln` intrinsic is speculatable, and
+/// LLVM would otherwise turn `if renorm { ln } else { NaN }` into a select that always pays it.
+#[inline(never)]
+fn ln_not_speculated(x: f64) -> f64 {
+    x.ln()
+}
+
+/// (Σp, −Σp·l) over a row, in four interleaved partial sums (the latency of one sequential
+/// chain of adds would dominate the row); the order is fixed, so the result is deterministic.
+#[inline]
+fn mass_and_entropy(p: &[f64], l: &[f64]) -> (f64, f64) {
+    let (mut m, mut h) = ([0.0f64; 4], [0.0f64; 4]);
+    let (pc, lc) = (p.chunks_exact(4), l.chunks_exact(4));
+    let (pr, lr) = (pc.remainder(), lc.remainder());
+    for (pp, ll) in pc.zip(lc) {
+        for i in 0..4 {
+            m[i] += pp[i];
+            h[i] -= pp[i] * ll[i];
+        }
+    }
+    for (i, (&pp, &ll)) in pr.iter().zip(lr).enumerate() {
+        m[i] += pp;
+        h[i] -= pp * ll;
+    }
+    ((m[0] + m[1]) + (m[2] + m[3]), (h[0] + h[1]) + (h[2] + h[3]))
+}
+
+/// NaN-skipping running mean / extreme.
+#[derive(Clone, Copy)]
+struct Acc {
+    sum: f64,
+    n: usize,
+    ext: f64,
+}
+
+impl Acc {
+    const fn new(ext: f64) -> Self {
+        Self { sum: 0.0, n: 0, ext }
+    }
+    #[inline]
+    fn push_max(&mut self, x: f64) {
+        if !x.is_nan() {
+            self.sum += x;
+            self.n += 1;
+            if x > self.ext {
+                self.ext = x;
+            }
+        }
+    }
+    #[inline]
+    fn push_min(&mut self, x: f64) {
+        if !x.is_nan() {
+            self.sum += x;
+            self.n += 1;
+            if x < self.ext {
+                self.ext = x;
+            }
+        }
+    }
+    fn mean(&self) -> f64 {
+        if self.n == 0 {
+            f64::NAN
+        } else {
+            self.sum / self.n as f64
+        }
+    }
+    fn extreme(&self) -> f64 {
+        if self.n == 0 {
+            f64::NAN
+        } else {
+            self.ext
+        }
+    }
+}
+
+/// Sequence-level features from `top` (row-major `[rows, width]`) and the optional chosen
+/// logprobs; same validation and per-position semantics as `topk_signals`.
+pub fn topk_summary(
+    top: &[f64],
+    rows: usize,
+    width: usize,
+    chosen: Option<&[f64]>,
+    opts: &TopkOptions,
+) -> Result<TopkSummary> {
+    summary(top, rows, width, chosen, opts)
+}
+
+/// [`topk_summary`] of float32 logprobs (widened exactly to f64 entry by entry).
+pub fn topk_summary_f32(
+    top: &[f32],
+    rows: usize,
+    width: usize,
+    chosen: Option<&[f64]>,
+    opts: &TopkOptions,
+) -> Result<TopkSummary> {
+    let wide: Vec<f64> = top.iter().map(|&x| f64::from(x)).collect();
+    summary(&wide, rows, width, chosen, opts)
+}
+
+fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts: &TopkOptions) -> Result<TopkSummary> {
+    if rows == 0 || width == 0 {
+        return Err(CredoError::empty("top_logprobs", "is empty"));
+    }
+    if top.len() != rows * width {
+        return Err(CredoError::shape(
+            "top_logprobs",
+            format!("buffer of {} does not hold {rows} x {width}", top.len()),
+        ));
+    }
+    if let Some(c) = chosen {
+        if c.len() != rows {
+            return Err(CredoError::shape(
+                "chosen_logprob",
+                format!("has {} values but there are {rows} positions", c.len()),
+            ));
+        }
+    }
+    let k = opts.k.unwrap_or(width);
+    if k == 0 {
+        return Err(CredoError::invalid("k", "must be at least 1"));
+    }
+    if let Some(v) = opts.vocab_size {
+        if v < k {
+            return Err(CredoError::invalid(
+                "vocab_size",
+                format!("{v} is smaller than k = {k}"),
+            ));
+        }
+    }
+    let sentinel = opts.sentinel;
+    let missing = |x: f64| x.is_nan() || x <= sentinel || x == f64::NEG_INFINITY;
+    let renorm = opts.policy == TopkPolicy::Renormalized;
+    // e^x of every entry, one vectorised pass per block of rows (a block of at most BLOCK
+    // entries lives on the stack: no allocation, and it is still in L1 when its rows are read);
+    // rows that are clean (all entries valid, in [EXP64_MIN, 0], sorted descending, none beyond
+    // k) use these directly, the others are rebuilt entry by entry below.
+    const BLOCK: usize = 2048;
+    let xs = top;
+    let mut stack_buf = [0.0f64; BLOCK];
+    let mut heap_buf: Vec<f64> = Vec::new();
+    let block_rows = (BLOCK / width).max(1);
+    let block_probs: &mut [f64] = if width <= BLOCK {
+        &mut stack_buf[..block_rows * width]
+    } else {
+        heap_buf.resize(width, 0.0);
+        &mut heap_buf
+    };
+    let mut kept: Vec<f64> = Vec::with_capacity(width);
+    let mut probs: Vec<f64> = Vec::with_capacity(width);
+    let (mut entropy, mut upper_acc) = (Acc::new(f64::NEG_INFINITY), Acc::new(f64::NEG_INFINITY));
+    let mut rows_partial: Vec<f64> = Vec::with_capacity(rows);
+    let mut rows_rem: Vec<f64> = Vec::with_capacity(rows);
+    let mut rows_upper: Vec<f64> = Vec::with_capacity(rows);
+    let mut rows_h: Vec<f64> = Vec::with_capacity(rows);
+    let mut tail_acc = Acc::new(f64::NEG_INFINITY);
+    let mut margin = Acc::new(f64::INFINITY);
+    let mut top1 = Acc::new(f64::INFINITY);
+    let mut lp_acc = Acc::new(f64::INFINITY);
+    let (mut off_top, mut with_chosen) = (0usize, 0usize);
+    for r in 0..rows {
+        let row = &xs[r * width..(r + 1) * width];
+        let in_block = r % block_rows;
+        if in_block == 0 {
+            let end = (r + block_rows).min(rows);
+            exp_slice(&xs[r * width..end * width], &mut block_probs[..(end - r) * width]);
+        }
+        let clean = k >= width
+            && row[0] <= 0.0
+            && row[width - 1] >= EXP64_MIN
+            && row[width - 1] > sentinel
+            // Branch-free (no early exit), so it vectorises; a false is the rare case.
+            && row.windows(2).fold(true, |ok, w| ok & (w[0] >= w[1]));
+        let (kept_row, probs_row): (&[f64], &[f64]) = if clean {
+            (row, &block_probs[in_block * width..(in_block + 1) * width])
+        } else {
+            kept.clear();
+            for (j, &x) in row.iter().enumerate() {
+                if x == f64::INFINITY || x > POSITIVE_SLACK {
+                    return Err(CredoError::invalid(
+                        "top_logprobs",
+                        format!("logprob {x} at position {r}, entry {j} is above 0"),
+                    ));
+                }
+                if !missing(x) {
+                    kept.push(x.min(0.0));
+                }
+            }
+            if !kept.windows(2).all(|w| w[0] >= w[1]) {
+                kept.sort_by(|a, b| b.total_cmp(a));
+            }
+            kept.truncate(k);
+            probs.clear();
+            probs.extend(kept.iter().map(|&l| if l >= EXP64_MIN { exp_le0(l) } else { l.exp() }));
+            (&kept, &probs)
+        };
+        let n = kept_row.len();
+        let (mass, raw_h) = mass_and_entropy(probs_row, kept_row);
+        let tail = (1.0 - mass).max(0.0);
+        // Only the renormalised policy needs log Σp (a logarithm per row saved otherwise).
+        let log_mass = if renorm { ln_not_speculated(mass) } else { f64::NAN };
+        // The lower bound is completed after the loop: its −rem·log rem term is evaluated for
+        // all rows at once (vectorised), so the row loop takes no logarithm.
+        let (partial, rem, upper) = if n == 0 {
+            (f64::NAN, 0.0, f64::NAN)
+        } else {
+            let pmin = probs_row[n - 1];
+            let (partial, rem) = if tail > 0.0 {
+                // floor(q) for q ≥ 0 by truncation (SSE2; `f64::floor` is a libm call without
+                // SSE4.1); above 2⁵² every float64 is already an integer.
+                let q = tail / pmin;
+                let full = if q < 4_503_599_627_370_496.0 {
+                    (q as i64) as f64
+                } else {
+                    q
+                };
+                let rem = tail - full * pmin;
+                // −pmin·log pmin with log pmin = the kept logprob itself (no logarithm).
+                let h_min = if pmin > 0.0 { -pmin * kept_row[n - 1] } else { 0.0 };
+                (raw_h + full * h_min, rem)
+            } else {
+                (raw_h, 0.0)
+            };
+            let upper = match opts.vocab_size {
+                None => f64::NAN,
+                Some(v) if v <= n || tail == 0.0 => raw_h,
+                Some(v) => raw_h + tail * ((v - n) as f64 / tail).ln(),
+            };
+            (partial, rem, upper)
+        };
+        let h = match opts.policy {
+            TopkPolicy::Raw => {
+                if n == 0 {
+                    f64::NAN
+                } else {
+                    raw_h
+                }
+            }
+            TopkPolicy::Renormalized => {
+                if n == 0 {
+                    f64::NAN
+                } else {
+                    (log_mass + raw_h / mass).max(0.0)
+                }
+            }
+            TopkPolicy::Bounds => f64::NAN, // the lower bound, completed below
+        };
+        rows_partial.push(partial);
+        rows_rem.push(rem);
+        rows_upper.push(upper);
+        rows_h.push(h);
+        tail_acc.push_max(tail);
+        let shift = if renorm { log_mass } else { 0.0 };
+        top1.push_min(kept_row.first().map_or(f64::NAN, |l| l - shift));
+        let (p1, p2) = (
+            probs_row.first().copied().unwrap_or(0.0),
+            probs_row.get(1).copied().unwrap_or(0.0),
+        );
+        margin.push_min(if n == 0 {
+            f64::NAN
+        } else if renorm {
+            (p1 - p2) / mass
+        } else {
+            p1 - p2
+        });
+        if let Some(c) = chosen {
+            let cl = c[r];
+            if cl > POSITIVE_SLACK {
+                return Err(CredoError::invalid(
+                    "chosen_logprob",
+                    format!("logprob {cl} at position {r} is above 0"),
+                ));
+            }
+            if !missing(cl) {
+                let cl = cl.min(0.0);
+                let rank = kept_row.iter().take_while(|&&l| l > cl).count();
+                with_chosen += 1;
+                off_top += usize::from(rank >= 1);
+                lp_acc.push_min(if !renorm {
+                    cl
+                } else if rank < n {
+                    cl - log_mass
+                } else {
+                    f64::NAN
+                });
+            }
+        }
+    }
+    // Complete the lower bounds: partial + (−rem·log rem), the latter for all rows at once.
+    let mut rem_term = vec![0.0; rows];
+    xlogx_slice(&rows_rem, &mut rem_term);
+    for r in 0..rows {
+        let lower = rows_partial[r] + rem_term[r];
+        let upper = rows_upper[r];
+        // Rounding can put a tight upper bound a hair below the lower one (NaN stays NaN).
+        upper_acc.push_max(if upper.is_nan() { upper } else { upper.max(lower) });
+        entropy.push_max(if opts.policy == TopkPolicy::Bounds {
+            lower
+        } else {
+            rows_h[r]
+        });
+    }
+    let has_chosen = chosen.is_some();
+    let nan_unless = |ok: bool, v: f64| if ok { v } else { f64::NAN };
+    Ok(TopkSummary {
+        n_tokens: rows,
+        mean_entropy: entropy.mean(),
+        max_entropy: entropy.extreme(),
+        mean_entropy_upper: upper_acc.mean(),
+        mean_tail_mass: tail_acc.mean(),
+        max_tail_mass: tail_acc.extreme(),
+        mean_margin: margin.mean(),
+        min_margin: margin.extreme(),
+        mean_max_logprob: top1.mean(),
+        sum_logprob: nan_unless(has_chosen && lp_acc.n > 0, lp_acc.sum),
+        mean_logprob: nan_unless(has_chosen, lp_acc.mean()),
+        min_logprob: nan_unless(has_chosen, lp_acc.extreme()),
+        not_top1: if with_chosen == 0 {
+            f64::NAN
+        } else {
+            off_top as f64 / with_chosen as f64
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signals::topk::topk_signals;
+
+    /// xorshift64*, enough for test data.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> f64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    fn nan_mean(v: &[f64]) -> f64 {
+        let d: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+        if d.is_empty() {
+            f64::NAN
+        } else {
+            d.iter().sum::<f64>() / d.len() as f64
+        }
+    }
+
+    fn nan_fold(v: &[f64], f: fn(f64, f64) -> f64) -> f64 {
+        v.iter().copied().filter(|x| !x.is_nan()).reduce(f).unwrap_or(f64::NAN)
+    }
+
+    fn same(a: f64, b: f64) -> bool {
+        (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-12 * a.abs().max(1.0)
+    }
+
+    /// Random rows: sorted or shuffled, with sentinels, NaN, an occasional empty row, and chosen
+    /// logprobs inside, outside or missing.
+    fn data(rng: &mut Rng, rows: usize, width: usize) -> (Vec<f64>, Vec<f64>) {
+        let mut top = Vec::with_capacity(rows * width);
+        let mut chosen = Vec::with_capacity(rows);
+        for _ in 0..rows {
+            let mut row: Vec<f64> = (0..width).map(|_| -rng.next() * 6.0 - 0.01).collect();
+            if rng.next() < 0.7 {
+                row.sort_by(|a, b| b.total_cmp(a));
+            }
+            for x in row.iter_mut() {
+                let u = rng.next();
+                if u < 0.05 {
+                    *x = -9999.0;
+                } else if u < 0.07 {
+                    *x = f64::NAN;
+                }
+            }
+            if rng.next() < 0.03 {
+                row.iter_mut().for_each(|x| *x = -9999.0);
+            }
+            let u = rng.next();
+            chosen.push(if u < 0.1 {
+                f64::NAN
+            } else if u < 0.2 {
+                -8.0
+            } else {
+                row[(rng.next() * width as f64) as usize].max(-7.0)
+            });
+            top.extend(row);
+        }
+        (top, chosen)
+    }
+
+    #[test]
+    fn matches_per_position_signals_aggregated() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for case in 0..60 {
+            let rows = 1 + (rng.next() * 40.0) as usize;
+            let width = 1 + (rng.next() * 12.0) as usize;
+            let (top, chosen) = data(&mut rng, rows, width);
+            let policy = [TopkPolicy::Raw, TopkPolicy::Renormalized, TopkPolicy::Bounds][case % 3];
+            let opts = TopkOptions {
+                policy,
+                vocab_size: if case % 2 == 0 { Some(1000) } else { None },
+                k: if case % 4 == 1 { Some(width.div_ceil(2)) } else { None },
+                ..Default::default()
+            };
+            let s = topk_signals(&top, rows, width, Some(&chosen), &opts).unwrap();
+            let f = topk_summary(&top, rows, width, Some(&chosen), &opts).unwrap();
+            let lp = s.chosen_logprob.as_ref().unwrap();
+            let rank = s.chosen_rank.as_ref().unwrap();
+            assert_eq!(f.n_tokens, rows);
+            assert!(same(f.mean_entropy, nan_mean(&s.entropy)), "case {case}");
+            assert!(same(f.max_entropy, nan_fold(&s.entropy, f64::max)));
+            assert!(same(f.mean_entropy_upper, nan_mean(&s.entropy_upper)));
+            assert!(same(f.mean_tail_mass, nan_mean(&s.tail_mass)));
+            assert!(same(f.max_tail_mass, nan_fold(&s.tail_mass, f64::max)));
+            assert!(same(f.mean_margin, nan_mean(&s.margin_prob)));
+            assert!(same(f.min_margin, nan_fold(&s.margin_prob, f64::min)));
+            assert!(same(f.mean_max_logprob, nan_mean(&s.max_logprob)));
+            assert!(same(f.mean_logprob, nan_mean(lp)), "case {case}");
+            assert!(same(f.min_logprob, nan_fold(lp, f64::min)));
+            let with: Vec<i64> = rank.iter().copied().filter(|&r| r >= 0).collect();
+            let want = with.iter().filter(|&&r| r >= 1).count() as f64 / with.len() as f64;
+            assert!(same(f.not_top1, want));
+            // f32 input gives the f64 result of the widened values.
+            let t32: Vec<f32> = top.iter().map(|&x| x as f32).collect();
+            let t64: Vec<f64> = t32.iter().map(|&x| f64::from(x)).collect();
+            let a = topk_summary_f32(&t32, rows, width, Some(&chosen), &opts).unwrap();
+            let b = topk_summary(&t64, rows, width, Some(&chosen), &opts).unwrap();
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+    }
+
+    #[test]
+    fn without_chosen_and_bad_input() {
+        let top = [-0.1, -2.5, -0.3, -1.5];
+        let f = topk_summary(&top, 2, 2, None, &TopkOptions::default()).unwrap();
+        assert!(f.mean_logprob.is_nan() && f.sum_logprob.is_nan() && f.not_top1.is_nan());
+        assert!(f.mean_entropy > 0.0);
+        let o = TopkOptions::default();
+        assert!(topk_summary(&[], 0, 2, None, &o).is_err());
+        assert!(topk_summary(&[0.5, -1.0], 1, 2, None, &o).is_err());
+        assert!(topk_summary(&top, 2, 2, Some(&[-0.1]), &o).is_err());
+        assert!(topk_summary(&top, 2, 2, Some(&[-0.1, 0.2]), &o).is_err());
+        let k0 = TopkOptions { k: Some(0), ..o };
+        assert!(topk_summary(&top, 2, 2, None, &k0).is_err());
+    }
+}

@@ -1,0 +1,134 @@
+"""credo.signals.topk_summary — the single-request top-k path — against credo.topk_signals
+aggregated with float64 numpy, on random responses with sentinels, NaN and shuffled rows, every
+policy, float32 input, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import credo
+from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
+from credo.signals import TopkSummary, topk_summary
+
+
+def response(rng, t, k, *, holes=True, shuffle=True):
+    logits = rng.normal(size=(t, 3 * k)) * rng.uniform(0.3, 3.0)
+    lp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    top = -np.sort(-lp, axis=1)[:, :k]
+    chosen = np.where(rng.uniform(size=t) < 0.8, top[:, 0], lp[:, -1])  # top-1 or outside top-k
+    if shuffle:
+        for r in np.flatnonzero(rng.uniform(size=t) < 0.3):
+            rng.shuffle(top[r])
+    if holes:
+        top[rng.uniform(size=top.shape) < 0.05] = -9999.0
+        top[rng.uniform(size=top.shape) < 0.02] = np.nan
+        chosen[rng.uniform(size=t) < 0.05] = np.nan
+    return np.ascontiguousarray(top), np.ascontiguousarray(chosen)
+
+
+def reference(top, chosen, **kw):
+    s = credo.topk_signals(top, chosen, **kw)
+    lp = s.chosen_logprob if chosen is not None else np.full(top.shape[0], np.nan)
+    rank = s.chosen_rank if chosen is not None else np.full(top.shape[0], -1)
+    nanmean = lambda a: np.nan if np.isnan(a).all() else float(np.nanmean(a))  # noqa: E731
+    nanmax = lambda a: np.nan if np.isnan(a).all() else float(np.nanmax(a))  # noqa: E731
+    nanmin = lambda a: np.nan if np.isnan(a).all() else float(np.nanmin(a))  # noqa: E731
+    with np.errstate(all="ignore"):
+        return TopkSummary(
+            n_tokens=top.shape[0],
+            mean_entropy=nanmean(s.entropy),
+            max_entropy=nanmax(s.entropy),
+            mean_entropy_upper=nanmean(s.entropy_upper),
+            mean_tail_mass=nanmean(s.tail_mass),
+            max_tail_mass=nanmax(s.tail_mass),
+            mean_margin=nanmean(s.margin_prob),
+            min_margin=nanmin(s.margin_prob),
+            mean_max_logprob=nanmean(s.max_logprob),
+            sum_logprob=float(np.nansum(lp)) if not np.isnan(lp).all() else np.nan,
+            mean_logprob=nanmean(lp),
+            min_logprob=nanmin(lp),
+            not_top1=float(np.mean(rank[rank >= 0] >= 1)) if (rank >= 0).any() else np.nan,
+        )
+
+
+def assert_close(got, want):
+    assert got.n_tokens == want.n_tokens
+    for name in TopkSummary._fields[1:]:
+        g, w = getattr(got, name), getattr(want, name)
+        assert (np.isnan(g) and np.isnan(w)) or g == pytest.approx(w, rel=1e-12, abs=1e-13), name
+
+
+@pytest.mark.parametrize("policy", ["raw", "renormalized", "bounds"])
+@pytest.mark.parametrize("k", [1, 5, 20])
+def test_matches_topk_signals_aggregated(rng, policy, k):
+    for case in range(6):
+        top, chosen = response(rng, 256, k, holes=case % 2 == 0, shuffle=case % 3 != 0)
+        kw = {"policy": policy, "vocab_size": 32000 if case % 2 else None}
+        assert_close(topk_summary(top, chosen, **kw), reference(top, chosen, **kw))
+        assert_close(topk_summary(top, None, **kw), reference(top, None, **kw))
+
+
+def test_declared_k_float32_and_lists(rng):
+    top, chosen = response(rng, 64, 6)
+    assert_close(topk_summary(top, chosen, k=4), reference(top, chosen, k=4))
+    t32 = top.astype(np.float32)
+    assert_close(topk_summary(t32, chosen), reference(t32.astype(np.float64), chosen))
+    # Non-contiguous, integer-free nested lists and Fortran order all go through conversion.
+    assert_close(topk_summary(top.tolist(), chosen.tolist()), reference(top, chosen))
+    assert_close(topk_summary(np.asfortranarray(top), chosen[::1]), reference(top, chosen))
+    assert_close(topk_summary(top[:, ::-1], chosen), reference(top[:, ::-1].copy(), chosen))
+
+
+def test_clean_sorted_rows_known_values():
+    p = np.array([[0.6, 0.3, 0.1], [0.5, 0.25, 0.05]])
+    top = np.log(p)
+    s = topk_summary(top, top[:, 1], policy="raw")
+    h = -(p * np.log(p)).sum(axis=1)
+    assert s.n_tokens == 2
+    assert s.mean_entropy == pytest.approx(h.mean(), rel=1e-14)
+    assert s.max_entropy == pytest.approx(h.max(), rel=1e-14)
+    assert s.mean_tail_mass == pytest.approx(0.1, rel=1e-12)  # (0 + 0.2) / 2
+    assert s.mean_margin == pytest.approx(0.275, rel=1e-13)
+    assert s.mean_logprob == pytest.approx(np.log([0.3, 0.25]).mean(), rel=1e-14)
+    assert s.not_top1 == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 8),
+    st.sampled_from(["raw", "renormalized", "bounds"]),
+    st.integers(0, 2**31),
+)
+def test_property_agrees_with_per_position_signals(t, k, policy, seed):
+    top, chosen = response(np.random.default_rng(seed), t, k)
+    assert_close(topk_summary(top, chosen, policy=policy), reference(top, chosen, policy=policy))
+
+
+def test_bad_input():
+    top = np.log([[0.6, 0.3], [0.5, 0.2]])
+    with pytest.raises(ShapeError, match=r"^top_logprobs"):
+        topk_summary(top[None])
+    with pytest.raises(EmptyInputError, match=r"^top_logprobs"):
+        topk_summary(np.zeros((0, 5)))
+    with pytest.raises(InvalidArgumentError, match=r"^top_logprobs"):
+        topk_summary([["a", "b"]])
+    with pytest.raises(InvalidArgumentError, match=r"^top_logprobs: logprob 0.5"):
+        topk_summary(np.array([[0.5, -1.0]]))
+    with pytest.raises(ShapeError, match=r"^chosen_logprob"):
+        topk_summary(top, np.array([-0.1]))
+    with pytest.raises(InvalidArgumentError, match=r"^chosen_logprob: logprob 0.2"):
+        topk_summary(top, np.array([-0.1, 0.2]))
+    with pytest.raises(InvalidArgumentError, match=r"^chosen_logprob"):
+        topk_summary(top, ["x", "y"])
+    with pytest.raises(InvalidArgumentError, match=r"^policy"):
+        topk_summary(top, policy="softmax")
+    with pytest.raises(InvalidArgumentError, match=r"^k"):
+        topk_summary(top, k=0)
+    with pytest.raises(InvalidArgumentError, match=r"^vocab_size"):
+        topk_summary(top, vocab_size=1)
+    with pytest.raises(InvalidArgumentError, match=r"^sentinel"):
+        topk_summary(top, sentinel="low")
