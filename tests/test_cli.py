@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("click")
 
-from credo.cli import main  # noqa: E402
+from credo.cli import main
 
 
 def run(capsys, *argv):
@@ -34,7 +34,7 @@ def scored(tmp_path, rng):
     conf = np.clip(rng.beta(8, 2, size=n), 1e-6, 1 - 1e-6)
     correct = (rng.random(n) < conf**2).astype(int)
     domain = np.where(rng.random(n) < 0.5, "math", "chat")
-    rows = [[f"{c:.6f}", k, d] for c, k, d in zip(conf, correct, domain)]
+    rows = [[f"{c:.6f}", k, d] for c, k, d in zip(conf, correct, domain, strict=True)]
     return write_csv(tmp_path / "scored.csv", rows, ["confidence", "correct", "domain"]), conf, correct, domain
 
 
@@ -46,7 +46,7 @@ def test_help_lists_every_command(capsys):
 
 
 def test_unknown_command_is_a_usage_error(capsys):
-    code, _, err = run(capsys, "frobnicate")
+    code, _stdout, err = run(capsys, "frobnicate")
     assert code == 2
     assert "No such command" in err
 
@@ -56,8 +56,20 @@ def test_fit_isotonic_matches_the_library(tmp_path, capsys, scored):
 
     path, conf, correct, _ = scored
     out = tmp_path / "iso.json"
-    code, stdout, _ = run(capsys, "fit", str(path), "--score-col", "confidence", "--label-col", "correct",
-                          "--kind", "isotonic", "-o", str(out), "--json")
+    code, stdout, _ = run(
+        capsys,
+        "fit",
+        str(path),
+        "--score-col",
+        "confidence",
+        "--label-col",
+        "correct",
+        "--kind",
+        "isotonic",
+        "-o",
+        str(out),
+        "--json",
+    )
     assert code == 0, stdout
     summary = json.loads(stdout)
     assert summary["n"] == len(conf)
@@ -71,13 +83,43 @@ def test_fit_isotonic_matches_the_library(tmp_path, capsys, scored):
 def test_fit_threshold_and_segments(tmp_path, capsys, scored):
     path, *_ = scored
     out = tmp_path / "thr.json"
-    code, stdout, _ = run(capsys, "fit", str(path), "--score-col", "confidence", "--label-col", "correct",
-                          "--kind", "threshold", "--target-risk", "0.2", "--delta", "0.1", "-o", str(out), "--json")
+    code, stdout, _ = run(
+        capsys,
+        "fit",
+        str(path),
+        "--score-col",
+        "confidence",
+        "--label-col",
+        "correct",
+        "--kind",
+        "threshold",
+        "--target-risk",
+        "0.2",
+        "--delta",
+        "0.1",
+        "-o",
+        str(out),
+        "--json",
+    )
     assert code == 0, stdout
     assert 0.0 <= json.loads(stdout)["threshold"] <= 1.0
     out2 = tmp_path / "seg.json"
-    code, stdout, _ = run(capsys, "fit", str(path), "--score-col", "confidence", "--label-col", "correct",
-                          "--segment-col", "domain", "--kind", "platt", "-o", str(out2), "--json")
+    code, stdout, _ = run(
+        capsys,
+        "fit",
+        str(path),
+        "--score-col",
+        "confidence",
+        "--label-col",
+        "correct",
+        "--segment-col",
+        "domain",
+        "--kind",
+        "platt",
+        "-o",
+        str(out2),
+        "--json",
+    )
     assert code == 0, stdout
     assert sorted(json.loads(stdout)["segments_with_own_fit"]) == ["chat", "math"]
 
@@ -86,8 +128,20 @@ def test_eval_matches_the_metrics_module(capsys, scored):
     from credo import metrics
 
     path, conf, correct, domain = scored
-    code, stdout, _ = run(capsys, "eval", str(path), "--score-col", "confidence", "--label-col", "correct",
-                          "--segment-col", "domain", "--n-resamples", "200", "--json")
+    code, stdout, _ = run(
+        capsys,
+        "eval",
+        str(path),
+        "--score-col",
+        "confidence",
+        "--label-col",
+        "correct",
+        "--segment-col",
+        "domain",
+        "--n-resamples",
+        "200",
+        "--json",
+    )
     assert code == 0, stdout
     result = json.loads(stdout)
     rows = {r["segment"]: r for r in result["segments"]}
@@ -105,8 +159,9 @@ def test_eval_matches_the_metrics_module(capsys, scored):
 
 def test_eval_table_output(capsys, scored):
     path, *_ = scored
-    code, stdout, _ = run(capsys, "eval", str(path), "--score-col", "confidence", "--label-col", "correct",
-                          "--n-resamples", "0")
+    code, stdout, _ = run(
+        capsys, "eval", str(path), "--score-col", "confidence", "--label-col", "correct", "--n-resamples", "0"
+    )
     assert code == 0
     assert "ECE" in stdout and "AUROC" in stdout
 
@@ -128,7 +183,7 @@ def test_eval_bad_input_is_a_clear_error(tmp_path, capsys, content, args, messag
         path.write_text(content)
     argv = ["eval", str(path), "--label-col", "correct", "--n-resamples", "0"]
     argv += args or ["--score-col", "confidence"]
-    code, _, err = run(capsys, *argv)
+    code, _stdout, err = run(capsys, *argv)
     assert code == 1
     assert message in err
 
@@ -136,20 +191,37 @@ def test_eval_bad_input_is_a_clear_error(tmp_path, capsys, content, args, messag
 def test_unknown_file_type(tmp_path, capsys):
     p = tmp_path / "data.xlsx"
     p.write_text("x")
-    code, _, err = run(capsys, "eval", str(p))
+    code, _stdout, err = run(capsys, "eval", str(p))
     assert code == 1 and "unknown file type" in err
 
 
 def test_jsonl_and_report(tmp_path, capsys, scored):
     _, conf, correct, domain = scored
     p = tmp_path / "scored.jsonl"
-    p.write_text("".join(json.dumps({"confidence": float(c), "correct": int(k), "domain": d}) + "\n"
-                         for c, k, d in zip(conf, correct, domain)))
+    p.write_text(
+        "".join(
+            json.dumps({"confidence": float(c), "correct": int(k), "domain": d}) + "\n"
+            for c, k, d in zip(conf, correct, domain, strict=True)
+        )
+    )
     cal = tmp_path / "iso.json"
     assert run(capsys, "fit", str(p), "--score-col", "confidence", "--label-col", "correct", "-o", str(cal))[0] == 0
     html = tmp_path / "r.html"
-    code, stdout, err = run(capsys, "report", str(p), "--score-col", "confidence", "--label-col", "correct",
-                            "--segment-col", "domain", "--calibrator", f"isotonic={cal}", "-o", str(html))
+    code, _, err = run(
+        capsys,
+        "report",
+        str(p),
+        "--score-col",
+        "confidence",
+        "--label-col",
+        "correct",
+        "--segment-col",
+        "domain",
+        "--calibrator",
+        f"isotonic={cal}",
+        "-o",
+        str(html),
+    )
     assert code == 0, err
     text = html.read_text()
     assert text.count("data:image/png;base64,") >= 2
@@ -158,8 +230,19 @@ def test_jsonl_and_report(tmp_path, capsys, scored):
 
 def test_report_rejects_bad_calibrator_spec(tmp_path, capsys, scored):
     path, *_ = scored
-    code, _, err = run(capsys, "report", str(path), "--score-col", "confidence", "--label-col", "correct",
-                       "--calibrator", "no-equals-sign", "-o", str(tmp_path / "r.html"))
+    code, _stdout, err = run(
+        capsys,
+        "report",
+        str(path),
+        "--score-col",
+        "confidence",
+        "--label-col",
+        "correct",
+        "--calibrator",
+        "no-equals-sign",
+        "-o",
+        str(tmp_path / "r.html"),
+    )
     assert code == 1 and "NAME=PATH" in err
 
 
@@ -198,7 +281,7 @@ def test_demo_numbers_match_an_independent_reference(tmp_path):
 
 def test_demo_bad_output_directory(tmp_path, capsys):
     pytest.importorskip("sklearn")
-    code, _, err = run(capsys, "demo", "-o", str(tmp_path / "missing" / "r.html"))
+    code, _stdout, err = run(capsys, "demo", "-o", str(tmp_path / "missing" / "r.html"))
     assert code == 1 and "does not exist" in err
 
 

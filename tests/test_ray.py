@@ -19,8 +19,9 @@ from .conftest import subprocess_env  # noqa: E402
 def cluster():
     # Workers are separate processes: they must import this checkout's credo too.
     env = {"PYTHONPATH": subprocess_env()["PYTHONPATH"]}
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             runtime_env={"env_vars": env})
+    ray.init(
+        num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False, runtime_env={"env_vars": env}
+    )
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     yield
@@ -34,12 +35,23 @@ def _blocks(ds) -> int:
 def test_score_logits_matches_in_process(cluster, rng):
     logits = rng.normal(size=(600, 3000)).astype(np.float32) * 3
     chosen = rng.integers(0, 3000, size=600)
-    ds = ray.data.from_items([{"logits": row, "chosen": int(c), "row": i} for i, (row, c) in enumerate(zip(logits, chosen))])
+    ds = ray.data.from_items(
+        [{"logits": row, "chosen": int(c), "row": i} for i, (row, c) in enumerate(zip(logits, chosen, strict=True))]
+    )
     ds = ds.repartition(4)
     assert _blocks(ds) == 4
     scored = credo_ray.score_logits(ds, chosen_column="chosen", batch_size=64).sort("row").take_all()
     local = credo.token_signals(logits, chosen)
-    for name in ["entropy", "logsumexp", "max_logprob", "argmax", "margin_logit", "margin_prob", "chosen_logprob", "chosen_rank"]:
+    for name in [
+        "entropy",
+        "logsumexp",
+        "max_logprob",
+        "argmax",
+        "margin_logit",
+        "margin_prob",
+        "chosen_logprob",
+        "chosen_rank",
+    ]:
         got = np.array([r[name] for r in scored])
         np.testing.assert_array_equal(got, np.asarray(getattr(local, name)), err_msg=name)
     assert "logits" not in scored[0]
@@ -62,7 +74,9 @@ def test_evaluate_matches_in_process(cluster, rng):
     conf = rng.random(4000)
     correct = (rng.random(4000) < conf).astype(int)
     seg = np.where(rng.random(4000) < 0.3, "a", "b")
-    ds = ray.data.from_items([{"confidence": float(c), "correct": int(k), "seg": s} for c, k, s in zip(conf, correct, seg)])
+    ds = ray.data.from_items(
+        [{"confidence": float(c), "correct": int(k), "seg": s} for c, k, s in zip(conf, correct, seg, strict=True)]
+    )
     ds = ds.repartition(5)
     got = credo_ray.evaluate(ds, segment_column="seg")
     assert got["n"] == 4000

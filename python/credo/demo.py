@@ -137,7 +137,9 @@ def run(report_path: str | Path | None = "credo-report.html", *, seed: int = 0, 
     with warnings.catch_warnings():
         # an infeasible target is reported in the summary (feasible = False), not raised
         warnings.simplefilter("ignore", conformal.NoThresholdWarning)
-        thr = conformal.SelectiveThreshold(target_risk=TARGET_RISK, delta=DELTA, method="ltt").fit(conf_sel, correct_sel)
+        thr = conformal.SelectiveThreshold(target_risk=TARGET_RISK, delta=DELTA, method="ltt").fit(
+            conf_sel, correct_sel
+        )
     conf_test = probs["test"].max(axis=1)
     correct = (probs["test"].argmax(axis=1) == labels["test"]).astype(np.int64)
     accepted = np.asarray(thr.accept(conf_test), dtype=bool)
@@ -165,7 +167,10 @@ def run(report_path: str | Path | None = "credo-report.html", *, seed: int = 0, 
     policy = Policy(
         {
             "threshold": min(max(threshold["threshold"], 0.0), 1.0) if np.isfinite(threshold["threshold"]) else 1.0,
-            "gray_zone": [0.5, min(max(threshold["threshold"], 0.5), 1.0) if np.isfinite(threshold["threshold"]) else 1.0],
+            "gray_zone": [
+                0.5,
+                min(max(threshold["threshold"], 0.5), 1.0) if np.isfinite(threshold["threshold"]) else 1.0,
+            ],
             "gray_zone_checks": ["verify"],
             "gray_zone_exhausted": "abstain",
             "max_retries": 0,  # a classifier cannot be re-sampled: a failed check abstains

@@ -47,7 +47,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
     def line(r: list[str]) -> str:
         return "  ".join(
-            c.rjust(w) if j and _numeric(c) else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))
+            c.rjust(w) if j and _numeric(c) else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths, strict=True))
         ).rstrip()
 
     out = [line(cells[0]), "  ".join("-" * w for w in widths)]

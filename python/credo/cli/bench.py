@@ -60,8 +60,10 @@ def workloads(quick: bool) -> list[tuple[str, Callable[[], dict[str, float]]]]:
         rows, vocab = (128, 32000) if quick else (512, 128256)
         logits = rng.normal(size=(rows, vocab)).astype(np.float32)
         chosen = rng.integers(0, vocab, size=rows)
-        res = {"credo": best_time(lambda: credo.token_signals(logits, chosen, threads=1)),
-               "numpy": best_time(lambda: _numpy_token_signals(logits, chosen))}
+        res = {
+            "credo": best_time(lambda: credo.token_signals(logits, chosen, threads=1)),
+            "numpy": best_time(lambda: _numpy_token_signals(logits, chosen)),
+        }
         try:
             import torch
         except ImportError:
@@ -126,7 +128,10 @@ def workloads(quick: bool) -> list[tuple[str, Callable[[], dict[str, float]]]]:
             gap = np.bincount(b, weights=conf, minlength=15) - np.bincount(b, weights=correct, minlength=15)
             return float(np.abs(gap).sum() / cnt.sum())
 
-        return {"credo": best_time(lambda: metrics.ece(correct, conf, n_bins=15)), "numpy bincount": best_time(numpy_ece)}
+        return {
+            "credo": best_time(lambda: metrics.ece(correct, conf, n_bins=15)),
+            "numpy bincount": best_time(numpy_ece),
+        }
 
     out.append((f"ECE, n = {'1e5' if quick else '1e6'}", ece))
 
@@ -184,8 +189,10 @@ def workloads(quick: bool) -> list[tuple[str, Callable[[], dict[str, float]]]]:
                 out.append(max(counts, key=counts.__getitem__))
             return out
 
-        return {"credo": best_time(lambda: credo.agree_batch(questions, method="exact")),
-                "pure Python": best_time(pure_python)}
+        return {
+            "credo": best_time(lambda: credo.agree_batch(questions, method="exact")),
+            "pure Python": best_time(pure_python),
+        }
 
     out.append(("agreement (exact), 10,000 questions x 10 answers", agreement))
     return out

@@ -10,8 +10,14 @@ STEPS = 7
 
 
 @click.command("demo")
-@click.option("-o", "--output", default="credo-report.html", show_default=True, type=click.Path(dir_okay=False),
-              help="Where to write the HTML report.")
+@click.option(
+    "-o",
+    "--output",
+    default="credo-report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the HTML report.",
+)
 @click.option("--no-report", is_flag=True, help="Skip the HTML report.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the data splits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of tables.")
@@ -61,22 +67,31 @@ def command(output: str, no_report: bool, seed: int, as_json: bool) -> None:
         )
         return
     n = result.n
-    click.echo(f"credo demo: logistic regression on scikit-learn's digits (train {n['train']}, calibrate "
-               f"{n['fit']}, select {n['select']}, test {n['test']}); test accuracy {result.accuracy:.3f}\n")
+    click.echo(
+        f"credo demo: logistic regression on scikit-learn's digits (train {n['train']}, calibrate "
+        f"{n['fit']}, select {n['select']}, test {n['test']}); test accuracy {result.accuracy:.3f}\n"
+    )
     click.echo("Signals (AUROC of each signal for 'prediction is correct', test split):")
     click.echo(table(["signal", "AUROC"], [[k, v] for k, v in result.signals.items()]) + "\n")
     cols = ["accuracy", "mean_confidence", "ece", "nll", "brier", "auroc", "aurc"]
     click.echo("Calibrators (fitted on the calibration split, measured on test; ECE: 15 equal-width bins):")
-    rows = [[name + (" *" if name == result.chosen else ""), *(m[c] for c in cols)] for name, m in result.calibrators.items()]
+    rows = [
+        [name + (" *" if name == result.chosen else ""), *(m[c] for c in cols)]
+        for name, m in result.calibrators.items()
+    ]
     click.echo(table(["calibrator", *cols], rows))
     click.echo("  * chosen: lowest NLL on the select split\n")
     t = result.threshold
-    click.echo(f"Guaranteed selective threshold (LTT): answer when confidence ≥ {fmt(t['threshold'])} keeps "
-               f"P(error | answered) ≤ {t['target_risk']} with probability ≥ {1 - t['delta']:.2f}")
+    click.echo(
+        f"Guaranteed selective threshold (LTT): answer when confidence ≥ {fmt(t['threshold'])} keeps "
+        f"P(error | answered) ≤ {t['target_risk']} with probability ≥ {1 - t['delta']:.2f}"
+    )
     click.echo(f"  on test: coverage {t['coverage']:.3f}, realised selective risk {fmt(t['risk'])}\n")
     c = result.conformal
-    click.echo(f"Conformal sets (LAC, alpha {c['alpha']}): coverage {c['coverage']:.3f}, mean size "
-               f"{c['mean_size']:.2f}, singletons {c['singletons']:.3f}\n")
+    click.echo(
+        f"Conformal sets (LAC, alpha {c['alpha']}): coverage {c['coverage']:.3f}, mean size "
+        f"{c['mean_size']:.2f}, singletons {c['singletons']:.3f}\n"
+    )
     d = result.decisions
     click.echo("Policy decisions on the test requests:")
     click.echo(table(["action", "requests"], [[k, v] for k, v in d["actions"].items()]))

@@ -11,8 +11,16 @@ from credo.cli._options import data_options, load_columns
 METRICS = ("ece", "brier_score", "nll", "auroc", "aurc")
 
 
-def evaluate(scores: np.ndarray, labels: np.ndarray, segments: np.ndarray | None, *, n_bins: int,
-             n_resamples: int, seed: int, show_progress: bool = False) -> dict:
+def evaluate(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    segments: np.ndarray | None,
+    *,
+    n_bins: int,
+    n_resamples: int,
+    seed: int,
+    show_progress: bool = False,
+) -> dict:
     """The metrics table (overall and per segment) plus bootstrap intervals of ECE and AUROC."""
     from credo import metrics
     from credo._validate import as_labels, as_probabilities
@@ -32,8 +40,12 @@ def evaluate(scores: np.ndarray, labels: np.ndarray, segments: np.ndarray | None
     bar = progress(len(tab["segment"]), "bootstrap", enabled=show_progress and n_resamples > 0)
     for i, seg in enumerate(tab["segment"]):
         idx = np.arange(len(conf)) if seg == "(all)" else np.flatnonzero(segs == seg)
-        row = {"segment": seg, "count": int(tab["count"][i]), "accuracy": float(y[idx].mean()),
-               "mean_confidence": float(conf[idx].mean())}
+        row = {
+            "segment": seg,
+            "count": int(tab["count"][i]),
+            "accuracy": float(y[idx].mean()),
+            "mean_confidence": float(conf[idx].mean()),
+        }
         row.update({m: float(tab[m][i]) for m in METRICS})
         if n_resamples > 0:
             for m, fn in (("ece", metrics.ece), ("auroc", metrics.auroc)):
@@ -52,12 +64,25 @@ def evaluate(scores: np.ndarray, labels: np.ndarray, segments: np.ndarray | None
 @click.command("eval")
 @data_options
 @click.option("--bins", "n_bins", default=15, show_default=True, type=click.IntRange(1), help="ECE bins (equal width).")
-@click.option("--n-resamples", default=1000, show_default=True, type=click.IntRange(0),
-              help="Bootstrap resamples for the 95 % intervals of ECE and AUROC (0: none).")
+@click.option(
+    "--n-resamples",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Bootstrap resamples for the 95 % intervals of ECE and AUROC (0: none).",
+)
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Bootstrap seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def command(data: str, score_col: tuple[str, ...], label_col: str, segment_col: str | None,
-            n_bins: int, n_resamples: int, seed: int, as_json: bool) -> None:
+def command(
+    data: str,
+    score_col: tuple[str, ...],
+    label_col: str,
+    segment_col: str | None,
+    n_bins: int,
+    n_resamples: int,
+    seed: int,
+    as_json: bool,
+) -> None:
     """Measure calibration (ECE, Brier, NLL) and ranking (AUROC, AURC) of confidences in DATA.
 
     DATA is a CSV, TSV, JSON Lines or Parquet file with one row per answer: a confidence in
@@ -69,16 +94,23 @@ def command(data: str, score_col: tuple[str, ...], label_col: str, segment_col: 
       credo eval scored.jsonl --score-col confidence --label-col correct --segment-col domain --json
     """
     scores, labels, segments = load_columns(data, score_col, label_col, segment_col)
-    result = evaluate(scores, labels, segments, n_bins=n_bins, n_resamples=n_resamples, seed=seed,
-                      show_progress=not as_json)
+    result = evaluate(
+        scores, labels, segments, n_bins=n_bins, n_resamples=n_resamples, seed=seed, show_progress=not as_json
+    )
     if as_json:
         echo_json(result)
         return
     header = ["segment", "count", "accuracy", "confidence", "ECE", "Brier", "NLL", "AUROC", "AURC"]
-    rows = [[r["segment"], r["count"], r["accuracy"], r["mean_confidence"], *(r[m] for m in METRICS)]
-            for r in result["segments"]]
+    rows = [
+        [r["segment"], r["count"], r["accuracy"], r["mean_confidence"], *(r[m] for m in METRICS)]
+        for r in result["segments"]
+    ]
     click.echo(table(header, rows))
     if n_resamples:
         click.echo(f"\n95 % bootstrap intervals ({n_resamples} resamples, seed {seed}):")
-        click.echo(table(["segment", "ECE low", "ECE high", "AUROC low", "AUROC high"],
-                         [[r["segment"], *r["ece_ci"], *r["auroc_ci"]] for r in result["segments"]]))
+        click.echo(
+            table(
+                ["segment", "ECE low", "ECE high", "AUROC low", "AUROC high"],
+                [[r["segment"], *r["ece_ci"], *r["auroc_ci"]] for r in result["segments"]],
+            )
+        )

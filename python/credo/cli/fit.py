@@ -14,9 +14,18 @@ CALIBRATORS = ("isotonic", "platt", "beta", "histogram", "temperature")
 KINDS = (*CALIBRATORS, "threshold", "confidence-model")
 
 
-def fit_artifact(kind: str, scores: np.ndarray, labels: np.ndarray, segments: np.ndarray | None, *,
-                 min_samples: int = 100, target_risk: float = 0.05, delta: float = 0.1, method: str = "ltt",
-                 features: tuple[str, ...] = ()) -> tuple[Any, dict[str, Any]]:
+def fit_artifact(
+    kind: str,
+    scores: np.ndarray,
+    labels: np.ndarray,
+    segments: np.ndarray | None,
+    *,
+    min_samples: int = 100,
+    target_risk: float = 0.05,
+    delta: float = 0.1,
+    method: str = "ltt",
+    features: tuple[str, ...] = (),
+) -> tuple[Any, dict[str, Any]]:
     """The fitted object and a summary of what was fitted."""
     from credo import calibration, conformal
     from credo.exceptions import InvalidArgumentError
@@ -56,16 +65,41 @@ def fit_artifact(kind: str, scores: np.ndarray, labels: np.ndarray, segments: np
 @click.command("fit")
 @data_options
 @click.option("--kind", type=click.Choice(KINDS), default="isotonic", show_default=True, help="What to fit.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to save the artefact (JSON).")
-@click.option("--min-samples", default=100, show_default=True, type=click.IntRange(1),
-              help="With --segment-col: the smallest segment that gets its own calibrator.")
-@click.option("--target-risk", default=0.05, show_default=True, type=float, help="threshold: the selective risk to guarantee.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to save the artefact (JSON)."
+)
+@click.option(
+    "--min-samples",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1),
+    help="With --segment-col: the smallest segment that gets its own calibrator.",
+)
+@click.option(
+    "--target-risk", default=0.05, show_default=True, type=float, help="threshold: the selective risk to guarantee."
+)
 @click.option("--delta", default=0.1, show_default=True, type=float, help="threshold: allowed failure probability.")
-@click.option("--method", type=click.Choice(["ltt", "sgr", "crc"]), default="ltt", show_default=True,
-              help="threshold: how the guarantee is certified.")
+@click.option(
+    "--method",
+    type=click.Choice(["ltt", "sgr", "crc"]),
+    default="ltt",
+    show_default=True,
+    help="threshold: how the guarantee is certified.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
-def command(data: str, score_col: tuple[str, ...], label_col: str, segment_col: str | None, kind: str,
-            output: str, min_samples: int, target_risk: float, delta: float, method: str, as_json: bool) -> None:
+def command(
+    data: str,
+    score_col: tuple[str, ...],
+    label_col: str,
+    segment_col: str | None,
+    kind: str,
+    output: str,
+    min_samples: int,
+    target_risk: float,
+    delta: float,
+    method: str,
+    as_json: bool,
+) -> None:
     """Fit a calibrator, a guaranteed selective threshold or a confidence model on DATA and save it.
 
     DATA is a CSV, TSV, JSON Lines or Parquet file with score column(s) and a label column
@@ -80,10 +114,19 @@ def command(data: str, score_col: tuple[str, ...], label_col: str, segment_col: 
       credo fit claims.jsonl --score-col gpt --score-col freq --label-col correct --kind confidence-model -o cm.json
     """
     scores, labels, segments = load_columns(data, score_col, label_col, segment_col)
-    model, summary = fit_artifact(kind, scores, labels, segments, min_samples=min_samples, target_risk=target_risk,
-                                  delta=delta, method=method, features=score_col if kind == "confidence-model" else ())
+    model, summary = fit_artifact(
+        kind,
+        scores,
+        labels,
+        segments,
+        min_samples=min_samples,
+        target_risk=target_risk,
+        delta=delta,
+        method=method,
+        features=score_col if kind == "confidence-model" else (),
+    )
     path = model.save(output)
-    summary = {"kind": kind, "artifact": str(path), "n": int(len(labels)), **summary}
+    summary = {"kind": kind, "artifact": str(path), "n": len(labels), **summary}
     if as_json:
         echo_json(summary)
         return

@@ -161,7 +161,6 @@ def evaluate(
     by the same kernels as the in-process :mod:`credo.metrics` calls, so the numbers are identical.
     """
     _require_ray()
-    from credo import metrics
 
     cols = [confidence_column, correct_column] + ([segment_column] if segment_column else [])
     parts: dict[str, list[np.ndarray]] = {c: [] for c in cols}
@@ -169,8 +168,9 @@ def evaluate(
         for c in cols:
             parts[c].append(np.asarray(batch[c]))
     data = {c: np.concatenate(v) if v else np.empty(0) for c, v in parts.items()}
-    return _summary(data[confidence_column], data[correct_column],
-                    data[segment_column] if segment_column else None, n_bins)
+    return _summary(
+        data[confidence_column], data[correct_column], data[segment_column] if segment_column else None, n_bins
+    )
 
 
 def _summary(conf: np.ndarray, correct: np.ndarray, segments: np.ndarray | None, n_bins: int) -> dict[str, Any]:
