@@ -115,27 +115,14 @@ def to_dict(obj: Any) -> dict[str, Any]:
 
 def write_json_atomic(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
     """Writes ``payload`` as JSON to ``path`` atomically (temp file + fsync + rename)."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise ArtifactError(f"path: directory {str(directory)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=1, sort_keys=True, allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    text = json.dumps(payload, indent=1, sort_keys=True, allow_nan=False) + "\n"
+    return write_text_atomic(path, text)
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Writes ``text`` (UTF-8) to ``path`` atomically (temp file + fsync + rename), as
-    :func:`write_json_atomic` does for artefacts (used for HTML reports)."""
+    """Writes ``text`` (UTF-8) to ``path`` atomically: a temporary file beside it, flushed and
+    fsynced, then renamed over it, so a crash or a failed write never leaves a partial file and
+    the previous file survives (artefacts, HTML reports, monitor state)."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
