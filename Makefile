@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= dev
 # Where cargo puts the profile's output ("dev" builds land in target/debug).
-PROFILE_DIR := $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
+PROFILE_DIR = $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
 CARGO_TARGET_DIR ?= target
 export PYO3_PYTHON := $(abspath $(PY))
 # The in-place build is imported from python/ (pytest sets the same path from pyproject.toml).
