@@ -77,7 +77,7 @@ pub struct TopkSignals {
 }
 
 /// Processed logprobs may exceed 0 by rounding; beyond this they are an error.
-const POSITIVE_SLACK: f64 = 1e-3;
+pub(super) const POSITIVE_SLACK: f64 = 1e-3;
 
 fn xlogx_neg(p: f64) -> f64 {
     if p > 0.0 {
@@ -87,21 +87,16 @@ fn xlogx_neg(p: f64) -> f64 {
     }
 }
 
-/// Computes top-k signals from `top` (row-major `[rows, width]`) and optional chosen logprobs.
-pub fn topk_signals(
-    top: &[f64],
-    rows: usize,
-    width: usize,
-    chosen: Option<&[f64]>,
-    opts: &TopkOptions,
-) -> Result<TopkSignals> {
+/// The shape checks shared by every top-k entry point: a non-empty `[rows, width]` buffer of
+/// `len` entries and, when given, one chosen logprob per row.
+pub(super) fn check_shapes(len: usize, rows: usize, width: usize, chosen: Option<&[f64]>) -> Result<()> {
     if rows == 0 || width == 0 {
         return Err(CredoError::empty("top_logprobs", "is empty"));
     }
-    if top.len() != rows * width {
+    if len != rows * width {
         return Err(CredoError::shape(
             "top_logprobs",
-            format!("buffer of {} does not hold {rows} x {width}", top.len()),
+            format!("buffer of {len} does not hold {rows} x {width}"),
         ));
     }
     if let Some(c) = chosen {
@@ -111,13 +106,12 @@ pub fn topk_signals(
                 format!("has {} values but there are {rows} positions", c.len()),
             ));
         }
-        if let Some(i) = c.iter().position(|&x| x > POSITIVE_SLACK) {
-            return Err(CredoError::invalid(
-                "chosen_logprob",
-                format!("logprob {} at position {i} is above 0", c[i]),
-            ));
-        }
     }
+    Ok(())
+}
+
+/// The declared k (default: the row width), checked against the vocabulary size.
+pub(super) fn check_k(width: usize, opts: &TopkOptions) -> Result<usize> {
     let k = opts.k.unwrap_or(width);
     if k == 0 {
         return Err(CredoError::invalid("k", "must be at least 1"));
@@ -130,6 +124,27 @@ pub fn topk_signals(
             ));
         }
     }
+    Ok(k)
+}
+
+/// Computes top-k signals from `top` (row-major `[rows, width]`) and optional chosen logprobs.
+pub fn topk_signals(
+    top: &[f64],
+    rows: usize,
+    width: usize,
+    chosen: Option<&[f64]>,
+    opts: &TopkOptions,
+) -> Result<TopkSignals> {
+    check_shapes(top.len(), rows, width, chosen)?;
+    if let Some(c) = chosen {
+        if let Some(i) = c.iter().position(|&x| x > POSITIVE_SLACK) {
+            return Err(CredoError::invalid(
+                "chosen_logprob",
+                format!("logprob {} at position {i} is above 0", c[i]),
+            ));
+        }
+    }
+    let k = check_k(width, opts)?;
     let missing = |x: f64| x.is_nan() || x <= opts.sentinel || x == f64::NEG_INFINITY;
     let mut out = TopkSignals {
         chosen_logprob: chosen.map(|_| Vec::with_capacity(rows)),

@@ -8,11 +8,8 @@
 //! missing chosen logprob); an aggregate with no defined position is NaN.
 
 use super::exp64::{exp_le0, exp_slice, xlogx_slice, EXP64_MIN};
-use super::topk::{TopkOptions, TopkPolicy};
+use super::topk::{TopkOptions, TopkPolicy, POSITIVE_SLACK};
 use crate::error::{CredoError, Result};
-
-/// Processed logprobs may exceed 0 by rounding; beyond this they are an error (as in `topk`).
-const POSITIVE_SLACK: f64 = 1e-3;
 
 /// Sequence-level features of one response's top-k logprobs.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -141,35 +138,8 @@ pub fn topk_summary_f32(
 }
 
 fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts: &TopkOptions) -> Result<TopkSummary> {
-    if rows == 0 || width == 0 {
-        return Err(CredoError::empty("top_logprobs", "is empty"));
-    }
-    if top.len() != rows * width {
-        return Err(CredoError::shape(
-            "top_logprobs",
-            format!("buffer of {} does not hold {rows} x {width}", top.len()),
-        ));
-    }
-    if let Some(c) = chosen {
-        if c.len() != rows {
-            return Err(CredoError::shape(
-                "chosen_logprob",
-                format!("has {} values but there are {rows} positions", c.len()),
-            ));
-        }
-    }
-    let k = opts.k.unwrap_or(width);
-    if k == 0 {
-        return Err(CredoError::invalid("k", "must be at least 1"));
-    }
-    if let Some(v) = opts.vocab_size {
-        if v < k {
-            return Err(CredoError::invalid(
-                "vocab_size",
-                format!("{v} is smaller than k = {k}"),
-            ));
-        }
-    }
+    super::topk::check_shapes(top.len(), rows, width, chosen)?;
+    let k = super::topk::check_k(width, opts)?;
     let sentinel = opts.sentinel;
     let missing = |x: f64| x.is_nan() || x <= sentinel || x == f64::NEG_INFINITY;
     let renorm = opts.policy == TopkPolicy::Renormalized;
