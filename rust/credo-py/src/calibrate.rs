@@ -14,6 +14,18 @@ use crate::errors::py_result;
 
 type Arr1<'py> = Bound<'py, PyArray1<f64>>;
 
+/// The `predict` of every fitted calibrator: scores in, calibrated values out, GIL released on
+/// large inputs.
+fn predict_array<'py>(
+    py: Python<'py>,
+    x: &PyReadonlyArray1<'py, f64>,
+    predict: impl FnOnce(&[f64]) -> credo_core::Result<Vec<f64>> + Send,
+) -> PyResult<Arr1<'py>> {
+    let xs = slice1(x, "X")?;
+    let out = py_result(maybe_detach(py, xs.len(), || predict(xs)))?;
+    Ok(PyArray1::from_vec(py, out))
+}
+
 fn opt_slice<'a>(w: &'a Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<&'a [f64]>> {
     w.as_ref().map(|w| slice1(w, "sample_weight")).transpose()
 }
@@ -50,9 +62,7 @@ impl PyIsotonic {
     }
     /// Calibrated values of a contiguous float64 vector.
     fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
-        let xs = slice1(&x, "X")?;
-        let out = py_result(maybe_detach(py, xs.len(), || self.0.predict(xs)))?;
-        Ok(PyArray1::from_vec(py, out))
+        predict_array(py, &x, |xs| self.0.predict(xs))
     }
     #[getter]
     fn x_thresholds<'py>(&self, py: Python<'py>) -> Arr1<'py> {
@@ -147,9 +157,7 @@ impl PyPlatt {
         py_result(self.0.predict_one(x))
     }
     fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
-        let xs = slice1(&x, "X")?;
-        let out = py_result(maybe_detach(py, xs.len(), || self.0.predict(xs)))?;
-        Ok(PyArray1::from_vec(py, out))
+        predict_array(py, &x, |xs| self.0.predict(xs))
     }
     #[getter]
     fn a(&self) -> f64 {
@@ -196,9 +204,7 @@ impl PyBeta {
         py_result(self.0.predict_one(x))
     }
     fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
-        let xs = slice1(&x, "X")?;
-        let out = py_result(maybe_detach(py, xs.len(), || self.0.predict(xs)))?;
-        Ok(PyArray1::from_vec(py, out))
+        predict_array(py, &x, |xs| self.0.predict(xs))
     }
     #[getter]
     fn a(&self) -> f64 {
@@ -249,9 +255,7 @@ impl PyHistogram {
         py_result(self.0.predict_one(x))
     }
     fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
-        let xs = slice1(&x, "X")?;
-        let out = py_result(maybe_detach(py, xs.len(), || self.0.predict(xs)))?;
-        Ok(PyArray1::from_vec(py, out))
+        predict_array(py, &x, |xs| self.0.predict(xs))
     }
     #[getter]
     fn edges<'py>(&self, py: Python<'py>) -> Arr1<'py> {
