@@ -107,6 +107,30 @@ def test_isotonic_matches_sklearn_with_heavy_ties(rng, increasing, oob):
     np.testing.assert_allclose(ours.predict(t), ref.predict(t), rtol=0, atol=1e-12, equal_nan=True)
 
 
+@pytest.mark.parametrize("increasing", [True, False])
+@pytest.mark.parametrize("presorted", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_isotonic_matches_sklearn_on_inputs_fitted_in_parallel(rng, increasing, presorted, weighted):
+    # above the sizes where the sort and PAVA split the work: the halves' blocks must join up
+    # exactly as one sequential pass would
+    n = 150_000
+    x = np.where(rng.random(n) < 0.5, np.round(rng.random(n), 3), rng.random(n) ** 3)
+    y = (rng.random(n) < x**1.5).astype(np.float64)
+    if not increasing:
+        y = 1.0 - y
+    w = rng.random(n) * (rng.random(n) > 0.1) if weighted else None
+    if presorted:
+        order = np.argsort(x, kind="stable")
+        x, y = x[order], y[order]
+        w = None if w is None else w[order]
+    ours = IsotonicCalibrator(increasing=increasing, out_of_bounds="clip").fit(x, y, sample_weight=w)
+    ref = IsotonicRegression(increasing=increasing, out_of_bounds="clip").fit(x, y, sample_weight=w)
+    np.testing.assert_array_equal(ours.X_thresholds_, ref.X_thresholds_)
+    np.testing.assert_allclose(ours.y_thresholds_, ref.y_thresholds_, rtol=0, atol=1e-12)
+    t = rng.random(20_000)
+    np.testing.assert_allclose(ours.predict(t), ref.predict(t), rtol=0, atol=1e-12)
+
+
 def test_isotonic_float32_uses_sklearns_resolution():
     x = np.array([0.5, 0.5 + 5e-7, 0.7, 0.9], dtype=np.float32)
     y = np.array([0.0, 1.0, 0.5, 1.0], dtype=np.float32)

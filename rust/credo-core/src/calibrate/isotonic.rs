@@ -3,9 +3,11 @@
 //! group's first value (weighted mean y, summed weight), PAVA, clip to [y_min, y_max], drop
 //! interior points equal to both neighbours, and predict by linear interpolation (as `np.interp`).
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
-use super::sort::sorted_records;
+use super::sort::with_sorted_records;
 use super::{check_weights, CHUNK};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
 
@@ -293,19 +295,28 @@ pub fn fit_with_fingerprint(
         opts.y_min.unwrap_or(f64::NEG_INFINITY),
         opts.y_max.unwrap_or(f64::INFINITY),
     );
-    let mut pava = FusedPava::new(increasing, opts.resolution, n);
-    if sx.sorted {
+    let res = opts.resolution;
+    let pava = if sx.sorted {
         // Already in x order (the common case for presorted data): no copy, no sort. Within a
         // tie group the sum runs in input order instead of scikit-learn's y order; the pooled
         // mean is the same up to rounding.
-        match w {
-            None => pava.run(x.iter().zip(y).map(|(&x, &y)| (x, y, 1.0))),
-            Some(w) => pava.run(x.iter().zip(y).zip(w).map(|((&x, &y), &w)| (x, y, w))),
-        }
+        let feed = |p: &mut FusedPava, r: Range<usize>| match w {
+            None => p.run(x[r.clone()].iter().zip(&y[r]).map(|(&x, &y)| (x, y, 1.0))),
+            Some(w) => p.run(
+                x[r.clone()]
+                    .iter()
+                    .zip(&y[r.clone()])
+                    .zip(&w[r])
+                    .map(|((&x, &y), &w)| (x, y, w)),
+            ),
+        };
+        pava_sorted((n, |i| x[i]), feed, increasing, res)
     } else {
-        let recs = sorted_records(x, y, w, sx.min, sx.max);
-        pava.run(recs.iter().map(|r| (r.x, r.y, r.w)));
-    }
+        with_sorted_records(x, y, w, (sx.min, sx.max), |recs| {
+            let feed = |p: &mut FusedPava, r: Range<usize>| p.run(recs[r].iter().map(|q| (q.x, q.y, q.w)));
+            pava_sorted((recs.len(), |i| recs[i].x), feed, increasing, res)
+        })
+    };
     let (tx, ty) = pava.thresholds(lo, hi);
     let model = IsotonicModel {
         x: tx,
@@ -315,6 +326,44 @@ pub fn fit_with_fingerprint(
     };
     let hw = w.map(|w| super::scan(w).hash);
     Ok((model, super::combine_fingerprints(&[Some(sx.hash), Some(sy.hash), hw])))
+}
+
+/// Below this many samples one thread runs PAVA; above, the two halves run in parallel.
+const PARALLEL_PAVA_MIN: usize = 50_000;
+
+/// Tie pooling and PAVA over n x-sorted samples: `feed(pava, range)` runs `pava` over the
+/// samples in `range`, and `x(i)` is the x of sample i.
+///
+/// Large inputs are cut near the middle where a new tie group must start, and the halves are
+/// solved in parallel: a block of either half's solution is never split in the whole's (its
+/// prefixes have means at least, its suffixes at most, its value), so feeding the second
+/// half's blocks into the first half's stack finishes the fit. The cut depends on n and the
+/// data only, never on the thread count.
+fn pava_sorted<X, F>((n, x): (usize, X), feed: F, increasing: bool, resolution: f64) -> FusedPava
+where
+    X: Fn(usize) -> f64,
+    F: Fn(&mut FusedPava, Range<usize>) + Sync,
+{
+    let run = |r: Range<usize>| {
+        let mut pava = FusedPava::new(increasing, resolution, r.len());
+        feed(&mut pava, r);
+        pava
+    };
+    let cut = if n >= PARALLEL_PAVA_MIN {
+        // x[c] − x[c−1] ≥ resolution: c opens a tie group whatever the group before began with.
+        let opens = |&c: &usize| x(c) - x(c - 1) >= resolution;
+        (n / 2..n * 3 / 4).chain((n / 4..n / 2).rev()).find(opens)
+    } else {
+        None
+    };
+    match cut {
+        Some(c) => {
+            let (mut head, tail) = rayon::join(|| run(0..c), || run(c..n));
+            head.append(tail);
+            head
+        }
+        None => run(0..n),
+    }
 }
 
 /// Tie pooling, PAVA and threshold extraction in one pass over x-sorted samples.
@@ -409,6 +458,26 @@ impl FusedPava {
             add(cx, s, ws);
         }
         blocks.extend(top);
+    }
+
+    /// Continues PAVA with the blocks of a fit of the samples that follow this one's.
+    fn append(&mut self, next: Self) {
+        let blocks = &mut self.blocks;
+        for mut t in next.blocks {
+            while let Some(p) = blocks.last() {
+                if p.sum * t.weight < t.sum * p.weight {
+                    break;
+                }
+                t = Block {
+                    sum: p.sum + t.sum,
+                    weight: p.weight + t.weight,
+                    first: p.first,
+                    last: t.last,
+                };
+                blocks.pop();
+            }
+            blocks.push(t);
+        }
     }
 
     fn thresholds(self, lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {

@@ -1,12 +1,12 @@
 //! Sorting (x, y, w) samples by x for the isotonic fit.
 //!
 //! A comparison sort of 10⁶ records costs more than everything else in the fit together, so the
-//! records are scattered into up to 1024 buckets by their position in [min x, max x] (a
-//! monotone map, so bucket order is x order), recursively, until buckets are small enough for an
-//! insertion sort. Buckets stay cache-sized after one level; a bucket that collects a cluster is
-//! split again on its own range, and one that cannot be split falls back to a comparison sort.
-//! Records compare on (x, y, w), a total order, so the result does not depend on the input order
-//! or the algorithm: sums over ties are reproducible.
+//! records are scattered into up to 2¹⁶ buckets by their position in [min x, max x] (a monotone
+//! map, so bucket order is x order): for spread-out x about one record lands in each, and one
+//! insertion pass finishes the job. A bucket that collects a cluster is split again on its own
+//! range, recursively, and one that cannot be split falls back to a comparison sort. Records
+//! compare on (x, y, w), a total order, so the result does not depend on the input order or the
+//! algorithm: sums over ties are reproducible.
 
 use rayon::prelude::*;
 
@@ -34,108 +34,217 @@ fn less(a: &Rec, b: &Rec) -> bool {
     }
 }
 
-/// The samples with positive weight as records sorted by (x, y, w). `lo`/`hi` are min/max of x.
+/// Calls `f` with the samples of positive weight as records sorted by (x, y, w). `lo`/`hi` are
+/// min/max of x.
 ///
-/// The first level scatters straight from the input slices into the output (no intermediate
-/// copy); its buckets (each ~n/1024 records, cache-sized) are then finished in place, in parallel
-/// for large inputs. Each bucket's sorted content is unique (a total order), so the result does
-/// not depend on the thread count.
-pub(crate) fn sorted_records(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f64) -> Vec<Rec> {
-    let n = x.len();
-    let keep = |i: usize| w.is_none_or(|w| w[i] > 0.0);
-    let rec = |i: usize| Rec {
-        x: x[i],
-        y: y[i],
-        w: w.map_or(1.0, |w| w[i]),
-    };
-    let span = hi - lo;
-    if n <= SMALL || !(span.is_finite() && span > 0.0) {
-        let mut recs: Vec<Rec> = (0..n).filter(|&i| keep(i)).map(rec).collect();
-        recs.sort_unstable_by(cmp);
-        return recs;
+/// The buffers come from a per-thread scratch kept between calls (up to [`KEEP_RECORDS`]
+/// records): repeated fits, as in cross-validation or one fit per segment, then reuse warm
+/// memory instead of paying a fresh allocation and its page faults every time.
+pub(crate) fn with_sorted_records<R>(
+    x: &[f64],
+    y: &[f64],
+    w: Option<&[f64]>,
+    (lo, hi): (f64, f64),
+    f: impl FnOnce(&[Rec]) -> R,
+) -> R {
+    let mut scratch = SCRATCH.take();
+    sort_into(x, y, w, lo, hi, &mut scratch);
+    let result = f(&scratch.recs);
+    if scratch.recs.capacity().max(scratch.keys.capacity()) <= KEEP_RECORDS {
+        SCRATCH.set(scratch);
     }
-    let nb = (n / 8).clamp(2, 1024);
-    let scale = nb as f64 / span;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let bucket = |x: f64| (((x - lo) * scale) as usize).min(nb - 1);
-    // Fixed chunks of the input (not one per thread): counted, then scattered, in parallel.
-    // Chunk c writes bucket b's records to its own slots [off[c][b], off[c][b] + count[c][b]),
-    // after those of chunks < c: the same layout as a sequential scatter, whatever the threads.
+    result
+}
+
+/// Reused buffers of [`sort_into`].
+#[derive(Default)]
+struct Scratch {
+    recs: Vec<Rec>,
+    keys: Vec<u16>,
+    counts: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
+}
+
+/// Sorts the samples of positive weight into `scratch.recs`.
+///
+/// One wide level of buckets (about one record each for spread-out x) scattered straight from
+/// the input slices into the output; buckets that collected a cluster are sorted on their own
+/// range, and one insertion pass over the whole output then finishes every bucket at once (it
+/// never moves a record past a bucket boundary, as bucket order is x order). The sorted content
+/// of each bucket is unique (a total order), so the result does not depend on the thread count.
+fn sort_into(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f64, scratch: &mut Scratch) {
+    let n = x.len();
+    let out = &mut scratch.recs;
+    out.clear();
+    let span = hi - lo;
+    if n <= SMALL || u32::try_from(n).is_err() || !(span.is_finite() && span > 0.0) {
+        let rec = |i: usize| Rec {
+            x: x[i],
+            y: y[i],
+            w: w.map_or(1.0, |w| w[i]),
+        };
+        out.extend((0..n).filter(|&i| w.is_none_or(|w| w[i] > 0.0)).map(rec));
+        out.sort_unstable_by(cmp);
+        return;
+    }
+    let nb = n.clamp(2, MAX_BUCKETS);
+    #[allow(clippy::cast_precision_loss)]
+    let (scale, top) = (nb as f64 / span, (nb - 1) as f64);
+    // Fixed chunks of the input (not one per thread): keyed and counted, then scattered, in
+    // parallel. Chunk c writes bucket b's records to its own slots
+    // [off[c][b], off[c][b] + count[c][b]), after those of chunks < c: the layout of a
+    // sequential scatter, whatever the threads.
     let chunks = if n >= PARALLEL_MIN { SCATTER_CHUNKS } else { 1 };
     let per = n.div_ceil(chunks);
-    let count_chunk = |c: usize| {
-        let mut cnt = vec![0usize; nb];
-        for i in c * per..((c + 1) * per).min(n) {
-            if keep(i) {
-                cnt[bucket(x[i])] += 1;
-            }
-        }
-        cnt
-    };
-    let counts: Vec<Vec<usize>> = if chunks > 1 {
-        (0..chunks).into_par_iter().map(count_chunk).collect()
-    } else {
-        vec![count_chunk(0)]
-    };
-    let mut starts = vec![0usize; nb + 1];
-    let mut offsets = vec![vec![0usize; nb]; chunks];
-    let mut pos = 0;
-    for b in 0..nb {
-        starts[b] = pos;
-        for c in 0..chunks {
-            offsets[c][b] = pos;
-            pos += counts[c][b];
-        }
-    }
-    starts[nb] = pos;
-    let m = pos;
-    let mut out: Vec<Rec> = Vec::with_capacity(m);
-    let base = OutPtr(out.as_mut_ptr());
-    let scatter_chunk = |(c, fill): (usize, &mut Vec<usize>)| {
-        let base = &base;
-        for i in c * per..((c + 1) * per).min(n) {
-            if keep(i) {
-                let slot = &mut fill[bucket(x[i])];
-                // SAFETY: `out` has capacity m. The slots of chunk c for bucket b are
-                // [offsets[c][b], offsets[c][b] + counts[c][b]), which lie in 0..m and are
-                // disjoint from every other (chunk, bucket) pair; this loop visits exactly
-                // counts[c][b] samples of that pair (the same `keep` and `bucket` as the count),
-                // so every slot is written once and no two threads write the same slot.
-                unsafe { base.0.add(*slot).write(rec(i)) };
-                *slot += 1;
-            }
+    let range = |c: usize| c * per..((c + 1) * per).min(n);
+    let keys = &mut scratch.keys;
+    keys.clear();
+    keys.resize(n, 0);
+    let counts = &mut scratch.counts;
+    counts.clear();
+    counts.resize(chunks * nb, 0);
+    let count_chunk = |(c, (keys, cnt)): (usize, (&mut [u16], &mut [u32]))| {
+        let r = range(c);
+        bucket_keys(&x[r.clone()], lo, scale, top, keys);
+        match w {
+            None => keys.iter().for_each(|&k| cnt[usize::from(k)] += 1),
+            Some(w) => keys
+                .iter()
+                .zip(&w[r])
+                .for_each(|(&k, &w)| cnt[usize::from(k)] += u32::from(w > 0.0)),
         }
     };
     if chunks > 1 {
-        offsets.par_iter_mut().enumerate().for_each(scatter_chunk);
+        keys.par_chunks_mut(per)
+            .zip(counts.par_chunks_mut(nb))
+            .enumerate()
+            .for_each(count_chunk);
     } else {
-        offsets.iter_mut().enumerate().for_each(scatter_chunk);
+        count_chunk((0, (keys.as_mut_slice(), counts.as_mut_slice())));
+    }
+    // The bucket starts, and per chunk where its next record of each bucket goes (replacing
+    // the counts; positions fit in u32 as n does).
+    let mut starts = vec![0usize; nb + 1];
+    let mut pos = 0u32;
+    for b in 0..nb {
+        starts[b] = pos as usize;
+        for c in 0..chunks {
+            let count = counts[c * nb + b];
+            counts[c * nb + b] = pos;
+            pos += count;
+        }
+    }
+    let m = pos as usize;
+    starts[nb] = m;
+    out.reserve(m);
+    let base = OutPtr(out.as_mut_ptr());
+    let keys = &*keys;
+    let scatter_chunk = |(c, fill): (usize, &mut [u32])| {
+        let base = &base;
+        let mut put = |i: usize, r: Rec| {
+            let slot = &mut fill[usize::from(keys[i])];
+            // SAFETY: `out` has capacity m. The slots of chunk c for bucket b are
+            // [offsets[c][b], offsets[c][b] + counts[c][b]), which lie in 0..m and are disjoint
+            // from every other (chunk, bucket) pair; this loop visits exactly counts[c][b]
+            // samples of that pair (the same weight test and key as the count), so every slot
+            // is written once and no two threads write the same slot.
+            unsafe { base.0.add(*slot as usize).write(r) };
+            *slot += 1;
+        };
+        match w {
+            None => range(c).for_each(|i| {
+                put(
+                    i,
+                    Rec {
+                        x: x[i],
+                        y: y[i],
+                        w: 1.0,
+                    },
+                )
+            }),
+            Some(w) => range(c).filter(|&i| w[i] > 0.0).for_each(|i| {
+                put(
+                    i,
+                    Rec {
+                        x: x[i],
+                        y: y[i],
+                        w: w[i],
+                    },
+                );
+            }),
+        }
+    };
+    if chunks > 1 {
+        counts.par_chunks_mut(nb).enumerate().for_each(scatter_chunk);
+    } else {
+        scatter_chunk((0, counts.as_mut_slice()));
     }
     // SAFETY: all m slots were initialised above (the per-pair ranges partition 0..m), and
     // `Rec` is plain data.
     unsafe { out.set_len(m) };
-    let mut parts: Vec<&mut [Rec]> = Vec::with_capacity(nb);
-    let mut rest: &mut [Rec] = &mut out;
-    for b in starts.windows(2) {
-        let (head, tail) = rest.split_at_mut(b[1] - b[0]);
-        parts.push(head);
+    // Finish contiguous runs of buckets (cut at bucket starts), in parallel for large inputs.
+    let parts = if n >= PARALLEL_MIN { FINISH_PARTS } else { 1 };
+    let mut runs: Vec<(&mut [Rec], &[usize])> = Vec::with_capacity(parts);
+    let mut rest: &mut [Rec] = out;
+    let mut done = 0;
+    for p in 0..parts {
+        let (b0, b1) = (p * nb / parts, (p + 1) * nb / parts);
+        let (head, tail) = rest.split_at_mut(starts[b1] - done);
+        runs.push((head, &starts[b0..=b1]));
+        done = starts[b1];
         rest = tail;
     }
-    if n >= PARALLEL_MIN {
-        parts
-            .par_iter_mut()
-            .for_each_init(Vec::new, |tmp, part| sort_slice(part, tmp));
+    let finish = |(run, bounds): &mut (&mut [Rec], &[usize])| finish_buckets(run, bounds);
+    if parts > 1 {
+        runs.par_iter_mut().for_each(finish);
     } else {
-        let mut tmp = Vec::new();
-        parts.iter_mut().for_each(|part| sort_slice(part, &mut tmp));
+        runs.iter_mut().for_each(finish);
     }
-    out
+}
+
+/// The first-level bucket of every x: (x − lo)·scale capped at `top` and rounded to an integer,
+/// a monotone map (a subtraction, a positive scaling, a cap and rounding each keep order), so
+/// bucket order is x order. Rounding by adding 2⁵² (the integer lands in the low mantissa bits)
+/// keeps the loop free of conversions, so it vectorises with plain SSE2.
+fn bucket_keys(x: &[f64], lo: f64, scale: f64, top: f64, keys: &mut [u16]) {
+    const ROUND: f64 = 4_503_599_627_370_496.0; // 2⁵²
+    for (k, &v) in keys.iter_mut().zip(x) {
+        // x ≥ lo, so the value is in [0, top] with top < 2¹⁶: its low 16 bits are the integer.
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            *k = (((v - lo) * scale).min(top) + ROUND).to_bits() as u16;
+        }
+    }
+}
+
+/// Sorts a run of consecutive buckets (`bounds`: their starts and the run's end, as absolute
+/// positions; `run` starts at `bounds[0]`): large buckets on their own, then one insertion pass
+/// over the run, which only ever moves records within the small buckets.
+fn finish_buckets(run: &mut [Rec], bounds: &[usize]) {
+    let origin = bounds[0];
+    let mut tmp = Vec::new();
+    for b in bounds.windows(2) {
+        if b[1] - b[0] > SMALL {
+            sort_slice(&mut run[b[0] - origin..b[1] - origin], &mut tmp);
+        }
+    }
+    insertion_sort(run);
 }
 
 const SMALL: usize = 24;
+/// The largest buffers kept per thread between fits: 2¹⁸ records (6 MB).
+const KEEP_RECORDS: usize = 1 << 18;
+/// Buckets of the first level (n of them, up to this cap, which keeps the per-chunk counts in
+/// L2 and the keys in u16).
+const MAX_BUCKETS: usize = 1 << 16;
+/// Contiguous bucket ranges finished in parallel for large inputs.
+const FINISH_PARTS: usize = 8;
 /// Input chunks of the parallel first-level scatter (fixed, so the layout never depends on the
 /// thread count).
-const SCATTER_CHUNKS: usize = 4;
+const SCATTER_CHUNKS: usize = 2;
 
 /// The output buffer of the scatter, shared by the chunk workers (see the SAFETY notes there).
 struct OutPtr(*mut Rec);
@@ -257,7 +366,8 @@ mod tests {
                         })
                         .collect();
                     want.sort_by(cmp);
-                    assert_eq!(sorted_records(&x, &y, weights, lo, hi), want);
+                    let got = with_sorted_records(&x, &y, weights, (lo, hi), <[Rec]>::to_vec);
+                    assert_eq!(got, want);
                 }
             }
         }
