@@ -132,3 +132,62 @@ def test_bad_input():
         topk_summary(top, vocab_size=1)
     with pytest.raises(InvalidArgumentError, match=r"^sentinel"):
         topk_summary(top, sentinel="low")
+
+
+# ------------------------------------------------------------------------------- batch
+@pytest.mark.parametrize("policy", ["raw", "renormalized", "bounds"])
+def test_batch_rows_equal_each_response_alone(rng, policy):
+    # responses of different lengths and widths, float64 and float32, with holes and shuffles
+    resp = [response(rng, int(rng.integers(1, 300)), int(rng.integers(1, 21))) for _ in range(60)]
+    tops = [t.astype(np.float32) if i % 3 == 0 else t for i, (t, _) in enumerate(resp)]
+    chosen = [c for _, c in resp]
+    for threads in (1, 2):
+        batch = credo.topk_summary_batch(tops, chosen, policy=policy, vocab_size=50_000, threads=threads)
+        assert list(batch) == list(TopkSummary._fields)
+        assert batch["n_tokens"].dtype == np.int64
+        for i, (t, c) in enumerate(zip(tops, chosen, strict=True)):
+            alone = topk_summary(t, c, policy=policy, vocab_size=50_000)
+            row = TopkSummary(*(batch[f][i] for f in TopkSummary._fields))
+            # the same kernel on the same input: equal, not merely close
+            np.testing.assert_array_equal(np.array(row, dtype=float), np.array(alone, dtype=float))
+            if i < 5:
+                assert_close(alone, reference(t.astype(np.float64), c, policy=policy, vocab_size=50_000))
+
+
+def test_batch_feeds_a_confidence_model(rng):
+    # the throughput path: batch summaries → predict_proba agree with the single-request path
+    resp = [response(rng, 64, 10, holes=False) for _ in range(200)]
+    batch = credo.topk_summary_batch([t for t, _ in resp], [c for _, c in resp])
+    feats = ["mean_entropy", "mean_logprob", "min_margin", "not_top1"]
+    y = (batch["mean_logprob"] > np.median(batch["mean_logprob"])).astype(float)
+    flip = rng.uniform(size=len(y)) < 0.2  # noisy labels
+    y[flip] = 1.0 - y[flip]
+    model = credo.ConfidenceModel(features=feats).fit({f: batch[f] for f in feats}, y)
+    p = model.predict_proba(batch)
+    one = [model.predict_one(topk_summary(t, c)) for t, c in resp]
+    np.testing.assert_allclose(p, one, rtol=1e-12, atol=1e-15)
+
+
+def test_batch_without_chosen_and_bad_input(rng):
+    resp = [response(rng, 20, 5) for _ in range(3)]
+    b = credo.topk_summary_batch([t for t, _ in resp])
+    assert np.isnan(b["mean_logprob"]).all() and np.isnan(b["not_top1"]).all()
+    assert (b["n_tokens"] == 20).all()
+    empty = credo.topk_summary_batch([])
+    assert all(len(v) == 0 for v in empty.values())
+    tops = [t for t, _ in resp]
+    with pytest.raises(InvalidArgumentError, match=r"^top_logprobs: expected a sequence"):
+        credo.topk_summary_batch(tops[0])
+    with pytest.raises(ShapeError, match=r"^chosen_logprob: has 2 responses"):
+        credo.topk_summary_batch(tops, [c for _, c in resp][:2])
+    with pytest.raises(ShapeError, match=r"^chosen_logprob\[1\]: has shape"):
+        credo.topk_summary_batch(tops, [resp[0][1], resp[1][1][:5], resp[2][1]])
+    bad = [*tops[:2], np.array([[-0.1, 0.5]])]
+    with pytest.raises(InvalidArgumentError, match=r"^top_logprobs\[2\]: logprob 0.5"):
+        credo.topk_summary_batch(bad)
+    with pytest.raises(EmptyInputError, match=r"^top_logprobs\[1\]: is empty"):
+        credo.topk_summary_batch([tops[0], np.zeros((0, 3))])
+    with pytest.raises(InvalidArgumentError, match=r"^top_logprobs\[0\]: cannot be read"):
+        credo.topk_summary_batch([["a", "b"]])
+    with pytest.raises(InvalidArgumentError, match=r"^threads"):
+        credo.topk_summary_batch(tops, threads=0)

@@ -22,7 +22,7 @@ from credo.exceptions import (
 # --- signals (issue: foundation) ---
 # isort: split
 from credo import formats
-from credo.signals import sequence_signals, token_signals, topk_signals, topk_summary
+from credo.signals import sequence_signals, token_signals, topk_signals, topk_summary, topk_summary_batch
 
 # --- calibration ---
 from credo import calibration
@@ -106,5 +106,6 @@ __all__ = [
     "token_signals",
     "topk_signals",
     "topk_summary",
+    "topk_summary_batch",
     "verify",
 ]

@@ -68,6 +68,15 @@ def topk_summary(
 ) -> tuple[
     int, float, float, float, float, float, float, float, float, float, float, float, float
 ]: ...
+def topk_summary_batch(
+    tops: list[object],
+    chosen: list[object] | None = None,
+    policy: str = "bounds",
+    vocab_size: int | None = None,
+    k: int | None = None,
+    sentinel: float = ...,
+    threads: int | None = None,
+) -> np.ndarray: ...
 def simd_level() -> str: ...
 def simd_levels() -> list[str]: ...
 

@@ -81,6 +81,7 @@ class Action(str, Enum):
 
 
 _ACTIONS = {a.value: a for a in Action}
+_new_object = object.__new__
 _TIERS = ("baseline", "gray_zone", "strict")
 
 
@@ -587,7 +588,19 @@ class Policy:
     def _make(
         self, action: Action, conf: float, tier: str, reasons: list[str], domain: str, thr: float | None
     ) -> Decision:
-        return Decision(action, conf, tier, tuple(reasons), self.costs[action], domain, thr)
+        # The frozen dataclass's __init__ sets each field through object.__setattr__ (about half
+        # of a decision's cost); the values here are already checked, so fill __dict__ at once.
+        d = _new_object(Decision)
+        d.__dict__.update(
+            action=action,
+            confidence=conf,
+            tier=tier,
+            reasons=tuple(reasons),
+            cost=self.costs[action],
+            domain=domain,
+            threshold=thr,
+        )
+        return d
 
 
 def _guaranteed(obj: Any) -> tuple[float | None, str]:

@@ -8,7 +8,8 @@
 * :func:`topk_signals` — per position, from the top-k logprobs a server returns, under an
   explicit renormalisation ``policy``.
 * :func:`topk_summary` — one response's top-k logprobs straight to sequence-level features in
-  one native pass (the single-request path of the decision layer, a few microseconds).
+  one native pass (the single-request path of the decision layer, a few microseconds);
+  :func:`topk_summary_batch` does many responses in one call, in parallel, without the GIL.
 
 Every result carries a :class:`Provenance`: entropy over 20 processed top-k logprobs is not
 comparable with full-vocabulary entropy, and the provenance says which one you hold.
@@ -18,6 +19,7 @@ Inputs are borrowed without copying when C-contiguous; do not mutate them during
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
@@ -39,6 +41,7 @@ __all__ = [
     "token_signals",
     "topk_signals",
     "topk_summary",
+    "topk_summary_batch",
 ]
 
 _SIMD_CHOICES = ("auto", "scalar", "neon", "avx2", "avx512")
@@ -498,6 +501,7 @@ _np_ndarray = np.ndarray
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
 _summary = _credo.topk_summary
+_summary_batch = _credo.topk_summary_batch
 _make_summary = TopkSummary._make
 
 
@@ -527,6 +531,15 @@ def topk_summary(
     >>> s.n_tokens, round(s.mean_logprob, 4), s.not_top1
     (2, -0.3081, 0.0)
     """
+    top, chosen = _topk_arrays(top_logprobs, chosen_logprob, "")
+    policy, vocab_size, k, sentinel = _summary_options(policy, vocab_size, k, sentinel)
+    return _make_summary(_summary(top, chosen, policy, vocab_size, k, sentinel))
+
+
+def _topk_arrays(top_logprobs: Any, chosen_logprob: Any, where: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """One response's arrays as the kernel takes them: ``top`` a C-contiguous 2-D float64 or
+    float32 array, ``chosen`` None or C-contiguous float64 ``[T]``; ``where`` (``"[i]"`` in a
+    batch) goes into the error messages."""
     # The fast path: a contiguous 2-D float array and float64 chosen logprobs need no conversion.
     top = top_logprobs
     if not (
@@ -539,9 +552,11 @@ def topk_summary(
         try:
             top = np.asarray(top_logprobs, dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise InvalidArgumentError(f"top_logprobs: cannot be read as a numeric array ({exc})") from None
+            raise InvalidArgumentError(f"top_logprobs{where}: cannot be read as a numeric array ({exc})") from None
         if top.ndim != 2:
-            raise ShapeError(f"top_logprobs: expected a 2-D [T, k] array for one response, got shape {top.shape}")
+            raise ShapeError(
+                f"top_logprobs{where}: expected a 2-D [T, k] array for one response, got shape {top.shape}"
+            )
         top = np.require(top, requirements=["C", "A"])
     chosen = chosen_logprob
     if chosen is not None and not (
@@ -554,13 +569,17 @@ def topk_summary(
         try:
             chosen = np.require(np.asarray(chosen_logprob, dtype=np.float64), requirements=["C", "A"])
         except (TypeError, ValueError) as exc:
-            raise InvalidArgumentError(f"chosen_logprob: cannot be read as numbers ({exc})") from None
+            raise InvalidArgumentError(f"chosen_logprob{where}: cannot be read as numbers ({exc})") from None
     if chosen is not None and chosen.shape != top.shape[:1]:
         raise ShapeError(
-            f"chosen_logprob: has shape {chosen.shape} but top_logprobs have {top.shape[0]} positions"
+            f"chosen_logprob{where}: has shape {chosen.shape} but top_logprobs{where} have {top.shape[0]} positions"
         )
     if top.size == 0:
-        raise EmptyInputError(f"top_logprobs: is empty (shape {top.shape})")
+        raise EmptyInputError(f"top_logprobs{where}: is empty (shape {top.shape})")
+    return top, chosen
+
+
+def _summary_options(policy: Any, vocab_size: Any, k: Any, sentinel: Any) -> tuple[str, int | None, int | None, float]:
     if policy != "bounds":
         check_choice(policy, "policy", ("raw", "renormalized", "bounds"))
     if k is not None:
@@ -572,4 +591,58 @@ def topk_summary(
             sentinel = float(sentinel)
         except (TypeError, ValueError):
             raise InvalidArgumentError(f"sentinel: must be a number, got {sentinel!r}") from None
-    return _make_summary(_summary(top, chosen, policy, vocab_size, k, sentinel))
+    return policy, vocab_size, k, sentinel
+
+
+def topk_summary_batch(
+    top_logprobs: Sequence[Any],
+    chosen_logprob: Sequence[Any] | None = None,
+    *,
+    policy: str = "bounds",
+    vocab_size: int | None = None,
+    k: int | None = None,
+    sentinel: float = -9999.0,
+    threads: int | None = None,
+) -> dict[str, np.ndarray]:
+    """:func:`topk_summary` of many responses at once: one native call that releases the GIL and
+    spreads the responses over ``threads`` workers (default: all cores).
+
+    ``top_logprobs`` is a sequence of ``[T_i, k_i]`` arrays (lengths may differ), and
+    ``chosen_logprob`` None or a sequence of ``[T_i]`` arrays. Returns a dict with one array per
+    :class:`TopkSummary` field (``n_tokens`` as int64), in response order, ready for
+    :meth:`credo.ConfidenceModel.predict_proba`; every row equals :func:`topk_summary` of that
+    response, whatever the thread count. This is the throughput path of the decision layer:
+    a server that collects concurrent requests decides them in one call.
+
+    >>> import numpy as np, credo
+    >>> top = np.log([[0.6, 0.3], [0.9, 0.05]])
+    >>> b = credo.signals.topk_summary_batch([top, top[:1]], [top[:, 0], top[:1, 0]], policy="raw")
+    >>> b["n_tokens"].tolist(), b["mean_logprob"].round(4).tolist()
+    ([2, 1], [-0.3081, -0.5108])
+    """
+    if isinstance(top_logprobs, (np.ndarray, str, bytes)) or not isinstance(top_logprobs, Sequence):
+        raise InvalidArgumentError(
+            "top_logprobs: expected a sequence of [T, k] arrays, one per response "
+            f"(got {type(top_logprobs).__name__}; use topk_summary for one response)"
+        )
+    if chosen_logprob is not None:
+        if isinstance(chosen_logprob, (np.ndarray, str, bytes)) or not isinstance(chosen_logprob, Sequence):
+            raise InvalidArgumentError(
+                "chosen_logprob: expected a sequence of [T] arrays, one per response, "
+                f"got {type(chosen_logprob).__name__}"
+            )
+        if len(chosen_logprob) != len(top_logprobs):
+            raise ShapeError(
+                f"chosen_logprob: has {len(chosen_logprob)} responses but top_logprobs has {len(top_logprobs)}"
+            )
+    tops, chosen = [], None if chosen_logprob is None else []
+    for i, t in enumerate(top_logprobs):
+        top, ch = _topk_arrays(t, None if chosen_logprob is None else chosen_logprob[i], f"[{i}]")
+        tops.append(top)
+        if chosen is not None:
+            chosen.append(ch)
+    policy, vocab_size, k, sentinel = _summary_options(policy, vocab_size, k, sentinel)
+    rows = _summary_batch(tops, chosen, policy, vocab_size, k, sentinel, _threads(threads))
+    out = {name: np.ascontiguousarray(rows[:, j]) for j, name in enumerate(TopkSummary._fields)}
+    out["n_tokens"] = out["n_tokens"].astype(np.int64)
+    return out

@@ -46,6 +46,18 @@ impl CredoError {
             msg: msg.into(),
         }
     }
+
+    /// The same error about item `i` of a batch: its argument becomes `arg[i]`.
+    #[must_use]
+    pub fn at(self, i: usize) -> Self {
+        match self {
+            Self::InvalidArgument { arg, msg } => Self::invalid(format!("{arg}[{i}]"), msg),
+            Self::NonFinite { arg, msg } => Self::non_finite(format!("{arg}[{i}]"), msg),
+            Self::Shape { arg, msg } => Self::shape(format!("{arg}[{i}]"), msg),
+            Self::Empty { arg, msg } => Self::empty(format!("{arg}[{i}]"), msg),
+            Self::Artifact(msg) => Self::Artifact(msg),
+        }
+    }
 }
 
 pub type Result<T, E = CredoError> = std::result::Result<T, E>;

@@ -263,7 +263,107 @@ fn topk_summary<'py>(
             "top_logprobs: expected a 2-D float64 or float32 array",
         ));
     };
-    let values = [
+    let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(SUMMARY_FIELDS);
+    items.push(s.n_tokens.into_pyobject(py)?.into_any());
+    for v in summary_values(&s) {
+        items.push(PyFloat::new(py, v).into_any());
+    }
+    PyTuple::new(py, items)
+}
+
+/// One top-k array of a batch, borrowed for the duration of the call.
+enum TopArray<'py> {
+    F64(PyReadonlyArray2<'py, f64>),
+    F32(PyReadonlyArray2<'py, f32>),
+}
+
+/// [`topk_summary`] of many responses in parallel with the GIL released: `tops` is a list of
+/// C-contiguous `[T_i, width_i]` float64/float32 arrays, `chosen` None or a list of float64
+/// `[T_i]` arrays. Returns a float64 `[n, 13]` array, one row per response in the order of the
+/// tuple `topk_summary` returns (`n_tokens` first).
+#[pyfunction]
+#[pyo3(signature = (tops, chosen=None, policy="bounds", vocab_size=None, k=None, sentinel=-9999.0, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn topk_summary_batch<'py>(
+    py: Python<'py>,
+    tops: Vec<Bound<'py, PyAny>>,
+    chosen: Option<Vec<PyReadonlyArray1<'py, f64>>>,
+    policy: &str,
+    vocab_size: Option<usize>,
+    k: Option<usize>,
+    sentinel: f64,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let opts = TopkOptions {
+        policy: py_result(TopkPolicy::parse(policy))?,
+        vocab_size,
+        k,
+        sentinel,
+    };
+    if let Some(c) = &chosen {
+        if c.len() != tops.len() {
+            return Err(PyValueError::new_err(format!(
+                "chosen_logprob: has {} responses but top_logprobs has {}",
+                c.len(),
+                tops.len()
+            )));
+        }
+    }
+    let mut arrays = Vec::with_capacity(tops.len());
+    for (i, t) in tops.iter().enumerate() {
+        arrays.push(if let Ok(a) = t.cast::<PyArray2<f64>>() {
+            TopArray::F64(a.readonly())
+        } else if let Ok(a) = t.cast::<PyArray2<f32>>() {
+            TopArray::F32(a.readonly())
+        } else {
+            return Err(PyValueError::new_err(format!(
+                "top_logprobs[{i}]: expected a 2-D float64 or float32 array"
+            )));
+        });
+    }
+    let mut responses = Vec::with_capacity(arrays.len());
+    for (i, a) in arrays.iter().enumerate() {
+        let name = format!("top_logprobs[{i}]");
+        let (top, rows, width) = match a {
+            TopArray::F64(a) => {
+                let (x, r, w) = slice2(a, &name)?;
+                (signals::TopkLogprobs::F64(x), r, w)
+            }
+            TopArray::F32(a) => {
+                let (x, r, w) = slice2(a, &name)?;
+                (signals::TopkLogprobs::F32(x), r, w)
+            }
+        };
+        let chosen = match &chosen {
+            None => None,
+            Some(c) => Some(slice1(&c[i], &format!("chosen_logprob[{i}]"))?),
+        };
+        responses.push(signals::TopkResponse {
+            top,
+            rows,
+            width,
+            chosen,
+        });
+    }
+    let summaries = py_result(py.detach(|| {
+        credo_core::parallel::with_threads(threads, || signals::topk_summary_batch(&responses, &opts)).and_then(|r| r)
+    }))?;
+    let mut flat = Vec::with_capacity(summaries.len() * SUMMARY_FIELDS);
+    for s in &summaries {
+        #[allow(clippy::cast_precision_loss)]
+        flat.push(s.n_tokens as f64);
+        flat.extend(summary_values(s));
+    }
+    let out = PyArray1::from_vec(py, flat);
+    out.reshape([summaries.len(), SUMMARY_FIELDS])
+}
+
+/// Columns of a summary row: `n_tokens` and the 12 features.
+const SUMMARY_FIELDS: usize = 13;
+
+/// The 12 features of a summary in the order of `credo.signals.TopkSummary` after `n_tokens`.
+fn summary_values(s: &signals::TopkSummary) -> [f64; 12] {
+    [
         s.mean_entropy,
         s.max_entropy,
         s.mean_entropy_upper,
@@ -276,13 +376,7 @@ fn topk_summary<'py>(
         s.mean_logprob,
         s.min_logprob,
         s.not_top1,
-    ];
-    let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(13);
-    items.push(s.n_tokens.into_pyobject(py)?.into_any());
-    for v in values {
-        items.push(PyFloat::new(py, v).into_any());
-    }
-    PyTuple::new(py, items)
+    ]
 }
 
 /// The instruction-set level used when none is forced.
@@ -305,6 +399,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sequence_signals, m)?)?;
     m.add_function(wrap_pyfunction!(topk_signals, m)?)?;
     m.add_function(wrap_pyfunction!(topk_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(topk_summary_batch, m)?)?;
     m.add_function(wrap_pyfunction!(simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(simd_levels, m)?)?;
     Ok(())

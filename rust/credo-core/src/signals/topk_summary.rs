@@ -7,6 +7,8 @@
 //! nothing is allocated per position. The aggregates skip NaN positions (a row with no valid entry, a
 //! missing chosen logprob); an aggregate with no defined position is NaN.
 
+use rayon::prelude::*;
+
 use super::exp64::{exp_le0, exp_slice, xlogx_slice, EXP64_MIN};
 use super::topk::{TopkOptions, TopkPolicy, POSITIVE_SLACK};
 use crate::error::{CredoError, Result};
@@ -65,6 +67,24 @@ fn mass_and_entropy(p: &[f64], l: &[f64]) -> (f64, f64) {
     ((m[0] + m[1]) + (m[2] + m[3]), (h[0] + h[1]) + (h[2] + h[3]))
 }
 
+/// Per-row columns recorded by the row loop of [`summary`].
+const COLUMNS: usize = 8;
+
+/// ⌊q⌋ for q ≥ 0 (and q itself from 2⁵², where every float64 is an integer, and for +∞): adding
+/// and removing 2⁵² rounds to the nearest integer, one less when that rounded up. No conversion
+/// to an integer register, so loops over it vectorise.
+#[inline]
+fn floor_nonneg(q: f64) -> f64 {
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    let t = (q + TWO52) - TWO52;
+    let t = if t > q { t - 1.0 } else { t };
+    if q < TWO52 {
+        t
+    } else {
+        q
+    }
+}
+
 /// NaN-skipping running mean / extreme.
 #[derive(Clone, Copy)]
 struct Acc {
@@ -111,6 +131,40 @@ impl Acc {
             self.ext
         }
     }
+}
+
+/// One response's `[rows, width]` top-k logprobs (row-major) for [`topk_summary_batch`].
+#[derive(Clone, Copy, Debug)]
+pub enum TopkLogprobs<'a> {
+    F64(&'a [f64]),
+    F32(&'a [f32]),
+}
+
+/// One response of a [`topk_summary_batch`].
+#[derive(Clone, Copy, Debug)]
+pub struct TopkResponse<'a> {
+    pub top: TopkLogprobs<'a>,
+    pub rows: usize,
+    pub width: usize,
+    pub chosen: Option<&'a [f64]>,
+}
+
+/// [`topk_summary`] of many responses, in parallel, one task per response: each summary is
+/// computed exactly as alone, so the result does not depend on the thread count. An error names
+/// the first failing response by its index (`top_logprobs[i]: ...`).
+pub fn topk_summary_batch(responses: &[TopkResponse<'_>], opts: &TopkOptions) -> Result<Vec<TopkSummary>> {
+    let results: Vec<Result<TopkSummary>> = responses
+        .par_iter()
+        .map(|r| match r.top {
+            TopkLogprobs::F64(t) => topk_summary(t, r.rows, r.width, r.chosen, opts),
+            TopkLogprobs::F32(t) => topk_summary_f32(t, r.rows, r.width, r.chosen, opts),
+        })
+        .collect();
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.map_err(|e| e.at(i)))
+        .collect()
 }
 
 /// Sequence-level features from `top` (row-major `[rows, width]`) and the optional chosen
@@ -160,14 +214,17 @@ fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts:
     };
     let mut kept: Vec<f64> = Vec::with_capacity(width);
     let mut probs: Vec<f64> = Vec::with_capacity(width);
-    let (mut entropy, mut upper_acc) = (Acc::new(f64::NEG_INFINITY), Acc::new(f64::NEG_INFINITY));
-    let mut rows_partial: Vec<f64> = Vec::with_capacity(rows);
-    let mut rows_rem: Vec<f64> = Vec::with_capacity(rows);
-    let mut rows_upper: Vec<f64> = Vec::with_capacity(rows);
-    let mut rows_h: Vec<f64> = Vec::with_capacity(rows);
-    let mut tail_acc = Acc::new(f64::NEG_INFINITY);
-    let mut margin = Acc::new(f64::INFINITY);
-    let mut top1 = Acc::new(f64::INFINITY);
+    // The row loop only reduces each row to a few numbers (one column each); everything after
+    // them is computed for all rows at once below, in loops without branches that vectorise
+    // (the division and the floor of the entropy bound included).
+    let mut cols = vec![0.0; COLUMNS * rows];
+    let (mass, rest) = cols.split_at_mut(rows);
+    let (raw_h, rest) = rest.split_at_mut(rows);
+    let (pmin, rest) = rest.split_at_mut(rows);
+    let (lmin, rest) = rest.split_at_mut(rows);
+    let (kept_n, rest) = rest.split_at_mut(rows);
+    let (margin_row, rest) = rest.split_at_mut(rows);
+    let (top1_row, log_mass) = rest.split_at_mut(rows);
     let mut lp_acc = Acc::new(f64::INFINITY);
     let (mut off_top, mut with_chosen) = (0usize, 0usize);
     for r in 0..rows {
@@ -207,74 +264,23 @@ fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts:
             (&kept, &probs)
         };
         let n = kept_row.len();
-        let (mass, raw_h) = mass_and_entropy(probs_row, kept_row);
-        let tail = (1.0 - mass).max(0.0);
+        let (m, h) = mass_and_entropy(probs_row, kept_row);
+        (mass[r], raw_h[r]) = (m, h);
         // Only the renormalised policy needs log Σp (a logarithm per row saved otherwise).
-        let log_mass = if renorm { ln_not_speculated(mass) } else { f64::NAN };
-        // The lower bound is completed after the loop: its −rem·log rem term is evaluated for
-        // all rows at once (vectorised), so the row loop takes no logarithm.
-        let (partial, rem, upper) = if n == 0 {
-            (f64::NAN, 0.0, f64::NAN)
+        let lm = if renorm { ln_not_speculated(m) } else { f64::NAN };
+        log_mass[r] = lm;
+        #[allow(clippy::cast_precision_loss)]
+        {
+            kept_n[r] = n as f64;
+        }
+        if n == 0 {
+            (pmin[r], lmin[r], margin_row[r], top1_row[r]) = (0.0, 0.0, f64::NAN, f64::NAN);
         } else {
-            let pmin = probs_row[n - 1];
-            let (partial, rem) = if tail > 0.0 {
-                // floor(q) for q ≥ 0 by truncation (SSE2; `f64::floor` is a libm call without
-                // SSE4.1); above 2⁵² every float64 is already an integer.
-                let q = tail / pmin;
-                let full = if q < 4_503_599_627_370_496.0 {
-                    (q as i64) as f64
-                } else {
-                    q
-                };
-                let rem = tail - full * pmin;
-                // −pmin·log pmin with log pmin = the kept logprob itself (no logarithm).
-                let h_min = if pmin > 0.0 { -pmin * kept_row[n - 1] } else { 0.0 };
-                (raw_h + full * h_min, rem)
-            } else {
-                (raw_h, 0.0)
-            };
-            let upper = match opts.vocab_size {
-                None => f64::NAN,
-                Some(v) if v <= n || tail == 0.0 => raw_h,
-                Some(v) => raw_h + tail * ((v - n) as f64 / tail).ln(),
-            };
-            (partial, rem, upper)
-        };
-        let h = match opts.policy {
-            TopkPolicy::Raw => {
-                if n == 0 {
-                    f64::NAN
-                } else {
-                    raw_h
-                }
-            }
-            TopkPolicy::Renormalized => {
-                if n == 0 {
-                    f64::NAN
-                } else {
-                    (log_mass + raw_h / mass).max(0.0)
-                }
-            }
-            TopkPolicy::Bounds => f64::NAN, // the lower bound, completed below
-        };
-        rows_partial.push(partial);
-        rows_rem.push(rem);
-        rows_upper.push(upper);
-        rows_h.push(h);
-        tail_acc.push_max(tail);
-        let shift = if renorm { log_mass } else { 0.0 };
-        top1.push_min(kept_row.first().map_or(f64::NAN, |l| l - shift));
-        let (p1, p2) = (
-            probs_row.first().copied().unwrap_or(0.0),
-            probs_row.get(1).copied().unwrap_or(0.0),
-        );
-        margin.push_min(if n == 0 {
-            f64::NAN
-        } else if renorm {
-            (p1 - p2) / mass
-        } else {
-            p1 - p2
-        });
+            (pmin[r], lmin[r]) = (probs_row[n - 1], kept_row[n - 1]);
+            let gap = probs_row[0] - probs_row.get(1).copied().unwrap_or(0.0);
+            margin_row[r] = if renorm { gap / m } else { gap };
+            top1_row[r] = kept_row[0] - if renorm { lm } else { 0.0 };
+        }
         if let Some(c) = chosen {
             let cl = c[r];
             if cl > POSITIVE_SLACK {
@@ -285,32 +291,75 @@ fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts:
             }
             if !missing(cl) {
                 let cl = cl.min(0.0);
-                let rank = kept_row.iter().take_while(|&&l| l > cl).count();
+                // The kept entries are in descending order: the rank is how many exceed cl,
+                // counted without a data-dependent branch.
+                let rank: usize = kept_row.iter().map(|&l| usize::from(l > cl)).sum();
                 with_chosen += 1;
                 off_top += usize::from(rank >= 1);
                 lp_acc.push_min(if !renorm {
                     cl
                 } else if rank < n {
-                    cl - log_mass
+                    cl - lm
                 } else {
                     f64::NAN
                 });
             }
         }
     }
-    // Complete the lower bounds: partial + (−rem·log rem), the latter for all rows at once.
-    let mut rem_term = vec![0.0; rows];
-    xlogx_slice(&rows_rem, &mut rem_term);
+    // The entropy lower bound per row: the kept entries' entropy plus the tail mass spread as
+    // ⌊tail/pmin⌋ entries of pmin and one remainder (REFERENCE.md), whose −rem·log rem term is
+    // taken for all rows at once; with no tail the bound is the kept entropy.
+    let mut partial = vec![0.0; rows];
+    let mut rem = vec![0.0; rows];
     for r in 0..rows {
-        let lower = rows_partial[r] + rem_term[r];
-        let upper = rows_upper[r];
+        let tail = (1.0 - mass[r]).max(0.0);
+        let (p, l) = (pmin[r], lmin[r]);
+        let full = floor_nonneg(tail / p);
+        // −pmin·log pmin with log pmin = the kept logprob itself (no logarithm).
+        let h_min = if p > 0.0 { -p * l } else { 0.0 };
+        let spread = tail > 0.0;
+        partial[r] = if kept_n[r] == 0.0 {
+            f64::NAN
+        } else if spread {
+            raw_h[r] + full * h_min
+        } else {
+            raw_h[r]
+        };
+        rem[r] = if kept_n[r] != 0.0 && spread {
+            tail - full * p
+        } else {
+            0.0
+        };
+    }
+    let mut rem_term = vec![0.0; rows];
+    xlogx_slice(&rem, &mut rem_term);
+    let (mut entropy, mut upper_acc) = (Acc::new(f64::NEG_INFINITY), Acc::new(f64::NEG_INFINITY));
+    let mut tail_acc = Acc::new(f64::NEG_INFINITY);
+    let mut margin = Acc::new(f64::INFINITY);
+    let mut top1 = Acc::new(f64::INFINITY);
+    for r in 0..rows {
+        let tail = (1.0 - mass[r]).max(0.0);
+        let empty = kept_n[r] == 0.0;
+        let lower = partial[r] + rem_term[r];
+        let upper = match opts.vocab_size {
+            _ if empty => f64::NAN,
+            None => f64::NAN,
+            #[allow(clippy::cast_precision_loss)]
+            Some(v) if v as f64 <= kept_n[r] || tail == 0.0 => raw_h[r],
+            #[allow(clippy::cast_precision_loss)]
+            Some(v) => raw_h[r] + tail * ((v as f64 - kept_n[r]) / tail).ln(),
+        };
         // Rounding can put a tight upper bound a hair below the lower one (NaN stays NaN).
         upper_acc.push_max(if upper.is_nan() { upper } else { upper.max(lower) });
-        entropy.push_max(if opts.policy == TopkPolicy::Bounds {
-            lower
-        } else {
-            rows_h[r]
+        entropy.push_max(match opts.policy {
+            _ if empty => f64::NAN,
+            TopkPolicy::Bounds => lower,
+            TopkPolicy::Raw => raw_h[r],
+            TopkPolicy::Renormalized => (log_mass[r] + raw_h[r] / mass[r]).max(0.0),
         });
+        tail_acc.push_max(tail);
+        margin.push_min(margin_row[r]);
+        top1.push_min(top1_row[r]);
     }
     let has_chosen = chosen.is_some();
     let nan_unless = |ok: bool, v: f64| if ok { v } else { f64::NAN };
@@ -441,6 +490,57 @@ mod tests {
             let b = topk_summary(&t64, rows, width, Some(&chosen), &opts).unwrap();
             assert_eq!(format!("{a:?}"), format!("{b:?}"));
         }
+    }
+
+    #[test]
+    fn batch_is_each_response_alone_and_names_the_bad_one() {
+        let mut rng = Rng(42);
+        let opts = TopkOptions::default();
+        let data: Vec<(Vec<f64>, Vec<f64>, usize, usize)> = (0..40)
+            .map(|i| {
+                let (rows, width) = (1 + i % 7 * 5, 1 + i % 5 * 3);
+                let (top, chosen) = data(&mut rng, rows, width);
+                (top, chosen, rows, width)
+            })
+            .collect();
+        let t32: Vec<Vec<f32>> = data.iter().map(|d| d.0.iter().map(|&x| x as f32).collect()).collect();
+        let reqs: Vec<TopkResponse> = data
+            .iter()
+            .zip(&t32)
+            .enumerate()
+            .map(|(i, ((top, chosen, rows, width), t32))| TopkResponse {
+                top: if i % 3 == 0 {
+                    TopkLogprobs::F32(t32)
+                } else {
+                    TopkLogprobs::F64(top)
+                },
+                rows: *rows,
+                width: *width,
+                chosen: (i % 4 != 1).then_some(&chosen[..]),
+            })
+            .collect();
+        for threads in [1, 3] {
+            let got = crate::parallel::with_threads(Some(threads), || topk_summary_batch(&reqs, &opts))
+                .unwrap()
+                .unwrap();
+            for (r, g) in reqs.iter().zip(&got) {
+                let alone = match r.top {
+                    TopkLogprobs::F64(t) => topk_summary(t, r.rows, r.width, r.chosen, &opts),
+                    TopkLogprobs::F32(t) => topk_summary_f32(t, r.rows, r.width, r.chosen, &opts),
+                };
+                assert_eq!(format!("{:?}", alone.unwrap()), format!("{g:?}"));
+            }
+        }
+        let bad = [-0.1, 0.5];
+        let mut with_bad = reqs[..3].to_vec();
+        with_bad[2] = TopkResponse {
+            top: TopkLogprobs::F64(&bad),
+            rows: 1,
+            width: 2,
+            chosen: None,
+        };
+        let err = topk_summary_batch(&with_bad, &opts).unwrap_err().to_string();
+        assert!(err.starts_with("top_logprobs[2]: "), "{err}");
     }
 
     #[test]
