@@ -191,3 +191,24 @@ def test_batch_without_chosen_and_bad_input(rng):
         credo.topk_summary_batch([["a", "b"]])
     with pytest.raises(InvalidArgumentError, match=r"^threads"):
         credo.topk_summary_batch(tops, threads=0)
+
+
+def test_misaligned_and_strided_arrays_are_converted(rng):
+    top, chosen = response(rng, 30, 6, holes=False)
+    raw = bytearray(top.nbytes + 1)
+    odd = np.frombuffer(raw, dtype=np.float64, offset=1, count=top.size).reshape(top.shape)
+    odd[...] = top
+    assert not odd.flags.aligned
+    strided = np.asfortranarray(top)
+    want = np.array(topk_summary(top, chosen), dtype=float)
+    for t in (odd, strided):
+        np.testing.assert_array_equal(np.array(topk_summary(t, chosen), dtype=float), want)
+        batch = credo.topk_summary_batch([t, top], [chosen, chosen])
+        np.testing.assert_array_equal([batch[f][0] for f in TopkSummary._fields], want)
+    # the native module itself refuses what it cannot read as row-major, aligned memory
+    from credo import _credo
+
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _credo.topk_summary(strided, chosen)
+    with pytest.raises(ValueError, match="aligned"):
+        _credo.topk_summary(odd, chosen)

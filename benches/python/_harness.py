@@ -45,6 +45,21 @@ def best_time(fn: Callable[[], Any], *, repeat: int | None = None, min_total: fl
     return best
 
 
+def best_times_interleaved(fns: list[Callable[[], Any]], *, repeat: int) -> list[float]:
+    """Best wall time of each of ``fns``, timed in turn within each of ``repeat`` rounds: when the
+    machine slows down for a while (another tenant on the host), every variant sees it alike, so
+    their ratio stays fair."""
+    for fn in fns:
+        fn()
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return best
+
+
 def record(work: str, credo_s: float, peer: str, peer_s: float, target: float | None, note: str = "") -> float:
     """Records credo vs one peer; with a ``target`` (credo must be ≥ target × faster), asserts it
     (with the quick-mode margin). Returns the speed-up peer_s / credo_s."""

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from _harness import QUICK, best_time, record, record_bound
+from _harness import QUICK, best_time, best_times_interleaved, record, record_bound
 
 from credo import ConfidenceModel, Policy, evidence
 from credo.calibration import PlattScaling
@@ -187,8 +187,9 @@ def test_decision_batch_throughput(benchmark, k):
         one = POLICY.decide(model.predict_one(topk_summary(tops[i], chosen[i])), domain=domains[i], coverage=0.9)
         batch = pipeline(2)[i]
         assert batch.action == one.action and batch.confidence == pytest.approx(one.confidence, rel=1e-12, abs=1e-15)
-    one_thread = best_time(lambda: pipeline(1), repeat=5 if QUICK else 20)
-    two_threads = best_time(lambda: pipeline(2), repeat=5 if QUICK else 20)
+    one_thread, two_threads = best_times_interleaved(
+        [lambda: pipeline(1), lambda: pipeline(2)], repeat=10 if QUICK else 40
+    )
     print(
         f"\nbatch of 256 decisions from {T} x {k} top-k records: {one_thread / 256 * 1e6:.2f} µs each on 1 "
         f"thread, {two_threads / 256 * 1e6:.2f} µs on 2 ({one_thread / two_threads:.2f}x); "

@@ -635,14 +635,28 @@ def topk_summary_batch(
             raise ShapeError(
                 f"chosen_logprob: has {len(chosen_logprob)} responses but top_logprobs has {len(top_logprobs)}"
             )
+    policy, vocab_size, k, sentinel = _summary_options(policy, vocab_size, k, sentinel)
+    threads = _threads(threads)
+    # Arrays already in the kernel's layout go straight in (it checks each one); anything else,
+    # or any refusal, takes the converting path below, which also words the errors.
+    tops, chosen = list(top_logprobs), None if chosen_logprob is None else list(chosen_logprob)
+    if all(t.__class__ is _np_ndarray for t in tops) and (
+        chosen is None or all(c.__class__ is _np_ndarray for c in chosen)
+    ):
+        try:
+            return _batch_columns(_summary_batch(tops, chosen, policy, vocab_size, k, sentinel, threads))
+        except (TypeError, ValueError):
+            pass
     tops, chosen = [], None if chosen_logprob is None else []
     for i, t in enumerate(top_logprobs):
         top, ch = _topk_arrays(t, None if chosen_logprob is None else chosen_logprob[i], f"[{i}]")
         tops.append(top)
         if chosen is not None:
             chosen.append(ch)
-    policy, vocab_size, k, sentinel = _summary_options(policy, vocab_size, k, sentinel)
-    rows = _summary_batch(tops, chosen, policy, vocab_size, k, sentinel, _threads(threads))
+    return _batch_columns(_summary_batch(tops, chosen, policy, vocab_size, k, sentinel, threads))
+
+
+def _batch_columns(rows: np.ndarray) -> dict[str, np.ndarray]:
     out = {name: np.ascontiguousarray(rows[:, j]) for j, name in enumerate(TopkSummary._fields)}
     out["n_tokens"] = out["n_tokens"].astype(np.int64)
     return out

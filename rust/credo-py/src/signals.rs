@@ -9,12 +9,13 @@ use credo_core::signals::{
 use half::{bf16, f16};
 use numpy::{
     Element, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn,
+    PyUntypedArrayMethods,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyTuple};
 
-use crate::arrays::{maybe_detach, slice1, slice2};
+use crate::arrays::{check_aligned, check_c_order, maybe_detach, slice1, slice2};
 use crate::errors::py_result;
 
 fn parse_simd(simd: Option<&str>) -> PyResult<Option<SimdLevel>> {
@@ -32,8 +33,10 @@ fn set<'py, T: Element>(d: &Bound<'py, PyDict>, name: &str, v: Vec<T>) -> PyResu
     d.set_item(name, PyArray1::from_vec(d.py(), v))
 }
 
-/// Borrows `arr` as a flat slice of `T` (the Python layer made it C-contiguous).
+/// Borrows `arr` as a flat slice of `T` (the Python layer made it C-contiguous and aligned).
 fn flat<'a, T: Element>(arr: &'a PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
+    check_aligned(arr.data(), "logits")?;
+    check_c_order(arr.is_c_contiguous(), "logits")?;
     arr.as_slice()
         .map_err(|_| PyValueError::new_err("logits: array must be C-contiguous"))
 }
