@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::sort::with_sorted_records;
+use super::sort::{with_sorted_records, Rec, Sample, Unit};
 use super::{check_weights, CHUNK};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
 
@@ -312,10 +312,11 @@ pub fn fit_with_fingerprint(
         };
         pava_sorted((n, |i| x[i]), feed, increasing, res)
     } else {
-        with_sorted_records(x, y, w, (sx.min, sx.max), |recs| {
-            let feed = |p: &mut FusedPava, r: Range<usize>| p.run(recs[r].iter().map(|q| (q.x, q.y, q.w)));
-            pava_sorted((recs.len(), |i| recs[i].x), feed, increasing, res)
-        })
+        let range = (sx.min, sx.max);
+        match w {
+            None => with_sorted_records(x, y, w, range, |s: &[Unit]| pava_samples(s, increasing, res)),
+            Some(_) => with_sorted_records(x, y, w, range, |s: &[Rec]| pava_samples(s, increasing, res)),
+        }
     };
     let (tx, ty) = pava.thresholds(lo, hi);
     let model = IsotonicModel {
@@ -364,6 +365,12 @@ where
         }
         None => run(0..n),
     }
+}
+
+/// [`pava_sorted`] over samples sorted by x.
+fn pava_samples<S: Sample>(samples: &[S], increasing: bool, resolution: f64) -> FusedPava {
+    let feed = |p: &mut FusedPava, r: Range<usize>| p.run(samples[r].iter().map(S::xyw));
+    pava_sorted((samples.len(), |i| samples[i].x()), feed, increasing, resolution)
 }
 
 /// Tie pooling, PAVA and threshold extraction in one pass over x-sorted samples.

@@ -10,6 +10,17 @@
 
 use rayon::prelude::*;
 
+/// A sample as the sort moves it. Samples compare on (x, y, w), a total order.
+pub(crate) trait Sample: Copy + Send + Sync {
+    /// The sample at index i of the inputs (`w` is None for [`Unit`]).
+    fn at(x: &[f64], y: &[f64], w: Option<&[f64]>, i: usize) -> Self;
+    fn x(&self) -> f64;
+    fn xyw(&self) -> (f64, f64, f64);
+    /// This type's buffer in the per-thread scratch, and the shared work arrays.
+    fn buffers(s: &mut Scratch) -> (&mut Vec<Self>, &mut Work);
+}
+
+/// A sample with its weight.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Rec {
     pub x: f64,
@@ -17,40 +28,94 @@ pub(crate) struct Rec {
     pub w: f64,
 }
 
-fn cmp(a: &Rec, b: &Rec) -> std::cmp::Ordering {
-    a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)).then(a.w.total_cmp(&b.w))
+/// A sample of unit weight: two thirds of a [`Rec`]'s bytes to move (the unweighted fit).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Unit {
+    pub x: f64,
+    pub y: f64,
 }
 
-/// `cmp(a, b) == Less`, deciding on x with one float comparison in the common case (records are
+impl Sample for Rec {
+    #[inline]
+    fn at(x: &[f64], y: &[f64], w: Option<&[f64]>, i: usize) -> Self {
+        Self {
+            x: x[i],
+            y: y[i],
+            w: w.map_or(1.0, |w| w[i]),
+        }
+    }
+    #[inline]
+    fn x(&self) -> f64 {
+        self.x
+    }
+    #[inline]
+    fn xyw(&self) -> (f64, f64, f64) {
+        (self.x, self.y, self.w)
+    }
+    fn buffers(s: &mut Scratch) -> (&mut Vec<Self>, &mut Work) {
+        (&mut s.weighted, &mut s.work)
+    }
+}
+
+impl Sample for Unit {
+    #[inline]
+    fn at(x: &[f64], y: &[f64], _: Option<&[f64]>, i: usize) -> Self {
+        Self { x: x[i], y: y[i] }
+    }
+    #[inline]
+    fn x(&self) -> f64 {
+        self.x
+    }
+    #[inline]
+    fn xyw(&self) -> (f64, f64, f64) {
+        (self.x, self.y, 1.0)
+    }
+    fn buffers(s: &mut Scratch) -> (&mut Vec<Self>, &mut Work) {
+        (&mut s.unit, &mut s.work)
+    }
+}
+
+fn cmp<S: Sample>(a: &S, b: &S) -> std::cmp::Ordering {
+    let (a, b) = (a.xyw(), b.xyw());
+    a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2))
+}
+
+/// `cmp(a, b) == Less`, deciding on x with one float comparison in the common case (samples are
 /// finite, so `<` and `total_cmp` agree on distinct x; ±0 fall through to `cmp`).
 #[inline]
-fn less(a: &Rec, b: &Rec) -> bool {
-    if a.x < b.x {
+fn less<S: Sample>(a: &S, b: &S) -> bool {
+    if a.x() < b.x() {
         true
-    } else if a.x > b.x {
+    } else if a.x() > b.x() {
         false
     } else {
         cmp(a, b).is_lt()
     }
 }
 
-/// Calls `f` with the samples of positive weight as records sorted by (x, y, w). `lo`/`hi` are
-/// min/max of x.
+/// Calls `f` with the samples of positive weight sorted by (x, y, w), as [`Rec`] or (without
+/// weights) [`Unit`]. `lo`/`hi` are min/max of x.
 ///
 /// The buffers come from a per-thread scratch kept between calls (up to [`KEEP_RECORDS`]
 /// records): repeated fits, as in cross-validation or one fit per segment, then reuse warm
 /// memory instead of paying a fresh allocation and its page faults every time.
-pub(crate) fn with_sorted_records<R>(
+pub(crate) fn with_sorted_records<S: Sample, R>(
     x: &[f64],
     y: &[f64],
     w: Option<&[f64]>,
     (lo, hi): (f64, f64),
-    f: impl FnOnce(&[Rec]) -> R,
+    f: impl FnOnce(&[S]) -> R,
 ) -> R {
     let mut scratch = SCRATCH.take();
-    sort_into(x, y, w, lo, hi, &mut scratch);
-    let result = f(&scratch.recs);
-    if scratch.recs.capacity().max(scratch.keys.capacity()) <= KEEP_RECORDS {
+    let (out, work) = S::buffers(&mut scratch);
+    sort_into(x, y, w, lo, hi, out, work);
+    let result = f(out);
+    let kept = [
+        scratch.weighted.capacity(),
+        scratch.unit.capacity(),
+        scratch.work.keys.capacity(),
+    ];
+    if kept.iter().all(|&c| c <= KEEP_RECORDS) {
         SCRATCH.set(scratch);
     }
     result
@@ -58,8 +123,15 @@ pub(crate) fn with_sorted_records<R>(
 
 /// Reused buffers of [`sort_into`].
 #[derive(Default)]
-struct Scratch {
-    recs: Vec<Rec>,
+pub(crate) struct Scratch {
+    weighted: Vec<Rec>,
+    unit: Vec<Unit>,
+    work: Work,
+}
+
+/// The bucket keys and counts of [`sort_into`].
+#[derive(Default)]
+pub(crate) struct Work {
     keys: Vec<u16>,
     counts: Vec<u32>,
 }
@@ -68,25 +140,23 @@ thread_local! {
     static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
 }
 
-/// Sorts the samples of positive weight into `scratch.recs`.
+/// Sorts the samples of positive weight into `out`.
 ///
 /// One wide level of buckets (about one record each for spread-out x) scattered straight from
 /// the input slices into the output; buckets that collected a cluster are sorted on their own
 /// range, and one insertion pass over the whole output then finishes every bucket at once (it
 /// never moves a record past a bucket boundary, as bucket order is x order). The sorted content
 /// of each bucket is unique (a total order), so the result does not depend on the thread count.
-fn sort_into(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f64, scratch: &mut Scratch) {
+fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f64, out: &mut Vec<S>, work: &mut Work) {
     let n = x.len();
-    let out = &mut scratch.recs;
     out.clear();
     let span = hi - lo;
     if n <= SMALL || u32::try_from(n).is_err() || !(span.is_finite() && span > 0.0) {
-        let rec = |i: usize| Rec {
-            x: x[i],
-            y: y[i],
-            w: w.map_or(1.0, |w| w[i]),
-        };
-        out.extend((0..n).filter(|&i| w.is_none_or(|w| w[i] > 0.0)).map(rec));
+        out.extend(
+            (0..n)
+                .filter(|&i| w.is_none_or(|w| w[i] > 0.0))
+                .map(|i| S::at(x, y, w, i)),
+        );
         out.sort_unstable_by(cmp);
         return;
     }
@@ -100,10 +170,10 @@ fn sort_into(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f64, scratch:
     let chunks = if n >= PARALLEL_MIN { SCATTER_CHUNKS } else { 1 };
     let per = n.div_ceil(chunks);
     let range = |c: usize| c * per..((c + 1) * per).min(n);
-    let keys = &mut scratch.keys;
+    let keys = &mut work.keys;
     keys.clear();
     keys.resize(n, 0);
-    let counts = &mut scratch.counts;
+    let counts = &mut work.counts;
     counts.clear();
     counts.resize(chunks * nb, 0);
     let count_chunk = |(c, (keys, cnt)): (usize, (&mut [u16], &mut [u32]))| {
@@ -144,7 +214,7 @@ fn sort_into(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f64, scratch:
     let keys = &*keys;
     let scatter_chunk = |(c, fill): (usize, &mut [u32])| {
         let base = &base;
-        let mut put = |i: usize, r: Rec| {
+        let mut put = |i: usize, r: S| {
             let slot = &mut fill[usize::from(keys[i])];
             // SAFETY: `out` has capacity m. The slots of chunk c for bucket b are
             // [offsets[c][b], offsets[c][b] + counts[c][b]), which lie in 0..m and are disjoint
@@ -155,26 +225,10 @@ fn sort_into(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f64, scratch:
             *slot += 1;
         };
         match w {
-            None => range(c).for_each(|i| {
-                put(
-                    i,
-                    Rec {
-                        x: x[i],
-                        y: y[i],
-                        w: 1.0,
-                    },
-                )
-            }),
-            Some(w) => range(c).filter(|&i| w[i] > 0.0).for_each(|i| {
-                put(
-                    i,
-                    Rec {
-                        x: x[i],
-                        y: y[i],
-                        w: w[i],
-                    },
-                );
-            }),
+            None => range(c).for_each(|i| put(i, S::at(x, y, None, i))),
+            Some(ws) => range(c)
+                .filter(|&i| ws[i] > 0.0)
+                .for_each(|i| put(i, S::at(x, y, w, i))),
         }
     };
     if chunks > 1 {
@@ -183,12 +237,12 @@ fn sort_into(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f64, scratch:
         scatter_chunk((0, counts.as_mut_slice()));
     }
     // SAFETY: all m slots were initialised above (the per-pair ranges partition 0..m), and
-    // `Rec` is plain data.
+    // samples are plain data.
     unsafe { out.set_len(m) };
     // Finish contiguous runs of buckets (cut at bucket starts), in parallel for large inputs.
     let parts = if n >= PARALLEL_MIN { FINISH_PARTS } else { 1 };
-    let mut runs: Vec<(&mut [Rec], &[usize])> = Vec::with_capacity(parts);
-    let mut rest: &mut [Rec] = out;
+    let mut runs: Vec<(&mut [S], &[usize])> = Vec::with_capacity(parts);
+    let mut rest: &mut [S] = out;
     let mut done = 0;
     for p in 0..parts {
         let (b0, b1) = (p * nb / parts, (p + 1) * nb / parts);
@@ -197,7 +251,7 @@ fn sort_into(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f64, scratch:
         done = starts[b1];
         rest = tail;
     }
-    let finish = |(run, bounds): &mut (&mut [Rec], &[usize])| finish_buckets(run, bounds);
+    let finish = |(run, bounds): &mut (&mut [S], &[usize])| finish_buckets(run, bounds);
     if parts > 1 {
         runs.par_iter_mut().for_each(finish);
     } else {
@@ -223,7 +277,7 @@ fn bucket_keys(x: &[f64], lo: f64, scale: f64, top: f64, keys: &mut [u16]) {
 /// Sorts a run of consecutive buckets (`bounds`: their starts and the run's end, as absolute
 /// positions; `run` starts at `bounds[0]`): large buckets on their own, then one insertion pass
 /// over the run, which only ever moves records within the small buckets.
-fn finish_buckets(run: &mut [Rec], bounds: &[usize]) {
+fn finish_buckets<S: Sample>(run: &mut [S], bounds: &[usize]) {
     let origin = bounds[0];
     let mut tmp = Vec::new();
     for b in bounds.windows(2) {
@@ -247,18 +301,18 @@ const FINISH_PARTS: usize = 8;
 const SCATTER_CHUNKS: usize = 2;
 
 /// The output buffer of the scatter, shared by the chunk workers (see the SAFETY notes there).
-struct OutPtr(*mut Rec);
+struct OutPtr<S>(*mut S);
 // SAFETY: the pointer is only used for writes to disjoint slots while `out` is alive and not
-// otherwise accessed; `Rec` is plain `f64` data.
-unsafe impl Sync for OutPtr {}
+// otherwise accessed; samples are plain `f64` data.
+unsafe impl<S: Sample> Sync for OutPtr<S> {}
 /// Below this many records waking worker threads costs more than the second level saves.
 const PARALLEL_MIN: usize = 50_000;
 
 /// Buckets `s` by x (via `tmp`), in place; returns the bucket boundaries, or None when all x
 /// are equal (nothing to split on).
-fn scatter(s: &mut [Rec], tmp: &mut [Rec]) -> Option<Vec<usize>> {
+fn scatter<S: Sample>(s: &mut [S], tmp: &mut [S]) -> Option<Vec<usize>> {
     let (lo, hi) = s.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
-        (lo.min(r.x), hi.max(r.x))
+        (lo.min(r.x()), hi.max(r.x()))
     });
     let span = hi - lo;
     if !(span.is_finite() && span > 0.0) {
@@ -271,14 +325,14 @@ fn scatter(s: &mut [Rec], tmp: &mut [Rec]) -> Option<Vec<usize>> {
     let bucket = |x: f64| (((x - lo) * scale) as usize).min(nb - 1);
     let mut starts = vec![0usize; nb + 1];
     for r in s.iter() {
-        starts[bucket(r.x) + 1] += 1;
+        starts[bucket(r.x()) + 1] += 1;
     }
     for b in 0..nb {
         starts[b + 1] += starts[b];
     }
     let mut fill = starts.clone();
     for r in s.iter() {
-        let slot = &mut fill[bucket(r.x)];
+        let slot = &mut fill[bucket(r.x())];
         tmp[*slot] = *r;
         *slot += 1;
     }
@@ -286,13 +340,13 @@ fn scatter(s: &mut [Rec], tmp: &mut [Rec]) -> Option<Vec<usize>> {
     Some(starts)
 }
 
-fn sort_slice(s: &mut [Rec], tmp: &mut Vec<Rec>) {
+fn sort_slice<S: Sample>(s: &mut [S], tmp: &mut Vec<S>) {
     if s.len() <= SMALL {
         insertion_sort(s);
         return;
     }
     if tmp.len() < s.len() {
-        tmp.resize(s.len(), Rec { x: 0.0, y: 0.0, w: 0.0 });
+        tmp.resize(s.len(), s[0]);
     }
     let Some(starts) = scatter(s, tmp) else {
         s.sort_unstable_by(cmp);
@@ -314,7 +368,7 @@ fn sort_slice(s: &mut [Rec], tmp: &mut Vec<Rec>) {
 
 /// Sorts a handful of records in place (most buckets hold zero to a few).
 #[inline]
-fn insertion_sort(s: &mut [Rec]) {
+fn insertion_sort<S: Sample>(s: &mut [S]) {
     for i in 1..s.len() {
         let r = s[i];
         let mut j = i;
@@ -368,6 +422,11 @@ mod tests {
                     want.sort_by(cmp);
                     let got = with_sorted_records(&x, &y, weights, (lo, hi), <[Rec]>::to_vec);
                     assert_eq!(got, want);
+                    if weights.is_none() {
+                        let unit = with_sorted_records(&x, &y, None, (lo, hi), <[Unit]>::to_vec);
+                        let want: Vec<Unit> = want.iter().map(|r| Unit { x: r.x, y: r.y }).collect();
+                        assert_eq!(unit, want);
+                    }
                 }
             }
         }
