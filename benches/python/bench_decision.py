@@ -7,7 +7,9 @@ and runs ``credo.signals.topk_summary`` (one native pass: per-position top-k sig
 sequence aggregates), ``ConfidenceModel.predict_one`` (Rust logistic regression + a fitted
 ``credo.calibration.PlattScaling``, both on the scalar path) and ``Policy.decide``. p50/p99 over
 ≥ 20,000 decisions, each timed on its own, after a warm-up of about a second (a server's steady
-state: this VM's CPUs run slower for a while after idling).
+state: this VM's CPUs run slower for a while after idling). The full run asserts p99 < 25 µs; the
+smoke run (a shared machine of unknown speed) reports it and asserts the ratio of medians against
+the obvious path — ``topk_signals`` + NumPy aggregates + a dict — at ≥ 3× (2× margin there).
 
 Throughput across threads: the batch path — ``credo.topk_summary_batch`` (one native call, the
 GIL released, responses spread over the worker threads) → ``ConfidenceModel.predict_proba`` →
@@ -98,13 +100,13 @@ def test_decision_latency(benchmark, k):
         conf = model.predict_one(s)
         return POLICY.decide(conf, domain=domains[i], coverage=0.9)
 
-    # The pipeline agrees with the slow path: per-position signals → numpy aggregates → dict.
+    # The peer: the same decision the obvious way, per-position signals → NumPy aggregates → dict.
     import credo
 
-    for i in range(4):
+    def numpy_decide(i: int):
         top, chosen = reqs[i]
         sig = credo.topk_signals(top, chosen)
-        slow = {
+        feats = {
             "mean_entropy": sig.entropy.mean(),
             "max_entropy": sig.entropy.max(),
             "mean_logprob": sig.chosen_logprob.mean(),
@@ -113,7 +115,10 @@ def test_decision_latency(benchmark, k):
             "mean_tail_mass": sig.tail_mass.mean(),
             "not_top1": float(np.mean(sig.chosen_rank >= 1)),
         }
-        assert decide(i).confidence == pytest.approx(model.predict_one(slow), rel=1e-9)
+        return POLICY.decide(model.predict_one(feats), domain=domains[i], coverage=0.9)
+
+    for i in range(4):  # both paths decide alike
+        assert decide(i).confidence == pytest.approx(numpy_decide(i).confidence, rel=1e-9)
 
     warm_until = time.perf_counter() + (0.3 if QUICK else 1.0)
     i = 0
@@ -156,9 +161,28 @@ def test_decision_latency(benchmark, k):
     benchmark(decide, 7)
     record(f"decide() p50, {T}x{k} top-k records", p50 * 1e-6, "p99 target 25 µs", 25e-6, None)
     record(f"decide() p99 (all), {T}x{k} top-k records", p99 * 1e-6, "p99 target 25 µs", 25e-6, None)
-    record_bound(
-        f"decide() p99 (median of 10 blocks), {T}x{k} top-k records", p99_blocks * 1e-6, "p99 target 25 µs", 25e-6, 1.0
+    # Median per-decision times of both paths, timed in turn (machine slowdowns hit both alike).
+    both = np.empty((4000 if QUICK else 10000, 2))
+    for j in range(len(both)):
+        for c, f in enumerate((decide, numpy_decide)):
+            t0 = clock()
+            f(j & 63)
+            both[j, c] = clock() - t0
+    ours_med, peer_med = (float(v) for v in np.median(both, axis=0))
+    record(
+        f"decide() median, {T}x{k} top-k records",
+        ours_med * 1e-9,
+        "topk_signals + NumPy aggregates + dict",
+        peer_med * 1e-9,
+        3.0,
     )
+    work = f"decide() p99 (median of 10 blocks), {T}x{k} top-k records"
+    if QUICK:
+        # The smoke run's machine is shared and of unknown speed: the absolute latency is reported
+        # there, and the ratio above guards the path; the full run asserts the 25 µs.
+        record(work, p99_blocks * 1e-6, "p99 target 25 µs", 25e-6, None)
+    else:
+        record_bound(work, p99_blocks * 1e-6, "p99 target 25 µs", 25e-6, 1.0)
     record(
         f"decide() per request on a Python thread pool, {T}x{k} records, 2 threads vs 1",
         two_threads,
