@@ -7,15 +7,12 @@ use credo_core::signals::{
     TopkOptions, TopkPolicy, Valid,
 };
 use half::{bf16, f16};
-use numpy::{
-    Element, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn,
-    PyUntypedArrayMethods,
-};
+use numpy::{Element, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyTuple};
 
-use crate::arrays::{check_aligned, check_c_order, maybe_detach, slice1, slice2};
+use crate::arrays::{flat_slice, maybe_detach, slice1, slice2};
 use crate::errors::py_result;
 
 fn parse_simd(simd: Option<&str>) -> PyResult<Option<SimdLevel>> {
@@ -33,14 +30,6 @@ fn set<'py, T: Element>(d: &Bound<'py, PyDict>, name: &str, v: Vec<T>) -> PyResu
     d.set_item(name, PyArray1::from_vec(d.py(), v))
 }
 
-/// Borrows `arr` as a flat slice of `T` (the Python layer made it C-contiguous and aligned).
-fn flat<'a, T: Element>(arr: &'a PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
-    check_aligned(arr.data(), "logits")?;
-    check_c_order(arr.is_c_contiguous(), "logits")?;
-    arr.as_slice()
-        .map_err(|_| PyValueError::new_err("logits: array must be C-contiguous"))
-}
-
 fn run<'py, T: Logit + Element>(
     py: Python<'py>,
     logits: &Bound<'py, PyAny>,
@@ -49,7 +38,7 @@ fn run<'py, T: Logit + Element>(
     opts: &TokenOptions,
 ) -> PyResult<signals::TokenSignals> {
     let arr = logits.cast::<PyArrayDyn<T>>()?.readonly();
-    let xs = flat(&arr)?;
+    let xs = flat_slice(&arr, "logits")?;
     py_result(maybe_detach(py, xs.len(), || {
         signals::token_signals(xs, shape, chosen, opts)
     }))
@@ -96,7 +85,7 @@ fn token_signals<'py>(
         "float16" => run::<f16>(py, logits, shape, chosen, &opts)?,
         "bfloat16" => {
             let arr = logits.cast::<PyArrayDyn<u16>>()?.readonly();
-            let bits = flat(&arr)?;
+            let bits = flat_slice(&arr, "logits")?;
             // SAFETY: bf16 is a `repr(transparent)` u16, so the slices share layout and length.
             let xs: &[bf16] = unsafe { std::slice::from_raw_parts(bits.as_ptr().cast(), bits.len()) };
             py_result(maybe_detach(py, xs.len(), || {
