@@ -129,11 +129,12 @@ pub(crate) struct Scratch {
     work: Work,
 }
 
-/// The bucket keys and counts of [`sort_into`].
+/// The bucket keys, counts and starts of [`sort_into`].
 #[derive(Default)]
 pub(crate) struct Work {
     keys: Vec<u16>,
     counts: Vec<u32>,
+    starts: Vec<usize>,
 }
 
 thread_local! {
@@ -197,7 +198,9 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
     }
     // The bucket starts, and per chunk where its next record of each bucket goes (replacing
     // the counts; positions fit in u32 as n does).
-    let mut starts = vec![0usize; nb + 1];
+    let starts = &mut work.starts;
+    starts.clear();
+    starts.resize(nb + 1, 0);
     let mut pos = 0u32;
     for b in 0..nb {
         starts[b] = pos as usize;

@@ -149,17 +149,21 @@ pub struct TopkResponse<'a> {
     pub chosen: Option<&'a [f64]>,
 }
 
+impl TopkResponse<'_> {
+    /// [`topk_summary`] (or [`topk_summary_f32`]) of this response alone.
+    pub fn summary(&self, opts: &TopkOptions) -> Result<TopkSummary> {
+        match self.top {
+            TopkLogprobs::F64(t) => topk_summary(t, self.rows, self.width, self.chosen, opts),
+            TopkLogprobs::F32(t) => topk_summary_f32(t, self.rows, self.width, self.chosen, opts),
+        }
+    }
+}
+
 /// [`topk_summary`] of many responses, in parallel, one task per response: each summary is
 /// computed exactly as alone, so the result does not depend on the thread count. An error names
 /// the first failing response by its index (`top_logprobs[i]: ...`).
 pub fn topk_summary_batch(responses: &[TopkResponse<'_>], opts: &TopkOptions) -> Result<Vec<TopkSummary>> {
-    let results: Vec<Result<TopkSummary>> = responses
-        .par_iter()
-        .map(|r| match r.top {
-            TopkLogprobs::F64(t) => topk_summary(t, r.rows, r.width, r.chosen, opts),
-            TopkLogprobs::F32(t) => topk_summary_f32(t, r.rows, r.width, r.chosen, opts),
-        })
-        .collect();
+    let results: Vec<Result<TopkSummary>> = responses.par_iter().map(|r| r.summary(opts)).collect();
     results
         .into_iter()
         .enumerate()
@@ -524,6 +528,7 @@ mod tests {
                 .unwrap()
                 .unwrap();
             for (r, g) in reqs.iter().zip(&got) {
+                // each response alone, through the kernel of its dtype
                 let alone = match r.top {
                     TopkLogprobs::F64(t) => topk_summary(t, r.rows, r.width, r.chosen, &opts),
                     TopkLogprobs::F32(t) => topk_summary_f32(t, r.rows, r.width, r.chosen, &opts),
