@@ -60,9 +60,19 @@ fn exp_poly<const FMA: bool>(x: f64) -> f64 {
     y * f64::from_bits((ni.wrapping_add(1023) as u64) << 52)
 }
 
+/// max(x, EXP64_MIN) that keeps NaN (`f64::max` would return the bound).
+#[inline(always)]
+fn clamp_min(x: f64) -> f64 {
+    if x < EXP64_MIN {
+        EXP64_MIN
+    } else {
+        x
+    }
+}
+
 fn exp_slice_portable(src: &[f64], dst: &mut [f64]) {
     for (d, &x) in dst.iter_mut().zip(src) {
-        *d = exp_le0(x.max(EXP64_MIN));
+        *d = exp_le0(clamp_min(x));
     }
 }
 
@@ -70,38 +80,160 @@ fn exp_slice_portable(src: &[f64], dst: &mut [f64]) {
 #[target_feature(enable = "avx2,fma")]
 fn exp_slice_avx2(src: &[f64], dst: &mut [f64]) {
     for (d, &x) in dst.iter_mut().zip(src) {
-        *d = exp_poly::<true>(x.max(EXP64_MIN));
+        *d = exp_poly::<true>(clamp_min(x));
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn exp_slice_avx512(src: &[f64], dst: &mut [f64]) {
-    for (d, &x) in dst.iter_mut().zip(src) {
-        *d = exp_poly::<true>(x.max(EXP64_MIN));
-    }
-}
-
-/// `dst[i] = e^max(src[i], EXP64_MIN)` (NaN stays NaN), eight lanes at a time with AVX-512,
-/// four with AVX2 (fused multiply-adds there; the last ulp may differ from the portable loop).
+/// `dst[i] = e^max(src[i], EXP64_MIN)` for the entries both slices hold, at the process-wide
+/// SIMD level: eight lanes at a time with AVX-512 (a table of 2^(j/16), see [`avx512`]), four
+/// with AVX2 (fused multiply-adds); the paths may differ in the last ulp, each is within two
+/// ulp of `f64::exp`.
 pub fn exp_slice(src: &[f64], dst: &mut [f64]) {
+    exp_slice_at(super::simd::active(), src, dst);
+}
+
+/// [`exp_slice`] at `level` (a level this CPU supports; others run the portable loop).
+pub(crate) fn exp_slice_at(level: super::simd::SimdLevel, src: &[f64], dst: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     {
-        use super::simd::{active, SimdLevel};
-        let level = active();
-        if level >= SimdLevel::Avx512 {
-            // SAFETY: `active()` only reports AVX-512 when the CPU supports AVX-512F (every such
-            // CPU also has FMA).
-            unsafe { exp_slice_avx512(src, dst) };
+        use super::simd::SimdLevel;
+        if level >= SimdLevel::Avx512 && level.supported() {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            unsafe { avx512::exp_slice(src, dst) };
             return;
         }
-        if level >= SimdLevel::Avx2 {
-            // SAFETY: `active()` only reports AVX2 when the CPU supports AVX2 and FMA.
+        if level >= SimdLevel::Avx2 && level.supported() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
             unsafe { exp_slice_avx2(src, dst) };
             return;
         }
     }
+    let _ = level;
     exp_slice_portable(src, dst);
+}
+
+/// The AVX-512 exponential, table-driven so that it needs a polynomial of degree 7 instead of
+/// 13 (the multiply-add ports are its bottleneck): x = (16e + j)·ln2/16 + r with |r| ≤ ln2/32,
+/// e^x = 2^e · 2^(j/16) · e^r, where 2^(j/16) is a 16-entry table held in two registers per
+/// part (a high and a low double, 2^(j/16) to about 2⁻¹⁰⁶) and looked up by one permute, and
+/// e^r − 1 = r(1 + r/2 + … + r⁶/7!) (truncation below 2e−18 relative). Within one ulp of
+/// `f64::exp`.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::{EXP64_MIN, LN2_HI, LN2_LO, LOG2E, SHIFTER};
+
+    /// 2^(j/16), j = 0 … 15, rounded to the nearest double (computed with 60 decimal digits).
+    const T_HI: [u64; 16] = [
+        0x3FF0_0000_0000_0000,
+        0x3FF0_B558_6CF9_890F,
+        0x3FF1_72B8_3C7D_517B,
+        0x3FF2_387A_6E75_6238,
+        0x3FF3_06FE_0A31_B715,
+        0x3FF3_DEA6_4C12_3422,
+        0x3FF4_BFDA_D536_2A27,
+        0x3FF5_AB07_DD48_5429,
+        0x3FF6_A09E_667F_3BCD,
+        0x3FF7_A114_73EB_0187,
+        0x3FF8_ACE5_422A_A0DB,
+        0x3FF9_C491_82A3_F090,
+        0x3FFA_E89F_995A_D3AD,
+        0x3FFC_199B_DD85_529C,
+        0x3FFD_5818_DCFB_A487,
+        0x3FFE_A4AF_A2A4_90DA,
+    ];
+    /// 2^(j/16) − T_HI[j], rounded to the nearest double.
+    const T_LO: [u64; 16] = [
+        0x0000_0000_0000_0000,
+        0x3C98_A62E_4ADC_610B,
+        0xBC81_9041_B9D7_8A76,
+        0x3C99_B07E_B6C7_0573,
+        0x3C86_F46A_D231_82E4,
+        0x3C8A_DA09_11F0_9EBC,
+        0x3C7D_4397_AFEC_42E2,
+        0x3C96_324C_0546_47AD,
+        0xBC9B_DD34_13B2_6456,
+        0xBC84_1577_EE04_992F,
+        0x3C96_E9F1_5686_4B27,
+        0x3C7C_7C46_B071_F2BE,
+        0x3C97_A1CD_345D_CC81,
+        0x3C81_1065_8950_48DD,
+        0x3C82_ED02_D75B_3707,
+        0xBC9E_9C23_179C_2893,
+    ];
+
+    struct Consts {
+        t_hi: [__m512d; 2],
+        t_lo: [__m512d; 2],
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn table(bits: &[u64; 16]) -> [__m512d; 2] {
+        let half = |h: &[u64]| {
+            let v: [f64; 8] = std::array::from_fn(|i| f64::from_bits(h[i]));
+            // SAFETY: `v` holds eight doubles.
+            unsafe { _mm512_loadu_pd(v.as_ptr()) }
+        };
+        [half(&bits[..8]), half(&bits[8..])]
+    }
+
+    /// e^max(x, EXP64_MIN) of eight lanes (NaN stays NaN).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn exp8(c: &Consts, x: __m512d) -> __m512d {
+        // max(MIN, x) returns x when x is NaN (the second operand wins on NaN).
+        let x = _mm512_max_pd(_mm512_set1_pd(EXP64_MIN), x);
+        let k = _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * LOG2E), _mm512_set1_pd(SHIFTER));
+        let n = _mm512_sub_pd(k, _mm512_set1_pd(SHIFTER));
+        // r = x − n·ln2/16 in two steps (LN2_HI has trailing zeros: n·LN2_HI/16 is exact).
+        let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_HI / 16.0), x);
+        let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_LO / 16.0), r);
+        // The integer n = 16e + j sits in k's low bits: j (its low four bits) picks the table
+        // entry (the permute reads bits 0–3 of each index), e (bits 4 and up) the exponent.
+        let ki = _mm512_castpd_si512(k);
+        let t_hi = _mm512_permutex2var_pd(c.t_hi[0], ki, c.t_hi[1]);
+        let t_lo = _mm512_permutex2var_pd(c.t_lo[0], ki, c.t_lo[1]);
+        let mut y = _mm512_set1_pd(1.0 / 5040.0);
+        for coef in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5] {
+            y = _mm512_fmadd_pd(y, r, _mm512_set1_pd(coef));
+        }
+        // q = e^r − 1 = r·(1 + r·y); 2^(j/16)·e^r = T_HI + (T_HI·q + T_LO).
+        let q = _mm512_mul_pd(r, _mm512_fmadd_pd(y, r, _mm512_set1_pd(1.0)));
+        let p = _mm512_add_pd(t_hi, _mm512_fmadd_pd(t_hi, q, t_lo));
+        // 2^e by adding e to the exponent field: (n << 48) keeps n's low 16 bits on top, of
+        // which bits 4–15 (e mod 2¹²) land on the exponent field's 12 bits; p and the result
+        // are normal doubles, so the field arithmetic is exact.
+        let e = _mm512_and_si512(
+            _mm512_slli_epi64::<48>(ki),
+            _mm512_set1_epi64(0xFFF0_0000_0000_0000u64 as i64),
+        );
+        _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(p), e))
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn exp_slice(src: &[f64], dst: &mut [f64]) {
+        let c = Consts {
+            t_hi: table(&T_HI),
+            t_lo: table(&T_LO),
+        };
+        let len = src.len().min(dst.len());
+        let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
+        let mut i = 0;
+        while i + 8 <= len {
+            // SAFETY: entries i … i + 7 are inside both slices.
+            unsafe { _mm512_storeu_pd(d.add(i), exp8(&c, _mm512_loadu_pd(s.add(i)))) };
+            i += 8;
+        }
+        if i < len {
+            let m = ((1u32 << (len - i)) - 1) as __mmask8;
+            // SAFETY: the masked load and store touch only entries i … len − 1.
+            unsafe { _mm512_mask_storeu_pd(d.add(i), m, exp8(&c, _mm512_maskz_loadu_pd(m, s.add(i)))) };
+        }
+    }
 }
 
 const SQRT_HALF_BITS: u64 = 0x3FE6_A09E_667F_3BCD;
@@ -136,16 +268,27 @@ pub fn xlogx_neg_pos(x: f64) -> f64 {
 /// `dst[i] = −src[i]·ln src[i]` for src in [0, 1] (see [`xlogx_neg_pos`]), vectorised where the
 /// CPU allows.
 pub fn xlogx_slice(src: &[f64], dst: &mut [f64]) {
+    xlogx_slice_at(super::simd::active(), src, dst);
+}
+
+/// [`xlogx_slice`] at `level` (a level this CPU supports; others run the portable loop). Every
+/// build runs the same operations: the same bits.
+pub(crate) fn xlogx_slice_at(level: super::simd::SimdLevel, src: &[f64], dst: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     {
-        use super::simd::{active, SimdLevel};
-        if active() >= SimdLevel::Avx2 {
-            // SAFETY: `active()` only reports AVX2 (or AVX-512, which implies it) when the CPU
-            // supports it.
+        use super::simd::SimdLevel;
+        if level >= SimdLevel::Avx512 && level.supported() {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            unsafe { xlogx_slice_avx512(src, dst) };
+            return;
+        }
+        if level >= SimdLevel::Avx2 && level.supported() {
+            // SAFETY: the CPU supports AVX2 (checked just above).
             unsafe { xlogx_slice_avx2(src, dst) };
             return;
         }
     }
+    let _ = level;
     for (d, &x) in dst.iter_mut().zip(src) {
         *d = xlogx_neg_pos(x);
     }
@@ -159,24 +302,65 @@ fn xlogx_slice_avx2(src: &[f64], dst: &mut [f64]) {
     }
 }
 
+/// The same loop as the AVX2 one, eight lanes wide (no fused operations: the same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn xlogx_slice_avx512(src: &[f64], dst: &mut [f64]) {
+    for (d, &x) in dst.iter_mut().zip(src) {
+        *d = xlogx_neg_pos(x);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn close_to_std_exp_and_paths_agree() {
-        let xs: Vec<f64> = (0..200_000).map(|i| -(i as f64) * 0.00354).collect();
-        let mut a = vec![0.0; xs.len()];
+        // A dense grid over [−708, 0], the edges, and points either side of the table's and the
+        // reduction's rounding boundaries (multiples of ln2/32).
+        let step = std::f64::consts::LN_2 / 32.0;
+        let xs: Vec<f64> = (0..200_000)
+            .map(|i| -(i as f64) * 0.00354)
+            .chain((0..4000).flat_map(|i| {
+                let b = -(i as f64) * step;
+                [b, b - 1e-12, b + 1e-12, b * (1.0 - f64::EPSILON)]
+            }))
+            .map(|x: f64| x.min(0.0))
+            .chain([
+                0.0,
+                -0.0,
+                -1e-300,
+                -5e-324,
+                EXP64_MIN,
+                EXP64_MIN + 1e-9,
+                -707.999_999,
+                -1000.0,
+            ])
+            .collect();
         let mut b = vec![0.0; xs.len()];
-        exp_slice(&xs, &mut a);
         exp_slice_portable(&xs, &mut b);
-        for ((&x, &got), &port) in xs.iter().zip(&a).zip(&b) {
-            let want = x.max(EXP64_MIN).exp();
-            assert!(((got - want) / want).abs() < 4e-16, "exp({x}) = {got}, want {want}");
-            assert!(
-                ((port - want) / want).abs() < 4e-16,
-                "portable exp({x}) = {port}, want {want}"
-            );
+        for level in crate::signals::simd::supported_levels() {
+            // Every length's tail (the masked last vector) as well as the bulk.
+            for len in [xs.len(), 1, 3, 8, 13] {
+                let mut a = vec![f64::NAN; len];
+                exp_slice_at(level, &xs[..len], &mut a);
+                for ((&x, &got), &port) in xs.iter().zip(&a).zip(&b) {
+                    let want = x.max(EXP64_MIN).exp();
+                    assert!(
+                        ((got - want) / want).abs() < 4e-16,
+                        "{}: exp({x}) = {got}, want {want}",
+                        level.name()
+                    );
+                    assert!(
+                        ((port - want) / want).abs() < 4e-16,
+                        "portable exp({x}) = {port}, want {want}"
+                    );
+                }
+            }
+            let mut nan = [0.0; 9];
+            exp_slice_at(level, &[f64::NAN; 9], &mut nan);
+            assert!(nan.iter().all(|v| v.is_nan()), "{}", level.name());
         }
         assert_eq!(exp_le0(0.0), 1.0);
         // −x ln x over (0, 1], normal and near the subnormal edge, against f64::ln.
@@ -184,21 +368,23 @@ mod tests {
             .map(|i| (i as f64 / 200_000.0).powi(1 + (i % 7) * 40))
             .chain([1.0, 0.5, f64::MIN_POSITIVE, 1e-300, 0.0, 1e-310])
             .collect();
-        let mut out = vec![0.0; xs.len()];
-        xlogx_slice(&xs, &mut out);
-        for (&x, &got) in xs.iter().zip(&out) {
-            let want = if x > 0.0 { -x * x.ln() } else { 0.0 };
-            let scalar = xlogx_neg_pos(x);
-            if x < f64::MIN_POSITIVE {
-                assert_eq!(got, 0.0);
-                continue;
+        for level in crate::signals::simd::supported_levels() {
+            let mut out = vec![0.0; xs.len()];
+            xlogx_slice_at(level, &xs, &mut out);
+            for (&x, &got) in xs.iter().zip(&out) {
+                let want = if x > 0.0 { -x * x.ln() } else { 0.0 };
+                let scalar = xlogx_neg_pos(x);
+                if x < f64::MIN_POSITIVE {
+                    assert_eq!(got, 0.0);
+                    continue;
+                }
+                assert_eq!(got.to_bits(), scalar.to_bits());
+                let tol = 4e-16 * want.abs() + 1e-300;
+                assert!(
+                    (got - want).abs() <= tol.max(4e-16 * x),
+                    "xlogx({x}) = {got}, want {want}"
+                );
             }
-            assert_eq!(got.to_bits(), scalar.to_bits());
-            let tol = 4e-16 * want.abs() + 1e-300;
-            assert!(
-                (got - want).abs() <= tol.max(4e-16 * x),
-                "xlogx({x}) = {got}, want {want}"
-            );
         }
         assert!(exp_le0(f64::NAN).is_nan());
     }

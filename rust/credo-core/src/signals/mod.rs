@@ -6,6 +6,8 @@ pub mod sequence;
 pub mod simd;
 pub mod token;
 pub mod topk;
+mod topk_aggregate;
+mod topk_rows;
 pub mod topk_summary;
 
 pub use sequence::{sequence_signals, SequenceOptions, SequenceSignals, Valid};

@@ -7,10 +7,15 @@
 //! nothing is allocated per position. The aggregates skip NaN positions (a row with no valid entry, a
 //! missing chosen logprob); an aggregate with no defined position is NaN.
 
+use std::cell::Cell;
+
 use rayon::prelude::*;
 
-use super::exp64::{exp_le0, exp_slice, xlogx_slice, EXP64_MIN};
-use super::topk::{TopkOptions, TopkPolicy, POSITIVE_SLACK};
+use super::exp64::{exp_le0, exp_slice, EXP64_MIN};
+use super::simd::{active, SimdLevel};
+use super::topk::{TopkOptions, POSITIVE_SLACK};
+use super::topk_aggregate::{aggregate, Columns, COLUMNS};
+use super::topk_rows::{mass_and_entropy, reduce_rows, RowSums};
 use crate::error::{CredoError, Result};
 
 /// Sequence-level features of one response's top-k logprobs.
@@ -38,99 +43,6 @@ pub struct TopkSummary {
     /// Share of positions whose chosen token is not the top-1 entry (rank ≥ 1), over the
     /// positions with a chosen logprob (NaN without chosen logprobs).
     pub not_top1: f64,
-}
-
-/// `x.ln()` behind a call the optimiser cannot hoist: the `ln` intrinsic is speculatable, and
-/// LLVM would otherwise turn `if renorm { ln } else { NaN }` into a select that always pays it.
-#[inline(never)]
-fn ln_not_speculated(x: f64) -> f64 {
-    x.ln()
-}
-
-/// (Σp, −Σp·l) over a row, in four interleaved partial sums (the latency of one sequential
-/// chain of adds would dominate the row); the order is fixed, so the result is deterministic.
-#[inline]
-fn mass_and_entropy(p: &[f64], l: &[f64]) -> (f64, f64) {
-    let (mut m, mut h) = ([0.0f64; 4], [0.0f64; 4]);
-    let (pc, lc) = (p.chunks_exact(4), l.chunks_exact(4));
-    let (pr, lr) = (pc.remainder(), lc.remainder());
-    for (pp, ll) in pc.zip(lc) {
-        for i in 0..4 {
-            m[i] += pp[i];
-            h[i] -= pp[i] * ll[i];
-        }
-    }
-    for (i, (&pp, &ll)) in pr.iter().zip(lr).enumerate() {
-        m[i] += pp;
-        h[i] -= pp * ll;
-    }
-    ((m[0] + m[1]) + (m[2] + m[3]), (h[0] + h[1]) + (h[2] + h[3]))
-}
-
-/// Per-row columns recorded by the row loop of [`summary`].
-const COLUMNS: usize = 8;
-
-/// ⌊q⌋ for q ≥ 0 (and q itself from 2⁵², where every float64 is an integer, and for +∞): adding
-/// and removing 2⁵² rounds to the nearest integer, one less when that rounded up. No conversion
-/// to an integer register, so loops over it vectorise.
-#[inline]
-fn floor_nonneg(q: f64) -> f64 {
-    const TWO52: f64 = 4_503_599_627_370_496.0;
-    let t = (q + TWO52) - TWO52;
-    let t = if t > q { t - 1.0 } else { t };
-    if q < TWO52 {
-        t
-    } else {
-        q
-    }
-}
-
-/// NaN-skipping running mean / extreme.
-#[derive(Clone, Copy)]
-struct Acc {
-    sum: f64,
-    n: usize,
-    ext: f64,
-}
-
-impl Acc {
-    const fn new(ext: f64) -> Self {
-        Self { sum: 0.0, n: 0, ext }
-    }
-    #[inline]
-    fn push_max(&mut self, x: f64) {
-        if !x.is_nan() {
-            self.sum += x;
-            self.n += 1;
-            if x > self.ext {
-                self.ext = x;
-            }
-        }
-    }
-    #[inline]
-    fn push_min(&mut self, x: f64) {
-        if !x.is_nan() {
-            self.sum += x;
-            self.n += 1;
-            if x < self.ext {
-                self.ext = x;
-            }
-        }
-    }
-    fn mean(&self) -> f64 {
-        if self.n == 0 {
-            f64::NAN
-        } else {
-            self.sum / self.n as f64
-        }
-    }
-    fn extreme(&self) -> f64 {
-        if self.n == 0 {
-            f64::NAN
-        } else {
-            self.ext
-        }
-    }
 }
 
 /// One response's `[rows, width]` top-k logprobs (row-major) for [`topk_summary_batch`].
@@ -196,202 +108,173 @@ pub fn topk_summary_f32(
 }
 
 fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts: &TopkOptions) -> Result<TopkSummary> {
+    summary_at(active(), top, rows, width, chosen, opts)
+}
+
+/// Buffers of [`summary`] kept per thread between calls (a summary takes microseconds: a fresh
+/// allocation and zeroing of its blocks would be a tenth of that).
+#[derive(Default)]
+struct Scratch {
+    probs: Vec<f64>,
+    sums: Vec<RowSums>,
+    cols: Vec<f64>,
+}
+
+thread_local! {
+    static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
+}
+
+/// Rows of columns a thread keeps between calls (longer responses allocate their own).
+const KEEP_ROWS: usize = 1 << 16;
+
+/// `v[..n]`, growing `v` (never shrinking it) so its contents from an earlier call are reused;
+/// every caller writes each element before reading it.
+fn prefix<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut [T] {
+    if v.len() < n {
+        v.resize(n, T::default());
+    }
+    &mut v[..n]
+}
+
+/// [`summary`] with the row reductions at `level` (a supported level: the tests force each).
+fn summary_at(
+    level: SimdLevel,
+    top: &[f64],
+    rows: usize,
+    width: usize,
+    chosen: Option<&[f64]>,
+    opts: &TopkOptions,
+) -> Result<TopkSummary> {
     super::topk::check_shapes(top.len(), rows, width, chosen)?;
     let k = super::topk::check_k(width, opts)?;
+    let mut scratch = SCRATCH.take();
+    let out = summary_in(&mut scratch, level, top, rows, width, chosen, k, opts);
+    if rows <= KEEP_ROWS {
+        SCRATCH.set(scratch);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summary_in(
+    scratch: &mut Scratch,
+    level: SimdLevel,
+    xs: &[f64],
+    rows: usize,
+    width: usize,
+    chosen: Option<&[f64]>,
+    k: usize,
+    opts: &TopkOptions,
+) -> Result<TopkSummary> {
     let sentinel = opts.sentinel;
     let missing = |x: f64| x.is_nan() || x <= sentinel || x == f64::NEG_INFINITY;
-    let renorm = opts.policy == TopkPolicy::Renormalized;
-    // e^x of every entry, one vectorised pass per block of rows (a block of at most BLOCK
-    // entries lives on the stack: no allocation, and it is still in L1 when its rows are read);
-    // rows that are clean (all entries valid, in [EXP64_MIN, 0], sorted descending, none beyond
-    // k) use these directly, the others are rebuilt entry by entry below.
+    // e^x of every entry, one vectorised pass per block of rows (small enough to still be in
+    // L1 when its rows are reduced); rows that are clean (all entries valid, in [EXP64_MIN, 0],
+    // sorted descending, none beyond k) use these directly, the others are rebuilt entry by
+    // entry below.
     const BLOCK: usize = 2048;
-    let xs = top;
-    let mut stack_buf = [0.0f64; BLOCK];
-    let mut heap_buf: Vec<f64> = Vec::new();
     let block_rows = (BLOCK / width).max(1);
-    let block_probs: &mut [f64] = if width <= BLOCK {
-        &mut stack_buf[..block_rows * width]
-    } else {
-        heap_buf.resize(width, 0.0);
-        &mut heap_buf
-    };
-    let mut kept: Vec<f64> = Vec::with_capacity(width);
-    let mut probs: Vec<f64> = Vec::with_capacity(width);
+    let block_probs = prefix(&mut scratch.probs, block_rows * width);
+    let block_sums = prefix(&mut scratch.sums, block_rows);
+    let mut kept: Vec<f64> = Vec::new();
+    let mut probs: Vec<f64> = Vec::new();
     // The row loop only reduces each row to a few numbers (one column each); everything after
-    // them is computed for all rows at once below, in loops without branches that vectorise
-    // (the division and the floor of the entropy bound included).
-    let mut cols = vec![0.0; COLUMNS * rows];
-    let (mass, rest) = cols.split_at_mut(rows);
-    let (raw_h, rest) = rest.split_at_mut(rows);
-    let (pmin, rest) = rest.split_at_mut(rows);
-    let (lmin, rest) = rest.split_at_mut(rows);
-    let (kept_n, rest) = rest.split_at_mut(rows);
-    let (margin_row, rest) = rest.split_at_mut(rows);
-    let (top1_row, log_mass) = rest.split_at_mut(rows);
-    let mut lp_acc = Acc::new(f64::INFINITY);
-    let (mut off_top, mut with_chosen) = (0usize, 0usize);
-    for r in 0..rows {
-        let row = &xs[r * width..(r + 1) * width];
-        let in_block = r % block_rows;
-        if in_block == 0 {
-            let end = (r + block_rows).min(rows);
-            exp_slice(&xs[r * width..end * width], &mut block_probs[..(end - r) * width]);
-        }
-        let clean = k >= width
-            && row[0] <= 0.0
-            && row[width - 1] >= EXP64_MIN
-            && row[width - 1] > sentinel
-            // Branch-free (no early exit), so it vectorises; a false is the rare case.
-            && row.windows(2).fold(true, |ok, w| ok & (w[0] >= w[1]));
-        let (kept_row, probs_row): (&[f64], &[f64]) = if clean {
-            (row, &block_probs[in_block * width..(in_block + 1) * width])
-        } else {
-            kept.clear();
-            for (j, &x) in row.iter().enumerate() {
-                if x == f64::INFINITY || x > POSITIVE_SLACK {
-                    return Err(CredoError::invalid(
-                        "top_logprobs",
-                        format!("logprob {x} at position {r}, entry {j} is above 0"),
-                    ));
+    // them is computed for all rows at once ([`aggregate`]).
+    let cols = Columns::split(prefix(&mut scratch.cols, COLUMNS * rows), rows);
+    let Columns {
+        mass,
+        raw_h,
+        pmin,
+        lmin,
+        kept_n,
+        margin: margin_row,
+        top1: top1_row,
+        above,
+        ..
+    } = cols;
+    // Errors name the first bad position (its top-k entries before its chosen logprob).
+    let bad_chosen = chosen.and_then(|c| c.iter().position(|&x| x > POSITIVE_SLACK));
+    let chosen_error = |r: usize| {
+        let cl = chosen.map_or(f64::NAN, |c| c[r]);
+        CredoError::invalid("chosen_logprob", format!("logprob {cl} at position {r} is above 0"))
+    };
+    for b0 in (0..rows).step_by(block_rows) {
+        let end = (b0 + block_rows).min(rows);
+        let block = &xs[b0 * width..end * width];
+        let block_probs = &mut block_probs[..block.len()];
+        exp_slice(block, block_probs);
+        let sums = &mut block_sums[..end - b0];
+        reduce_rows(
+            level,
+            block,
+            block_probs,
+            width,
+            chosen.map(|c| &c[b0..end]),
+            sentinel,
+            sums,
+        );
+        for (i, s) in sums.iter().enumerate() {
+            let r = b0 + i;
+            let row = &block[i * width..(i + 1) * width];
+            let (kept_row, probs_row): (&[f64], &[f64]) = if s.clean && k >= width {
+                (mass[r], raw_h[r], above[r]) = (s.mass, s.entropy, f64::from(s.above));
+                (row, &block_probs[i * width..(i + 1) * width])
+            } else {
+                kept.clear();
+                for (j, &x) in row.iter().enumerate() {
+                    if x == f64::INFINITY || x > POSITIVE_SLACK {
+                        if let Some(rc) = bad_chosen.filter(|&rc| rc < r) {
+                            return Err(chosen_error(rc));
+                        }
+                        return Err(CredoError::invalid(
+                            "top_logprobs",
+                            format!("logprob {x} at position {r}, entry {j} is above 0"),
+                        ));
+                    }
+                    if !missing(x) {
+                        kept.push(x.min(0.0));
+                    }
                 }
-                if !missing(x) {
-                    kept.push(x.min(0.0));
+                if !kept.windows(2).all(|w| w[0] >= w[1]) {
+                    kept.sort_by(|a, b| b.total_cmp(a));
                 }
-            }
-            if !kept.windows(2).all(|w| w[0] >= w[1]) {
-                kept.sort_by(|a, b| b.total_cmp(a));
-            }
-            kept.truncate(k);
-            probs.clear();
-            probs.extend(kept.iter().map(|&l| if l >= EXP64_MIN { exp_le0(l) } else { l.exp() }));
-            (&kept, &probs)
-        };
-        let n = kept_row.len();
-        let (m, h) = mass_and_entropy(probs_row, kept_row);
-        (mass[r], raw_h[r]) = (m, h);
-        // Only the renormalised policy needs log Σp (a logarithm per row saved otherwise).
-        let lm = if renorm { ln_not_speculated(m) } else { f64::NAN };
-        log_mass[r] = lm;
-        #[allow(clippy::cast_precision_loss)]
-        {
-            kept_n[r] = n as f64;
-        }
-        if n == 0 {
-            (pmin[r], lmin[r], margin_row[r], top1_row[r]) = (0.0, 0.0, f64::NAN, f64::NAN);
-        } else {
-            (pmin[r], lmin[r]) = (probs_row[n - 1], kept_row[n - 1]);
-            let gap = probs_row[0] - probs_row.get(1).copied().unwrap_or(0.0);
-            margin_row[r] = if renorm { gap / m } else { gap };
-            top1_row[r] = kept_row[0] - if renorm { lm } else { 0.0 };
-        }
-        if let Some(c) = chosen {
-            let cl = c[r];
-            if cl > POSITIVE_SLACK {
-                return Err(CredoError::invalid(
-                    "chosen_logprob",
-                    format!("logprob {cl} at position {r} is above 0"),
-                ));
-            }
-            if !missing(cl) {
-                let cl = cl.min(0.0);
-                // The kept entries are in descending order: the rank is how many exceed cl,
-                // counted without a data-dependent branch.
-                let rank: usize = kept_row.iter().map(|&l| usize::from(l > cl)).sum();
-                with_chosen += 1;
-                off_top += usize::from(rank >= 1);
-                lp_acc.push_min(if !renorm {
-                    cl
-                } else if rank < n {
-                    cl - lm
-                } else {
-                    f64::NAN
-                });
-            }
-        }
-    }
-    // The entropy lower bound per row: the kept entries' entropy plus the tail mass spread as
-    // ⌊tail/pmin⌋ entries of pmin and one remainder (REFERENCE.md), whose −rem·log rem term is
-    // taken for all rows at once; with no tail the bound is the kept entropy.
-    let mut partial = vec![0.0; rows];
-    let mut rem = vec![0.0; rows];
-    for r in 0..rows {
-        let tail = (1.0 - mass[r]).max(0.0);
-        let (p, l) = (pmin[r], lmin[r]);
-        let full = floor_nonneg(tail / p);
-        // −pmin·log pmin with log pmin = the kept logprob itself (no logarithm).
-        let h_min = if p > 0.0 { -p * l } else { 0.0 };
-        let spread = tail > 0.0;
-        partial[r] = if kept_n[r] == 0.0 {
-            f64::NAN
-        } else if spread {
-            raw_h[r] + full * h_min
-        } else {
-            raw_h[r]
-        };
-        rem[r] = if kept_n[r] != 0.0 && spread {
-            tail - full * p
-        } else {
-            0.0
-        };
-    }
-    let mut rem_term = vec![0.0; rows];
-    xlogx_slice(&rem, &mut rem_term);
-    let (mut entropy, mut upper_acc) = (Acc::new(f64::NEG_INFINITY), Acc::new(f64::NEG_INFINITY));
-    let mut tail_acc = Acc::new(f64::NEG_INFINITY);
-    let mut margin = Acc::new(f64::INFINITY);
-    let mut top1 = Acc::new(f64::INFINITY);
-    for r in 0..rows {
-        let tail = (1.0 - mass[r]).max(0.0);
-        let empty = kept_n[r] == 0.0;
-        let lower = partial[r] + rem_term[r];
-        let upper = match opts.vocab_size {
-            _ if empty => f64::NAN,
-            None => f64::NAN,
+                kept.truncate(k);
+                probs.clear();
+                probs.extend(kept.iter().map(|&l| if l >= EXP64_MIN { exp_le0(l) } else { l.exp() }));
+                (mass[r], raw_h[r]) = mass_and_entropy(&probs, &kept);
+                let cl = chosen.map_or(f64::NAN, |c| c[r].min(0.0));
+                above[r] = f64::from(kept.iter().map(|&l| u32::from(l > cl)).sum::<u32>());
+                (&kept, &probs)
+            };
+            let n = kept_row.len();
             #[allow(clippy::cast_precision_loss)]
-            Some(v) if v as f64 <= kept_n[r] || tail == 0.0 => raw_h[r],
-            #[allow(clippy::cast_precision_loss)]
-            Some(v) => raw_h[r] + tail * ((v as f64 - kept_n[r]) / tail).ln(),
-        };
-        // Rounding can put a tight upper bound a hair below the lower one (NaN stays NaN).
-        upper_acc.push_max(if upper.is_nan() { upper } else { upper.max(lower) });
-        entropy.push_max(match opts.policy {
-            _ if empty => f64::NAN,
-            TopkPolicy::Bounds => lower,
-            TopkPolicy::Raw => raw_h[r],
-            TopkPolicy::Renormalized => (log_mass[r] + raw_h[r] / mass[r]).max(0.0),
-        });
-        tail_acc.push_max(tail);
-        margin.push_min(margin_row[r]);
-        top1.push_min(top1_row[r]);
+            {
+                kept_n[r] = n as f64;
+            }
+            if n == 0 {
+                (pmin[r], lmin[r], margin_row[r], top1_row[r]) = (0.0, 0.0, f64::NAN, f64::NAN);
+            } else {
+                (pmin[r], lmin[r]) = (probs_row[n - 1], kept_row[n - 1]);
+                margin_row[r] = probs_row[0] - probs_row.get(1).copied().unwrap_or(0.0);
+                top1_row[r] = kept_row[0];
+            }
+        }
     }
-    let has_chosen = chosen.is_some();
-    let nan_unless = |ok: bool, v: f64| if ok { v } else { f64::NAN };
-    Ok(TopkSummary {
-        n_tokens: rows,
-        mean_entropy: entropy.mean(),
-        max_entropy: entropy.extreme(),
-        mean_entropy_upper: upper_acc.mean(),
-        mean_tail_mass: tail_acc.mean(),
-        max_tail_mass: tail_acc.extreme(),
-        mean_margin: margin.mean(),
-        min_margin: margin.extreme(),
-        mean_max_logprob: top1.mean(),
-        sum_logprob: nan_unless(has_chosen && lp_acc.n > 0, lp_acc.sum),
-        mean_logprob: nan_unless(has_chosen, lp_acc.mean()),
-        min_logprob: nan_unless(has_chosen, lp_acc.extreme()),
-        not_top1: if with_chosen == 0 {
-            f64::NAN
-        } else {
-            off_top as f64 / with_chosen as f64
-        },
-    })
+    if let Some(rc) = bad_chosen {
+        return Err(chosen_error(rc));
+    }
+    Ok(aggregate(
+        level,
+        Columns::split(prefix(&mut scratch.cols, COLUMNS * rows), rows),
+        chosen,
+        opts,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signals::topk::topk_signals;
+    use crate::signals::topk::{topk_signals, TopkPolicy};
 
     /// xorshift64*, enough for test data.
     struct Rng(u64);
@@ -459,8 +342,9 @@ mod tests {
     fn matches_per_position_signals_aggregated() {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         for case in 0..60 {
-            let rows = 1 + (rng.next() * 40.0) as usize;
-            let width = 1 + (rng.next() * 12.0) as usize;
+            // Some responses span several blocks of rows (BLOCK / width rows each).
+            let rows = 1 + (rng.next() * if case % 5 == 0 { 400.0 } else { 40.0 }) as usize;
+            let width = 1 + (rng.next() * 24.0) as usize;
             let (top, chosen) = data(&mut rng, rows, width);
             let policy = [TopkPolicy::Raw, TopkPolicy::Renormalized, TopkPolicy::Bounds][case % 3];
             let opts = TopkOptions {
@@ -493,6 +377,16 @@ mod tests {
             let a = topk_summary_f32(&t32, rows, width, Some(&chosen), &opts).unwrap();
             let b = topk_summary(&t64, rows, width, Some(&chosen), &opts).unwrap();
             assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            // Every SIMD level of the row reductions gives the scalar reference's bits.
+            let reference = summary_at(SimdLevel::Scalar, &top, rows, width, Some(&chosen), &opts).unwrap();
+            for level in crate::signals::simd::supported_levels() {
+                for c in [Some(&chosen[..]), None] {
+                    let got = summary_at(level, &top, rows, width, c, &opts).unwrap();
+                    let want = summary_at(SimdLevel::Scalar, &top, rows, width, c, &opts).unwrap();
+                    assert_eq!(format!("{got:?}"), format!("{want:?}"), "{} case {case}", level.name());
+                }
+            }
+            assert_eq!(format!("{reference:?}"), format!("{f:?}"));
         }
     }
 
