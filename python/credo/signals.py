@@ -531,6 +531,15 @@ def topk_summary(
     >>> s.n_tokens, round(s.mean_logprob, 4), s.not_top1
     (2, -0.3081, 0.0)
     """
+    if policy == "bounds" and vocab_size is None and k is None and sentinel.__class__ is float:
+        # The per-request fast path: the kernel checks its input itself (dtype, layout, shapes,
+        # values), so arrays already in its layout with the default options go straight in.
+        # Anything it refuses — input to convert, or an error — takes the checked path below,
+        # which converts it or raises the documented error.
+        try:
+            return _make_summary(_summary(top_logprobs, chosen_logprob, "bounds", None, None, sentinel))
+        except (TypeError, ValueError):
+            pass
     top, chosen = _topk_arrays(top_logprobs, chosen_logprob, "")
     policy, vocab_size, k, sentinel = _summary_options(policy, vocab_size, k, sentinel)
     return _make_summary(_summary(top, chosen, policy, vocab_size, k, sentinel))

@@ -1,6 +1,8 @@
 //! The per-row reductions of the top-k summary: for each row of logprobs l and their e^l = p,
 //! whether the row is clean (every entry valid, in [`EXP64_MIN`], 0], sorted descending — as
-//! servers return them), Σp, −Σp·l and how many entries exceed the chosen logprob.
+//! servers return them), Σp, −Σp·l, how many entries exceed the chosen logprob, and the row's
+//! first, second and last entries the summary needs, written straight into its columns (a row
+//! that is not clean is rebuilt by the caller, who overwrites its values).
 //!
 //! The sums are kept in eight interleaved partial sums (entry j into sum j mod 8) reduced as
 //! ((s₀+s₄)+(s₂+s₆)) + ((s₁+s₅)+(s₃+s₇)): exactly the lanes of the AVX-512 kernel and its
@@ -12,17 +14,41 @@ use super::simd::SimdLevel;
 
 const LANES: usize = 8;
 
-/// One row's reductions.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub(super) struct RowSums {
+/// The columns the reductions fill, one value per row of the block.
+pub(super) struct RowOut<'a> {
     /// Σp.
-    pub mass: f64,
+    pub mass: &'a mut [f64],
     /// −Σp·l (the entropy of the returned entries).
-    pub entropy: f64,
+    pub entropy: &'a mut [f64],
     /// Entries strictly above the chosen logprob (0 when there is none or it is NaN).
-    pub above: u32,
+    pub above: &'a mut [f64],
+    /// The last entry's p and logprob, and the row width.
+    pub pmin: &'a mut [f64],
+    pub lmin: &'a mut [f64],
+    pub kept_n: &'a mut [f64],
+    /// p₁ − p₂ (p₁ for a row of one) and the first logprob.
+    pub margin: &'a mut [f64],
+    pub top1: &'a mut [f64],
     /// All entries valid, in [EXP64_MIN, 0] and above the sentinel, sorted descending.
-    pub clean: bool,
+    pub clean: &'a mut [bool],
+}
+
+impl RowOut<'_> {
+    /// Writes row `r`'s values; `sums` are (Σp, −Σp·l, above).
+    #[inline(always)]
+    #[allow(clippy::cast_precision_loss)]
+    fn put(&mut self, r: usize, row: &[f64], probs: &[f64], sums: (f64, f64, u32), sorted: bool, sentinel: f64) {
+        let w = row.len();
+        self.mass[r] = sums.0;
+        self.entropy[r] = sums.1;
+        self.above[r] = f64::from(sums.2);
+        self.pmin[r] = probs[w - 1];
+        self.lmin[r] = row[w - 1];
+        self.kept_n[r] = w as f64;
+        self.margin[r] = probs[0] - if w > 1 { probs[1] } else { 0.0 };
+        self.top1[r] = row[0];
+        self.clean[r] = sorted && bounds_ok(row, sentinel);
+    }
 }
 
 #[inline]
@@ -50,51 +76,54 @@ pub(super) fn mass_and_entropy(p: &[f64], l: &[f64]) -> (f64, f64) {
     (reduce(&m), -reduce(&h))
 }
 
-/// Whether a row can be summarised as it stands (see [`RowSums::clean`]); NaN fails a comparison.
+/// Whether a row can be summarised as it stands (see [`RowOut::clean`]); NaN fails a comparison.
 #[inline]
 fn bounds_ok(row: &[f64], sentinel: f64) -> bool {
     let last = row[row.len() - 1];
     row[0] <= 0.0 && last >= EXP64_MIN && last > sentinel
 }
 
-fn row_scalar(row: &[f64], probs: &[f64], chosen: f64, sentinel: f64) -> RowSums {
-    let (mass, entropy) = mass_and_entropy(probs, row);
-    // Branch-free folds (no early exit), so they vectorise; an unclean row is the rare case.
-    let sorted = row.windows(2).fold(true, |ok, w| ok & (w[0] >= w[1]));
-    let above: u32 = row.iter().map(|&l| u32::from(l > chosen)).sum();
-    RowSums {
-        mass,
-        entropy,
-        above,
-        clean: sorted && bounds_ok(row, sentinel),
-    }
-}
-
-/// The reductions of `out.len()` rows of `width` entries: `top` and `probs` row-major, `chosen`
-/// one per row (or none). `level` must be supported by this CPU (see `simd::resolve`).
+/// The reductions of `rows` rows of `width` (≥ 1) entries into `out`: `top` and `probs`
+/// row-major, `chosen` one per row (or none). `level` must be supported by this CPU (see
+/// `simd::resolve`); every level writes the same bits.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn reduce_rows(
     level: SimdLevel,
     top: &[f64],
     probs: &[f64],
+    rows: usize,
     width: usize,
     chosen: Option<&[f64]>,
     sentinel: f64,
-    out: &mut [RowSums],
+    out: &mut RowOut<'_>,
 ) {
-    let rows = out.len();
-    assert!(top.len() >= rows * width && probs.len() >= rows * width && chosen.is_none_or(|c| c.len() >= rows));
+    let n = rows * width;
+    assert!(width > 0 && top.len() >= n && probs.len() >= n && chosen.is_none_or(|c| c.len() >= rows));
+    assert!(
+        out.clean.len() >= rows
+            && [&out.mass, &out.entropy, &out.above, &out.pmin]
+                .iter()
+                .all(|c| c.len() >= rows)
+    );
+    assert!([&out.lmin, &out.kept_n, &out.margin, &out.top1]
+        .iter()
+        .all(|c| c.len() >= rows));
     #[cfg(target_arch = "x86_64")]
-    if level >= SimdLevel::Avx512 && width > 0 {
-        // SAFETY: the level is only handed out when the CPU supports AVX-512F (which every
-        // such CPU pairs with POPCNT); the lengths are checked above.
-        unsafe { avx512::reduce_rows(top, probs, width, chosen, sentinel, out) };
+    if level >= SimdLevel::Avx512 {
+        // SAFETY: the level is only handed out when the CPU supports AVX-512F and POPCNT; the
+        // lengths are checked above.
+        unsafe { avx512::reduce_rows(top, probs, rows, width, chosen, sentinel, out) };
         return;
     }
     let _ = level;
-    for (r, o) in out.iter_mut().enumerate() {
-        let span = r * width..(r + 1) * width;
+    for r in 0..rows {
+        let (row, p) = (&top[r * width..(r + 1) * width], &probs[r * width..(r + 1) * width]);
         let c = chosen.map_or(f64::NAN, |c| c[r]);
-        *o = row_scalar(&top[span.clone()], &probs[span], c, sentinel);
+        let (mass, entropy) = mass_and_entropy(p, row);
+        // Branch-free folds (no early exit), so they vectorise; an unclean row is the rare case.
+        let sorted = row.windows(2).fold(true, |ok, w| ok & (w[0] >= w[1]));
+        let above: u32 = row.iter().map(|&l| u32::from(l > c)).sum();
+        out.put(r, row, p, (mass, entropy, above), sorted, sentinel);
     }
 }
 
@@ -102,7 +131,7 @@ pub(super) fn reduce_rows(
 mod avx512 {
     use std::arch::x86_64::*;
 
-    use super::{bounds_ok, RowSums, LANES};
+    use super::{RowOut, LANES};
 
     /// Lane sum in the order of [`super::reduce`]: halves (i, i+4), then (i, i+2), then (0, 1).
     #[inline]
@@ -120,25 +149,26 @@ mod avx512 {
     }
 
     /// # Safety
-    /// The CPU must support AVX-512F and POPCNT; `top` and `probs` must hold `out.len()` rows of
-    /// `width` (≥ 1) entries and `chosen`, when given, one value per row.
+    /// The CPU must support AVX-512F and POPCNT; `top` and `probs` must hold `rows` rows of
+    /// `width` (≥ 1) entries, `chosen` (when given) and every column of `out` `rows` values.
     #[target_feature(enable = "avx512f,popcnt")]
     pub(super) unsafe fn reduce_rows(
         top: &[f64],
         probs: &[f64],
+        rows: usize,
         width: usize,
         chosen: Option<&[f64]>,
         sentinel: f64,
-        out: &mut [RowSums],
+        out: &mut RowOut<'_>,
     ) {
         // Chunks of eight entries; all but the last are whole, with the entry after them still
         // in the row (for the order check), so only the last needs masks — the same for every row.
         let last = (width - 1) / LANES * LANES;
         let lanes = first(width - last);
         let pairs = first(width - 1 - last);
-        for (r, o) in out.iter_mut().enumerate() {
-            let row = &top[r * width..(r + 1) * width];
-            let (x, p) = (row.as_ptr(), probs[r * width..(r + 1) * width].as_ptr());
+        for r in 0..rows {
+            let (row, prow) = (&top[r * width..(r + 1) * width], &probs[r * width..(r + 1) * width]);
+            let (x, p) = (row.as_ptr(), prow.as_ptr());
             let c = _mm512_set1_pd(chosen.map_or(f64::NAN, |c| c[r]));
             let (mut m, mut h) = (_mm512_setzero_pd(), _mm512_setzero_pd());
             let (mut sorted, mut above) = (true, 0u32);
@@ -171,12 +201,7 @@ mod avx512 {
             h = _mm512_add_pd(h, _mm512_mul_pd(pv, xv));
             sorted &= _mm512_mask_cmp_pd_mask::<_CMP_GE_OQ>(pairs, xv, next) == pairs;
             above += _mm512_mask_cmp_pd_mask::<_CMP_GT_OQ>(lanes, xv, c).count_ones();
-            *o = RowSums {
-                mass: reduce(m),
-                entropy: -reduce(h),
-                above,
-                clean: sorted && bounds_ok(row, sentinel),
-            };
+            out.put(r, row, prow, (reduce(m), -reduce(h), above), sorted, sentinel);
         }
     }
 }
@@ -215,48 +240,71 @@ mod tests {
             let chosen: Vec<f64> = (0..rows)
                 .map(|r| if r % 11 == 0 { f64::NAN } else { -12.0 * next() })
                 .collect();
-            let mut want = vec![RowSums::default(); rows];
-            reduce_rows(
-                SimdLevel::Scalar,
-                &top,
-                &probs,
-                width,
-                Some(&chosen),
-                -9999.0,
-                &mut want,
-            );
-            assert!(want.iter().filter(|s| !s.clean).count() >= spoil.len().min(rows));
-            assert!(want.iter().any(|s| s.clean));
-            for (r, s) in want.iter().enumerate().filter(|(_, s)| s.clean) {
+            let want = run(SimdLevel::Scalar, &top, &probs, rows, width, Some(&chosen));
+            assert!(want.clean.iter().filter(|&&c| !c).count() >= spoil.len().min(rows));
+            assert!(want.clean.iter().any(|&c| c));
+            for r in (0..rows).filter(|&r| want.clean[r]) {
                 let span = r * width..(r + 1) * width;
-                let mass: f64 = probs[span.clone()].iter().sum();
-                let ent: f64 = -top[span.clone()]
-                    .iter()
-                    .zip(&probs[span.clone()])
-                    .map(|(l, p)| l * p)
-                    .sum::<f64>();
-                let above = top[span].iter().filter(|&&l| l > chosen[r]).count();
+                let (row, p) = (&top[span.clone()], &probs[span]);
+                let mass: f64 = p.iter().sum();
+                let ent: f64 = -row.iter().zip(p).map(|(l, p)| l * p).sum::<f64>();
+                let above = row.iter().filter(|&&l| l > chosen[r]).count();
+                let c = &want.cols;
                 assert!(
-                    (s.mass - mass).abs() < 1e-14 && (s.entropy - ent).abs() < 1e-13,
+                    (c[0][r] - mass).abs() < 1e-14 && (c[1][r] - ent).abs() < 1e-13,
                     "row {r}"
                 );
-                assert_eq!(s.above as usize, above);
+                assert_eq!(c[2][r] as usize, above);
+                assert_eq!(
+                    [c[3][r], c[4][r], c[5][r]],
+                    [p[width - 1], row[width - 1], width as f64]
+                );
+                let second = if width > 1 { p[1] } else { 0.0 };
+                assert_eq!([c[6][r], c[7][r]], [p[0] - second, row[0]]);
             }
             for level in supported_levels() {
                 for c in [Some(chosen.as_slice()), None] {
-                    let mut got = vec![RowSums::default(); rows];
-                    reduce_rows(level, &top, &probs, width, c, -9999.0, &mut got);
-                    for (r, (g, w)) in got.iter().zip(&want).enumerate() {
-                        let what = format!("{} width {width} row {r}", level.name());
-                        assert_eq!(g.clean, w.clean, "{what}");
-                        if g.clean {
-                            assert_eq!(g.mass.to_bits(), w.mass.to_bits(), "{what}");
-                            assert_eq!(g.entropy.to_bits(), w.entropy.to_bits(), "{what}");
-                            assert_eq!(g.above, if c.is_some() { w.above } else { 0 }, "{what}");
+                    let got = run(level, &top, &probs, rows, width, c);
+                    assert_eq!(got.clean, want.clean, "{} width {width}", level.name());
+                    for r in (0..rows).filter(|&r| want.clean[r]) {
+                        for (col, (g, w)) in got.cols.iter().zip(&want.cols).enumerate() {
+                            let w = if col == 2 && c.is_none() { 0.0 } else { w[r] };
+                            assert_eq!(
+                                g[r].to_bits(),
+                                w.to_bits(),
+                                "{} width {width} row {r} column {col}",
+                                level.name()
+                            );
                         }
                     }
                 }
             }
         }
+    }
+
+    struct Filled {
+        cols: Vec<Vec<f64>>,
+        clean: Vec<bool>,
+    }
+
+    fn run(level: SimdLevel, top: &[f64], probs: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>) -> Filled {
+        let mut cols = vec![vec![f64::NAN; rows]; 8];
+        let mut clean = vec![false; rows];
+        let [mass, entropy, above, pmin, lmin, kept_n, margin, top1] = &mut cols[..] else {
+            unreachable!()
+        };
+        let mut out = RowOut {
+            mass,
+            entropy,
+            above,
+            pmin,
+            lmin,
+            kept_n,
+            margin,
+            top1,
+            clean: &mut clean,
+        };
+        reduce_rows(level, top, probs, rows, width, chosen, -9999.0, &mut out);
+        Filled { cols, clean }
     }
 }

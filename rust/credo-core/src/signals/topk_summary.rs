@@ -15,7 +15,7 @@ use super::exp64::{exp_le0, exp_slice, EXP64_MIN};
 use super::simd::{active, SimdLevel};
 use super::topk::{TopkOptions, POSITIVE_SLACK};
 use super::topk_aggregate::{aggregate, Columns, COLUMNS};
-use super::topk_rows::{mass_and_entropy, reduce_rows, RowSums};
+use super::topk_rows::{mass_and_entropy, reduce_rows, RowOut};
 use crate::error::{CredoError, Result};
 
 /// Sequence-level features of one response's top-k logprobs.
@@ -116,7 +116,7 @@ fn summary(top: &[f64], rows: usize, width: usize, chosen: Option<&[f64]>, opts:
 #[derive(Default)]
 struct Scratch {
     probs: Vec<f64>,
-    sums: Vec<RowSums>,
+    clean: Vec<bool>,
     cols: Vec<f64>,
 }
 
@@ -175,7 +175,7 @@ fn summary_in(
     const BLOCK: usize = 2048;
     let block_rows = (BLOCK / width).max(1);
     let block_probs = prefix(&mut scratch.probs, block_rows * width);
-    let block_sums = prefix(&mut scratch.sums, block_rows);
+    let block_clean = prefix(&mut scratch.clean, block_rows);
     let mut kept: Vec<f64> = Vec::new();
     let mut probs: Vec<f64> = Vec::new();
     // The row loop only reduces each row to a few numbers (one column each); everything after
@@ -203,50 +203,55 @@ fn summary_in(
         let block = &xs[b0 * width..end * width];
         let block_probs = &mut block_probs[..block.len()];
         exp_slice(block, block_probs);
-        let sums = &mut block_sums[..end - b0];
         reduce_rows(
             level,
             block,
             block_probs,
+            end - b0,
             width,
             chosen.map(|c| &c[b0..end]),
             sentinel,
-            sums,
+            &mut RowOut {
+                mass: &mut mass[b0..end],
+                entropy: &mut raw_h[b0..end],
+                above: &mut above[b0..end],
+                pmin: &mut pmin[b0..end],
+                lmin: &mut lmin[b0..end],
+                kept_n: &mut kept_n[b0..end],
+                margin: &mut margin_row[b0..end],
+                top1: &mut top1_row[b0..end],
+                clean: &mut block_clean[..end - b0],
+            },
         );
-        for (i, s) in sums.iter().enumerate() {
+        // Rows the kernel could not take as they stand (or wider than k): rebuilt entry by entry.
+        let clean = &block_clean[..end - b0];
+        for i in (0..end - b0).filter(|&i| !(clean[i] && k >= width)) {
             let r = b0 + i;
-            let row = &block[i * width..(i + 1) * width];
-            let (kept_row, probs_row): (&[f64], &[f64]) = if s.clean && k >= width {
-                (mass[r], raw_h[r], above[r]) = (s.mass, s.entropy, f64::from(s.above));
-                (row, &block_probs[i * width..(i + 1) * width])
-            } else {
-                kept.clear();
-                for (j, &x) in row.iter().enumerate() {
-                    if x == f64::INFINITY || x > POSITIVE_SLACK {
-                        if let Some(rc) = bad_chosen.filter(|&rc| rc < r) {
-                            return Err(chosen_error(rc));
-                        }
-                        return Err(CredoError::invalid(
-                            "top_logprobs",
-                            format!("logprob {x} at position {r}, entry {j} is above 0"),
-                        ));
+            kept.clear();
+            for (j, &x) in block[i * width..(i + 1) * width].iter().enumerate() {
+                if x == f64::INFINITY || x > POSITIVE_SLACK {
+                    if let Some(rc) = bad_chosen.filter(|&rc| rc < r) {
+                        return Err(chosen_error(rc));
                     }
-                    if !missing(x) {
-                        kept.push(x.min(0.0));
-                    }
+                    return Err(CredoError::invalid(
+                        "top_logprobs",
+                        format!("logprob {x} at position {r}, entry {j} is above 0"),
+                    ));
                 }
-                if !kept.windows(2).all(|w| w[0] >= w[1]) {
-                    kept.sort_by(|a, b| b.total_cmp(a));
+                if !missing(x) {
+                    kept.push(x.min(0.0));
                 }
-                kept.truncate(k);
-                probs.clear();
-                probs.extend(kept.iter().map(|&l| if l >= EXP64_MIN { exp_le0(l) } else { l.exp() }));
-                (mass[r], raw_h[r]) = mass_and_entropy(&probs, &kept);
-                let cl = chosen.map_or(f64::NAN, |c| c[r].min(0.0));
-                above[r] = f64::from(kept.iter().map(|&l| u32::from(l > cl)).sum::<u32>());
-                (&kept, &probs)
-            };
-            let n = kept_row.len();
+            }
+            if !kept.windows(2).all(|w| w[0] >= w[1]) {
+                kept.sort_by(|a, b| b.total_cmp(a));
+            }
+            kept.truncate(k);
+            probs.clear();
+            probs.extend(kept.iter().map(|&l| if l >= EXP64_MIN { exp_le0(l) } else { l.exp() }));
+            (mass[r], raw_h[r]) = mass_and_entropy(&probs, &kept);
+            let cl = chosen.map_or(f64::NAN, |c| c[r].min(0.0));
+            above[r] = f64::from(kept.iter().map(|&l| u32::from(l > cl)).sum::<u32>());
+            let n = kept.len();
             #[allow(clippy::cast_precision_loss)]
             {
                 kept_n[r] = n as f64;
@@ -254,9 +259,9 @@ fn summary_in(
             if n == 0 {
                 (pmin[r], lmin[r], margin_row[r], top1_row[r]) = (0.0, 0.0, f64::NAN, f64::NAN);
             } else {
-                (pmin[r], lmin[r]) = (probs_row[n - 1], kept_row[n - 1]);
-                margin_row[r] = probs_row[0] - probs_row.get(1).copied().unwrap_or(0.0);
-                top1_row[r] = kept_row[0];
+                (pmin[r], lmin[r]) = (probs[n - 1], kept[n - 1]);
+                margin_row[r] = probs[0] - probs.get(1).copied().unwrap_or(0.0);
+                top1_row[r] = kept[0];
             }
         }
     }
