@@ -3,7 +3,7 @@
 //!
 //! Every step is a loop over whole columns without data-dependent branches, and each
 //! NaN-skipping sum runs in eight interleaved lanes reduced in a fixed order, so the loops
-//! vectorise; the same source is compiled a second time for AVX-512 (fixed operation order, no
+//! vectorise; the same source is compiled again for AVX2 and AVX-512 (fixed operation order, no
 //! contraction into fused multiply-adds: the same bits on both builds, which a test checks).
 
 use super::exp64::xlogx_slice;
@@ -152,7 +152,19 @@ pub(super) fn aggregate(
         // SAFETY: the CPU supports AVX-512F (checked just above).
         return unsafe { aggregate_avx512(cols, chosen, opts) };
     }
+    #[cfg(target_arch = "x86_64")]
+    if level >= SimdLevel::Avx2 && level.supported() {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { aggregate_avx2(cols, chosen, opts) };
+    }
     let _ = level;
+    aggregate_portable(cols, chosen, opts)
+}
+
+/// [`aggregate_portable`] compiled for AVX2: the same source, so the same result.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn aggregate_avx2(cols: Columns<'_>, chosen: Option<&[f64]>, opts: &TopkOptions) -> TopkSummary {
     aggregate_portable(cols, chosen, opts)
 }
 

@@ -58,7 +58,7 @@ fn reduce(s: &[f64; LANES]) -> f64 {
 
 /// (Σp, −Σp·l) of one row in the kernels' order (any length, also the rebuilt rows of the
 /// slow path).
-#[inline]
+#[inline(always)]
 pub(super) fn mass_and_entropy(p: &[f64], l: &[f64]) -> (f64, f64) {
     let (mut m, mut h) = ([0.0f64; LANES], [0.0f64; LANES]);
     let (pc, lc) = (p.chunks_exact(LANES), l.chunks_exact(LANES));
@@ -115,7 +115,41 @@ pub(super) fn reduce_rows(
         unsafe { avx512::reduce_rows(top, probs, rows, width, chosen, sentinel, out) };
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if level >= SimdLevel::Avx2 {
+        // SAFETY: the level is only handed out when the CPU supports AVX2.
+        unsafe { reduce_rows_avx2(top, probs, rows, width, chosen, sentinel, out) };
+        return;
+    }
     let _ = level;
+    reduce_rows_portable(top, probs, rows, width, chosen, sentinel, out);
+}
+
+/// [`reduce_rows_portable`] compiled for AVX2: the same source, so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn reduce_rows_avx2(
+    top: &[f64],
+    probs: &[f64],
+    rows: usize,
+    width: usize,
+    chosen: Option<&[f64]>,
+    sentinel: f64,
+    out: &mut RowOut<'_>,
+) {
+    reduce_rows_portable(top, probs, rows, width, chosen, sentinel, out);
+}
+
+#[inline(always)]
+fn reduce_rows_portable(
+    top: &[f64],
+    probs: &[f64],
+    rows: usize,
+    width: usize,
+    chosen: Option<&[f64]>,
+    sentinel: f64,
+    out: &mut RowOut<'_>,
+) {
     for r in 0..rows {
         let (row, p) = (&top[r * width..(r + 1) * width], &probs[r * width..(r + 1) * width]);
         let c = chosen.map_or(f64::NAN, |c| c[r]);

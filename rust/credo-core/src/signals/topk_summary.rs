@@ -460,5 +460,12 @@ mod tests {
         assert!(topk_summary(&top, 2, 2, Some(&[-0.1, 0.2]), &o).is_err());
         let k0 = TopkOptions { k: Some(0), ..o };
         assert!(topk_summary(&top, 2, 2, None, &k0).is_err());
+        // The first bad position is named, its top-k entries before its chosen logprob, in
+        // whichever order the passes meet them.
+        let bad_top = [-0.1, -2.5, -0.3, -1.5, 0.5, -1.0];
+        let msg = |c: &[f64]| topk_summary(&bad_top, 3, 2, Some(c), &o).unwrap_err().to_string();
+        assert!(msg(&[-0.1, 0.2, -0.1]).contains("chosen_logprob: logprob 0.2 at position 1"));
+        assert!(msg(&[-0.1, -0.2, 0.3]).contains("top_logprobs: logprob 0.5 at position 2"));
+        assert!(msg(&[-0.1, -0.2, -0.3]).contains("top_logprobs: logprob 0.5 at position 2"));
     }
 }
