@@ -34,6 +34,23 @@ pub(super) struct RowOut<'a> {
 }
 
 impl RowOut<'_> {
+    /// The first `rows` values of every column: with every length known to equal `rows`, the
+    /// row loops need no bounds check per store.
+    #[inline(always)]
+    fn cut(&mut self, rows: usize) -> RowOut<'_> {
+        RowOut {
+            mass: &mut self.mass[..rows],
+            entropy: &mut self.entropy[..rows],
+            above: &mut self.above[..rows],
+            pmin: &mut self.pmin[..rows],
+            lmin: &mut self.lmin[..rows],
+            kept_n: &mut self.kept_n[..rows],
+            margin: &mut self.margin[..rows],
+            top1: &mut self.top1[..rows],
+            clean: &mut self.clean[..rows],
+        }
+    }
+
     /// Writes row `r`'s values; `sums` are (Σp, −Σp·l, above).
     #[inline(always)]
     #[allow(clippy::cast_precision_loss)]
@@ -150,6 +167,7 @@ fn reduce_rows_portable(
     sentinel: f64,
     out: &mut RowOut<'_>,
 ) {
+    let out = &mut out.cut(rows);
     for r in 0..rows {
         let (row, p) = (&top[r * width..(r + 1) * width], &probs[r * width..(r + 1) * width]);
         let c = chosen.map_or(f64::NAN, |c| c[r]);
@@ -200,6 +218,7 @@ mod avx512 {
         let last = (width - 1) / LANES * LANES;
         let lanes = first(width - last);
         let pairs = first(width - 1 - last);
+        let out = &mut out.cut(rows);
         for r in 0..rows {
             let (row, prow) = (&top[r * width..(r + 1) * width], &probs[r * width..(r + 1) * width]);
             let (x, p) = (row.as_ptr(), prow.as_ptr());
