@@ -206,7 +206,9 @@ def test_real_credo_calibrators_fit_predict_and_round_trip(rng, tmp_path, cal_na
     sub = m.pooled_
     cal = sub.calibrator
     assert type(cal) is type(template) and cal.n_samples_ == m.n_samples_fit_
-    assert sub.scalar_cal and sub.one_cal is cal  # the single-request path calls the Rust model
+    # the single-request path calls the fitted calibrator's Rust model directly
+    assert sub.scalar_cal and sub.one_cal == cal._model_.predict_one
+    assert all(sub.one_cal(v) == cal(v) for v in (-3.0, 0.0, 0.2, 0.5, 0.93, 4.0))
     # The model as shipped = the fitted calibrator applied to the raw logistic output (or its
     # log-odds), the raw output being scikit-learn's logistic regression on the fit rows.
     raw = sub.raw(X)

@@ -78,6 +78,19 @@ def test_answer_above_threshold(policy):
     assert policy.decide(0.8).action is Action.ANSWER  # the threshold itself answers
 
 
+def test_actions_hash_as_their_values():
+    # An Action equals its value, so it hashes like it: either finds the other in a dict or set.
+    assert all(hash(a) == hash(a.value) for a in Action)
+    assert {"answer": 1}[Action.ANSWER] == 1 and {Action.RETRY: 2}["retry"] == 2
+    assert Action.VERIFY in {"verify"} and "abstain" in {Action.ABSTAIN}
+
+
+def test_threshold_wording_follows_a_changed_threshold(policy):
+    policy.domains["general"].threshold = 0.9
+    d = policy.decide(0.95)
+    assert d.reasons == ("Confidence 0.95 clears the threshold 0.90 of domain 'general'.",)
+
+
 def test_gray_zone_runs_checks_in_order_then_gives_up(policy):
     d = policy.decide(0.6, retrieval_available=True)
     assert (d.action, d.tier, d.cost) == (Action.VERIFY, "gray_zone", 2.0) and not d.settled

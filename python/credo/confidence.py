@@ -28,6 +28,7 @@ from credo._validate import (
     check_is_fitted,
     check_same_length,
 )
+from credo.calibration._common import BinaryCalibrator
 from credo.exceptions import (
     ArtifactError,
     EmptyInputError,
@@ -104,6 +105,7 @@ def _ece(y: np.ndarray, p: np.ndarray) -> float:
 
 
 _EPS = 1e-12
+_1_EPS = 1.0 - _EPS
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -151,6 +153,10 @@ class _Sub:
                     self.one_cal = calibrator
             except Exception:  # any failure just means no scalar call path
                 self.one_cal = None
+        if self.one_cal is not None and type(calibrator).__call__ is BinaryCalibrator.__call__:
+            # credo's binary calibrators answer a float through their Rust model: call it
+            # directly (what their __call__ does for a float, without the Python frame).
+            self.one_cal = calibrator._model_.predict_one
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(X)
@@ -164,16 +170,19 @@ class _Sub:
 
     def one(self, x: Sequence[float]) -> float:
         p = self.model.predict_one(x)
+        f = self.one_cal
+        if f is not None:  # the single-request path: plain float arithmetic and one native call
+            if self.to_logit:
+                q = _EPS if p < _EPS else (_1_EPS if p > _1_EPS else p)
+                p = math.log(q / (1.0 - q))
+            r = f(p)
+            return 1.0 if r > 1.0 else (0.0 if r < 0.0 else r)
         cal = self.calibrator
         if cal is None:
             return p
         if self.to_logit:
             q = min(max(p, _EPS), 1.0 - _EPS)
             p = math.log(q / (1.0 - q))
-        f = self.one_cal
-        if f is not None:
-            r = f(p)
-            return 1.0 if r > 1.0 else (0.0 if r < 0.0 else r)
         if self.scalar_cal:
             r = cal.predict(p)
             return min(1.0, max(0.0, r if r.__class__ is float else float(np.asarray(r).reshape(-1)[0])))
@@ -470,7 +479,11 @@ class ConfidenceModel(Estimator):
             check_is_fitted(self, "pooled_")
             raise
         cls = signals.__class__
-        if cls is not dict and hasattr(cls, "_fields"):  # a named tuple: its fields by name
+        getters = self.__dict__.get("_getters")
+        g = getters.get(cls) if getters is not None else None
+        if g is not None:  # a named-tuple class seen before
+            x = g(signals)
+        elif cls is not dict and hasattr(cls, "_fields"):  # a named tuple: its fields by name
             x = self._getter(cls)(signals)
         elif isinstance(signals, Mapping):
             try:

@@ -79,8 +79,23 @@ class Action(str, Enum):
     def __str__(self) -> str:
         return self.value
 
+    # The str hash of the value, in C: equal to the hash of the equal string (an Enum's own hash,
+    # of the member name in Python, is neither), and cheap in the per-request cost lookup.
+    __hash__ = str.__hash__
+
 
 _ACTIONS = {a.value: a for a in Action}
+_ACTION_NAME = {a: a.value for a in Action}  # .value is a property: slower than a lookup
+# Module-level names for the members: a member looked up on the Enum class costs more than a
+# global (decide() names several per request).
+_ANSWER, _ABSTAIN, _ASK, _RETRIEVE, _VERIFY, _RETRY = (
+    Action.ANSWER,
+    Action.ABSTAIN,
+    Action.ASK,
+    Action.RETRIEVE,
+    Action.VERIFY,
+    Action.RETRY,
+)
 _new_object = object.__new__
 _TIERS = ("baseline", "gray_zone", "strict")
 
@@ -199,6 +214,7 @@ class _Domain:
         "stakes_rank",
         "strict_action",
         "threshold",
+        "threshold_text",
     )
 
     def __init__(self, name: str, cfg: Mapping[str, Any]):
@@ -210,6 +226,8 @@ class _Domain:
         self.stakes = stakes
         self.stakes_rank = stakes_rank(stakes)
         self.threshold = _unit(cfg["threshold"], f"{p}.threshold")
+        # The reasons' wording of the threshold, made once, with the value it was made for.
+        self.threshold_text = (self.threshold, f"the threshold {self.threshold:.2f}")
         gz = cfg["gray_zone"]
         if gz is None:
             gz = [max(0.0, self.threshold - 0.3), self.threshold]
@@ -491,7 +509,7 @@ class Policy:
                     reasons.append(f"The input raises the stakes to {risk.stakes}.")
         strict = rank >= self._strict_rank
         tier = "strict" if strict else "baseline"
-        fail_action = d.strict_action if strict else Action.ABSTAIN
+        fail_action = d.strict_action if strict else _ABSTAIN
         done = checks_done if isinstance(checks_done, (set, frozenset, tuple, list)) else tuple(checks_done)
 
         # 1. Ambiguous input: ask before spending anything.
@@ -502,7 +520,7 @@ class Policy:
                 if not r.startswith("The request touches") and not r.startswith("The request mentions")
             )
             reasons.append("The request is ambiguous, so the user is asked to clarify.")
-            return self._make(Action.ASK, conf, tier, reasons, domain, d.threshold)
+            return self._make(_ASK, conf, tier, reasons, domain, d.threshold)
 
         # 2. A sampling artefact: a repetition loop.
         if repetition is not None and repetition >= d.repetition_max:
@@ -512,7 +530,7 @@ class Policy:
             )
             if attempt < d.max_retries:
                 reasons.append(f"Retrying (attempt {attempt + 1} of {d.max_retries}).")
-                return self._make(Action.RETRY, conf, tier, reasons, domain, d.threshold)
+                return self._make(_RETRY, conf, tier, reasons, domain, d.threshold)
             reasons.append(
                 f"No retries left ({d.max_retries} allowed), so the request is {_done(fail_action)}."
             )
@@ -522,12 +540,12 @@ class Policy:
         failed = _failed_verifiers(verifier)
         if failed:
             reasons.append(f"A verifier failed: {failed[0]}")
-            if d.on_verifier_failure is Action.RETRY and attempt < d.max_retries:
+            if d.on_verifier_failure is _RETRY and attempt < d.max_retries:
                 reasons.append(f"Retrying (attempt {attempt + 1} of {d.max_retries}).")
-                return self._make(Action.RETRY, conf, tier, reasons, domain, d.threshold)
-            if d.on_verifier_failure is Action.VERIFY and "verify" not in done:
+                return self._make(_RETRY, conf, tier, reasons, domain, d.threshold)
+            if d.on_verifier_failure is _VERIFY and "verify" not in done:
                 reasons.append("Running a heavier verification.")
-                return self._make(Action.VERIFY, conf, tier, reasons, domain, d.threshold)
+                return self._make(_VERIFY, conf, tier, reasons, domain, d.threshold)
             reasons.append(f"Nothing left to try, so the request is {_done(fail_action)}.")
             return self._make(fail_action, conf, tier, reasons, domain, d.threshold)
 
@@ -537,12 +555,12 @@ class Policy:
             reasons.append(msg)
             if retrieval_available and "retrieve" not in done:
                 reasons.append("Retrieving more evidence.")
-                return self._make(Action.RETRIEVE, conf, tier, reasons, domain, d.threshold)
+                return self._make(_RETRIEVE, conf, tier, reasons, domain, d.threshold)
             if strict:
                 reasons.append(
                     "Unsupported claims are not acceptable at these stakes, so the request is declined."
                 )
-                return self._make(Action.ABSTAIN, conf, tier, reasons, domain, d.threshold)
+                return self._make(_ABSTAIN, conf, tier, reasons, domain, d.threshold)
             reasons.append("No retrieval is available; the confidence decides.")
 
         # 5. The confidence bands.
@@ -553,18 +571,20 @@ class Policy:
         else:
             thr = base_thr
             accepted = conf >= thr
-            what = f"the threshold {thr:.2f}"
+            known, text = d.threshold_text
+            what = text if thr == known else f"the threshold {thr:.2f}"
         if accepted:
             reasons.append(f"Confidence {conf:.2f} clears {what} of domain {domain!r}.")
-            return self._make(Action.ANSWER, conf, tier, reasons, domain, thr)
+            return self._make(_ANSWER, conf, tier, reasons, domain, thr)
         # A gray zone reaching up to the threshold follows it when the input raised it.
         gray_high = base_thr if d.gray_high == d.threshold else d.gray_high
         if d.gray_low <= conf < gray_high or (thr_obj is not None and conf >= d.gray_low):
             for c in d.gray_checks:
-                if c.value not in done and (c is not Action.RETRIEVE or retrieval_available):
+                name = _ACTION_NAME[c]
+                if name not in done and (c is not _RETRIEVE or retrieval_available):
                     reasons.append(
                         f"Confidence {conf:.2f} is in the gray zone [{d.gray_low:.2f}, {gray_high:.2f}) "
-                        f"below {what}; running the {c.value} check."
+                        f"below {what}; running the {name} check."
                     )
                     return self._make(c, conf, "strict" if strict else "gray_zone", reasons, domain, thr)
             final = d.strict_action if strict else d.gray_exhausted
