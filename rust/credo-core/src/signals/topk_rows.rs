@@ -14,6 +14,18 @@ use super::simd::SimdLevel;
 
 const LANES: usize = 8;
 
+/// A block of rows to reduce: `top` and their `probs` (e^top) row-major, `rows` rows of `width`
+/// (≥ 1) entries, `chosen` one logprob per row (or none), entries at or below `sentinel` missing.
+#[derive(Clone, Copy)]
+pub(super) struct Block<'a> {
+    pub top: &'a [f64],
+    pub probs: &'a [f64],
+    pub rows: usize,
+    pub width: usize,
+    pub chosen: Option<&'a [f64]>,
+    pub sentinel: f64,
+}
+
 /// The columns the reductions fill, one value per row of the block.
 pub(super) struct RowOut<'a> {
     /// Σp.
@@ -100,20 +112,17 @@ fn bounds_ok(row: &[f64], sentinel: f64) -> bool {
     row[0] <= 0.0 && last >= EXP64_MIN && last > sentinel
 }
 
-/// The reductions of `rows` rows of `width` (≥ 1) entries into `out`: `top` and `probs`
-/// row-major, `chosen` one per row (or none). `level` must be supported by this CPU (see
+/// The reductions of the block's rows into `out`. `level` must be supported by this CPU (see
 /// `simd::resolve`); every level writes the same bits.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn reduce_rows(
-    level: SimdLevel,
-    top: &[f64],
-    probs: &[f64],
-    rows: usize,
-    width: usize,
-    chosen: Option<&[f64]>,
-    sentinel: f64,
-    out: &mut RowOut<'_>,
-) {
+pub(super) fn reduce_rows(level: SimdLevel, b: Block<'_>, out: &mut RowOut<'_>) {
+    let Block {
+        top,
+        probs,
+        rows,
+        width,
+        chosen,
+        ..
+    } = b;
     let n = rows * width;
     assert!(width > 0 && top.len() >= n && probs.len() >= n && chosen.is_none_or(|c| c.len() >= rows));
     assert!(
@@ -129,44 +138,36 @@ pub(super) fn reduce_rows(
     if level >= SimdLevel::Avx512 {
         // SAFETY: the level is only handed out when the CPU supports AVX-512F and POPCNT; the
         // lengths are checked above.
-        unsafe { avx512::reduce_rows(top, probs, rows, width, chosen, sentinel, out) };
+        unsafe { avx512::reduce_rows(b, out) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
     if level >= SimdLevel::Avx2 {
         // SAFETY: the level is only handed out when the CPU supports AVX2.
-        unsafe { reduce_rows_avx2(top, probs, rows, width, chosen, sentinel, out) };
+        unsafe { reduce_rows_avx2(b, out) };
         return;
     }
     let _ = level;
-    reduce_rows_portable(top, probs, rows, width, chosen, sentinel, out);
+    reduce_rows_portable(b, out);
 }
 
 /// [`reduce_rows_portable`] compiled for AVX2: the same source, so the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn reduce_rows_avx2(
-    top: &[f64],
-    probs: &[f64],
-    rows: usize,
-    width: usize,
-    chosen: Option<&[f64]>,
-    sentinel: f64,
-    out: &mut RowOut<'_>,
-) {
-    reduce_rows_portable(top, probs, rows, width, chosen, sentinel, out);
+unsafe fn reduce_rows_avx2(b: Block<'_>, out: &mut RowOut<'_>) {
+    reduce_rows_portable(b, out);
 }
 
 #[inline(always)]
-fn reduce_rows_portable(
-    top: &[f64],
-    probs: &[f64],
-    rows: usize,
-    width: usize,
-    chosen: Option<&[f64]>,
-    sentinel: f64,
-    out: &mut RowOut<'_>,
-) {
+fn reduce_rows_portable(b: Block<'_>, out: &mut RowOut<'_>) {
+    let Block {
+        top,
+        probs,
+        rows,
+        width,
+        chosen,
+        sentinel,
+    } = b;
     let out = &mut out.cut(rows);
     for r in 0..rows {
         let (row, p) = (&top[r * width..(r + 1) * width], &probs[r * width..(r + 1) * width]);
@@ -183,7 +184,7 @@ fn reduce_rows_portable(
 mod avx512 {
     use std::arch::x86_64::*;
 
-    use super::{RowOut, LANES};
+    use super::{Block, RowOut, LANES};
 
     /// Lane sum in the order of [`super::reduce`]: halves (i, i+4), then (i, i+2), then (0, 1).
     #[inline]
@@ -201,18 +202,18 @@ mod avx512 {
     }
 
     /// # Safety
-    /// The CPU must support AVX-512F and POPCNT; `top` and `probs` must hold `rows` rows of
-    /// `width` (≥ 1) entries, `chosen` (when given) and every column of `out` `rows` values.
+    /// The CPU must support AVX-512F and POPCNT; the block's `top` and `probs` must hold `rows`
+    /// rows of `width` (≥ 1) entries, `chosen` (when given) and every column of `out` `rows` values.
     #[target_feature(enable = "avx512f,popcnt")]
-    pub(super) unsafe fn reduce_rows(
-        top: &[f64],
-        probs: &[f64],
-        rows: usize,
-        width: usize,
-        chosen: Option<&[f64]>,
-        sentinel: f64,
-        out: &mut RowOut<'_>,
-    ) {
+    pub(super) unsafe fn reduce_rows(b: Block<'_>, out: &mut RowOut<'_>) {
+        let Block {
+            top,
+            probs,
+            rows,
+            width,
+            chosen,
+            sentinel,
+        } = b;
         // Chunks of eight entries; all but the last are whole, with the entry after them still
         // in the row (for the order check), so only the last needs masks — the same for every row.
         let last = (width - 1) / LANES * LANES;
@@ -357,7 +358,15 @@ mod tests {
             top1,
             clean: &mut clean,
         };
-        reduce_rows(level, top, probs, rows, width, chosen, -9999.0, &mut out);
+        let block = Block {
+            top,
+            probs,
+            rows,
+            width,
+            chosen,
+            sentinel: -9999.0,
+        };
+        reduce_rows(level, block, &mut out);
         Filled { cols, clean }
     }
 }

@@ -15,7 +15,7 @@ use super::exp64::{exp_le0, exp_slice, EXP64_MIN};
 use super::simd::{active, SimdLevel};
 use super::topk::{TopkOptions, POSITIVE_SLACK};
 use super::topk_aggregate::{aggregate, Columns, COLUMNS};
-use super::topk_rows::{mass_and_entropy, reduce_rows, RowOut};
+use super::topk_rows::{mass_and_entropy, reduce_rows, Block, RowOut};
 use crate::error::{CredoError, Result};
 
 /// Sequence-level features of one response's top-k logprobs.
@@ -205,12 +205,14 @@ fn summary_in(
         exp_slice(block, block_probs);
         reduce_rows(
             level,
-            block,
-            block_probs,
-            end - b0,
-            width,
-            chosen.map(|c| &c[b0..end]),
-            sentinel,
+            Block {
+                top: block,
+                probs: block_probs,
+                rows: end - b0,
+                width,
+                chosen: chosen.map(|c| &c[b0..end]),
+                sentinel,
+            },
             &mut RowOut {
                 mass: &mut mass[b0..end],
                 entropy: &mut raw_h[b0..end],
