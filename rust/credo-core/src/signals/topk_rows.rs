@@ -5,9 +5,10 @@
 //! that is not clean is rebuilt by the caller, who overwrites its values).
 //!
 //! The sums are kept in eight interleaved partial sums (entry j into sum j mod 8) reduced as
-//! ((s₀+s₄)+(s₂+s₆)) + ((s₁+s₅)+(s₃+s₇)): exactly the lanes of the AVX-512 kernel and its
-//! reduction, so the scalar reference and the vector kernel give the same bits (products are
-//! rounded before the add on both paths: no fused multiply-add).
+//! ((s₀+s₄)+(s₂+s₆)) + ((s₁+s₅)+(s₃+s₇)): exactly the lanes of the AVX-512 kernel (one register)
+//! and of the AVX2 kernel (two) and their reductions, so the scalar reference and the vector
+//! kernels give the same bits (products are rounded before the add on every path: no fused
+//! multiply-add).
 
 use super::exp64::EXP64_MIN;
 use super::simd::SimdLevel;
@@ -143,18 +144,12 @@ pub(super) fn reduce_rows(level: SimdLevel, b: Block<'_>, out: &mut RowOut<'_>) 
     }
     #[cfg(target_arch = "x86_64")]
     if level >= SimdLevel::Avx2 {
-        // SAFETY: the level is only handed out when the CPU supports AVX2.
-        unsafe { reduce_rows_avx2(b, out) };
+        // SAFETY: the level is only handed out when the CPU supports AVX2 and POPCNT; the
+        // lengths are checked above.
+        unsafe { avx2::reduce_rows(b, out) };
         return;
     }
     let _ = level;
-    reduce_rows_portable(b, out);
-}
-
-/// [`reduce_rows_portable`] compiled for AVX2: the same source, so the same bits.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn reduce_rows_avx2(b: Block<'_>, out: &mut RowOut<'_>) {
     reduce_rows_portable(b, out);
 }
 
@@ -256,6 +251,126 @@ mod avx512 {
             sorted &= _mm512_mask_cmp_pd_mask::<_CMP_GE_OQ>(pairs, xv, next) == pairs;
             above += _mm512_mask_cmp_pd_mask::<_CMP_GT_OQ>(lanes, xv, c).count_ones();
             out.put(r, row, prow, (reduce(m), -reduce(h), above), sorted, sentinel);
+        }
+    }
+}
+
+/// The AVX2 kernel: the eight partial sums of the reference in two 4-lane registers.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::{Block, RowOut, LANES};
+
+    /// The sum of the eight lanes `lo` (0–3) and `hi` (4–7) in the order of [`super::reduce`].
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn reduce(lo: __m256d, hi: __m256d) -> f64 {
+        let a = _mm256_add_pd(lo, hi);
+        let b = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd::<1>(a));
+        _mm_cvtsd_f64(b) + _mm_cvtsd_f64(_mm_unpackhi_pd(b, b))
+    }
+
+    /// The `maskload` mask of a 4-lane half whose lanes `i < n` are wanted (any n).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn lanes_below(n: usize) -> __m256i {
+        let on = |i: usize| if i < n { -1i64 } else { 0 };
+        _mm256_setr_epi64x(on(0), on(1), on(2), on(3))
+    }
+
+    /// The 8-bit lane mask of two 4-lane comparisons.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn bits(lo: __m256d, hi: __m256d) -> u32 {
+        (_mm256_movemask_pd(lo) | (_mm256_movemask_pd(hi) << 4)) as u32
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and POPCNT; the block's `top` and `probs` must hold `rows` rows
+    /// of `width` (≥ 1) entries, `chosen` (when given) and every column of `out` `rows` values.
+    #[target_feature(enable = "avx2,popcnt")]
+    pub(super) unsafe fn reduce_rows(b: Block<'_>, out: &mut RowOut<'_>) {
+        let Block {
+            top,
+            probs,
+            rows,
+            width,
+            chosen,
+            sentinel,
+        } = b;
+        // As in the AVX-512 kernel: whole chunks of eight, then one masked chunk, its masks the
+        // same for every row.
+        let last = (width - 1) / LANES * LANES;
+        let (n_last, n_pairs) = (width - last, width - 1 - last);
+        let (lane_bits, pair_bits) = ((1u32 << n_last) - 1, (1u32 << n_pairs) - 1);
+        let (lm0, lm1) = (lanes_below(n_last), lanes_below(n_last.saturating_sub(4)));
+        let (pm0, pm1) = (lanes_below(n_pairs), lanes_below(n_pairs.saturating_sub(4)));
+        let zero = _mm256_setzero_pd();
+        let out = &mut out.cut(rows);
+        for r in 0..rows {
+            let (row, prow) = (&top[r * width..(r + 1) * width], &probs[r * width..(r + 1) * width]);
+            let (x, p) = (row.as_ptr(), prow.as_ptr());
+            let c = _mm256_set1_pd(chosen.map_or(f64::NAN, |c| c[r]));
+            let (mut m0, mut m1, mut h0, mut h1) = (zero, zero, zero, zero);
+            let (mut sorted, mut above) = (true, 0u32);
+            let mut j = 0;
+            while j < last {
+                // SAFETY: j + 8 < width: entries j … j + 8 are inside the row.
+                let (x0, x1, p0, p1, n0, n1) = unsafe {
+                    (
+                        _mm256_loadu_pd(x.add(j)),
+                        _mm256_loadu_pd(x.add(j + 4)),
+                        _mm256_loadu_pd(p.add(j)),
+                        _mm256_loadu_pd(p.add(j + 4)),
+                        _mm256_loadu_pd(x.add(j + 1)),
+                        _mm256_loadu_pd(x.add(j + 5)),
+                    )
+                };
+                (m0, m1) = (_mm256_add_pd(m0, p0), _mm256_add_pd(m1, p1));
+                h0 = _mm256_add_pd(h0, _mm256_mul_pd(p0, x0));
+                h1 = _mm256_add_pd(h1, _mm256_mul_pd(p1, x1));
+                let ge = bits(_mm256_cmp_pd::<_CMP_GE_OQ>(x0, n0), _mm256_cmp_pd::<_CMP_GE_OQ>(x1, n1));
+                sorted &= ge == 0xFF;
+                above += bits(_mm256_cmp_pd::<_CMP_GT_OQ>(x0, c), _mm256_cmp_pd::<_CMP_GT_OQ>(x1, c)).count_ones();
+                j += LANES;
+            }
+            // SAFETY: masked loads read only the lanes set, all inside the row; the upper halves
+            // are loaded only when they hold a wanted lane, so every pointer formed stays
+            // within the row or one past it.
+            let (x0, p0, n0) = unsafe {
+                (
+                    _mm256_maskload_pd(x.add(last), lm0),
+                    _mm256_maskload_pd(p.add(last), lm0),
+                    _mm256_maskload_pd(x.add(last + 1), pm0),
+                )
+            };
+            let (x1, p1) = if n_last > 4 {
+                // SAFETY: as above (last + 4 < width).
+                unsafe {
+                    (
+                        _mm256_maskload_pd(x.add(last + 4), lm1),
+                        _mm256_maskload_pd(p.add(last + 4), lm1),
+                    )
+                }
+            } else {
+                (zero, zero)
+            };
+            let n1 = if n_pairs > 4 {
+                // SAFETY: as above (last + 5 < width).
+                unsafe { _mm256_maskload_pd(x.add(last + 5), pm1) }
+            } else {
+                zero
+            };
+            // Lanes masked off hold +0, which leaves a partial sum as it is (never −0).
+            (m0, m1) = (_mm256_add_pd(m0, p0), _mm256_add_pd(m1, p1));
+            h0 = _mm256_add_pd(h0, _mm256_mul_pd(p0, x0));
+            h1 = _mm256_add_pd(h1, _mm256_mul_pd(p1, x1));
+            let ge = bits(_mm256_cmp_pd::<_CMP_GE_OQ>(x0, n0), _mm256_cmp_pd::<_CMP_GE_OQ>(x1, n1));
+            sorted &= ge & pair_bits == pair_bits;
+            let gt = bits(_mm256_cmp_pd::<_CMP_GT_OQ>(x0, c), _mm256_cmp_pd::<_CMP_GT_OQ>(x1, c));
+            above += (gt & lane_bits).count_ones();
+            out.put(r, row, prow, (reduce(m0, m1), -reduce(h0, h1), above), sorted, sentinel);
         }
     }
 }

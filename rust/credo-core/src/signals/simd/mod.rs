@@ -68,7 +68,11 @@ impl SimdLevel {
             Self::Scalar => true,
             #[cfg(target_arch = "x86_64")]
             Self::Avx2 => {
-                is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+                // POPCNT too (the top-k row kernel counts mask bits); every AVX2 CPU has it.
+                is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("fma")
+                    && is_x86_feature_detected!("f16c")
+                    && is_x86_feature_detected!("popcnt")
             }
             #[cfg(target_arch = "x86_64")]
             // POPCNT too: the top-k row kernel counts mask bits (every AVX-512 CPU has it).
