@@ -12,7 +12,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 export PYTHONPATH := $(abspath python)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv build-dev wheel-test test test-python test-rust lint lint-rust lint-python stubtest bench bench-smoke wheel demo clean
+.PHONY: help venv build-dev wheel-test test test-python test-rust test-rust-aarch64 lint lint-rust lint-python stubtest bench bench-smoke wheel demo clean
 
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -33,6 +33,14 @@ build-dev: venv  ## Build the native module in place (PROFILE=dev|release)
 
 test-rust:  ## Rust unit and property tests of credo-core
 	cargo test -p credo-core
+
+# The aarch64 build of credo-core (the NEON kernels included) run under qemu user emulation:
+# needs the aarch64 Rust target, a cross linker and qemu-aarch64 (Debian: gcc-aarch64-linux-gnu,
+# libc6-dev-arm64-cross, qemu-user).
+test-rust-aarch64:  ## credo-core's tests built for aarch64 and run under qemu (NEON paths)
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
+	cargo test -p credo-core --release --target aarch64-unknown-linux-gnu
 
 test-python: build-dev  ## pytest over tests/
 	$(PY) -m pytest tests
