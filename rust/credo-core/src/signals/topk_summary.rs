@@ -348,15 +348,20 @@ mod tests {
     #[test]
     fn matches_per_position_signals_aggregated() {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-        for case in 0..60 {
-            // Some responses span several blocks of rows (BLOCK / width rows each).
+        for case in 0..64 {
+            // Some responses span several blocks of rows (BLOCK / width rows each), and the last
+            // cases have rows wider than a block (one row per block, on the heap).
             let rows = 1 + (rng.next() * if case % 5 == 0 { 400.0 } else { 40.0 }) as usize;
-            let width = 1 + (rng.next() * 24.0) as usize;
+            let width = if case >= 60 {
+                2047 + (rng.next() * 1500.0) as usize
+            } else {
+                1 + (rng.next() * 24.0) as usize
+            };
             let (top, chosen) = data(&mut rng, rows, width);
             let policy = [TopkPolicy::Raw, TopkPolicy::Renormalized, TopkPolicy::Bounds][case % 3];
             let opts = TopkOptions {
                 policy,
-                vocab_size: if case % 2 == 0 { Some(1000) } else { None },
+                vocab_size: if case % 2 == 0 { Some(100_000) } else { None },
                 k: if case % 4 == 1 { Some(width.div_ceil(2)) } else { None },
                 ..Default::default()
             };
