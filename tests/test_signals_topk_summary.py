@@ -13,6 +13,8 @@ import credo
 from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
 from credo.signals import TopkSummary, topk_summary
 
+from .conftest import data_path
+
 
 def response(rng, t, k, *, holes=True, shuffle=True):
     logits = rng.normal(size=(t, 3 * k)) * rng.uniform(0.3, 3.0)
@@ -59,6 +61,35 @@ def assert_close(got, want):
     for name in TopkSummary._fields[1:]:
         g, w = getattr(got, name), getattr(want, name)
         assert (np.isnan(g) and np.isnan(w)) or g == pytest.approx(w, rel=1e-12, abs=1e-13), name
+
+
+@pytest.mark.parametrize("name", ["Mistral-7B-v0.1_mmlu_10k_base_icl1", "Llama-2-13b-hf_hellaswag_10k_base_icl1"])
+def test_real_model_option_logprobs(name):
+    # A real model's log-probabilities over the six answer options of 10,000 questions (the data
+    # has no labels), as one long response of top-5 records — the options sorted, as servers
+    # return them; about 25 blocks of rows in the kernel — the chosen token one option per
+    # question, sometimes outside the top 5.
+    z = np.load(data_path("llm-option-logits", f"{name}.npz"))
+    logits = z["logits"].astype(np.float64)
+    m = logits.max(1, keepdims=True)
+    lp = logits - m - np.log(np.exp(logits - m).sum(1, keepdims=True))
+    top = np.ascontiguousarray(-np.sort(-lp, axis=1)[:, :5])
+    chosen = np.ascontiguousarray(lp[np.arange(len(lp)), z["ids"] % 6])
+    for policy in ("raw", "renormalized", "bounds"):
+        kw = {"policy": policy, "vocab_size": 6}
+        assert_close(topk_summary(top, chosen, **kw), reference(top, chosen, **kw))
+    s = topk_summary(top, chosen, vocab_size=6)
+    # Five of six options returned: the tail is the sixth option's probability.
+    assert s.mean_tail_mass == pytest.approx(np.exp(-np.sort(-lp, axis=1)[:, 5]).mean(), rel=1e-9)
+    assert s.not_top1 == pytest.approx(np.mean((lp > chosen[:, None]).any(axis=1)), abs=1e-12)
+    assert s.mean_logprob == pytest.approx(chosen.mean(), rel=1e-12)
+    # With one option missing, both entropy bounds close on the true entropy over the six: the
+    # missing probability is at most the smallest returned one, so the lower bound spreads it as
+    # a single remainder, and the upper bound has one slot left for it.
+    exact = float(-(np.exp(lp) * lp).sum(axis=1).mean())
+    assert s.mean_entropy == pytest.approx(exact, rel=1e-9)
+    assert s.mean_entropy_upper == pytest.approx(exact, rel=1e-9)
+    assert 0 < exact < np.log(6)
 
 
 @pytest.mark.parametrize("policy", ["raw", "renormalized", "bounds"])
