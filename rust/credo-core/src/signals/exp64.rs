@@ -1,10 +1,11 @@
-//! A float64 exponential for logprobs in [−708, 0] (and −x·ln x on (0, 1]) that the compiler
-//! can vectorise. The exponential: Cody–Waite range reduction (x = n·ln2 + r, |r| ≤ ln2/2) and
-//! the degree-13 Taylor polynomial of e^r (truncation below 1e−17 relative), scaled by 2ⁿ through
-//! the exponent bits; accurate to a few ulp of `f64::exp`. The AVX2 and AVX-512 builds of
-//! [`exp_slice`] evaluate the polynomial with fused multiply-adds (4 or 8 lanes), the portable
-//! build with plain mul/add (a software `fma` would be slow), so they may differ in the last
-//! ulp. Used by the single-request top-k summary, where the per-entry `exp` dominates.
+//! A float64 exponential for logprobs in [−708, 0] (and −x·ln x on (0, 1]) that vectorises.
+//! The portable and AVX2 builds: Cody–Waite range reduction (x = n·ln2 + r, |r| ≤ ln2/2) and the
+//! degree-13 Taylor polynomial of e^r (truncation below 1e−17 relative), scaled by 2ⁿ through the
+//! exponent bits, with fused multiply-adds on AVX2 and on aarch64 (where every CPU has them) and
+//! plain mul/add elsewhere (a software `fma` would be slow). The AVX-512 build looks 2^(j/16) up
+//! in a table and needs a degree-7 polynomial ([`avx512`]). Each is within two ulp of `f64::exp`;
+//! the paths may differ in the last ulp. Used by the single-request top-k summary, where the
+//! per-entry `exp` dominates.
 
 /// Smallest argument handled (2ⁿ stays a normal float64); callers use `f64::exp` below it.
 pub const EXP64_MIN: f64 = -708.0;
@@ -30,10 +31,14 @@ const INV_FACT: [f64; 12] = [
     0.5,
 ];
 
+/// Fused multiply-adds in the portable build where every CPU of the target has them in
+/// hardware (aarch64); elsewhere `mul_add` without the target feature is a slow library call.
+const PORTABLE_FMA: bool = cfg!(target_arch = "aarch64");
+
 /// e^x for x in [`EXP64_MIN`, 0] (other inputs give garbage, NaN gives NaN).
 #[inline(always)]
 pub fn exp_le0(x: f64) -> f64 {
-    exp_poly::<false>(x)
+    exp_poly::<PORTABLE_FMA>(x)
 }
 
 #[inline(always)]
