@@ -245,7 +245,7 @@ pub fn fit(x: &[f64], y: &[f64], w: Option<&[f64]>, opts: &IsotonicOptions) -> R
     fit_with_fingerprint(x, y, w, opts).map(|(m, _)| m)
 }
 
-/// [`fit`], also returning the data fingerprint (see [`super::fingerprint_arrays`]), computed in
+/// [`fit`], also returning the data fingerprint (see [`super::combine_fingerprints`]), computed in
 /// the same pass as the input checks.
 pub fn fit_with_fingerprint(
     x: &[f64],

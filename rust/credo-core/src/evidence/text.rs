@@ -315,7 +315,7 @@ pub fn sentences(chars: &[char], markers: &[Marker]) -> Vec<(usize, usize)> {
     out
 }
 
-/// Splits one sentence at ";" and at ", <conjunction>" when both sides keep at least two
+/// Splits one sentence at ";" and at `", <conjunction>"` when both sides keep at least two
 /// content words; each piece is one claim.
 pub fn clauses(chars: &[char], (a, b): (usize, usize), tokens: &[Token]) -> Vec<(usize, usize)> {
     let content = |x: usize, y: usize| {

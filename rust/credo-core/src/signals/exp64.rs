@@ -3,7 +3,7 @@
 //! degree-13 Taylor polynomial of e^r (truncation below 1e−17 relative), scaled by 2ⁿ through the
 //! exponent bits, with fused multiply-adds on AVX2 and on aarch64 (where every CPU has them) and
 //! plain mul/add elsewhere (a software `fma` would be slow). The AVX-512 build looks 2^(j/16) up
-//! in a table and needs a degree-7 polynomial ([`avx512`]). Each is within two ulp of `f64::exp`;
+//! in a table and needs a degree-7 polynomial (module `avx512`). Each is within two ulp of `f64::exp`;
 //! the paths may differ in the last ulp. Used by the single-request top-k summary, where the
 //! per-entry `exp` dominates.
 
@@ -100,7 +100,7 @@ fn exp_slice_avx2(src: &[f64], dst: &mut [f64]) {
 }
 
 /// `dst[i] = e^max(src[i], EXP64_MIN)` for the entries both slices hold, at the process-wide
-/// SIMD level: eight lanes at a time with AVX-512 (a table of 2^(j/16), see [`avx512`]), four
+/// SIMD level: eight lanes at a time with AVX-512 (a table of 2^(j/16)), four
 /// with AVX2 (fused multiply-adds); the paths may differ in the last ulp, each is within two
 /// ulp of `f64::exp`.
 pub fn exp_slice(src: &[f64], dst: &mut [f64]) {
