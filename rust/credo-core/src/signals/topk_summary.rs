@@ -2,10 +2,13 @@
 //! single-request path of the decision layer (signals → confidence → policy in microseconds).
 //!
 //! Per position the values are those of [`topk_signals`](super::topk::topk_signals) to a few
-//! ulp: e^x of every entry is taken once, in one vectorised pass ([`super::exp64`]), rows already
-//! sorted in descending order (as servers return them) skip the filtering and the sort, and
-//! nothing is allocated per position. The aggregates skip NaN positions (a row with no valid entry, a
-//! missing chosen logprob); an aggregate with no defined position is NaN.
+//! ulp. Three stages per block of rows: e^x of every entry in one vectorised pass
+//! ([`super::exp64`]); the row kernel (module `topk_rows`), which reduces each row to a few
+//! columns — rows already sorted in descending order (as servers return them) skip the filtering
+//! and the sort, the others are rebuilt here entry by entry; then the column-wise aggregation
+//! (module `topk_aggregate`). Buffers are kept per thread: nothing is allocated per call. The
+//! aggregates skip NaN positions (a row with no valid entry, a missing chosen logprob); an
+//! aggregate with no defined position is NaN.
 
 use std::cell::Cell;
 
