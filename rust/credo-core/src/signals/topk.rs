@@ -48,6 +48,30 @@ pub struct TopkOptions {
     pub sentinel: f64,
 }
 
+impl TopkOptions {
+    /// Whether a logprob is missing: NaN, −∞ or at most the sentinel.
+    #[inline]
+    pub(super) fn is_missing(&self, x: f64) -> bool {
+        x.is_nan() || x <= self.sentinel || x == f64::NEG_INFINITY
+    }
+}
+
+/// The error for a top-k entry above 0 (beyond the rounding slack).
+pub(super) fn entry_above_zero(position: usize, entry: usize, x: f64) -> CredoError {
+    CredoError::invalid(
+        "top_logprobs",
+        format!("logprob {x} at position {position}, entry {entry} is above 0"),
+    )
+}
+
+/// The error for a chosen logprob above 0 (beyond the rounding slack).
+pub(super) fn chosen_above_zero(position: usize, x: f64) -> CredoError {
+    CredoError::invalid(
+        "chosen_logprob",
+        format!("logprob {x} at position {position} is above 0"),
+    )
+}
+
 impl Default for TopkOptions {
     fn default() -> Self {
         Self {
@@ -138,14 +162,10 @@ pub fn topk_signals(
     check_shapes(top.len(), rows, width, chosen)?;
     if let Some(c) = chosen {
         if let Some(i) = c.iter().position(|&x| x > POSITIVE_SLACK) {
-            return Err(CredoError::invalid(
-                "chosen_logprob",
-                format!("logprob {} at position {i} is above 0", c[i]),
-            ));
+            return Err(chosen_above_zero(i, c[i]));
         }
     }
     let k = check_k(width, opts)?;
-    let missing = |x: f64| x.is_nan() || x <= opts.sentinel || x == f64::NEG_INFINITY;
     let mut out = TopkSignals {
         chosen_logprob: chosen.map(|_| Vec::with_capacity(rows)),
         chosen_rank: chosen.map(|_| Vec::with_capacity(rows)),
@@ -157,12 +177,9 @@ pub fn topk_signals(
         kept.clear();
         for (j, &x) in row.iter().enumerate() {
             if x == f64::INFINITY || x > POSITIVE_SLACK {
-                return Err(CredoError::invalid(
-                    "top_logprobs",
-                    format!("logprob {x} at position {r}, entry {j} is above 0"),
-                ));
+                return Err(entry_above_zero(r, j, x));
             }
-            if !missing(x) {
+            if !opts.is_missing(x) {
                 kept.push(x.min(0.0));
             }
         }
@@ -234,7 +251,7 @@ pub fn topk_signals(
         });
         if let Some(c) = chosen {
             let cl = c[r];
-            let (lp, rank) = if missing(cl) {
+            let (lp, rank) = if opts.is_missing(cl) {
                 (f64::NAN, -1)
             } else {
                 let cl = cl.min(0.0);

@@ -200,7 +200,6 @@ fn aggregate_portable(cols: Columns<'_>, chosen: Option<&[f64]>, opts: &TopkOpti
     let (log_mass, partial) = (&mut log_mass[..rows], &mut partial[..rows]);
     let (rem, rem_term) = (&mut rem[..rows], &mut rem_term[..rows]);
     let chosen = chosen.map(|c| &c[..rows]);
-    let sentinel = opts.sentinel;
     let renorm = opts.policy == TopkPolicy::Renormalized;
     if renorm {
         // Renormalised over the kept entries: margin / Σp, logprobs − log Σp (a logarithm per
@@ -219,7 +218,7 @@ fn aggregate_portable(cols: Columns<'_>, chosen: Option<&[f64]>, opts: &TopkOpti
     if let Some(c) = chosen {
         for r in 0..rows {
             let cl = c[r];
-            let valid = !(cl.is_nan() || cl <= sentinel || cl == f64::NEG_INFINITY);
+            let valid = !opts.is_missing(cl);
             let cl = cl.min(0.0);
             let lp = if !renorm {
                 cl

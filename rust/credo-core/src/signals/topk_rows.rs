@@ -27,6 +27,17 @@ pub(super) struct Block<'a> {
     pub sentinel: f64,
 }
 
+impl Block<'_> {
+    /// The last chunk of eight entries of a row: where it starts, its entries and its (i, i + 1)
+    /// pairs. Every chunk before it is whole, with the entry after it still in the row (for the
+    /// order check), so only the last needs masks — the same for every row.
+    #[inline]
+    fn tail(&self) -> (usize, usize, usize) {
+        let last = (self.width - 1) / LANES * LANES;
+        (last, self.width - last, self.width - 1 - last)
+    }
+}
+
 /// The columns the reductions fill, one value per row of the block.
 pub(super) struct RowOut<'a> {
     /// Σp.
@@ -66,18 +77,30 @@ impl RowOut<'_> {
 
     /// Writes row `r`'s values; `sums` are (Σp, −Σp·l, above).
     #[inline(always)]
-    #[allow(clippy::cast_precision_loss)]
     fn put(&mut self, r: usize, row: &[f64], probs: &[f64], sums: (f64, f64, u32), sorted: bool, sentinel: f64) {
+        self.put_values(r, row, probs, sums);
+        self.clean[r] = sorted && bounds_ok(row, sentinel);
+    }
+
+    /// Writes row `r`'s values but its `clean` flag, for the `row` of kept logprobs (descending,
+    /// possibly empty) and their `probs`; `sums` are (Σp, −Σp·l, above). The caller's slow path
+    /// writes the rows it rebuilt through this too.
+    #[inline(always)]
+    #[allow(clippy::cast_precision_loss)]
+    pub(super) fn put_values(&mut self, r: usize, row: &[f64], probs: &[f64], sums: (f64, f64, u32)) {
         let w = row.len();
         self.mass[r] = sums.0;
         self.entropy[r] = sums.1;
         self.above[r] = f64::from(sums.2);
+        self.kept_n[r] = w as f64;
+        if w == 0 {
+            (self.pmin[r], self.lmin[r], self.margin[r], self.top1[r]) = (0.0, 0.0, f64::NAN, f64::NAN);
+            return;
+        }
         self.pmin[r] = probs[w - 1];
         self.lmin[r] = row[w - 1];
-        self.kept_n[r] = w as f64;
         self.margin[r] = probs[0] - if w > 1 { probs[1] } else { 0.0 };
         self.top1[r] = row[0];
-        self.clean[r] = sorted && bounds_ok(row, sentinel);
     }
 }
 
@@ -209,11 +232,8 @@ mod avx512 {
             chosen,
             sentinel,
         } = b;
-        // Chunks of eight entries; all but the last are whole, with the entry after them still
-        // in the row (for the order check), so only the last needs masks — the same for every row.
-        let last = (width - 1) / LANES * LANES;
-        let lanes = first(width - last);
-        let pairs = first(width - 1 - last);
+        let (last, n_last, n_pairs) = b.tail();
+        let (lanes, pairs) = (first(n_last), first(n_pairs));
         let out = &mut out.cut(rows);
         for r in 0..rows {
             let (row, prow) = (&top[r * width..(r + 1) * width], &probs[r * width..(r + 1) * width]);
@@ -299,10 +319,7 @@ mod avx2 {
             chosen,
             sentinel,
         } = b;
-        // As in the AVX-512 kernel: whole chunks of eight, then one masked chunk, its masks the
-        // same for every row.
-        let last = (width - 1) / LANES * LANES;
-        let (n_last, n_pairs) = (width - last, width - 1 - last);
+        let (last, n_last, n_pairs) = b.tail();
         let (lane_bits, pair_bits) = ((1u32 << n_last) - 1, (1u32 << n_pairs) - 1);
         let (lm0, lm1) = (lanes_below(n_last), lanes_below(n_last.saturating_sub(4)));
         let (pm0, pm1) = (lanes_below(n_pairs), lanes_below(n_pairs.saturating_sub(4)));

@@ -16,10 +16,10 @@ use rayon::prelude::*;
 
 use super::exp64::{exp_le0, exp_slice, EXP64_MIN};
 use super::simd::{active, SimdLevel};
-use super::topk::{TopkOptions, POSITIVE_SLACK};
+use super::topk::{chosen_above_zero, entry_above_zero, TopkOptions, POSITIVE_SLACK};
 use super::topk_aggregate::{aggregate, Columns, COLUMNS};
 use super::topk_rows::{mass_and_entropy, reduce_rows, Block, RowOut};
-use crate::error::{CredoError, Result};
+use crate::error::Result;
 
 /// Sequence-level features of one response's top-k logprobs.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -170,7 +170,6 @@ fn summary_in(
     opts: &TopkOptions,
 ) -> Result<TopkSummary> {
     let sentinel = opts.sentinel;
-    let missing = |x: f64| x.is_nan() || x <= sentinel || x == f64::NEG_INFINITY;
     // e^x of every entry, one vectorised pass per block of rows (small enough to still be in
     // L1 when its rows are reduced); rows that are clean (all entries valid, in [EXP64_MIN, 0],
     // sorted descending, none beyond k) use these directly, the others are rebuilt entry by
@@ -184,66 +183,50 @@ fn summary_in(
     // The row loop only reduces each row to a few numbers (one column each); everything after
     // them is computed for all rows at once ([`aggregate`]).
     let cols = Columns::split(prefix(&mut scratch.cols, COLUMNS * rows), rows);
-    let Columns {
-        mass,
-        raw_h,
-        pmin,
-        lmin,
-        kept_n,
-        margin: margin_row,
-        top1: top1_row,
-        above,
-        ..
-    } = cols;
     // Errors name the first bad position (its top-k entries before its chosen logprob).
     let bad_chosen = chosen.and_then(|c| c.iter().position(|&x| x > POSITIVE_SLACK));
-    let chosen_error = |r: usize| {
-        let cl = chosen.map_or(f64::NAN, |c| c[r]);
-        CredoError::invalid("chosen_logprob", format!("logprob {cl} at position {r} is above 0"))
-    };
+    let chosen_error = |r: usize| chosen_above_zero(r, chosen.map_or(f64::NAN, |c| c[r]));
     for b0 in (0..rows).step_by(block_rows) {
         let end = (b0 + block_rows).min(rows);
         let block = &xs[b0 * width..end * width];
         let block_probs = &mut block_probs[..block.len()];
         exp_slice(block, block_probs);
-        reduce_rows(
-            level,
-            Block {
-                top: block,
-                probs: block_probs,
-                rows: end - b0,
-                width,
-                chosen: chosen.map(|c| &c[b0..end]),
-                sentinel,
-            },
-            &mut RowOut {
-                mass: &mut mass[b0..end],
-                entropy: &mut raw_h[b0..end],
-                above: &mut above[b0..end],
-                pmin: &mut pmin[b0..end],
-                lmin: &mut lmin[b0..end],
-                kept_n: &mut kept_n[b0..end],
-                margin: &mut margin_row[b0..end],
-                top1: &mut top1_row[b0..end],
-                clean: &mut block_clean[..end - b0],
-            },
-        );
+        let mut out = RowOut {
+            mass: &mut cols.mass[b0..end],
+            entropy: &mut cols.raw_h[b0..end],
+            above: &mut cols.above[b0..end],
+            pmin: &mut cols.pmin[b0..end],
+            lmin: &mut cols.lmin[b0..end],
+            kept_n: &mut cols.kept_n[b0..end],
+            margin: &mut cols.margin[b0..end],
+            top1: &mut cols.top1[b0..end],
+            clean: &mut block_clean[..end - b0],
+        };
+        let block_chosen = chosen.map(|c| &c[b0..end]);
+        let rows_here = Block {
+            top: block,
+            probs: block_probs,
+            rows: end - b0,
+            width,
+            chosen: block_chosen,
+            sentinel,
+        };
+        reduce_rows(level, rows_here, &mut out);
         // Rows the kernel could not take as they stand (or wider than k): rebuilt entry by entry.
-        let clean = &block_clean[..end - b0];
-        for i in (0..end - b0).filter(|&i| !(clean[i] && k >= width)) {
+        for i in 0..end - b0 {
+            if out.clean[i] && k >= width {
+                continue;
+            }
             let r = b0 + i;
             kept.clear();
             for (j, &x) in block[i * width..(i + 1) * width].iter().enumerate() {
                 if x == f64::INFINITY || x > POSITIVE_SLACK {
-                    if let Some(rc) = bad_chosen.filter(|&rc| rc < r) {
-                        return Err(chosen_error(rc));
-                    }
-                    return Err(CredoError::invalid(
-                        "top_logprobs",
-                        format!("logprob {x} at position {r}, entry {j} is above 0"),
-                    ));
+                    return Err(match bad_chosen.filter(|&rc| rc < r) {
+                        Some(rc) => chosen_error(rc),
+                        None => entry_above_zero(r, j, x),
+                    });
                 }
-                if !missing(x) {
+                if !opts.is_missing(x) {
                     kept.push(x.min(0.0));
                 }
             }
@@ -253,32 +236,16 @@ fn summary_in(
             kept.truncate(k);
             probs.clear();
             probs.extend(kept.iter().map(|&l| if l >= EXP64_MIN { exp_le0(l) } else { l.exp() }));
-            (mass[r], raw_h[r]) = mass_and_entropy(&probs, &kept);
-            let cl = chosen.map_or(f64::NAN, |c| c[r].min(0.0));
-            above[r] = f64::from(kept.iter().map(|&l| u32::from(l > cl)).sum::<u32>());
-            let n = kept.len();
-            #[allow(clippy::cast_precision_loss)]
-            {
-                kept_n[r] = n as f64;
-            }
-            if n == 0 {
-                (pmin[r], lmin[r], margin_row[r], top1_row[r]) = (0.0, 0.0, f64::NAN, f64::NAN);
-            } else {
-                (pmin[r], lmin[r]) = (probs[n - 1], kept[n - 1]);
-                margin_row[r] = probs[0] - probs.get(1).copied().unwrap_or(0.0);
-                top1_row[r] = kept[0];
-            }
+            let (m, h) = mass_and_entropy(&probs, &kept);
+            let cl = block_chosen.map_or(f64::NAN, |c| c[i].min(0.0));
+            let above: u32 = kept.iter().map(|&l| u32::from(l > cl)).sum();
+            out.put_values(i, &kept, &probs, (m, h, above));
         }
     }
     if let Some(rc) = bad_chosen {
         return Err(chosen_error(rc));
     }
-    Ok(aggregate(
-        level,
-        Columns::split(prefix(&mut scratch.cols, COLUMNS * rows), rows),
-        chosen,
-        opts,
-    ))
+    Ok(aggregate(level, cols, chosen, opts))
 }
 
 #[cfg(test)]
