@@ -207,19 +207,55 @@ fn topk_signals<'py>(
     Ok(d)
 }
 
-type SummaryFn<T> = fn(&[T], usize, usize, Option<&[f64]>, &TopkOptions) -> credo_core::Result<signals::TopkSummary>;
+/// One response's top-k array, borrowed for the duration of the call.
+enum TopArray<'py> {
+    F64(PyReadonlyArray2<'py, f64>),
+    F32(PyReadonlyArray2<'py, f32>),
+}
 
-fn summary_of<T: Element + Sync>(
-    py: Python<'_>,
-    top: &Bound<'_, PyAny>,
-    chosen: Option<&[f64]>,
-    opts: &TopkOptions,
-    kernel: SummaryFn<T>,
-) -> PyResult<signals::TopkSummary> {
-    let arr = top.cast::<PyArray2<T>>()?.readonly();
-    let (xs, rows, width) = slice2(&arr, "top_logprobs")?;
-    // One exp (and a few flops) per entry: weigh entries ×4 against the GIL round-trip.
-    py_result(maybe_detach(py, xs.len() * 4, || kernel(xs, rows, width, chosen, opts)))
+impl<'py> TopArray<'py> {
+    /// `arr` if it is a 2-D float64 or float32 array, else a `ValueError` naming `arg`.
+    fn borrow(arr: &Bound<'py, PyAny>, arg: &str) -> PyResult<Self> {
+        if let Ok(a) = arr.cast::<PyArray2<f64>>() {
+            Ok(Self::F64(a.readonly()))
+        } else if let Ok(a) = arr.cast::<PyArray2<f32>>() {
+            Ok(Self::F32(a.readonly()))
+        } else {
+            Err(PyValueError::new_err(format!(
+                "{arg}: expected a 2-D float64 or float32 array"
+            )))
+        }
+    }
+
+    /// The response as the kernel takes it (the array C-contiguous and aligned, else a
+    /// `ValueError` naming `arg`).
+    fn response<'a>(&'a self, chosen: Option<&'a [f64]>, arg: &str) -> PyResult<signals::TopkResponse<'a>> {
+        let (top, rows, width) = match self {
+            Self::F64(a) => {
+                let (x, r, w) = slice2(a, arg)?;
+                (signals::TopkLogprobs::F64(x), r, w)
+            }
+            Self::F32(a) => {
+                let (x, r, w) = slice2(a, arg)?;
+                (signals::TopkLogprobs::F32(x), r, w)
+            }
+        };
+        Ok(signals::TopkResponse {
+            top,
+            rows,
+            width,
+            chosen,
+        })
+    }
+}
+
+fn topk_options(policy: &str, vocab_size: Option<usize>, k: Option<usize>, sentinel: f64) -> PyResult<TopkOptions> {
+    Ok(TopkOptions {
+        policy: py_result(TopkPolicy::parse(policy))?,
+        vocab_size,
+        k,
+        sentinel,
+    })
 }
 
 /// Sequence-level features of one response's `[T, width]` top-k logprobs (float64 or float32,
@@ -240,33 +276,18 @@ fn topk_summary<'py>(
         .as_ref()
         .map(|c| slice1(c, "chosen_logprob"))
         .transpose()?;
-    let opts = TopkOptions {
-        policy: py_result(TopkPolicy::parse(policy))?,
-        vocab_size,
-        k,
-        sentinel,
-    };
-    let s = if top_logprobs.is_instance_of::<PyArray2<f64>>() {
-        summary_of::<f64>(py, top_logprobs, chosen, &opts, signals::topk_summary)?
-    } else if top_logprobs.is_instance_of::<PyArray2<f32>>() {
-        summary_of::<f32>(py, top_logprobs, chosen, &opts, signals::topk_summary_f32)?
-    } else {
-        return Err(PyValueError::new_err(
-            "top_logprobs: expected a 2-D float64 or float32 array",
-        ));
-    };
+    let opts = topk_options(policy, vocab_size, k, sentinel)?;
+    let top = TopArray::borrow(top_logprobs, "top_logprobs")?;
+    let response = top.response(chosen, "top_logprobs")?;
+    // One exp (and a few flops) per entry: weigh entries ×4 against the GIL round-trip.
+    let work = response.rows * response.width * 4;
+    let s = py_result(maybe_detach(py, work, || response.summary(&opts)))?;
     let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(SUMMARY_FIELDS);
     items.push(s.n_tokens.into_pyobject(py)?.into_any());
     for v in summary_values(&s) {
         items.push(PyFloat::new(py, v).into_any());
     }
     PyTuple::new(py, items)
-}
-
-/// One top-k array of a batch, borrowed for the duration of the call.
-enum TopArray<'py> {
-    F64(PyReadonlyArray2<'py, f64>),
-    F32(PyReadonlyArray2<'py, f32>),
 }
 
 /// [`topk_summary`] of many responses in parallel with the GIL released: `tops` is a list of
@@ -286,12 +307,7 @@ fn topk_summary_batch<'py>(
     sentinel: f64,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let opts = TopkOptions {
-        policy: py_result(TopkPolicy::parse(policy))?,
-        vocab_size,
-        k,
-        sentinel,
-    };
+    let opts = topk_options(policy, vocab_size, k, sentinel)?;
     if let Some(c) = &chosen {
         if c.len() != tops.len() {
             return Err(PyValueError::new_err(format!(
@@ -301,41 +317,18 @@ fn topk_summary_batch<'py>(
             )));
         }
     }
-    let mut arrays = Vec::with_capacity(tops.len());
-    for (i, t) in tops.iter().enumerate() {
-        arrays.push(if let Ok(a) = t.cast::<PyArray2<f64>>() {
-            TopArray::F64(a.readonly())
-        } else if let Ok(a) = t.cast::<PyArray2<f32>>() {
-            TopArray::F32(a.readonly())
-        } else {
-            return Err(PyValueError::new_err(format!(
-                "top_logprobs[{i}]: expected a 2-D float64 or float32 array"
-            )));
-        });
-    }
+    let arrays = tops
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TopArray::borrow(t, &format!("top_logprobs[{i}]")))
+        .collect::<PyResult<Vec<_>>>()?;
     let mut responses = Vec::with_capacity(arrays.len());
     for (i, a) in arrays.iter().enumerate() {
-        let name = format!("top_logprobs[{i}]");
-        let (top, rows, width) = match a {
-            TopArray::F64(a) => {
-                let (x, r, w) = slice2(a, &name)?;
-                (signals::TopkLogprobs::F64(x), r, w)
-            }
-            TopArray::F32(a) => {
-                let (x, r, w) = slice2(a, &name)?;
-                (signals::TopkLogprobs::F32(x), r, w)
-            }
-        };
-        let chosen = match &chosen {
-            None => None,
-            Some(c) => Some(slice1(&c[i], &format!("chosen_logprob[{i}]"))?),
-        };
-        responses.push(signals::TopkResponse {
-            top,
-            rows,
-            width,
-            chosen,
-        });
+        let mut response = a.response(None, &format!("top_logprobs[{i}]"))?;
+        if let Some(c) = &chosen {
+            response.chosen = Some(slice1(&c[i], &format!("chosen_logprob[{i}]"))?);
+        }
+        responses.push(response);
     }
     let summaries = py_result(py.detach(|| {
         credo_core::parallel::with_threads(threads, || signals::topk_summary_batch(&responses, &opts)).and_then(|r| r)
