@@ -136,8 +136,8 @@ fn bounds_ok(row: &[f64], sentinel: f64) -> bool {
     row[0] <= 0.0 && last >= EXP64_MIN && last > sentinel
 }
 
-/// The reductions of the block's rows into `out`. `level` must be supported by this CPU (see
-/// `simd::resolve`); every level writes the same bits.
+/// The reductions of the block's rows into `out` at `level` (a level this CPU does not support
+/// runs the portable loop); every level writes the same bits.
 pub(super) fn reduce_rows(level: SimdLevel, b: Block<'_>, out: &mut RowOut<'_>) {
     let Block {
         top,
@@ -159,16 +159,16 @@ pub(super) fn reduce_rows(level: SimdLevel, b: Block<'_>, out: &mut RowOut<'_>) 
         .iter()
         .all(|c| c.len() >= rows));
     #[cfg(target_arch = "x86_64")]
-    if level >= SimdLevel::Avx512 {
-        // SAFETY: the level is only handed out when the CPU supports AVX-512F and POPCNT; the
-        // lengths are checked above.
+    if level >= SimdLevel::Avx512 && level.supported() {
+        // SAFETY: the CPU supports AVX-512F and POPCNT (checked just above); the lengths are
+        // checked above.
         unsafe { avx512::reduce_rows(b, out) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if level >= SimdLevel::Avx2 {
-        // SAFETY: the level is only handed out when the CPU supports AVX2 and POPCNT; the
-        // lengths are checked above.
+    if level >= SimdLevel::Avx2 && level.supported() {
+        // SAFETY: the CPU supports AVX2 and POPCNT (checked just above); the lengths are
+        // checked above.
         unsafe { avx2::reduce_rows(b, out) };
         return;
     }
