@@ -397,6 +397,21 @@ struct Block {
     last: f64,
 }
 
+/// PAVA's pooling step: merges `t` with the blocks on top of `blocks` while they violate the
+/// order (their mean at least t's).
+#[inline]
+fn pool(blocks: &mut Vec<Block>, t: &mut Block) {
+    while let Some(p) = blocks.last() {
+        if p.sum * t.weight < t.sum * p.weight {
+            break;
+        }
+        t.sum += p.sum;
+        t.weight += p.weight;
+        t.first = p.first;
+        blocks.pop();
+    }
+}
+
 impl FusedPava {
     fn new(increasing: bool, resolution: f64, n: usize) -> Self {
         // Small to start: a large reservation is an mmap (and page faults) on every fit.
@@ -422,15 +437,7 @@ impl FusedPava {
                     t.sum += mean * w;
                     t.weight += w;
                     t.last = x;
-                    while let Some(p) = blocks.last() {
-                        if p.sum * t.weight < t.sum * p.weight {
-                            break;
-                        }
-                        t.sum += p.sum;
-                        t.weight += p.weight;
-                        t.first = p.first;
-                        blocks.pop();
-                    }
+                    pool(blocks, t);
                 }
                 t => {
                     if let Some(done) = t.replace(Block {
@@ -469,21 +476,9 @@ impl FusedPava {
 
     /// Continues PAVA with the blocks of a fit of the samples that follow this one's.
     fn append(&mut self, next: Self) {
-        let blocks = &mut self.blocks;
         for mut t in next.blocks {
-            while let Some(p) = blocks.last() {
-                if p.sum * t.weight < t.sum * p.weight {
-                    break;
-                }
-                t = Block {
-                    sum: p.sum + t.sum,
-                    weight: p.weight + t.weight,
-                    first: p.first,
-                    last: t.last,
-                };
-                blocks.pop();
-            }
-            blocks.push(t);
+            pool(&mut self.blocks, &mut t);
+            self.blocks.push(t);
         }
     }
 
