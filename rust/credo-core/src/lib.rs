@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod parallel;
+mod scratch;
 pub mod special;
 
 pub mod agree;

@@ -106,19 +106,22 @@ pub(crate) fn with_sorted_records<S: Sample, R>(
     (lo, hi): (f64, f64),
     f: impl FnOnce(&[S]) -> R,
 ) -> R {
-    let mut scratch = SCRATCH.take();
-    let (out, work) = S::buffers(&mut scratch);
-    sort_into(x, y, w, lo, hi, out, work);
-    let result = f(out);
-    let kept = [
-        scratch.weighted.capacity(),
-        scratch.unit.capacity(),
-        scratch.work.keys.capacity(),
-    ];
-    if kept.iter().all(|&c| c <= KEEP_RECORDS) {
-        SCRATCH.set(scratch);
-    }
-    result
+    crate::scratch::with_scratch(
+        &SCRATCH,
+        |scratch| {
+            let (out, work) = S::buffers(scratch);
+            sort_into(x, y, w, lo, hi, out, work);
+            f(out)
+        },
+        |scratch| {
+            let kept = [
+                scratch.weighted.capacity(),
+                scratch.unit.capacity(),
+                scratch.work.keys.capacity(),
+            ];
+            kept.iter().all(|&c| c <= KEEP_RECORDS)
+        },
+    )
 }
 
 /// Reused buffers of [`sort_into`].

@@ -20,6 +20,7 @@ use super::topk::{chosen_above_zero, entry_above_zero, TopkOptions, POSITIVE_SLA
 use super::topk_aggregate::{aggregate, Columns, COLUMNS};
 use super::topk_rows::{mass_and_entropy, reduce_rows, Block, RowOut};
 use crate::error::Result;
+use crate::scratch::with_scratch;
 
 /// Sequence-level features of one response's top-k logprobs.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -150,12 +151,11 @@ fn summary_at(
 ) -> Result<TopkSummary> {
     super::topk::check_shapes(top.len(), rows, width, chosen)?;
     let k = super::topk::check_k(width, opts)?;
-    let mut scratch = SCRATCH.take();
-    let out = summary_in(&mut scratch, level, top, rows, width, chosen, k, opts);
-    if rows <= KEEP_ROWS {
-        SCRATCH.set(scratch);
-    }
-    out
+    with_scratch(
+        &SCRATCH,
+        |scratch| summary_in(scratch, level, top, rows, width, chosen, k, opts),
+        |_| rows <= KEEP_ROWS,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
