@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import importlib
 import json
 import os
 import tempfile
@@ -31,6 +32,9 @@ FORMAT = "credo-artifact"
 SCHEMA_VERSION = 1
 
 _KINDS: dict[str, type] = {}
+# The modules whose classes register kinds: `import credo` imports them lazily, so a kind not yet
+# registered is looked up after importing them.
+_KIND_MODULES = ("credo.calibration", "credo.conformal", "credo.confidence", "credo.monitor")
 
 
 class Artifact(Protocol):
@@ -166,6 +170,9 @@ def from_dict(body: Any, *, source: str = "artefact") -> Any:
     if digest != expected:
         raise ArtifactError(f"{source}: checksum mismatch (the file was modified or corrupted)")
     kind = body.get("kind")
+    if isinstance(kind, str) and kind not in _KINDS:
+        for module in _KIND_MODULES:
+            importlib.import_module(module)
     cls = _KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ArtifactError(f"{source}: unknown artefact kind {kind!r}")

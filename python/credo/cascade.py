@@ -43,7 +43,6 @@ With ``credo.agree`` and ``credo.AdaptiveStopping``::
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from collections import Counter
@@ -430,6 +429,8 @@ class Cascade:
     ) -> CascadeResult:
         """Runs the cascade under asyncio; callables may be sync or async, and the samples of one
         round are drawn concurrently."""
+        import asyncio  # here, not at the top: it would cost `import credo` ~20 ms
+
         self._check_request(domain)
         trace: list[TraceStep] = []
         gen = self._steps(request, domain, risk, context, trace)
