@@ -1,0 +1,161 @@
+"""An OpenAI-compatible proxy that attaches credo's decision to every chat completion.
+
+It forwards ``POST /v1/chat/completions`` to an upstream OpenAI-compatible server (OpenAI, vLLM,
+or ``upstream.py`` beside this file), asking for the top-k logprobs, and decides each response
+with a fitted :class:`credo.ConfidenceModel` and a :class:`credo.Policy`:
+
+* a plain response comes back unchanged but for one added field, ``"credo"`` (the decision:
+  action, confidence, tier, reasons, …) and the header ``x-credo-action``;
+* ``POST /v1/credo/decide`` takes a JSON list of stored completions and decides them in one
+  native batch call (the summaries computed in parallel, without the GIL);
+* a streamed response is passed through chunk by chunk while credo keeps the running signals;
+  one more chunk with empty ``choices`` and the ``"credo"`` field comes before ``data: [DONE]``.
+  With ``CREDO_STOP_BELOW`` set (or a request's ``x-credo-stop-below`` header), a generation
+  whose running confidence falls below it (after ``CREDO_STOP_MIN_TOKENS`` tokens) is stopped
+  mid-stream and the decision says so.
+
+Configuration (environment): ``CREDO_UPSTREAM`` (base URL with ``/v1``), ``CREDO_MODEL`` (a saved
+ConfidenceModel), ``CREDO_POLICY`` (a policy TOML file), ``CREDO_TOP_LOGPROBS`` (default 20),
+``CREDO_OFF=1`` (forward only: the same proxy without credo, the load test's baseline).
+
+    uvicorn --app-dir examples/serving proxy:app --port 8000
+    gunicorn --preload -w 2 -k uvicorn.workers.UvicornWorker --chdir examples/serving proxy:app
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+import credo
+from credo.serving import ResponseDecider, decision_dict
+
+UPSTREAM = os.environ.get("CREDO_UPSTREAM", "http://127.0.0.1:8001/v1")
+TOP = int(os.environ.get("CREDO_TOP_LOGPROBS", "20"))
+OFF = os.environ.get("CREDO_OFF") == "1"
+STOP_BELOW = float(os.environ["CREDO_STOP_BELOW"]) if os.environ.get("CREDO_STOP_BELOW") else None
+STOP_MIN_TOKENS = int(os.environ.get("CREDO_STOP_MIN_TOKENS", "32"))
+CHECK_EVERY = 16  # tokens between mid-stream checks
+
+
+def _decider() -> ResponseDecider | None:
+    if OFF:
+        return None
+    model = credo.load(os.environ["CREDO_MODEL"])
+    policy = credo.Policy.from_toml(Path(os.environ["CREDO_POLICY"]))
+    decider = ResponseDecider(model, policy)
+    warm = os.environ.get("CREDO_WARMUP")
+    if warm:  # decide recorded traffic once at start-up (under gunicorn --preload: in the parent)
+        decisions = decider.decide_batch([p.read_bytes() for p in sorted(Path(warm).glob("*-*.json"))])
+        print(f"credo: warm-up decided {len(decisions)} recorded responses", flush=True)
+    return decider
+
+
+DECIDER = _decider()
+app = FastAPI(title="credo proxy")
+_client: httpx.AsyncClient | None = None
+
+
+def client() -> httpx.AsyncClient:
+    """One connection pool per worker process (created after any fork)."""
+    global _client
+    if _client is None:
+        _client = httpx.AsyncClient(base_url=UPSTREAM, timeout=60.0)
+    return _client
+
+
+def _forward_headers(request: Request) -> dict[str, str]:
+    keep = ("authorization", "x-replay", "openai-organization", "openai-project")
+    return {k: v for k, v in request.headers.items() if k.lower() in keep}
+
+
+@app.get("/health")
+async def health() -> dict:
+    return {"ok": True, "credo": DECIDER is not None}
+
+
+@app.post("/v1/credo/decide")
+async def decide_many(request: Request) -> Response:
+    """Decisions for a JSON list of stored chat completions, in one native batch call."""
+    if DECIDER is None:
+        return JSONResponse({"error": {"message": "credo is off in this proxy"}}, status_code=404)
+    bodies = await request.json()
+    try:
+        decisions = DECIDER.decide_batch(bodies, domain=request.headers.get("x-credo-domain"))
+    except credo.CredoError as exc:
+        return JSONResponse({"error": {"message": f"credo: {exc}", "type": "credo_error"}}, status_code=422)
+    return JSONResponse([decision_dict(d) for d in decisions])
+
+
+@app.post("/v1/chat/completions")
+async def chat_completions(request: Request) -> Response:
+    params = await request.json()
+    domain = request.headers.get("x-credo-domain")
+    if DECIDER is not None:
+        params["logprobs"] = True
+        params.setdefault("top_logprobs", TOP)
+    headers = _forward_headers(request)
+    if params.get("stream"):
+        stop = request.headers.get("x-credo-stop-below")
+        stop_below = float(stop) if stop else STOP_BELOW
+        return StreamingResponse(_stream(params, headers, domain, stop_below), media_type="text/event-stream")
+    r = await client().post("/chat/completions", json=params, headers=headers)
+    if r.status_code != 200 or DECIDER is None:
+        return Response(r.content, status_code=r.status_code, media_type="application/json")
+    raw = r.content
+    try:
+        decision = DECIDER.decide(raw, domain=domain)
+    except credo.CredoError as exc:  # the upstream's body is not what credo can score
+        return JSONResponse({"error": {"message": f"credo: {exc}", "type": "credo_error"}}, status_code=502)
+    extra = json.dumps(decision_dict(decision)).encode()
+    body = raw.rstrip()
+    # Splice the field in rather than re-serialise the upstream's (large) body.
+    spliced = body[:-1] + b',"credo":' + extra + b"}"
+    return Response(spliced, media_type="application/json", headers={"x-credo-action": decision.action.value})
+
+
+async def _stream(
+    params: dict, headers: dict[str, str], domain: str | None, stop_below: float | None
+) -> AsyncIterator[bytes]:
+    content: list[dict] = []
+    last: dict = {}
+    stopped = False
+    async with client().stream("POST", "/chat/completions", json=params, headers=headers) as r:
+        buf = b""
+        async for piece in r.aiter_bytes():
+            buf += piece
+            while b"\n\n" in buf:
+                event, buf = buf.split(b"\n\n", 1)
+                data = event[6:] if event.startswith(b"data: ") else None
+                if data == b"[DONE]":
+                    continue  # sent after credo's own chunk
+                yield event + b"\n\n"
+                if DECIDER is None or data is None:
+                    continue
+                chunk = json.loads(data)
+                last = chunk
+                for c in chunk.get("choices") or ():
+                    if c.get("index", 0) == 0 and c.get("logprobs"):
+                        content.extend(c["logprobs"].get("content") or ())
+                if stop_below is not None and len(content) >= STOP_MIN_TOKENS and len(content) % CHECK_EVERY == 0:
+                    running = DECIDER.confidence({"choices": [{"logprobs": {"content": content}}]})
+                    if running < stop_below:
+                        stopped = True
+                        break
+            if stopped:
+                break
+    if DECIDER is not None and content:
+        decision = DECIDER.decide({"choices": [{"logprobs": {"content": content}}]}, domain=domain)
+        info = decision_dict(decision)
+        info["n_tokens"] = len(content)
+        info["stopped_early"] = stopped
+        tail = {k: last[k] for k in ("id", "created", "model") if k in last}
+        tail.update(object="chat.completion.chunk", choices=[], credo=info)
+        yield b"data: " + json.dumps(tail).encode() + b"\n\n"
+    yield b"data: [DONE]\n\n"

@@ -1,0 +1,220 @@
+"""The serving example, run as real processes: a replaying upstream, the credo proxy (uvicorn,
+and gunicorn with --preload and 2 workers), real HTTP through the real ``openai`` client.
+
+Every decision that comes back over HTTP must equal, field for field, the decision computed in
+this process from the same recorded bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+httpx = pytest.importorskip("httpx")
+openai = pytest.importorskip("openai")
+
+import credo  # noqa: E402
+from credo.serving import ResponseDecider, decision_dict  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "serving"
+FEATURES = ["mean_entropy", "max_entropy", "mean_logprob", "min_logprob", "mean_margin", "not_top1"]
+POLICY = """
+threshold = 0.6
+gray_zone = [0.35, 0.6]
+[domains.general]
+[domains.medical]
+stakes = "high"
+threshold = 0.9
+"""
+
+
+def _recordings_module():
+    spec = importlib.util.spec_from_file_location("credo_example_recordings", EXAMPLE / "recordings.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            raise AssertionError(f"server exited with {proc.returncode}:\n{out}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"{url} not ready after {timeout} s")
+
+
+@contextlib.contextmanager
+def _serve(cmd: list[str], port: int, env: dict[str, str] | None = None):
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT / "python"), **(env or {})}
+    proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}/health", proc)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    rec = _recordings_module()
+    tmp = tmp_path_factory.mktemp("serving")
+    recordings = tmp / "recordings"
+    rec.write(recordings, n=8, tokens=256, top=20, seed=1)
+    # A model fitted on summaries of other responses of the same generator, labelled as they are.
+    rng = np.random.default_rng(7)
+    rows, labels = [], []
+    for i in range(300):
+        body, mean_lp = rec.completion(rng, tokens=48, top=20, flavour="openai", idx=i)
+        top = credo.formats.from_openai(body)
+        s = credo.signals.topk_summary(top.top_logprobs, top.chosen_logprob)
+        rows.append([getattr(s, f) for f in FEATURES])
+        labels.append(rng.uniform() < 1 / (1 + np.exp(-4 * (mean_lp + 0.6))))
+    model = credo.ConfidenceModel(features=FEATURES, holdout=0.0).fit(np.array(rows), np.array(labels, float))
+    model.save(tmp / "model.json")
+    (tmp / "policy.toml").write_text(POLICY)
+    decider = ResponseDecider(credo.load(tmp / "model.json"), credo.Policy.from_toml(tmp / "policy.toml"))
+    names = sorted(p.name for p in recordings.glob("*-*.json"))
+    return {"tmp": tmp, "recordings": recordings, "names": names, "decider": decider}
+
+
+@pytest.fixture(scope="module")
+def upstream(setup):
+    port = _free_port()
+    cmd = [sys.executable, str(EXAMPLE / "upstream.py"), str(setup["recordings"]), "--port", str(port)]
+    with _serve(cmd, port):
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+def _proxy_env(setup, upstream: str, **extra: str) -> dict[str, str]:
+    return {
+        "CREDO_UPSTREAM": upstream,
+        "CREDO_MODEL": str(setup["tmp"] / "model.json"),
+        "CREDO_POLICY": str(setup["tmp"] / "policy.toml"),
+        **extra,
+    }
+
+
+@pytest.fixture(scope="module")
+def proxy(setup, upstream):
+    port = _free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(EXAMPLE),
+        "proxy:app",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    with _serve(cmd, port, _proxy_env(setup, upstream)):
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+def _expected(setup, name: str, **policy_args) -> dict:
+    raw = (setup["recordings"] / name).read_bytes()
+    return decision_dict(setup["decider"].decide(raw, **policy_args))
+
+
+def test_plain_completions_carry_the_decision(setup, proxy):
+    client = openai.OpenAI(base_url=proxy, api_key="test", max_retries=0)
+    actions = set()
+    for name in setup["names"]:
+        for domain in (None, "medical"):
+            headers = {"x-replay": name} | ({"x-credo-domain": domain} if domain else {})
+            completion = client.chat.completions.create(
+                model="replay-model", messages=[{"role": "user", "content": "hi"}], extra_headers=headers
+            )
+            got = completion.model_extra["credo"]
+            assert got == _expected(setup, name, domain=domain)
+            actions.add(got["action"])
+            body = json.loads((setup["recordings"] / name).read_bytes())
+            assert completion.choices[0].message.content == body["choices"][0]["message"]["content"]
+            assert len(completion.choices[0].logprobs.content) == 256
+    assert len(actions) >= 2  # the recordings span confident and confused responses
+
+
+def test_streamed_completion_ends_with_the_same_decision(setup, proxy):
+    client = openai.OpenAI(base_url=proxy, api_key="test", max_retries=0)
+    for name in setup["names"][:4]:
+        stream = client.chat.completions.create(
+            model="replay-model",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            extra_headers={"x-replay": name},
+        )
+        text, decisions = [], []
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                text.append(chunk.choices[0].delta.content)
+            if (chunk.model_extra or {}).get("credo"):
+                decisions.append(chunk.model_extra["credo"])
+        assert len(decisions) == 1
+        got = decisions[0]
+        assert got.pop("n_tokens") == 256 and got.pop("stopped_early") is False
+        assert got == _expected(setup, name)
+        body = json.loads((setup["recordings"] / name).read_bytes())
+        assert "".join(text) == body["choices"][0]["message"]["content"]
+
+
+def test_stream_stops_when_running_confidence_collapses(setup, proxy):
+    client = openai.OpenAI(base_url=proxy, api_key="test", max_retries=0)
+    stream = client.chat.completions.create(
+        model="replay-model",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        extra_headers={"x-replay": setup["names"][0], "x-credo-stop-below": "1.0"},  # nothing clears 1.0
+    )
+    info = [c.model_extra["credo"] for c in stream if (c.model_extra or {}).get("credo")]
+    assert len(info) == 1 and info[0]["stopped_early"] is True
+    assert info[0]["n_tokens"] == 32  # CREDO_STOP_MIN_TOKENS: the first check
+
+
+def test_openai_integration_decides_from_raw_bytes(setup, upstream):
+    from credo.integrations.openai import create
+
+    client = openai.OpenAI(base_url=upstream, api_key="test", max_retries=0)
+    for name in setup["names"][:3]:
+        scored = create(
+            client,
+            setup["decider"],
+            model="replay-model",
+            messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"x-replay": name},
+            domain="medical",
+        )
+        assert decision_dict(scored.decision) == _expected(setup, name, domain="medical")
+        assert scored.completion.choices[0].logprobs is not None
