@@ -44,6 +44,7 @@ With ``credo.agree`` and ``credo.AdaptiveStopping``::
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Mapping
@@ -202,8 +203,10 @@ class Cascade:
             ("budget_cost", budget_cost),
             ("budget_latency_s", budget_latency_s),
         ):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
-                raise InvalidArgumentError(f"{name}: must be a non-negative number, got {v!r}")
+            if v is not None and (
+                isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf
+            ):  # NaN fails the comparison, so it is refused with the rest
+                raise InvalidArgumentError(f"{name}: must be a finite non-negative number, got {v!r}")
         self.policy = policy
         self.sample = sample
         self.confidence = confidence or smoothed_majority

@@ -52,6 +52,7 @@ Configuration (TOML; every key optional except where noted)::
 from __future__ import annotations
 
 import math
+import operator
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -484,8 +485,20 @@ class Policy:
                 ) from None
         if not 0.0 <= conf <= 1.0:  # also refuses NaN
             raise InvalidArgumentError(f"confidence: must lie in [0, 1], got {confidence!r}")
+        if risk is not None and not isinstance(risk, InputRisk):
+            raise InvalidArgumentError(f"risk: expected a credo.risk.InputRisk or None, got {type(risk).__name__}")
+        if coverage is not None:
+            coverage = _unit_arg(coverage, "coverage")
+        if repetition is not None:
+            repetition = _unit_arg(repetition, "repetition")
+        if attempt.__class__ is not int or attempt < 0:
+            attempt = _count_arg(attempt, "attempt")
+        if retrieval_available is not True and retrieval_available is not False:
+            retrieval_available = _bool_arg(retrieval_available, "retrieval_available")
         if domain is None:
             domain = risk.domain if risk is not None and risk.domain in self.domains else self.default_domain
+        elif domain.__class__ is not str and not isinstance(domain, str):
+            raise InvalidArgumentError(f"domain: expected a domain name (str) or None, got {domain!r}")
         d = self.domains.get(domain)
         if d is None:
             raise InvalidArgumentError(
@@ -510,7 +523,7 @@ class Policy:
         strict = rank >= self._strict_rank
         tier = "strict" if strict else "baseline"
         fail_action = d.strict_action if strict else _ABSTAIN
-        done = checks_done if isinstance(checks_done, (set, frozenset, tuple, list)) else tuple(checks_done)
+        done = _checks_arg(checks_done)
 
         # 1. Ambiguous input: ask before spending anything.
         if risk is not None and risk.ambiguity:
@@ -621,6 +634,69 @@ class Policy:
             threshold=thr,
         )
         return d
+
+
+def _is_numpy_bool(value: Any) -> bool:
+    """NumPy's bool scalar (policy.py does not import NumPy)."""
+    dtype = getattr(value, "dtype", None)
+    return getattr(dtype, "kind", None) == "b" and getattr(value, "ndim", None) == 0
+
+
+def _unit_arg(value: Any, name: str) -> float:
+    """A request's score in [0, 1] (coverage, repetition); NaN, ±inf, bools and text refused."""
+    if value.__class__ is not float:
+        if isinstance(value, (bool, str, bytes)) or _is_numpy_bool(value):
+            raise InvalidArgumentError(f"{name}: must be a number in [0, 1] or None, got {value!r}")
+        try:
+            value = float(value)  # ints and NumPy scalars
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidArgumentError(f"{name}: must be a number in [0, 1] or None, got {value!r}") from None
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise InvalidArgumentError(f"{name}: must lie in [0, 1], got {value!r}")
+    return value
+
+
+def _count_arg(value: Any, name: str) -> int:
+    """A non-negative integer (Python or NumPy); bools and floats refused."""
+    if isinstance(value, bool) or _is_numpy_bool(value):
+        raise InvalidArgumentError(f"{name}: must be a non-negative integer, got {value!r}")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise InvalidArgumentError(f"{name}: must be a non-negative integer, got {value!r}") from None
+    if n < 0:
+        raise InvalidArgumentError(f"{name}: must be a non-negative integer, got {value!r}")
+    return n
+
+
+def _bool_arg(value: Any, name: str) -> bool:
+    if _is_numpy_bool(value):
+        return bool(value)
+    raise InvalidArgumentError(f"{name}: must be True or False, got {value!r}")
+
+
+_CHECKS = frozenset(_ALLOWED["gray_zone_checks"])
+_CHECKS_NONE: frozenset[str] = frozenset()
+
+
+def _checks_arg(checks_done: Any) -> frozenset[str] | set[str]:
+    """The gray-zone checks already run: an iterable of check names (a lone string is refused,
+    since iterating it would give its letters)."""
+    cls = checks_done.__class__
+    if (cls is set or cls is frozenset) and checks_done <= _CHECKS:
+        return checks_done
+    if cls is tuple and not checks_done:
+        return _CHECKS_NONE
+    if isinstance(checks_done, (str, bytes)) or not isinstance(checks_done, Iterable):
+        raise InvalidArgumentError(
+            f"checks_done: expected an iterable of check names ({', '.join(sorted(_CHECKS))}), got {checks_done!r}"
+        )
+    done = set()
+    for c in checks_done:
+        if c.__class__ is not str or c not in _CHECKS:
+            raise InvalidArgumentError(f"checks_done: unknown check {c!r} (checks: {', '.join(sorted(_CHECKS))})")
+        done.add(c)
+    return done
 
 
 def _guaranteed(obj: Any) -> tuple[float | None, str]:
