@@ -25,6 +25,7 @@ sets these gauges, each labelled ``monitor=<name>``:
 
 from __future__ import annotations
 
+import threading
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +82,9 @@ class DriftReport:
         return {k: getattr(self, k) for k in self.__dataclass_fields__} | {"alarm": self.alarm}
 
 
+_LOCK_INIT = threading.Lock()
+
+
 @_artifact.register
 class DriftMonitor(Estimator):
     """Streaming drift monitor of confidences against a reference window.
@@ -121,6 +125,24 @@ class DriftMonitor(Estimator):
         self.thresholds = thresholds
         self.decay = decay
         self.name = name
+
+    # -- thread safety ---------------------------------------------------------------------
+
+    @property
+    def _lock(self) -> threading.RLock:
+        """The lock serialising fit, reset, update, check and save: one monitor is typically fed
+        by many request threads, and update rescales and adds to its histograms in place (the
+        native kernel borrows them mutably). Made on first use, kept out of copies and pickles."""
+        lock = self.__dict__.get("_lock_")
+        if lock is None:
+            with _LOCK_INIT:
+                lock = self.__dict__.setdefault("_lock_", threading.RLock())
+        return lock
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_lock_", None)
+        return state
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -181,20 +203,23 @@ class DriftMonitor(Estimator):
         self._decay()
         lo, hi = self._range()
         x = as_float_array(reference, "reference", ndim=1)
+        ref_decisions = self._decisions(decisions, len(x))
         counts = np.zeros(n_bins)
         s, _ = _credo.hist_update(x, lo, hi, counts)
-        self.reference_counts_ = counts
-        self.reference_sum_ = s
-        self.reference_decisions_ = self._decisions(decisions, len(x))
-        self.reset()
+        with self._lock:
+            self.reference_counts_ = counts
+            self.reference_sum_ = s
+            self.reference_decisions_ = ref_decisions
+            self.reset()
         return self
 
     def reset(self) -> DriftMonitor:
         """Empties the current window (the reference is kept)."""
         check_is_fitted(self, "reference_counts_")
-        self.current_counts_ = np.zeros_like(self.reference_counts_)
-        self.current_sum_ = 0.0
-        self.current_decisions_: dict[str, float] = {}
+        with self._lock:
+            self.current_counts_ = np.zeros_like(self.reference_counts_)
+            self.current_sum_ = 0.0
+            self.current_decisions_: dict[str, float] = {}
         return self
 
     def update(self, confidences: Any, *, decisions: Any = None) -> DriftMonitor:
@@ -203,18 +228,19 @@ class DriftMonitor(Estimator):
         x = as_float_array(confidences, "confidences", ndim=1, allow_empty=True)
         d = self._decisions(decisions, len(x))
         decay = self._decay()
-        if decay is not None and x.size:
-            # Fixed memory: forgetting rescales the window in place.
-            f = decay**x.size
-            self.current_counts_ *= f
-            self.current_sum_ *= f
-            self.current_decisions_ = {k: v * f for k, v in self.current_decisions_.items()}
-        if x.size:
-            lo, hi = self._range()
-            s, _ = _credo.hist_update(x, lo, hi, self.current_counts_)
-            self.current_sum_ += s
-        for k, c in d.items():
-            self.current_decisions_[k] = self.current_decisions_.get(k, 0) + c
+        lo, hi = self._range()
+        with self._lock:  # the whole read-modify-write of the window is one step
+            if decay is not None and x.size:
+                # Fixed memory: forgetting rescales the window in place.
+                f = decay**x.size
+                self.current_counts_ *= f
+                self.current_sum_ *= f
+                self.current_decisions_ = {k: v * f for k, v in self.current_decisions_.items()}
+            if x.size:
+                s, _ = _credo.hist_update(x, lo, hi, self.current_counts_)
+                self.current_sum_ += s
+            for k, c in d.items():
+                self.current_decisions_[k] = self.current_decisions_.get(k, 0) + c
         return self
 
     # -- statistics ------------------------------------------------------------------------
@@ -222,21 +248,24 @@ class DriftMonitor(Estimator):
     def check(self) -> DriftReport:
         """Drift statistics of the current window against the reference, with alarms."""
         check_is_fitted(self, "reference_counts_")
-        n_ref = int(self.reference_counts_.sum())
-        n_cur = float(self.current_counts_.sum())  # effective size under decay
+        with self._lock:  # a consistent snapshot of both windows
+            ref_counts, ref_sum = self.reference_counts_, self.reference_sum_
+            ref_dec = dict(self.reference_decisions_)
+            cur_counts, cur_sum = self.current_counts_.copy(), self.current_sum_
+            cur_dec = dict(self.current_decisions_)
+        n_ref = int(ref_counts.sum())
+        n_cur = float(cur_counts.sum())  # effective size under decay
         if n_cur <= 0:
             raise EmptyInputError("confidences: the current window is empty; call update(...) first")
         lo, hi = self._range()
-        psi, ks, p, w1 = _credo.hist_drift(
-            self.reference_counts_, self.current_counts_, lo, hi, int(self.psi_bins)
-        )
-        m_ref, m_cur = self.reference_sum_ / n_ref, self.current_sum_ / n_cur
+        psi, ks, p, w1 = _credo.hist_drift(ref_counts, cur_counts, lo, hi, int(self.psi_bins))
+        m_ref, m_cur = ref_sum / n_ref, cur_sum / n_cur
         rates = {}
-        ref_total = sum(self.reference_decisions_.values())
-        cur_total = sum(self.current_decisions_.values())
-        for k in sorted(set(self.reference_decisions_) | set(self.current_decisions_)):
-            r = self.reference_decisions_.get(k, 0) / ref_total if ref_total else float("nan")
-            c = self.current_decisions_.get(k, 0) / cur_total if cur_total else float("nan")
+        ref_total = sum(ref_dec.values())
+        cur_total = sum(cur_dec.values())
+        for k in sorted(set(ref_dec) | set(cur_dec)):
+            r = ref_dec.get(k, 0) / ref_total if ref_total else float("nan")
+            c = cur_dec.get(k, 0) / cur_total if cur_total else float("nan")
             rates[k] = (r, c)
         t = self._thresholds()
         alarms = []
@@ -283,14 +312,15 @@ class DriftMonitor(Estimator):
 
     def _artifact_state(self) -> dict[str, Any]:
         check_is_fitted(self, "reference_counts_")
-        return {
-            "reference_counts": self.reference_counts_,
-            "reference_sum": self.reference_sum_,
-            "reference_decisions": self.reference_decisions_,
-            "current_counts": self.current_counts_,
-            "current_sum": self.current_sum_,
-            "current_decisions": self.current_decisions_,
-        }
+        with self._lock:
+            return {
+                "reference_counts": self.reference_counts_.copy(),
+                "reference_sum": self.reference_sum_,
+                "reference_decisions": dict(self.reference_decisions_),
+                "current_counts": self.current_counts_.copy(),
+                "current_sum": self.current_sum_,
+                "current_decisions": dict(self.current_decisions_),
+            }
 
     def _artifact_summary(self) -> dict[str, Any]:
         return {
