@@ -555,11 +555,22 @@ class ConfidenceModel(Estimator):
 
     @classmethod
     def _from_artifact(cls, params: dict[str, Any], state: dict[str, Any]) -> ConfidenceModel:
+        template = params.get("calibrator")
         params = {k: v for k, v in params.items() if k != "calibrator"}
         obj = cls(**params)
         obj.features_ = list(state["features"])
         obj.n_features_in_ = len(obj.features_)
         obj.pooled_ = _Sub.from_state(state["pooled"])
+        # The saved template is only its class name; the unfitted template comes back as a fresh
+        # copy (same parameters) of the fitted pooled calibrator, so a refit calibrates again.
+        fitted = obj.pooled_.calibrator
+        if (template is None) != (fitted is None) or (fitted is not None and template != type(fitted).__name__):
+            raise ArtifactError(
+                f"params.calibrator: {template!r} does not match the fitted calibrator "
+                f"({type(fitted).__name__ if fitted is not None else None})"
+            )
+        if fitted is not None:
+            obj.calibrator = type(fitted)(**fitted.get_params())
         obj.segment_models_ = {k: _Sub.from_state(v) for k, v in state["segments"].items()}
         obj.coef_ = obj.pooled_.coef
         obj.intercept_ = obj.pooled_.intercept
