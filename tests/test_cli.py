@@ -173,7 +173,7 @@ def test_eval_table_output(capsys, scored):
         ("confidence,correct\n0.5,1\n", ["--score-col", "conf"], "missing column"),
         ("confidence,correct\n0.5,1\nabc,0\n", [], "row 2"),
         ("confidence,correct\n0.5,1\n1.5,0\n", [], "[0, 1]"),
-        ("confidence,correct\n0.5,1\n0.7,3\n", [], "labels"),
+        ("confidence,correct\n0.5,1\n0.7,3\n", [], "column 'correct', row 2: label 3"),
         ("confidence,correct\n0.5,1,9\n", [], "fields"),
     ],
 )
@@ -243,7 +243,7 @@ def test_report_rejects_bad_calibrator_spec(tmp_path, capsys, scored):
         "-o",
         str(tmp_path / "r.html"),
     )
-    assert code == 1 and "NAME=PATH" in err
+    assert code == 2 and "NAME=PATH" in err  # a usage error
 
 
 def test_demo_runs_end_to_end(tmp_path, capsys):

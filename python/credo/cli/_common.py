@@ -63,18 +63,23 @@ def _numeric(s: str) -> bool:
     return True
 
 
-def progress(total: int, desc: str, enabled: bool = True) -> Any:
-    """A tqdm bar on stderr (or a no-op when tqdm is missing or output is JSON)."""
+def progress(total: int | None, desc: str, enabled: bool | None = None, unit: str = "it") -> Any:
+    """A tqdm bar on stderr; ``enabled=None`` shows it only when stderr is a terminal (never in CI
+    logs or redirected output). A no-op when disabled or tqdm is missing."""
     try:
         from tqdm import tqdm
     except ImportError:
         enabled = False
-    if not enabled:
+    if not (sys.stderr.isatty() if enabled is None else enabled):
 
         class _Null:
             def update(self, n: int = 1) -> None: ...
             def set_description(self, d: str) -> None: ...
             def close(self) -> None: ...
+            def __enter__(self) -> _Null:
+                return self
+
+            def __exit__(self, *exc: object) -> None: ...
 
         return _Null()
-    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False, unit=unit)

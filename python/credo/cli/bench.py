@@ -198,7 +198,7 @@ def workloads(quick: bool) -> list[tuple[str, Callable[[], dict[str, float]]]]:
     return out
 
 
-@click.command("bench")
+@click.command("bench", short_help="Time credo against numpy, scikit-learn, MAPIE, torch here.")
 @click.option("--quick", is_flag=True, help="Smaller inputs (a few seconds).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def command(quick: bool, as_json: bool) -> None:
@@ -211,7 +211,7 @@ def command(quick: bool, as_json: bool) -> None:
     """
     rows, results = [], []
     work = workloads(quick)
-    bar = progress(len(work), "bench", enabled=not as_json)
+    bar = progress(len(work), "bench", enabled=False if as_json else None)
     for name, fn in work:
         bar.set_description(name[:30])
         times = fn()

@@ -9,7 +9,7 @@ from credo.cli._common import echo_json, fmt, progress, table
 STEPS = 7
 
 
-@click.command("demo")
+@click.command("demo", short_help="Run credo end to end on real data and write an HTML report.")
 @click.option(
     "-o",
     "--output",
@@ -42,7 +42,7 @@ def command(output: str, no_report: bool, seed: int, as_json: bool) -> None:
     parent = Path(output).resolve().parent
     if not no_report and not parent.is_dir():
         raise InvalidArgumentError(f"--output: directory {str(parent)!r} does not exist")
-    bar = progress(STEPS, "credo demo", enabled=not as_json)
+    bar = progress(STEPS, "credo demo", enabled=False if as_json else None)
 
     def step(name: str) -> None:
         bar.set_description(name)

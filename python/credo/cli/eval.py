@@ -6,7 +6,7 @@ import click
 import numpy as np
 
 from credo.cli._common import echo_json, progress, table
-from credo.cli._options import data_options, load_columns
+from credo.cli._options import data_options, load_columns, top_label
 
 METRICS = ("ece", "brier_score", "nll", "auroc", "aurc")
 
@@ -37,7 +37,7 @@ def evaluate(
     }
     tab = metrics.by_segment(fns, y, conf, segs, overall=segments is not None, as_frame=False)
     rows = []
-    bar = progress(len(tab["segment"]), "bootstrap", enabled=show_progress and n_resamples > 0)
+    bar = progress(len(tab["segment"]), "bootstrap", enabled=None if show_progress and n_resamples > 0 else False)
     for i, seg in enumerate(tab["segment"]):
         idx = np.arange(len(conf)) if seg == "(all)" else np.flatnonzero(segs == seg)
         row = {
@@ -61,7 +61,7 @@ def evaluate(
     return {"n_bins": n_bins, "n_resamples": n_resamples, "seed": seed, "segments": rows}
 
 
-@click.command("eval")
+@click.command("eval", short_help="Measure calibration and ranking of scored data, per segment.")
 @data_options
 @click.option("--bins", "n_bins", default=15, show_default=True, type=click.IntRange(1), help="ECE bins (equal width).")
 @click.option(
@@ -86,17 +86,22 @@ def command(
     """Measure calibration (ECE, Brier, NLL) and ranking (AUROC, AURC) of confidences in DATA.
 
     DATA is a CSV, TSV, JSON Lines or Parquet file with one row per answer: a confidence in
-    [0, 1] and whether the answer was correct (1/0).
+    [0, 1] and whether the answer was correct (1/0 or True/False). With K score columns (one
+    probability per class) and class ids 0..K-1 as labels, the metrics are top-label: the
+    largest probability, and whether its class is the label.
 
     \b
     Examples:
       credo eval scored.csv --score-col confidence --label-col correct
       credo eval scored.jsonl --score-col confidence --label-col correct --segment-col domain --json
+      credo eval probs.csv --score-col p0 --score-col p1 --score-col p2 --label-col label
     """
-    scores, labels, segments = load_columns(data, score_col, label_col, segment_col)
-    result = evaluate(
-        scores, labels, segments, n_bins=n_bins, n_resamples=n_resamples, seed=seed, show_progress=not as_json
-    )
+    scores, labels, segments = load_columns(data, score_col, label_col, segment_col, probabilities=True)
+    conf, correct = top_label(scores, labels)
+    result = evaluate(conf, correct, segments, n_bins=n_bins, n_resamples=n_resamples, seed=seed, show_progress=True)
+    result["confidence"] = "top-label" if scores.ndim == 2 else "as given"
+    if scores.ndim == 2:
+        result["classes"] = scores.shape[1]
     if as_json:
         echo_json(result)
         return
@@ -105,6 +110,8 @@ def command(
         [r["segment"], r["count"], r["accuracy"], r["mean_confidence"], *(r[m] for m in METRICS)]
         for r in result["segments"]
     ]
+    if scores.ndim == 2:
+        click.echo(f"top-label confidence of {scores.shape[1]} classes")
     click.echo(table(header, rows))
     if n_resamples:
         click.echo(f"\n95 % bootstrap intervals ({n_resamples} resamples, seed {seed}):")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import click
@@ -9,9 +10,16 @@ import numpy as np
 
 from credo.cli._common import echo_json, fmt
 from credo.cli._options import data_options, load_columns
+from credo.exceptions import CredoError
 
 CALIBRATORS = ("isotonic", "platt", "beta", "histogram", "temperature")
 KINDS = (*CALIBRATORS, "threshold", "confidence-model")
+# Calibrators that take confidences in [0, 1] (the others take any real score or logits).
+UNIT_SCORES = ("beta", "histogram", "threshold")
+
+
+class InfeasibleTarget(CredoError):
+    """No threshold certifies the requested target risk on this data (exit status 1)."""
 
 
 def fit_artifact(
@@ -25,9 +33,10 @@ def fit_artifact(
     delta: float = 0.1,
     method: str = "ltt",
     features: tuple[str, ...] = (),
+    source: str = "the data",
 ) -> tuple[Any, dict[str, Any]]:
     """The fitted object and a summary of what was fitted."""
-    from credo import calibration, conformal
+    from credo import calibration
     from credo.exceptions import InvalidArgumentError
 
     if kind in CALIBRATORS:
@@ -51,8 +60,9 @@ def fit_artifact(
             summary["temperature"] = float(model.temperature_)
         return model, summary
     if kind == "threshold":
-        model = conformal.SelectiveThreshold(target_risk=target_risk, delta=delta, method=method)
-        model.fit(scores, labels, segments=segments)
+        model = _fit_threshold(
+            scores, labels, segments, target_risk=target_risk, delta=delta, method=method, source=source
+        )
         return model, {"threshold": model.threshold_, "target_risk": target_risk, "delta": delta, "method": method}
     from credo.confidence import ConfidenceModel
 
@@ -62,7 +72,65 @@ def fit_artifact(
     return model, {"features": names, "weights": model.feature_weights(), "holdout": getattr(model, "holdout_", None)}
 
 
-@click.command("fit")
+def _fit_threshold(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    segments: np.ndarray | None,
+    *,
+    target_risk: float,
+    delta: float,
+    method: str,
+    source: str,
+) -> Any:
+    """A SelectiveThreshold that certifies ``target_risk`` (everywhere, with segments), or an
+    InfeasibleTarget error saying which target this data can certify."""
+    from credo import conformal
+
+    def fit(target: float, conf: np.ndarray, y: np.ndarray, seg: np.ndarray | None) -> Any:
+        with warnings.catch_warnings():  # infeasibility is reported below, as an error
+            warnings.simplefilter("ignore", conformal.NoThresholdWarning)
+            return conformal.SelectiveThreshold(target_risk=target, delta=delta, method=method).fit(
+                conf, y, segments=seg
+            )
+
+    model = fit(target_risk, scores, labels, segments)
+    feasible = model.feasible_ if isinstance(model.feasible_, dict) else {None: model.feasible_}
+    failed = [k for k, ok in feasible.items() if not ok]
+    if not failed:
+        return model
+    parts = []
+    for k in failed:
+        mask = slice(None) if k is None else segments == k
+        best = _smallest_feasible_target(lambda t, m=mask: bool(fit(t, scores[m], labels[m], None).feasible_))
+        where = "" if k is None else f"segment {k!r}: "
+        can = f"the smallest certifiable target is about {best:.3g}" if best is not None else "no target below 1 is"
+        parts.append(f"{where}{can}")
+    n = len(labels)
+    raise InfeasibleTarget(
+        f"--target-risk {target_risk:g} is infeasible on {source} ({n} rows, {method}, delta {delta:g}): "
+        f"no threshold certifies it; {'; '.join(parts)}"
+    )
+
+
+def _smallest_feasible_target(feasible: Any) -> float | None:
+    """The smallest target risk in (0, 1) that ``feasible(target)`` accepts, to 3 significant
+    digits and rounded up (feasibility grows with the target), or None when even 0.999 fails."""
+    hi = 0.999
+    if not feasible(hi):
+        return None
+    lo = 1e-9
+    for _ in range(40):  # bisection on a log scale: 40 halvings of [1e-9, 1) reach 3 digits
+        mid = (lo * hi) ** 0.5
+        if feasible(mid):
+            hi = mid
+        else:
+            lo = mid
+        if hi / lo < 1.001:
+            break
+    return float(f"{hi:.3g}") if feasible(float(f"{hi:.3g}")) else hi
+
+
+@click.command("fit", short_help="Fit a calibrator, a guaranteed threshold or a confidence model.")
 @data_options
 @click.option("--kind", type=click.Choice(KINDS), default="isotonic", show_default=True, help="What to fit.")
 @click.option(
@@ -76,9 +144,19 @@ def fit_artifact(
     help="With --segment-col: the smallest segment that gets its own calibrator.",
 )
 @click.option(
-    "--target-risk", default=0.05, show_default=True, type=float, help="threshold: the selective risk to guarantee."
+    "--target-risk",
+    default=0.05,
+    show_default=True,
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="threshold: the selective risk to guarantee; infeasible on the data: exit 1 with the achievable target.",
 )
-@click.option("--delta", default=0.1, show_default=True, type=float, help="threshold: allowed failure probability.")
+@click.option(
+    "--delta",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="threshold: allowed failure probability.",
+)
 @click.option(
     "--method",
     type=click.Choice(["ltt", "sgr", "crc"]),
@@ -113,7 +191,16 @@ def command(
           --target-risk 0.05 --delta 0.1 -o threshold.json
       credo fit claims.jsonl --score-col gpt --score-col freq --label-col correct --kind confidence-model -o cm.json
     """
-    scores, labels, segments = load_columns(data, score_col, label_col, segment_col)
+    if len(score_col) > 1 and kind not in ("temperature", "confidence-model"):
+        raise click.UsageError(f"--score-col: --kind {kind} takes one score column, got {len(score_col)}")
+    scores, labels, segments = load_columns(
+        data,
+        score_col,
+        label_col,
+        segment_col,
+        probabilities=kind in UNIT_SCORES,
+        n_classes=2 if kind in ("confidence-model", "threshold") else None,
+    )
     model, summary = fit_artifact(
         kind,
         scores,
@@ -124,6 +211,7 @@ def command(
         delta=delta,
         method=method,
         features=score_col if kind == "confidence-model" else (),
+        source=data,
     )
     path = model.save(output)
     summary = {"kind": kind, "artifact": str(path), "n": len(labels), **summary}

@@ -2,13 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 import numpy as np
 
+from credo.cli._common import echo_json
 from credo.cli._options import data_options, load_columns
 
 
-@click.command("report")
+def _after(name: str, path: str, scores: np.ndarray, segments: np.ndarray | None) -> np.ndarray:
+    """Calibrated predictions of ``scores`` by the artefact in ``path`` (a calibrator or a
+    confidence model from `credo fit`), or an error naming the file when it holds something else."""
+    import credo
+    from credo.cli._io import check_file
+    from credo.confidence import ConfidenceModel
+    from credo.exceptions import ArtifactError
+
+    model = credo.load(check_file(path))  # checked first: a FIFO would block the reader
+    segmented = getattr(model, "calibrators_", None) is not None
+    if isinstance(model, ConfidenceModel):
+        k = 1 if scores.ndim == 1 else scores.shape[1]
+        if k != 1 or len(model.features_) != 1:
+            raise ArtifactError(
+                f"--calibrator {name}={path}: a confidence model over {len(model.features_)} feature(s); the "
+                f"report compares calibrated with raw confidences of one --score-col (got {k}), so it shows "
+                "confidence models of one feature"
+            )
+        pred: Any = model.predict_proba(scores[:, None], segments=segments)
+    elif callable(getattr(model, "predict", None)):
+        if segmented and segments is None:
+            raise ArtifactError(f"--calibrator {name}={path}: fitted per segment; pass --segment-col")
+        pred = model.predict(scores, segments) if segmented else model.predict(scores)
+    else:
+        raise ArtifactError(
+            f"--calibrator {name}={path}: holds a {type(model).__name__}, not a calibrator or a confidence model "
+            "(a threshold decides, it does not calibrate; `credo fit --kind isotonic|platt|beta|histogram|"
+            "temperature|confidence-model` writes one the report can show)"
+        )
+    return np.asarray(pred, dtype=np.float64)
+
+
+@click.command("report", short_help="Write an HTML calibration report of scored data.")
 @data_options
 @click.option(
     "-o",
@@ -23,10 +58,11 @@ from credo.cli._options import data_options, load_columns
     "calibrators",
     multiple=True,
     metavar="NAME=PATH",
-    help="A saved calibrator (from `credo fit`) to show before/after; repeatable.",
+    help="A calibrator or confidence model saved by `credo fit` to show before/after; repeatable.",
 )
-@click.option("--bins", "n_bins", default=15, show_default=True, type=click.IntRange(1), help="ECE bins.")
+@click.option("--bins", "n_bins", default=15, show_default=True, type=click.IntRange(1, 10_000), help="ECE bins.")
 @click.option("--title", default="credo calibration report", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (the report's path and inputs).")
 def command(
     data: str,
     score_col: tuple[str, ...],
@@ -36,8 +72,12 @@ def command(
     calibrators: tuple[str, ...],
     n_bins: int,
     title: str,
+    as_json: bool,
 ) -> None:
     """Write an HTML report (metrics, per-segment table, reliability and risk–coverage plots).
+
+    DATA holds confidences in [0, 1] with 0/1 (True/False) outcomes, or K class-probability
+    columns with class ids 0..K-1.
 
     \b
     Examples:
@@ -47,22 +87,18 @@ def command(
     """
     import credo
     from credo import report
-    from credo.exceptions import InvalidArgumentError
 
-    scores, labels, segments = load_columns(data, score_col, label_col, segment_col)
-    after = {}
+    specs = []
     for spec in calibrators:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
-            raise InvalidArgumentError(f"--calibrator: expected NAME=PATH, got {spec!r}")
-        cal = credo.load(path)
-        if getattr(cal, "calibrators_", None) is not None and segments is not None:
-            after[name] = np.asarray(cal.predict(scores, segments), dtype=np.float64)
-        else:
-            after[name] = np.asarray(cal.predict(scores), dtype=np.float64)
+            raise click.UsageError(f"--calibrator: expected NAME=PATH, got {spec!r}")
+        specs.append((name, path))
+    scores, labels, segments = load_columns(data, score_col, label_col, segment_col, probabilities=True)
+    after = {name: _after(name, path, scores, segments) for name, path in specs}
     path = report.html(
         output,
-        labels.astype(np.int64),
+        labels,
         scores,
         calibrated=after or None,
         segments=segments,
@@ -75,4 +111,16 @@ def command(
         title=title,
         n_bins=n_bins,
     )
+    if as_json:
+        echo_json(
+            {
+                "report": str(path),
+                "n": len(labels),
+                "score_columns": list(score_col),
+                "label_column": label_col,
+                "segments": None if segments is None else sorted(set(segments.tolist())),
+                "calibrators": {name: p for name, p in specs},
+            }
+        )
+        return
     click.echo(f"report written to {path}")
