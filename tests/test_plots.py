@@ -18,9 +18,7 @@ matplotlib.use("Agg")
 
 def test_importing_plots_and_report_does_not_import_matplotlib():
     code = "import sys, credo, credo.plots, credo.report; print('matplotlib' in sys.modules)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=subprocess_env()
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=subprocess_env())
     assert out.stdout.strip() == "False"
 
 
@@ -38,16 +36,12 @@ def test_reliability_display_data_and_overlay(rng):
     np.testing.assert_array_equal(d.counts, t["count"][keep])
     assert d.ece == M.ece(labels, probs, n_bins=10)
     np.testing.assert_array_equal(d.line_.get_xdata(), d.prob_pred)
-    assert d.gap_bars_ is not None and len(d.gap_bars_) == keep.sum()
+    assert d.gap_bars_ is not None and len(d.gap_bars_.get_segments()) == keep.sum()
     sharp = probs**3 / (probs**3).sum(1, keepdims=True)
-    d2 = ReliabilityDisplay.from_predictions(
-        labels, sharp, n_bins=10, name="sharpened", ax=d.ax_, show_counts=False
-    )
+    d2 = ReliabilityDisplay.from_predictions(labels, sharp, n_bins=10, name="sharpened", ax=d.ax_, show_counts=False)
     assert d2.ax_ is d.ax_ and d2.counts_ax_ is None
     labels_shown = [t.get_text() for t in d.ax_.get_legend().get_texts()]
-    assert any(s.startswith("raw: ECE") for s in labels_shown) and any(
-        s.startswith("sharpened") for s in labels_shown
-    )
+    assert any(s.startswith("raw: ECE") for s in labels_shown) and any(s.startswith("sharpened") for s in labels_shown)
     assert sum(s == "perfectly calibrated" for s in labels_shown) == 1
     plt.close("all")
 

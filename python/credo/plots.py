@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from credo import metrics as _m
+from credo.exceptions import InvalidArgumentError
 
-__all__ = ["ReliabilityDisplay", "RiskCoverageDisplay"]
+__all__ = ["ReliabilityDisplay", "RiskCoverageDisplay", "wilson_interval"]
 
 
 def _axes(ax: Any) -> Any:
@@ -111,47 +112,101 @@ class ReliabilityDisplay:
         ref_line: bool = True,
         show_gap: bool = True,
         show_counts: bool = True,
+        counts_ax: Any = None,
+        scale: str = "linear",
+        intervals: bool = False,
+        legend: bool = True,
         **line_kwargs: Any,
     ) -> ReliabilityDisplay:
-        """Draws the diagram on ``ax`` (a new figure when None); returns ``self``."""
+        """Draws the diagram on ``ax`` (a new figure when None); returns ``self``.
+
+        ``scale="logit"`` spreads the confident region (0.9, 0.99, 0.999 … are equally spaced),
+        where over-confident models put most of their answers; confidences closer to 0 or 1
+        than 1e-6 are drawn at that edge. ``intervals`` adds each bin's 95 % Wilson interval
+        for its accuracy (how far the observed frequency may be from the truth by chance alone).
+        The per-bin counts go to ``counts_ax`` when given (e.g. a panel below, sharing x),
+        otherwise to a labelled strip inset at the bottom of ``ax``.
+        """
+        if scale not in ("linear", "logit"):
+            raise InvalidArgumentError(f"scale: must be 'linear' or 'logit', got {scale!r}")
         ax = _axes(ax)
         name = self.name if name is None else name
         label = f"{name + ': ' if name else ''}ECE = {self.ece:.4f}"
+        x = self._x(self.prob_pred, scale)
         if ref_line and not getattr(ax, "_credo_ref_line", False):
-            ax.plot([0, 1], [0, 1], linestyle=":", color="0.5", label="perfectly calibrated")
+            grid = np.linspace(0, 1, 201) if scale == "linear" else _logit_grid()
+            ax.plot(grid, grid, linestyle=":", color="0.5", label="perfectly calibrated")
             ax._credo_ref_line = True
         line_kwargs = {"marker": "o", "label": label} | line_kwargs
-        (self.line_,) = ax.plot(self.prob_pred, self.prob_true, **line_kwargs)
+        (self.line_,) = ax.plot(x, self.prob_true, **line_kwargs)
+        color = self.line_.get_color()
         self.gap_bars_ = None
         if show_gap:
             # The gap is drawn from the diagonal at each bin's mean confidence to its accuracy.
-            width = np.maximum((self.upper - self.lower) * 0.8, 0.004)
-            self.gap_bars_ = ax.bar(
-                self.prob_pred,
-                self.prob_true - self.prob_pred,
-                bottom=self.prob_pred,
-                width=width,
-                color=self.line_.get_color(),
-                alpha=0.2,
-                edgecolor="none",
+            self.gap_bars_ = ax.vlines(
+                x, np.minimum(self.prob_true, x), np.maximum(self.prob_true, x), color=color, alpha=0.35, lw=5
+            )
+        self.errorbars_ = None
+        if intervals:
+            lo, hi = wilson_interval(self.prob_true, self.counts)
+            self.errorbars_ = ax.errorbar(
+                x,
+                self.prob_true,
+                yerr=np.maximum([self.prob_true - lo, hi - self.prob_true], 0.0),
+                fmt="none",
+                ecolor=color,
+                capsize=3,
+                lw=1,
             )
         self.counts_ax_ = None
         if show_counts:
-            cax = ax.inset_axes([0.0, 0.0, 1.0, 0.18], sharex=ax)
-            cax.bar(
-                (self.lower + self.upper) / 2,
-                self.counts,
-                width=np.maximum(self.upper - self.lower, 0.004),
-                color=self.line_.get_color(),
-                alpha=0.35,
-            )
-            cax.set_axis_off()
+            cax = counts_ax
+            if cax is None:
+                cax = ax.inset_axes([0.0, 0.0, 1.0, 0.18], sharex=ax)
+                cax.patch.set_alpha(0.0)
+                cax.tick_params(labelbottom=False, labelsize="x-small")
+            lower, upper = self._x(self.lower, scale), self._x(self.upper, scale)
+            cax.bar(lower, self.counts, width=upper - lower, align="edge", color=color, alpha=0.35, edgecolor=color)
+            cax.set_ylabel("answers\nper bin", fontsize="small")
             self.counts_ax_ = cax
-        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy (observed frequency)")
-        ax.legend(loc="upper left")
+        if scale == "logit":
+            ax.set_xscale("logit")
+            ax.set_xlabel("stated confidence (logit scale)")
+        else:
+            ax.set_xlim(0, 1)
+            ax.set_xlabel("stated confidence")
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel("observed accuracy in the bin")
+        if legend:
+            ax.legend(loc="best", fontsize="small")
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+    @staticmethod
+    def _x(values: np.ndarray, scale: str) -> np.ndarray:
+        return np.asarray(values, dtype=float) if scale == "linear" else np.clip(values, LOGIT_EPS, 1 - LOGIT_EPS)
+
+
+#: How close to 0 or 1 a logit-scale plot draws a value (closer ones sit on that edge).
+LOGIT_EPS = 1e-6
+
+
+def _logit_grid() -> np.ndarray:
+    z = np.linspace(np.log(LOGIT_EPS / (1 - LOGIT_EPS)), np.log((1 - LOGIT_EPS) / LOGIT_EPS), 401)
+    return 1 / (1 + np.exp(-z))
+
+
+def wilson_interval(p: Any, n: Any, z: float = 1.959963984540054) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for binomial proportions ``p`` observed over ``n`` trials
+    (95 % by default): ``(low, high)`` arrays. Unlike the normal approximation it stays inside
+    [0, 1] and is not zero-width at p = 0 or 1, which matters for small bins."""
+    p = np.asarray(p, dtype=float)
+    n = np.asarray(n, dtype=float)
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z / denom * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 class RiskCoverageDisplay:
@@ -201,7 +256,10 @@ class RiskCoverageDisplay:
         )
         return disp.plot(ax=ax, **plot_kwargs)
 
-    def plot(self, ax: Any = None, *, name: str | None = None, **line_kwargs: Any) -> RiskCoverageDisplay:
+    def plot(
+        self, ax: Any = None, *, name: str | None = None, legend: bool = True, **line_kwargs: Any
+    ) -> RiskCoverageDisplay:
+        """Draws the curve on ``ax`` (a new figure when None); returns ``self``."""
         ax = _axes(ax)
         name = self.name if name is None else name
         label = f"{name + ': ' if name else ''}AURC = {self.aurc:.4f}"
@@ -210,7 +268,8 @@ class RiskCoverageDisplay:
         (self.line_,) = ax.plot(cov, risk, drawstyle="steps-pre", **({"label": label} | line_kwargs))
         ax.set(xlim=(0, 1), xlabel="coverage", ylabel="selective risk (error rate among accepted)")
         ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left")
+        if legend:
+            ax.legend(loc="best", fontsize="small")
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from credo.cli._common import echo_json, fmt, progress, table
+from credo.cli._common import echo_json, progress
 
 STEPS = 7
 
@@ -26,7 +26,9 @@ def command(output: str, no_report: bool, seed: int, as_json: bool) -> None:
 
     A logistic-regression model (over-confident: ~99 % stated, ~94 % right) is scored,
     calibrated five ways, given a guaranteed selective threshold and conformal prediction sets,
-    and every test request gets a policy decision. Prints a summary and writes an HTML report.
+    and every test request gets a policy decision. Prints the story in plain words (each term
+    explained where it appears, the guarantee and what lies outside it) and writes the same
+    into an HTML report with plots.
 
     \b
     Examples:
@@ -66,36 +68,8 @@ def command(output: str, no_report: bool, seed: int, as_json: bool) -> None:
             }
         )
         return
-    n = result.n
-    click.echo(
-        f"credo demo: logistic regression on scikit-learn's digits (train {n['train']}, calibrate "
-        f"{n['fit']}, select {n['select']}, test {n['test']}); test accuracy {result.accuracy:.3f}\n"
-    )
-    click.echo("Signals (AUROC of each signal for 'prediction is correct', test split):")
-    click.echo(table(["signal", "AUROC"], [[k, v] for k, v in result.signals.items()]) + "\n")
-    cols = ["accuracy", "mean_confidence", "ece", "nll", "brier", "auroc", "aurc"]
-    click.echo("Calibrators (fitted on the calibration split, measured on test; ECE: 15 equal-width bins):")
-    rows = [
-        [name + (" *" if name == result.chosen else ""), *(m[c] for c in cols)]
-        for name, m in result.calibrators.items()
-    ]
-    click.echo(table(["calibrator", *cols], rows))
-    click.echo("  * chosen: lowest NLL on the select split\n")
-    t = result.threshold
-    click.echo(
-        f"Guaranteed selective threshold (LTT): answer when confidence ≥ {fmt(t['threshold'])} keeps "
-        f"P(error | answered) ≤ {t['target_risk']} with probability ≥ {1 - t['delta']:.2f}"
-    )
-    click.echo(f"  on test: coverage {t['coverage']:.3f}, realised selective risk {fmt(t['risk'])}\n")
-    c = result.conformal
-    click.echo(
-        f"Conformal sets (LAC, alpha {c['alpha']}): coverage {c['coverage']:.3f}, mean size "
-        f"{c['mean_size']:.2f}, singletons {c['singletons']:.3f}\n"
-    )
-    d = result.decisions
-    click.echo("Policy decisions on the test requests:")
-    click.echo(table(["action", "requests"], [[k, v] for k, v in d["actions"].items()]))
-    click.echo(f"  answered {d['answered']:.3f} of requests, accuracy on answered {fmt(d['accuracy_answered'])}\n")
+    for section in demo.story(result):
+        click.echo(section.text())
     if result.report is not None:
         click.echo(f"HTML report: {result.report}")
     click.echo(f"done in {result.seconds:.1f} s")
