@@ -17,6 +17,7 @@ score, detail)``: ``passed`` is the verdict, ``score`` in [0, 1] the share of ch
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import json
 import math
@@ -63,6 +64,23 @@ def _check_answer(answer: Any) -> str:
     return answer
 
 
+MAX_ANSWER_CHARS = 1_000_000
+"""Default bound on the answer length the verifiers read (``max_chars``)."""
+
+
+def _check_max_chars(max_chars: Any) -> int:
+    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
+        raise InvalidArgumentError(f"max_chars: must be a positive integer, got {max_chars!r}")
+    return max_chars
+
+
+def _bounded_answer(answer: Any, max_chars: int) -> str:
+    text = _check_answer(answer)
+    if len(text) > max_chars:
+        raise InvalidArgumentError(f"answer: {len(text)} characters exceed max_chars = {max_chars}")
+    return text
+
+
 def _result(name: str, checks: int, failures: list[str], ok_detail: str) -> VerifierResult:
     score = 1.0 if checks == 0 else (checks - len(failures)) / checks
     if failures:
@@ -73,25 +91,44 @@ def _result(name: str, checks: int, failures: list[str], ok_detail: str) -> Veri
 
 # --------------------------------------------------------------------------- JSON Schema
 
-_FENCE = re.compile(r"^\s*```(?:json)?\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
+
+def _strip_fence(text: str) -> str | None:
+    """The body of an answer wrapped in a Markdown code fence (```` ```json ... ``` ````), or None.
+
+    The same as matching ``^\\s*```(?:json)?\\s*\\n?(.*?)\\n?\\s*```\\s*$`` (DOTALL), done by
+    slicing: that regex backtracks cubically on a fence followed by long whitespace."""
+    s = text.strip()
+    if len(s) < 6 or not s.startswith("```") or not s.endswith("```"):
+        return None
+    body = s[3:-3]
+    if body.startswith("json"):
+        body = body[4:]
+    return body.strip()
 
 
 class SchemaVerifier:
     """The answer is a JSON document valid against ``schema`` (a JSON Schema as a dict).
 
-    ``strip_fences`` accepts an answer wrapped in a Markdown code fence. Needs the optional
-    ``jsonschema`` package (``pip install credo[verify]``).
+    ``strip_fences`` accepts an answer wrapped in a Markdown code fence. Answers longer than
+    ``max_chars`` characters raise :class:`~credo.InvalidArgumentError`; JSON nested too deep
+    for the parser or the validator fails verification. Needs the optional ``jsonschema``
+    package (``pip install credo[verify]``).
     """
 
     name = "schema"
 
-    def __init__(self, schema: Mapping[str, Any], *, strip_fences: bool = True, max_errors: int = 5):
+    def __init__(
+        self,
+        schema: Mapping[str, Any],
+        *,
+        strip_fences: bool = True,
+        max_errors: int = 5,
+        max_chars: int = MAX_ANSWER_CHARS,
+    ):
         try:
             import jsonschema
         except ImportError:  # pragma: no cover - exercised only without the extra
-            raise ImportError(
-                "SchemaVerifier needs the jsonschema package: pip install 'credo[verify]'"
-            ) from None
+            raise ImportError("SchemaVerifier needs the jsonschema package: pip install 'credo[verify]'") from None
         if not isinstance(schema, Mapping):
             raise ConfigError(f"schema: expected a JSON Schema object (dict), got {type(schema).__name__}")
         cls = jsonschema.validators.validator_for(schema)
@@ -102,14 +139,15 @@ class SchemaVerifier:
         self.schema = dict(schema)
         self.strip_fences = strip_fences
         self.max_errors = max_errors
+        self.max_chars = _check_max_chars(max_chars)
         self._validator = cls(self.schema)
 
     def verify(self, answer: str, context: Mapping[str, Any] | None = None) -> VerifierResult:
-        text = _check_answer(answer)
+        text = _bounded_answer(answer, self.max_chars)
         if self.strip_fences:
-            m = _FENCE.match(text)
-            if m:
-                text = m.group(1)
+            body = _strip_fence(text)
+            if body is not None:
+                text = body
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -119,7 +157,12 @@ class SchemaVerifier:
                 f"The answer is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.",
                 self.name,
             )
-        errors = sorted(self._validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+        except RecursionError:
+            return VerifierResult(False, 0.0, "The answer's JSON is nested too deeply to parse.", self.name)
+        try:
+            errors = sorted(self._validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+        except RecursionError:
+            return VerifierResult(False, 0.0, "The answer's JSON is nested too deeply to validate.", self.name)
         if not errors:
             return VerifierResult(True, 1.0, "The answer is valid JSON matching the schema.", self.name)
         msgs = []
@@ -127,16 +170,18 @@ class SchemaVerifier:
             where = "/".join(str(p) for p in e.absolute_path) or "(root)"
             msgs.append(f"at {where}: {e.message}")
         more = f" (and {len(errors) - self.max_errors} more)" if len(errors) > self.max_errors else ""
-        return VerifierResult(
-            False, 0.0, f"The JSON does not match the schema: {'; '.join(msgs)}{more}.", self.name
-        )
+        return VerifierResult(False, 0.0, f"The JSON does not match the schema: {'; '.join(msgs)}{more}.", self.name)
 
 
 # --------------------------------------------------------------------------- arithmetic
 
 
 class _ParseError(ValueError):
-    pass
+    """The text is not an arithmetic expression."""
+
+
+class _Unverifiable(ValueError):
+    """An expression beyond what is evaluated exactly (too large, too deep, fractional power)."""
 
 
 _NUM = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?|\.\d+")
@@ -155,41 +200,60 @@ _OPS = {
     "%": "%",
 }
 _MAX_BITS = 4096  # refuse intermediate results with huge numerators (2 ** 10 ** 9 and the like)
+_MAX_DIGITS = 1000  # longest number evaluated (about _MAX_BITS bits; Python's int() stops at 4,300)
+_MAX_DEPTH = 100  # deepest nesting of parentheses and powers evaluated (the parser recurses)
 
 
-def _tokens(expr: str) -> list[Any]:
-    out: list[Any] = []
-    i = 0
-    while i < len(expr):
+def _scan(expr: str, start: int, end: int) -> tuple[list[tuple[str, int, int]], int]:
+    """Tokens of ``expr[start:end]`` with their spans (numbers as their text), and the index of
+    the first character that is no part of an expression (-1 when there is none)."""
+    out: list[tuple[str, int, int]] = []
+    i = start
+    while i < end:
         c = expr[i]
         if c.isspace() or c == "$":
             i += 1
             continue
-        if expr.startswith("**", i):
-            out.append("^")
+        if expr.startswith("**", i, end):
+            out.append(("^", i, i + 2))
             i += 2
             continue
-        m = _NUM.match(expr, i)
+        m = _NUM.match(expr, i, end)
         if m:
-            out.append(Fraction(m.group().replace(",", "")))
+            out.append((m.group(), i, m.end()))
             i = m.end()
             continue
         if c in _OPS:
-            out.append(_OPS[c])
+            out.append((_OPS[c], i, i + 1))
             i += 1
             continue
-        raise _ParseError(f"unexpected character {c!r}")
-    return out
+        return out, i
+    return out, -1
+
+
+def _number(digits: str) -> Fraction:
+    if len(digits) > _MAX_DIGITS:
+        raise _Unverifiable(f"a number of more than {_MAX_DIGITS} characters")
+    return Fraction(digits.replace(",", ""))
+
+
+def _tokens(expr: str) -> list[Any]:
+    spans, bad = _scan(expr, 0, len(expr))
+    if bad >= 0:
+        raise _ParseError(f"unexpected character {expr[bad]!r}")
+    return [t if t in _OPS.values() else _number(t) for t, _, _ in spans]
 
 
 class _Parser:
     """expr := term (('+'|'-') term)* ; term := unary (('*'|'/') unary)* ;
-    unary := '-' unary | '+' unary | power ; power := atom ('^' unary)? ;
-    atom := number '%'? | '(' expr ')'"""
+    unary := ('-'|'+')* power ; power := atom ('^' unary)? ; atom := number '%'? | '(' expr ')'
+
+    Parentheses and powers nest at most ``_MAX_DEPTH`` deep (the parser recurses on them)."""
 
     def __init__(self, toks: list[Any]):
         self.toks = toks
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> Any:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -206,6 +270,11 @@ class _Parser:
         if self.i != len(self.toks):
             raise _ParseError(f"unexpected {self.peek()!r}")
         return v
+
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise _Unverifiable(f"nested more than {_MAX_DEPTH} deep")
 
     def expr(self) -> Fraction:
         v = self.term()
@@ -229,26 +298,23 @@ class _Parser:
         return v
 
     def unary(self) -> Fraction:
-        if self.peek() == "-":
-            self.take()
-            return -self.unary()
-        if self.peek() == "+":
-            self.take()
-            return self.unary()
-        return self.power()
+        negative = False
+        while self.peek() in ("-", "+"):
+            negative ^= self.take() == "-"
+        v = self.power()
+        return -v if negative else v
 
     def power(self) -> Fraction:
         base = self.atom()
         if self.peek() == "^":
             self.take()
+            self.nest()
             exp = self.unary()
+            self.depth -= 1
             if exp.denominator != 1:
-                raise _ParseError("only whole-number exponents are evaluated exactly")
-            if (
-                abs(exp.numerator) * max(1, abs(base.numerator).bit_length(), base.denominator.bit_length())
-                > _MAX_BITS
-            ):
-                raise _ParseError("result too large to evaluate")
+                raise _Unverifiable("only whole-number exponents are evaluated exactly")
+            if abs(exp.numerator) * max(1, abs(base.numerator).bit_length(), base.denominator.bit_length()) > _MAX_BITS:
+                raise _Unverifiable("result too large to evaluate")
             if base == 0 and exp < 0:
                 raise ZeroDivisionError("zero to a negative power")
             return base ** int(exp)
@@ -262,7 +328,9 @@ class _Parser:
                 return t / 100
             return t
         if t == "(":
+            self.nest()
             v = self.expr()
+            self.depth -= 1
             if self.take() != ")":
                 raise _ParseError("missing closing parenthesis")
             return v
@@ -271,39 +339,160 @@ class _Parser:
 
 def _guard(v: Fraction) -> None:
     if v.numerator.bit_length() > _MAX_BITS or v.denominator.bit_length() > _MAX_BITS:
-        raise _ParseError("result too large to evaluate")
+        raise _Unverifiable("result too large to evaluate")
 
 
 def evaluate_expression(expr: str) -> Fraction:
     """Exact value of an arithmetic expression (``+ - * / ^``, ``×``, ``÷``, parentheses,
     ``n%``), as a :class:`~fractions.Fraction`. Nothing is executed: the text is parsed by a
-    recursive-descent parser. Raises :class:`~credo.InvalidArgumentError` on malformed input and
-    on division by zero."""
+    recursive-descent parser. Raises :class:`~credo.InvalidArgumentError` on malformed input, on
+    division by zero, and beyond the exact evaluator's bounds: numbers longer than 1,000
+    characters, results or intermediate values over 4,096 bits, fractional powers, and
+    parentheses or powers nested more than 100 deep."""
     if not isinstance(expr, str):
         raise InvalidArgumentError(f"expr: expected a string, got {type(expr).__name__}")
     try:
         return _Parser(_tokens(expr)).parse()
-    except (_ParseError, ZeroDivisionError) as exc:
-        raise InvalidArgumentError(f"expr: cannot evaluate {expr!r} ({exc})") from None
+    except (_ParseError, _Unverifiable, ZeroDivisionError) as exc:
+        shown = expr if len(expr) <= 80 else expr[:77] + "..."
+        raise InvalidArgumentError(f"expr: cannot evaluate {shown!r} ({exc})") from None
 
 
-# An "expression = value" statement: operands and operators, '=', then a number.
-_STATEMENT = re.compile(
-    r"(?P<lhs>(?:[\d$(−\-]|\.\d)[\d\s.,+\-−*/×÷·^()%$]*?[\d)%])\s*=\s*(?P<approx>≈|~)?\s*"
-    r"(?P<rhs>[−\-]?\$?\s*(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)%?)"
-)
+# An "expression = value" statement: a run of operands and operators, '=', then a number. The
+# statements are found by one scan per '=' (no backtracking regex over the run): the expression
+# is the longest suffix of the run before the '=' that is an arithmetic expression.
+_RHS = re.compile(r"[−\-]?\$?\s*(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)%?")
 _HAS_OP = re.compile(r"[\d)%]\s*(?:[+\-−*/×÷·^]|\*\*)\s*[\d($.(−\-]")
+_RUN_CHARS = frozenset(".,+-−*/×÷·^()%$")
+_CHAIN = "+-−*/×÷^"
+_OPERAND_START = frozenset({"(", "+", "-"})
+_OPERAND_END = frozenset({")", "%"})
+_BINARY = frozenset({"+", "-", "*", "/", "^"})
+
+
+def _in_run(c: str) -> bool:
+    return c.isdecimal() or c.isspace() or c in _RUN_CHARS
+
+
+def _starts_expression(text: str, i: int) -> bool:
+    c = text[i]
+    return c.isdecimal() or c in "$(−-" or (c == "." and i + 1 < len(text) and text[i + 1].isdecimal())
+
+
+def _follows(a: str, b: str) -> bool:
+    """Whether token ``b`` may follow token ``a`` in an expression ("n" stands for a number)."""
+    if a == "n":
+        return b in _BINARY or b in _OPERAND_END
+    if a in _OPERAND_END:
+        return b in _BINARY or b == ")"
+    return b == "n" or b in _OPERAND_START  # after an operator or '(': an operand
+
+
+def _valid_suffixes(kinds: list[str]) -> tuple[list[bool], list[bool]]:
+    """For each k, whether ``kinds[k:]`` is a syntactically valid expression (every pair of
+    neighbours may follow each other, it opens and closes with an operand, its parentheses
+    balance), and whether ``["n"] + kinds[k:]`` is (k up to ``len(kinds)``). One right-to-left
+    pass."""
+    n = len(kinds)
+    ok = [False] * n
+    after_number = [False] * n + [True]
+    closes = n > 0 and (kinds[-1] == "n" or kinds[-1] in _OPERAND_END)
+    pairs_ok = True  # every neighbouring pair in kinds[k:] may follow each other
+    depth = 0  # ')' minus '(' in kinds[k:]
+    lowest = 0  # the smallest such count over kinds[j:], j > k
+    for k in range(n - 1, -1, -1):
+        if k + 1 < n:
+            pairs_ok = pairs_ok and _follows(kinds[k], kinds[k + 1])
+        lowest = min(lowest, depth)
+        depth += (kinds[k] == ")") - (kinds[k] == "(")
+        # Balanced: as many '(' as ')', and no prefix of kinds[k:] closes more than it opened.
+        rest_ok = closes and pairs_ok and depth == 0 and lowest >= 0
+        ok[k] = rest_ok and (kinds[k] == "n" or kinds[k] in _OPERAND_START)
+        after_number[k] = rest_ok and _follows("n", kinds[k])
+    return ok, after_number
+
+
+def _opens_statement(text: str, s: int, end: int) -> bool:
+    """An expression of ``text[s:end]`` may open at ``s``: an operand's first character, and at
+    least two characters long (three after a bare '.')."""
+    return _starts_expression(text, s) and end - s >= 2 + (text[s] == ".")
+
+
+def _tokens_from(text: str, first: int, end: int) -> tuple[list[tuple[str, int, int]], int]:
+    """The tokens of ``text[first:end]`` after the last character no expression ending at
+    ``end`` can contain, and where that part begins."""
+    while True:
+        spans, bad = _scan(text, first, end)
+        if bad < 0:
+            return spans, first
+        # A ',' the number before it did not take (".51,000") is taken from the digits on.
+        digits = bad
+        while digits > first and text[digits - 1].isdecimal():
+            digits -= 1
+        grouped = text[bad] == "," and _NUM.match(text, digits, end) and _NUM.match(text, digits, end).end() > bad
+        first = digits if grouped and digits > first else bad + 1
+
+
+_MAX_REPARSES = 8  # starts inside a number whose tokens do not line up: parsed outright, this often
+
+
+def _expression_starts(text: str, first: int, end: int) -> list[int]:
+    """Where in ``text[first:end]`` a syntactically valid expression ending at ``end`` starts, in
+    order: the candidates a left-to-right retry would reach, found in one pass over the tokens
+    (a start inside a number takes the number from there, then the run's tokens)."""
+    spans, first = _tokens_from(text, first, end)
+    kinds = [t if t in _OPS.values() else "n" for t, _, _ in spans]
+    valid, after_number = _valid_suffixes(kinds)
+    starts = [a for _, a, _ in spans]
+    out = []
+    k = 0
+    reparses = 0
+    for s in range(first, end - 1):
+        if not _opens_statement(text, s, end):
+            continue
+        while k < len(spans) and spans[k][2] <= s:
+            k += 1  # the token holding s, or the first after it ('$' is no token)
+        if k == len(spans):
+            break
+        if spans[k][1] >= s:
+            good = valid[k]
+        else:  # inside a number: the number from s, then the tokens after it
+            number_end = _NUM.match(text, s, end).end()
+            nxt = bisect.bisect_left(starts, number_end, k)
+            if spans[nxt - 1][2] <= number_end:
+                good = after_number[nxt]
+            elif reparses < _MAX_REPARSES:
+                reparses += 1
+                good = _scan(text, s, end)[1] < 0 and _parses(text[s:end])
+            else:
+                good = False
+        if good:
+            out.append(s)
+    return out
+
+
+def _parses(expr: str) -> bool:
+    try:
+        _Parser(_tokens(expr)).parse()
+    except _ParseError:
+        return False
+    except (_Unverifiable, ZeroDivisionError):
+        pass
+    return True
 
 
 @dataclass(frozen=True)
 class ArithmeticCheck:
-    """One ``expression = value`` statement found in an answer."""
+    """One ``expression = value`` statement found in an answer. ``exact`` is None when the
+    expression could not be evaluated (division by zero, or beyond the evaluator's bounds:
+    ``verifiable`` is then False and ``note`` says why)."""
 
     expression: str
     claimed: str
     exact: Fraction | None
     correct: bool
     note: str
+    verifiable: bool = True
 
 
 class ArithmeticVerifier:
@@ -312,55 +501,111 @@ class ArithmeticVerifier:
     The left side is evaluated exactly over rationals. A claimed value written with decimals
     passes when it is the exact value correctly rounded to the digits shown (``10 / 3 = 3.33``);
     a whole-number claim must be exact, unless ``rel_tol`` allows more. ``require=True`` fails
-    answers without any statement.
+    answers without any statement. A statement beyond the exact evaluator's bounds (see
+    :func:`evaluate_expression`) fails as "cannot be verified", never passes. Answers longer
+    than ``max_chars`` characters raise :class:`~credo.InvalidArgumentError`; the scan is linear
+    in the answer's length.
     """
 
     name = "arithmetic"
 
-    def __init__(self, *, rel_tol: float = 0.0, require: bool = False):
+    def __init__(self, *, rel_tol: float = 0.0, require: bool = False, max_chars: int = MAX_ANSWER_CHARS):
         if not isinstance(rel_tol, (int, float)) or not 0.0 <= rel_tol < 1.0:
             raise InvalidArgumentError(f"rel_tol: must lie in [0, 1), got {rel_tol!r}")
         self.rel_tol = float(rel_tol)
         self.require = require
+        self.max_chars = _check_max_chars(max_chars)
 
     def checks(self, answer: str) -> list[ArithmeticCheck]:
         """Every statement found in ``answer`` and its verdict."""
-        out = []
-        text = _check_answer(answer)
+        text = _bounded_answer(answer, self.max_chars)
+        out: list[ArithmeticCheck] = []
+        n = len(text)
         pos = 0
-        while (m := _STATEMENT.search(text, pos)) is not None:
-            # Chains ("3 × 4 = 12 + 1 = 13"): the value may open the next statement.
-            pos = (
-                m.start("rhs")
-                if m.end() < len(text) and text[m.end() :].lstrip()[:1] in "+-−*/×÷^"
-                else m.end()
-            )
-            pos = max(pos, m.start() + 1)
-            lhs = m.group("lhs").strip()
-            if not _HAS_OP.search(lhs):
-                continue  # "x = 5", "2020 = the year" and the like: nothing to compute
-            rhs = m.group("rhs").replace(" ", "")
-            try:
-                exact = _Parser(_tokens(lhs)).parse()
-            except ZeroDivisionError as exc:
-                out.append(ArithmeticCheck(lhs, rhs, None, False, str(exc)))
+        eq = text.find("=")
+        while eq >= 0:
+            found = self._statement(text, eq, pos)
+            if found is None:
+                eq = text.find("=", eq + 1)
                 continue
-            except _ParseError:
-                pos = m.start() + 1  # not an expression from here: try from the next character
-                continue
-            claimed = _Parser(_tokens(rhs.replace("−", "-"))).parse()
-            decimals = len(rhs.rstrip("%").split(".")[1]) if "." in rhs else 0
-            if rhs.endswith("%"):
-                decimals += 2
-            diff = abs(exact - claimed)
-            ok = diff == 0
-            if not ok and (decimals > 0 or m.group("approx")):
-                ok = diff <= Fraction(1, 2 * 10**decimals)
-            if not ok and self.rel_tol > 0:
-                ok = diff <= Fraction(self.rel_tol) * abs(exact)
-            note = "" if ok else f"is {_show(exact)}"
-            out.append(ArithmeticCheck(lhs, rhs, exact, ok, note))
+            check, start, rhs_start, rhs_end = found
+            if check is not None:
+                out.append(check)
+            # Chains ("3 × 4 = 12 + 1 = 14"): the value may open the next statement.
+            k = rhs_end
+            while k < n and text[k].isspace():
+                k += 1
+            chained = rhs_end < n and (k == n or text[k] in _CHAIN)
+            pos = max(rhs_start if chained else rhs_end, start + 1)
+            eq = text.find("=", pos)
         return out
+
+    def _statement(self, text: str, eq: int, pos: int) -> tuple[ArithmeticCheck | None, int, int, int] | None:
+        """The statement whose '=' is at ``eq``, its expression starting at or after ``pos``:
+        (its check, or None when there is nothing to compute; where it starts; the value's
+        span), or None when there is none."""
+        n = len(text)
+        j = eq + 1
+        while j < n and text[j].isspace():
+            j += 1
+        approx = j < n and text[j] in "≈~"
+        if approx:
+            j += 1
+            while j < n and text[j].isspace():
+                j += 1
+        m = _RHS.match(text, j)
+        if m is None:
+            return None
+        end = eq
+        while end > pos and text[end - 1].isspace():
+            end -= 1
+        if end <= pos or not (text[end - 1].isdecimal() or text[end - 1] in ")%"):
+            return None
+        run = end
+        while run > pos and _in_run(text[run - 1]):
+            run -= 1
+        first = next((s for s in range(run, end - 1) if _opens_statement(text, s, end)), None)
+        if first is None:
+            return None
+        # A retry from each start in turn stops at the first expression that parses, or at the
+        # first start after the last operator (nothing left to compute: "x = 5", "2020 = now").
+        op_at = self._last_operator(text, first, end)
+        starts = _expression_starts(text, first, end)
+        if op_at is not None and starts and starts[0] <= op_at:
+            lhs = text[starts[0] : end]
+            return self._judge(lhs, m.group().replace(" ", ""), approx), starts[0], m.start(), m.end()
+        after_op = first if op_at is None else op_at + 1
+        if any(_opens_statement(text, s, end) for s in range(after_op, end - 1)):
+            return None, after_op, m.start(), m.end()
+        return None
+
+    @staticmethod
+    def _last_operator(text: str, first: int, end: int) -> int | None:
+        """The last position in ``text[first:end]`` where an operator statement begins."""
+        for p in range(end - 1, first - 1, -1):
+            if (text[p].isdecimal() or text[p] in ")%") and _HAS_OP.match(text, p, end):
+                return p
+        return None
+
+    def _judge(self, lhs: str, rhs: str, approx: bool) -> ArithmeticCheck:
+        try:
+            exact = _Parser(_tokens(lhs)).parse()
+            claimed = _Parser(_tokens(rhs.replace("−", "-"))).parse()
+        except ZeroDivisionError as exc:
+            return ArithmeticCheck(lhs, rhs, None, False, str(exc))
+        except (_Unverifiable, _ParseError) as exc:
+            return ArithmeticCheck(lhs, rhs, None, False, f"cannot be verified ({exc})", verifiable=False)
+        decimals = len(rhs.rstrip("%").split(".")[1]) if "." in rhs else 0
+        if rhs.endswith("%"):
+            decimals += 2
+        diff = abs(exact - claimed)
+        ok = diff == 0
+        if not ok and (decimals > 0 or approx):
+            ok = diff <= Fraction(1, 2 * 10**decimals)
+        if not ok and self.rel_tol > 0:
+            ok = diff <= Fraction(self.rel_tol) * abs(exact)
+        note = "" if ok else f"is {_show(exact)}"
+        return ArithmeticCheck(lhs, rhs, exact, ok, note)
 
     def verify(self, answer: str, context: Mapping[str, Any] | None = None) -> VerifierResult:
         found = self.checks(answer)
@@ -369,15 +614,27 @@ class ArithmeticVerifier:
                 return VerifierResult(False, 0.0, "No arithmetic statement to check was found.", self.name)
             return VerifierResult(True, 1.0, "No arithmetic statement to check was found.", self.name)
         bad = [
-            f"{c.expression} = {c.claimed} is wrong: {c.expression} {c.note}" for c in found if not c.correct
+            f"{_clip(c.expression)} = {_clip(c.claimed)} {c.note}"
+            if not c.verifiable
+            else f"{_clip(c.expression)} = {_clip(c.claimed)} is wrong: {_clip(c.expression)} {c.note}"
+            for c in found
+            if not c.correct
         ]
         return _result(self.name, len(found), bad, f"All {len(found)} arithmetic statements hold.")
 
 
+def _clip(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _show(v: Fraction) -> str:
     if v.denominator == 1:
-        return str(v.numerator)
-    return f"{v.numerator}/{v.denominator} ≈ {float(v):.6g}"
+        return _clip(str(v.numerator))
+    try:
+        approx = f" ≈ {float(v):.6g}"
+    except OverflowError:
+        approx = ""
+    return _clip(f"{v.numerator}/{v.denominator}") + approx
 
 
 # --------------------------------------------------------------------------- formats
@@ -394,6 +651,8 @@ class FormatVerifier:
     ``kind`` is one of ``"regex"`` (``pattern`` required, full match), ``"date"`` (``formats``,
     strftime patterns, default ISO ``%Y-%m-%d``), ``"email"``, ``"number"``, or
     ``"number_with_unit"`` (``units``: the accepted unit spellings; any unit when None).
+    Answers longer than ``max_chars`` characters raise :class:`~credo.InvalidArgumentError`
+    (the built-in kinds run in linear time; a ``pattern`` of your own is only as fast as it is).
     """
 
     name = "format"
@@ -407,7 +666,9 @@ class FormatVerifier:
         formats: Sequence[str] = ("%Y-%m-%d",),
         units: Iterable[str] | None = None,
         flags: int = 0,
+        max_chars: int = MAX_ANSWER_CHARS,
     ):
+        self.max_chars = _check_max_chars(max_chars)
         if kind not in self.KINDS:
             raise ConfigError(f"kind: must be one of {', '.join(self.KINDS)}, got {kind!r}")
         self.kind = kind
@@ -436,7 +697,7 @@ class FormatVerifier:
         self.pattern = pattern
 
     def verify(self, answer: str, context: Mapping[str, Any] | None = None) -> VerifierResult:
-        text = _check_answer(answer).strip()
+        text = _bounded_answer(answer, self.max_chars).strip()
         if self.kind == "date":
             for fmt in self.formats:
                 try:
@@ -456,8 +717,7 @@ class FormatVerifier:
                 "regex": f"the pattern {self.pattern!r}",
                 "email": "an e-mail address",
                 "number": "a number",
-                "number_with_unit": "a number with a unit"
-                + (f" ({', '.join(self.units)})" if self.units else ""),
+                "number_with_unit": "a number with a unit" + (f" ({', '.join(self.units)})" if self.units else ""),
             }[self.kind]
             return VerifierResult(False, 0.0, f"The answer {text[:60]!r} is not {what}.", self.name)
         return VerifierResult(
@@ -472,21 +732,45 @@ _NAME = re.compile(r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*")
 
 
 def _flatten(value: Any, numbers: list[float], strings: list[str]) -> None:
-    if isinstance(value, bool):
-        return
-    if isinstance(value, (int, float)):
-        if math.isfinite(value):
-            numbers.append(float(value))
-    elif isinstance(value, str):
-        strings.append(value.lower())
-        for m in _ANSWER_NUMBER.finditer(value):
-            numbers.append(float(m.group().replace(",", "").replace("−", "-")))
-    elif isinstance(value, Mapping):
-        for v in value.values():
-            _flatten(v, numbers, strings)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _flatten(v, numbers, strings)
+    """The finite numbers and the lower-cased strings of a JSON value, in document order
+    (iterative: a deeply nested tool result cannot exhaust the stack)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, bool):
+            continue
+        if isinstance(v, (int, float)):
+            if math.isfinite(v):
+                numbers.append(float(v))
+        elif isinstance(v, str):
+            strings.append(v.lower())
+            for m in _ANSWER_NUMBER.finditer(v):
+                numbers.append(float(m.group().replace(",", "").replace("−", "-")))
+        elif isinstance(v, Mapping):
+            stack.extend(reversed(list(v.values())))
+        elif isinstance(v, (list, tuple)):
+            stack.extend(reversed(v))
+
+
+def _has_close(ordered: list[float], v: float, rel_tol: float, abs_tol: float) -> bool:
+    """Whether a number of ``ordered`` (sorted) is close to ``v``: if any is, one of the two
+    neighbours of ``v`` is (closeness only grows towards ``v`` on either side)."""
+    i = bisect.bisect_left(ordered, v)
+    return any(
+        math.isclose(v, ordered[j], rel_tol=rel_tol, abs_tol=abs_tol) for j in (i - 1, i) if 0 <= j < len(ordered)
+    )
+
+
+def _opens_sentence(text: str, at: int) -> bool:
+    """Whether ``text[at:]`` opens a sentence: only whitespace since the text's start, a full
+    stop, '!', '?', ':' or a line break (the same as ``re.search(r"[.!?:\\n]\\s*$", text[:at])``
+    or ``at == 0``, without rescanning the text before each name)."""
+    i = at
+    while i > 0 and text[i - 1].isspace():
+        if text[i - 1] == "\n":
+            return True
+        i -= 1
+    return at == 0 or (i > 0 and text[i - 1] in ".!?:")
 
 
 class ToolResultVerifier:
@@ -496,33 +780,50 @@ class ToolResultVerifier:
     Each number in the answer must equal a number in the result (within ``rel_tol``, default
     exact up to float rounding), and with ``check_names`` each capitalised name inside a sentence
     must occur in one of the result's strings. ``ignore`` lists numbers never checked (years, …).
+    An answer or a JSON tool result longer than ``max_chars`` characters raises
+    :class:`~credo.InvalidArgumentError`.
     """
 
     name = "tool_result"
 
-    def __init__(self, *, rel_tol: float = 1e-9, check_names: bool = True, ignore: Iterable[float] = ()):
+    def __init__(
+        self,
+        *,
+        rel_tol: float = 1e-9,
+        check_names: bool = True,
+        ignore: Iterable[float] = (),
+        max_chars: int = MAX_ANSWER_CHARS,
+    ):
         if not isinstance(rel_tol, (int, float)) or not 0.0 <= rel_tol < 1.0:
             raise InvalidArgumentError(f"rel_tol: must lie in [0, 1), got {rel_tol!r}")
         self.rel_tol = float(rel_tol)
         self.check_names = check_names
         self.ignore = tuple(float(v) for v in ignore)
+        self.max_chars = _check_max_chars(max_chars)
 
     def verify(self, answer: str, context: Mapping[str, Any] | None = None) -> VerifierResult:
-        text = _check_answer(answer)
+        text = _bounded_answer(answer, self.max_chars)
         if not isinstance(context, Mapping) or "tool_result" not in context:
             raise InvalidArgumentError("context: ToolResultVerifier needs context={'tool_result': ...}")
         result = context["tool_result"]
         if isinstance(result, (str, bytes)):
+            if len(result) > self.max_chars:
+                raise InvalidArgumentError(
+                    f"context['tool_result']: {len(result)} characters exceed max_chars = {self.max_chars}"
+                )
             try:
                 result = json.loads(result)
             except json.JSONDecodeError as exc:
                 raise InvalidArgumentError(
-                    f"context['tool_result']: not valid JSON ({exc.msg} at line {exc.lineno} column "
-                    f"{exc.colno})"
+                    f"context['tool_result']: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
                 ) from None
+            except (RecursionError, UnicodeDecodeError) as exc:
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else "not UTF-8"
+                raise InvalidArgumentError(f"context['tool_result']: not readable JSON ({reason})") from None
         numbers: list[float] = []
         strings: list[str] = []
         _flatten(result, numbers, strings)
+        numbers.sort()
         failures = []
         checks = 0
         for m in _ANSWER_NUMBER.finditer(text):
@@ -530,13 +831,13 @@ class ToolResultVerifier:
             if any(math.isclose(v, w, rel_tol=self.rel_tol, abs_tol=0.0) for w in self.ignore):
                 continue
             checks += 1
-            if not any(math.isclose(v, w, rel_tol=self.rel_tol, abs_tol=1e-12) for w in numbers):
+            if not _has_close(numbers, v, self.rel_tol, 1e-12):
                 failures.append(f"the number {m.group()} is not in the tool result")
         if self.check_names:
             haystack = " ".join(strings)
             for m in _NAME.finditer(text):
                 words = m.group().split()
-                sentence_start = m.start() == 0 or re.search(r"[.!?:\n]\s*$", text[: m.start()]) is not None
+                sentence_start = _opens_sentence(text, m.start())
                 if sentence_start:
                     words = words[1:]
                 if not words:
@@ -545,9 +846,7 @@ class ToolResultVerifier:
                 checks += 1
                 if name.lower() not in haystack:
                     failures.append(f"the name {name!r} is not in the tool result")
-        return _result(
-            self.name, checks, failures, f"All {checks} numbers and names agree with the tool result."
-        )
+        return _result(self.name, checks, failures, f"All {checks} numbers and names agree with the tool result.")
 
 
 # --------------------------------------------------------------------------- process
@@ -563,9 +862,7 @@ class ProcessVerifier:
 
     name = "process"
 
-    def __init__(
-        self, *, required: Iterable[str] = (), order: Iterable[str] = (), forbidden: Iterable[str] = ()
-    ):
+    def __init__(self, *, required: Iterable[str] = (), order: Iterable[str] = (), forbidden: Iterable[str] = ()):
         self.required = tuple(required)
         self.order = tuple(order)
         self.forbidden = tuple(forbidden)
@@ -583,9 +880,7 @@ class ProcessVerifier:
             raise InvalidArgumentError("context: ProcessVerifier needs context={'tool_calls': [...]}")
         calls = context["tool_calls"]
         if isinstance(calls, (str, bytes)) or not isinstance(calls, Iterable):
-            raise InvalidArgumentError(
-                "context['tool_calls']: expected a list of step names or {'name': ...} dicts"
-            )
+            raise InvalidArgumentError("context['tool_calls']: expected a list of step names or {'name': ...} dicts")
         names = []
         for i, c in enumerate(calls):
             if isinstance(c, str):
@@ -593,9 +888,7 @@ class ProcessVerifier:
             elif isinstance(c, Mapping) and isinstance(c.get("name"), str):
                 names.append(c["name"])
             else:
-                raise InvalidArgumentError(
-                    f"context['tool_calls'][{i}]: expected a step name or a dict with a 'name'"
-                )
+                raise InvalidArgumentError(f"context['tool_calls'][{i}]: expected a step name or a dict with a 'name'")
         return names
 
     def verify(self, answer: str, context: Mapping[str, Any] | None = None) -> VerifierResult:
