@@ -19,7 +19,7 @@ import importlib
 import sys
 
 # Subcommand modules, in the order `credo --help` lists them.
-_SUBCOMMANDS: list[str] = ["demo", "score", "fit", "eval", "report", "bench"]
+_SUBCOMMANDS: list[str] = ["demo", "score", "fit", "eval", "report", "gate", "bench"]
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_REGRESSION = 0, 1, 2, 3
 
