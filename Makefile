@@ -12,7 +12,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 export PYTHONPATH := $(abspath python)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv build-dev wheel-test test test-python test-rust test-rust-aarch64 lint lint-rust lint-python stubtest bench bench-smoke wheel demo clean
+.PHONY: help venv build-dev wheel-test test test-python test-rust test-rust-aarch64 lint lint-rust lint-python stubtest bench bench-smoke wheel wheel-aarch64 wheel-aarch64-test sdist-test demo clean
 
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -67,8 +67,38 @@ bench-smoke: PROFILE = release
 bench-smoke: build-dev  ## Quick benchmark run that checks the ratio targets (as in CI)
 	CREDO_BENCH_QUICK=1 $(PY) -m pytest benches/python -p no:cacheprovider -q
 
-wheel:  ## Build the release abi3 wheel into dist/
-	$(VENV)/bin/maturin build --release --strip -o dist
+# Wheels are linked with zig against glibc 2.17 (manylinux2014: Ubuntu 18.04+, RHEL/CentOS 7+,
+# Amazon Linux 2, Debian 9+), one abi3 wheel per architecture for every CPython >= 3.10.
+# `auditwheel show` must confirm the tag; its report is kept beside the wheel.
+WHEEL_FLAGS := --release --strip --zig --compatibility manylinux2014
+WHEEL_TOOLS := $(VENV)/.wheel-tools
+$(WHEEL_TOOLS): $(VENV)/.deps-installed
+	$(PY) -m pip install -q 'ziglang>=0.11' 'auditwheel>=6'
+	touch $@
+
+define build_wheel  # $(1): Rust target triple (empty: this machine's), $(2): the tag auditwheel must report
+	PATH=$(abspath $(VENV)/bin):$$PATH $(VENV)/bin/maturin build $(WHEEL_FLAGS) $(if $(1),--target $(1)) -o dist
+	$(VENV)/bin/auditwheel show $$(ls -t dist/credo-*$(2)*.whl | head -1) | tee dist/auditwheel-$(2).txt
+	grep -q '"$(2)"' dist/auditwheel-$(2).txt || { echo "wheel is not $(2)"; exit 1; }
+endef
+
+wheel: $(WHEEL_TOOLS)  ## Build the release abi3 manylinux2014 (glibc 2.17) x86-64 wheel into dist/
+	$(call build_wheel,,manylinux_2_17_x86_64)
+
+wheel-aarch64: $(WHEEL_TOOLS)  ## Cross-build the aarch64 wheel (needs the aarch64-unknown-linux-gnu Rust target)
+	rustup target add aarch64-unknown-linux-gnu
+	$(call build_wheel,aarch64-unknown-linux-gnu,manylinux_2_17_aarch64)
+
+# Debian's arm64 Python 3.11 (unpacked from its .deb files, not installed) runs under qemu-user
+# with NumPy's aarch64 wheel from PyPI; needs root for apt-get and qemu-user.
+wheel-aarch64-test: wheel-aarch64  ## Smoke-test the aarch64 wheel under qemu-user emulation
+	scripts/wheel_smoke_aarch64.sh $$(ls -t dist/credo-*aarch64.whl | head -1)
+
+sdist-test: venv  ## Build the sdist and install it from scratch (a full Rust build) in a fresh venv
+	rm -rf $(WHEEL_VENV) dist/credo-*.tar.gz && $(VENV)/bin/maturin sdist -o dist
+	python3 -m venv $(WHEEL_VENV)
+	env -u PYTHONPATH $(WHEEL_VENV)/bin/pip install -q $$(ls -t dist/credo-*.tar.gz | head -1)
+	cd /tmp && env -u PYTHONPATH $(WHEEL_VENV)/bin/python $(abspath scripts/wheel_smoke.py)
 
 demo: build-dev  ## Run `credo demo`
 	$(PY) -m credo demo
@@ -79,6 +109,6 @@ clean:  ## Remove build outputs
 WHEEL_VENV ?= /tmp/credo-wheel-venv
 wheel-test: wheel  ## Install the built wheel into a fresh venv and run the smoke test there
 	rm -rf $(WHEEL_VENV) && python3 -m venv $(WHEEL_VENV)
-	env -u PYTHONPATH $(WHEEL_VENV)/bin/pip install -q $$(ls -t dist/credo-*.whl | head -1)
+	env -u PYTHONPATH $(WHEEL_VENV)/bin/pip install -q $$(ls -t dist/credo-*x86_64.whl | head -1)
 	cd /tmp && env -u PYTHONPATH $(WHEEL_VENV)/bin/python $(abspath scripts/wheel_smoke.py)
-	@ls -l $$(ls -t dist/credo-*.whl | head -1)
+	@ls -l $$(ls -t dist/credo-*x86_64.whl | head -1)
