@@ -1,4 +1,4 @@
-"""Scale-out on Ray Data: score logit datasets, apply fitted calibrators, evaluate.
+"""Scale-out on Ray Data: score logits and generated responses, apply fitted calibrators, evaluate.
 
 The same calls run on a laptop (``ray.init()`` starts a local cluster) and on a real cluster:
 every function takes and returns a :class:`ray.data.Dataset` and does its work in
@@ -9,10 +9,17 @@ as pickles) and are rebuilt once per actor.
 Scoring vLLM batch outputs
 --------------------------
 Keep the per-token logprobs vLLM returns (``SamplingParams(logprobs=k)``) next to the prompt
-ids, turn each request into a fixed-width row with :func:`credo.formats.from_vllm` (``top_logprobs``
+ids, turn each response into one row with :func:`credo.formats.from_vllm` (``top_logprobs``
 ``[T, k]`` padded with ``-inf`` and the ``chosen_logprob`` ``[T]``) inside your own
-``map_batches`` step, then call :func:`score_topk` on that dataset. Full-vocabulary logits
-(saved ``[T, V]`` arrays) go through :func:`score_logits` instead.
+``map_batches`` step, then call :func:`score_topk` on that dataset: one row of sequence-level
+features per response. Full-vocabulary logits (saved ``[V]`` rows, one per position) go through
+:func:`score_logits` instead.
+
+Evaluating
+----------
+:func:`evaluate` never brings the scores to the driver: every block is reduced on a worker to a
+fixed-size vector of sums that merge exactly (see :func:`evaluation_stats`), so evaluating 10⁸
+rows or 10¹⁰ needs the same driver memory.
 
 Requires the ``ray`` extra: ``pip install 'credo[ray]'``.
 """
@@ -104,6 +111,84 @@ def score_logits(
     )
 
 
+def score_topk_batch(
+    batch: dict[str, Any],
+    *,
+    column: str = "top_logprobs",
+    chosen_column: str | None = "chosen_logprob",
+    policy: str = "bounds",
+    vocab_size: int | None = None,
+    k: int | None = None,
+    sentinel: float = -9999.0,
+    prefix: str = "",
+    keep_input: bool = False,
+    threads: int = 1,
+) -> dict[str, np.ndarray]:
+    """One batch of :func:`score_topk`: each row's ``[T, k]`` top logprobs (and ``[T]`` chosen
+    logprobs) become one row of sequence-level features (:func:`credo.topk_summary_batch`).
+
+    Called on a whole batch in-process, it gives the result the distributed path must reproduce.
+    """
+    import credo
+
+    for name in (column, chosen_column):
+        if name is not None and name not in batch:
+            raise InvalidArgumentError(f"column: no column {name!r} in the batch (columns: {', '.join(batch)})")
+    tops = [np.asarray(t, dtype=np.float64) for t in batch[column]]
+    chosen = None if chosen_column is None else [np.asarray(c, dtype=np.float64) for c in batch[chosen_column]]
+    features = credo.topk_summary_batch(
+        tops, chosen, policy=policy, vocab_size=vocab_size, k=k, sentinel=sentinel, threads=threads
+    )
+    drop = set() if keep_input else {column, chosen_column}
+    out = {name: value for name, value in batch.items() if name not in drop}
+    out.update({prefix + name: value for name, value in features.items()})
+    return out
+
+
+def score_topk(
+    ds: ray.data.Dataset,
+    *,
+    column: str = "top_logprobs",
+    chosen_column: str | None = "chosen_logprob",
+    policy: str = "bounds",
+    vocab_size: int | None = None,
+    k: int | None = None,
+    sentinel: float = -9999.0,
+    prefix: str = "",
+    keep_input: bool = False,
+    batch_size: int | None = 256,
+    threads: int = 1,
+    **map_batches_kwargs: Any,
+) -> ray.data.Dataset:
+    """Adds the sequence-level features of :class:`credo.signals.TopkSummary` (token count,
+    entropy bounds, tail mass, margins, sum / mean / min chosen logprob, share of tokens that
+    were not the top-1) for every generated response.
+
+    Each row holds one response: ``column`` its top-k logprobs ``[T, k]`` (T may differ from row
+    to row; missing entries as NaN, ``-inf`` or the ``sentinel``) and ``chosen_column`` the
+    chosen tokens' logprobs ``[T]`` (or None). The options are those of
+    :func:`credo.topk_summary`. ``threads`` native threads per worker (1: Ray's one CPU per task).
+    """
+    _require_ray()
+    return ds.map_batches(
+        score_topk_batch,
+        batch_format="numpy",
+        batch_size=batch_size,
+        fn_kwargs={
+            "column": column,
+            "chosen_column": chosen_column,
+            "policy": policy,
+            "vocab_size": vocab_size,
+            "k": k,
+            "sentinel": sentinel,
+            "prefix": prefix,
+            "keep_input": keep_input,
+            "threads": threads,
+        },
+        **map_batches_kwargs,
+    )
+
+
 class CalibrateBatch:
     """A Ray actor body holding one fitted calibrator, rebuilt from its JSON artefact."""
 
@@ -147,6 +232,150 @@ def calibrate(
     )
 
 
+# --- evaluation with mergeable statistics ---------------------------------------------------------
+#
+# Each block of the dataset is reduced on a worker to one fixed-size float64 vector of sums; the
+# vectors add up (Ray Data's hash aggregation merges them on the workers), and only the merged
+# vector, a few hundred kilobytes whatever the row count, reaches the driver. Its layout:
+#
+#   [n, Brier sum, NLL sum | ECE bins: weight, confidence sum, outcome sum (n_bins each) |
+#    score grid: outcome sum, (1 - outcome) sum (GRID_CELLS each)]
+#
+# The ECE is exact (the per-bin sums of credo's reliability kernel add up across blocks). AUROC,
+# AURC and the risk-coverage curve come from the grid: confidences are binned by their logit in
+# cells 1/GRID_RESOLUTION wide over [-GRID_LOGIT, GRID_LOGIT] (so 0.9, 0.99, 0.999 … get the same
+# number of cells, and a cell spans a change of 0.4 % in p or in 1 - p); answers in one cell count
+# as tied. Each result states its largest possible error against the exact rank computation,
+# from the same grid (``auroc_max_error``, ``aurc_max_error``); both are 0 when no cell holds a
+# right and a wrong answer (AUROC) or more than one answer (AURC).
+
+GRID_LOGIT = 40.0
+GRID_RESOLUTION = 256
+GRID_CELLS = int(2 * GRID_LOGIT * GRID_RESOLUTION) + 1
+_HEAD = 3  # n, Brier sum, NLL sum
+
+
+def _grid_cells(conf: np.ndarray) -> np.ndarray:
+    """The grid cell of each confidence: monotone in the confidence (ties stay ties)."""
+    with np.errstate(divide="ignore"):
+        z = np.log(conf) - np.log1p(-conf)
+    z = np.clip(np.nan_to_num(z, nan=0.0, posinf=GRID_LOGIT, neginf=-GRID_LOGIT), -GRID_LOGIT, GRID_LOGIT)
+    return np.minimum(((z + GRID_LOGIT) * GRID_RESOLUTION).astype(np.int64), GRID_CELLS - 1)
+
+
+def evaluation_stats(conf: Any, correct: Any, n_bins: int = 15) -> np.ndarray:
+    """The mergeable statistics of one block (see the layout above): vectors of two blocks add up
+    to the vector of their union. This is what each worker computes."""
+    from credo import _credo, metrics
+
+    p = np.ascontiguousarray(conf, dtype=np.float64)
+    y = np.ascontiguousarray(correct, dtype=np.float64)
+    out = np.zeros(_HEAD + 3 * n_bins + 2 * GRID_CELLS)
+    if len(p) == 0:
+        return out
+    out[0] = len(p)
+    out[1] = metrics.brier_score(y, p) * len(p)
+    out[2] = metrics.nll(y, p) * len(p)
+    weight, _, conf_sum, acc_sum, _ = _credo.reliability(p, y, None, n_bins=n_bins, convention="credo")
+    out[_HEAD : _HEAD + 3 * n_bins] = np.concatenate([weight, conf_sum, acc_sum])
+    cells = _grid_cells(p)
+    grid = out[_HEAD + 3 * n_bins :]
+    grid[:GRID_CELLS] = np.bincount(cells, weights=y, minlength=GRID_CELLS)
+    grid[GRID_CELLS:] = np.bincount(cells, weights=1.0 - y, minlength=GRID_CELLS)
+    return out
+
+
+def metrics_from_stats(stats: np.ndarray, n_bins: int = 15) -> dict[str, Any]:
+    """The metrics of a merged statistics vector: n, ECE (exact), Brier and NLL (exact), AUROC and
+    AURC from the grid with their largest possible error, and the risk-coverage curve at the
+    grid's non-empty cells (highest confidence first)."""
+    n = stats[0]
+    if n <= 0:
+        raise InvalidArgumentError("ds: has no rows to evaluate")
+    weight, conf_sum, acc_sum = stats[_HEAD : _HEAD + 3 * n_bins].reshape(3, n_bins)
+    grid = stats[_HEAD + 3 * n_bins :]
+    pos, neg = grid[:GRID_CELLS][::-1], grid[GRID_CELLS:][::-1]  # highest confidence first
+    keep = (pos + neg) > 0
+    pos, neg = pos[keep], neg[keep]
+    tp_before = np.cumsum(pos) - pos
+    total_pos, total_neg = pos.sum(), neg.sum()
+    both = total_pos > 0 and total_neg > 0
+    auroc = float(np.sum(neg * (tp_before + 0.5 * pos)) / (total_pos * total_neg)) if both else float("nan")
+    auroc_err = float(0.5 * np.sum(pos * neg) / (total_pos * total_neg)) if both else float("nan")
+    count = pos + neg
+    acc = np.cumsum(count)
+    err = np.cumsum(neg)
+    risk = err / acc
+    coverage = acc / n
+    aurc = float(np.sum(np.diff(coverage, prepend=0.0) * risk))
+    # Inside a cell the exact curve steps through every answer; its risk stays between the
+    # cell's lowest and highest possible running error rates.
+    before, err_before = acc - count, err - neg
+    lo = err_before / acc
+    hi = np.where(neg > 0, (err_before + neg) / (before + np.maximum(neg, 1)), err_before / (before + 1))
+    aurc_err = float(np.sum(count / n * np.maximum(hi - risk, risk - lo)))
+    cells = np.flatnonzero(keep[::-1])[::-1]  # the grid index of each kept cell, highest first
+    upper_logit = (cells + 1) / GRID_RESOLUTION - GRID_LOGIT
+    return {
+        "n": round(n),
+        "ece": float(np.sum(np.abs(acc_sum - conf_sum)) / weight.sum()),
+        "brier": float(stats[1] / n),
+        "nll": float(stats[2] / n),
+        "auroc": auroc,
+        "auroc_max_error": auroc_err,
+        "aurc": aurc,
+        "aurc_max_error": aurc_err,
+        "risk_coverage": {
+            "confidence_below": (1 / (1 + np.exp(-upper_logit))).tolist(),
+            "coverage": coverage.tolist(),
+            "risk": risk.tolist(),
+        },
+    }
+
+
+def block_stats(
+    batch: dict[str, np.ndarray],
+    *,
+    confidence_column: str,
+    correct_column: str,
+    segment_column: str | None,
+    n_bins: int,
+) -> dict[str, np.ndarray]:
+    """The first stage of :func:`evaluate`, run on the workers: one batch (a whole block) becomes
+    one row per segment present in it, ``segment`` and its ``stats`` vector."""
+    for name in (confidence_column, correct_column, segment_column):
+        if name is not None and name not in batch:
+            raise InvalidArgumentError(f"column: no column {name!r} in the batch (columns: {', '.join(batch)})")
+    conf, correct = np.asarray(batch[confidence_column]), np.asarray(batch[correct_column])
+    if segment_column is None:
+        return {"segment": np.array([""]), "stats": evaluation_stats(conf, correct, n_bins)[None, :]}
+    keys, codes = np.unique(np.asarray(batch[segment_column]).astype(str), return_inverse=True)
+    stats = [evaluation_stats(conf[codes == j], correct[codes == j], n_bins) for j in range(len(keys))]
+    return {"segment": keys, "stats": np.stack(stats)}
+
+
+def _sum_stats(size: int) -> Any:
+    """Ray Data aggregation that adds the ``stats`` vectors up on the workers."""
+    from ray.data.aggregate import AggregateFnV2
+    from ray.data.block import BlockAccessor
+
+    class _SumStats(AggregateFnV2):
+        def __init__(self) -> None:
+            super().__init__("credo_stats", zero_factory=lambda: np.zeros(size), on="stats", ignore_nulls=False)
+
+        def aggregate_block(self, block: Any) -> np.ndarray:
+            stats = BlockAccessor.for_block(block).to_numpy("stats")
+            return np.asarray(stats, dtype=np.float64).reshape(-1, size).sum(axis=0)
+
+        def combine(self, current: Any, new: Any) -> np.ndarray:
+            return np.asarray(current, dtype=np.float64) + np.asarray(new, dtype=np.float64)
+
+        def finalize(self, acc: Any) -> bytes:
+            return np.asarray(acc, dtype=np.float64).tobytes()
+
+    return _SumStats()
+
+
 def evaluate(
     ds: ray.data.Dataset,
     *,
@@ -155,41 +384,41 @@ def evaluate(
     segment_column: str | None = None,
     n_bins: int = 15,
 ) -> dict[str, Any]:
-    """Calibration and ranking metrics of a scored dataset (ECE, Brier, AUROC, AURC, per segment).
+    """Calibration and ranking metrics of a scored dataset, aggregated on the workers.
 
-    Only the two (or three) scalar columns travel to the driver; the metrics are then computed
-    by the same kernels as the in-process :mod:`credo.metrics` calls, so the numbers are identical.
+    Each block is reduced where it lives to a fixed-size vector of sums (:func:`evaluation_stats`),
+    the vectors are added up by Ray Data's aggregation on the workers, and only the merged vector
+    (one per segment) reaches the driver: the driver's memory does not grow with the row count.
+    Returns ``n``, ``ece`` (``n_bins`` equal-width bins, exact), ``brier`` and ``nll`` (exact),
+    ``auroc`` and ``aurc`` from a fine logit grid with ``auroc_max_error`` / ``aurc_max_error``
+    (their largest possible distance from the exact values; see the module's notes), the
+    ``risk_coverage`` curve on that grid, and with ``segment_column`` the same per segment.
     """
     _require_ray()
+    from credo._validate import check_positive_int
 
-    cols = [confidence_column, correct_column] + ([segment_column] if segment_column else [])
-    parts: dict[str, list[np.ndarray]] = {c: [] for c in cols}
-    for batch in ds.select_columns(cols).iter_batches(batch_format="numpy", batch_size=65536):
-        for c in cols:
-            parts[c].append(np.asarray(batch[c]))
-    data = {c: np.concatenate(v) if v else np.empty(0) for c, v in parts.items()}
-    return _summary(
-        data[confidence_column], data[correct_column], data[segment_column] if segment_column else None, n_bins
+    n_bins = check_positive_int(n_bins, "n_bins")
+    partial = ds.map_batches(
+        block_stats,
+        batch_format="numpy",
+        batch_size=None,  # one reduction per block
+        fn_kwargs={
+            "confidence_column": confidence_column,
+            "correct_column": correct_column,
+            "segment_column": segment_column,
+            "n_bins": n_bins,
+        },
     )
-
-
-def _summary(conf: np.ndarray, correct: np.ndarray, segments: np.ndarray | None, n_bins: int) -> dict[str, Any]:
-    from credo import metrics
-
-    fns = {
-        "ece": lambda t, p: metrics.ece(t, p, n_bins=n_bins),
-        "brier": metrics.brier_score,
-        "nll": metrics.nll,
-        "auroc": metrics.auroc,
-        "aurc": metrics.aurc,
-    }
-    y = np.asarray(correct).astype(np.int64)
-    p = np.asarray(conf, dtype=np.float64)
-    out: dict[str, Any] = {"n": len(p), **{k: float(fn(y, p)) for k, fn in fns.items()}}
-    if segments is not None:
-        tab = metrics.by_segment(fns, y, p, np.asarray(segments).astype(str), overall=False, as_frame=False)
-        out["segments"] = {
-            str(seg): {"n": int(tab["count"][i]), **{k: float(tab[k][i]) for k in fns}}
-            for i, seg in enumerate(tab["segment"])
-        }
+    agg = _sum_stats(_HEAD + 3 * n_bins + 2 * GRID_CELLS)
+    if segment_column is None:
+        row = partial.aggregate(agg)
+        return metrics_from_stats(np.frombuffer(row["credo_stats"], dtype=np.float64), n_bins)
+    rows = partial.groupby("segment").aggregate(agg).take_all()
+    per_segment = {str(r["segment"]): np.frombuffer(r["credo_stats"], dtype=np.float64) for r in rows}
+    out = metrics_from_stats(sum(per_segment.values()), n_bins)
+    out["segments"] = {}
+    for seg in sorted(per_segment):
+        m = metrics_from_stats(per_segment[seg], n_bins)
+        m.pop("risk_coverage")
+        out["segments"][seg] = m
     return out
