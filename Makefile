@@ -12,7 +12,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 export PYTHONPATH := $(abspath python)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv build-dev wheel-test test test-python test-rust test-rust-aarch64 lint lint-rust lint-python stubtest bench bench-smoke wheel wheel-aarch64 wheel-aarch64-test sdist-test demo clean
+.PHONY: help venv build-dev wheel-test test test-python test-rust test-rust-aarch64 lint lint-rust lint-python stubtest bench bench-smoke wheel wheel-aarch64 wheel-aarch64-test sdist-test demo docs clean
 
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -102,6 +102,9 @@ sdist-test: venv  ## Build the sdist and install it from scratch (a full Rust bu
 
 demo: build-dev  ## Run `credo demo`
 	$(PY) -m credo demo
+
+docs: venv  ## Build the documentation site into site/ (MkDocs, warnings are errors)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 clean:  ## Remove build outputs
 	rm -rf target dist python/credo/*.so

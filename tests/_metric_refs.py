@@ -1,5 +1,5 @@
-"""Independent float64 NumPy re-implementations of the anchors' metric algorithms (REFERENCE.md
-§d.7–d.9), written from their published code, used as oracles by the metric tests."""
+"""Independent float64 NumPy re-implementations of the anchors' metric algorithms
+(docs/definitions/metrics.md), written from their published code, used as oracles by the metric tests."""
 
 from __future__ import annotations
 

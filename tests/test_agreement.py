@@ -1,4 +1,4 @@
-"""credo.agreement: REFERENCE §d.14–d.15 check values, independent re-computations, properties,
+"""credo.agreement: docs/definitions/agreement.md check values, independent re-computations, properties,
 bad input."""
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def rouge_l(a: str, b: str) -> float:
     return 2 * p * r / (p + r)
 
 
-# --- REFERENCE check values ---------------------------------------------------------------------
+# --- check values of docs/definitions/agreement.md ---------------------------------------------
 
 
 def test_semantic_entropy_toy_values():

@@ -196,7 +196,8 @@ def test_temperature_matches_sklearn_on_logits(rng):
         ours = TemperatureScaling().fit(z, y, sample_weight=sw)
         assert ours.beta_ == pytest.approx(_sk_beta(ref), rel=1e-6)
         np.testing.assert_allclose(ours.predict_proba(z), ref.predict_proba(z), atol=1e-6)
-    assert 0.45 < TemperatureScaling().fit(z, y).beta_ < 0.55  # REFERENCE.md §d.12 recipe
+    # the recipe of docs/definitions/calibrators.md#temperature-scaling
+    assert 0.45 < TemperatureScaling().fit(z, y).beta_ < 0.55
 
 
 def test_temperature_matches_sklearn_on_probabilities_and_binary(rng):

@@ -90,7 +90,8 @@ def test_logistic_fit_bad_input(rng):
 
 
 def test_metric_helpers_against_references(rng):
-    # REFERENCE.md d.7: sklearn-style (a, b] bins, 10 bins → 0.2267.
+    # docs/definitions/metrics.md#binned-calibration-error-ece-and-bin-conventions:
+    # sklearn-style (a, b] bins, 10 bins → 0.2267.
     conf = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1, 0.05, 0.95, 0])
     y = np.array([0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 0])
     assert _ece(y, conf) == pytest.approx(0.2267, abs=1e-4)

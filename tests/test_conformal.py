@@ -1,5 +1,5 @@
 """credo.conformal: quantile rule, p-values, prediction sets, selective thresholds and claim
-filtering against REFERENCE.md §d.1–d.6 check values, MAPIE 1.6, scipy and numpy."""
+filtering against the check values of docs/definitions/conformal.md, MAPIE 1.6, scipy and numpy."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_compat_reproduces_float_expression_and_exact_the_rational_rule():
                 assert conformal_rank(n, a, mode="compat") == compat
                 assert conformal_rank(n, a) == exact
             diff += compat != exact
-    # REFERENCE d.1: 300 cells, all at alpha in {0.95, 0.99}
+    # docs/definitions/conformal.md#split-conformal-quantile: 300 cells, all at alpha in {0.95, 0.99}
     assert diff == 300
     for a in (0.95, 0.99):
         native = sum(conformal_rank(n, a) != conformal_rank(n, a, mode="compat") for n in range(1, 5001))

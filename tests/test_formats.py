@@ -1,4 +1,5 @@
-"""credo.formats readers on hand-built OpenAI, vLLM and transformers outputs (REFERENCE d.17)."""
+"""credo.formats readers on hand-built OpenAI, vLLM and transformers outputs
+(docs/definitions/signals.md#server-formats)."""
 
 from __future__ import annotations
 

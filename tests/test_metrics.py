@@ -1,4 +1,4 @@
-"""credo.metrics against REFERENCE.md check values, scikit-learn, MAPIE and float64 NumPy
+"""credo.metrics against the check values of docs/definitions/metrics.md, scikit-learn, MAPIE and float64 NumPy
 re-implementations of the anchors' algorithms (tests/_metric_refs.py)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ CONF = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.0, 0.0
 Y = np.array([0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 0])
 
 
-# --- REFERENCE.md §d.7: the 15-point vector under each convention ------------------------------
+# --- docs/definitions/metrics.md: the 15-point vector under each convention ------------------------------
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,8 @@ def test_lm_polygraph_and_uqlm_conventions(batch) -> None:  # type: ignore[no-un
     lp = s.lm_polygraph()
     for b, n in enumerate([12, 7, 3, 1]):
         lps = tok.chosen_logprob[b, :n]
-        # REFERENCE d.13: MSP = -sum log p (EOS included); Perplexity = -mean log p, no exp.
+        # docs/definitions/signals.md#sequence-estimators: MSP = -sum log p (EOS included);
+        # Perplexity = -mean log p, no exp.
         np.testing.assert_allclose(lp["MaximumSequenceProbability"][b], -lps.sum(), rtol=1e-12)
         np.testing.assert_allclose(lp["Perplexity"][b], -lps.mean(), rtol=1e-12)
         np.testing.assert_allclose(lp["MeanTokenEntropy"][b], tok.entropy[b, :n].mean(), rtol=1e-12)

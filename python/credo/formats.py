@@ -1,4 +1,4 @@
-"""Readers that turn what servers and libraries return into credo's arrays (REFERENCE d.17).
+"""Readers that turn what servers and libraries return into credo's arrays (docs/definitions/signals.md#server-formats).
 
 * :func:`from_openai` — an OpenAI chat completion (``choices[i].logprobs.content[*]``) or a
   legacy completion (``choices[i].logprobs.{tokens, token_logprobs, top_logprobs}``), as dicts

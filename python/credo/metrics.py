@@ -5,7 +5,9 @@ chooses the view of the data. Arguments follow scikit-learn: ``(y_true, y_prob)`
 options keyword-only, ``sample_weight`` wherever a weighted mean makes sense.
 
 Binned calibration error (:func:`ece`) is reported differently by every library because each
-assigns values on a bin edge differently (REFERENCE.md §d.7). ``convention`` selects the rule:
+assigns values on a bin edge differently
+(docs/definitions/metrics.md#binned-calibration-error-ece-and-bin-conventions). ``convention``
+selects the rule:
 
 ========== =========================================================== ============
 convention bin of a confidence p with B bins                           default B

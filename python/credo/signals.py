@@ -135,8 +135,8 @@ class SequenceSignals:
         return _fields(self)
 
     def lm_polygraph(self) -> dict[str, np.ndarray]:
-        """LM-Polygraph's sequence estimators (REFERENCE d.13), as uncertainties (higher = less
-        confident): ``MaximumSequenceProbability`` = −Σ log p(yₜ), ``Perplexity`` =
+        """LM-Polygraph's sequence estimators (docs/definitions/signals.md#sequence-estimators), as
+        uncertainties (higher = less confident): ``MaximumSequenceProbability`` = −Σ log p(yₜ), ``Perplexity`` =
         −mean log p(yₜ) (no exp), ``MeanTokenEntropy`` = mean entropy, EOS included."""
         return {
             "MaximumSequenceProbability": -self.sum_logprob,

@@ -9,7 +9,7 @@
 - :func:`clm_set_scores`, :func:`clm_stop_index`, :func:`clm_select` — Conformal Language Modeling.
 - :func:`rcps_upper_bound` — Hoeffding / Bernstein / WSR bounds for risk-controlling sets.
 
-Definitions and check values: REFERENCE.md §d.1–d.6. Every number is computed in ``credo-core``.
+Definitions and check values: docs/definitions/conformal.md. Every number is computed in ``credo-core``.
 """
 
 from __future__ import annotations

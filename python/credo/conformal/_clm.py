@@ -1,5 +1,6 @@
-"""Conformal Language Modeling (Quach et al., ICLR 2024; REFERENCE.md §d.6): set scores over
-sampled generations, the stopping rule, and the fixed-sequence choice of a configuration."""
+"""Conformal Language Modeling (Quach et al., ICLR 2024): set scores over sampled generations,
+the stopping rule, and the fixed-sequence choice of a configuration
+(docs/definitions/conformal.md#conformal-language-modeling)."""
 
 from __future__ import annotations
 

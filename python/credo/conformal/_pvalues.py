@@ -1,4 +1,4 @@
-"""Conformal p-values (crepes' definitions, REFERENCE.md §d.1)."""
+"""Conformal p-values (crepes' definitions, docs/definitions/conformal.md#conformal-p-values)."""
 
 from __future__ import annotations
 

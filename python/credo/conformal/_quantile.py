@@ -1,4 +1,4 @@
-"""The split-conformal quantile (REFERENCE.md §d.1)."""
+"""The split-conformal quantile (docs/definitions/conformal.md#split-conformal-quantile)."""
 
 from __future__ import annotations
 

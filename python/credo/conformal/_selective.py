@@ -24,7 +24,7 @@ class NoThresholdWarning(UserWarning):
 
 def risk_p_value(errors: int, n: int, alpha: float, *, kind: str = "binomial") -> float:
     """p-value of H0: risk > alpha after ``errors`` errors among ``n`` points: the exact
-    binomial tail (0/1 losses) or Hoeffding–Bentkus (REFERENCE.md §d.3)."""
+    binomial tail (0/1 losses) or Hoeffding–Bentkus (docs/definitions/conformal.md#learn-then-test)."""
     check_choice(kind, "kind", P_VALUES)
     alpha = check_open_unit(alpha, "alpha")
     if int(errors) < 0 or int(n) < 0 or int(errors) > int(n):
@@ -42,7 +42,7 @@ def sgr_bound(errors: int, m: int, delta: float) -> float:
 
 def rcps_upper_bound(losses: Any, delta: float, *, bound: str = "wsr") -> float | np.ndarray:
     """The (1 − delta) upper confidence bound on the mean of ``losses`` in [0, 1], as used by
-    risk-controlling prediction sets (REFERENCE.md §d.4).
+    risk-controlling prediction sets (docs/definitions/conformal.md#rcps-upper-bounds).
 
     ``bound='hoeffding'``: r̂ + sqrt(ln(1/δ)/(2n)); ``'bernstein'``: r̂ + sqrt(2σ̂² ln(2/δ)/n) +
     7 ln(2/δ)/(3(n−1)) (σ̂² with ddof=1); ``'wsr'``: the Waudby-Smith–Ramdas betting bound of the

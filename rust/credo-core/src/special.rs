@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn beta_stopping_rule_check_values() {
-        // REFERENCE.md d.15: 1 − I_0.5(a+1, b+1)
+        // docs/definitions/agreement.md#adaptive-stopping: 1 − I_0.5(a+1, b+1)
         assert!(close(1.0 - beta_inc(5.0, 1.0, 0.5), 0.968_75, 1e-13));
         assert!(close(1.0 - beta_inc(6.0, 2.0, 0.5), 0.9375, 1e-13));
         assert!(close(1.0 - beta_inc(4.0, 3.0, 0.5), 0.656_25, 1e-13));

@@ -145,7 +145,7 @@ fn predict_sets<'py>(
     out.into_pyarray(py).reshape([n, k])
 }
 
-/// MAPIE-compatible Hoeffding-Bentkus p-value of H0: risk > alpha (see REFERENCE d.3).
+/// MAPIE-compatible Hoeffding-Bentkus p-value of H0: risk > alpha (see docs/definitions/conformal.md#learn-then-test).
 #[pyfunction]
 #[pyo3(signature = (r_hat, n, alpha, binary=false))]
 fn hb_p_value(r_hat: f64, n: u64, alpha: f64, binary: bool) -> f64 {

@@ -1,4 +1,4 @@
-//! The published semantic-entropy variants (REFERENCE §d.14), each under its own name.
+//! The published semantic-entropy variants (docs/definitions/agreement.md#semantic-entropy-four-published-definitions), each under its own name.
 //!
 //! ℓ_i = Σ_t log p (sequence log-likelihood), ℓ̄_i = mean_t log p (length-normalised).
 //! `farquhar` and `discrete` are entropies of a distribution over clusters: in [0, ln k].

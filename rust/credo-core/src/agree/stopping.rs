@@ -1,4 +1,4 @@
-//! Stopping rules for adaptive self-consistency (Aggarwal et al. 2023, REFERENCE §d.15): after each
+//! Stopping rules for adaptive self-consistency (Aggarwal et al. 2023, docs/definitions/agreement.md#adaptive-stopping): after each
 //! sample, decide from the answer counts alone whether more samples could still change the majority.
 //! Every rule is closed-form or a fixed quadrature: deterministic, no sampling.
 

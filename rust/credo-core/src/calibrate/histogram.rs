@@ -3,7 +3,7 @@
 //!
 //! One interval rule at fit and at predict (netcal fits with [a, b) and predicts with (a, b]):
 //! bins are (a, b] and the first bin is closed, [0, b], so a score equal to an edge belongs to the
-//! bin below it (scikit-learn's `calibration_curve` convention, REFERENCE.md §d.7). Equal-mass
+//! bin below it (scikit-learn's `calibration_curve` convention, docs/definitions/metrics.md#binned-calibration-error-ece-and-bin-conventions). Equal-mass
 //! edges are `np.quantile` (linear) of the fit scores with the ends forced to 0 and 1; repeated
 //! edges (heavy ties) are merged, so there can be fewer bins than asked for. An empty bin predicts
 //! its own midpoint (with no data, the bin's centre is the least-committal value).

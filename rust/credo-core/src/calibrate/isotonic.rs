@@ -1,4 +1,4 @@
-//! Isotonic calibration with scikit-learn's `IsotonicRegression` semantics (REFERENCE.md §d.10):
+//! Isotonic calibration with scikit-learn's `IsotonicRegression` semantics (docs/definitions/calibrators.md#isotonic-regression):
 //! drop non-positive weights, sort by x, pool x values within the dtype's resolution of their
 //! group's first value (weighted mean y, summed weight), PAVA, clip to [y_min, y_max], drop
 //! interior points equal to both neighbours, and predict by linear interpolation (as `np.interp`).
@@ -514,7 +514,7 @@ mod tests {
 
     #[test]
     fn reference_check_values() {
-        // REFERENCE.md §d.10
+        // docs/definitions/calibrators.md#isotonic-regression
         let x = [0.1, 0.2, 0.2, 0.3, 0.4];
         let y = [0.0, 1.0, 0.0, 0.0, 1.0];
         let m = fit(&x, &y, None, &IsotonicOptions::default()).unwrap();

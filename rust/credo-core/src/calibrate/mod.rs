@@ -4,7 +4,7 @@
 //! Each calibrator is split into a `fit` function (validates input, returns a model) and an
 //! immutable model with a scalar `predict_one` and a batch `predict`. The definitions follow
 //! scikit-learn where it is the reference (isotonic, Platt, temperature), so results can be
-//! cross-checked number for number; see REFERENCE.md §d.10–§d.12.
+//! cross-checked number for number; see docs/definitions/calibrators.md.
 
 pub mod beta;
 pub mod histogram;

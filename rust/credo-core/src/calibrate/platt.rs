@@ -1,4 +1,4 @@
-//! Platt scaling exactly as scikit-learn's `_sigmoid_calibration` (REFERENCE.md §d.11):
+//! Platt scaling exactly as scikit-learn's `_sigmoid_calibration` (docs/definitions/calibrators.md#platt-scaling):
 //! p = 1 / (1 + exp(A·f + B)), fitted on Platt's smoothed targets t₊ = (N₊+1)/(N₊+2),
 //! t₋ = 1/(N₋+2) (N counted with sample weights), after dividing f by max|f| when that is ≥ 30.
 //! scikit-learn stops L-BFGS-B at a gradient tolerance; this solver goes to the optimum.

@@ -1,6 +1,6 @@
 //! Temperature scaling: softmax(β·z) with one inverse temperature β = 1/T fitted by minimising
 //! the (weighted) multinomial negative log-likelihood, as scikit-learn's temperature calibration
-//! (REFERENCE.md §d.12): log β is confined to [−10, 10]; probabilities are taken as
+//! (docs/definitions/calibrators.md#temperature-scaling): log β is confined to [−10, 10]; probabilities are taken as
 //! z = ln(p + 1e-12); a binary score f is the two-class logit row (−f, f), so p = σ(2βf).
 //!
 //! The NLL is convex in β, so its derivative changes sign once. The solver is Newton's method
@@ -369,7 +369,7 @@ mod tests {
 
     #[test]
     fn recovers_the_generating_temperature() {
-        // REFERENCE.md §d.12 recipe: logits ~ N(0, 9), K = 10, labels sampled at T = 2 → β ≈ 0.5.
+        // docs/definitions/calibrators.md#temperature-scaling recipe: logits ~ N(0, 9), K = 10, labels sampled at T = 2 → β ≈ 0.5.
         let (z, y) = data(20_000, 10, 2.0, 1);
         let m = fit_logits(&z, 20_000, 10, &y, None).unwrap();
         assert!((m.beta - 0.5).abs() < 0.03, "{m:?}");

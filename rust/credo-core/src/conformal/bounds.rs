@@ -1,6 +1,6 @@
 //! Tail bounds behind the guaranteed thresholds.
 //!
-//! - Hoeffding–Bentkus p-value (Learn-then-Test, REFERENCE d.3), with MAPIE's conventions.
+//! - Hoeffding–Bentkus p-value (Learn-then-Test, docs/definitions/conformal.md#learn-then-test), with MAPIE's conventions.
 //! - The exact binomial p-value for 0/1 losses.
 //! - The SGR risk bound of Geifman & El-Yaniv (d.5): bisection on BinomCDF(k; m, b) = δ.
 //! - Conformal risk control's adjusted risk R̂⁺ (d.2).
@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn hoeffding_bentkus_check_values() {
-        // REFERENCE d.3 (MAPIE 1.6)
+        // docs/definitions/conformal.md#learn-then-test (MAPIE 1.6)
         assert!(close(hb_p_value(0.09, 1000, 0.1, false), 0.43014, 5e-6));
         assert!(close(hb_p_value(0.09, 1000, 0.1, true), 0.15824, 5e-6));
         assert!(close(hb_p_value(0.08, 500, 0.1, false), 0.20411, 5e-6));
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn sgr_check_value() {
-        // REFERENCE d.5: delta = 1e-4, m = 1000, r = 0.02 gives B* ≈ 0.041963
+        // docs/definitions/conformal.md#selective-guaranteed-risk-sgr: delta = 1e-4, m = 1000, r = 0.02 gives B* ≈ 0.041963
         assert!(close(sgr_bound(20, 1000, 1e-4), 0.041963, 2e-6));
     }
 

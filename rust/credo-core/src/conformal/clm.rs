@@ -1,4 +1,4 @@
-//! Conformal Language Modeling (Quach et al. 2024; REFERENCE d.6): the pieces that calibrate a
+//! Conformal Language Modeling (Quach et al. 2024; docs/definitions/conformal.md#conformal-language-modeling): the pieces that calibrate a
 //! sampling configuration λ = (similarity, quality, stopping thresholds) for a set of sampled
 //! generations.
 //!

@@ -86,7 +86,7 @@ mod tests {
 
     #[test]
     fn crepes_check_vector() {
-        // REFERENCE d.1
+        // docs/definitions/conformal.md#conformal-p-values
         let pv = PValues::fit(&[0.1, 0.2, 0.2, 0.4, 0.5]).unwrap();
         let p = pv.p_values(&[0.2, 0.45, 0.6], None).unwrap();
         let want = [5.0 / 6.0, 2.0 / 6.0, 1.0 / 6.0];

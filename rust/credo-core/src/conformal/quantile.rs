@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn exact_and_compat_differ_in_300_cells() {
-        // REFERENCE d.1: over n <= 5000 and the usual levels, 300 cells differ, all at 0.95/0.99.
+        // docs/definitions/conformal.md#split-conformal-quantile: over n <= 5000 and the usual levels, 300 cells differ, all at 0.95/0.99.
         let mut diff = 0;
         for alpha in [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.3, 0.5, 0.9, 0.95, 0.99] {
             for n in 1..=5000 {

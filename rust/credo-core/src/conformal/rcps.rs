@@ -1,5 +1,5 @@
 //! Upper confidence bounds on a mean loss in [0, 1] for risk-controlling prediction sets
-//! (Bates et al. 2021; REFERENCE d.4, as in MAPIE 1.6 `get_r_hat_plus`):
+//! (Bates et al. 2021; docs/definitions/conformal.md#rcps-upper-bounds, as in MAPIE 1.6 `get_r_hat_plus`):
 //!
 //! - Hoeffding: r̂ + sqrt(ln(1/δ) / (2n)).
 //! - Bernstein: r̂ + sqrt(2 σ̂² ln(2/δ) / n) + 7 ln(2/δ) / (3(n − 1)), σ̂² with ddof = 1.

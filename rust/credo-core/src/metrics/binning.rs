@@ -1,5 +1,5 @@
 //! Bin assignment for binned calibration error, in credo's convention and in the conventions of
-//! the libraries people compare against (REFERENCE.md §d.7). Only the assignment of a confidence
+//! the libraries people compare against (docs/definitions/metrics.md#binned-calibration-error-ece-and-bin-conventions). Only the assignment of a confidence
 //! to a bin differs between them; edges are computed with the same float operations the anchors
 //! use, so values that sit exactly on an edge land where the anchor puts them.
 

@@ -1,5 +1,5 @@
 //! Ranking and selective-prediction metrics of a confidence score against correctness
-//! (REFERENCE.md §d.9): AUROC, average precision, the risk–coverage curve, AURC, E-AURC, AUGRC,
+//! (docs/definitions/metrics.md#risk-coverage-aurc-e-aurc-and-augrc): AUROC, average precision, the risk–coverage curve, AURC, E-AURC, AUGRC,
 //! selective risk at a coverage, coverage at a risk, and PRR.
 //!
 //! credo's convention groups equal confidences: a threshold accepts every sample at or above it,

@@ -1,5 +1,5 @@
 //! Proper scoring rules: Brier score and negative log-likelihood, binary and multiclass,
-//! weighted means over samples (scikit-learn's conventions, REFERENCE.md §d.9).
+//! weighted means over samples (scikit-learn's conventions, docs/definitions/metrics.md#brier-score-and-nll).
 
 use super::{check_labels, check_outcomes, check_probs, check_weights, wt};
 use crate::error::{check_same_len, CredoError, Result};

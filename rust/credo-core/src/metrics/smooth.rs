@@ -1,5 +1,5 @@
 //! Smooth ECE (Błasiok & Nakkiran 2023), following relplot's algorithm step for step
-//! (REFERENCE.md §d.8) so its check value is reproduced:
+//! (docs/definitions/metrics.md#smooth-ece) so its check value is reproduced:
 //!
 //! 1. residuals r_i = f_i − y_i and unit masses are split linearly onto a grid of
 //!    ⌊max(2000, round(20/σ))/2⌋ + 1 points;

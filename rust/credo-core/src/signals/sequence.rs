@@ -1,7 +1,7 @@
 //! Sequence signals: per-sequence aggregates of token signals over the valid positions of a
 //! padded `[B, T]` batch, and repetition statistics over the chosen token ids.
 //!
-//! Conventions (REFERENCE d.13): all valid positions count, the last one (EOS) included, unless
+//! Conventions (docs/definitions/signals.md#sequence-estimators): all valid positions count, the last one (EOS) included, unless
 //! `drop_last` is set (LM-Polygraph's token-level `TokenEntropy` drops it). A sequence with no
 //! valid position gets NaN aggregates and zero counts.
 

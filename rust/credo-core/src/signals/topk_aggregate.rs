@@ -233,7 +233,7 @@ fn aggregate_portable(cols: Columns<'_>, chosen: Option<&[f64]>, opts: &TopkOpti
         }
     }
     // The entropy lower bound per row: the kept entries' entropy plus the tail mass spread as
-    // ⌊tail/pmin⌋ entries of pmin and one remainder (REFERENCE.md), whose −rem·log rem term is
+    // ⌊tail/pmin⌋ entries of pmin and one remainder (docs/definitions/signals.md#top-k-log-probabilities), whose −rem·log rem term is
     // taken for all rows at once; with no tail the bound is the kept entropy.
     for r in 0..rows {
         let tail = (1.0 - mass[r]).max(0.0);
