@@ -195,3 +195,15 @@ def test_exit_statuses_are_the_documented_ones(tmp_path, capsys, scored):
     assert run(capsys, "eval", scored[0], "--no-such-option")[0] == 2  # usage
     assert run(capsys, "frobnicate")[0] == 2
     assert run(capsys, "eval", scored[0], *COLS, "--bins", "0")[0] == 2
+
+
+def test_an_unexpected_exception_is_one_line_not_a_traceback(capsys, monkeypatch, scored):
+    """A bug surfaces as one line naming the exception (exit 1), never as a traceback."""
+    import credo.cli.eval as ev
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(ev, "evaluate", boom)
+    code, _, err = run(capsys, "eval", scored[0], *COLS)
+    assert code == 1 and err == "credo: error: internal error, please report it: RuntimeError: kaboom\n"
