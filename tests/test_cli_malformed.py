@@ -112,7 +112,13 @@ TABLE_CASES = [
 @pytest.mark.parametrize(
     ("name", "fname", "make", "extra", "code", "message"), TABLE_CASES, ids=[c[0] for c in TABLE_CASES]
 )
-def test_malformed_tables(tmp_path, capsys, name, fname, make, extra, code, message):
+@pytest.mark.parametrize("fast", [False, True], ids=["python-reader", "fast-reader"])
+def test_malformed_tables(tmp_path, capsys, monkeypatch, fast, name, fname, make, extra, code, message):
+    """Each case through the pure-Python reader and through the fast path (pyarrow or pandas when
+    installed), which hands any file it refuses to the pure-Python reader."""
+    from credo.cli import _io
+
+    monkeypatch.setattr(_io, "FAST_MIN_BYTES", 0 if fast else 1 << 62)
     path = _write(tmp_path / fname, make(tmp_path))
     argv = ["eval", str(path), "--label-col", "correct", "--n-resamples", "0"]
     argv += extra or ["--score-col", "confidence"]

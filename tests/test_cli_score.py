@@ -53,10 +53,7 @@ def test_npy_to_csv(tmp_path: Path, batch) -> None:  # type: ignore[no-untyped-d
     np.save(tmp_path / "a.npy", logits)
     np.save(tmp_path / "b.npy", logits[0])  # a single [T, V] sequence
     out = tmp_path / "scores.csv"
-    assert (
-        main(["score", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "-o", str(out), "--threads", "2"])
-        == 0
-    )
+    assert main(["score", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "-o", str(out), "--threads", "2"]) == 0
     rows = read_csv(out)
     assert len(rows) == 4 and [r["sequence"] for r in rows] == ["0", "1", "2", "0"]
     want = expected(logits)
@@ -101,9 +98,7 @@ def test_safetensors_bf16_f16_and_default_keys(tmp_path: Path, batch) -> None:  
         out = tmp_path / f"{np.dtype(dt).name}.csv"
         assert main(["score", str(f), "-o", str(out), "--format", "csv"]) == 0
         want = expected(logits.astype(dt), chosen, lengths)
-        np.testing.assert_allclose(
-            [float(r["mean_logprob"]) for r in read_csv(out)], want.mean_logprob, rtol=1e-12
-        )
+        np.testing.assert_allclose([float(r["mean_logprob"]) for r in read_csv(out)], want.mean_logprob, rtol=1e-12)
 
 
 def test_safetensors_written_by_the_library(tmp_path: Path, batch) -> None:  # type: ignore[no-untyped-def]
@@ -113,9 +108,7 @@ def test_safetensors_written_by_the_library(tmp_path: Path, batch) -> None:  # t
     out = tmp_path / "o.csv"
     assert main(["score", str(tmp_path / "lib.safetensors"), "-o", str(out), "--exclude-eos"]) == 0
     want = credo.sequence_signals(credo.token_signals(logits), include_eos=False)
-    np.testing.assert_allclose(
-        [float(r["mean_entropy"]) for r in read_csv(out)], want.mean_entropy, rtol=1e-12
-    )
+    np.testing.assert_allclose([float(r["mean_entropy"]) for r in read_csv(out)], want.mean_entropy, rtol=1e-12)
 
 
 def test_stdout_csv_and_progress_bar(tmp_path: Path, batch, capsys) -> None:  # type: ignore[no-untyped-def]

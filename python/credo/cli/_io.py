@@ -1,9 +1,10 @@
 """Reading tables of scores and labels for the CLI: CSV, TSV, JSON Lines and Parquet.
 
-Returns plain columns (a dict of NumPy arrays). CSV/TSV and JSON Lines are read by pyarrow when it
-is installed, else by pandas (CSV/TSV), else by a pure-Python reader (about 5x slower on a
-million rows); a file the fast reader refuses is read again by the pure-Python reader, whose
-error names the row. Parquet needs pyarrow.
+Returns plain columns (a dict of NumPy arrays). CSV/TSV and JSON Lines of 1 MiB or more are read
+by pyarrow when it is installed, else by pandas (CSV/TSV), else by a pure-Python reader (5-10x
+slower on a million rows; used for small files, where importing pyarrow would cost more); a file
+the fast reader refuses is read again by the pure-Python reader, whose error names the row.
+Parquet needs pyarrow.
 
 Every problem (missing file, directory, FIFO, unknown format, malformed content, missing column, a
 value that is not a number) raises a credo error naming the file and, where one is at fault, the
@@ -26,6 +27,9 @@ import numpy as np
 from credo.exceptions import InvalidArgumentError, ShapeError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+# Files smaller than this are read by the pure-Python reader: importing pyarrow or pandas (about
+# half a second) costs more than it saves below a few tens of thousands of rows.
+FAST_MIN_BYTES = 1 << 20
 # Spellings of booleans accepted in a label column (pandas writes True/False).
 BOOLEANS = {"true": 1.0, "false": 0.0}
 
@@ -59,11 +63,11 @@ def read_table(path: str | os.PathLike[str], columns: Sequence[str] | None = Non
     if kind is None:
         known = ", ".join(sorted(FORMATS))
         raise InvalidArgumentError(f"{p}: unknown file type {p.suffix!r} (expected one of {known})")
-    check_file(p)
+    size = check_file(p).stat().st_size
     if kind == "parquet":
         raw = _parquet(p)
     else:
-        raw = _fast(p, kind)
+        raw = _fast(p, kind) if size >= FAST_MIN_BYTES else None
         if raw is None:
             raw = _csv(p, "," if kind == "csv" else "\t") if kind != "jsonl" else _jsonl(p)
     if not raw or not len(next(iter(raw.values()))):
