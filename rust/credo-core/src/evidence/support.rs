@@ -62,17 +62,50 @@ impl Hasher for Fnv {
     }
 }
 
-type Vocab<'a> = HashSet<&'a str, BuildHasherDefault<Fnv>>;
+type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
+/// The most citation ids one claim keeps (the first ones as written): a sentence's trailing
+/// markers are shared by each of its clauses, so without a cap a sentence of many clauses and
+/// many markers would make an output quadratic in its length.
+pub const MAX_CITATIONS_PER_CLAIM: usize = 64;
+
+/// Token ids shared by every passage of one answer (each distinct passage token once).
+#[derive(Default)]
+struct Vocabulary<'a> {
+    ids: FnvMap<&'a str, u32>,
+}
+
+impl<'a> Vocabulary<'a> {
+    fn intern(&mut self, w: &'a str) -> u32 {
+        let next = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
+        *self.ids.entry(w).or_insert(next)
+    }
+    fn get(&self, w: &str) -> Option<u32> {
+        self.ids.get(w).copied()
+    }
+}
+
+/// One passage: its tokens and, for each of its token ids, the positions (token indices) where
+/// it occurs, in order.
 struct Passage<'a> {
     tokens: &'a [Token],
-    vocab: Vocab<'a>,
+    positions: FnvMap<u32, Vec<u32>>,
 }
 
 impl<'a> Passage<'a> {
-    fn new(tokens: &'a [Token]) -> Self {
-        let vocab = tokens.iter().map(|t| t.norm.as_str()).collect();
-        Self { tokens, vocab }
+    fn new(tokens: &'a [Token], vocab: &mut Vocabulary<'a>) -> Self {
+        let mut positions: FnvMap<u32, Vec<u32>> = FnvMap::default();
+        for (i, t) in tokens.iter().enumerate() {
+            let id = vocab.intern(t.norm.as_str());
+            positions
+                .entry(id)
+                .or_default()
+                .push(u32::try_from(i).unwrap_or(u32::MAX));
+        }
+        Self { tokens, positions }
+    }
+    fn has(&self, id: Option<u32>) -> bool {
+        id.is_some_and(|id| self.positions.contains_key(&id))
     }
 }
 
@@ -81,31 +114,30 @@ fn passage_tokens(s: &str) -> Vec<Token> {
     text::tokenize(&chars, &[])
 }
 
+/// A claim's distinct content tokens, numbers and entities, each with its passage token id
+/// (None: in no passage).
 struct ClaimTokens {
-    content: Vec<String>,
-    numbers: Vec<String>,
-    entities: Vec<String>,
+    content: Vec<(String, Option<u32>)>,
+    numbers: Vec<(String, Option<u32>)>,
+    entities: Vec<(String, Option<u32>)>,
 }
 
-fn distinct(it: impl Iterator<Item = String>) -> Vec<String> {
+fn distinct<'t>(it: impl Iterator<Item = &'t Token>, vocab: &Vocabulary) -> Vec<(String, Option<u32>)> {
     let mut seen = HashSet::new();
-    it.filter(|s| seen.insert(s.clone())).collect()
+    it.filter(|t| seen.insert(t.norm.as_str()))
+        .map(|t| (t.norm.clone(), vocab.get(&t.norm)))
+        .collect()
 }
 
-fn claim_tokens(tokens: &[&Token], sentence_start: usize) -> ClaimTokens {
-    let content = distinct(
-        tokens
-            .iter()
-            .filter(|t| !text::is_stop_word(&t.norm))
-            .map(|t| t.norm.clone()),
-    );
-    let numbers = distinct(tokens.iter().filter(|t| t.kind == Kind::Number).map(|t| t.norm.clone()));
+fn claim_tokens(tokens: &[Token], sentence_start: usize, vocab: &Vocabulary) -> ClaimTokens {
+    let content = distinct(tokens.iter().filter(|t| !text::is_stop_word(&t.norm)), vocab);
+    let numbers = distinct(tokens.iter().filter(|t| t.kind == Kind::Number), vocab);
     // A capitalised word counts as a name unless it opens the sentence (where every word is).
     let entities = distinct(
         tokens
             .iter()
-            .filter(|t| t.capitalized && t.start != sentence_start && !text::is_stop_word(&t.norm))
-            .map(|t| t.norm.clone()),
+            .filter(|t| t.capitalized && t.start != sentence_start && !text::is_stop_word(&t.norm)),
+        vocab,
     );
     ClaimTokens {
         content,
@@ -114,80 +146,64 @@ fn claim_tokens(tokens: &[&Token], sentence_start: usize) -> ClaimTokens {
     }
 }
 
-struct Match {
-    score: f64,
-    recall: f64,
-    missing_numbers: Vec<String>,
-    missing_entities: Vec<String>,
-}
-
-fn score(claim: &ClaimTokens, p: &Passage) -> Match {
-    let hits = claim.content.iter().filter(|t| p.vocab.contains(t.as_str())).count();
+/// How one passage matches a claim: (score, recall), where the score is the recall when every
+/// number and entity of the claim occurs in the passage, else 0.
+fn score(claim: &ClaimTokens, p: &Passage) -> (f64, f64) {
+    let hits = claim.content.iter().filter(|(_, id)| p.has(*id)).count();
     let recall = hits as f64 / claim.content.len() as f64;
-    let missing_numbers: Vec<String> = claim
-        .numbers
-        .iter()
-        .filter(|t| !p.vocab.contains(t.as_str()))
-        .cloned()
-        .collect();
-    let missing_entities: Vec<String> = claim
-        .entities
-        .iter()
-        .filter(|t| !p.vocab.contains(t.as_str()))
-        .cloned()
-        .collect();
-    let score = if missing_numbers.is_empty() && missing_entities.is_empty() {
-        recall
-    } else {
-        0.0
-    };
-    Match {
-        score,
-        recall,
-        missing_numbers,
-        missing_entities,
-    }
+    let complete = claim.numbers.iter().chain(&claim.entities).all(|(_, id)| p.has(*id));
+    (if complete { recall } else { 0.0 }, recall)
 }
 
-/// Shortest window (in characters) of the passage containing every matched claim token.
-fn support_span(claim: &ClaimTokens, p: &Passage) -> Option<(usize, usize)> {
-    let ids: HashMap<&str, usize> = claim
-        .content
-        .iter()
-        .filter(|t| p.vocab.contains(t.as_str()))
-        .enumerate()
-        .map(|(i, t)| (t.as_str(), i))
-        .collect();
-    if ids.is_empty() {
-        return None;
-    }
-    let hits: Vec<(usize, usize)> = p
-        .tokens
-        .iter()
-        .enumerate()
-        .filter_map(|(pos, t)| ids.get(t.norm.as_str()).map(|&id| (pos, id)))
-        .collect();
-    let mut count = vec![0usize; ids.len()];
-    let mut have = 0;
+fn missing(of: &[(String, Option<u32>)], p: &Passage) -> Vec<String> {
+    of.iter()
+        .filter(|(_, id)| !p.has(*id))
+        .map(|(t, _)| t.clone())
+        .collect()
+}
+
+/// Shortest window (in characters) of the passage containing every one of `ids` (each occurs
+/// in it), the earliest-ending one among equals.
+///
+/// Exact without a pass over the whole passage per claim: the window holds an occurrence of the
+/// rarest id (the anchor); given the anchor, every other id takes its nearest occurrence on the
+/// left or on the right, and the best of those choices puts the ids whose left one is nearest on
+/// the left. Cost: (occurrences of the rarest id) × ids × log.
+fn support_span(ids: &[u32], p: &Passage) -> Option<(usize, usize)> {
+    let lists: Vec<&[u32]> = ids.iter().map(|id| p.positions[id].as_slice()).collect();
+    let rarest = (0..lists.len()).min_by_key(|&i| lists[i].len())?;
+    let tok = |pos: u32| &p.tokens[pos as usize];
     let mut best: Option<(usize, usize)> = None;
-    let mut lo = 0;
-    for hi in 0..hits.len() {
-        let id = hits[hi].1;
-        count[id] += 1;
-        if count[id] == 1 {
-            have += 1;
+    let mut sides: Vec<(usize, usize)> = Vec::with_capacity(lists.len());
+    for &anchor in lists[rarest] {
+        let (a0, b0) = (tok(anchor).start, tok(anchor).end);
+        sides.clear();
+        for (i, list) in lists.iter().enumerate() {
+            if i == rarest {
+                continue;
+            }
+            let k = list.partition_point(|&q| q < anchor);
+            // How far the window must reach left or right to take this id (usize::MAX: it can't).
+            let left = k.checked_sub(1).map_or(usize::MAX, |k| a0 - tok(list[k]).start);
+            let right = list.get(k).map_or(usize::MAX, |&q| tok(q).end - b0);
+            sides.push((left, right));
         }
-        while have == ids.len() {
-            let (a, b) = (p.tokens[hits[lo].0].start, p.tokens[hits[hi].0].end);
-            if best.is_none_or(|(x, y)| b - a < y - x) {
+        sides.sort_unstable();
+        // The first `split` ids (nearest on the left) go left, the rest right.
+        let mut right_max = vec![0usize; sides.len() + 1];
+        for i in (0..sides.len()).rev() {
+            right_max[i] = right_max[i + 1].max(sides[i].1);
+        }
+        for split in 0..=sides.len() {
+            let left = if split == 0 { 0 } else { sides[split - 1].0 };
+            let right = right_max[split];
+            if left == usize::MAX || right == usize::MAX {
+                continue;
+            }
+            let (a, b) = (a0 - left, b0 + right);
+            if best.is_none_or(|(x, y)| (b - a, b) < (y - x, y)) {
                 best = Some((a, b));
             }
-            let out = hits[lo].1;
-            count[out] -= 1;
-            if count[out] == 0 {
-                have -= 1;
-            }
-            lo += 1;
         }
     }
     best
@@ -202,44 +218,40 @@ pub(super) fn evaluate(answer: &str, passages: &[&str], opts: &EvidenceOptions) 
     };
     let tokens = text::tokenize(&chars, &markers);
     let tokenized: Vec<Vec<Token>> = passages.iter().map(|p| passage_tokens(p)).collect();
-    let indexed: Vec<Passage> = tokenized.iter().map(|t| Passage::new(t)).collect();
+    let mut vocab = Vocabulary::default();
+    let indexed: Vec<Passage> = tokenized.iter().map(|t| Passage::new(t, &mut vocab)).collect();
+    let mut spans: HashMap<(usize, Vec<u32>), Option<(usize, usize)>> = HashMap::new();
     let mut claims = Vec::new();
     for sentence in text::sentences(&chars, &markers) {
         let first_token = tokens
-            .iter()
-            .find(|t| t.start >= sentence.0)
+            .get(tokens.partition_point(|t| t.start < sentence.0))
             .map_or(usize::MAX, |t| t.start);
         let pieces = text::clauses(&chars, sentence, &tokens);
         // Markers after the sentence's last word cover clauses that carry none of their own.
-        let last_word = tokens
-            .iter()
-            .filter(|t| t.start >= sentence.0 && t.end <= sentence.1)
-            .map(|t| t.end)
-            .max();
+        let last_word = text::tokens_within(&tokens, sentence).last().map(|t| t.end);
         let tail: Vec<usize> = last_word
             .map(|e| {
-                markers
+                text::markers_within(&markers, (e, sentence.1))
                     .iter()
-                    .filter(|m| m.start >= e && m.end <= sentence.1)
-                    .flat_map(|m| m.ids.clone())
+                    .flat_map(|m| m.ids.iter().copied())
+                    .take(MAX_CITATIONS_PER_CLAIM)
                     .collect()
             })
             .unwrap_or_default();
         for (a, b) in pieces {
-            let own: Vec<&Token> = tokens.iter().filter(|t| t.start >= a && t.end <= b).collect();
-            let ct = claim_tokens(&own, first_token);
+            let ct = claim_tokens(text::tokens_within(&tokens, (a, b)), first_token, &vocab);
             if ct.content.is_empty() {
                 continue;
             }
-            let mut cites: Vec<usize> = markers
+            let mut cites: Vec<usize> = text::markers_within(&markers, (a, b))
                 .iter()
-                .filter(|m| m.start >= a && m.end <= b)
-                .flat_map(|m| m.ids.clone())
+                .flat_map(|m| m.ids.iter().copied())
+                .take(MAX_CITATIONS_PER_CLAIM)
                 .collect();
             if cites.is_empty() {
                 cites.clone_from(&tail);
             }
-            claims.push(judge(&ct, &indexed, (a, b), cites, opts));
+            claims.push(judge(&ct, &indexed, (a, b), cites, opts, &mut spans));
         }
     }
     let total: usize = claims.iter().map(|c| c.weight).sum();
@@ -279,33 +291,50 @@ fn judge(
     (start, end): (usize, usize),
     citations: Vec<usize>,
     opts: &EvidenceOptions,
+    spans: &mut HashMap<(usize, Vec<u32>), Option<(usize, usize)>>,
 ) -> ClaimSupport {
-    let matches: Vec<Match> = passages.iter().map(|p| score(ct, p)).collect();
-    let supports = |m: &Match| m.score >= opts.min_support;
+    let matches: Vec<(f64, f64)> = passages.iter().map(|p| score(ct, p)).collect();
+    let supports = |(score, _): (f64, f64)| score >= opts.min_support;
     // The best passage: highest score, then highest recall, then the earliest.
     let mut best = 0;
     for (i, m) in matches.iter().enumerate().skip(1) {
         let b = &matches[best];
-        if m.score > b.score || (m.score == b.score && m.recall > b.recall) {
+        if m.0 > b.0 || (m.0 == b.0 && m.1 > b.1) {
             best = i;
         }
     }
     let citation_ok = citations
         .iter()
-        .map(|&id| id >= 1 && id <= passages.len() && supports(&matches[id - 1]))
+        .map(|&id| id >= 1 && id <= passages.len() && supports(matches[id - 1]))
         .collect();
-    let m = &matches[best];
+    let (score, recall) = matches[best];
+    let p = &passages[best];
+    // Claims repeating the same matched words in the same passage share one span.
+    let mut ids: Vec<u32> = ct
+        .content
+        .iter()
+        .filter_map(|&(_, id)| id)
+        .filter(|id| p.has(Some(*id)))
+        .collect();
+    ids.sort_unstable();
+    let span = if ids.is_empty() {
+        None
+    } else {
+        *spans
+            .entry((best, ids))
+            .or_insert_with_key(|(_, ids)| support_span(ids, p))
+    };
     ClaimSupport {
         start,
         end,
         weight: ct.content.len(),
         passage: best,
-        score: m.score,
-        recall: m.recall,
-        supported: supports(m),
-        span: support_span(ct, &passages[best]),
-        missing_numbers: m.missing_numbers.clone(),
-        missing_entities: m.missing_entities.clone(),
+        score,
+        recall,
+        supported: supports((score, recall)),
+        span,
+        missing_numbers: missing(&ct.numbers, p),
+        missing_entities: missing(&ct.entities, p),
         citations,
         citation_ok,
     }
@@ -352,6 +381,69 @@ mod tests {
         let r = run("Dogs bark.", &[p]);
         let (a, b) = r.claims[0].span.unwrap();
         assert_eq!((&p[a..b], a), ("Dogs bark", 57));
+    }
+
+    /// The former span search: one sliding window over every hit of the passage.
+    fn sliding_window(ids: &[u32], p: &Passage) -> Option<(usize, usize)> {
+        let mut hits: Vec<(u32, usize)> = ids
+            .iter()
+            .enumerate()
+            .flat_map(|(k, id)| p.positions[id].iter().map(move |&q| (q, k)))
+            .collect();
+        hits.sort_unstable();
+        let (mut count, mut have, mut lo, mut best) = (vec![0usize; ids.len()], 0, 0, None::<(usize, usize)>);
+        for hi in 0..hits.len() {
+            count[hits[hi].1] += 1;
+            have += usize::from(count[hits[hi].1] == 1);
+            while have == ids.len() {
+                let (a, b) = (p.tokens[hits[lo].0 as usize].start, p.tokens[hits[hi].0 as usize].end);
+                if best.is_none_or(|(x, y)| b - a < y - x) {
+                    best = Some((a, b));
+                }
+                count[hits[lo].1] -= 1;
+                have -= usize::from(count[hits[lo].1] == 0);
+                lo += 1;
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn anchored_span_equals_the_sliding_window() {
+        let words = ["ab", "c", "dddd", "e", "ff", "ghi", "j"];
+        let mut seed: u64 = 11;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize
+        };
+        for _ in 0..3000 {
+            let n = 1 + next() % 30;
+            let text: Vec<&str> = (0..n).map(|_| words[next() % words.len()]).collect();
+            let tokens = passage_tokens(&text.join(if next() % 2 == 0 { " " } else { "  " }));
+            let mut vocab = Vocabulary::default();
+            let p = Passage::new(&tokens, &mut vocab);
+            let mut ids: Vec<u32> = p.positions.keys().copied().filter(|_| next() % 3 != 0).collect();
+            ids.sort_unstable();
+            if ids.is_empty() {
+                continue;
+            }
+            assert_eq!(support_span(&ids, &p), sliding_window(&ids, &p), "{text:?} {ids:?}");
+        }
+    }
+
+    #[test]
+    fn citations_per_claim_are_capped() {
+        let markers: String = (1..=200).map(|i| format!("[{i}]")).collect();
+        let r = run(
+            &format!("Alpha beta gamma; delta epsilon zeta {markers}."),
+            &["Alpha beta gamma."],
+        );
+        assert_eq!(r.claims.len(), 2);
+        for c in &r.claims {
+            assert_eq!(c.citations, (1..=MAX_CITATIONS_PER_CLAIM).collect::<Vec<_>>());
+        }
     }
 
     #[test]

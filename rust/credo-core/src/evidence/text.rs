@@ -239,11 +239,18 @@ pub fn tokenize(chars: &[char], skip: &[Marker]) -> Vec<Token> {
     out
 }
 
+/// Characters in the longest abbreviation ("approx"): a longer word before a full stop is none,
+/// so the backward scan stops there (unbounded, "a.a.a.a…" made it quadratic).
+const LONGEST_ABBREVIATION: usize = 6;
+
 fn is_abbreviation(chars: &[char], dot: usize) -> bool {
     // The word (letters and inner dots) right before the full stop.
     let mut s = dot;
     while s > 0 && (chars[s - 1].is_alphabetic() || (chars[s - 1] == '.' && s >= 2 && chars[s - 2].is_alphabetic())) {
         s -= 1;
+        if dot - s > LONGEST_ABBREVIATION {
+            return false;
+        }
     }
     if s == dot {
         return false;
@@ -251,6 +258,28 @@ fn is_abbreviation(chars: &[char], dot: usize) -> bool {
     let word: String = chars[s..dot].iter().collect::<String>().to_lowercase();
     // A single capital letter is an initial ("J. K. Rowling").
     (dot - s == 1 && chars[s].is_uppercase()) || is_abbreviation_word(&word)
+}
+
+/// The marker starting at `at` (markers are sorted and do not overlap).
+fn marker_at(markers: &[Marker], at: usize) -> Option<&Marker> {
+    let i = markers.partition_point(|m| m.start < at);
+    markers.get(i).filter(|m| m.start == at)
+}
+
+/// The tokens lying inside `[a, b)` (tokens are sorted and do not overlap), by binary search.
+#[must_use]
+pub fn tokens_within(tokens: &[Token], (a, b): (usize, usize)) -> &[Token] {
+    let lo = tokens.partition_point(|t| t.start < a);
+    let hi = tokens.partition_point(|t| t.end <= b).max(lo);
+    &tokens[lo..hi]
+}
+
+/// The markers lying inside `[a, b)`, by binary search.
+#[must_use]
+pub fn markers_within(markers: &[Marker], (a, b): (usize, usize)) -> &[Marker] {
+    let lo = markers.partition_point(|m| m.start < a);
+    let hi = markers.partition_point(|m| m.end <= b).max(lo);
+    &markers[lo..hi]
 }
 
 /// Sentence ranges of `chars` (trimmed, trailing citation markers included).
@@ -281,6 +310,7 @@ pub fn sentences(chars: &[char], markers: &[Marker]) -> Vec<(usize, usize)> {
             while j < n && matches!(chars[j], '.' | '!' | '?' | '"' | '\'' | ')' | '”' | '’') {
                 j += 1;
             }
+            let run_end = j;
             // Citation markers right after the full stop belong to this sentence.
             let mut k = j;
             loop {
@@ -288,7 +318,7 @@ pub fn sentences(chars: &[char], markers: &[Marker]) -> Vec<(usize, usize)> {
                 while t < n && chars[t] == ' ' {
                     t += 1;
                 }
-                match markers.iter().find(|m| m.start == t) {
+                match marker_at(markers, t) {
                     Some(m) => k = m.end,
                     None => break,
                 }
@@ -308,6 +338,10 @@ pub fn sentences(chars: &[char], markers: &[Marker]) -> Vec<(usize, usize)> {
                 i = j;
                 continue;
             }
+            // The rest of this run of stops ends no sentence either (each would find the same
+            // end); skipping it keeps "......… x" linear.
+            i = run_end;
+            continue;
         }
         i += 1;
     }
@@ -316,13 +350,20 @@ pub fn sentences(chars: &[char], markers: &[Marker]) -> Vec<(usize, usize)> {
 }
 
 /// Splits one sentence at ";" and at `", <conjunction>"` when both sides keep at least two
-/// content words; each piece is one claim.
+/// content words; each piece is one claim. Linear in the sentence: its tokens are found by binary
+/// search and counted through prefix sums.
 pub fn clauses(chars: &[char], (a, b): (usize, usize), tokens: &[Token]) -> Vec<(usize, usize)> {
+    let own = tokens_within(tokens, (a, b));
+    // prefix[i]: content tokens among own[..i].
+    let mut prefix = Vec::with_capacity(own.len() + 1);
+    prefix.push(0usize);
+    for t in own {
+        prefix.push(prefix[prefix.len() - 1] + usize::from(!is_stop_word(&t.norm)));
+    }
     let content = |x: usize, y: usize| {
-        tokens
-            .iter()
-            .filter(|t| t.start >= x && t.end <= y && !is_stop_word(&t.norm))
-            .count()
+        let lo = own.partition_point(|t| t.start < x);
+        let hi = own.partition_point(|t| t.end <= y).max(lo);
+        prefix[hi] - prefix[lo]
     };
     let mut cuts = Vec::new();
     let mut last = a;
@@ -330,7 +371,7 @@ pub fn clauses(chars: &[char], (a, b): (usize, usize), tokens: &[Token]) -> Vec<
         let cut = if ch == ';' {
             Some(i + 1)
         } else if ch == ',' {
-            let next = tokens.iter().find(|t| t.start > i && t.start < b);
+            let next = own.get(own.partition_point(|t| t.start <= i)).filter(|t| t.start < b);
             // The conjunction itself is left out of the claim.
             next.filter(|t| CLAUSE_CONJUNCTIONS.contains(&t.norm.as_str()))
                 .map(|t| t.end)
