@@ -64,6 +64,9 @@ impl Hasher for Fnv {
 
 type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
+/// Spans already found, by (passage, sorted matched token ids).
+type SpanMemo = HashMap<(usize, Vec<u32>), Option<(usize, usize)>>;
+
 /// The most citation ids one claim keeps (the first ones as written): a sentence's trailing
 /// markers are shared by each of its clauses, so without a cap a sentence of many clauses and
 /// many markers would make an output quadratic in its length.
@@ -220,7 +223,7 @@ pub(super) fn evaluate(answer: &str, passages: &[&str], opts: &EvidenceOptions) 
     let tokenized: Vec<Vec<Token>> = passages.iter().map(|p| passage_tokens(p)).collect();
     let mut vocab = Vocabulary::default();
     let indexed: Vec<Passage> = tokenized.iter().map(|t| Passage::new(t, &mut vocab)).collect();
-    let mut spans: HashMap<(usize, Vec<u32>), Option<(usize, usize)>> = HashMap::new();
+    let mut spans = SpanMemo::new();
     let mut claims = Vec::new();
     for sentence in text::sentences(&chars, &markers) {
         let first_token = tokens
@@ -291,7 +294,7 @@ fn judge(
     (start, end): (usize, usize),
     citations: Vec<usize>,
     opts: &EvidenceOptions,
-    spans: &mut HashMap<(usize, Vec<u32>), Option<(usize, usize)>>,
+    spans: &mut SpanMemo,
 ) -> ClaimSupport {
     let matches: Vec<(f64, f64)> = passages.iter().map(|p| score(ct, p)).collect();
     let supports = |(score, _): (f64, f64)| score >= opts.min_support;
