@@ -21,7 +21,9 @@ from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
 
 __all__ = ["ClaimSupport", "CoverageResult", "coverage", "coverage_batch"]
 
-_MARKER = re.compile(r"\s*\[[\d,\s\-–]+\]")
+# A citation marker and the whitespace before it. The look-behind makes a search start only at
+# the first of a run of spaces (else each space of a long run rescans the run: quadratic).
+_MARKER = re.compile(r"(?<!\s)\s*\[[\d,\s\-–]+\]")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,19 @@ def _check_options(min_support: float, max_chars: int) -> None:
         raise InvalidArgumentError(f"max_chars: must be a positive integer, got {max_chars!r}")
 
 
+def _not_utf8(named: list[tuple[str, str]]) -> InvalidArgumentError:
+    """The error for text the native code cannot take (a lone surrogate), naming the first
+    argument that holds one (looked for only once the call has failed)."""
+    for name, text in named:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return InvalidArgumentError(
+                f"{name}: not valid Unicode text (a lone surrogate {text[exc.start]!r} at {exc.start})"
+            )
+    return InvalidArgumentError("answer: not valid Unicode text")
+
+
 def _wrap(answer: str, raw: dict[str, Any]) -> CoverageResult:
     claims = tuple(
         ClaimSupport(
@@ -155,9 +170,12 @@ def coverage(
     answer = _check_text(answer, "answer")
     ps = _check_passages(passages, "passages")
     _check_options(min_support, max_chars)
-    raw = _credo.evidence_coverage(
-        answer, ps, min_support=float(min_support), citations=bool(citations), max_chars=max_chars
-    )
+    try:
+        raw = _credo.evidence_coverage(
+            answer, ps, min_support=float(min_support), citations=bool(citations), max_chars=max_chars
+        )
+    except UnicodeEncodeError:
+        raise _not_utf8([("answer", answer)] + [(f"passages[{i}]", p) for i, p in enumerate(ps)]) from None
     return _wrap(answer, raw)
 
 
@@ -186,12 +204,17 @@ def coverage_batch(
     _check_options(min_support, max_chars)
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise InvalidArgumentError(f"threads: must be a positive integer or None, got {threads!r}")
-    raws = _credo.evidence_coverage_batch(
-        ans,
-        ps,
-        min_support=float(min_support),
-        citations=bool(citations),
-        max_chars=max_chars,
-        threads=threads,
-    )
+    try:
+        raws = _credo.evidence_coverage_batch(
+            ans,
+            ps,
+            min_support=float(min_support),
+            citations=bool(citations),
+            max_chars=max_chars,
+            threads=threads,
+        )
+    except UnicodeEncodeError:
+        named = [(f"answers[{i}]", a) for i, a in enumerate(ans)]
+        named += [(f"passages[{i}][{j}]", p) for i, pi in enumerate(ps) for j, p in enumerate(pi)]
+        raise _not_utf8(named) from None
     return [_wrap(a, r) for a, r in zip(ans, raws, strict=False)]
