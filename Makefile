@@ -12,7 +12,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 export PYTHONPATH := $(abspath python)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv build-dev wheel-test test test-python test-rust test-rust-aarch64 lint lint-rust lint-python stubtest bench bench-smoke wheel wheel-aarch64 wheel-aarch64-test sdist-test demo docs clean
+.PHONY: fuzz help venv build-dev wheel-test test test-python test-rust test-rust-aarch64 lint lint-rust lint-python stubtest bench bench-smoke wheel wheel-aarch64 wheel-aarch64-test sdist-test demo docs clean
 
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -56,6 +56,11 @@ lint-python: venv  ## ruff
 
 stubtest: build-dev  ## The hand-written stub matches the native module
 	$(PY) -m mypy.stubtest credo._credo --allowlist .mypy-stubtest-allowlist --ignore-unused-allowlist
+
+FUZZ_SECONDS ?= 60
+fuzz: build-dev  ## Fuzz every text and file parser with atheris, FUZZ_SECONDS each (default 60)
+	$(PY) -m pip install -q atheris
+	$(PY) fuzz/run.py --seconds $(FUZZ_SECONDS)
 
 lint: lint-rust lint-python  ## Every linter
 
