@@ -58,9 +58,10 @@ stubtest: build-dev  ## The hand-written stub matches the native module
 	$(PY) -m mypy.stubtest credo._credo --allowlist .mypy-stubtest-allowlist --ignore-unused-allowlist
 
 FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
 fuzz: build-dev  ## Fuzz every text and file parser with atheris, FUZZ_SECONDS each (default 60)
 	$(PY) -m pip install -q atheris
-	$(PY) fuzz/run.py --seconds $(FUZZ_SECONDS)
+	$(PY) fuzz/run.py --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
 
 lint: lint-rust lint-python  ## Every linter
 
