@@ -168,6 +168,11 @@ class ShrinkCalibrator:
     """Minimal test double of a credo calibrator (fit/predict, scalar-capable, saveable): pulls
     probabilities toward the base rate by a fitted amount."""
 
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={"strength": _artifact.real(lo=0, hi=1)},
+        state={"rate": _artifact.real(lo=0, hi=1), "n_fit": _artifact.integer(lo=1)},
+    )
+
     def __init__(self, *, strength=0.5):
         self.strength = strength
 

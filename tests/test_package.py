@@ -38,6 +38,10 @@ def test_exception_hierarchy():
 
 @_artifact.register
 class _Toy:
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={"scale": _artifact.real()}, state={"values": _artifact.numbers(inf=True, nan=True)}
+    )
+
     def __init__(self, *, scale=1.0):
         self.scale = scale
 
@@ -95,7 +99,7 @@ def test_failed_save_keeps_previous_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(_artifact.os, "fsync", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(credo.ArtifactError, match=r"^path: cannot write .*toy\.json.*disk full"):
         _artifact.save(_Toy(scale=9.0), p)
     assert p.read_text() == before
     assert [f.name for f in tmp_path.iterdir()] == ["toy.json"]

@@ -188,6 +188,22 @@ class _Sub:
             return min(1.0, max(0.0, r if r.__class__ is float else float(np.asarray(r).reshape(-1)[0])))
         return min(1.0, max(0.0, float(np.asarray(cal.predict(np.array([p]))).reshape(-1)[0])))
 
+    # The saved form of one fitted logistic model (+ its fitted calibrator, a nested artefact).
+    SCHEMA = _artifact.record(
+        {
+            "coef": _artifact.numbers(min_len=1),
+            "intercept": _artifact.real(),
+            "coef_standardized": _artifact.numbers(min_len=1),
+            "mean": _artifact.numbers(min_len=1),
+            "scale": _artifact.numbers(min_len=1, lo=0),
+            "n_iter": _artifact.integer(),
+            "converged": _artifact.boolean,
+            "scalar_cal": _artifact.boolean,
+            "to_logit": _artifact.boolean,
+            "calibrator": _artifact.nullable(_artifact.nested_artefact),
+        }
+    )
+
     def state(self) -> dict[str, Any]:
         st: dict[str, Any] = {
             "coef": self.coef,
@@ -525,6 +541,37 @@ class ConfidenceModel(Estimator):
         return {k: float(v) for k, v in zip(self.features_, c, strict=False)}
 
     # ----------------------------------------------------------------- artefacts
+
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={
+            "features": _artifact.nullable(_artifact.list_of(_artifact.text())),
+            "C": _artifact.real(lo=1e-300),
+            "calibrator": _artifact.nullable(_artifact.text()),  # the template's class name
+            "calibrator_input": _artifact.text("probability", "logit"),
+            "holdout": _artifact.real(lo=0, hi=1),
+            "cv": _artifact.integer(lo=2),
+            "min_segment_count": _artifact.integer(lo=2),
+            "standardize": _artifact.boolean,
+            "max_iter": _artifact.integer(lo=1),
+            "random_state": _artifact.nullable(_artifact.integer()),
+        },
+        state={
+            "features": _artifact.list_of(_artifact.text(), min_len=1),
+            "pooled": _Sub.SCHEMA,
+            "segments": _artifact.mapping(_Sub.SCHEMA),
+            "holdout": _artifact.nullable(
+                _artifact.record(
+                    {
+                        "n": _artifact.integer(lo=1),
+                        "auroc": _artifact.real(lo=0, hi=1, nan=True),
+                        "ece": _artifact.real(lo=0, hi=1, nan=True),
+                        "single_auroc": _artifact.mapping(_artifact.real(lo=0, hi=1, nan=True)),
+                    }
+                )
+            ),
+            "n_samples_fit": _artifact.integer(lo=1),
+        },
+    )
 
     def _artifact_state(self) -> dict[str, Any]:
         check_is_fitted(self, "pooled_")

@@ -310,6 +310,26 @@ class DriftMonitor(Estimator):
 
     # -- artefacts -------------------------------------------------------------------------
 
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={
+            "n_bins": _artifact.integer(lo=1, hi=10_000_000),
+            "value_range": _artifact.pair(_artifact.real(), _artifact.real()),
+            "psi_bins": _artifact.integer(lo=1, hi=10_000_000),
+            "thresholds": _artifact.nullable(_artifact.mapping(_artifact.nullable(_artifact.real()))),
+            "decay": _artifact.nullable(_artifact.real(lo=0, hi=1)),
+            "name": _artifact.text(),
+        },
+        state={
+            "reference_counts": _artifact.numbers(min_len=1, lo=0),
+            "reference_sum": _artifact.real(),
+            "reference_decisions": _artifact.mapping(_artifact.integer()),
+            "current_counts": _artifact.numbers(min_len=1, lo=0),
+            "current_sum": _artifact.real(),
+            "current_decisions": _artifact.mapping(_artifact.real(lo=0)),
+        },
+        consistent=lambda params, state: _artifact.same_length(state, "reference_counts", "current_counts"),
+    )
+
     def _artifact_state(self) -> dict[str, Any]:
         check_is_fitted(self, "reference_counts_")
         with self._lock:

@@ -52,6 +52,11 @@ class PlattScaling(BinaryCalibrator):
         self._record_fit(x, t, w)
         return self
 
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={"inputs": _artifact.text("scores", "probabilities")},
+        state={"a": _artifact.real(), "b": _artifact.real(), **_artifact.FIT_RECORD},
+    )
+
     def _artifact_state(self) -> dict[str, Any]:
         return {"a": self.a_, "b": self.b_, **self._base_state()}
 
@@ -96,6 +101,11 @@ class BetaCalibration(BinaryCalibrator):
     def _set_coefs(self) -> None:
         m = self._model_
         self.a_, self.b_, self.c_, self.m_ = m.a, m.b, m.c, m.midpoint
+
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={},
+        state={"a": _artifact.real(lo=0), "b": _artifact.real(lo=0), "c": _artifact.real(), **_artifact.FIT_RECORD},
+    )
 
     def _artifact_state(self) -> dict[str, Any]:
         return {"a": self.a_, "b": self.b_, "c": self.c_, **self._base_state()}
@@ -187,6 +197,22 @@ class IsotonicCalibrator(BinaryCalibrator):
         self.increasing_ = m.increasing
         self.X_min_, self.X_max_ = float(self.X_thresholds_[0]), float(self.X_thresholds_[-1])
 
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={
+            "increasing": _artifact.one_of(True, False, "auto"),
+            "y_min": _artifact.nullable(_artifact.real(inf=True)),
+            "y_max": _artifact.nullable(_artifact.real(inf=True)),
+            "out_of_bounds": _artifact.text("clip", "nan", "raise"),
+        },
+        state={
+            "X_thresholds": _artifact.numbers(min_len=1, increasing=True),
+            "y_thresholds": _artifact.numbers(min_len=1),
+            "increasing": _artifact.boolean,
+            **_artifact.FIT_RECORD,
+        },
+        consistent=lambda params, state: _artifact.same_length(state, "X_thresholds", "y_thresholds"),
+    )
+
     def _artifact_state(self) -> dict[str, Any]:
         return {
             "X_thresholds": self.X_thresholds_,
@@ -244,6 +270,17 @@ class HistogramBinning(BinaryCalibrator):
     def _set_bins(self) -> None:
         m = self._model_
         self.bin_edges_, self.bin_values_, self.bin_counts_ = m.edges, m.values, m.counts
+
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={"n_bins": _artifact.integer(lo=1), "strategy": _artifact.text("uniform", "quantile")},
+        state={
+            "edges": _artifact.numbers(min_len=2, increasing=True, lo=0, hi=1),
+            "values": _artifact.numbers(min_len=1, lo=0, hi=1),
+            "counts": _artifact.numbers(min_len=1, lo=0),
+            **_artifact.FIT_RECORD,
+        },
+        consistent=lambda params, state: _artifact.same_length(state, "values", "counts", edges=1),
+    )
 
     def _artifact_state(self) -> dict[str, Any]:
         return {

@@ -131,6 +131,19 @@ class MulticlassCalibrator(Estimator):
             return self.calibrators_[0].predict(conf)
         return _credo.top_probability(self.predict_proba(p))[0]
 
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={
+            "method": _artifact.text(*("isotonic", "platt", "beta", "histogram")),
+            "strategy": _artifact.text("one-vs-rest", "top-label"),
+            "params": _artifact.nullable(_artifact.mapping(_artifact.any_json)),
+        },
+        state={
+            "calibrators": _artifact.list_of(_artifact.nested_state(lambda: BINARY_METHODS), min_len=1),
+            "n_classes": _artifact.integer(lo=2),
+            **_artifact.FIT_RECORD,
+        },
+    )
+
     def _artifact_state(self) -> dict[str, Any]:
         return {
             "calibrators": [dump_calibrator(c) for c in self.calibrators_],

@@ -27,6 +27,14 @@ def _segment_keys(segments: Any, n: int) -> np.ndarray:
     return arr
 
 
+def _segment_key(v: Any, path: str) -> None:
+    if isinstance(v, bool) or not isinstance(v, (str, int)):
+        raise _artifact.ArtifactError(f"{path}: expected a segment label (string or integer), got {v!r}")
+
+
+_SEGMENT_KEY = _segment_key
+
+
 def _key(v: Any) -> str | int:
     if isinstance(v, (bool, np.bool_)):
         return int(v)
@@ -139,6 +147,21 @@ class SegmentedCalibrator(Estimator):
         check_is_fitted(self, "pooled_")
         cal = self.pooled_ if segment is None else self.calibrators_.get(segment, self.pooled_)
         return cal(x)
+
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={
+            "method": _artifact.text("temperature", "platt", "beta", "isotonic", "histogram", "multiclass"),
+            "params": _artifact.nullable(_artifact.mapping(_artifact.any_json)),
+            "min_samples": _artifact.integer(lo=1),
+        },
+        state={
+            "pooled": _artifact.nested_state(lambda: ALL_METHODS),
+            "segments": _artifact.list_of(_artifact.pair(_SEGMENT_KEY, _artifact.nested_state(lambda: ALL_METHODS))),
+            "segment_counts": _artifact.list_of(_artifact.pair(_SEGMENT_KEY, _artifact.integer())),
+            "fallback_reasons": _artifact.list_of(_artifact.pair(_SEGMENT_KEY, _artifact.text())),
+            **_artifact.FIT_RECORD,
+        },
+    )
 
     def _artifact_state(self) -> dict[str, Any]:
         return {

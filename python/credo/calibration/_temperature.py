@@ -146,6 +146,19 @@ class TemperatureScaling(Estimator):
             )
 
     # ---------------------------------------------------------------- artefacts
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={
+            "inputs": _artifact.text("auto", "logits", "probabilities"),
+            "threads": _artifact.nullable(_artifact.integer(lo=1, hi=1024)),
+        },
+        state={
+            "beta": _artifact.real(lo=1e-300),
+            "inputs": _artifact.text("logits", "probabilities", "binary"),
+            "n_classes": _artifact.integer(lo=2),
+            **_artifact.FIT_RECORD,
+        },
+    )
+
     def _artifact_state(self) -> dict[str, Any]:
         return {
             "beta": self.beta_,

@@ -107,6 +107,19 @@ class ClaimFilter(Estimator):
             raise ShapeError(f"claims: has {len(claims)} entries but scores has {len(mask)}")
         return [c for c, k in zip(claims, mask, strict=True) if k]
 
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={
+            "alpha": _artifact.real(lo=0, hi=1),
+            "mode": _artifact.text("exact", "compat"),
+            "if_infinite": _artifact.text("inf", "raise"),
+        },
+        state={
+            "threshold": _artifact.real(inf=True),
+            "n_prompts": _artifact.integer(lo=1),
+            "calibration_retained": _artifact.real(lo=0, hi=1),
+        },
+    )
+
     def _artifact_state(self) -> dict[str, Any]:
         check_is_fitted(self, "threshold_")
         return {

@@ -91,6 +91,11 @@ class ConformalPValues(Estimator):
         confidence = check_open_unit(confidence, "confidence")
         return self.p_values(scores) >= 1.0 - confidence
 
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={"smoothed": _artifact.boolean, "seed": _artifact.nullable(_artifact.integer())},
+        state={"sorted_scores": _artifact.numbers(min_len=1, increasing=True, inf=True)},
+    )
+
     def _artifact_state(self) -> dict[str, Any]:
         check_is_fitted(self, "_native")
         return {"sorted_scores": self._native.sorted()}

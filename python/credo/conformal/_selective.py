@@ -246,6 +246,35 @@ class SelectiveThreshold(Estimator):
             )
         return conf >= per_key[pos]
 
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={
+            "target_risk": _artifact.real(lo=0, hi=1),
+            "delta": _artifact.real(lo=0, hi=1),
+            "method": _artifact.text(*METHODS),
+            "p_value": _artifact.text(*P_VALUES),
+            "fwer": _artifact.text(*FWERS),
+            "grid": _artifact.integer(),
+            "segment_targets": _artifact.nullable(_artifact.mapping(_artifact.real(lo=0, hi=1))),
+        },
+        # One value per field, or one per segment when fitted per segment. An infeasible
+        # threshold is +inf; every other field is finite.
+        state={
+            "segments": _artifact.list_of(_artifact.any_scalar, min_len=1),
+            "threshold": _artifact.per_segment(_artifact.real(inf=True)),
+            "feasible": _artifact.per_segment(_artifact.boolean),
+            "risk_bound": _artifact.per_segment(_artifact.real(lo=0, hi=1)),
+            "coverage": _artifact.per_segment(_artifact.real(lo=0, hi=1)),
+            "empirical_risk": _artifact.per_segment(_artifact.real(lo=0, hi=1)),
+            "n_answered": _artifact.per_segment(_artifact.integer()),
+            "n_errors": _artifact.per_segment(_artifact.integer()),
+            "n_calibration": _artifact.per_segment(_artifact.integer(lo=1)),
+        },
+        optional=("segments",),
+        consistent=lambda params, state: _artifact.same_length(state, "segments", *_FIELDS, "n_calibration")
+        if "segments" in state
+        else _artifact.all_scalar(state, *_FIELDS, "n_calibration"),
+    )
+
     def _artifact_state(self) -> dict[str, Any]:
         check_is_fitted(self, "threshold_")
         if isinstance(self.threshold_, dict):

@@ -245,6 +245,28 @@ class ConformalSets(Estimator):
             }
         return out
 
+    _ARTIFACT_SCHEMA = _artifact.Schema(
+        params={
+            "alpha": _artifact.real(lo=0, hi=1),
+            "score": _artifact.text(*SCORES),
+            "mondrian": _artifact.one_of(*MONDRIAN),
+            "mode": _artifact.text("exact", "compat"),
+            "randomized": _artifact.boolean,
+            "raps_lambda": _artifact.real(lo=0),
+            "raps_k_reg": _artifact.integer(),
+            "if_infinite": _artifact.text("inf", "raise"),
+            "seed": _artifact.integer(),
+        },
+        # A quantile is +inf when a group had too few samples (if_infinite="inf"); never NaN.
+        state={
+            "quantile": _artifact.numbers(min_len=1, inf=True),
+            "n_classes": _artifact.integer(lo=2),
+            "n_calibration": _artifact.integer(lo=1),
+            "segments": _artifact.list_of(_artifact.any_scalar),
+        },
+        optional=("segments",),
+    )
+
     def _artifact_state(self) -> dict[str, Any]:
         check_is_fitted(self, "quantile_")
         state: dict[str, Any] = {
