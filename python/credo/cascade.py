@@ -203,7 +203,7 @@ class Cascade:
             ("budget_cost", budget_cost),
             ("budget_latency_s", budget_latency_s),
         ):
-            if v is not None and (
+            if (v is not None or name == "sample_cost") and (
                 isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf
             ):  # NaN fails the comparison, so it is refused with the rest
                 raise InvalidArgumentError(f"{name}: must be a finite non-negative number, got {v!r}")

@@ -35,6 +35,7 @@ from credo.exceptions import (
     InvalidArgumentError,
     ShapeError,
 )
+from credo.monitor import category_labels
 
 __all__ = ["ConfidenceModel", "decision_signals"]
 
@@ -83,7 +84,9 @@ def decision_signals(
         out["regulated"] = float(len(risk.regulated))
         out["ambiguous"] = float(bool(risk.ambiguity))
     for name, value in (("coverage", coverage), ("citation_precision", citation_precision)):
-        if value is not None and not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+        if value is not None and (
+            isinstance(value, bool) or not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0)
+        ):
             raise InvalidArgumentError(f"{name}: must lie in [0, 1] or be None, got {value!r}")
     if coverage is not None or citation_precision is not None:
         out["coverage"] = 1.0 if coverage is None else float(coverage)
@@ -344,6 +347,17 @@ class ConfidenceModel(Estimator):
                 f"min_segment_count: must be an integer >= 2, got {self.min_segment_count!r}"
             )
         check_choice(self.calibrator_input, "calibrator_input", ("probability", "logit"))
+        if not isinstance(self.standardize, (bool, np.bool_)):
+            raise InvalidArgumentError(f"standardize: must be True or False, got {self.standardize!r}")
+        if (
+            isinstance(self.max_iter, bool)
+            or not isinstance(self.max_iter, (int, np.integer))
+            or not 1 <= self.max_iter <= 1_000_000
+        ):
+            raise InvalidArgumentError(f"max_iter: must be an integer in [1, 1000000], got {self.max_iter!r}")
+        rs = self.random_state
+        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or rs < 0):
+            raise InvalidArgumentError(f"random_state: must be a non-negative integer or None, got {rs!r}")
         cal = self.calibrator
         if cal is not None and not (
             callable(getattr(cal, "fit", None)) and callable(getattr(cal, "predict", None))
@@ -407,9 +421,7 @@ class ConfidenceModel(Estimator):
         w = as_sample_weight(sample_weight, n)
         seg = None
         if segments is not None:
-            seg = np.asarray(segments).astype(str)
-            if seg.ndim != 1:
-                raise ShapeError(f"segments: expected a 1-D array, got shape {seg.shape}")
+            seg = category_labels(segments, "segments")
             check_same_length(n, segments=seg)
         rng = np.random.default_rng(self.random_state)
         fit_idx = np.arange(n)
@@ -481,7 +493,7 @@ class ConfidenceModel(Estimator):
         Xm, _ = self._matrix(X, self.features_)
         seg = None
         if segments is not None:
-            seg = np.asarray(segments).astype(str)
+            seg = category_labels(segments, "segments")
             check_same_length(Xm.shape[0], segments=seg)
         return self._predict_matrix(Xm, seg)
 
@@ -501,6 +513,10 @@ class ConfidenceModel(Estimator):
             x = g(signals)
         elif cls is not dict and hasattr(cls, "_fields"):  # a named tuple: its fields by name
             x = self._getter(cls)(signals)
+        elif isinstance(signals, (str, bytes)) or not hasattr(signals, "__iter__"):
+            raise InvalidArgumentError(
+                f"signals: expected a mapping name -> value or a sequence of values, got {type(signals).__name__}"
+            )
         elif isinstance(signals, Mapping):
             try:
                 x = [signals[k] for k in names]

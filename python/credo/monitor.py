@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ import numpy as np
 from credo import _artifact, _credo
 from credo._base import Estimator
 from credo._validate import as_float_array, check_is_fitted, check_positive_int, check_same_length
-from credo.exceptions import EmptyInputError, InvalidArgumentError
+from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
 
 __all__ = ["DEFAULT_THRESHOLDS", "DriftMonitor", "DriftReport", "ks_2samp"]
 
@@ -48,6 +49,25 @@ DEFAULT_THRESHOLDS: dict[str, float | None] = {
     "mean_shift": 0.05,
     "decision_rate": 0.1,
 }
+
+
+#: Most histogram bins a monitor may ask for (memory is 2 × n_bins floats).
+MAX_BINS = 10_000_000
+
+
+def category_labels(values: Any, name: str) -> np.ndarray:
+    """A 1-D array of category names (decisions, segments) as strings; anything that is not a
+    flat sequence of labels raises a CredoError naming ``name``."""
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError, RecursionError):
+        raise ShapeError(f"{name}: expected a 1-D sequence of labels") from None
+    if arr.ndim != 1 or (arr.dtype == object and any(isinstance(v, (list, tuple, dict, np.ndarray)) for v in arr)):
+        raise ShapeError(f"{name}: expected a 1-D sequence of labels, got shape {arr.shape}")
+    try:
+        return arr.astype(str)
+    except (ValueError, TypeError, UnicodeError):
+        raise InvalidArgumentError(f"{name}: labels must be strings or numbers") from None
 
 
 def ks_2samp(a: Any, b: Any) -> tuple[float, float]:
@@ -148,6 +168,8 @@ class DriftMonitor(Estimator):
 
     def _range(self) -> tuple[float, float]:
         try:
+            if isinstance(self.value_range, (str, bytes)) or any(isinstance(v, (str, bytes)) for v in self.value_range):
+                raise TypeError
             lo, hi = (float(v) for v in self.value_range)
         except (TypeError, ValueError):
             raise InvalidArgumentError(
@@ -161,17 +183,23 @@ class DriftMonitor(Estimator):
 
     def _thresholds(self) -> dict[str, float | None]:
         t = dict(DEFAULT_THRESHOLDS)
+        if self.thresholds is not None and not isinstance(self.thresholds, Mapping):
+            raise InvalidArgumentError(f"thresholds: expected a dict statistic -> threshold, got {self.thresholds!r}")
         for k, v in (self.thresholds or {}).items():
             if k not in t:
                 raise InvalidArgumentError(f"thresholds: unknown statistic {k!r} (known: {', '.join(t)})")
-            if v is not None and not np.isfinite(float(v)):
-                raise InvalidArgumentError(f"thresholds: {k} must be a finite number or None")
+            if v is not None and (
+                isinstance(v, (bool, str, bytes)) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v)
+            ):
+                raise InvalidArgumentError(f"thresholds: {k} must be a finite number or None, got {v!r}")
             t[k] = None if v is None else float(v)
         return t
 
     def _decay(self) -> float | None:
         if self.decay is None:
             return None
+        if isinstance(self.decay, (bool, str, bytes)):
+            raise InvalidArgumentError(f"decay: must be a number in (0, 1) or None, got {self.decay!r}")
         try:
             d = float(self.decay)
         except (TypeError, ValueError):
@@ -186,11 +214,9 @@ class DriftMonitor(Estimator):
     def _decisions(decisions: Any, n: int) -> dict[str, int]:
         if decisions is None:
             return {}
-        d = np.asarray(decisions)
-        if d.ndim != 1:
-            raise InvalidArgumentError(f"decisions: expected a 1-D array, got shape {d.shape}")
+        d = category_labels(decisions, "decisions")
         check_same_length(n, decisions=d)
-        names, counts = np.unique(d.astype(str), return_counts=True)
+        names, counts = np.unique(d, return_counts=True)
         return {str(k): int(c) for k, c in zip(names, counts, strict=True)}
 
     # -- fitting and streaming -------------------------------------------------------------
@@ -198,7 +224,10 @@ class DriftMonitor(Estimator):
     def fit(self, reference: Any, *, decisions: Any = None) -> DriftMonitor:
         """Builds the reference histogram from a window of confidences (and decisions)."""
         n_bins = check_positive_int(self.n_bins, "n_bins")
-        check_positive_int(self.psi_bins, "psi_bins")
+        if n_bins > MAX_BINS:
+            raise InvalidArgumentError(f"n_bins: at most {MAX_BINS}, got {n_bins}")
+        if check_positive_int(self.psi_bins, "psi_bins") > n_bins:
+            raise InvalidArgumentError(f"psi_bins: at most n_bins = {n_bins} groups, got {self.psi_bins}")
         self._thresholds()
         self._decay()
         lo, hi = self._range()

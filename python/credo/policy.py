@@ -54,6 +54,7 @@ from __future__ import annotations
 import math
 import operator
 import os
+import reprlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -315,6 +316,8 @@ class Policy:
     def __init__(
         self, config: Mapping[str, Any] | None = None, *, thresholds: Mapping[str, Any] | None = None
     ):
+        if config is not None and not isinstance(config, Mapping):
+            raise ConfigError(f"config: expected a mapping of settings, got {type(config).__name__}")
         cfg = dict(config or {"domains": {"general": {}}})
         if isinstance(cfg.get("policy"), Mapping) and set(cfg) <= {"policy", "domains", "costs", "risk"}:
             # Accept a [policy] table holding the top-level keys.
@@ -476,15 +479,15 @@ class Policy:
         conf = confidence
         if conf.__class__ is not float:
             if isinstance(conf, (bool, str, bytes)):
-                raise InvalidArgumentError(f"confidence: must be a number in [0, 1], got {confidence!r}")
+                raise InvalidArgumentError(f"confidence: must be a number in [0, 1], got {_shown(confidence)}")
             try:
                 conf = float(conf)  # ints and NumPy scalars
             except (TypeError, ValueError):
                 raise InvalidArgumentError(
-                    f"confidence: must be a number in [0, 1], got {confidence!r}"
+                    f"confidence: must be a number in [0, 1], got {_shown(confidence)}"
                 ) from None
         if not 0.0 <= conf <= 1.0:  # also refuses NaN
-            raise InvalidArgumentError(f"confidence: must lie in [0, 1], got {confidence!r}")
+            raise InvalidArgumentError(f"confidence: must lie in [0, 1], got {_shown(confidence)}")
         if risk is not None and not isinstance(risk, InputRisk):
             raise InvalidArgumentError(f"risk: expected a credo.risk.InputRisk or None, got {type(risk).__name__}")
         if coverage is not None:
@@ -498,7 +501,7 @@ class Policy:
         if domain is None:
             domain = risk.domain if risk is not None and risk.domain in self.domains else self.default_domain
         elif domain.__class__ is not str and not isinstance(domain, str):
-            raise InvalidArgumentError(f"domain: expected a domain name (str) or None, got {domain!r}")
+            raise InvalidArgumentError(f"domain: expected a domain name (str) or None, got {_shown(domain)}")
         d = self.domains.get(domain)
         if d is None:
             raise InvalidArgumentError(
@@ -636,6 +639,15 @@ class Policy:
         return d
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+
+
+def _shown(value: Any) -> str:
+    """A bounded repr for error messages: a hostile argument (deeply nested, huge) stays short."""
+    return _REPR.repr(value)
+
+
 def _is_numpy_bool(value: Any) -> bool:
     """NumPy's bool scalar (policy.py does not import NumPy)."""
     dtype = getattr(value, "dtype", None)
@@ -646,33 +658,33 @@ def _unit_arg(value: Any, name: str) -> float:
     """A request's score in [0, 1] (coverage, repetition); NaN, ±inf, bools and text refused."""
     if value.__class__ is not float:
         if isinstance(value, (bool, str, bytes)) or _is_numpy_bool(value):
-            raise InvalidArgumentError(f"{name}: must be a number in [0, 1] or None, got {value!r}")
+            raise InvalidArgumentError(f"{name}: must be a number in [0, 1] or None, got {_shown(value)}")
         try:
             value = float(value)  # ints and NumPy scalars
         except (TypeError, ValueError, OverflowError):
-            raise InvalidArgumentError(f"{name}: must be a number in [0, 1] or None, got {value!r}") from None
+            raise InvalidArgumentError(f"{name}: must be a number in [0, 1] or None, got {_shown(value)}") from None
     if not 0.0 <= value <= 1.0:  # also refuses NaN
-        raise InvalidArgumentError(f"{name}: must lie in [0, 1], got {value!r}")
+        raise InvalidArgumentError(f"{name}: must lie in [0, 1], got {_shown(value)}")
     return value
 
 
 def _count_arg(value: Any, name: str) -> int:
     """A non-negative integer (Python or NumPy); bools and floats refused."""
     if isinstance(value, bool) or _is_numpy_bool(value):
-        raise InvalidArgumentError(f"{name}: must be a non-negative integer, got {value!r}")
+        raise InvalidArgumentError(f"{name}: must be a non-negative integer, got {_shown(value)}")
     try:
         n = operator.index(value)
     except TypeError:
-        raise InvalidArgumentError(f"{name}: must be a non-negative integer, got {value!r}") from None
+        raise InvalidArgumentError(f"{name}: must be a non-negative integer, got {_shown(value)}") from None
     if n < 0:
-        raise InvalidArgumentError(f"{name}: must be a non-negative integer, got {value!r}")
+        raise InvalidArgumentError(f"{name}: must be a non-negative integer, got {_shown(value)}")
     return n
 
 
 def _bool_arg(value: Any, name: str) -> bool:
     if _is_numpy_bool(value):
         return bool(value)
-    raise InvalidArgumentError(f"{name}: must be True or False, got {value!r}")
+    raise InvalidArgumentError(f"{name}: must be True or False, got {_shown(value)}")
 
 
 _CHECKS = frozenset(_ALLOWED["gray_zone_checks"])
@@ -689,12 +701,13 @@ def _checks_arg(checks_done: Any) -> frozenset[str] | set[str]:
         return _CHECKS_NONE
     if isinstance(checks_done, (str, bytes)) or not isinstance(checks_done, Iterable):
         raise InvalidArgumentError(
-            f"checks_done: expected an iterable of check names ({', '.join(sorted(_CHECKS))}), got {checks_done!r}"
+            f"checks_done: expected an iterable of check names ({', '.join(sorted(_CHECKS))}), "
+            f"got {_shown(checks_done)}"
         )
     done = set()
     for c in checks_done:
         if c.__class__ is not str or c not in _CHECKS:
-            raise InvalidArgumentError(f"checks_done: unknown check {c!r} (checks: {', '.join(sorted(_CHECKS))})")
+            raise InvalidArgumentError(f"checks_done: unknown check {_shown(c)} (checks: {', '.join(sorted(_CHECKS))})")
         done.add(c)
     return done
 

@@ -101,3 +101,109 @@ def test_cascade_refuses_non_finite_or_negative_costs(name: str, value: object) 
 def test_cascade_budget_still_accepts_zero_and_finite_values() -> None:
     c = Cascade(Policy(), sample=lambda r, s: "a", sample_cost=0, budget_cost=5, budget_latency_s=1.5)
     assert c.run("q").n_samples >= 1
+
+
+def _deep(depth: int = 20_000) -> list:
+    out: list = [0.5]
+    for _ in range(depth):
+        out = [out]
+    return out
+
+
+@pytest.mark.parametrize("name", ["checks_done", "coverage", "domain", "attempt"])
+def test_decide_error_messages_stay_short_on_hostile_values(name: str) -> None:
+    # Before: the message's repr of a 20,000-deep list raised RecursionError.
+    with pytest.raises(credo.CredoError, match=rf"^{name}: ") as info:
+        Policy().decide(0.5, **{name: _deep()})
+    assert len(str(info.value)) < 300
+
+
+@pytest.mark.parametrize("config", [3, "domains", [("domains", {})]])
+def test_policy_refuses_a_config_that_is_not_a_mapping(config: object) -> None:
+    with pytest.raises(credo.ConfigError, match=r"^config: expected a mapping"):
+        Policy(config)  # type: ignore[arg-type]
+
+
+def test_cascade_sample_cost_is_required() -> None:
+    with pytest.raises(credo.CredoError, match=r"^sample_cost: "):
+        Cascade(Policy(), sample=lambda r, s: "a", sample_cost=None)  # type: ignore[arg-type]
+
+
+X01 = np.linspace(0.05, 0.95, 60)
+Y01 = (X01 > 0.4).astype(int)
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"decay": "0.5"}, "decay"),
+        ({"decay": True}, "decay"),
+        ({"n_bins": 10**9}, "n_bins"),
+        ({"psi_bins": 10**9}, "psi_bins"),
+        ({"thresholds": [("psi", 0.2)]}, "thresholds"),
+        ({"thresholds": {"psi": "0.2"}}, "thresholds"),
+        ({"value_range": "01"}, "value_range"),
+    ],
+)
+def test_drift_monitor_parameters_are_checked(params: dict, name: str) -> None:
+    from credo.monitor import DriftMonitor
+
+    with pytest.raises(credo.CredoError, match=rf"^{name}: "):
+        DriftMonitor(**params).fit(X01).update(X01).check()
+
+
+@pytest.mark.parametrize("decisions", [_deep(), [["a"], ["b"]], [{"a": 1}, {"b": 2}]])
+def test_drift_monitor_decisions_must_be_flat_labels(decisions: object) -> None:
+    from credo.monitor import DriftMonitor
+
+    with pytest.raises(credo.CredoError, match=r"^decisions: "):
+        DriftMonitor().fit(X01[:2], decisions=decisions)
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"max_iter": -1}, "max_iter"),
+        ({"max_iter": 2**64}, "max_iter"),
+        ({"max_iter": "3"}, "max_iter"),
+        ({"max_iter": True}, "max_iter"),
+        ({"random_state": 1.5}, "random_state"),
+        ({"random_state": -1}, "random_state"),
+        ({"standardize": "yes"}, "standardize"),
+    ],
+)
+def test_confidence_model_parameters_are_checked(params: dict, name: str) -> None:
+    with pytest.raises(credo.CredoError, match=rf"^{name}: "):
+        credo.ConfidenceModel(holdout=0, **params).fit({"a": X01}, Y01)
+
+
+def test_confidence_model_segments_and_signals_are_checked() -> None:
+    with pytest.raises(credo.CredoError, match=r"^segments: "):
+        credo.ConfidenceModel(holdout=0).fit({"a": X01}, Y01, segments=_deep())
+    m = credo.ConfidenceModel(holdout=0).fit({"a": X01}, Y01)
+    for bad in (None, 3, "a"):
+        with pytest.raises(credo.CredoError, match=r"^signals: "):
+            m.predict_one(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["coverage", "citation_precision"])
+def test_decision_signals_refuse_bools(name: str) -> None:
+    from credo.confidence import decision_signals
+
+    with pytest.raises(credo.CredoError, match=rf"^{name}: "):
+        decision_signals(**{name: True})
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"y_min": "0.1"}, "y_min"),
+        ({"y_max": True}, "y_max"),
+        ({"y_min": math.nan}, "y_min"),
+        ({"y_min": 0.9, "y_max": 0.1}, "y_min"),
+    ],
+)
+def test_isotonic_bounds_are_checked_in_python(params: dict, name: str) -> None:
+    # y_min=nan reached the Rust core and panicked (PanicException escapes `except Exception`).
+    with pytest.raises(credo.CredoError, match=rf"^{name}: "):
+        credo.IsotonicCalibrator(**params).fit(X01, Y01)

@@ -166,12 +166,18 @@ class IsotonicCalibrator(BinaryCalibrator):
         for name in ("y_min", "y_max"):
             v = getattr(self, name)
             if v is not None:
+                if isinstance(v, (bool, str, bytes, np.bool_)):
+                    raise InvalidArgumentError(f"{name}: must be a number or None, got {v!r}")
                 try:
                     bounds[name] = float(v)
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     raise InvalidArgumentError(f"{name}: must be a number or None, got {v!r}") from None
+                if np.isnan(bounds[name]):  # ±inf is no bound on that side; NaN is no number
+                    raise InvalidArgumentError(f"{name}: must be a number or None, got nan")
             else:
                 bounds[name] = None
+        if bounds["y_min"] is not None and bounds["y_max"] is not None and bounds["y_min"] > bounds["y_max"]:
+            raise InvalidArgumentError(f"y_min: {bounds['y_min']} is above y_max = {bounds['y_max']}")
         x, dtype = scores_1d(X)
         t = as_float_array(y, "y", ndim=1, finite=False)
         check_same_length(len(x), y=t)
