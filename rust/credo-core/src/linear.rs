@@ -11,8 +11,6 @@
 //! coefficients are mapped back to the original scale. The feature count of the decision layer
 //! is small (tens), so a dense Cholesky solve per Newton step is exact and cheap.
 
-use rayon::prelude::*;
-
 use crate::error::{check_finite, check_same_len, check_weights, CredoError, Result};
 use crate::special::{sigmoid, softplus};
 
@@ -365,7 +363,7 @@ pub fn predict_proba(coef: &[f64], intercept: f64, x: &[f64], threads: Option<us
     let n = x.len() / d;
     let mut out = vec![0.0; n];
     crate::parallel::with_threads(threads, || {
-        out.par_chunks_mut(4096).enumerate().for_each(|(c, chunk)| {
+        crate::parallel::for_each_chunk_mut(&mut out, 4096, |c, chunk| {
             for (j, o) in chunk.iter_mut().enumerate() {
                 let i = c * 4096 + j;
                 *o = predict_one(coef, intercept, &x[i * d..(i + 1) * d]);

@@ -3,11 +3,9 @@
 //! known before the work starts, so parallel tasks write straight into disjoint slices of the final
 //! columns (no per-task buffers to concatenate afterwards).
 
-use rayon::prelude::*;
-
 use super::{analyse, in_question, Agreement, Config, Question, Stats, Workspace};
 use crate::error::Result;
-use crate::parallel::with_threads;
+use crate::parallel::{map_vec, with_threads};
 
 /// Questions per parallel task: big enough to amortise scheduling, small enough to balance.
 const CHUNK: usize = 256;
@@ -203,21 +201,17 @@ pub fn agree_batch_columns(questions: &[Question<'_>], cfg: &Config, threads: Op
         .collect();
     let windows = cols.windows(&chunk_answers);
     let results: Vec<Result<()>> = with_threads(threads, || {
-        windows
-            .into_par_iter()
-            .zip(questions.par_chunks(CHUNK))
-            .enumerate()
-            .map(|(c, (mut win, chunk))| {
-                let mut ws = Workspace::default();
-                let mut at = 0;
-                for (k, q) in chunk.iter().enumerate() {
-                    let st = analyse(q, cfg, &mut ws).map_err(|e| in_question(e, c * CHUNK + k))?;
-                    win.write(k, at, &ws.labels, &ws.sizes, &ws.probs, &st);
-                    at += q.answers.len();
-                }
-                Ok(())
-            })
-            .collect()
+        map_vec(windows, |c, mut win| {
+            let chunk = &questions[c * CHUNK..((c + 1) * CHUNK).min(questions.len())];
+            let mut ws = Workspace::default();
+            let mut at = 0;
+            for (k, q) in chunk.iter().enumerate() {
+                let st = analyse(q, cfg, &mut ws).map_err(|e| in_question(e, c * CHUNK + k))?;
+                win.write(k, at, &ws.labels, &ws.sizes, &ws.probs, &st);
+                at += q.answers.len();
+            }
+            Ok(())
+        })
     })?;
     results.into_iter().collect::<Result<()>>()?;
     Ok(cols)

@@ -15,8 +15,6 @@ pub mod similarity;
 pub mod spectral;
 pub mod stopping;
 
-use rayon::prelude::*;
-
 pub use batch::{agree_batch_columns, Columns};
 pub use cluster::{cluster_by, Linkage};
 pub use entropy::SeqLogProbs;
@@ -24,7 +22,7 @@ pub use normalize::{normalize, NormalizeOptions};
 pub use spectral::Spectral;
 
 use crate::error::{CredoError, Result};
-use crate::parallel::with_threads;
+use crate::parallel::{map_range_init, with_threads};
 use normalize::Scratch;
 use pairwise::{exact_labels, fill_tokens, Pairwise};
 
@@ -262,13 +260,9 @@ pub fn agree(q: &Question<'_>, cfg: &Config) -> Result<Agreement> {
 /// An error names the question it comes from.
 pub fn agree_batch(questions: &[Question<'_>], cfg: &Config, threads: Option<usize>) -> Result<Vec<Agreement>> {
     let results: Vec<Result<Agreement>> = with_threads(threads, || {
-        questions
-            .par_iter()
-            .enumerate()
-            .map_init(Workspace::default, |ws, (i, q)| {
-                agree_in(q, cfg, ws).map_err(|e| in_question(e, i))
-            })
-            .collect()
+        map_range_init(questions.len(), 1, Workspace::default, |ws, i| {
+            agree_in(&questions[i], cfg, ws).map_err(|e| in_question(e, i))
+        })
     })?;
     results.into_iter().collect()
 }

@@ -5,8 +5,6 @@
 //! epsilon) before taking logs, and the slopes carry the same negligible L2 penalty (1e-11) as
 //! `betacal`'s `LogisticRegression(C=99999999999)`.
 
-use rayon::prelude::*;
-
 use super::{check_binary_labels, check_unit_interval, check_weights, logistic, sigmoid, CHUNK};
 use crate::error::{check_same_len, CredoError, Result};
 
@@ -50,7 +48,8 @@ impl BetaModel {
     pub fn predict(&self, p: &[f64]) -> Result<Vec<f64>> {
         check_unit_interval("X", p)?;
         let mut out = vec![0.0; p.len()];
-        out.par_chunks_mut(CHUNK).zip(p.par_chunks(CHUNK)).for_each(|(o, p)| {
+        crate::parallel::for_each_chunk_mut(&mut out, CHUNK, |c, o| {
+            let p = &p[c * CHUNK..c * CHUNK + o.len()];
             for (o, &v) in o.iter_mut().zip(p) {
                 *o = self.map(v);
             }

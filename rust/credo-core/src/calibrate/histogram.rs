@@ -8,8 +8,6 @@
 //! edges (heavy ties) are merged, so there can be fewer bins than asked for. An empty bin predicts
 //! its own midpoint (with no data, the bin's centre is the least-committal value).
 
-use rayon::prelude::*;
-
 use super::{check_binary_labels, check_unit_interval, check_weights, CHUNK};
 use crate::error::{check_same_len, CredoError, Result};
 
@@ -89,7 +87,8 @@ impl HistogramModel {
     pub fn predict(&self, p: &[f64]) -> Result<Vec<f64>> {
         check_unit_interval("X", p)?;
         let mut out = vec![0.0; p.len()];
-        out.par_chunks_mut(CHUNK).zip(p.par_chunks(CHUNK)).for_each(|(o, p)| {
+        crate::parallel::for_each_chunk_mut(&mut out, CHUNK, |c, o| {
+            let p = &p[c * CHUNK..c * CHUNK + o.len()];
             for (o, &v) in o.iter_mut().zip(p) {
                 *o = self.values[self.bin_of(v)];
             }

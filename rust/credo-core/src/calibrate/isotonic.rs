@@ -5,8 +5,6 @@
 
 use std::ops::Range;
 
-use rayon::prelude::*;
-
 use super::sort::{with_sorted_records, Rec, Sample, Unit};
 use super::{check_weights, CHUNK};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
@@ -195,7 +193,8 @@ impl IsotonicModel {
             }
         }
         let mut out = vec![0.0; t.len()];
-        out.par_chunks_mut(CHUNK).zip(t.par_chunks(CHUNK)).for_each(|(o, t)| {
+        crate::parallel::for_each_chunk_mut(&mut out, CHUNK, |c, o| {
+            let t = &t[c * CHUNK..c * CHUNK + o.len()];
             for (o, &v) in o.iter_mut().zip(t) {
                 // cannot fail: NaN and out-of-range values were handled above
                 *o = self.predict_one(v).unwrap_or(f64::NAN);
@@ -260,7 +259,7 @@ pub fn fit_with_fingerprint(
     check_same_len("y", y.len(), n)?;
     // One pass over x: finiteness, range, order and the fingerprint.
     let (sx, sy) = if n >= 50_000 {
-        rayon::join(|| super::scan(x), || super::scan(y))
+        crate::parallel::join(|| super::scan(x), || super::scan(y))
     } else {
         (super::scan(x), super::scan(y))
     };
@@ -359,7 +358,7 @@ where
     };
     match cut {
         Some(c) => {
-            let (mut head, tail) = rayon::join(|| run(0..c), || run(c..n));
+            let (mut head, tail) = crate::parallel::join(|| run(0..c), || run(c..n));
             head.append(tail);
             head
         }

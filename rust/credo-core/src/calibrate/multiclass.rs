@@ -7,8 +7,6 @@
 //!   "label = k", then divide each row by its sum; an all-zero row becomes uniform 1/K, and values
 //!   in (1, 1 + 1e-5] are set to 1.
 
-use rayon::prelude::*;
-
 use super::CHUNK;
 use crate::error::{check_finite, check_same_len, CredoError, Result};
 
@@ -26,21 +24,19 @@ pub fn top_label(p: &[f64], n: usize, k: usize) -> Result<(Vec<f64>, Vec<i64>)> 
     let mut conf = vec![0.0; n];
     let mut idx = vec![0i64; n];
     let rows = (CHUNK / k).max(1);
-    conf.par_chunks_mut(rows)
-        .zip(idx.par_chunks_mut(rows))
-        .zip(p.par_chunks(rows * k))
-        .for_each(|((c, ix), p)| {
-            for ((c, ix), row) in c.iter_mut().zip(ix.iter_mut()).zip(p.chunks(k)) {
-                let mut best = 0;
-                for j in 1..k {
-                    if row[j] > row[best] {
-                        best = j;
-                    }
+    crate::parallel::for_each_chunk_pair_mut((&mut conf, rows), (&mut idx, rows), |ch, c, ix| {
+        let p = &p[ch * rows * k..(ch * rows + c.len()) * k];
+        for ((c, ix), row) in c.iter_mut().zip(ix.iter_mut()).zip(p.chunks(k)) {
+            let mut best = 0;
+            for j in 1..k {
+                if row[j] > row[best] {
+                    best = j;
                 }
-                *c = row[best];
-                *ix = i64::try_from(best).unwrap_or(i64::MAX);
             }
-        });
+            *c = row[best];
+            *ix = i64::try_from(best).unwrap_or(i64::MAX);
+        }
+    });
     Ok((conf, idx))
 }
 
@@ -51,7 +47,7 @@ pub fn rescale_top_label(p: &[f64], n: usize, k: usize, conf: &[f64]) -> Result<
     let (_, idx) = top_label(p, n, k)?;
     let mut out = p.to_vec();
     let rows = (CHUNK / k).max(1);
-    out.par_chunks_mut(rows * k).enumerate().for_each(|(c, block)| {
+    crate::parallel::for_each_chunk_mut(&mut out, rows * k, |c, block| {
         for (r, row) in block.chunks_mut(k).enumerate() {
             let i = c * rows + r;
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -80,7 +76,7 @@ pub fn normalize_one_vs_rest(p: &[f64], n: usize, k: usize) -> Result<Vec<f64>> 
     check_finite("X", p)?;
     let mut out = p.to_vec();
     let rows = (CHUNK / k).max(1);
-    out.par_chunks_mut(rows * k).for_each(|block| {
+    crate::parallel::for_each_chunk_mut(&mut out, rows * k, |_, block| {
         for row in block.chunks_mut(k) {
             let s: f64 = row.iter().sum();
             for v in row.iter_mut() {

@@ -7,8 +7,6 @@
 //! ln(p / (1 − p)) (p clipped to [1e-12, 1 − 1e-12]): Platt on a probability itself can only
 //! bend it a little, Platt on its log-odds is the usual way to recalibrate a confidence.
 
-use rayon::prelude::*;
-
 use super::{check_binary_labels, check_unit_interval, check_weights, logistic, sigmoid, CHUNK};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
 
@@ -63,7 +61,8 @@ impl PlattModel {
     pub fn predict(&self, f: &[f64]) -> Result<Vec<f64>> {
         self.check(f)?;
         let mut out = vec![0.0; f.len()];
-        out.par_chunks_mut(CHUNK).zip(f.par_chunks(CHUNK)).for_each(|(o, f)| {
+        crate::parallel::for_each_chunk_mut(&mut out, CHUNK, |c, o| {
+            let f = &f[c * CHUNK..c * CHUNK + o.len()];
             for (o, &v) in o.iter_mut().zip(f) {
                 *o = self.map(v);
             }

@@ -8,8 +8,6 @@
 //! compare on (x, y, w), a total order, so the result does not depend on the input order or the
 //! algorithm: sums over ties are reproducible.
 
-use rayon::prelude::*;
-
 /// A sample as the sort moves it. Samples compare on (x, y, w), a total order.
 pub(crate) trait Sample: Copy + Send + Sync {
     /// The sample at index i of the inputs (`w` is None for [`Unit`]).
@@ -192,10 +190,9 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
         }
     };
     if chunks > 1 {
-        keys.par_chunks_mut(per)
-            .zip(counts.par_chunks_mut(nb))
-            .enumerate()
-            .for_each(count_chunk);
+        crate::parallel::for_each_chunk_pair_mut((keys.as_mut_slice(), per), (counts.as_mut_slice(), nb), |c, k, n| {
+            count_chunk((c, (k, n)));
+        });
     } else {
         count_chunk((0, (keys.as_mut_slice(), counts.as_mut_slice())));
     }
@@ -238,7 +235,7 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
         }
     };
     if chunks > 1 {
-        counts.par_chunks_mut(nb).enumerate().for_each(scatter_chunk);
+        crate::parallel::for_each_chunk_mut(counts.as_mut_slice(), nb, |c, fill| scatter_chunk((c, fill)));
     } else {
         scatter_chunk((0, counts.as_mut_slice()));
     }
@@ -259,7 +256,7 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
     }
     let finish = |(run, bounds): &mut (&mut [S], &[usize])| finish_buckets(run, bounds);
     if parts > 1 {
-        runs.par_iter_mut().for_each(finish);
+        crate::parallel::for_each_chunk_mut(&mut runs, 1, |_, run| finish(&mut run[0]));
     } else {
         runs.iter_mut().for_each(finish);
     }

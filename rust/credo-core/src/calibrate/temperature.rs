@@ -10,8 +10,6 @@
 //! whose partial sums are added in order, so β does not depend on the thread count. All
 //! arithmetic is in f64 whatever the input dtype (netcal returns T = 1 for float32 input).
 
-use rayon::prelude::*;
-
 use super::{check_weights, sigmoid, CHUNK};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
 
@@ -87,32 +85,29 @@ fn evaluate<T: Real>(z: &[T], k: usize, prep: &Prepared, w: Option<&[f64]>, beta
     let rows = (CHUNK / k).max(1);
     let n = prep.max.len();
     let chunks = n.div_ceil(rows);
-    let parts: Vec<(f64, f64, f64)> = (0..chunks)
-        .into_par_iter()
-        .map(|c| {
-            let (mut l, mut g, mut h) = (0.0, 0.0, 0.0);
-            for i in c * rows..((c + 1) * rows).min(n) {
-                let m = prep.max[i];
-                let (mut s0, mut s1, mut s2) = (0.0, 0.0, 0.0);
-                for v in &z[i * k..(i + 1) * k] {
-                    let d = v.f64() - m;
-                    if d > f64::NEG_INFINITY {
-                        let e = (beta * d).exp();
-                        s0 += e;
-                        s1 += e * d;
-                        s2 += e * d * d;
-                    }
+    let parts: Vec<(f64, f64, f64)> = crate::parallel::map_range(chunks, 1, |c| {
+        let (mut l, mut g, mut h) = (0.0, 0.0, 0.0);
+        for i in c * rows..((c + 1) * rows).min(n) {
+            let m = prep.max[i];
+            let (mut s0, mut s1, mut s2) = (0.0, 0.0, 0.0);
+            for v in &z[i * k..(i + 1) * k] {
+                let d = v.f64() - m;
+                if d > f64::NEG_INFINITY {
+                    let e = (beta * d).exp();
+                    s0 += e;
+                    s1 += e * d;
+                    s2 += e * d * d;
                 }
-                let mean = s1 / s0;
-                let var = (s2 / s0 - mean * mean).max(0.0);
-                let wi = w.map_or(1.0, |w| w[i]);
-                l += wi * (s0.ln() - beta * prep.dy[i]);
-                g += wi * (mean - prep.dy[i]);
-                h += wi * var;
             }
-            (l, g, h)
-        })
-        .collect();
+            let mean = s1 / s0;
+            let var = (s2 / s0 - mean * mean).max(0.0);
+            let wi = w.map_or(1.0, |w| w[i]);
+            l += wi * (s0.ln() - beta * prep.dy[i]);
+            g += wi * (mean - prep.dy[i]);
+            h += wi * var;
+        }
+        (l, g, h)
+    });
     parts
         .iter()
         .fold((0.0, 0.0, 0.0), |(a, b, c), p| (a + p.0, b + p.1, c + p.2))
@@ -248,7 +243,9 @@ impl TemperatureModel {
     ) -> Result<Vec<f64>> {
         let mut out = vec![0.0; n * k];
         let rows = (CHUNK / k).max(1);
-        out.par_chunks_mut(rows * k).enumerate().try_for_each(|(c, block)| {
+        // Every block's result is kept so the error reported is the first row's, whatever the
+        // thread count.
+        let blocks = crate::parallel::map_chunks_mut(&mut out, rows * k, |c, block| {
             for (r, o) in block.chunks_mut(k).enumerate() {
                 let top = row(c * rows + r, o)?;
                 let m = o[top];
@@ -261,7 +258,8 @@ impl TemperatureModel {
                 keep_argmax(o, top);
             }
             Ok(())
-        })?;
+        });
+        blocks.into_iter().collect::<Result<()>>()?;
         Ok(out)
     }
 
@@ -324,7 +322,8 @@ impl TemperatureModel {
             return Err(CredoError::non_finite("X", format!("NaN at index {i}")));
         }
         let mut out = vec![0.0; f.len()];
-        out.par_chunks_mut(CHUNK).zip(f.par_chunks(CHUNK)).for_each(|(o, f)| {
+        crate::parallel::for_each_chunk_mut(&mut out, CHUNK, |c, o| {
+            let f = &f[c * CHUNK..c * CHUNK + o.len()];
             for (o, &v) in o.iter_mut().zip(f) {
                 *o = sigmoid(2.0 * self.beta * v);
             }

@@ -8,8 +8,6 @@
 //! The set of x is {y : s(x, y) ≤ q̂}, compared exactly (as TorchCP; MAPIE adds a 1e-8 slack),
 //! so a label is covered exactly when its score is within the conformal quantile.
 
-use rayon::prelude::*;
-
 use super::rng::uniforms;
 use crate::error::{check_same_len, CredoError, Result};
 
@@ -111,18 +109,18 @@ fn first_bad(p: &[f64]) -> Option<usize> {
 fn check_probs(probs: &[f64], n: usize, k: usize) -> Result<()> {
     check_shape(probs, n, k)?;
     const CHUNK: usize = 1 << 16;
-    let bad = probs
-        .par_chunks(CHUNK)
-        .enumerate()
-        .filter_map(|(c, p)| {
-            // branch-free scan first; locate the index only on failure
-            if any_outside_unit(p) {
-                first_bad(p).map(|i| c * CHUNK + i)
-            } else {
-                None
-            }
-        })
-        .min();
+    let bad = crate::parallel::map_range(probs.len().div_ceil(CHUNK), 1, |c| {
+        let p = &probs[c * CHUNK..((c + 1) * CHUNK).min(probs.len())];
+        // branch-free scan first; locate the index only on failure
+        if any_outside_unit(p) {
+            first_bad(p).map(|i| c * CHUNK + i)
+        } else {
+            None
+        }
+    })
+    .into_iter()
+    .flatten()
+    .min();
     match bad {
         Some(i) => Err(bad_prob(probs, i, k)),
         None => Ok(()),
@@ -206,53 +204,52 @@ pub fn predict_sets(
     let mut out = vec![false; n * k];
     const ROWS: usize = 1024;
     // The [0, 1] check is fused into the same pass over the rows (one read of probs).
-    let bad = out
-        .par_chunks_mut(ROWS * k)
-        .zip(probs.par_chunks(ROWS * k))
-        .enumerate()
-        .filter_map(|(c, (o, p))| {
-            if any_outside_unit(p) {
-                return first_bad(p).map(|i| c * ROWS * k + i);
-            }
-            let mut order: Vec<usize> = Vec::with_capacity(k);
-            for (r, (orow, prow)) in o.chunks_exact_mut(k).zip(p.chunks_exact(k)).enumerate() {
-                let i = c * ROWS + r;
-                let qrow = |y: usize| match q {
-                    Thresholds::Single(t) => t,
-                    Thresholds::PerClass(v) => v[y],
-                    Thresholds::PerRow(v) => v[i],
-                };
-                match score {
-                    Score::Lac => match q {
-                        Thresholds::Single(t) => orow.iter_mut().zip(prow).for_each(|(m, &pj)| *m = 1.0 - pj <= t),
-                        _ => orow
-                            .iter_mut()
-                            .zip(prow)
-                            .enumerate()
-                            .for_each(|(y, (m, &pj))| *m = 1.0 - pj <= qrow(y)),
-                    },
-                    Score::Aps { .. } | Score::Raps { .. } => {
-                        let ui = if u.is_empty() { 1.0 } else { u[i] };
-                        order.clear();
-                        order.extend(0..k);
-                        // descending probability, ties by class index (the order row_score uses)
-                        order.sort_by(|&a, &b| prow[b].total_cmp(&prow[a]).then(a.cmp(&b)));
-                        let mut above = 0.0;
-                        for (rank, &y) in order.iter().enumerate() {
-                            let py = prow[y];
-                            let mut s = above + ui * py;
-                            if let Score::Raps { lambda, k_reg, .. } = score {
-                                s += lambda * (rank + 1).saturating_sub(k_reg) as f64;
-                            }
-                            orow[y] = s <= qrow(y);
-                            above += py;
+    let bad = crate::parallel::map_chunks_mut(&mut out, ROWS * k, |c, o| {
+        let p = &probs[c * ROWS * k..c * ROWS * k + o.len()];
+        if any_outside_unit(p) {
+            return first_bad(p).map(|i| c * ROWS * k + i);
+        }
+        let mut order: Vec<usize> = Vec::with_capacity(k);
+        for (r, (orow, prow)) in o.chunks_exact_mut(k).zip(p.chunks_exact(k)).enumerate() {
+            let i = c * ROWS + r;
+            let qrow = |y: usize| match q {
+                Thresholds::Single(t) => t,
+                Thresholds::PerClass(v) => v[y],
+                Thresholds::PerRow(v) => v[i],
+            };
+            match score {
+                Score::Lac => match q {
+                    Thresholds::Single(t) => orow.iter_mut().zip(prow).for_each(|(m, &pj)| *m = 1.0 - pj <= t),
+                    _ => orow
+                        .iter_mut()
+                        .zip(prow)
+                        .enumerate()
+                        .for_each(|(y, (m, &pj))| *m = 1.0 - pj <= qrow(y)),
+                },
+                Score::Aps { .. } | Score::Raps { .. } => {
+                    let ui = if u.is_empty() { 1.0 } else { u[i] };
+                    order.clear();
+                    order.extend(0..k);
+                    // descending probability, ties by class index (the order row_score uses)
+                    order.sort_by(|&a, &b| prow[b].total_cmp(&prow[a]).then(a.cmp(&b)));
+                    let mut above = 0.0;
+                    for (rank, &y) in order.iter().enumerate() {
+                        let py = prow[y];
+                        let mut s = above + ui * py;
+                        if let Score::Raps { lambda, k_reg, .. } = score {
+                            s += lambda * (rank + 1).saturating_sub(k_reg) as f64;
                         }
+                        orow[y] = s <= qrow(y);
+                        above += py;
                     }
                 }
             }
-            None
-        })
-        .min();
+        }
+        None
+    })
+    .into_iter()
+    .flatten()
+    .min();
     match bad {
         Some(i) => Err(bad_prob(probs, i, k)),
         None => Ok(out),

@@ -12,8 +12,6 @@
 mod support;
 pub mod text;
 
-use rayon::prelude::*;
-
 use crate::error::{CredoError, Result};
 pub use support::{ClaimSupport, CoverageReport};
 
@@ -87,11 +85,7 @@ pub fn coverage_batch(
         check(a, p, opts, &format!("[{i}]: "))?;
     }
     crate::parallel::with_threads(threads, || {
-        answers
-            .par_iter()
-            .zip(passages)
-            .map(|(a, p)| support::evaluate(a, p, opts))
-            .collect()
+        crate::parallel::map_range(answers.len(), 1, |i| support::evaluate(answers[i], &passages[i], opts))
     })
 }
 

@@ -4,8 +4,6 @@
 //! it is a weighted evaluation, so the sort or the binning of the data is done once and reused.
 //! Resample r draws from its own stream (seed, r): identical results for any thread count.
 
-use rayon::prelude::*;
-
 use super::binning::Binning;
 use super::ece::{from_stats, BinStats, EceOptions};
 use super::rng::Rng;
@@ -47,7 +45,7 @@ pub fn resample_counts(n: usize, seed: u64, r: u64, counts: &mut [f64]) {
 /// outside the engine).
 pub fn resample_indices(n: usize, n_resamples: usize, seed: u64) -> Vec<u32> {
     let mut out = vec![0u32; n * n_resamples];
-    out.par_chunks_mut(n.max(1)).enumerate().for_each(|(r, row)| {
+    crate::parallel::for_each_chunk_mut(&mut out, n.max(1), |r, row| {
         let mut it = row.iter_mut();
         Rng::new(seed, r as u64).for_each_below(n, n, |i| {
             if let Some(v) = it.next() {
@@ -66,19 +64,18 @@ fn run_weighted(
     seed: u64,
     f: impl Fn(&[f64]) -> f64 + Sync,
 ) -> Vec<f64> {
-    (0..n_resamples)
-        .into_par_iter()
-        .map_init(
-            || vec![0.0; n],
-            |w, r| {
-                resample_counts(n, seed, r as u64, w);
-                if let Some(b) = base {
-                    w.iter_mut().zip(b).for_each(|(c, &bw)| *c *= bw);
-                }
-                f(w)
-            },
-        )
-        .collect()
+    crate::parallel::map_range_init(
+        n_resamples,
+        1,
+        || vec![0.0; n],
+        |w, r| {
+            resample_counts(n, seed, r as u64, w);
+            if let Some(b) = base {
+                w.iter_mut().zip(b).for_each(|(c, &bw)| *c *= bw);
+            }
+            f(w)
+        },
+    )
 }
 
 /// ECE resamples: n indices are drawn into a multiplicity vector (random increments into an
@@ -113,52 +110,51 @@ fn ece_resamples(
     let ws: Vec<f64> = perm.iter().map(|&i| wt(base, i as usize)).collect();
     let ps: Vec<f64> = perm.iter().map(|&i| binning.value(conf[i as usize])).collect();
     let ys: Vec<f64> = perm.iter().map(|&i| y[i as usize]).collect();
-    Ok((0..n_resamples)
-        .into_par_iter()
-        .map_init(
-            || {
-                let s = BinStats {
-                    weight: vec![0.0; nb],
-                    count: vec![0; nb],
-                    conf_sum: vec![0.0; nb],
-                    acc_sum: vec![0.0; nb],
-                    edges: vec![],
-                };
-                (vec![0u32; n], s)
-            },
-            |(counts, s), r| {
-                counts.iter_mut().for_each(|c| *c = 0);
-                Rng::new(seed, r as u64).for_each_below(n, n, |i| counts[i] += 1);
-                for b in 0..nb {
-                    // Four independent lanes hide the latency of the running sums.
-                    let (mut sw, mut sp, mut sy, mut k) = ([0.0f64; 4], [0.0f64; 4], [0.0f64; 4], 0u64);
-                    let (lo, hi) = (starts[b], starts[b + 1]);
-                    let main = lo + (hi - lo) / 4 * 4;
-                    for j in (lo..main).step_by(4) {
-                        for l in 0..4 {
-                            let c = f64::from(counts[perm[j + l] as usize]) * ws[j + l];
-                            sw[l] += c;
-                            sp[l] += c * ps[j + l];
-                            sy[l] += c * ys[j + l];
-                            k += u64::from(c > 0.0);
-                        }
-                    }
-                    for j in main..hi {
-                        let c = f64::from(counts[perm[j] as usize]) * ws[j];
-                        sw[0] += c;
-                        sp[0] += c * ps[j];
-                        sy[0] += c * ys[j];
+    Ok(crate::parallel::map_range_init(
+        n_resamples,
+        1,
+        || {
+            let s = BinStats {
+                weight: vec![0.0; nb],
+                count: vec![0; nb],
+                conf_sum: vec![0.0; nb],
+                acc_sum: vec![0.0; nb],
+                edges: vec![],
+            };
+            (vec![0u32; n], s)
+        },
+        |(counts, s), r| {
+            counts.iter_mut().for_each(|c| *c = 0);
+            Rng::new(seed, r as u64).for_each_below(n, n, |i| counts[i] += 1);
+            for b in 0..nb {
+                // Four independent lanes hide the latency of the running sums.
+                let (mut sw, mut sp, mut sy, mut k) = ([0.0f64; 4], [0.0f64; 4], [0.0f64; 4], 0u64);
+                let (lo, hi) = (starts[b], starts[b + 1]);
+                let main = lo + (hi - lo) / 4 * 4;
+                for j in (lo..main).step_by(4) {
+                    for l in 0..4 {
+                        let c = f64::from(counts[perm[j + l] as usize]) * ws[j + l];
+                        sw[l] += c;
+                        sp[l] += c * ps[j + l];
+                        sy[l] += c * ys[j + l];
                         k += u64::from(c > 0.0);
                     }
-                    s.weight[b] = (sw[0] + sw[1]) + (sw[2] + sw[3]);
-                    s.conf_sum[b] = (sp[0] + sp[1]) + (sp[2] + sp[3]);
-                    s.acc_sum[b] = (sy[0] + sy[1]) + (sy[2] + sy[3]);
-                    s.count[b] = k;
                 }
-                from_stats(s, opts.norm, opts.bin_weighted)
-            },
-        )
-        .collect())
+                for j in main..hi {
+                    let c = f64::from(counts[perm[j] as usize]) * ws[j];
+                    sw[0] += c;
+                    sp[0] += c * ps[j];
+                    sy[0] += c * ys[j];
+                    k += u64::from(c > 0.0);
+                }
+                s.weight[b] = (sw[0] + sw[1]) + (sw[2] + sw[3]);
+                s.conf_sum[b] = (sp[0] + sp[1]) + (sp[2] + sp[3]);
+                s.acc_sum[b] = (sy[0] + sy[1]) + (sy[2] + sy[3]);
+                s.count[b] = k;
+            }
+            from_stats(s, opts.norm, opts.bin_weighted)
+        },
+    ))
 }
 
 fn ranked_metric(metric: BootMetric, r: &Ranked, oracle: &Ranked, y: &[f64], w: Option<&[f64]>) -> f64 {

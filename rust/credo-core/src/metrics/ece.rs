@@ -4,8 +4,6 @@
 
 use std::collections::HashMap;
 
-use rayon::prelude::*;
-
 use super::binning::{bin_at_or_below, bin_below, Binning, Convention, Fast, Strategy};
 use super::{check_outcomes, check_probs, check_weights, wt};
 use crate::error::{check_same_len, CredoError, Result};
@@ -166,17 +164,13 @@ pub fn bin_stats(conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning
         accumulate(&mut s, conf, acc, w, binning);
         return s;
     }
-    let parts: Vec<BinStats> = conf
-        .par_chunks(CHUNK)
-        .enumerate()
-        .map(|(c, chunk)| {
-            let lo = c * CHUNK;
-            let hi = lo + chunk.len();
-            let mut s = BinStats::zeros(nb, Vec::new());
-            accumulate(&mut s, chunk, &acc[lo..hi], w.map(|w| &w[lo..hi]), binning);
-            s
-        })
-        .collect();
+    let parts: Vec<BinStats> = crate::parallel::map_range(conf.len().div_ceil(CHUNK), 1, |c| {
+        let lo = c * CHUNK;
+        let hi = (lo + CHUNK).min(conf.len());
+        let mut s = BinStats::zeros(nb, Vec::new());
+        accumulate(&mut s, &conf[lo..hi], &acc[lo..hi], w.map(|w| &w[lo..hi]), binning);
+        s
+    });
     let mut total = BinStats::zeros(nb, binning.edges.clone());
     for p in &parts {
         total.add(p);
@@ -255,22 +249,19 @@ pub fn ece_classwise(probs: &[f64], k: usize, labels: &[i64], w: Option<&[f64]>,
     check_same_len("y_true", labels.len(), n)?;
     super::check_labels(labels, k)?;
     check_weights(w, n)?;
-    let per_class: Vec<Result<f64>> = (0..k)
-        .into_par_iter()
-        .map(|c| {
-            let col: Vec<f64> = (0..n).map(|i| probs[i * k + c]).collect();
-            let hit: Vec<f64> = labels
-                .iter()
-                .map(|&l| if l as usize == c { 1.0 } else { 0.0 })
-                .collect();
-            let binning = Binning::new(opts.convention, opts.strategy, opts.n_bins, &col)?;
-            Ok(from_stats(
-                &bin_stats(&col, &hit, w, &binning),
-                opts.norm,
-                opts.bin_weighted,
-            ))
-        })
-        .collect();
+    let per_class: Vec<Result<f64>> = crate::parallel::map_range(k, 1, |c| {
+        let col: Vec<f64> = (0..n).map(|i| probs[i * k + c]).collect();
+        let hit: Vec<f64> = labels
+            .iter()
+            .map(|&l| if l as usize == c { 1.0 } else { 0.0 })
+            .collect();
+        let binning = Binning::new(opts.convention, opts.strategy, opts.n_bins, &col)?;
+        Ok(from_stats(
+            &bin_stats(&col, &hit, w, &binning),
+            opts.norm,
+            opts.bin_weighted,
+        ))
+    });
     let mut total = 0.0;
     for r in per_class {
         total += r?;

@@ -99,7 +99,12 @@ fn auroc_hard_labels(scores: &[f64], y: &[f64]) -> f64 {
     if pos.is_empty() || neg.is_empty() {
         return f64::NAN;
     }
-    let (kp, kn) = rayon::join(|| sorted_keys_desc(&pos), || sorted_keys_desc(&neg));
+    // Two sorts in parallel only when each is long enough to outweigh a hand-off to the pool.
+    let (kp, kn) = if pos.len().min(neg.len()) >= 1 << 14 {
+        crate::parallel::join(|| sorted_keys_desc(&pos), || sorted_keys_desc(&neg))
+    } else {
+        (sorted_keys_desc(&pos), sorted_keys_desc(&neg))
+    };
     // Keys ascend as scores descend; walk both from the highest score down.
     let (mut i, mut j) = (0usize, 0usize);
     let mut area = 0.0f64;

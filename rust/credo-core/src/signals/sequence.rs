@@ -7,8 +7,6 @@
 
 use std::collections::HashSet;
 
-use rayon::prelude::*;
-
 use crate::error::{CredoError, Result};
 
 /// Which positions of each sequence are valid.
@@ -206,7 +204,7 @@ pub fn sequence_signals(inp: &SequenceInput<'_>, valid: Valid<'_>, opts: &Sequen
         ];
         (pos.len() as i64, vals, frac, run)
     };
-    let rows: Vec<Row> = (0..b).into_par_iter().with_min_len(64).map(one).collect();
+    let rows: Vec<Row> = crate::parallel::map_range(b, 64, one);
     let mut out = SequenceSignals::default();
     for (count, v, frac, run) in rows {
         out.n_tokens.push(count);

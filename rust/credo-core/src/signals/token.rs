@@ -12,11 +12,9 @@
 //! Rows are independent and each is computed by one thread in a fixed order, so results are
 //! bit-identical for any thread count.
 
-use rayon::prelude::*;
-
 use super::simd::{self, Logit, SimdLevel};
 use crate::error::{CredoError, Result};
-use crate::parallel::with_threads;
+use crate::parallel::{map_range, with_threads};
 
 /// What to do with a row that has NaN, `+inf`, or no finite entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -111,7 +109,7 @@ const NAN_ROW: RowOut = RowOut {
     ok: false,
 };
 
-/// Rows per rayon task: enough to amortise scheduling on tiny vocabularies.
+/// Rows per parallel task: enough to amortise scheduling on tiny vocabularies.
 fn min_rows_per_task(vocab: usize) -> usize {
     (16_384 / vocab.max(1)).max(1)
 }
@@ -199,13 +197,7 @@ pub fn token_signals<T: Logit>(
             ok: true,
         }
     };
-    let out: Vec<RowOut> = with_threads(opts.threads, || {
-        (0..rows)
-            .into_par_iter()
-            .with_min_len(min_rows_per_task(v))
-            .map(one)
-            .collect()
-    })?;
+    let out: Vec<RowOut> = with_threads(opts.threads, || map_range(rows, min_rows_per_task(v), one))?;
     if opts.invalid == InvalidRows::Raise {
         if let Some(r) = out.iter().position(|o| !o.ok) {
             return Err(describe_invalid(&logits[r * v..(r + 1) * v], &shape, r, t));

@@ -12,8 +12,6 @@
 
 use std::cell::Cell;
 
-use rayon::prelude::*;
-
 use super::exp64::{exp_le0, exp_slice, EXP64_MIN};
 use super::simd::{active, SimdLevel};
 use super::topk::{chosen_above_zero, entry_above_zero, TopkOptions, POSITIVE_SLACK};
@@ -79,7 +77,7 @@ impl TopkResponse<'_> {
 /// computed exactly as alone, so the result does not depend on the thread count. An error names
 /// the first failing response by its index (`top_logprobs[i]: ...`).
 pub fn topk_summary_batch(responses: &[TopkResponse<'_>], opts: &TopkOptions) -> Result<Vec<TopkSummary>> {
-    let results: Vec<Result<TopkSummary>> = responses.par_iter().map(|r| r.summary(opts)).collect();
+    let results = crate::parallel::map_range(responses.len(), 1, |i| responses[i].summary(opts));
     results
         .into_iter()
         .enumerate()
