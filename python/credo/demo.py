@@ -411,13 +411,24 @@ def _calibrator_section(r: DemoResult) -> Any:
             f"{name}: {m['changed']} ({m['changed_right']} now right, {m['changed_wrong']} now wrong)"
             for name, m in changed.items()
         )
+        why = []
+        if any("top-label" in name for name in changed):
+            why.append(
+                "A top-label calibrator maps the confidence of the predicted class; where the map brings it "
+                "down a lot (its few fitting examples in that confidence range were mostly wrong), the "
+                "leftover probability, shared among the other classes, can make the runner-up the new top "
+                "class."
+            )
+        if any("one-vs-rest" in name for name in changed):
+            why.append(
+                "A one-vs-rest calibrator fits a separate curve for each class and rescales each row to sum "
+                "to 1; a class whose curve lifts it more than the top class's curve can overtake it."
+            )
         notes.append(
             f"Some calibrators changed the model's answers, which is why their accuracy differs ({listed}). "
-            "A top-label calibrator maps the confidence of the predicted class; where the map brings it "
-            "down a lot (its few fitting examples in that confidence range were mostly wrong), the leftover "
-            "probability, shared among the other classes, can make the runner-up the new top class. To keep "
-            "the answers, use temperature scaling, or read only the calibrated confidence of the model's "
-            "own answer (MulticlassCalibrator.predict_confidence)."
+            + " ".join(why)
+            + " To keep the answers, use temperature scaling, or read only the calibrated confidence of the "
+            "model's own answer (MulticlassCalibrator.predict_confidence)."
         )
     if raw["ties"] >= 0.2:
         notes.append(
