@@ -36,7 +36,9 @@ CODE_FENCE = re.compile(r"```.*?```", re.S)
 def test_architecture_names_only_paths_that_exist():
     text = (DOCS / "architecture.md").read_text(encoding="utf-8")
     paths = set(
-        re.findall(r"`((?:rust|python|tests|benches|examples|scripts|docs|fuzz|\.ci)/[^`\s]*|mkdocs\.yml|Makefile)`", text)
+        re.findall(
+            r"`((?:rust|python|tests|benches|examples|scripts|docs|fuzz|\.ci)/[^`\s]*|mkdocs\.yml|Makefile)`", text
+        )
     )
     assert len(paths) > 30, "the architecture page should map the tree"
     missing = sorted(p for p in paths if not (ROOT / p).exists())
