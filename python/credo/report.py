@@ -184,7 +184,7 @@ def _confidence_ticks(ax: Any, lo: float, hi: float) -> None:
     ax.set_xlim(lo, hi)
 
 
-def _reliability_grid(y_true: Any, versions: Mapping[str, Any], eces: Mapping[str, float], n_bins: int) -> str:
+def _reliability_grid(y_true: Any, versions: Mapping[str, Any], eces: Mapping[str, float]) -> str:
     """One reliability diagram per version (small multiples, shared axes), each with a strip of
     per-bin counts below and 95 % intervals on the bin accuracies."""
     from matplotlib.figure import Figure
@@ -323,7 +323,7 @@ def html(
         name: metrics_table(y_true, p, n_bins=n_bins, n_resamples=n_resamples, seed=seed, sample_weight=sample_weight)
         for name, p in versions.items()
     }
-    rel_png = _reliability_grid(y_true, versions, {k: r["ece"] for k, r in rows.items()}, n_bins)
+    rel_png = _reliability_grid(y_true, versions, {k: r["ece"] for k, r in rows.items()})
     rc_png = _risk_coverage(y_true, versions)
 
     from credo import __version__
@@ -385,8 +385,9 @@ def html(
         "<p>Each panel bins the answers by stated confidence (equal numbers of answers per bin) and "
         "plots the share that was right against the mean confidence: a calibrated model sits on the "
         "dotted diagonal. The confidence axis is on a logit scale, so 0.9, 0.99 and 0.999 are evenly "
-        "spaced: that is where over-confident models put most of their answers. The strip below each "
-        "panel counts the answers per bin.</p>",
+        "spaced: that is where over-confident models put most of their answers; confidences closer to 1 "
+        "than 1e-6 are drawn at the right edge. Bars are 95 % intervals for each bin's accuracy. The strip "
+        "below each panel shows where the answers sit: a histogram of their confidences (log counts).</p>",
         f"<img alt='reliability diagrams, one per version' src='data:image/png;base64,{rel_png}'>",
         f"<img alt='risk-coverage curves' src='data:image/png;base64,{rc_png}'>",
     ]
