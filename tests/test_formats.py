@@ -62,9 +62,7 @@ def test_openai_sdk_objects_and_content_list() -> None:
             SimpleNamespace(
                 logprobs=SimpleNamespace(
                     content=[
-                        SimpleNamespace(
-                            **{**e, "top_logprobs": [SimpleNamespace(**t) for t in e["top_logprobs"]]}
-                        )
+                        SimpleNamespace(**{**e, "top_logprobs": [SimpleNamespace(**t) for t in e["top_logprobs"]]})
                         for e in resp["choices"][0]["logprobs"]["content"]
                     ]
                 )
@@ -101,11 +99,11 @@ def test_openai_errors() -> None:
         formats.from_openai(chat_response(ENTRIES), choice=3)
     with pytest.raises(credo.InvalidArgumentError, match="no logprobs"):
         formats.from_openai({"choices": [{"logprobs": None}]})
-    with pytest.raises(credo.InvalidArgumentError, match=r"response: no logprobs\.content"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"response\.choices\[0\]\.logprobs: no logprobs\.content"):
         formats.from_openai({"choices": [{"logprobs": {"foo": 1}}]})
     with pytest.raises(credo.EmptyInputError, match="response:"):
         formats.from_openai({"choices": [{"logprobs": {"content": []}}]})
-    with pytest.raises(credo.InvalidArgumentError, match="not a number"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"content\[0\]\.logprob: expected a number, got a string"):
         formats.from_openai(chat_response([("a", "x", [])]))
 
 

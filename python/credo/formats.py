@@ -1,17 +1,29 @@
 """Readers that turn what servers and libraries return into credo's arrays (docs/definitions/signals.md#server-formats).
 
-* :func:`from_openai` — an OpenAI chat completion (``choices[i].logprobs.content[*]``) or a
-  legacy completion (``choices[i].logprobs.{tokens, token_logprobs, top_logprobs}``), as dicts
-  or as the SDK's objects.
-* :func:`from_vllm` — vLLM outputs: per-position dicts of token id → ``Logprob`` (or float).
+* :func:`from_openai` — an OpenAI-compatible response: a chat completion
+  (``choices[i].logprobs.content[*]``), a legacy completion (``choices[i].logprobs.{tokens,
+  token_logprobs, top_logprobs}``), a list of its ``stream=True`` chunks (concatenated in order),
+  its ``logprobs`` or ``content`` alone — as the raw body (``bytes``/``str``/``bytearray``/
+  ``memoryview``), as parsed dicts, or as the SDK's objects. Read natively (credo-core's
+  schema-directed scanner: only the logprobs are parsed, everything else is skipped).
+* :func:`from_gemini` — a Gemini ``generateContent`` response (``logprobsResult``,
+  ``avgLogprobs``), body or dicts.
+* :func:`from_vllm` — vLLM: its OpenAI-compatible server's responses (as :func:`from_openai`), or
+  the offline outputs (per-position dicts of token id → ``Logprob`` or float).
 * :func:`from_hf_scores` — the per-step ``scores`` tuple of transformers'
   ``generate(output_scores=True)`` and the generated ``sequences``.
+* :class:`OpenAIStream` — what an OpenAI-compatible server streams, fed as it arrives, with the
+  running top-k summary at any point.
 
 The −9999 sentinel (OpenAI, vLLM) means "outside the top-k" and becomes NaN, rows with fewer
 than k entries are padded with NaN, vLLM's k+1 entries (the chosen token appended) are kept and
 trimmed to k by :func:`credo.topk_signals`, and a chosen token with no logprob is NaN (LM-Polygraph
-inserts −100 instead; pass ``missing_chosen=-100.0`` to reproduce it). Each result records its
-:class:`~credo.signals.Provenance`.
+inserts −100 instead; pass ``missing_chosen=-100.0`` to reproduce it). A server that returns the
+chosen tokens' logprobs but ignores ``top_logprobs`` gives ``k == 0`` (provenance mode
+``"chosen-only"``): the chosen-token signals are defined, the top-k ones NaN. Each result records
+its :class:`~credo.signals.Provenance`. Malformed input raises a :class:`credo.CredoError` naming
+the JSON path of the bad value (``response.choices[0].logprobs.content[17].top_logprobs[3].
+logprob: ...``).
 """
 
 from __future__ import annotations
@@ -23,30 +35,84 @@ from typing import Any
 
 import numpy as np
 
+from credo import _credo
+from credo._validate import check_positive_int
 from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
-from credo.signals import Provenance, TokenSignals, TopkSignals, token_signals, topk_signals
+from credo.signals import Provenance, TokenSignals, TopkSignals, TopkSummary, token_signals, topk_signals
 
-__all__ = ["DenseLogits", "TopkLogprobs", "from_hf_scores", "from_openai", "from_vllm"]
+__all__ = [
+    "DenseLogits",
+    "OpenAIStream",
+    "TopkLogprobs",
+    "from_gemini",
+    "from_hf_scores",
+    "from_openai",
+    "from_vllm",
+]
 
 SENTINEL = -9999.0
 
 
-@dataclass(frozen=True)
 class TopkLogprobs:
     """Top-k logprobs of one generated sequence.
 
     ``top_logprobs``: ``[T, width]`` float64, sorted descending, NaN where missing;
     ``chosen_logprob``: ``[T]`` (NaN where the server gave none); ``tokens``: the chosen tokens
-    (strings for OpenAI, ids for vLLM); ``top_tokens``: per position, the tokens of
-    ``top_logprobs`` in the same order; ``k``: the declared top-k.
+    (strings for OpenAI, ids for vLLM's offline outputs); ``top_tokens``: per position, the tokens
+    of ``top_logprobs`` in the same order; ``k``: the declared top-k (0: chosen logprobs only);
+    ``avg_logprob``: Gemini's ``avgLogprobs`` when given. Tokens read from a body are decoded on
+    first access.
     """
 
-    top_logprobs: np.ndarray
-    chosen_logprob: np.ndarray
-    tokens: list[Any]
-    top_tokens: list[list[Any]]
-    k: int
-    provenance: Provenance
+    __slots__ = (
+        "_native",
+        "_tokens",
+        "_top_tokens",
+        "avg_logprob",
+        "chosen_logprob",
+        "k",
+        "provenance",
+        "top_logprobs",
+    )
+
+    def __init__(
+        self,
+        top_logprobs: np.ndarray,
+        chosen_logprob: np.ndarray,
+        tokens: list[Any] | None,
+        top_tokens: list[list[Any]] | None,
+        k: int,
+        provenance: Provenance,
+        *,
+        avg_logprob: float | None = None,
+        native: Any = None,
+    ) -> None:
+        self.top_logprobs = top_logprobs
+        self.chosen_logprob = chosen_logprob
+        self._tokens = tokens
+        self._top_tokens = top_tokens
+        self.k = k
+        self.provenance = provenance
+        self.avg_logprob = avg_logprob
+        self._native = native
+
+    def _load_tokens(self) -> None:
+        if self._tokens is None:
+            self._tokens, self._top_tokens = self._native.tokens()
+
+    @property
+    def tokens(self) -> list[Any]:
+        self._load_tokens()
+        return self._tokens  # type: ignore[return-value]
+
+    @property
+    def top_tokens(self) -> list[list[Any]]:
+        self._load_tokens()
+        return self._top_tokens  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        t, w = self.top_logprobs.shape
+        return f"TopkLogprobs(positions={t}, width={w}, k={self.k}, source={self.provenance.source!r})"
 
     def signals(self, *, policy: str = "bounds", vocab_size: int | None = None) -> TopkSignals:
         """:func:`credo.topk_signals` of these logprobs (provenance carried over)."""
@@ -55,9 +121,21 @@ class TopkLogprobs:
             self.chosen_logprob,
             policy=policy,
             vocab_size=vocab_size if vocab_size is not None else self.provenance.vocab_size,
-            k=self.k,
+            k=self.k or None,
             source=self.provenance.source,
             processed=self.provenance.processed,
+        )
+
+    def summary(self, *, policy: str = "bounds", vocab_size: int | None = None) -> TopkSummary:
+        """:func:`credo.signals.topk_summary` of these logprobs (one native pass)."""
+        from credo.signals import topk_summary
+
+        return topk_summary(
+            self.top_logprobs,
+            self.chosen_logprob,
+            policy=policy,
+            vocab_size=vocab_size if vocab_size is not None else self.provenance.vocab_size,
+            k=self.k or None,
         )
 
 
@@ -69,9 +147,7 @@ class DenseLogits:
     chosen: np.ndarray
     provenance: Provenance
 
-    def signals(
-        self, *, temperature: float = 1.0, threads: int | None = None, invalid: str = "raise"
-    ) -> TokenSignals:
+    def signals(self, *, temperature: float = 1.0, threads: int | None = None, invalid: str = "raise") -> TokenSignals:
         """:func:`credo.token_signals` of these scores (provenance carried over)."""
         s = token_signals(
             self.logits,
@@ -119,65 +195,67 @@ def _pack(rows: list[list[tuple[Any, float]]], k: int | None) -> tuple[np.ndarra
     return top, toks, max(kk, 1)
 
 
+_BODY_TYPES = (bytes, str, bytearray, memoryview)
+_SOURCES = {"chat": "openai", "chunks": "openai", "legacy": "openai-legacy", "gemini": "gemini"}
+
+
+def _read(
+    response: Any, *, choice: int, k: int | None, missing_chosen: float, source: str | None, processed: bool | None
+) -> TopkLogprobs:
+    """The native reader, wrapped as :class:`TopkLogprobs`."""
+    choice = check_positive_int(choice, "choice", minimum=0)
+    if k is not None:
+        k = check_positive_int(k, "k")
+    try:
+        fill = float(missing_chosen)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"missing_chosen: must be a number, got {missing_chosen!r}") from None
+    r = _credo.read_logprobs(response, choice=choice, k=k, tokens=True, missing_chosen=fill)
+    prov = Provenance(
+        source=source or _SOURCES[r.layout],
+        mode="top-k" if r.k else "chosen-only",
+        k=r.k,
+        renormalization="raw",
+        processed=processed,
+    )
+    return TopkLogprobs(r.top_logprobs, r.chosen_logprob, None, None, r.k, prov, avg_logprob=r.avg_logprob, native=r)
+
+
 def from_openai(
     response: Any, *, choice: int = 0, k: int | None = None, missing_chosen: float = np.nan
 ) -> TopkLogprobs:
-    """Top-k logprobs of choice ``choice`` of an OpenAI response (chat or legacy completions).
+    """Top-k logprobs of choice ``choice`` of an OpenAI-compatible response.
 
-    Accepts the response (dict or SDK object), its ``choices[i].logprobs``, or the ``content``
-    list itself. ``k``: the ``top_logprobs`` requested (default: the widest position).
+    ``response``: the body (``bytes``, ``str``, ``bytearray``, ``memoryview``), the parsed
+    response (dicts) or the SDK's object; or its ``choices[i].logprobs``, or the ``content`` list;
+    or a list of its ``stream=True`` chunks (dicts or SDK objects; ``choice`` is then the chunks'
+    ``index``). Chat and legacy completions; extra fields are skipped. ``k``: the
+    ``top_logprobs`` requested (default: the widest position). Read natively: about 0.1 ms for a
+    body of 256 tokens × top-20.
+
+    >>> import credo
+    >>> top = b'[{"token":"Hi","logprob":-0.1},{"token":"Yo","logprob":-2.4}]'
+    >>> body = b'{"choices":[{"logprobs":{"content":[{"token":"Hi","logprob":-0.1,"top_logprobs":' + top + b"}]}}]}"
+    >>> r = credo.formats.from_openai(body)
+    >>> r.top_logprobs.tolist(), r.tokens, r.k
+    ([[-0.1, -2.4]], ['Hi'], 2)
     """
-    if hasattr(response, "model_dump") and not isinstance(response, Mapping):
-        response = response.model_dump()
-    logprobs = response
-    choices = _get(response, "choices") if not isinstance(response, list) else None
-    if choices is not None:
-        if not isinstance(choices, Sequence) or not (0 <= choice < len(choices)):
-            raise InvalidArgumentError(f"choice: {choice} is not among the response's {len(choices)} choices")
-        logprobs = _get(choices[choice], "logprobs")
-        if logprobs is None:
-            raise InvalidArgumentError(
-                "response: the choice has no logprobs (request them with logprobs=True)"
-            )
-    content = logprobs if isinstance(logprobs, list) else _get(logprobs, "content")
-    rows: list[list[tuple[Any, float]]] = []
-    tokens: list[Any] = []
-    chosen: list[float] = []
-    legacy = False
-    if content is None and _get(logprobs, "tokens") is not None:
-        legacy = True
-        tokens = list(_get(logprobs, "tokens"))
-        lps = list(_get(logprobs, "token_logprobs") or [None] * len(tokens))
-        tops = list(_get(logprobs, "top_logprobs") or [None] * len(tokens))
-        if not (len(lps) == len(tokens) == len(tops)):
-            raise ShapeError("response: tokens, token_logprobs and top_logprobs differ in length")
-        for lp, top in zip(lps, tops, strict=True):
-            chosen.append(_lp(lp))
-            rows.append([(tok, _lp(v)) for tok, v in (top or {}).items()])
-    elif content is not None:
-        for entry in content:
-            tokens.append(_get(entry, "token"))
-            chosen.append(_lp(_get(entry, "logprob")))
-            rows.append(
-                [(_get(e, "token"), _lp(_get(e, "logprob"))) for e in (_get(entry, "top_logprobs") or [])]
-            )
-    else:
-        raise InvalidArgumentError(
-            "response: no logprobs.content (chat) or logprobs.tokens (legacy completions) found"
-        )
-    if not rows:
-        raise EmptyInputError("response: the logprobs hold no tokens")
-    top, top_tokens, kk = _pack(rows, k)
-    ch = np.asarray(chosen, dtype=np.float64)
-    ch[np.isnan(ch)] = missing_chosen
-    prov = Provenance(
-        source="openai-legacy" if legacy else "openai",
-        mode="top-k",
-        k=kk,
-        renormalization="raw",
-        processed=True,
-    )
-    return TopkLogprobs(top, ch, tokens, top_tokens, kk, prov)
+    return _read(response, choice=choice, k=k, missing_chosen=missing_chosen, source=None, processed=True)
+
+
+def from_gemini(
+    response: Any, *, candidate: int = 0, k: int | None = None, missing_chosen: float = np.nan
+) -> TopkLogprobs:
+    """Top-k logprobs of a Gemini ``generateContent`` response (body, dicts, or ``model_dump()``
+    of the SDK's object): ``candidates[i].logprobsResult`` (``chosenCandidates``, and
+    ``topCandidates`` when ``logprobs`` was requested) and ``avgLogprobs`` (as ``avg_logprob``).
+    A candidate whose ``logProbability`` is absent has logprob 0 (protobuf's JSON omits default
+    values).
+    """
+    r = _read(response, choice=candidate, k=k, missing_chosen=missing_chosen, source=None, processed=True)
+    if r.provenance.source != "gemini":
+        raise InvalidArgumentError("response: not a Gemini response (no candidates[i].logprobsResult)")
+    return r
 
 
 def _vllm_value(v: Any) -> float:
@@ -188,6 +266,15 @@ def _vllm_value(v: Any) -> float:
     return _lp(v)
 
 
+def _is_server_response(x: Any) -> bool:
+    """A response of vLLM's OpenAI-compatible server (body, dicts or SDK object)."""
+    if isinstance(x, _BODY_TYPES):
+        return True
+    if isinstance(x, Mapping):
+        return "choices" in x
+    return hasattr(x, "choices") and not hasattr(x, "outputs")
+
+
 def from_vllm(
     outputs: Any,
     token_ids: Sequence[int] | None = None,
@@ -196,7 +283,8 @@ def from_vllm(
     processed: bool | None = False,
     missing_chosen: float = np.nan,
 ) -> TopkLogprobs:
-    """Top-k logprobs from vLLM: a ``RequestOutput`` (its first completion), a
+    """Top-k logprobs from vLLM: its OpenAI-compatible server's response (body, dicts or the
+    openai SDK's object: read as :func:`from_openai`, source ``"vllm"``), a ``RequestOutput`` (its first completion), a
     ``CompletionOutput`` (``.logprobs`` and ``.token_ids``), or a list of per-position dicts
     {token id: ``Logprob`` | float} with ``token_ids``.
 
@@ -204,6 +292,8 @@ def from_vllm(
     is taken from the ``Logprob.rank`` values when present, else from the shortest position
     (pass it to be exact). ``processed``: vLLM V1 returns raw logprobs by default (False).
     """
+    if _is_server_response(outputs):
+        return _read(outputs, choice=0, k=k, missing_chosen=missing_chosen, source="vllm", processed=processed)
     if hasattr(outputs, "outputs") and not isinstance(outputs, (list, tuple)):
         outputs = outputs.outputs[0]
     if hasattr(outputs, "logprobs") and not isinstance(outputs, (list, tuple)):
@@ -225,9 +315,7 @@ def from_vllm(
     ranks_k = 0
     for tok, pos in zip(ids, positions, strict=True):
         if not isinstance(pos, Mapping):
-            raise InvalidArgumentError(
-                f"outputs: each position must be a dict of token id -> logprob, got {type(pos)}"
-            )
+            raise InvalidArgumentError(f"outputs: each position must be a dict of token id -> logprob, got {type(pos)}")
         rows.append([(int(t), _vllm_value(v)) for t, v in pos.items()])
         chosen.append(_vllm_value(pos[tok]) if tok in pos else float("nan"))
         for t, v in pos.items():
@@ -279,3 +367,74 @@ def from_hf_scores(scores: Sequence[Any], sequences: Any, *, processed: bool = T
     chosen = np.ascontiguousarray(seq[:, -t:], dtype=np.int64)
     prov = Provenance(source="hf_scores", mode="full", vocab_size=int(v), processed=processed)
     return DenseLogits(logits, chosen, prov)
+
+
+class OpenAIStream:
+    """The running top-k signals of a streamed (``stream=True``) OpenAI-compatible response.
+
+    Feed it what arrives — raw server-sent-event bytes split anywhere (``bytes``, ``str``,
+    ``bytearray``, ``memoryview``), single SSE lines (:meth:`feed_line`), or parsed chunks (dicts,
+    the openai SDK's ``ChatCompletionChunk`` objects, or a list of them) — and ask for
+    :meth:`summary` at any point, for example to stop a generation whose running confidence
+    collapses. Each choice (by its ``index``) keeps its own state; the final summary equals
+    :func:`credo.signals.topk_summary` of the non-streamed response, bit for bit. Each position
+    costs about a microsecond beyond parsing its chunk (the row is reduced on arrival; the
+    summary aggregates the reduced rows). ``policy``, ``vocab_size`` and ``k`` as for
+    :func:`credo.signals.topk_summary`. Safe to share between threads.
+
+    >>> import credo
+    >>> s = credo.formats.OpenAIStream()
+    >>> top = b'[{"token":"Hi","logprob":-0.1},{"token":"Yo","logprob":-2.4}]'
+    >>> entry = b'{"token":"Hi","logprob":-0.1,"top_logprobs":' + top + b"}"
+    >>> chunk = b'data: {"choices":[{"index":0,"logprobs":{"content":[' + entry + b"]}}]}\\n\\n"
+    >>> s.feed(chunk[:50]), s.feed(chunk[50:] + b"data: [DONE]\\n\\n")
+    (0, 1)
+    >>> s.done, s.summary().n_tokens, round(s.summary().mean_logprob, 3)
+    (True, 1, -0.1)
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, *, policy: str = "bounds", vocab_size: int | None = None, k: int | None = None) -> None:
+        if k is not None:
+            k = check_positive_int(k, "k")
+        if vocab_size is not None:
+            vocab_size = check_positive_int(vocab_size, "vocab_size")
+        self._native = _credo.OpenAIStream(policy=policy, vocab_size=vocab_size, k=k)
+
+    def feed(self, data: Any) -> int:
+        """Feeds what arrived; returns the number of new positions (over all choices)."""
+        return self._native.feed(data)  # type: ignore[no-any-return]
+
+    def feed_line(self, line: str | bytes) -> int:
+        """Feeds one complete SSE line (as ``httpx``'s ``iter_lines()`` yields them)."""
+        return self._native.feed_line(line)  # type: ignore[no-any-return]
+
+    def summary(self, choice: int = 0) -> TopkSummary:
+        """The running summary of choice ``choice`` (its positions so far)."""
+        return TopkSummary(*self._native.summary(check_positive_int(choice, "choice", minimum=0)))
+
+    def logprobs(self, choice: int = 0) -> TopkLogprobs:
+        """The positions of choice ``choice`` so far, as :func:`from_openai` gives them (without
+        tokens: the stream keeps the numbers only)."""
+        top, chosen = self._native.arrays(check_positive_int(choice, "choice", minimum=0))
+        k = top.shape[1] if not np.isnan(top).all() else 0
+        prov = Provenance(
+            source="openai", mode="top-k" if k else "chosen-only", k=k, renormalization="raw", processed=True
+        )
+        return TopkLogprobs(top, chosen, [], [], k, prov)
+
+    @property
+    def done(self) -> bool:
+        """Whether ``data: [DONE]`` has arrived."""
+        return self._native.done  # type: ignore[no-any-return]
+
+    @property
+    def chunks(self) -> int:
+        """Chunks read so far."""
+        return self._native.chunks  # type: ignore[no-any-return]
+
+    @property
+    def choices(self) -> list[int]:
+        """The ``index`` of every choice seen so far."""
+        return self._native.choices  # type: ignore[no-any-return]

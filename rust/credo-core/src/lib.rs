@@ -14,6 +14,7 @@ pub mod agree;
 pub mod calibrate;
 pub mod conformal;
 pub mod evidence;
+pub mod formats;
 pub mod linear;
 pub mod metrics;
 pub mod signals;

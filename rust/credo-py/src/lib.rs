@@ -12,6 +12,7 @@ mod calibrate;
 mod conformal;
 mod errors;
 mod evidence;
+mod formats;
 mod linear;
 mod metrics;
 mod signals;
@@ -32,6 +33,7 @@ mod _credo {
         agree::register(m)?;
         metrics::register(m)?;
         evidence::register(m)?;
+        formats::register(m)?;
         linear::register(m)?;
         Ok(())
     }

@@ -249,7 +249,12 @@ impl<'py> TopArray<'py> {
     }
 }
 
-fn topk_options(policy: &str, vocab_size: Option<usize>, k: Option<usize>, sentinel: f64) -> PyResult<TopkOptions> {
+pub(crate) fn topk_options(
+    policy: &str,
+    vocab_size: Option<usize>,
+    k: Option<usize>,
+    sentinel: f64,
+) -> PyResult<TopkOptions> {
     Ok(TopkOptions {
         policy: py_result(TopkPolicy::parse(policy))?,
         vocab_size,
@@ -344,10 +349,10 @@ fn topk_summary_batch<'py>(
 }
 
 /// Columns of a summary row: `n_tokens` and the 12 features.
-const SUMMARY_FIELDS: usize = 13;
+pub(crate) const SUMMARY_FIELDS: usize = 13;
 
 /// The 12 features of a summary in the order of `credo.signals.TopkSummary` after `n_tokens`.
-fn summary_values(s: &signals::TopkSummary) -> [f64; 12] {
+pub(crate) fn summary_values(s: &signals::TopkSummary) -> [f64; 12] {
     [
         s.mean_entropy,
         s.max_entropy,

@@ -14,4 +14,6 @@ pub use sequence::{sequence_signals, SequenceOptions, SequenceSignals, Valid};
 pub use simd::{Logit, SimdLevel};
 pub use token::{token_signals, InvalidRows, LogitsShape, TokenOptions, TokenSignals};
 pub use topk::{topk_signals, TopkOptions, TopkPolicy, TopkSignals};
-pub use topk_summary::{topk_summary, topk_summary_batch, topk_summary_f32, TopkLogprobs, TopkResponse, TopkSummary};
+pub use topk_summary::{
+    topk_summary, topk_summary_batch, topk_summary_f32, TopkLogprobs, TopkResponse, TopkRunning, TopkSummary,
+};

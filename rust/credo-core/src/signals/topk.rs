@@ -101,7 +101,7 @@ pub struct TopkSignals {
 }
 
 /// Processed logprobs may exceed 0 by rounding; beyond this they are an error.
-pub(super) const POSITIVE_SLACK: f64 = 1e-3;
+pub(crate) const POSITIVE_SLACK: f64 = 1e-3;
 
 fn xlogx_neg(p: f64) -> f64 {
     if p > 0.0 {

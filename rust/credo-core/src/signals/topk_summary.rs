@@ -167,28 +167,20 @@ fn summary_in(
     k: usize,
     opts: &TopkOptions,
 ) -> Result<TopkSummary> {
-    let sentinel = opts.sentinel;
     // e^x of every entry, one vectorised pass per block of rows (small enough to still be in
-    // L1 when its rows are reduced); rows that are clean (all entries valid, in [EXP64_MIN, 0],
-    // sorted descending, none beyond k) use these directly, the others are rebuilt entry by
-    // entry below.
+    // L1 when its rows are reduced); see [`reduce_block`].
     const BLOCK: usize = 2048;
     let block_rows = (BLOCK / width).max(1);
     let block_probs = prefix(&mut scratch.probs, block_rows * width);
     let block_clean = prefix(&mut scratch.clean, block_rows);
-    let mut kept: Vec<f64> = Vec::new();
-    let mut probs: Vec<f64> = Vec::new();
+    let mut rebuilt = Rebuilt::default();
     // The row loop only reduces each row to a few numbers (one column each); everything after
     // them is computed for all rows at once ([`aggregate`]).
     let cols = Columns::split(prefix(&mut scratch.cols, COLUMNS * rows), rows);
     // Errors name the first bad position (its top-k entries before its chosen logprob).
     let bad_chosen = chosen.and_then(|c| c.iter().position(|&x| x > POSITIVE_SLACK));
-    let chosen_error = |r: usize| chosen_above_zero(r, chosen.map_or(f64::NAN, |c| c[r]));
     for b0 in (0..rows).step_by(block_rows) {
         let end = (b0 + block_rows).min(rows);
-        let block = &xs[b0 * width..end * width];
-        let block_probs = &mut block_probs[..block.len()];
-        exp_slice(block, block_probs);
         let mut out = RowOut {
             mass: &mut cols.mass[b0..end],
             entropy: &mut cols.raw_h[b0..end],
@@ -200,50 +192,274 @@ fn summary_in(
             top1: &mut cols.top1[b0..end],
             clean: &mut block_clean[..end - b0],
         };
-        let block_chosen = chosen.map(|c| &c[b0..end]);
-        let rows_here = Block {
-            top: block,
-            probs: block_probs,
-            rows: end - b0,
+        let rows_here = BlockRows {
+            top: &xs[b0 * width..end * width],
+            first: b0,
             width,
-            chosen: block_chosen,
-            sentinel,
+            chosen: chosen.map(|c| &c[b0..end]),
+            chosen_all: chosen,
+            bad_chosen,
         };
-        reduce_rows(level, rows_here, &mut out);
-        // Rows the kernel could not take as they stand (or wider than k): rebuilt entry by entry.
-        for i in 0..end - b0 {
-            if out.clean[i] && k >= width {
-                continue;
-            }
-            let r = b0 + i;
-            kept.clear();
-            for (j, &x) in block[i * width..(i + 1) * width].iter().enumerate() {
-                if x == f64::INFINITY || x > POSITIVE_SLACK {
-                    return Err(match bad_chosen.filter(|&rc| rc < r) {
-                        Some(rc) => chosen_error(rc),
-                        None => entry_above_zero(r, j, x),
-                    });
-                }
-                if !opts.is_missing(x) {
-                    kept.push(x.min(0.0));
-                }
-            }
-            if !kept.windows(2).all(|w| w[0] >= w[1]) {
-                kept.sort_by(|a, b| b.total_cmp(a));
-            }
-            kept.truncate(k);
-            probs.clear();
-            probs.extend(kept.iter().map(|&l| if l >= EXP64_MIN { exp_le0(l) } else { l.exp() }));
-            let (m, h) = mass_and_entropy(&probs, &kept);
-            let cl = block_chosen.map_or(f64::NAN, |c| c[i].min(0.0));
-            let above: u32 = kept.iter().map(|&l| u32::from(l > cl)).sum();
-            out.put_values(i, &kept, &probs, (m, h, above));
-        }
+        reduce_block(level, &rows_here, k, opts, block_probs, &mut out, &mut rebuilt)?;
     }
     if let Some(rc) = bad_chosen {
-        return Err(chosen_error(rc));
+        return Err(chosen_above_zero(rc, chosen.map_or(f64::NAN, |c| c[rc])));
     }
     Ok(aggregate(level, cols, chosen, opts))
+}
+
+/// Rows of one block of [`reduce_block`]: `top` holds rows `first..` of the response.
+struct BlockRows<'a> {
+    top: &'a [f64],
+    first: usize,
+    width: usize,
+    /// This block's chosen logprobs, and the whole response's (for the error of an earlier row).
+    chosen: Option<&'a [f64]>,
+    chosen_all: Option<&'a [f64]>,
+    /// The first position whose chosen logprob is above 0.
+    bad_chosen: Option<usize>,
+}
+
+/// Buffers of the rows rebuilt entry by entry.
+#[derive(Default)]
+struct Rebuilt {
+    kept: Vec<f64>,
+    probs: Vec<f64>,
+}
+
+/// The first stage of the summary for one block of rows: e^x of every entry (one vectorised
+/// pass), the row kernel, which reduces each row to its columns in `out` — rows that are clean
+/// (all entries valid, in [EXP64_MIN, 0], sorted descending, none beyond k) take the kernel's
+/// values as they stand — and the other rows rebuilt entry by entry. Each row's columns depend
+/// on that row alone: the streaming summary ([`TopkRunning`]) reduces rows one at a time with
+/// the same bits.
+fn reduce_block(
+    level: SimdLevel,
+    b: &BlockRows<'_>,
+    k: usize,
+    opts: &TopkOptions,
+    probs: &mut [f64],
+    out: &mut RowOut<'_>,
+    re: &mut Rebuilt,
+) -> Result<()> {
+    let width = b.width;
+    let rows = b.top.len() / width;
+    let block_probs = &mut probs[..b.top.len()];
+    exp_slice(b.top, block_probs);
+    let rows_here = Block {
+        top: b.top,
+        probs: block_probs,
+        rows,
+        width,
+        chosen: b.chosen,
+        sentinel: opts.sentinel,
+    };
+    reduce_rows(level, rows_here, out);
+    // Rows the kernel could not take as they stand (or wider than k): rebuilt entry by entry.
+    for i in 0..rows {
+        if out.clean[i] && k >= width {
+            continue;
+        }
+        let r = b.first + i;
+        re.kept.clear();
+        for (j, &x) in b.top[i * width..(i + 1) * width].iter().enumerate() {
+            if x == f64::INFINITY || x > POSITIVE_SLACK {
+                return Err(match b.bad_chosen.filter(|&rc| rc < r) {
+                    Some(rc) => chosen_above_zero(rc, b.chosen_all.map_or(f64::NAN, |c| c[rc])),
+                    None => entry_above_zero(r, j, x),
+                });
+            }
+            if !opts.is_missing(x) {
+                re.kept.push(x.min(0.0));
+            }
+        }
+        if !re.kept.windows(2).all(|w| w[0] >= w[1]) {
+            re.kept.sort_by(|a, b| b.total_cmp(a));
+        }
+        re.kept.truncate(k);
+        re.probs.clear();
+        re.probs.extend(
+            re.kept
+                .iter()
+                .map(|&l| if l >= EXP64_MIN { exp_le0(l) } else { l.exp() }),
+        );
+        let (m, h) = mass_and_entropy(&re.probs, &re.kept);
+        let cl = b.chosen.map_or(f64::NAN, |c| c[i].min(0.0));
+        let above: u32 = re.kept.iter().map(|&l| u32::from(l > cl)).sum();
+        out.put_values(i, &re.kept, &re.probs, (m, h, above));
+    }
+    Ok(())
+}
+
+/// Per-row columns the row stage fills ([`RowOut`] without its `clean` flags), in the order of
+/// [`RunningColumns::all_mut`].
+const ROW_COLUMNS: usize = 8;
+
+/// The streaming form of [`topk_summary`]: rows (with their chosen logprobs) pushed one at a
+/// time as a server streams them, each reduced to its columns on arrival by the same row stage
+/// ([`reduce_block`]); [`TopkRunning::summary`] aggregates the columns so far with the same
+/// [`aggregate`], so at every point it equals `topk_summary` of the rows so far, bit for bit.
+/// Rows narrower than the widest pushed are padded with NaN (missing) as a reader pads them; a
+/// wider row re-reduces the earlier rows at the new width (rare: servers return k entries).
+#[derive(Clone, Debug)]
+pub struct TopkRunning {
+    opts: TopkOptions,
+    width: usize,
+    /// Every row at `width` (kept for a re-reduction and for the arrays), and its chosen logprob.
+    top: Vec<f64>,
+    chosen: Vec<f64>,
+    cols: [Vec<f64>; ROW_COLUMNS],
+    probs: Vec<f64>,
+}
+
+/// Columns of a [`TopkRunning`] by name.
+struct RunningColumns;
+
+impl RunningColumns {
+    const MASS: usize = 0;
+    const RAW_H: usize = 1;
+    const ABOVE: usize = 2;
+    const PMIN: usize = 3;
+    const LMIN: usize = 4;
+    const KEPT_N: usize = 5;
+    const MARGIN: usize = 6;
+    const TOP1: usize = 7;
+}
+
+impl TopkRunning {
+    /// An empty stream summarised with `opts` (the same options as `topk_summary`'s).
+    pub fn new(opts: TopkOptions) -> Result<Self> {
+        if opts.k == Some(0) {
+            super::topk::check_k(1, &opts)?;
+        }
+        Ok(Self {
+            opts,
+            width: 0,
+            top: Vec::new(),
+            chosen: Vec::new(),
+            cols: Default::default(),
+            probs: Vec::new(),
+        })
+    }
+
+    /// Positions pushed so far.
+    pub fn rows(&self) -> usize {
+        self.chosen.len()
+    }
+
+    /// The rows so far: `[rows, width]` row-major (NaN-padded), their width, and the chosen
+    /// logprobs.
+    pub fn arrays(&self) -> (&[f64], usize, &[f64]) {
+        (&self.top, self.width.max(1), &self.chosen)
+    }
+
+    /// Adds one position: its top-k logprobs (any order, NaN or at most the sentinel for
+    /// missing) and its chosen logprob (NaN when missing). A bad value is refused and leaves the
+    /// state as it was.
+    pub fn push(&mut self, row: &[f64], chosen: f64) -> Result<()> {
+        let r = self.rows();
+        if chosen > POSITIVE_SLACK {
+            return Err(chosen_above_zero(r, chosen));
+        }
+        if row.len() > self.width.max(1) && r > 0 {
+            self.widen(row.len())?;
+        }
+        let width = self.width.max(row.len()).max(1);
+        if self.width == 0 {
+            self.width = width;
+        }
+        let at = self.top.len();
+        self.top.extend_from_slice(row);
+        self.top.resize(at + width, f64::NAN);
+        self.chosen.push(chosen);
+        let res = self.reduce_last();
+        if res.is_err() {
+            self.top.truncate(at);
+            self.chosen.pop();
+        }
+        res
+    }
+
+    /// Reduces the last row into the columns.
+    fn reduce_last(&mut self) -> Result<()> {
+        let width = self.width;
+        let k = super::topk::check_k(width, &self.opts)?;
+        let r = self.rows() - 1;
+        let top = &self.top[r * width..];
+        let chosen = &self.chosen[r..];
+        if self.probs.len() < width {
+            self.probs.resize(width, 0.0);
+        }
+        let mut one = [0.0f64; ROW_COLUMNS];
+        let mut clean = [false];
+        {
+            let [mass, raw_h, above, pmin, lmin, kept_n, margin, top1] = &mut one;
+            let mut out = RowOut {
+                mass: std::slice::from_mut(mass),
+                entropy: std::slice::from_mut(raw_h),
+                above: std::slice::from_mut(above),
+                pmin: std::slice::from_mut(pmin),
+                lmin: std::slice::from_mut(lmin),
+                kept_n: std::slice::from_mut(kept_n),
+                margin: std::slice::from_mut(margin),
+                top1: std::slice::from_mut(top1),
+                clean: &mut clean,
+            };
+            let b = BlockRows {
+                top,
+                first: r,
+                width,
+                chosen: Some(chosen),
+                chosen_all: Some(&self.chosen),
+                bad_chosen: None,
+            };
+            let mut re = Rebuilt::default();
+            reduce_block(active(), &b, k, &self.opts, &mut self.probs, &mut out, &mut re)?;
+        }
+        for (col, v) in self.cols.iter_mut().zip(one) {
+            col.push(v);
+        }
+        Ok(())
+    }
+
+    /// Re-pads every row to `width` and reduces them again.
+    fn widen(&mut self, width: usize) -> Result<()> {
+        let old = self.width.max(1);
+        let rows = self.rows();
+        let mut top = vec![f64::NAN; rows * width];
+        for r in 0..rows {
+            top[r * width..r * width + old].copy_from_slice(&self.top[r * old..(r + 1) * old]);
+        }
+        let mut again = Self::new(self.opts)?;
+        again.width = width;
+        for r in 0..rows {
+            again.top.extend_from_slice(&top[r * width..(r + 1) * width]);
+            again.chosen.push(self.chosen[r]);
+            again.reduce_last()?;
+        }
+        *self = again;
+        Ok(())
+    }
+
+    /// The summary of the rows so far (an error before the first row, as `topk_summary`).
+    pub fn summary(&self) -> Result<TopkSummary> {
+        let rows = self.rows();
+        if rows == 0 {
+            return Err(crate::error::CredoError::empty("top_logprobs", "no positions yet"));
+        }
+        let mut buf = vec![0.0f64; COLUMNS * rows];
+        let cols = Columns::split(&mut buf, rows);
+        let c = &self.cols;
+        cols.mass.copy_from_slice(&c[RunningColumns::MASS]);
+        cols.raw_h.copy_from_slice(&c[RunningColumns::RAW_H]);
+        cols.above.copy_from_slice(&c[RunningColumns::ABOVE]);
+        cols.pmin.copy_from_slice(&c[RunningColumns::PMIN]);
+        cols.lmin.copy_from_slice(&c[RunningColumns::LMIN]);
+        cols.kept_n.copy_from_slice(&c[RunningColumns::KEPT_N]);
+        cols.margin.copy_from_slice(&c[RunningColumns::MARGIN]);
+        cols.top1.copy_from_slice(&c[RunningColumns::TOP1]);
+        Ok(aggregate(active(), cols, Some(&self.chosen), &self.opts))
+    }
 }
 
 #[cfg(test)]
@@ -368,6 +584,62 @@ mod tests {
             }
             assert_eq!(format!("{reference:?}"), format!("{f:?}"));
         }
+    }
+
+    #[test]
+    fn running_summary_equals_the_batch_one_at_every_point() {
+        let mut rng = Rng(0x5EED);
+        for case in 0..24 {
+            let rows = 1 + (rng.next() * 60.0) as usize;
+            let width = 1 + (rng.next() * 22.0) as usize;
+            let (mut top, chosen) = data(&mut rng, rows, width);
+            // Some rows shorter than the widest (a reader pads them with NaN).
+            let lens: Vec<usize> = (0..rows)
+                .map(|_| {
+                    if case % 3 == 0 {
+                        1 + (rng.next() * width as f64) as usize
+                    } else {
+                        width
+                    }
+                })
+                .collect();
+            for (r, &n) in lens.iter().enumerate() {
+                top[r * width + n..(r + 1) * width]
+                    .iter_mut()
+                    .for_each(|x| *x = f64::NAN);
+            }
+            let policy = [TopkPolicy::Raw, TopkPolicy::Renormalized, TopkPolicy::Bounds][case % 3];
+            let opts = TopkOptions {
+                policy,
+                vocab_size: (case % 2 == 0).then_some(50_000),
+                ..Default::default()
+            };
+            let mut run = TopkRunning::new(opts).unwrap();
+            for r in 0..rows {
+                run.push(&top[r * width..r * width + lens[r]], chosen[r]).unwrap();
+                if r % 7 == 0 || r + 1 == rows {
+                    let widest = lens[..=r].iter().copied().max().unwrap();
+                    let mut prefix = vec![f64::NAN; (r + 1) * widest];
+                    for q in 0..=r {
+                        prefix[q * widest..q * widest + lens[q]].copy_from_slice(&top[q * width..q * width + lens[q]]);
+                    }
+                    let want = topk_summary(&prefix, r + 1, widest, Some(&chosen[..=r]), &opts).unwrap();
+                    assert_eq!(
+                        format!("{:?}", run.summary().unwrap()),
+                        format!("{want:?}"),
+                        "case {case} row {r}"
+                    );
+                    let (t, w, c) = run.arrays();
+                    assert_eq!((w, c.len()), (widest, r + 1));
+                    assert_eq!(format!("{t:?}"), format!("{prefix:?}"));
+                }
+            }
+        }
+        let mut run = TopkRunning::new(TopkOptions::default()).unwrap();
+        assert!(run.summary().is_err());
+        assert!(run.push(&[-0.1, 0.5], -0.1).is_err());
+        assert!(run.push(&[-0.1], 0.5).is_err());
+        assert_eq!(run.rows(), 0);
     }
 
     #[test]

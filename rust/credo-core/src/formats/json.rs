@@ -1,0 +1,613 @@
+//! A schema-directed scanner over a JSON body: the [`Node`] of a response read straight from its
+//! bytes. Nothing is built for the values the reader does not ask for: they are skipped (checked
+//! for JSON syntax, nesting bounded by [`MAX_DEPTH`]); strings are kept as byte spans and decoded
+//! only on demand; numbers are parsed by a correctly rounded parser (`fast-float2`), so every
+//! value is the double Python's `float()` gives for the same text.
+
+use super::{Kind, Node, ReadError};
+
+/// Deepest nesting of arrays and objects accepted (Python's `json` recursion limit is about 1000
+/// frames; the layouts read here are at most six deep).
+pub const MAX_DEPTH: u32 = 128;
+
+/// A JSON string inside a body, between its quotes, escapes not yet decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    /// The string's text (escapes decoded), or an error for invalid UTF-8 (the scanner has
+    /// already checked the escapes, surrogate pairs included).
+    pub fn decode(self, body: &[u8]) -> Result<String, ReadError> {
+        let raw = body
+            .get(self.start as usize..self.end as usize)
+            .ok_or_else(|| ReadError::invalid("the body changed since it was read"))?;
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            let c = raw[i];
+            if c != b'\\' {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            let e = raw.get(i + 1).copied().unwrap_or(0);
+            i += 2;
+            let simple = match e {
+                b'"' => b'"',
+                b'\\' => b'\\',
+                b'/' => b'/',
+                b'b' => 8,
+                b'f' => 12,
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b't' => b'\t',
+                b'u' => {
+                    let (ch, used) = unicode_escape(raw, i - 2).map_err(ReadError::invalid)?;
+                    i = i - 2 + used;
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    continue;
+                }
+                _ => return Err(ReadError::invalid("invalid escape in a string")),
+            };
+            out.push(simple);
+        }
+        String::from_utf8(out).map_err(|_| ReadError::invalid("a string is not valid UTF-8"))
+    }
+
+    /// The raw bytes (escapes undecoded).
+    pub fn raw(self, body: &[u8]) -> &[u8] {
+        body.get(self.start as usize..self.end as usize).unwrap_or(&[])
+    }
+}
+
+fn hex4(s: &[u8], at: usize) -> Option<u32> {
+    let h = s.get(at..at + 4)?;
+    let mut v = 0u32;
+    for &c in h {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        v = v * 16 + u32::from(d);
+    }
+    Some(v)
+}
+
+/// The character of the `\uXXXX` escape (or surrogate pair) at `s[at]` (the backslash) and the
+/// bytes it spans. A lone or reversed surrogate is an error (it is no Unicode character).
+fn unicode_escape(s: &[u8], at: usize) -> Result<(char, usize), &'static str> {
+    let hi = hex4(s, at + 2).ok_or("\\u must be followed by four hex digits")?;
+    if (0xDC00..0xE000).contains(&hi) {
+        return Err("a lone low surrogate escape (\\uDC00-\\uDFFF)");
+    }
+    if !(0xD800..0xDC00).contains(&hi) {
+        return char::from_u32(hi).map(|c| (c, 6)).ok_or("invalid \\u escape");
+    }
+    if s.get(at + 6) != Some(&b'\\') || s.get(at + 7) != Some(&b'u') {
+        return Err("a high surrogate escape not followed by a low one");
+    }
+    let lo = hex4(s, at + 8).ok_or("\\u must be followed by four hex digits")?;
+    if !(0xDC00..0xE000).contains(&lo) {
+        return Err("a high surrogate escape not followed by a low one");
+    }
+    let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+    char::from_u32(c).map(|c| (c, 12)).ok_or("invalid surrogate pair")
+}
+
+/// The scanner: a position in the body and the current nesting depth.
+pub struct Body<'a> {
+    b: &'a [u8],
+    pos: usize,
+    depth: u32,
+}
+
+impl<'a> Body<'a> {
+    /// A scanner over `b` (at most 4 GiB: spans are 32-bit).
+    pub fn new(b: &'a [u8]) -> Result<Self, ReadError> {
+        if u32::try_from(b.len()).is_err() {
+            return Err(ReadError::invalid("the body is larger than 4 GiB"));
+        }
+        Ok(Self { b, pos: 0, depth: 0 })
+    }
+
+    /// The cursor on the root value (leading whitespace and a UTF-8 byte-order mark skipped).
+    pub fn root(&mut self) -> &mut Self {
+        if self.b.starts_with(b"\xEF\xBB\xBF") {
+            self.pos = 3;
+        }
+        self.ws();
+        self
+    }
+
+    /// Fails unless only whitespace follows the root value.
+    pub fn finish(&mut self) -> Result<(), ReadError> {
+        self.ws();
+        if self.pos < self.b.len() {
+            return Err(self.syntax("extra data after the JSON value"));
+        }
+        Ok(())
+    }
+
+    pub fn bytes(&self) -> &'a [u8] {
+        self.b
+    }
+
+    #[inline(always)]
+    fn peek(&self) -> u8 {
+        // 0 past the end: no JSON token starts with it, so every caller reports it.
+        self.b.get(self.pos).copied().unwrap_or(0)
+    }
+
+    #[inline(always)]
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.pos) {
+            if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn syntax(&self, what: &str) -> ReadError {
+        if self.pos >= self.b.len() {
+            ReadError::invalid(format!("the JSON ends early (truncated at byte {})", self.b.len()))
+        } else {
+            ReadError::invalid(format!("invalid JSON at byte {}: {what}", self.pos))
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), ReadError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ReadError::invalid(format!("nested deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(())
+    }
+
+    /// The string starting at the opening quote under the cursor; the cursor moves past its
+    /// closing quote. Returns its span and whether it holds escapes.
+    #[inline(always)]
+    fn string(&mut self) -> Result<(Span, bool), ReadError> {
+        debug_assert_eq!(self.peek(), b'"');
+        let start = self.pos + 1;
+        let mut i = start;
+        let b = self.b;
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time: stop at the first quote, backslash or control character.
+            while i + 8 <= b.len() {
+                let w = u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+                let stop = has_byte(w, b'"') | has_byte(w, b'\\') | has_below(w, 0x20);
+                if stop != 0 {
+                    i += (stop.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            let Some(&c) = b.get(i) else {
+                self.pos = b.len();
+                return Err(self.syntax("an unterminated string"));
+            };
+            match c {
+                b'"' => {
+                    self.pos = i + 1;
+                    #[allow(clippy::cast_possible_truncation)] // the body is at most 4 GiB
+                    let span = Span {
+                        start: start as u32,
+                        end: i as u32,
+                    };
+                    return Ok((span, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    match b.get(i + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                        Some(b'u') => match unicode_escape(b, i) {
+                            Ok((_, used)) => i += used,
+                            Err(e) => {
+                                self.pos = i;
+                                return Err(self.syntax(e));
+                            }
+                        },
+                        _ => {
+                            self.pos = i;
+                            return Err(self.syntax("an invalid escape in a string"));
+                        }
+                    }
+                }
+                c if c < 0x20 => {
+                    self.pos = i;
+                    return Err(self.syntax("a control character inside a string"));
+                }
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// Scans a number under the cursor (JSON grammar, plus Python's `NaN`, `Infinity` and
+    /// `-Infinity`), returning its text.
+    #[inline(always)]
+    fn number_text(&mut self) -> Result<&'a [u8], ReadError> {
+        let b = self.b;
+        let start = self.pos;
+        let mut i = start;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        let digits = |mut i: usize| {
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            i
+        };
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => i = digits(i + 1),
+            Some(b'I') if b[i..].starts_with(b"Infinity") => {
+                self.pos = i + 8;
+                return Ok(&b[start..self.pos]);
+            }
+            Some(b'N') if i == start && b[i..].starts_with(b"NaN") => {
+                self.pos = i + 3;
+                return Ok(&b[start..self.pos]);
+            }
+            _ => {
+                self.pos = i;
+                return Err(self.syntax("a malformed number"));
+            }
+        }
+        if b.get(i) == Some(&b'.') {
+            let j = digits(i + 1);
+            if j == i + 1 {
+                self.pos = j;
+                return Err(self.syntax("a malformed number (no digit after '.')"));
+            }
+            i = j;
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let j = digits(i);
+            if j == i {
+                self.pos = j;
+                return Err(self.syntax("a malformed number (no exponent digits)"));
+            }
+            i = j;
+        }
+        self.pos = i;
+        Ok(&b[start..i])
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), ReadError> {
+        if self.b[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.syntax("an unknown literal"))
+        }
+    }
+
+    /// Skips the value under the cursor, checking its syntax.
+    fn skip(&mut self) -> Result<(), ReadError> {
+        match self.peek() {
+            b'"' => self.string().map(|_| ()),
+            b'{' => {
+                self.enter()?;
+                self.pos += 1;
+                self.ws();
+                if self.peek() == b'}' {
+                    self.pos += 1;
+                } else {
+                    loop {
+                        if self.peek() != b'"' {
+                            return Err(self.syntax("expected a key"));
+                        }
+                        self.string()?;
+                        self.colon()?;
+                        self.skip()?;
+                        if self.after_item(b'}')? {
+                            break;
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Ok(())
+            }
+            b'[' => {
+                self.enter()?;
+                self.pos += 1;
+                self.ws();
+                if self.peek() == b']' {
+                    self.pos += 1;
+                } else {
+                    loop {
+                        // Arrays of small integers (the `bytes` of every token) are the most
+                        // common value skipped: their elements are read without a dispatch.
+                        if self.peek().is_ascii_digit() {
+                            self.number_text()?;
+                        } else {
+                            self.skip()?;
+                        }
+                        if self.after_item(b']')? {
+                            break;
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Ok(())
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' | b'N' | b'I' => self.number_text().map(|_| ()),
+            _ => Err(self.syntax("expected a value")),
+        }
+    }
+
+    /// Whitespace, ':' and whitespace between a key and its value.
+    #[inline(always)]
+    fn colon(&mut self) -> Result<(), ReadError> {
+        // The common layouts put no space or one space around the colon.
+        if self.peek() == b':' {
+            self.pos += 1;
+        } else {
+            self.ws();
+            if self.peek() != b':' {
+                return Err(self.syntax("expected ':'"));
+            }
+            self.pos += 1;
+        }
+        self.ws();
+        Ok(())
+    }
+
+    /// After a member of an object or array: true at its `close`, false at a ',' (the cursor then
+    /// on the next member).
+    #[inline(always)]
+    fn after_item(&mut self, close: u8) -> Result<bool, ReadError> {
+        self.ws();
+        let c = self.peek();
+        self.pos += 1;
+        if c == b',' {
+            self.ws();
+            if self.peek() == close {
+                return Err(self.syntax("a trailing comma"));
+            }
+            Ok(false)
+        } else if c == close {
+            Ok(true)
+        } else {
+            self.pos -= 1;
+            Err(self.syntax(if close == b'}' {
+                "expected ',' or '}'"
+            } else {
+                "expected ',' or ']'"
+            }))
+        }
+    }
+}
+
+/// A bit set in the byte lanes of `w` equal to `c` (exact: no false positive in a lower lane
+/// decides the first hit, and higher lanes only matter after it).
+#[inline(always)]
+fn has_byte(w: u64, c: u8) -> u64 {
+    has_zero(w ^ (0x0101_0101_0101_0101u64 * u64::from(c)))
+}
+
+#[inline(always)]
+fn has_zero(v: u64) -> u64 {
+    v.wrapping_sub(0x0101_0101_0101_0101) & !v & 0x8080_8080_8080_8080
+}
+
+/// A bit set in the byte lanes of `w` below `n` (n ≤ 128).
+#[inline(always)]
+fn has_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(0x0101_0101_0101_0101u64 * u64::from(n)) & !w & 0x8080_8080_8080_8080
+}
+
+impl Body<'_> {
+    fn wrong(&self, want: &str) -> ReadError {
+        match self.kind() {
+            Kind::Invalid => self.syntax("expected a value"),
+            k => ReadError::invalid(format!("expected {want}, got {}", k.name())),
+        }
+    }
+}
+
+impl Node for Body<'_> {
+    type Text = Span;
+
+    fn kind(&self) -> Kind {
+        match self.peek() {
+            b'{' => Kind::Object,
+            b'[' => Kind::Array,
+            b'"' => Kind::String,
+            b't' | b'f' => Kind::Bool,
+            b'n' => Kind::Null,
+            b'-' | b'0'..=b'9' | b'N' | b'I' => Kind::Number,
+            _ => Kind::Invalid,
+        }
+    }
+
+    fn fields(&mut self, mut f: impl FnMut(&[u8], &Span, &mut Self) -> Result<(), ReadError>) -> Result<(), ReadError> {
+        if self.peek() != b'{' {
+            return Err(self.wrong("an object"));
+        }
+        self.enter()?;
+        self.pos += 1;
+        self.ws();
+        if self.peek() == b'}' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        let b = self.b;
+        loop {
+            let decoded: String;
+            if self.peek() != b'"' {
+                return Err(self.syntax("expected a key"));
+            }
+            let (span, escaped) = self.string()?;
+            let name: &[u8] = if escaped {
+                decoded = span.decode(b)?;
+                decoded.as_bytes()
+            } else {
+                span.raw(b)
+            };
+            self.colon()?;
+            let at = self.pos;
+            f(name, &span, self).map_err(|e| e.in_field(name))?;
+            if self.pos == at {
+                self.skip().map_err(|e| e.in_field(name))?;
+            }
+            if self.after_item(b'}')? {
+                break;
+            }
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    fn items(&mut self, mut f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>) -> Result<(), ReadError> {
+        if self.peek() != b'[' {
+            return Err(self.wrong("a list"));
+        }
+        self.enter()?;
+        self.pos += 1;
+        self.ws();
+        if self.peek() == b']' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        let mut i = 0;
+        loop {
+            let at = self.pos;
+            f(i, self).map_err(|e| e.at(i))?;
+            if self.pos == at {
+                self.skip().map_err(|e| e.at(i))?;
+            }
+            i += 1;
+            if self.after_item(b']')? {
+                break;
+            }
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    fn number(&mut self) -> Result<Option<f64>, ReadError> {
+        match self.peek() {
+            b'n' => self.literal(b"null").map(|()| None),
+            b'-' | b'0'..=b'9' | b'N' | b'I' => {
+                let text = self.number_text()?;
+                match text {
+                    b"NaN" => Err(ReadError::invalid("NaN is not a logprob")),
+                    b"Infinity" => Ok(Some(f64::INFINITY)),
+                    b"-Infinity" => Ok(Some(f64::NEG_INFINITY)),
+                    _ => fast_float2::parse::<f64, _>(text)
+                        .map(Some)
+                        .map_err(|_| ReadError::invalid("a malformed number")),
+                }
+            }
+            _ => Err(self.wrong("a number")),
+        }
+    }
+
+    fn text(&mut self) -> Result<Span, ReadError> {
+        if self.peek() != b'"' {
+            return Err(self.wrong("a string"));
+        }
+        self.string().map(|(s, _)| s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(s: &str) -> Result<Option<f64>, ReadError> {
+        let mut b = Body::new(s.as_bytes()).unwrap();
+        let v = b.root().number()?;
+        b.finish()?;
+        Ok(v)
+    }
+
+    #[test]
+    fn numbers_follow_the_json_grammar_and_round_correctly() {
+        assert_eq!(number("-0.31326168775558472").unwrap(), Some(-0.313_261_687_755_584_7));
+        assert_eq!(number("-1.2e-5").unwrap(), Some(-1.2e-5));
+        assert_eq!(number("0").unwrap(), Some(0.0));
+        assert_eq!(number("-9999").unwrap(), Some(-9999.0));
+        assert_eq!(number("null").unwrap(), None);
+        assert_eq!(number("-Infinity").unwrap(), Some(f64::NEG_INFINITY));
+        for bad in [
+            "01", "1.", ".5", "-", "1e", "+1", "1e+", "NaN", "nul", "--1", "0x10", "1.5.2",
+        ] {
+            assert!(number(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn skip(s: &str) -> Result<(), ReadError> {
+        let mut b = Body::new(s.as_bytes())?;
+        b.root();
+        b.skip()?;
+        b.finish()
+    }
+
+    #[test]
+    fn skipping_checks_syntax_and_depth() {
+        for ok in [
+            r#"{"a": [1, 2, {"b": "c\"\\\u00e9\ud83d\ude00"}], "d": null}"#,
+            "[]",
+            "{}",
+            " [true,false] ",
+        ] {
+            assert!(skip(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            r#"{"a": 1,}"#,
+            "[1,]",
+            "[1 2]",
+            r#"{"a" 1}"#,
+            r#"{"a": 1"#,
+            r#""abc"#,
+            r#""\x""#,
+            r#""\ud800""#,
+            r#""\udc00\ud800""#,
+            r#""\u12g4""#,
+            "\"a\nb\"",
+            "[1] 2",
+            "tru",
+            "{1: 2}",
+        ] {
+            assert!(skip(bad).is_err(), "{bad}");
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert!(skip(&deep).unwrap_err().to_string().contains("nested deeper"));
+    }
+
+    #[test]
+    fn strings_decode_escapes_and_pairs() {
+        let src = r#""a\"b\\c\/\n\u00e9\ud83d\ude00 x""#;
+        let mut b = Body::new(src.as_bytes()).unwrap();
+        let span = b.root().text().unwrap();
+        assert_eq!(span.decode(src.as_bytes()).unwrap(), "a\"b\\c/\n\u{e9}\u{1F600} x");
+        // Every split point of the eight-byte scan finds the same end.
+        for n in 0..40 {
+            let s = format!("\"{}\"", "é".repeat(n));
+            let mut b = Body::new(s.as_bytes()).unwrap();
+            let span = b.root().text().unwrap();
+            assert_eq!(span.decode(s.as_bytes()).unwrap(), "é".repeat(n));
+        }
+    }
+}

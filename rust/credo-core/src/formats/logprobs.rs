@@ -1,0 +1,1021 @@
+//! The walks over a response's layout (OpenAI chat and legacy completions, their stream chunks,
+//! Gemini), generic over [`Node`], and the rows they build.
+
+use super::json::{Body, Span};
+use super::{Kind, Node, ReadError, ReadErrorKind};
+use crate::error::{CredoError, Result};
+use crate::signals::{TopkLogprobs, TopkResponse};
+
+/// Logprobs at or below this mean "outside the top-k" (OpenAI, vLLM): missing.
+pub const SENTINEL: f64 = -9999.0;
+
+/// What to read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReadOptions {
+    /// The choice (OpenAI: its position, or its `index` in stream chunks) or Gemini candidate.
+    pub choice: usize,
+    /// The declared top-k (default: the widest row).
+    pub k: Option<usize>,
+    /// Keep the tokens (as [`Node::Text`] handles, decoded only when asked).
+    pub tokens: bool,
+    /// The chosen logprob of a position without one (NaN; LM-Polygraph uses −100).
+    pub missing_chosen: f64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        Self {
+            choice: 0,
+            k: None,
+            tokens: false,
+            missing_chosen: f64::NAN,
+        }
+    }
+}
+
+/// The layout a response was read in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `choices[i].logprobs.content[*]` (chat completions).
+    Chat,
+    /// `choices[i].logprobs.{tokens, token_logprobs, top_logprobs}` (legacy completions).
+    Legacy,
+    /// A list of `stream=True` chunks, concatenated in order.
+    Chunks,
+    /// Gemini's `candidates[i].logprobsResult`.
+    Gemini,
+}
+
+impl Layout {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Chat => "chat",
+            Layout::Legacy => "legacy",
+            Layout::Chunks => "chunks",
+            Layout::Gemini => "gemini",
+        }
+    }
+}
+
+/// The top-k logprobs of one generated sequence: what `topk_summary` needs, and the tokens.
+#[derive(Clone, Debug)]
+pub struct Logprobs<T> {
+    /// `[rows, width]` row-major; each row sorted descending (missing entries, NaN, last), padded
+    /// with NaN. A response without top logprobs has width 1, all NaN.
+    pub top: Vec<f64>,
+    pub rows: usize,
+    pub width: usize,
+    /// `[rows]`, [`ReadOptions::missing_chosen`] where the server gave none.
+    pub chosen: Vec<f64>,
+    /// The declared top-k (default: the widest row); 0 when the server returned the chosen
+    /// tokens' logprobs only (it ignored `top_logprobs`).
+    pub k: usize,
+    pub layout: Layout,
+    /// Per position, the chosen token (when asked; `None` where it was missing).
+    pub tokens: Vec<Option<T>>,
+    /// `[rows, width]`, the tokens of `top` in the same order (when asked).
+    pub top_tokens: Vec<Option<T>>,
+    /// Entries per row before padding (when the tokens are asked).
+    pub row_len: Vec<usize>,
+    /// Gemini's `avgLogprobs` of the candidate, when present.
+    pub avg_logprob: Option<f64>,
+    /// Choices (candidates) in the response.
+    pub n_choices: usize,
+}
+
+impl<T> Logprobs<T> {
+    /// The arrays as `topk_summary` takes them (with `TopkOptions::k` = [`Self::k`], or `None`
+    /// when it is 0).
+    pub fn response(&self) -> TopkResponse<'_> {
+        TopkResponse {
+            top: TopkLogprobs::F64(&self.top),
+            rows: self.rows,
+            width: self.width,
+            chosen: Some(&self.chosen),
+        }
+    }
+}
+
+/// Reads a response body (UTF-8 JSON): an OpenAI chat or legacy completion (also vLLM's and
+/// other compatible servers'), its `choices[i].logprobs`, its `content` list, a JSON list of its
+/// stream chunks, or a Gemini response. Tokens are kept as spans of `body`
+/// ([`Span::decode`]).
+pub fn read_openai(body: &[u8], opts: &ReadOptions) -> Result<Logprobs<Span>> {
+    let mut b = Body::new(body).map_err(|e| e.into_credo("response"))?;
+    let out = read(b.root(), opts)?;
+    b.finish().map_err(|e| e.into_credo("response"))?;
+    Ok(out)
+}
+
+/// Reads the response held by `root` (see [`read_openai`]).
+pub fn read<N: Node>(root: &mut N, opts: &ReadOptions) -> Result<Logprobs<N::Text>> {
+    if opts.k == Some(0) {
+        return Err(CredoError::invalid("k", "must be at least 1"));
+    }
+    let mut w = Walk::new(opts);
+    w.root(root).map_err(|e| w.credo(e))?;
+    w.finish()
+}
+
+/// One stream chunk's rows, every choice's (sorted as the readers sort them).
+#[derive(Clone, Debug, Default)]
+pub struct ChunkRows {
+    /// The rows' entries back to back; row `r` ends at `ends[r]`.
+    pub vals: Vec<f64>,
+    pub ends: Vec<usize>,
+    /// Per row: the chosen logprob (NaN when missing) and the choice's `index`.
+    pub chosen: Vec<f64>,
+    pub choice: Vec<usize>,
+}
+
+/// Reads one `stream=True` chunk (`{"choices": [{"index", "delta", "logprobs"}, …], …}`; a chunk
+/// without choices or logprobs holds no rows).
+pub fn read_chunk<N: Node>(root: &mut N) -> std::result::Result<ChunkRows, ReadError> {
+    let mut w: Walk<N::Text> = Walk::new(&ReadOptions::default());
+    w.collect = true;
+    root.fields(|name, _, v| if name == b"choices" { w.choices(v, true) } else { Ok(()) })?;
+    let rows = w.rows;
+    Ok(ChunkRows {
+        vals: rows.vals,
+        ends: rows.ends,
+        chosen: rows.chosen,
+        choice: w.row_choice,
+    })
+}
+
+/// Where a walk stands.
+struct Walk<T> {
+    opts: ReadOptions,
+    rows: Rows<T>,
+    layout: Option<Layout>,
+    /// Whether the wanted choice was found.
+    found: bool,
+    n_choices: usize,
+    avg_logprob: Option<f64>,
+    /// An error about an argument rather than a value of the response.
+    argument: Option<CredoError>,
+    /// Keep every choice of stream chunks, each row tagged with its choice's index
+    /// ([`read_chunk`]).
+    collect: bool,
+    row_choice: Vec<usize>,
+}
+
+/// A logprob as credo keeps it: NaN when missing (null, at or below the sentinel, −∞).
+fn logprob(v: Option<f64>) -> Result<f64, ReadError> {
+    match v {
+        None => Ok(f64::NAN),
+        Some(x) if x.is_nan() => Err(ReadError::invalid("NaN is not a logprob")),
+        Some(x) if x > crate::signals::topk::POSITIVE_SLACK => {
+            Err(ReadError::invalid(format!("logprob {x} is above 0")))
+        }
+        Some(x) if x <= SENTINEL => Ok(f64::NAN),
+        Some(x) => Ok(x),
+    }
+}
+
+fn number<N: Node>(v: &mut N) -> Result<f64, ReadError> {
+    logprob(v.number()?)
+}
+
+/// A non-negative integer (a choice's `index`).
+fn index<N: Node>(v: &mut N) -> Result<usize, ReadError> {
+    match v.number()? {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some(x) if (0.0..4_294_967_296.0).contains(&x) && x.fract() == 0.0 => Ok(x as usize),
+        _ => Err(ReadError::invalid("expected a non-negative integer index")),
+    }
+}
+
+/// A token: its text, or `None` for null.
+fn token<N: Node>(v: &mut N) -> Result<Option<N::Text>, ReadError> {
+    if v.kind() == Kind::Null {
+        v.number().map(|_| None)
+    } else {
+        v.text().map(Some)
+    }
+}
+
+/// State of one `logprobs` object (chat `content`, or the legacy arrays in any order).
+struct LogprobsObject<T> {
+    mark: Mark,
+    chat: bool,
+    legacy_tokens: Option<Vec<Option<T>>>,
+    legacy_chosen: Option<Vec<f64>>,
+    legacy_rows: Option<usize>,
+}
+
+impl<T: Clone> Walk<T> {
+    fn new(opts: &ReadOptions) -> Self {
+        Self {
+            opts: *opts,
+            rows: Rows::new(opts.tokens),
+            layout: None,
+            found: false,
+            n_choices: 0,
+            avg_logprob: None,
+            argument: None,
+            collect: false,
+            row_choice: Vec::new(),
+        }
+    }
+
+    fn credo(&mut self, e: ReadError) -> CredoError {
+        self.argument.take().unwrap_or_else(|| e.into_credo("response"))
+    }
+
+    fn set_layout(&mut self, l: Layout) -> Result<(), ReadError> {
+        match self.layout {
+            Some(old) if old != l && !(old == Layout::Chunks || l == Layout::Chunks) => Err(ReadError::invalid(
+                format!("mixes the {} and {} layouts", old.name(), l.name()),
+            )),
+            Some(Layout::Chunks) => Ok(()),
+            _ => {
+                self.layout = Some(l);
+                Ok(())
+            }
+        }
+    }
+
+    fn root<N: Node<Text = T>>(&mut self, node: &mut N) -> Result<(), ReadError> {
+        match node.kind() {
+            Kind::Array => self.list(node),
+            Kind::Object => {
+                // A response (`choices`, `candidates`), or a `logprobs` object itself.
+                let mut here = self.begin_logprobs();
+                let mut response = false;
+                node.fields(|name, _, v| match name {
+                    b"choices" | b"candidates" => {
+                        if !response {
+                            self.rows.reset(&here.mark);
+                            response = true;
+                        }
+                        if name == b"choices" {
+                            self.choices(v, false)
+                        } else {
+                            self.candidates(v)
+                        }
+                    }
+                    _ if response => Ok(()),
+                    _ => self.logprobs_field(&mut here, name, v),
+                })?;
+                if response {
+                    return Ok(());
+                }
+                if here.chat || here.legacy_tokens.is_some() {
+                    self.found = true;
+                    self.n_choices = 1;
+                }
+                self.end_logprobs(here)
+            }
+            // Not a value at all: the holder's own error (a body's syntax error).
+            Kind::Invalid => node.fields(|_, _, _| Ok(())),
+            k => Err(ReadError::invalid(format!(
+                "expected a response (an object, or a list of its stream chunks or content entries), got {}",
+                k.name()
+            ))),
+        }
+    }
+
+    /// A root list: stream chunks (objects with `choices`) or chat `content` entries.
+    fn list<N: Node<Text = T>>(&mut self, node: &mut N) -> Result<(), ReadError> {
+        let mut chunks: Option<bool> = None;
+        node.items(|_, el| {
+            let mut entry = Entry::default();
+            let mut is_chunk = false;
+            let start = self.rows.row_start();
+            el.fields(|name, _, v| {
+                if name == b"choices" {
+                    is_chunk = true;
+                    self.choices(v, true)
+                } else {
+                    self.entry_field(&mut entry, start, name, v)
+                }
+            })?;
+            let chunk = if entry.decisive {
+                false
+            } else {
+                is_chunk || chunks == Some(true)
+            };
+            if (entry.decisive && is_chunk) || chunks.is_some_and(|c| c != chunk) {
+                return Err(ReadError::invalid(
+                    "mixes stream chunks and content entries (pass a response, its chunks or its content)",
+                ));
+            }
+            chunks = Some(chunk);
+            if chunk {
+                self.set_layout(Layout::Chunks)
+            } else {
+                self.found = true;
+                self.n_choices = 1;
+                self.set_layout(Layout::Chat)?;
+                self.end_entry(entry);
+                Ok(())
+            }
+        })
+    }
+
+    /// `choices`: reads the wanted one (by its `index`, else its position) into the rows.
+    fn choices<N: Node<Text = T>>(&mut self, node: &mut N, chunk: bool) -> Result<(), ReadError> {
+        node.items(|pos, choice| {
+            if !chunk {
+                self.n_choices = pos + 1;
+                if pos != self.opts.choice {
+                    // Another choice of a response: skipped (its syntax checked only).
+                    return Ok(());
+                }
+            }
+            let mark = self.rows.mark();
+            let mut idx = None;
+            let mut has_logprobs = false;
+            choice.fields(|name, _, v| match name {
+                b"index" => {
+                    idx = Some(index(v)?);
+                    Ok(())
+                }
+                b"logprobs" => {
+                    self.rows.reset(&mark);
+                    if v.kind() == Kind::Null {
+                        has_logprobs = false;
+                        return v.number().map(|_| ());
+                    }
+                    has_logprobs = true;
+                    self.logprobs_object(v)
+                }
+                _ => Ok(()),
+            })?;
+            if !chunk {
+                if !has_logprobs {
+                    return Err(
+                        ReadError::invalid("the choice has no logprobs (request them with logprobs=True)")
+                            .in_field(b"logprobs"),
+                    );
+                }
+                self.found = true;
+                return Ok(());
+            }
+            // A stream chunk: its choices are named by `index` (one chunk may carry any of them).
+            let idx = idx.unwrap_or(pos);
+            self.n_choices = self.n_choices.max(idx + 1);
+            if self.collect {
+                self.row_choice.resize(self.rows.ends.len(), idx);
+                return Ok(());
+            }
+            if idx == self.opts.choice {
+                self.found = true;
+            } else {
+                self.rows.reset(&mark);
+            }
+            Ok(())
+        })
+    }
+
+    fn begin_logprobs(&self) -> LogprobsObject<T> {
+        LogprobsObject {
+            mark: self.rows.mark(),
+            chat: false,
+            legacy_tokens: None,
+            legacy_chosen: None,
+            legacy_rows: None,
+        }
+    }
+
+    /// `choices[i].logprobs`, chat or legacy.
+    fn logprobs_object<N: Node<Text = T>>(&mut self, node: &mut N) -> Result<(), ReadError> {
+        let mut here = self.begin_logprobs();
+        node.fields(|name, _, v| self.logprobs_field(&mut here, name, v))?;
+        if !here.chat && here.legacy_tokens.is_none() {
+            return Err(ReadError::invalid(
+                "no logprobs.content (chat) or logprobs.tokens (legacy completions) found",
+            ));
+        }
+        self.end_logprobs(here)
+    }
+
+    fn logprobs_field<N: Node<Text = T>>(
+        &mut self,
+        here: &mut LogprobsObject<T>,
+        name: &[u8],
+        v: &mut N,
+    ) -> Result<(), ReadError> {
+        match name {
+            b"content" if v.kind() != Kind::Null => {
+                // Chat wins over the legacy arrays (as the Python reader had it).
+                self.rows.reset(&here.mark);
+                *here = LogprobsObject {
+                    chat: true,
+                    ..self.begin_logprobs()
+                };
+                self.set_layout(Layout::Chat)?;
+                v.items(|_, e| self.content_entry(e))
+            }
+            _ if here.chat => Ok(()),
+            b"tokens" if v.kind() != Kind::Null => {
+                let mut toks = Vec::new();
+                v.items(|_, t| {
+                    let t = token(t)?;
+                    toks.push(t);
+                    Ok(())
+                })?;
+                here.legacy_tokens = Some(toks);
+                Ok(())
+            }
+            b"token_logprobs" => {
+                let mut lps = Vec::new();
+                if v.kind() != Kind::Null {
+                    v.items(|_, x| {
+                        lps.push(number(x)?);
+                        Ok(())
+                    })?;
+                }
+                here.legacy_chosen = Some(lps);
+                Ok(())
+            }
+            b"top_logprobs" => {
+                self.rows.reset(&here.mark);
+                let mut n = 0;
+                if v.kind() != Kind::Null {
+                    v.items(|_, row| {
+                        n += 1;
+                        if row.kind() != Kind::Null {
+                            self.legacy_row(row)?;
+                        }
+                        self.rows.end_row();
+                        Ok(())
+                    })?;
+                }
+                here.legacy_rows = Some(n);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// One legacy `top_logprobs` element: `{token: logprob}` (a repeated key keeps its first
+    /// place and its last value, as `json.loads` builds the dict).
+    fn legacy_row<N: Node<Text = T>>(&mut self, row: &mut N) -> Result<(), ReadError> {
+        self.rows.names.clear();
+        self.rows.name_ends.clear();
+        row.fields(|name, text, v| {
+            let lp = number(v)?;
+            if let Some(j) = self.rows.find_name(name) {
+                self.rows.set_entry(j, lp);
+            } else {
+                self.rows.names.extend_from_slice(name);
+                self.rows.name_ends.push(self.rows.names.len());
+                self.rows.entry(Some(text.clone()), lp);
+            }
+            Ok(())
+        })
+    }
+
+    fn end_logprobs(&mut self, here: LogprobsObject<T>) -> Result<(), ReadError> {
+        if here.chat {
+            return Ok(());
+        }
+        let Some(tokens) = here.legacy_tokens else {
+            // Legacy arrays without tokens: nothing is read from this object.
+            if here.legacy_rows.is_some() {
+                self.rows.reset(&here.mark);
+            }
+            return Ok(());
+        };
+        self.set_layout(Layout::Legacy)?;
+        let n = tokens.len();
+        // An empty or missing array stands for "none given" (as the Python reader had it).
+        let chosen = here
+            .legacy_chosen
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| vec![f64::NAN; n]);
+        let rows = match here.legacy_rows {
+            Some(r) if r > 0 => r,
+            _ => {
+                self.rows.reset(&here.mark);
+                for _ in 0..n {
+                    self.rows.end_row();
+                }
+                n
+            }
+        };
+        if chosen.len() != n || rows != n {
+            return Err(ReadError::new(
+                ReadErrorKind::Shape,
+                format!(
+                    "tokens, token_logprobs and top_logprobs differ in length ({n}, {}, {rows})",
+                    chosen.len()
+                ),
+            ));
+        }
+        self.rows.chosen.extend_from_slice(&chosen);
+        if self.rows.want_tokens {
+            self.rows.tokens.extend(tokens);
+        }
+        Ok(())
+    }
+
+    /// One chat `content` entry: `{token, logprob, top_logprobs: [{token, logprob}, …]}`.
+    fn content_entry<N: Node<Text = T>>(&mut self, node: &mut N) -> Result<(), ReadError> {
+        let mut entry = Entry::default();
+        let start = self.rows.row_start();
+        if node.kind() != Kind::Null {
+            node.fields(|name, _, v| self.entry_field(&mut entry, start, name, v))?;
+        } else {
+            node.number()?;
+        }
+        self.end_entry(entry);
+        Ok(())
+    }
+
+    fn entry_field<N: Node<Text = T>>(
+        &mut self,
+        entry: &mut Entry<T>,
+        start: usize,
+        name: &[u8],
+        v: &mut N,
+    ) -> Result<(), ReadError> {
+        match name {
+            b"token" => {
+                entry.decisive = true;
+                entry.token = if self.rows.want_tokens {
+                    token(v)?
+                } else {
+                    token(v).map(|_| None)?
+                };
+            }
+            b"logprob" => {
+                entry.decisive = true;
+                entry.chosen = number(v)?;
+            }
+            b"top_logprobs" => {
+                entry.decisive = true;
+                self.rows.truncate_row(start);
+                if v.kind() == Kind::Null {
+                    return v.number().map(|_| ());
+                }
+                v.items(|_, e| {
+                    if e.kind() == Kind::Null {
+                        e.number()?;
+                        self.rows.entry(None, f64::NAN);
+                        return Ok(());
+                    }
+                    let (mut tok, mut lp) = (None, f64::NAN);
+                    e.fields(|name, _, v| {
+                        match name {
+                            b"token" if self.rows.want_tokens => tok = token(v)?,
+                            b"token" => {
+                                token(v)?;
+                            }
+                            b"logprob" => lp = number(v)?,
+                            _ => {}
+                        }
+                        Ok(())
+                    })?;
+                    self.rows.entry(tok, lp);
+                    Ok(())
+                })?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn end_entry(&mut self, entry: Entry<T>) {
+        self.rows.end_row();
+        self.rows.chosen.push(entry.chosen);
+        if self.rows.want_tokens {
+            self.rows.tokens.push(entry.token);
+        }
+    }
+
+    /// Gemini's `candidates`: the wanted one's `logprobsResult` and `avgLogprobs` (camelCase as
+    /// the REST API writes them, snake_case as the SDK's objects and `model_dump` do).
+    fn candidates<N: Node<Text = T>>(&mut self, node: &mut N) -> Result<(), ReadError> {
+        node.items(|pos, cand| {
+            self.n_choices = pos + 1;
+            if pos != self.opts.choice {
+                return Ok(());
+            }
+            self.found = true;
+            self.set_layout(Layout::Gemini)?;
+            let mut has_result = false;
+            cand.fields(|name, _, v| match name {
+                b"avgLogprobs" | b"avg_logprobs" => {
+                    self.avg_logprob = v.number()?;
+                    Ok(())
+                }
+                b"logprobsResult" | b"logprobs_result" if v.kind() != Kind::Null => {
+                    has_result = true;
+                    self.gemini_result(v)
+                }
+                _ => Ok(()),
+            })?;
+            if !has_result {
+                return Err(ReadError::invalid(
+                    "the candidate has no logprobsResult (request it with responseLogprobs=True)",
+                ));
+            }
+            Ok(())
+        })
+    }
+
+    fn gemini_result<N: Node<Text = T>>(&mut self, node: &mut N) -> Result<(), ReadError> {
+        let mark = self.rows.mark();
+        let mut top_rows = None;
+        let mut chosen = None;
+        node.fields(|name, _, v| match name {
+            b"topCandidates" | b"top_candidates" if v.kind() != Kind::Null => {
+                self.rows.reset(&mark);
+                let mut n = 0;
+                v.items(|_, row| {
+                    n += 1;
+                    row.fields(|name, _, v| match name {
+                        b"candidates" if v.kind() != Kind::Null => v.items(|_, c| {
+                            let (tok, lp) = self.gemini_candidate(c)?;
+                            self.rows.entry(tok, lp);
+                            Ok(())
+                        }),
+                        _ => Ok(()),
+                    })?;
+                    self.rows.end_row();
+                    Ok(())
+                })?;
+                top_rows = Some(n);
+                Ok(())
+            }
+            b"chosenCandidates" | b"chosen_candidates" if v.kind() != Kind::Null => {
+                let mut c = Vec::new();
+                v.items(|_, x| {
+                    c.push(self.gemini_candidate(x)?);
+                    Ok(())
+                })?;
+                chosen = Some(c);
+                Ok(())
+            }
+            _ => Ok(()),
+        })?;
+        let chosen = chosen.ok_or_else(|| ReadError::invalid("no chosenCandidates"))?;
+        let n = chosen.len();
+        match top_rows {
+            Some(r) if r != n => {
+                return Err(ReadError::new(
+                    ReadErrorKind::Shape,
+                    format!("chosenCandidates and topCandidates differ in length ({n}, {r})"),
+                ))
+            }
+            Some(_) => {}
+            None => {
+                for _ in 0..n {
+                    self.rows.end_row();
+                }
+            }
+        }
+        for (tok, lp) in chosen {
+            self.rows.chosen.push(lp);
+            if self.rows.want_tokens {
+                self.rows.tokens.push(tok);
+            }
+        }
+        Ok(())
+    }
+
+    /// `{token, logProbability}`; an absent logProbability is 0 (protobuf's JSON leaves out
+    /// fields at their default).
+    fn gemini_candidate<N: Node<Text = T>>(&mut self, node: &mut N) -> Result<(Option<T>, f64), ReadError> {
+        let (mut tok, mut lp) = (None, 0.0);
+        let want = self.rows.want_tokens;
+        node.fields(|name, _, v| {
+            match name {
+                b"token" => {
+                    let t = token(v)?;
+                    if want {
+                        tok = t;
+                    }
+                }
+                b"logProbability" | b"log_probability" => lp = number(v)?,
+                _ => {}
+            }
+            Ok(())
+        })?;
+        Ok((tok, lp))
+    }
+
+    fn finish(mut self) -> Result<Logprobs<T>> {
+        if let Some(e) = self.argument.take() {
+            return Err(e);
+        }
+        if !self.found {
+            return Err(if self.n_choices > 0 {
+                CredoError::invalid(
+                    "choice",
+                    format!(
+                        "{} is not among the response's {} choices",
+                        self.opts.choice, self.n_choices
+                    ),
+                )
+            } else {
+                CredoError::invalid(
+                    "response",
+                    "no choices[i].logprobs, logprobs.content (chat), logprobs.tokens (legacy completions) \
+                     or candidates[i].logprobsResult (Gemini) found",
+                )
+            });
+        }
+        let layout = self.layout.unwrap_or(Layout::Chunks);
+        let rows = self.rows.ends.len();
+        if rows == 0 {
+            return Err(CredoError::empty(
+                "response",
+                if layout == Layout::Chunks {
+                    "the chunks hold no logprobs (request them with logprobs=True)"
+                } else {
+                    "the logprobs hold no tokens"
+                },
+            ));
+        }
+        debug_assert_eq!(self.rows.chosen.len(), rows);
+        self.rows.pack(layout, &self.opts, self.n_choices, self.avg_logprob)
+    }
+}
+
+/// A chat content entry being read.
+struct Entry<T> {
+    token: Option<T>,
+    chosen: f64,
+    /// A key of a content entry was seen (tells entries from chunks in a root list).
+    decisive: bool,
+}
+
+impl<T> Default for Entry<T> {
+    fn default() -> Self {
+        Self {
+            token: None,
+            chosen: f64::NAN,
+            decisive: false,
+        }
+    }
+}
+
+/// A position in [`Rows`] to go back to.
+#[derive(Clone, Copy, Debug)]
+struct Mark {
+    vals: usize,
+    ends: usize,
+    chosen: usize,
+    tokens: usize,
+}
+
+/// The rows read so far: every row's entries back to back (`ends` closes each row).
+struct Rows<T> {
+    vals: Vec<f64>,
+    toks: Vec<Option<T>>,
+    ends: Vec<usize>,
+    chosen: Vec<f64>,
+    tokens: Vec<Option<T>>,
+    want_tokens: bool,
+    /// The names of the current legacy row (to merge repeated keys).
+    names: Vec<u8>,
+    name_ends: Vec<usize>,
+    order: Vec<usize>,
+}
+
+/// The sort key of an entry: NaN (missing) below everything.
+#[inline(always)]
+fn key(x: f64) -> f64 {
+    if x.is_nan() {
+        f64::NEG_INFINITY
+    } else {
+        x
+    }
+}
+
+impl<T: Clone> Rows<T> {
+    fn new(want_tokens: bool) -> Self {
+        Self {
+            vals: Vec::new(),
+            toks: Vec::new(),
+            ends: Vec::new(),
+            chosen: Vec::new(),
+            tokens: Vec::new(),
+            want_tokens,
+            names: Vec::new(),
+            name_ends: Vec::new(),
+            order: Vec::new(),
+        }
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            vals: self.vals.len(),
+            ends: self.ends.len(),
+            chosen: self.chosen.len(),
+            tokens: self.tokens.len(),
+        }
+    }
+
+    fn reset(&mut self, m: &Mark) {
+        self.vals.truncate(m.vals);
+        self.toks.truncate(if self.want_tokens { m.vals } else { 0 });
+        self.ends.truncate(m.ends);
+        self.chosen.truncate(m.chosen);
+        self.tokens.truncate(m.tokens);
+    }
+
+    fn row_start(&self) -> usize {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
+    fn truncate_row(&mut self, start: usize) {
+        self.vals.truncate(start);
+        if self.want_tokens {
+            self.toks.truncate(start);
+        }
+    }
+
+    #[inline(always)]
+    fn entry(&mut self, tok: Option<T>, lp: f64) {
+        self.vals.push(lp);
+        if self.want_tokens {
+            self.toks.push(tok);
+        }
+    }
+
+    fn set_entry(&mut self, j: usize, lp: f64) {
+        let at = self.row_start() + j;
+        self.vals[at] = lp;
+    }
+
+    fn find_name(&self, name: &[u8]) -> Option<usize> {
+        let mut from = 0;
+        for (j, &end) in self.name_ends.iter().enumerate() {
+            if &self.names[from..end] == name {
+                return Some(j);
+            }
+            from = end;
+        }
+        None
+    }
+
+    /// Closes the current row, sorting it descending (stable, missing last) unless it already is.
+    fn end_row(&mut self) {
+        let start = self.row_start();
+        let row = &mut self.vals[start..];
+        if !row.windows(2).all(|w| key(w[0]) >= key(w[1])) {
+            self.order.clear();
+            self.order.extend(0..row.len());
+            let r = &*row;
+            self.order
+                .sort_by(|&a, &b| key(r[b]).partial_cmp(&key(r[a])).unwrap_or(std::cmp::Ordering::Equal));
+            let sorted: Vec<f64> = self.order.iter().map(|&i| r[i]).collect();
+            row.copy_from_slice(&sorted);
+            if self.want_tokens {
+                let toks = &mut self.toks[start..];
+                let sorted: Vec<Option<T>> = self.order.iter().map(|&i| toks[i].clone()).collect();
+                toks.clone_from_slice(&sorted);
+            }
+        }
+        self.ends.push(self.vals.len());
+    }
+
+    fn pack(self, layout: Layout, opts: &ReadOptions, n_choices: usize, avg: Option<f64>) -> Result<Logprobs<T>> {
+        let rows = self.ends.len();
+        let mut widest = 0;
+        let mut from = 0;
+        for &end in &self.ends {
+            widest = widest.max(end - from);
+            from = end;
+        }
+        let width = widest.max(1);
+        // Rows of very different lengths would need far more memory than the input holds.
+        let cells = rows.saturating_mul(width);
+        if cells > (64 * (self.vals.len() + rows)).max(1 << 20) {
+            return Err(CredoError::shape(
+                "response",
+                format!("rows of very different lengths ({rows} rows, the widest {widest} entries)"),
+            ));
+        }
+        let (top, top_tokens) = if self.vals.len() == cells {
+            (self.vals, self.toks)
+        } else {
+            let mut top = vec![f64::NAN; cells];
+            let mut toks: Vec<Option<T>> = Vec::new();
+            if self.want_tokens {
+                toks.resize(cells, None);
+            }
+            let mut from = 0;
+            for (r, &end) in self.ends.iter().enumerate() {
+                top[r * width..r * width + end - from].copy_from_slice(&self.vals[from..end]);
+                if self.want_tokens {
+                    toks[r * width..r * width + end - from].clone_from_slice(&self.toks[from..end]);
+                }
+                from = end;
+            }
+            (top, toks)
+        };
+        let mut row_len = Vec::new();
+        if self.want_tokens {
+            let mut from = 0;
+            for &end in &self.ends {
+                row_len.push(end - from);
+                from = end;
+            }
+        }
+        let mut chosen = self.chosen;
+        if !opts.missing_chosen.is_nan() {
+            for c in &mut chosen {
+                if c.is_nan() {
+                    *c = opts.missing_chosen;
+                }
+            }
+        }
+        Ok(Logprobs {
+            top,
+            rows,
+            width,
+            chosen,
+            k: opts.k.unwrap_or(widest),
+            layout,
+            tokens: self.tokens,
+            top_tokens,
+            row_len,
+            avg_logprob: avg,
+            n_choices,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_str(s: &str, opts: &ReadOptions) -> Result<Logprobs<Span>> {
+        read_openai(s.as_bytes(), opts)
+    }
+
+    const CHAT: &str = r#"{"id":"x","choices":[{"index":0,"logprobs":{"content":[
+        {"token":"Hi","logprob":-0.1,"bytes":[72,105],"top_logprobs":[{"token":"Hi","logprob":-0.1,"bytes":[72,105]},{"token":"Hey","logprob":-2.5,"bytes":null}]},
+        {"token":"\u00e9","logprob":-9999,"top_logprobs":[{"token":"a","logprob":-3.0},{"token":"\u00e9","logprob":-0.5},{"token":"b","logprob":null}]}
+    ],"refusal":null},"finish_reason":"stop"}],"usage":{"total_tokens":3}}"#;
+
+    #[test]
+    fn chat_rows_sorted_padded_and_tokens_decoded() {
+        let opts = ReadOptions {
+            tokens: true,
+            ..Default::default()
+        };
+        let r = read_str(CHAT, &opts).unwrap();
+        assert_eq!((r.rows, r.width, r.k, r.layout), (2, 3, 3, Layout::Chat));
+        assert_eq!(&r.top[..2], &[-0.1, -2.5]);
+        assert!(r.top[2].is_nan());
+        assert_eq!(&r.top[3..5], &[-0.5, -3.0]);
+        assert!(r.top[5].is_nan());
+        assert!(r.chosen[0] == -0.1 && r.chosen[1].is_nan());
+        let dec = |t: &Option<Span>| t.map(|s| s.decode(CHAT.as_bytes()).unwrap());
+        assert_eq!(dec(&r.tokens[1]).as_deref(), Some("\u{e9}"));
+        let row1: Vec<Option<String>> = r.top_tokens[3..6].iter().map(dec).collect();
+        assert_eq!(row1, [Some("\u{e9}".into()), Some("a".into()), Some("b".into())]);
+    }
+
+    #[test]
+    fn errors_name_the_json_path() {
+        let bad = CHAT.replace(r#""logprob":-3.0"#, r#""logprob":"x""#);
+        let e = read_str(&bad, &ReadOptions::default()).unwrap_err().to_string();
+        assert!(
+            e.starts_with("response.choices[0].logprobs.content[1].top_logprobs[0].logprob: expected a number"),
+            "{e}"
+        );
+        let e = read_str(&CHAT[..300], &ReadOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("truncated"), "{e}");
+        let e = read_str(&CHAT.replace("-2.5", "0.5"), &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("top_logprobs[1].logprob: logprob 0.5 is above 0"), "{e}");
+        let e = read_str(
+            CHAT,
+            &ReadOptions {
+                choice: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("choice: 1 is not among the response's 1 choices"));
+        let e = read_str(
+            r#"{"choices":[{"logprobs":{"content":"notalist"}}]}"#,
+            &ReadOptions::default(),
+        );
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("content: expected a list, got a string"));
+    }
+
+    #[test]
+    fn legacy_rows_merge_repeated_keys_like_json_loads() {
+        let s = r#"{"choices":[{"logprobs":{"tokens":["a","b"],"token_logprobs":[null,-0.5],
+            "top_logprobs":[null,{"x":-1.0,"y":-0.2,"x":-0.1}],"text_offset":[0,1]}}]}"#;
+        let r = read_str(s, &ReadOptions::default()).unwrap();
+        assert_eq!((r.layout, r.rows, r.width), (Layout::Legacy, 2, 2));
+        assert_eq!(&r.top[2..], &[-0.1, -0.2]);
+        assert!(r.top[0].is_nan() && r.chosen[0].is_nan() && r.chosen[1] == -0.5);
+    }
+}

@@ -1,0 +1,159 @@
+//! Readers of what LLM servers return: an OpenAI-compatible chat or legacy completion, a list of
+//! its `stream=True` chunks, a Gemini `generateContent` response, or a stream of server-sent
+//! events, read into exactly what the top-k summary needs (one row of top-k logprobs and one
+//! chosen logprob per generated token).
+//!
+//! The layouts are read once, by walks generic over [`Node`]: a value of the response, whichever
+//! way it is held. [`json::Body`] reads it straight from the response's bytes (nothing built
+//! for the values the reader does not need); the bindings implement [`Node`] for Python's dicts
+//! and the SDKs' objects. Entry points: [`read_openai`] (body → [`Logprobs`], whose
+//! [`Logprobs::response`] is a [`TopkResponse`](crate::signals::TopkResponse) ready for
+//! `topk_summary`), [`read`] (any [`Node`]) and [`stream::OpenAIStream`].
+//!
+//! Every malformed input is a [`CredoError`](crate::CredoError) naming the JSON path of the bad
+//! value (`response.choices[0].logprobs.content[17].top_logprobs[3].logprob: ...`); every
+//! allocation grows with the values actually read, so it is bounded by the input's own size.
+
+pub mod json;
+mod logprobs;
+pub mod stream;
+
+pub use logprobs::{read, read_chunk, read_openai, ChunkRows, Layout, Logprobs, ReadOptions, SENTINEL};
+
+use crate::error::CredoError;
+
+/// What a value is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+    /// Not a JSON value (a byte no value starts with, an object of an unknown type).
+    Invalid,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Null => "null",
+            Kind::Bool => "a boolean",
+            Kind::Number => "a number",
+            Kind::String => "a string",
+            Kind::Array => "a list",
+            Kind::Object => "an object",
+            Kind::Invalid => "an unreadable value",
+        }
+    }
+}
+
+/// A cursor on one value of a response, however it is held. Each method consumes the value under
+/// the cursor; `fields` and `items` hand their callback the cursor on each member in turn (a
+/// member the callback does not consume is skipped).
+pub trait Node {
+    /// A string of the response, kept as cheaply as its holder allows (a byte span of a body,
+    /// the string object itself of a dict) and decoded only when asked.
+    type Text: Clone;
+
+    fn kind(&self) -> Kind;
+    /// Calls `f(name, name_text, value)` for each member of an object, in order.
+    fn fields(
+        &mut self,
+        f: impl FnMut(&[u8], &Self::Text, &mut Self) -> Result<(), ReadError>,
+    ) -> Result<(), ReadError>;
+    /// Calls `f(index, value)` for each element of a list, in order.
+    fn items(&mut self, f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>) -> Result<(), ReadError>;
+    /// A number (`None` for null); anything else is an error.
+    fn number(&mut self) -> Result<Option<f64>, ReadError>;
+    /// A string; anything else is an error.
+    fn text(&mut self) -> Result<Self::Text, ReadError>;
+}
+
+/// One step of a JSON path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Field(String),
+    Index(usize),
+}
+
+/// Which [`CredoError`] a read error becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadErrorKind {
+    Invalid,
+    Shape,
+    Empty,
+}
+
+/// An error while reading, with the path to the value at fault (collected innermost first as
+/// the error travels out of the walk).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadError {
+    kind: ReadErrorKind,
+    msg: String,
+    path: Vec<Step>,
+}
+
+impl ReadError {
+    pub fn new(kind: ReadErrorKind, msg: impl Into<String>) -> Self {
+        Self {
+            kind,
+            msg: msg.into(),
+            path: Vec::new(),
+        }
+    }
+
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Self::new(ReadErrorKind::Invalid, msg)
+    }
+
+    /// The same error one level out: inside member `name` of an object.
+    #[must_use]
+    pub fn in_field(mut self, name: &[u8]) -> Self {
+        self.path.push(Step::Field(String::from_utf8_lossy(name).into_owned()));
+        self
+    }
+
+    /// The same error one level out: inside element `i` of a list.
+    #[must_use]
+    pub fn at(mut self, i: usize) -> Self {
+        self.path.push(Step::Index(i));
+        self
+    }
+
+    /// The JSON path below the root, e.g. `.choices[0].logprobs`.
+    pub fn path(&self) -> String {
+        let mut s = String::new();
+        for step in self.path.iter().rev() {
+            match step {
+                Step::Field(name) => {
+                    s.push('.');
+                    s.push_str(name);
+                }
+                Step::Index(i) => {
+                    s.push('[');
+                    s.push_str(&i.to_string());
+                    s.push(']');
+                }
+            }
+        }
+        s
+    }
+
+    /// The engine's error, naming `root` (the argument) and the path below it.
+    pub fn into_credo(self, root: &str) -> CredoError {
+        let arg = format!("{root}{}", self.path());
+        match self.kind {
+            ReadErrorKind::Invalid => CredoError::invalid(arg, self.msg),
+            ReadErrorKind::Shape => CredoError::shape(arg, self.msg),
+            ReadErrorKind::Empty => CredoError::empty(arg, self.msg),
+        }
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "response{}: {}", self.path(), self.msg)
+    }
+}
