@@ -131,6 +131,10 @@ def fuzz_readers(data: bytes) -> None:
         lambda: formats.from_openai(response),
         lambda: formats.from_openai(response, choice=len(head), k=(head[0] % 8) if head else None),
         lambda: formats.from_vllm(_int_keys(response), token_ids=list(head) or None),
+        # The native body reader and the stream reader on the raw bytes themselves.
+        lambda: formats.from_openai(body, choice=len(head)),
+        lambda: formats.OpenAIStream().feed(body),
+        lambda: formats.OpenAIStream().feed(b"data: " + body + b"\n"),
     ):
         try:
             call()

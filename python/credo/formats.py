@@ -266,6 +266,13 @@ def _vllm_value(v: Any) -> float:
     return _lp(v)
 
 
+def _token_id(x: Any, what: str) -> int:
+    """A token id (or rank): an integer, not a bool."""
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        raise InvalidArgumentError(f"{what}: expected an integer, got {x!r}")
+    return int(x)
+
+
 def _is_server_response(x: Any) -> bool:
     """A response of vLLM's OpenAI-compatible server (body, dicts or SDK object)."""
     if isinstance(x, _BODY_TYPES):
@@ -302,10 +309,14 @@ def from_vllm(
         outputs = outputs.logprobs
     if outputs is None:
         raise InvalidArgumentError("outputs: no logprobs (request them with SamplingParams(logprobs=k))")
+    if not isinstance(outputs, Sequence) or isinstance(outputs, (str, bytes)):
+        raise InvalidArgumentError(f"outputs: expected a list of per-position dicts, got {type(outputs).__name__}")
     positions = list(outputs)
     if token_ids is None:
         raise InvalidArgumentError("token_ids: needed with a plain list of per-position dicts")
-    ids = [int(t) for t in token_ids]
+    if not isinstance(token_ids, Sequence) or isinstance(token_ids, (str, bytes)):
+        raise InvalidArgumentError(f"token_ids: expected a list of token ids, got {type(token_ids).__name__}")
+    ids = [_token_id(t, f"token_ids[{i}]") for i, t in enumerate(token_ids)]
     if len(ids) != len(positions):
         raise ShapeError(f"token_ids: has {len(ids)} ids but there are {len(positions)} positions")
     if not positions:
@@ -316,12 +327,12 @@ def from_vllm(
     for tok, pos in zip(ids, positions, strict=True):
         if not isinstance(pos, Mapping):
             raise InvalidArgumentError(f"outputs: each position must be a dict of token id -> logprob, got {type(pos)}")
-        rows.append([(int(t), _vllm_value(v)) for t, v in pos.items()])
+        rows.append([(_token_id(t, "outputs: a token id"), _vllm_value(v)) for t, v in pos.items()])
         chosen.append(_vllm_value(pos[tok]) if tok in pos else float("nan"))
         for t, v in pos.items():
             r = getattr(v, "rank", None) if not isinstance(v, Mapping) else v.get("rank")
-            if r is not None and int(t) != tok:
-                ranks_k = max(ranks_k, int(r))
+            if r is not None and t != tok:
+                ranks_k = max(ranks_k, _token_id(r, "outputs: a Logprob.rank"))
     if k is None:
         k = ranks_k if ranks_k > 0 else min(len(r) for r in rows)
     top, top_tokens, kk = _pack(rows, k)
