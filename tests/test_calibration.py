@@ -164,9 +164,7 @@ def test_platt_matches_sklearn(rng, scale):
         assert ours.a_ == pytest.approx(a, rel=1e-6, abs=1e-9)
         assert ours.b_ == pytest.approx(b, rel=1e-6, abs=1e-9)
     ref = _sklearn_calibrated(f[:, None], y, "sigmoid", "decision_function")
-    np.testing.assert_allclose(
-        PlattScaling().fit(f, y).predict(f), ref.predict_proba(f[:, None])[:, 1], atol=1e-7
-    )
+    np.testing.assert_allclose(PlattScaling().fit(f, y).predict(f), ref.predict_proba(f[:, None])[:, 1], atol=1e-7)
 
 
 def test_platt_on_log_odds_equals_platt_on_logits(rng):
@@ -265,9 +263,7 @@ def test_beta_matches_a_logistic_regression_on_its_features(rng):
     feats = np.column_stack([np.log(p), -np.log1p(-p)])
     lr = LogisticRegression(C=99999999999, tol=1e-12, max_iter=10000).fit(feats, y)
     assert lr.coef_.min() > 0  # the full model applies
-    np.testing.assert_allclose(
-        [ours.a_, ours.b_, ours.c_], [*lr.coef_[0], lr.intercept_[0]], rtol=1e-4, atol=1e-5
-    )
+    np.testing.assert_allclose([ours.a_, ours.b_, ours.c_], [*lr.coef_[0], lr.intercept_[0]], rtol=1e-4, atol=1e-5)
     assert ours(float(ours.m_)) == pytest.approx(0.5, abs=1e-9)
 
 
@@ -302,9 +298,7 @@ def test_one_vs_rest_matches_calibrated_classifier_cv(rng, method, sk):
     ours = MulticlassCalibrator(method=method, strategy="one-vs-rest").fit(p, y)
     ref = _sklearn_calibrated(p, y, sk, "predict_proba")
     q = rng.dirichlet(np.ones(4), size=500)
-    np.testing.assert_allclose(
-        ours.predict_proba(q), ref.predict_proba(q), atol=1e-6 if sk == "sigmoid" else 1e-12
-    )
+    np.testing.assert_allclose(ours.predict_proba(q), ref.predict_proba(q), atol=1e-6 if sk == "sigmoid" else 1e-12)
 
 
 def test_top_label_puts_the_calibrated_confidence_on_the_prediction(rng):
@@ -370,9 +364,7 @@ def test_save_load_gives_identical_predictions(rng, tmp_path):
         assert body["summary"]["n"] == 500 and len(body["summary"]["data_hash"]) == 16
     z, y = _logit_data(rng, n=600, k=3)
     seg = rng.choice(["a", "b", "c"], size=600, p=[0.6, 0.35, 0.05])
-    sc = SegmentedCalibrator(
-        method="multiclass", params={"method": "platt", "strategy": "top-label"}, min_samples=100
-    )
+    sc = SegmentedCalibrator(method="multiclass", params={"method": "platt", "strategy": "top-label"}, min_samples=100)
     p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
     sc.fit(p, y, seg)
     sc.save(tmp_path / "seg.json")
@@ -403,9 +395,7 @@ def test_corrupt_or_tampered_artefacts_are_refused(rng, tmp_path):
     body["state"]["X_thresholds"] = body["state"]["X_thresholds"][::-1]
     del body["sha256"]
     with pytest.raises(credo.ArtifactError):
-        _artifact.from_dict(
-            {**body, "sha256": _artifact.hashlib.sha256(_artifact._canonical(body)).hexdigest()}
-        )
+        _artifact.from_dict({**body, "sha256": _artifact.hashlib.sha256(_artifact._canonical(body)).hexdigest()})
 
 
 # ------------------------------------------------------------------------------------ estimator API
@@ -494,8 +484,10 @@ def test_bad_input_names_the_argument(rng):
         with pytest.raises(credo.NonFiniteError, match=r"^X"):
             fitted(float("nan"))
     for cls in (PlattScaling, BetaCalibration, HistogramBinning):
-        with pytest.raises(credo.InvalidArgumentError, match=r"^y"):
-            cls().fit(x, y + 1)
+        # {1, 2} are two classes like any other (classes_), three values are not
+        np.testing.assert_array_equal(cls().fit(x, y + 1).predict(x), cls().fit(x, y).predict(x))
+        with pytest.raises(credo.InvalidArgumentError, match=r"^y: expected labels of 2 classes"):
+            cls().fit(x, y + (np.arange(len(y)) % 3 == 0) * 5)
         with pytest.raises(credo.InvalidArgumentError, match=r"^y"):
             cls().fit(x, np.ones_like(y))  # a single class
     with pytest.raises(credo.InvalidArgumentError, match=r"^X"):
@@ -518,8 +510,12 @@ def test_bad_input_names_the_argument(rng):
 
 def test_bad_input_temperature_and_wrappers(rng):
     z, y = _logit_data(rng, n=200, k=4)
-    with pytest.raises(credo.InvalidArgumentError, match=r"^y"):
-        TemperatureScaling().fit(z, y + 4)
+    # 1-based (or any) labels name the classes through classes_; a count that does not match
+    # the columns is refused
+    shifted = TemperatureScaling().fit(z, y + 4)
+    assert shifted.classes_.tolist() == [4, 5, 6, 7] and shifted.beta_ == TemperatureScaling().fit(z, y).beta_
+    with pytest.raises(credo.InvalidArgumentError, match=r"^y: expected labels of 4 classes"):
+        TemperatureScaling().fit(z, y % 3 + 4)
     with pytest.raises(credo.InvalidArgumentError, match=r"^y"):
         TemperatureScaling().fit(z, np.zeros(200, dtype=int))
     bad = z.copy()

@@ -221,7 +221,11 @@ def test_lac_sets_match_mapie_on_cifar(cifar_models):
 def test_sets_are_score_sublevel_sets(score, rng):
     probs = rng.dirichlet(np.ones(6) * 0.5, size=400)
     labels = np.array([rng.choice(6, p=p) for p in probs])
-    cs = ConformalSets(0.2, score=score, raps_lambda=0.05, raps_k_reg=2).fit(probs[:200], labels[:200])
+    # include_last_label=False: calibration scores are not randomised and a set is the classes
+    # whose own score is within the quantile, plus the top class (never empty)
+    cs = ConformalSets(0.2, score=score, include_last_label=False, raps_lambda=0.05, raps_k_reg=2).fit(
+        probs[:200], labels[:200]
+    )
 
     def numpy_score(p, y):
         order = np.lexsort((np.arange(len(p)), -p))
@@ -235,6 +239,8 @@ def test_sets_are_score_sublevel_sets(score, rng):
     assert cs.quantile_ == pytest.approx(conformal_quantile(cal, 0.2), abs=1e-12)
     sets = cs.predict_sets(probs[200:])
     want = np.array([[numpy_score(p, y) <= cs.quantile_ for y in range(6)] for p in probs[200:]])
+    if score != "lac":
+        want[np.arange(200), probs[200:].argmax(1)] = True
     # scores are float sums: allow disagreement only within rounding of the threshold
     full = np.array([[numpy_score(p, y) for y in range(6)] for p in probs[200:]])
     mismatch = sets != want
@@ -246,11 +252,14 @@ def test_sets_are_score_sublevel_sets(score, rng):
 def test_randomized_aps_is_seeded_and_smaller(rng):
     probs = rng.dirichlet(np.ones(5), size=600)
     labels = np.array([rng.choice(5, p=p) for p in probs])
-    plain = ConformalSets(0.1, score="aps").fit(probs[:300], labels[:300])
-    rnd = ConformalSets(0.1, score="aps", randomized=True, seed=5).fit(probs[:300], labels[:300])
+    plain = ConformalSets(0.1, score="aps", seed=5).fit(probs[:300], labels[:300])
+    rnd = ConformalSets(0.1, score="aps", include_last_label="randomized", seed=5).fit(probs[:300], labels[:300])
+    assert rnd.quantile_ == plain.quantile_  # the same randomised calibration scores
     a = rnd.predict_sets(probs[300:])
     np.testing.assert_array_equal(a, rnd.predict_sets(probs[300:]))
-    assert set_sizes(a).mean() < set_sizes(plain.predict_sets(probs[300:])).mean()
+    b = plain.predict_sets(probs[300:])
+    assert np.all(b[a]) and set_sizes(a).mean() < set_sizes(b).mean()  # a subset of True's sets
+    assert set_sizes(b).min() >= 1
 
 
 def test_mondrian_class_and_segment(rng, tmp_path):
@@ -305,8 +314,10 @@ def test_sets_bad_input(rng):
         ConformalSets(0.1, mondrian="label").fit(probs, labels)
     with pytest.raises(credo.ShapeError, match=r"^labels:"):
         ConformalSets(0.1).fit(probs, labels[:-1])
-    with pytest.raises(credo.InvalidArgumentError, match=r"^labels:"):
-        ConformalSets(0.1).fit(probs, labels + 3)
+    # labels other than 0..K-1 name classes through classes_ and must be K distinct values
+    assert ConformalSets(0.1).fit(probs, labels + 3).classes_.tolist() == [3, 4, 5]
+    with pytest.raises(credo.InvalidArgumentError, match=r"^labels: expected labels of 3 classes"):
+        ConformalSets(0.1).fit(probs, (labels == 0) + 5)
     with pytest.raises(credo.NonFiniteError, match=r"^probs:"):
         ConformalSets(0.1).fit(np.where(probs > 0.9, np.nan, probs), labels)
     with pytest.raises(credo.InvalidArgumentError, match=r"^probs:"):
@@ -405,9 +416,7 @@ def _numpy_ltt(conf, correct, target, delta, grid, binary):
         if binary:
             p = binom.cdf(errors[j], answered[j], target)
         else:
-            p = compute_hoeffding_bentkus_p_value(
-                np.array([errors[j] / answered[j]]), int(answered[j]), target
-            )[0, 0]
+            p = compute_hoeffding_bentkus_p_value(np.array([errors[j] / answered[j]]), int(answered[j]), target)[0, 0]
         if p > delta:
             break
         last = j
@@ -750,7 +759,7 @@ def test_sets_identical_for_any_thread_count(rng):
     probs = rng.dirichlet(np.ones(20), size=5000)
     labels = rng.integers(0, 20, 5000)
     for score in ("lac", "aps"):
-        cs = ConformalSets(0.1, score=score, randomized=score == "aps").fit(probs, labels)
+        cs = ConformalSets(0.1, score=score, include_last_label="randomized").fit(probs, labels)
         one = cs.predict_sets(probs, threads=1)
         np.testing.assert_array_equal(one, cs.predict_sets(probs, threads=2))
         np.testing.assert_array_equal(one, cs.predict_sets(probs))
@@ -808,9 +817,7 @@ def test_clm_selection_matches_spec(rng):
         m = 60
         loss = rng.random(m) * 0.4
         cost = rng.random(m) * 10
-        np.testing.assert_allclose(
-            clm_p_values(loss, n, eps), binom.cdf(n * loss, n, eps), rtol=1e-9, atol=1e-300
-        )
+        np.testing.assert_allclose(clm_p_values(loss, n, eps), binom.cdf(n * loss, n, eps), rtol=1e-9, atol=1e-300)
         # Pareto front by brute force, sorted by increasing loss
         dominated = [
             any(

@@ -16,11 +16,14 @@ from credo.exceptions import (
     ArtifactError,
     ConfigError,
     CredoError,
+    CredoWarning,
+    DataWarning,
     EmptyInputError,
     InvalidArgumentError,
     NonFiniteError,
     NotFittedError,
     ShapeError,
+    UndefinedMetricWarning,
 )
 
 # Public name -> the module it lives in (a name equal to its module's last part is the module).
@@ -133,6 +136,8 @@ __all__ = [
     "ConformalPValues",
     "ConformalSets",
     "CredoError",
+    "CredoWarning",
+    "DataWarning",
     "Decision",
     "EmptyInputError",
     "HistogramBinning",
@@ -147,6 +152,7 @@ __all__ = [
     "SelectiveThreshold",
     "ShapeError",
     "TemperatureScaling",
+    "UndefinedMetricWarning",
     "__version__",
     "agree",
     "agree_batch",

@@ -168,6 +168,7 @@ def fit_isotonic(
     out_of_bounds: str = "nan",
     resolution: float = 1e-15,
 ) -> tuple[IsotonicModel, str]: ...
+def spearman_rho(x: _npt.NDArray[_np.float64], y: _npt.NDArray[_np.float64]) -> float: ...
 def isotonic_regression(
     y: _npt.NDArray[_np.float64],
     sample_weight: _npt.NDArray[_np.float64] | None = None,
@@ -246,7 +247,7 @@ def class_scores(
 def predict_sets(
     probs: NDArray[np.float64],
     score: str,
-    randomized: bool,
+    include_last_label: str,
     raps_lambda: float,
     raps_k_reg: int,
     seed: int,

@@ -610,11 +610,14 @@ class ConfidenceModel(Estimator):
         """Writes the fitted model (with its fitted calibrators) as a versioned JSON artefact;
         ``credo.load(path)`` reads it back."""
         check_is_fitted(self, "pooled_")
+        return _artifact.write_json_atomic(path, self._artifact_dict())
+
+    def _artifact_dict(self) -> dict[str, Any]:
         # The unfitted calibrator template is a parameter, not state: record only its class name
-        # (the fitted copies travel in the state).
+        # (the fitted copies travel in the state; pickle also carries the parameters).
         shallow = copy.copy(self)
         shallow.calibrator = None if self.calibrator is None else type(self.calibrator).__name__
-        return _artifact.save(shallow, path)
+        return _artifact.to_dict(shallow)
 
     @classmethod
     def _from_artifact(cls, params: dict[str, Any], state: dict[str, Any]) -> ConfidenceModel:

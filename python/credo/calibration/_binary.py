@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from credo import _artifact, _credo
+from credo._inputs import encode_labels, to_numpy
 from credo._validate import as_float_array, check_choice, check_positive_int, check_same_length
 from credo.calibration._common import (
     BinaryCalibrator,
@@ -14,7 +17,7 @@ from credo.calibration._common import (
     check_sample_weight,
     scores_1d,
 )
-from credo.exceptions import InvalidArgumentError
+from credo.exceptions import DataWarning, InvalidArgumentError
 
 
 @_artifact.register
@@ -45,11 +48,11 @@ class PlattScaling(BinaryCalibrator):
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PlattScaling:
         check_choice(self.inputs, "inputs", ("scores", "probabilities"))
         x, _ = scores_1d(X)
-        t = binary_targets(y, len(x))
+        classes, t = binary_targets(y, len(x))
         w = check_sample_weight(sample_weight, len(x))
         self._model_ = _credo.fit_platt(x, t, w, logit_input=self.inputs == "probabilities")
         self.a_, self.b_ = self._model_.a, self._model_.b
-        self._record_fit(x, t, w)
+        self._record_fit(x, t, w, classes)
         return self
 
     _ARTIFACT_SCHEMA = _artifact.Schema(
@@ -91,11 +94,11 @@ class BetaCalibration(BinaryCalibrator):
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BetaCalibration:
         x, _ = scores_1d(X)
-        t = binary_targets(y, len(x))
+        classes, t = binary_targets(y, len(x))
         w = check_sample_weight(sample_weight, len(x))
         self._model_ = _credo.fit_beta(x, t, w)
         self._set_coefs()
-        self._record_fit(x, t, w)
+        self._record_fit(x, t, w, classes)
         return self
 
     def _set_coefs(self) -> None:
@@ -129,13 +132,19 @@ class IsotonicCalibrator(BinaryCalibrator):
     Samples with zero weight are dropped; x values within ``finfo(dtype).resolution`` of their
     group's first value are pooled (1e-15 for float64, 1e-6 for float32 input) with the weighted
     mean target and the summed weight; weighted PAVA; clipping to [``y_min``, ``y_max``];
-    prediction by linear interpolation between ``X_thresholds_``. Targets ``y`` may be any real
-    numbers (for calibration, 0/1 labels).
+    prediction by linear interpolation between ``X_thresholds_``, in the input's float dtype
+    (float32 in, float32 out, as scikit-learn). Targets ``y`` may be real numbers, fitted as
+    they are (regression, as ``IsotonicRegression``: scikit-learn sees a regressor; 0/1 labels
+    are such numbers), or labels of two values — strings, booleans, integers such as {−1, 1} or
+    {1, 2}, categoricals — mapped through ``classes_`` to 0 / 1 (the positive class is
+    ``classes_[1]``).
 
     Parameters
     ----------
     increasing : True, False or 'auto'
-        'auto' takes the sign of Spearman's ρ between X and y.
+        'auto' takes the sign of Spearman's ρ between X and y, and warns (a
+        :class:`credo.DataWarning`) when the 95 % Fisher interval of ρ spans zero, as
+        scikit-learn's ``check_increasing``.
     y_min, y_max : float or None
         Bounds on the fitted values.
     out_of_bounds : {'clip', 'nan', 'raise'}
@@ -157,9 +166,7 @@ class IsotonicCalibrator(BinaryCalibrator):
         self.out_of_bounds = out_of_bounds
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> IsotonicCalibrator:
-        if not any(
-            self.increasing is k or (isinstance(k, str) and self.increasing == k) for k in _INCREASING
-        ):
+        if not any(self.increasing is k or (isinstance(k, str) and self.increasing == k) for k in _INCREASING):
             raise InvalidArgumentError(f"increasing: must be True, False or 'auto', got {self.increasing!r}")
         check_choice(self.out_of_bounds, "out_of_bounds", ("clip", "nan", "raise"))
         bounds = {}
@@ -179,9 +186,11 @@ class IsotonicCalibrator(BinaryCalibrator):
         if bounds["y_min"] is not None and bounds["y_max"] is not None and bounds["y_min"] > bounds["y_max"]:
             raise InvalidArgumentError(f"y_min: {bounds['y_min']} is above y_max = {bounds['y_max']}")
         x, dtype = scores_1d(X)
-        t = as_float_array(y, "y", ndim=1, finite=False)
+        classes, t = _isotonic_targets(y)
         check_same_length(len(x), y=t)
         w = check_sample_weight(sample_weight, len(x))
+        if self.increasing == "auto":
+            _warn_if_direction_unclear(x, t)
         self._model_, self.data_hash_ = _credo.fit_isotonic(
             x,
             t,
@@ -194,7 +203,20 @@ class IsotonicCalibrator(BinaryCalibrator):
         )
         self._set_thresholds()
         self.n_samples_ = len(x)  # data_hash_ came from the fit's own input scan
+        self.n_features_in_ = 1
+        if classes is not None:
+            self.classes_ = classes
+        elif hasattr(self, "classes_"):
+            del self.classes_
         return self
+
+    def predict(self, X: Any) -> Any:
+        """Fitted values at ``X``, of shape (n,) for (n,) or (n, 1), in X's float dtype."""
+        p = super().predict(X)
+        dtype = getattr(X, "dtype", None)
+        if isinstance(p, np.ndarray) and dtype == np.float32:
+            return p.astype(np.float32)
+        return p
 
     def _set_thresholds(self) -> None:
         m = self._model_
@@ -238,8 +260,41 @@ class IsotonicCalibrator(BinaryCalibrator):
             obj.out_of_bounds,
         )
         obj._set_thresholds()
-        obj._restore_base(state)
+        obj._restore_base(state, labels=False)
         return obj
+
+
+def _isotonic_targets(y: Any) -> tuple[np.ndarray | None, np.ndarray]:
+    """``(classes_ or None, targets)``: floats and 0/1 integers as they are; two-valued labels
+    of any other kind as 0 / 1 for ``classes_[1]``."""
+    arr = to_numpy(y, "y")
+    try:
+        arr = np.asarray(arr)
+    except (TypeError, ValueError):
+        return None, as_float_array(arr, "y", ndim=1, finite=False)  # raises, naming y
+    kind = arr.dtype.kind
+    if kind == "f" or (kind in "iu" and (np.isin(arr, (0, 1)).all() or len(np.unique(arr)) != 2)):
+        return None, as_float_array(arr, "y", ndim=1, finite=False)
+    classes, codes = encode_labels(arr, "y", binary=True)
+    return classes, codes.astype(np.float64)
+
+
+def _warn_if_direction_unclear(x: np.ndarray, y: np.ndarray) -> None:
+    """scikit-learn's ``check_increasing`` warning: the 95 % Fisher interval of Spearman's ρ
+    spans zero, so the sign 'auto' picks may be wrong."""
+    rho = _credo.spearman_rho(x, y)
+    if not math.isfinite(rho) or rho in (-1.0, 1.0) or len(x) <= 3:
+        return
+    f, se = math.atanh(rho), 1.0 / math.sqrt(len(x) - 3)
+    lo, hi = math.tanh(f - 1.96 * se), math.tanh(f + 1.96 * se)
+    if np.sign(lo) != np.sign(hi):
+        warnings.warn(
+            f"increasing='auto': the 95% confidence interval of Spearman's rho ({rho:.3g}) spans "
+            f"zero [{lo:.3g}, {hi:.3g}], so the direction chosen "
+            f"({'increasing' if rho >= 0 else 'decreasing'}) may be wrong; pass increasing=True or False",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 @_artifact.register
@@ -266,11 +321,11 @@ class HistogramBinning(BinaryCalibrator):
         n_bins = check_positive_int(self.n_bins, "n_bins")
         check_choice(self.strategy, "strategy", ("uniform", "quantile"))
         x, _ = scores_1d(X)
-        t = binary_targets(y, len(x))
+        classes, t = binary_targets(y, len(x))
         w = check_sample_weight(sample_weight, len(x))
         self._model_ = _credo.fit_histogram(x, t, w, n_bins=n_bins, strategy=self.strategy)
         self._set_bins()
-        self._record_fit(x, t, w)
+        self._record_fit(x, t, w, classes)
         return self
 
     def _set_bins(self) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from credo import _credo
 from credo._base import Estimator
+from credo._inputs import encode_labels, to_numpy
 from credo._validate import as_float_array, check_is_fitted, check_same_length
 from credo.exceptions import InvalidArgumentError, ShapeError
 
@@ -27,7 +28,7 @@ def fingerprint(*arrays: Any) -> str:
 def scores_1d(x: Any, name: str = "X") -> tuple[np.ndarray, np.dtype]:
     """Scores as contiguous float64 (finiteness is checked in Rust), accepting (n,) or (n, 1);
     also returns the input's float dtype (float32 changes isotonic's tie resolution)."""
-    arr = as_float_array(x, name, ndim=(1, 2), finite=False, dtype=None)
+    arr = as_float_array(to_numpy(x, name), name, ndim=(1, 2), finite=False, dtype=None)
     if arr.ndim == 2:
         if arr.shape[1] != 1:
             raise ShapeError(
@@ -39,25 +40,30 @@ def scores_1d(x: Any, name: str = "X") -> tuple[np.ndarray, np.dtype]:
     return np.ascontiguousarray(arr, dtype=np.float64), dtype
 
 
-def binary_targets(y: Any, n: int) -> np.ndarray:
-    """Labels in {0, 1} as float64 (bools and integers accepted)."""
-    from credo._validate import as_labels
-
-    arr = as_labels(y, "y", binary=True)
-    check_same_length(n, y=arr)
-    return arr.astype(np.float64)
+def binary_targets(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(classes_, targets)``: labels of any two values (strings, booleans, {-1, 1}, {1, 2},
+    pandas categoricals; {0, 1} keep their meaning) as float64 targets 1.0 for ``classes_[1]``."""
+    classes, codes = encode_labels(y, "y", binary=True)
+    check_same_length(n, y=codes)
+    return classes, codes.astype(np.float64)
 
 
 class BinaryCalibrator(Estimator):
     """Base of the calibrators that map one score to one probability.
 
-    ``fit(X, y, sample_weight=None)`` takes scores ``X`` of shape (n,) or (n, 1) and labels in
-    {0, 1}; ``predict(X)`` returns P(y = 1) with the input's shape (a float for a float);
-    ``predict_proba(X)`` returns [n, 2]. Calling the fitted object on a Python float,
-    ``cal(0.73)``, goes straight to the Rust model (no NumPy), well under a microsecond.
+    ``fit(X, y, sample_weight=None)`` takes scores ``X`` of shape (n,) or (n, 1) and labels of
+    any two values (``classes_``; the positive class is ``classes_[1]``, so {0, 1}, {False,
+    True}, {-1, 1} and {1, 2} all mean what they say); ``predict(X)`` returns P(y = classes_[1])
+    of shape (n,) for (n,) and (n, 1) alike (a float for a float), as scikit-learn's
+    calibrators (``IsotonicRegression``, ``_SigmoidCalibration``) do, which is why scikit-learn
+    sees them as regressors; ``predict_proba(X)`` returns [n, 2] in ``classes_`` order. Calling
+    the fitted object on a Python float, ``cal(0.73)``, goes straight to the Rust model (no
+    NumPy), well under a microsecond.
     """
 
     _model_: Any
+    _sklearn_type = "regressor"
+    _sklearn_one_d = True
 
     def __call__(self, x: Any) -> Any:
         if type(x) is float:
@@ -83,19 +89,30 @@ class BinaryCalibrator(Estimator):
         p = self._model_.predict(x)
         return np.column_stack([1.0 - p, p])
 
-    def _record_fit(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> None:
+    def _record_fit(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, classes: np.ndarray | None) -> None:
         self.n_samples_ = len(x)
+        self.n_features_in_ = 1
         self.data_hash_ = fingerprint(x, y, w)
+        if classes is not None:
+            self.classes_ = classes
 
     def _artifact_summary(self) -> dict[str, Any]:
         return {"n": self.n_samples_, "data_hash": self.data_hash_}
 
     def _base_state(self) -> dict[str, Any]:
-        return {"n_samples": self.n_samples_, "data_hash": self.data_hash_}
+        state = {"n_samples": self.n_samples_, "data_hash": self.data_hash_}
+        if hasattr(self, "classes_"):
+            state["classes"] = self.classes_.tolist()
+        return state
 
-    def _restore_base(self, state: dict[str, Any]) -> None:
+    def _restore_base(self, state: dict[str, Any], *, labels: bool = True) -> None:
         self.n_samples_ = int(state["n_samples"])
+        self.n_features_in_ = 1
         self.data_hash_ = str(state["data_hash"])
+        if "classes" in state:
+            self.classes_ = np.asarray(state["classes"])
+        elif labels:  # written before classes_ existed: labels were {0, 1}
+            self.classes_ = np.arange(2)
 
 
 def check_sample_weight(w: Any, n: int) -> np.ndarray | None:

@@ -8,7 +8,8 @@ import numpy as np
 
 from credo import _artifact, _credo
 from credo._base import Estimator
-from credo._validate import as_labels, as_probabilities, check_choice, check_is_fitted, check_same_length
+from credo._inputs import encode_labels, to_numpy
+from credo._validate import as_probabilities, check_choice, check_is_fitted, check_same_length
 from credo.calibration._common import check_sample_weight, fingerprint
 from credo.exceptions import InvalidArgumentError, ShapeError
 
@@ -54,16 +55,23 @@ class MulticlassCalibrator(Estimator):
     params : dict or None
         Keyword arguments of the one-score calibrator.
 
+    ``y`` holds integer labels 0..K−1 naming the columns, or K distinct labels of any kind,
+    sorted into ``classes_``. ``predict_proba`` returns the calibrated [n, K] probabilities and
+    ``predict`` the label of each row's most probable class, as scikit-learn's classifiers.
+
     Attributes
     ----------
     calibrators_ : list
         K fitted calibrators (one-vs-rest) or one (top-label).
+    classes_ : ndarray
     n_classes_ : int
+    n_features_in_ : int
+        K, the columns of X.
     """
 
-    def __init__(
-        self, *, method: str = "isotonic", strategy: str = "one-vs-rest", params: dict | None = None
-    ) -> None:
+    _sklearn_type = "classifier"
+
+    def __init__(self, *, method: str = "isotonic", strategy: str = "one-vs-rest", params: dict | None = None) -> None:
         self.method = method
         self.strategy = strategy
         self.params = params
@@ -71,11 +79,11 @@ class MulticlassCalibrator(Estimator):
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MulticlassCalibrator:
         check_choice(self.strategy, "strategy", ("one-vs-rest", "top-label"))
         make_calibrator(self.method, self.params, BINARY_METHODS)
-        p = as_probabilities(X, "X", ndim=2)
+        p = as_probabilities(to_numpy(X, "X"), "X", ndim=2)
         n, k = p.shape
         if k < 2:
             raise ShapeError(f"X: needs at least 2 classes (columns), got {k}")
-        labels = as_labels(y, "y", n_classes=k)
+        classes, labels = encode_labels(y, "y", n_classes=k)
         check_same_length(n, y=labels)
         w = check_sample_weight(sample_weight, n)
         if self.strategy == "top-label":
@@ -87,7 +95,7 @@ class MulticlassCalibrator(Estimator):
             missing = np.flatnonzero((counts == 0) | (counts == n))
             if missing.size:
                 raise InvalidArgumentError(
-                    f"y: class {int(missing[0])} has no positive or no negative samples; "
+                    f"y: class {classes[missing[0]]!r} has no positive or no negative samples; "
                     "one-vs-rest needs both for every class (use strategy='top-label')"
                 )
             self.calibrators_ = [
@@ -96,18 +104,17 @@ class MulticlassCalibrator(Estimator):
                 )
                 for j in range(k)
             ]
-        self.n_classes_ = k
+        self.n_classes_ = self.n_features_in_ = k
+        self.classes_ = classes
         self.n_samples_ = n
         self.data_hash_ = fingerprint(p, labels, w)
         return self
 
     def _check(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "calibrators_")
-        p = as_probabilities(X, "X", ndim=2)
+        p = as_probabilities(to_numpy(X, "X"), "X", ndim=2)
         if p.shape[1] != self.n_classes_:
-            raise ShapeError(
-                f"X: has {p.shape[1]} columns but the model was fitted on {self.n_classes_} classes"
-            )
+            raise ShapeError(f"X: has {p.shape[1]} columns but the model was fitted on {self.n_classes_} classes")
         return p
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -116,12 +123,12 @@ class MulticlassCalibrator(Estimator):
         if self.strategy == "top-label":
             conf, _ = _credo.top_probability(p)
             return _credo.rescale_top_label(p, self.calibrators_[0].predict(conf))
-        cols = np.column_stack(
-            [cal.predict(np.ascontiguousarray(p[:, j])) for j, cal in enumerate(self.calibrators_)]
-        )
+        cols = np.column_stack([cal.predict(np.ascontiguousarray(p[:, j])) for j, cal in enumerate(self.calibrators_)])
         return _credo.normalize_one_vs_rest(np.ascontiguousarray(cols))
 
-    predict = predict_proba
+    def predict(self, X: Any) -> np.ndarray:
+        """The label (``classes_``) of each row's most probable calibrated class."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def predict_confidence(self, X: Any) -> np.ndarray:
         """The calibrated probability of each row's predicted class."""
@@ -148,6 +155,7 @@ class MulticlassCalibrator(Estimator):
         return {
             "calibrators": [dump_calibrator(c) for c in self.calibrators_],
             "n_classes": self.n_classes_,
+            "classes": self.classes_.tolist(),
             "n_samples": self.n_samples_,
             "data_hash": self.data_hash_,
         }
@@ -159,7 +167,8 @@ class MulticlassCalibrator(Estimator):
     def _from_artifact(cls, params: dict[str, Any], state: dict[str, Any]) -> MulticlassCalibrator:
         obj = cls(**params)
         obj.calibrators_ = [load_calibrator(e, BINARY_METHODS) for e in state["calibrators"]]
-        obj.n_classes_ = int(state["n_classes"])
+        obj.n_classes_ = obj.n_features_in_ = int(state["n_classes"])
+        obj.classes_ = np.asarray(state["classes"]) if "classes" in state else np.arange(obj.n_classes_)
         obj.n_samples_ = int(state["n_samples"])
         obj.data_hash_ = str(state["data_hash"])
         expected = 1 if obj.strategy == "top-label" else obj.n_classes_

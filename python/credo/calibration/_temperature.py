@@ -8,7 +8,8 @@ import numpy as np
 
 from credo import _artifact, _credo
 from credo._base import Estimator
-from credo._validate import as_float_array, as_labels, check_choice, check_is_fitted, check_same_length
+from credo._inputs import encode_labels, to_numpy
+from credo._validate import as_float_array, check_choice, check_is_fitted, check_same_length
 from credo.calibration._common import check_sample_weight, fingerprint
 from credo.exceptions import InvalidArgumentError, ShapeError
 
@@ -32,6 +33,14 @@ class TemperatureScaling(Estimator):
     (taken as ln(p + 1e-12), as scikit-learn does), or binary decision values of shape (n,) or
     (n, 1), taken as the logit rows (−f, f) so that P(y = 1) = σ(2f / T).
 
+    ``y`` holds integer labels 0..K−1 naming the columns, or K distinct labels of any kind
+    (strings, booleans, {−1, 1}, ...), sorted into ``classes_``. ``predict_proba`` returns
+    [n, K] ([n, 2] for binary scores of shape (n,) or (n, 1)); ``predict`` returns, as
+    scikit-learn's classifiers, the label (``classes_``) of each row's most probable class for
+    [n, K] input, and for binary scores the calibrated P(y = ``classes_[1]``) of shape (n,) for
+    (n,) and (n, 1) alike (the calibrator meaning of the one-score calibrators); ``cal(f)`` on a
+    Python float is that probability.
+
     Parameters
     ----------
     inputs : {'auto', 'logits', 'probabilities'}
@@ -47,8 +56,14 @@ class TemperatureScaling(Estimator):
         The inverse temperature; ``temperature_`` = 1 / ``beta_``.
     inputs_ : str
         'logits', 'probabilities' or 'binary', as decided at fit time.
+    classes_ : ndarray
+        The label of each class (column).
     n_classes_ : int
+    n_features_in_ : int
+        Columns of X (1 for binary scores).
     """
+
+    _sklearn_type = "classifier"
 
     def __init__(self, *, inputs: str = "auto", threads: int | None = None) -> None:
         self.inputs = inputs
@@ -57,15 +72,13 @@ class TemperatureScaling(Estimator):
     # ---------------------------------------------------------------- input handling
     def _read(self, X: Any, fitting: bool) -> tuple[np.ndarray, str]:
         check_choice(self.inputs, "inputs", ("auto", "logits", "probabilities"))
-        arr = as_float_array(X, "X", ndim=(1, 2), finite=False, dtype=None)
+        arr = as_float_array(to_numpy(X, "X"), "X", ndim=(1, 2), finite=False, dtype=None)
         if arr.dtype not in (np.float32, np.float64):
             arr = np.ascontiguousarray(arr, dtype=np.float64)
         if arr.ndim == 1 or arr.shape[1] == 1:
             return np.ascontiguousarray(arr.reshape(-1), dtype=np.float64), "binary"
         if not fitting and arr.shape[1] != self.n_classes_:
-            raise ShapeError(
-                f"X: has {arr.shape[1]} columns but the model was fitted on {self.n_classes_} classes"
-            )
+            raise ShapeError(f"X: has {arr.shape[1]} columns but the model was fitted on {self.n_classes_} classes")
         if self.inputs == "auto":
             kind = "probabilities" if _looks_like_probabilities(arr) else "logits"
         else:
@@ -76,11 +89,11 @@ class TemperatureScaling(Estimator):
         self._check_threads()
         x, kind = self._read(X, fitting=True)
         k = 2 if kind == "binary" else x.shape[1]
-        labels = as_labels(y, "y", n_classes=k)
+        classes, labels = encode_labels(y, "y", n_classes=k)
         check_same_length(len(x), y=labels)
         if np.all(labels == labels[0]):
             raise InvalidArgumentError(
-                f"y: only class {labels[0]} occurs; calibration needs at least two classes"
+                f"y: only class {classes[labels[0]]!r} occurs; calibration needs at least two classes"
             )
         w = check_sample_weight(sample_weight, len(x))
         if kind == "binary":
@@ -92,6 +105,8 @@ class TemperatureScaling(Estimator):
         self.inputs_ = kind
         self._fast_ = self._model_.predict_one if kind == "binary" else None
         self.n_classes_ = k
+        self.classes_ = classes
+        self.n_features_in_ = 1 if kind == "binary" else k
         self.beta_ = self._model_.beta
         self.temperature_ = 1.0 / self.beta_
         self.n_samples_ = len(x)
@@ -119,15 +134,17 @@ class TemperatureScaling(Estimator):
         return self._model_.predict(x, probabilities=kind == "probabilities", threads=self.threads)
 
     def predict(self, X: Any) -> Any:
-        """Calibrated probabilities: P(y = 1) for binary scores (a float for a float), else [n, K]."""
+        """The most probable class's label (``classes_``) of each [n, K] row; for binary scores
+        of shape (n,) or (n, 1), the calibrated P(y = ``classes_[1]``), shape (n,) (a float for
+        a float)."""
         check_is_fitted(self, "_model_")
         if isinstance(X, (float, int, np.floating, np.integer)) and not isinstance(X, bool):
             self._check_binary()
             return self._model_.predict_one(float(X))
-        x = np.asarray(X)
-        if x.ndim == 1:
+        x = np.asarray(to_numpy(X, "X"))
+        if x.ndim == 1 or (x.ndim == 2 and x.shape[1] == 1):
             return self.predict_proba(x)[:, 1]
-        return self.predict_proba(X)
+        return self.classes_[np.argmax(self.predict_proba(x), axis=1)]
 
     def __call__(self, x: Any) -> Any:
         """``cal(f)`` for one binary decision value f (a Python float): P(y = 1), no NumPy."""
@@ -164,6 +181,7 @@ class TemperatureScaling(Estimator):
             "beta": self.beta_,
             "inputs": self.inputs_,
             "n_classes": self.n_classes_,
+            "classes": self.classes_.tolist(),
             "n_samples": self.n_samples_,
             "data_hash": self.data_hash_,
         }
@@ -180,6 +198,8 @@ class TemperatureScaling(Estimator):
         obj.inputs_ = check_choice(state["inputs"], "inputs", ("logits", "probabilities", "binary"))
         obj._fast_ = obj._model_.predict_one if obj.inputs_ == "binary" else None
         obj.n_classes_ = int(state["n_classes"])
+        obj.classes_ = np.asarray(state["classes"]) if "classes" in state else np.arange(obj.n_classes_)
+        obj.n_features_in_ = 1 if obj.inputs_ == "binary" else obj.n_classes_
         obj.n_samples_ = int(state["n_samples"])
         obj.data_hash_ = str(state["data_hash"])
         return obj

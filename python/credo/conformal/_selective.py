@@ -10,7 +10,7 @@ import numpy as np
 from credo import _artifact, _credo
 from credo._base import Estimator
 from credo._validate import as_float_array, check_choice, check_is_fitted, check_open_unit, check_same_length
-from credo.exceptions import InvalidArgumentError, ShapeError
+from credo.exceptions import CredoWarning, InvalidArgumentError, ShapeError
 
 METHODS = ("ltt", "sgr", "crc")
 P_VALUES = ("binomial", "hoeffding_bentkus")
@@ -18,7 +18,7 @@ FWERS = ("fixed_sequence", "bonferroni")
 _FIELDS = ("threshold", "feasible", "risk_bound", "coverage", "empirical_risk", "n_answered", "n_errors")
 
 
-class NoThresholdWarning(UserWarning):
+class NoThresholdWarning(CredoWarning):
     """No threshold meets the target on the calibration data: the estimator abstains on everything."""
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from credo import _artifact, _credo
 from credo._base import Estimator
+from credo._inputs import codes_for, encode_labels, to_numpy
 from credo._validate import (
     as_float_array,
     as_labels,
@@ -28,8 +29,9 @@ _PREDICT_STREAM = 0x5DEECE66D
 
 
 def coverage(sets: Any, labels: Any) -> float:
-    """Fraction of rows whose set (boolean mask [n, K]) contains the true label."""
-    mask = np.asarray(sets, dtype=bool)
+    """Fraction of rows whose set (boolean mask [n, K]) contains the true label (an integer
+    column index; map other labels with ``ConformalSets.classes_``)."""
+    mask = np.asarray(to_numpy(sets, "sets"), dtype=bool)
     if mask.ndim != 2:
         raise ShapeError(f"sets: expected a 2-D boolean mask, got shape {mask.shape}")
     y = as_labels(labels, "labels", n_classes=mask.shape[1])
@@ -64,29 +66,43 @@ class ConformalSets(Estimator):
     alpha : float in (0, 1)
         Miscoverage level.
     score : {'lac', 'aps', 'raps'}
-        Nonconformity score: LAC ``1 - p_y`` (smallest sets), APS (mass of the classes ranked at
-        or above y: adaptive sets), RAPS (APS plus ``raps_lambda * max(0, rank - raps_k_reg)``).
+        Nonconformity score: LAC ``1 - p_y`` (smallest sets), APS (mass of the classes ranked
+        above y plus ``u * p_y``: adaptive sets), RAPS (APS plus
+        ``raps_lambda * max(0, rank - raps_k_reg)``, rank 1-based).
+    include_last_label : True, False or 'randomized'
+        APS / RAPS only, as MAPIE's ``include_last_label``: a set takes classes in decreasing
+        probability while their cumulative score stays within the quantile, and the class whose
+        cumulative score crosses it is included (True, the default: never an empty set, coverage
+        at least 1 − alpha), left out (False: never empty either, the top class always being
+        in), or included at random so that coverage is exact ('randomized': sets may be empty).
+        With True and 'randomized' the calibration scores are randomised (``u ~ U(0, 1)``
+        seeded by ``seed``, as MAPIE and Romano et al.); with False they are not (u = 1), which
+        is what makes False's coverage guarantee hold (MAPIE randomises them there too, so its
+        False sets are smaller but can under-cover).
     mondrian : {None, 'class', 'segment'}
         Conditional coverage: per true class (one quantile per class, computed from that class's
         calibration points) or per segment (``segments=`` in ``fit`` and ``predict_sets``).
     mode : {'exact', 'compat'}
         How the quantile rank is computed (see :func:`conformal_quantile`).
-    randomized : bool
-        Randomised APS / RAPS (sets may be smaller, possibly empty); uniforms are seeded.
     raps_lambda, raps_k_reg : float, int
         RAPS regularisation.
     if_infinite : {'raise', 'inf'}
         A calibration group too small for level 1 − alpha (see :func:`min_calibration_size`):
         raise, or use an infinite quantile (that group's sets hold every candidate).
     seed : int
-        Seed of the randomised scores.
+        Seed of the randomised scores and sets.
 
     Attributes
     ----------
     quantile_ : float or ndarray
         The conformal threshold: one value, one per class (``mondrian='class'``), or one per
         segment in ``segments_`` order (``mondrian='segment'``).
+    classes_ : ndarray
+        The label of each column of ``probs``: 0..K−1 for integer labels, else the K sorted
+        distinct labels seen in ``fit`` (strings, booleans, {−1, 1}, ...).
     n_classes_ : int
+    n_features_in_ : int
+        K, the number of columns of ``probs``.
     n_calibration_ : int
     calibration_scores_ : ndarray
         The calibration nonconformity scores (not saved in artefacts; their hash is).
@@ -98,9 +114,9 @@ class ConformalSets(Estimator):
         alpha: float = 0.1,
         *,
         score: str = "lac",
+        include_last_label: bool | str = True,
         mondrian: str | None = None,
         mode: str = "exact",
-        randomized: bool = False,
         raps_lambda: float = 0.01,
         raps_k_reg: int = 1,
         if_infinite: str = "raise",
@@ -108,9 +124,9 @@ class ConformalSets(Estimator):
     ) -> None:
         self.alpha = alpha
         self.score = score
+        self.include_last_label = include_last_label
         self.mondrian = mondrian
         self.mode = mode
-        self.randomized = randomized
         self.raps_lambda = raps_lambda
         self.raps_k_reg = raps_k_reg
         self.if_infinite = if_infinite
@@ -122,6 +138,9 @@ class ConformalSets(Estimator):
         check_choice(self.mondrian, "mondrian", MONDRIAN)
         check_choice(self.mode, "mode", MODES)
         check_choice(self.if_infinite, "if_infinite", IF_INFINITE)
+        last = self.include_last_label
+        if not (isinstance(last, (bool, np.bool_)) or (isinstance(last, str) and last == "randomized")):
+            raise InvalidArgumentError(f"include_last_label: must be True, False or 'randomized', got {last!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise InvalidArgumentError(f"seed: must be a non-negative integer, got {self.seed!r}")
         if (
@@ -132,8 +151,16 @@ class ConformalSets(Estimator):
             raise InvalidArgumentError(f"raps_k_reg: must be a non-negative integer, got {self.raps_k_reg!r}")
         return alpha
 
-    def _native_args(self) -> tuple[str, bool, float, int]:
-        return self.score, bool(self.randomized), float(self.raps_lambda), int(self.raps_k_reg)
+    def _score_args(self) -> tuple[str, bool, float, int]:
+        """Arguments of the calibration scores: randomised unless include_last_label is False."""
+        last = self.include_last_label
+        randomized = isinstance(last, str) or bool(last)
+        return self.score, randomized, float(self.raps_lambda), int(self.raps_k_reg)
+
+    def _set_args(self) -> tuple[str, str, float, int]:
+        last = self.include_last_label
+        rule = last if isinstance(last, str) else "true" if last else "false"
+        return self.score, rule, float(self.raps_lambda), int(self.raps_k_reg)
 
     def _group_quantile(self, scores: np.ndarray, alpha: float, group: str) -> float:
         if scores.size == 0:
@@ -149,31 +176,31 @@ class ConformalSets(Estimator):
 
     def fit(self, probs: Any, labels: Any, *, segments: Any = None) -> ConformalSets:
         """Calibrates on ``probs`` (n, K) — class probabilities or any per-candidate scores in
-        [0, 1] — and the true ``labels`` (n,)."""
+        [0, 1] — and the true ``labels`` (n,): integers 0..K−1 naming columns, or K distinct
+        labels of any kind, sorted into ``classes_``."""
         alpha = self._check_params()
         # finiteness and the [0, 1] range are checked in Rust, in the same pass as the scores
-        p = as_float_array(probs, "probs", ndim=2, finite=False)
+        p = as_float_array(to_numpy(probs, "probs"), "probs", ndim=2, finite=False)
         n, k = p.shape
-        y = as_labels(labels, "labels", n_classes=k)
+        classes, y = encode_labels(labels, "labels", n_classes=k)
         check_same_length(n, labels=y)
         if self.mondrian == "segment" and segments is None:
             raise InvalidArgumentError("segments: required when mondrian='segment'")
         if self.mondrian != "segment" and segments is not None:
             raise InvalidArgumentError("segments: only used when mondrian='segment'")
-        s = _credo.class_scores(p, y, *self._native_args(), int(self.seed))
+        s = _credo.class_scores(p, y, *self._score_args(), int(self.seed))
         if self.mondrian is None:
             self.quantile_: float | np.ndarray = self._group_quantile(s, alpha, "the calibration set")
         elif self.mondrian == "class":
-            self.quantile_ = np.array(
-                [self._group_quantile(s[y == c], alpha, f"class {c}") for c in range(k)]
-            )
+            self.quantile_ = np.array([self._group_quantile(s[y == c], alpha, f"class {c}") for c in range(k)])
         else:
             keys, codes = _segment_codes(segments, n)
             self.segments_ = keys
             self.quantile_ = np.array(
                 [self._group_quantile(s[codes == g], alpha, f"segment {key!r}") for g, key in enumerate(keys)]
             )
-        self.n_classes_ = k
+        self.classes_ = classes
+        self.n_classes_ = self.n_features_in_ = k
         self.n_calibration_ = n
         self.calibration_scores_ = s
         return self
@@ -186,16 +213,14 @@ class ConformalSets(Estimator):
         check_is_fitted(self, "quantile_")
         if threads is not None:
             threads = check_positive_int(threads, "threads")
-        p = as_float_array(probs, "probs", ndim=2, finite=False)
+        p = as_float_array(to_numpy(probs, "probs"), "probs", ndim=2, finite=False)
         if p.shape[1] != self.n_classes_:
             raise ShapeError(f"probs: has {p.shape[1]} columns but the sets were fitted on {self.n_classes_}")
-        args = (*self._native_args(), int(self.seed) ^ _PREDICT_STREAM)
+        args = (*self._set_args(), int(self.seed) ^ _PREDICT_STREAM)
         if self.mondrian is None:
             return _credo.predict_sets(p, *args, q_single=float(self.quantile_), threads=threads)
         if self.mondrian == "class":
-            return _credo.predict_sets(
-                p, *args, q_class=np.ascontiguousarray(self.quantile_), threads=threads
-            )
+            return _credo.predict_sets(p, *args, q_class=np.ascontiguousarray(self.quantile_), threads=threads)
         if segments is None:
             raise InvalidArgumentError("segments: required when mondrian='segment'")
         seg = np.asarray(segments)
@@ -206,9 +231,7 @@ class ConformalSets(Estimator):
         pos = np.clip(pos, 0, len(self.segments_) - 1)
         unseen = self.segments_[pos] != seg
         if unseen.any():
-            raise InvalidArgumentError(
-                f"segments: {seg[np.flatnonzero(unseen)[0]].item()!r} was not seen in fit"
-            )
+            raise InvalidArgumentError(f"segments: {seg[np.flatnonzero(unseen)[0]].item()!r} was not seen in fit")
         q_row = np.ascontiguousarray(self.quantile_[pos], dtype=np.float64)
         return _credo.predict_sets(p, *args, q_row=q_row, threads=threads)
 
@@ -217,7 +240,7 @@ class ConformalSets(Estimator):
         ``empty_fraction``, ``size_counts`` (rows with set size 0..K), and per class (or per
         segment) ``group_coverage`` / ``group_mean_size``."""
         sets = self.predict_sets(probs, segments=segments)
-        y = as_labels(labels, "labels", n_classes=self.n_classes_)
+        y = codes_for(labels, self.classes_, "labels")
         check_same_length(sets.shape[0], labels=y)
         hit = sets[np.arange(len(y)), y]
         size = sets.sum(axis=1)
@@ -273,6 +296,7 @@ class ConformalSets(Estimator):
             "quantile": np.atleast_1d(np.asarray(self.quantile_, dtype=np.float64)),
             "n_classes": self.n_classes_,
             "n_calibration": self.n_calibration_,
+            "classes": self.classes_.tolist(),
         }
         if self.mondrian == "segment":
             state["segments"] = self.segments_.tolist()
@@ -287,12 +311,16 @@ class ConformalSets(Estimator):
 
     @classmethod
     def _from_artifact(cls, params: dict[str, Any], state: dict[str, Any]) -> ConformalSets:
+        params = dict(params)
+        if "randomized" in params:  # written before include_last_label: same sets
+            params["include_last_label"] = "randomized" if params.pop("randomized") else False
         obj = cls(**params)
         obj._check_params()
         q = _artifact.decode_array(state["quantile"])
         obj.quantile_ = float(q[0]) if obj.mondrian is None else q
-        obj.n_classes_ = int(state["n_classes"])
+        obj.n_classes_ = obj.n_features_in_ = int(state["n_classes"])
         obj.n_calibration_ = int(state["n_calibration"])
+        obj.classes_ = np.asarray(state["classes"]) if "classes" in state else np.arange(obj.n_classes_)
         if obj.mondrian == "segment":
             obj.segments_ = np.asarray(state["segments"])
         return obj

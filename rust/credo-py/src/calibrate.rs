@@ -82,6 +82,14 @@ impl PyIsotonic {
     }
 }
 
+/// Spearman's rank correlation of x and y (what `increasing='auto'` takes the sign of).
+#[pyfunction]
+fn spearman_rho(x: PyReadonlyArray1<'_, f64>, y: PyReadonlyArray1<'_, f64>) -> PyResult<f64> {
+    let (xs, ys) = (slice1(&x, "x")?, slice1(&y, "y")?);
+    py_result(credo_core::error::check_same_len("y", ys.len(), xs.len()))?;
+    Ok(credo_core::calibrate::isotonic::spearman_rho(xs, ys))
+}
+
 /// Fits an isotonic map (scikit-learn's `IsotonicRegression` semantics); returns the model and
 /// the fingerprint of (x, y, sample_weight).
 #[pyfunction]
@@ -469,6 +477,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyHistogram>()?;
     m.add_class::<PyTemperature>()?;
     m.add_function(wrap_pyfunction!(fit_isotonic, m)?)?;
+    m.add_function(wrap_pyfunction!(spearman_rho, m)?)?;
     m.add_function(wrap_pyfunction!(isotonic_regression, m)?)?;
     m.add_function(wrap_pyfunction!(fit_platt, m)?)?;
     m.add_function(wrap_pyfunction!(fit_beta, m)?)?;

@@ -109,16 +109,16 @@ fn class_scores<'py>(
     Ok(out.into_pyarray(py))
 }
 
-/// Prediction sets [n, k] (bool): y in the set iff s(x, y) <= q, with q one value
-/// (`q_single`), one per class (`q_class`) or one per row (`q_row`).
+/// Prediction sets [n, k] (bool) with q one value (`q_single`), one per class (`q_class`) or one
+/// per row (`q_row`); `include_last_label` is "true", "false" or "randomized" (APS / RAPS).
 #[pyfunction]
-#[pyo3(signature = (probs, score, randomized, raps_lambda, raps_k_reg, seed, q_single=None, q_class=None, q_row=None, threads=None))]
+#[pyo3(signature = (probs, score, include_last_label, raps_lambda, raps_k_reg, seed, q_single=None, q_class=None, q_row=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn predict_sets<'py>(
     py: Python<'py>,
     probs: PyReadonlyArray2<'py, f64>,
     score: &str,
-    randomized: bool,
+    include_last_label: &str,
     raps_lambda: f64,
     raps_k_reg: usize,
     seed: u64,
@@ -128,7 +128,8 @@ fn predict_sets<'py>(
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray2<bool>>> {
     let (p, n, k) = slice2(&probs, "probs")?;
-    let sc = parse_score(score, randomized, raps_lambda, raps_k_reg)?;
+    let sc = parse_score(score, false, raps_lambda, raps_k_reg)?;
+    let last = py_result(sets::LastLabel::parse(include_last_label))?;
     let q = match (q_single, &q_class, &q_row) {
         (Some(t), None, None) => sets::Thresholds::Single(t),
         (None, Some(v), None) => sets::Thresholds::PerClass(slice1(v, "thresholds")?),
@@ -140,7 +141,7 @@ fn predict_sets<'py>(
         }
     };
     let out = py_result(maybe_detach(py, p.len(), || {
-        credo_core::parallel::with_threads(threads, || sets::predict_sets(p, n, k, sc, q, seed)).and_then(|r| r)
+        credo_core::parallel::with_threads(threads, || sets::predict_sets(p, n, k, sc, last, q, seed)).and_then(|r| r)
     }))?;
     out.into_pyarray(py).reshape([n, k])
 }

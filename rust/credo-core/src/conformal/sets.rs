@@ -1,12 +1,15 @@
 //! Class nonconformity scores and split-conformal prediction sets.
 //!
 //! - LAC (Sadinle et al. 2019): s(x, y) = 1 − p̂_y(x).
-//! - APS (Romano et al. 2020): the probability mass of the classes ranked at or above y (ties
-//!   broken by class index); randomised, the mass of y itself is multiplied by u ~ U(0, 1).
+//! - APS (Romano et al. 2020): the probability mass of the classes ranked above y (ties broken by
+//!   class index) plus u·p̂_y, with u ~ U(0, 1) when randomised (MAPIE's calibration score, up to
+//!   u ↔ 1 − u) and u = 1 otherwise.
 //! - RAPS (Angelopoulos et al. 2021): APS + λ·max(0, o(x, y) − k_reg), o the 1-based rank.
 //!
-//! The set of x is {y : s(x, y) ≤ q̂}, compared exactly (as TorchCP; MAPIE adds a 1e-8 slack),
-//! so a label is covered exactly when its score is within the conformal quantile.
+//! For APS and RAPS the set of x takes classes in decreasing probability while the cumulative
+//! score c_r (mass of ranks 0..=r plus the RAPS penalty of rank r) stays within q̂, with MAPIE's
+//! three rules for the class whose cumulative score crosses q̂ ([`LastLabel`]). Thresholds are
+//! compared exactly (as TorchCP; MAPIE adds a 1e-8 slack).
 
 use super::rng::uniforms;
 use crate::error::{check_same_len, CredoError, Result};
@@ -56,6 +59,81 @@ impl Score {
             self,
             Self::Aps { randomized: true } | Self::Raps { randomized: true, .. }
         )
+    }
+}
+
+/// What an APS / RAPS set does with the class whose cumulative score first exceeds q̂
+/// (MAPIE's `include_last_label`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastLabel {
+    /// Include it (MAPIE's `True`): the set is every class up to and including the first whose
+    /// cumulative score reaches q̂; never empty.
+    Include,
+    /// Leave it out (MAPIE's `False`): every class whose cumulative score is within q̂, and the
+    /// top class always; never empty.
+    Exclude,
+    /// Include it with the probability that makes coverage exact (Romano et al.'s randomised
+    /// set: class y is in iff mass above y + u·p̂_y + penalty ≤ q̂); may be empty.
+    Randomized,
+}
+
+impl LastLabel {
+    /// From MAPIE's spelling: "true", "false" or "randomized".
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "true" => Ok(Self::Include),
+            "false" => Ok(Self::Exclude),
+            "randomized" => Ok(Self::Randomized),
+            _ => Err(CredoError::invalid(
+                "include_last_label",
+                format!("must be True, False or 'randomized', got {name:?}"),
+            )),
+        }
+    }
+}
+
+/// The RAPS penalty λ·max(0, rank − k_reg) of a 1-based rank (0 for APS and LAC).
+fn penalty(score: Score, rank: usize) -> f64 {
+    match score {
+        Score::Raps { lambda, k_reg, .. } => lambda * rank.saturating_sub(k_reg) as f64,
+        _ => 0.0,
+    }
+}
+
+/// One row of an APS / RAPS set: `order` holds the classes by decreasing probability (ties by
+/// index), `q(y)` the threshold of candidate y, `u` the row's uniform (Randomized only).
+fn adaptive_row(
+    prow: &[f64],
+    order: &[usize],
+    score: Score,
+    last: LastLabel,
+    u: f64,
+    q: impl Fn(usize) -> f64,
+    orow: &mut [bool],
+) {
+    let mut above = 0.0;
+    for (rank, &y) in order.iter().enumerate() {
+        let py = prow[y];
+        orow[y] = rank == 0 && last != LastLabel::Randomized
+            || match last {
+                // c_{r-1} = mass above y + penalty of the previous rank
+                LastLabel::Include => above + penalty(score, rank) < q(y),
+                LastLabel::Exclude => above + py + penalty(score, rank + 1) <= q(y),
+                LastLabel::Randomized => above + u * py + penalty(score, rank + 1) <= q(y),
+            };
+        above += py;
+    }
+    if last != LastLabel::Randomized {
+        // A class tied in probability with an included one is included too (as MAPIE), so the
+        // set does not depend on the order ties were broken in.
+        let floor = order
+            .iter()
+            .filter(|&&y| orow[y])
+            .map(|&y| prow[y])
+            .fold(f64::INFINITY, f64::min);
+        for (m, &p) in orow.iter_mut().zip(prow) {
+            *m |= p >= floor;
+        }
     }
 }
 
@@ -141,11 +219,7 @@ fn row_score(row: &[f64], y: usize, score: Score, u: f64) -> f64 {
                     rank += 1;
                 }
             }
-            let base = above + u * py;
-            match score {
-                Score::Raps { lambda, k_reg, .. } => base + lambda * (rank + 1).saturating_sub(k_reg) as f64,
-                _ => base,
-            }
+            above + u * py + penalty(score, rank + 1)
         }
     }
 }
@@ -180,13 +254,15 @@ pub fn calibration_scores(
         .collect())
 }
 
-/// Prediction sets as a row-major boolean mask [n, k]: class y is in row i's set iff
-/// s(x_i, y) ≤ q̂ (q̂ per class or per row for Mondrian sets).
+/// Prediction sets as a row-major boolean mask [n, k] (q̂ per class or per row for Mondrian
+/// sets): for LAC, class y is in row i's set iff s(x_i, y) ≤ q̂; for APS and RAPS, as `last`
+/// says (see [`LastLabel`]).
 pub fn predict_sets(
     probs: &[f64],
     n: usize,
     k: usize,
     score: Score,
+    last: LastLabel,
     q: Thresholds<'_>,
     seed: u64,
 ) -> Result<Vec<bool>> {
@@ -196,7 +272,7 @@ pub fn predict_sets(
         Thresholds::PerRow(v) => check_same_len("thresholds", v.len(), n)?,
         Thresholds::Single(_) => {}
     }
-    let u = if score.randomized() {
+    let u = if last == LastLabel::Randomized && score != Score::Lac {
         uniforms(n, seed)
     } else {
         Vec::new()
@@ -232,16 +308,7 @@ pub fn predict_sets(
                     order.extend(0..k);
                     // descending probability, ties by class index (the order row_score uses)
                     order.sort_by(|&a, &b| prow[b].total_cmp(&prow[a]).then(a.cmp(&b)));
-                    let mut above = 0.0;
-                    for (rank, &y) in order.iter().enumerate() {
-                        let py = prow[y];
-                        let mut s = above + ui * py;
-                        if let Score::Raps { lambda, k_reg, .. } = score {
-                            s += lambda * (rank + 1).saturating_sub(k_reg) as f64;
-                        }
-                        orow[y] = s <= qrow(y);
-                        above += py;
-                    }
+                    adaptive_row(prow, &order, score, last, ui, qrow, orow);
                 }
             }
         }
@@ -266,13 +333,14 @@ mod tests {
     fn lac_scores_and_sets() {
         let s = calibration_scores(&P, 2, 4, &[1, 3], Score::Lac, 0).unwrap();
         assert!((s[0] - 0.7).abs() < 1e-15 && (s[1] - 0.6).abs() < 1e-15);
-        let m = predict_sets(&P, 2, 4, Score::Lac, Thresholds::Single(0.7), 0).unwrap();
+        let m = predict_sets(&P, 2, 4, Score::Lac, LastLabel::Include, Thresholds::Single(0.7), 0).unwrap();
         assert_eq!(m, vec![true, true, false, false, false, false, true, true]);
     }
 
     #[test]
-    fn aps_matches_calibration_score() {
-        // The set includes y exactly when its own calibration score is within q.
+    fn excluding_the_last_label_matches_the_calibration_score() {
+        // Without the crossing label, y is in the set exactly when its own (non-randomised)
+        // calibration score is within q, except the top class, which is always in.
         let aps = Score::Aps { randomized: false };
         let raps = Score::Raps {
             randomized: false,
@@ -282,10 +350,10 @@ mod tests {
         for score in [aps, raps] {
             for y in 0..4 {
                 let s = calibration_scores(&P[..4], 1, 4, &[y], score, 0).unwrap()[0];
-                let inside = predict_sets(&P[..4], 1, 4, score, Thresholds::Single(s), 0).unwrap();
-                assert!(inside[y as usize]);
-                let outside = predict_sets(&P[..4], 1, 4, score, Thresholds::Single(s - 1e-12), 0).unwrap();
-                assert!(!outside[y as usize]);
+                let sets =
+                    |q| predict_sets(&P[..4], 1, 4, score, LastLabel::Exclude, Thresholds::Single(q), 0).unwrap();
+                assert!(sets(s)[y as usize]);
+                assert_eq!(sets(s - 1e-12)[y as usize], y == 0);
             }
         }
         // APS of class 2 in row 0: 0.5 + 0.3 + 0.15
@@ -294,10 +362,51 @@ mod tests {
     }
 
     #[test]
+    fn including_the_last_label_adds_the_crossing_class_and_is_never_empty() {
+        let aps = Score::Aps { randomized: false };
+        let sets = |last, q| predict_sets(&P[..4], 1, 4, aps, last, Thresholds::Single(q), 0).unwrap();
+        // cumulative masses 0.5, 0.8, 0.95, 1.0
+        assert_eq!(sets(LastLabel::Include, 0.85), vec![true, true, true, false]);
+        assert_eq!(sets(LastLabel::Exclude, 0.85), vec![true, true, false, false]);
+        assert_eq!(sets(LastLabel::Include, 0.8), vec![true, true, false, false]);
+        for last in [LastLabel::Include, LastLabel::Exclude] {
+            assert_eq!(sets(last, 0.0), vec![true, false, false, false]);
+        }
+        assert_eq!(sets(LastLabel::Randomized, 0.0), vec![false; 4]);
+        // q past the RAPS penalties: every class
+        let raps = Score::Raps {
+            randomized: false,
+            lambda: 0.5,
+            k_reg: 0,
+        };
+        let all = predict_sets(
+            &P[..4],
+            1,
+            4,
+            raps,
+            LastLabel::Include,
+            Thresholds::Single(f64::INFINITY),
+            0,
+        )
+        .unwrap();
+        assert_eq!(all, vec![true; 4]);
+    }
+
+    #[test]
+    fn tied_classes_enter_together() {
+        // class 1 crosses 0.65 and class 2 ties with it; without the crossing class, only 0 is in
+        let p = [0.4, 0.3, 0.3];
+        let aps = Score::Aps { randomized: false };
+        let sets = |last| predict_sets(&p, 1, 3, aps, last, Thresholds::Single(0.65), 0).unwrap();
+        assert_eq!(sets(LastLabel::Include), vec![true, true, true]);
+        assert_eq!(sets(LastLabel::Exclude), vec![true, false, false]);
+    }
+
+    #[test]
     fn randomized_sets_use_the_same_uniforms() {
         let sc = Score::Aps { randomized: true };
         let s = calibration_scores(&P, 2, 4, &[2, 0], sc, 9).unwrap();
-        let m = predict_sets(&P, 2, 4, sc, Thresholds::PerRow(&s), 9).unwrap();
+        let m = predict_sets(&P, 2, 4, sc, LastLabel::Randomized, Thresholds::PerRow(&s), 9).unwrap();
         assert!(m[2] && m[4]);
     }
 
@@ -306,7 +415,17 @@ mod tests {
         assert!(calibration_scores(&P, 2, 4, &[1, 4], Score::Lac, 0).is_err());
         assert!(calibration_scores(&P, 2, 4, &[1], Score::Lac, 0).is_err());
         assert!(calibration_scores(&P, 3, 4, &[1, 1, 1], Score::Lac, 0).is_err());
-        assert!(predict_sets(&P, 2, 4, Score::Lac, Thresholds::PerClass(&[0.1]), 0).is_err());
+        assert!(predict_sets(
+            &P,
+            2,
+            4,
+            Score::Lac,
+            LastLabel::Include,
+            Thresholds::PerClass(&[0.1]),
+            0
+        )
+        .is_err());
+        assert!(LastLabel::parse("maybe").is_err());
         assert!(Score::parse("foo", false, 0.0, 0).is_err());
         let mut bad = P;
         bad[5] = 1.5;
@@ -315,7 +434,7 @@ mod tests {
             Err(CredoError::InvalidArgument { .. })
         ));
         bad[5] = f64::NAN;
-        let e = predict_sets(&bad, 2, 4, Score::Lac, Thresholds::Single(0.5), 0).unwrap_err();
+        let e = predict_sets(&bad, 2, 4, Score::Lac, LastLabel::Include, Thresholds::Single(0.5), 0).unwrap_err();
         assert!(
             matches!(e, CredoError::NonFinite { .. }) && e.to_string().contains("(1, 1)"),
             "{e}"
