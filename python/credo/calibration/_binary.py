@@ -12,6 +12,7 @@ from credo import _artifact, _credo
 from credo._inputs import encode_labels, to_numpy
 from credo._validate import as_float_array, check_choice, check_positive_int, check_same_length
 from credo.calibration._common import (
+    CLASSES,
     BinaryCalibrator,
     binary_targets,
     check_sample_weight,
@@ -57,7 +58,8 @@ class PlattScaling(BinaryCalibrator):
 
     _ARTIFACT_SCHEMA = _artifact.Schema(
         params={"inputs": _artifact.text("scores", "probabilities")},
-        state={"a": _artifact.real(), "b": _artifact.real(), **_artifact.FIT_RECORD},
+        state={"a": _artifact.real(), "b": _artifact.real(), **_artifact.FIT_RECORD, **CLASSES},
+        optional=("classes",),
     )
 
     def _artifact_state(self) -> dict[str, Any]:
@@ -107,7 +109,14 @@ class BetaCalibration(BinaryCalibrator):
 
     _ARTIFACT_SCHEMA = _artifact.Schema(
         params={},
-        state={"a": _artifact.real(lo=0), "b": _artifact.real(lo=0), "c": _artifact.real(), **_artifact.FIT_RECORD},
+        state={
+            "a": _artifact.real(lo=0),
+            "b": _artifact.real(lo=0),
+            "c": _artifact.real(),
+            **_artifact.FIT_RECORD,
+            **CLASSES,
+        },
+        optional=("classes",),
     )
 
     def _artifact_state(self) -> dict[str, Any]:
@@ -237,7 +246,9 @@ class IsotonicCalibrator(BinaryCalibrator):
             "y_thresholds": _artifact.numbers(min_len=1),
             "increasing": _artifact.boolean,
             **_artifact.FIT_RECORD,
+            **CLASSES,
         },
+        optional=("classes",),
         consistent=lambda params, state: _artifact.same_length(state, "X_thresholds", "y_thresholds"),
     )
 
@@ -339,7 +350,9 @@ class HistogramBinning(BinaryCalibrator):
             "values": _artifact.numbers(min_len=1, lo=0, hi=1),
             "counts": _artifact.numbers(min_len=1, lo=0),
             **_artifact.FIT_RECORD,
+            **CLASSES,
         },
+        optional=("classes",),
         consistent=lambda params, state: _artifact.same_length(state, "values", "counts", edges=1),
     )
 

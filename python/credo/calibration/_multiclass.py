@@ -10,7 +10,7 @@ from credo import _artifact, _credo
 from credo._base import Estimator
 from credo._inputs import encode_labels, to_numpy
 from credo._validate import as_probabilities, check_choice, check_is_fitted, check_same_length
-from credo.calibration._common import check_sample_weight, fingerprint
+from credo.calibration._common import CLASSES, check_sample_weight, fingerprint
 from credo.exceptions import InvalidArgumentError, ShapeError
 
 #: One-score calibrators by ``method`` name (filled in by the package ``__init__``).
@@ -148,7 +148,9 @@ class MulticlassCalibrator(Estimator):
             "calibrators": _artifact.list_of(_artifact.nested_state(lambda: BINARY_METHODS), min_len=1),
             "n_classes": _artifact.integer(lo=2),
             **_artifact.FIT_RECORD,
+            **CLASSES,
         },
+        optional=("classes",),
     )
 
     def _artifact_state(self) -> dict[str, Any]:

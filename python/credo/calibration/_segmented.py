@@ -72,9 +72,7 @@ class SegmentedCalibrator(Estimator):
         segment -> number of samples at fit time.
     """
 
-    def __init__(
-        self, *, method: str = "temperature", params: dict | None = None, min_samples: int = 100
-    ) -> None:
+    def __init__(self, *, method: str = "temperature", params: dict | None = None, min_samples: int = 100) -> None:
         self.method = method
         self.params = params
         self.min_samples = min_samples

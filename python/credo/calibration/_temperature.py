@@ -10,7 +10,7 @@ from credo import _artifact, _credo
 from credo._base import Estimator
 from credo._inputs import encode_labels, to_numpy
 from credo._validate import as_float_array, check_choice, check_is_fitted, check_same_length
-from credo.calibration._common import check_sample_weight, fingerprint
+from credo.calibration._common import CLASSES, check_sample_weight, fingerprint
 from credo.exceptions import InvalidArgumentError, ShapeError
 
 
@@ -173,7 +173,9 @@ class TemperatureScaling(Estimator):
             "inputs": _artifact.text("logits", "probabilities", "binary"),
             "n_classes": _artifact.integer(lo=2),
             **_artifact.FIT_RECORD,
+            **CLASSES,
         },
+        optional=("classes",),
     )
 
     def _artifact_state(self) -> dict[str, Any]:

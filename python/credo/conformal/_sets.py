@@ -274,7 +274,8 @@ class ConformalSets(Estimator):
             "score": _artifact.text(*SCORES),
             "mondrian": _artifact.one_of(*MONDRIAN),
             "mode": _artifact.text("exact", "compat"),
-            "randomized": _artifact.boolean,
+            "include_last_label": _artifact.one_of(True, False, "randomized"),
+            "randomized": _artifact.boolean,  # before include_last_label
             "raps_lambda": _artifact.real(lo=0),
             "raps_k_reg": _artifact.integer(),
             "if_infinite": _artifact.text("inf", "raise"),
@@ -286,8 +287,9 @@ class ConformalSets(Estimator):
             "n_classes": _artifact.integer(lo=2),
             "n_calibration": _artifact.integer(lo=1),
             "segments": _artifact.list_of(_artifact.any_scalar),
+            "classes": _artifact.list_of(_artifact.any_scalar, min_len=2),
         },
-        optional=("segments",),
+        optional=("segments", "classes"),
     )
 
     def _artifact_state(self) -> dict[str, Any]:
