@@ -76,8 +76,9 @@ class Estimator:
         )
 
     def __sklearn_is_fitted__(self) -> bool:
-        """scikit-learn's rule: fitted once ``fit`` has set an attribute ending in ``_``."""
-        return any(k.endswith("_") and not k.startswith("__") for k in vars(self))
+        """Fitted once ``fit`` has set a public attribute ending in ``_`` (scikit-learn's rule,
+        less private helpers such as a lock made on first use)."""
+        return any(k.endswith("_") and not k.startswith("_") for k in vars(self))
 
     # ---------------------------------------------------------------- pickle and deep copy
     def __getstate__(self) -> dict[str, Any]:
@@ -95,6 +96,8 @@ class Estimator:
             if type(rebuilt) is not type(self):
                 raise _artifact.ArtifactError(f"pickle: holds a {type(rebuilt).__name__}, not a {type(self).__name__}")
             self.__dict__.update(rebuilt.__dict__)
+        elif "credo_params" not in state:  # a subclass's own plain state
+            self.__dict__.update(state)
         # constructor parameters as given (an artefact may record a template by name only)
         for key, value in state.get("credo_params", {}).items():
             setattr(self, key, value)

@@ -152,17 +152,13 @@ class DriftMonitor(Estimator):
     def _lock(self) -> threading.RLock:
         """The lock serialising fit, reset, update, check and save: one monitor is typically fed
         by many request threads, and update rescales and adds to its histograms in place (the
-        native kernel borrows them mutably). Made on first use, kept out of copies and pickles."""
+        native kernel borrows them mutably). Made on first use, kept out of copies and pickles (which
+        carry the JSON artefact)."""
         lock = self.__dict__.get("_lock_")
         if lock is None:
             with _LOCK_INIT:
                 lock = self.__dict__.setdefault("_lock_", threading.RLock())
         return lock
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_lock_", None)
-        return state
 
     # -- configuration ---------------------------------------------------------------------
 

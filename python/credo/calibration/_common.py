@@ -12,7 +12,6 @@ from credo._inputs import encode_labels, to_numpy
 from credo._validate import as_float_array, check_is_fitted, check_same_length
 from credo.exceptions import InvalidArgumentError, ShapeError
 
-
 #: The labels a classifier-like calibrator was fitted with (absent in artefacts written before
 #: ``classes_`` existed: the labels were then 0..K-1).
 CLASSES = {"classes": _artifact.list_of(_artifact.any_scalar, min_len=2)}
