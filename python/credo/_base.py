@@ -72,7 +72,7 @@ class Estimator:
             target_tags=TargetTags(required=self._sklearn_requires_y),
             classifier_tags=ClassifierTags(multi_class=self._sklearn_multi_class) if kind == "classifier" else None,
             regressor_tags=RegressorTags() if kind == "regressor" else None,
-            input_tags=InputTags(one_d_array=self._sklearn_one_d, two_d_array=not self._sklearn_one_d),
+            input_tags=InputTags(one_d_array=self._sklearn_one_d),
         )
 
     def __sklearn_is_fitted__(self) -> bool:

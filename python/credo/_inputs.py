@@ -48,6 +48,8 @@ def to_numpy(x: Any, name: str) -> Any:
     input is array-like); lists and scalars pass through unchanged."""
     if isinstance(x, np.ndarray) or isinstance(x, (list, tuple, float, int)):
         return x
+    if type(x).__module__.startswith("scipy.sparse"):
+        raise InvalidArgumentError(f"{name}: sparse input is not supported; pass a dense array ({name}.toarray())")
     device = _device_of(x)
     if device is not None and device[0] not in _CPU_DEVICES:
         where = _DEVICE_NAMES.get(device[0], f"device type {device[0]}")
