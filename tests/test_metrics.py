@@ -8,6 +8,7 @@ import pytest
 from sklearn.calibration import calibration_curve as sk_calibration_curve
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+import credo
 from credo import metrics as M
 from credo.exceptions import EmptyInputError, InvalidArgumentError, NonFiniteError, ShapeError
 
@@ -65,9 +66,7 @@ def test_random_data_matches_anchor_algorithms(rng, n_bins):
     # Confidences on a 0.05 grid put many values exactly on bin edges.
     p = np.round(rng.uniform(size=3000) * 20) / 20
     y = (rng.uniform(size=3000) < p**1.5).astype(int)
-    assert M.ece(y, p, n_bins=n_bins, convention="netcal") == pytest.approx(
-        R.netcal_ece(p, y, n_bins), abs=1e-12
-    )
+    assert M.ece(y, p, n_bins=n_bins, convention="netcal") == pytest.approx(R.netcal_ece(p, y, n_bins), abs=1e-12)
     assert M.ece(y, p, n_bins=n_bins, convention="netcal", adaptive=True) == pytest.approx(
         R.netcal_ece(p, y, n_bins, "ace"), abs=1e-12
     )
@@ -80,9 +79,7 @@ def test_random_data_matches_anchor_algorithms(rng, n_bins):
     assert M.ece(y, p, n_bins=n_bins, convention="relplot") == pytest.approx(
         R.relplot_binned_ece(p, y, n_bins), abs=1e-12
     )
-    assert M.ece(y, p, n_bins=n_bins, norm="l2_debiased") == pytest.approx(
-        R.kumar_debiased_l2(p, y, n_bins), abs=1e-12
-    )
+    assert M.ece(y, p, n_bins=n_bins, norm="l2_debiased") == pytest.approx(R.kumar_debiased_l2(p, y, n_bins), abs=1e-12)
 
 
 def test_adaptive_ece_is_unweighted_mean_over_quantile_bins(rng):
@@ -106,9 +103,7 @@ def test_multiclass_top_label_matches_netcal_and_mapie(rng):
         R.netcal_ece(probs, labels, 10), abs=1e-12
     )
     conf, correct = M.top_label(labels, probs)
-    assert np.array_equal(conf, probs.max(1)) and np.array_equal(
-        correct, (probs.argmax(1) == labels).astype(float)
-    )
+    assert np.array_equal(conf, probs.max(1)) and np.array_equal(correct, (probs.argmax(1) == labels).astype(float))
     mapie = expected_calibration_error(correct.astype(int), probs, num_bins=12)
     assert M.ece(labels, probs, n_bins=12, convention="mapie") == pytest.approx(mapie, abs=1e-12)
 
@@ -155,9 +150,7 @@ def test_reliability_table_is_consistent_with_ece(rng):
     t = M.reliability_table(y, p, n_bins=10)
     keep = t["count"] > 0
     assert t["count"].sum() == 1000
-    assert np.sum(t["weight"][keep] / 1000 * np.abs(t["gap"][keep])) == pytest.approx(
-        M.ece(y, p, n_bins=10), abs=1e-14
-    )
+    assert np.sum(t["weight"][keep] / 1000 * np.abs(t["gap"][keep])) == pytest.approx(M.ece(y, p, n_bins=10), abs=1e-14)
     assert np.all(t["lower"] < t["upper"])
 
 
@@ -196,9 +189,7 @@ def test_brier_nll_against_sklearn(rng):
     y = (rng.uniform(size=400) < p).astype(int)
     w = rng.uniform(0.1, 2, 400)
     assert M.brier_score(y, p) == pytest.approx(brier_score_loss(y, p), abs=1e-14)
-    assert M.brier_score(y, p, sample_weight=w) == pytest.approx(
-        brier_score_loss(y, p, sample_weight=w), abs=1e-14
-    )
+    assert M.brier_score(y, p, sample_weight=w) == pytest.approx(brier_score_loss(y, p, sample_weight=w), abs=1e-14)
     two = np.column_stack([1 - p, p])
     assert M.brier_score(y, two) == pytest.approx(brier_score_loss(y, two), abs=1e-14)
     assert M.brier_score(y, p, scale_by_half=False) == pytest.approx(
@@ -209,11 +200,55 @@ def test_brier_nll_against_sklearn(rng):
     assert M.brier_score(labels, probs) == pytest.approx(
         brier_score_loss(labels, probs, labels=[0, 1, 2, 3]), abs=1e-13
     )
-    assert M.nll(labels, probs, sample_weight=w) == pytest.approx(
-        log_loss(labels, probs, sample_weight=w), abs=1e-13
-    )
+    assert M.nll(labels, probs, sample_weight=w) == pytest.approx(log_loss(labels, probs, sample_weight=w), abs=1e-13)
     assert M.nll(y, p) == pytest.approx(log_loss(y, p), abs=1e-13)
     assert np.isfinite(M.nll([1, 0], [0.0, 1.0]))  # clipped like scikit-learn
+
+
+def test_auprc_without_positives_is_zero_with_a_warning_like_sklearn():
+    # it used to raise; scikit-learn returns 0.0 and warns, and so does credo now
+    import warnings
+
+    with pytest.warns(credo.UndefinedMetricWarning, match=r"^y_true: no positive"):
+        ours = M.auprc([0, 0, 0], [0.2, 0.3, 0.9])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert ours == average_precision_score([0, 0, 0], [0.2, 0.3, 0.9]) == 0.0
+
+
+def test_nll_warns_on_rows_not_summing_to_one_like_sklearn():
+    from sklearn.metrics import log_loss
+
+    p = np.array([[0.5, 0.4], [0.3, 0.7]])
+    with pytest.warns(credo.DataWarning, match=r"^y_prob: rows do not sum to 1"):
+        ours = M.nll([0, 1], p)
+    with pytest.warns(UserWarning, match="do not sum to one"):
+        assert ours == pytest.approx(log_loss([0, 1], p), rel=1e-12)
+
+
+def test_bootstrap_basic_and_bca_intervals(rng):
+    p = rng.uniform(size=400)
+    y = (rng.uniform(size=400) < p).astype(int)
+    pct = M.bootstrap(M.auroc, y, p, n_resamples=400, seed=1)
+    basic = M.bootstrap(M.auroc, y, p, n_resamples=400, seed=1, method="basic")
+    bca = M.bootstrap(M.auroc, y, p, n_resamples=400, seed=1, method="bca")
+    np.testing.assert_array_equal(pct.distribution, bca.distribution)  # the same resamples
+    assert (basic.low, basic.high) == pytest.approx((2 * pct.estimate - pct.high, 2 * pct.estimate - pct.low))
+    assert bca.method == "bca" and bca.contains_estimate and pct.contains_estimate
+    # scipy's BCa on the same resamples is not reachable (it draws its own); check against the
+    # textbook formula with the full leave-one-out jackknife instead (400 groups = n)
+    from statistics import NormalDist
+
+    nd = NormalDist()
+    d = pct.distribution
+    z0 = nd.inv_cdf(np.mean(d < pct.estimate) + 0.5 * np.mean(d == pct.estimate))
+    jk = np.array([M.auroc(np.delete(y, i), np.delete(p, i)) for i in range(400)])
+    u = jk.mean() - jk
+    a = (u**3).sum() / (6 * (u**2).sum() ** 1.5)
+    lv = [nd.cdf(z0 + (z0 + z) / (1 - a * (z0 + z))) for z in (nd.inv_cdf(0.025), nd.inv_cdf(0.975))]
+    assert (bca.low, bca.high) == pytest.approx(tuple(np.quantile(d, lv)), abs=1e-12)
+    with pytest.raises(InvalidArgumentError, match=r"^method"):
+        M.bootstrap(M.auroc, y, p, method="studentized")
 
 
 def test_auroc_auprc_equal_sklearn_with_ties_and_weights(rng):
@@ -223,9 +258,7 @@ def test_auroc_auprc_equal_sklearn_with_ties_and_weights(rng):
     assert M.auroc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
     assert M.auroc(y, s, sample_weight=w) == pytest.approx(roc_auc_score(y, s, sample_weight=w), abs=1e-12)
     assert M.auprc(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
-    assert M.auprc(y, s, sample_weight=w) == pytest.approx(
-        average_precision_score(y, s, sample_weight=w), abs=1e-12
-    )
+    assert M.auprc(y, s, sample_weight=w) == pytest.approx(average_precision_score(y, s, sample_weight=w), abs=1e-12)
 
 
 def test_aurc_family_against_numpy_references(rng):
@@ -235,9 +268,7 @@ def test_aurc_family_against_numpy_references(rng):
     risks = np.cumsum(1 - y[order]) / np.arange(1, 2001)
     assert M.aurc(y, s) == pytest.approx(risks.mean(), abs=1e-13)
     assert M.augrc(y, s) == pytest.approx(np.mean(np.cumsum(1 - y[order]) / 2000), abs=1e-13)
-    assert M.aurc(y, s, convention="torch_uncertainty") == pytest.approx(
-        R.torch_uncertainty_aurc(s, y), abs=1e-12
-    )
+    assert M.aurc(y, s, convention="torch_uncertainty") == pytest.approx(R.torch_uncertainty_aurc(s, y), abs=1e-12)
     assert M.augrc(y, s, convention="torch_uncertainty") == pytest.approx(
         R.torch_uncertainty_aurc(s, y, True), abs=1e-12
     )
@@ -303,9 +334,7 @@ def test_bootstrap_python_fallback_and_generic_callable(rng):
     q = M.bootstrap(M.adaptive_ece, labels, probs, n_bins=5, n_resamples=5, seed=3)
     idx = _credo.bootstrap_indices(600, 5, 3)
     assert q.distribution[4] == M.adaptive_ece(labels[idx[4]], probs[idx[4]], n_bins=5)
-    custom = M.bootstrap(
-        lambda yt, yp: float(np.mean(yp.argmax(1) == yt)), labels, probs, n_resamples=50, seed=3
-    )
+    custom = M.bootstrap(lambda yt, yp: float(np.mean(yp.argmax(1) == yt)), labels, probs, n_resamples=50, seed=3)
     assert custom.low <= custom.estimate <= custom.high
 
 
@@ -317,14 +346,13 @@ def test_by_segment_dict_and_frame(rng):
     assert list(table["segment"]) == ["(all)", "a", "b", "c"]
     assert table["count"][0] == 900 and table["count"][1:].sum() == 900
     m = seg == "b"
-    assert table["ece"][2] == M.ece(y[m], p[m]) and table["auroc"][2] == pytest.approx(
-        roc_auc_score(y[m], p[m])
-    )
-    df = M.by_segment(["ece", M.brier_score], y, p, seg)
+    assert table["ece"][2] == M.ece(y[m], p[m]) and table["auroc"][2] == pytest.approx(roc_auc_score(y[m], p[m]))
+    plain = M.by_segment(["ece", M.brier_score], y, p, seg)  # one type always: a dict of arrays
+    assert isinstance(plain, dict) and list(plain) == ["segment", "count", "ece", "brier_score"]
+    df = M.by_segment(["ece", M.brier_score], y, p, seg, as_frame=True)
     assert list(df.columns) == ["segment", "count", "ece", "brier_score"]
-    single = M.by_segment(
-        "auroc", np.r_[y, [1, 1]], np.r_[p, [0.5, 0.6]], np.r_[seg, ["z", "z"]], as_frame=False
-    )
+    np.testing.assert_array_equal(df["ece"].to_numpy(), plain["ece"])
+    single = M.by_segment("auroc", np.r_[y, [1, 1]], np.r_[p, [0.5, 0.6]], np.r_[seg, ["z", "z"]], as_frame=False)
     assert np.isnan(single["auroc"][-1])  # one class in segment z
 
 
@@ -353,7 +381,6 @@ def test_by_segment_dict_and_frame(rng):
         (lambda: M.ece([0, 1], [0.2, 0.3], kind="classwise"), ShapeError, "y_prob"),
         (lambda: M.auroc([1, 1, 1], [0.2, 0.3, 0.4]), InvalidArgumentError, "y_true"),
         (lambda: M.auroc([1, 0], [0.2, np.inf]), NonFiniteError, "y_score"),
-        (lambda: M.auprc([0, 0], [0.2, 0.3]), InvalidArgumentError, "y_true"),
         (lambda: M.prr([1, 1], [0.2, 0.3]), InvalidArgumentError, "y_true"),
         (lambda: M.selective_risk([1, 0], [0.2, 0.3], coverage=0.0), InvalidArgumentError, "coverage"),
         (lambda: M.coverage_at_risk([1, 0], [0.2, 0.3], risk=1.5), InvalidArgumentError, "risk"),

@@ -30,8 +30,9 @@ in bin ⌈B·p⌉ ((a, b] bins), cells weighted by mass, total-variation distanc
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -46,7 +47,7 @@ from credo._validate import (
     check_positive_int,
     check_same_length,
 )
-from credo.exceptions import InvalidArgumentError, ShapeError
+from credo.exceptions import DataWarning, InvalidArgumentError, ShapeError, UndefinedMetricWarning
 
 __all__ = [
     "BootstrapResult",
@@ -245,9 +246,7 @@ def calibration_curve(
 ) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's ``calibration_curve``: (fraction of positives, mean predicted value) over
     non-empty bins, with its (a, b] bins."""
-    t = reliability_table(
-        y_true, y_prob, kind="binary", n_bins=n_bins, strategy=strategy, convention="sklearn"
-    )
+    t = reliability_table(y_true, y_prob, kind="binary", n_bins=n_bins, strategy=strategy, convention="sklearn")
     keep = t["count"] > 0
     return t["accuracy"][keep], t["confidence"][keep]
 
@@ -281,9 +280,7 @@ def _score(kind: str, y_true: Any, y_prob: Any, sample_weight: Any) -> tuple[flo
         probs = as_probabilities(arr, "y_prob", ndim=2)
         labels = as_labels(y_true, "y_true", n_classes=probs.shape[1])
         check_same_length(probs.shape[0], y_true=labels)
-        return _credo.multiclass_score(
-            kind, probs, labels, _weights(sample_weight, len(labels))
-        ), probs.shape[1]
+        return _credo.multiclass_score(kind, probs, labels, _weights(sample_weight, len(labels))), probs.shape[1]
     p = as_probabilities(y_prob, "y_prob", ndim=1)
     y = _outcomes(y_true, len(p))
     return _credo.binary_score(kind, p, y, _weights(sample_weight, len(p))), 2
@@ -308,7 +305,17 @@ def brier_score(y_true: Any, y_prob: Any, *, sample_weight: Any = None, scale_by
 
 def nll(y_true: Any, y_prob: Any, *, sample_weight: Any = None) -> float:
     """Negative log-likelihood (log loss), probabilities clipped to [eps, 1 − eps] as
-    scikit-learn's ``log_loss``."""
+    scikit-learn's ``log_loss``; [n, K] rows that do not sum to 1 (within √eps, as scikit-learn)
+    give a :class:`credo.DataWarning`, as scikit-learn warns."""
+    arr = np.asarray(y_prob)
+    if arr.ndim == 2 and arr.size and arr.dtype.kind in "biuf":
+        sums = arr.sum(axis=1, dtype=np.float64)
+        if not np.allclose(sums, 1.0, rtol=np.sqrt(np.finfo(np.float64).eps), atol=0.0, equal_nan=False):
+            warnings.warn(
+                f"y_prob: rows do not sum to 1 (min {sums.min():.6g}, max {sums.max():.6g}); pass probabilities",
+                DataWarning,
+                stacklevel=2,
+            )
     return _score("nll", y_true, y_prob, sample_weight)[0]
 
 
@@ -330,8 +337,20 @@ def auroc(y_true: Any, y_score: Any, *, sample_weight: Any = None) -> float:
 
 def auprc(y_true: Any, y_score: Any, *, sample_weight: Any = None) -> float:
     """Area under the precision–recall curve as average precision (scikit-learn's
-    ``average_precision_score``)."""
-    return _ranking("average_precision", y_true, y_score, sample_weight)
+    ``average_precision_score``). With no positive in ``y_true`` it is undefined: like
+    scikit-learn, this returns 0.0 with a warning (a :class:`credo.UndefinedMetricWarning`)."""
+    s = _scores(y_score)
+    y = _outcomes(y_true, len(s))
+    check_same_length(len(s), y_true=y)
+    w = _weights(sample_weight, len(s))
+    if not np.any((y > 0) if w is None else (y > 0) & (w > 0)):
+        warnings.warn(
+            "y_true: no positive sample, so average precision is undefined; returning 0.0 as scikit-learn does",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
+        return 0.0
+    return _credo.ranking_metric("average_precision", s, y, w, convention="credo")
 
 
 def aurc(y_true: Any, y_score: Any, *, convention: str = "credo", sample_weight: Any = None) -> float:
@@ -416,7 +435,8 @@ def coverage_at_risk(y_true: Any, y_score: Any, *, risk: float, sample_weight: A
 
 @dataclass(frozen=True)
 class BootstrapResult:
-    """A percentile bootstrap interval."""
+    """A bootstrap interval [``low``, ``high``] around ``estimate``, of kind ``method``
+    ('percentile', 'basic' or 'bca'); ``distribution`` holds the resampled values."""
 
     estimate: float
     low: float
@@ -424,6 +444,63 @@ class BootstrapResult:
     confidence_level: float
     n_resamples: int
     distribution: np.ndarray = field(repr=False)
+    method: str = "percentile"
+
+    @property
+    def contains_estimate(self) -> bool:
+        """Whether low <= estimate <= high (a biased statistic such as ECE can fall outside its
+        own percentile interval)."""
+        return bool(self.low <= self.estimate <= self.high)
+
+
+#: How many leave-a-group-out fits the BCa acceleration uses at most (delete-d jackknife).
+_JACKKNIFE_GROUPS = 1000
+
+
+def _interval(
+    method: str, estimate: float, dist: np.ndarray, level: float, jackknife: Callable[[], np.ndarray]
+) -> tuple[float, float]:
+    """The ``method`` interval from the resampled values (NaN resamples ignored)."""
+    valid = dist[np.isfinite(dist)]
+    if valid.size == 0:
+        raise InvalidArgumentError("metric: undefined on every resample")
+    a = (1.0 - level) / 2.0
+    if method == "percentile":
+        lo, hi = np.quantile(valid, [a, 1.0 - a])
+    elif method == "basic":  # reflects the percentile interval about the estimate
+        qlo, qhi = np.quantile(valid, [a, 1.0 - a])
+        lo, hi = 2.0 * estimate - qhi, 2.0 * estimate - qlo
+    else:  # BCa (Efron 1987): bias correction z0 from the resamples, acceleration from the jackknife
+        from statistics import NormalDist
+
+        norm = NormalDist()
+        below = (np.sum(valid < estimate) + 0.5 * np.sum(valid == estimate)) / valid.size
+        z0 = norm.inv_cdf(min(max(below, 1.0 / (valid.size + 1)), valid.size / (valid.size + 1)))
+        jk = jackknife()
+        jk = jk[np.isfinite(jk)]
+        d = jk.mean() - jk if jk.size else np.zeros(1)
+        denom = 6.0 * float(np.sum(d**2)) ** 1.5
+        acc = float(np.sum(d**3)) / denom if denom > 0 else 0.0
+        levels = []
+        for z in (norm.inv_cdf(a), norm.inv_cdf(1.0 - a)):
+            levels.append(norm.cdf(z0 + (z0 + z) / (1.0 - acc * (z0 + z))))
+        lo, hi = np.quantile(valid, levels)
+    return float(lo), float(hi)
+
+
+def _jackknife(metric: Callable[..., Any], n: int, call: Callable[[np.ndarray], float]) -> np.ndarray:
+    """The metric with each of up to ``_JACKKNIFE_GROUPS`` contiguous groups left out."""
+    groups = np.array_split(np.arange(n), min(n, _JACKKNIFE_GROUPS))
+    out = np.empty(len(groups))
+    keep = np.ones(n, dtype=bool)
+    for g, idx in enumerate(groups):
+        keep[idx] = False
+        try:
+            out[g] = call(np.flatnonzero(keep))
+        except ValueError:
+            out[g] = np.nan
+        keep[idx] = True
+    return out
 
 
 _NATIVE_RANKING = {
@@ -446,9 +523,17 @@ def bootstrap(
     seed: int = 0,
     sample_weight: Any = None,
     threads: int | None = None,
+    method: str = "percentile",
     **metric_kwargs: Any,
 ) -> BootstrapResult:
-    """Percentile bootstrap interval of ``metric(y_true, y_prob, **metric_kwargs)``.
+    """Bootstrap interval of ``metric(y_true, y_prob, **metric_kwargs)``.
+
+    ``method``: 'percentile' (the quantiles of the resampled values), 'basic' (those quantiles
+    reflected about the estimate, 2θ̂ − q) or 'bca' (bias-corrected and accelerated, Efron 1987:
+    the bias correction from the share of resamples below the estimate, the acceleration from a
+    jackknife of the same metric, leaving out each of up to 1000 contiguous groups). A biased
+    statistic such as ECE can lie outside its own percentile interval (all resamples above the
+    estimate); ``result.contains_estimate`` says whether it does.
 
     The metrics of this module on 1-D inputs (and top-label ECE on 2-D input) are resampled
     entirely in Rust; any other callable — and equal-mass ECE, whose bin edges depend on the
@@ -458,11 +543,45 @@ def bootstrap(
     """
     n_res = check_positive_int(n_resamples, "n_resamples")
     if not 0.0 < float(confidence_level) < 1.0:
-        raise InvalidArgumentError(
-            f"confidence_level: must lie strictly between 0 and 1, got {confidence_level!r}"
-        )
+        raise InvalidArgumentError(f"confidence_level: must lie strictly between 0 and 1, got {confidence_level!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidArgumentError(f"seed: must be a non-negative integer, got {seed!r}")
+    check_choice(method, "method", ("percentile", "basic", "bca"))
+    result = _bootstrap(
+        metric, y_true, y_prob, n_res, float(confidence_level), int(seed), sample_weight, threads, metric_kwargs
+    )
+    if method == "percentile":
+        return result
+    yt, yp = np.asarray(y_true), np.asarray(y_prob)
+    w = _weights(sample_weight, len(yp))
+
+    def leave_out(i: np.ndarray) -> float:
+        return float(metric(yt[i], yp[i], **({} if w is None else {"sample_weight": w[i]}), **metric_kwargs))
+
+    lo, hi = _interval(
+        method,
+        result.estimate,
+        result.distribution,
+        result.confidence_level,
+        lambda: _jackknife(metric, len(yp), leave_out),
+    )
+    return replace(result, low=lo, high=hi, method=method)
+
+
+def _bootstrap(
+    metric: Callable[..., float],
+    y_true: Any,
+    y_prob: Any,
+    n_resamples: int,
+    confidence_level: float,
+    seed: int,
+    sample_weight: Any,
+    threads: int | None,
+    metric_kwargs: dict[str, Any],
+) -> BootstrapResult:
+    """The percentile bootstrap: in Rust for this module's metrics, else in Python on index sets
+    drawn in Rust."""
+    n_res = n_resamples
     native = _native_bootstrap(metric, y_true, y_prob, metric_kwargs)
     if native is not None:
         name, conf, y, opts = native
@@ -548,12 +667,8 @@ def _python_bootstrap(
             dist[r] = metric(yt[i], yp[i], **({} if w is None else {"sample_weight": w[i]}), **kw)
         except ValueError:
             dist[r] = np.nan  # e.g. a resample with a single class
-    valid = dist[np.isfinite(dist)]
-    if valid.size == 0:
-        raise InvalidArgumentError("metric: undefined on every resample")
-    a = (1 - level) / 2
-    lo, hi = np.quantile(valid, [a, 1 - a])
-    return BootstrapResult(estimate, float(lo), float(hi), level, n_res, dist)
+    lo, hi = _interval("percentile", estimate, dist, level, lambda: np.empty(0))
+    return BootstrapResult(estimate, lo, hi, level, n_res, dist)
 
 
 # --- per-segment tables ------------------------------------------------------------------------
@@ -567,10 +682,7 @@ def _metric_map(metrics: Any) -> dict[str, Callable[..., float]]:
     if isinstance(metrics, Mapping):
         items = list(metrics.items())
     elif isinstance(metrics, Sequence):
-        items = [
-            (m if isinstance(m, str) else getattr(m, "__name__", f"metric_{i}"), m)
-            for i, m in enumerate(metrics)
-        ]
+        items = [(m if isinstance(m, str) else getattr(m, "__name__", f"metric_{i}"), m) for i, m in enumerate(metrics)]
     else:
         raise InvalidArgumentError(
             f"metrics: expected a callable, a name, a list or a dict, got {type(metrics).__name__}"
@@ -578,11 +690,7 @@ def _metric_map(metrics: Any) -> dict[str, Callable[..., float]]:
     out = {}
     for name, m in items:
         if isinstance(m, str):
-            if (
-                m not in __all__
-                or not callable(globals().get(m))
-                or m in ("bootstrap", "by_segment", "top_label")
-            ):
+            if m not in __all__ or not callable(globals().get(m)) or m in ("bootstrap", "by_segment", "top_label"):
                 raise InvalidArgumentError(f"metrics: unknown metric {m!r}")
             m = globals()[m]
         if not callable(m):
@@ -602,7 +710,7 @@ def by_segment(
     sample_weight: Any = None,
     min_count: int = 1,
     overall: bool = True,
-    as_frame: bool | str = "auto",
+    as_frame: bool = False,
     **metric_kwargs: Any,
 ) -> Any:
     """Metrics stratified by segment (domain, workflow, prompt family, model, subject …).
@@ -610,10 +718,13 @@ def by_segment(
     ``metrics`` is a metric (callable or name such as ``"ece"``), a list of them or a dict
     name → metric; each is called as ``metric(y_true[s], y_prob[s], **metric_kwargs)``. Segments
     with fewer than ``min_count`` samples get NaN. Returns a table with columns ``segment``,
-    ``count`` and one per metric (plus a first row ``"(all)"`` when ``overall``): a pandas
-    DataFrame when pandas is installed and ``as_frame`` is ``"auto"`` or True, otherwise a dict of
-    NumPy arrays. A metric that is undefined on a segment (e.g. AUROC with one class) gives NaN.
+    ``count`` and one per metric (plus a first row ``"(all)"`` when ``overall``), always as a
+    dict of NumPy arrays (column name → array), whatever is installed; ``as_frame=True`` returns
+    the same table as a pandas DataFrame instead (``pandas.DataFrame(table)`` of the dict is the
+    same). A metric that is undefined on a segment (e.g. AUROC with one class) gives NaN.
     """
+    if not isinstance(as_frame, (bool, np.bool_)):
+        raise InvalidArgumentError(f"as_frame: must be True or False, got {as_frame!r}")
     fns = _metric_map(metrics)
     seg = np.asarray(segments)
     if seg.ndim != 1:
@@ -648,12 +759,10 @@ def by_segment(
                 table[k].append(np.nan)
     out = {k: np.asarray(v) if k != "segment" else np.asarray(v, dtype=object) for k, v in table.items()}
     out["count"] = out["count"].astype(np.int64)
-    if as_frame is False:
+    if not as_frame:
         return out
     try:
         import pandas as pd
     except ImportError:
-        if as_frame is True:
-            raise
-        return out
+        raise ImportError("by_segment(as_frame=True) needs pandas: pip install pandas") from None
     return pd.DataFrame(out)
