@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -71,9 +72,13 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None
 def _serve(cmd: list[str], port: int, env: dict[str, str] | None = None):
     full_env = {**os.environ, "PYTHONPATH": str(ROOT / "python"), **(env or {})}
     proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    failed = False
     try:
         _wait_ready(f"http://127.0.0.1:{port}/health", proc)
         yield proc
+    except BaseException:
+        failed = True
+        raise
     finally:
         proc.terminate()
         try:
@@ -82,6 +87,8 @@ def _serve(cmd: list[str], port: int, env: dict[str, str] | None = None):
             proc.kill()
             proc.wait()
         if proc.stdout is not None:
+            if failed:  # the server's own account of what went wrong, in the test's output
+                print(proc.stdout.read().decode(errors="replace")[-4000:])
             proc.stdout.close()
 
 
@@ -218,3 +225,53 @@ def test_openai_integration_decides_from_raw_bytes(setup, upstream):
         )
         assert decision_dict(scored.decision) == _expected(setup, name, domain="medical")
         assert scored.completion.choices[0].logprobs is not None
+
+
+def test_gunicorn_preload_two_workers(setup, upstream):
+    """The app module (and credo's native pools, through the warm-up) is loaded in the parent
+    before gunicorn forks its workers: every request must be answered by the forked workers."""
+    pytest.importorskip("gunicorn")
+    port = _free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--preload",
+        "-w",
+        "2",
+        "-k",
+        "uvicorn.workers.UvicornWorker",
+        "--chdir",
+        str(EXAMPLE),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--timeout",
+        "120",
+        # Longer than any request here: the default 2 s closes idle connections that the client
+        # may be reusing at that moment when the machine is slow (a race, not credo's failure).
+        "--keep-alive",
+        "75",
+        "proxy:app",
+    ]
+    env = _proxy_env(setup, upstream, CREDO_WARMUP=str(setup["recordings"]))
+    with _serve(cmd, port, env):
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="test", max_retries=0, timeout=20)
+
+        def one(i: int) -> bool:
+            name = setup["names"][i % len(setup["names"])]
+            c = client.chat.completions.create(
+                model="replay-model", messages=[{"role": "user", "content": "hi"}], extra_headers={"x-replay": name}
+            )
+            return c.model_extra["credo"] == _expected(setup, name)
+
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(one, range(32)))
+            # The batch endpoint runs the parallel native kernels inside the forked workers.
+            bodies = [json.loads((setup["recordings"] / n).read_bytes()) for n in setup["names"]]
+            expected = [decision_dict(d) for d in setup["decider"].decide_batch(bodies)]
+
+            def many(_: int) -> bool:
+                r = httpx.post(f"http://127.0.0.1:{port}/v1/credo/decide", json=bodies, timeout=20)
+                return r.status_code == 200 and r.json() == expected
+
+            assert all(pool.map(many, range(8)))
