@@ -329,16 +329,14 @@ impl<'a> Body<'a> {
                 if self.peek() == b']' {
                     self.pos += 1;
                 } else {
-                    loop {
-                        // Arrays of small integers (the `bytes` of every token) are the most
-                        // common value skipped: their elements are read without a dispatch.
-                        if self.peek().is_ascii_digit() {
-                            self.number_text()?;
-                        } else {
+                    // Arrays of small integers (the `bytes` of every token) are the most
+                    // common value skipped: read by a tight loop while they are plain.
+                    if !self.skip_plain_ints() {
+                        loop {
                             self.skip()?;
-                        }
-                        if self.after_item(b']')? {
-                            break;
+                            if self.after_item(b']')? {
+                                break;
+                            }
                         }
                     }
                 }
@@ -350,6 +348,50 @@ impl<'a> Body<'a> {
             b'n' => self.literal(b"null"),
             b'-' | b'0'..=b'9' | b'N' | b'I' => self.number_text().map(|_| ()),
             _ => Err(self.syntax("expected a value")),
+        }
+    }
+
+    /// Skips the rest of an array (the cursor on its first element) when it holds only
+    /// non-negative integers without leading zeros, separated by ',' and spaces, and returns
+    /// true; otherwise leaves the cursor at the first element it cannot take that way (an
+    /// element boundary) and returns false, for the general loop to go on from there.
+    #[inline(always)]
+    fn skip_plain_ints(&mut self) -> bool {
+        let b = self.b;
+        let mut i = self.pos;
+        loop {
+            // The cursor is at the start of an element.
+            let start = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == start || (b[start] == b'0' && i - start > 1) {
+                // Not a plain integer (or a newline before it): the general loop reads on.
+                self.pos = start;
+                self.ws();
+                return false;
+            }
+            while b.get(i) == Some(&b' ') {
+                i += 1;
+            }
+            match b.get(i) {
+                Some(b',') => {
+                    i += 1;
+                    while b.get(i) == Some(&b' ') {
+                        i += 1;
+                    }
+                }
+                Some(b']') => {
+                    self.pos = i + 1;
+                    return true;
+                }
+                // A fraction, an exponent, another kind of whitespace: the general loop
+                // re-reads this element.
+                _ => {
+                    self.pos = start;
+                    return false;
+                }
+            }
         }
     }
 
@@ -571,6 +613,12 @@ mod tests {
             "[]",
             "{}",
             " [true,false] ",
+            "[1, 2 ,3]",
+            "[0]",
+            "[1.5, 2]",
+            "[1,\n2]",
+            "[7, -1, 2e3]",
+            "[1, [2]]",
         ] {
             assert!(skip(ok).is_ok(), "{ok}");
         }
@@ -578,6 +626,11 @@ mod tests {
             r#"{"a": 1,}"#,
             "[1,]",
             "[1 2]",
+            "[01]",
+            "[1, 02]",
+            "[1,,2]",
+            "[1, 2",
+            "[1, 2,",
             r#"{"a" 1}"#,
             r#"{"a": 1"#,
             r#""abc"#,

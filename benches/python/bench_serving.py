@@ -1,0 +1,119 @@
+"""The serving path's readers: from what an upstream server returns to credo's arrays.
+
+Inputs are the exact layouts OpenAI returns (``tests/_formats_data.py``: a chat completion of 256
+tokens × top-20 with every field OpenAI writes — ``bytes`` arrays, usage, fingerprint — about
+480 kB of JSON with ``json.dumps``'s separators). Timed interleaved in one run:
+
+* body → arrays (``credo.formats.from_openai(body)``, the native scanner): p50 ≤ 150 µs on the
+  full run, and ≥ 5× faster than ``orjson.loads`` of the same body alone (which only builds
+  dicts), ≥ 50× faster than ``json.loads`` + the pure-Python reader credo shipped before
+  (``tests/_formats_ref.py``);
+* dicts → arrays and the openai SDK's ``ChatCompletion`` → arrays (native traversal): ≥ 15× the
+  pure-Python reader on the same objects;
+* streaming: ``OpenAIStream.feed`` of one SSE chunk (one token, top-20) — parse plus the running
+  update — reported per chunk; the update alone (≤ 2 µs) is measured without Python in
+  ``cargo bench -p credo-benches --bench formats``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _harness import QUICK, best_times_interleaved, record, record_bound
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests import _formats_data as data  # noqa: E402
+from tests._formats_ref import from_openai as python_reader  # noqa: E402
+
+import credo  # noqa: E402
+from credo.formats import OpenAIStream, from_openai  # noqa: E402
+
+orjson = pytest.importorskip("orjson")
+
+T, K = 256, 20
+REPEAT = 15 if QUICK else 60
+
+
+@pytest.fixture(scope="module")
+def response() -> dict:  # type: ignore[type-arg]
+    return data.chat_completion(np.random.default_rng(2026), T, K)
+
+
+def _p50(fn, n: int) -> float:  # type: ignore[no-untyped-def]
+    """Median seconds of ``n`` single calls (after a warm-up)."""
+    for _ in range(20):
+        fn()
+    times = np.empty(n)
+    clock = time.perf_counter
+    for i in range(n):
+        t0 = clock()
+        fn()
+        times[i] = clock() - t0
+    return float(np.median(times))
+
+
+def test_body_to_arrays(response: dict) -> None:  # type: ignore[type-arg]
+    body = data.body(response)
+    # The same arrays as the pure-Python reader, bit for bit.
+    ref = python_reader(json.loads(body))
+    got = from_openai(body)
+    assert np.array_equal(got.top_logprobs.view(np.uint64), ref[0].view(np.uint64))
+    assert np.array_equal(got.chosen_logprob.view(np.uint64), ref[1].view(np.uint64))
+
+    credo_s, orjson_s = best_times_interleaved([lambda: from_openai(body), lambda: orjson.loads(body)], repeat=REPEAT)
+    kb = len(body) / 1e3
+    record(f"body {kb:.0f} kB ({T}x{K}) -> arrays", credo_s, "orjson.loads (dicts only)", orjson_s, 5.0)
+    credo_s, old_s = best_times_interleaved(
+        [lambda: from_openai(body), lambda: python_reader(json.loads(body))], repeat=max(5, REPEAT // 4)
+    )
+    record(f"body {kb:.0f} kB ({T}x{K}) -> arrays", credo_s, "json.loads + the Python reader", old_s, 50.0)
+    p50 = _p50(lambda: from_openai(body), 300 if QUICK else 2000)
+    print(f"\nbody -> arrays p50 {p50 * 1e6:.1f} us ({kb:.0f} kB)")
+    if not QUICK:  # an absolute bound only on the full run (a quiet machine)
+        record_bound(f"body {kb:.0f} kB -> arrays, p50", p50, "150 us", 150e-6, 1.0)
+
+
+def test_dicts_and_sdk_objects_to_arrays(response: dict) -> None:  # type: ignore[type-arg]
+    parsed = json.loads(data.body(response))
+    credo_s, old_s = best_times_interleaved(
+        [lambda: from_openai(parsed), lambda: python_reader(parsed)], repeat=max(5, REPEAT // 4)
+    )
+    record(f"dicts ({T}x{K}) -> arrays", credo_s, "the Python reader", old_s, 15.0)
+    chat = pytest.importorskip("openai.types.chat")
+    obj = chat.ChatCompletion.model_validate(parsed)
+    assert np.array_equal(from_openai(obj).top_logprobs, from_openai(parsed).top_logprobs, equal_nan=True)
+    credo_s, old_s = best_times_interleaved(
+        [lambda: from_openai(obj), lambda: python_reader(obj)], repeat=max(5, REPEAT // 4)
+    )
+    record(f"openai SDK ChatCompletion ({T}x{K}) -> arrays", credo_s, "the Python reader", old_s, 15.0)
+
+
+def test_stream_per_chunk(response: dict) -> None:  # type: ignore[type-arg]
+    chunks = data.chunks(response)
+    lines = [data.sse([c])[: -len(b"data: [DONE]\n\n")] for c in chunks]
+    body = data.body(response)
+    want = from_openai(body).summary()
+
+    def run() -> OpenAIStream:
+        s = OpenAIStream()
+        for line in lines:
+            s.feed(line)
+        return s
+
+    assert tuple(run().summary()) == tuple(want) or np.allclose(run().summary(), want, equal_nan=True)
+    token_lines = [ln for ln, c in zip(lines, chunks, strict=True) if c["choices"] and c["choices"][0]["logprobs"]]
+    assert len(token_lines) == T
+    stream_s, parse_s = best_times_interleaved(
+        [run, lambda: [from_openai(ln[len(b"data: ") :]) for ln in token_lines]], repeat=REPEAT
+    )
+    per_chunk = stream_s / len(lines)
+    print(f"\nstream: {per_chunk * 1e6:.2f} us per SSE chunk (parse + running update, {K} top entries)")
+    # Feeding a chunk (parse + update) costs less than reading it alone into arrays.
+    record("stream: 256 chunks fed (parse + update)", stream_s, "from_openai of each chunk", parse_s, 1.0)
+    credo.formats  # noqa: B018  (the module under test)
