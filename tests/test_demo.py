@@ -76,6 +76,9 @@ def test_set_sizes_recomputed(result):
     assert c["by_size"]["0"] == [int((sizes == 0).sum()), 0]  # an empty set never holds the truth
     wrong = req["prediction"] != req["label"]
     assert c["model_wrong_in_empty"] == wrong[sizes == 0].sum()
+    # APS with include_last_label=True never leaves a set empty, and covers at least as well here
+    assert c["aps"]["empty"] == 0 and c["aps"]["mean_size"] >= 1
+    assert c["aps"]["coverage"] >= 1 - c["alpha"] - 0.05
 
 
 def test_calibrator_table_invariants(result):
