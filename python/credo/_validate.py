@@ -129,15 +129,21 @@ def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
     return value
 
 
-def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
+#: The largest integer any native argument takes (a signed 64-bit integer); the core sets the
+#: real bound of each count (bins, resamples, ...) and names it in its error.
+MAX_NATIVE_INT = 2**63 - 1
+
+
+def check_positive_int(value: Any, name: str, *, minimum: int = 1, maximum: int = MAX_NATIVE_INT) -> int:
+    """An integer in [minimum, maximum] (bools refused), as a Python int."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise InvalidArgumentError(f"{name}: must be an integer >= {minimum}, got {value!r}")
+    if value > maximum:
+        raise InvalidArgumentError(f"{name}: must be at most {maximum}, got {value!r}")
     return int(value)
 
 
 def check_is_fitted(estimator: Any, attribute: str) -> None:
     """Raises NotFittedError unless ``estimator`` has the fitted ``attribute``."""
     if not hasattr(estimator, attribute):
-        raise NotFittedError(
-            f"{type(estimator).__name__} is not fitted yet: call fit(...) before using it"
-        )
+        raise NotFittedError(f"{type(estimator).__name__} is not fitted yet: call fit(...) before using it")

@@ -113,3 +113,49 @@ pub fn check_weights(w: Option<&[f64]>, n: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// The most bins a binned statistic, calibrator or histogram accepts (2²⁰ = 1,048,576): far more
+/// than any sample can fill, and small enough that the per-bin arrays (tens of bytes a bin) stay
+/// within tens of megabytes whatever a caller passes.
+pub const MAX_BINS: usize = 1 << 20;
+
+/// The most resamples one bootstrap call draws (each is a full pass over the sample).
+pub const MAX_RESAMPLES: usize = 1_000_000;
+
+/// Fails with `InvalidArgument` naming `arg` unless `1 <= value <= max`.
+pub fn check_count(arg: &str, value: usize, max: usize) -> Result<()> {
+    if value == 0 {
+        return Err(CredoError::invalid(arg, "must be at least 1"));
+    }
+    if value > max {
+        return Err(CredoError::invalid(arg, format!("must be at most {max}, got {value}")));
+    }
+    Ok(())
+}
+
+/// `len` copies of `value` (`len` None when computing it overflowed), or `InvalidArgument`
+/// naming `arg` when that much memory cannot be had, instead of aborting the process.
+pub fn try_filled<T: Clone>(arg: &str, len: Option<usize>, value: T) -> Result<Vec<T>> {
+    let too_big = || CredoError::invalid(arg, "asks for more memory than is available");
+    let len = len.ok_or_else(too_big)?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| too_big())?;
+    v.resize(len, value);
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_bounded_and_huge_allocations_are_errors() {
+        assert!(check_count("n_bins", 0, MAX_BINS).is_err());
+        assert!(check_count("n_bins", MAX_BINS, MAX_BINS).is_ok());
+        let e = check_count("n_bins", MAX_BINS + 1, MAX_BINS).unwrap_err();
+        assert!(e.to_string().starts_with("n_bins: must be at most 1048576"));
+        assert!(try_filled("n", 4usize.checked_mul(usize::MAX), 0u8).is_err());
+        assert!(try_filled("n", Some(usize::MAX / 2), 0u64).is_err());
+        assert_eq!(try_filled("n", Some(3), 1.5).unwrap(), vec![1.5; 3]);
+    }
+}

@@ -12,7 +12,7 @@ use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-use crate::arrays::{maybe_detach, slice1, slice2};
+use crate::arrays::{maybe_detach, slice1, slice2, Threads};
 use crate::errors::py_result;
 
 type Flags = (bool, bool, bool, bool, bool, bool);
@@ -181,7 +181,7 @@ fn agree_batch<'py>(
     embeddings: Option<PyReadonlyArray2<'py, f64>>,
     matrices: Option<PyReadonlyArray1<'py, f64>>,
     spectral: bool,
-    threads: Option<usize>,
+    threads: Option<Threads>,
     single: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let cfg = Config {
@@ -242,9 +242,9 @@ fn agree_batch<'py>(
         if single && qs.len() == 1 {
             agree::agree(&qs[0], &cfg).map(|r| Columns::single(&r))
         } else {
-            agree::agree_batch_columns(&qs, &cfg, threads)
+            agree::agree_batch_columns(&qs, &cfg, Threads::count(threads))
         }
-    });
+    })?;
     result_dict(py, py_result(results)?)
 }
 

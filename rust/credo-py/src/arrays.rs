@@ -5,6 +5,9 @@ use numpy::ndarray::Dimension;
 use numpy::{Element, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyBool;
+
+use crate::errors::{catch_panic, InvalidArgumentError};
 
 /// Below this many elements the GIL round-trip costs more than the work it frees.
 pub const GIL_MIN_ELEMENTS: usize = 4096;
@@ -37,11 +40,43 @@ pub fn slice2<'a, T: Element>(arr: &'a PyReadonlyArray2<'_, T>, arg: &str) -> Py
     Ok((flat_slice(arr, arg)?, rows, cols))
 }
 
-/// Runs `f` with the GIL released when `work` is large enough to be worth it.
-pub fn maybe_detach<T: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> T + Send) -> T {
+/// Runs the kernel call `f` with the GIL released when `work` is large enough to be worth it.
+/// A panic in `f` (a bug) becomes a `CredoError` here, where every kernel call passes.
+pub fn maybe_detach<T: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> T + Send) -> PyResult<T> {
     if work >= GIL_MIN_ELEMENTS {
-        py.detach(f)
+        py.detach(|| catch_panic(f))
     } else {
-        f()
+        catch_panic(f)
+    }
+}
+
+/// A `threads=` argument given as an integer (`None` is PyO3's `Option`): a positive integer (the
+/// core caps a pool at the CPU count). Anything else, a negative or a huge integer included, is
+/// an `InvalidArgumentError` naming `threads` instead of PyO3's `OverflowError` / `TypeError`.
+#[derive(Clone, Copy)]
+pub struct Threads(usize);
+
+impl Threads {
+    /// The requested worker count of an optional `threads=` argument.
+    pub fn count(t: Option<Self>) -> Option<usize> {
+        t.map(|t| t.0)
+    }
+}
+
+impl FromPyObject<'_, '_> for Threads {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
+        let refuse = || {
+            let shown = obj.repr().map_or_else(|_| "an object".to_owned(), |r| r.to_string());
+            InvalidArgumentError::new_err(format!("threads: must be a positive integer or None, got {shown}"))
+        };
+        if obj.is_instance_of::<PyBool>() {
+            return Err(refuse());
+        }
+        match obj.extract::<u64>() {
+            Ok(n) if n >= 1 => Ok(Self(usize::try_from(n).unwrap_or(usize::MAX))),
+            _ => Err(refuse()),
+        }
     }
 }

@@ -9,7 +9,7 @@ use credo_core::calibrate::{
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use crate::arrays::{maybe_detach, slice1, slice2};
+use crate::arrays::{maybe_detach, slice1, slice2, Threads};
 use crate::errors::py_result;
 
 type Arr1<'py> = Bound<'py, PyArray1<f64>>;
@@ -22,7 +22,7 @@ fn predict_array<'py>(
     predict: impl FnOnce(&[f64]) -> credo_core::Result<Vec<f64>> + Send,
 ) -> PyResult<Arr1<'py>> {
     let xs = slice1(x, "X")?;
-    let out = py_result(maybe_detach(py, xs.len(), || predict(xs)))?;
+    let out = py_result(maybe_detach(py, xs.len(), || predict(xs))?)?;
     Ok(PyArray1::from_vec(py, out))
 }
 
@@ -126,7 +126,7 @@ fn fit_isotonic(
     let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
     let (model, hash) = py_result(maybe_detach(py, xs.len(), || {
         isotonic::fit_with_fingerprint(xs, ys, ws, &opts)
-    }))?;
+    })?)?;
     Ok((PyIsotonic(model), hash))
 }
 
@@ -142,7 +142,7 @@ fn isotonic_regression<'py>(
     let (ys, ws) = (slice1(&y, "y")?, opt_slice(&sample_weight)?);
     let out = py_result(maybe_detach(py, ys.len(), || {
         pava::isotonic_regression(ys, ws, increasing)
-    }))?;
+    })?)?;
     Ok(PyArray1::from_vec(py, out))
 }
 
@@ -193,7 +193,7 @@ fn fit_platt(
     logit_input: bool,
 ) -> PyResult<PyPlatt> {
     let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
-    py_result(maybe_detach(py, xs.len(), || platt::fit(xs, ys, ws, logit_input))).map(PyPlatt)
+    py_result(maybe_detach(py, xs.len(), || platt::fit(xs, ys, ws, logit_input))?).map(PyPlatt)
 }
 
 #[pyclass(frozen, module = "credo._credo", name = "BetaModel")]
@@ -242,7 +242,7 @@ fn fit_beta(
     sample_weight: Option<PyReadonlyArray1<'_, f64>>,
 ) -> PyResult<PyBeta> {
     let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
-    py_result(maybe_detach(py, xs.len(), || beta::fit(xs, ys, ws))).map(PyBeta)
+    py_result(maybe_detach(py, xs.len(), || beta::fit(xs, ys, ws))?).map(PyBeta)
 }
 
 // ---------------------------------------------------------------- histogram binning
@@ -302,7 +302,7 @@ fn fit_histogram(
     let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
     py_result(maybe_detach(py, xs.len(), || {
         histogram::fit(xs, ys, ws, n_bins, binning)
-    }))
+    })?)
     .map(PyHistogram)
 }
 
@@ -326,7 +326,7 @@ impl PyTemperature {
     }
     fn predict_binary<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
         let xs = slice1(&x, "X")?;
-        let out = py_result(maybe_detach(py, xs.len(), || self.0.predict_binary(xs)))?;
+        let out = py_result(maybe_detach(py, xs.len(), || self.0.predict_binary(xs))?)?;
         Ok(PyArray1::from_vec(py, out))
     }
     /// softmax(β·z) of logits, or of ln(p + 1e-12) with `probabilities=True`.
@@ -336,34 +336,34 @@ impl PyTemperature {
         py: Python<'py>,
         x: Float2<'py>,
         probabilities: bool,
-        threads: Option<usize>,
+        threads: Option<Threads>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let m = self.0;
         let (out, n, k) = match &x {
             Float2::F64(a) => {
                 let (s, n, k) = slice2(a, "X")?;
                 let r = maybe_detach(py, s.len(), || {
-                    credo_core::parallel::with_threads(threads, || {
+                    credo_core::parallel::with_threads(Threads::count(threads), || {
                         if probabilities {
                             m.predict_probs(s, n, k)
                         } else {
                             m.predict_logits(s, n, k)
                         }
                     })
-                });
+                })?;
                 (py_result(py_result(r)?)?, n, k)
             }
             Float2::F32(a) => {
                 let (s, n, k) = slice2(a, "X")?;
                 let r = maybe_detach(py, s.len(), || {
-                    credo_core::parallel::with_threads(threads, || {
+                    credo_core::parallel::with_threads(Threads::count(threads), || {
                         if probabilities {
                             m.predict_probs(s, n, k)
                         } else {
                             m.predict_logits(s, n, k)
                         }
                     })
-                });
+                })?;
                 (py_result(py_result(r)?)?, n, k)
             }
         };
@@ -384,33 +384,33 @@ fn fit_temperature(
     y: PyReadonlyArray1<'_, i64>,
     sample_weight: Option<PyReadonlyArray1<'_, f64>>,
     probabilities: bool,
-    threads: Option<usize>,
+    threads: Option<Threads>,
 ) -> PyResult<PyTemperature> {
     let (ys, ws) = (slice1(&y, "y")?, opt_slice(&sample_weight)?);
     let r = match &x {
         Float2::F64(a) => {
             let (s, n, k) = slice2(a, "X")?;
             maybe_detach(py, s.len(), || {
-                credo_core::parallel::with_threads(threads, || {
+                credo_core::parallel::with_threads(Threads::count(threads), || {
                     if probabilities {
                         temperature::fit_probs(s, n, k, ys, ws)
                     } else {
                         temperature::fit_logits(s, n, k, ys, ws)
                     }
                 })
-            })
+            })?
         }
         Float2::F32(a) => {
             let (s, n, k) = slice2(a, "X")?;
             maybe_detach(py, s.len(), || {
-                credo_core::parallel::with_threads(threads, || {
+                credo_core::parallel::with_threads(Threads::count(threads), || {
                     if probabilities {
                         temperature::fit_probs(s, n, k, ys, ws)
                     } else {
                         temperature::fit_logits(s, n, k, ys, ws)
                     }
                 })
-            })
+            })?
         }
     };
     py_result(py_result(r)?).map(PyTemperature)
@@ -426,7 +426,7 @@ fn fit_temperature_binary(
     sample_weight: Option<PyReadonlyArray1<'_, f64>>,
 ) -> PyResult<PyTemperature> {
     let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
-    py_result(maybe_detach(py, xs.len(), || temperature::fit_binary(xs, ys, ws))).map(PyTemperature)
+    py_result(maybe_detach(py, xs.len(), || temperature::fit_binary(xs, ys, ws))?).map(PyTemperature)
 }
 
 // ---------------------------------------------------------------- multiclass helpers
@@ -435,7 +435,7 @@ fn fit_temperature_binary(
 #[pyfunction(name = "top_probability")]
 fn top_label<'py>(py: Python<'py>, p: PyReadonlyArray2<'py, f64>) -> PyResult<(Arr1<'py>, Bound<'py, PyArray1<i64>>)> {
     let (s, n, k) = slice2(&p, "X")?;
-    let (c, i) = py_result(maybe_detach(py, s.len(), || multiclass::top_label(s, n, k)))?;
+    let (c, i) = py_result(maybe_detach(py, s.len(), || multiclass::top_label(s, n, k))?)?;
     Ok((PyArray1::from_vec(py, c), PyArray1::from_vec(py, i)))
 }
 
@@ -448,7 +448,7 @@ fn rescale_top_label<'py>(
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let (s, n, k) = slice2(&p, "X")?;
     let c = slice1(&confidence, "confidence")?;
-    let out = py_result(maybe_detach(py, s.len(), || multiclass::rescale_top_label(s, n, k, c)))?;
+    let out = py_result(maybe_detach(py, s.len(), || multiclass::rescale_top_label(s, n, k, c))?)?;
     to_2d(py, out, n, k)
 }
 
@@ -456,7 +456,9 @@ fn rescale_top_label<'py>(
 #[pyfunction]
 fn normalize_one_vs_rest<'py>(py: Python<'py>, p: PyReadonlyArray2<'py, f64>) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let (s, n, k) = slice2(&p, "X")?;
-    let out = py_result(maybe_detach(py, s.len(), || multiclass::normalize_one_vs_rest(s, n, k)))?;
+    let out = py_result(maybe_detach(py, s.len(), || {
+        multiclass::normalize_one_vs_rest(s, n, k)
+    })?)?;
     to_2d(py, out, n, k)
 }
 
@@ -466,7 +468,7 @@ fn fingerprint(py: Python<'_>, data: PyReadonlyArray1<'_, u8>) -> PyResult<Strin
     let b = slice1(&data, "data")?;
     Ok(format!(
         "{:016x}",
-        maybe_detach(py, b.len() / 8, || credo_core::calibrate::fingerprint(b))
+        maybe_detach(py, b.len() / 8, || credo_core::calibrate::fingerprint(b))?
     ))
 }
 

@@ -5,7 +5,7 @@ use credo_core::conformal::{bounds, claims, clm, pvalues, quantile, rcps, select
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use crate::arrays::{maybe_detach, slice1, slice2};
+use crate::arrays::{maybe_detach, slice1, slice2, Threads};
 use crate::errors::py_result;
 
 /// The rank k = ceil((n+1)(1-alpha)) (1-based; n + 1 means the quantile is +inf).
@@ -33,7 +33,7 @@ fn conformal_quantile(
     let mode = py_result(quantile::QuantileMode::parse(mode))?;
     py_result(maybe_detach(py, s.len(), || {
         quantile::conformal_quantile(s, alpha, mode, raise_if_infinite)
-    }))
+    })?)
 }
 
 /// A fitted calibration set of nonconformity scores: O(log n) conformal p-values.
@@ -45,7 +45,7 @@ impl PValues {
     #[new]
     fn new(py: Python<'_>, scores: PyReadonlyArray1<'_, f64>) -> PyResult<Self> {
         let s = slice1(&scores, "scores")?;
-        py_result(maybe_detach(py, s.len(), || pvalues::PValues::fit(s))).map(Self)
+        py_result(maybe_detach(py, s.len(), || pvalues::PValues::fit(s))?).map(Self)
     }
 
     /// (#{cal >= s} + 1) / (n + 1).
@@ -67,7 +67,7 @@ impl PValues {
         seed: Option<u64>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let s = slice1(&scores, "scores")?;
-        let out = py_result(maybe_detach(py, s.len(), || self.0.p_values(s, seed)))?;
+        let out = py_result(maybe_detach(py, s.len(), || self.0.p_values(s, seed))?)?;
         Ok(out.into_pyarray(py))
     }
 
@@ -105,7 +105,7 @@ fn class_scores<'py>(
     let sc = parse_score(score, randomized, raps_lambda, raps_k_reg)?;
     let out = py_result(maybe_detach(py, p.len(), || {
         sets::calibration_scores(p, n, k, y, sc, seed)
-    }))?;
+    })?)?;
     Ok(out.into_pyarray(py))
 }
 
@@ -125,7 +125,7 @@ fn predict_sets<'py>(
     q_single: Option<f64>,
     q_class: Option<PyReadonlyArray1<'py, f64>>,
     q_row: Option<PyReadonlyArray1<'py, f64>>,
-    threads: Option<usize>,
+    threads: Option<Threads>,
 ) -> PyResult<Bound<'py, PyArray2<bool>>> {
     let (p, n, k) = slice2(&probs, "probs")?;
     let sc = parse_score(score, false, raps_lambda, raps_k_reg)?;
@@ -141,8 +141,11 @@ fn predict_sets<'py>(
         }
     };
     let out = py_result(maybe_detach(py, p.len(), || {
-        credo_core::parallel::with_threads(threads, || sets::predict_sets(p, n, k, sc, last, q, seed)).and_then(|r| r)
-    }))?;
+        credo_core::parallel::with_threads(Threads::count(threads), || {
+            sets::predict_sets(p, n, k, sc, last, q, seed)
+        })
+        .and_then(|r| r)
+    })?)?;
     out.into_pyarray(py).reshape([n, k])
 }
 
@@ -183,7 +186,7 @@ fn crc_r_hat_plus(r_hat: f64, n: u64, b: f64) -> f64 {
 fn rcps_upper_bound(py: Python<'_>, losses: PyReadonlyArray1<'_, f64>, delta: f64, bound: &str) -> PyResult<f64> {
     let x = slice1(&losses, "losses")?;
     let b = py_result(rcps::Bound::parse(bound))?;
-    py_result(maybe_detach(py, x.len(), || rcps::upper_bound(x, delta, b)))
+    py_result(maybe_detach(py, x.len(), || rcps::upper_bound(x, delta, b))?)
 }
 
 type SelectionTuple = (f64, bool, f64, f64, f64, usize, usize);
@@ -223,7 +226,7 @@ fn selective_fit(
     };
     let s = py_result(maybe_detach(py, c.len(), || {
         selective::fit(c, y, target_risk, delta, m)
-    }))?;
+    })?)?;
     Ok((
         s.threshold,
         s.feasible,

@@ -64,13 +64,37 @@ impl From<PyCredoError> for PyErr {
     }
 }
 
+/// Runs `f`, turning a Rust panic into a `CredoError` instead of PyO3's `PanicException` (a
+/// `BaseException` that escapes `except Exception`). Panics are bugs: arguments are validated
+/// before any kernel runs, so this is the last line of defence, not a way of reporting errors.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> PyResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        CredoError_::new_err(format!(
+            "internal error in credo's native code ({what}); please report it"
+        ))
+    })
+}
+
 /// Converts a core result into a `PyResult`.
 pub fn py_result<T>(r: credo_core::Result<T>) -> PyResult<T> {
     r.map_err(|e| PyCredoError(e).into())
 }
 
+/// Panics inside [`catch_panic`]: lets the test suite check that a panic reaches Python as a
+/// `CredoError` (nothing else in credo panics on purpose).
+#[pyfunction]
+fn _panic_for_tests() -> PyResult<()> {
+    catch_panic(|| panic!("deliberate panic for the test suite"))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add("CredoError", py.get_type::<CredoError_>())?;
     m.add("InvalidArgumentError", py.get_type::<InvalidArgumentError>())?;
     m.add("NonFiniteError", py.get_type::<NonFiniteError>())?;

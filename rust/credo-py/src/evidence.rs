@@ -5,7 +5,7 @@ use credo_core::evidence::{self, CoverageReport, EvidenceOptions};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::arrays::maybe_detach;
+use crate::arrays::{maybe_detach, Threads};
 use crate::errors::py_result;
 
 fn report_to_py<'py>(py: Python<'py>, r: CoverageReport) -> PyResult<Bound<'py, PyDict>> {
@@ -55,7 +55,7 @@ fn evidence_coverage<'py>(
     };
     let work = answer.len() + passages.iter().map(String::len).sum::<usize>();
     let refs: Vec<&str> = passages.iter().map(String::as_str).collect();
-    let r = py_result(maybe_detach(py, work, || evidence::coverage(&answer, &refs, &opts)))?;
+    let r = py_result(maybe_detach(py, work, || evidence::coverage(&answer, &refs, &opts))?)?;
     report_to_py(py, r)
 }
 
@@ -69,7 +69,7 @@ fn evidence_coverage_batch<'py>(
     min_support: f64,
     citations: bool,
     max_chars: usize,
-    threads: Option<usize>,
+    threads: Option<Threads>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
     let opts = EvidenceOptions {
         min_support,
@@ -81,7 +81,7 @@ fn evidence_coverage_batch<'py>(
         .iter()
         .map(|ps| ps.iter().map(String::as_str).collect())
         .collect();
-    let reports = py_result(py.detach(|| evidence::coverage_batch(&a, &p, &opts, threads)))?;
+    let reports = py_result(py.detach(|| evidence::coverage_batch(&a, &p, &opts, Threads::count(threads))))?;
     reports.into_iter().map(|r| report_to_py(py, r)).collect()
 }
 

@@ -5,7 +5,7 @@ use credo_core::linear::{self, LogisticOptions};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use crate::arrays::{maybe_detach, slice1, slice2};
+use crate::arrays::{maybe_detach, slice1, slice2, Threads};
 use crate::errors::py_result;
 use credo_core::error::check_finite;
 use credo_core::CredoError;
@@ -61,7 +61,7 @@ fn logistic_fit<'py>(
     };
     let fit = py_result(maybe_detach(py, xs.len(), || {
         linear::fit_logistic(xs, n, d, ys, ws, &opts)
-    }))?;
+    })?)?;
     Ok((
         fit.coef.into_pyarray(py),
         fit.intercept,
@@ -108,15 +108,15 @@ impl LogisticModel {
         &self,
         py: Python<'py>,
         x: PyReadonlyArray2<'py, f64>,
-        threads: Option<usize>,
+        threads: Option<Threads>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let (xs, _, d) = slice2(&x, "X")?;
         if d != self.coef.len() {
             return Err(shape_err("X", d, self.coef.len()));
         }
         let out = py_result(maybe_detach(py, xs.len(), || {
-            linear::predict_proba(&self.coef, self.intercept, xs, threads)
-        }))?;
+            linear::predict_proba(&self.coef, self.intercept, xs, Threads::count(threads))
+        })?)?;
         Ok(out.into_pyarray(py))
     }
 

@@ -11,7 +11,7 @@ use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray1};
 use pyo3::prelude::*;
 
-use crate::arrays::{maybe_detach, slice1, slice2};
+use crate::arrays::{maybe_detach, slice1, slice2, Threads};
 use crate::errors::py_result;
 
 type Arr<'py> = Bound<'py, PyArray1<f64>>;
@@ -43,7 +43,7 @@ fn run<T: Send>(
     threads: Option<usize>,
     f: impl FnOnce() -> credo_core::Result<T> + Send,
 ) -> PyResult<T> {
-    py_result(maybe_detach(py, work, || with_threads(threads, f).and_then(|r| r)))
+    py_result(maybe_detach(py, work, || with_threads(threads, f).and_then(|r| r))?)
 }
 
 /// (max probability, 1.0 where the argmax equals the label) of a [n, K] probability matrix.
@@ -73,11 +73,11 @@ fn ece(
     strategy: &str,
     norm: &str,
     bin_weighted: bool,
-    threads: Option<usize>,
+    threads: Option<Threads>,
 ) -> PyResult<f64> {
     let opts = ece_options(n_bins, convention, strategy, norm, bin_weighted)?;
     let (c, yv, w) = (slice1(&conf, "y_prob")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
-    run(py, c.len(), threads, || core_ece::ece(c, yv, w, &opts))
+    run(py, c.len(), Threads::count(threads), || core_ece::ece(c, yv, w, &opts))
 }
 
 /// Per-bin (weight, count, Σ w·conf, Σ w·outcome, edges) behind `ece`.
@@ -120,12 +120,14 @@ fn ece_classwise(
     strategy: &str,
     norm: &str,
     bin_weighted: bool,
-    threads: Option<usize>,
+    threads: Option<Threads>,
 ) -> PyResult<f64> {
     let opts = ece_options(n_bins, convention, strategy, norm, bin_weighted)?;
     let (p, _, k) = slice2(&probs, "y_prob")?;
     let (l, w) = (slice1(&labels, "y_true")?, opt_slice(&weights)?);
-    run(py, p.len(), threads, || core_ece::ece_classwise(p, k, l, w, &opts))
+    run(py, p.len(), Threads::count(threads), || {
+        core_ece::ece_classwise(p, k, l, w, &opts)
+    })
 }
 
 /// Canonical (full-vector) ECE of Widmann et al. with per-coordinate uniform binning.
@@ -300,7 +302,7 @@ fn bootstrap_metric<'py>(
     norm: &str,
     bin_weighted: bool,
     area_convention: &str,
-    threads: Option<usize>,
+    threads: Option<Threads>,
 ) -> PyResult<(f64, f64, f64, Arr<'py>)> {
     let area = py_result(AreaConvention::parse(area_convention))?;
     let m = match metric {
@@ -319,7 +321,7 @@ fn bootstrap_metric<'py>(
         }
     };
     let (c, yv, w) = (slice1(&conf, "y_prob")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
-    let r = run(py, c.len() * n_resamples, threads, || {
+    let r = run(py, c.len() * n_resamples, Threads::count(threads), || {
         bootstrap::bootstrap(m, c, yv, w, n_resamples, confidence_level, seed)
     })?;
     Ok((r.estimate, r.low, r.high, r.distribution.into_pyarray(py)))
@@ -328,9 +330,9 @@ fn bootstrap_metric<'py>(
 /// Resampled indices [n_resamples, n] for metrics evaluated in Python.
 #[pyfunction]
 fn bootstrap_indices(py: Python<'_>, n: usize, n_resamples: usize, seed: u64) -> PyResult<Bound<'_, PyArray2<u32>>> {
-    let idx = maybe_detach(py, n * n_resamples, || {
+    let idx = py_result(maybe_detach(py, n.saturating_mul(n_resamples), || {
         bootstrap::resample_indices(n, n_resamples, seed)
-    });
+    })?)?;
     let arr = Array2::from_shape_vec((n_resamples, n), idx)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     Ok(arr.into_pyarray(py))
@@ -349,7 +351,7 @@ fn hist_update(
     let c = counts
         .as_slice_mut()
         .map_err(|_| pyo3::exceptions::PyValueError::new_err("counts: array must be C-contiguous"))?;
-    py_result(maybe_detach(py, v.len(), || drift::hist_update(v, lo, hi, c)))
+    py_result(maybe_detach(py, v.len(), || drift::hist_update(v, lo, hi, c))?)
 }
 
 /// (PSI, KS statistic, KS p-value, Wasserstein-1) between two histograms on the same bins.
@@ -375,7 +377,7 @@ fn hist_drift(
 #[pyfunction]
 fn ks_2samp(py: Python<'_>, a: PyReadonlyArray1<'_, f64>, b: PyReadonlyArray1<'_, f64>) -> PyResult<(f64, f64)> {
     let (x, y) = (slice1(&a, "a")?, slice1(&b, "b")?);
-    py_result(maybe_detach(py, x.len() + y.len(), || drift::ks_2samp(x, y)))
+    py_result(maybe_detach(py, x.len() + y.len(), || drift::ks_2samp(x, y))?)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

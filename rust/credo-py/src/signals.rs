@@ -12,7 +12,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyTuple};
 
-use crate::arrays::{flat_slice, maybe_detach, slice1, slice2};
+use crate::arrays::{flat_slice, maybe_detach, slice1, slice2, Threads};
 use crate::errors::py_result;
 
 fn parse_simd(simd: Option<&str>) -> PyResult<Option<SimdLevel>> {
@@ -41,7 +41,7 @@ fn run<'py, T: Logit + Element>(
     let xs = flat_slice(&arr, "logits")?;
     py_result(maybe_detach(py, xs.len(), || {
         signals::token_signals(xs, shape, chosen, opts)
-    }))
+    })?)
 }
 
 /// Token signals of C-contiguous logits. `dtype` names the element type (`bfloat16` arrives as
@@ -58,7 +58,7 @@ fn token_signals<'py>(
     vocab: usize,
     chosen: Option<PyReadonlyArray1<'py, i64>>,
     temperature: f64,
-    threads: Option<usize>,
+    threads: Option<Threads>,
     simd: Option<&str>,
     invalid: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
@@ -73,7 +73,7 @@ fn token_signals<'py>(
     };
     let opts = TokenOptions {
         temperature,
-        threads,
+        threads: Threads::count(threads),
         simd: parse_simd(simd)?,
         invalid,
     };
@@ -90,7 +90,7 @@ fn token_signals<'py>(
             let xs: &[bf16] = unsafe { std::slice::from_raw_parts(bits.as_ptr().cast(), bits.len()) };
             py_result(maybe_detach(py, xs.len(), || {
                 signals::token_signals(xs, shape, chosen, &opts)
-            }))?
+            })?)?
         }
         other => return Err(PyValueError::new_err(format!("logits: unsupported dtype {other}"))),
     };
@@ -147,7 +147,7 @@ fn sequence_signals<'py>(
     let opts = SequenceOptions { drop_last, ngram };
     let s = py_result(maybe_detach(py, batch * seq, || {
         signals::sequence_signals(&inp, valid, &opts)
-    }))?;
+    })?)?;
     let d = PyDict::new(py);
     set(&d, "n_tokens", s.n_tokens)?;
     set(&d, "mean_entropy", s.mean_entropy)?;
@@ -188,7 +188,7 @@ fn topk_signals<'py>(
     };
     let s = py_result(maybe_detach(py, top.len(), || {
         signals::topk_signals(top, rows, width, chosen, &opts)
-    }))?;
+    })?)?;
     let d = PyDict::new(py);
     set(&d, "n_valid", s.n_valid)?;
     set(&d, "tail_mass", s.tail_mass)?;
@@ -286,7 +286,7 @@ fn topk_summary<'py>(
     let response = top.response(chosen, "top_logprobs")?;
     // One exp (and a few flops) per entry: weigh entries ×4 against the GIL round-trip.
     let work = response.rows * response.width * 4;
-    let s = py_result(maybe_detach(py, work, || response.summary(&opts)))?;
+    let s = py_result(maybe_detach(py, work, || response.summary(&opts))?)?;
     let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(SUMMARY_FIELDS);
     items.push(s.n_tokens.into_pyobject(py)?.into_any());
     for v in summary_values(&s) {
@@ -310,7 +310,7 @@ fn topk_summary_batch<'py>(
     vocab_size: Option<usize>,
     k: Option<usize>,
     sentinel: f64,
-    threads: Option<usize>,
+    threads: Option<Threads>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let opts = topk_options(policy, vocab_size, k, sentinel)?;
     if let Some(c) = &chosen {
@@ -336,7 +336,10 @@ fn topk_summary_batch<'py>(
         responses.push(response);
     }
     let summaries = py_result(py.detach(|| {
-        credo_core::parallel::with_threads(threads, || signals::topk_summary_batch(&responses, &opts)).and_then(|r| r)
+        credo_core::parallel::with_threads(Threads::count(threads), || {
+            signals::topk_summary_batch(&responses, &opts)
+        })
+        .and_then(|r| r)
     }))?;
     let mut flat = Vec::with_capacity(summaries.len() * SUMMARY_FIELDS);
     for s in &summaries {

@@ -103,9 +103,7 @@ pub fn fit(p: &[f64], y: &[f64], w: Option<&[f64]>, n_bins: usize, binning: Binn
     if n == 0 {
         return Err(CredoError::empty("X", "is empty"));
     }
-    if n_bins == 0 {
-        return Err(CredoError::invalid("n_bins", "must be at least 1"));
-    }
+    crate::error::check_count("n_bins", n_bins, crate::error::MAX_BINS)?;
     check_same_len("y", y.len(), n)?;
     check_unit_interval("X", p)?;
     check_weights(w, n)?;

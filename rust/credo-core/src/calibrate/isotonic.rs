@@ -270,6 +270,12 @@ pub fn fit_with_fingerprint(
         check_finite("y", y)?;
     }
     check_weights(w, n)?;
+    // NaN bounds would reach f64::clamp, which panics on them.
+    for (arg, bound) in [("y_min", opts.y_min), ("y_max", opts.y_max)] {
+        if bound.is_some_and(f64::is_nan) {
+            return Err(CredoError::invalid(arg, "must be a number or None, got nan"));
+        }
+    }
     if let (Some(lo), Some(hi)) = (opts.y_min, opts.y_max) {
         if lo > hi {
             return Err(CredoError::invalid(
@@ -584,6 +590,11 @@ mod tests {
             ..o
         };
         assert!(fit(&[0.1, 0.2], &[0.0, 1.0], None, &bad).is_err());
+        for (y_min, y_max) in [(Some(f64::NAN), None), (None, Some(f64::NAN))] {
+            let nan = IsotonicOptions { y_min, y_max, ..o };
+            let e = fit(&[0.1, 0.2], &[0.0, 1.0], None, &nan).unwrap_err();
+            assert!(e.to_string().starts_with("y_m"), "{e}");
+        }
         assert!(IsotonicModel::from_parts(vec![0.2, 0.1], vec![0.0, 1.0], true, OutOfBounds::Nan).is_err());
     }
 

@@ -246,9 +246,7 @@ pub enum Fast<'a> {
 impl Binning {
     /// Builds the rule. `conf` is only read for the quantile strategy.
     pub fn new(convention: Convention, strategy: Strategy, n_bins: usize, conf: &[f64]) -> Result<Self> {
-        if n_bins == 0 {
-            return Err(CredoError::invalid("n_bins", "must be at least 1"));
-        }
+        crate::error::check_count("n_bins", n_bins, crate::error::MAX_BINS)?;
         if convention == Convention::Mapie && n_bins < 2 {
             return Err(CredoError::invalid("n_bins", "MAPIE's num_bins must be at least 2"));
         }

@@ -43,8 +43,15 @@ pub fn resample_counts(n: usize, seed: u64, r: u64, counts: &mut [f64]) {
 
 /// The indices drawn for each resample, row-major [n_resamples, n] (for metrics evaluated
 /// outside the engine).
-pub fn resample_indices(n: usize, n_resamples: usize, seed: u64) -> Vec<u32> {
-    let mut out = vec![0u32; n * n_resamples];
+pub fn resample_indices(n: usize, n_resamples: usize, seed: u64) -> Result<Vec<u32>> {
+    crate::error::check_count("n_resamples", n_resamples, crate::error::MAX_RESAMPLES)?;
+    if u32::try_from(n).is_err() {
+        return Err(CredoError::invalid(
+            "y_true",
+            format!("has {n} samples; at most 2^32 - 1 are supported"),
+        ));
+    }
+    let mut out = crate::error::try_filled("n_resamples", n.checked_mul(n_resamples), 0u32)?;
     crate::parallel::for_each_chunk_mut(&mut out, n.max(1), |r, row| {
         let mut it = row.iter_mut();
         Rng::new(seed, r as u64).for_each_below(n, n, |i| {
@@ -53,7 +60,7 @@ pub fn resample_indices(n: usize, n_resamples: usize, seed: u64) -> Vec<u32> {
             }
         });
     });
-    out
+    Ok(out)
 }
 
 /// Runs `f` on the weights of every resample (counts × base weights), in parallel.
@@ -193,9 +200,7 @@ pub fn bootstrap(
     confidence_level: f64,
     seed: u64,
 ) -> Result<BootResult> {
-    if n_resamples == 0 {
-        return Err(CredoError::invalid("n_resamples", "must be at least 1"));
-    }
+    crate::error::check_count("n_resamples", n_resamples, crate::error::MAX_RESAMPLES)?;
     crate::error::check_open_unit("confidence_level", confidence_level)?;
     // Validates every input through the metric itself.
     let estimate = point_estimate(metric, conf, y, w)?;

@@ -108,12 +108,17 @@ fn prepare(f: &[f64], y: &[f64], w: Option<&[f64]>) -> Result<Data> {
     Ok(Data { f: f.to_vec(), r, m })
 }
 
+/// The smallest fixed bandwidth accepted (grids of about 10⁵ points; the automatic bandwidth
+/// never goes below 2⁻¹⁰).
+pub const MIN_SIGMA: f64 = 1e-4;
+
 /// smECE at a fixed bandwidth σ.
 pub fn smooth_ece_sigma(f: &[f64], y: &[f64], w: Option<&[f64]>, sigma: f64) -> Result<f64> {
-    if !(sigma > 0.0 && sigma.is_finite()) {
+    // The grid has about 10/σ points: below MIN_SIGMA it would take gigabytes.
+    if !(sigma >= MIN_SIGMA && sigma.is_finite()) {
         return Err(CredoError::invalid(
             "sigma",
-            format!("must be a positive number, got {sigma}"),
+            format!("must be a number of at least {MIN_SIGMA:e}, got {sigma:e}"),
         ));
     }
     Ok(smooth_ece_at(&prepare(f, y, w)?, sigma))
