@@ -2,13 +2,16 @@
 
 It forwards ``POST /v1/chat/completions`` to an upstream OpenAI-compatible server (OpenAI, vLLM,
 or ``upstream.py`` beside this file), asking for the top-k logprobs, and decides each response
-with a fitted :class:`credo.ConfidenceModel` and a :class:`credo.Policy`:
+with a fitted :class:`credo.ConfidenceModel` and a :class:`credo.Policy`, compiled into one native
+decision call (:func:`credo.serving.compile`: the upstream's body goes to Rust, the decision
+comes back; ``/health`` says whether the native call is in use, and why not when it is not):
 
 * a plain response comes back unchanged but for one added field, ``"credo"`` (the decision:
   action, confidence, tier, reasons, …) and the header ``x-credo-action``;
 * ``POST /v1/credo/decide`` takes a JSON list of stored completions and decides them in one
   native batch call (the summaries computed in parallel, without the GIL);
-* a streamed response is passed through chunk by chunk while credo keeps the running signals;
+* a streamed response is passed through chunk by chunk while credo's native stream reader
+  (:class:`credo.formats.OpenAIStream`) keeps the running signals;
   one more chunk with empty ``choices`` and the ``"credo"`` field comes before ``data: [DONE]``.
   With ``CREDO_STOP_BELOW`` set (or a request's ``x-credo-stop-below`` header), a generation
   whose running confidence falls below it (after ``CREDO_STOP_MIN_TOKENS`` tokens) is stopped
@@ -50,6 +53,8 @@ def _decider() -> ResponseDecider | None:
     model = credo.load(os.environ["CREDO_MODEL"])
     policy = credo.Policy.from_toml(Path(os.environ["CREDO_POLICY"]))
     decider = ResponseDecider(model, policy)
+    if decider.native is None:
+        print(f"credo: deciding in Python, the native call does not apply ({decider.native_error})", flush=True)
     warm = os.environ.get("CREDO_WARMUP")
     if warm:  # decide recorded traffic once at start-up (under gunicorn --preload: in the parent)
         decisions = decider.decide_batch([p.read_bytes() for p in sorted(Path(warm).glob("*-*.json"))])
@@ -77,7 +82,8 @@ def _forward_headers(request: Request) -> dict[str, str]:
 
 @app.get("/health")
 async def health() -> dict:
-    return {"ok": True, "credo": DECIDER is not None}
+    native = DECIDER is not None and DECIDER.native is not None
+    return {"ok": True, "credo": DECIDER is not None, "native": native}
 
 
 @app.post("/v1/credo/decide")
@@ -123,8 +129,12 @@ async def chat_completions(request: Request) -> Response:
 async def _stream(
     params: dict, headers: dict[str, str], domain: str | None, stop_below: float | None
 ) -> AsyncIterator[bytes]:
-    content: list[dict] = []
-    last: dict = {}
+    # The native stream reader keeps the running top-k signals of each choice as the events pass
+    # through (each position reduced on arrival); the decision reads its summary, never the
+    # accumulated content.
+    running = credo.formats.OpenAIStream() if DECIDER is not None else None
+    n_tokens = checked = 0
+    last: bytes = b""
     stopped = False
     async with client().stream("POST", "/chat/completions", json=params, headers=headers) as r:
         buf = b""
@@ -136,26 +146,29 @@ async def _stream(
                 if data == b"[DONE]":
                     continue  # sent after credo's own chunk
                 yield event + b"\n\n"
-                if DECIDER is None or data is None:
+                if running is None or data is None:
                     continue
-                chunk = json.loads(data)
-                last = chunk
-                for c in chunk.get("choices") or ():
-                    if c.get("index", 0) == 0 and c.get("logprobs"):
-                        content.extend(c["logprobs"].get("content") or ())
-                if stop_below is not None and len(content) >= STOP_MIN_TOKENS and len(content) % CHECK_EVERY == 0:
-                    running = DECIDER.confidence({"choices": [{"logprobs": {"content": content}}]})
-                    if running < stop_below:
+                last = data
+                new = running.feed(event + b"\n\n")  # positions added (the proxy asks for one choice)
+                if not new:
+                    continue
+                n_tokens += new
+                first = checked == 0 and n_tokens >= STOP_MIN_TOKENS
+                if stop_below is not None and (first or (checked and n_tokens - checked >= CHECK_EVERY)):
+                    checked = n_tokens
+                    if DECIDER.decide_summary(running.summary(0)).confidence < stop_below:
                         stopped = True
                         break
             if stopped:
                 break
-    if DECIDER is not None and content:
-        decision = DECIDER.decide({"choices": [{"logprobs": {"content": content}}]}, domain=domain)
+    if running is not None and n_tokens:
+        summary = running.summary(0)
+        decision = DECIDER.decide_summary(summary, domain=domain)
         info = decision_dict(decision)
-        info["n_tokens"] = len(content)
+        info["n_tokens"] = summary.n_tokens
         info["stopped_early"] = stopped
-        tail = {k: last[k] for k in ("id", "created", "model") if k in last}
+        head = json.loads(last) if last else {}
+        tail = {k: head[k] for k in ("id", "created", "model") if k in head}
         tail.update(object="chat.completion.chunk", choices=[], credo=info)
         yield b"data: " + json.dumps(tail).encode() + b"\n\n"
     yield b"data: [DONE]\n\n"

@@ -469,3 +469,68 @@ class OpenAIStream:
     def chunks(self) -> int: ...
     @property
     def choices(self) -> list[int]: ...
+
+# --- decide.rs (credo_core::decide: one native decision call) ---
+
+# (confidence, rule, action, tier, threshold, coverage_noted): codes of credo_core::decide.
+_Outcome: TypeAlias = tuple[float, int, int, int, float, bool]
+# (threshold, gray_low, gray_high, gray_checks, gray_exhausted, below, strict_action,
+#  min_coverage, max_retries, repetition_max, strict, hooked), actions as codes.
+_DomainRules: TypeAlias = tuple[float, float, float, Sequence[int], int, int, int, float, int, float, bool, bool]
+_CalibratorModel: TypeAlias = IsotonicModel | PlattModel | BetaModel | HistogramModel | TemperatureModel
+
+@final
+class NativeDecision:
+    def __new__(
+        cls,
+        features: Sequence[int],
+        coef: Sequence[float],
+        intercept: float,
+        to_logit: bool,
+        calibrator: _CalibratorModel | None,
+        domains: Sequence[_DomainRules],
+        vocab_size: int | None = None,
+    ) -> NativeDecision: ...
+    def decide(
+        self,
+        top_logprobs: npt.NDArray[np.float64] | npt.NDArray[np.float32],
+        chosen_logprob: npt.NDArray[np.float64] | None,
+        domain: int,
+        coverage: float | None,
+        repetition: float | None,
+        attempt: int,
+        retrieval_available: bool,
+        checks_done: int,
+    ) -> _Outcome: ...
+    def decide_body(
+        self,
+        body: bytes,
+        choice: int,
+        domain: int,
+        coverage: float | None,
+        repetition: float | None,
+        attempt: int,
+        retrieval_available: bool,
+        checks_done: int,
+    ) -> _Outcome: ...
+    def decide_summary(
+        self,
+        summary: Sequence[float],
+        domain: int,
+        coverage: float | None,
+        repetition: float | None,
+        attempt: int,
+        retrieval_available: bool,
+        checks_done: int,
+    ) -> _Outcome: ...
+    def decide_bodies(
+        self,
+        bodies: Sequence[bytes],
+        domain: int,
+        coverage: float | None,
+        repetition: float | None,
+        attempt: int,
+        retrieval_available: bool,
+        checks_done: int,
+        threads: int | None = None,
+    ) -> list[_Outcome]: ...

@@ -39,6 +39,15 @@ from credo.monitor import category_labels
 
 __all__ = ["ConfidenceModel", "decision_signals"]
 
+# The Rust models of credo's binary calibrators: what the native decision call applies itself.
+_NATIVE_CALIBRATORS = (
+    _credo.IsotonicModel,
+    _credo.PlattModel,
+    _credo.BetaModel,
+    _credo.HistogramModel,
+    _credo.TemperatureModel,
+)
+
 
 def decision_signals(
     *,
@@ -225,8 +234,7 @@ class _Sub:
                 st["calibrator"] = _artifact.to_dict(self.calibrator)
             except (ArtifactError, AttributeError) as exc:
                 raise ArtifactError(
-                    f"calibrator: {type(self.calibrator).__name__} cannot be saved as a credo artefact "
-                    f"({exc})"
+                    f"calibrator: {type(self.calibrator).__name__} cannot be saved as a credo artefact ({exc})"
                 ) from None
         return st
 
@@ -242,11 +250,7 @@ class _Sub:
             bool(st["converged"]),
             0.0,
         )
-        cal = (
-            None
-            if st.get("calibrator") is None
-            else _artifact.from_dict(st["calibrator"], source="calibrator")
-        )
+        cal = None if st.get("calibrator") is None else _artifact.from_dict(st["calibrator"], source="calibrator")
         return cls(fit, cal, bool(st.get("scalar_cal", False)), bool(st.get("to_logit", False)))
 
 
@@ -343,9 +347,7 @@ class ConfidenceModel(Estimator):
             or not isinstance(self.min_segment_count, int)
             or self.min_segment_count < 2
         ):
-            raise InvalidArgumentError(
-                f"min_segment_count: must be an integer >= 2, got {self.min_segment_count!r}"
-            )
+            raise InvalidArgumentError(f"min_segment_count: must be an integer >= 2, got {self.min_segment_count!r}")
         check_choice(self.calibrator_input, "calibrator_input", ("probability", "logit"))
         if not isinstance(self.standardize, (bool, np.bool_)):
             raise InvalidArgumentError(f"standardize: must be True or False, got {self.standardize!r}")
@@ -359,12 +361,9 @@ class ConfidenceModel(Estimator):
         if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or rs < 0):
             raise InvalidArgumentError(f"random_state: must be a non-negative integer or None, got {rs!r}")
         cal = self.calibrator
-        if cal is not None and not (
-            callable(getattr(cal, "fit", None)) and callable(getattr(cal, "predict", None))
-        ):
+        if cal is not None and not (callable(getattr(cal, "fit", None)) and callable(getattr(cal, "predict", None))):
             raise InvalidArgumentError(
-                "calibrator: expected an object with fit(scores, y) and predict(scores), got "
-                f"{type(cal).__name__}"
+                f"calibrator: expected an object with fit(scores, y) and predict(scores), got {type(cal).__name__}"
             )
 
     # ----------------------------------------------------------------- fitting
@@ -430,11 +429,7 @@ class ConfidenceModel(Estimator):
             perm = rng.permutation(n)
             n_hold = round(self.holdout * n)
             hold_idx, fit_idx = np.sort(perm[:n_hold]), np.sort(perm[n_hold:])
-            if (
-                n_hold < 10
-                or yv[fit_idx].min() == yv[fit_idx].max()
-                or yv[hold_idx].min() == yv[hold_idx].max()
-            ):
+            if n_hold < 10 or yv[fit_idx].min() == yv[fit_idx].max() or yv[hold_idx].min() == yv[hold_idx].max():
                 raise InvalidArgumentError(
                     f"holdout: {self.holdout} of {n} samples leaves a part without both outcomes or fewer "
                     "than 10 "
@@ -548,6 +543,34 @@ class ConfidenceModel(Estimator):
             g = one if len(idx) > 1 else (lambda t, _g=one: (_g(t),))
             cache[cls] = g
         return g
+
+    def _native_parts(self) -> tuple[list[int], list[float], float, bool, Any]:
+        """The pooled model as ``credo._credo.NativeDecision`` takes it: feature indices into
+        :class:`credo.signals.TopkSummary`, coefficients, intercept, whether the calibrator sees
+        log-odds, and the calibrator's Rust model (None without one). Raises
+        :class:`~credo.CredoError` naming what has no native form."""
+        from credo.signals import TopkSummary
+
+        check_is_fitted(self, "pooled_")
+        fields = TopkSummary._fields
+        unknown = [f for f in self.features_ if f not in fields]
+        if unknown:
+            raise InvalidArgumentError(
+                f"model.features_: {unknown} are not top-k summary fields ({', '.join(fields)}), so the "
+                "model has no native form"
+            )
+        sub = self.pooled_
+        cal_model = None
+        if sub.calibrator is not None:
+            one = sub.one_cal
+            owner = getattr(one, "__self__", None)
+            if getattr(one, "__name__", None) != "predict_one" or not isinstance(owner, _NATIVE_CALIBRATORS):
+                raise InvalidArgumentError(
+                    f"model.calibrator: {type(sub.calibrator).__name__} has no native form (credo's binary "
+                    "calibrators have one: isotonic, Platt, beta, histogram)"
+                )
+            cal_model = owner
+        return [fields.index(f) for f in self.features_], sub.coef.tolist(), sub.intercept, sub.to_logit, cal_model
 
     def feature_weights(self, *, standardized: bool = True) -> dict[str, float]:
         """Coefficient per signal of the pooled model; on the standardised scale (comparable

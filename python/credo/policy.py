@@ -249,9 +249,7 @@ class _Domain:
         checks = cfg["gray_zone_checks"]
         if isinstance(checks, str) or not isinstance(checks, Iterable):
             raise ConfigError(f"{p}.gray_zone_checks: expected a list of actions")
-        self.gray_checks = tuple(
-            _action(c, f"{p}.gray_zone_checks", _ALLOWED["gray_zone_checks"]) for c in checks
-        )
+        self.gray_checks = tuple(_action(c, f"{p}.gray_zone_checks", _ALLOWED["gray_zone_checks"]) for c in checks)
         if len(set(self.gray_checks)) != len(self.gray_checks):
             raise ConfigError(f"{p}.gray_zone_checks: lists an action twice")
         self.gray_exhausted = _action(
@@ -282,16 +280,12 @@ def _read_toml(source: str | os.PathLike[str]) -> dict[str, Any]:
                 "or build the policy from a dict with Policy.from_dict"
             ) from None
     text: str
-    if isinstance(source, os.PathLike) or (
-        isinstance(source, str) and "\n" not in source and source.endswith(".toml")
-    ):
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source and source.endswith(".toml")):
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(
-                f"path: cannot read policy file {str(path)!r} ({exc.strerror or exc})"
-            ) from None
+            raise ConfigError(f"path: cannot read policy file {str(path)!r} ({exc.strerror or exc})") from None
     else:
         text = str(source)
     try:
@@ -313,9 +307,7 @@ class Policy:
         ``credo.conformal.SelectiveThreshold``.
     """
 
-    def __init__(
-        self, config: Mapping[str, Any] | None = None, *, thresholds: Mapping[str, Any] | None = None
-    ):
+    def __init__(self, config: Mapping[str, Any] | None = None, *, thresholds: Mapping[str, Any] | None = None):
         if config is not None and not isinstance(config, Mapping):
             raise ConfigError(f"config: expected a mapping of settings, got {type(config).__name__}")
         cfg = dict(config or {"domains": {"general": {}}})
@@ -324,9 +316,7 @@ class Policy:
             cfg = {**cfg.pop("policy"), **cfg}
         unknown = set(cfg) - _TOP_KEYS
         if unknown:
-            raise ConfigError(
-                f"policy: unknown keys {sorted(unknown)} (known: {', '.join(sorted(_TOP_KEYS))})"
-            )
+            raise ConfigError(f"policy: unknown keys {sorted(unknown)} (known: {', '.join(sorted(_TOP_KEYS))})")
         domains = cfg.get("domains")
         if not isinstance(domains, Mapping) or not domains:
             raise ConfigError("domains: missing; define at least one domain, e.g. [domains.general]")
@@ -345,13 +335,11 @@ class Policy:
         self.default_domain = cfg.get("default_domain", "general" if "general" in self.domains else None)
         if self.default_domain is None:
             raise ConfigError(
-                "default_domain: missing, and there is no 'general' domain (domains: "
-                f"{', '.join(self.domains)})"
+                f"default_domain: missing, and there is no 'general' domain (domains: {', '.join(self.domains)})"
             )
         if self.default_domain not in self.domains:
             raise ConfigError(
-                f"default_domain: {self.default_domain!r} is not among the domains "
-                f"({', '.join(self.domains)})"
+                f"default_domain: {self.default_domain!r} is not among the domains ({', '.join(self.domains)})"
             )
         ss = cfg.get("strict_stakes", "high")
         if ss not in STAKES:
@@ -385,8 +373,7 @@ class Policy:
                 )
             if self.risk_rules.default_domain not in self.domains:
                 raise ConfigError(
-                    f"risk.default_domain: {self.risk_rules.default_domain!r} is not among the policy's "
-                    "domains"
+                    f"risk.default_domain: {self.risk_rules.default_domain!r} is not among the policy's domains"
                 )
         self.thresholds: dict[str, Any] = {}
         for name, obj in (thresholds or {}).items():
@@ -403,22 +390,17 @@ class Policy:
         return cls(config, thresholds=thresholds)
 
     @classmethod
-    def from_toml(
-        cls, source: str | os.PathLike[str], *, thresholds: Mapping[str, Any] | None = None
-    ) -> Policy:
+    def from_toml(cls, source: str | os.PathLike[str], *, thresholds: Mapping[str, Any] | None = None) -> Policy:
         """A policy from a TOML file path or a TOML string."""
         return cls(_read_toml(source), thresholds=thresholds)
 
     def set_threshold(self, domain: str, threshold: Any) -> Policy:
         """Uses ``threshold`` (an object with ``accept(confidence)``) for ``domain``'s strict path."""
         if domain not in self.domains:
-            raise ConfigError(
-                f"thresholds: domain {domain!r} is not configured (domains: {', '.join(self.domains)})"
-            )
+            raise ConfigError(f"thresholds: domain {domain!r} is not configured (domains: {', '.join(self.domains)})")
         if not callable(getattr(threshold, "accept", None)):
             raise ConfigError(
-                f"thresholds.{domain}: expected an object with accept(confidence), got "
-                f"{type(threshold).__name__}"
+                f"thresholds.{domain}: expected an object with accept(confidence), got {type(threshold).__name__}"
             )
         if not hasattr(threshold, "threshold_") and hasattr(threshold, "target_risk"):
             raise ConfigError(f"thresholds.{domain}: {type(threshold).__name__} is not fitted; call fit() first")
@@ -432,6 +414,37 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"Policy(domains={list(self.domains)}, default_domain={self.default_domain!r})"
+
+    def compile(self, model: Any, *, vocab_size: int | None = None) -> Any:
+        """This policy and a fitted :class:`~credo.ConfidenceModel` compiled into one native
+        decision call: :func:`credo.serving.compile`."""
+        from credo.serving import compile as compile_
+
+        return compile_(model, self, vocab_size=vocab_size)
+
+    def _native_rules(self) -> tuple[list[str], list[tuple]]:
+        """The domains' names and rules as ``credo._credo.NativeDecision`` takes them (actions
+        as their codes; ``hooked``: a guaranteed threshold object decides the strict path)."""
+        code = {a: i for i, a in enumerate(Action)}
+        rules = []
+        for name, d in self.domains.items():
+            rules.append(
+                (
+                    d.threshold,
+                    d.gray_low,
+                    d.gray_high,
+                    [code[c] for c in d.gray_checks],
+                    code[d.gray_exhausted],
+                    code[d.below],
+                    code[d.strict_action],
+                    d.min_coverage,
+                    d.max_retries,
+                    d.repetition_max,
+                    d.stakes_rank >= self._strict_rank,
+                    name in self.thresholds,
+                )
+            )
+        return list(self.domains), rules
 
     # ----------------------------------------------------------------- decisions
 
@@ -504,122 +517,149 @@ class Policy:
             raise InvalidArgumentError(f"domain: expected a domain name (str) or None, got {_shown(domain)}")
         d = self.domains.get(domain)
         if d is None:
-            raise InvalidArgumentError(
-                f"domain: {domain!r} is not configured (domains: {', '.join(self.domains)})"
-            )
-        rank = d.stakes_rank
-        base_thr = d.threshold
-        reasons: list[str] = []
-        if risk is not None:
-            r = stakes_rank(risk.stakes)
-            if r > rank:
-                rank = r
-                reasons.extend(x for x in risk.reasons if x.startswith("The request touches"))
-                floor = self.stakes_thresholds.get(risk.stakes)
-                if floor is not None and floor > base_thr:
-                    base_thr = floor
-                    reasons.append(
-                        f"The input raises the stakes to {risk.stakes}, and the threshold to {floor:.2f}."
-                    )
-                else:
-                    reasons.append(f"The input raises the stakes to {risk.stakes}.")
-        strict = rank >= self._strict_rank
-        tier = "strict" if strict else "baseline"
-        fail_action = d.strict_action if strict else _ABSTAIN
-        done = _checks_arg(checks_done)
+            raise InvalidArgumentError(f"domain: {domain!r} is not configured (domains: {', '.join(self.domains)})")
+        case = _Case(conf, domain, d, risk, coverage, repetition, attempt, retrieval_available, verifier)
+        self._raise_stakes(case)
+        case.strict = strict = case.rank >= self._strict_rank
+        case.tier = "strict" if strict else "baseline"
+        case.fail_action = d.strict_action if strict else _ABSTAIN
+        case.done = _checks_arg(checks_done)
+        return (
+            self._ask_if_ambiguous(case)
+            or self._retry_on_repetition(case)
+            or self._on_verifier_failure(case)
+            or self._on_low_coverage(case)
+            or self._by_confidence(case)
+        )
 
-        # 1. Ambiguous input: ask before spending anything.
-        if risk is not None and risk.ambiguity:
-            reasons.extend(
-                r
-                for r in risk.reasons
-                if not r.startswith("The request touches") and not r.startswith("The request mentions")
-            )
-            reasons.append("The request is ambiguous, so the user is asked to clarify.")
-            return self._make(_ASK, conf, tier, reasons, domain, d.threshold)
+    # ----------------------------------------------------------------- the rules, in order
+    # Each rule returns a decision or None (the next rule's turn); the reasons' words are the
+    # module's ``_*_reasons`` functions, shared with the native decision (credo.serving).
 
-        # 2. A sampling artefact: a repetition loop.
-        if repetition is not None and repetition >= d.repetition_max:
-            reasons.append(
-                f"The output repeats itself (repetition {repetition:.2f} ≥ {d.repetition_max:.2f}), a "
-                "sampling artefact."
-            )
-            if attempt < d.max_retries:
-                reasons.append(f"Retrying (attempt {attempt + 1} of {d.max_retries}).")
-                return self._make(_RETRY, conf, tier, reasons, domain, d.threshold)
-            reasons.append(
-                f"No retries left ({d.max_retries} allowed), so the request is {_done(fail_action)}."
-            )
-            return self._make(fail_action, conf, tier, reasons, domain, d.threshold)
+    def _raise_stakes(self, case: _Case) -> None:
+        """Input risk above the domain's stakes raises the rank (maybe to strict) and the
+        threshold to the stakes' floor."""
+        risk = case.risk
+        if risk is None:
+            return
+        r = stakes_rank(risk.stakes)
+        if r <= case.rank:
+            return
+        case.rank = r
+        case.reasons.extend(x for x in risk.reasons if x.startswith("The request touches"))
+        floor = self.stakes_thresholds.get(risk.stakes)
+        if floor is not None and floor > case.base_thr:
+            case.base_thr = floor
+            case.reasons.append(f"The input raises the stakes to {risk.stakes}, and the threshold to {floor:.2f}.")
+        else:
+            case.reasons.append(f"The input raises the stakes to {risk.stakes}.")
 
-        # 3. Verifier failures.
-        failed = _failed_verifiers(verifier)
-        if failed:
-            reasons.append(f"A verifier failed: {failed[0]}")
-            if d.on_verifier_failure is _RETRY and attempt < d.max_retries:
-                reasons.append(f"Retrying (attempt {attempt + 1} of {d.max_retries}).")
-                return self._make(_RETRY, conf, tier, reasons, domain, d.threshold)
-            if d.on_verifier_failure is _VERIFY and "verify" not in done:
-                reasons.append("Running a heavier verification.")
-                return self._make(_VERIFY, conf, tier, reasons, domain, d.threshold)
-            reasons.append(f"Nothing left to try, so the request is {_done(fail_action)}.")
-            return self._make(fail_action, conf, tier, reasons, domain, d.threshold)
+    def _ask_if_ambiguous(self, case: _Case) -> Decision | None:
+        """1. Ambiguous input: ask before spending anything."""
+        risk = case.risk
+        if risk is None or not risk.ambiguity:
+            return None
+        case.reasons.extend(
+            r
+            for r in risk.reasons
+            if not r.startswith("The request touches") and not r.startswith("The request mentions")
+        )
+        case.reasons.append("The request is ambiguous, so the user is asked to clarify.")
+        return self._make(_ASK, case.conf, case.tier, case.reasons, case.domain, case.d.threshold)
 
-        # 4. Evidence coverage.
-        if coverage is not None and coverage < d.min_coverage:
-            msg = f"Evidence covers {coverage:.0%} of the answer, below the required {d.min_coverage:.0%}."
-            reasons.append(msg)
-            if retrieval_available and "retrieve" not in done:
-                reasons.append("Retrieving more evidence.")
-                return self._make(_RETRIEVE, conf, tier, reasons, domain, d.threshold)
-            if strict:
-                reasons.append(
-                    "Unsupported claims are not acceptable at these stakes, so the request is declined."
-                )
-                return self._make(_ABSTAIN, conf, tier, reasons, domain, d.threshold)
-            reasons.append("No retrieval is available; the confidence decides.")
+    def _retry_on_repetition(self, case: _Case) -> Decision | None:
+        """2. A sampling artefact (a repetition loop): retry while retries are left."""
+        d = case.d
+        if case.repetition is None or case.repetition < d.repetition_max:
+            return None
+        action = _RETRY if case.attempt < d.max_retries else case.fail_action
+        case.reasons.extend(_repetition_reasons(d, case.repetition, case.attempt, action))
+        return self._make(action, case.conf, case.tier, case.reasons, case.domain, d.threshold)
 
-        # 5. The confidence bands.
+    def _on_verifier_failure(self, case: _Case) -> Decision | None:
+        """3. A failed verifier: retry or verify, else the failure action."""
+        failed = _failed_verifiers(case.verifier)
+        if not failed:
+            return None
+        d, reasons = case.d, case.reasons
+        reasons.append(f"A verifier failed: {failed[0]}")
+        if d.on_verifier_failure is _RETRY and case.attempt < d.max_retries:
+            reasons.append(f"Retrying (attempt {case.attempt + 1} of {d.max_retries}).")
+            action = _RETRY
+        elif d.on_verifier_failure is _VERIFY and "verify" not in case.done:
+            reasons.append("Running a heavier verification.")
+            action = _VERIFY
+        else:
+            action = case.fail_action
+            reasons.append(f"Nothing left to try, so the request is {_done(action)}.")
+        return self._make(action, case.conf, case.tier, reasons, case.domain, d.threshold)
+
+    def _on_low_coverage(self, case: _Case) -> Decision | None:
+        """4. Evidence coverage below the minimum: retrieve, or (strict) abstain; else noted."""
+        d = case.d
+        if case.coverage is None or case.coverage >= d.min_coverage:
+            return None
+        action: Action | None = None
+        if case.retrieval_available and "retrieve" not in case.done:
+            action = _RETRIEVE
+        elif case.strict:
+            action = _ABSTAIN
+        case.reasons.extend(_coverage_reasons(d, case.coverage, action))
+        if action is None:
+            return None
+        return self._make(action, case.conf, case.tier, case.reasons, case.domain, d.threshold)
+
+    def _by_confidence(self, case: _Case) -> Decision:
+        """5. The confidence bands: answer, a gray-zone check, or the band's final action."""
+        conf, d, strict, domain = case.conf, case.d, case.strict, case.domain
         thr_obj = self.thresholds.get(domain) if strict else None
         if thr_obj is not None:
             accepted = bool(thr_obj.accept(conf))
             thr, what = _guaranteed(thr_obj)
         else:
-            thr = base_thr
+            thr = case.base_thr
             accepted = conf >= thr
             known, text = d.threshold_text
             what = text if thr == known else f"the threshold {thr:.2f}"
-        if accepted:
-            reasons.append(f"Confidence {conf:.2f} clears {what} of domain {domain!r}.")
-            return self._make(_ANSWER, conf, tier, reasons, domain, thr)
         # A gray zone reaching up to the threshold follows it when the input raised it.
-        gray_high = base_thr if d.gray_high == d.threshold else d.gray_high
-        if d.gray_low <= conf < gray_high or (thr_obj is not None and conf >= d.gray_low):
-            for c in d.gray_checks:
-                name = _ACTION_NAME[c]
-                if name not in done and (c is not _RETRIEVE or retrieval_available):
-                    reasons.append(
-                        f"Confidence {conf:.2f} is in the gray zone [{d.gray_low:.2f}, {gray_high:.2f}) "
-                        f"below {what}; running the {name} check."
-                    )
-                    return self._make(c, conf, "strict" if strict else "gray_zone", reasons, domain, thr)
-            final = d.strict_action if strict else d.gray_exhausted
-            reasons.append(
-                f"Confidence {conf:.2f} is still below {what} after the gray-zone checks, so the request is "
-                f"{_done(final)}."
+        gray_high = case.base_thr if d.gray_high == d.threshold else d.gray_high
+        if accepted:
+            band, action, tier = _CLEARS, _ANSWER, case.tier
+        elif d.gray_low <= conf < gray_high or (thr_obj is not None and conf >= d.gray_low):
+            tier = "strict" if strict else "gray_zone"
+            done, retrieval = case.done, case.retrieval_available
+            check = next(
+                (c for c in d.gray_checks if _ACTION_NAME[c] not in done and (c is not _RETRIEVE or retrieval)),
+                None,
             )
-            return self._make(final, conf, "strict" if strict else "gray_zone", reasons, domain, thr)
-        final = d.strict_action if strict else d.below
-        if strict:
-            reasons.append(
-                f"Confidence {conf:.2f} is below {what} in a {_stakes(rank)}-stakes domain, so the request "
-                f"is {_done(final)}."
-            )
+            if check is not None:
+                band, action = _GRAY_CHECK, check
+            else:
+                band, action = _GRAY_EXHAUSTED, d.strict_action if strict else d.gray_exhausted
         else:
+            band, action, tier = _BELOW, d.strict_action if strict else d.below, case.tier
+        case.reasons.append(_band_reason(band, conf, what, domain, d, gray_high, action, strict, case.rank))
+        return self._make(action, conf, tier, case.reasons, domain, thr)
+
+    def _from_outcome(
+        self, outcome: tuple, domain: str, coverage: float | None, repetition: float | None, attempt: int
+    ) -> Decision:
+        """The decision of a native outcome ``(confidence, rule, action, tier, threshold,
+        coverage_noted)`` (credo.serving's compiled decider), worded by the rules' own reasons."""
+        conf, rule, act, tier_code, thr, noted = outcome
+        d = self.domains[domain]
+        action = _ACTION_LIST[act]
+        if rule == _R_REPETITION:
+            reasons = _repetition_reasons(d, repetition, attempt, action)
+        elif rule == _R_COVERAGE:
+            reasons = _coverage_reasons(d, coverage, action)
+        else:
+            reasons = _coverage_reasons(d, coverage, None) if noted else []
+            strict = d.stakes_rank >= self._strict_rank
             reasons.append(
-                f"Confidence {conf:.2f} is below {what} and the gray zone, so the request is {_done(final)}."
+                _band_reason(rule, conf, d.threshold_text[1], domain, d, d.gray_high, action, strict, d.stakes_rank)
             )
-        return self._make(final, conf, tier, reasons, domain, thr)
+        return self._make(action, conf, _TIERS[tier_code], reasons, domain, thr)
 
     def _make(
         self, action: Action, conf: float, tier: str, reasons: list[str], domain: str, thr: float | None
@@ -772,3 +812,103 @@ def _failed_verifiers(verifier: Any) -> list[str]:
             name = getattr(v, "name", "") or "verifier"
             out.append(f"{name}: {getattr(v, 'detail', '')}".strip())
     return out
+
+
+class _Case:
+    """One request on its way through the rules: its arguments, checked, and what the rules
+    before have found (the stakes' rank, the threshold, the reasons so far)."""
+
+    __slots__ = (
+        "attempt",
+        "base_thr",
+        "conf",
+        "coverage",
+        "d",
+        "domain",
+        "done",
+        "fail_action",
+        "rank",
+        "reasons",
+        "repetition",
+        "retrieval_available",
+        "risk",
+        "strict",
+        "tier",
+        "verifier",
+    )
+
+    def __init__(
+        self,
+        conf: float,
+        domain: str,
+        d: _Domain,
+        risk: InputRisk | None,
+        coverage: float | None,
+        repetition: float | None,
+        attempt: int,
+        retrieval_available: bool,
+        verifier: Any,
+    ):
+        self.conf, self.domain, self.d, self.risk = conf, domain, d, risk
+        self.coverage, self.repetition, self.attempt = coverage, repetition, attempt
+        self.retrieval_available, self.verifier = retrieval_available, verifier
+        self.rank, self.base_thr = d.stakes_rank, d.threshold
+        self.reasons: list[str] = []
+
+
+# The rules' codes in a native outcome (credo_core::decide::Rule); the bands' codes also name
+# the band in _band_reason.
+_R_REPETITION, _R_COVERAGE, _CLEARS, _GRAY_CHECK, _GRAY_EXHAUSTED, _BELOW, _R_HOOK = range(7)
+# Actions by their native code (credo_core::decide::Action: the order of Action).
+_ACTION_LIST = tuple(Action)
+
+
+def _repetition_reasons(d: _Domain, repetition: float, attempt: int, action: Action) -> list[str]:
+    """Why a repetition loop retries (``action`` RETRY) or ends the request."""
+    first = f"The output repeats itself (repetition {repetition:.2f} ≥ {d.repetition_max:.2f}), a sampling artefact."
+    if action is _RETRY:
+        return [first, f"Retrying (attempt {attempt + 1} of {d.max_retries})."]
+    return [first, f"No retries left ({d.max_retries} allowed), so the request is {_done(action)}."]
+
+
+def _coverage_reasons(d: _Domain, coverage: float, action: Action | None) -> list[str]:
+    """Why low coverage retrieves, abstains (strict), or (``action`` None) leaves it to the
+    confidence."""
+    msg = f"Evidence covers {coverage:.0%} of the answer, below the required {d.min_coverage:.0%}."
+    if action is _RETRIEVE:
+        return [msg, "Retrieving more evidence."]
+    if action is _ABSTAIN:
+        return [msg, "Unsupported claims are not acceptable at these stakes, so the request is declined."]
+    return [msg, "No retrieval is available; the confidence decides."]
+
+
+def _band_reason(
+    band: int,
+    conf: float,
+    what: str,
+    domain: str,
+    d: _Domain,
+    gray_high: float,
+    action: Action,
+    strict: bool,
+    rank: int,
+) -> str:
+    """Why the confidence band decided ``action`` (``what``: the threshold in words)."""
+    if band == _CLEARS:
+        return f"Confidence {conf:.2f} clears {what} of domain {domain!r}."
+    if band == _GRAY_CHECK:
+        return (
+            f"Confidence {conf:.2f} is in the gray zone [{d.gray_low:.2f}, {gray_high:.2f}) "
+            f"below {what}; running the {_ACTION_NAME[action]} check."
+        )
+    if band == _GRAY_EXHAUSTED:
+        return (
+            f"Confidence {conf:.2f} is still below {what} after the gray-zone checks, so the request is "
+            f"{_done(action)}."
+        )
+    if strict:
+        return (
+            f"Confidence {conf:.2f} is below {what} in a {_stakes(rank)}-stakes domain, so the request "
+            f"is {_done(action)}."
+        )
+    return f"Confidence {conf:.2f} is below {what} and the gray zone, so the request is {_done(action)}."

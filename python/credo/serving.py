@@ -15,6 +15,17 @@ parsed dict, or the ``openai`` SDK's completion object — into a decision:
 Keyword arguments of :meth:`ResponseDecider.decide` other than ``choice`` pass through to
 :meth:`credo.Policy.decide` (``domain``, ``risk``, ``coverage``, …), so rules that need more
 than the logprobs (verifiers, evidence coverage, input risk) stay with the caller.
+
+:func:`compile` (or ``policy.compile(model)``) turns the model and the policy into a
+:class:`NativeDecider`: the top-k summary, the model, its calibrator and the policy's threshold,
+gray-zone, domain, coverage, repetition and retry rules run in Rust in one call that releases the
+GIL, from arrays, from a summary or straight from the response body (read by the native reader;
+no Python dicts on the way). The call returns a compact outcome (the rule that fired, the action,
+the tier, the threshold) and the policy words it with the same code ``Policy.decide`` uses, so the
+:class:`~credo.policy.Decision` is the Python path's, bit for bit. What needs Python objects —
+input risk (``risk=``), verifiers (``verifier=``) and guaranteed thresholds on a strict domain —
+is decided by ``Policy.decide`` from the natively computed confidence. :class:`ResponseDecider`
+uses a native decider whenever the model and policy compile (``native_error`` says why not).
 """
 
 from __future__ import annotations
@@ -23,10 +34,20 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from credo.exceptions import InvalidArgumentError
-from credo.policy import Decision, Policy
+from credo import _credo
+from credo.exceptions import CredoError, InvalidArgumentError
+from credo.policy import (
+    _R_HOOK,
+    Decision,
+    Policy,
+    _bool_arg,
+    _checks_arg,
+    _count_arg,
+    _shown,
+    _unit_arg,
+)
 
-__all__ = ["ResponseDecider", "decision_dict"]
+__all__ = ["NativeDecider", "ResponseDecider", "compile", "decision_dict"]
 
 
 def decision_dict(decision: Decision) -> dict[str, Any]:
@@ -53,6 +74,249 @@ def _parsed(response: Any) -> Any:
         except json.JSONDecodeError as exc:
             raise InvalidArgumentError(f"response: not valid JSON ({exc})") from None
     return response
+
+
+# Bits of the gray-zone checks already run, by name (credo_core::decide: 1 << action code).
+_CHECK_BITS = {"retrieve": 1 << 3, "verify": 1 << 4, "escalate": 1 << 5}
+
+
+def _check_mask(checks_done: Any) -> int:
+    if checks_done.__class__ is tuple and not checks_done:
+        return 0
+    mask = 0
+    for c in _checks_arg(checks_done):
+        mask |= _CHECK_BITS[c]
+    return mask
+
+
+def compile(model: Any, policy: Policy, *, vocab_size: int | None = None) -> NativeDecider:
+    """A fitted :class:`~credo.ConfidenceModel` (on top-k summary fields) and a
+    :class:`~credo.Policy` compiled into one native decision call (see :class:`NativeDecider`).
+
+    Raises :class:`~credo.CredoError` naming what has no native form: features that are not
+    :class:`~credo.signals.TopkSummary` fields, or a calibrator other than credo's binary ones.
+    The policy is read as it is now (a threshold set on it later is not seen).
+    """
+    return NativeDecider(model, policy, vocab_size=vocab_size)
+
+
+class NativeDecider:
+    """A model and a policy compiled into one native call (made by :func:`compile`).
+
+    Every ``decide*`` method takes the policy's request arguments — ``domain``, ``coverage``,
+    ``repetition``, ``attempt``, ``retrieval_available``, ``checks_done``, and the Python hooks
+    ``risk`` and ``verifier`` — and returns the :class:`~credo.policy.Decision` that
+    ``policy.decide(model.predict_one(topk_summary(...)), ...)`` returns, bit for bit.
+    """
+
+    __slots__ = ("_default", "_index", "_native", "model", "policy", "vocab_size")
+
+    def __init__(self, model: Any, policy: Policy, *, vocab_size: int | None = None):
+        if not isinstance(policy, Policy):
+            raise InvalidArgumentError(f"policy: expected a credo.Policy, got {type(policy).__name__}")
+        if getattr(model, "features_", None) is None or not hasattr(model, "_native_parts"):
+            raise InvalidArgumentError("model: expected a fitted credo.ConfidenceModel (call fit first)")
+        if vocab_size is not None and (
+            isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1
+        ):
+            raise InvalidArgumentError(f"vocab_size: must be a positive integer or None, got {_shown(vocab_size)}")
+        features, coef, intercept, to_logit, calibrator = model._native_parts()
+        names, domains = policy._native_rules()
+        self._native = _credo.NativeDecision(
+            features, coef, intercept, to_logit, calibrator, domains, vocab_size=vocab_size
+        )
+        self._index = {name: i for i, name in enumerate(names)}
+        self._default = policy.default_domain
+        self.model = model
+        self.policy = policy
+        self.vocab_size = vocab_size
+
+    def __repr__(self) -> str:
+        return f"NativeDecider(features={list(self.model.features_)}, policy={self.policy!r})"
+
+    def _request(
+        self, domain: Any, coverage: Any, repetition: Any, attempt: Any, retrieval_available: Any, checks_done: Any
+    ) -> tuple:
+        """The request's arguments as the native call takes them (checked as Policy.decide
+        checks them)."""
+        if domain is None:
+            domain = self._default
+        elif domain.__class__ is not str and not isinstance(domain, str):
+            raise InvalidArgumentError(f"domain: expected a domain name (str) or None, got {_shown(domain)}")
+        index = self._index.get(domain)
+        if index is None:
+            raise InvalidArgumentError(f"domain: {domain!r} is not configured (domains: {', '.join(self._index)})")
+        if coverage is not None:
+            coverage = _unit_arg(coverage, "coverage")
+        if repetition is not None:
+            repetition = _unit_arg(repetition, "repetition")
+        if attempt.__class__ is not int or attempt < 0:
+            attempt = _count_arg(attempt, "attempt")
+        if retrieval_available is not True and retrieval_available is not False:
+            retrieval_available = _bool_arg(retrieval_available, "retrieval_available")
+        return domain, index, coverage, repetition, attempt, retrieval_available, _check_mask(checks_done)
+
+    def decide(
+        self,
+        top_logprobs: Any,
+        chosen_logprob: Any = None,
+        *,
+        domain: str | None = None,
+        coverage: float | None = None,
+        repetition: float | None = None,
+        attempt: int = 0,
+        retrieval_available: bool = False,
+        checks_done: Any = (),
+        risk: Any = None,
+        verifier: Any = None,
+    ) -> Decision:
+        """The decision from one response's top-k logprobs ``[T, k]`` and chosen logprobs
+        ``[T]`` (as :func:`credo.formats.from_openai` gives them)."""
+        req = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
+        args = req[1:]
+        try:
+            outcome = self._native.decide(top_logprobs, chosen_logprob, *args)
+        except CredoError:
+            raise
+        except (TypeError, ValueError):  # not in the kernel's layout: convert, or the documented error
+            from credo.signals import _topk_arrays
+
+            top, chosen = _topk_arrays(top_logprobs, chosen_logprob, "")
+            outcome = self._native.decide(top, chosen, *args)
+        return self._done(outcome, req, domain, checks_done, risk, verifier)
+
+    def _done(self, outcome: tuple, req: tuple, domain: Any, checks_done: Any, risk: Any, verifier: Any) -> Decision:
+        if risk is None and verifier is None and outcome[1] != _R_HOOK:
+            return self.policy._from_outcome(outcome, req[0], req[2], req[3], req[4])
+        return self.policy.decide(
+            outcome[0],
+            domain=domain,
+            coverage=req[2],
+            repetition=req[3],
+            attempt=req[4],
+            retrieval_available=req[5],
+            checks_done=checks_done,
+            risk=risk,
+            verifier=verifier,
+        )
+
+    def decide_body(
+        self,
+        body: Any,
+        *,
+        choice: int = 0,
+        domain: str | None = None,
+        coverage: float | None = None,
+        repetition: float | None = None,
+        attempt: int = 0,
+        retrieval_available: bool = False,
+        checks_done: Any = (),
+        risk: Any = None,
+        verifier: Any = None,
+    ) -> Decision:
+        """The decision from choice ``choice`` of a response: its raw body (``bytes``, ``str``,
+        ``bytearray``, ``memoryview``: read by the native reader inside the call), or its parsed
+        dicts / the SDK's object (read natively by :func:`credo.formats.from_openai` first)."""
+        req = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
+        body = _body_bytes(body)
+        if body is None:
+            return self.decide_response(
+                body,
+                choice=choice,
+                domain=domain,
+                coverage=coverage,
+                repetition=repetition,
+                attempt=attempt,
+                retrieval_available=retrieval_available,
+                checks_done=checks_done,
+                risk=risk,
+                verifier=verifier,
+            )
+        if choice.__class__ is not int or choice < 0:
+            choice = _count_arg(choice, "choice")
+        outcome = self._native.decide_body(body, choice, *req[1:])
+        return self._done(outcome, req, domain, checks_done, risk, verifier)
+
+    def decide_response(self, response: Any, *, choice: int = 0, **policy_args: Any) -> Decision:
+        """The decision from a response in any form :func:`credo.formats.from_openai` reads
+        (raw bodies go through :meth:`decide_body`)."""
+        if _body_bytes(response) is not None:
+            return self.decide_body(response, choice=choice, **policy_args)
+        from credo.formats import from_openai
+
+        top = from_openai(response, choice=choice)
+        return self.decide(top.top_logprobs, top.chosen_logprob, **policy_args)
+
+    def decide_summary(self, summary: Any, **policy_args: Any) -> Decision:
+        """The decision from a :class:`~credo.signals.TopkSummary` already computed (e.g. a
+        stream reader's running one)."""
+        risk = policy_args.pop("risk", None)
+        verifier = policy_args.pop("verifier", None)
+        checks_done = policy_args.get("checks_done", ())
+        domain = policy_args.get("domain")
+        req = self._request(
+            domain,
+            policy_args.get("coverage"),
+            policy_args.get("repetition"),
+            policy_args.get("attempt", 0),
+            policy_args.get("retrieval_available", False),
+            checks_done,
+        )
+        unknown = set(policy_args) - _REQUEST_ARGS
+        if unknown:
+            raise InvalidArgumentError(f"decide_summary: unknown arguments {sorted(unknown)}")
+        try:
+            values = [float(v) for v in summary]
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(
+                f"summary: expected a credo.signals.TopkSummary (13 numbers), got {_shown(summary)}"
+            ) from None
+        if len(values) != 13:
+            raise InvalidArgumentError(f"summary: expected 13 values (a TopkSummary), got {len(values)}")
+        outcome = self._native.decide_summary(values, *req[1:])
+        return self._done(outcome, req, domain, checks_done, risk, verifier)
+
+    def decide_batch(self, responses: Any, *, threads: int | None = None, **policy_args: Any) -> list[Decision]:
+        """Decisions for many responses (choice 0 of each, the same request arguments): raw
+        bodies in one native call over ``threads`` workers with the GIL released."""
+        responses = list(responses)
+        bodies = [_body_bytes(r) for r in responses]
+        if any(b is None for b in bodies):
+            return [self.decide_response(r, **policy_args) for r in responses]
+        risk = policy_args.pop("risk", None)
+        verifier = policy_args.pop("verifier", None)
+        unknown = set(policy_args) - _REQUEST_ARGS
+        if unknown:
+            raise InvalidArgumentError(f"decide_batch: unknown arguments {sorted(unknown)}")
+        checks_done = policy_args.get("checks_done", ())
+        domain = policy_args.get("domain")
+        req = self._request(
+            domain,
+            policy_args.get("coverage"),
+            policy_args.get("repetition"),
+            policy_args.get("attempt", 0),
+            policy_args.get("retrieval_available", False),
+            checks_done,
+        )
+        if threads is not None:
+            threads = _count_arg(threads, "threads")
+        outcomes = self._native.decide_bodies(bodies, *req[1:], threads=threads)
+        return [self._done(o, req, domain, checks_done, risk, verifier) for o in outcomes]
+
+
+_REQUEST_ARGS = frozenset({"domain", "coverage", "repetition", "attempt", "retrieval_available", "checks_done"})
+
+
+def _body_bytes(response: Any) -> bytes | None:
+    """A raw body as bytes (None for anything that is not a raw body)."""
+    cls = response.__class__
+    if cls is bytes:
+        return response  # type: ignore[no-any-return]
+    if cls is str or isinstance(response, str):
+        return response.encode("utf-8", "surrogatepass")  # type: ignore[no-any-return]
+    if isinstance(response, (bytes, bytearray, memoryview)):
+        return bytes(response)
+    return None
 
 
 class ResponseDecider:
@@ -86,6 +350,14 @@ class ResponseDecider:
         self.model = model
         self.policy = policy
         self.vocab_size = vocab_size
+        #: The compiled decision call (None when the model or policy has no native form; then
+        #: ``native_error`` says why and the Python path decides).
+        self.native: NativeDecider | None = None
+        self.native_error: str | None = None
+        try:
+            self.native = NativeDecider(model, policy, vocab_size=vocab_size)
+        except CredoError as exc:
+            self.native_error = str(exc)
 
     def summary(self, response: Any, *, choice: int = 0) -> Any:
         """The :class:`~credo.signals.TopkSummary` of one choice of a response."""
@@ -101,12 +373,17 @@ class ResponseDecider:
 
     def decide(self, response: Any, *, choice: int = 0, **policy_args: Any) -> Decision:
         """The decision for one choice of a response; ``policy_args`` go to ``Policy.decide``."""
+        if self.native is not None:
+            return self.native.decide_response(response, choice=choice, **policy_args)
         return self.policy.decide(self.confidence(response, choice=choice), **policy_args)
 
     def decide_batch(self, responses: Any, *, threads: int | None = None, **policy_args: Any) -> list[Decision]:
         """Decisions for many responses (choice 0 of each): their summaries in one native call
         that releases the GIL and spreads the work over ``threads`` workers, then the model on
-        all rows at once and the policy per response."""
+        all rows at once and the policy per response (raw bodies with a native decider: the
+        whole decision of each in that call)."""
+        if self.native is not None:
+            return self.native.decide_batch(responses, threads=threads, **policy_args)
         import numpy as np
 
         from credo.formats import from_openai
@@ -127,4 +404,6 @@ class ResponseDecider:
 
     def decide_summary(self, summary: Mapping[str, float] | Any, **policy_args: Any) -> Decision:
         """The decision from a summary already computed (e.g. a stream reader's running one)."""
+        if self.native is not None and summary.__class__ is not dict:
+            return self.native.decide_summary(summary, **policy_args)
         return self.policy.decide(float(self.model.predict_one(summary)), **policy_args)

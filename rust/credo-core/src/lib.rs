@@ -13,6 +13,7 @@ pub mod special;
 pub mod agree;
 pub mod calibrate;
 pub mod conformal;
+pub mod decide;
 pub mod evidence;
 pub mod formats;
 pub mod linear;

@@ -44,7 +44,7 @@ pub enum Float2<'py> {
 // ---------------------------------------------------------------- isotonic
 
 #[pyclass(frozen, module = "credo._credo", name = "IsotonicModel")]
-pub struct PyIsotonic(IsotonicModel);
+pub struct PyIsotonic(pub(crate) IsotonicModel);
 
 #[pymethods]
 impl PyIsotonic {
@@ -149,7 +149,7 @@ fn isotonic_regression<'py>(
 // ---------------------------------------------------------------- Platt and beta
 
 #[pyclass(frozen, module = "credo._credo", name = "PlattModel")]
-pub struct PyPlatt(PlattModel);
+pub struct PyPlatt(pub(crate) PlattModel);
 
 #[pymethods]
 impl PyPlatt {
@@ -197,7 +197,7 @@ fn fit_platt(
 }
 
 #[pyclass(frozen, module = "credo._credo", name = "BetaModel")]
-pub struct PyBeta(BetaModel);
+pub struct PyBeta(pub(crate) BetaModel);
 
 #[pymethods]
 impl PyBeta {
@@ -248,7 +248,7 @@ fn fit_beta(
 // ---------------------------------------------------------------- histogram binning
 
 #[pyclass(frozen, module = "credo._credo", name = "HistogramModel")]
-pub struct PyHistogram(HistogramModel);
+pub struct PyHistogram(pub(crate) HistogramModel);
 
 #[pymethods]
 impl PyHistogram {
@@ -309,7 +309,7 @@ fn fit_histogram(
 // ---------------------------------------------------------------- temperature
 
 #[pyclass(frozen, module = "credo._credo", name = "TemperatureModel")]
-pub struct PyTemperature(TemperatureModel);
+pub struct PyTemperature(pub(crate) TemperatureModel);
 
 #[pymethods]
 impl PyTemperature {

@@ -10,6 +10,7 @@ mod agree;
 mod arrays;
 mod calibrate;
 mod conformal;
+mod decide;
 mod errors;
 mod evidence;
 mod formats;
@@ -35,6 +36,7 @@ mod _credo {
         evidence::register(m)?;
         formats::register(m)?;
         linear::register(m)?;
+        decide::register(m)?;
         Ok(())
     }
 }

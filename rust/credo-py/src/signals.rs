@@ -208,14 +208,14 @@ fn topk_signals<'py>(
 }
 
 /// One response's top-k array, borrowed for the duration of the call.
-enum TopArray<'py> {
+pub(crate) enum TopArray<'py> {
     F64(PyReadonlyArray2<'py, f64>),
     F32(PyReadonlyArray2<'py, f32>),
 }
 
 impl<'py> TopArray<'py> {
     /// `arr` if it is a 2-D float64 or float32 array, else a `ValueError` naming `arg`.
-    fn borrow(arr: &Bound<'py, PyAny>, arg: &str) -> PyResult<Self> {
+    pub(crate) fn borrow(arr: &Bound<'py, PyAny>, arg: &str) -> PyResult<Self> {
         if let Ok(a) = arr.cast::<PyArray2<f64>>() {
             Ok(Self::F64(a.readonly()))
         } else if let Ok(a) = arr.cast::<PyArray2<f32>>() {
@@ -229,7 +229,7 @@ impl<'py> TopArray<'py> {
 
     /// The response as the kernel takes it (the array C-contiguous and aligned, else a
     /// `ValueError` naming `arg`).
-    fn response<'a>(&'a self, chosen: Option<&'a [f64]>, arg: &str) -> PyResult<signals::TopkResponse<'a>> {
+    pub(crate) fn response<'a>(&'a self, chosen: Option<&'a [f64]>, arg: &str) -> PyResult<signals::TopkResponse<'a>> {
         let (top, rows, width) = match self {
             Self::F64(a) => {
                 let (x, r, w) = slice2(a, arg)?;

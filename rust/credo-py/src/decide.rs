@@ -1,0 +1,257 @@
+//! Bindings of `credo_core::decide`: a compiled model and policy whose calls read their
+//! arguments, release the GIL for the whole decision, and return its compact outcome
+//! `(confidence, rule, action, tier, threshold, coverage_noted)` (codes of
+//! `credo_core::decide::{Rule, Action, Tier}`; the words are Python's).
+
+use credo_core::decide::{Action, Calibrator, Decider, DomainRules, Outcome, Request, Scorer};
+use credo_core::signals::TopkSummary;
+use credo_core::CredoError;
+use numpy::PyReadonlyArray1;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::arrays::slice1;
+use crate::calibrate::{PyBeta, PyHistogram, PyIsotonic, PyPlatt, PyTemperature};
+use crate::errors::py_result;
+use crate::signals::{topk_options, TopArray};
+
+type OutcomeTuple = (f64, u8, u8, u8, f64, bool);
+
+fn outcome(o: Outcome) -> OutcomeTuple {
+    (
+        o.confidence,
+        o.rule as u8,
+        o.action as u8,
+        o.tier as u8,
+        o.threshold,
+        o.coverage_noted,
+    )
+}
+
+/// The core model behind one of credo's fitted binary calibrator models.
+fn calibrator(obj: &Bound<'_, PyAny>) -> PyResult<Calibrator> {
+    if let Ok(m) = obj.cast::<PyIsotonic>() {
+        return Ok(Calibrator::Isotonic(m.get().0.clone()));
+    }
+    if let Ok(m) = obj.cast::<PyPlatt>() {
+        return Ok(Calibrator::Platt(m.get().0));
+    }
+    if let Ok(m) = obj.cast::<PyBeta>() {
+        return Ok(Calibrator::Beta(m.get().0));
+    }
+    if let Ok(m) = obj.cast::<PyHistogram>() {
+        return Ok(Calibrator::Histogram(m.get().0.clone()));
+    }
+    if let Ok(m) = obj.cast::<PyTemperature>() {
+        return Ok(Calibrator::Temperature(m.get().0));
+    }
+    py_result(Err(CredoError::invalid(
+        "calibrator",
+        "expected one of credo's binary calibrator models (IsotonicModel, PlattModel, BetaModel, \
+         HistogramModel, TemperatureModel)",
+    )))
+}
+
+fn action(code: u8) -> PyResult<Action> {
+    py_result(Action::from_code(code))
+}
+
+/// One domain's rules: `(threshold, gray_low, gray_high, gray_checks, gray_exhausted, below,
+/// strict_action, min_coverage, max_retries, repetition_max, strict, hooked)`, actions as codes.
+type DomainTuple = (f64, f64, f64, Vec<u8>, u8, u8, u8, f64, u64, f64, bool, bool);
+
+fn domain(t: DomainTuple) -> PyResult<DomainRules> {
+    let (
+        threshold,
+        gray_low,
+        gray_high,
+        checks,
+        gray_exhausted,
+        below,
+        strict_action,
+        min_coverage,
+        max_retries,
+        repetition_max,
+        strict,
+        hooked,
+    ) = t;
+    Ok(DomainRules {
+        threshold,
+        gray_low,
+        gray_high,
+        gray_checks: checks.into_iter().map(action).collect::<PyResult<_>>()?,
+        gray_exhausted: action(gray_exhausted)?,
+        below: action(below)?,
+        strict_action: action(strict_action)?,
+        min_coverage,
+        max_retries,
+        repetition_max,
+        strict,
+        hooked,
+    })
+}
+
+/// A fitted confidence model and a policy compiled into one native decision.
+#[pyclass(frozen, module = "credo._credo")]
+struct NativeDecision(Decider);
+
+#[pymethods]
+impl NativeDecision {
+    #[new]
+    #[pyo3(signature = (features, coef, intercept, to_logit, calibrator, domains, vocab_size=None))]
+    fn new(
+        features: Vec<usize>,
+        coef: Vec<f64>,
+        intercept: f64,
+        to_logit: bool,
+        calibrator: Option<&Bound<'_, PyAny>>,
+        domains: Vec<DomainTuple>,
+        vocab_size: Option<usize>,
+    ) -> PyResult<Self> {
+        let cal = calibrator.map(self::calibrator).transpose()?;
+        let scorer = py_result(Scorer::new(features, coef, intercept, to_logit, cal))?;
+        let domains = domains.into_iter().map(domain).collect::<PyResult<Vec<_>>>()?;
+        if domains.is_empty() {
+            return py_result(Err(CredoError::empty("domains", "the policy has no domain")));
+        }
+        let topk = topk_options("bounds", vocab_size, None, -9999.0)?;
+        Ok(Self(Decider { scorer, domains, topk }))
+    }
+
+    /// The decision from one response's top-k logprobs `[T, k]` (float64/float32, C-contiguous)
+    /// and its chosen logprobs `[T]`.
+    #[pyo3(signature = (top_logprobs, chosen_logprob, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        py: Python<'_>,
+        top_logprobs: &Bound<'_, PyAny>,
+        chosen_logprob: Option<PyReadonlyArray1<'_, f64>>,
+        domain: usize,
+        coverage: Option<f64>,
+        repetition: Option<f64>,
+        attempt: u64,
+        retrieval_available: bool,
+        checks_done: u8,
+    ) -> PyResult<OutcomeTuple> {
+        let req = request(domain, coverage, repetition, attempt, retrieval_available, checks_done);
+        let chosen = chosen_logprob
+            .as_ref()
+            .map(|c| slice1(c, "chosen_logprob"))
+            .transpose()?;
+        let top = TopArray::borrow(top_logprobs, "top_logprobs")?;
+        let response = top.response(chosen, "top_logprobs")?;
+        py_result(py.detach(|| self.0.decide(&response, &req))).map(outcome)
+    }
+
+    /// The decision from choice `choice` of a response body (UTF-8 JSON bytes), read natively.
+    #[pyo3(signature = (body, choice, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
+    #[allow(clippy::too_many_arguments)]
+    fn decide_body(
+        &self,
+        py: Python<'_>,
+        body: &Bound<'_, PyBytes>,
+        choice: usize,
+        domain: usize,
+        coverage: Option<f64>,
+        repetition: Option<f64>,
+        attempt: u64,
+        retrieval_available: bool,
+        checks_done: u8,
+    ) -> PyResult<OutcomeTuple> {
+        let req = request(domain, coverage, repetition, attempt, retrieval_available, checks_done);
+        let bytes = body.as_bytes();
+        py_result(py.detach(|| self.0.decide_body(bytes, choice, &req))).map(outcome)
+    }
+
+    /// The decision from a top-k summary's 13 values (`credo.signals.TopkSummary` order).
+    #[pyo3(signature = (summary, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
+    #[allow(clippy::too_many_arguments)]
+    fn decide_summary(
+        &self,
+        summary: [f64; 13],
+        domain: usize,
+        coverage: Option<f64>,
+        repetition: Option<f64>,
+        attempt: u64,
+        retrieval_available: bool,
+        checks_done: u8,
+    ) -> PyResult<OutcomeTuple> {
+        let req = request(domain, coverage, repetition, attempt, retrieval_available, checks_done);
+        py_result(self.0.decide_summary(&summary_of(&summary)?, &req)).map(outcome)
+    }
+
+    /// Decisions of many bodies (choice 0 of each, the same request fields) over `threads`
+    /// workers; an error names the first failing body by its index.
+    #[pyo3(signature = (bodies, domain, coverage, repetition, attempt, retrieval_available, checks_done, threads=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn decide_bodies(
+        &self,
+        py: Python<'_>,
+        bodies: Vec<Bound<'_, PyBytes>>,
+        domain: usize,
+        coverage: Option<f64>,
+        repetition: Option<f64>,
+        attempt: u64,
+        retrieval_available: bool,
+        checks_done: u8,
+        threads: Option<usize>,
+    ) -> PyResult<Vec<OutcomeTuple>> {
+        let req = request(domain, coverage, repetition, attempt, retrieval_available, checks_done);
+        let slices: Vec<&[u8]> = bodies.iter().map(|b| b.as_bytes()).collect();
+        let results = py_result(
+            py.detach(|| credo_core::parallel::with_threads(threads, || self.0.decide_bodies(&slices, &req))),
+        )?;
+        results.into_iter().map(|r| py_result(r).map(outcome)).collect()
+    }
+}
+
+fn request(
+    domain: usize,
+    coverage: Option<f64>,
+    repetition: Option<f64>,
+    attempt: u64,
+    retrieval_available: bool,
+    checks_done: u8,
+) -> Request {
+    Request {
+        domain,
+        coverage,
+        repetition,
+        attempt,
+        retrieval_available,
+        checks_done,
+    }
+}
+
+/// A summary from its 13 values (the token count first, a whole number).
+fn summary_of(v: &[f64; 13]) -> PyResult<TopkSummary> {
+    if !(v[0] >= 0.0 && v[0].fract() == 0.0) {
+        return py_result(Err(CredoError::invalid(
+            "summary.n_tokens",
+            format!("must be a non-negative whole number, got {}", v[0]),
+        )));
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked whole and ≥ 0
+    let n_tokens = v[0] as usize;
+    Ok(TopkSummary {
+        n_tokens,
+        mean_entropy: v[1],
+        max_entropy: v[2],
+        mean_entropy_upper: v[3],
+        mean_tail_mass: v[4],
+        max_tail_mass: v[5],
+        mean_margin: v[6],
+        min_margin: v[7],
+        mean_max_logprob: v[8],
+        sum_logprob: v[9],
+        mean_logprob: v[10],
+        min_logprob: v[11],
+        not_top1: v[12],
+    })
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeDecision>()?;
+    Ok(())
+}
