@@ -384,7 +384,13 @@ def ks_2samp(a: _F, b: _F) -> tuple[float, float]: ...
 
 
 def evidence_coverage(
-    answer: str, passages: list[str], *, min_support: float = 0.6, citations: bool = True, max_chars: int = 2000000
+    answer: str,
+    passages: list[str],
+    *,
+    min_support: float = 0.6,
+    citations: bool = True,
+    max_chars: int = 2000000,
+    max_passages: int = 1000,
 ) -> dict[str, Any]: ...
 def evidence_coverage_batch(
     answers: list[str],
@@ -393,8 +399,10 @@ def evidence_coverage_batch(
     min_support: float = 0.6,
     citations: bool = True,
     max_chars: int = 2000000,
+    max_passages: int = 1000,
     threads: int | None = None,
 ) -> list[dict[str, Any]]: ...
+def text_occurring(haystack: bytes, needles: list[bytes]) -> list[bool]: ...
 
 
 # --- linear.rs ---

@@ -89,11 +89,12 @@ def _check_passages(passages: Any, name: str) -> list[str]:
     return [_check_text(p, f"{name}[{i}]") for i, p in enumerate(passages)]
 
 
-def _check_options(min_support: float, max_chars: int) -> None:
+def _check_options(min_support: float, max_chars: int, max_passages: int) -> None:
     if not isinstance(min_support, (int, float)) or not 0.0 < float(min_support) <= 1.0:
         raise InvalidArgumentError(f"min_support: must lie in (0, 1], got {min_support!r}")
-    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
-        raise InvalidArgumentError(f"max_chars: must be a positive integer, got {max_chars!r}")
+    for name, value in (("max_chars", max_chars), ("max_passages", max_passages)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidArgumentError(f"{name}: must be a positive integer, got {value!r}")
 
 
 def _not_utf8(named: list[tuple[str, str]]) -> InvalidArgumentError:
@@ -143,6 +144,7 @@ def coverage(
     citations: bool = True,
     min_support: float = 0.6,
     max_chars: int = 2_000_000,
+    max_passages: int = 1_000,
 ) -> CoverageResult:
     """Evidence coverage of ``answer`` by ``passages``.
 
@@ -159,6 +161,10 @@ def coverage(
     max_chars : int
         Longest accepted answer or passage in characters; longer input raises
         :class:`~credo.InvalidArgumentError` naming it.
+    max_passages : int
+        Most passages accepted (more raise :class:`~credo.InvalidArgumentError`). Each claim is
+        scored against each passage, so this bound is what keeps the work linear in the answer's
+        length. A claim keeps at most its first 64 citation numbers.
 
     Returns
     -------
@@ -169,10 +175,15 @@ def coverage(
     """
     answer = _check_text(answer, "answer")
     ps = _check_passages(passages, "passages")
-    _check_options(min_support, max_chars)
+    _check_options(min_support, max_chars, max_passages)
     try:
         raw = _credo.evidence_coverage(
-            answer, ps, min_support=float(min_support), citations=bool(citations), max_chars=max_chars
+            answer,
+            ps,
+            min_support=float(min_support),
+            citations=bool(citations),
+            max_chars=max_chars,
+            max_passages=max_passages,
         )
     except UnicodeEncodeError:
         raise _not_utf8([("answer", answer)] + [(f"passages[{i}]", p) for i, p in enumerate(ps)]) from None
@@ -186,6 +197,7 @@ def coverage_batch(
     citations: bool = True,
     min_support: float = 0.6,
     max_chars: int = 2_000_000,
+    max_passages: int = 1_000,
     threads: int | None = None,
 ) -> list[CoverageResult]:
     """:func:`coverage` for many answers; ``passages[i]`` are the passages of ``answers[i]``.
@@ -201,7 +213,7 @@ def coverage_batch(
         raise ShapeError(f"passages: has {len(passages)} entries but there are {len(answers)} answers")
     ans = [_check_text(a, f"answers[{i}]") for i, a in enumerate(answers)]
     ps = [_check_passages(p, f"passages[{i}]") for i, p in enumerate(passages)]
-    _check_options(min_support, max_chars)
+    _check_options(min_support, max_chars, max_passages)
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise InvalidArgumentError(f"threads: must be a positive integer or None, got {threads!r}")
     try:
@@ -211,6 +223,7 @@ def coverage_batch(
             min_support=float(min_support),
             citations=bool(citations),
             max_chars=max_chars,
+            max_passages=max_passages,
             threads=threads,
         )
     except UnicodeEncodeError:

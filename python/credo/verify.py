@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol, runtime_checkable
 
+from credo import _credo
 from credo.exceptions import ConfigError, InvalidArgumentError
 
 __all__ = [
@@ -834,17 +835,22 @@ class ToolResultVerifier:
             if not _has_close(numbers, v, self.rel_tol, 1e-12):
                 failures.append(f"the number {m.group()} is not in the tool result")
         if self.check_names:
-            haystack = " ".join(strings)
+            names = []
             for m in _NAME.finditer(text):
                 words = m.group().split()
-                sentence_start = _opens_sentence(text, m.start())
-                if sentence_start:
+                if _opens_sentence(text, m.start()):
                     words = words[1:]
-                if not words:
-                    continue
-                name = " ".join(words)
+                if words:
+                    names.append(" ".join(words))
+            # One pass over the result's strings for all the names (a search per name cost
+            # names × result size).
+            found = _credo.text_occurring(
+                " ".join(strings).encode("utf-8", "surrogatepass"),
+                [n.lower().encode("utf-8", "surrogatepass") for n in names],
+            )
+            for name, ok in zip(names, found, strict=True):
                 checks += 1
-                if name.lower() not in haystack:
+                if not ok:
                     failures.append(f"the name {name!r} is not in the tool result")
         return _result(self.name, checks, failures, f"All {checks} numbers and names agree with the tool result.")
 

@@ -57,10 +57,16 @@ CASES: list[tuple[str, Callable[[object], object], Callable[[int], object], int]
         40_000,
     ),
     (
+        "tool result: names x result",
+        lambda t: TOOL.verify(t, {"tool_result": {"text": t.lower()}}),
+        lambda n: "".join(f"Then Name{i} x Other{i} went. " for i in range(n // 32)),
+        50_000,
+    ),
+    (
         "tool result: numbers",
         lambda t: TOOL.verify(t, {"tool_result": list(range(len(t) // 8))}),
         lambda n: " ".join(str(i) for i in range(n // 6)),
-        20_000,
+        60_000,
     ),
     ("risk: digits", risk.assess, lambda n: "1" * n + "x", 20_000),
     ("risk: letters", risk.assess, lambda n: "a" * n, 20_000),

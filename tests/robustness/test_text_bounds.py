@@ -121,3 +121,32 @@ def test_coverage_bounds():
         evidence.coverage("word " * 30, ["p"], max_chars=100)
     with pytest.raises(credo.InvalidArgumentError, match=r"^passages\[1\]: "):
         evidence.coverage("a claim here", ["p", "x" * 101], max_chars=100)
+
+
+def test_coverage_bounds_the_passage_count():
+    passages = ["alpha beta"] * 3
+    assert evidence.coverage("alpha beta.", passages, max_passages=3).coverage == 1.0
+    with pytest.raises(credo.InvalidArgumentError, match=r"^passages: 3 passages exceed max_passages = 2"):
+        evidence.coverage("alpha beta.", passages, max_passages=2)
+    with pytest.raises(credo.InvalidArgumentError, match=r"^\[1\]: passages: 3 passages exceed"):
+        evidence.coverage_batch(["a b.", "a b."], [["a b"], passages], max_passages=2)
+    with pytest.raises(credo.InvalidArgumentError, match=r"^max_passages"):
+        evidence.coverage("a", ["b"], max_passages=0)
+
+
+def test_coverage_names_text_with_a_lone_surrogate():
+    with pytest.raises(credo.InvalidArgumentError, match=r"^passages\[1\]: not valid Unicode"):
+        evidence.coverage("fine text here", ["ok", "bad \ud800 text"])
+    with pytest.raises(credo.InvalidArgumentError, match=r"^answers\[0\]: not valid Unicode"):
+        evidence.coverage_batch(["\udfff"], [["ok"]])
+
+
+def test_tool_result_names_found_in_one_pass():
+    v = verify.ToolResultVerifier()
+    tool = {"st": "Lyon Part-Dieu station", "city": "Saint-Étienne", "odd": "x \ud800 y"}
+    assert v.verify("We took the train. Then Part-Dieu and Saint-Étienne.", {"tool_result": tool}).passed
+    r = v.verify("It rained in Lyon, not Paris.", {"tool_result": tool})
+    assert not r.passed and "'Paris'" in r.detail and "'Lyon'" not in r.detail
+    # Lone surrogates on either side are compared as they are, not an error.
+    assert v.verify("Now \ud800 Y here", {"tool_result": tool}).passed
+    assert not v.verify("Now \udc00 Zed here", {"tool_result": tool}).passed

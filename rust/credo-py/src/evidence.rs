@@ -39,7 +39,7 @@ fn report_to_py<'py>(py: Python<'py>, r: CoverageReport) -> PyResult<Bound<'py, 
 
 /// Evidence coverage of one answer by its passages (see `credo.evidence.coverage`).
 #[pyfunction]
-#[pyo3(signature = (answer, passages, *, min_support=0.6, citations=true, max_chars=2_000_000))]
+#[pyo3(signature = (answer, passages, *, min_support=0.6, citations=true, max_chars=2_000_000, max_passages=1_000))]
 fn evidence_coverage<'py>(
     py: Python<'py>,
     answer: String,
@@ -47,11 +47,13 @@ fn evidence_coverage<'py>(
     min_support: f64,
     citations: bool,
     max_chars: usize,
+    max_passages: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let opts = EvidenceOptions {
         min_support,
         citations,
         max_chars,
+        max_passages,
     };
     let work = answer.len() + passages.iter().map(String::len).sum::<usize>();
     let refs: Vec<&str> = passages.iter().map(String::as_str).collect();
@@ -61,7 +63,8 @@ fn evidence_coverage<'py>(
 
 /// Evidence coverage of many answers, each with its own passages, in parallel.
 #[pyfunction]
-#[pyo3(signature = (answers, passages, *, min_support=0.6, citations=true, max_chars=2_000_000, threads=None))]
+#[pyo3(signature = (answers, passages, *, min_support=0.6, citations=true, max_chars=2_000_000, max_passages=1_000, threads=None))]
+#[allow(clippy::too_many_arguments)]
 fn evidence_coverage_batch<'py>(
     py: Python<'py>,
     answers: Vec<String>,
@@ -69,12 +72,14 @@ fn evidence_coverage_batch<'py>(
     min_support: f64,
     citations: bool,
     max_chars: usize,
+    max_passages: usize,
     threads: Option<Threads>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
     let opts = EvidenceOptions {
         min_support,
         citations,
         max_chars,
+        max_passages,
     };
     let a: Vec<&str> = answers.iter().map(String::as_str).collect();
     let p: Vec<Vec<&str>> = passages
@@ -85,7 +90,18 @@ fn evidence_coverage_batch<'py>(
     reports.into_iter().map(|r| report_to_py(py, r)).collect()
 }
 
+/// For each needle, whether it occurs in `haystack`, all as bytes (one linear pass; see
+/// `credo_core::evidence::text::occurring`). Python encodes with "surrogatepass", so text holding
+/// lone surrogates is searched too.
+#[pyfunction]
+fn text_occurring(py: Python<'_>, haystack: Vec<u8>, needles: Vec<Vec<u8>>) -> PyResult<Vec<bool>> {
+    let work = haystack.len() + needles.iter().map(Vec::len).sum::<usize>();
+    let refs: Vec<&[u8]> = needles.iter().map(Vec::as_slice).collect();
+    maybe_detach(py, work, || evidence::text::occurring(&haystack, &refs))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(text_occurring, m)?)?;
     m.add_function(wrap_pyfunction!(evidence_coverage, m)?)?;
     m.add_function(wrap_pyfunction!(evidence_coverage_batch, m)?)?;
     Ok(())

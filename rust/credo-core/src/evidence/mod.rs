@@ -24,6 +24,9 @@ pub struct EvidenceOptions {
     pub citations: bool,
     /// Longest accepted answer or passage, in characters (a guard against runaway inputs).
     pub max_chars: usize,
+    /// Most passages accepted per answer: every claim is scored against every passage, so the
+    /// work is (claims × passages); this bound keeps it linear in the answer.
+    pub max_passages: usize,
 }
 
 impl Default for EvidenceOptions {
@@ -32,6 +35,7 @@ impl Default for EvidenceOptions {
             min_support: 0.6,
             citations: true,
             max_chars: 2_000_000,
+            max_passages: 1_000,
         }
     }
 }
@@ -47,6 +51,16 @@ fn check(answer: &str, passages: &[&str], opts: &EvidenceOptions, prefix: &str) 
         return Err(CredoError::empty(
             format!("{prefix}passages"),
             "no passages given (pass at least one)",
+        ));
+    }
+    if passages.len() > opts.max_passages {
+        return Err(CredoError::invalid(
+            format!("{prefix}passages"),
+            format!(
+                "{} passages exceed max_passages = {}",
+                passages.len(),
+                opts.max_passages
+            ),
         ));
     }
     let too_long = |arg: String, s: &str| -> Result<()> {
@@ -103,6 +117,10 @@ mod tests {
         let e = coverage("short", &["fine", "this passage is far too long"], &small).unwrap_err();
         assert!(e.to_string().starts_with("passages[1]:"), "{e}");
         assert!(coverage_batch(&["a"], &[], &o, None).is_err());
+        let few = EvidenceOptions { max_passages: 2, ..o };
+        let e = coverage("x", &["a", "b", "c"], &few).unwrap_err();
+        assert_eq!(e.to_string(), "passages: 3 passages exceed max_passages = 2");
+        assert!(coverage("x", &["a", "b"], &few).is_ok());
     }
 
     #[test]

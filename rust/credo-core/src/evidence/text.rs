@@ -401,9 +401,179 @@ pub fn clauses(chars: &[char], (a, b): (usize, usize), tokens: &[Token]) -> Vec<
         .collect()
 }
 
+/// No state / no needle.
+const NONE: u32 = u32::MAX;
+
+/// For each of `needles`, whether it occurs in `haystack` as a byte substring (for UTF-8 text, a
+/// substring of characters: UTF-8 is self-synchronising). An empty needle occurs everywhere.
+///
+/// One Aho-Corasick pass: a trie of the needles with failure links, walked over the haystack.
+/// Time linear in the haystack plus the needles' total length, where one `contains` per needle
+/// costs their product: each state's needles (its own and, through the dictionary links, those
+/// ending in it) are collected the first time the walk enters it only, so needles nested in each
+/// other ("a", "a a", "a a a", …) add nothing. (The `aho-corasick` crate's builder was found to
+/// grow quadratically on tens of thousands of needles, hence this small one.)
+#[must_use]
+pub fn occurring(haystack: &[u8], needles: &[&[u8]]) -> Vec<bool> {
+    let mut found: Vec<bool> = needles.iter().map(|n| n.is_empty()).collect();
+    let total: usize = needles.iter().map(|n| n.len()).sum();
+    if u32::try_from(total).is_err() || u32::try_from(needles.len()).is_err() {
+        // Beyond 4 GiB of needles: one search each (never reached through max_chars).
+        return needles
+            .iter()
+            .map(|n| n.is_empty() || haystack.windows(n.len()).any(|w| w == *n))
+            .collect();
+    }
+    let step = |goto: &std::collections::HashMap<(u32, u8), u32, _>, s: u32, b: u8| goto.get(&(s, b)).copied();
+    // The trie: goto[(state, byte)], the first needle ending at each state and the next needle
+    // ending at the same state, each state's parent byte and depth.
+    let mut goto: std::collections::HashMap<(u32, u8), u32, std::hash::BuildHasherDefault<Fnv>> =
+        std::collections::HashMap::with_capacity_and_hasher(total, std::hash::BuildHasherDefault::default());
+    let mut ends = vec![NONE];
+    let mut parent = vec![(0u32, 0u8)];
+    let mut depth = vec![0u32];
+    let mut same_end = vec![NONE; needles.len()];
+    for (i, needle) in needles.iter().enumerate() {
+        if needle.is_empty() {
+            continue;
+        }
+        let mut s = 0u32;
+        for &b in *needle {
+            s = match step(&goto, s, b) {
+                Some(t) => t,
+                None => {
+                    let t = ends.len() as u32;
+                    goto.insert((s, b), t);
+                    ends.push(NONE);
+                    parent.push((s, b));
+                    depth.push(depth[s as usize] + 1);
+                    t
+                }
+            };
+        }
+        same_end[i] = ends[s as usize];
+        ends[s as usize] = i as u32;
+    }
+    // Failure links (longest proper suffix that is a trie state) and dictionary links (nearest
+    // such suffix where a needle ends), state by state in order of depth.
+    let n = ends.len();
+    let mut order: Vec<u32> = (1..n as u32).collect();
+    order.sort_unstable_by_key(|&s| depth[s as usize]);
+    let mut fail = vec![0u32; n];
+    let mut dict = vec![NONE; n];
+    for &s in &order {
+        let (p, b) = parent[s as usize];
+        if p != 0 {
+            let mut f = fail[p as usize];
+            fail[s as usize] = loop {
+                if let Some(t) = step(&goto, f, b) {
+                    break t;
+                }
+                if f == 0 {
+                    break 0;
+                }
+                f = fail[f as usize];
+            };
+        }
+        let f = fail[s as usize] as usize;
+        dict[s as usize] = if f != 0 && ends[f] != NONE { f as u32 } else { dict[f] };
+    }
+    let mut entered = vec![false; n];
+    let mut s = 0u32;
+    for &b in haystack {
+        s = loop {
+            if let Some(t) = step(&goto, s, b) {
+                break t;
+            }
+            if s == 0 {
+                break 0;
+            }
+            s = fail[s as usize];
+        };
+        let mut v = s;
+        while v != 0 && v != NONE && !entered[v as usize] {
+            entered[v as usize] = true;
+            let mut id = ends[v as usize];
+            while id != NONE {
+                found[id as usize] = true;
+                id = same_end[id as usize];
+            }
+            v = dict[v as usize];
+        }
+    }
+    found
+}
+
+/// FNV-1a for the trie's small keys (no adversary controls the hash's seed to any use: the keys
+/// are (state, byte) pairs numbered by the build).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn occurring_equals_contains_on_random_text() {
+        let mut seed: u64 = 5;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize
+        };
+        for _ in 0..500 {
+            let word =
+                |next: &mut dyn FnMut() -> usize| -> Vec<u8> { (0..next() % 6).map(|_| b"abc"[next() % 3]).collect() };
+            let hay = word(&mut next).repeat(1 + next() % 4);
+            let needles: Vec<Vec<u8>> = (0..next() % 12).map(|_| word(&mut next)).collect();
+            let refs: Vec<&[u8]> = needles.iter().map(Vec::as_slice).collect();
+            let want: Vec<bool> = refs
+                .iter()
+                .map(|n| n.is_empty() || hay.windows(n.len()).any(|w| w == *n))
+                .collect();
+            assert_eq!(occurring(&hay, &refs), want, "{hay:?} {needles:?}");
+        }
+    }
+
+    #[test]
+    fn occurring_equals_contains() {
+        let hay = "paris lyon station, the eiffel tower; saint-étienne";
+        let needles = [
+            "paris",
+            "lyon station",
+            "ris ly",
+            "tower;",
+            "marseille",
+            "",
+            "é",
+            "saint-étienne",
+            "saint-etienne",
+            "a",
+            "paris lyon station, the eiffel tower; saint-étiennex",
+        ];
+        let want: Vec<bool> = needles.iter().map(|n| hay.contains(n)).collect();
+        let bytes = |v: &[&'static str]| v.iter().map(|s| s.as_bytes()).collect::<Vec<_>>();
+        assert_eq!(occurring(hay.as_bytes(), &bytes(&needles)), want);
+        assert_eq!(occurring(b"", &bytes(&["", "a"])), [true, false]);
+        assert_eq!(occurring(b"aaa", &bytes(&["aa", "aa", "aaaa"])), [true, true, false]);
+        // Needles that only occur as suffixes of longer ones (the dictionary links).
+        let r = occurring(b"xabcd", &bytes(&["abcd", "bcd", "cd", "d", "bce"]));
+        assert_eq!(r, [true, true, true, true, false]);
+    }
 
     fn chars(s: &str) -> Vec<char> {
         s.chars().collect()
