@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from credo._array_api import host_view
 from credo.exceptions import (
+    CredoError,
     EmptyInputError,
     InvalidArgumentError,
     NonFiniteError,
@@ -31,7 +33,9 @@ def as_float_array(
 ) -> np.ndarray:
     """``x`` as a C-contiguous float array of ``dtype``, checked for rank, emptiness and finiteness."""
     try:
-        arr = np.asarray(x)
+        arr = host_view(x, name)  # zero-copy for CPU arrays of any library; refuses device arrays
+    except CredoError:
+        raise
     except (TypeError, ValueError) as exc:  # ragged lists and the like
         raise InvalidArgumentError(f"{name}: cannot be read as a numeric array ({exc})") from None
     if arr.dtype.kind not in "biuf":
@@ -65,7 +69,9 @@ def as_probabilities(x: Any, name: str, *, ndim: int | Iterable[int] | None = No
 def as_labels(y: Any, name: str, *, n_classes: int | None = None, binary: bool = False) -> np.ndarray:
     """Integer class labels as int64, in [0, n_classes) (or {0, 1} when ``binary``)."""
     try:
-        arr = np.asarray(y)
+        arr = host_view(y, name)
+    except CredoError:
+        raise
     except (TypeError, ValueError) as exc:
         raise InvalidArgumentError(f"{name}: cannot be read as an array of labels ({exc})") from None
     if arr.ndim != 1:

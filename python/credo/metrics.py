@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from credo import _array_api as _xp
 from credo import _credo
 from credo._validate import (
     as_float_array,
@@ -119,7 +120,7 @@ def top_label(y_true: Any, y_prob: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _binary_view(y_true: Any, y_prob: Any, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """(confidence, outcome) for the top-label or binary view of 1-D or 2-D input."""
-    arr = np.asarray(y_prob)
+    arr = _xp.host_view(y_prob, "y_prob")  # refuses a device array (no silent copy)
     if arr.ndim == 2:
         if kind == "binary":
             if arr.shape[1] != 2:
@@ -178,6 +179,8 @@ def ece(
     check_choice(strategy, "strategy", ("uniform", "quantile"))
     bins = _bins(n_bins, convention)
     opts = dict(n_bins=bins, convention=convention, strategy=strategy, norm=norm, bin_weighted=not adaptive)
+    if (xp := _xp.namespace_of(y_true, y_prob, sample_weight)) is not None:  # computed on the device
+        return _xp.ece(xp, y_true, y_prob, kind=kind, sample_weight=sample_weight, **opts)
     if kind in ("classwise", "canonical"):
         probs = as_probabilities(y_prob, "y_prob", ndim=2)
         labels = as_labels(y_true, "y_true", n_classes=probs.shape[1])
@@ -222,6 +225,9 @@ def reliability_table(
     check_choice(kind, "kind", ("top_label", "binary"))
     check_choice(strategy, "strategy", ("uniform", "quantile"))
     bins = _bins(n_bins, convention)
+    if (xp := _xp.namespace_of(y_true, y_prob, sample_weight)) is not None:
+        kw = dict(kind=kind, n_bins=bins, strategy=strategy, convention=convention, sample_weight=sample_weight)
+        return _xp.reliability_table(xp, y_true, y_prob, **kw)
     conf, acc = _binary_view(y_true, y_prob, kind)
     w = _weights(sample_weight, len(conf))
     weight, count, conf_sum, acc_sum, edges = _credo.reliability(
@@ -275,6 +281,8 @@ def smooth_ece(
 
 
 def _score(kind: str, y_true: Any, y_prob: Any, sample_weight: Any) -> tuple[float, int]:
+    if (xp := _xp.namespace_of(y_true, y_prob, sample_weight)) is not None:
+        return _xp.score(xp, kind, y_true, y_prob, sample_weight)
     arr = np.asarray(y_prob)
     if arr.ndim == 2:
         probs = as_probabilities(arr, "y_prob", ndim=2)
@@ -323,6 +331,8 @@ def nll(y_true: Any, y_prob: Any, *, sample_weight: Any = None) -> float:
 
 
 def _ranking(kind: str, y_true: Any, y_score: Any, sample_weight: Any, convention: str = "credo") -> float:
+    if (xp := _xp.namespace_of(y_true, y_score, sample_weight)) is not None:
+        return _xp.ranking(xp, kind, y_true, y_score, sample_weight)
     s = _scores(y_score)
     y = _outcomes(y_true, len(s)) if kind != "prr" else _light(y_true, "y_true")
     check_same_length(len(s), y_true=y)

@@ -18,13 +18,13 @@ Inputs are borrowed without copying when C-contiguous; do not mutate them during
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from credo import _array_api as _xp
 from credo import _credo
 from credo._validate import check_choice, check_positive_int
 from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
@@ -72,7 +72,8 @@ class Provenance:
 
 
 def _fields(obj: Any) -> dict[str, np.ndarray]:
-    return {k: v for k, v in vars(obj).items() if isinstance(v, np.ndarray)}
+    # Arrays of any library (device results are arrays of the input's library).
+    return {k: v for k, v in vars(obj).items() if hasattr(v, "shape") and hasattr(v, "dtype")}
 
 
 @dataclass(frozen=True)
@@ -206,19 +207,8 @@ def _temperature(t: Any) -> float:
 
 
 def _from_tensor(x: Any) -> np.ndarray:
-    """A NumPy view of a torch (or other DLPack / ``__array__``) tensor, without importing torch."""
-    if hasattr(x, "detach"):
-        x = x.detach()
-    dev = getattr(x, "device", None)
-    if dev is not None and getattr(dev, "type", "cpu") != "cpu" and hasattr(x, "cpu"):
-        x = x.cpu()
-    if str(getattr(x, "dtype", "")) == "torch.bfloat16":
-        torch = sys.modules["torch"]  # a torch tensor exists, so torch is already imported
-        return np.from_dlpack(x.view(torch.int16)).view(np.uint16).view(_bf16_dtype())
-    try:
-        return np.from_dlpack(x)
-    except (TypeError, RuntimeError, BufferError, ValueError):
-        return np.asarray(x)
+    """A NumPy view of a CPU torch (or other DLPack / ``__array__``) array, bfloat16 included."""
+    return _xp.host_view(x, "logits")
 
 
 def _bf16_dtype() -> Any:
@@ -298,6 +288,8 @@ def token_signals(
     >>> round(float(s.entropy[0]), 4), int(s.chosen_rank[0])
     (1.0397, 1)
     """
+    if (xp := _xp.namespace_of(logits)) is not None:  # a device array: computed on its device
+        return _xp.token_signals(xp, logits, chosen, temperature=temperature, invalid=invalid, processed=processed)
     arr, dtype = _as_logits(logits)
     t = _temperature(temperature)
     check_choice(invalid, "invalid", ("raise", "nan"))
@@ -417,6 +409,9 @@ def topk_signals(
     (default: lower and upper bounds on the full-vocabulary entropy from the tail mass
     1 − Σp; the upper bound needs ``vocab_size``).
     """
+    if (xp := _xp.namespace_of(top_logprobs, chosen_logprob)) is not None:
+        kw = dict(policy=policy, vocab_size=vocab_size, k=k, sentinel=sentinel, source=source, processed=processed)
+        return _xp.topk_signals(xp, top_logprobs, chosen_logprob, **kw)
     check_choice(policy, "policy", ("raw", "renormalized", "bounds"))
     try:
         top = np.asarray(top_logprobs, dtype=np.float64)
@@ -531,7 +526,7 @@ def topk_summary(
     >>> s.n_tokens, round(s.mean_logprob, 4), s.not_top1
     (2, -0.3081, 0.0)
     """
-    if policy == "bounds" and vocab_size is None and k is None and sentinel.__class__ is float:
+    if policy == "bounds" and vocab_size is None and k is None and sentinel.__class__ is float and not _xp.FORCE:
         # The per-request fast path: the kernel checks its input itself (dtype, layout, shapes,
         # values), so arrays already in its layout with the default options go straight in.
         # Anything it refuses — input to convert, or an error — takes the checked path below,
@@ -540,6 +535,9 @@ def topk_summary(
             return _make_summary(_summary(top_logprobs, chosen_logprob, "bounds", None, None, sentinel))
         except (TypeError, ValueError):
             pass
+    if (xp := _xp.namespace_of(top_logprobs, chosen_logprob)) is not None:
+        kw = dict(policy=policy, vocab_size=vocab_size, k=k, sentinel=sentinel)
+        return _xp.topk_summary(xp, top_logprobs, chosen_logprob, **kw)
     top, chosen = _topk_arrays(top_logprobs, chosen_logprob, "")
     policy, vocab_size, k, sentinel = _summary_options(policy, vocab_size, k, sentinel)
     return _make_summary(_summary(top, chosen, policy, vocab_size, k, sentinel))
