@@ -444,7 +444,8 @@ def test_reliability_table_and_calibration_curve(backend: Backend, rng) -> None:
 
 
 def test_brier_nll_auroc(backend: Backend, rng) -> None:
-    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+    sk = pytest.importorskip("sklearn.metrics")
+    brier_score_loss, log_loss, roc_auc_score = sk.brier_score_loss, sk.log_loss, sk.roc_auc_score
 
     d = binned_inputs(rng, 800, on_edges=backend.wide)
     if not backend.wide:
@@ -635,3 +636,14 @@ def test_triton_kernel_matches_array_api_path_and_cpu(dtype: str, monkeypatch) -
     bad[2, 9] = math.nan
     with pytest.raises(credo.NonFiniteError, match="row 2 contains NaN at vocabulary index 9"):
         credo.token_signals(bad)
+
+
+def test_cpu_only_signal_paths_refuse_device_arrays() -> None:
+    d1 = xs.Device("device1")
+    logits = xs.asarray(np.zeros((2, 3, 5), np.float32), device=d1)
+    on_device = credo.token_signals(logits)
+    with pytest.raises(credo.InvalidArgumentError, match=r"signals: is an array on .*runs only on the CPU"):
+        credo.sequence_signals(on_device)
+    top = xs.asarray(np.log([[0.6, 0.3]]), device=d1)
+    with pytest.raises(credo.InvalidArgumentError, match=r"top_logprobs\[0\]: is an array on"):
+        credo.topk_summary_batch([top])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -442,7 +443,11 @@ def _row_stats(c: _Ctx, x2: Any, inv_t: float, ids: Any) -> dict[str, Any] | Non
         from credo import _triton
     except ImportError:  # no triton: the array-API path
         return None
-    return _triton.row_stats(x2, inv_t, ids)
+    try:
+        return _triton.row_stats(x2, inv_t, ids)
+    except Exception as exc:  # a Triton or driver version the kernel does not build on
+        warnings.warn(f"credo: the fused Triton kernel failed ({exc!r}); using the array-API path", stacklevel=4)
+        return None
 
 
 def _row_stats_array_api(c: _Ctx, x2: Any, inv_t: float, ids: Any) -> dict[str, Any]:
@@ -481,7 +486,7 @@ def _finish(c: _Ctx, st: dict[str, Any], ids: Any) -> tuple[dict[str, Any], Any]
     xp = c.xp
     wide = c.wide
     nan = c.full(math.nan)
-    s, w = st["s"], st["w"]
+    s, w = xp.astype(st["s"], wide), xp.astype(st["w"], wide)
     bad = st["bad"] | xp.isnan(s) | (s <= 0)
     top1 = xp.astype(st["m"], wide)
     top2 = xp.astype(st["second"], wide)

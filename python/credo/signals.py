@@ -347,6 +347,7 @@ def sequence_signals(
         signals = token_signals(signals, chosen, temperature=temperature, threads=threads, invalid=invalid)
     elif chosen is not None:
         raise InvalidArgumentError("chosen: pass chosen ids to token_signals, not with precomputed signals")
+    _xp.refuse_device(signals.entropy, "signals")  # the sequence aggregates run on the CPU only
     shape = signals.shape
     b, t = (1, shape[0]) if len(shape) == 1 else shape
     if lengths is not None and mask is not None:
@@ -556,6 +557,7 @@ def _topk_arrays(top_logprobs: Any, chosen_logprob: Any, where: str) -> tuple[np
         and top.flags.c_contiguous
         and top.flags.aligned
     ):
+        _xp.refuse_device(top_logprobs, f"top_logprobs{where}")
         try:
             top = np.asarray(top_logprobs, dtype=np.float64)
         except (TypeError, ValueError) as exc:
@@ -573,6 +575,7 @@ def _topk_arrays(top_logprobs: Any, chosen_logprob: Any, where: str) -> tuple[np
         and chosen.flags.c_contiguous
         and chosen.flags.aligned
     ):
+        _xp.refuse_device(chosen, f"chosen_logprob{where}")
         try:
             chosen = np.require(np.asarray(chosen_logprob, dtype=np.float64), requirements=["C", "A"])
         except (TypeError, ValueError) as exc:
