@@ -13,6 +13,7 @@ Triton kernel when triton is installed), CuPy arrays and JAX arrays on a GPU."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 import os
 from collections.abc import Callable
@@ -69,9 +70,9 @@ def _strict(device: str) -> Callable[[np.ndarray], Any]:
 
 
 def _torch(device: str) -> Callable[[np.ndarray], Any]:
-    import torch
-
     def to(a: np.ndarray) -> Any:
+        import torch  # imported when a test runs, not at collection (forked tests elsewhere)
+
         a = np.asarray(a)
         if a.dtype == BF16:
             return torch.from_numpy(a.astype(np.float32)).to(device=device, dtype=torch.bfloat16)
@@ -81,10 +82,12 @@ def _torch(device: str) -> Callable[[np.ndarray], Any]:
 
 
 def _jax(platform: str) -> Callable[[np.ndarray], Any]:
-    import jax
+    def to(a: np.ndarray) -> Any:
+        import jax  # imported when a test runs: its runtime threads must not exist at collection
 
-    dev = jax.devices(platform)[0]
-    return lambda a: jax.device_put(np.asarray(a), dev)
+        return jax.device_put(np.asarray(a), jax.devices(platform)[0])
+
+    return to
 
 
 def _backends() -> list[Backend]:

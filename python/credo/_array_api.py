@@ -143,7 +143,7 @@ def host_view(x: Any, name: str = "array") -> np.ndarray:
     """A NumPy view of a CPU array of any library (DLPack), without a copy; bfloat16 arrives as
     ``ml_dtypes.bfloat16`` (raw uint16 without ml_dtypes). Device arrays are refused."""
     if isinstance(x, np.ndarray):
-        return x
+        return np.asarray(x)  # subclasses (masked, matrix) as plain arrays, as before
     if hasattr(x, "detach"):  # a torch tensor that requires grad cannot be exported
         x = x.detach()
     if hasattr(x, "__dlpack__"):
@@ -399,12 +399,12 @@ def token_signals(xp: Any, logits: Any, chosen: Any, *, temperature: Any, invali
     ids = None if chosen is None else _token_ids(c, chosen, lead, vocab, batch, seq)
     x2 = xp.reshape(x, (rows, vocab))
     with _errstate():
-        stats, simd = _row_stats(c, x2, 1.0 / t, ids), "array-api"
-        if stats is None:
-            stats, simd = _row_stats_array_api(c, x2, 1.0 / t, ids), "array-api"
+        fused = _fused(c, x2, 1.0 / t, ids)
+        if fused is not None:
+            (out, bad), simd = fused, "triton"
         else:
-            simd = "triton"
-        out, bad = _finish(c, stats, ids)
+            out, bad = _finish(c, _row_stats_array_api(c, x2, 1.0 / t, ids), ids)
+            simd = "array-api"
     if invalid == "raise" and bool(xp.any(bad)):
         r = _first(xp, bad)
         raise _invalid_row(c, x2[r, :], _describe(batch, seq, r), t)
@@ -435,8 +435,9 @@ def _token_ids(c: _Ctx, chosen: Any, lead: tuple[int, ...], vocab: int, batch: i
     return ids
 
 
-def _row_stats(c: _Ctx, x2: Any, inv_t: float, ids: Any) -> dict[str, Any] | None:
-    """The fused Triton pass, when it applies (a CUDA torch tensor, triton installed)."""
+def _fused(c: _Ctx, x2: Any, inv_t: float, ids: Any) -> tuple[dict[str, Any], Any] | None:
+    """The fused Triton kernel's signals and invalid rows, when it applies (a CUDA torch tensor
+    with float64 at hand, triton installed)."""
     if FORCE or not TRITON or type(x2).__module__ != "torch" or not getattr(x2, "is_cuda", False):
         return None
     try:
@@ -444,7 +445,7 @@ def _row_stats(c: _Ctx, x2: Any, inv_t: float, ids: Any) -> dict[str, Any] | Non
     except ImportError:  # no triton: the array-API path
         return None
     try:
-        return _triton.row_stats(x2, inv_t, ids)
+        return _triton.token_signals(x2, inv_t, ids)
     except Exception as exc:  # a Triton or driver version the kernel does not build on
         warnings.warn(f"credo: the fused Triton kernel failed ({exc!r}); using the array-API path", stacklevel=4)
         return None

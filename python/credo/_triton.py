@@ -1,10 +1,11 @@
 """The token-signal pass as one fused Triton kernel for CUDA torch tensors: each program reads
 its logits row once and keeps, per lane, the running maximum, the second largest value and the
 first index of the maximum (of the logits), and an online log-sum-exp with its entropy term
-(of the logits / T); the lanes are merged at the end. The outputs are the per-row statistics of
-the scalar kernel (``simd/scalar.rs``), finished into signals by
-:func:`credo._array_api._finish` — the same code as the array-API path. Imported only when a CUDA
-tensor arrives and triton is installed.
+(of the logits / T); the lanes are merged at the end into the per-row statistics of the scalar
+kernel (``simd/scalar.rs``), and these are finished into the signals in float64 exactly as
+:func:`credo._array_api._finish` does, so that a call is one launch. Imported only when a CUDA
+tensor arrives and triton is installed; ``tests/test_array_api.py`` checks it against the
+array-API path and the CPU kernel.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ import triton.language as tl
 
 
 @triton.jit
-def _row_stats_kernel(
-    X,  # [rows, V] logits (bf16, f16, f32 or f64), unit stride along V
+def _token_kernel(
+    X,  # [R, V] logits (bf16, f16, f32 or f64), unit stride along V
     stride,  # elements between rows
     V,
+    R,
     INV,  # [1] 1/T in the compute dtype (f64 for f64 logits, else f32)
     C,  # [rows] int64 chosen ids (unused without HAS_C)
-    OUT_F,  # [rows, 5] compute dtype: max/T, second/T, s, w, chosen/T
-    OUT_I,  # [rows, 3] int32: argmax, #{x > x_chosen}, bad
+    OUT_F,  # [6, R] float64: entropy, logsumexp, max_logprob, margin_logit, margin_prob, chosen_logprob
+    OUT_I,  # [3, R] int64: argmax, chosen_rank (#{x > x_chosen}), invalid row
     HAS_C: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
@@ -71,44 +73,48 @@ def _row_stats_kernel(
     runner = tl.maximum(tl.max(second, axis=0), tl.max(tl.where(idx == am, ninf, best), axis=0))
     big_m = top * inv
     scale = tl.where(s > 0, tl.exp(m - big_m), 0.0)
-    s_tot = tl.sum(s * scale, axis=0)
-    w_tot = tl.sum(tl.where(s > 0, scale * (w + s * (m - big_m)), 0.0), axis=0)
-    f = OUT_F + row * 5
-    tl.store(f, big_m)
-    tl.store(f + 1, runner * inv)
-    tl.store(f + 2, s_tot)
-    tl.store(f + 3, w_tot)
-    tl.store(f + 4 + tl.zeros([1], tl.int64), xc * inv)
-    i = OUT_I + row * 3
-    tl.store(i, am)
-    tl.store(i + 1, tl.sum(cnt, axis=0))
-    tl.store(i + 2, tl.max(bad, axis=0))
+    # The finish (token.rs, _array_api._finish) in float64: per row, a handful of operations.
+    s_tot = tl.sum(s * scale, axis=0).to(tl.float64)
+    w_tot = tl.sum(tl.where(s > 0, scale * (w + s * (m - big_m)), 0.0), axis=0).to(tl.float64)
+    ok = (tl.max(bad, axis=0) == 0) & (s_tot > 0)  # NaN, +inf, or no finite entry: an invalid row
+    top1 = big_m.to(tl.float64)
+    top2 = (runner * inv).to(tl.float64)
+    ls = tl.log(s_tot)
+    lse = top1 + ls
+    nan = float("nan")
+    tl.store(OUT_F + row, tl.where(ok, tl.maximum(ls - w_tot / s_tot, 0.0), nan))
+    tl.store(OUT_F + R + row, tl.where(ok, lse, nan))
+    tl.store(OUT_F + 2 * R + row, tl.where(ok, top1 - lse, nan))
+    tl.store(OUT_F + 3 * R + row, tl.where(ok, top1 - top2, nan))
+    tl.store(OUT_F + 4 * R + row, tl.where(ok, tl.exp(top1 - lse) - tl.exp(top2 - lse), nan))
+    tl.store(OUT_I + row, tl.where(ok, am, -1))
+    tl.store(OUT_I + 2 * R + row, tl.where(ok, 0, 1))
+    if HAS_C:
+        one = tl.zeros([1], tl.int64)
+        clp = (xc * inv).to(tl.float64) - lse
+        tl.store(OUT_F + 5 * R + row + one, tl.where(ok, clp, nan))
+        tl.store(OUT_I + R + row, tl.where(ok, tl.sum(cnt, axis=0), -1))
 
 
-def row_stats(x2: Any, inv_t: float, ids: Any) -> dict[str, Any]:
-    """The per-row statistics of ``x2`` ([rows, V], CUDA) in one read of the logits."""
+def token_signals(x2: Any, inv_t: float, ids: Any) -> tuple[dict[str, Any], Any]:
+    """The token signals of ``x2`` ([rows, V], CUDA) in one read of the logits and one launch:
+    the signal arrays (float64, argmax and rank int64, as the array-API path returns them) and
+    the invalid-row mask."""
     rows, vocab = (int(d) for d in x2.shape)
     if x2.stride(1) != 1:
         x2 = x2.contiguous()
-    wide = x2.dtype == torch.float64
-    dt = torch.float64 if wide else torch.float32
+    dt = torch.float64 if x2.dtype == torch.float64 else torch.float32
     inv = torch.full((1,), inv_t, dtype=dt, device=x2.device)
-    out_f = torch.empty((rows, 5), dtype=dt, device=x2.device)
-    out_i = torch.empty((rows, 3), dtype=torch.int32, device=x2.device)
+    out_f = torch.empty((6, rows), dtype=torch.float64, device=x2.device)
+    out_i = torch.empty((3, rows), dtype=torch.int64, device=x2.device)
     chosen = ids if ids is not None else out_i
-    block = 1024 if wide else 2048
-    _row_stats_kernel[(rows,)](
-        x2, x2.stride(0), vocab, inv, chosen, out_f, out_i, HAS_C=ids is not None, BLOCK=block, num_warps=8
+    block = 1024 if dt == torch.float64 else 2048
+    _token_kernel[(rows,)](
+        x2, x2.stride(0), vocab, rows, inv, chosen, out_f, out_i, HAS_C=ids is not None, BLOCK=block, num_warps=8
     )
-    out = {
-        "m": out_f[:, 0],
-        "second": out_f[:, 1],
-        "s": out_f[:, 2],
-        "w": out_f[:, 3],
-        "argmax": out_i[:, 0],
-        "bad": out_i[:, 2] != 0,
-    }
-    if ids is not None:
-        out["chosen"] = out_f[:, 4]
-        out["greater"] = out_i[:, 1]
-    return out
+    names = ("entropy", "logsumexp", "max_logprob", "margin_logit", "margin_prob")
+    out: dict[str, Any] = {name: out_f[j] for j, name in enumerate(names)}
+    out["argmax"] = out_i[0]
+    out["chosen_logprob"] = out_f[5] if ids is not None else None
+    out["chosen_rank"] = out_i[1] if ids is not None else None
+    return out, out_i[2] != 0
