@@ -460,10 +460,11 @@ def _row_stats_array_api(c: _Ctx, x2: Any, inv_t: float, ids: Any) -> dict[str, 
     f = xp.float64 if x2.dtype == xp.float64 else xp.float32  # bf16 and f16 widen exactly
     xf = x2 if x2.dtype == f else xp.astype(x2, f)
     xs = xf if inv_t == 1.0 else xf * inv_t
-    m = xp.max(xs, axis=-1)
+    m = xp.max(xs, axis=-1)  # NaN propagates (array API): a NaN row has m NaN
     inf = xp.asarray(math.inf, dtype=f, device=c.dev)
-    bad = xp.any(xp.isnan(xs) | (xs == inf), axis=-1) | (m == -inf)
     zero = xp.asarray(0.0, dtype=f, device=c.dev)
+    # A NaN or +inf entry (or x/T overflowing) makes s NaN below; no finite entry makes m −inf.
+    bad = ~xp.isfinite(m)
     m_safe = xp.where(bad, zero, m)
     am = xp.argmax(xs, axis=-1)
     cols = xp.arange(vocab, device=c.dev)
