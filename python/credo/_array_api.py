@@ -282,13 +282,17 @@ def _from_user(
     """``x`` as an array of the call's namespace on its device, checked for rank and emptiness;
     host data (lists, NumPy) is moved to the device (a device array of another library is not)."""
     xp = c.xp
-    if on_device(x) or (hasattr(x, "__array_namespace__") and not isinstance(x, np.ndarray)) or FORCE:
+    arr = None
+    arrayish = hasattr(x, "__array_namespace__") and not isinstance(x, np.ndarray)
+    if (on_device(x) or arrayish or FORCE) and not isinstance(x, (list, tuple)):
         try:
-            arr = xp.asarray(x, device=c.dev) if not isinstance(x, (list, tuple)) else None
-        except Exception:
-            arr = None
-    else:
-        arr = None
+            arr = xp.asarray(x, device=c.dev)
+        except Exception as exc:
+            if on_device(x):  # never through the host
+                raise InvalidArgumentError(
+                    f"{name}: cannot join the other arguments on {c.dev} ({exc}); "
+                    "pass arrays of one library on one device"
+                ) from None
     if arr is None:
         try:
             host = np.asarray(x)
