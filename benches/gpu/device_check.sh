@@ -22,9 +22,9 @@ print(sys.version.split()[0], 'numpy', numpy.__version__, 'torch', torch.__versi
       'jax', jax.__version__, jax.devices(), 'cupy', cupy.__version__, 'transformers', transformers.__version__,
       'array_api_compat', array_api_compat.__version__)"; } 2>&1 | tee "$OUT/env.log"
 status=0
-timeout 200 python3 -m pytest tests/test_array_api.py -q -p no:cacheprovider --maxfail=10 \
+timeout 170 python3 -m pytest tests/test_array_api.py -q -p no:cacheprovider --maxfail=10 \
   -k "cuda or cupy or jax-gpu or triton or torch or import" 2>&1 | tee "$OUT/tests.log" || status=1
 timeout 50 python3 examples/gpu_generate.py 2>&1 | tee "$OUT/example.log" || status=1
-timeout 110 python3 benches/gpu/bench_gpu.py --rounds 10 2>&1 | tee "$OUT/bench.log" || status=1
+timeout 150 python3 benches/gpu/bench_gpu.py --rounds 10 2>&1 | tee "$OUT/bench.log" || status=1
 echo "device_check: exit $status" | tee -a "$OUT/tests.log"
 exit $status

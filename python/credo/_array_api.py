@@ -31,7 +31,7 @@ FORCE = False
 #: Whether CUDA torch tensors take the fused Triton kernel (when triton is installed).
 TRITON = True
 
-_KDL_CPU = 1
+_KDL_HOST = (1, 3, 11)  # CPU, CUDA pinned host memory, ROCm pinned host memory: readable by the CPU
 _KDL_BFLOAT = 4
 _MOVE_HINT = "move it to the host first (torch: .cpu(), CuPy: .get(), JAX: jax.device_get) if a copy is what you want"
 
@@ -55,7 +55,7 @@ def on_device(x: Any) -> bool:
     if x is None or isinstance(x, (np.ndarray, list, tuple, float, int, np.generic)):
         return False
     kind = _device_type(x)
-    if kind is not None and kind != _KDL_CPU:
+    if kind is not None and kind not in _KDL_HOST:
         return True
     if type(x).__module__.startswith("array_api_strict"):
         # Its extra devices (tests' stand-ins for accelerators) also say "CPU" through DLPack.
@@ -196,7 +196,7 @@ def _bfloat16_view(x: Any) -> np.ndarray | None:
     except Exception:
         return None
     t = _DLTensor.from_address(ptr)  # DLManagedTensor starts with its DLTensor
-    if (t.device.device_type, t.dtype.code, t.dtype.bits, t.dtype.lanes) != (_KDL_CPU, _KDL_BFLOAT, 16, 1):
+    if t.device.device_type not in _KDL_HOST or (t.dtype.code, t.dtype.bits, t.dtype.lanes) != (_KDL_BFLOAT, 16, 1):
         return None
     shape = tuple(int(t.shape[i]) for i in range(t.ndim))
     strides = None if not t.strides else tuple(2 * int(t.strides[i]) for i in range(t.ndim))
