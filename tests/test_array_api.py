@@ -454,6 +454,7 @@ def test_reliability_table_and_calibration_curve(backend: Backend, rng) -> None:
     same(mean, want_mean, 1e-12 if backend.wide else 1e-5, "mean")
 
 
+@pytest.mark.filterwarnings("ignore:y_prob. rows do not sum to 1")  # float32 rows, on the CPU too
 def test_brier_nll_auroc(backend: Backend, rng) -> None:
     sk = pytest.importorskip("sklearn.metrics")
     brier_score_loss, log_loss, roc_auc_score = sk.brier_score_loss, sk.log_loss, sk.roc_auc_score
@@ -703,3 +704,13 @@ def test_bfloat16_capsules_are_read_as_views(rng) -> None:
         got = credo.token_signals(src, np.arange(bits.shape[0]))
         for name, w in want.to_dict().items():
             np.testing.assert_array_equal(getattr(got, name), w, err_msg=name)
+
+
+def test_nll_warns_on_device_rows_that_do_not_sum_to_one() -> None:
+    d1 = xs.Device("device1")
+    probs = np.array([[0.5, 0.4], [0.3, 0.7]])
+    with pytest.warns(credo.exceptions.DataWarning, match=r"rows do not sum to 1 \(min 0.9, max 1\)"):
+        got = M.nll(xs.asarray([0, 1], device=d1), xs.asarray(probs, device=d1))
+    with pytest.warns(credo.exceptions.DataWarning, match=r"rows do not sum to 1 \(min 0.9, max 1\)"):
+        want = M.nll([0, 1], probs)
+    assert float(host(got)) == pytest.approx(want, rel=1e-12)

@@ -990,6 +990,23 @@ def score(xp: Any, kind: str, y_true: Any, y_prob: Any, sample_weight: Any) -> t
         return xp.sum(w * per) / xp.sum(w), k
 
 
+def row_sum_range(y_prob: Any) -> tuple[float, float] | None:
+    """(min, max) of the row sums of a 2-D numeric ``y_prob`` (None for other input), summed where
+    the array lives: only the two numbers reach the host."""
+    xp = namespace_of(y_prob)
+    if xp is None:
+        arr = np.asarray(y_prob)
+        if arr.ndim != 2 or not arr.size or arr.dtype.kind not in "biuf":
+            return None
+        sums = arr.sum(axis=1, dtype=np.float64)
+        return float(sums.min()), float(sums.max())
+    if y_prob.ndim != 2 or not math.prod(y_prob.shape) or not (_is_float(y_prob.dtype) or _is_int(xp, y_prob.dtype)):
+        return None
+    c = _Ctx(xp, y_prob)
+    sums = xp.sum(xp.astype(y_prob, c.wide), axis=1)
+    return float(xp.min(sums)), float(xp.max(sums))
+
+
 def ranking(xp: Any, kind: str, y_true: Any, y_score: Any, sample_weight: Any) -> Any:
     """AUROC on the device (ties count ½, soft labels split between the classes, as
     ``auroc_ranked`` in ``ranking.rs``); the other ranking metrics are refused."""

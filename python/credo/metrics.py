@@ -315,15 +315,13 @@ def nll(y_true: Any, y_prob: Any, *, sample_weight: Any = None) -> float:
     """Negative log-likelihood (log loss), probabilities clipped to [eps, 1 − eps] as
     scikit-learn's ``log_loss``; [n, K] rows that do not sum to 1 (within √eps, as scikit-learn)
     give a :class:`credo.DataWarning`, as scikit-learn warns."""
-    arr = np.asarray(y_prob)
-    if arr.ndim == 2 and arr.size and arr.dtype.kind in "biuf":
-        sums = arr.sum(axis=1, dtype=np.float64)
-        if not np.allclose(sums, 1.0, rtol=np.sqrt(np.finfo(np.float64).eps), atol=0.0, equal_nan=False):
-            warnings.warn(
-                f"y_prob: rows do not sum to 1 (min {sums.min():.6g}, max {sums.max():.6g}); pass probabilities",
-                DataWarning,
-                stacklevel=2,
-            )
+    sums = _xp.row_sum_range(y_prob)  # (min, max) row sum of 2-D input, computed where it lives
+    if sums is not None and not max(abs(sums[0] - 1.0), abs(sums[1] - 1.0)) <= np.sqrt(np.finfo(np.float64).eps):
+        warnings.warn(
+            f"y_prob: rows do not sum to 1 (min {sums[0]:.6g}, max {sums[1]:.6g}); pass probabilities",
+            DataWarning,
+            stacklevel=2,
+        )
     return _score("nll", y_true, y_prob, sample_weight)[0]
 
 
