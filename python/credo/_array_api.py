@@ -781,6 +781,8 @@ def _quantile_edges(c: _Ctx, conf: Any, qs: np.ndarray) -> Any:
 def _binning(c: _Ctx, conf: Any, convention: str, strategy: str, n_bins: int) -> tuple[Any, Any, int, Any]:
     """(value, bin, number of bins, reported edges) for each confidence, as ``binning.rs``."""
     xp = c.xp
+    if n_bins > 1 << 20:  # MAX_BINS in error.rs
+        raise InvalidArgumentError(f"n_bins: must be at most {1 << 20}, got {n_bins}")
     if convention == "mapie" and n_bins < 2:
         raise InvalidArgumentError("n_bins: MAPIE's num_bins must be at least 2")
     b = float(n_bins)
