@@ -191,6 +191,7 @@ def test_body_path_is_the_python_path_bit_for_bit(models, data):
     _same(native.decide_body(body.decode(), **req), want)
     _same(native.decide_body(memoryview(body), **req), want)
     _same(native.decide_response(json.loads(body), **req), want)
+    _same(native.decide_body(json.loads(body), **req), want)
     _same(native.decide_batch([body, body], threads=2, **req)[1], want)
 
 
@@ -218,7 +219,10 @@ def test_python_hooks_decide_from_the_native_confidence(models, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     top, chosen = _random_top(rng, data.draw(st.integers(1, 60)), data.draw(st.integers(1, 10)))
     native = compile(model, policy)
-    _same(native.decide(top, chosen, **req), _python_path(model, policy, top, chosen, req))
+    want = _python_path(model, policy, top, chosen, req)
+    _same(native.decide(top, chosen, **req), want)
+    # An iterable of checks is read once, and the hooks still see it.
+    _same(native.decide(top, chosen, **{**req, "checks_done": iter(req["checks_done"])}), want)
 
 
 class _Guaranteed:

@@ -80,6 +80,11 @@ def _parsed(response: Any) -> Any:
 _CHECK_BITS = {"retrieve": 1 << 3, "verify": 1 << 4, "escalate": 1 << 5}
 
 
+def _checks_of(mask: int) -> frozenset[str]:
+    """The check names of a mask (what the hooks pass on: an iterable argument is read once)."""
+    return frozenset(name for name, bit in _CHECK_BITS.items() if mask & bit)
+
+
 def _check_mask(checks_done: Any) -> int:
     if checks_done.__class__ is tuple and not checks_done:
         return 0
@@ -195,7 +200,7 @@ class NativeDecider:
             repetition=req[3],
             attempt=req[4],
             retrieval_available=req[5],
-            checks_done=checks_done,
+            checks_done=_checks_of(req[6]),
             risk=risk,
             verifier=verifier,
         )
@@ -218,8 +223,8 @@ class NativeDecider:
         ``bytearray``, ``memoryview``: read by the native reader inside the call), or its parsed
         dicts / the SDK's object (read natively by :func:`credo.formats.from_openai` first)."""
         req = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
-        body = _body_bytes(body)
-        if body is None:
+        raw = _body_bytes(body)
+        if raw is None:
             return self.decide_response(
                 body,
                 choice=choice,
@@ -228,13 +233,13 @@ class NativeDecider:
                 repetition=repetition,
                 attempt=attempt,
                 retrieval_available=retrieval_available,
-                checks_done=checks_done,
+                checks_done=_checks_of(req[6]),
                 risk=risk,
                 verifier=verifier,
             )
         if choice.__class__ is not int or choice < 0:
             choice = _count_arg(choice, "choice")
-        outcome = self._native.decide_body(body, choice, *req[1:])
+        outcome = self._native.decide_body(raw, choice, *req[1:])
         return self._done(outcome, req, domain, checks_done, risk, verifier)
 
     def decide_response(self, response: Any, *, choice: int = 0, **policy_args: Any) -> Decision:
