@@ -11,6 +11,7 @@ repeats and checks each target with a safety margin (``QUICK_MARGIN``); the full
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +61,21 @@ def best_times_interleaved(fns: list[Callable[[], Any]], *, repeat: int) -> list
     return best
 
 
+def median_times_interleaved(fns: list[Callable[[], Any]], *, repeat: int) -> list[float]:
+    """Median wall time of each of ``fns`` over ``repeat`` rounds, timed in turn (A B A B …) after
+    one warm-up call each: load on a shared machine lands on every variant alike, and the median
+    is not the luckiest sample of either."""
+    for fn in fns:
+        fn()
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            samples[i].append(time.perf_counter() - t0)
+    return [statistics.median(s) for s in samples]
+
+
 def record(work: str, credo_s: float, peer: str, peer_s: float, target: float | None, note: str = "") -> float:
     """Records credo vs one peer; with a ``target`` (credo must be ≥ target × faster), asserts it
     (with the quick-mode margin). Returns the speed-up peer_s / credo_s."""
@@ -105,5 +121,3 @@ def record_bound(work: str, credo_s: float, bound_name: str, bound_s: float, max
     )
     assert factor <= allowed, f"{work}: {factor:.2f}x the machine bound ({bound_name}), allowed {allowed:.2f}x"
     return factor
-
-

@@ -28,11 +28,11 @@ from _harness import QUICK, best_times_interleaved, record, record_bound
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests import _formats_data as data  # noqa: E402
-from tests._formats_ref import from_openai as python_reader  # noqa: E402
+from tests import _formats_data as data
+from tests._formats_ref import from_openai as python_reader
 
-import credo  # noqa: E402
-from credo.formats import OpenAIStream, from_openai  # noqa: E402
+import credo
+from credo.formats import OpenAIStream, from_openai
 
 orjson = pytest.importorskip("orjson")
 

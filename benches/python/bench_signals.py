@@ -4,14 +4,15 @@ pipeline at the same thread count, and vs the machine bound measured in the same
 Targets (issue 2): on [512, 128256] and [2048, 32000] float32, all signals at least 10x faster
 than numpy and torch (1 thread each: log_softmax + gather + topk), and at most 1.5x the bound
 max(bytes / np.sum read bandwidth on the same array, elements / in-cache np.exp rate).
-float16, bfloat16 and 2-thread numbers are recorded without a target.
+float16, bfloat16 and 2-thread numbers are recorded without a target. float64 input (issue 14)
+takes at most 2.2x the float32 time of the same shape (twice the bytes; float64 lanes).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from _harness import QUICK, best_time, record, record_bound
+from _harness import QUICK, best_time, median_times_interleaved, record, record_bound
 
 import credo
 from credo.signals import simd_level
@@ -88,9 +89,7 @@ def test_all_signals_torch_peer(shape: tuple[int, int]) -> None:
     tx, tc = torch.from_numpy(x), torch.from_numpy(chosen)
     credo_s = best_time(lambda: credo.token_signals(x, chosen, threads=1))
     torch_s = best_time(lambda: torch_pipeline(torch, tx, tc), repeat=3)
-    record(
-        f"all token signals [{shape[0]}, {shape[1]}] f32, 1 thread", credo_s, "torch (1 thread)", torch_s, 10
-    )
+    record(f"all token signals [{shape[0]}, {shape[1]}] f32, 1 thread", credo_s, "torch (1 thread)", torch_s, 10)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
@@ -129,3 +128,18 @@ def test_two_threads(shape: tuple[int, int]) -> None:
     one = best_time(lambda: credo.token_signals(x, chosen, threads=1), repeat=reps)
     two = best_time(lambda: credo.token_signals(x, chosen, threads=2), repeat=reps)
     record(f"all token signals [{shape[0]}, {shape[1]}] f32, 2 threads", two, "credo 1 thread", one, None)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_float64_against_float32(shape: tuple[int, int]) -> None:
+    """float64 logits read directly in float64 lanes: twice the bytes of float32, so about twice
+    its time when both are memory-bound (the float64 path was the scalar reference, 11x)."""
+    x32 = _logits(shape)
+    x64 = x32.astype(np.float64)
+    chosen = np.random.default_rng(2).integers(0, shape[1], shape[0])
+    t32, t64 = median_times_interleaved(
+        [lambda: credo.token_signals(x32, chosen, threads=1), lambda: credo.token_signals(x64, chosen, threads=1)],
+        repeat=9 if QUICK else 21,
+    )
+    work = f"all token signals [{shape[0]}, {shape[1]}] f64, 1 thread ({simd_level()})"
+    record_bound(work, t64, "credo float32, same shape (median, interleaved)", t32, 2.2)

@@ -134,7 +134,7 @@ pub(crate) fn exp_slice_at(level: super::simd::SimdLevel, src: &[f64], dst: &mut
 /// e^r − 1 = r(1 + r/2 + … + r⁶/7!) (truncation below 2e−18 relative). Within one ulp of
 /// `f64::exp`.
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(crate) mod avx512 {
     use std::arch::x86_64::*;
 
     use super::{EXP64_MIN, LN2_HI, LN2_LO, LOG2E, SHIFTER};
@@ -178,9 +178,21 @@ mod avx512 {
         0xBC9E_9C23_179C_2893,
     ];
 
-    struct Consts {
+    /// The table of 2^(j/16) held in registers, built once per slice or row ([`Consts::new`]).
+    pub(crate) struct Consts {
         t_hi: [__m512d; 2],
         t_lo: [__m512d; 2],
+    }
+
+    impl Consts {
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub(crate) fn new() -> Self {
+            Self {
+                t_hi: table(&T_HI),
+                t_lo: table(&T_LO),
+            }
+        }
     }
 
     #[inline]
@@ -197,7 +209,7 @@ mod avx512 {
     /// e^max(x, EXP64_MIN) of eight lanes (NaN stays NaN).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn exp8(c: &Consts, x: __m512d) -> __m512d {
+    pub(crate) fn exp8(c: &Consts, x: __m512d) -> __m512d {
         // max(MIN, x) returns x when x is NaN (the second operand wins on NaN).
         let x = _mm512_max_pd(_mm512_set1_pd(EXP64_MIN), x);
         let k = _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * LOG2E), _mm512_set1_pd(SHIFTER));
@@ -231,10 +243,7 @@ mod avx512 {
     /// The CPU must support AVX-512F.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn exp_slice(src: &[f64], dst: &mut [f64]) {
-        let c = Consts {
-            t_hi: table(&T_HI),
-            t_lo: table(&T_LO),
-        };
+        let c = Consts::new();
         let len = src.len().min(dst.len());
         let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
         let mut i = 0;

@@ -7,7 +7,7 @@
 //!
 //! Every kernel returns the same [`RowStats`] for one row; the scalar kernel is the reference
 //! (float64 arithmetic throughout), the vector kernels work in float32 lanes with float64
-//! accumulation per chunk.
+//! accumulation per chunk; float64 input has its own AVX-512 kernel in float64 lanes.
 
 use std::sync::OnceLock;
 
@@ -23,6 +23,8 @@ pub(crate) mod scalar;
 mod x86_avx2;
 #[cfg(target_arch = "x86_64")]
 mod x86_avx512;
+#[cfg(target_arch = "x86_64")]
+mod x86_avx512_f64;
 
 /// Elements per chunk of the vector kernels: a chunk is scanned for its maximum and then summed
 /// while it is still in L1, so the row is read from memory once. 2048 float32 = 8 KiB.
@@ -31,7 +33,7 @@ pub(crate) const CHUNK: usize = 2048;
 /// An instruction-set level the kernels are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SimdLevel {
-    /// Portable float64 reference (also the only path for float64 input).
+    /// Portable float64 reference (also float64 input's path below AVX-512).
     Scalar,
     /// aarch64 Advanced SIMD (4 float32 lanes).
     Neon,
@@ -166,9 +168,14 @@ impl Logit for f64 {
     fn to_f64(self) -> f64 {
         self
     }
-    fn row_stats(_: SimdLevel, row: &[Self], inv_t: f64, chosen: Option<usize>) -> RowStats {
-        // float64 input keeps float64 precision: the reference kernel is its only path.
-        scalar::row_stats(row, inv_t, chosen)
+    fn row_stats(level: SimdLevel, row: &[Self], inv_t: f64, chosen: Option<usize>) -> RowStats {
+        // float64 input keeps float64 precision: float64 lanes, or the float64 reference.
+        match level {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `resolve` only hands out levels the CPU supports.
+            SimdLevel::Avx512 => unsafe { x86_avx512_f64::row_f64(row, inv_t, chosen) },
+            _ => scalar::row_stats(row, inv_t, chosen),
+        }
     }
 }
 
@@ -206,30 +213,36 @@ lane_type!(f16, "float16", f16::NEG_INFINITY, |x| x.to_f64(), row_f16);
 lane_type!(bf16, "bfloat16", bf16::NEG_INFINITY, |x| x.to_f64(), row_bf16);
 
 /// Combines per-lane top-1/top-2/argmax into the row's (top-1, top-2, argmax). The argmax is
-/// the first index holding the maximum; a tie for the maximum makes top-2 equal top-1.
-pub(crate) fn merge_lanes(m1: &[f32], m2: &[f32], idx: &[i32]) -> (f64, f64, usize) {
-    let mut best = f32::NEG_INFINITY;
+/// the first index holding the maximum; a tie for the maximum makes top-2 equal top-1. Lanes of
+/// float32 or float64, indices of 32 or 64 bits (float32 → float64 is exact, so the comparisons
+/// are the lanes' own).
+pub(crate) fn merge_lanes<F: Copy + Into<f64>, I: Copy + Into<i64>>(
+    m1: &[F],
+    m2: &[F],
+    idx: &[I],
+) -> (f64, f64, usize) {
+    let mut best = f64::NEG_INFINITY;
     let mut arg = usize::MAX;
     let mut best_lane = usize::MAX;
     for (lane, (&v, &i)) in m1.iter().zip(idx).enumerate() {
-        let i = i as usize;
+        let (v, i) = (v.into(), i.into() as usize);
         if v > best || (v == best && i < arg) {
             best = v;
             arg = i;
             best_lane = lane;
         }
     }
-    let mut second = f32::NEG_INFINITY;
+    let mut second = f64::NEG_INFINITY;
     for (lane, (&a, &b)) in m1.iter().zip(m2).enumerate() {
         if lane != best_lane {
-            second = second.max(a);
+            second = second.max(a.into());
         }
-        second = second.max(b);
+        second = second.max(b.into());
     }
     if best_lane == usize::MAX {
         arg = 0;
     }
-    (f64::from(best), f64::from(second), arg)
+    (best, second, arg)
 }
 
 /// Sum of float32 lanes in float64 (once per chunk, so the order cost is nil).

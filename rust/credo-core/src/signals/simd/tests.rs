@@ -57,8 +57,10 @@ fn check_level<T: Logit>(level: SimdLevel, row: &[T], inv_t: f64, chosen: Option
     }
     let (gl, ge) = derived(&got, inv_t);
     let (wl, we) = derived(&want, inv_t);
-    assert!((gl - wl).abs() < 2e-5, "{ctx}: logsumexp {gl} vs {wl}");
-    assert!((ge - we).abs() < 2e-5, "{ctx}: entropy {ge} vs {we}");
+    // float32 lanes agree to float32 precision; float64 lanes (float64 input) to float64's.
+    let tol = if T::NAME == "float64" { 1e-12 } else { 2e-5 };
+    assert!((gl - wl).abs() < tol, "{ctx}: logsumexp {gl} vs {wl}");
+    assert!((ge - we).abs() < tol, "{ctx}: entropy {ge} vs {we}");
 }
 
 fn all_lengths() -> Vec<usize> {
@@ -104,6 +106,13 @@ fn every_level_matches_scalar_on_every_dtype() {
                 check_level(level, &h, inv_t, chosen);
                 let b: Vec<bf16> = row.iter().map(|&x| bf16::from_f32(x)).collect();
                 check_level(level, &b, inv_t, chosen);
+                // float64 with bits below float32's, so ties and order are float64's own.
+                let d: Vec<f64> = row
+                    .iter()
+                    .map(|&x| f64::from(x) * (1.0 + 1e-9 * rng.next_f64()))
+                    .collect();
+                check_level(level, &d, inv_t, chosen);
+                check_level(level, &d, inv_t, None);
             }
         }
     }
@@ -119,12 +128,22 @@ fn ties_masks_and_invalid_entries_at_every_lane_position() {
                 row[pos] = 3.0;
                 row[n - 1 - (n - 1 - pos) / 2] = 3.0;
                 check_level(level, &row, 1.0, Some(pos));
+                let d: Vec<f64> = row.iter().map(|&x| f64::from(x)).collect();
+                check_level(level, &d, 1.0, Some(pos));
                 // A single finite entry among -inf.
                 let mut one = vec![f32::NEG_INFINITY; n];
                 one[pos] = -2.0;
                 check_level(level, &one, 1.0, Some(pos));
                 let got = f32::row_stats(level, &one, 1.0, None);
                 assert_eq!((got.s, got.w), (1.0, 0.0), "{}", level.name());
+                let one64: Vec<f64> = one.iter().map(|&x| f64::from(x)).collect();
+                check_level(level, &one64, 1.0, Some(pos));
+                let got = f64::row_stats(level, &one64, 1.0, None);
+                assert_eq!((got.s, got.w), (1.0, 0.0), "{} float64", level.name());
+                assert_eq!(
+                    f64::row_stats(level, &vec![f64::NEG_INFINITY; n], 1.0, None).m,
+                    f64::NEG_INFINITY
+                );
                 // All -inf.
                 let none = vec![f32::NEG_INFINITY; n];
                 assert_eq!(f32::row_stats(level, &none, 1.0, None).m, f64::NEG_INFINITY);
@@ -140,6 +159,8 @@ fn ties_masks_and_invalid_entries_at_every_lane_position() {
                     assert!(f16::row_stats(level, &h, 1.0, None).bad);
                     let b: Vec<bf16> = r.iter().map(|&x| bf16::from_f32(x)).collect();
                     assert!(bf16::row_stats(level, &b, 1.0, None).bad);
+                    let d: Vec<f64> = r.iter().map(|&x| f64::from(x)).collect();
+                    assert!(f64::row_stats(level, &d, 1.0, Some(0)).bad, "{} float64", level.name());
                 }
             }
         }
