@@ -417,7 +417,7 @@ def _register() -> None:
         "formats.from_vllm",
         _c("credo.formats.from_vllm"),
         outputs=A("seq", vllm_outputs),
-        token_ids=A(L, lambda: np.array([5, 1, 2]), optional=True),
+        token_ids=A("seq", lambda: [5, 1, 2], optional=True),
         k=A("count", lambda: 2, optional=True),
     )
     entry(
@@ -604,7 +604,7 @@ def _register() -> None:
         alpha=A("openunit", lambda: 0.2),
         score=A("choice", lambda: "aps"),
         mode=A("choice", lambda: "exact"),
-        randomized=A("bool", lambda: True),
+        include_last_label=A("bool", lambda: False),
         raps_lambda=A("nonneg", lambda: 0.01),
         raps_k_reg=A("count0", lambda: 1),
         if_infinite=A("choice", lambda: "raise"),
@@ -1262,24 +1262,44 @@ def _bad(case: Case) -> Bad:
 # where rerun(value) calls the entry with another value of the same argument.
 
 
-def _probabilities(result: Any, _: Any) -> bool:
+def _same_fit_as_canonical(result: Any, rerun: Callable[[Any], Any], valid: Any) -> bool:
+    """The fit equals the one on the canonical labels, ``classes_`` aside (it keeps the labels'
+    own type: strings, booleans, objects)."""
+
+    def without_classes(d: Any) -> Any:
+        if isinstance(d, dict):
+            return {k: without_classes(v) for k, v in d.items() if k != "classes_"}
+        if isinstance(d, list):
+            return [without_classes(v) for v in d]
+        return d
+
+    return _same(without_classes(_digest(result)), without_classes(_digest(rerun(valid))))
+
+
+def _probabilities(result: Any, _: Any, __: Any = None) -> bool:
     r = np.asarray(result, dtype=np.float64)
     return bool(np.all((r >= 0) & (r <= 1)))
 
 
-def _empty_out(result: Any, _: Any) -> bool:
+def _empty_out(result: Any, _: Any, __: Any = None) -> bool:
     return np.asarray(result).size == 0
 
 
-def _as_none(result: Any, rerun: Callable[[Any], Any]) -> bool:
+def _as_none(result: Any, rerun: Callable[[Any], Any], _: Any = None) -> bool:
     return _same(_digest(result), _digest(rerun(None)))
 
 
-def _anything(result: Any, _: Any) -> bool:
+def _anything(result: Any, _: Any, __: Any = None) -> bool:
     return True
 
 
-DOCUMENTED: dict[str, tuple[str, Callable[[Any, Callable[[Any], Any]], bool]]] = {
+DOCUMENTED: dict[str, tuple[str, Callable[..., bool]]] = {
+    # The estimators encode labels of any kind through classes_ (strings, booleans, objects).
+    "*.fit:y=str": ("labels of any kind are classes", _anything),
+    "ConformalSets.fit:labels=str": ("labels of any kind are classes", _anything),
+    "*.fit:y=object": ("labels of any kind are classes", _same_fit_as_canonical),
+    "*.fit:y=bool": ("labels of any kind are classes", _same_fit_as_canonical),
+    "ConformalSets.fit:labels=object": ("labels of any kind are classes", _same_fit_as_canonical),
     # calibration/_common.py: scores are any real numbers; ±inf are the limits of the map.
     "*Scaling.predict*:X=?inf": ("±inf scores map to a probability in [0, 1]", _probabilities),
     "IsotonicCalibrator.predict*:X=?inf": ("±inf scores are clipped to the fitted range", _probabilities),
@@ -1310,7 +1330,7 @@ DOCUMENTED: dict[str, tuple[str, Callable[[Any, Callable[[Any], Any]], bool]]] =
 }
 
 
-def documented(cid: str) -> tuple[str, Callable[[Any, Callable[[Any], Any]], bool]] | None:
+def documented(cid: str) -> tuple[str, Callable[..., bool]] | None:
     import fnmatch
 
     for pattern, doc in DOCUMENTED.items():
@@ -1427,7 +1447,7 @@ def run_case(cid: str) -> dict[str, Any]:
     doc = documented(cid)
     if doc is not None:
         reason, check = doc
-        if check(result, lambda value: e.run(**{**kwargs, case.arg: value})):
+        if check(result, lambda value: e.run(**{**kwargs, case.arg: value}), valid):
             return {"id": cid, "outcome": "clean", "detail": f"documented: {reason}"}
         return {"id": cid, "outcome": "other", "detail": f"returned, but not as documented ({reason})"}
     if bad.ref is None:
