@@ -7,6 +7,7 @@ or raises a :mod:`credo.exceptions` error whose message starts with the argument
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,40 @@ from credo.exceptions import (
     NotFittedError,
     ShapeError,
 )
+
+
+def as_native(arr: np.ndarray, dtype: Any = None) -> np.ndarray:
+    """``arr`` (cast to ``dtype`` if given) in native byte order, C-contiguous and aligned, as the
+    native module reads it; copies only what does not already conform (a big-endian array is
+    byte-swapped, a view at an odd byte offset copied)."""
+    target = np.dtype(dtype) if dtype is not None else arr.dtype
+    if not target.isnative:
+        target = target.newbyteorder("=")
+    return np.require(arr, dtype=target, requirements=["C", "A"])
+
+
+def as_real_array(x: Any, name: str, dtype: Any = np.float64) -> np.ndarray:
+    """``x`` as a native, C-contiguous, aligned array of real numbers of ``dtype``: ragged lists
+    and complex input (whose imaginary part a cast would drop) are refused."""
+    try:
+        arr = host_view(x, name)  # zero-copy for CPU arrays of any library; refuses device arrays
+    except CredoError:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged lists, huge integers
+        raise InvalidArgumentError(f"{name}: cannot be read as a numeric array ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise InvalidArgumentError(f"{name}: cannot be read as a numeric array of real numbers (dtype {arr.dtype})")
+    return as_native(arr, dtype)
+
+
+@contextmanager
+def text_argument(name: str):  # type: ignore[no-untyped-def]
+    """Turns the UnicodeEncodeError of a string the native module cannot take as UTF-8 (a lone
+    surrogate) into an InvalidArgumentError naming ``name``; costs nothing when the text is fine."""
+    try:
+        yield
+    except UnicodeEncodeError as exc:
+        raise InvalidArgumentError(f"{name}: text is not valid Unicode ({exc.reason} at {exc.start})") from None
 
 
 def as_float_array(
@@ -36,7 +71,7 @@ def as_float_array(
         arr = host_view(x, name)  # zero-copy for CPU arrays of any library; refuses device arrays
     except CredoError:
         raise
-    except (TypeError, ValueError) as exc:  # ragged lists and the like
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged lists and the like
         raise InvalidArgumentError(f"{name}: cannot be read as a numeric array ({exc})") from None
     if arr.dtype.kind not in "biuf":
         raise InvalidArgumentError(f"{name}: expected numbers, got an array of dtype {arr.dtype}")
@@ -47,7 +82,7 @@ def as_float_array(
             raise ShapeError(f"{name}: expected a {want} array, got shape {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise EmptyInputError(f"{name}: is empty")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    arr = as_native(arr, dtype)
     if finite and arr.size and not np.isfinite(arr).all():
         bad = np.flatnonzero(~np.isfinite(arr.reshape(-1)))[0]
         idx = np.unravel_index(bad, arr.shape)
@@ -72,7 +107,7 @@ def as_labels(y: Any, name: str, *, n_classes: int | None = None, binary: bool =
         arr = host_view(y, name)
     except CredoError:
         raise
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidArgumentError(f"{name}: cannot be read as an array of labels ({exc})") from None
     if arr.ndim != 1:
         raise ShapeError(f"{name}: expected a 1-D array of labels, got shape {arr.shape}")
@@ -87,7 +122,9 @@ def as_labels(y: Any, name: str, *, n_classes: int | None = None, binary: bool =
             raise InvalidArgumentError(f"{name}: labels must be whole numbers")
     elif arr.dtype.kind not in "iu":
         raise InvalidArgumentError(f"{name}: labels must be integers or booleans, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise InvalidArgumentError(f"{name}: labels must be below 2**63, got {arr.max()}")
+    arr = as_native(arr, np.int64)
     hi = 2 if binary else n_classes
     if arr.min() < 0 or (hi is not None and arr.max() >= hi):
         allowed = "{0, 1}" if binary else f"[0, {hi})" if hi is not None else "non-negative"

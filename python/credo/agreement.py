@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from credo import _credo
-from credo._validate import as_float_array, check_choice, check_positive_int
+from credo._validate import as_float_array, check_choice, check_positive_int, text_argument
 from credo.exceptions import InvalidArgumentError, ShapeError
 
 __all__ = [
@@ -76,7 +76,8 @@ def normalize_answer(
     """
     if not isinstance(text, str):
         raise InvalidArgumentError(f"text: expected a string, got {type(text).__name__}")
-    return _credo.agree_normalize(text, unicode, lowercase, punctuation, articles, whitespace, numbers)
+    with text_argument("text"):
+        return _credo.agree_normalize(text, unicode, lowercase, punctuation, articles, whitespace, numbers)
 
 
 def _flags(normalize: bool | Mapping[str, bool]) -> tuple[bool, ...]:
@@ -331,7 +332,8 @@ def agree(
             raise InvalidArgumentError(
                 "spectral: not available with method 'callable' (it asks only the pairs it needs)"
             )
-        raw = _credo.agree_callable(answers, equivalent, clustering, lp[0], lp[1])
+        with text_argument("answers"):
+            raw = _credo.agree_callable(answers, equivalent, clustering, lp[0], lp[1])
         return _result(raw, 0, answers, method, clustering)
     emb = None
     if embeddings is not None:
@@ -344,10 +346,11 @@ def agree(
         if given is None:
             raise InvalidArgumentError(f"{method}: method '{method}' needs the pairwise matrix {method}=")
         matrix = _square(given, n, method).reshape(-1)
-    raw = _credo.agree_batch(
-        [answers], method, _threshold(method, threshold, tolerance), clustering, _flags(normalize),
-        lp[0], lp[1], emb, matrix, bool(spectral), None, True,
-    )  # fmt: skip
+    with text_argument("answers"):
+        raw = _credo.agree_batch(
+            [answers], method, _threshold(method, threshold, tolerance), clustering, _flags(normalize),
+            lp[0], lp[1], emb, matrix, bool(spectral), None, True,
+        )  # fmt: skip
     return _result(raw, 0, answers, method, clustering)
 
 
@@ -442,10 +445,11 @@ def agree_batch(
                 for i, (m, q) in enumerate(zip(given, qs, strict=False))
             ]
         )
-    raw = _credo.agree_batch(
-        qs, method, _threshold(method, threshold, tolerance), clustering, _flags(normalize),
-        lp_values, lp_offsets, emb, matrices, bool(spectral), threads, False,
-    )  # fmt: skip
+    with text_argument("questions"):
+        raw = _credo.agree_batch(
+            qs, method, _threshold(method, threshold, tolerance), clustering, _flags(normalize),
+            lp_values, lp_offsets, emb, matrices, bool(spectral), threads, False,
+        )  # fmt: skip
     return AgreementBatch(qs, raw, method, clustering)
 
 
@@ -575,7 +579,8 @@ class AdaptiveStopping:
             )
         if not isinstance(answer, str):
             raise InvalidArgumentError(f"answers: expected strings, got {type(answer).__name__}")
-        key = _credo.agree_normalize(answer, *self._flags)
+        with text_argument("answer"):
+            key = _credo.agree_normalize(answer, *self._flags)
         return None if (self.ignore_empty and key == "") else key
 
     def counts(self, answers: Sequence[Any]) -> dict[str, int]:

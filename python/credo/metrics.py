@@ -43,6 +43,7 @@ from credo._validate import (
     as_float_array,
     as_labels,
     as_probabilities,
+    as_real_array,
     as_sample_weight,
     check_choice,
     check_positive_int,
@@ -120,7 +121,7 @@ def top_label(y_true: Any, y_prob: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _binary_view(y_true: Any, y_prob: Any, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """(confidence, outcome) for the top-label or binary view of 1-D or 2-D input."""
-    arr = _xp.host_view(y_prob, "y_prob")  # refuses a device array (no silent copy)
+    arr = as_real_array(y_prob, "y_prob", dtype=None)  # refuses a device array (no silent copy)
     if arr.ndim == 2:
         if kind == "binary":
             if arr.shape[1] != 2:

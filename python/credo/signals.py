@@ -26,7 +26,7 @@ import numpy as np
 
 from credo import _array_api as _xp
 from credo import _credo
-from credo._validate import check_choice, check_positive_int
+from credo._validate import as_native, as_real_array, check_choice, check_positive_int
 from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
 
 __all__ = [
@@ -243,7 +243,7 @@ def _as_logits(logits: Any) -> tuple[np.ndarray, str]:
             requirements=["C", "A"],
         ), "bfloat16"
     if name in ("float16", "float32", "float64"):
-        return np.require(arr, requirements=["C", "A"]), name
+        return as_native(arr), name
     if arr.dtype.kind == "f":  # longdouble and friends
         return np.require(arr, dtype=np.float64, requirements=["C", "A"]), "float64"
     raise InvalidArgumentError(
@@ -414,10 +414,7 @@ def topk_signals(
         kw = dict(policy=policy, vocab_size=vocab_size, k=k, sentinel=sentinel, source=source, processed=processed)
         return _xp.topk_signals(xp, top_logprobs, chosen_logprob, **kw)
     check_choice(policy, "policy", ("raw", "renormalized", "bounds"))
-    try:
-        top = np.asarray(top_logprobs, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"top_logprobs: cannot be read as a numeric array ({exc})") from None
+    top = as_real_array(top_logprobs, "top_logprobs")
     if top.ndim not in (2, 3):
         raise ShapeError(f"top_logprobs: expected a 2-D [T, k] or 3-D [B, T, k] array, got shape {top.shape}")
     if top.size == 0:
@@ -425,10 +422,7 @@ def topk_signals(
     lead = tuple(top.shape[:-1])
     chosen = None
     if chosen_logprob is not None:
-        try:
-            chosen = np.asarray(chosen_logprob, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidArgumentError(f"chosen_logprob: cannot be read as numbers ({exc})") from None
+        chosen = as_real_array(chosen_logprob, "chosen_logprob")
         if chosen.shape != lead:
             raise ShapeError(
                 f"chosen_logprob: has shape {chosen.shape} but top_logprobs have {lead} positions"
@@ -558,15 +552,11 @@ def _topk_arrays(top_logprobs: Any, chosen_logprob: Any, where: str) -> tuple[np
         and top.flags.aligned
     ):
         _xp.refuse_device(top_logprobs, f"top_logprobs{where}")
-        try:
-            top = np.asarray(top_logprobs, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidArgumentError(f"top_logprobs{where}: cannot be read as a numeric array ({exc})") from None
+        top = as_real_array(top_logprobs, f"top_logprobs{where}")
         if top.ndim != 2:
             raise ShapeError(
                 f"top_logprobs{where}: expected a 2-D [T, k] array for one response, got shape {top.shape}"
             )
-        top = np.require(top, requirements=["C", "A"])
     chosen = chosen_logprob
     if chosen is not None and not (
         chosen.__class__ is _np_ndarray
@@ -576,10 +566,7 @@ def _topk_arrays(top_logprobs: Any, chosen_logprob: Any, where: str) -> tuple[np
         and chosen.flags.aligned
     ):
         _xp.refuse_device(chosen, f"chosen_logprob{where}")
-        try:
-            chosen = np.require(np.asarray(chosen_logprob, dtype=np.float64), requirements=["C", "A"])
-        except (TypeError, ValueError) as exc:
-            raise InvalidArgumentError(f"chosen_logprob{where}: cannot be read as numbers ({exc})") from None
+        chosen = as_real_array(chosen_logprob, f"chosen_logprob{where}")
     if chosen is not None and chosen.shape != top.shape[:1]:
         raise ShapeError(
             f"chosen_logprob{where}: has shape {chosen.shape} but top_logprobs{where} have {top.shape[0]} positions"

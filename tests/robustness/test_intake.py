@@ -89,3 +89,80 @@ def test_huge_allocations_are_refused_not_attempted(name: str) -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("CredoError"), out.stdout
+
+
+# --- unusual arrays: converted when safe, refused with a CredoError otherwise ------------------
+
+
+def _misaligned(a: np.ndarray) -> np.ndarray:
+    buf = np.zeros(a.nbytes + 1, np.uint8)
+    m = np.frombuffer(buf.data, dtype=a.dtype, count=a.size, offset=1).reshape(a.shape)
+    m[...] = a
+    assert not m.flags.aligned
+    return m
+
+
+LOGITS = rng.normal(size=(4, 16)).astype(np.float32)
+TOP = np.log(np.array([[0.5, 0.3, 0.1]] * 4))
+ARRAY_FUNCTIONS = {
+    "token_signals": (credo.token_signals, LOGITS),
+    "token_signals_f64": (credo.token_signals, LOGITS.astype(np.float64)),
+    "sequence_signals": (credo.sequence_signals, LOGITS.astype(np.float64)),
+    "topk_signals": (credo.topk_signals, TOP),
+    "topk_summary": (credo.topk_summary, TOP),
+    "topk_summary_batch": (lambda x: credo.topk_summary_batch([x]), TOP),
+    "ece": (lambda x: metrics.ece(Y, x), P),
+    "auroc": (lambda x: metrics.auroc(Y, x), P),
+    "isotonic": (lambda x: credo.IsotonicCalibrator().fit(x, Y).predict(P), P),
+    "platt": (lambda x: credo.PlattScaling().fit(x, Y).predict(P), P),
+    "conformal_quantile": (lambda x: credo.conformal_quantile(x, 0.1), P),
+    "p_values": (lambda x: credo.ConformalPValues().fit(x).p_values(P[:5]), P),
+}
+CONVERTIBLE = {
+    "big_endian": lambda a: a.astype(a.dtype.newbyteorder(">")),
+    "misaligned": _misaligned,
+}
+REFUSED = {
+    "complex": lambda a: a.astype(np.complex128),
+    "ragged": lambda a: [list(a.reshape(-1)), [1.0]],
+    "huge_integers": lambda a: np.full(a.shape, 2**64, dtype=object).tolist(),
+}
+
+
+def _same(a: object, b: object) -> None:
+    fields = list(a) if isinstance(a, dict) else getattr(a, "_fields", None) or list(getattr(a, "__dict__", {}))
+    if fields:
+        for f in fields:
+            x, y = (a[f], b[f]) if isinstance(a, dict) else (getattr(a, f), getattr(b, f))
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=f)
+    else:
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("variant", sorted(CONVERTIBLE))
+@pytest.mark.parametrize("name", sorted(ARRAY_FUNCTIONS))
+def test_byte_swapped_and_misaligned_arrays_give_the_same_result(name: str, variant: str) -> None:
+    run, base = ARRAY_FUNCTIONS[name]
+    _same(run(CONVERTIBLE[variant](base)), run(base))
+
+
+@pytest.mark.parametrize("variant", sorted(REFUSED))
+@pytest.mark.parametrize("name", sorted(ARRAY_FUNCTIONS))
+def test_complex_ragged_and_huge_integer_input_is_refused(name: str, variant: str) -> None:
+    run, base = ARRAY_FUNCTIONS[name]
+    with pytest.raises(credo.CredoError):
+        run(REFUSED[variant](base))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: credo.agree([s, "x"]),
+        lambda s: credo.agree_batch([[s, "x"]]),
+        lambda s: credo.normalize_answer(s),
+    ],
+    ids=["agree", "agree_batch", "normalize_answer"],
+)
+def test_lone_surrogates_are_credo_errors(call) -> None:
+    with pytest.raises(credo.InvalidArgumentError, match="not valid Unicode"):
+        call("a\udc80b")

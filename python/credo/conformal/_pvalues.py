@@ -73,9 +73,9 @@ class ConformalPValues(Estimator):
         try:
             return self._native.p_value(score)  # type: ignore[no-any-return]
         except AttributeError:
-            raise NotFittedError(
-                "ConformalPValues is not fitted yet: call fit(...) before using it"
-            ) from None
+            raise NotFittedError("ConformalPValues is not fitted yet: call fit(...) before using it") from None
+        except TypeError:  # not a real number (an array, a string, ...)
+            raise InvalidArgumentError(f"score: must be one number, got {type(score).__name__}") from None
 
     def p_values(self, scores: Any) -> np.ndarray:
         """p-values of many scores (smoothed and seeded when ``smoothed=True``)."""

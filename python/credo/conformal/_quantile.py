@@ -35,7 +35,8 @@ def conformal_quantile(scores: Any, alpha: float, *, mode: str = "exact", if_inf
     Parameters
     ----------
     scores : array-like of shape (n,)
-        Finite nonconformity scores of the calibration set.
+        Nonconformity scores of the calibration set; ±inf are ordered values (−inf: nothing
+        nonconforming), NaN is refused.
     alpha : float in (0, 1)
         Miscoverage level.
     mode : {'exact', 'compat'}

@@ -73,6 +73,15 @@ pub fn check_finite(arg: &str, xs: &[f64]) -> Result<()> {
     }
 }
 
+/// Fails with `NonFinite` naming `arg` and the first bad index when `xs` holds NaN (±inf are
+/// ordered values, which statistics over ranks accept).
+pub fn check_not_nan(arg: &str, xs: &[f64]) -> Result<()> {
+    match xs.iter().position(|x| x.is_nan()) {
+        None => Ok(()),
+        Some(i) => Err(CredoError::non_finite(arg, format!("NaN at index {i}"))),
+    }
+}
+
 /// Fails with `Shape` when two per-sample arrays differ in length.
 pub fn check_same_len(arg: &str, got: usize, expected: usize) -> Result<()> {
     if got == expected {

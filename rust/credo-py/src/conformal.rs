@@ -49,13 +49,13 @@ impl PValues {
     }
 
     /// (#{cal >= s} + 1) / (n + 1).
-    fn p_value(&self, score: f64) -> f64 {
-        self.0.p_value(score)
+    fn p_value(&self, score: f64) -> PyResult<f64> {
+        py_result(self.0.p_value(score))
     }
 
     /// (#{cal > s} + theta * (#{cal = s} + 1)) / (n + 1).
-    fn p_value_smoothed(&self, score: f64, theta: f64) -> f64 {
-        self.0.p_value_smoothed(score, theta)
+    fn p_value_smoothed(&self, score: f64, theta: f64) -> PyResult<f64> {
+        py_result(self.0.p_value_smoothed(score, theta))
     }
 
     /// p-values of many scores; smoothed when a seed is given.

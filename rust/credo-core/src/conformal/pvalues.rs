@@ -12,6 +12,14 @@ pub struct PValues {
     sorted: Vec<f64>,
 }
 
+/// A test score must be ordered against the calibration scores: NaN is not.
+fn check_score(s: f64) -> Result<()> {
+    if s.is_nan() {
+        return Err(CredoError::non_finite("score", "NaN is not a nonconformity score"));
+    }
+    Ok(())
+}
+
 impl PValues {
     /// Sorts the calibration scores (finite, at least one).
     pub fn fit(scores: &[f64]) -> Result<Self> {
@@ -41,12 +49,20 @@ impl PValues {
         (lt, le)
     }
 
-    /// The plain conformal p-value of one test score (NaN for a NaN score).
-    #[must_use]
-    pub fn p_value(&self, s: f64) -> f64 {
-        if s.is_nan() {
-            return f64::NAN;
-        }
+    /// The plain conformal p-value of one test score (±inf are ordered scores; NaN is refused,
+    /// as [`Self::p_values`] refuses it).
+    pub fn p_value(&self, s: f64) -> Result<f64> {
+        check_score(s)?;
+        Ok(self.plain(s))
+    }
+
+    /// The smoothed p-value of one test score with tie-breaking uniform `theta`.
+    pub fn p_value_smoothed(&self, s: f64, theta: f64) -> Result<f64> {
+        check_score(s)?;
+        Ok(self.smoothed(s, theta))
+    }
+
+    fn plain(&self, s: f64) -> f64 {
         let n = self.sorted.len();
         let ge = n - self.sorted.partition_point(|&c| c < s);
         #[allow(clippy::cast_precision_loss)]
@@ -54,12 +70,7 @@ impl PValues {
         p
     }
 
-    /// The smoothed p-value of one test score with tie-breaking uniform `theta`.
-    #[must_use]
-    pub fn p_value_smoothed(&self, s: f64, theta: f64) -> f64 {
-        if s.is_nan() {
-            return f64::NAN;
-        }
+    fn smoothed(&self, s: f64, theta: f64) -> f64 {
         let n = self.sorted.len();
         let (lt, le) = self.counts(s);
         #[allow(clippy::cast_precision_loss)]
@@ -71,10 +82,10 @@ impl PValues {
     pub fn p_values(&self, scores: &[f64], smoothed: Option<u64>) -> Result<Vec<f64>> {
         check_finite("scores", scores)?;
         Ok(match smoothed {
-            None => scores.iter().map(|&s| self.p_value(s)).collect(),
+            None => scores.iter().map(|&s| self.plain(s)).collect(),
             Some(seed) => {
                 let mut g = SplitMix64::new(seed);
-                scores.iter().map(|&s| self.p_value_smoothed(s, g.next_f64())).collect()
+                scores.iter().map(|&s| self.smoothed(s, g.next_f64())).collect()
             }
         })
     }
@@ -99,8 +110,10 @@ mod tests {
     fn smoothed_brackets_plain() {
         let pv = PValues::fit(&[0.1, 0.2, 0.2, 0.4, 0.5]).unwrap();
         // s = 0.2: #> = 2, #= = 2 -> (2 + θ·3)/6, θ = 1 gives the plain value
-        assert!((pv.p_value_smoothed(0.2, 1.0) - pv.p_value(0.2)).abs() < 1e-15);
-        assert!((pv.p_value_smoothed(0.2, 0.0) - 2.0 / 6.0).abs() < 1e-15);
+        assert!((pv.p_value_smoothed(0.2, 1.0).unwrap() - pv.p_value(0.2).unwrap()).abs() < 1e-15);
+        assert!((pv.p_value_smoothed(0.2, 0.0).unwrap() - 2.0 / 6.0).abs() < 1e-15);
+        assert!(pv.p_value(f64::NAN).is_err() && pv.p_value_smoothed(f64::NAN, 0.5).is_err());
+        assert_eq!(pv.p_value(f64::INFINITY).unwrap(), 1.0 / 6.0);
         assert!(PValues::fit(&[]).is_err());
         assert!(PValues::fit(&[f64::NAN]).is_err());
     }

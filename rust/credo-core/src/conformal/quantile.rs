@@ -6,7 +6,7 @@
 //! α = 0.95) the float gives one order statistic more than the exact rule. Exact is therefore
 //! sometimes one statistic lower, and never less valid for the decimal α the user wrote.
 
-use crate::error::{check_finite, check_open_unit, CredoError, Result};
+use crate::error::{check_not_nan, check_open_unit, CredoError, Result};
 
 /// How k = ⌈(n+1)(1−α)⌉ is evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,12 +66,14 @@ pub fn conformal_rank(n: usize, alpha: f64, mode: QuantileMode) -> Result<usize>
 }
 
 /// The conformal quantile of `scores`, or `+∞` when k > n (too few scores for level 1 − α).
+/// Scores of ±∞ are ordered values (−∞: a sample with nothing nonconforming, as a prompt with
+/// no false claim); only NaN is refused.
 /// With `raise_if_infinite`, that case is an error naming `scores` and the size needed instead.
 pub fn conformal_quantile(scores: &[f64], alpha: f64, mode: QuantileMode, raise_if_infinite: bool) -> Result<f64> {
     if scores.is_empty() {
         return Err(CredoError::empty("scores", "needs at least one calibration score"));
     }
-    check_finite("scores", scores)?;
+    check_not_nan("scores", scores)?;
     let n = scores.len();
     let k = conformal_rank(n, alpha, mode)?;
     if k > n {
@@ -87,7 +89,7 @@ pub fn conformal_quantile(scores: &[f64], alpha: f64, mode: QuantileMode, raise_
     Ok(kth_smallest(scores, k))
 }
 
-/// The k-th smallest (1-based) of finite values, in O(n).
+/// The k-th smallest (1-based) of values without NaN, in O(n).
 pub fn kth_smallest(values: &[f64], k: usize) -> f64 {
     let mut work = values.to_vec();
     let (_, kth, _) = work.select_nth_unstable_by(k - 1, f64::total_cmp);
@@ -172,6 +174,12 @@ mod tests {
         assert!(conformal_quantile(&s, 0.1, QuantileMode::Exact, true).is_err());
         assert!(conformal_quantile(&[], 0.1, QuantileMode::Exact, false).is_err());
         assert!(conformal_quantile(&[f64::NAN], 0.1, QuantileMode::Exact, false).is_err());
+        let ninf = [f64::NEG_INFINITY, f64::NEG_INFINITY, 0.3, f64::INFINITY, 0.1];
+        assert_eq!(conformal_quantile(&ninf, 0.5, QuantileMode::Exact, false).unwrap(), 0.1);
+        assert_eq!(
+            conformal_quantile(&ninf[..2], 0.4, QuantileMode::Exact, false).unwrap(),
+            f64::NEG_INFINITY
+        );
         assert!(conformal_quantile(&s, 1.0, QuantileMode::Exact, false).is_err());
         assert_eq!(min_calibration_size(0.1, QuantileMode::Exact).unwrap(), 9);
         assert_eq!(min_calibration_size(0.05, QuantileMode::Exact).unwrap(), 19);

@@ -68,7 +68,7 @@ pub const NETCAL_EPS: f64 = f64::EPSILON;
 
 #[derive(Clone, Debug)]
 enum Rule {
-    /// ⌊p·B⌋ clamped to B − 1.
+    /// credo's uniform bins (see [`uniform_bin`]).
     FloorMul(f64),
     /// ⌊p / width⌋ (relplot), no clamp: p = 1 lands in bin B.
     FloorDiv(f64),
@@ -88,6 +88,34 @@ pub struct Binning {
     pub clip: bool,
     /// Reported bin edges (length `n_bins + 1`; extra bins get a zero-width interval).
     pub edges: Vec<f64>,
+}
+
+/// credo's uniform bin of `p` ∈ [0, 1] among `last + 1` bins of width 1/`b`: the i with
+/// i/B ≤ p < (i+1)/B, each edge i/B being the double nearest to it (what `29 / 100` and the
+/// literal `0.29` both give), p = 1 in the last bin. ⌊p·B⌋ in floating point alone misplaces a
+/// p sitting on an edge whenever the product rounds below the integer (0.29 · 100 =
+/// 28.999999999999996 put 0.29 in bin 28). The product is within an ulp of exact, so ⌊p·B⌋ is
+/// off by at most one, and only when p·B lies within rounding of an integer: only those rare
+/// samples pay for the exact comparisons against the edges.
+#[inline]
+pub fn uniform_bin(p: f64, b: f64, last: usize) -> usize {
+    let x = p * b;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let i = (x as usize).min(last);
+    #[allow(clippy::cast_precision_loss)]
+    let frac = x - i as f64;
+    if frac > 1e-6 && frac < 1.0 - 1e-6 {
+        return i;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let edge = |k: usize| k as f64 / b;
+    if i < last && p >= edge(i + 1) {
+        i + 1
+    } else if i > 0 && p < edge(i) {
+        i - 1
+    } else {
+        i
+    }
 }
 
 /// `numpy.linspace(0, 1, num)` bit for bit: i·(1/(num−1)), the last value set to exactly 1.
@@ -382,7 +410,7 @@ impl Binning {
     #[inline]
     pub fn assign(&self, p: f64) -> usize {
         match &self.rule {
-            Rule::FloorMul(b) => ((p * b) as usize).min(self.n_bins - 1),
+            Rule::FloorMul(b) => uniform_bin(p, *b, self.n_bins - 1),
             Rule::FloorDiv(w) => ((p / w) as usize).min(self.n_bins - 1),
             Rule::CountBelow(e, g) => bin_below(e, p, *g),
             Rule::CountAtOrBelow(e, g) => bin_at_or_below(e, p, *g),
@@ -393,6 +421,22 @@ impl Binning {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uniform_bins_put_every_edge_in_its_own_bin() {
+        for nb in [1usize, 2, 3, 7, 10, 15, 100, 1000, 12345] {
+            let b = nb as f64;
+            for i in 0..nb {
+                let e = i as f64 / b; // the double nearest i/B
+                assert_eq!(uniform_bin(e, b, nb - 1), i, "edge {i}/{nb}");
+                if i > 0 {
+                    assert_eq!(uniform_bin(e.next_down(), b, nb - 1), i - 1, "below edge {i}/{nb}");
+                }
+            }
+            assert_eq!(uniform_bin(1.0, b, nb - 1), nb - 1);
+        }
+        assert_eq!(uniform_bin(0.29, 100.0, 99), 29);
+    }
 
     #[test]
     fn edge_rules_on_exact_edges() {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::binning::{bin_at_or_below, bin_below, Binning, Convention, Fast, Strategy};
+use super::binning::{bin_at_or_below, bin_below, uniform_bin, Binning, Convention, Fast, Strategy};
 use super::{check_outcomes, check_probs, check_weights, wt};
 use crate::error::{check_same_len, CredoError, Result};
 
@@ -149,7 +149,7 @@ fn accumulate(stats: &mut BinStats, conf: &[f64], acc: &[f64], w: Option<&[f64]>
     // Dispatch on the rule once, outside the loop, so each rule gets its own compiled loop.
     let last = binning.n_bins - 1;
     match binning.fast() {
-        Fast::FloorMul(b) => accumulate_with(stats, conf, acc, w, binning, |p| ((p * b) as usize).min(last)),
+        Fast::FloorMul(b) => accumulate_with(stats, conf, acc, w, binning, |p| uniform_bin(p, b, last)),
         Fast::FloorDiv(d) => accumulate_with(stats, conf, acc, w, binning, |p| ((p / d) as usize).min(last)),
         Fast::Below(e, g) => accumulate_with(stats, conf, acc, w, binning, |p| bin_below(e, p, g)),
         Fast::AtOrBelow(e, g) => accumulate_with(stats, conf, acc, w, binning, |p| bin_at_or_below(e, p, g)),
