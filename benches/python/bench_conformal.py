@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from _harness import QUICK, best_time, record, record_bound
+from _harness import QUICK, best_time, median_times_interleaved, record, record_bound
 
 from credo.conformal import ConformalPValues, ConformalSets, conformal_quantile
 
@@ -66,12 +66,16 @@ def test_lac_conformalize_and_predict(benchmark, lac_data):
     mapie_sets = _mapie_lac(cal, labels, test)
     assert (ours != mapie_sets).mean() < 1e-5  # MAPIE adds a 1e-8 slack to the comparison
 
-    t_credo = best_time(credo_lac)
-    t_numpy = best_time(lambda: _numpy_lac(cal, labels, test))
-    t_mapie = best_time(lambda: _mapie_lac(cal, labels, test), repeat=3)
+    # credo, numpy and MAPIE timed in turn, the same number of rounds each; medians.
+    t_credo, t_numpy, t_mapie = median_times_interleaved(
+        [credo_lac, lambda: _numpy_lac(cal, labels, test), lambda: _mapie_lac(cal, labels, test)],
+        repeat=5 if QUICK else 9,
+    )
     work = f"LAC conformalize + predict {N}x{K}"
-    record(work, t_credo, "MAPIE 1.6", t_mapie, 5.0)
-    record(work, t_credo, "numpy", t_numpy, None)
+    record(work, t_credo, "MAPIE 1.6 (median)", t_mapie, 5.0)
+    # The fair peer: numpy's gather + quantile + compare, which credo matches today (~1x, issue
+    # 14); recorded beside MAPIE without a target until the one-pass kernel lands.
+    record(work, t_credo, "numpy gather + quantile + >= (median)", t_numpy, None)
     benchmark(credo_lac)
 
 

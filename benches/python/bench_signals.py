@@ -1,8 +1,9 @@
 """Token signals: credo's fused pass vs NumPy's (and torch's, where installed) all-signal
 pipeline at the same thread count, and vs the machine bound measured in the same run.
 
-Targets (issue 2): on [512, 128256] and [2048, 32000] float32, all signals at least 10x faster
-than numpy and torch (1 thread each: log_softmax + gather + topk), and at most 1.5x the bound
+Targets: on [512, 128256] and [2048, 32000] float32, all signals at least 3x faster than numpy
+written by an expert and torch (1 thread each, medians of interleaved rounds; issue 14 replaced
+the 10x against a naive numpy pipeline that computed exp twice), and at most 1.5x the bound
 max(bytes / np.sum read bandwidth on the same array, elements / in-cache np.exp rate).
 float16, bfloat16 and 2-thread numbers are recorded without a target. float64 input (issue 14)
 takes at most 2.2x the float32 time of the same shape (twice the bytes; float64 lanes).
@@ -18,6 +19,12 @@ import credo
 from credo.signals import simd_level
 
 SHAPES = [(64, 128_256), (256, 32_000)] if QUICK else [(512, 128_256), (2048, 32_000)]
+# Rounds of credo and its peer timed in turn (both get the same number; medians compared).
+PEER_REPEAT = 7 if QUICK else 11
+# Against expert NumPy (one exp, no partition) credo reaches 3.6–5.7x on a quiet machine
+# (issue 14) and 2.7–4.9x at load 14 (4 Dec 2026, quick shapes): the target sits under the
+# loaded low, and the quick run's 0.5 margin (1.5x) still fails a lost SIMD path (~1x).
+NUMPY_TARGET = 3.0
 
 
 def _logits(shape: tuple[int, int], dtype=np.float32) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -26,18 +33,23 @@ def _logits(shape: tuple[int, int], dtype=np.float32) -> np.ndarray:  # type: ig
 
 
 def numpy_pipeline(x: np.ndarray, chosen: np.ndarray) -> tuple:
-    """Every signal the way NumPy users write it: log_softmax, gather, top-k."""
-    m = x.max(axis=1, keepdims=True)
-    z = x - m
-    lse = np.log(np.exp(z).sum(axis=1, keepdims=True))
-    lp = z - lse
-    entropy = -(np.exp(lp) * lp).sum(axis=1)
-    chosen_lp = np.take_along_axis(lp, chosen[:, None], axis=1)[:, 0]
-    top2 = np.partition(x, -2, axis=1)[:, -2:]
+    """Every signal as an expert NumPy user writes it: one ``exp``, entropy as lse − Σe·z/s
+    (no log-probability array), the second maximum by masking the argmax (no partition)."""
+    r = np.arange(x.shape[0])
     argmax = x.argmax(axis=1)
-    c = np.take_along_axis(x, chosen[:, None], axis=1)
-    rank = (x > c).sum(axis=1)
-    return lse + m, entropy, chosen_lp, top2[:, 1] - top2[:, 0], argmax, rank
+    m = x[r, argmax]
+    z = x - m[:, None]
+    e = np.exp(z)
+    s = e.sum(axis=1)
+    log_s = np.log(s)
+    entropy = log_s - np.einsum("ij,ij->i", e, z) / s
+    lse = m + log_s
+    c = x[r, chosen]
+    chosen_lp = c - lse
+    rank = np.count_nonzero(x > c[:, None], axis=1)
+    z[r, argmax] = -np.inf
+    margin = -z.max(axis=1)
+    return lse, entropy, chosen_lp, margin, argmax, rank
 
 
 def torch_pipeline(torch, x, chosen):  # type: ignore[no-untyped-def]
@@ -64,9 +76,14 @@ def test_all_signals_float32(benchmark, shape: tuple[int, int]) -> None:  # type
     chosen = np.random.default_rng(2).integers(0, shape[1], shape[0])
     work = f"all token signals [{shape[0]}, {shape[1]}] f32, 1 thread ({simd_level()})"
     benchmark(lambda: credo.token_signals(x, chosen, threads=1))
-    numpy_s = best_time(lambda: numpy_pipeline(x, chosen), repeat=3)
-    # credo and the bound are measured alternately, best of each, so a noisy stretch on a
-    # shared machine does not land on one side only.
+    # The peer: credo and expert NumPy timed in turn, the same number of times, medians.
+    credo_med, numpy_med = median_times_interleaved(
+        [lambda: credo.token_signals(x, chosen, threads=1), lambda: numpy_pipeline(x, chosen)],
+        repeat=PEER_REPEAT,
+    )
+    record(work, credo_med, "numpy, expert (1 thread; one exp, masked top-2; median)", numpy_med, NUMPY_TARGET)
+    # The machine bound: credo and the bound measured alternately, best of each, so a noisy
+    # stretch on a shared machine does not land on one side only.
     credo_s = bound_s = float("inf")
     for _ in range(1 if QUICK else 3):
         # Many repeats: on a shared machine a 30 ms call is often preempted, while the bound's
@@ -76,7 +93,6 @@ def test_all_signals_float32(benchmark, shape: tuple[int, int]) -> None:  # type
             best_time(lambda: credo.token_signals(x, chosen, threads=1), repeat=None if QUICK else 15),
         )
         bound_s = min(bound_s, machine_bound(x))
-    record(work, credo_s, "numpy (1 thread)", numpy_s, 10)
     record_bound(work, credo_s, "bound max(np.sum bytes, np.exp in-cache)", bound_s, 1.5)
 
 
@@ -87,9 +103,12 @@ def test_all_signals_torch_peer(shape: tuple[int, int]) -> None:
     x = _logits(shape)
     chosen = np.random.default_rng(2).integers(0, shape[1], shape[0])
     tx, tc = torch.from_numpy(x), torch.from_numpy(chosen)
-    credo_s = best_time(lambda: credo.token_signals(x, chosen, threads=1))
-    torch_s = best_time(lambda: torch_pipeline(torch, tx, tc), repeat=3)
-    record(f"all token signals [{shape[0]}, {shape[1]}] f32, 1 thread", credo_s, "torch (1 thread)", torch_s, 10)
+    credo_s, torch_s = median_times_interleaved(
+        [lambda: credo.token_signals(x, chosen, threads=1), lambda: torch_pipeline(torch, tx, tc)],
+        repeat=PEER_REPEAT,
+    )
+    work = f"all token signals [{shape[0]}, {shape[1]}] f32, 1 thread"
+    record(work, credo_s, "torch (1 thread; median)", torch_s, NUMPY_TARGET)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
