@@ -3,12 +3,12 @@ input costs at most fifteen times the time (a quadratic path costs a hundred tim
 
 The inputs are the adversarial ones: those that made a backtracking regex, a rescan per sentence
 or a retry per character blow up (issue 18), and runs of one delimiter. Each size is timed as the
-median of a few runs, interleaved with the other size, so a busy machine does not flake it.
+fastest of a few runs, interleaved with the other size: a busy machine only ever adds time, so
+the fastest run is the one that measures the code (the median still flaked on a loaded CI box).
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 
@@ -48,7 +48,8 @@ CASES: list[tuple[str, Callable[[object], object], Callable[[int], object], int]
     ("arithmetic: sums", verify.evaluate_expression, lambda n: "1+" * (n // 2) + "1", 10_000),
     ("format: e-mail", EMAIL.verify, lambda n: "a" * n + "@", 20_000),
     ("format: e-mail labels", EMAIL.verify, lambda n: "a@" + "b." * (n // 2) + "!", 20_000),
-    ("format: number + unit", UNIT.verify, lambda n: "1" * n + "x1", 20_000),
+    # Under 100,000 digits the small size runs from cache: the ratio would measure the cache.
+    ("format: number + unit", UNIT.verify, lambda n: "1" * n + "x1", 100_000),
     ("format: number", NUMBER.verify, lambda n: "1," * (n // 2) + "x", 20_000),
     (
         "tool result: names",
@@ -113,5 +114,5 @@ def test_ten_times_the_input_costs_at_most_fifteen_times_the_time(fn, make, n):
     for _ in range(REPEATS):
         t_small.append(_median_time(fn, small))
         t_large.append(_median_time(fn, large))
-    ratio = statistics.median(t_large) / max(statistics.median(t_small), FLOOR)
-    assert ratio <= RATIO, f"10x the input took {ratio:.1f}x the time ({statistics.median(t_large):.3f} s)"
+    ratio = min(t_large) / max(min(t_small), FLOOR)
+    assert ratio <= RATIO, f"10x the input took {ratio:.1f}x the time ({min(t_large):.3f} s)"
