@@ -147,8 +147,14 @@ def as_sample_weight(w: Any, n: int, name: str = "sample_weight") -> np.ndarray 
     check_same_length(n, **{name: arr})
     if (arr < 0).any():
         raise InvalidArgumentError(f"{name}: weights must be non-negative")
-    if arr.sum() <= 0:
+    with np.errstate(over="ignore"):
+        total = arr.sum()
+    if total <= 0:
         raise InvalidArgumentError(f"{name}: weights must not all be zero")
+    if not np.isfinite(total):  # the kernels' weighted sums would overflow into NaN predictions
+        raise InvalidArgumentError(
+            f"{name}: weights sum to more than the largest float; rescale them (only their ratios matter)"
+        )
     return arr
 
 

@@ -88,3 +88,18 @@ def test_p_value_refuses_nan_like_the_array_form() -> None:
     assert pv.p_value(np.inf) == 1 / 6
     with pytest.raises(credo.InvalidArgumentError, match=r"^score"):
         pv.p_value(np.array([0.1, 0.2]))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "fit",
+    [
+        lambda w: credo.PlattScaling().fit([0.2, 0.8, 0.4, 0.6], [0, 1, 0, 1], sample_weight=w),
+        lambda w: credo.IsotonicCalibrator().fit([0.2, 0.8, 0.4, 0.6], [0, 1, 0, 1], sample_weight=w),
+        lambda w: credo.HistogramBinning(n_bins=2).fit([0.2, 0.8, 0.4, 0.6], [0, 1, 0, 1], sample_weight=w),
+    ],
+    ids=["platt", "isotonic", "histogram"],
+)
+def test_weights_summing_past_the_largest_float_are_refused_not_nan(fit) -> None:
+    with pytest.raises(credo.InvalidArgumentError, match=r"^sample_weight: "):
+        fit([1e308] * 4)
+    assert np.isfinite(fit([1e306] * 4).predict([0.3, 0.7])).all()

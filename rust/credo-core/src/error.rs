@@ -117,8 +117,16 @@ pub fn check_weights(w: Option<&[f64]>, n: usize) -> Result<()> {
             format!("weights must be non-negative, got {} at index {i}", w[i]),
         ));
     }
-    if w.iter().sum::<f64>() <= 0.0 {
+    let total = w.iter().sum::<f64>();
+    if total <= 0.0 {
         return Err(CredoError::invalid("sample_weight", "weights must not all be zero"));
+    }
+    // Weighted sums of the kernels would overflow to inf and then NaN predictions.
+    if !total.is_finite() {
+        return Err(CredoError::invalid(
+            "sample_weight",
+            "weights sum to more than the largest float; rescale them (only their ratios matter)",
+        ));
     }
     Ok(())
 }
@@ -166,5 +174,7 @@ mod tests {
         assert!(try_filled("n", 4usize.checked_mul(usize::MAX), 0u8).is_err());
         assert!(try_filled("n", Some(usize::MAX / 2), 0u64).is_err());
         assert_eq!(try_filled("n", Some(3), 1.5).unwrap(), vec![1.5; 3]);
+        assert!(check_weights(Some(&[1e308, 1e308]), 2).is_err());
+        assert!(check_weights(Some(&[1e307, 1e307]), 2).is_ok());
     }
 }
