@@ -31,6 +31,7 @@ impl<'py> PyNode<'py> {
     fn wrong(&self, want: &str) -> ReadError {
         let got = match self.kind() {
             Kind::Invalid => self.type_name(),
+            Kind::Object if !self.obj.is_instance_of::<PyDict>() => self.type_name(),
             k => k.name().to_owned(),
         };
         ReadError::invalid(format!("expected {want}, got {got}"))
@@ -42,16 +43,18 @@ impl<'py> PyNode<'py> {
         if let Ok(d) = self.obj.cast::<PyDict>() {
             return Ok(d.clone());
         }
+        let py = self.obj.py();
         let err = |_| ReadError::invalid("could not read the object's fields");
-        if let Ok(d) = self.obj.getattr("__dict__") {
+        let dump = pyo3::intern!(py, "model_dump");
+        if let Ok(d) = self.obj.getattr(pyo3::intern!(py, "__dict__")) {
             if let Ok(d) = d.cast_into::<PyDict>() {
-                if !d.is_empty() || !self.obj.hasattr("model_dump").map_err(err)? {
+                if !d.is_empty() || !self.obj.hasattr(dump).map_err(err)? {
                     return Ok(d);
                 }
             }
         }
-        if self.obj.hasattr("model_dump").map_err(err)? {
-            let dumped = self.obj.call_method0("model_dump").map_err(err)?;
+        if self.obj.hasattr(dump).map_err(err)? {
+            let dumped = self.obj.call_method0(dump).map_err(err)?;
             if let Ok(d) = dumped.cast_into::<PyDict>() {
                 return Ok(d);
             }
@@ -79,10 +82,10 @@ impl<'py> Node for PyNode<'py> {
             Kind::Number
         } else if o.is_instance_of::<PyComplex>() || o.is_instance_of::<PyBytes>() {
             Kind::Invalid
-        } else if o.hasattr("__dict__").unwrap_or(false) {
-            Kind::Object
         } else {
-            Kind::Invalid
+            // Any other object: its fields are read from `__dict__` (or `model_dump()`);
+            // `fields` refuses one that has neither.
+            Kind::Object
         }
     }
 
@@ -90,18 +93,17 @@ impl<'py> Node for PyNode<'py> {
         &mut self,
         mut f: impl FnMut(&[u8], &Self::Text, &mut Self) -> Result<(), ReadError>,
     ) -> Result<(), ReadError> {
-        if !matches!(self.kind(), Kind::Object) {
+        if self.kind() != Kind::Object {
             return Err(self.wrong("an object"));
         }
         let members = self.members()?;
         for (k, v) in members.iter() {
-            let name = match k.cast::<PyString>() {
-                Ok(s) => s
-                    .to_str()
-                    .map_err(|_| ReadError::invalid("a key is not valid text"))?
-                    .to_owned(),
-                Err(_) => return Err(ReadError::invalid("object keys must be strings")),
-            };
+            let key = k
+                .cast::<PyString>()
+                .map_err(|_| ReadError::invalid("object keys must be strings"))?;
+            let name = key
+                .to_str()
+                .map_err(|_| ReadError::invalid("a key is not valid text"))?;
             let mut child = PyNode { obj: v };
             f(name.as_bytes(), &k, &mut child).map_err(|e| e.in_field(name.as_bytes()))?;
         }

@@ -468,6 +468,7 @@ impl Body<'_> {
 impl Node for Body<'_> {
     type Text = Span;
 
+    #[inline(always)]
     fn kind(&self) -> Kind {
         match self.peek() {
             b'{' => Kind::Object,
@@ -550,6 +551,54 @@ impl Node for Body<'_> {
     fn number(&mut self) -> Result<Option<f64>, ReadError> {
         match self.peek() {
             b'n' => self.literal(b"null").map(|()| None),
+            b'-' | b'0'..=b'9' => {
+                // One pass: the float parser reads the number and says where it ends; the text
+                // it took is then checked against JSON's grammar (no '+', no leading zeros, a
+                // digit after the point) — anything else takes the checked path below.
+                let rest = &self.b[self.pos..];
+                if let Ok((v, n)) = fast_float2::parse_partial::<f64, _>(rest) {
+                    if json_number(&rest[..n]) {
+                        self.pos += n;
+                        return Ok(Some(v));
+                    }
+                }
+                self.number_checked()
+            }
+            b'N' | b'I' => self.number_checked(),
+            _ => Err(self.wrong("a number")),
+        }
+    }
+
+    #[inline(always)]
+    fn text(&mut self) -> Result<Span, ReadError> {
+        if self.peek() != b'"' {
+            return Err(self.wrong("a string"));
+        }
+        self.string().map(|(s, _)| s)
+    }
+}
+
+/// Whether `t` (a prefix a float parser accepted) is a number in JSON's grammar: an optional
+/// '-', an integer part without leading zeros, a fraction with at least one digit. (The parser
+/// takes an exponent only with digits, and never a '+' sign or a word once the first two
+/// characters are checked.)
+#[inline(always)]
+fn json_number(t: &[u8]) -> bool {
+    let mut i = usize::from(t.first() == Some(&b'-'));
+    let start = i;
+    while t.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    if i == start || (t[start] == b'0' && i - start > 1) {
+        return false;
+    }
+    t.get(i) != Some(&b'.') || t.get(i + 1).is_some_and(u8::is_ascii_digit)
+}
+
+impl Body<'_> {
+    /// A number read with the grammar checked first (the errors' path, and NaN / ±Infinity).
+    fn number_checked(&mut self) -> Result<Option<f64>, ReadError> {
+        match self.peek() {
             b'-' | b'0'..=b'9' | b'N' | b'I' => {
                 let text = self.number_text()?;
                 match text {
@@ -563,13 +612,6 @@ impl Node for Body<'_> {
             }
             _ => Err(self.wrong("a number")),
         }
-    }
-
-    fn text(&mut self) -> Result<Span, ReadError> {
-        if self.peek() != b'"' {
-            return Err(self.wrong("a string"));
-        }
-        self.string().map(|(s, _)| s)
     }
 }
 
@@ -592,6 +634,9 @@ mod tests {
         assert_eq!(number("-9999").unwrap(), Some(-9999.0));
         assert_eq!(number("null").unwrap(), None);
         assert_eq!(number("-Infinity").unwrap(), Some(f64::NEG_INFINITY));
+        assert_eq!(number("-1E-2").unwrap(), Some(-0.01));
+        assert_eq!(number("1.5e+3").unwrap(), Some(1500.0));
+        assert_eq!(number("-0.0").unwrap().map(f64::to_bits), Some((-0.0f64).to_bits()));
         for bad in [
             "01", "1.", ".5", "-", "1e", "+1", "1e+", "NaN", "nul", "--1", "0x10", "1.5.2",
         ] {
