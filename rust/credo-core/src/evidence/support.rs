@@ -178,6 +178,10 @@ fn support_span(ids: &[u32], p: &Passage) -> Option<(usize, usize)> {
     let tok = |pos: u32| &p.tokens[pos as usize];
     let mut best: Option<(usize, usize)> = None;
     let mut sides: Vec<(usize, usize)> = Vec::with_capacity(lists.len());
+    let mut right_max = vec![0usize; lists.len() + 1];
+    // Anchors ascend, so each list's cut only moves right: galloping from the last one costs the
+    // log of the distance moved, not of the list (linear overall when the lists are alike).
+    let mut cuts = vec![0usize; lists.len()];
     for &anchor in lists[rarest] {
         let (a0, b0) = (tok(anchor).start, tok(anchor).end);
         sides.clear();
@@ -185,7 +189,8 @@ fn support_span(ids: &[u32], p: &Passage) -> Option<(usize, usize)> {
             if i == rarest {
                 continue;
             }
-            let k = list.partition_point(|&q| q < anchor);
+            let k = gallop(list, cuts[i], anchor);
+            cuts[i] = k;
             // How far the window must reach left or right to take this id (usize::MAX: it can't).
             let left = k.checked_sub(1).map_or(usize::MAX, |k| a0 - tok(list[k]).start);
             let right = list.get(k).map_or(usize::MAX, |&q| tok(q).end - b0);
@@ -193,7 +198,7 @@ fn support_span(ids: &[u32], p: &Passage) -> Option<(usize, usize)> {
         }
         sides.sort_unstable();
         // The first `split` ids (nearest on the left) go left, the rest right.
-        let mut right_max = vec![0usize; sides.len() + 1];
+        right_max[sides.len()] = 0;
         for i in (0..sides.len()).rev() {
             right_max[i] = right_max[i + 1].max(sides[i].1);
         }
@@ -210,6 +215,19 @@ fn support_span(ids: &[u32], p: &Passage) -> Option<(usize, usize)> {
         }
     }
     best
+}
+
+/// The first index at or after `from` whose position is not before `x` (`list` sorted, and every
+/// entry before `from` before `x`), by exponential then binary search from `from`.
+fn gallop(list: &[u32], from: usize, x: u32) -> usize {
+    let (mut lo, mut hi, mut step) = (from, from, 1);
+    while hi < list.len() && list[hi] < x {
+        lo = hi + 1;
+        hi = lo + step;
+        step *= 2;
+    }
+    let hi = hi.min(list.len());
+    lo + list[lo..hi].partition_point(|&q| q < x)
 }
 
 pub(super) fn evaluate(answer: &str, passages: &[&str], opts: &EvidenceOptions) -> CoverageReport {
