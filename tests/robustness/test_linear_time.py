@@ -18,6 +18,7 @@ import pytest
 from credo import agreement, evidence, risk, verify
 
 RATIO = 15.0
+ATTEMPTS = 3
 REPEATS = 5
 FLOOR = 5e-3  # below this the small size's time is timer and scheduler noise
 
@@ -118,9 +119,15 @@ def _time(fn: Callable[[object], object], arg: object) -> float:
 def test_ten_times_the_input_costs_at_most_fifteen_times_the_time(fn, make, n):
     small, large = make(n), make(10 * n)
     fn(small)  # warm up (imports, caches)
-    t_small, t_large = [], []
-    for _ in range(REPEATS):
-        t_small.append(_time(fn, small))
-        t_large.append(_time(fn, large))
-    ratio = min(t_large) / max(min(t_small), FLOOR)
-    assert ratio <= RATIO, f"10x the input took {ratio:.1f}x the time ({min(t_large):.3f} s)"
+    # Up to three measurements: a busy machine can slow one of them by a few times, but a
+    # super-linear path (10x the input costing 100x the time for a quadratic one) fails all.
+    ratios = []
+    for _ in range(ATTEMPTS):
+        t_small, t_large = [], []
+        for _ in range(REPEATS):
+            t_small.append(_time(fn, small))
+            t_large.append(_time(fn, large))
+        ratios.append(min(t_large) / max(min(t_small), FLOOR))
+        if ratios[-1] <= RATIO:
+            return
+    assert min(ratios) <= RATIO, f"10x the input took {', '.join(f'{r:.1f}x' for r in ratios)} the time"
