@@ -44,7 +44,10 @@ def as_real_array(x: Any, name: str, dtype: Any = np.float64) -> np.ndarray:
         raise InvalidArgumentError(f"{name}: cannot be read as a numeric array ({exc})") from None
     if arr.dtype.kind not in "biuf":
         raise InvalidArgumentError(f"{name}: cannot be read as a numeric array of real numbers (dtype {arr.dtype})")
-    return as_native(arr, dtype)
+    try:
+        return as_native(arr, dtype)
+    except MemoryError:  # a broadcast view of astronomic shape, say
+        raise InvalidArgumentError(f"{name}: too large to lay out in memory (shape {arr.shape})") from None
 
 
 @contextmanager
@@ -82,7 +85,10 @@ def as_float_array(
             raise ShapeError(f"{name}: expected a {want} array, got shape {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise EmptyInputError(f"{name}: is empty")
-    arr = as_native(arr, dtype)
+    try:
+        arr = as_native(arr, dtype)
+    except MemoryError:  # a broadcast view of astronomic shape, say
+        raise InvalidArgumentError(f"{name}: too large to lay out in memory (shape {arr.shape})") from None
     if finite and arr.size and not np.isfinite(arr).all():
         bad = np.flatnonzero(~np.isfinite(arr.reshape(-1)))[0]
         idx = np.unravel_index(bad, arr.shape)

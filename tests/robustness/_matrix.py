@@ -1318,6 +1318,7 @@ DOCUMENTED: dict[str, tuple[str, Callable[..., bool]]] = {
     # conformal: ±inf are ordered nonconformity scores (the rule; only NaN is invalid).
     "ConformalPValues.p_value:score=?inf": ("±inf scores are ordered values", _probabilities),
     "conformal.clm_stop_index:set_scores=?inf": ("±inf set scores are ordered values", _anything),
+    "conformal_quantile:scores=?inf": ("±inf calibration scores are ordered values", _anything),
     "conformal.clm_stop_index:lam=?inf": ("±inf thresholds are ordered values", _anything),
     # An empty batch of requests gives an empty batch of answers.
     "ConformalPValues.p_values:scores=empty": ("an empty batch gives an empty result", _empty_out),
