@@ -51,7 +51,20 @@ def test_platt_matches_sklearn_sigmoid(n, data):
     a, b = _sigmoid_calibration(f, y)
     ours = PlattScaling().fit(f, y)
     p_ref = 1 / (1 + np.exp(a * f + b))
-    np.testing.assert_allclose(ours.predict(f), p_ref, atol=1e-6)
+    p = ours.predict(f)
+    if np.allclose(p, p_ref, atol=1e-6):
+        return
+    # On (nearly) separable data the optimum lies at an infinite slope and scikit-learn's L-BFGS
+    # stops short of it (e.g. 0.33345 where Platt's target is exactly 1/3); credo's Newton solver
+    # goes on. Then credo's fit must reach an objective (Platt's smoothed targets) at least as low.
+    pos = y.sum()
+    t = np.where(y == 1, (pos + 1) / (pos + 2), 1 / (n - pos + 2))
+
+    def loss(q: np.ndarray) -> float:
+        q = np.clip(q, 1e-15, 1 - 1e-15)
+        return float(-np.sum(t * np.log(q) + (1 - t) * np.log1p(-q)))
+
+    assert loss(p) <= loss(p_ref) + 1e-9, (p, p_ref)
 
 
 @SETTINGS
