@@ -43,6 +43,10 @@ def load_calibrator(entry: dict[str, Any], allowed: dict[str, type]) -> Any:
 class MulticlassCalibrator(Estimator):
     """Calibrates ``[n, K]`` class probabilities with one-score calibrators.
 
+    ``y`` holds integer labels 0..K−1 naming the columns, or K distinct labels of any kind,
+    sorted into ``classes_``. ``predict_proba`` returns the calibrated [n, K] probabilities and
+    ``predict`` the label of each row's most probable class, as scikit-learn's classifiers.
+
     Parameters
     ----------
     method : {'isotonic', 'platt', 'beta', 'histogram'}
@@ -54,10 +58,6 @@ class MulticlassCalibrator(Estimator):
         the calibrated confidence on the predicted class and shares the rest in proportion.
     params : dict or None
         Keyword arguments of the one-score calibrator.
-
-    ``y`` holds integer labels 0..K−1 naming the columns, or K distinct labels of any kind,
-    sorted into ``classes_``. ``predict_proba`` returns the calibrated [n, K] probabilities and
-    ``predict`` the label of each row's most probable class, as scikit-learn's classifiers.
 
     Attributes
     ----------
