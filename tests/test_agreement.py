@@ -110,9 +110,7 @@ def test_weighted_agreement_is_farquhar_cluster_probability():
     assert r.cluster_probs.sum() == pytest.approx(1.0, abs=1e-12)
     unweighted = agree(TOY_ANSWERS)
     assert unweighted.agreement == pytest.approx(0.75)
-    assert (
-        unweighted.se_farquhar is None and unweighted.se_kuhn is None and unweighted.se_lm_polygraph is None
-    )
+    assert unweighted.se_farquhar is None and unweighted.se_kuhn is None and unweighted.se_lm_polygraph is None
 
 
 def test_logprobs_can_move_the_majority():
@@ -342,9 +340,7 @@ def test_top_level_exports():
 
 # --- properties ---------------------------------------------------------------------------------
 
-answer_text = st.sampled_from(
-    ["42", "42.0", "forty two", "41", "the 42", "Paris", "paris!", "", "a b", "b c", "x"]
-)
+answer_text = st.sampled_from(["42", "42.0", "forty two", "41", "the 42", "Paris", "paris!", "", "a b", "b c", "x"])
 answer_lists = st.lists(answer_text, min_size=1, max_size=12)
 
 
@@ -426,9 +422,7 @@ def test_batch_equals_single(questions, method, clustering, data):
         assert one.se_farquhar >= 0 and one.se_discrete >= 0
         assert 0 <= one.degree <= 1 and 0 <= one.eigval_laplacian <= len(q) + 1e-9
         ref = ref_entropies(one.labels, lps[i])
-        assert (one.se_farquhar, one.se_kuhn, one.se_discrete, one.se_lm_polygraph) == pytest.approx(
-            ref, abs=1e-9
-        )
+        assert (one.se_farquhar, one.se_kuhn, one.se_discrete, one.se_lm_polygraph) == pytest.approx(ref, abs=1e-9)
 
 
 def test_batch_thread_count_does_not_matter(rng):

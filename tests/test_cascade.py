@@ -149,9 +149,7 @@ def test_ambiguous_input_asks_without_sampling():
     c = Cascade(POLICY, sample=lambda q, st: drawn.append(q))
     r = c.run(
         "it?",
-        risk=InputRisk(
-            "general", "low", (), ("too_short",), ("The request has only 1 word, too short to be clear.",)
-        ),
+        risk=InputRisk("general", "low", (), ("too_short",), ("The request has only 1 word, too short to be clear.",)),
     )
     assert r.action is Action.ASK and drawn == [] and r.cost == 0.0
 
@@ -267,16 +265,16 @@ def test_adaptive_stopping_and_agree_drive_the_cascade():
     # first seen; the beta statistic after 4 agreeing votes is 1 - 0.5**5 = 0.96875.
     stop = AdaptiveStopping("beta", confidence=0.95, max_samples=30)
     pol = Policy({"threshold": 0.95, "gray_zone": [0.0, 0.95], "domains": {"general": {}}})
-    c = Cascade(pol, sample=scripted(["7", "7.0", None, "7", "7.00", "3"]), confidence=agree_confidence(stop),
-                stopping=stop)
+    c = Cascade(
+        pol, sample=scripted(["7", "7.0", None, "7", "7.00", "3"]), confidence=agree_confidence(stop), stopping=stop
+    )
     r = c.run("q")
     assert (r.action, r.answer, r.n_samples) == (Action.ANSWER, "7", 5)
     assert r.decision.confidence == pytest.approx(1 - 0.5**5)
     # A split vote never settles: sampling runs to the cascade's budget, the rule's statistic in
     # the trace, then the request is declined.
     stop = AdaptiveStopping("beta", confidence=0.95, max_samples=6)
-    c = Cascade(pol, sample=scripted(["1", "2"] * 10), confidence=agree_confidence(stop), stopping=stop,
-                max_samples=30)
+    c = Cascade(pol, sample=scripted(["1", "2"] * 10), confidence=agree_confidence(stop), stopping=stop, max_samples=30)
     r = c.run("q")
     assert (r.action, r.answer, r.n_samples) == (Action.ABSTAIN, None, 6)
     assert "sampling stopped by the beta rule, statistic 0.500" in r.trace[-2].detail
@@ -292,8 +290,7 @@ def test_svamp_cascade_vs_always_30_majority(capsys):
     majority is settled, P(p1 > p2); answer as soon as it clears the threshold, abstain when 30
     samples are spent. Baseline: credo.agree's majority over all 30 samples, always answering."""
     rows = [
-        json.loads(line)
-        for line in data_path("svamp-selfconsistency", "svamp_answers.jsonl").read_text().splitlines()
+        json.loads(line) for line in data_path("svamp-selfconsistency", "svamp_answers.jsonl").read_text().splitlines()
     ]
     base = []
     for r in rows:
@@ -360,9 +357,7 @@ def test_svamp_cascade_vs_always_30_majority(capsys):
 )
 def test_cascade_invariants(answers, domain, batch, budget, with_verify):
     verify = (lambda q, a, s: a == "a") if with_verify else None
-    c = Cascade(
-        POLICY, sample=scripted(answers), batch_size=batch, max_samples=12, budget_cost=budget, verify=verify
-    )
+    c = Cascade(POLICY, sample=scripted(answers), batch_size=batch, max_samples=12, budget_cost=budget, verify=verify)
     r = c.run("q", domain=domain)
     assert r.decision.settled
     assert r.n_samples <= 12

@@ -150,9 +150,7 @@ def test_calibrator_fitted_on_out_of_fold_predictions(rng):
     iso_logit = ConfidenceModel(calibrator=iso, calibrator_input="logit", holdout=0.2, cv=4)
     cal_l = iso_logit.fit(as_signals(X), y).pooled_.calibrator
     np.testing.assert_allclose(cal_l.y_thresholds_, cal.y_thresholds_, atol=1e-12)
-    np.testing.assert_allclose(
-        cal_l.X_thresholds_, np.log(cal.X_thresholds_ / (1 - cal.X_thresholds_)), rtol=1e-9
-    )
+    np.testing.assert_allclose(cal_l.X_thresholds_, np.log(cal.X_thresholds_ / (1 - cal.X_thresholds_)), rtol=1e-9)
     z = np.log(raw[3] / (1 - raw[3]))
     assert iso_logit.predict_one(list(X[3])) == pytest.approx(float(cal_l.predict([z])[0]), rel=1e-12)
     with pytest.raises(InvalidArgumentError, match=r"^calibrator_input"):
@@ -353,9 +351,7 @@ def load_claims():
             for c in prompt["claims"]:
                 label = c["annotation"].strip()
                 if label in ("Y", "N", "S", "U"):
-                    rows.append(
-                        (ds, c["frequency-score"], c["gpt-score"], c["frequency+gpt-score"], label == "Y")
-                    )
+                    rows.append((ds, c["frequency-score"], c["gpt-score"], c["frequency+gpt-score"], label == "Y"))
     seg = np.array([r[0] for r in rows])
     sig = {"frequency": np.array([r[1] for r in rows], float), "gpt": np.array([r[2] for r in rows], float)}
     return sig, np.array([r[3] for r in rows], float), np.array([r[4] for r in rows], float), seg

@@ -61,17 +61,13 @@ def test_numbers_must_match_exactly():
 
 
 def test_named_entities_must_match():
-    r = evidence.coverage(
-        "The tower was designed by Alexandre Eiffel.", ["The tower was designed by Gustave Eiffel."]
-    )
+    r = evidence.coverage("The tower was designed by Alexandre Eiffel.", ["The tower was designed by Gustave Eiffel."])
     assert r.claims[0].missing_entities == ("alexandre",)
     assert not r.claims[0].supported
 
 
 def test_clauses_are_separate_claims():
-    r = evidence.coverage(
-        "The tower was completed in 1889, but it was designed by Leonardo da Vinci.", PASSAGES
-    )
+    r = evidence.coverage("The tower was completed in 1889, but it was designed by Leonardo da Vinci.", PASSAGES)
     assert len(r.claims) == 2
     assert [c.supported for c in r.claims] == [True, False]
 
@@ -120,9 +116,7 @@ def test_batch_matches_single_for_any_thread_count():
 def test_bad_input():
     with pytest.raises(EmptyInputError, match=r"^passages"):
         evidence.coverage("x y z", [])
-    with pytest.raises(
-        InvalidArgumentError, match=r"^passages: expected a sequence of strings, got a single"
-    ):
+    with pytest.raises(InvalidArgumentError, match=r"^passages: expected a sequence of strings, got a single"):
         evidence.coverage("x", "a passage")
     with pytest.raises(InvalidArgumentError, match=r"^passages\[1\]"):
         evidence.coverage("x", ["ok", 3])
@@ -162,9 +156,7 @@ WORDS = st.sampled_from(["tower", "Paris", "1889", "built", "the", "is", "green"
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.lists(WORDS, min_size=1, max_size=8), min_size=1, max_size=4), st.lists(WORDS, max_size=30)
-)
+@given(st.lists(st.lists(WORDS, min_size=1, max_size=8), min_size=1, max_size=4), st.lists(WORDS, max_size=30))
 def test_invariants(sentences, passage_words):
     answer = " ".join(" ".join(s) + "." for s in sentences)
     passage = " ".join(passage_words)

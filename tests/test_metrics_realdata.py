@@ -25,15 +25,11 @@ def test_cifar_models_against_references(cifar_models):
         probs = probs / probs.sum(1, keepdims=True)  # CSV rounding
         conf, correct = M.top_label(labels, probs)
         assert M.ece(labels, probs) == pytest.approx(numpy_bincount_ece(conf, correct), abs=1e-12), name
-        assert M.ece(labels, probs, convention="netcal") == pytest.approx(
-            R.netcal_ece(probs, labels), abs=1e-12
-        ), name
+        assert M.ece(labels, probs, convention="netcal") == pytest.approx(R.netcal_ece(probs, labels), abs=1e-12), name
         assert M.auroc(correct, conf) == pytest.approx(roc_auc_score(correct, conf), abs=1e-12), name
         onehot_brier = brier_score_loss(labels, probs, labels=list(range(10)))
         assert M.brier_score(labels, probs) == pytest.approx(onehot_brier, abs=1e-12), name
-        assert M.nll(labels, probs) == pytest.approx(
-            log_loss(labels, probs, labels=list(range(10))), abs=1e-10
-        ), name
+        assert M.nll(labels, probs) == pytest.approx(log_loss(labels, probs, labels=list(range(10))), abs=1e-10), name
 
 
 def test_cifar_by_model_table(cifar_models):
@@ -51,9 +47,7 @@ def test_cifar_by_model_table(cifar_models):
         ]
     )
     model = np.repeat(names, 10000)
-    table = M.by_segment(
-        {"ece": M.ece, "auroc": M.auroc, "aurc": M.aurc, "smece": M.smooth_ece}, correct, conf, model
-    )
+    table = M.by_segment({"ece": M.ece, "auroc": M.auroc, "aurc": M.aurc, "smece": M.smooth_ece}, correct, conf, model)
     assert list(table["segment"][1:]) == names and (table["count"][1:] == 10000).all()
     # Modern CNNs on CIFAR-10 are accurate and somewhat over-confident: ECE of a few percent, and
     # confidence ranks errors well.
@@ -91,6 +85,4 @@ def test_mmlu_by_subject_table_matches_loop(mmlu):
     table = M.by_segment(["ece", "brier_score", "nll"], targets, probs, seg, as_frame=False)
     for i, s in enumerate(subjects, start=1):
         assert table["ece"][i] == M.ece(*mmlu[s][::-1])
-        assert table["nll"][i] == pytest.approx(
-            log_loss(mmlu[s][1], mmlu[s][0], labels=[0, 1, 2, 3]), abs=1e-10
-        )
+        assert table["nll"][i] == pytest.approx(log_loss(mmlu[s][1], mmlu[s][0], labels=[0, 1, 2, 3]), abs=1e-10)

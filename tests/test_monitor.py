@@ -28,9 +28,7 @@ def test_exact_ks_matches_scipy(rng):
         assert d == pytest.approx(ref.statistic, abs=1e-15)
         assert p == pytest.approx(ref.pvalue, abs=0.02)
     tied = np.round(rng.uniform(size=400), 1)
-    assert ks_2samp(tied, tied[::-1] * 0.9)[0] == pytest.approx(
-        stats.ks_2samp(tied, tied[::-1] * 0.9).statistic
-    )
+    assert ks_2samp(tied, tied[::-1] * 0.9)[0] == pytest.approx(stats.ks_2samp(tied, tied[::-1] * 0.9).statistic)
 
 
 def test_histogram_statistics_match_scipy_within_a_bin(rng):
@@ -145,9 +143,7 @@ def test_prometheus_exporter(rng):
     assert reg.get_sample_value("credo_drift_ks_pvalue", {"monitor": "m1"}) == r.ks_pvalue
     assert reg.get_sample_value("credo_drift_samples", {"monitor": "m1", "window": "current"}) == 1000
     assert (
-        reg.get_sample_value(
-            "credo_drift_decision_rate", {"monitor": "m1", "decision": "abstain", "window": "current"}
-        )
+        reg.get_sample_value("credo_drift_decision_rate", {"monitor": "m1", "decision": "abstain", "window": "current"})
         == 0.2
     )
     assert reg.get_sample_value("credo_drift_alarm", {"monitor": "m1", "statistic": "ks_pvalue"}) == 1.0

@@ -22,8 +22,7 @@ def test_import_needs_only_numpy():
         "heavy = {'scipy', 'sklearn', 'matplotlib', 'pandas', 'torch', 'ray', 'click', 'jsonschema'}; "
         "print(sorted(heavy & set(sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=subprocess_env()
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=subprocess_env())
     assert out.stdout.strip() == "[]"
 
 

@@ -107,9 +107,7 @@ def test_gray_zone_runs_checks_in_order_then_gives_up(policy):
 def test_below_gray_zone(policy):
     d = policy.decide(0.3)
     assert (d.action, d.tier) == (Action.ABSTAIN, "baseline")
-    assert d.reasons == (
-        "Confidence 0.30 is below the threshold 0.80 and the gray zone, so the request is declined.",
-    )
+    assert d.reasons == ("Confidence 0.30 is below the threshold 0.80 and the gray zone, so the request is declined.",)
     p = Policy({"below": "ask", "domains": {"general": {}}})
     assert p.decide(0.01).action is Action.ASK
 
@@ -136,9 +134,7 @@ def test_verifier_failure_retries_or_verifies(policy):
     fail = VerifierResult(False, 0.0, "12 * 12 = 140 is wrong.", "arithmetic")
     ok = VerifierResult(True, 1.0, "fine", "schema")
     d = policy.decide(0.99, verifier=[ok, fail])
-    assert (
-        d.action is Action.RETRY and d.reasons[0] == "A verifier failed: arithmetic: 12 * 12 = 140 is wrong."
-    )
+    assert d.action is Action.RETRY and d.reasons[0] == "A verifier failed: arithmetic: 12 * 12 = 140 is wrong."
     assert policy.decide(0.99, verifier=fail, attempt=1).action is Action.ABSTAIN
     assert policy.decide(0.99, verifier=[ok, True]).action is Action.ANSWER
     assert policy.decide(0.99, verifier=False).action is Action.RETRY
@@ -160,13 +156,8 @@ def test_low_coverage_retrieves_or_abstains(policy):
     d = policy.decide(0.95, coverage=0.4)
     assert d.action is Action.ANSWER and "No retrieval is available; the confidence decides." in d.reasons
     # High stakes: retrieve first, then abstain.
-    assert (
-        policy.decide(0.99, coverage=0.4, domain="medical", retrieval_available=True).action
-        is Action.RETRIEVE
-    )
-    d = policy.decide(
-        0.99, coverage=0.4, domain="medical", retrieval_available=True, checks_done={"retrieve"}
-    )
+    assert policy.decide(0.99, coverage=0.4, domain="medical", retrieval_available=True).action is Action.RETRIEVE
+    d = policy.decide(0.99, coverage=0.4, domain="medical", retrieval_available=True, checks_done={"retrieve"})
     assert (d.action, d.tier) == (Action.ABSTAIN, "strict")
     assert policy.decide(0.95, coverage=0.6).action is Action.ANSWER
 
@@ -175,8 +166,7 @@ def test_strict_path_escalates_or_abstains(policy):
     d = policy.decide(0.5, domain="finance")
     assert (d.action, d.tier, d.cost) == (Action.ESCALATE, "strict", 25.0)
     assert d.reasons == (
-        "Confidence 0.50 is below the threshold 0.95 in a critical-stakes domain, so the request is "
-        "escalated.",
+        "Confidence 0.50 is below the threshold 0.95 in a critical-stakes domain, so the request is escalated.",
     )
     assert policy.decide(0.5, domain="medical").action is Action.ABSTAIN  # per-domain action
     assert policy.decide(0.92, domain="medical").action is Action.ANSWER

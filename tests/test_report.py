@@ -84,9 +84,7 @@ def test_report_from_mmlu_confidences(tmp_path, mmlu):
     conf = np.concatenate([M.top_label(mmlu[s][1], mmlu[s][0])[0] for s in subjects])
     correct = np.concatenate([M.top_label(mmlu[s][1], mmlu[s][0])[1] for s in subjects])
     seg = np.concatenate([[s] * len(mmlu[s][1]) for s in subjects])
-    path = report.html(
-        tmp_path / "mmlu.html", correct, conf, segments=seg, n_resamples=0, title="LLaMA-13B <MMLU>"
-    )
+    path = report.html(tmp_path / "mmlu.html", correct, conf, segments=seg, n_resamples=0, title="LLaMA-13B <MMLU>")
     text = path.read_text(encoding="utf-8")
     assert "LLaMA-13B &lt;MMLU&gt;" in text  # escaped
     assert len(re.findall(r"data:image/png;base64,", text)) == 2

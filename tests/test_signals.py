@@ -167,9 +167,7 @@ def test_env_override_forces_scalar_in_a_subprocess() -> None:
     code = "import numpy as np, credo; print(credo.token_signals(np.zeros((1, 3), np.float32)).simd)"
     for want in ("scalar", LEVELS[-1]):
         env = subprocess_env() | {"CREDO_SIMD": want}
-        out = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-        )
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         assert out.stdout.strip() == want
     env = subprocess_env() | {"CREDO_SIMD": "nonsense"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -180,9 +178,7 @@ def test_env_override_forces_scalar_in_a_subprocess() -> None:
 def test_invalid_rows_raise_naming_batch_and_position() -> None:
     x = np.zeros((2, 3, 4), np.float32)
     x[1, 2, 3] = np.nan
-    with pytest.raises(
-        credo.NonFiniteError, match=r"logits: batch 1, position 2 contains NaN at vocabulary index 3"
-    ):
+    with pytest.raises(credo.NonFiniteError, match=r"logits: batch 1, position 2 contains NaN at vocabulary index 3"):
         credo.token_signals(x)
     x[1, 2, 3] = np.inf
     with pytest.raises(credo.NonFiniteError, match=r"\+inf at vocabulary index 3"):
@@ -253,9 +249,7 @@ def test_property_matches_reference(rows, vocab, dtype, mask_frac, scale, seed, 
     assert np.all(got.max_logprob <= 1e-6) and np.all(got.chosen_rank >= 0)
 
 
-@pytest.mark.parametrize(
-    "name", ["Llama-2-13b-hf_mmlu_10k_base_icl1", "Mistral-7B-v0.1_hellaswag_10k_base_icl1"]
-)
+@pytest.mark.parametrize("name", ["Llama-2-13b-hf_mmlu_10k_base_icl1", "Mistral-7B-v0.1_hellaswag_10k_base_icl1"])
 def test_real_option_logits(name: str) -> None:
     z = np.load(data_path("llm-option-logits", f"{name}.npz"))
     logits = z["logits"]

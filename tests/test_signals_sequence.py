@@ -91,9 +91,7 @@ def test_lm_polygraph_and_uqlm_conventions(batch) -> None:  # type: ignore[no-un
         np.testing.assert_allclose(lp["MeanTokenEntropy"][b], tok.entropy[b, :n].mean(), rtol=1e-12)
         uq = s.uqlm()
         np.testing.assert_allclose(uq["sequence_probability"][b], np.exp(lps.mean()), rtol=1e-12)
-        np.testing.assert_allclose(
-            uq["sequence_probability_unnormalized"][b], np.prod(np.exp(lps)), rtol=1e-9
-        )
+        np.testing.assert_allclose(uq["sequence_probability_unnormalized"][b], np.prod(np.exp(lps)), rtol=1e-9)
         np.testing.assert_allclose(uq["min_probability"][b], np.exp(lps).min(), rtol=1e-12)
     np.testing.assert_allclose(s.perplexity, np.exp(-s.mean_logprob))
 

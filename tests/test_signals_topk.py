@@ -44,11 +44,7 @@ def test_policies_against_numpy(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(raw.chosen_logprob, chosen)
     np.testing.assert_allclose(ren.chosen_logprob[inside], chosen[inside] - np.log(p.sum(1))[inside])
     assert np.isnan(ren.chosen_logprob[~inside]).all()
-    assert (
-        bnd.provenance.mode == "top-k"
-        and bnd.provenance.k == k
-        and bnd.provenance.renormalization == "bounds"
-    )
+    assert bnd.provenance.mode == "top-k" and bnd.provenance.k == k and bnd.provenance.renormalization == "bounds"
 
 
 def test_sentinel_short_rows_and_k_plus_one() -> None:

@@ -52,11 +52,7 @@ def test_schema_valid_and_fenced():
     r = v.verify('{"name": "Ada", "age": 36}')
     assert r == VerifierResult(True, 1.0, r.detail, "schema") and r.passed
     assert v.verify('```json\n{"name": "Ada", "age": 36}\n```').passed
-    assert (
-        not SchemaVerifier(SCHEMA, strip_fences=False)
-        .verify('```json\n{"name": "Ada", "age": 36}\n```')
-        .passed
-    )
+    assert not SchemaVerifier(SCHEMA, strip_fences=False).verify('```json\n{"name": "Ada", "age": 36}\n```').passed
 
 
 def test_schema_violations_are_listed():
@@ -83,9 +79,7 @@ def test_schema_bad_schema_and_answer():
 
 def test_jsonschema_is_imported_lazily():
     code = "import sys, credo.verify; print('jsonschema' in sys.modules)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=subprocess_env()
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=subprocess_env())
     assert out.stdout.strip() == "False"
 
 
@@ -113,9 +107,7 @@ def test_exact_evaluator(expr, value):
     assert evaluate_expression(expr) == value
 
 
-@pytest.mark.parametrize(
-    "bad", ["", "1 +", "(1 + 2", "1 / 0", "__import__('os')", "2 ^ 0.5", "2 ^ 100000", "1 2"]
-)
+@pytest.mark.parametrize("bad", ["", "1 +", "(1 + 2", "1 / 0", "__import__('os')", "2 ^ 0.5", "2 ^ 100000", "1 2"])
 def test_evaluator_refuses_without_running_code(bad):
     with pytest.raises(InvalidArgumentError, match=r"^expr: cannot evaluate"):
         evaluate_expression(bad)
@@ -154,9 +146,7 @@ def test_arithmetic_verifier_statements():
 
 def test_arithmetic_chains_and_sentence_boundaries():
     v = ArithmeticVerifier()
-    found = [
-        (c.expression, c.claimed, c.correct) for c in v.checks("3 × 4 = 12 + 1 = 14. I got 4. 5 * 5 = 25")
-    ]
+    found = [(c.expression, c.claimed, c.correct) for c in v.checks("3 × 4 = 12 + 1 = 14. I got 4. 5 * 5 = 25")]
     assert found == [("3 × 4", "12", True), ("12 + 1", "14", False), ("5 * 5", "25", True)]
     assert [c.expression for c in v.checks("So (1 + 2 = 3, and .5 + .25 = 0.75")] == ["1 + 2", ".5 + .25"]
 
@@ -229,11 +219,7 @@ def test_tool_result_agreement():
     assert not r.passed
     assert "the number 23" in r.detail and "'Lyon'" in r.detail
     assert r.score == pytest.approx(1 / 3)  # 23 wrong, Paris right, Lyon wrong
-    assert (
-        ToolResultVerifier(ignore=[23], check_names=False)
-        .verify("It is 23 now.", {"tool_result": TOOL})
-        .passed
-    )
+    assert ToolResultVerifier(ignore=[23], check_names=False).verify("It is 23 now.", {"tool_result": TOOL}).passed
 
 
 def test_tool_result_bad_input():
@@ -248,17 +234,12 @@ def test_tool_result_bad_input():
 
 
 def test_process_checks():
-    v = ProcessVerifier(
-        required=["search", "answer"], order=["search", "read", "answer"], forbidden=["delete"]
-    )
+    v = ProcessVerifier(required=["search", "answer"], order=["search", "read", "answer"], forbidden=["delete"])
     assert v.verify("", {"tool_calls": ["search", "read", "read", {"name": "answer"}]}).passed
     r = v.verify("", {"tool_calls": ["read", "search", "delete"]})
     assert not r.passed
     assert "'answer' was not called" in r.detail and "'delete' was called" in r.detail
-    assert (
-        "'search' was called before 'read'" not in r.detail
-        and "'read' was called before 'search'" in r.detail
-    )
+    assert "'search' was called before 'read'" not in r.detail and "'read' was called before 'search'" in r.detail
     # 2 required + 1 forbidden + 2 ordered pairs; failed: answer missing (required), delete,
     # read before search, answer missing (ordered pair).
     assert r.score == pytest.approx(1 / 5)

@@ -37,9 +37,7 @@ def test_isotonic_fit_unsorted(benchmark, n):
     # credo's side is cheap to repeat: more samples make its best time (and the ratio) stable on
     # a shared machine; the peer's best of 3 is only ever an overestimate of its speed
     ours = best_time(lambda: IsotonicCalibrator().fit(x, y), repeat=5 if n >= 1_000_000 else 25)
-    peer = best_time(
-        lambda: IsotonicRegression(out_of_bounds="clip").fit(x, y), repeat=3 if n >= 100_000 else 10
-    )
+    peer = best_time(lambda: IsotonicRegression(out_of_bounds="clip").fit(x, y), repeat=3 if n >= 100_000 else 10)
     record(f"isotonic fit, unsorted, n={n:.0e}", ours, "sklearn IsotonicRegression.fit", peer, 10.0)
     benchmark(lambda: IsotonicCalibrator().fit(x, y))
 

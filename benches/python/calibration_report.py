@@ -37,9 +37,7 @@ def calibrators():
     yield "temperature", lambda: TemperatureScaling()
     yield (
         "platt(log-odds)/top",
-        lambda: MulticlassCalibrator(
-            method="platt", strategy="top-label", params={"inputs": "probabilities"}
-        ),
+        lambda: MulticlassCalibrator(method="platt", strategy="top-label", params={"inputs": "probabilities"}),
     )
     for m in ("platt", "beta", "isotonic", "histogram"):
         params = {"n_bins": 15} if m == "histogram" else None
@@ -49,11 +47,7 @@ def calibrators():
         )
         yield (
             f"{m}/ovr",
-            (
-                lambda m=m, params=params: MulticlassCalibrator(
-                    method=m, strategy="one-vs-rest", params=params
-                )
-            ),
+            (lambda m=m, params=params: MulticlassCalibrator(method=m, strategy="one-vs-rest", params=params)),
         )
 
 

@@ -22,6 +22,7 @@ class NonFiniteError(CredoError): ...
 class ShapeError(CredoError): ...
 class EmptyInputError(CredoError): ...
 class ArtifactError(CredoError): ...
+
 def _panic_for_tests() -> None: ...  # raises CredoError: checks the binding turns panics into errors
 
 # --- signals.rs ---
@@ -66,9 +67,7 @@ def topk_summary(
     vocab_size: int | None = None,
     k: int | None = None,
     sentinel: float = ...,
-) -> tuple[
-    int, float, float, float, float, float, float, float, float, float, float, float, float
-]: ...
+) -> tuple[int, float, float, float, float, float, float, float, float, float, float, float, float]: ...
 def topk_summary_batch(
     tops: list[object],
     chosen: list[object] | None = None,
@@ -216,15 +215,11 @@ def rescale_top_label(
 def normalize_one_vs_rest(p: _npt.NDArray[_np.float64]) -> _npt.NDArray[_np.float64]: ...
 def fingerprint(data: _npt.NDArray[_np.uint8]) -> str: ...
 
-
 # --- conformal.rs ---
-
 
 def conformal_rank(n: int, alpha: float, mode: str) -> int: ...
 def min_calibration_size(alpha: float, mode: str) -> int: ...
-def conformal_quantile(
-    scores: NDArray[np.float64], alpha: float, mode: str, raise_if_infinite: bool
-) -> float: ...
+def conformal_quantile(scores: NDArray[np.float64], alpha: float, mode: str, raise_if_infinite: bool) -> float: ...
 
 @final
 class PValues:
@@ -326,50 +321,75 @@ def agree_stopping_decide(
 ) -> tuple[bool, float]: ...
 def agree_stopping_default_threshold(rule: str) -> float: ...
 
-
 # --- metrics.rs ---
-
 
 _F: TypeAlias = _npt.NDArray[_np.float64]
 _I: TypeAlias = _npt.NDArray[_np.int64]
 
 def top_label(probs: _F, labels: _I) -> tuple[_F, _F]: ...
 def ece(
-    conf: _F, y: _F, weights: _F | None = None, *, n_bins: int = 15, convention: str = "credo",
-    strategy: str = "uniform", norm: str = "l1", bin_weighted: bool = True, threads: int | None = None,
+    conf: _F,
+    y: _F,
+    weights: _F | None = None,
+    *,
+    n_bins: int = 15,
+    convention: str = "credo",
+    strategy: str = "uniform",
+    norm: str = "l1",
+    bin_weighted: bool = True,
+    threads: int | None = None,
 ) -> float: ...
 def reliability(
-    conf: _F, y: _F, weights: _F | None = None, *, n_bins: int = 15, convention: str = "credo",
+    conf: _F,
+    y: _F,
+    weights: _F | None = None,
+    *,
+    n_bins: int = 15,
+    convention: str = "credo",
     strategy: str = "uniform",
 ) -> tuple[_F, _F, _F, _F, _F]: ...
 def ece_classwise(
-    probs: _F, labels: _I, weights: _F | None = None, *, n_bins: int = 15,
-    convention: str = "credo", strategy: str = "uniform", norm: str = "l1", bin_weighted: bool = True,
+    probs: _F,
+    labels: _I,
+    weights: _F | None = None,
+    *,
+    n_bins: int = 15,
+    convention: str = "credo",
+    strategy: str = "uniform",
+    norm: str = "l1",
+    bin_weighted: bool = True,
     threads: int | None = None,
 ) -> float: ...
 def ece_canonical(
-    probs: _F, labels: _I, weights: _F | None = None, *, n_bins: int = 10,
+    probs: _F,
+    labels: _I,
+    weights: _F | None = None,
+    *,
+    n_bins: int = 10,
     distance: str = "tv",
 ) -> float: ...
-def smooth_ece(
-    conf: _F, y: _F, weights: _F | None = None, *, sigma: float | None = None
-) -> tuple[float, float]: ...
+def smooth_ece(conf: _F, y: _F, weights: _F | None = None, *, sigma: float | None = None) -> tuple[float, float]: ...
 def binary_score(kind: str, p: _F, y: _F, weights: _F | None = None) -> float: ...
 def multiclass_score(kind: str, probs: _F, labels: _I, weights: _F | None = None) -> float: ...
-def ranking_metric(
-    kind: str, scores: _F, y: _F, weights: _F | None = None, *, convention: str = "credo"
-) -> float: ...
+def ranking_metric(kind: str, scores: _F, y: _F, weights: _F | None = None, *, convention: str = "credo") -> float: ...
 def risk_coverage(scores: _F, y: _F, weights: _F | None = None) -> tuple[_F, _F, _F, _F]: ...
-def selective_risk_at(
-    scores: _F, y: _F, coverage: float, weights: _F | None = None
-) -> tuple[float, float, float]: ...
-def coverage_at_risk(
-    scores: _F, y: _F, risk: float, weights: _F | None = None
-) -> tuple[float, float, float]: ...
+def selective_risk_at(scores: _F, y: _F, coverage: float, weights: _F | None = None) -> tuple[float, float, float]: ...
+def coverage_at_risk(scores: _F, y: _F, risk: float, weights: _F | None = None) -> tuple[float, float, float]: ...
 def bootstrap_metric(
-    metric: str, conf: _F, y: _F, weights: _F | None = None, *, n_resamples: int = 1000,
-    confidence_level: float = 0.95, seed: int = 0, n_bins: int = 15, convention: str = "credo",
-    strategy: str = "uniform", norm: str = "l1", bin_weighted: bool = True, area_convention: str = "credo",
+    metric: str,
+    conf: _F,
+    y: _F,
+    weights: _F | None = None,
+    *,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    seed: int = 0,
+    n_bins: int = 15,
+    convention: str = "credo",
+    strategy: str = "uniform",
+    norm: str = "l1",
+    bin_weighted: bool = True,
+    area_convention: str = "credo",
     threads: int | None = None,
 ) -> tuple[float, float, float, _F]: ...
 def bootstrap_indices(n: int, n_resamples: int, seed: int) -> _npt.NDArray[_np.uint32]: ...
@@ -379,9 +399,7 @@ def hist_drift(
 ) -> tuple[float, float, float, float]: ...
 def ks_2samp(a: _F, b: _F) -> tuple[float, float]: ...
 
-
 # --- evidence.rs ---
-
 
 def evidence_coverage(
     answer: str,
@@ -404,9 +422,7 @@ def evidence_coverage_batch(
 ) -> list[dict[str, Any]]: ...
 def text_occurring(haystack: bytes, needles: list[bytes]) -> list[bool]: ...
 
-
 # --- linear.rs ---
-
 
 def logistic_fit(
     x: npt.NDArray[np.float64],
@@ -464,6 +480,7 @@ def read_logprobs(
     tokens: bool = True,
     missing_chosen: float = ...,
 ) -> ReadLogprobs: ...
+
 @final
 class OpenAIStream:
     def __new__(cls, policy: str = "bounds", vocab_size: int | None = None, k: int | None = None) -> OpenAIStream: ...

@@ -86,13 +86,9 @@ def _flags(normalize: bool | Mapping[str, bool]) -> tuple[bool, ...]:
     if isinstance(normalize, Mapping):
         unknown = set(normalize) - set(_STEPS)
         if unknown:
-            raise InvalidArgumentError(
-                f"normalize: unknown steps {sorted(unknown)}; steps are {list(_STEPS)}"
-            )
+            raise InvalidArgumentError(f"normalize: unknown steps {sorted(unknown)}; steps are {list(_STEPS)}")
         return tuple(bool(normalize.get(s, True)) for s in _STEPS)
-    raise InvalidArgumentError(
-        f"normalize: expected True/False or a mapping of steps, got {type(normalize).__name__}"
-    )
+    raise InvalidArgumentError(f"normalize: expected True/False or a mapping of steps, got {type(normalize).__name__}")
 
 
 def _answer_list(answers: Any, name: str = "answers") -> list[Any]:
@@ -124,9 +120,7 @@ def _square(m: Any, n: int, name: str) -> np.ndarray:
     return arr
 
 
-def _infer_method(
-    method: str | None, *, equivalent: Any, entailment: Any, similarity: Any, embeddings: Any
-) -> str:
+def _infer_method(method: str | None, *, equivalent: Any, entailment: Any, similarity: Any, embeddings: Any) -> str:
     if method is None:
         if equivalent is not None:
             return "callable"
@@ -325,9 +319,7 @@ def agree(
     lp = _flat_logprobs(logprobs, n) if logprobs is not None else (None, None)
     if method == "callable":
         if not callable(equivalent):
-            raise InvalidArgumentError(
-                "equivalent: method 'callable' needs a function equivalent(a, b) -> bool"
-            )
+            raise InvalidArgumentError("equivalent: method 'callable' needs a function equivalent(a, b) -> bool")
         if spectral:
             raise InvalidArgumentError(
                 "spectral: not available with method 'callable' (it asks only the pairs it needs)"
@@ -378,9 +370,7 @@ def agree_batch(
     count (results do not depend on it). ``batch[q]`` equals ``agree(questions[q], ...)``.
     """
     if isinstance(questions, (str, bytes)) or not isinstance(questions, Sequence):
-        raise InvalidArgumentError(
-            f"questions: expected a sequence of answer lists, got {type(questions).__name__}"
-        )
+        raise InvalidArgumentError(f"questions: expected a sequence of answer lists, got {type(questions).__name__}")
     qs = [q if isinstance(q, list) else _answer_list(q, f"questions[{i}]") for i, q in enumerate(questions)]
     method = _infer_method(
         method, equivalent=equivalent, entailment=entailment, similarity=similarity, embeddings=embeddings
@@ -411,14 +401,11 @@ def agree_batch(
     lp_values = lp_offsets = None
     if logprobs is not None:
         flat = [
-            _flat_logprobs(lp, len(q), f"logprobs[{i}]")
-            for i, (q, lp) in enumerate(zip(qs, logprobs, strict=False))
+            _flat_logprobs(lp, len(q), f"logprobs[{i}]") for i, (q, lp) in enumerate(zip(qs, logprobs, strict=False))
         ]
         lp_values = np.concatenate([v for v, _ in flat]) if flat else np.zeros(0)
         sizes = [int(o[-1]) for _, o in flat]
-        starts = (
-            np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if flat else np.zeros(0, np.int64)
-        )
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if flat else np.zeros(0, np.int64)
         lp_offsets = np.concatenate(
             [o[:-1] + s for (_, o), s in zip(flat, starts, strict=False)] + [[int(np.sum(sizes))]]
         ).astype(np.int64)
@@ -427,9 +414,7 @@ def agree_batch(
         blocks = [as_float_array(e, f"embeddings[{i}]", ndim=2) for i, e in enumerate(embeddings)]
         for i, (b, q) in enumerate(zip(blocks, qs, strict=False)):
             if b.shape[0] != len(q):
-                raise ShapeError(
-                    f"embeddings[{i}]: has {b.shape[0]} rows but question {i} has {len(q)} answers"
-                )
+                raise ShapeError(f"embeddings[{i}]: has {b.shape[0]} rows but question {i} has {len(q)} answers")
         dims = {b.shape[1] for b in blocks}
         if len(dims) > 1:
             raise ShapeError(f"embeddings: all questions need the same vector size, got {sorted(dims)}")
@@ -440,10 +425,7 @@ def agree_batch(
         if given is None:
             raise InvalidArgumentError(f"{method}: method '{method}' needs one pairwise matrix per question")
         matrices = np.concatenate(
-            [
-                _square(m, len(q), f"{method}[{i}]").reshape(-1)
-                for i, (m, q) in enumerate(zip(given, qs, strict=False))
-            ]
+            [_square(m, len(q), f"{method}[{i}]").reshape(-1) for i, (m, q) in enumerate(zip(given, qs, strict=False))]
         )
     with text_argument("questions"):
         raw = _credo.agree_batch(
@@ -482,9 +464,7 @@ def _batch_from_results(
         "eigval_laplacian",
         "degree",
     ):
-        raw[key] = np.array(
-            [nan if getattr(r, key) is None else getattr(r, key) for r in results], np.float64
-        )
+        raw[key] = np.array([nan if getattr(r, key) is None else getattr(r, key) for r in results], np.float64)
     return AgreementBatch(qs, raw, method, clustering)
 
 
@@ -550,9 +530,7 @@ class AdaptiveStopping:
         self.min_samples = check_positive_int(min_samples, "min_samples")
         self.max_samples = check_positive_int(max_samples, "max_samples", minimum=self.min_samples)
         if threshold is None:
-            threshold = (
-                confidence if rule in ("beta", "dirichlet") else _credo.agree_stopping_default_threshold(rule)
-            )
+            threshold = confidence if rule in ("beta", "dirichlet") else _credo.agree_stopping_default_threshold(rule)
         try:
             self.threshold = float(threshold)
         except (TypeError, ValueError):
@@ -574,9 +552,7 @@ class AdaptiveStopping:
         if answer is None:
             if self.ignore_empty:
                 return None
-            raise InvalidArgumentError(
-                "answers: None is not an answer (pass ignore_empty=True to skip failed samples)"
-            )
+            raise InvalidArgumentError("answers: None is not an answer (pass ignore_empty=True to skip failed samples)")
         if not isinstance(answer, str):
             raise InvalidArgumentError(f"answers: expected strings, got {type(answer).__name__}")
         with text_argument("answer"):
@@ -615,9 +591,7 @@ class AdaptiveStopping:
         """``(stop, statistic)`` for the answers so far (a list of answers, a mapping answer →
         count, or a sequence of counts)."""
         counts = self._count_array(answers_or_counts)
-        stop, stat = _credo.agree_stopping_decide(
-            self.rule, self.threshold, counts, self.min_samples, self.max_samples
-        )
+        stop, stat = _credo.agree_stopping_decide(self.rule, self.threshold, counts, self.min_samples, self.max_samples)
         return bool(stop), float(stat)
 
     def should_stop(self, answers_or_counts: Any) -> bool:

@@ -195,9 +195,7 @@ class Cascade:
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise InvalidArgumentError(f"{name}: must be an integer >= {lo}, got {v!r}")
         if initial_samples > max_samples:
-            raise InvalidArgumentError(
-                f"initial_samples: {initial_samples} exceeds max_samples = {max_samples}"
-            )
+            raise InvalidArgumentError(f"initial_samples: {initial_samples} exceeds max_samples = {max_samples}")
         for name, v in (
             ("sample_cost", sample_cost),
             ("budget_cost", budget_cost),
@@ -283,9 +281,7 @@ class Cascade:
             return d, None, st
         k = self.initial_samples
         if not self._affordable(st, k * self.sample_cost):
-            raise InvalidArgumentError(
-                f"budget_cost: {self.budget_cost} does not cover the {k} initial samples"
-            )
+            raise InvalidArgumentError(f"budget_cost: {self.budget_cost} does not cover the {k} initial samples")
         answers, secs = yield ("sample", k, st)
         st.samples.extend(answers)
         spend("sample", f"Drew {k} initial sample{'s' if k > 1 else ''}.", k * self.sample_cost, secs)
@@ -341,9 +337,7 @@ class Cascade:
                     spend("verify", f"Ran the verifier: {'passed' if ok else 'failed'}.", pol.costs[a], secs)
                     continue
                 why = stop_why if stop else "no more samples allowed"
-                trace.append(
-                    TraceStep("verify", f"Gray zone checks exhausted ({why}).", 0.0, 0.0, st.confidence)
-                )
+                trace.append(TraceStep("verify", f"Gray zone checks exhausted ({why}).", 0.0, 0.0, st.confidence))
                 st.checks_done.add("verify")
                 continue
             if a is Action.RETRIEVE:
@@ -355,8 +349,7 @@ class Cascade:
                     st.coverage = float(cov)
                 spend(
                     "retrieve",
-                    "Retrieved evidence (coverage now "
-                    f"{st.coverage if st.coverage is not None else 'unknown'}).",
+                    f"Retrieved evidence (coverage now {st.coverage if st.coverage is not None else 'unknown'}).",
                     pol.costs[a],
                     secs,
                 )

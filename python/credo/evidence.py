@@ -79,9 +79,7 @@ def _check_text(value: Any, name: str) -> str:
 
 def _check_passages(passages: Any, name: str) -> list[str]:
     if isinstance(passages, str):
-        raise InvalidArgumentError(
-            f"{name}: expected a sequence of strings, got a single string (wrap it in a list)"
-        )
+        raise InvalidArgumentError(f"{name}: expected a sequence of strings, got a single string (wrap it in a list)")
     if not isinstance(passages, Sequence):
         raise InvalidArgumentError(f"{name}: expected a sequence of strings, got {type(passages).__name__}")
     if len(passages) == 0:

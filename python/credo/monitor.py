@@ -168,13 +168,9 @@ class DriftMonitor(Estimator):
                 raise TypeError
             lo, hi = (float(v) for v in self.value_range)
         except (TypeError, ValueError):
-            raise InvalidArgumentError(
-                f"value_range: expected (low, high), got {self.value_range!r}"
-            ) from None
+            raise InvalidArgumentError(f"value_range: expected (low, high), got {self.value_range!r}") from None
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise InvalidArgumentError(
-                f"value_range: must be finite with low < high, got {self.value_range!r}"
-            )
+            raise InvalidArgumentError(f"value_range: must be finite with low < high, got {self.value_range!r}")
         return lo, hi
 
     def _thresholds(self) -> dict[str, float | None]:
@@ -199,9 +195,7 @@ class DriftMonitor(Estimator):
         try:
             d = float(self.decay)
         except (TypeError, ValueError):
-            raise InvalidArgumentError(
-                f"decay: must be a number in (0, 1) or None, got {self.decay!r}"
-            ) from None
+            raise InvalidArgumentError(f"decay: must be a number in (0, 1) or None, got {self.decay!r}") from None
         if not 0.0 < d < 1.0:
             raise InvalidArgumentError(f"decay: must lie strictly between 0 and 1, got {self.decay!r}")
         return d
@@ -316,9 +310,7 @@ class DriftMonitor(Estimator):
         try:
             import prometheus_client as prom
         except ImportError:  # pragma: no cover - exercised only without the extra
-            raise ImportError(
-                "export_prometheus needs prometheus_client: pip install 'credo[monitor]'"
-            ) from None
+            raise ImportError("export_prometheus needs prometheus_client: pip install 'credo[monitor]'") from None
         report = report or self.check()
         gauges = _gauges(prom, registry)
         name = str(self.name)
@@ -410,9 +402,7 @@ def _gauges(prom: Any, registry: Any) -> dict[str, Any]:
             ("mean_shift", "Mean confidence of the current window minus the reference's"),
         ):
             g[stat] = prom.Gauge(f"credo_drift_{stat}", doc, ["monitor"], registry=reg)
-        g["samples"] = prom.Gauge(
-            "credo_drift_samples", "Samples per window", ["monitor", "window"], registry=reg
-        )
+        g["samples"] = prom.Gauge("credo_drift_samples", "Samples per window", ["monitor", "window"], registry=reg)
         g["decision_rate"] = prom.Gauge(
             "credo_drift_decision_rate",
             "Rate of each decision per window",

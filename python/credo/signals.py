@@ -247,8 +247,7 @@ def _as_logits(logits: Any) -> tuple[np.ndarray, str]:
     if arr.dtype.kind == "f":  # longdouble and friends
         return np.require(arr, dtype=np.float64, requirements=["C", "A"]), "float64"
     raise InvalidArgumentError(
-        "logits: expected floating-point logits (float16, bfloat16, float32 or float64), "
-        f"got dtype {arr.dtype}"
+        f"logits: expected floating-point logits (float16, bfloat16, float32 or float64), got dtype {arr.dtype}"
     )
 
 
@@ -303,9 +302,7 @@ def token_signals(
     )
     simd = out.pop("simd")
     res = {k: v.reshape(lead) for k, v in out.items()}
-    prov = Provenance(
-        source="logits", mode="full", vocab_size=int(arr.shape[-1]), temperature=t, processed=processed
-    )
+    prov = Provenance(source="logits", mode="full", vocab_size=int(arr.shape[-1]), temperature=t, processed=processed)
     return TokenSignals(
         entropy=res["entropy"],
         logsumexp=res["logsumexp"],
@@ -424,9 +421,7 @@ def topk_signals(
     if chosen_logprob is not None:
         chosen = as_real_array(chosen_logprob, "chosen_logprob")
         if chosen.shape != lead:
-            raise ShapeError(
-                f"chosen_logprob: has shape {chosen.shape} but top_logprobs have {lead} positions"
-            )
+            raise ShapeError(f"chosen_logprob: has shape {chosen.shape} but top_logprobs have {lead} positions")
         chosen = np.require(chosen, requirements=["C", "A"]).reshape(-1)
     kk = None if k is None else check_positive_int(k, "k")
     v = None if vocab_size is None else check_positive_int(vocab_size, "vocab_size")

@@ -156,9 +156,7 @@ class SelectiveThreshold(Estimator):
         return target, delta
 
     def _fit_one(self, conf: np.ndarray, correct: np.ndarray, target: float, delta: float) -> dict[str, Any]:
-        out = _credo.selective_fit(
-            conf, correct, target, delta, self.method, self.p_value, self.fwer, int(self.grid)
-        )
+        out = _credo.selective_fit(conf, correct, target, delta, self.method, self.p_value, self.fwer, int(self.grid))
         return dict(zip(_FIELDS, out, strict=True))
 
     def fit(self, confidence: Any, correct: Any, *, segments: Any = None) -> SelectiveThreshold:
@@ -175,9 +173,7 @@ class SelectiveThreshold(Estimator):
                 setattr(self, f"{field}_", res[field])
             self.n_calibration_ = len(conf)
             if not res["feasible"]:
-                warnings.warn(
-                    self._infeasible_message(None, target, len(conf)), NoThresholdWarning, stacklevel=2
-                )
+                warnings.warn(self._infeasible_message(None, target, len(conf)), NoThresholdWarning, stacklevel=2)
         else:
             seg = np.asarray(segments)
             if seg.ndim != 1:
@@ -190,13 +186,9 @@ class SelectiveThreshold(Estimator):
                 k = key.item() if hasattr(key, "item") else key
                 t = check_open_unit((self.segment_targets or {}).get(k, target), f"segment_targets[{k!r}]")
                 mask = codes == g
-                results[k] = self._fit_one(
-                    np.ascontiguousarray(conf[mask]), np.ascontiguousarray(y[mask]), t, delta
-                )
+                results[k] = self._fit_one(np.ascontiguousarray(conf[mask]), np.ascontiguousarray(y[mask]), t, delta)
                 if not results[k]["feasible"]:
-                    warnings.warn(
-                        self._infeasible_message(k, t, int(mask.sum())), NoThresholdWarning, stacklevel=2
-                    )
+                    warnings.warn(self._infeasible_message(k, t, int(mask.sum())), NoThresholdWarning, stacklevel=2)
             for field in _FIELDS:
                 setattr(self, f"{field}_", {k: r[field] for k, r in results.items()})
             self.n_calibration_ = {k: int((codes == g).sum()) for g, k in enumerate(results)}
@@ -241,9 +233,7 @@ class SelectiveThreshold(Estimator):
         except TypeError:  # segment labels of another type than those seen in fit
             raise InvalidArgumentError(f"segments: {seg[0].item()!r} was not seen in fit") from None
         if unseen.any():
-            raise InvalidArgumentError(
-                f"segments: {seg[np.flatnonzero(unseen)[0]].item()!r} was not seen in fit"
-            )
+            raise InvalidArgumentError(f"segments: {seg[np.flatnonzero(unseen)[0]].item()!r} was not seen in fit")
         return conf >= per_key[pos]
 
     _ARTIFACT_SCHEMA = _artifact.Schema(
@@ -270,9 +260,11 @@ class SelectiveThreshold(Estimator):
             "n_calibration": _artifact.per_segment(_artifact.integer(lo=1)),
         },
         optional=("segments",),
-        consistent=lambda params, state: _artifact.same_length(state, "segments", *_FIELDS, "n_calibration")
-        if "segments" in state
-        else _artifact.all_scalar(state, *_FIELDS, "n_calibration"),
+        consistent=lambda params, state: (
+            _artifact.same_length(state, "segments", *_FIELDS, "n_calibration")
+            if "segments" in state
+            else _artifact.all_scalar(state, *_FIELDS, "n_calibration")
+        ),
     )
 
     def _artifact_state(self) -> dict[str, Any]:
@@ -284,9 +276,7 @@ class SelectiveThreshold(Estimator):
                 **{field: [getattr(self, f"{field}_")[k] for k in keys] for field in _FIELDS},
                 "n_calibration": [self.n_calibration_[k] for k in keys],
             }
-        return {field: getattr(self, f"{field}_") for field in _FIELDS} | {
-            "n_calibration": self.n_calibration_
-        }
+        return {field: getattr(self, f"{field}_") for field in _FIELDS} | {"n_calibration": self.n_calibration_}
 
     def _artifact_summary(self) -> dict[str, Any]:
         return {"n": self.n_calibration_}
@@ -308,9 +298,7 @@ class SelectiveThreshold(Estimator):
             keys = state["segments"]
             obj.segments_ = np.asarray(keys)
             for field in _FIELDS:
-                setattr(
-                    obj, f"{field}_", {k: decode[field](v) for k, v in zip(keys, state[field], strict=True)}
-                )
+                setattr(obj, f"{field}_", {k: decode[field](v) for k, v in zip(keys, state[field], strict=True)})
             obj.n_calibration_ = dict(zip(keys, (int(v) for v in state["n_calibration"]), strict=True))
         else:
             for field in _FIELDS:
