@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from credo import Action, AdaptiveStopping, Cascade, Policy, agree
 from credo.cascade import CascadeState, smoothed_majority
 from credo.exceptions import InvalidArgumentError
-from credo.risk import InputRisk
+from credo.risk import InputRisk, TooShort
 from credo.verify import VerifierResult
 
 from .conftest import data_path
@@ -149,7 +149,7 @@ def test_ambiguous_input_asks_without_sampling():
     c = Cascade(POLICY, sample=lambda q, st: drawn.append(q))
     r = c.run(
         "it?",
-        risk=InputRisk("general", "low", (), ("too_short",), ("The request has only 1 word, too short to be clear.",)),
+        risk=InputRisk("general", "low", (), ("too_short",), (TooShort(1),)),
     )
     assert r.action is Action.ASK and drawn == [] and r.cost == 0.0
 

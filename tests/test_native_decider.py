@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import credo
 from credo.calibration import BetaCalibration, HistogramBinning, IsotonicCalibrator, PlattScaling
-from credo.risk import InputRisk
+from credo.risk import InputRisk, RegulatedContent, TooShort
 from credo.serving import NativeDecider, ResponseDecider, compile
 from credo.signals import TopkSummary, topk_summary
 
@@ -208,7 +208,7 @@ def test_python_hooks_decide_from_the_native_confidence(models, data):
             stakes=data.draw(st.sampled_from(["low", "medium", "high", "critical"])),
             ambiguity=data.draw(st.sampled_from([(), ("vague",)])),
             regulated=(),
-            reasons=("The request touches health.", "The request is vague."),
+            tags=(RegulatedContent("medical"), TooShort(1)),
         )
     if data.draw(st.booleans()):
         req["verifier"] = data.draw(st.lists(st.booleans(), min_size=1, max_size=3))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import credo
 from credo import Action, Decision, Policy
 from credo.exceptions import ConfigError, InvalidArgumentError
-from credo.risk import InputRisk
+from credo.risk import InputRisk, RegulatedContent, SeveralQuestions
 from credo.verify import VerifierResult
 
 TOML = """
@@ -113,7 +113,7 @@ def test_below_gray_zone(policy):
 
 
 def test_ambiguous_input_asks_first(policy):
-    r = InputRisk("general", "low", (), ("several_questions",), ("The request asks 2 questions at once.",))
+    r = InputRisk("general", "low", (), ("several_questions",), (SeveralQuestions(2),))
     d = policy.decide(0.99, risk=r, verifier=False, repetition=1.0)
     assert d.action is Action.ASK and d.settled
     assert d.reasons == (
@@ -193,7 +193,7 @@ def test_guaranteed_threshold_object_on_the_strict_path(policy):
 
 
 def test_input_risk_raises_stakes_to_strict(policy):
-    r = InputRisk("general", "high", ("medical",), (), ("The request touches regulated medical content.",))
+    r = InputRisk("general", "high", ("medical",), (), (RegulatedContent("medical"),))
     d = policy.decide(0.3, risk=r)
     assert (d.action, d.tier) == (Action.ESCALATE, "strict")
     assert d.reasons[:2] == (

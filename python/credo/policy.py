@@ -42,6 +42,9 @@ Configuration (TOML; every key optional except where noted)::
     threshold = 0.9
     strict_action = "abstain"
 
+    budget_cost = 20.0                   # a request's cost budget (credo.Cascade stops spending
+    budget_latency_s = 5.0               # beyond it), and its wall-time budget; none by default
+
     [costs]                              # what each action costs (for budgets and reports)
     verify = 1.0
     escalate = 10.0
@@ -51,6 +54,7 @@ Configuration (TOML; every key optional except where noted)::
 
 from __future__ import annotations
 
+import copy
 import math
 import operator
 import os
@@ -62,7 +66,7 @@ from pathlib import Path
 from typing import Any
 
 from credo.exceptions import ConfigError, InvalidArgumentError
-from credo.risk import STAKES, InputRisk, RiskRules, stakes_rank
+from credo.risk import STAKES, InputRisk, RegulatedContent, RiskRules, stakes_rank
 
 __all__ = ["Action", "Decision", "Policy"]
 
@@ -158,6 +162,8 @@ _TOP_KEYS = _DOMAIN_KEYS - {"stakes"} | {
     "domains",
     "costs",
     "risk",
+    "budget_cost",
+    "budget_latency_s",
 }
 DEFAULT_STAKES_THRESHOLDS = {"high": 0.9, "critical": 0.95}
 _DEFAULTS: dict[str, Any] = {
@@ -268,6 +274,86 @@ class _Domain:
         self.repetition_max = _unit(cfg["repetition_max"], f"{p}.repetition_max")
 
 
+def _domains_from(cfg: Mapping[str, Any]) -> dict[str, _Domain]:
+    """The ``[domains]`` tables, each merged over the top-level defaults."""
+    domains = cfg.get("domains")
+    if not isinstance(domains, Mapping) or not domains:
+        raise ConfigError("domains: missing; define at least one domain, e.g. [domains.general]")
+    base = {k: cfg.get(k, v) for k, v in _DEFAULTS.items() if k != "stakes"}
+    out: dict[str, _Domain] = {}
+    for name, dcfg in domains.items():
+        if not isinstance(dcfg, Mapping):
+            raise ConfigError(f"domains.{name}: expected a table of settings")
+        bad = set(dcfg) - _DOMAIN_KEYS
+        if bad:
+            raise ConfigError(f"domains.{name}: unknown keys {sorted(bad)} (known: {', '.join(sorted(_DOMAIN_KEYS))})")
+        out[str(name)] = _Domain(str(name), {"stakes": "low", **base, **dcfg})
+    return out
+
+
+def _default_domain_from(cfg: Mapping[str, Any], domains: Mapping[str, _Domain]) -> str:
+    default = cfg.get("default_domain", "general" if "general" in domains else None)
+    if default is None:
+        raise ConfigError(f"default_domain: missing, and there is no 'general' domain (domains: {', '.join(domains)})")
+    if default not in domains:
+        raise ConfigError(f"default_domain: {default!r} is not among the domains ({', '.join(domains)})")
+    return str(default)
+
+
+def _stakes_key(value: Any, key: str) -> str:
+    if value not in STAKES:
+        raise ConfigError(f"{key}: must be one of {', '.join(STAKES)}, got {value!r}")
+    return str(value)
+
+
+def _stakes_thresholds_from(cfg: Mapping[str, Any]) -> dict[str, float]:
+    st_thr = cfg.get("stakes_thresholds", DEFAULT_STAKES_THRESHOLDS)
+    if not isinstance(st_thr, Mapping):
+        raise ConfigError("stakes_thresholds: expected a table of stakes = threshold")
+    for k in st_thr:
+        if k not in STAKES:
+            raise ConfigError(f"stakes_thresholds.{k}: unknown stakes (stakes: {', '.join(STAKES)})")
+    return {k: _unit(v, f"stakes_thresholds.{k}") for k, v in st_thr.items()}
+
+
+def _costs_from(cfg: Mapping[str, Any]) -> dict[Action, float]:
+    """The ``[costs]`` table over :data:`DEFAULT_COSTS`."""
+    costs = cfg.get("costs", {})
+    if not isinstance(costs, Mapping):
+        raise ConfigError("costs: expected a table of action = cost")
+    out = {_ACTIONS[k]: v for k, v in DEFAULT_COSTS.items()}
+    for k, v in costs.items():
+        if k not in _ACTIONS:
+            raise ConfigError(f"costs.{k}: unknown action {k!r} (actions: {', '.join(_ACTIONS)})")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ConfigError(f"costs.{k}: must be a non-negative number, got {v!r}")
+        out[_ACTIONS[k]] = float(v)
+    return out
+
+
+def _budget(value: Any, key: str) -> float | None:
+    """A budget: a finite non-negative number, or None (no budget)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ConfigError(f"{key}: must be a finite non-negative number, got {value!r}")
+    return float(value)
+
+
+def _risk_rules_from(cfg: Mapping[str, Any], domains: Mapping[str, _Domain]) -> RiskRules | None:
+    """The ``[risk]`` table's rules, whose domains must be the policy's."""
+    risk_cfg = cfg.get("risk")
+    if risk_cfg is None:
+        return None
+    rules = RiskRules(risk_cfg)
+    missing = [d for d in rules.domains if d not in domains]
+    if missing:
+        raise ConfigError(f"risk.domains: {missing} are not among the policy's domains ({', '.join(domains)})")
+    if rules.default_domain not in domains:
+        raise ConfigError(f"risk.default_domain: {rules.default_domain!r} is not among the policy's domains")
+    return rules
+
+
 def _read_toml(source: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         import tomllib  # Python 3.11+
@@ -317,64 +403,15 @@ class Policy:
         unknown = set(cfg) - _TOP_KEYS
         if unknown:
             raise ConfigError(f"policy: unknown keys {sorted(unknown)} (known: {', '.join(sorted(_TOP_KEYS))})")
-        domains = cfg.get("domains")
-        if not isinstance(domains, Mapping) or not domains:
-            raise ConfigError("domains: missing; define at least one domain, e.g. [domains.general]")
-        base = {k: cfg.get(k, v) for k, v in _DEFAULTS.items() if k != "stakes"}
-        self.domains: dict[str, _Domain] = {}
-        for name, dcfg in domains.items():
-            if not isinstance(dcfg, Mapping):
-                raise ConfigError(f"domains.{name}: expected a table of settings")
-            bad = set(dcfg) - _DOMAIN_KEYS
-            if bad:
-                raise ConfigError(
-                    f"domains.{name}: unknown keys {sorted(bad)} (known: {', '.join(sorted(_DOMAIN_KEYS))})"
-                )
-            merged = {"stakes": "low", **base, **dcfg}
-            self.domains[str(name)] = _Domain(str(name), merged)
-        self.default_domain = cfg.get("default_domain", "general" if "general" in self.domains else None)
-        if self.default_domain is None:
-            raise ConfigError(
-                f"default_domain: missing, and there is no 'general' domain (domains: {', '.join(self.domains)})"
-            )
-        if self.default_domain not in self.domains:
-            raise ConfigError(
-                f"default_domain: {self.default_domain!r} is not among the domains ({', '.join(self.domains)})"
-            )
-        ss = cfg.get("strict_stakes", "high")
-        if ss not in STAKES:
-            raise ConfigError(f"strict_stakes: must be one of {', '.join(STAKES)}, got {ss!r}")
-        self.strict_stakes = ss
-        self._strict_rank = stakes_rank(ss)
-        st_thr = cfg.get("stakes_thresholds", DEFAULT_STAKES_THRESHOLDS)
-        if not isinstance(st_thr, Mapping):
-            raise ConfigError("stakes_thresholds: expected a table of stakes = threshold")
-        for k in st_thr:
-            if k not in STAKES:
-                raise ConfigError(f"stakes_thresholds.{k}: unknown stakes (stakes: {', '.join(STAKES)})")
-        self.stakes_thresholds = {k: _unit(v, f"stakes_thresholds.{k}") for k, v in st_thr.items()}
-        costs = cfg.get("costs", {})
-        if not isinstance(costs, Mapping):
-            raise ConfigError("costs: expected a table of action = cost")
-        self.costs: dict[Action, float] = {_ACTIONS[k]: v for k, v in DEFAULT_COSTS.items()}
-        for k, v in costs.items():
-            if k not in _ACTIONS:
-                raise ConfigError(f"costs.{k}: unknown action {k!r} (actions: {', '.join(_ACTIONS)})")
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ConfigError(f"costs.{k}: must be a non-negative number, got {v!r}")
-            self.costs[_ACTIONS[k]] = float(v)
-        risk_cfg = cfg.get("risk")
-        self.risk_rules = RiskRules(risk_cfg) if risk_cfg is not None else None
-        if self.risk_rules is not None:
-            missing = [d for d in self.risk_rules.domains if d not in self.domains]
-            if missing:
-                raise ConfigError(
-                    f"risk.domains: {missing} are not among the policy's domains ({', '.join(self.domains)})"
-                )
-            if self.risk_rules.default_domain not in self.domains:
-                raise ConfigError(
-                    f"risk.default_domain: {self.risk_rules.default_domain!r} is not among the policy's domains"
-                )
+        self.domains: dict[str, _Domain] = _domains_from(cfg)
+        self.default_domain: str = _default_domain_from(cfg, self.domains)
+        self.strict_stakes: str = _stakes_key(cfg.get("strict_stakes", "high"), "strict_stakes")
+        self._strict_rank = stakes_rank(self.strict_stakes)
+        self.stakes_thresholds: dict[str, float] = _stakes_thresholds_from(cfg)
+        self.costs: dict[Action, float] = _costs_from(cfg)
+        self.budget_cost: float | None = _budget(cfg.get("budget_cost"), "budget_cost")
+        self.budget_latency_s: float | None = _budget(cfg.get("budget_latency_s"), "budget_latency_s")
+        self.risk_rules: RiskRules | None = _risk_rules_from(cfg, self.domains)
         self.thresholds: dict[str, Any] = {}
         for name, obj in (thresholds or {}).items():
             self.set_threshold(name, obj)
@@ -414,6 +451,50 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"Policy(domains={list(self.domains)}, default_domain={self.default_domain!r})"
+
+    def check_domain(self, domain: Any) -> str:
+        """``domain`` if it is configured (None: the default domain); else
+        :class:`~credo.InvalidArgumentError` naming the configured ones."""
+        if domain is None:
+            return self.default_domain
+        return self._domain(domain).name
+
+    def _domain(self, domain: Any) -> _Domain:
+        if domain.__class__ is not str and not isinstance(domain, str):
+            raise InvalidArgumentError(f"domain: expected a domain name (str) or None, got {_shown(domain)}")
+        d = self.domains.get(domain)
+        if d is None:
+            raise InvalidArgumentError(f"domain: {domain!r} is not configured (domains: {', '.join(self.domains)})")
+        return d
+
+    # ----------------------------------------------------------------- budgets
+
+    def with_budget(self, *, cost: float | None = None, latency_s: float | None = None) -> Policy:
+        """This policy with the given budgets in place of its own (None keeps its own)."""
+        other = copy.copy(self)
+        if cost is not None:
+            other.budget_cost = _budget(cost, "budget_cost")
+        if latency_s is not None:
+            other.budget_latency_s = _budget(latency_s, "budget_latency_s")
+        return other
+
+    def affordable(self, spent_cost: float, spent_latency_s: float, cost: float) -> bool:
+        """Whether a step costing ``cost`` fits the budgets after ``spent_cost`` and
+        ``spent_latency_s`` (the latency budget allows steps until it is exceeded)."""
+        if self.budget_cost is not None and spent_cost + cost > self.budget_cost + 1e-12:
+            return False
+        return self.budget_latency_s is None or spent_latency_s <= self.budget_latency_s
+
+    def over_budget(self, decision: Decision, step: str) -> Decision:
+        """The decision when the budgets do not allow ``step``, the next step ``decision`` asked
+        for: the request is declined, or escalated on the strict path."""
+        final = self.domains[decision.domain].strict_action if decision.tier == "strict" else _ABSTAIN
+        reasons = [
+            *decision.reasons,
+            f"The budget does not allow the {step} step, so the request is "
+            f"{'escalated' if final is Action.ESCALATE else 'declined'}.",
+        ]
+        return self._make(final, decision.confidence, decision.tier, reasons, decision.domain, decision.threshold)
 
     def compile(self, model: Any, *, vocab_size: int | None = None) -> Any:
         """This policy and a fitted :class:`~credo.ConfidenceModel` compiled into one native
@@ -490,17 +571,8 @@ class Policy:
             Gray-zone checks already run (``"verify"``, ``"retrieve"``, ``"escalate"``).
         """
         conf = confidence
-        if conf.__class__ is not float:
-            if isinstance(conf, (bool, str, bytes)):
-                raise InvalidArgumentError(f"confidence: must be a number in [0, 1], got {_shown(confidence)}")
-            try:
-                conf = float(conf)  # ints and NumPy scalars
-            except (TypeError, ValueError):
-                raise InvalidArgumentError(
-                    f"confidence: must be a number in [0, 1], got {_shown(confidence)}"
-                ) from None
-        if not 0.0 <= conf <= 1.0:  # also refuses NaN
-            raise InvalidArgumentError(f"confidence: must lie in [0, 1], got {_shown(confidence)}")
+        if conf.__class__ is not float or not 0.0 <= conf <= 1.0:
+            conf = _confidence_arg(confidence)
         if risk is not None and not isinstance(risk, InputRisk):
             raise InvalidArgumentError(f"risk: expected a credo.risk.InputRisk or None, got {type(risk).__name__}")
         if coverage is not None:
@@ -513,12 +585,8 @@ class Policy:
             retrieval_available = _bool_arg(retrieval_available, "retrieval_available")
         if domain is None:
             domain = risk.domain if risk is not None and risk.domain in self.domains else self.default_domain
-        elif domain.__class__ is not str and not isinstance(domain, str):
-            raise InvalidArgumentError(f"domain: expected a domain name (str) or None, got {_shown(domain)}")
-        d = self.domains.get(domain)
-        if d is None:
-            raise InvalidArgumentError(f"domain: {domain!r} is not configured (domains: {', '.join(self.domains)})")
-        case = _Case(conf, domain, d, risk, coverage, repetition, attempt, retrieval_available, verifier)
+        d = self._domain(domain)
+        case = _Case(conf, d.name, d, risk, coverage, repetition, attempt, retrieval_available, verifier)
         self._raise_stakes(case)
         case.strict = strict = case.rank >= self._strict_rank
         case.tier = "strict" if strict else "baseline"
@@ -546,7 +614,7 @@ class Policy:
         if r <= case.rank:
             return
         case.rank = r
-        case.reasons.extend(x for x in risk.reasons if x.startswith("The request touches"))
+        case.reasons.extend(t.reason for t in risk.tags if isinstance(t, RegulatedContent))
         floor = self.stakes_thresholds.get(risk.stakes)
         if floor is not None and floor > case.base_thr:
             case.base_thr = floor
@@ -559,11 +627,7 @@ class Policy:
         risk = case.risk
         if risk is None or not risk.ambiguity:
             return None
-        case.reasons.extend(
-            r
-            for r in risk.reasons
-            if not r.startswith("The request touches") and not r.startswith("The request mentions")
-        )
+        case.reasons.extend(t.reason for t in risk.tags if t.ambiguity is not None)
         case.reasons.append("The request is ambiguous, so the user is asked to clarify.")
         return self._make(_ASK, case.conf, case.tier, case.reasons, case.domain, case.d.threshold)
 
@@ -692,6 +756,21 @@ def _is_numpy_bool(value: Any) -> bool:
     """NumPy's bool scalar (policy.py does not import NumPy)."""
     dtype = getattr(value, "dtype", None)
     return getattr(dtype, "kind", None) == "b" and getattr(value, "ndim", None) == 0
+
+
+def _confidence_arg(value: Any) -> float:
+    """The confidence in [0, 1] (ints and NumPy scalars converted; NaN, bools and text refused)."""
+    conf = value
+    if conf.__class__ is not float:
+        if isinstance(conf, (bool, str, bytes)):
+            raise InvalidArgumentError(f"confidence: must be a number in [0, 1], got {_shown(value)}")
+        try:
+            conf = float(conf)  # ints and NumPy scalars
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(f"confidence: must be a number in [0, 1], got {_shown(value)}") from None
+    if not 0.0 <= conf <= 1.0:  # also refuses NaN
+        raise InvalidArgumentError(f"confidence: must lie in [0, 1], got {_shown(value)}")
+    return float(conf)
 
 
 def _unit_arg(value: Any, name: str) -> float:

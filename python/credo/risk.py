@@ -9,7 +9,10 @@
 - **ambiguity**: too short, several questions at once, or a reference (``it``, ``that``, ``they``)
   with nothing to resolve it.
 
-The result, :class:`InputRisk`, is what :meth:`credo.Policy.decide` takes as ``risk=``. A request
+The result, :class:`InputRisk`, is what :meth:`credo.Policy.decide` takes as ``risk=``. Each
+finding is a typed tag (:class:`DomainMatch`, :class:`RegulatedContent`, :class:`TooShort`,
+:class:`SeveralQuestions`, :class:`UnresolvedReference`) that carries its facts and words itself
+as a sentence (``tag.reason``); the policy selects tags by their type, never by their words. A request
 is read in time linear in its length (the default patterns cannot backtrack quadratically); one
 longer than ``max_chars`` characters (default :data:`MAX_TEXT_CHARS`) raises
 :class:`~credo.InvalidArgumentError`.
@@ -20,11 +23,24 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from credo.exceptions import ConfigError, InvalidArgumentError
 
-__all__ = ["MAX_TEXT_CHARS", "STAKES", "InputRisk", "RiskRules", "assess", "stakes_rank"]
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "STAKES",
+    "DomainMatch",
+    "InputRisk",
+    "RegulatedContent",
+    "RiskRules",
+    "RiskTag",
+    "SeveralQuestions",
+    "TooShort",
+    "UnresolvedReference",
+    "assess",
+    "stakes_rank",
+]
 
 STAKES = ("low", "medium", "high", "critical")
 MAX_TEXT_CHARS = 1_000_000
@@ -169,14 +185,92 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+")
 
 
 @dataclass(frozen=True)
+class RiskTag:
+    """One finding about a request. Subclasses are the kinds; ``ambiguity`` names the kind of
+    ambiguity a tag is (None: not an ambiguity), and ``reason`` words the finding."""
+
+    ambiguity: ClassVar[str | None] = None
+
+    @property
+    def reason(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class DomainMatch(RiskTag):
+    """The domain's keyword rules matched ``domain``."""
+
+    domain: str
+
+    @property
+    def reason(self) -> str:
+        return f"The request mentions {self.domain} topics."
+
+
+@dataclass(frozen=True)
+class RegulatedContent(RiskTag):
+    """A regulated-content rule (``medical``, ``personal_data``, …) matched: it may raise the
+    stakes."""
+
+    name: str
+
+    @property
+    def reason(self) -> str:
+        return f"The request touches regulated {self.name.replace('_', ' ')} content."
+
+
+@dataclass(frozen=True)
+class TooShort(RiskTag):
+    """Fewer words than ``min_words``."""
+
+    ambiguity: ClassVar[str | None] = "too_short"
+    words: int
+
+    @property
+    def reason(self) -> str:
+        plural = "s" if self.words != 1 else ""
+        return f"The request has only {self.words} word{plural}, too short to be clear."
+
+
+@dataclass(frozen=True)
+class SeveralQuestions(RiskTag):
+    """More question marks than ``max_questions``."""
+
+    ambiguity: ClassVar[str | None] = "several_questions"
+    questions: int
+
+    @property
+    def reason(self) -> str:
+        return f"The request asks {self.questions} questions at once."
+
+
+@dataclass(frozen=True)
+class UnresolvedReference(RiskTag):
+    """A leading reference (``it``, ``that``, …) with nothing before it to resolve it."""
+
+    ambiguity: ClassVar[str | None] = "unresolved_reference"
+    word: str
+
+    @property
+    def reason(self) -> str:
+        return f"The request refers to {self.word!r} without saying what it is."
+
+
+@dataclass(frozen=True)
 class InputRisk:
-    """The input-risk tags of one request."""
+    """The input-risk tags of one request: the domain, the stakes, the names of the regulated
+    content and of the ambiguities found, and the findings themselves as typed ``tags``."""
 
     domain: str
     stakes: str
     regulated: tuple[str, ...] = ()
     ambiguity: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
+    tags: tuple[RiskTag, ...] = ()
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The tags in words, one sentence each."""
+        return tuple(t.reason for t in self.tags)
 
     @property
     def ambiguous(self) -> bool:
@@ -185,6 +279,9 @@ class InputRisk:
     @property
     def high_stakes(self) -> bool:
         return stakes_rank(self.stakes) >= stakes_rank("high")
+
+
+_Rules = dict[str, tuple[str, tuple[re.Pattern[str], ...]]]
 
 
 class RiskRules:
@@ -229,42 +326,13 @@ class RiskRules:
         self.min_words = _int(cfg.get("min_words", 3), "risk.min_words", 0)
         self.max_questions = _int(cfg.get("max_questions", 1), "risk.max_questions", 1)
         self.check_references = bool(cfg.get("check_references", True))
-        domains = cfg.get("domains", {})
-        if not isinstance(domains, Mapping):
-            raise ConfigError("risk.domains: expected a table of domains")
-        self.domains: dict[str, tuple[str, tuple[re.Pattern[str], ...]]] = {}
-        for name, d in domains.items():
-            if not isinstance(d, Mapping):
-                raise ConfigError(f"risk.domains.{name}: expected a table with stakes and keywords")
-            stakes = d.get("stakes", "low")
-            if stakes not in STAKES:
-                raise ConfigError(f"risk.domains.{name}.stakes: must be one of {', '.join(STAKES)}, got {stakes!r}")
-            kws = d.get("keywords", [])
-            if isinstance(kws, str) or not isinstance(kws, Sequence):
-                raise ConfigError(f"risk.domains.{name}.keywords: expected a list of words")
-            pats = tuple(re.compile(rf"\b{re.escape(k)}", re.IGNORECASE) for k in kws)
-            self.domains[str(name)] = (stakes, pats)
+        self.domains: _Rules = _domain_rules(cfg.get("domains", {}))
         regulated = dict(DEFAULT_REGULATED) if cfg.get("regulated_defaults", True) else {}
         extra = cfg.get("regulated", {})
         if not isinstance(extra, Mapping):
             raise ConfigError("risk.regulated: expected a table of regulated-content rules")
         regulated.update(extra)
-        self.regulated: dict[str, tuple[str, tuple[re.Pattern[str], ...]]] = {}
-        for name, r in regulated.items():
-            if not isinstance(r, Mapping) or "patterns" not in r:
-                raise ConfigError(f"risk.regulated.{name}: expected a table with 'patterns' (and 'stakes')")
-            stakes = r.get("stakes", "high")
-            if stakes not in STAKES:
-                raise ConfigError(f"risk.regulated.{name}.stakes: must be one of {', '.join(STAKES)}, got {stakes!r}")
-            pats = []
-            for p in r["patterns"]:
-                try:
-                    pats.append(re.compile(p, re.IGNORECASE if name != "personal_data" else 0))
-                except (re.error, TypeError) as exc:
-                    raise ConfigError(
-                        f"risk.regulated.{name}.patterns: {p!r} is not a valid regular expression ({exc})"
-                    ) from None
-            self.regulated[str(name)] = (stakes, tuple(pats))
+        self.regulated: _Rules = {str(name): _regulated_rule(str(name), r) for name, r in regulated.items()}
 
     def domain_stakes(self, domain: str) -> str:
         return self.domains[domain][0] if domain in self.domains else "low"
@@ -276,43 +344,91 @@ class RiskRules:
             raise InvalidArgumentError(f"text: expected a string, got {type(text).__name__}")
         if len(text) > self.max_chars:
             raise InvalidArgumentError(f"text: {len(text)} characters exceed max_chars = {self.max_chars}")
-        reasons: list[str] = []
+        tags: list[RiskTag] = []
         if domain is None:
-            domain = next(
-                (n for n, (_, pats) in self.domains.items() if any(p.search(text) for p in pats)),
-                self.default_domain,
-            )
+            domain = self._detect_domain(text)
             if domain != self.default_domain:
-                reasons.append(f"The request mentions {domain} topics.")
+                tags.append(DomainMatch(domain))
         stakes = self.domain_stakes(domain)
         regulated = tuple(n for n, (_, pats) in self.regulated.items() if any(p.search(text) for p in pats))
         for n in regulated:
-            s = self.regulated[n][0]
-            label = n.replace("_", " ")
-            reasons.append(f"The request touches regulated {label} content.")
-            if stakes_rank(s) > stakes_rank(stakes):
-                stakes = s
-        ambiguity = []
+            tags.append(RegulatedContent(n))
+            stakes = max(stakes, self.regulated[n][0], key=stakes_rank)
+        tags.extend(self._ambiguities(text, history))
+        ambiguity = tuple(t.ambiguity for t in tags if t.ambiguity is not None)
+        return InputRisk(domain, stakes, regulated, ambiguity, tuple(tags))
+
+    def _detect_domain(self, text: str) -> str:
+        """The first domain whose keywords occur in ``text``, else the default domain."""
+        return next(
+            (n for n, (_, pats) in self.domains.items() if any(p.search(text) for p in pats)),
+            self.default_domain,
+        )
+
+    def _ambiguities(self, text: str, history: Sequence[str]) -> list[RiskTag]:
+        """Too short, several questions, an unresolved leading reference (in this order)."""
+        found: list[RiskTag] = []
         words = _WORD.findall(text)
         if len(words) < self.min_words:
-            ambiguity.append("too_short")
-            reasons.append(
-                f"The request has only {len(words)} word{'s' if len(words) != 1 else ''}, too short to be clear."
-            )
+            found.append(TooShort(len(words)))
         n_q = text.count("?")
         if n_q > self.max_questions:
-            ambiguity.append("several_questions")
-            reasons.append(f"The request asks {n_q} questions at once.")
+            found.append(SeveralQuestions(n_q))
         if self.check_references and not history:
-            for w in words:
-                lw = w.lower()
-                if lw in _REFERENCES:
-                    ambiguity.append("unresolved_reference")
-                    reasons.append(f"The request refers to {w!r} without saying what it is.")
-                    break
-                if lw not in _FUNCTION:
-                    break
-        return InputRisk(domain, stakes, regulated, tuple(ambiguity), tuple(reasons))
+            ref = _leading_reference(words)
+            if ref is not None:
+                found.append(UnresolvedReference(ref))
+        return found
+
+
+def _leading_reference(words: Sequence[str]) -> str | None:
+    """The first reference word when only function words come before it, else None."""
+    for w in words:
+        lw = w.lower()
+        if lw in _REFERENCES:
+            return w
+        if lw not in _FUNCTION:
+            return None
+    return None
+
+
+def _stakes_of(value: Any, key: str) -> str:
+    if value not in STAKES:
+        raise ConfigError(f"{key}: must be one of {', '.join(STAKES)}, got {value!r}")
+    return str(value)
+
+
+def _domain_rules(domains: Any) -> _Rules:
+    """The ``[domains]`` table: name → (stakes, keyword patterns)."""
+    if not isinstance(domains, Mapping):
+        raise ConfigError("risk.domains: expected a table of domains")
+    out: _Rules = {}
+    for name, d in domains.items():
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"risk.domains.{name}: expected a table with stakes and keywords")
+        stakes = _stakes_of(d.get("stakes", "low"), f"risk.domains.{name}.stakes")
+        kws = d.get("keywords", [])
+        if isinstance(kws, str) or not isinstance(kws, Sequence):
+            raise ConfigError(f"risk.domains.{name}.keywords: expected a list of words")
+        out[str(name)] = (stakes, tuple(re.compile(rf"\b{re.escape(k)}", re.IGNORECASE) for k in kws))
+    return out
+
+
+def _regulated_rule(name: str, rule: Any) -> tuple[str, tuple[re.Pattern[str], ...]]:
+    """One ``[regulated.<name>]`` table: (stakes, patterns)."""
+    if not isinstance(rule, Mapping) or "patterns" not in rule:
+        raise ConfigError(f"risk.regulated.{name}: expected a table with 'patterns' (and 'stakes')")
+    stakes = _stakes_of(rule.get("stakes", "high"), f"risk.regulated.{name}.stakes")
+    flags = re.IGNORECASE if name != "personal_data" else 0
+    pats = []
+    for p in rule["patterns"]:
+        try:
+            pats.append(re.compile(p, flags))
+        except (re.error, TypeError) as exc:
+            raise ConfigError(
+                f"risk.regulated.{name}.patterns: {p!r} is not a valid regular expression ({exc})"
+            ) from None
+    return stakes, tuple(pats)
 
 
 def _int(v: Any, name: str, lo: int) -> int:
