@@ -49,7 +49,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from credo.exceptions import InvalidArgumentError
 from credo.policy import Action, Decision, Policy
@@ -152,6 +152,7 @@ class Cascade:
     budget_cost, budget_latency_s : float, optional
         Stop spending when the next step would exceed the cost budget, or once the wall time
         exceeds the latency budget; the request is then declined (escalated on the strict path).
+        They replace the policy's own budgets (its ``budget_cost`` and ``budget_latency_s``).
     """
 
     def __init__(
@@ -174,38 +175,16 @@ class Cascade:
     ):
         if not isinstance(policy, Policy):
             raise InvalidArgumentError(f"policy: expected a credo.Policy, got {type(policy).__name__}")
-        if not callable(sample):
-            raise InvalidArgumentError("sample: must be callable (request, state) -> answer")
-        for name, fn in (
-            ("confidence", confidence),
-            ("verify", verify),
-            ("retrieve", retrieve),
-            ("escalate", escalate),
-        ):
-            if fn is not None and not callable(fn):
-                raise InvalidArgumentError(f"{name}: must be callable")
+        _check_callables(sample, confidence=confidence, verify=verify, retrieve=retrieve, escalate=escalate)
         if stopping is not None and not callable(getattr(stopping, "should_stop", None)):
             raise InvalidArgumentError("stopping: expected an object with should_stop(counts)")
-        for name, v, lo in (
-            ("initial_samples", initial_samples, 1),
-            ("batch_size", batch_size, 1),
-            ("max_samples", max_samples, 1),
-            ("max_steps", max_steps, 1),
-        ):
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise InvalidArgumentError(f"{name}: must be an integer >= {lo}, got {v!r}")
+        _check_counts(
+            initial_samples=initial_samples, batch_size=batch_size, max_samples=max_samples, max_steps=max_steps
+        )
         if initial_samples > max_samples:
             raise InvalidArgumentError(f"initial_samples: {initial_samples} exceeds max_samples = {max_samples}")
-        for name, v in (
-            ("sample_cost", sample_cost),
-            ("budget_cost", budget_cost),
-            ("budget_latency_s", budget_latency_s),
-        ):
-            if (v is not None or name == "sample_cost") and (
-                isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf
-            ):  # NaN fails the comparison, so it is refused with the rest
-                raise InvalidArgumentError(f"{name}: must be a finite non-negative number, got {v!r}")
-        self.policy = policy
+        _check_amounts(sample_cost=sample_cost, budget_cost=budget_cost, budget_latency_s=budget_latency_s)
+        self.policy = policy.with_budget(cost=budget_cost, latency_s=budget_latency_s)
         self.sample = sample
         self.confidence = confidence or smoothed_majority
         self.verify = verify
@@ -216,18 +195,24 @@ class Cascade:
         self.batch_size = batch_size
         self.max_samples = max_samples
         self.sample_cost = float(sample_cost)
-        self.budget_cost = budget_cost
-        self.budget_latency_s = budget_latency_s
         self.max_steps = max_steps
 
+    @property
+    def budget_cost(self) -> float | None:
+        """The cost budget of one request (the policy's)."""
+        return self.policy.budget_cost
+
+    @property
+    def budget_latency_s(self) -> float | None:
+        """The wall-time budget of one request (the policy's)."""
+        return self.policy.budget_latency_s
+
     # ----------------------------------------------------------------- the shared logic
+    # ``_steps`` is a generator: it yields the calls to make (an _Effect) and receives what they
+    # returned (a _Done); the drivers (run, arun) make the calls. Each action has its own step.
 
-    def _affordable(self, st: CascadeState, cost: float) -> bool:
-        if self.budget_cost is not None and st.cost + cost > self.budget_cost + 1e-12:
-            return False
-        return self.budget_latency_s is None or st.latency_s <= self.budget_latency_s
-
-    def _read_confidence(self, st: CascadeState) -> None:
+    def _read_confidence(self, st: CascadeState) -> float:
+        """Calls the confidence callable and keeps what it returned on the state."""
         c = self.confidence(st)
         if isinstance(c, Mapping):
             if "confidence" not in c:
@@ -238,7 +223,8 @@ class Cascade:
             votes = c.get("counts")
             st.votes = None if votes is None else sorted((int(v) for v in votes), reverse=True)
             c = c["confidence"]
-        st.confidence = float(c)
+        st.confidence = conf = float(c)
+        return conf
 
     def _should_stop(self, st: CascadeState) -> tuple[bool, str]:
         """Asks the stopping rule about the vote counts; returns (stop, why) for the trace."""
@@ -252,173 +238,159 @@ class Cascade:
             return bool(stop), f"sampling stopped by the {rule} rule, statistic {float(stat):.3f}"
         return bool(self.stopping.should_stop(votes)), "sampling stopped by the stopping rule"
 
-    def _steps(
-        self, request: Any, domain: str | None, risk: InputRisk | None, context: Any, trace: list[TraceStep]
-    ) -> Generator[tuple[Any, ...], tuple[Any, float], tuple[Decision, Any, CascadeState]]:
-        """The cascade as a generator: yields calls to make, receives (result, seconds)."""
-        st = CascadeState(request=request, context=context)
-        pol = self.policy
+    def _decide(self, run: _Run, confidence: float) -> Decision:
+        st = run.state
+        d = self.policy.decide(
+            confidence,
+            domain=run.domain,
+            risk=run.risk,
+            coverage=st.coverage,
+            retrieval_available=self.retrieve is not None,
+            verifier=st.verifier or None,
+            repetition=st.repetition,
+            attempt=st.attempt,
+            checks_done=st.checks_done,
+        )
+        run.trace.append(TraceStep("decide", d.explain(), 0.0, 0.0, st.confidence, d.action.value))
+        return d
 
-        def spend(step: str, detail: str, cost: float, secs: float) -> None:
-            st.cost += cost
-            st.latency_s += secs
-            trace.append(TraceStep(step, detail, cost, secs, st.confidence))
-
-        def over_budget(d: Decision, what: str) -> Decision:
-            dom = pol.domains[d.domain]
-            final = dom.strict_action if d.tier == "strict" else Action.ABSTAIN
-            reasons = (
-                *d.reasons,
-                f"The budget does not allow the {what} step, so the request is "
-                f"{'escalated' if final is Action.ESCALATE else 'declined'}.",
-            )
-            return Decision(final, d.confidence, d.tier, reasons, pol.costs[final], d.domain, d.threshold)
-
-        if risk is not None and risk.ambiguity:
+    def _steps(self, run: _Run) -> _Steps:
+        """The cascade for one request: initial samples, then decide and act until settled."""
+        if run.risk is not None and run.risk.ambiguity:
             # Ambiguous input: ask before spending anything.
-            d = pol.decide(0.0, domain=domain, risk=risk)
-            trace.append(TraceStep("decide", d.explain(), 0.0, 0.0, None, d.action.value))
-            return d, None, st
+            d = self.policy.decide(0.0, domain=run.domain, risk=run.risk)
+            run.trace.append(TraceStep("decide", d.explain(), 0.0, 0.0, None, d.action.value))
+            return _Settled(d, None, run.state)
         k = self.initial_samples
-        if not self._affordable(st, k * self.sample_cost):
+        if not self.policy.affordable(0.0, 0.0, k * self.sample_cost):
             raise InvalidArgumentError(f"budget_cost: {self.budget_cost} does not cover the {k} initial samples")
-        answers, secs = yield ("sample", k, st)
-        st.samples.extend(answers)
-        spend("sample", f"Drew {k} initial sample{'s' if k > 1 else ''}.", k * self.sample_cost, secs)
+        done = yield _Draw(self.sample, k, run.state)
+        run.state.samples.extend(done.value)
+        run.spend("sample", f"Drew {k} initial sample{'s' if k > 1 else ''}.", k * self.sample_cost, done.seconds)
         for _ in range(self.max_steps):
-            self._read_confidence(st)
-            d = pol.decide(
-                st.confidence,
-                domain=domain,
-                risk=risk,
-                coverage=st.coverage,
-                retrieval_available=self.retrieve is not None,
-                verifier=st.verifier or None,
-                repetition=st.repetition,
-                attempt=st.attempt,
-                checks_done=st.checks_done,
-            )
-            trace.append(TraceStep("decide", d.explain(), 0.0, 0.0, st.confidence, d.action.value))
-            a = d.action
-            if a in (Action.ANSWER, Action.ABSTAIN, Action.ASK):
-                return d, (st.current_answer if a is Action.ANSWER else None), st
-            if a is Action.ESCALATE:
-                if self.escalate is None:
-                    return d, None, st
-                if not self._affordable(st, pol.costs[a]):
-                    d = over_budget(d, "escalate")
-                    return d, None, st
-                ans, secs = yield ("escalate", st)
-                spend("escalate", "Escalated the request.", pol.costs[a], secs)
-                return d, ans, st
-            if a is Action.VERIFY:
-                room = self.max_samples - len(st.samples)
-                stop, stop_why = self._should_stop(st) if room > 0 else (False, "")
-                if room > 0 and not stop:
-                    k = min(self.batch_size, room)
-                    if not self._affordable(st, k * self.sample_cost):
-                        return over_budget(d, "sampling"), None, st
-                    answers, secs = yield ("sample", k, st)
-                    st.samples.extend(answers)
-                    spend(
-                        "sample",
-                        f"Gray zone: drew {k} more sample{'s' if k > 1 else ''} ({len(st.samples)} in all).",
-                        k * self.sample_cost,
-                        secs,
-                    )
-                    continue
-                if self.verify is not None and "verify" not in st.checks_done:
-                    if not self._affordable(st, pol.costs[a]):
-                        return over_budget(d, "verify"), None, st
-                    res, secs = yield ("verify", st.current_answer, st)
-                    st.verifier.append(res)
-                    st.checks_done.add("verify")
-                    ok = getattr(res, "passed", res)
-                    spend("verify", f"Ran the verifier: {'passed' if ok else 'failed'}.", pol.costs[a], secs)
-                    continue
-                why = stop_why if stop else "no more samples allowed"
-                trace.append(TraceStep("verify", f"Gray zone checks exhausted ({why}).", 0.0, 0.0, st.confidence))
-                st.checks_done.add("verify")
-                continue
-            if a is Action.RETRIEVE:
-                if not self._affordable(st, pol.costs[a]):
-                    return over_budget(d, "retrieve"), None, st
-                cov, secs = yield ("retrieve", st)
-                st.checks_done.add("retrieve")
-                if cov is not None:
-                    st.coverage = float(cov)
-                spend(
-                    "retrieve",
-                    f"Retrieved evidence (coverage now {st.coverage if st.coverage is not None else 'unknown'}).",
-                    pol.costs[a],
-                    secs,
-                )
-                continue
-            if a is Action.RETRY:
-                k = self.initial_samples
-                if not self._affordable(st, k * self.sample_cost):
-                    return over_budget(d, "retry"), None, st
-                st.attempt += 1
-                st.samples.clear()
-                st.verifier.clear()
-                st.repetition = None
-                st.answer = None
-                st.votes = None
-                st.checks_done.discard("verify")
-                answers, secs = yield ("sample", k, st)
-                st.samples.extend(answers)
-                spend(
-                    "retry",
-                    f"Retry {st.attempt}: drew {k} fresh sample{'s' if k > 1 else ''}.",
-                    k * self.sample_cost,
-                    secs,
-                )
-                continue
+            d = self._decide(run, self._read_confidence(run.state))
+            settled = yield from self._act(d, run)
+            if settled is not None:
+                return settled
         raise RuntimeError(f"cascade did not settle within max_steps = {self.max_steps}")  # pragma: no cover
+
+    def _act(self, d: Decision, run: _Run) -> _Step:
+        """The step ``d.action`` asks for; a settled result ends the request."""
+        a = d.action
+        if a is Action.ESCALATE:
+            return (yield from self._escalate_step(d, run))
+        if a is Action.VERIFY:
+            return (yield from self._gray_step(d, run))
+        if a is Action.RETRIEVE:
+            return (yield from self._retrieve_step(d, run))
+        if a is Action.RETRY:
+            return (yield from self._retry_step(d, run))
+        return _Settled(d, run.state.current_answer if a is Action.ANSWER else None, run.state)
+
+    def _over_budget(self, d: Decision, step: str, run: _Run) -> _Settled:
+        """The settled result when the budgets do not allow ``step``."""
+        return _Settled(self.policy.over_budget(d, step), None, run.state)
+
+    def _escalate_step(self, d: Decision, run: _Run) -> _Step:
+        st, cost, escalate = run.state, self.policy.costs[Action.ESCALATE], self.escalate
+        if escalate is None:  # no escalation hook: the decision is the caller's to act on
+            return _Settled(d, None, st)
+        if not self.policy.affordable(st.cost, st.latency_s, cost):
+            return self._over_budget(d, "escalate", run)
+        done = yield _Escalate(escalate, st)
+        run.spend("escalate", "Escalated the request.", cost, done.seconds)
+        return _Settled(d, done.value, st)
+
+    def _gray_step(self, d: Decision, run: _Run) -> _Step:
+        """The gray zone: more samples while the stopping rule allows, then the verifier."""
+        st = run.state
+        room = self.max_samples - len(st.samples)
+        stop, stop_why = self._should_stop(st) if room > 0 else (False, "")
+        if room > 0 and not stop:
+            return (yield from self._more_samples(d, run, min(self.batch_size, room)))
+        if self.verify is not None and "verify" not in st.checks_done:
+            return (yield from self._verify_step(d, run, self.verify))
+        why = stop_why if stop else "no more samples allowed"
+        run.trace.append(TraceStep("verify", f"Gray zone checks exhausted ({why}).", 0.0, 0.0, st.confidence))
+        st.checks_done.add("verify")
+        return None
+
+    def _more_samples(self, d: Decision, run: _Run, k: int) -> _Step:
+        st = run.state
+        if not self.policy.affordable(st.cost, st.latency_s, k * self.sample_cost):
+            return self._over_budget(d, "sampling", run)
+        done = yield _Draw(self.sample, k, st)
+        st.samples.extend(done.value)
+        detail = f"Gray zone: drew {k} more sample{'s' if k > 1 else ''} ({len(st.samples)} in all)."
+        run.spend("sample", detail, k * self.sample_cost, done.seconds)
+        return None
+
+    def _verify_step(self, d: Decision, run: _Run, verify: Callable[..., Any]) -> _Step:
+        st, cost = run.state, self.policy.costs[Action.VERIFY]
+        if not self.policy.affordable(st.cost, st.latency_s, cost):
+            return self._over_budget(d, "verify", run)
+        done = yield _Verify(verify, st.current_answer, st)
+        st.verifier.append(done.value)
+        st.checks_done.add("verify")
+        ok = getattr(done.value, "passed", done.value)
+        run.spend("verify", f"Ran the verifier: {'passed' if ok else 'failed'}.", cost, done.seconds)
+        return None
+
+    def _retrieve_step(self, d: Decision, run: _Run) -> _Step:
+        st, cost, retrieve = run.state, self.policy.costs[Action.RETRIEVE], self.retrieve
+        if retrieve is None:  # (a `below = "retrieve"` band) no retrieval hook: the caller's to act on
+            return _Settled(d, None, st)
+        if not self.policy.affordable(st.cost, st.latency_s, cost):
+            return self._over_budget(d, "retrieve", run)
+        done = yield _Retrieve(retrieve, st)
+        st.checks_done.add("retrieve")
+        if done.value is not None:
+            st.coverage = float(done.value)
+        coverage = st.coverage if st.coverage is not None else "unknown"
+        run.spend("retrieve", f"Retrieved evidence (coverage now {coverage}).", cost, done.seconds)
+        return None
+
+    def _retry_step(self, d: Decision, run: _Run) -> _Step:
+        """A fresh attempt: the samples, verdicts and signals of the last one are dropped."""
+        st, k = run.state, self.initial_samples
+        if not self.policy.affordable(st.cost, st.latency_s, k * self.sample_cost):
+            return self._over_budget(d, "retry", run)
+        st.attempt += 1
+        st.samples.clear()
+        st.verifier.clear()
+        st.repetition = st.answer = st.votes = None
+        st.checks_done.discard("verify")
+        done = yield _Draw(self.sample, k, st)
+        st.samples.extend(done.value)
+        detail = f"Retry {st.attempt}: drew {k} fresh sample{'s' if k > 1 else ''}."
+        run.spend("retry", detail, k * self.sample_cost, done.seconds)
+        return None
 
     # ----------------------------------------------------------------- drivers
 
-    def _check_request(self, domain: str | None) -> None:
-        if domain is not None and domain not in self.policy.domains:
-            raise InvalidArgumentError(
-                f"domain: {domain!r} is not configured (domains: {', '.join(self.policy.domains)})"
-            )
+    def _start(self, request: Any, domain: str | None, risk: InputRisk | None, context: Any) -> _Run:
+        if domain is not None:
+            self.policy.check_domain(domain)
+        return _Run(domain, risk, CascadeState(request=request, context=context), [])
 
     def run(
         self, request: Any, *, domain: str | None = None, risk: InputRisk | None = None, context: Any = None
     ) -> CascadeResult:
         """Runs the cascade for one request with plain function calls."""
-        self._check_request(domain)
-        trace: list[TraceStep] = []
-        gen = self._steps(request, domain, risk, context, trace)
+        run = self._start(request, domain, risk, context)
+        gen = self._steps(run)
         try:
-            call = next(gen)
+            effect = next(gen)
         except StopIteration as stop:  # settled before spending anything
-            return self._result(stop.value, trace)
+            return _settled(stop).result(run.trace)
         while True:
             t0 = time.perf_counter()
-            kind, *args = call
-            if kind == "sample":
-                k, st = args
-                out: Any = [self.sample(request, st) for _ in range(k)]
-            elif kind == "verify":
-                out = self.verify(request, args[0], args[1])  # type: ignore[misc]
-            elif kind == "retrieve":
-                out = self.retrieve(request, args[0])  # type: ignore[misc]
-            else:
-                out = self.escalate(request, args[0])  # type: ignore[misc]
-            pending = [o for o in (out if isinstance(out, list) else [out]) if inspect.isawaitable(o)]
-            if pending:
-                for o in pending:
-                    if inspect.iscoroutine(o):
-                        o.close()  # never started: close it so Python does not warn about it
-                raise InvalidArgumentError(
-                    f"{kind}: returned a coroutine; use `await cascade.arun(...)` for async callables"
-                )
+            out = effect.call(request)
+            _refuse_awaitables(effect, out)
             try:
-                call = gen.send((out, time.perf_counter() - t0))
+                effect = gen.send(_Done(out, time.perf_counter() - t0))
             except StopIteration as stop:
-                return self._result(stop.value, trace)
+                return _settled(stop).result(run.trace)
 
     async def arun(
         self, request: Any, *, domain: str | None = None, risk: InputRisk | None = None, context: Any = None
@@ -427,35 +399,163 @@ class Cascade:
         round are drawn concurrently."""
         import asyncio  # here, not at the top: it would cost `import credo` ~20 ms
 
-        self._check_request(domain)
-        trace: list[TraceStep] = []
-        gen = self._steps(request, domain, risk, context, trace)
+        run = self._start(request, domain, risk, context)
+        gen = self._steps(run)
         try:
-            call = next(gen)
+            effect = next(gen)
         except StopIteration as stop:  # settled before spending anything
-            return self._result(stop.value, trace)
-
-        async def resolve(x: Any) -> Any:
-            return await x if inspect.isawaitable(x) else x
-
+            return _settled(stop).result(run.trace)
         while True:
             t0 = time.perf_counter()
-            kind, *args = call
-            if kind == "sample":
-                k, st = args
-                out: Any = list(await asyncio.gather(*(resolve(self.sample(request, st)) for _ in range(k))))
-            elif kind == "verify":
-                out = await resolve(self.verify(request, args[0], args[1]))  # type: ignore[misc]
-            elif kind == "retrieve":
-                out = await resolve(self.retrieve(request, args[0]))  # type: ignore[misc]
+            out = effect.call(request)
+            if isinstance(effect, _Draw):
+                out = list(await asyncio.gather(*(_resolve(o) for o in out)))
             else:
-                out = await resolve(self.escalate(request, args[0]))  # type: ignore[misc]
+                out = await _resolve(out)
             try:
-                call = gen.send((out, time.perf_counter() - t0))
+                effect = gen.send(_Done(out, time.perf_counter() - t0))
             except StopIteration as stop:
-                return self._result(stop.value, trace)
+                return _settled(stop).result(run.trace)
 
-    @staticmethod
-    def _result(value: tuple[Decision, Any, CascadeState], trace: list[TraceStep]) -> CascadeResult:
-        d, answer, st = value
-        return CascadeResult(d, answer, len(st.samples), st.cost, st.latency_s, tuple(trace))
+
+# ----------------------------------------------------------------- the steps' records
+
+
+@dataclass
+class _Run:
+    """One request's run: its arguments, its state and its trace."""
+
+    domain: str | None
+    risk: InputRisk | None
+    state: CascadeState
+    trace: list[TraceStep]
+
+    def spend(self, step: str, detail: str, cost: float, secs: float) -> None:
+        self.state.cost += cost
+        self.state.latency_s += secs
+        self.trace.append(TraceStep(step, detail, cost, secs, self.state.confidence))
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """Draw ``k`` samples with ``sample`` (the call returns a list of ``k`` answers)."""
+
+    name: ClassVar[str] = "sample"
+    sample: Callable[..., Any]
+    k: int
+    state: CascadeState
+
+    def call(self, request: Any) -> list[Any]:
+        return [self.sample(request, self.state) for _ in range(self.k)]
+
+
+@dataclass(frozen=True)
+class _Verify:
+    """Run the verifier on ``answer``."""
+
+    name: ClassVar[str] = "verify"
+    verify: Callable[..., Any]
+    answer: Any
+    state: CascadeState
+
+    def call(self, request: Any) -> Any:
+        return self.verify(request, self.answer, self.state)
+
+
+@dataclass(frozen=True)
+class _Retrieve:
+    """Retrieve evidence (the call returns the new coverage, or None)."""
+
+    name: ClassVar[str] = "retrieve"
+    retrieve: Callable[..., Any]
+    state: CascadeState
+
+    def call(self, request: Any) -> Any:
+        return self.retrieve(request, self.state)
+
+
+@dataclass(frozen=True)
+class _Escalate:
+    """Hand the request to the escalation hook (the call returns its answer)."""
+
+    name: ClassVar[str] = "escalate"
+    escalate: Callable[..., Any]
+    state: CascadeState
+
+    def call(self, request: Any) -> Any:
+        return self.escalate(request, self.state)
+
+
+_Effect = _Draw | _Verify | _Retrieve | _Escalate
+
+
+@dataclass(frozen=True)
+class _Done:
+    """What an effect's call returned, and how long it took."""
+
+    value: Any
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """The end of a run: the final decision, the answer it settled on, the state."""
+
+    decision: Decision
+    answer: Any
+    state: CascadeState
+
+    def result(self, trace: list[TraceStep]) -> CascadeResult:
+        st = self.state
+        return CascadeResult(self.decision, self.answer, len(st.samples), st.cost, st.latency_s, tuple(trace))
+
+
+# A step yields effects, receives their outcomes, and returns a settled result or None (decide again).
+_Step = Generator[_Effect, _Done, "_Settled | None"]
+_Steps = Generator[_Effect, _Done, _Settled]
+
+
+def _settled(stop: StopIteration) -> _Settled:
+    """The value a finished run returned."""
+    value: _Settled = stop.value
+    return value
+
+
+async def _resolve(x: Any) -> Any:
+    return await x if inspect.isawaitable(x) else x
+
+
+def _refuse_awaitables(effect: _Effect, out: Any) -> None:
+    """A synchronous run refuses what an async callable returned (closing it unstarted)."""
+    pending = [o for o in (out if isinstance(effect, _Draw) else [out]) if inspect.isawaitable(o)]
+    if not pending:
+        return
+    for o in pending:
+        if inspect.iscoroutine(o):
+            o.close()  # never started: close it so Python does not warn about it
+    raise InvalidArgumentError(
+        f"{effect.name}: returned a coroutine; use `await cascade.arun(...)` for async callables"
+    )
+
+
+def _check_callables(sample: Any, **hooks: Any) -> None:
+    if not callable(sample):
+        raise InvalidArgumentError("sample: must be callable (request, state) -> answer")
+    for name, fn in hooks.items():
+        if fn is not None and not callable(fn):
+            raise InvalidArgumentError(f"{name}: must be callable")
+
+
+def _check_counts(**counts: Any) -> None:
+    for name, v in counts.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise InvalidArgumentError(f"{name}: must be an integer >= 1, got {v!r}")
+
+
+def _check_amounts(**amounts: Any) -> None:
+    """Costs and budgets: finite and non-negative (a budget may be None)."""
+    for name, v in amounts.items():
+        if (v is not None or name == "sample_cost") and (
+            isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf
+        ):  # NaN fails the comparison, so it is refused with the rest
+            raise InvalidArgumentError(f"{name}: must be a finite non-negative number, got {v!r}")

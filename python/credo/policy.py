@@ -59,6 +59,7 @@ import math
 import operator
 import os
 import reprlib
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -273,6 +274,25 @@ class _Domain:
         self.max_retries = mr
         self.repetition_max = _unit(cfg["repetition_max"], f"{p}.repetition_max")
 
+    def native(self, strict: bool, hooked: bool) -> _NativeDomain:
+        """These rules in their native form (``strict``: the strict path applies; ``hooked``: a
+        guaranteed threshold object decides it, in Python)."""
+        code = _ACTION_CODE
+        return (
+            self.threshold,
+            self.gray_low,
+            self.gray_high,
+            [code[c] for c in self.gray_checks],
+            code[self.gray_exhausted],
+            code[self.below],
+            code[self.strict_action],
+            self.min_coverage,
+            self.max_retries,
+            self.repetition_max,
+            strict,
+            hooked,
+        )
+
 
 def _domains_from(cfg: Mapping[str, Any]) -> dict[str, _Domain]:
     """The ``[domains]`` tables, each merged over the top-level defaults."""
@@ -354,12 +374,19 @@ def _risk_rules_from(cfg: Mapping[str, Any], domains: Mapping[str, _Domain]) -> 
     return rules
 
 
+# One domain's rules as credo._credo.NativeDecision takes them: (threshold, gray_low, gray_high,
+# gray_checks, gray_exhausted, below, strict_action, min_coverage, max_retries, repetition_max,
+# strict, hooked), actions as their codes (credo_core::decide::Action, the order of Action).
+_NativeDomain = tuple[float, float, float, list[int], int, int, int, float, int, float, bool, bool]
+_ACTION_CODE = {a: i for i, a in enumerate(Action)}
+
+
 def _read_toml(source: str | os.PathLike[str]) -> dict[str, Any]:
-    try:
-        import tomllib  # Python 3.11+
-    except ImportError:  # pragma: no cover - Python 3.10
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
         try:
-            import tomli as tomllib  # type: ignore[no-redef]
+            import tomli as tomllib
         except ImportError:
             raise ConfigError(
                 "policy: reading TOML needs Python 3.11+ (tomllib) or the tomli package; "
@@ -503,28 +530,11 @@ class Policy:
 
         return compile_(model, self, vocab_size=vocab_size)
 
-    def _native_rules(self) -> tuple[list[str], list[tuple]]:
-        """The domains' names and rules as ``credo._credo.NativeDecision`` takes them (actions
-        as their codes; ``hooked``: a guaranteed threshold object decides the strict path)."""
-        code = {a: i for i, a in enumerate(Action)}
-        rules = []
-        for name, d in self.domains.items():
-            rules.append(
-                (
-                    d.threshold,
-                    d.gray_low,
-                    d.gray_high,
-                    [code[c] for c in d.gray_checks],
-                    code[d.gray_exhausted],
-                    code[d.below],
-                    code[d.strict_action],
-                    d.min_coverage,
-                    d.max_retries,
-                    d.repetition_max,
-                    d.stakes_rank >= self._strict_rank,
-                    name in self.thresholds,
-                )
-            )
+    def _native_rules(self) -> tuple[list[str], list[_NativeDomain]]:
+        """The domains' names and rules as ``credo._credo.NativeDecision`` takes them."""
+        rules = [
+            d.native(d.stakes_rank >= self._strict_rank, name in self.thresholds) for name, d in self.domains.items()
+        ]
         return list(self.domains), rules
 
     # ----------------------------------------------------------------- decisions
@@ -706,19 +716,19 @@ class Policy:
         return self._make(action, conf, tier, case.reasons, domain, thr)
 
     def _from_outcome(
-        self, outcome: tuple, domain: str, coverage: float | None, repetition: float | None, attempt: int
+        self, outcome: _Outcome, domain: str, coverage: float | None, repetition: float | None, attempt: int
     ) -> Decision:
         """The decision of a native outcome ``(confidence, rule, action, tier, threshold,
         coverage_noted)`` (credo.serving's compiled decider), worded by the rules' own reasons."""
         conf, rule, act, tier_code, thr, noted = outcome
         d = self.domains[domain]
         action = _ACTION_LIST[act]
-        if rule == _R_REPETITION:
+        if rule == _R_REPETITION and repetition is not None:
             reasons = _repetition_reasons(d, repetition, attempt, action)
-        elif rule == _R_COVERAGE:
+        elif rule == _R_COVERAGE and coverage is not None:
             reasons = _coverage_reasons(d, coverage, action)
         else:
-            reasons = _coverage_reasons(d, coverage, None) if noted else []
+            reasons = _coverage_reasons(d, coverage, None) if noted and coverage is not None else []
             strict = d.stakes_rank >= self._strict_rank
             reasons.append(
                 _band_reason(rule, conf, d.threshold_text[1], domain, d, d.gray_high, action, strict, d.stakes_rank)
@@ -784,7 +794,8 @@ def _unit_arg(value: Any, name: str) -> float:
             raise InvalidArgumentError(f"{name}: must be a number in [0, 1] or None, got {_shown(value)}") from None
     if not 0.0 <= value <= 1.0:  # also refuses NaN
         raise InvalidArgumentError(f"{name}: must lie in [0, 1], got {_shown(value)}")
-    return value
+    unit: float = value
+    return unit
 
 
 def _count_arg(value: Any, name: str) -> int:
@@ -815,7 +826,8 @@ def _checks_arg(checks_done: Any) -> frozenset[str] | set[str]:
     since iterating it would give its letters)."""
     cls = checks_done.__class__
     if (cls is set or cls is frozenset) and checks_done <= _CHECKS:
-        return checks_done
+        known: frozenset[str] | set[str] = checks_done
+        return known
     if cls is tuple and not checks_done:
         return _CHECKS_NONE
     if isinstance(checks_done, (str, bytes)) or not isinstance(checks_done, Iterable):
@@ -915,6 +927,11 @@ class _Case:
         "tier",
         "verifier",
     )
+    # Set by Policy.decide once the input risk has raised the stakes:
+    strict: bool  # the strict path applies
+    tier: str  # the tier of a decision by the rules before the confidence bands
+    fail_action: Action  # what ends a request when nothing is left to try
+    done: frozenset[str] | set[str]  # the gray-zone checks already run
 
     def __init__(
         self,
@@ -938,6 +955,8 @@ class _Case:
 # The rules' codes in a native outcome (credo_core::decide::Rule); the bands' codes also name
 # the band in _band_reason.
 _R_REPETITION, _R_COVERAGE, _CLEARS, _GRAY_CHECK, _GRAY_EXHAUSTED, _BELOW, _R_HOOK = range(7)
+# A native outcome: (confidence, rule, action, tier, threshold, coverage_noted), codes as above.
+_Outcome = tuple[float, int, int, int, float, bool]
 # Actions by their native code (credo_core::decide::Action: the order of Action).
 _ACTION_LIST = tuple(Action)
 
