@@ -185,6 +185,9 @@ class ShrinkCalibrator:
     def predict(self, scores):
         return (1 - self.strength) * scores + self.strength * self.rate_
 
+    def scalar_predictor(self):
+        return self.predict
+
     def _artifact_state(self):
         return {"rate": self.rate_, "n_fit": self.n_fit_}
 

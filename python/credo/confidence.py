@@ -14,7 +14,7 @@ import copy
 import math
 import operator
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,6 @@ from credo._validate import (
     check_is_fitted,
     check_same_length,
 )
-from credo.calibration._common import BinaryCalibrator
 from credo.exceptions import (
     ArtifactError,
     EmptyInputError,
@@ -67,23 +66,7 @@ def decision_signals(
     """
     out: dict[str, float] = {}
     if verifier is not None:
-        items = verifier if isinstance(verifier, (list, tuple)) else [verifier]
-        if not items:
-            raise InvalidArgumentError("verifier: no results given")
-        scores, passed = [], []
-        for i, v in enumerate(items):
-            if isinstance(v, bool):
-                scores.append(float(v))
-                passed.append(v)
-            elif isinstance(getattr(v, "passed", None), bool):
-                scores.append(float(v.score))
-                passed.append(v.passed)
-            else:
-                raise InvalidArgumentError(
-                    f"verifier: expected VerifierResult or bool entries, got {type(v).__name__} at {i}"
-                )
-        out["verifier_score"] = sum(scores) / len(scores)
-        out["verifier_passed"] = float(all(passed))
+        out.update(_verifier_signals(verifier))
     if risk is not None:
         from credo.risk import STAKES
 
@@ -101,6 +84,26 @@ def decision_signals(
         out["coverage"] = 1.0 if coverage is None else float(coverage)
         out["citation_precision"] = 1.0 if citation_precision is None else float(citation_precision)
     return out
+
+
+def _verifier_signals(verifier: Any) -> dict[str, float]:
+    """``verifier_score`` (the mean score, a bool counting 0 or 1) and ``verifier_passed``."""
+    items = verifier if isinstance(verifier, (list, tuple)) else [verifier]
+    if not items:
+        raise InvalidArgumentError("verifier: no results given")
+    scores, passed = [], []
+    for i, v in enumerate(items):
+        if isinstance(v, bool):
+            scores.append(float(v))
+            passed.append(v)
+        elif isinstance(getattr(v, "passed", None), bool):
+            scores.append(float(v.score))
+            passed.append(v.passed)
+        else:
+            raise InvalidArgumentError(
+                f"verifier: expected VerifierResult or bool entries, got {type(v).__name__} at {i}"
+            )
+    return {"verifier_score": sum(scores) / len(scores), "verifier_passed": float(all(passed))}
 
 
 def _auroc(y: np.ndarray, score: np.ndarray) -> float:
@@ -123,6 +126,17 @@ _1_EPS = 1.0 - _EPS
 def _logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, _EPS, 1.0 - _EPS)
     return np.log(q / (1.0 - q))
+
+
+def _scalar_predictor(calibrator: Any) -> Callable[[float], float] | None:
+    """The fitted calibrator's function of one float score (a
+    :class:`~credo.calibration.ScalarCalibrator`), or None: then one score goes through
+    ``predict`` on a one-element array."""
+    method = getattr(calibrator, "scalar_predictor", None)
+    if calibrator is None or not callable(method):
+        return None
+    one: Callable[[float], float] | None = method()
+    return one
 
 
 class _Sub:
@@ -156,19 +170,9 @@ class _Sub:
         self.calibrator = calibrator
         self.scalar_cal = scalar_cal
         self.to_logit = to_logit
-        # A calibrator called on a Python float that answers a float (credo's calibrators: the
-        # Rust model, no NumPy) is the single-request path.
-        self.one_cal = None
-        if calibrator is not None and callable(calibrator):
-            try:
-                if calibrator(0.5).__class__ is float:
-                    self.one_cal = calibrator
-            except Exception:  # any failure just means no scalar call path
-                self.one_cal = None
-        if self.one_cal is not None and type(calibrator).__call__ is BinaryCalibrator.__call__:
-            # credo's binary calibrators answer a float through their Rust model: call it
-            # directly (what their __call__ does for a float, without the Python frame).
-            self.one_cal = calibrator._model_.predict_one
+        # The single-request path: the calibrator's own function of one float (credo's binary
+        # calibrators: their Rust model's predict_one, no NumPy); None without one.
+        self.one_cal = _scalar_predictor(calibrator)
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(X)
@@ -398,12 +402,7 @@ class ConfidenceModel(Estimator):
         to_logit = self.calibrator_input == "logit"
         cal = copy.deepcopy(self.calibrator)
         cal.fit(_logit(oof) if to_logit else oof, y.astype(np.int64))
-        try:
-            r = cal.predict(0.5)
-            scalar = isinstance(r, (float, np.floating)) or np.asarray(r).size == 1
-        except Exception:
-            scalar = False
-        return _Sub(fit, cal, scalar, to_logit)
+        return _Sub(fit, cal, _scalar_predictor(cal) is not None, to_logit)
 
     def fit(self, X: Any, y: Any, *, segments: Any = None, sample_weight: Any = None) -> ConfidenceModel:
         """Fits on named signals ``X`` (mapping name → values, a DataFrame, or an array with

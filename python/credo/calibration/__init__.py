@@ -9,12 +9,15 @@ answers a single Python float in well under a microsecond (``cal(0.73)``).
 * :class:`MulticlassCalibrator` — one-score calibrators on ``[n, K]`` probabilities, top-label
   or one-vs-rest.
 * :class:`SegmentedCalibrator` — one calibrator per workload segment with a pooled fallback.
+* :class:`ScalarCalibrator` — the protocol of a fitted calibrator's one-score fast path
+  (``scalar_predictor()``), which :class:`credo.ConfidenceModel` uses for a single request.
 """
 
 from __future__ import annotations
 
 from credo.calibration import _multiclass, _segmented
 from credo.calibration._binary import BetaCalibration, HistogramBinning, IsotonicCalibrator, PlattScaling
+from credo.calibration._common import ScalarCalibrator
 from credo.calibration._multiclass import MulticlassCalibrator
 from credo.calibration._segmented import SegmentedCalibrator
 from credo.calibration._temperature import TemperatureScaling
@@ -37,6 +40,7 @@ __all__ = [
     "IsotonicCalibrator",
     "MulticlassCalibrator",
     "PlattScaling",
+    "ScalarCalibrator",
     "SegmentedCalibrator",
     "TemperatureScaling",
 ]

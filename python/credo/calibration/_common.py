@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -15,6 +16,14 @@ from credo.exceptions import InvalidArgumentError, ShapeError
 #: The labels a classifier-like calibrator was fitted with (absent in artefacts written before
 #: ``classes_`` existed: the labels were then 0..K-1).
 CLASSES = {"classes": _artifact.list_of(_artifact.any_scalar, min_len=2)}
+
+
+class ScalarCalibrator(Protocol):
+    """A fitted calibrator with a fast path for one score: ``scalar_predictor()`` returns a
+    function from one float score to one float probability (no NumPy), or None when this fit
+    has none. :class:`credo.ConfidenceModel` calls it on the single-request path."""
+
+    def scalar_predictor(self) -> Callable[[float], float] | None: ...
 
 
 def fingerprint(*arrays: Any) -> str:
@@ -77,6 +86,13 @@ class BinaryCalibrator(Estimator):
                 check_is_fitted(self, "_model_")
                 raise
         return self.predict(x)
+
+    def scalar_predictor(self) -> Callable[[float], float]:
+        """P(y = 1) of one float score: the fitted Rust model's own ``predict_one`` (what
+        ``cal(0.73)`` calls), without a Python frame in between (:class:`ScalarCalibrator`)."""
+        check_is_fitted(self, "_model_")
+        predict_one: Callable[[float], float] = self._model_.predict_one
+        return predict_one
 
     def predict(self, X: Any) -> Any:
         """Calibrated P(y = 1) for each score (a float for a scalar)."""

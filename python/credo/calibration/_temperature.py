@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -145,6 +146,12 @@ class TemperatureScaling(Estimator):
         if x.ndim == 1 or (x.ndim == 2 and x.shape[1] == 1):
             return self.predict_proba(x)[:, 1]
         return self.classes_[np.argmax(self.predict_proba(x), axis=1)]
+
+    def scalar_predictor(self) -> Callable[[float], float] | None:
+        """``cal(f)`` as a function of one binary decision value (:class:`ScalarCalibrator`);
+        None when fitted on [n, K] logits or probabilities."""
+        check_is_fitted(self, "_model_")
+        return self.__call__ if self._fast_ is not None else None
 
     def __call__(self, x: Any) -> Any:
         """``cal(f)`` for one binary decision value f (a Python float): P(y = 1), no NumPy."""
