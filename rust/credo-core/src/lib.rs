@@ -19,5 +19,6 @@ pub mod formats;
 pub mod linear;
 pub mod metrics;
 pub mod signals;
+pub mod simd;
 
 pub use error::{CredoError, Result};

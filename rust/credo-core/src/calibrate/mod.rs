@@ -121,17 +121,18 @@ fn fp_finish(h: [u64; 4], len: usize) -> u64 {
 }
 
 pub(crate) fn scan(xs: &[f64]) -> Scan {
-    #[cfg(target_arch = "x86_64")]
-    if scan_avx512_supported() {
-        // SAFETY: the CPU has the features the function is compiled for (checked just above).
-        return unsafe { scan_avx512(xs) };
-    }
-    scan_portable(xs)
+    scan_at(crate::simd::active(), xs)
 }
 
-#[cfg(target_arch = "x86_64")]
-fn scan_avx512_supported() -> bool {
-    is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq") && is_x86_feature_detected!("avx512vl")
+/// [`scan`] at a given level (the level must be supported: callers use [`crate::simd`]).
+fn scan_at(level: crate::simd::SimdLevel, xs: &[f64]) -> Scan {
+    #[cfg(target_arch = "x86_64")]
+    if level == crate::simd::SimdLevel::Avx512 {
+        // SAFETY: the dispatch hands out Avx512 only when avx512f, dq and vl were detected.
+        return unsafe { scan_avx512(xs) };
+    }
+    let _ = level;
+    scan_portable(xs)
 }
 
 /// [`scan_portable`] compiled for AVX-512 (DQ and VL give the four 64-bit multiplies of the
@@ -222,11 +223,7 @@ mod tests {
     }
 
     #[test]
-    #[cfg(target_arch = "x86_64")]
     fn scan_is_the_same_on_every_path() {
-        if !scan_avx512_supported() {
-            return;
-        }
         let mut state = 7u64;
         for n in [0usize, 1, 3, 4, 5, 17, 1000, 4099] {
             let mut xs: Vec<f64> = (0..n)
@@ -241,18 +238,19 @@ mod tests {
                     2 if n > 2 => xs[n / 2] = f64::NAN,
                     _ => {}
                 }
-                // SAFETY: supported, checked above.
-                let fast = unsafe { scan_avx512(&xs) };
                 let slow = scan_portable(&xs);
-                assert_eq!(
-                    (fast.hash, fast.finite, fast.sorted),
-                    (slow.hash, slow.finite, slow.sorted)
-                );
-                if slow.finite {
+                for level in crate::simd::supported_levels() {
+                    let fast = scan_at(level, &xs);
                     assert_eq!(
-                        (fast.min.to_bits(), fast.max.to_bits()),
-                        (slow.min.to_bits(), slow.max.to_bits())
+                        (fast.hash, fast.finite, fast.sorted),
+                        (slow.hash, slow.finite, slow.sorted)
                     );
+                    if slow.finite {
+                        assert_eq!(
+                            (fast.min.to_bits(), fast.max.to_bits()),
+                            (slow.min.to_bits(), slow.max.to_bits())
+                        );
+                    }
                 }
             }
         }
