@@ -33,21 +33,39 @@ def _anchors(page: Path) -> set[str]:
 CODE_FENCE = re.compile(r"```.*?```", re.S)
 
 
+ARCH_PATH = re.compile(
+    r"`((?:rust|python|tests|benches|examples|scripts|docs|fuzz|\.ci)/[^`\s]*|mkdocs\.yml|Makefile)`"
+)
+# A file named without its folder (`token.rs` in the row of `rust/credo-core/src/signals/`).
+BARE_FILE = re.compile(r"`([A-Za-z0-9_.-]+\.(?:rs|py|pyi|toml|md|yml|sh|txt))`")
+
+
+def _blocks(text: str) -> list[str]:
+    """The page's table rows and paragraphs: a bare file name is looked up in the folders its
+    own row or paragraph names."""
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n", text):
+        rows = [line for line in para.splitlines() if line.startswith("|")]
+        out.extend(rows if rows else [para])
+    return out
+
+
 def test_architecture_names_only_paths_that_exist():
     text = (DOCS / "architecture.md").read_text(encoding="utf-8")
-    paths = set(
-        re.findall(
-            r"`((?:rust|python|tests|benches|examples|scripts|docs|fuzz|\.ci)/[^`\s]*|mkdocs\.yml|Makefile)`", text
-        )
-    )
+    paths = set(ARCH_PATH.findall(text))
     assert len(paths) > 30, "the architecture page should map the tree"
     missing = sorted(p for p in paths if not (ROOT / p).exists())
     assert not missing, f"docs/architecture.md names paths that do not exist: {missing}"
-    # the file names listed inside a folder's row exist in that folder
-    for row in re.findall(r"^\| `(rust/credo-core/src/[a-z/]+/)` \| (.*) \|$", text, re.M):
-        folder, description = row
-        for name in re.findall(r"`([a-z0-9_]+\.rs)`", description):
-            assert (ROOT / folder / name).exists(), f"{folder}{name}"
+    # Every file named without its folder exists in a folder of the same row or paragraph.
+    unresolved = []
+    for block in _blocks(text):
+        folders = {ROOT / p if (ROOT / p).is_dir() else (ROOT / p).parent for p in ARCH_PATH.findall(block)}
+        for name in BARE_FILE.findall(block):
+            if name in {p.rsplit("/", 1)[-1] for p in ARCH_PATH.findall(block)}:
+                continue  # named with its folder too
+            if not any((folder / name).exists() for folder in folders or {ROOT}):
+                unresolved.append(f"{name} (looked in {sorted(str(f.relative_to(ROOT)) for f in folders)})")
+    assert not unresolved, f"docs/architecture.md names files that do not exist: {unresolved}"
 
 
 def test_every_top_level_package_part_is_on_the_architecture_page():
