@@ -26,11 +26,12 @@ import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 import numpy as np
 
-from credo.exceptions import ArtifactError, NotFittedError
+from credo.exceptions import ArtifactError as ArtifactError  # re-exported for the kinds' modules
+from credo.exceptions import NotFittedError
 
 FORMAT = "credo-artifact"
 SCHEMA_VERSION = 1
@@ -39,13 +40,19 @@ MAX_BYTES = 64 << 20
 #: Deepest nesting of JSON arrays and objects ``load`` accepts (credo's own artefacts nest < 12).
 MAX_DEPTH = 64
 
-_KINDS: dict[str, type] = {}
+_KINDS: dict[str, type[Artifact]] = {}
 # The modules whose classes register kinds: `import credo` imports them lazily, so a kind not yet
 # registered is looked up after importing them.
 _KIND_MODULES = ("credo.calibration", "credo.conformal", "credo.confidence", "credo.monitor")
 
 
 class Artifact(Protocol):
+    """What :func:`register` asks of an artefact kind."""
+
+    _ARTIFACT_SCHEMA: ClassVar[Schema]
+
+    def get_params(self) -> dict[str, Any]: ...
+
     def _artifact_state(self) -> dict[str, Any]: ...
 
     @classmethod
@@ -65,7 +72,7 @@ def register(cls: T) -> T:
     """
     if not isinstance(getattr(cls, "_ARTIFACT_SCHEMA", None), Schema):
         raise TypeError(f"{cls.__name__}: an artefact kind needs an _ARTIFACT_SCHEMA")
-    _KINDS[cls.__name__] = cls
+    _KINDS[cls.__name__] = cast("type[Artifact]", cls)
     return cls
 
 
@@ -247,7 +254,7 @@ class Schema:
             self.consistent(params, state)
 
 
-def nested_state(allowed: Callable[[], Mapping[str, type]]) -> Check:
+def nested_state(allowed: Callable[[], Mapping[str, type[Artifact]]]) -> Check:
     """A calibrator stored inside another artefact as {"kind", "params", "state"}: its kind among
     ``allowed()`` (name -> class), its fields checked by that kind's schema."""
 
@@ -352,8 +359,9 @@ def to_dict(obj: Any) -> dict[str, Any]:
     kind = type(obj).__name__
     if _KINDS.get(kind) is not type(obj):
         raise ArtifactError(f"{kind} objects cannot be saved as credo artefacts")
+    saved: Artifact = obj
     try:
-        state = obj._artifact_state()
+        state = saved._artifact_state()
         summary = obj._artifact_summary() if hasattr(obj, "_artifact_summary") else {}
     except NotFittedError:
         raise
@@ -365,7 +373,7 @@ def to_dict(obj: Any) -> dict[str, Any]:
         "kind": kind,
         "credo_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "params": _jsonable(obj.get_params()),
+        "params": _jsonable(saved.get_params()),
         "state": _jsonable(state),
         "summary": _jsonable(summary),
     }

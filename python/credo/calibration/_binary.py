@@ -178,18 +178,19 @@ class IsotonicCalibrator(BinaryCalibrator):
         if not any(self.increasing is k or (isinstance(k, str) and self.increasing == k) for k in _INCREASING):
             raise InvalidArgumentError(f"increasing: must be True, False or 'auto', got {self.increasing!r}")
         check_choice(self.out_of_bounds, "out_of_bounds", ("clip", "nan", "raise"))
-        bounds = {}
+        bounds: dict[str, float | None] = {}
         for name in ("y_min", "y_max"):
             v = getattr(self, name)
             if v is not None:
                 if isinstance(v, (bool, str, bytes, np.bool_)):
                     raise InvalidArgumentError(f"{name}: must be a number or None, got {v!r}")
                 try:
-                    bounds[name] = float(v)
+                    bound = float(v)
                 except (TypeError, ValueError, OverflowError):
                     raise InvalidArgumentError(f"{name}: must be a number or None, got {v!r}") from None
-                if np.isnan(bounds[name]):  # ±inf is no bound on that side; NaN is no number
+                if np.isnan(bound):  # ±inf is no bound on that side; NaN is no number
                     raise InvalidArgumentError(f"{name}: must be a number or None, got nan")
+                bounds[name] = bound
             else:
                 bounds[name] = None
         if bounds["y_min"] is not None and bounds["y_max"] is not None and bounds["y_min"] > bounds["y_max"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from credo.calibration._common import CLASSES, check_sample_weight, fingerprint
 from credo.exceptions import InvalidArgumentError, ShapeError
 
 #: One-score calibrators by ``method`` name (filled in by the package ``__init__``).
-BINARY_METHODS: dict[str, type] = {}
+BINARY_METHODS: dict[str, type[Any]] = {}
 
 
 def make_calibrator(method: str, params: dict[str, Any] | None, registry: dict[str, type]) -> Any:
@@ -31,7 +32,7 @@ def dump_calibrator(cal: Any) -> dict[str, Any]:
     return {"kind": type(cal).__name__, "params": cal.get_params(), "state": cal._artifact_state()}
 
 
-def load_calibrator(entry: dict[str, Any], allowed: dict[str, type]) -> Any:
+def load_calibrator(entry: dict[str, Any], allowed: Mapping[str, type[_artifact.Artifact]]) -> Any:
     kinds = {cls.__name__: cls for cls in allowed.values()}
     cls = kinds.get(entry["kind"])
     if cls is None:
@@ -71,7 +72,9 @@ class MulticlassCalibrator(Estimator):
 
     _sklearn_type = "classifier"
 
-    def __init__(self, *, method: str = "isotonic", strategy: str = "one-vs-rest", params: dict | None = None) -> None:
+    def __init__(
+        self, *, method: str = "isotonic", strategy: str = "one-vs-rest", params: dict[str, Any] | None = None
+    ) -> None:
         self.method = method
         self.strategy = strategy
         self.params = params
@@ -128,14 +131,16 @@ class MulticlassCalibrator(Estimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The label (``classes_``) of each row's most probable calibrated class."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        labels: np.ndarray = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return labels
 
     def predict_confidence(self, X: Any) -> np.ndarray:
         """The calibrated probability of each row's predicted class."""
         p = self._check(X)
         if self.strategy == "top-label":
             conf, _ = _credo.top_probability(p)
-            return self.calibrators_[0].predict(conf)
+            top: np.ndarray = self.calibrators_[0].predict(conf)
+            return top
         return _credo.top_probability(self.predict_proba(p))[0]
 
     _ARTIFACT_SCHEMA = _artifact.Schema(

@@ -14,7 +14,7 @@ from credo.calibration._multiclass import dump_calibrator, load_calibrator, make
 from credo.exceptions import InvalidArgumentError, ShapeError
 
 #: Every calibrator usable inside a segment, by ``method`` name (filled in by the package).
-ALL_METHODS: dict[str, type] = {}
+ALL_METHODS: dict[str, type[Any]] = {}
 
 
 def _segment_keys(segments: Any, n: int) -> np.ndarray:
@@ -72,7 +72,9 @@ class SegmentedCalibrator(Estimator):
         segment -> number of samples at fit time.
     """
 
-    def __init__(self, *, method: str = "temperature", params: dict | None = None, min_samples: int = 100) -> None:
+    def __init__(
+        self, *, method: str = "temperature", params: dict[str, Any] | None = None, min_samples: int = 100
+    ) -> None:
         self.method = method
         self.params = params
         self.min_samples = min_samples

@@ -155,11 +155,9 @@ class TemperatureScaling(Estimator):
 
     def __call__(self, x: Any) -> Any:
         """``cal(f)`` for one binary decision value f (a Python float): P(y = 1), no NumPy."""
-        if type(x) is float:
-            try:
-                return self._fast_(x)
-            except (AttributeError, TypeError):  # not fitted, or fitted on [n, K] (_fast_ is None)
-                pass
+        fast = getattr(self, "_fast_", None)  # None: not fitted, or fitted on [n, K]
+        if fast is not None and type(x) is float:
+            return fast(x)
         return self.predict(x)
 
     def _check_binary(self) -> None:
