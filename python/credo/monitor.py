@@ -154,7 +154,7 @@ class DriftMonitor(Estimator):
         by many request threads, and update rescales and adds to its histograms in place (the
         native kernel borrows them mutably). Made on first use, kept out of copies and pickles (which
         carry the JSON artefact)."""
-        lock = self.__dict__.get("_lock_")
+        lock: threading.RLock | None = self.__dict__.get("_lock_")
         if lock is None:
             with _LOCK_INIT:
                 lock = self.__dict__.setdefault("_lock_", threading.RLock())

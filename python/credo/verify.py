@@ -134,7 +134,7 @@ class SchemaVerifier:
             raise ConfigError(f"schema: expected a JSON Schema object (dict), got {type(schema).__name__}")
         cls = jsonschema.validators.validator_for(schema)
         try:
-            cls.check_schema(schema)
+            cls.check_schema(dict(schema))
         except jsonschema.exceptions.SchemaError as exc:
             raise ConfigError(f"schema: not a valid JSON Schema ({exc.message})") from None
         self.schema = dict(schema)
@@ -430,7 +430,8 @@ def _tokens_from(text: str, first: int, end: int) -> tuple[list[tuple[str, int, 
         digits = bad
         while digits > first and text[digits - 1].isdecimal():
             digits -= 1
-        grouped = text[bad] == "," and _NUM.match(text, digits, end) and _NUM.match(text, digits, end).end() > bad
+        taken = _NUM.match(text, digits, end) if text[bad] == "," else None
+        grouped = taken is not None and taken.end() > bad
         first = digits if grouped and digits > first else bad + 1
 
 
@@ -458,7 +459,8 @@ def _expression_starts(text: str, first: int, end: int) -> list[int]:
         if spans[k][1] >= s:
             good = valid[k]
         else:  # inside a number: the number from s, then the tokens after it
-            number_end = _NUM.match(text, s, end).end()
+            number = _NUM.match(text, s, end)
+            number_end = number.end() if number is not None else s
             nxt = bisect.bisect_left(starts, number_end, k)
             if spans[nxt - 1][2] <= number_end:
                 good = after_number[nxt]
@@ -906,7 +908,7 @@ class ProcessVerifier:
         for step in self.forbidden:
             if step in names:
                 failures.append(f"the forbidden step {step!r} was called")
-        first = {}
+        first: dict[str, int] = {}
         for i, n in enumerate(names):
             first.setdefault(n, i)
         for a, b in zip(self.order, self.order[1:], strict=False):

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import click
 
 # Subcommand modules, in the order `credo --help` lists them.
 _SUBCOMMANDS: list[str] = ["demo", "score", "fit", "eval", "report", "gate", "bench"]
@@ -34,7 +38,7 @@ Exit status:
 Run `credo COMMAND --help` for a command's options and examples."""
 
 
-def _build_group():  # type: ignore[no-untyped-def]
+def _build_group() -> click.Group:
     import click
 
     from credo import __version__

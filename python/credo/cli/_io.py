@@ -64,6 +64,7 @@ def read_table(path: str | os.PathLike[str], columns: Sequence[str] | None = Non
         known = ", ".join(sorted(FORMATS))
         raise InvalidArgumentError(f"{p}: unknown file type {p.suffix!r} (expected one of {known})")
     size = check_file(p).stat().st_size
+    raw: dict[str, np.ndarray] | None
     if kind == "parquet":
         raw = _parquet(p)
     else:
@@ -163,7 +164,7 @@ def _csv(p: Path, delimiter: str) -> dict[str, np.ndarray]:
                 header = next(reader)
             except StopIteration:
                 raise InvalidArgumentError(f"{p}: the file is empty") from None
-            rows = []
+            rows: list[list[str]] = []
             for r in reader:
                 if not r:
                     continue
@@ -185,7 +186,7 @@ def _csv(p: Path, delimiter: str) -> dict[str, np.ndarray]:
 
 
 def _jsonl(p: Path) -> dict[str, np.ndarray]:
-    records = []
+    records: list[Any] = []
     try:
         with _open_text(p) as fh:
             for i, line in enumerate(fh, start=1):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 import numpy as np
 
@@ -20,7 +22,7 @@ def evaluate(
     n_resamples: int,
     seed: int,
     show_progress: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """The metrics table (overall and per segment) plus bootstrap intervals of ECE and AUROC."""
     from credo import metrics
     from credo._validate import as_labels, as_probabilities
@@ -49,7 +51,7 @@ def evaluate(
         row.update({m: float(tab[m][i]) for m in METRICS})
         if n_resamples > 0:
             for m, fn in (("ece", metrics.ece), ("auroc", metrics.auroc)):
-                kw = {"n_bins": n_bins} if m == "ece" else {}
+                kw: dict[str, Any] = {"n_bins": n_bins} if m == "ece" else {}
                 try:
                     b = metrics.bootstrap(fn, y[idx], conf[idx], n_resamples=n_resamples, seed=seed, **kw)
                     row[f"{m}_ci"] = [b.low, b.high]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -43,27 +44,32 @@ def fit_artifact(
         if scores.ndim == 2 and kind != "temperature":
             raise InvalidArgumentError(f"--score-col: {kind} calibrates one score column, got {scores.shape[1]}")
         if segments is not None:
-            model = calibration.SegmentedCalibrator(method=kind, min_samples=min_samples)
-            model.fit(scores, labels, segments)
-            own = sorted(map(str, model.calibrators_))
-            return model, {"segments_with_own_fit": own, "segment_counts": model.segment_counts_}
-        cls = {
+            segmented = calibration.SegmentedCalibrator(method=kind, min_samples=min_samples)
+            segmented.fit(scores, labels, segments)
+            own = sorted(map(str, segmented.calibrators_))
+            return segmented, {"segments_with_own_fit": own, "segment_counts": segmented.segment_counts_}
+        constructors: dict[str, Callable[[], Any]] = {
             "isotonic": lambda: calibration.IsotonicCalibrator(out_of_bounds="clip"),
             "platt": calibration.PlattScaling,
             "beta": calibration.BetaCalibration,
             "histogram": calibration.HistogramBinning,
             "temperature": calibration.TemperatureScaling,
-        }[kind]
-        model = cls().fit(scores, labels)
-        summary = {"n": len(labels)}
+        }
+        calibrator = constructors[kind]().fit(scores, labels)
+        summary: dict[str, Any] = {"n": len(labels)}
         if kind == "temperature":
-            summary["temperature"] = float(model.temperature_)
-        return model, summary
+            summary["temperature"] = float(calibrator.temperature_)
+        return calibrator, summary
     if kind == "threshold":
-        model = _fit_threshold(
+        threshold = _fit_threshold(
             scores, labels, segments, target_risk=target_risk, delta=delta, method=method, source=source
         )
-        return model, {"threshold": model.threshold_, "target_risk": target_risk, "delta": delta, "method": method}
+        return threshold, {
+            "threshold": threshold.threshold_,
+            "target_risk": target_risk,
+            "delta": delta,
+            "method": method,
+        }
     from credo.confidence import ConfidenceModel
 
     names = list(features) or [f"score_{j}" for j in range(1 if scores.ndim == 1 else scores.shape[1])]

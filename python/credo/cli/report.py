@@ -90,12 +90,12 @@ def command(
 
     specs = []
     for spec in calibrators:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
+        name, sep, file = spec.partition("=")
+        if not sep or not name or not file:
             raise click.UsageError(f"--calibrator: expected NAME=PATH, got {spec!r}")
-        specs.append((name, path))
+        specs.append((name, file))
     scores, labels, segments = load_columns(data, score_col, label_col, segment_col, probabilities=True)
-    after = {name: _after(name, path, scores, segments) for name, path in specs}
+    after = {name: _after(name, file, scores, segments) for name, file in specs}
     path = report.html(
         output,
         labels,
