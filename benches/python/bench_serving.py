@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _harness import QUICK, best_times_interleaved, record, record_bound
+from _harness import QUICK, median_times_interleaved, record, record_bound
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -39,16 +39,17 @@ orjson = pytest.importorskip("orjson")
 
 T, K = 256, 20
 REPEAT = 15 if QUICK else 60
-# The serving issue asks 15x for dicts and SDK objects; measured here 7-17x for dicts and 5-17x
-# for the SDK's objects (the Python reader's own time swings 2-3x with this VM's load), so the
-# asserted floor is 5x until the walk over Python objects does lookups instead of iterating
-# every field.
-DICT_TARGET = 5.0
-DICT_NOTE = "goal 15x (serving issue), not yet met on every run"
+# The serving issue asks 15x for dicts and SDK objects: medians of interleaved rounds give
+# 30-37x on this project's 2-core machine (4 Dec 2026, load 8) with the walk looking the members
+# up instead of iterating them; the Python reader's time swings 2x with garbage collection, so
+# best-of timings (which flatter it) gave 7-18x. Under heavier load (10+) the walk itself slows
+# to 12x, so the gate holds 10x: the goal less the noise margin measured here.
+DICT_TARGET = 10.0
+DICT_NOTE = "goal 15x (serving issue): medians 30-37x at load 8, 12x at load 10+"
 # The serving issue's goal against json.loads + the Python reader is 50x; the reader reaches about
-# 24x on this project's 2-core machine (4 Dec, load 1-2), so the gate holds it near there.
+# 24x (best of rounds) to 37x (medians) on this project's 2-core machine, so the gate holds it at 20x.
 OLD_PATH_TARGET = 20.0
-OLD_PATH_NOTE = "goal 50x (serving issue), measured about 24x: not yet met"
+OLD_PATH_NOTE = "goal 50x (serving issue), measured 24-42x: not yet met"
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +78,10 @@ def test_body_to_arrays(response: dict) -> None:  # type: ignore[type-arg]
     assert np.array_equal(got.top_logprobs.view(np.uint64), ref[0].view(np.uint64))
     assert np.array_equal(got.chosen_logprob.view(np.uint64), ref[1].view(np.uint64))
 
-    credo_s, orjson_s = best_times_interleaved([lambda: from_openai(body), lambda: orjson.loads(body)], repeat=REPEAT)
+    credo_s, orjson_s = median_times_interleaved([lambda: from_openai(body), lambda: orjson.loads(body)], repeat=REPEAT)
     kb = len(body) / 1e3
     record(f"body {kb:.0f} kB ({T}x{K}) -> arrays", credo_s, "orjson.loads (dicts only)", orjson_s, 5.0)
-    credo_s, old_s = best_times_interleaved(
+    credo_s, old_s = median_times_interleaved(
         [lambda: from_openai(body), lambda: python_reader(json.loads(body))], repeat=max(5, REPEAT // 4)
     )
     record(
@@ -99,14 +100,14 @@ def test_body_to_arrays(response: dict) -> None:  # type: ignore[type-arg]
 
 def test_dicts_and_sdk_objects_to_arrays(response: dict) -> None:  # type: ignore[type-arg]
     parsed = json.loads(data.body(response))
-    credo_s, old_s = best_times_interleaved(
+    credo_s, old_s = median_times_interleaved(
         [lambda: from_openai(parsed), lambda: python_reader(parsed)], repeat=max(5, REPEAT // 4)
     )
     record(f"dicts ({T}x{K}) -> arrays", credo_s, "the Python reader", old_s, DICT_TARGET, DICT_NOTE)
     chat = pytest.importorskip("openai.types.chat")
     obj = chat.ChatCompletion.model_validate(parsed)
     assert np.array_equal(from_openai(obj).top_logprobs, from_openai(parsed).top_logprobs, equal_nan=True)
-    credo_s, old_s = best_times_interleaved(
+    credo_s, old_s = median_times_interleaved(
         [lambda: from_openai(obj), lambda: python_reader(obj)], repeat=max(5, REPEAT // 4)
     )
     work = f"openai SDK ChatCompletion ({T}x{K}) -> arrays"
@@ -128,7 +129,7 @@ def test_stream_per_chunk(response: dict) -> None:  # type: ignore[type-arg]
     assert tuple(run().summary()) == tuple(want) or np.allclose(run().summary(), want, equal_nan=True)
     token_lines = [ln for ln, c in zip(lines, chunks, strict=True) if c["choices"] and c["choices"][0]["logprobs"]]
     assert len(token_lines) == T
-    stream_s, parse_s = best_times_interleaved(
+    stream_s, parse_s = median_times_interleaved(
         [run, lambda: [from_openai(ln[len(b"data: ") :]) for ln in token_lines]], repeat=REPEAT
     )
     per_chunk = stream_s / len(lines)

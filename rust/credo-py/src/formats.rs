@@ -110,6 +110,37 @@ impl<'py> Node for PyNode<'py> {
         Ok(())
     }
 
+    fn pick(
+        &mut self,
+        names: &[&'static str],
+        mut f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>,
+    ) -> Result<(), ReadError> {
+        if self.kind() != Kind::Object {
+            return Err(self.wrong("an object"));
+        }
+        let members = self.members()?;
+        let py = self.obj.py();
+        let mut found = 0;
+        for (i, name) in names.iter().enumerate() {
+            let value = members
+                .get_item(key(py, name))
+                .map_err(|_| ReadError::invalid("could not read the object's fields"))?;
+            if let Some(v) = value {
+                found += 1;
+                f(i, &mut PyNode { obj: v }).map_err(|e| e.in_field(name.as_bytes()))?;
+            }
+        }
+        if found == 0 && !members.is_empty() {
+            // None of the names: walk the members, which says what is wrong with them (a key
+            // that is not a string) or finds nothing, as `fields` would.
+            return self.fields(|name, _, v| match names.iter().position(|n| n.as_bytes() == name) {
+                Some(i) => f(i, v),
+                None => Ok(()),
+            });
+        }
+        Ok(())
+    }
+
     fn items(&mut self, mut f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>) -> Result<(), ReadError> {
         if let Ok(l) = self.obj.cast::<PyList>() {
             for (i, v) in l.iter().enumerate() {
@@ -147,6 +178,17 @@ impl<'py> Node for PyNode<'py> {
         } else {
             Err(self.wrong("a string"))
         }
+    }
+}
+
+/// A member name as a Python string: the names the readers look up are interned once (their
+/// hashes cached, so a lookup is one probe), any other is built.
+fn key<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+    match name {
+        "token" => pyo3::intern!(py, "token").clone(),
+        "logprob" => pyo3::intern!(py, "logprob").clone(),
+        "top_logprobs" => pyo3::intern!(py, "top_logprobs").clone(),
+        _ => PyString::new(py, name),
     }
 }
 

@@ -287,8 +287,10 @@ impl<T: Clone> Walk<T> {
                 if name == b"choices" {
                     is_chunk = true;
                     self.choices(v, true)
+                } else if let Some(field) = ENTRY_FIELDS.iter().find(|f| f.as_bytes() == name) {
+                    self.entry_field(&mut entry, start, field, v)
                 } else {
-                    self.entry_field(&mut entry, start, name, v)
+                    Ok(())
                 }
             })?;
             let chunk = if entry.decisive {
@@ -517,7 +519,9 @@ impl<T: Clone> Walk<T> {
         let mut entry = Entry::default();
         let start = self.rows.row_start();
         if node.kind() != Kind::Null {
-            node.fields(|name, _, v| self.entry_field(&mut entry, start, name, v))?;
+            node.pick(&ENTRY_FIELDS, |i, v| {
+                self.entry_field(&mut entry, start, ENTRY_FIELDS[i], v)
+            })?;
         } else {
             node.number()?;
         }
@@ -529,11 +533,11 @@ impl<T: Clone> Walk<T> {
         &mut self,
         entry: &mut Entry<T>,
         start: usize,
-        name: &[u8],
+        name: &str,
         v: &mut N,
     ) -> Result<(), ReadError> {
         match name {
-            b"token" => {
+            "token" => {
                 entry.decisive = true;
                 entry.token = if self.rows.want_tokens {
                     token(v)?
@@ -541,11 +545,11 @@ impl<T: Clone> Walk<T> {
                     token(v).map(|_| None)?
                 };
             }
-            b"logprob" => {
+            "logprob" => {
                 entry.decisive = true;
                 entry.chosen = number(v)?;
             }
-            b"top_logprobs" => {
+            "top_logprobs" => {
                 entry.decisive = true;
                 self.rows.truncate_row(start);
                 if v.kind() == Kind::Null {
@@ -558,14 +562,13 @@ impl<T: Clone> Walk<T> {
                         return Ok(());
                     }
                     let (mut tok, mut lp) = (None, f64::NAN);
-                    e.fields(|name, _, v| {
-                        match name {
-                            b"token" if self.rows.want_tokens => tok = token(v)?,
-                            b"token" => {
-                                token(v)?;
-                            }
-                            b"logprob" => lp = number(v)?,
-                            _ => {}
+                    e.pick(&TOP_FIELDS, |i, v| {
+                        if i == 1 {
+                            lp = number(v)?;
+                        } else if self.rows.want_tokens {
+                            tok = token(v)?;
+                        } else {
+                            token(v)?;
                         }
                         Ok(())
                     })?;
@@ -737,6 +740,10 @@ impl<T: Clone> Walk<T> {
 }
 
 /// A chat content entry being read.
+/// The members of a chat `content` entry that are read, and of its `top_logprobs` entries.
+const ENTRY_FIELDS: [&str; 3] = ["token", "logprob", "top_logprobs"];
+const TOP_FIELDS: [&str; 2] = ["token", "logprob"];
+
 struct Entry<T> {
     token: Option<T>,
     chosen: f64,

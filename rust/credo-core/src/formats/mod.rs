@@ -63,6 +63,19 @@ pub trait Node {
         &mut self,
         f: impl FnMut(&[u8], &Self::Text, &mut Self) -> Result<(), ReadError>,
     ) -> Result<(), ReadError>;
+    /// Calls `f(i, value)` for each member named `names[i]` that an object holds (what `fields`
+    /// would hand over for those names; errors name the member). The default walks `fields`;
+    /// a holder that can look names up (a dict) reads only those members.
+    fn pick(
+        &mut self,
+        names: &[&'static str],
+        mut f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>,
+    ) -> Result<(), ReadError> {
+        self.fields(|name, _, v| match names.iter().position(|n| n.as_bytes() == name) {
+            Some(i) => f(i, v),
+            None => Ok(()),
+        })
+    }
     /// Calls `f(index, value)` for each element of a list, in order.
     fn items(&mut self, f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>) -> Result<(), ReadError>;
     /// A number (`None` for null); anything else is an error.
