@@ -462,54 +462,8 @@ class BootstrapResult:
         return bool(self.low <= self.estimate <= self.high)
 
 
-#: How many leave-a-group-out fits the BCa acceleration uses at most (delete-d jackknife).
-_JACKKNIFE_GROUPS = 1000
-
-
-def _interval(
-    method: str, estimate: float, dist: np.ndarray, level: float, jackknife: Callable[[], np.ndarray]
-) -> tuple[float, float]:
-    """The ``method`` interval from the resampled values (NaN resamples ignored)."""
-    valid = dist[np.isfinite(dist)]
-    if valid.size == 0:
-        raise InvalidArgumentError("metric: undefined on every resample")
-    a = (1.0 - level) / 2.0
-    if method == "percentile":
-        lo, hi = np.quantile(valid, [a, 1.0 - a])
-    elif method == "basic":  # reflects the percentile interval about the estimate
-        qlo, qhi = np.quantile(valid, [a, 1.0 - a])
-        lo, hi = 2.0 * estimate - qhi, 2.0 * estimate - qlo
-    else:  # BCa (Efron 1987): bias correction z0 from the resamples, acceleration from the jackknife
-        from statistics import NormalDist
-
-        norm = NormalDist()
-        below = (np.sum(valid < estimate) + 0.5 * np.sum(valid == estimate)) / valid.size
-        z0 = norm.inv_cdf(min(max(below, 1.0 / (valid.size + 1)), valid.size / (valid.size + 1)))
-        jk = jackknife()
-        jk = jk[np.isfinite(jk)]
-        d = jk.mean() - jk if jk.size else np.zeros(1)
-        denom = 6.0 * float(np.sum(d**2)) ** 1.5
-        acc = float(np.sum(d**3)) / denom if denom > 0 else 0.0
-        levels = []
-        for z in (norm.inv_cdf(a), norm.inv_cdf(1.0 - a)):
-            levels.append(norm.cdf(z0 + (z0 + z) / (1.0 - acc * (z0 + z))))
-        lo, hi = np.quantile(valid, levels)
-    return float(lo), float(hi)
-
-
-def _jackknife(metric: Callable[..., Any], n: int, call: Callable[[np.ndarray], float]) -> np.ndarray:
-    """The metric with each of up to ``_JACKKNIFE_GROUPS`` contiguous groups left out."""
-    groups = np.array_split(np.arange(n), min(n, _JACKKNIFE_GROUPS))
-    out = np.empty(len(groups))
-    keep = np.ones(n, dtype=bool)
-    for g, idx in enumerate(groups):
-        keep[idx] = False
-        try:
-            out[g] = call(np.flatnonzero(keep))
-        except ValueError:
-            out[g] = np.nan
-        keep[idx] = True
-    return out
+#: The ``method`` values of :func:`bootstrap`.
+BOOTSTRAP_METHODS = ("percentile", "basic", "bca", "bias_corrected")
 
 
 _NATIVE_RANKING = {
@@ -538,11 +492,16 @@ def bootstrap(
     """Bootstrap interval of ``metric(y_true, y_prob, **metric_kwargs)``.
 
     ``method``: 'percentile' (the quantiles of the resampled values), 'basic' (those quantiles
-    reflected about the estimate, 2θ̂ − q) or 'bca' (bias-corrected and accelerated, Efron 1987:
+    reflected about the estimate, 2θ̂ − q), 'bca' (bias-corrected and accelerated, Efron 1987:
     the bias correction from the share of resamples below the estimate, the acceleration from a
-    jackknife of the same metric, leaving out each of up to 1000 contiguous groups). A biased
-    statistic such as ECE can lie outside its own percentile interval (all resamples above the
-    estimate); ``result.contains_estimate`` says whether it does.
+    jackknife of the same metric, leaving out each of up to 1000 contiguous groups) or
+    'bias_corrected' (BCa if its interval contains the estimate, else the basic interval;
+    ``result.method`` says which was used). A biased statistic such as ECE near 0 can lie
+    outside its own percentile interval (nearly all resamples above the estimate); then BCa,
+    whose bounds are quantiles of the resamples too, excludes it as well, and the basic interval
+    is shifted below it by the bias — ``result.contains_estimate`` says whether the interval
+    contains the estimate. The interval arithmetic is the Rust core's
+    (checked against ``scipy.stats.bootstrap(method='BCa')`` on the same resamples).
 
     The metrics of this module on 1-D inputs (and top-label ECE on 2-D input) are resampled
     entirely in Rust; any other callable — and equal-mass ECE, whose bin edges depend on the
@@ -555,26 +514,14 @@ def bootstrap(
         raise InvalidArgumentError(f"confidence_level: must lie strictly between 0 and 1, got {confidence_level!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidArgumentError(f"seed: must be a non-negative integer, got {seed!r}")
-    check_choice(method, "method", ("percentile", "basic", "bca"))
-    result = _bootstrap(
-        metric, y_true, y_prob, n_res, float(confidence_level), int(seed), sample_weight, threads, metric_kwargs
-    )
-    if method == "percentile":
-        return result
-    yt, yp = np.asarray(y_true), np.asarray(y_prob)
-    w = _weights(sample_weight, len(yp))
-
-    def leave_out(i: np.ndarray) -> float:
-        return float(metric(yt[i], yp[i], **({} if w is None else {"sample_weight": w[i]}), **metric_kwargs))
-
-    lo, hi = _interval(
-        method,
-        result.estimate,
-        result.distribution,
-        result.confidence_level,
-        lambda: _jackknife(metric, len(yp), leave_out),
-    )
-    return replace(result, low=lo, high=hi, method=method)
+    check_choice(method, "method", BOOTSTRAP_METHODS)
+    kind = "bca" if method == "bias_corrected" else method
+    level = float(confidence_level)
+    result = _bootstrap(metric, y_true, y_prob, n_res, level, int(seed), sample_weight, threads, kind, metric_kwargs)
+    if method == "bias_corrected" and not result.contains_estimate:
+        lo, hi = _credo.bootstrap_interval("basic", result.estimate, result.distribution, confidence_level=level)
+        result = replace(result, low=lo, high=hi, method="basic")
+    return result
 
 
 def _bootstrap(
@@ -586,9 +533,10 @@ def _bootstrap(
     seed: int,
     sample_weight: Any,
     threads: int | None,
+    method: str,
     metric_kwargs: dict[str, Any],
 ) -> BootstrapResult:
-    """The percentile bootstrap: in Rust for this module's metrics, else in Python on index sets
+    """The ``method`` bootstrap: in Rust for this module's metrics, else in Python on index sets
     drawn in Rust."""
     n_res = n_resamples
     native = _native_bootstrap(metric, y_true, y_prob, metric_kwargs)
@@ -604,11 +552,12 @@ def _bootstrap(
             confidence_level=float(confidence_level),
             seed=int(seed),
             threads=threads,
+            method=method,
             **opts,
         )
-        return BootstrapResult(est, lo, hi, float(confidence_level), n_res, dist)
+        return BootstrapResult(est, lo, hi, float(confidence_level), n_res, dist, method)
     return _python_bootstrap(
-        metric, y_true, y_prob, n_res, float(confidence_level), int(seed), sample_weight, metric_kwargs
+        metric, y_true, y_prob, n_res, float(confidence_level), int(seed), sample_weight, method, metric_kwargs
     )
 
 
@@ -657,6 +606,7 @@ def _python_bootstrap(
     level: float,
     seed: int,
     sample_weight: Any,
+    method: str,
     kw: dict[str, Any],
 ) -> BootstrapResult:
     if not callable(metric):
@@ -666,18 +616,27 @@ def _python_bootstrap(
         raise ShapeError(f"y_prob: expected a non-empty array, got shape {yp.shape}")
     check_same_length(len(yp), y_true=yt)
     w = _weights(sample_weight, len(yp))
-    wkw = {} if w is None else {"sample_weight": w}
-    estimate = float(metric(yt, yp, **wkw, **kw))
-    idx = _credo.bootstrap_indices(len(yp), n_res, seed)
-    dist = np.empty(n_res)
-    for r in range(n_res):
-        i = idx[r]
+
+    def on(i: np.ndarray | slice) -> float:
         try:
-            dist[r] = metric(yt[i], yp[i], **({} if w is None else {"sample_weight": w[i]}), **kw)
+            return float(metric(yt[i], yp[i], **({} if w is None else {"sample_weight": w[i]}), **kw))
         except ValueError:
-            dist[r] = np.nan  # e.g. a resample with a single class
-    lo, hi = _interval("percentile", estimate, dist, level, lambda: np.empty(0))
-    return BootstrapResult(estimate, lo, hi, level, n_res, dist)
+            return np.nan  # e.g. a resample with a single class
+
+    estimate = float(metric(yt, yp, **({} if w is None else {"sample_weight": w}), **kw))
+    idx = _credo.bootstrap_indices(len(yp), n_res, seed)
+    dist = np.array([on(idx[r]) for r in range(n_res)], dtype=np.float64)
+    jackknife = None
+    if method == "bca":  # the metric with each group of the core's jackknife left out
+        keep = np.ones(len(yp), dtype=bool)
+        values = []
+        for start, end in _credo.bootstrap_jackknife_groups(len(yp)):
+            keep[start:end] = False
+            values.append(on(np.flatnonzero(keep)))
+            keep[start:end] = True
+        jackknife = np.asarray(values, dtype=np.float64)
+    lo, hi = _credo.bootstrap_interval(method, estimate, dist, jackknife, confidence_level=level)
+    return BootstrapResult(estimate, lo, hi, level, n_res, dist, method)
 
 
 # --- per-segment tables ------------------------------------------------------------------------

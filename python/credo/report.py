@@ -33,21 +33,6 @@ from credo.exceptions import InvalidArgumentError
 
 __all__ = ["Section", "html", "metrics_table", "plot_bins"]
 
-_COLUMNS = (
-    "accuracy",
-    "ece",
-    "ece_low",
-    "ece_high",
-    "mce",
-    "smooth_ece",
-    "brier",
-    "nll",
-    "auroc",
-    "aurc",
-    "eaurc",
-    "augrc",
-)
-
 
 def _top(y_true: Any, y_prob: Any) -> tuple[np.ndarray, np.ndarray]:
     if np.ndim(y_prob) == 2:
@@ -71,8 +56,13 @@ def metrics_table(
     n_resamples: int = 200,
     seed: int = 0,
     sample_weight: Any = None,
-) -> dict[str, float]:
-    """The report's metrics for one set of predictions (top-label view for ``[n, K]`` input)."""
+) -> dict[str, Any]:
+    """The report's metrics for one set of predictions (top-label view for ``[n, K]`` input).
+
+    Numbers, plus the ECE interval: ``ece_low`` and ``ece_high`` from a bias-corrected bootstrap
+    (``metrics.bootstrap(method="bias_corrected")``: BCa, or the basic interval where BCa
+    excludes the estimate), ``ece_ci_method`` naming which ('' without resamples) and
+    ``ece_ci_contains_estimate`` whether the interval contains the ECE."""
     conf, correct = _top(y_true, y_prob)
     w = sample_weight
     row = {
@@ -88,12 +78,35 @@ def metrics_table(
         "eaurc": _m.eaurc(correct, conf, sample_weight=w),
         "augrc": _m.augrc(correct, conf, sample_weight=w),
     }
+    out: dict[str, Any] = dict(row)
     if n_resamples:
-        ci = _m.bootstrap(_m.ece, correct, conf, n_bins=n_bins, n_resamples=n_resamples, seed=seed, sample_weight=w)
-        row["ece_low"], row["ece_high"] = ci.low, ci.high
+        ci = _m.bootstrap(
+            _m.ece,
+            correct,
+            conf,
+            n_bins=n_bins,
+            n_resamples=n_resamples,
+            seed=seed,
+            sample_weight=w,
+            method="bias_corrected",
+        )
+        out.update(ece_low=ci.low, ece_high=ci.high, ece_ci_method=ci.method)
+        out["ece_ci_contains_estimate"] = ci.contains_estimate
     else:
-        row["ece_low"] = row["ece_high"] = float("nan")
-    return row
+        out.update(ece_low=float("nan"), ece_high=float("nan"), ece_ci_method="", ece_ci_contains_estimate=False)
+    return out
+
+
+#: How the report names each bootstrap interval method.
+_CI_METHOD_NAMES = {"bca": "BCa", "basic": "basic", "percentile": "percentile", "": ""}
+
+
+def _ci_cell(r: dict[str, Any]) -> str:
+    """The ECE interval cell: "[low, high] BCa", with a dagger when it excludes the estimate."""
+    if not r["ece_ci_method"]:
+        return "–"
+    mark = "" if r["ece_ci_contains_estimate"] else " \N{DAGGER}"
+    return f"[{_fmt(r['ece_low'])}, {_fmt(r['ece_high'])}] {_CI_METHOD_NAMES[r['ece_ci_method']]}{mark}"
 
 
 @dataclass(frozen=True)
@@ -357,7 +370,7 @@ def html(
             int(r["n"]),
             r["accuracy"],
             r["ece"],
-            f"[{_fmt(r['ece_low'])}, {_fmt(r['ece_high'])}]",
+            _ci_cell(r),
             r["mce"],
             r["smooth_ece"],
             r["brier"],
@@ -380,7 +393,11 @@ def html(
         _table(header, metric_rows),
         "<p class='note'>Top-label view: confidence = max probability, outcome = argmax is correct. "
         "ECE uses credo's bins [i/B, (i+1)/B) with p = 1 in the last bin; its interval is a seeded "
-        "percentile bootstrap. AUROC, AURC, E-AURC and AUGRC rank errors by confidence (ties grouped).</p>",
+        "bias-corrected bootstrap, named in its cell: BCa (bias-corrected and accelerated) or, where BCa "
+        "excludes the ECE, the basic interval (the percentile interval reflected about the ECE). "
+        "\N{DAGGER} marks an interval that excludes the ECE: nearly every resample's ECE lies above it "
+        "(ECE near 0 is biased upwards), so the interval for the true ECE lies below it. "
+        "AUROC, AURC, E-AURC and AUGRC rank errors by confidence (ties grouped).</p>",
         "<h2>Plots</h2>",
         "<p>Each panel bins the answers by stated confidence (equal numbers of answers per bin) and "
         "plots the share that was right against the mean confidence: a calibrated model sits on the "

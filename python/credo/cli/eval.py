@@ -23,7 +23,9 @@ def evaluate(
     seed: int,
     show_progress: bool = False,
 ) -> dict[str, Any]:
-    """The metrics table (overall and per segment) plus bootstrap intervals of ECE and AUROC."""
+    """The metrics table (overall and per segment) plus bias-corrected bootstrap intervals of ECE
+    and AUROC (BCa, or the basic interval where BCa excludes the estimate: ``<m>_ci_method``
+    says which, ``<m>_ci_contains_estimate`` whether the interval contains the estimate)."""
     from credo import metrics
     from credo._validate import as_labels, as_probabilities
 
@@ -53,10 +55,14 @@ def evaluate(
             for m, fn in (("ece", metrics.ece), ("auroc", metrics.auroc)):
                 kw: dict[str, Any] = {"n_bins": n_bins} if m == "ece" else {}
                 try:
-                    b = metrics.bootstrap(fn, y[idx], conf[idx], n_resamples=n_resamples, seed=seed, **kw)
+                    b = metrics.bootstrap(
+                        fn, y[idx], conf[idx], n_resamples=n_resamples, seed=seed, method="bias_corrected", **kw
+                    )
                     row[f"{m}_ci"] = [b.low, b.high]
+                    row[f"{m}_ci_method"], row[f"{m}_ci_contains_estimate"] = b.method, b.contains_estimate
                 except ValueError:
                     row[f"{m}_ci"] = [float("nan"), float("nan")]
+                    row[f"{m}_ci_method"], row[f"{m}_ci_contains_estimate"] = "", False
         bar.update(1)
         rows.append(row)
     bar.close()
@@ -116,10 +122,24 @@ def command(
         click.echo(f"top-label confidence of {scores.shape[1]} classes")
     click.echo(table(header, rows))
     if n_resamples:
-        click.echo(f"\n95 % bootstrap intervals ({n_resamples} resamples, seed {seed}):")
+        click.echo(f"\n95 % bias-corrected bootstrap intervals ({n_resamples} resamples, seed {seed}):")
         click.echo(
             table(
-                ["segment", "ECE low", "ECE high", "AUROC low", "AUROC high"],
-                [[r["segment"], *r["ece_ci"], *r["auroc_ci"]] for r in result["segments"]],
+                ["segment", "ECE low", "ECE high", "method", "AUROC low", "AUROC high", "method"],
+                [
+                    [r["segment"], *r["ece_ci"], _method(r, "ece"), *r["auroc_ci"], _method(r, "auroc")]
+                    for r in result["segments"]
+                ],
             )
         )
+        if any(not r[f"{m}_ci_contains_estimate"] for r in result["segments"] for m in ("ece", "auroc")):
+            click.echo(
+                "* the interval excludes its estimate: nearly every resample lies on one side of it "
+                "(a statistic biased near its bound, such as ECE near 0)"
+            )
+
+
+def _method(row: dict[str, Any], metric: str) -> str:
+    """The interval method as the table prints it: BCa or basic, starred if it excludes the estimate."""
+    name = {"bca": "BCa", "basic": "basic"}.get(row[f"{metric}_ci_method"], "-")
+    return name if row[f"{metric}_ci_contains_estimate"] else name + "*"

@@ -2,7 +2,7 @@
 //! layer (`credo.metrics`) validates and shapes inputs; everything numeric happens in the core.
 
 use credo_core::metrics::binning::{Convention, Strategy};
-use credo_core::metrics::bootstrap::{self, BootMetric};
+use credo_core::metrics::bootstrap::{self, BootMetric, IntervalMethod};
 use credo_core::metrics::ece::{self as core_ece, Distance, EceOptions, Norm};
 use credo_core::metrics::ranking::{self, AreaConvention};
 use credo_core::metrics::{drift, scores, smooth};
@@ -283,9 +283,9 @@ fn coverage_at_risk(
     run(py, s.len(), None, || ranking::coverage_at_risk(s, yv, w, risk))
 }
 
-/// Percentile bootstrap of a native metric: (estimate, low, high, distribution).
+/// Bootstrap interval of a native metric: (estimate, low, high, distribution).
 #[pyfunction]
-#[pyo3(signature = (metric, conf, y, weights=None, *, n_resamples=1000, confidence_level=0.95, seed=0, n_bins=15, convention="credo", strategy="uniform", norm="l1", bin_weighted=true, area_convention="credo", threads=None))]
+#[pyo3(signature = (metric, conf, y, weights=None, *, n_resamples=1000, confidence_level=0.95, seed=0, n_bins=15, convention="credo", strategy="uniform", norm="l1", bin_weighted=true, area_convention="credo", threads=None, method="percentile"))]
 #[allow(clippy::too_many_arguments)]
 fn bootstrap_metric<'py>(
     py: Python<'py>,
@@ -303,8 +303,10 @@ fn bootstrap_metric<'py>(
     bin_weighted: bool,
     area_convention: &str,
     threads: Option<Threads>,
+    method: &str,
 ) -> PyResult<(f64, f64, f64, Arr<'py>)> {
     let area = py_result(AreaConvention::parse(area_convention))?;
+    let method = py_result(IntervalMethod::parse(method))?;
     let m = match metric {
         "ece" => BootMetric::Ece(ece_options(n_bins, convention, strategy, norm, bin_weighted)?),
         "brier" => BootMetric::Brier,
@@ -322,9 +324,44 @@ fn bootstrap_metric<'py>(
     };
     let (c, yv, w) = (slice1(&conf, "y_prob")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
     let r = run(py, c.len() * n_resamples, Threads::count(threads), || {
-        bootstrap::bootstrap(m, c, yv, w, n_resamples, confidence_level, seed)
+        bootstrap::bootstrap(m, c, yv, w, n_resamples, confidence_level, seed, method)
     })?;
     Ok((r.estimate, r.low, r.high, r.distribution.into_pyarray(py)))
+}
+
+/// The (low, high) interval of `method` from resampled values evaluated outside the engine;
+/// `jackknife` holds the leave-a-group-out values BCa needs (groups as `jackknife_groups`).
+#[pyfunction]
+#[pyo3(signature = (method, estimate, distribution, jackknife=None, *, confidence_level=0.95))]
+fn bootstrap_interval(
+    method: &str,
+    estimate: f64,
+    distribution: PyReadonlyArray1<'_, f64>,
+    jackknife: Option<PyReadonlyArray1<'_, f64>>,
+    confidence_level: f64,
+) -> PyResult<(f64, f64)> {
+    let method = py_result(IntervalMethod::parse(method))?;
+    let jk = jackknife
+        .as_ref()
+        .map(|j| slice1(j, "jackknife"))
+        .transpose()?
+        .unwrap_or(&[]);
+    py_result(bootstrap::interval(
+        method,
+        estimate,
+        slice1(&distribution, "distribution")?,
+        confidence_level,
+        jk,
+    ))
+}
+
+/// The [start, end) bounds of the groups the BCa jackknife leaves out in turn, for n samples.
+#[pyfunction]
+fn bootstrap_jackknife_groups(n: usize) -> Vec<(usize, usize)> {
+    bootstrap::jackknife_groups(n)
+        .into_iter()
+        .map(|g| (g.start, g.end))
+        .collect()
 }
 
 /// Resampled indices [n_resamples, n] for metrics evaluated in Python.
@@ -395,6 +432,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(coverage_at_risk, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_metric, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_indices, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_jackknife_groups, m)?)?;
     m.add_function(wrap_pyfunction!(hist_update, m)?)?;
     m.add_function(wrap_pyfunction!(hist_drift, m)?)?;
     m.add_function(wrap_pyfunction!(ks_2samp, m)?)?;
