@@ -303,6 +303,21 @@ def test_sets_artefact_roundtrip(tmp_path, rng):
     np.testing.assert_array_equal(back.predict_sets(probs), cs.predict_sets(probs))
 
 
+@pytest.mark.parametrize("mondrian", [None, "class"])
+def test_lac_reads_float32_in_place_with_the_float64_result(rng, mondrian):
+    # scores and set comparisons are made in float64 from the stored float32 values
+    p32 = rng.dirichlet(np.full(10, 0.3), size=3000).astype(np.float32)
+    p64 = p32.astype(np.float64)
+    labels = rng.integers(0, 10, 3000)
+    a = ConformalSets(0.1, mondrian=mondrian).fit(p32, labels)
+    b = ConformalSets(0.1, mondrian=mondrian).fit(p64, labels)
+    np.testing.assert_array_equal(a.calibration_scores_, 1.0 - p64[np.arange(3000), labels])
+    np.testing.assert_array_equal(a.quantile_, b.quantile_)
+    sets = a.predict_sets(p32)
+    np.testing.assert_array_equal(sets, b.predict_sets(p64))
+    np.testing.assert_array_equal(sets, (1.0 - p64) <= a.quantile_)
+
+
 def test_sets_bad_input(rng):
     probs = rng.dirichlet(np.ones(3), size=50)
     labels = rng.integers(0, 3, 50)
@@ -318,8 +333,20 @@ def test_sets_bad_input(rng):
     assert ConformalSets(0.1).fit(probs, labels + 3).classes_.tolist() == [3, 4, 5]
     with pytest.raises(credo.InvalidArgumentError, match=r"^labels: expected labels of 3 classes"):
         ConformalSets(0.1).fit(probs, (labels == 0) + 5)
+    # LAC's fit reads each row's label probability (one gather), and checks those values; the
+    # sets pass and APS check every value
+    on_label = probs.copy()
+    on_label[7, labels[7]] = np.nan
+    with pytest.raises(credo.NonFiniteError, match=r"^probs: non-finite value NaN at index \(7, "):
+        ConformalSets(0.1).fit(on_label, labels)
+    off_label = probs.copy()
+    off_label[7, (labels[7] + 1) % 3] = np.nan
     with pytest.raises(credo.NonFiniteError, match=r"^probs:"):
-        ConformalSets(0.1).fit(np.where(probs > 0.9, np.nan, probs), labels)
+        ConformalSets(0.1, score="aps").fit(off_label, labels)
+    with pytest.raises(credo.NonFiniteError, match=r"^probs: non-finite value NaN at index \(7, "):
+        ConformalSets(0.1).fit(probs, labels).predict_sets(off_label)
+    with pytest.raises(credo.NonFiniteError, match=r"^probs:"):
+        ConformalSets(0.1).fit(probs, labels).predict_sets(off_label.astype(np.float32))
     with pytest.raises(credo.InvalidArgumentError, match=r"^probs:"):
         ConformalSets(0.1).fit(probs * 3, labels)
     with pytest.raises(credo.EmptyInputError, match=r"^probs:"):

@@ -232,7 +232,7 @@ class PValues:
     def n(self) -> int: ...
 
 def class_scores(
-    probs: NDArray[np.float64],
+    probs: NDArray[np.float64] | NDArray[np.float32],
     labels: NDArray[np.int64],
     score: str,
     randomized: bool,
@@ -241,7 +241,7 @@ def class_scores(
     seed: int,
 ) -> NDArray[np.float64]: ...
 def predict_sets(
-    probs: NDArray[np.float64],
+    probs: NDArray[np.float64] | NDArray[np.float32],
     score: str,
     include_last_label: str,
     raps_lambda: float,

@@ -13,6 +13,7 @@ from credo._inputs import codes_for, encode_labels, to_numpy
 from credo._validate import (
     as_float_array,
     as_labels,
+    as_native,
     check_choice,
     check_is_fitted,
     check_open_unit,
@@ -45,6 +46,14 @@ def set_sizes(sets: Any) -> np.ndarray:
     if mask.ndim != 2:
         raise ShapeError(f"sets: expected a 2-D boolean mask, got shape {mask.shape}")
     return mask.sum(axis=1)
+
+
+def _probs_array(probs: Any) -> np.ndarray:
+    """``probs`` as the native module reads it: float32 stays float32 (read in place, scores
+    computed in float64), anything else becomes float64; range and finiteness are checked in
+    Rust, in the kernel's own pass."""
+    arr = as_float_array(to_numpy(probs, "probs"), "probs", ndim=2, dtype=None, finite=False)
+    return arr if arr.dtype == np.float32 else as_native(arr, np.float64)
 
 
 def _segment_codes(segments: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -177,10 +186,14 @@ class ConformalSets(Estimator):
     def fit(self, probs: Any, labels: Any, *, segments: Any = None) -> ConformalSets:
         """Calibrates on ``probs`` (n, K) — class probabilities or any per-candidate scores in
         [0, 1] — and the true ``labels`` (n,): integers 0..K−1 naming columns, or K distinct
-        labels of any kind, sorted into ``classes_``."""
+        labels of any kind, sorted into ``classes_``.
+
+        float32 ``probs`` are read in place (the scores are computed in float64). With
+        ``score='lac'`` the fit reads only each row's label probability (one gather, not a pass
+        over the matrix), and those are the values checked to lie in [0, 1]; APS and RAPS read
+        and check every value, as ``predict_sets`` does."""
         alpha = self._check_params()
-        # finiteness and the [0, 1] range are checked in Rust, in the same pass as the scores
-        p = as_float_array(to_numpy(probs, "probs"), "probs", ndim=2, finite=False)
+        p = _probs_array(probs)
         n, k = p.shape
         classes, y = encode_labels(labels, "labels", n_classes=k)
         check_same_length(n, labels=y)
@@ -213,7 +226,7 @@ class ConformalSets(Estimator):
         check_is_fitted(self, "quantile_")
         if threads is not None:
             threads = check_positive_int(threads, "threads")
-        p = as_float_array(to_numpy(probs, "probs"), "probs", ndim=2, finite=False)
+        p = _probs_array(probs)
         if p.shape[1] != self.n_classes_:
             raise ShapeError(f"probs: has {p.shape[1]} columns but the sets were fitted on {self.n_classes_}")
         args = (*self._set_args(), int(self.seed) ^ _PREDICT_STREAM)

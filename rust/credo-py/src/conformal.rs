@@ -86,13 +86,49 @@ fn parse_score(score: &str, randomized: bool, lam: f64, k_reg: usize) -> PyResul
     py_result(sets::Score::parse(score, randomized, lam, k_reg))
 }
 
+/// A probability matrix read in place: float64 or float32 (no float64 copy of the latter).
+enum Probs<'py> {
+    F64(PyReadonlyArray2<'py, f64>),
+    F32(PyReadonlyArray2<'py, f32>),
+}
+
+impl<'py> Probs<'py> {
+    fn borrow(arr: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(a) = arr.cast::<PyArray2<f64>>() {
+            Ok(Self::F64(a.readonly()))
+        } else if let Ok(a) = arr.cast::<PyArray2<f32>>() {
+            Ok(Self::F32(a.readonly()))
+        } else {
+            Err(pyo3::exceptions::PyValueError::new_err(
+                "probs: expected a 2-D float64 or float32 array",
+            ))
+        }
+    }
+}
+
+/// `$body` with `$p` the probs slice of either dtype, `$n` rows and `$k` columns.
+macro_rules! with_probs {
+    ($probs:expr, |$p:ident, $n:ident, $k:ident| $body:expr) => {
+        match &$probs {
+            Probs::F64(a) => {
+                let ($p, $n, $k) = slice2(a, "probs")?;
+                $body
+            }
+            Probs::F32(a) => {
+                let ($p, $n, $k) = slice2(a, "probs")?;
+                $body
+            }
+        }
+    };
+}
+
 /// Calibration nonconformity scores s(x_i, y_i) for 'lac', 'aps' or 'raps'.
 #[pyfunction]
 #[pyo3(signature = (probs, labels, score, randomized, raps_lambda, raps_k_reg, seed))]
 #[allow(clippy::too_many_arguments)]
 fn class_scores<'py>(
     py: Python<'py>,
-    probs: PyReadonlyArray2<'py, f64>,
+    probs: &Bound<'py, PyAny>,
     labels: PyReadonlyArray1<'py, i64>,
     score: &str,
     randomized: bool,
@@ -100,12 +136,12 @@ fn class_scores<'py>(
     raps_k_reg: usize,
     seed: u64,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let (p, n, k) = slice2(&probs, "probs")?;
+    let probs = Probs::borrow(probs)?;
     let y = slice1(&labels, "labels")?;
     let sc = parse_score(score, randomized, raps_lambda, raps_k_reg)?;
-    let out = py_result(maybe_detach(py, p.len(), || {
+    let out = with_probs!(probs, |p, n, k| py_result(maybe_detach(py, p.len(), || {
         sets::calibration_scores(p, n, k, y, sc, seed)
-    })?)?;
+    })?)?);
     Ok(out.into_pyarray(py))
 }
 
@@ -116,7 +152,7 @@ fn class_scores<'py>(
 #[allow(clippy::too_many_arguments)]
 fn predict_sets<'py>(
     py: Python<'py>,
-    probs: PyReadonlyArray2<'py, f64>,
+    probs: &Bound<'py, PyAny>,
     score: &str,
     include_last_label: &str,
     raps_lambda: f64,
@@ -127,7 +163,7 @@ fn predict_sets<'py>(
     q_row: Option<PyReadonlyArray1<'py, f64>>,
     threads: Option<Threads>,
 ) -> PyResult<Bound<'py, PyArray2<bool>>> {
-    let (p, n, k) = slice2(&probs, "probs")?;
+    let probs = Probs::borrow(probs)?;
     let sc = parse_score(score, false, raps_lambda, raps_k_reg)?;
     let last = py_result(sets::LastLabel::parse(include_last_label))?;
     let q = match (q_single, &q_class, &q_row) {
@@ -140,12 +176,16 @@ fn predict_sets<'py>(
             ))
         }
     };
-    let out = py_result(maybe_detach(py, p.len(), || {
-        credo_core::parallel::with_threads(Threads::count(threads), || {
-            sets::predict_sets(p, n, k, sc, last, q, seed)
-        })
-        .and_then(|r| r)
-    })?)?;
+    let (out, n, k) = with_probs!(probs, |p, n, k| (
+        py_result(maybe_detach(py, p.len(), || {
+            credo_core::parallel::with_threads(Threads::count(threads), || {
+                sets::predict_sets(p, n, k, sc, last, q, seed)
+            })
+            .and_then(|r| r)
+        })?)?,
+        n,
+        k
+    ));
     out.into_pyarray(py).reshape([n, k])
 }
 

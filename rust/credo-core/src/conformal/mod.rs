@@ -2,7 +2,7 @@
 //!
 //! - [`quantile`]: the split-conformal order statistic k = ⌈(n+1)(1−α)⌉, exact or MAPIE-compatible.
 //! - [`pvalues`]: conformal p-values against a sorted calibration set (plain and smoothed).
-//! - [`sets`]: LAC / APS / RAPS class scores and prediction sets.
+//! - [`sets`]: LAC / APS / RAPS class scores and prediction sets ([`lac`]: the LAC set pass).
 //! - [`bounds`]: Hoeffding–Bentkus and binomial p-values, the SGR bound, CRC's adjusted risk.
 //! - [`rcps`]: Hoeffding, Bernstein and WSR upper bounds on a mean loss (RCPS).
 //! - [`selective`]: thresholds for selective answering (LTT, SGR, CRC).
@@ -12,6 +12,7 @@
 pub mod bounds;
 pub mod claims;
 pub mod clm;
+pub mod lac;
 pub mod pvalues;
 pub mod quantile;
 pub mod rcps;

@@ -11,6 +11,7 @@
 //! three rules for the class whose cumulative score crosses q̂ ([`LastLabel`]). Thresholds are
 //! compared exactly (as TorchCP; MAPIE adds a 1e-8 slack).
 
+use super::lac::LacKernel;
 use super::rng::uniforms;
 use crate::error::{check_same_len, CredoError, Result};
 
@@ -148,7 +149,52 @@ pub enum Thresholds<'a> {
     PerRow(&'a [f64]),
 }
 
-fn check_shape(probs: &[f64], n: usize, k: usize) -> Result<()> {
+/// A probability the set kernels read in place: float64, or float32 without a float64 copy.
+/// Scores are computed in float64 from the value as stored (a float32 widens exactly).
+pub trait Prob: LacKernel + Send + Sync {
+    const ZERO: Self;
+    const ONE: Self;
+    fn to_f64(self) -> f64;
+    /// The smallest value `p*` of this type such that, for every p of this type in [0, 1],
+    /// `1 − p ≤ t` (evaluated in float64) iff `p ≥ p*`; +∞ when no p in [0, 1] qualifies.
+    /// `fl(1 − p)` does not increase with p (rounding is monotone), so the qualifying p form an
+    /// up-set and one comparison per value decides membership exactly as the score would.
+    fn lac_floor(t: f64) -> Self;
+}
+
+macro_rules! impl_prob {
+    ($t:ty, $bits:ty) => {
+        impl Prob for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                f64::from(self)
+            }
+            fn lac_floor(t: f64) -> Self {
+                let qualifies = |b: $bits| 1.0 - f64::from(<$t>::from_bits(b)) <= t;
+                // The bit patterns of the non-negative floats are ordered as their values.
+                let (mut lo, mut hi) = (0, (1.0 as $t).to_bits());
+                if !qualifies(hi) {
+                    return <$t>::INFINITY;
+                }
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if qualifies(mid) {
+                        hi = mid;
+                    } else {
+                        lo = mid + 1;
+                    }
+                }
+                <$t>::from_bits(lo)
+            }
+        }
+    };
+}
+impl_prob!(f64, u64);
+impl_prob!(f32, u32);
+
+fn check_shape<T>(probs: &[T], n: usize, k: usize) -> Result<()> {
     if n == 0 || k == 0 {
         return Err(CredoError::empty("probs", "needs at least one row and one class"));
     }
@@ -161,9 +207,13 @@ fn check_shape(probs: &[f64], n: usize, k: usize) -> Result<()> {
     Ok(())
 }
 
-/// The error for the first value outside [0, 1] (NaN and ±inf included) at flat index `i`.
-fn bad_prob(probs: &[f64], i: usize, k: usize) -> CredoError {
-    let (v, r, c) = (probs[i], i / k, i % k);
+fn outside_unit<T: Prob>(x: T) -> bool {
+    !(x >= T::ZERO && x <= T::ONE)
+}
+
+/// The error for a value outside [0, 1] (NaN and ±inf included) at flat index `i`.
+fn bad_prob<T: Prob>(probs: &[T], i: usize, k: usize) -> CredoError {
+    let (v, r, c) = (probs[i].to_f64(), i / k, i % k);
     if v.is_finite() {
         CredoError::invalid(
             "probs",
@@ -175,16 +225,16 @@ fn bad_prob(probs: &[f64], i: usize, k: usize) -> CredoError {
 }
 
 /// Whether any value of `p` lies outside [0, 1] (a branch-free scan that vectorises).
-fn any_outside_unit(p: &[f64]) -> bool {
-    p.iter().fold(false, |acc, x| acc | !(0.0..=1.0).contains(x))
+fn any_outside_unit<T: Prob>(p: &[T]) -> bool {
+    p.iter().fold(false, |acc, &x| acc | outside_unit(x))
 }
 
-fn first_bad(p: &[f64]) -> Option<usize> {
-    p.iter().position(|x| !(0.0..=1.0).contains(x))
+fn first_bad<T: Prob>(p: &[T]) -> Option<usize> {
+    p.iter().position(|&x| outside_unit(x))
 }
 
 /// Checks the shape and that every value lies in [0, 1], in one parallel pass.
-fn check_probs(probs: &[f64], n: usize, k: usize) -> Result<()> {
+fn check_probs<T: Prob>(probs: &[T], n: usize, k: usize) -> Result<()> {
     check_shape(probs, n, k)?;
     const CHUNK: usize = 1 << 16;
     let bad = crate::parallel::map_range(probs.len().div_ceil(CHUNK), 1, |c| {
@@ -224,16 +274,25 @@ fn row_score(row: &[f64], y: usize, score: Score, u: f64) -> f64 {
     }
 }
 
+fn widen<T: Prob>(row: &[T], buf: &mut Vec<f64>) {
+    buf.clear();
+    buf.extend(row.iter().map(|&x| x.to_f64()));
+}
+
 /// Calibration scores s(x_i, y_i); `seed` drives the uniforms of randomised scores.
-pub fn calibration_scores(
-    probs: &[f64],
+///
+/// LAC reads only the label's probability of each row (one gather of n values, not a pass over
+/// the n × k matrix): those are the values the scores are made of, and the ones checked to lie
+/// in [0, 1]. APS and RAPS read, and check, every value.
+pub fn calibration_scores<T: Prob>(
+    probs: &[T],
     n: usize,
     k: usize,
     labels: &[i64],
     score: Score,
     seed: u64,
 ) -> Result<Vec<f64>> {
-    check_probs(probs, n, k)?;
+    check_shape(probs, n, k)?;
     check_same_len("labels", labels.len(), n)?;
     if let Some(i) = labels.iter().position(|&y| y < 0 || y as u64 >= k as u64) {
         return Err(CredoError::invalid(
@@ -241,24 +300,118 @@ pub fn calibration_scores(
             format!("label {} at index {i} is outside [0, {k})", labels[i]),
         ));
     }
+    if score == Score::Lac {
+        return lac_scores(probs, k, labels);
+    }
+    check_probs(probs, n, k)?;
     let u = if score.randomized() {
         uniforms(n, seed)
     } else {
         Vec::new()
     };
+    let mut row = Vec::with_capacity(k);
     Ok(probs
         .chunks_exact(k)
         .zip(labels)
         .enumerate()
-        .map(|(i, (row, &y))| row_score(row, y as usize, score, if u.is_empty() { 1.0 } else { u[i] }))
+        .map(|(i, (r, &y))| {
+            widen(r, &mut row);
+            row_score(&row, y as usize, score, if u.is_empty() { 1.0 } else { u[i] })
+        })
         .collect())
+}
+
+/// LAC scores 1 − p[i, y_i] (labels already checked to lie in [0, k)).
+fn lac_scores<T: Prob>(probs: &[T], k: usize, labels: &[i64]) -> Result<Vec<f64>> {
+    #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+    let at = |i: usize, y: i64| i * k + y as usize;
+    let mut bad = false;
+    let scores: Vec<f64> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, &y)| {
+            let p = probs[at(i, y)];
+            bad |= outside_unit(p);
+            1.0 - p.to_f64()
+        })
+        .collect();
+    if bad {
+        let i = labels
+            .iter()
+            .enumerate()
+            .map(|(i, &y)| at(i, y))
+            .find(|&j| outside_unit(probs[j]));
+        return Err(bad_prob(probs, i.unwrap_or(0), k));
+    }
+    Ok(scores)
+}
+
+/// LAC membership of a chunk of rows: `o[j] = p[j] ≥ floor(j)` with the [0, 1] check in the
+/// same pass; returns whether a value was out of range. One floor goes to the vector kernels of
+/// [`super::lac`]; k floors (PerClass) or one per row (PerRow) to this loop, compiled for AVX2
+/// where the CPU has it.
+#[inline(always)]
+fn lac_compare<T: Prob>(p: &[T], o: &mut [bool], floor: &LacFloor<'_, T>, k: usize, first_row: usize) -> bool {
+    let mut bad = false;
+    match *floor {
+        LacFloor::Single(f) => return T::single(p, o, f),
+        LacFloor::PerClass(fs) => {
+            for (orow, prow) in o.chunks_exact_mut(k).zip(p.chunks_exact(k)) {
+                for ((m, &x), &f) in orow.iter_mut().zip(prow).zip(fs) {
+                    *m = x >= f;
+                    bad |= outside_unit(x);
+                }
+            }
+        }
+        LacFloor::PerRow(fs) => {
+            for ((orow, prow), &f) in o.chunks_exact_mut(k).zip(p.chunks_exact(k)).zip(&fs[first_row..]) {
+                for (m, &x) in orow.iter_mut().zip(prow) {
+                    *m = x >= f;
+                    bad |= outside_unit(x);
+                }
+            }
+        }
+    }
+    bad
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn lac_compare_avx2<T: Prob>(
+    p: &[T],
+    o: &mut [bool],
+    floor: &LacFloor<'_, T>,
+    k: usize,
+    first_row: usize,
+) -> bool {
+    // The same loop, compiled for 256-bit vectors.
+    lac_compare(p, o, floor, k, first_row)
+}
+
+/// [`lac_compare`] at the widest vector level this CPU runs.
+fn lac_compare_dispatch<T: Prob>(p: &[T], o: &mut [bool], floor: &LacFloor<'_, T>, k: usize, first_row: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { lac_compare_avx2(p, o, floor, k, first_row) };
+        }
+    }
+    lac_compare(p, o, floor, k, first_row)
+}
+
+/// The LAC thresholds as floors on the probability (see [`Prob::lac_floor`]).
+enum LacFloor<'a, T> {
+    Single(T),
+    PerClass(&'a [T]),
+    PerRow(&'a [T]),
 }
 
 /// Prediction sets as a row-major boolean mask [n, k] (q̂ per class or per row for Mondrian
 /// sets): for LAC, class y is in row i's set iff s(x_i, y) ≤ q̂; for APS and RAPS, as `last`
-/// says (see [`LastLabel`]).
-pub fn predict_sets(
-    probs: &[f64],
+/// says (see [`LastLabel`]). Every value is checked to lie in [0, 1], in the same pass.
+pub fn predict_sets<T: Prob>(
+    probs: &[T],
     n: usize,
     k: usize,
     score: Score,
@@ -272,52 +425,58 @@ pub fn predict_sets(
         Thresholds::PerRow(v) => check_same_len("thresholds", v.len(), n)?,
         Thresholds::Single(_) => {}
     }
-    let u = if last == LastLabel::Randomized && score != Score::Lac {
-        uniforms(n, seed)
-    } else {
-        Vec::new()
-    };
     let mut out = vec![false; n * k];
     const ROWS: usize = 1024;
-    // The [0, 1] check is fused into the same pass over the rows (one read of probs).
-    let bad = crate::parallel::map_chunks_mut(&mut out, ROWS * k, |c, o| {
-        let p = &probs[c * ROWS * k..c * ROWS * k + o.len()];
-        if any_outside_unit(p) {
-            return first_bad(p).map(|i| c * ROWS * k + i);
-        }
-        let mut order: Vec<usize> = Vec::with_capacity(k);
-        for (r, (orow, prow)) in o.chunks_exact_mut(k).zip(p.chunks_exact(k)).enumerate() {
-            let i = c * ROWS + r;
-            let qrow = |y: usize| match q {
-                Thresholds::Single(t) => t,
-                Thresholds::PerClass(v) => v[y],
-                Thresholds::PerRow(v) => v[i],
-            };
-            match score {
-                Score::Lac => match q {
-                    Thresholds::Single(t) => orow.iter_mut().zip(prow).for_each(|(m, &pj)| *m = 1.0 - pj <= t),
-                    _ => orow
-                        .iter_mut()
-                        .zip(prow)
-                        .enumerate()
-                        .for_each(|(y, (m, &pj))| *m = 1.0 - pj <= qrow(y)),
-                },
-                Score::Aps { .. } | Score::Raps { .. } => {
-                    let ui = if u.is_empty() { 1.0 } else { u[i] };
-                    order.clear();
-                    order.extend(0..k);
-                    // descending probability, ties by class index (the order row_score uses)
-                    order.sort_by(|&a, &b| prow[b].total_cmp(&prow[a]).then(a.cmp(&b)));
-                    adaptive_row(prow, &order, score, last, ui, qrow, orow);
-                }
+    let bad = if score == Score::Lac {
+        let floors: Vec<T> = match q {
+            Thresholds::Single(t) => vec![T::lac_floor(t)],
+            Thresholds::PerClass(v) | Thresholds::PerRow(v) => v.iter().map(|&t| T::lac_floor(t)).collect(),
+        };
+        let floor = match q {
+            Thresholds::Single(_) => LacFloor::Single(floors[0]),
+            Thresholds::PerClass(_) => LacFloor::PerClass(&floors),
+            Thresholds::PerRow(_) => LacFloor::PerRow(&floors),
+        };
+        crate::parallel::map_chunks_mut(&mut out, ROWS * k, |c, o| {
+            let start = c * ROWS * k;
+            let p = &probs[start..start + o.len()];
+            lac_compare_dispatch(p, o, &floor, k, c * ROWS)
+                .then(|| first_bad(p).map(|i| start + i))
+                .flatten()
+        })
+    } else {
+        let u = if last == LastLabel::Randomized {
+            uniforms(n, seed)
+        } else {
+            Vec::new()
+        };
+        // The [0, 1] check is fused into the same pass over the rows (one read of probs).
+        crate::parallel::map_chunks_mut(&mut out, ROWS * k, |c, o| {
+            let p = &probs[c * ROWS * k..c * ROWS * k + o.len()];
+            if any_outside_unit(p) {
+                return first_bad(p).map(|i| c * ROWS * k + i);
             }
-        }
-        None
-    })
-    .into_iter()
-    .flatten()
-    .min();
-    match bad {
+            let mut order: Vec<usize> = Vec::with_capacity(k);
+            let mut prow = Vec::with_capacity(k);
+            for (r, (orow, row)) in o.chunks_exact_mut(k).zip(p.chunks_exact(k)).enumerate() {
+                let i = c * ROWS + r;
+                let qrow = |y: usize| match q {
+                    Thresholds::Single(t) => t,
+                    Thresholds::PerClass(v) => v[y],
+                    Thresholds::PerRow(v) => v[i],
+                };
+                widen(row, &mut prow);
+                let ui = if u.is_empty() { 1.0 } else { u[i] };
+                order.clear();
+                order.extend(0..k);
+                // descending probability, ties by class index (the order row_score uses)
+                order.sort_by(|&a, &b| prow[b].total_cmp(&prow[a]).then(a.cmp(&b)));
+                adaptive_row(&prow, &order, score, last, ui, qrow, orow);
+            }
+            None
+        })
+    };
+    match bad.into_iter().flatten().min() {
         Some(i) => Err(bad_prob(probs, i, k)),
         None => Ok(out),
     }
@@ -335,6 +494,106 @@ mod tests {
         assert!((s[0] - 0.7).abs() < 1e-15 && (s[1] - 0.6).abs() < 1e-15);
         let m = predict_sets(&P, 2, 4, Score::Lac, LastLabel::Include, Thresholds::Single(0.7), 0).unwrap();
         assert_eq!(m, vec![true, true, false, false, false, false, true, true]);
+    }
+
+    /// Tiny deterministic generator for the property tests below.
+    fn lcg(state: &mut u64) -> f64 {
+        *state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (*state >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    #[test]
+    fn lac_floor_decides_exactly_as_the_score() {
+        let mut st = 7u64;
+        let mut ts: Vec<f64> = (0..300).map(|_| lcg(&mut st)).collect();
+        ts.extend([
+            0.0,
+            1.0,
+            -0.0,
+            1e-300,
+            0.5,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -1.0,
+            2.0,
+        ]);
+        for &t in &ts {
+            let f64_floor = f64::lac_floor(t);
+            let f32_floor = f32::lac_floor(t);
+            // near the floor (every neighbour within a few ulps) and at random points
+            let mut ps: Vec<f64> = (0..200).map(|_| lcg(&mut st)).collect();
+            ps.extend([0.0, -0.0, 1.0, 1.0 - t]);
+            let mut x = if f64_floor.is_finite() { f64_floor } else { 1.0 };
+            for _ in 0..4 {
+                x = f64::from_bits(x.to_bits().saturating_sub(1));
+            }
+            for _ in 0..9 {
+                ps.push(x);
+                x = f64::from_bits(x.to_bits() + 1);
+            }
+            for &p in ps.iter().filter(|p| (0.0..=1.0).contains(*p)) {
+                assert_eq!(p >= f64_floor, 1.0 - p <= t, "f64 p={p:e} t={t:e}");
+                #[allow(clippy::cast_possible_truncation)]
+                let p32 = p as f32;
+                assert_eq!(p32 >= f32_floor, 1.0 - f64::from(p32) <= t, "f32 p={p32:e} t={t:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn lac_sets_of_float32_equal_those_of_the_widened_values() {
+        let (n, k) = (2100, 7); // more than one chunk of rows
+        let mut st = 3u64;
+        #[allow(clippy::cast_possible_truncation)]
+        let p32: Vec<f32> = (0..n * k).map(|_| lcg(&mut st) as f32).collect();
+        let p64: Vec<f64> = p32.iter().map(|&x| f64::from(x)).collect();
+        let labels: Vec<i64> = (0..n as i64).map(|i| i % k as i64).collect();
+        let s32 = calibration_scores(&p32, n, k, &labels, Score::Lac, 0).unwrap();
+        assert_eq!(s32, calibration_scores(&p64, n, k, &labels, Score::Lac, 0).unwrap());
+        let per_class: Vec<f64> = s32[..k].to_vec();
+        for q in [
+            Thresholds::Single(s32[5]),
+            Thresholds::PerClass(&per_class),
+            Thresholds::PerRow(&s32),
+        ] {
+            let m = predict_sets(&p32, n, k, Score::Lac, LastLabel::Include, q, 0).unwrap();
+            assert_eq!(
+                m,
+                predict_sets(&p64, n, k, Score::Lac, LastLabel::Include, q, 0).unwrap()
+            );
+            let want: Vec<bool> = p64
+                .iter()
+                .enumerate()
+                .map(|(j, &p)| {
+                    1.0 - p
+                        <= match q {
+                            Thresholds::Single(t) => t,
+                            Thresholds::PerClass(v) => v[j % k],
+                            Thresholds::PerRow(v) => v[j / k],
+                        }
+                })
+                .collect();
+            assert_eq!(m, want);
+            // the scalar loop and the dispatched (vector) loop agree
+            let floors: Vec<f32> = per_class.iter().map(|&t| f32::lac_floor(t)).collect();
+            let fl = LacFloor::PerClass(&floors);
+            let mut a = vec![false; n * k];
+            let mut b = vec![false; n * k];
+            assert!(!lac_compare(&p32, &mut a, &fl, k, 0));
+            assert!(!lac_compare_dispatch(&p32, &mut b, &fl, k, 0));
+            assert_eq!(a, b);
+        }
+        // a bad value far from any label is found by the sets pass, with its index
+        let mut bad = p32.clone();
+        bad[1500 * k + 3] = f32::NAN;
+        let e = predict_sets(&bad, n, k, Score::Lac, LastLabel::Include, Thresholds::Single(0.5), 0).unwrap_err();
+        assert!(e.to_string().contains("(1500, 3)"), "{e}");
+        bad[1500 * k + (1500 % k)] = 1.5;
+        let e = calibration_scores(&bad, n, k, &labels, Score::Lac, 0).unwrap_err();
+        assert!(e.to_string().contains(&format!("(1500, {})", 1500 % k)), "{e}");
     }
 
     #[test]
@@ -429,8 +688,13 @@ mod tests {
         assert!(Score::parse("foo", false, 0.0, 0).is_err());
         let mut bad = P;
         bad[5] = 1.5;
+        // LAC reads (and checks) the label's column; APS every column
         assert!(matches!(
-            calibration_scores(&bad, 2, 4, &[0, 0], Score::Lac, 0),
+            calibration_scores(&bad, 2, 4, &[0, 1], Score::Lac, 0),
+            Err(CredoError::InvalidArgument { .. })
+        ));
+        assert!(matches!(
+            calibration_scores(&bad, 2, 4, &[0, 0], Score::Aps { randomized: false }, 0),
             Err(CredoError::InvalidArgument { .. })
         ));
         bad[5] = f64::NAN;
