@@ -5,6 +5,7 @@
 
 use std::ops::Range;
 
+use super::pava::{solve, Pava};
 use super::sort::{with_sorted_records, Rec, Sample, Unit};
 use super::{check_weights, CHUNK};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
@@ -305,17 +306,21 @@ pub fn fit_with_fingerprint(
         // Already in x order (the common case for presorted data): no copy, no sort. Within a
         // tie group the sum runs in input order instead of scikit-learn's y order; the pooled
         // mean is the same up to rounding.
-        let feed = |p: &mut FusedPava, r: Range<usize>| match w {
-            None => p.run(x[r.clone()].iter().zip(&y[r]).map(|(&x, &y)| (x, y, 1.0))),
-            Some(w) => p.run(
+        let feed = |p: &mut Pava, r: Range<usize>| match w {
+            None => p.run(pool_ties(
+                x[r.clone()].iter().zip(&y[r]).map(|(&x, &y)| (x, y, 1.0)),
+                res,
+            )),
+            Some(w) => p.run(pool_ties(
                 x[r.clone()]
                     .iter()
                     .zip(&y[r.clone()])
                     .zip(&w[r])
                     .map(|((&x, &y), &w)| (x, y, w)),
-            ),
+                res,
+            )),
         };
-        pava_sorted((n, |i| x[i]), feed, increasing, res)
+        solve((n, |i| x[i]), feed, increasing, res)
     } else {
         let range = (sx.min, sx.max);
         match w {
@@ -323,7 +328,7 @@ pub fn fit_with_fingerprint(
             Some(_) => with_sorted_records(x, y, w, range, |s: &[Rec]| pava_samples(s, increasing, res)),
         }
     };
-    let (tx, ty) = pava.thresholds(lo, hi);
+    let (tx, ty) = thresholds(&pava, lo, hi);
     let model = IsotonicModel {
         x: tx,
         y: ty,
@@ -334,130 +339,22 @@ pub fn fit_with_fingerprint(
     Ok((model, super::combine_fingerprints(&[Some(sx.hash), Some(sy.hash), hw])))
 }
 
-/// Below this many samples one thread runs PAVA; above, the two halves run in parallel.
-const PARALLEL_PAVA_MIN: usize = 50_000;
-
-/// Tie pooling and PAVA over n x-sorted samples: `feed(pava, range)` runs `pava` over the
-/// samples in `range`, and `x(i)` is the x of sample i.
-///
-/// Large inputs are cut near the middle where a new tie group must start, and the halves are
-/// solved in parallel: a block of either half's solution is never split in the whole's (its
-/// prefixes have means at least, its suffixes at most, its value), so feeding the second
-/// half's blocks into the first half's stack finishes the fit. The cut depends on n and the
-/// data only, never on the thread count.
-fn pava_sorted<X, F>((n, x): (usize, X), feed: F, increasing: bool, resolution: f64) -> FusedPava
-where
-    X: Fn(usize) -> f64,
-    F: Fn(&mut FusedPava, Range<usize>) + Sync,
-{
-    let run = |r: Range<usize>| {
-        let mut pava = FusedPava::new(increasing, resolution, r.len());
-        feed(&mut pava, r);
-        pava
-    };
-    let cut = if n >= PARALLEL_PAVA_MIN {
-        // x[c] − x[c−1] ≥ resolution: c opens a tie group whatever the group before began with.
-        let opens = |&c: &usize| x(c) - x(c - 1) >= resolution;
-        (n / 2..n * 3 / 4).chain((n / 4..n / 2).rev()).find(opens)
-    } else {
-        None
-    };
-    match cut {
-        Some(c) => {
-            let (mut head, tail) = crate::parallel::join(|| run(0..c), || run(c..n));
-            head.append(tail);
-            head
-        }
-        None => run(0..n),
-    }
+/// [`solve`] over samples sorted by x.
+fn pava_samples<S: Sample>(samples: &[S], increasing: bool, resolution: f64) -> Pava {
+    let feed = |p: &mut Pava, r: Range<usize>| p.run(pool_ties(samples[r].iter().map(S::xyw), resolution));
+    solve((samples.len(), |i| samples[i].x()), feed, increasing, resolution)
 }
 
-/// [`pava_sorted`] over samples sorted by x.
-fn pava_samples<S: Sample>(samples: &[S], increasing: bool, resolution: f64) -> FusedPava {
-    let feed = |p: &mut FusedPava, r: Range<usize>| p.run(samples[r].iter().map(S::xyw));
-    pava_sorted((samples.len(), |i| samples[i].x()), feed, increasing, resolution)
-}
-
-/// Tie pooling, PAVA and threshold extraction in one pass over x-sorted samples.
-///
-/// Samples whose x lies within `resolution` of their group's first x form one point (weighted
-/// mean y, summed weight: scikit-learn's `_make_unique`); points enter a PAVA block stack as they
-/// complete. A fitted block covers a run of points with one value, so after clipping to
-/// [y_min, y_max] the thresholds scikit-learn keeps (points that differ from a neighbour) are
-/// exactly the first and last point of each run of equal values.
-struct FusedPava {
-    sign: f64,
+/// Pools x-sorted samples (x, y, w) whose x lies within `resolution` of their group's first x
+/// into one point (weighted mean y, rounded once, and summed weight: scikit-learn's
+/// `_make_unique`); zero weights are skipped.
+fn pool_ties(
+    mut samples: impl Iterator<Item = (f64, f64, f64)>,
     resolution: f64,
-    blocks: Vec<Block>,
-}
-
-/// A PAVA block: Σ w·(±y), Σ w, and the x of its first and last point. Means are compared by
-/// cross-multiplication (weights are positive), so the hot loop has no division on its
-/// dependency chain.
-#[derive(Clone, Copy)]
-struct Block {
-    sum: f64,
-    weight: f64,
-    first: f64,
-    last: f64,
-}
-
-/// PAVA's pooling step: merges `t` with the blocks on top of `blocks` while they violate the
-/// order (their mean at least t's).
-#[inline]
-fn pool(blocks: &mut Vec<Block>, t: &mut Block) {
-    while let Some(p) = blocks.last() {
-        if p.sum * t.weight < t.sum * p.weight {
-            break;
-        }
-        t.sum += p.sum;
-        t.weight += p.weight;
-        t.first = p.first;
-        blocks.pop();
-    }
-}
-
-impl FusedPava {
-    fn new(increasing: bool, resolution: f64, n: usize) -> Self {
-        // Small to start: a large reservation is an mmap (and page faults) on every fit.
-        Self {
-            sign: if increasing { 1.0 } else { -1.0 },
-            resolution,
-            blocks: Vec::with_capacity(n.min(256)),
-        }
-    }
-
-    /// Feeds x-sorted samples (x, y, w); zero weights are skipped.
-    fn run(&mut self, samples: impl Iterator<Item = (f64, f64, f64)>) {
-        let (sign, resolution) = (self.sign, self.resolution);
-        let blocks = &mut self.blocks;
-        // The last block stays in registers: points that violate the order are absorbed into it
-        // directly (Busing's forward absorption), without a push and pop each.
-        let mut top: Option<Block> = blocks.pop();
-        let mut add = |x: f64, s: f64, w: f64| {
-            // The pooled point's value is its mean, rounded once, as scikit-learn's `_make_unique`.
-            let mean = sign * (s / w);
-            match &mut top {
-                Some(t) if t.sum >= mean * t.weight => {
-                    t.sum += mean * w;
-                    t.weight += w;
-                    t.last = x;
-                    pool(blocks, t);
-                }
-                t => {
-                    if let Some(done) = t.replace(Block {
-                        sum: mean * w,
-                        weight: w,
-                        first: x,
-                        last: x,
-                    }) {
-                        blocks.push(done);
-                    }
-                }
-            }
-        };
-        let mut cur: Option<(f64, f64, f64)> = None;
-        for (x, y, w) in samples {
+) -> impl Iterator<Item = (f64, f64, f64)> {
+    let mut cur: Option<(f64, f64, f64)> = None;
+    std::iter::from_fn(move || {
+        for (x, y, w) in samples.by_ref() {
             if w <= 0.0 {
                 continue;
             }
@@ -468,49 +365,40 @@ impl FusedPava {
                 }
                 _ => {
                     if let Some((cx, s, ws)) = cur.replace((x, y * w, w)) {
-                        add(cx, s, ws);
+                        return Some((cx, s / ws, ws));
                     }
                 }
             }
         }
-        if let Some((cx, s, ws)) = cur {
-            add(cx, s, ws);
-        }
-        blocks.extend(top);
-    }
+        cur.take().map(|(cx, s, ws)| (cx, s / ws, ws))
+    })
+}
 
-    /// Continues PAVA with the blocks of a fit of the samples that follow this one's.
-    fn append(&mut self, next: Self) {
-        for mut t in next.blocks {
-            pool(&mut self.blocks, &mut t);
-            self.blocks.push(t);
+/// The thresholds scikit-learn keeps, after clipping every block's value to [lo, hi].
+///
+/// A fitted block covers a run of points with one value, so after clipping the thresholds
+/// scikit-learn keeps (points that differ from a neighbour) are exactly the first and last
+/// point of each run of equal values.
+fn thresholds(pava: &Pava, lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let blocks = pava.blocks();
+    let values: Vec<f64> = blocks.iter().map(|b| pava.value(b).clamp(lo, hi)).collect();
+    let (mut tx, mut ty) = (Vec::new(), Vec::new());
+    let mut b = 0;
+    while b < values.len() {
+        let mut e = b;
+        while e + 1 < values.len() && values[e + 1] == values[b] {
+            e += 1;
         }
-    }
-
-    fn thresholds(self, lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
-        let values: Vec<f64> = self
-            .blocks
-            .iter()
-            .map(|b| (self.sign * (b.sum / b.weight)).clamp(lo, hi))
-            .collect();
-        let (mut tx, mut ty) = (Vec::new(), Vec::new());
-        let mut b = 0;
-        while b < values.len() {
-            let mut e = b;
-            while e + 1 < values.len() && values[e + 1] == values[b] {
-                e += 1;
-            }
-            let (first, last) = (self.blocks[b].first, self.blocks[e].last);
-            tx.push(first);
+        let (first, last) = (blocks[b].first, blocks[e].last);
+        tx.push(first);
+        ty.push(values[b]);
+        if last != first {
+            tx.push(last);
             ty.push(values[b]);
-            if last != first {
-                tx.push(last);
-                ty.push(values[b]);
-            }
-            b = e + 1;
         }
-        (tx, ty)
+        b = e + 1;
     }
+    (tx, ty)
 }
 
 #[cfg(test)]
@@ -600,13 +488,8 @@ mod tests {
 
     #[test]
     fn output_is_monotone_on_random_data() {
-        let mut state = 11u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut g = crate::rng::SplitMix64::new(11);
+        let mut next = || g.next_f64();
         let x: Vec<f64> = (0..5000).map(|_| (next() * 100.0).floor() / 100.0).collect();
         let y: Vec<f64> = x.iter().map(|&v| f64::from(u8::from(next() < v))).collect();
         let m = fit(&x, &y, None, &IsotonicOptions::default()).unwrap();
