@@ -14,15 +14,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 const ROWS: usize = 256;
 const K: usize = 20;
 
-/// A cheap deterministic stream of uniforms (no rand dependency).
+/// A deterministic stream of uniforms.
 fn uniforms() -> impl FnMut() -> f64 {
-    let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    }
+    let mut g = credo_core::rng::SplitMix64::new(0x9E37_79B9_7F4A_7C15);
+    move || g.next_f64()
 }
 
 /// One content entry of a chat completion as OpenAI writes it (`bytes` arrays included).

@@ -11,15 +11,9 @@ const ROWS: usize = 64;
 const VOCAB: usize = 128_256;
 
 fn logits() -> Vec<f32> {
-    // A cheap deterministic pseudo-random fill (no rand dependency).
-    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    let mut g = credo_core::rng::SplitMix64::new(0x2545_F491_4F6C_DD1D);
     (0..ROWS * VOCAB)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 12.0
-        })
+        .map(|_| ((g.next_f64() - 0.5) * 12.0) as f32)
         .collect()
 }
 

@@ -10,15 +10,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 const ROWS: usize = 256;
 
 /// Rows of k logprobs sorted descending, as servers return them, and the chosen token's
-/// logprob (the top entry in most rows); a cheap deterministic fill (no rand dependency).
+/// logprob (the top entry in most rows); a deterministic fill.
 fn response(k: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut g = credo_core::rng::SplitMix64::new(0x9E37_79B9_7F4A_7C15);
+    let mut next = move || g.next_f64();
     let mut top = Vec::with_capacity(ROWS * k);
     let mut chosen = Vec::with_capacity(ROWS);
     for _ in 0..ROWS {

@@ -18,6 +18,7 @@ pub mod evidence;
 pub mod formats;
 pub mod linear;
 pub mod metrics;
+pub mod rng;
 pub mod signals;
 pub mod simd;
 

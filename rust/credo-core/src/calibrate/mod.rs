@@ -224,14 +224,9 @@ mod tests {
 
     #[test]
     fn scan_is_the_same_on_every_path() {
-        let mut state = 7u64;
+        let mut g = crate::rng::SplitMix64::new(7);
         for n in [0usize, 1, 3, 4, 5, 17, 1000, 4099] {
-            let mut xs: Vec<f64> = (0..n)
-                .map(|_| {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-                })
-                .collect();
+            let mut xs: Vec<f64> = (0..n).map(|_| g.next_f64() - 0.5).collect();
             for variant in 0..3 {
                 match variant {
                     1 => xs.sort_by(f64::total_cmp),

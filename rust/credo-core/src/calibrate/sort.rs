@@ -389,13 +389,8 @@ mod tests {
 
     #[test]
     fn agrees_with_a_comparison_sort() {
-        let mut state = 3u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut g = crate::rng::SplitMix64::new(3);
+        let mut next = || g.next_f64();
         for &n in &[10usize, 300, 5000, 300_000] {
             for clustered in [false, true] {
                 let x: Vec<f64> = (0..n)

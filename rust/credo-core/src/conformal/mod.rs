@@ -16,7 +16,6 @@ pub mod lac;
 pub mod pvalues;
 pub mod quantile;
 pub mod rcps;
-pub mod rng;
 pub mod selective;
 pub mod sets;
 

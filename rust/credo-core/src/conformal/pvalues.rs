@@ -3,8 +3,8 @@
 //! with θ ~ U(0, 1). Scores are nonconformity scores (higher = stranger). Each lookup is two
 //! binary searches, O(log n).
 
-use super::rng::SplitMix64;
 use crate::error::{check_finite, CredoError, Result};
+use crate::rng::SplitMix64;
 
 /// A calibration set of nonconformity scores, sorted once for O(log n) p-values.
 #[derive(Debug, Clone)]

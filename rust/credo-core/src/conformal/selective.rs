@@ -223,7 +223,7 @@ fn sgr(lv: &Levels, n: usize, target: f64, delta: f64) -> Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformal::rng::SplitMix64;
+    use crate::rng::SplitMix64;
 
     fn synthetic(n: usize, seed: u64) -> (Vec<f64>, Vec<bool>) {
         let mut g = SplitMix64::new(seed);

@@ -12,8 +12,8 @@
 //! compared exactly (as TorchCP; MAPIE adds a 1e-8 slack).
 
 use super::lac::LacKernel;
-use super::rng::uniforms;
 use crate::error::{check_same_len, CredoError, Result};
+use crate::rng::uniforms;
 
 /// Which nonconformity score.
 #[derive(Debug, Clone, Copy, PartialEq)]

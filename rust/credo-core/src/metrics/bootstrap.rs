@@ -9,10 +9,10 @@
 
 use super::binning::Binning;
 use super::ece::{from_stats, BinStats, EceOptions};
-use super::rng::Rng;
 use super::sort::Ranked;
 use super::{ranking, scores, wt};
 use crate::error::{CredoError, Result};
+use crate::rng::Rng;
 use crate::special::{norm_cdf, norm_ppf};
 use std::ops::Range;
 

@@ -10,7 +10,6 @@ pub mod bootstrap;
 pub mod drift;
 pub mod ece;
 pub mod ranking;
-pub mod rng;
 pub mod scores;
 pub mod smooth;
 pub mod sort;

@@ -467,16 +467,7 @@ mod tests {
     use super::*;
     use crate::signals::topk::{topk_signals, TopkPolicy};
 
-    /// xorshift64*, enough for test data.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> f64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
+    use crate::rng::SplitMix64 as Rng;
 
     fn nan_mean(v: &[f64]) -> f64 {
         let d: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
@@ -501,28 +492,28 @@ mod tests {
         let mut top = Vec::with_capacity(rows * width);
         let mut chosen = Vec::with_capacity(rows);
         for _ in 0..rows {
-            let mut row: Vec<f64> = (0..width).map(|_| -rng.next() * 6.0 - 0.01).collect();
-            if rng.next() < 0.7 {
+            let mut row: Vec<f64> = (0..width).map(|_| -rng.next_f64() * 6.0 - 0.01).collect();
+            if rng.next_f64() < 0.7 {
                 row.sort_by(|a, b| b.total_cmp(a));
             }
             for x in row.iter_mut() {
-                let u = rng.next();
+                let u = rng.next_f64();
                 if u < 0.05 {
                     *x = -9999.0;
                 } else if u < 0.07 {
                     *x = f64::NAN;
                 }
             }
-            if rng.next() < 0.03 {
+            if rng.next_f64() < 0.03 {
                 row.iter_mut().for_each(|x| *x = -9999.0);
             }
-            let u = rng.next();
+            let u = rng.next_f64();
             chosen.push(if u < 0.1 {
                 f64::NAN
             } else if u < 0.2 {
                 -8.0
             } else {
-                row[(rng.next() * width as f64) as usize].max(-7.0)
+                row[(rng.next_f64() * width as f64) as usize].max(-7.0)
             });
             top.extend(row);
         }
@@ -531,15 +522,15 @@ mod tests {
 
     #[test]
     fn matches_per_position_signals_aggregated() {
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
         for case in 0..64 {
             // Some responses span several blocks of rows (BLOCK / width rows each), and the last
             // cases have rows wider than a block (one row per block, on the heap).
-            let rows = 1 + (rng.next() * if case % 5 == 0 { 400.0 } else { 40.0 }) as usize;
+            let rows = 1 + (rng.next_f64() * if case % 5 == 0 { 400.0 } else { 40.0 }) as usize;
             let width = if case >= 60 {
-                2047 + (rng.next() * 1500.0) as usize
+                2047 + (rng.next_f64() * 1500.0) as usize
             } else {
-                1 + (rng.next() * 24.0) as usize
+                1 + (rng.next_f64() * 24.0) as usize
             };
             let (top, chosen) = data(&mut rng, rows, width);
             let policy = [TopkPolicy::Raw, TopkPolicy::Renormalized, TopkPolicy::Bounds][case % 3];
@@ -588,16 +579,16 @@ mod tests {
 
     #[test]
     fn running_summary_equals_the_batch_one_at_every_point() {
-        let mut rng = Rng(0x5EED);
+        let mut rng = Rng::new(0x5EED);
         for case in 0..24 {
-            let rows = 1 + (rng.next() * 60.0) as usize;
-            let width = 1 + (rng.next() * 22.0) as usize;
+            let rows = 1 + (rng.next_f64() * 60.0) as usize;
+            let width = 1 + (rng.next_f64() * 22.0) as usize;
             let (mut top, chosen) = data(&mut rng, rows, width);
             // Some rows shorter than the widest (a reader pads them with NaN).
             let lens: Vec<usize> = (0..rows)
                 .map(|_| {
                     if case % 3 == 0 {
-                        1 + (rng.next() * width as f64) as usize
+                        1 + (rng.next_f64() * width as f64) as usize
                     } else {
                         width
                     }
@@ -644,7 +635,7 @@ mod tests {
 
     #[test]
     fn batch_is_each_response_alone_and_names_the_bad_one() {
-        let mut rng = Rng(42);
+        let mut rng = Rng::new(42);
         let opts = TopkOptions::default();
         let data: Vec<(Vec<f64>, Vec<f64>, usize, usize)> = (0..40)
             .map(|i| {

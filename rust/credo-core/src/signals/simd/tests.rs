@@ -4,23 +4,7 @@ use half::{bf16, f16};
 
 use super::*;
 
-/// xorshift64*: a dependency-free deterministic generator for test data.
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    pub(crate) fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next_f64() * n as f64) as usize % n.max(1)
-    }
-}
+pub(crate) use crate::rng::SplitMix64 as Rng;
 
 pub(crate) fn random_row(rng: &mut Rng, n: usize, scale: f64, masked: f64) -> Vec<f32> {
     (0..n)
@@ -99,7 +83,7 @@ fn every_level_matches_scalar_on_every_dtype() {
                 (10.0, 0.0, 1.0 / 2.5),
             ] {
                 let row = random_row(&mut rng, n, scale, masked);
-                let chosen = Some(rng.below(n));
+                let chosen = Some(rng.below(n as u64) as usize);
                 check_level(level, &row, inv_t, chosen);
                 check_level(level, &row, inv_t, None);
                 let h: Vec<f16> = row.iter().map(|&x| f16::from_f32(x)).collect();

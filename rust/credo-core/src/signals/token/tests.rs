@@ -33,7 +33,7 @@ fn matches_float64_reference_at_llama3_vocabulary() {
     for _ in 0..rows {
         logits.extend(crate::signals::simd::tests::random_row(&mut rng, v, 12.0, 0.01));
     }
-    let chosen: Vec<i64> = (0..rows).map(|_| rng.below(v) as i64).collect();
+    let chosen: Vec<i64> = (0..rows).map(|_| rng.below(v as u64) as i64).collect();
     let shape = LogitsShape {
         batch: None,
         seq: rows,
