@@ -190,7 +190,7 @@ def run(report_path: str | Path | None = "credo-report.html", *, seed: int = 0, 
     }
 
     step("calibrators")
-    candidates = {
+    candidates: dict[str, calibration.TemperatureScaling | calibration.MulticlassCalibrator] = {
         "temperature": calibration.TemperatureScaling(inputs="logits"),
         "isotonic (top-label)": calibration.MulticlassCalibrator(method="isotonic", strategy="top-label"),
         "platt (one-vs-rest)": calibration.MulticlassCalibrator(method="platt", strategy="one-vs-rest"),

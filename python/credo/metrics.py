@@ -33,7 +33,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 
@@ -256,6 +256,42 @@ def calibration_curve(
     t = reliability_table(y_true, y_prob, kind="binary", n_bins=n_bins, strategy=strategy, convention="sklearn")
     keep = t["count"] > 0
     return t["accuracy"][keep], t["confidence"][keep]
+
+
+@overload
+def smooth_ece(
+    y_true: Any,
+    y_prob: Any,
+    *,
+    kind: str = ...,
+    sigma: float | None = ...,
+    return_sigma: Literal[False] = ...,
+    sample_weight: Any = ...,
+) -> float: ...
+
+
+@overload
+def smooth_ece(
+    y_true: Any,
+    y_prob: Any,
+    *,
+    kind: str = ...,
+    sigma: float | None = ...,
+    return_sigma: Literal[True],
+    sample_weight: Any = ...,
+) -> tuple[float, float]: ...
+
+
+@overload
+def smooth_ece(
+    y_true: Any,
+    y_prob: Any,
+    *,
+    kind: str = ...,
+    sigma: float | None = ...,
+    return_sigma: bool = ...,
+    sample_weight: Any = ...,
+) -> float | tuple[float, float]: ...
 
 
 def smooth_ece(

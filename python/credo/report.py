@@ -235,7 +235,7 @@ def _reliability_grid(y_true: Any, versions: Mapping[str, Any], eces: Mapping[st
         )
         floor = min(floor, float(np.min(wilson_interval(d.prob_true, d.counts)[0])))
         # Where the answers sit: a histogram of the confidences on the same axis (log counts).
-        cax.hist(np.clip(conf, edges[0], edges[-1]), bins=edges, color=f"C{i}", alpha=0.6)
+        cax.hist(np.clip(conf, edges[0], edges[-1]), bins=edges.tolist(), color=f"C{i}", alpha=0.6)
         cax.set_yscale("log")
         cax.set_ylabel("answers", fontsize="small")
         ax.set_title(f"{name}\nECE {eces[name]:.4f}", fontsize="medium")
@@ -247,7 +247,8 @@ def _reliability_grid(y_true: Any, versions: Mapping[str, Any], eces: Mapping[st
         if c:
             ax.set_ylabel("")
             cax.set_ylabel("")
-    first.set_ylim(max(0.0, math.floor(10 * min(floor, lo)) / 10), 1.02)
+    if first is not None:
+        first.set_ylim(max(0.0, math.floor(10 * min(floor, lo)) / 10), 1.02)
     fig.suptitle(
         f"Reliability: observed accuracy against stated confidence ({n} answers; {bins} equal-mass bins of "
         f"about {n // bins}, bars: 95 % interval; dotted: perfectly calibrated; ECE as in the table)",
