@@ -43,6 +43,7 @@ from credo.policy import (
     _bool_arg,
     _checks_arg,
     _count_arg,
+    _Outcome,
     _shown,
     _unit_arg,
 )
@@ -94,6 +95,11 @@ def _check_mask(checks_done: Any) -> int:
     return mask
 
 
+# A request's arguments as the native calls take them after their input: (domain index,
+# coverage, repetition, attempt, retrieval_available, checks done as bits).
+_NativeArgs = tuple[int, float | None, float | None, int, bool, int]
+
+
 def compile(model: Any, policy: Policy, *, vocab_size: int | None = None) -> NativeDecider:
     """A fitted :class:`~credo.ConfidenceModel` (on top-k summary fields) and a
     :class:`~credo.Policy` compiled into one native decision call (see :class:`NativeDecider`).
@@ -141,7 +147,7 @@ class NativeDecider:
 
     def _request(
         self, domain: Any, coverage: Any, repetition: Any, attempt: Any, retrieval_available: Any, checks_done: Any
-    ) -> tuple:
+    ) -> tuple[str, _NativeArgs]:
         """The request's arguments as the native call takes them (checked as Policy.decide
         checks them)."""
         if domain is None:
@@ -159,7 +165,7 @@ class NativeDecider:
             attempt = _count_arg(attempt, "attempt")
         if retrieval_available is not True and retrieval_available is not False:
             retrieval_available = _bool_arg(retrieval_available, "retrieval_available")
-        return domain, index, coverage, repetition, attempt, retrieval_available, _check_mask(checks_done)
+        return domain, (index, coverage, repetition, attempt, retrieval_available, _check_mask(checks_done))
 
     def decide(
         self,
@@ -177,8 +183,7 @@ class NativeDecider:
     ) -> Decision:
         """The decision from one response's top-k logprobs ``[T, k]`` and chosen logprobs
         ``[T]`` (as :func:`credo.formats.from_openai` gives them)."""
-        req = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
-        args = req[1:]
+        name, args = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
         try:
             outcome = self._native.decide(top_logprobs, chosen_logprob, *args)
         except CredoError:
@@ -188,19 +193,23 @@ class NativeDecider:
 
             top, chosen = _topk_arrays(top_logprobs, chosen_logprob, "")
             outcome = self._native.decide(top, chosen, *args)
-        return self._done(outcome, req, domain, checks_done, risk, verifier)
+        return self._done(outcome, name, args, domain, risk, verifier)
 
-    def _done(self, outcome: tuple, req: tuple, domain: Any, checks_done: Any, risk: Any, verifier: Any) -> Decision:
+    def _done(self, outcome: _Outcome, name: str, args: _NativeArgs, domain: Any, risk: Any, verifier: Any) -> Decision:
+        """The decision of a native outcome: worded by the policy, or decided by it from the
+        native confidence when a Python hook (input risk, verifier, guaranteed threshold) is in
+        play."""
+        _, coverage, repetition, attempt, retrieval_available, checks = args
         if risk is None and verifier is None and outcome[1] != _R_HOOK:
-            return self.policy._from_outcome(outcome, req[0], req[2], req[3], req[4])
+            return self.policy._from_outcome(outcome, name, coverage, repetition, attempt)
         return self.policy.decide(
             outcome[0],
             domain=domain,
-            coverage=req[2],
-            repetition=req[3],
-            attempt=req[4],
-            retrieval_available=req[5],
-            checks_done=_checks_of(req[6]),
+            coverage=coverage,
+            repetition=repetition,
+            attempt=attempt,
+            retrieval_available=retrieval_available,
+            checks_done=_checks_of(checks),
             risk=risk,
             verifier=verifier,
         )
@@ -222,7 +231,7 @@ class NativeDecider:
         """The decision from choice ``choice`` of a response: its raw body (``bytes``, ``str``,
         ``bytearray``, ``memoryview``: read by the native reader inside the call), or its parsed
         dicts / the SDK's object (read natively by :func:`credo.formats.from_openai` first)."""
-        req = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
+        name, args = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
         raw = _body_bytes(body)
         if raw is None:
             return self.decide_response(
@@ -233,14 +242,14 @@ class NativeDecider:
                 repetition=repetition,
                 attempt=attempt,
                 retrieval_available=retrieval_available,
-                checks_done=_checks_of(req[6]),
+                checks_done=_checks_of(args[5]),
                 risk=risk,
                 verifier=verifier,
             )
         if choice.__class__ is not int or choice < 0:
             choice = _count_arg(choice, "choice")
-        outcome = self._native.decide_body(raw, choice, *req[1:])
-        return self._done(outcome, req, domain, checks_done, risk, verifier)
+        outcome = self._native.decide_body(raw, choice, *args)
+        return self._done(outcome, name, args, domain, risk, verifier)
 
     def decide_response(self, response: Any, *, choice: int = 0, **policy_args: Any) -> Decision:
         """The decision from a response in any form :func:`credo.formats.from_openai` reads
@@ -259,7 +268,7 @@ class NativeDecider:
         verifier = policy_args.pop("verifier", None)
         checks_done = policy_args.get("checks_done", ())
         domain = policy_args.get("domain")
-        req = self._request(
+        name, args = self._request(
             domain,
             policy_args.get("coverage"),
             policy_args.get("repetition"),
@@ -278,15 +287,15 @@ class NativeDecider:
             ) from None
         if len(values) != 13:
             raise InvalidArgumentError(f"summary: expected 13 values (a TopkSummary), got {len(values)}")
-        outcome = self._native.decide_summary(values, *req[1:])
-        return self._done(outcome, req, domain, checks_done, risk, verifier)
+        outcome = self._native.decide_summary(values, *args)
+        return self._done(outcome, name, args, domain, risk, verifier)
 
     def decide_batch(self, responses: Any, *, threads: int | None = None, **policy_args: Any) -> list[Decision]:
         """Decisions for many responses (choice 0 of each, the same request arguments): raw
         bodies in one native call over ``threads`` workers with the GIL released."""
         responses = list(responses)
-        bodies = [_body_bytes(r) for r in responses]
-        if any(b is None for b in bodies):
+        bodies = [b for b in map(_body_bytes, responses) if b is not None]
+        if len(bodies) < len(responses):
             return [self.decide_response(r, **policy_args) for r in responses]
         risk = policy_args.pop("risk", None)
         verifier = policy_args.pop("verifier", None)
@@ -295,7 +304,7 @@ class NativeDecider:
             raise InvalidArgumentError(f"decide_batch: unknown arguments {sorted(unknown)}")
         checks_done = policy_args.get("checks_done", ())
         domain = policy_args.get("domain")
-        req = self._request(
+        name, args = self._request(
             domain,
             policy_args.get("coverage"),
             policy_args.get("repetition"),
@@ -305,8 +314,8 @@ class NativeDecider:
         )
         if threads is not None:
             threads = _count_arg(threads, "threads")
-        outcomes = self._native.decide_bodies(bodies, *req[1:], threads=threads)
-        return [self._done(o, req, domain, checks_done, risk, verifier) for o in outcomes]
+        outcomes = self._native.decide_bodies(bodies, *args, threads=threads)
+        return [self._done(o, name, args, domain, risk, verifier) for o in outcomes]
 
 
 _REQUEST_ARGS = frozenset({"domain", "coverage", "repetition", "attempt", "retrieval_available", "checks_done"})
