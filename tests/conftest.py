@@ -13,6 +13,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("CREDO_DATA", ROOT.parent / "shared" / "data"))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """pyproject's addopts pass ``--benchmark-disable`` (for benches/); without pytest-benchmark
+    installed the tests still run, so the option is accepted and means nothing here."""
+    try:
+        import pytest_benchmark  # noqa: F401
+    except ImportError:
+        parser.addoption("--benchmark-disable", action="store_true", help="(pytest-benchmark is not installed)")
+
+
 def subprocess_env() -> dict[str, str]:
     """Environment for child Pythons, so they import this checkout's credo like the tests do."""
     env = dict(os.environ)

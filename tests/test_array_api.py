@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -36,6 +35,7 @@ from .test_signals import reference as token_reference
 from .test_signals_topk_summary import response
 
 xs = pytest.importorskip("array_api_strict")
+ml_dtypes = pytest.importorskip("ml_dtypes")
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 DEVICE_TESTS = os.environ.get("CREDO_DEVICE_TESTS") == "1"

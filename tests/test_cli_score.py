@@ -6,9 +6,10 @@ import csv
 import json
 from pathlib import Path
 
-import ml_dtypes
 import numpy as np
 import pytest
+
+pytest.importorskip("click")  # the command line's extra (credo[cli])
 
 import credo
 from credo.cli import main
@@ -23,7 +24,9 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def write_safetensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
     """A minimal independent safetensors writer (header JSON + raw little-endian data)."""
-    names = {np.float32: "F32", np.float16: "F16", ml_dtypes.bfloat16: "BF16", np.int64: "I64"}
+    names = {np.float32: "F32", np.float16: "F16", np.int64: "I64"}
+    if any(arr.dtype.name == "bfloat16" for arr in tensors.values()):
+        names[pytest.importorskip("ml_dtypes").bfloat16] = "BF16"
     header, blobs, offset = {}, [], 0
     for name, arr in tensors.items():
         data = np.ascontiguousarray(arr).tobytes()
@@ -91,6 +94,7 @@ def test_npz_with_chosen_and_lengths_to_parquet(tmp_path: Path, batch) -> None: 
 
 
 def test_safetensors_bf16_f16_and_default_keys(tmp_path: Path, batch) -> None:  # type: ignore[no-untyped-def]
+    ml_dtypes = pytest.importorskip("ml_dtypes")
     logits, chosen, lengths = batch
     for dt in (ml_dtypes.bfloat16, np.float16):
         f = tmp_path / f"x_{np.dtype(dt).name}.safetensors"

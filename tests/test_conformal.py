@@ -61,6 +61,7 @@ def test_compat_reproduces_float_expression_and_exact_the_rational_rule():
 
 
 def test_quantile_matches_mapie_and_order_statistic(rng):
+    pytest.importorskip("mapie")
     from mapie.utils import _compute_classification_quantile
 
     for _ in range(200):
@@ -179,6 +180,7 @@ class _Identity:
 
     @staticmethod
     def make(n_classes):
+        pytest.importorskip("sklearn")
         from sklearn.base import BaseEstimator, ClassifierMixin
 
         class Identity(ClassifierMixin, BaseEstimator):
@@ -196,6 +198,7 @@ class _Identity:
 
 
 def test_lac_sets_match_mapie_on_cifar(cifar_models):
+    pytest.importorskip("mapie")
     from mapie.classification import SplitConformalClassifier
 
     for name in ("densenet121", "resnet18", "vgg11_bn"):
@@ -377,6 +380,7 @@ def test_hoeffding_bentkus_check_values(r, n, alpha, plain, binary):
 
 
 def test_hoeffding_bentkus_matches_mapie_on_a_grid(rng):
+    pytest.importorskip("mapie")
     from mapie.risk_control.methods import compute_hoeffding_bentkus_p_value
 
     for n in (10, 57, 300, 2000):
@@ -391,6 +395,7 @@ def test_hoeffding_bentkus_matches_mapie_on_a_grid(rng):
 
 
 def test_binomial_p_value_and_bounds_match_scipy():
+    pytest.importorskip("scipy")
     from scipy.optimize import brentq
     from scipy.stats import binom
 
@@ -424,7 +429,10 @@ def _levels(conf, correct):
 
 
 def _numpy_ltt(conf, correct, target, delta, grid, binary):
+    pytest.importorskip("mapie")
     from mapie.risk_control.methods import compute_hoeffding_bentkus_p_value
+
+    pytest.importorskip("scipy")
     from scipy.stats import binom
 
     vals, answered, errors = _levels(conf, correct)
@@ -469,6 +477,7 @@ def test_ltt_matches_numpy_reference(mmlu):
 
 
 def test_sgr_matches_reference_algorithm(cifar_models):
+    pytest.importorskip("scipy")
     from scipy.stats import binom
 
     probs, labels = cifar_models["resnet18"]
@@ -691,6 +700,7 @@ def test_sets_shrink_as_alpha_grows(seed, score):
 
 
 def test_rcps_bounds_match_mapie(rng):
+    pytest.importorskip("mapie")
     from mapie.risk_control.methods import get_r_hat_plus
 
     from credo.conformal import rcps_upper_bound
@@ -718,6 +728,7 @@ def test_rcps_bounds_match_mapie(rng):
 
 
 def test_rcps_wsr_matches_reference_code(rng):
+    pytest.importorskip("scipy")
     from scipy.optimize import brentq
 
     from credo.conformal import rcps_upper_bound
@@ -749,6 +760,7 @@ def test_rcps_bad_input():
 
 
 def test_ltt_matches_mapie_ltt_procedure(mmlu, cifar_models):
+    pytest.importorskip("mapie")
     from mapie.risk_control._base_controller import ltt_procedure
 
     probs = np.concatenate([p for p, _ in mmlu.values()])
@@ -795,6 +807,7 @@ def test_sets_identical_for_any_thread_count(rng):
 
 
 def test_estimators_clone_with_sklearn():
+    pytest.importorskip("sklearn")
     from sklearn.base import clone
 
     for est in (
@@ -835,6 +848,7 @@ def test_clm_set_scores_and_stop_index(rng):
 
 
 def test_clm_selection_matches_spec(rng):
+    pytest.importorskip("scipy")
     from scipy.stats import binom
 
     from credo.conformal import clm_p_values, clm_select

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.calibration import calibration_curve as sk_calibration_curve
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 import credo
 from credo import metrics as M
 from credo.exceptions import EmptyInputError, InvalidArgumentError, NonFiniteError, ShapeError
 
 from . import _metric_refs as R
+
+pytest.importorskip("sklearn")  # the reference implementation
+from sklearn.calibration import calibration_curve as sk_calibration_curve
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 CONF = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.0, 0.05, 0.95, 0.0])
 Y = np.array([0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 0])

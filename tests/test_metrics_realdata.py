@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from credo import metrics as M
 
 from . import _metric_refs as R
+
+pytest.importorskip("sklearn")  # the reference implementation
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 
 def numpy_bincount_ece(conf, correct, n_bins=15):

@@ -25,6 +25,11 @@ def test_readme_tour_runs(tmp_path, monkeypatch):
     for i, code in enumerate(blocks, start=1):
         try:
             exec(compile(code, f"README.md block {i}", "exec"), namespace)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.split(".")[0] == "credo":
+                raise
+            # an optional package the tour shows (the blocks after it may build on it)
+            pytest.skip(f"README block {i} needs {exc.name}, which is not installed")
         except Exception as exc:
             first = code.strip().splitlines()[0]
             pytest.fail(f"README block {i} ({first!r}) raised {type(exc).__name__}: {exc}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import ml_dtypes
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -18,7 +17,23 @@ from credo.signals import simd_level, simd_levels
 from .conftest import data_path, subprocess_env
 
 LEVELS = simd_levels()
-DTYPES = [np.float32, np.float16, ml_dtypes.bfloat16, np.float64]
+try:
+    import ml_dtypes
+except ImportError:  # optional (credo[dtypes]): the bfloat16 cases skip
+    ml_dtypes = None
+# bfloat16 needs ml_dtypes: without it the parametrised cases skip and the property test draws
+# from the other dtypes.
+DTYPES = [np.float32, np.float16, *([ml_dtypes.bfloat16] if ml_dtypes else []), np.float64]
+DTYPE_PARAMS = [
+    np.float32,
+    np.float16,
+    pytest.param(
+        ml_dtypes.bfloat16 if ml_dtypes else np.float32,
+        marks=pytest.mark.skipif(ml_dtypes is None, reason="ml_dtypes (credo[dtypes]) is not installed"),
+        id="bfloat16",
+    ),
+    np.float64,
+]
 
 
 def reference(logits: np.ndarray, chosen: np.ndarray | None = None, temperature: float = 1.0) -> dict:
@@ -70,7 +85,7 @@ def test_llama3_vocabulary_float32_every_simd_path(level: str, rng: np.random.Ge
 
 
 @pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPE_PARAMS, ids=lambda d: np.dtype(d).name)
 def test_every_dtype_every_path(level: str, dtype: type, rng: np.random.Generator) -> None:
     x = (rng.standard_normal((2, 5, 3001)) * 3).astype(dtype)
     x[0, 1, ::3] = -np.inf
@@ -275,7 +290,7 @@ def test_contiguous_input_is_borrowed_not_copied(rng: np.random.Generator) -> No
 
     x = rng.standard_normal((3, 40)).astype(np.float32)
     assert _as_logits(x)[0] is x
-    b = x.astype(ml_dtypes.bfloat16)
+    b = x.astype(pytest.importorskip("ml_dtypes").bfloat16)
     view, name = _as_logits(b)
     assert name == "bfloat16" and np.shares_memory(view, b)
     assert not np.shares_memory(_as_logits(x[:, ::2])[0], x)  # strided views are copied once

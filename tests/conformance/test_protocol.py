@@ -111,6 +111,7 @@ def test_multiclass_predict_returns_labels_and_binary_temperature_shapes(rng):
 
 
 def test_isotonic_keeps_float32_like_sklearn(rng):
+    pytest.importorskip("sklearn")
     from sklearn.isotonic import IsotonicRegression
 
     x, y = _binary(rng)
@@ -177,6 +178,7 @@ def test_every_exception_pickles(cls):
 
 
 def test_not_fitted_is_sklearns_not_fitted():
+    pytest.importorskip("sklearn")
     from sklearn.exceptions import NotFittedError as SkNotFitted
     from sklearn.utils.validation import check_is_fitted
 
@@ -236,6 +238,7 @@ def test_polars_inputs(rng):
 
 # ----------------------------------------------------------------------------- warnings
 def test_isotonic_auto_warns_like_sklearn(rng):
+    pytest.importorskip("sklearn")
     from sklearn.isotonic import check_increasing
 
     for seed in range(20):

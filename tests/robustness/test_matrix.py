@@ -12,6 +12,7 @@ not strict). Script mode (totals and the "other" cases)::
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 from typing import Any
 
@@ -132,16 +133,23 @@ def matrix_results(request: pytest.FixtureRequest) -> dict[str, dict[str, Any]]:
     return _matrix.run_matrix(_selected(request))
 
 
+# Cases of entry points that need an optional package skip when it is not installed.
+NEEDS = {"SchemaVerifier": "jsonschema"}
+
+
+def _marks(cid: str) -> list[Any]:
+    for prefix, module in NEEDS.items():
+        if cid.startswith(prefix) and importlib.util.find_spec(module) is None:
+            return [pytest.mark.skip(reason=f"{module} is not installed")]
+    if cid in KNOWN_GAPS:
+        return [pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[cid])]
+    if cid in FLAKY_GAPS:
+        return [pytest.mark.xfail(strict=False, reason=FLAKY_GAPS[cid])]
+    return []
+
+
 def _params() -> list[Any]:
-    out = []
-    for cid in _matrix.cases():
-        marks = []
-        if cid in KNOWN_GAPS:
-            marks = [pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[cid])]
-        elif cid in FLAKY_GAPS:
-            marks = [pytest.mark.xfail(strict=False, reason=FLAKY_GAPS[cid])]
-        out.append(pytest.param(cid, marks=marks, id=cid))
-    return out
+    return [pytest.param(cid, marks=_marks(cid), id=cid) for cid in _matrix.cases()]
 
 
 @pytest.mark.parametrize("cid", _params())

@@ -58,9 +58,14 @@ def test_exact_results_near_the_bounds():
     assert verify.evaluate_expression("1 / 3") == Fraction(1, 3)
 
 
+def _schema_verifier(max_chars: int) -> verify.SchemaVerifier:
+    pytest.importorskip("jsonschema")
+    return verify.SchemaVerifier({"type": "object"}, max_chars=max_chars)
+
+
 VERIFIERS = [
     lambda m: verify.ArithmeticVerifier(max_chars=m),
-    lambda m: verify.SchemaVerifier({"type": "object"}, max_chars=m),
+    _schema_verifier,
     lambda m: verify.FormatVerifier("email", max_chars=m),
 ]
 
@@ -84,6 +89,7 @@ def test_tool_result_verifier_bounds_answer_and_result():
 
 
 def test_deeply_nested_json_fails_cleanly():
+    pytest.importorskip("jsonschema")
     r = verify.SchemaVerifier({"type": "object"}).verify("[" * 100_000 + "]" * 100_000)
     assert not r.passed and "nested too deeply" in r.detail
     v = verify.ToolResultVerifier()
@@ -96,6 +102,7 @@ def test_deeply_nested_json_fails_cleanly():
 
 
 def test_fenced_json_is_still_unwrapped():
+    pytest.importorskip("jsonschema")
     v = verify.SchemaVerifier({"type": "object"})
     assert v.verify('```json\n{"a": 1}\n```').passed
     assert v.verify('  ```\n{"a": 1}```  ').passed
