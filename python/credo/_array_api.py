@@ -102,7 +102,13 @@ def _namespace(x: Any) -> Any:
             f"arrays: computing on the device of a {type(x).__module__}.{type(x).__name__} needs the "
             "array-api-compat package (pip install array-api-compat); or " + _MOVE_HINT
         ) from None
-    return array_api_compat.array_namespace(x)
+    try:
+        return array_api_compat.array_namespace(x)
+    except TypeError:  # a library array-api-compat does not know: no way to compute there
+        raise InvalidArgumentError(
+            f"arrays: a {type(x).__module__}.{type(x).__name__} on {_where(x)} has no array API namespace, so "
+            "credo cannot compute on its device; " + _MOVE_HINT
+        ) from None
 
 
 def _device(x: Any) -> Any:

@@ -39,6 +39,7 @@ import numpy as np
 
 from credo import _array_api as _xp
 from credo import _credo
+from credo._inputs import to_numpy
 from credo._validate import (
     as_float_array,
     as_labels,
@@ -49,7 +50,7 @@ from credo._validate import (
     check_positive_int,
     check_same_length,
 )
-from credo.exceptions import DataWarning, InvalidArgumentError, ShapeError, UndefinedMetricWarning
+from credo.exceptions import CredoError, DataWarning, InvalidArgumentError, ShapeError, UndefinedMetricWarning
 
 __all__ = [
     "BootstrapResult",
@@ -100,6 +101,23 @@ def _outcomes(y: Any, n: int, name: str = "y_true") -> np.ndarray:
     arr = _light(y, name)
     check_same_length(n, **{name: arr})
     return arr
+
+
+def _array(x: Any, name: str) -> np.ndarray:
+    """CPU input of any kind users have (lists, pandas / polars, ``__array__``, DLPack) as a
+    NumPy array, for the rank checks and the indexing done before the kernels validate it."""
+    try:
+        return np.asarray(to_numpy(x, name))
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged lists and the like
+        if isinstance(exc, CredoError):
+            raise
+        raise InvalidArgumentError(f"{name}: cannot be read as an array ({exc})") from None
+
+
+def _ndim(x: Any) -> int:
+    """The rank of ``x`` without copying a device array (which has ``ndim``)."""
+    ndim = getattr(x, "ndim", None)
+    return int(ndim) if isinstance(ndim, (int, np.integer)) else _array(x, "y_prob").ndim
 
 
 def _scores(y_score: Any) -> np.ndarray:
@@ -320,7 +338,7 @@ def smooth_ece(
 def _score(kind: str, y_true: Any, y_prob: Any, sample_weight: Any) -> tuple[float, int]:
     if (xp := _xp.namespace_of(y_true, y_prob, sample_weight)) is not None:
         return _xp.score(xp, kind, y_true, y_prob, sample_weight)
-    arr = np.asarray(y_prob)
+    arr = _array(y_prob, "y_prob")
     if arr.ndim == 2:
         probs = as_probabilities(arr, "y_prob", ndim=2)
         labels = as_labels(y_true, "y_true", n_classes=probs.shape[1])
@@ -343,7 +361,7 @@ def brier_score(y_true: Any, y_prob: Any, *, sample_weight: Any = None, scale_by
     value, k = _score("brier", y_true, y_prob, sample_weight)
     # The kernel returns the full sum over classes for 2-D input and mean (y − p)², the halved
     # two-class sum, for 1-D input.
-    full = value if np.ndim(y_prob) == 2 else 2.0 * value
+    full = value if _ndim(y_prob) == 2 else 2.0 * value
     half = (k == 2) if scale_by_half == "auto" else bool(scale_by_half)
     return full / 2.0 if half else full
 
@@ -623,7 +641,7 @@ def _native_bootstrap(
             "bin_weighted": not kw.get("adaptive", False),
         }
         return "ece", conf, acc, opts
-    if metric in (brier_score, nll) and np.ndim(y_prob) == 1 and not kw:
+    if metric in (brier_score, nll) and _ndim(y_prob) == 1 and not kw:
         p = as_probabilities(y_prob, "y_prob", ndim=1)
         return ("brier" if metric is brier_score else "nll"), p, _outcomes(y_true, len(p)), {}
     if metric in _NATIVE_RANKING and set(kw) <= {"convention"}:
@@ -647,7 +665,7 @@ def _python_bootstrap(
 ) -> BootstrapResult:
     if not callable(metric):
         raise InvalidArgumentError(f"metric: must be callable, got {metric!r}")
-    yt, yp = np.asarray(y_true), np.asarray(y_prob)
+    yt, yp = _array(y_true, "y_true"), _array(y_prob, "y_prob")
     if yp.ndim == 0 or len(yp) == 0:
         raise ShapeError(f"y_prob: expected a non-empty array, got shape {yp.shape}")
     check_same_length(len(yp), y_true=yt)
@@ -730,10 +748,10 @@ def by_segment(
     if not isinstance(as_frame, (bool, np.bool_)):
         raise InvalidArgumentError(f"as_frame: must be True or False, got {as_frame!r}")
     fns = _metric_map(metrics)
-    seg = np.asarray(segments)
+    seg = _array(segments, "segments")
     if seg.ndim != 1:
         raise ShapeError(f"segments: expected a 1-D array, got shape {seg.shape}")
-    yt, yp = np.asarray(y_true), np.asarray(y_prob)
+    yt, yp = _array(y_true, "y_true"), _array(y_prob, "y_prob")
     if yp.ndim == 0 or len(yp) == 0:
         raise ShapeError(f"y_prob: expected a non-empty array, got shape {yp.shape}")
     check_same_length(len(yp), y_true=yt, segments=seg)
