@@ -38,7 +38,7 @@ def token_signals(
     temperature: float = 1.0,
     threads: int | None = None,
     simd: str | None = None,
-    invalid: str = "raise",
+    invalid: str = ...,
 ) -> dict[str, object]: ...
 def sequence_signals(
     batch: int,
@@ -55,7 +55,7 @@ def sequence_signals(
 def topk_signals(
     top_logprobs: object,
     chosen_logprob: object | None = None,
-    policy: str = "bounds",
+    policy: str = ...,
     vocab_size: int | None = None,
     k: int | None = None,
     sentinel: float = ...,
@@ -63,7 +63,7 @@ def topk_signals(
 def topk_summary(
     top_logprobs: object,
     chosen_logprob: object | None = None,
-    policy: str = "bounds",
+    policy: str = ...,
     vocab_size: int | None = None,
     k: int | None = None,
     sentinel: float = ...,
@@ -71,7 +71,7 @@ def topk_summary(
 def topk_summary_batch(
     tops: list[object],
     chosen: list[object] | None = None,
-    policy: str = "bounds",
+    policy: str = ...,
     vocab_size: int | None = None,
     k: int | None = None,
     sentinel: float = ...,
@@ -162,10 +162,10 @@ def fit_isotonic(
     y: _npt.NDArray[_np.float64],
     sample_weight: _npt.NDArray[_np.float64] | None = None,
     *,
-    increasing: str = "increasing",
+    increasing: str = ...,
     y_min: float | None = None,
     y_max: float | None = None,
-    out_of_bounds: str = "nan",
+    out_of_bounds: str = ...,
     resolution: float = 1e-15,
 ) -> tuple[IsotonicModel, str]: ...
 def spearman_rho(x: _npt.NDArray[_np.float64], y: _npt.NDArray[_np.float64]) -> float: ...
@@ -193,7 +193,7 @@ def fit_histogram(
     sample_weight: _npt.NDArray[_np.float64] | None = None,
     *,
     n_bins: int = 10,
-    strategy: str = "uniform",
+    strategy: str = ...,
 ) -> HistogramModel: ...
 def fit_temperature(
     x: _npt.NDArray[_np.float64] | _npt.NDArray[_np.float32],
@@ -264,8 +264,8 @@ def selective_fit(
     target_risk: float,
     delta: float,
     method: str,
-    p_value: str = "binomial",
-    fwer: str = "fixed_sequence",
+    p_value: str = ...,
+    fwer: str = ...,
     grid: int = 50,
 ) -> tuple[float, bool, float, float, float, int, int]: ...
 def clm_set_scores(scores: NDArray[np.float64], kind: str) -> NDArray[np.float64]: ...
@@ -333,9 +333,9 @@ def ece(
     weights: _F | None = None,
     *,
     n_bins: int = 15,
-    convention: str = "credo",
-    strategy: str = "uniform",
-    norm: str = "l1",
+    convention: str = ...,
+    strategy: str = ...,
+    norm: str = ...,
     bin_weighted: bool = True,
     threads: int | None = None,
 ) -> float: ...
@@ -345,8 +345,8 @@ def reliability(
     weights: _F | None = None,
     *,
     n_bins: int = 15,
-    convention: str = "credo",
-    strategy: str = "uniform",
+    convention: str = ...,
+    strategy: str = ...,
 ) -> tuple[_F, _F, _F, _F, _F]: ...
 def ece_classwise(
     probs: _F,
@@ -354,9 +354,9 @@ def ece_classwise(
     weights: _F | None = None,
     *,
     n_bins: int = 15,
-    convention: str = "credo",
-    strategy: str = "uniform",
-    norm: str = "l1",
+    convention: str = ...,
+    strategy: str = ...,
+    norm: str = ...,
     bin_weighted: bool = True,
     threads: int | None = None,
 ) -> float: ...
@@ -366,12 +366,12 @@ def ece_canonical(
     weights: _F | None = None,
     *,
     n_bins: int = 10,
-    distance: str = "tv",
+    distance: str = ...,
 ) -> float: ...
 def smooth_ece(conf: _F, y: _F, weights: _F | None = None, *, sigma: float | None = None) -> tuple[float, float]: ...
 def binary_score(kind: str, p: _F, y: _F, weights: _F | None = None) -> float: ...
 def multiclass_score(kind: str, probs: _F, labels: _I, weights: _F | None = None) -> float: ...
-def ranking_metric(kind: str, scores: _F, y: _F, weights: _F | None = None, *, convention: str = "credo") -> float: ...
+def ranking_metric(kind: str, scores: _F, y: _F, weights: _F | None = None, *, convention: str = ...) -> float: ...
 def risk_coverage(scores: _F, y: _F, weights: _F | None = None) -> tuple[_F, _F, _F, _F]: ...
 def selective_risk_at(scores: _F, y: _F, coverage: float, weights: _F | None = None) -> tuple[float, float, float]: ...
 def coverage_at_risk(scores: _F, y: _F, risk: float, weights: _F | None = None) -> tuple[float, float, float]: ...
@@ -385,13 +385,13 @@ def bootstrap_metric(
     confidence_level: float = 0.95,
     seed: int = 0,
     n_bins: int = 15,
-    convention: str = "credo",
-    strategy: str = "uniform",
-    norm: str = "l1",
+    convention: str = ...,
+    strategy: str = ...,
+    norm: str = ...,
     bin_weighted: bool = True,
-    area_convention: str = "credo",
+    area_convention: str = ...,
     threads: int | None = None,
-    method: str = "percentile",
+    method: str = ...,
 ) -> tuple[float, float, float, _F]: ...
 def bootstrap_indices(n: int, n_resamples: int, seed: int) -> _npt.NDArray[_np.uint32]: ...
 def bootstrap_interval(
@@ -488,7 +488,7 @@ def read_logprobs(
 
 @final
 class OpenAIStream:
-    def __new__(cls, policy: str = "bounds", vocab_size: int | None = None, k: int | None = None) -> OpenAIStream: ...
+    def __new__(cls, policy: str = ..., vocab_size: int | None = None, k: int | None = None) -> OpenAIStream: ...
     def feed(self, data: object) -> int: ...
     def feed_line(self, line: str | bytes) -> int: ...
     def summary(self, choice: int = 0) -> tuple[float, ...]: ...

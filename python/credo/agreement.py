@@ -314,7 +314,6 @@ def agree(
     method = _infer_method(
         method, equivalent=equivalent, entailment=entailment, similarity=similarity, embeddings=embeddings
     )
-    check_choice(clustering, "clustering", ("greedy", "components"))
     n = len(answers)
     lp = _flat_logprobs(logprobs, n) if logprobs is not None else (None, None)
     if method == "callable":
@@ -375,7 +374,6 @@ def agree_batch(
     method = _infer_method(
         method, equivalent=equivalent, entailment=entailment, similarity=similarity, embeddings=embeddings
     )
-    check_choice(clustering, "clustering", ("greedy", "components"))
     if threads is not None:
         threads = check_positive_int(threads, "threads")
     for name, per_q in (
@@ -478,8 +476,6 @@ def spectral_measures(similarity: Any) -> tuple[float, float]:
 
 # --- adaptive stopping ---------------------------------------------------------------------------
 
-RULES = ("beta", "dirichlet", "majority", "entropy")
-
 
 @dataclass(frozen=True)
 class StoppingResult:
@@ -526,11 +522,12 @@ class AdaptiveStopping:
         normalize: bool | Mapping[str, bool] = True,
         ignore_empty: bool = True,
     ) -> None:
-        self.rule = check_choice(rule, "rule", RULES)
+        default = _credo.agree_stopping_default_threshold(rule)  # the core parses (and refuses) rule
+        self.rule = rule
         self.min_samples = check_positive_int(min_samples, "min_samples")
         self.max_samples = check_positive_int(max_samples, "max_samples", minimum=self.min_samples)
         if threshold is None:
-            threshold = confidence if rule in ("beta", "dirichlet") else _credo.agree_stopping_default_threshold(rule)
+            threshold = confidence if rule in ("beta", "dirichlet") else default
         try:
             self.threshold = float(threshold)
         except (TypeError, ValueError):

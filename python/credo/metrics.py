@@ -422,20 +422,17 @@ def aurc(y_true: Any, y_score: Any, *, convention: str = "credo", sample_weight:
     ``convention="credo"``: Σ over unique thresholds of Δcoverage × selective risk (ties grouped;
     for distinct scores the mean over k of the risk of the top k). ``"torch_uncertainty"``:
     per-sample steps (stable order), trapezoid, divided by 1 − 1/N."""
-    check_choice(convention, "convention", ("credo", "torch_uncertainty"))
     return _ranking("aurc", y_true, y_score, sample_weight, convention)
 
 
 def eaurc(y_true: Any, y_score: Any, *, convention: str = "credo", sample_weight: Any = None) -> float:
     """Excess AURC: AURC minus the AURC of the oracle ranking (correct samples first)."""
-    check_choice(convention, "convention", ("credo", "torch_uncertainty"))
     return _ranking("eaurc", y_true, y_score, sample_weight, convention)
 
 
 def augrc(y_true: Any, y_score: Any, *, convention: str = "credo", sample_weight: Any = None) -> float:
     """Area under the generalised risk–coverage curve (Traub et al. 2024): risk = accepted errors
     / all samples."""
-    check_choice(convention, "convention", ("credo", "torch_uncertainty"))
     return _ranking("augrc", y_true, y_score, sample_weight, convention)
 
 

@@ -291,7 +291,6 @@ def token_signals(
         return _xp.token_signals(xp, logits, chosen, temperature=temperature, invalid=invalid, processed=processed)
     arr, dtype = _as_logits(logits)
     t = _temperature(temperature)
-    check_choice(invalid, "invalid", ("raise", "nan"))
     if _simd is not None:
         check_choice(_simd, "_simd", _SIMD_CHOICES)
     lead = tuple(arr.shape[:-1])
@@ -410,7 +409,6 @@ def topk_signals(
     if (xp := _xp.namespace_of(top_logprobs, chosen_logprob)) is not None:
         kw = dict(policy=policy, vocab_size=vocab_size, k=k, sentinel=sentinel, source=source, processed=processed)
         return _xp.topk_signals(xp, top_logprobs, chosen_logprob, **kw)
-    check_choice(policy, "policy", ("raw", "renormalized", "bounds"))
     top = as_real_array(top_logprobs, "top_logprobs")
     if top.ndim not in (2, 3):
         raise ShapeError(f"top_logprobs: expected a 2-D [T, k] or 3-D [B, T, k] array, got shape {top.shape}")
@@ -572,8 +570,6 @@ def _topk_arrays(top_logprobs: Any, chosen_logprob: Any, where: str) -> tuple[np
 
 
 def _summary_options(policy: Any, vocab_size: Any, k: Any, sentinel: Any) -> tuple[str, int | None, int | None, float]:
-    if policy != "bounds":
-        check_choice(policy, "policy", ("raw", "renormalized", "bounds"))
     if k is not None:
         k = check_positive_int(k, "k")
     if vocab_size is not None:

@@ -177,7 +177,6 @@ class IsotonicCalibrator(BinaryCalibrator):
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> IsotonicCalibrator:
         if not any(self.increasing is k or (isinstance(k, str) and self.increasing == k) for k in _INCREASING):
             raise InvalidArgumentError(f"increasing: must be True, False or 'auto', got {self.increasing!r}")
-        check_choice(self.out_of_bounds, "out_of_bounds", ("clip", "nan", "raise"))
         bounds: dict[str, float | None] = {}
         for name in ("y_min", "y_max"):
             v = getattr(self, name)
@@ -264,7 +263,6 @@ class IsotonicCalibrator(BinaryCalibrator):
     @classmethod
     def _from_artifact(cls, params: dict[str, Any], state: dict[str, Any]) -> IsotonicCalibrator:
         obj = cls(**params)
-        check_choice(obj.out_of_bounds, "out_of_bounds", ("clip", "nan", "raise"))
         obj._model_ = _credo.IsotonicModel(
             _artifact.decode_array(state["X_thresholds"]).tolist(),
             _artifact.decode_array(state["y_thresholds"]).tolist(),
@@ -331,7 +329,6 @@ class HistogramBinning(BinaryCalibrator):
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> HistogramBinning:
         n_bins = check_positive_int(self.n_bins, "n_bins")
-        check_choice(self.strategy, "strategy", ("uniform", "quantile"))
         x, _ = scores_1d(X)
         classes, t = binary_targets(y, len(x))
         w = check_sample_weight(sample_weight, len(x))

@@ -12,7 +12,7 @@ import numpy as np
 from credo import _artifact, _credo
 from credo._base import Estimator
 from credo._validate import as_float_array, check_choice, check_is_fitted, check_open_unit
-from credo.conformal._quantile import IF_INFINITE, MODES, min_calibration_size
+from credo.conformal._quantile import IF_INFINITE, min_calibration_size
 from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
 
 
@@ -79,7 +79,6 @@ class ClaimFilter(Estimator):
         """``scores[i]`` and ``labels[i]`` are prompt i's claim scores and correctness (True =
         correct)."""
         alpha = check_open_unit(self.alpha, "alpha")
-        check_choice(self.mode, "mode", MODES)
         check_choice(self.if_infinite, "if_infinite", IF_INFINITE)
         s, y, offsets = _flatten(scores, labels)
         tau, _ = _credo.claim_threshold(s, y, offsets, alpha, self.mode)

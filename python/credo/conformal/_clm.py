@@ -9,10 +9,8 @@ from typing import Any
 import numpy as np
 
 from credo import _credo
-from credo._validate import as_float_array, check_choice, check_open_unit, check_positive_int
+from credo._validate import as_float_array, check_open_unit, check_positive_int
 from credo.exceptions import InvalidArgumentError, NonFiniteError
-
-SET_SCORES = ("geometric", "first_k", "max", "sum")
 
 
 def clm_set_scores(scores: Any, *, kind: str = "geometric") -> np.ndarray:
@@ -21,7 +19,6 @@ def clm_set_scores(scores: Any, *, kind: str = "geometric") -> np.ndarray:
     ``'geometric'``: −Σ ln(max(1 − p, 1e-8)) (cumulative); ``'first_k'``: the count;
     ``'max'``: the cumulative max; ``'sum'``: the cumulative sum.
     """
-    check_choice(kind, "kind", SET_SCORES)
     arr = as_float_array(scores, "scores", ndim=2, finite=False)
     return _credo.clm_set_scores(arr, kind)
 

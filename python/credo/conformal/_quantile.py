@@ -7,7 +7,6 @@ from typing import Any
 from credo import _credo
 from credo._validate import as_float_array, check_choice, check_open_unit, check_positive_int
 
-MODES = ("exact", "compat")
 IF_INFINITE = ("inf", "raise")
 
 
@@ -18,14 +17,12 @@ def conformal_rank(n: int, alpha: float, *, mode: str = "exact") -> int:
     """
     n = check_positive_int(n, "n")
     alpha = check_open_unit(alpha, "alpha")
-    check_choice(mode, "mode", MODES)
     return int(_credo.conformal_rank(n, alpha, mode))
 
 
 def min_calibration_size(alpha: float, *, mode: str = "exact") -> int:
     """The smallest number of calibration scores for which the quantile at ``alpha`` is finite."""
     alpha = check_open_unit(alpha, "alpha")
-    check_choice(mode, "mode", MODES)
     return int(_credo.min_calibration_size(alpha, mode))
 
 
@@ -55,7 +52,6 @@ def conformal_quantile(scores: Any, alpha: float, *, mode: str = "exact", if_inf
     float
     """
     alpha = check_open_unit(alpha, "alpha")
-    check_choice(mode, "mode", MODES)
     check_choice(if_infinite, "if_infinite", IF_INFINITE)
     arr = as_float_array(scores, "scores", ndim=1, finite=False)  # checked in Rust
     return float(_credo.conformal_quantile(arr, alpha, mode, if_infinite == "raise"))

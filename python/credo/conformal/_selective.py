@@ -9,7 +9,7 @@ import numpy as np
 
 from credo import _artifact, _credo
 from credo._base import Estimator
-from credo._validate import as_float_array, check_choice, check_is_fitted, check_open_unit, check_same_length
+from credo._validate import as_float_array, check_is_fitted, check_open_unit, check_same_length
 from credo.exceptions import CredoWarning, InvalidArgumentError, ShapeError
 
 METHODS = ("ltt", "sgr", "crc")
@@ -25,7 +25,6 @@ class NoThresholdWarning(CredoWarning):
 def risk_p_value(errors: int, n: int, alpha: float, *, kind: str = "binomial") -> float:
     """p-value of H0: risk > alpha after ``errors`` errors among ``n`` points: the exact
     binomial tail (0/1 losses) or Hoeffding–Bentkus (docs/definitions/conformal.md#learn-then-test)."""
-    check_choice(kind, "kind", P_VALUES)
     alpha = check_open_unit(alpha, "alpha")
     if int(errors) < 0 or int(n) < 0 or int(errors) > int(n):
         raise InvalidArgumentError(f"errors: must be between 0 and n={n}, got {errors}")
@@ -52,7 +51,6 @@ def rcps_upper_bound(losses: Any, delta: float, *, bound: str = "wsr") -> float 
     bound per column (e.g. per candidate threshold), in order.
     """
     delta = check_open_unit(delta, "delta")
-    check_choice(bound, "bound", ("hoeffding", "bernstein", "wsr"))
     arr = as_float_array(losses, "losses", ndim=(1, 2), finite=False)
     if arr.ndim == 1:
         return float(_credo.rcps_upper_bound(arr, delta, bound))
@@ -143,9 +141,6 @@ class SelectiveThreshold(Estimator):
     def _check_params(self) -> tuple[float, float]:
         target = check_open_unit(self.target_risk, "target_risk")
         delta = check_open_unit(self.delta, "delta")
-        check_choice(self.method, "method", METHODS)
-        check_choice(self.p_value, "p_value", P_VALUES)
-        check_choice(self.fwer, "fwer", FWERS)
         if isinstance(self.grid, bool) or not isinstance(self.grid, (int, np.integer)) or self.grid < 0:
             raise InvalidArgumentError(f"grid: must be a non-negative integer, got {self.grid!r}")
         if self.segment_targets is not None:

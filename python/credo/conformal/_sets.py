@@ -20,7 +20,7 @@ from credo._validate import (
     check_positive_int,
     check_same_length,
 )
-from credo.conformal._quantile import IF_INFINITE, MODES, min_calibration_size
+from credo.conformal._quantile import IF_INFINITE, min_calibration_size
 from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
 
 SCORES = ("lac", "aps", "raps")
@@ -143,9 +143,7 @@ class ConformalSets(Estimator):
 
     def _check_params(self) -> float:
         alpha = check_open_unit(self.alpha, "alpha")
-        check_choice(self.score, "score", SCORES)
         check_choice(self.mondrian, "mondrian", MONDRIAN)
-        check_choice(self.mode, "mode", MODES)
         check_choice(self.if_infinite, "if_infinite", IF_INFINITE)
         last = self.include_last_label
         if not (isinstance(last, (bool, np.bool_)) or (isinstance(last, str) and last == "randomized")):

@@ -5,6 +5,7 @@
 //!
 //! Data flows one way: inputs → signals → calibrated confidence → decision.
 
+pub mod choice;
 pub mod error;
 pub mod parallel;
 mod scratch;

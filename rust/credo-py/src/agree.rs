@@ -5,7 +5,8 @@
 //! strings are held for the whole call, so a caller mutating the list meanwhile cannot free them.
 
 use credo_core::agree::{
-    self, cluster_by, spectral, stopping, Columns, Config, Linkage, Method, NormalizeOptions, Question, SeqLogProbs,
+    self, cluster_by, spectral, stopping, Columns, Config, Linkage, Method, MethodName, NormalizeOptions, Question,
+    SeqLogProbs,
 };
 use credo_core::CredoError;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
@@ -13,7 +14,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::arrays::{maybe_detach, slice1, slice2, Threads};
-use crate::errors::py_result;
+use crate::errors::{invalid, py_err, py_result};
+use crate::options::Wrap;
 
 type Flags = (bool, bool, bool, bool, bool, bool);
 
@@ -35,11 +37,7 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
 }
 
 fn not_a_string(obj: &Bound<'_, PyAny>, where_: &str) -> PyErr {
-    py_result::<()>(Err(CredoError::invalid(
-        "answers",
-        format!("{where_} is {}, expected a string", type_name(obj)),
-    )))
-    .unwrap_err()
+    invalid("answers", format!("{where_} is {}, expected a string", type_name(obj)))
 }
 
 /// A question's answers, from a list or a tuple, without an intermediate vector.
@@ -82,10 +80,10 @@ fn collect_answers<'py>(
         } else if let Ok(t) = q.cast::<PyTuple>() {
             Items::Tuple(t.iter())
         } else {
-            return py_result(Err(CredoError::invalid(
+            return Err(invalid(
                 "answers",
                 format!("question {qi} is {}, expected a list of strings", type_name(&q)),
-            )));
+            ));
         };
         for (ai, a) in items.enumerate() {
             match a.cast_into::<PyString>() {
@@ -107,10 +105,7 @@ fn collect_answers<'py>(
 
 fn usize_offsets(arr: &[i64], arg: &str) -> PyResult<Vec<usize>> {
     arr.iter()
-        .map(|&x| {
-            usize::try_from(x)
-                .map_err(|_| py_result::<()>(Err(CredoError::invalid(arg, "negative offset"))).unwrap_err())
-        })
+        .map(|&x| usize::try_from(x).map_err(|_| invalid(arg, "negative offset")))
         .collect()
 }
 
@@ -172,9 +167,9 @@ fn agree_normalize(
 fn agree_batch<'py>(
     py: Python<'py>,
     questions: &Bound<'py, PyList>,
-    method: &str,
+    method: Wrap<MethodName>,
     threshold: f64,
-    clustering: &str,
+    clustering: Wrap<Linkage>,
     flags: Flags,
     lp_values: Option<PyReadonlyArray1<'py, f64>>,
     lp_offsets: Option<PyReadonlyArray1<'py, i64>>,
@@ -185,8 +180,8 @@ fn agree_batch<'py>(
     single: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let cfg = Config {
-        method: py_result(Method::parse(method, threshold))?,
-        linkage: py_result(Linkage::parse(clustering))?,
+        method: py_result(Method::new(method.0, threshold))?,
+        linkage: clustering.0,
         normalize: options(flags),
         spectral,
     };
@@ -232,7 +227,7 @@ fn agree_batch<'py>(
     }
     if let Some(m) = mats {
         if m.len() != m_off {
-            return py_result(Err(CredoError::shape(
+            return Err(py_err(CredoError::shape(
                 "entailment",
                 format!("matrices hold {} values, the questions need {m_off}", m.len()),
             )));
@@ -257,15 +252,15 @@ fn agree_callable<'py>(
     py: Python<'py>,
     answers: &Bound<'py, PyList>,
     equivalent: &Bound<'py, PyAny>,
-    clustering: &str,
+    clustering: Wrap<Linkage>,
     lp_values: Option<PyReadonlyArray1<'py, f64>>,
     lp_offsets: Option<PyReadonlyArray1<'py, i64>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let linkage = py_result(Linkage::parse(clustering))?;
+    let linkage = clustering.0;
     let wrapped = PyList::new(py, [answers])?;
     let (held, _) = collect_answers(&wrapped, true)?;
     if held.is_empty() {
-        return py_result(Err(CredoError::empty("answers", "no answers to compare")));
+        return Err(py_err(CredoError::empty("answers", "no answers to compare")));
     }
     let lp = match (lp_values.as_ref(), lp_offsets.as_ref()) {
         (Some(v), Some(o)) => {
@@ -292,7 +287,7 @@ fn agree_callable<'py>(
 fn agree_spectral(similarity: PyReadonlyArray2<'_, f64>) -> PyResult<(f64, f64)> {
     let (w, rows, cols) = slice2(&similarity, "similarity")?;
     if rows != cols {
-        return py_result(Err(CredoError::shape(
+        return Err(py_err(CredoError::shape(
             "similarity",
             format!("expected a square matrix, got {rows} x {cols}"),
         )));
@@ -306,27 +301,24 @@ fn agree_spectral(similarity: PyReadonlyArray2<'_, f64>) -> PyResult<(f64, f64)>
 #[pyfunction]
 #[allow(clippy::needless_pass_by_value)]
 fn agree_stopping_decide(
-    rule: &str,
+    rule: Wrap<stopping::Rule>,
     threshold: f64,
     counts: PyReadonlyArray1<'_, i64>,
     min_samples: u64,
     max_samples: u64,
 ) -> PyResult<(bool, f64)> {
-    let rule = py_result(stopping::Rule::parse(rule))?;
     let c: Vec<u64> = slice1(&counts, "counts")?
         .iter()
         .map(|&x| u64::try_from(x))
         .collect::<Result<_, _>>()
-        .map_err(|_| {
-            py_result::<()>(Err(CredoError::invalid("counts", "must be non-negative whole numbers"))).unwrap_err()
-        })?;
-    py_result(stopping::decide(rule, threshold, &c, min_samples, max_samples))
+        .map_err(|_| invalid("counts", "must be non-negative whole numbers"))?;
+    py_result(stopping::decide(rule.0, threshold, &c, min_samples, max_samples))
 }
 
 /// The threshold a stopping rule uses by default.
 #[pyfunction]
-fn agree_stopping_default_threshold(rule: &str) -> PyResult<f64> {
-    Ok(py_result(stopping::Rule::parse(rule))?.default_threshold())
+fn agree_stopping_default_threshold(rule: Wrap<stopping::Rule>) -> f64 {
+    rule.0.default_threshold()
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

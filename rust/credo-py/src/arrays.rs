@@ -3,16 +3,15 @@
 
 use numpy::ndarray::Dimension;
 use numpy::{Element, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
 
-use crate::errors::{catch_panic, InvalidArgumentError};
+use crate::errors::{catch_panic, invalid};
 
 /// Below this many elements the GIL round-trip costs more than the work it frees.
 pub const GIL_MIN_ELEMENTS: usize = 4096;
 
-/// A C-contiguous, aligned array of any rank as its flat row-major slice, or a `ValueError`
+/// A C-contiguous, aligned array of any rank as its flat row-major slice, or an error
 /// naming `arg` (the Python layer makes inputs contiguous and aligned first, so this only fires
 /// on direct use of the private module and on the fast paths that try the kernel before
 /// converting). `as_slice` alone would also take Fortran order, whose flat memory is not
@@ -20,13 +19,12 @@ pub const GIL_MIN_ELEMENTS: usize = 4096;
 /// undefined behaviour.
 pub fn flat_slice<'a, T: Element, D: Dimension>(arr: &'a PyReadonlyArray<'_, T, D>, arg: &str) -> PyResult<&'a [T]> {
     if !arr.data().is_aligned() {
-        return Err(PyValueError::new_err(format!("{arg}: array data must be aligned")));
+        return Err(invalid(arg, "array data must be aligned"));
     }
     if !arr.is_c_contiguous() {
-        return Err(PyValueError::new_err(format!("{arg}: array must be C-contiguous")));
+        return Err(invalid(arg, "array must be C-contiguous"));
     }
-    arr.as_slice()
-        .map_err(|_| PyValueError::new_err(format!("{arg}: array must be C-contiguous")))
+    arr.as_slice().map_err(|_| invalid(arg, "array must be C-contiguous"))
 }
 
 /// A C-contiguous, aligned 1-D slice (see [`flat_slice`]).
@@ -69,7 +67,7 @@ impl FromPyObject<'_, '_> for Threads {
     fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
         let refuse = || {
             let shown = obj.repr().map_or_else(|_| "an object".to_owned(), |r| r.to_string());
-            InvalidArgumentError::new_err(format!("threads: must be a positive integer or None, got {shown}"))
+            invalid("threads", format!("must be a positive integer or None, got {shown}"))
         };
         if obj.is_instance_of::<PyBool>() {
             return Err(refuse());

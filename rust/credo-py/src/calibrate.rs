@@ -6,11 +6,13 @@ use credo_core::calibrate::{
     beta, histogram, isotonic, multiclass, pava, platt, temperature, BetaModel, Binning, HistogramModel, Increasing,
     IsotonicModel, IsotonicOptions, OutOfBounds, PlattModel, TemperatureModel,
 };
+use credo_core::choice::Choice;
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 use crate::arrays::{maybe_detach, slice1, slice2, Threads};
 use crate::errors::py_result;
+use crate::options::Wrap;
 
 type Arr1<'py> = Bound<'py, PyArray1<f64>>;
 
@@ -49,9 +51,19 @@ pub struct PyIsotonic(pub(crate) IsotonicModel);
 #[pymethods]
 impl PyIsotonic {
     #[new]
-    fn new(x_thresholds: Vec<f64>, y_thresholds: Vec<f64>, increasing: bool, out_of_bounds: &str) -> PyResult<Self> {
-        let oob = py_result(OutOfBounds::parse(out_of_bounds))?;
-        py_result(IsotonicModel::from_parts(x_thresholds, y_thresholds, increasing, oob)).map(Self)
+    fn new(
+        x_thresholds: Vec<f64>,
+        y_thresholds: Vec<f64>,
+        increasing: bool,
+        out_of_bounds: Wrap<OutOfBounds>,
+    ) -> PyResult<Self> {
+        py_result(IsotonicModel::from_parts(
+            x_thresholds,
+            y_thresholds,
+            increasing,
+            out_of_bounds.0,
+        ))
+        .map(Self)
     }
     /// The calibrated value of one float.
     fn predict_one(&self, x: f64) -> PyResult<f64> {
@@ -78,7 +90,7 @@ impl PyIsotonic {
     }
     #[getter]
     fn out_of_bounds(&self) -> &'static str {
-        self.0.out_of_bounds().name()
+        Choice::name(self.0.out_of_bounds())
     }
 }
 
@@ -93,34 +105,24 @@ fn spearman_rho(x: PyReadonlyArray1<'_, f64>, y: PyReadonlyArray1<'_, f64>) -> P
 /// Fits an isotonic map (scikit-learn's `IsotonicRegression` semantics); returns the model and
 /// the fingerprint of (x, y, sample_weight).
 #[pyfunction]
-#[pyo3(signature = (x, y, sample_weight=None, *, increasing="increasing", y_min=None, y_max=None, out_of_bounds="nan", resolution=1e-15))]
+#[pyo3(signature = (x, y, sample_weight=None, *, increasing=Wrap(Increasing::Yes), y_min=None, y_max=None, out_of_bounds=Wrap(OutOfBounds::Nan), resolution=1e-15))]
 #[allow(clippy::too_many_arguments)]
 fn fit_isotonic(
     py: Python<'_>,
     x: PyReadonlyArray1<'_, f64>,
     y: PyReadonlyArray1<'_, f64>,
     sample_weight: Option<PyReadonlyArray1<'_, f64>>,
-    increasing: &str,
+    increasing: Wrap<Increasing>,
     y_min: Option<f64>,
     y_max: Option<f64>,
-    out_of_bounds: &str,
+    out_of_bounds: Wrap<OutOfBounds>,
     resolution: f64,
 ) -> PyResult<(PyIsotonic, String)> {
-    let increasing = match increasing {
-        "increasing" => Increasing::Yes,
-        "decreasing" => Increasing::No,
-        "auto" => Increasing::Auto,
-        other => {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "increasing: must be 'increasing', 'decreasing' or 'auto', got {other:?}"
-            )))
-        }
-    };
     let opts = IsotonicOptions {
-        increasing,
+        increasing: increasing.0,
         y_min,
         y_max,
-        out_of_bounds: py_result(OutOfBounds::parse(out_of_bounds))?,
+        out_of_bounds: out_of_bounds.0,
         resolution,
     };
     let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
@@ -281,24 +283,16 @@ impl PyHistogram {
 
 /// Fits histogram binning with `strategy` 'uniform' (equal width) or 'quantile' (equal mass).
 #[pyfunction]
-#[pyo3(signature = (x, y, sample_weight=None, *, n_bins=10, strategy="uniform"))]
+#[pyo3(signature = (x, y, sample_weight=None, *, n_bins=10, strategy=Wrap(Binning::EqualWidth)))]
 fn fit_histogram(
     py: Python<'_>,
     x: PyReadonlyArray1<'_, f64>,
     y: PyReadonlyArray1<'_, f64>,
     sample_weight: Option<PyReadonlyArray1<'_, f64>>,
     n_bins: usize,
-    strategy: &str,
+    strategy: Wrap<Binning>,
 ) -> PyResult<PyHistogram> {
-    let binning = match strategy {
-        "uniform" => Binning::EqualWidth,
-        "quantile" => Binning::EqualMass,
-        other => {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "strategy: must be 'uniform' or 'quantile', got {other:?}"
-            )))
-        }
-    };
+    let binning = strategy.0;
     let (xs, ys, ws) = (slice1(&x, "X")?, slice1(&y, "y")?, opt_slice(&sample_weight)?);
     py_result(maybe_detach(py, xs.len(), || {
         histogram::fit(xs, ys, ws, n_bins, binning)

@@ -1,23 +1,28 @@
 //! Bindings for `credo_core::conformal`: quantiles, p-values, prediction sets, selective
 //! thresholds and claim filtering. Arrays come in C-contiguous and checked by the Python layer.
 
-use credo_core::conformal::{bounds, claims, clm, pvalues, quantile, rcps, selective, sets};
+use credo_core::conformal::bounds::{self, PValueKind};
+use credo_core::conformal::quantile::{self, QuantileMode};
+use credo_core::conformal::selective::{self, Fwer, MethodName};
+use credo_core::conformal::sets::{self, LastLabel, ScoreName};
+use credo_core::conformal::{claims, clm, pvalues, rcps};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 use crate::arrays::{maybe_detach, slice1, slice2, Threads};
-use crate::errors::py_result;
+use crate::errors::{invalid, py_result};
+use crate::options::{extract_as, Wrap};
 
 /// The rank k = ceil((n+1)(1-alpha)) (1-based; n + 1 means the quantile is +inf).
 #[pyfunction]
-fn conformal_rank(n: usize, alpha: f64, mode: &str) -> PyResult<usize> {
-    py_result(quantile::QuantileMode::parse(mode).and_then(|m| quantile::conformal_rank(n, alpha, m)))
+fn conformal_rank(n: usize, alpha: f64, mode: Wrap<QuantileMode>) -> PyResult<usize> {
+    py_result(quantile::conformal_rank(n, alpha, mode.0))
 }
 
 /// The smallest calibration size for which the quantile at level alpha is finite.
 #[pyfunction]
-fn min_calibration_size(alpha: f64, mode: &str) -> PyResult<usize> {
-    py_result(quantile::QuantileMode::parse(mode).and_then(|m| quantile::min_calibration_size(alpha, m)))
+fn min_calibration_size(alpha: f64, mode: Wrap<QuantileMode>) -> PyResult<usize> {
+    py_result(quantile::min_calibration_size(alpha, mode.0))
 }
 
 /// The k-th smallest score (+inf when k > n, or an error with raise_if_infinite).
@@ -26,13 +31,12 @@ fn conformal_quantile(
     py: Python<'_>,
     scores: PyReadonlyArray1<'_, f64>,
     alpha: f64,
-    mode: &str,
+    mode: Wrap<QuantileMode>,
     raise_if_infinite: bool,
 ) -> PyResult<f64> {
     let s = slice1(&scores, "scores")?;
-    let mode = py_result(quantile::QuantileMode::parse(mode))?;
     py_result(maybe_detach(py, s.len(), || {
-        quantile::conformal_quantile(s, alpha, mode, raise_if_infinite)
+        quantile::conformal_quantile(s, alpha, mode.0, raise_if_infinite)
     })?)
 }
 
@@ -82,10 +86,6 @@ impl PValues {
     }
 }
 
-fn parse_score(score: &str, randomized: bool, lam: f64, k_reg: usize) -> PyResult<sets::Score> {
-    py_result(sets::Score::parse(score, randomized, lam, k_reg))
-}
-
 /// A probability matrix read in place: float64 or float32 (no float64 copy of the latter).
 enum Probs<'py> {
     F64(PyReadonlyArray2<'py, f64>),
@@ -99,9 +99,7 @@ impl<'py> Probs<'py> {
         } else if let Ok(a) = arr.cast::<PyArray2<f32>>() {
             Ok(Self::F32(a.readonly()))
         } else {
-            Err(pyo3::exceptions::PyValueError::new_err(
-                "probs: expected a 2-D float64 or float32 array",
-            ))
+            Err(invalid("probs", "expected a 2-D float64 or float32 array"))
         }
     }
 }
@@ -130,7 +128,7 @@ fn class_scores<'py>(
     py: Python<'py>,
     probs: &Bound<'py, PyAny>,
     labels: PyReadonlyArray1<'py, i64>,
-    score: &str,
+    score: Wrap<ScoreName>,
     randomized: bool,
     raps_lambda: f64,
     raps_k_reg: usize,
@@ -138,7 +136,7 @@ fn class_scores<'py>(
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let probs = Probs::borrow(probs)?;
     let y = slice1(&labels, "labels")?;
-    let sc = parse_score(score, randomized, raps_lambda, raps_k_reg)?;
+    let sc = py_result(sets::Score::new(score.0, randomized, raps_lambda, raps_k_reg))?;
     let out = with_probs!(probs, |p, n, k| py_result(maybe_detach(py, p.len(), || {
         sets::calibration_scores(p, n, k, y, sc, seed)
     })?)?);
@@ -153,8 +151,8 @@ fn class_scores<'py>(
 fn predict_sets<'py>(
     py: Python<'py>,
     probs: &Bound<'py, PyAny>,
-    score: &str,
-    include_last_label: &str,
+    score: Wrap<ScoreName>,
+    include_last_label: Wrap<LastLabel>,
     raps_lambda: f64,
     raps_k_reg: usize,
     seed: u64,
@@ -164,17 +162,13 @@ fn predict_sets<'py>(
     threads: Option<Threads>,
 ) -> PyResult<Bound<'py, PyArray2<bool>>> {
     let probs = Probs::borrow(probs)?;
-    let sc = parse_score(score, false, raps_lambda, raps_k_reg)?;
-    let last = py_result(sets::LastLabel::parse(include_last_label))?;
+    let sc = py_result(sets::Score::new(score.0, false, raps_lambda, raps_k_reg))?;
+    let last = include_last_label.0;
     let q = match (q_single, &q_class, &q_row) {
         (Some(t), None, None) => sets::Thresholds::Single(t),
         (None, Some(v), None) => sets::Thresholds::PerClass(slice1(v, "thresholds")?),
         (None, None, Some(v)) => sets::Thresholds::PerRow(slice1(v, "thresholds")?),
-        _ => {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "thresholds: give exactly one of q_single, q_class, q_row",
-            ))
-        }
+        _ => return Err(invalid("thresholds", "give exactly one of q_single, q_class, q_row")),
     };
     let (out, n, k) = with_probs!(probs, |p, n, k| (
         py_result(maybe_detach(py, p.len(), || {
@@ -198,14 +192,14 @@ fn hb_p_value(r_hat: f64, n: u64, alpha: f64, binary: bool) -> f64 {
 
 /// p-value of H0: risk > alpha after `errors` errors among `n` ('hoeffding_bentkus' or 'binomial').
 #[pyfunction]
-fn risk_p_value(errors: u64, n: u64, alpha: f64, kind: &str) -> PyResult<f64> {
-    py_result(bounds::PValueKind::parse(kind)).map(|k| k.p_value(errors, n, alpha))
+fn risk_p_value(errors: u64, n: u64, alpha: f64, kind: &Bound<'_, PyAny>) -> PyResult<f64> {
+    extract_as::<PValueKind>(kind.as_borrowed(), "kind").map(|k| k.p_value(errors, n, alpha))
 }
 
 /// The (1 - delta) upper confidence bound on a risk from `errors` among `n`.
 #[pyfunction]
-fn risk_upper_bound(errors: u64, n: u64, delta: f64, kind: &str) -> PyResult<f64> {
-    py_result(bounds::PValueKind::parse(kind)).map(|k| k.upper_bound(errors, n, delta))
+fn risk_upper_bound(errors: u64, n: u64, delta: f64, kind: &Bound<'_, PyAny>) -> PyResult<f64> {
+    extract_as::<PValueKind>(kind.as_borrowed(), "kind").map(|k| k.upper_bound(errors, n, delta))
 }
 
 /// SGR's bound B*: BinomCDF(errors; m, b) = delta solved by bisection.
@@ -223,10 +217,14 @@ fn crc_r_hat_plus(r_hat: f64, n: u64, b: f64) -> f64 {
 
 /// RCPS upper confidence bound on the mean of losses in [0, 1] ('hoeffding', 'bernstein', 'wsr').
 #[pyfunction]
-fn rcps_upper_bound(py: Python<'_>, losses: PyReadonlyArray1<'_, f64>, delta: f64, bound: &str) -> PyResult<f64> {
+fn rcps_upper_bound(
+    py: Python<'_>,
+    losses: PyReadonlyArray1<'_, f64>,
+    delta: f64,
+    bound: Wrap<rcps::Bound>,
+) -> PyResult<f64> {
     let x = slice1(&losses, "losses")?;
-    let b = py_result(rcps::Bound::parse(bound))?;
-    py_result(maybe_detach(py, x.len(), || rcps::upper_bound(x, delta, b))?)
+    py_result(maybe_detach(py, x.len(), || rcps::upper_bound(x, delta, bound.0))?)
 }
 
 type SelectionTuple = (f64, bool, f64, f64, f64, usize, usize);
@@ -234,7 +232,7 @@ type SelectionTuple = (f64, bool, f64, f64, f64, usize, usize);
 /// Fits a selective-answering threshold: (threshold, feasible, risk_bound, coverage,
 /// empirical_risk, n_answered, n_errors).
 #[pyfunction]
-#[pyo3(signature = (confidence, correct, target_risk, delta, method, p_value="binomial", fwer="fixed_sequence", grid=50))]
+#[pyo3(signature = (confidence, correct, target_risk, delta, method, p_value=Wrap(PValueKind::Binomial), fwer=Wrap(Fwer::FixedSequence), grid=50))]
 #[allow(clippy::too_many_arguments)]
 fn selective_fit(
     py: Python<'_>,
@@ -242,28 +240,14 @@ fn selective_fit(
     correct: PyReadonlyArray1<'_, bool>,
     target_risk: f64,
     delta: f64,
-    method: &str,
-    p_value: &str,
-    fwer: &str,
+    method: Wrap<MethodName>,
+    p_value: Wrap<PValueKind>,
+    fwer: Wrap<Fwer>,
     grid: usize,
 ) -> PyResult<SelectionTuple> {
     let c = slice1(&confidence, "confidence")?;
     let y = slice1(&correct, "correct")?;
-    let m = match method {
-        "ltt" => selective::Method::Ltt {
-            p_value: py_result(bounds::PValueKind::parse(p_value))?,
-            fwer: py_result(selective::Fwer::parse(fwer))?,
-            grid,
-        },
-        "sgr" => selective::Method::Sgr,
-        "crc" => selective::Method::Crc,
-        other => {
-            return py_result(Err(credo_core::CredoError::invalid(
-                "method",
-                format!("must be 'ltt', 'sgr' or 'crc', got {other:?}"),
-            )))
-        }
-    };
+    let m = selective::Method::new(method.0, p_value.0, fwer.0, grid);
     let s = py_result(maybe_detach(py, c.len(), || {
         selective::fit(c, y, target_risk, delta, m)
     })?)?;
@@ -286,13 +270,12 @@ fn claim_threshold<'py>(
     correct: PyReadonlyArray1<'py, bool>,
     offsets: PyReadonlyArray1<'py, u64>,
     alpha: f64,
-    mode: &str,
+    mode: Wrap<QuantileMode>,
 ) -> PyResult<(f64, Bound<'py, PyArray1<f64>>)> {
     let s = slice1(&scores, "scores")?;
     let y = slice1(&correct, "labels")?;
     let off: Vec<usize> = slice1(&offsets, "offsets")?.iter().map(|&o| o as usize).collect();
-    let mode = py_result(quantile::QuantileMode::parse(mode))?;
-    let (t, r) = py_result(claims::claim_threshold(s, y, &off, alpha, mode))?;
+    let (t, r) = py_result(claims::claim_threshold(s, y, &off, alpha, mode.0))?;
     Ok((t, r.into_pyarray(py)))
 }
 
@@ -301,11 +284,10 @@ fn claim_threshold<'py>(
 fn clm_set_scores<'py>(
     py: Python<'py>,
     scores: PyReadonlyArray2<'py, f64>,
-    kind: &str,
+    kind: Wrap<clm::SetScore>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let (p, n, g) = slice2(&scores, "scores")?;
-    let kind = py_result(clm::SetScore::parse(kind))?;
-    let out = py_result(clm::set_scores(p, n, g, kind))?;
+    let out = py_result(clm::set_scores(p, n, g, kind.0))?;
     out.into_pyarray(py).reshape([n, g])
 }
 

@@ -4,7 +4,7 @@
 //! `credo_core::decide::{Rule, Action, Tier}`; the words are Python's).
 
 use credo_core::decide::{Action, Calibrator, Decider, DomainRules, Outcome, Request, Scorer};
-use credo_core::signals::TopkSummary;
+use credo_core::signals::{TopkPolicy, TopkSummary};
 use credo_core::CredoError;
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
@@ -13,6 +13,7 @@ use pyo3::types::PyBytes;
 use crate::arrays::slice1;
 use crate::calibrate::{PyBeta, PyHistogram, PyIsotonic, PyPlatt, PyTemperature};
 use crate::errors::py_result;
+use crate::options::Wrap;
 use crate::signals::{topk_options, TopArray};
 
 type OutcomeTuple = (f64, u8, u8, u8, f64, bool);
@@ -114,7 +115,7 @@ impl NativeDecision {
         if domains.is_empty() {
             return py_result(Err(CredoError::empty("domains", "the policy has no domain")));
         }
-        let topk = topk_options("bounds", vocab_size, None, -9999.0)?;
+        let topk = topk_options(Wrap(TopkPolicy::Bounds), vocab_size, None, -9999.0);
         Ok(Self(Decider { scorer, domains, topk }))
     }
 

@@ -42,26 +42,32 @@ pyo3::create_exception!(
     "A saved artefact that is corrupt, tampered or from a newer version."
 );
 
-/// Wrapper so the orphan rule lets us convert core errors into Python exceptions.
-pub struct PyCredoError(pub CredoError);
-
-impl From<CredoError> for PyCredoError {
-    fn from(e: CredoError) -> Self {
-        Self(e)
+/// The one crossing of a core error into Python: each variant raises its own subclass of
+/// `credo.CredoError`, with the core's message (which names the argument).
+pub fn py_err(e: CredoError) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        CredoError::InvalidArgument { .. } => InvalidArgumentError::new_err(msg),
+        CredoError::NonFinite { .. } => NonFiniteError::new_err(msg),
+        CredoError::Shape { .. } => ShapeError::new_err(msg),
+        CredoError::Empty { .. } => EmptyInputError::new_err(msg),
+        CredoError::Artifact(_) => ArtifactError::new_err(msg),
     }
 }
 
+/// A core error on its way to Python (`PyErr::from` goes through [`py_err`]).
+pub struct PyCredoError(pub CredoError);
+
 impl From<PyCredoError> for PyErr {
     fn from(e: PyCredoError) -> PyErr {
-        let msg = e.0.to_string();
-        match e.0 {
-            CredoError::InvalidArgument { .. } => InvalidArgumentError::new_err(msg),
-            CredoError::NonFinite { .. } => NonFiniteError::new_err(msg),
-            CredoError::Shape { .. } => ShapeError::new_err(msg),
-            CredoError::Empty { .. } => EmptyInputError::new_err(msg),
-            CredoError::Artifact(_) => ArtifactError::new_err(msg),
-        }
+        py_err(e.0)
     }
+}
+
+/// An `InvalidArgumentError` naming `arg`, for checks only the bindings can make (dtypes,
+/// memory layout, Python types).
+pub fn invalid(arg: &str, msg: impl Into<String>) -> PyErr {
+    py_err(CredoError::invalid(arg, msg))
 }
 
 /// Runs `f`, turning a Rust panic into a `CredoError` instead of PyO3's `PanicException` (a
@@ -80,9 +86,9 @@ pub fn catch_panic<T>(f: impl FnOnce() -> T) -> PyResult<T> {
     })
 }
 
-/// Converts a core result into a `PyResult`.
+/// A core result as a `PyResult` (errors through [`py_err`]).
 pub fn py_result<T>(r: credo_core::Result<T>) -> PyResult<T> {
-    r.map_err(|e| PyCredoError(e).into())
+    r.map_err(py_err)
 }
 
 /// Panics inside [`catch_panic`]: lets the test suite check that a panic reaches Python as a

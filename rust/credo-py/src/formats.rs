@@ -2,13 +2,15 @@
 //! scanner, and dicts / SDK objects walked by the same core reader through [`PyNode`].
 
 use credo_core::formats::{self, json::Span, Kind, Logprobs, Node, ReadError, ReadOptions};
+use credo_core::signals::TopkPolicy;
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyComplex, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTuple,
 };
 
-use crate::errors::py_result;
+use crate::errors::{invalid, py_result};
+use crate::options::Wrap;
 
 /// Bodies at least this long are read with the GIL released.
 const DETACH_BYTES: usize = 16 * 1024;
@@ -259,9 +261,7 @@ impl PyReadLogprobs {
     /// its top-k row in the row's order (None where the response gave no token).
     fn tokens<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
         match &self.tokens {
-            Tokens::None => Err(PyErr::from(crate::errors::PyCredoError(
-                credo_core::CredoError::invalid("tokens", "the response was read without its tokens"),
-            ))),
+            Tokens::None => Err(invalid("tokens", "the response was read without its tokens")),
             Tokens::Body { body, tokens, top } => {
                 let body = body.bind(py);
                 let bytes: &[u8] = if let Ok(b) = body.cast::<PyBytes>() {
@@ -338,8 +338,7 @@ impl PyReadLogprobs {
 }
 
 fn read_options(choice: i64, k: Option<i64>, tokens: bool, missing_chosen: f64) -> PyResult<ReadOptions> {
-    let bad =
-        |arg: &str, msg: String| PyErr::from(crate::errors::PyCredoError(credo_core::CredoError::invalid(arg, msg)));
+    let bad = invalid;
     let choice = usize::try_from(choice).map_err(|_| bad("choice", format!("must be at least 0, got {choice}")))?;
     let k = match k {
         None => None,
@@ -442,9 +441,9 @@ impl PyOpenAIStream {
 #[pymethods]
 impl PyOpenAIStream {
     #[new]
-    #[pyo3(signature = (policy="bounds", vocab_size=None, k=None))]
-    fn new(policy: &str, vocab_size: Option<usize>, k: Option<usize>) -> PyResult<Self> {
-        let opts = crate::signals::topk_options(policy, vocab_size, k, formats::SENTINEL)?;
+    #[pyo3(signature = (policy=Wrap(TopkPolicy::Bounds), vocab_size=None, k=None))]
+    fn new(policy: Wrap<TopkPolicy>, vocab_size: Option<usize>, k: Option<usize>) -> PyResult<Self> {
+        let opts = crate::signals::topk_options(policy, vocab_size, k, formats::SENTINEL);
         Ok(Self(std::sync::Mutex::new(py_result(
             formats::stream::OpenAIStream::new(opts),
         )?)))

@@ -12,7 +12,8 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2,
 use pyo3::prelude::*;
 
 use crate::arrays::{maybe_detach, slice1, slice2, Threads};
-use crate::errors::py_result;
+use crate::errors::{invalid, py_result};
+use crate::options::Wrap;
 
 type Arr<'py> = Bound<'py, PyArray1<f64>>;
 
@@ -22,18 +23,18 @@ fn opt_slice<'a>(a: &'a Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<&'
 
 fn ece_options(
     n_bins: usize,
-    convention: &str,
-    strategy: &str,
-    norm: &str,
+    convention: Wrap<Convention>,
+    strategy: Wrap<Strategy>,
+    norm: Wrap<Norm>,
     bin_weighted: bool,
-) -> PyResult<EceOptions> {
-    Ok(EceOptions {
+) -> EceOptions {
+    EceOptions {
         n_bins,
-        convention: py_result(Convention::parse(convention))?,
-        strategy: py_result(Strategy::parse(strategy))?,
-        norm: py_result(Norm::parse(norm))?,
+        convention: convention.0,
+        strategy: strategy.0,
+        norm: norm.0,
         bin_weighted,
-    })
+    }
 }
 
 /// Runs a fallible core computation in `threads` workers with the GIL released.
@@ -61,7 +62,7 @@ fn top_label<'py>(
 
 /// Binned calibration error of confidences against outcomes in [0, 1].
 #[pyfunction]
-#[pyo3(signature = (conf, y, weights=None, *, n_bins=15, convention="credo", strategy="uniform", norm="l1", bin_weighted=true, threads=None))]
+#[pyo3(signature = (conf, y, weights=None, *, n_bins=15, convention=Wrap(Convention::Credo), strategy=Wrap(Strategy::Uniform), norm=Wrap(Norm::L1), bin_weighted=true, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn ece(
     py: Python<'_>,
@@ -69,20 +70,20 @@ fn ece(
     y: PyReadonlyArray1<'_, f64>,
     weights: Option<PyReadonlyArray1<'_, f64>>,
     n_bins: usize,
-    convention: &str,
-    strategy: &str,
-    norm: &str,
+    convention: Wrap<Convention>,
+    strategy: Wrap<Strategy>,
+    norm: Wrap<Norm>,
     bin_weighted: bool,
     threads: Option<Threads>,
 ) -> PyResult<f64> {
-    let opts = ece_options(n_bins, convention, strategy, norm, bin_weighted)?;
+    let opts = ece_options(n_bins, convention, strategy, norm, bin_weighted);
     let (c, yv, w) = (slice1(&conf, "y_prob")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
     run(py, c.len(), Threads::count(threads), || core_ece::ece(c, yv, w, &opts))
 }
 
 /// Per-bin (weight, count, Σ w·conf, Σ w·outcome, edges) behind `ece`.
 #[pyfunction]
-#[pyo3(signature = (conf, y, weights=None, *, n_bins=15, convention="credo", strategy="uniform"))]
+#[pyo3(signature = (conf, y, weights=None, *, n_bins=15, convention=Wrap(Convention::Credo), strategy=Wrap(Strategy::Uniform)))]
 #[allow(clippy::type_complexity)]
 fn reliability<'py>(
     py: Python<'py>,
@@ -90,10 +91,10 @@ fn reliability<'py>(
     y: PyReadonlyArray1<'py, f64>,
     weights: Option<PyReadonlyArray1<'py, f64>>,
     n_bins: usize,
-    convention: &str,
-    strategy: &str,
+    convention: Wrap<Convention>,
+    strategy: Wrap<Strategy>,
 ) -> PyResult<(Arr<'py>, Arr<'py>, Arr<'py>, Arr<'py>, Arr<'py>)> {
-    let opts = ece_options(n_bins, convention, strategy, "l1", true)?;
+    let opts = ece_options(n_bins, convention, strategy, Wrap(Norm::L1), true);
     let (c, yv, w) = (slice1(&conf, "y_prob")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
     let s = run(py, c.len(), None, || core_ece::reliability(c, yv, w, &opts))?;
     let count: Vec<f64> = s.count.iter().map(|&v| v as f64).collect();
@@ -108,7 +109,7 @@ fn reliability<'py>(
 
 /// Classwise ECE: the mean over classes of the binary ECE of p_k against 1[y = k].
 #[pyfunction]
-#[pyo3(signature = (probs, labels, weights=None, *, n_bins=15, convention="credo", strategy="uniform", norm="l1", bin_weighted=true, threads=None))]
+#[pyo3(signature = (probs, labels, weights=None, *, n_bins=15, convention=Wrap(Convention::Credo), strategy=Wrap(Strategy::Uniform), norm=Wrap(Norm::L1), bin_weighted=true, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn ece_classwise(
     py: Python<'_>,
@@ -116,13 +117,13 @@ fn ece_classwise(
     labels: PyReadonlyArray1<'_, i64>,
     weights: Option<PyReadonlyArray1<'_, f64>>,
     n_bins: usize,
-    convention: &str,
-    strategy: &str,
-    norm: &str,
+    convention: Wrap<Convention>,
+    strategy: Wrap<Strategy>,
+    norm: Wrap<Norm>,
     bin_weighted: bool,
     threads: Option<Threads>,
 ) -> PyResult<f64> {
-    let opts = ece_options(n_bins, convention, strategy, norm, bin_weighted)?;
+    let opts = ece_options(n_bins, convention, strategy, norm, bin_weighted);
     let (p, _, k) = slice2(&probs, "y_prob")?;
     let (l, w) = (slice1(&labels, "y_true")?, opt_slice(&weights)?);
     run(py, p.len(), Threads::count(threads), || {
@@ -132,16 +133,16 @@ fn ece_classwise(
 
 /// Canonical (full-vector) ECE of Widmann et al. with per-coordinate uniform binning.
 #[pyfunction]
-#[pyo3(signature = (probs, labels, weights=None, *, n_bins=10, distance="tv"))]
+#[pyo3(signature = (probs, labels, weights=None, *, n_bins=10, distance=Wrap(Distance::TotalVariation)))]
 fn ece_canonical(
     py: Python<'_>,
     probs: PyReadonlyArray2<'_, f64>,
     labels: PyReadonlyArray1<'_, i64>,
     weights: Option<PyReadonlyArray1<'_, f64>>,
     n_bins: usize,
-    distance: &str,
+    distance: Wrap<Distance>,
 ) -> PyResult<f64> {
-    let d = py_result(Distance::parse(distance))?;
+    let d = distance.0;
     let (p, _, k) = slice2(&probs, "y_prob")?;
     let (l, w) = (slice1(&labels, "y_true")?, opt_slice(&weights)?);
     run(py, p.len(), None, || core_ece::ece_canonical(p, k, l, w, n_bins, d))
@@ -210,16 +211,16 @@ fn multiclass_score(
 /// A ranking metric of scores against correctness: "auroc", "average_precision", "aurc",
 /// "eaurc", "augrc" or "prr".
 #[pyfunction]
-#[pyo3(signature = (kind, scores, y, weights=None, *, convention="credo"))]
+#[pyo3(signature = (kind, scores, y, weights=None, *, convention=Wrap(AreaConvention::Credo)))]
 fn ranking_metric(
     py: Python<'_>,
     kind: &str,
     scores: PyReadonlyArray1<'_, f64>,
     y: PyReadonlyArray1<'_, f64>,
     weights: Option<PyReadonlyArray1<'_, f64>>,
-    convention: &str,
+    convention: Wrap<AreaConvention>,
 ) -> PyResult<f64> {
-    let conv = py_result(AreaConvention::parse(convention))?;
+    let conv = convention.0;
     let (s, yv, w) = (slice1(&scores, "y_score")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
     let kind = kind.to_owned();
     run(py, s.len(), None, move || match kind.as_str() {
@@ -285,7 +286,7 @@ fn coverage_at_risk(
 
 /// Bootstrap interval of a native metric: (estimate, low, high, distribution).
 #[pyfunction]
-#[pyo3(signature = (metric, conf, y, weights=None, *, n_resamples=1000, confidence_level=0.95, seed=0, n_bins=15, convention="credo", strategy="uniform", norm="l1", bin_weighted=true, area_convention="credo", threads=None, method="percentile"))]
+#[pyo3(signature = (metric, conf, y, weights=None, *, n_resamples=1000, confidence_level=0.95, seed=0, n_bins=15, convention=Wrap(Convention::Credo), strategy=Wrap(Strategy::Uniform), norm=Wrap(Norm::L1), bin_weighted=true, area_convention=Wrap(AreaConvention::Credo), threads=None, method=Wrap(IntervalMethod::Percentile)))]
 #[allow(clippy::too_many_arguments)]
 fn bootstrap_metric<'py>(
     py: Python<'py>,
@@ -297,18 +298,18 @@ fn bootstrap_metric<'py>(
     confidence_level: f64,
     seed: u64,
     n_bins: usize,
-    convention: &str,
-    strategy: &str,
-    norm: &str,
+    convention: Wrap<Convention>,
+    strategy: Wrap<Strategy>,
+    norm: Wrap<Norm>,
     bin_weighted: bool,
-    area_convention: &str,
+    area_convention: Wrap<AreaConvention>,
     threads: Option<Threads>,
-    method: &str,
+    method: Wrap<IntervalMethod>,
 ) -> PyResult<(f64, f64, f64, Arr<'py>)> {
-    let area = py_result(AreaConvention::parse(area_convention))?;
-    let method = py_result(IntervalMethod::parse(method))?;
+    let area = area_convention.0;
+    let method = method.0;
     let m = match metric {
-        "ece" => BootMetric::Ece(ece_options(n_bins, convention, strategy, norm, bin_weighted)?),
+        "ece" => BootMetric::Ece(ece_options(n_bins, convention, strategy, norm, bin_weighted)),
         "brier" => BootMetric::Brier,
         "nll" => BootMetric::Nll,
         "auroc" => BootMetric::Auroc,
@@ -318,8 +319,7 @@ fn bootstrap_metric<'py>(
         "augrc" => BootMetric::Augrc(area),
         "prr" => BootMetric::Prr,
         other => {
-            let e = credo_core::CredoError::invalid("metric", format!("no native bootstrap for {other:?}"));
-            return Err(crate::errors::PyCredoError(e).into());
+            return Err(invalid("metric", format!("no native bootstrap for {other:?}")));
         }
     };
     let (c, yv, w) = (slice1(&conf, "y_prob")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
@@ -334,20 +334,19 @@ fn bootstrap_metric<'py>(
 #[pyfunction]
 #[pyo3(signature = (method, estimate, distribution, jackknife=None, *, confidence_level=0.95))]
 fn bootstrap_interval(
-    method: &str,
+    method: Wrap<IntervalMethod>,
     estimate: f64,
     distribution: PyReadonlyArray1<'_, f64>,
     jackknife: Option<PyReadonlyArray1<'_, f64>>,
     confidence_level: f64,
 ) -> PyResult<(f64, f64)> {
-    let method = py_result(IntervalMethod::parse(method))?;
     let jk = jackknife
         .as_ref()
         .map(|j| slice1(j, "jackknife"))
         .transpose()?
         .unwrap_or(&[]);
     py_result(bootstrap::interval(
-        method,
+        method.0,
         estimate,
         slice1(&distribution, "distribution")?,
         confidence_level,
@@ -370,8 +369,7 @@ fn bootstrap_indices(py: Python<'_>, n: usize, n_resamples: usize, seed: u64) ->
     let idx = py_result(maybe_detach(py, n.saturating_mul(n_resamples), || {
         bootstrap::resample_indices(n, n_resamples, seed)
     })?)?;
-    let arr = Array2::from_shape_vec((n_resamples, n), idx)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let arr = Array2::from_shape_vec((n_resamples, n), idx).map_err(|e| invalid("n_resamples", e.to_string()))?;
     Ok(arr.into_pyarray(py))
 }
 
@@ -387,7 +385,7 @@ fn hist_update(
     let v = slice1(&values, "confidences")?;
     let c = counts
         .as_slice_mut()
-        .map_err(|_| pyo3::exceptions::PyValueError::new_err("counts: array must be C-contiguous"))?;
+        .map_err(|_| invalid("counts", "array must be C-contiguous"))?;
     py_result(maybe_detach(py, v.len(), || drift::hist_update(v, lo, hi, c))?)
 }
 

@@ -8,20 +8,21 @@ use credo_core::signals::{
 };
 use half::{bf16, f16};
 use numpy::{Element, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyTuple};
 
 use crate::arrays::{flat_slice, maybe_detach, slice1, slice2, Threads};
-use crate::errors::py_result;
+use crate::errors::{invalid, py_err, py_result};
+use crate::options::Wrap;
 
 fn parse_simd(simd: Option<&str>) -> PyResult<Option<SimdLevel>> {
     match simd {
         None | Some("auto") => Ok(None),
         Some(s) => SimdLevel::parse(s).map(Some).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "simd: must be one of 'auto', 'scalar', 'neon', 'avx2', 'avx512', got {s:?}"
-            ))
+            invalid(
+                "simd",
+                format!("must be one of 'auto', 'scalar', 'neon', 'avx2', 'avx512', got '{s}'"),
+            )
         }),
     }
 }
@@ -47,7 +48,7 @@ fn run<'py, T: Logit + Element>(
 /// Token signals of C-contiguous logits. `dtype` names the element type (`bfloat16` arrives as
 /// a `uint16` view); `batch` is `None` for `[T, V]` input.
 #[pyfunction]
-#[pyo3(signature = (logits, dtype, batch, seq, vocab, chosen=None, temperature=1.0, threads=None, simd=None, invalid="raise"))]
+#[pyo3(signature = (logits, dtype, batch, seq, vocab, chosen=None, temperature=1.0, threads=None, simd=None, invalid=Wrap(InvalidRows::Raise)))]
 #[allow(clippy::too_many_arguments)]
 fn token_signals<'py>(
     py: Python<'py>,
@@ -60,22 +61,13 @@ fn token_signals<'py>(
     temperature: f64,
     threads: Option<Threads>,
     simd: Option<&str>,
-    invalid: &str,
+    invalid: Wrap<InvalidRows>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let invalid = match invalid {
-        "raise" => InvalidRows::Raise,
-        "nan" => InvalidRows::Nan,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "invalid: must be 'raise' or 'nan', got {other:?}"
-            )))
-        }
-    };
     let opts = TokenOptions {
         temperature,
         threads: Threads::count(threads),
         simd: parse_simd(simd)?,
-        invalid,
+        invalid: invalid.0,
     };
     let shape = LogitsShape { batch, seq, vocab };
     let chosen = chosen.as_ref().map(|c| slice1(c, "chosen")).transpose()?;
@@ -92,7 +84,7 @@ fn token_signals<'py>(
                 signals::token_signals(xs, shape, chosen, &opts)
             })?)?
         }
-        other => return Err(PyValueError::new_err(format!("logits: unsupported dtype {other}"))),
+        other => return Err(crate::errors::invalid("logits", format!("unsupported dtype {other}"))),
     };
     let d = PyDict::new(py);
     set(&d, "logsumexp", s.logsumexp)?;
@@ -165,12 +157,12 @@ fn sequence_signals<'py>(
 
 /// Signals from `[T, width]` top-k logprobs (float64, C-contiguous).
 #[pyfunction]
-#[pyo3(signature = (top_logprobs, chosen_logprob=None, policy="bounds", vocab_size=None, k=None, sentinel=-9999.0))]
+#[pyo3(signature = (top_logprobs, chosen_logprob=None, policy=Wrap(TopkPolicy::Bounds), vocab_size=None, k=None, sentinel=-9999.0))]
 fn topk_signals<'py>(
     py: Python<'py>,
     top_logprobs: PyReadonlyArray2<'py, f64>,
     chosen_logprob: Option<PyReadonlyArray1<'py, f64>>,
-    policy: &str,
+    policy: Wrap<TopkPolicy>,
     vocab_size: Option<usize>,
     k: Option<usize>,
     sentinel: f64,
@@ -181,7 +173,7 @@ fn topk_signals<'py>(
         .map(|c| slice1(c, "chosen_logprob"))
         .transpose()?;
     let opts = TopkOptions {
-        policy: py_result(TopkPolicy::parse(policy))?,
+        policy: policy.0,
         vocab_size,
         k,
         sentinel,
@@ -214,21 +206,19 @@ pub(crate) enum TopArray<'py> {
 }
 
 impl<'py> TopArray<'py> {
-    /// `arr` if it is a 2-D float64 or float32 array, else a `ValueError` naming `arg`.
+    /// `arr` if it is a 2-D float64 or float32 array, else an error naming `arg`.
     pub(crate) fn borrow(arr: &Bound<'py, PyAny>, arg: &str) -> PyResult<Self> {
         if let Ok(a) = arr.cast::<PyArray2<f64>>() {
             Ok(Self::F64(a.readonly()))
         } else if let Ok(a) = arr.cast::<PyArray2<f32>>() {
             Ok(Self::F32(a.readonly()))
         } else {
-            Err(PyValueError::new_err(format!(
-                "{arg}: expected a 2-D float64 or float32 array"
-            )))
+            Err(invalid(arg, "expected a 2-D float64 or float32 array"))
         }
     }
 
-    /// The response as the kernel takes it (the array C-contiguous and aligned, else a
-    /// `ValueError` naming `arg`).
+    /// The response as the kernel takes it (the array C-contiguous and aligned, else an error
+    /// naming `arg`).
     pub(crate) fn response<'a>(&'a self, chosen: Option<&'a [f64]>, arg: &str) -> PyResult<signals::TopkResponse<'a>> {
         let (top, rows, width) = match self {
             Self::F64(a) => {
@@ -250,29 +240,29 @@ impl<'py> TopArray<'py> {
 }
 
 pub(crate) fn topk_options(
-    policy: &str,
+    policy: Wrap<TopkPolicy>,
     vocab_size: Option<usize>,
     k: Option<usize>,
     sentinel: f64,
-) -> PyResult<TopkOptions> {
-    Ok(TopkOptions {
-        policy: py_result(TopkPolicy::parse(policy))?,
+) -> TopkOptions {
+    TopkOptions {
+        policy: policy.0,
         vocab_size,
         k,
         sentinel,
-    })
+    }
 }
 
 /// Sequence-level features of one response's `[T, width]` top-k logprobs (float64 or float32,
 /// C-contiguous) in one pass: the 12 features in the order of `credo.signals.TopkSummary`
 /// after `n_tokens`, as a tuple `(n_tokens, mean_entropy, ..., not_top1)`.
 #[pyfunction]
-#[pyo3(signature = (top_logprobs, chosen_logprob=None, policy="bounds", vocab_size=None, k=None, sentinel=-9999.0))]
+#[pyo3(signature = (top_logprobs, chosen_logprob=None, policy=Wrap(TopkPolicy::Bounds), vocab_size=None, k=None, sentinel=-9999.0))]
 fn topk_summary<'py>(
     py: Python<'py>,
     top_logprobs: &Bound<'py, PyAny>,
     chosen_logprob: Option<PyReadonlyArray1<'py, f64>>,
-    policy: &str,
+    policy: Wrap<TopkPolicy>,
     vocab_size: Option<usize>,
     k: Option<usize>,
     sentinel: f64,
@@ -281,7 +271,7 @@ fn topk_summary<'py>(
         .as_ref()
         .map(|c| slice1(c, "chosen_logprob"))
         .transpose()?;
-    let opts = topk_options(policy, vocab_size, k, sentinel)?;
+    let opts = topk_options(policy, vocab_size, k, sentinel);
     let top = TopArray::borrow(top_logprobs, "top_logprobs")?;
     let response = top.response(chosen, "top_logprobs")?;
     // One exp (and a few flops) per entry: weigh entries ×4 against the GIL round-trip.
@@ -300,25 +290,24 @@ fn topk_summary<'py>(
 /// `[T_i]` arrays. Returns a float64 `[n, 13]` array, one row per response in the order of the
 /// tuple `topk_summary` returns (`n_tokens` first).
 #[pyfunction]
-#[pyo3(signature = (tops, chosen=None, policy="bounds", vocab_size=None, k=None, sentinel=-9999.0, threads=None))]
+#[pyo3(signature = (tops, chosen=None, policy=Wrap(TopkPolicy::Bounds), vocab_size=None, k=None, sentinel=-9999.0, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn topk_summary_batch<'py>(
     py: Python<'py>,
     tops: Vec<Bound<'py, PyAny>>,
     chosen: Option<Vec<PyReadonlyArray1<'py, f64>>>,
-    policy: &str,
+    policy: Wrap<TopkPolicy>,
     vocab_size: Option<usize>,
     k: Option<usize>,
     sentinel: f64,
     threads: Option<Threads>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let opts = topk_options(policy, vocab_size, k, sentinel)?;
+    let opts = topk_options(policy, vocab_size, k, sentinel);
     if let Some(c) = &chosen {
         if c.len() != tops.len() {
-            return Err(PyValueError::new_err(format!(
-                "chosen_logprob: has {} responses but top_logprobs has {}",
-                c.len(),
-                tops.len()
+            return Err(py_err(credo_core::CredoError::shape(
+                "chosen_logprob",
+                format!("has {} responses but top_logprobs has {}", c.len(), tops.len()),
             )));
         }
     }

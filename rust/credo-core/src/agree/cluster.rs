@@ -3,7 +3,7 @@
 //! Labels are numbered 0, 1, … in order of each cluster's first sample under both linkages, so a
 //! partition has one canonical labelling.
 
-use crate::error::{CredoError, Result};
+use crate::error::Result;
 
 /// How equivalent pairs become clusters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,19 +18,10 @@ pub enum Linkage {
     Components,
 }
 
-impl Linkage {
-    /// Parses the user-facing name.
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "greedy" => Ok(Self::Greedy),
-            "components" => Ok(Self::Components),
-            _ => Err(CredoError::invalid(
-                "clustering",
-                format!("must be 'greedy' or 'components', got '{name}'"),
-            )),
-        }
-    }
-}
+crate::choices!(Linkage, "clustering", {
+    "greedy" => Linkage::Greedy,
+    "components" => Linkage::Components,
+});
 
 /// Clusters `n` samples with the equivalence test `eq(i, j)` (always called with i < j, each
 /// unordered pair at most once). Errors from `eq` stop the clustering and are returned as they are.

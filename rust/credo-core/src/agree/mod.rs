@@ -46,26 +46,38 @@ pub enum Method {
     Similarity { threshold: f64 },
 }
 
+/// A method by name, before its threshold is attached (`callable` is the Python layer's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodName {
+    Exact,
+    Numeric,
+    Jaccard,
+    RougeL,
+    Embedding,
+    Entailment,
+    Similarity,
+}
+crate::choices!(MethodName, "method", {
+    "exact" => MethodName::Exact,
+    "numeric" => MethodName::Numeric,
+    "jaccard" => MethodName::Jaccard,
+    "rouge_l" => MethodName::RougeL,
+    "embedding" => MethodName::Embedding,
+    "entailment" => MethodName::Entailment,
+    "similarity" => MethodName::Similarity,
+});
+
 impl Method {
-    /// Builds a method from its user-facing name; `threshold` is the tolerance for `numeric`.
-    pub fn parse(name: &str, threshold: f64) -> Result<Self> {
+    /// The method `name` with its threshold (the tolerance for `numeric`, unused by `exact`).
+    pub fn new(name: MethodName, threshold: f64) -> Result<Self> {
         let m = match name {
-            "exact" => Self::Exact,
-            "numeric" => Self::Numeric { tolerance: threshold },
-            "jaccard" => Self::Jaccard { threshold },
-            "rouge_l" => Self::RougeL { threshold },
-            "embedding" => Self::Embedding { threshold },
-            "entailment" => Self::Entailment { threshold },
-            "similarity" => Self::Similarity { threshold },
-            _ => {
-                return Err(CredoError::invalid(
-                    "method",
-                    format!(
-                        "must be one of 'exact', 'numeric', 'jaccard', 'rouge_l', 'embedding', 'entailment', \
-                         'similarity', 'callable', got '{name}'"
-                    ),
-                ))
-            }
+            MethodName::Exact => Self::Exact,
+            MethodName::Numeric => Self::Numeric { tolerance: threshold },
+            MethodName::Jaccard => Self::Jaccard { threshold },
+            MethodName::RougeL => Self::RougeL { threshold },
+            MethodName::Embedding => Self::Embedding { threshold },
+            MethodName::Entailment => Self::Entailment { threshold },
+            MethodName::Similarity => Self::Similarity { threshold },
         };
         m.check()?;
         Ok(m)

@@ -19,19 +19,6 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "beta" => Ok(Self::Beta),
-            "dirichlet" => Ok(Self::Dirichlet),
-            "majority" => Ok(Self::Majority),
-            "entropy" => Ok(Self::Entropy),
-            _ => Err(CredoError::invalid(
-                "rule",
-                format!("must be one of 'beta', 'dirichlet', 'majority', 'entropy', got '{name}'"),
-            )),
-        }
-    }
-
     /// The threshold the rule uses when the caller gives none.
     #[must_use]
     pub fn default_threshold(self) -> f64 {
@@ -48,6 +35,12 @@ impl Rule {
         !matches!(self, Self::Entropy)
     }
 }
+crate::choices!(Rule, "rule", {
+    "beta" => Rule::Beta,
+    "dirichlet" => Rule::Dirichlet,
+    "majority" => Rule::Majority,
+    "entropy" => Rule::Entropy,
+});
 
 /// Counts sorted in decreasing order, zeros dropped.
 fn sorted(counts: &[u64]) -> Vec<u64> {

@@ -16,6 +16,10 @@ pub enum Binning {
     EqualWidth,
     EqualMass,
 }
+crate::choices!(Binning, "strategy", {
+    "uniform" => Binning::EqualWidth,
+    "quantile" => Binning::EqualMass,
+});
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistogramModel {

@@ -17,6 +17,11 @@ pub enum Increasing {
     No,
     Auto,
 }
+crate::choices!(Increasing, "increasing", {
+    "increasing" => Increasing::Yes,
+    "decreasing" => Increasing::No,
+    "auto" => Increasing::Auto,
+});
 
 /// What `predict` does with x outside the fitted range [min x, max x].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,27 +34,11 @@ pub enum OutOfBounds {
     Raise,
 }
 
-impl OutOfBounds {
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "nan" => Ok(Self::Nan),
-            "clip" => Ok(Self::Clip),
-            "raise" => Ok(Self::Raise),
-            _ => Err(CredoError::invalid(
-                "out_of_bounds",
-                format!("must be 'nan', 'clip' or 'raise', got {s:?}"),
-            )),
-        }
-    }
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Nan => "nan",
-            Self::Clip => "clip",
-            Self::Raise => "raise",
-        }
-    }
-}
+crate::choices!(OutOfBounds, "out_of_bounds", {
+    "nan" => OutOfBounds::Nan,
+    "clip" => OutOfBounds::Clip,
+    "raise" => OutOfBounds::Raise,
+});
 
 #[derive(Clone, Copy, Debug)]
 pub struct IsotonicOptions {

@@ -5,7 +5,7 @@
 //! - The SGR risk bound of Geifman & El-Yaniv (d.5): bisection on BinomCDF(k; m, b) = δ.
 //! - Conformal risk control's adjusted risk R̂⁺ (d.2).
 
-use crate::error::{check_open_unit, CredoError, Result};
+use crate::error::{check_open_unit, Result};
 use crate::special::binom_cdf;
 
 /// h₁(a, b) = a·ln(a/b) + (1−a)·ln((1−a)/(1−b)), with a·ln(a/b) = 0 at a = 0 (as MAPIE).
@@ -48,17 +48,6 @@ pub enum PValueKind {
 }
 
 impl PValueKind {
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "hoeffding_bentkus" => Ok(Self::HoeffdingBentkus),
-            "binomial" => Ok(Self::Binomial),
-            _ => Err(CredoError::invalid(
-                "p_value",
-                format!("must be 'hoeffding_bentkus' or 'binomial', got {s:?}"),
-            )),
-        }
-    }
-
     /// p-value of H₀: risk > α after `errors` errors among `n` answered points.
     #[must_use]
     pub fn p_value(self, errors: u64, n: u64, alpha: f64) -> f64 {
@@ -92,6 +81,10 @@ impl PValueKind {
         hi
     }
 }
+crate::choices!(PValueKind, "p_value", {
+    "hoeffding_bentkus" => PValueKind::HoeffdingBentkus,
+    "binomial" => PValueKind::Binomial,
+});
 
 /// SGR's bound B*: solves BinomCDF(k; m, b) = δ for b ∈ [k/m, 1] by bisection, stopping when
 /// |f| < 1e-7 as the reference script does (k is the integer error count, i.e. ⌊m·r̂⌋).

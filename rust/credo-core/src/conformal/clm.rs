@@ -22,20 +22,12 @@ pub enum SetScore {
     Sum,
 }
 
-impl SetScore {
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "geometric" => Ok(Self::Geometric),
-            "first_k" => Ok(Self::FirstK),
-            "max" => Ok(Self::Max),
-            "sum" => Ok(Self::Sum),
-            _ => Err(CredoError::invalid(
-                "kind",
-                format!("must be 'geometric', 'first_k', 'max' or 'sum', got {s:?}"),
-            )),
-        }
-    }
-}
+crate::choices!(SetScore, "kind", {
+    "geometric" => SetScore::Geometric,
+    "first_k" => SetScore::FirstK,
+    "max" => SetScore::Max,
+    "sum" => SetScore::Sum,
+});
 
 /// Cumulative set scores [n, g] from per-generation scores `p` [n, g] (row-major).
 pub fn set_scores(p: &[f64], n: usize, g: usize, kind: SetScore) -> Result<Vec<f64>> {

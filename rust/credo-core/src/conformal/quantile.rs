@@ -17,19 +17,10 @@ pub enum QuantileMode {
     Compat,
 }
 
-impl QuantileMode {
-    /// Parses `"exact"` / `"compat"`.
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "exact" => Ok(Self::Exact),
-            "compat" => Ok(Self::Compat),
-            _ => Err(CredoError::invalid(
-                "mode",
-                format!("must be 'exact' or 'compat', got {s:?}"),
-            )),
-        }
-    }
-}
+crate::choices!(QuantileMode, "mode", {
+    "exact" => QuantileMode::Exact,
+    "compat" => QuantileMode::Compat,
+});
 
 /// α as the exact fraction m / 10^d of its shortest decimal representation.
 fn decimal_parts(alpha: f64) -> (u128, u32) {

@@ -16,19 +16,11 @@ pub enum Bound {
     Wsr,
 }
 
-impl Bound {
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "hoeffding" => Ok(Self::Hoeffding),
-            "bernstein" => Ok(Self::Bernstein),
-            "wsr" => Ok(Self::Wsr),
-            _ => Err(CredoError::invalid(
-                "bound",
-                format!("must be 'hoeffding', 'bernstein' or 'wsr', got {s:?}"),
-            )),
-        }
-    }
-}
+crate::choices!(Bound, "bound", {
+    "hoeffding" => Bound::Hoeffding,
+    "bernstein" => Bound::Bernstein,
+    "wsr" => Bound::Wsr,
+});
 
 /// The (1 − δ) upper confidence bound on the mean of `losses` (each in [0, 1]).
 pub fn upper_bound(losses: &[f64], delta: f64, bound: Bound) -> Result<f64> {
@@ -131,6 +123,6 @@ mod tests {
         assert!(upper_bound(&[1.5], 0.1, Bound::Wsr).is_err());
         assert!(upper_bound(&[], 0.1, Bound::Hoeffding).is_err());
         assert!(upper_bound(&[0.5], 0.1, Bound::Bernstein).is_err());
-        assert!(Bound::parse("x").is_err());
+        assert!("x".parse::<Bound>().is_err());
     }
 }

@@ -23,18 +23,10 @@ pub enum Fwer {
     Bonferroni,
 }
 
-impl Fwer {
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "fixed_sequence" => Ok(Self::FixedSequence),
-            "bonferroni" => Ok(Self::Bonferroni),
-            _ => Err(CredoError::invalid(
-                "fwer",
-                format!("must be 'fixed_sequence' or 'bonferroni', got {s:?}"),
-            )),
-        }
-    }
-}
+crate::choices!(Fwer, "fwer", {
+    "fixed_sequence" => Fwer::FixedSequence,
+    "bonferroni" => Fwer::Bonferroni,
+});
 
 /// The selective-answering method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +41,31 @@ pub enum Method {
     },
     Sgr,
     Crc,
+}
+
+/// A method by name, before LTT's settings are attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodName {
+    Ltt,
+    Sgr,
+    Crc,
+}
+crate::choices!(MethodName, "method", {
+    "ltt" => MethodName::Ltt,
+    "sgr" => MethodName::Sgr,
+    "crc" => MethodName::Crc,
+});
+
+impl Method {
+    /// The method `name`; LTT's p-value, family-wise rule and grid (unused by SGR and CRC).
+    #[must_use]
+    pub fn new(name: MethodName, p_value: PValueKind, fwer: Fwer, grid: usize) -> Self {
+        match name {
+            MethodName::Ltt => Self::Ltt { p_value, fwer, grid },
+            MethodName::Sgr => Self::Sgr,
+            MethodName::Crc => Self::Crc,
+        }
+    }
 }
 
 /// A fitted threshold and what it buys on the calibration data.

@@ -29,13 +29,26 @@ pub enum Score {
     },
 }
 
+/// A score by name, before its RAPS parameters are attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScoreName {
+    Lac,
+    Aps,
+    Raps,
+}
+crate::choices!(ScoreName, "score", {
+    "lac" => ScoreName::Lac,
+    "aps" => ScoreName::Aps,
+    "raps" => ScoreName::Raps,
+});
+
 impl Score {
-    /// Builds a score from its name and RAPS parameters.
-    pub fn parse(name: &str, randomized: bool, lambda: f64, k_reg: usize) -> Result<Self> {
+    /// The score `name` with its randomisation and RAPS parameters (ignored where unused).
+    pub fn new(name: ScoreName, randomized: bool, lambda: f64, k_reg: usize) -> Result<Self> {
         match name {
-            "lac" => Ok(Self::Lac),
-            "aps" => Ok(Self::Aps { randomized }),
-            "raps" => {
+            ScoreName::Lac => Ok(Self::Lac),
+            ScoreName::Aps => Ok(Self::Aps { randomized }),
+            ScoreName::Raps => {
                 if !(lambda.is_finite() && lambda >= 0.0) {
                     return Err(CredoError::invalid(
                         "raps_lambda",
@@ -48,10 +61,6 @@ impl Score {
                     k_reg,
                 })
             }
-            _ => Err(CredoError::invalid(
-                "score",
-                format!("must be 'lac', 'aps' or 'raps', got {name:?}"),
-            )),
         }
     }
 
@@ -78,20 +87,11 @@ pub enum LastLabel {
     Randomized,
 }
 
-impl LastLabel {
-    /// From MAPIE's spelling: "true", "false" or "randomized".
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "true" => Ok(Self::Include),
-            "false" => Ok(Self::Exclude),
-            "randomized" => Ok(Self::Randomized),
-            _ => Err(CredoError::invalid(
-                "include_last_label",
-                format!("must be True, False or 'randomized', got {name:?}"),
-            )),
-        }
-    }
-}
+crate::choices!(LastLabel, "include_last_label", {
+    "true" => LastLabel::Include,
+    "false" => LastLabel::Exclude,
+    "randomized" => LastLabel::Randomized,
+});
 
 /// The RAPS penalty λ·max(0, rank − k_reg) of a 1-based rank (0 for APS and LAC).
 fn penalty(score: Score, rank: usize) -> f64 {
@@ -684,8 +684,9 @@ mod tests {
             0
         )
         .is_err());
-        assert!(LastLabel::parse("maybe").is_err());
-        assert!(Score::parse("foo", false, 0.0, 0).is_err());
+        assert!("maybe".parse::<LastLabel>().is_err());
+        assert!("foo".parse::<ScoreName>().is_err());
+        assert!(Score::new(ScoreName::Raps, false, -1.0, 0).is_err());
         let mut bad = P;
         bad[5] = 1.5;
         // LAC reads (and checks) the label's column; APS every column

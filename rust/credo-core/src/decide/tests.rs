@@ -23,7 +23,7 @@ fn decider() -> Decider {
         scorer: Scorer::new(vec![10], vec![2.0], 1.0, false, None).unwrap(),
         domains: vec![domain(false), domain(true)],
         topk: TopkOptions {
-            policy: TopkPolicy::parse("bounds").unwrap(),
+            policy: TopkPolicy::Bounds,
             vocab_size: None,
             k: None,
             sentinel: -9999.0,

@@ -22,26 +22,14 @@ pub enum Convention {
     Relplot,
 }
 
-impl Convention {
-    pub fn parse(name: &str) -> Result<Self> {
-        Ok(match name {
-            "credo" => Self::Credo,
-            "sklearn" => Self::Sklearn,
-            "netcal" => Self::Netcal,
-            "torchmetrics" => Self::Torchmetrics,
-            "mapie" => Self::Mapie,
-            "relplot" => Self::Relplot,
-            _ => {
-                return Err(CredoError::invalid(
-                    "convention",
-                    format!(
-                        "must be one of 'credo', 'sklearn', 'netcal', 'torchmetrics', 'mapie', 'relplot', got {name:?}"
-                    ),
-                ))
-            }
-        })
-    }
-}
+crate::choices!(Convention, "convention", {
+    "credo" => Convention::Credo,
+    "sklearn" => Convention::Sklearn,
+    "netcal" => Convention::Netcal,
+    "torchmetrics" => Convention::Torchmetrics,
+    "mapie" => Convention::Mapie,
+    "relplot" => Convention::Relplot,
+});
 
 /// Equal-width or equal-mass (quantile) bins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,18 +38,10 @@ pub enum Strategy {
     Quantile,
 }
 
-impl Strategy {
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "uniform" => Ok(Self::Uniform),
-            "quantile" => Ok(Self::Quantile),
-            _ => Err(CredoError::invalid(
-                "strategy",
-                format!("must be 'uniform' or 'quantile', got {name:?}"),
-            )),
-        }
-    }
-}
+crate::choices!(Strategy, "strategy", {
+    "uniform" => Strategy::Uniform,
+    "quantile" => Strategy::Quantile,
+});
 
 /// netcal clips confidences to [eps, 1 − eps] with the float64 machine epsilon.
 pub const NETCAL_EPS: f64 = f64::EPSILON;

@@ -42,26 +42,11 @@ pub enum IntervalMethod {
     Bca,
 }
 
-impl IntervalMethod {
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "percentile" => Ok(Self::Percentile),
-            "basic" => Ok(Self::Basic),
-            "bca" => Ok(Self::Bca),
-            _ => Err(CredoError::invalid(
-                "method",
-                format!("must be 'percentile', 'basic' or 'bca', got {name:?}"),
-            )),
-        }
-    }
-}
-
-impl std::str::FromStr for IntervalMethod {
-    type Err = CredoError;
-    fn from_str(s: &str) -> Result<Self> {
-        Self::parse(s)
-    }
-}
+crate::choices!(IntervalMethod, "method", {
+    "percentile" => IntervalMethod::Percentile,
+    "basic" => IntervalMethod::Basic,
+    "bca" => IntervalMethod::Bca,
+});
 
 /// How many leave-a-group-out evaluations the BCa acceleration uses at most (delete-d
 /// jackknife; with n ≤ this it is the leave-one-out jackknife).
@@ -444,6 +429,6 @@ mod tests {
         assert!(d.0.is_finite() && d.1 < 97.5 && d.0 <= d.1, "{d:?}");
         assert!(interval(IntervalMethod::Basic, f64::NAN, &dist, 0.95, &[]).is_err());
         assert!(interval(IntervalMethod::Percentile, 0.0, &[f64::NAN], 0.95, &[]).is_err());
-        assert!("bca".parse::<IntervalMethod>().is_ok() && IntervalMethod::parse("BCa").is_err());
+        assert!("bca".parse::<IntervalMethod>().is_ok() && "BCa".parse::<IntervalMethod>().is_err());
     }
 }

@@ -27,22 +27,12 @@ pub enum Norm {
     Max,
 }
 
-impl Norm {
-    pub fn parse(name: &str) -> Result<Self> {
-        Ok(match name {
-            "l1" => Self::L1,
-            "l2" => Self::L2,
-            "l2_debiased" => Self::L2Debiased,
-            "max" => Self::Max,
-            _ => {
-                return Err(CredoError::invalid(
-                    "norm",
-                    format!("must be one of 'l1', 'l2', 'l2_debiased', 'max', got {name:?}"),
-                ))
-            }
-        })
-    }
-}
+crate::choices!(Norm, "norm", {
+    "l1" => Norm::L1,
+    "l2" => Norm::L2,
+    "l2_debiased" => Norm::L2Debiased,
+    "max" => Norm::Max,
+});
 
 /// Everything that defines one binned calibration error.
 #[derive(Clone, Copy, Debug)]
@@ -278,18 +268,10 @@ pub enum Distance {
     Euclidean,
 }
 
-impl Distance {
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "tv" => Ok(Self::TotalVariation),
-            "euclidean" => Ok(Self::Euclidean),
-            _ => Err(CredoError::invalid(
-                "distance",
-                format!("must be 'tv' or 'euclidean', got {name:?}"),
-            )),
-        }
-    }
-}
+crate::choices!(Distance, "distance", {
+    "tv" => Distance::TotalVariation,
+    "euclidean" => Distance::Euclidean,
+});
 
 /// The canonical (full-vector) ECE of Widmann et al. (2019) as CalibrationErrors.jl's
 /// `ECE(UniformBinning(n_bins))`: every coordinate p_k goes to bin ⌈B·p_k⌉ (p_k = 0 to the first),

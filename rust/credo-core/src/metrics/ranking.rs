@@ -210,18 +210,10 @@ pub enum AreaConvention {
     TorchUncertainty,
 }
 
-impl AreaConvention {
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "credo" => Ok(Self::Credo),
-            "torch_uncertainty" => Ok(Self::TorchUncertainty),
-            _ => Err(CredoError::invalid(
-                "convention",
-                format!("must be 'credo' or 'torch_uncertainty', got {name:?}"),
-            )),
-        }
-    }
-}
+crate::choices!(AreaConvention, "convention", {
+    "credo" => AreaConvention::Credo,
+    "torch_uncertainty" => AreaConvention::TorchUncertainty,
+});
 
 /// Area under the (generalised) risk–coverage curve over a ranking.
 fn area(r: &Ranked, y: &[f64], w: Option<&[f64]>, conv: AreaConvention, generalized: bool) -> f64 {

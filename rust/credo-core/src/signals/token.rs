@@ -25,6 +25,10 @@ pub enum InvalidRows {
     /// Return NaN signals (and argmax/rank −1) for such rows.
     Nan,
 }
+crate::choices!(InvalidRows, "invalid", {
+    "raise" => InvalidRows::Raise,
+    "nan" => InvalidRows::Nan,
+});
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TokenOptions {

@@ -23,19 +23,13 @@ pub enum TopkPolicy {
     Bounds,
 }
 
-impl TopkPolicy {
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "raw" => Ok(Self::Raw),
-            "renormalized" | "renormalised" => Ok(Self::Renormalized),
-            "bounds" => Ok(Self::Bounds),
-            _ => Err(CredoError::invalid(
-                "policy",
-                format!("must be 'raw', 'renormalized' or 'bounds', got {s:?}"),
-            )),
-        }
-    }
-}
+crate::choices!(TopkPolicy, "policy", {
+    "raw" => TopkPolicy::Raw,
+    "renormalized" => TopkPolicy::Renormalized,
+    "bounds" => TopkPolicy::Bounds,
+}, aliases {
+    "renormalised" => TopkPolicy::Renormalized,
+});
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TopkOptions {

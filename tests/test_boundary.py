@@ -1,0 +1,47 @@
+"""The contract at the Rust/Python boundary: options are parsed by the core (one table per
+option) and every refusal from the native module is a ``credo.CredoError`` naming its argument."""
+
+import numpy as np
+import pytest
+
+import credo
+from credo import _credo
+
+X = np.array([0.1, 0.4, 0.6, 0.9])
+Y = np.array([0.0, 0.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("call", "arg"),
+    [
+        (lambda v: _credo.fit_histogram(X, Y, strategy=v), "strategy"),
+        (lambda v: _credo.fit_isotonic(X, Y, increasing=v), "increasing"),
+        (lambda v: _credo.fit_isotonic(X, Y, out_of_bounds=v), "out_of_bounds"),
+        (lambda v: _credo.ece(X, Y, norm=v), "norm"),
+        (lambda v: _credo.ece(X, Y, convention=v), "convention"),
+        (lambda v: _credo.ranking_metric("aurc", X, Y, convention=v), "convention"),
+        (lambda v: _credo.conformal_rank(10, 0.1, v), "mode"),
+        (lambda v: _credo.risk_p_value(1, 10, 0.1, v), "kind"),
+        (lambda v: _credo.rcps_upper_bound(X, 0.1, v), "bound"),
+        (lambda v: _credo.selective_fit(X, Y > 0, 0.2, 0.1, v), "method"),
+        (lambda v: _credo.selective_fit(X, Y > 0, 0.2, 0.1, "ltt", fwer=v), "fwer"),
+        (lambda v: _credo.clm_set_scores(X.reshape(2, 2), v), "kind"),
+        (lambda v: _credo.agree_stopping_default_threshold(v), "rule"),
+        (lambda v: _credo.token_signals(np.zeros((2, 3)), "float64", None, 2, 3, invalid=v), "invalid"),
+        (lambda v: _credo.topk_summary(np.zeros((2, 3)) - 1.0, policy=v), "policy"),
+    ],
+)
+@pytest.mark.parametrize("bad", ["nonsense", 3, None])
+def test_an_unknown_option_is_a_credo_error_naming_it_and_its_choices(call, arg, bad):
+    with pytest.raises(credo.InvalidArgumentError, match=rf"^{arg}: must be one of '") as e:
+        call(bad)
+    assert repr(bad) in str(e.value)
+
+
+def test_layout_and_dtype_refusals_are_credo_errors():
+    with pytest.raises(credo.InvalidArgumentError, match=r"^X: array must be C-contiguous"):
+        _credo.fit_platt(np.zeros((4, 2))[:, 0], Y)
+    with pytest.raises(credo.InvalidArgumentError, match=r"^logits: unsupported dtype"):
+        _credo.token_signals(np.zeros((2, 3)), "int8", None, 2, 3)
+    with pytest.raises(credo.InvalidArgumentError, match=r"^thresholds"):
+        _credo.predict_sets(np.full((2, 2), 0.5), "lac", "true", 0.0, 0, 0)
