@@ -221,7 +221,8 @@ def _bfloat16_view(x: Any) -> np.ndarray | None:
         import ml_dtypes
     except ImportError:
         return raw
-    return raw.view(ml_dtypes.bfloat16)
+    bf16: np.ndarray = raw.view(ml_dtypes.bfloat16)
+    return bf16
 
 
 # --- array helpers ------------------------------------------------------------------------------
@@ -419,7 +420,7 @@ def token_signals(xp: Any, logits: Any, chosen: Any, *, temperature: Any, invali
         r = _first(xp, bad)
         raise _invalid_row(c, x2[r, :], _describe(batch, seq, r), t)
     prov = Provenance(source="logits", mode="full", vocab_size=vocab, temperature=t, processed=processed)
-    res = {k: None if v is None else xp.reshape(v, lead) for k, v in out.items()}
+    res: dict[str, Any] = {k: None if v is None else xp.reshape(v, lead) for k, v in out.items()}
     return TokenSignals(**res, chosen=None if ids is None else xp.reshape(ids, lead), provenance=prov, simd=simd)
 
 
@@ -772,10 +773,16 @@ def _quantile_edges(c: _Ctx, conf: Any, qs: np.ndarray) -> Any:
     for q in qs:
         vi = (n - 1.0) * float(q)
         if vi >= n - 1:
-            lo.append(n - 1), hi.append(n - 1), gamma.append(0.0), last.append(True)
+            lo.append(n - 1)
+            hi.append(n - 1)
+            gamma.append(0.0)
+            last.append(True)
             continue
         prev = math.floor(max(vi, 0.0))
-        lo.append(prev), hi.append(min(prev + 1, n - 1)), gamma.append(vi - prev), last.append(False)
+        lo.append(prev)
+        hi.append(min(prev + 1, n - 1))
+        gamma.append(vi - prev)
+        last.append(False)
     a = xp.take(srt, c.asarray(np.array(lo, np.int64)))
     b = xp.take(srt, c.asarray(np.array(hi, np.int64)))
     g = c.asarray(np.array(gamma))

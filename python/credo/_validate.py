@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -175,13 +175,17 @@ def check_open_unit(value: Any, name: str) -> float:
     return v
 
 
-def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
+_T = TypeVar("_T")
+
+
+def check_choice(value: Any, name: str, choices: Iterable[_T]) -> _T:
     """``value`` if it is one of ``choices``, else an error listing them."""
     options = tuple(choices)
     if value not in options:
         listed = ", ".join(repr(c) for c in options)
         raise InvalidArgumentError(f"{name}: must be one of {listed}, got {value!r}")
-    return value
+    chosen: _T = value
+    return chosen
 
 
 #: The largest integer any native argument takes (a signed 64-bit integer); the core sets the

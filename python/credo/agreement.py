@@ -28,7 +28,7 @@ answer order, but a ~ b ~ c chains a and c. For ``exact`` both give the same par
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,14 +80,20 @@ def normalize_answer(
         return _credo.agree_normalize(text, unicode, lowercase, punctuation, articles, whitespace, numbers)
 
 
-def _flags(normalize: bool | Mapping[str, bool]) -> tuple[bool, ...]:
+# One flag per normalisation step, in _STEPS order (the native call takes exactly six).
+_Flags = tuple[bool, bool, bool, bool, bool, bool]
+
+
+def _flags(normalize: bool | Mapping[str, bool]) -> _Flags:
     if isinstance(normalize, bool):
-        return (normalize,) * len(_STEPS)
+        n = normalize
+        return n, n, n, n, n, n
     if isinstance(normalize, Mapping):
         unknown = set(normalize) - set(_STEPS)
         if unknown:
             raise InvalidArgumentError(f"normalize: unknown steps {sorted(unknown)}; steps are {list(_STEPS)}")
-        return tuple(bool(normalize.get(s, True)) for s in _STEPS)
+        unicode, lowercase, punctuation, articles, whitespace, numbers = (bool(normalize.get(s, True)) for s in _STEPS)
+        return unicode, lowercase, punctuation, articles, whitespace, numbers
     raise InvalidArgumentError(f"normalize: expected True/False or a mapping of steps, got {type(normalize).__name__}")
 
 
@@ -217,7 +223,7 @@ class AgreementBatch:
         return len(self.raw["agreement"])
 
     def __getattr__(self, name: str) -> np.ndarray:
-        raw = self.__dict__.get("raw", {})
+        raw: dict[str, np.ndarray] = self.__dict__.get("raw", {})
         if name in raw:
             return raw[name]
         raise AttributeError(name)
@@ -236,7 +242,7 @@ class AgreementBatch:
         i %= len(self)
         return _result(self.raw, i, self.questions[i], self.method, self.clustering)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[AgreementResult]:
         return (self[i] for i in range(len(self)))
 
 
@@ -370,7 +376,9 @@ def agree_batch(
     """
     if isinstance(questions, (str, bytes)) or not isinstance(questions, Sequence):
         raise InvalidArgumentError(f"questions: expected a sequence of answer lists, got {type(questions).__name__}")
-    qs = [q if isinstance(q, list) else _answer_list(q, f"questions[{i}]") for i, q in enumerate(questions)]
+    qs: list[Sequence[str]] = [
+        q if isinstance(q, list) else _answer_list(q, f"questions[{i}]") for i, q in enumerate(questions)
+    ]
     method = _infer_method(
         method, equivalent=equivalent, entailment=entailment, similarity=similarity, embeddings=embeddings
     )

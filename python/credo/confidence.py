@@ -125,7 +125,13 @@ _1_EPS = 1.0 - _EPS
 
 def _logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, _EPS, 1.0 - _EPS)
-    return np.log(q / (1.0 - q))
+    logit: np.ndarray = np.log(q / (1.0 - q))
+    return logit
+
+
+# What _credo.logistic_fit returns: coef, intercept, standardised coef, mean, scale, iterations,
+# converged, final objective.
+_LogisticFit = tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray, int, bool, float]
 
 
 def _scalar_predictor(calibrator: Any) -> Callable[[float], float] | None:
@@ -157,7 +163,7 @@ class _Sub:
         "to_logit",
     )
 
-    def __init__(self, fit: tuple, calibrator: Any = None, scalar_cal: bool = False, to_logit: bool = False):
+    def __init__(self, fit: _LogisticFit, calibrator: Any = None, scalar_cal: bool = False, to_logit: bool = False):
         coef, intercept, coef_std, mean, scale, n_iter, converged, _ = fit
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = float(intercept)
@@ -372,7 +378,7 @@ class ConfidenceModel(Estimator):
 
     # ----------------------------------------------------------------- fitting
 
-    def _fit_logistic(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> tuple:
+    def _fit_logistic(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> _LogisticFit:
         return _credo.logistic_fit(
             X, y, w, c=float(self.C), standardize=bool(self.standardize), max_iter=int(self.max_iter)
         )
@@ -526,12 +532,13 @@ class ConfidenceModel(Estimator):
         except (TypeError, ValueError) as exc:
             raise InvalidArgumentError(f"signals: {exc}") from None
 
-    def _getter(self, cls: type) -> Any:
-        """A cached itemgetter picking ``features_`` out of named tuples of class ``cls``."""
-        cache = self.__dict__.setdefault("_getters", {})
+    def _getter(self, cls: type) -> Callable[[Any], tuple[Any, ...]]:
+        """A cached itemgetter picking ``features_`` out of named tuples of class ``cls`` (its
+        ``_fields``)."""
+        cache: dict[type, Callable[[Any], tuple[Any, ...]]] = self.__dict__.setdefault("_getters", {})
         g = cache.get(cls)
         if g is None:
-            fields = list(cls._fields)
+            fields: list[str] = list(getattr(cls, "_fields", ()))
             missing = [k for k in self.features_ if k not in fields]
             if missing:
                 raise InvalidArgumentError(

@@ -415,11 +415,11 @@ class OpenAIStream:
 
     def feed(self, data: Any) -> int:
         """Feeds what arrived; returns the number of new positions (over all choices)."""
-        return self._native.feed(data)  # type: ignore[no-any-return]
+        return self._native.feed(data)
 
     def feed_line(self, line: str | bytes) -> int:
         """Feeds one complete SSE line (as ``httpx``'s ``iter_lines()`` yields them)."""
-        return self._native.feed_line(line)  # type: ignore[no-any-return]
+        return self._native.feed_line(line)
 
     def summary(self, choice: int = 0) -> TopkSummary:
         """The running summary of choice ``choice`` (its positions so far)."""
@@ -438,14 +438,14 @@ class OpenAIStream:
     @property
     def done(self) -> bool:
         """Whether ``data: [DONE]`` has arrived."""
-        return self._native.done  # type: ignore[no-any-return]
+        return self._native.done
 
     @property
     def chunks(self) -> int:
         """Chunks read so far."""
-        return self._native.chunks  # type: ignore[no-any-return]
+        return self._native.chunks
 
     @property
     def choices(self) -> list[int]:
         """The ``index`` of every choice seen so far."""
-        return self._native.choices  # type: ignore[no-any-return]
+        return self._native.choices

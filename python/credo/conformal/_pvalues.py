@@ -71,7 +71,7 @@ class ConformalPValues(Estimator):
     def p_value(self, score: float) -> float:
         """The plain p-value of one score (sub-microsecond: one native call, O(log n))."""
         try:
-            return self._native.p_value(score)  # type: ignore[no-any-return]
+            return self._native.p_value(score)
         except AttributeError:
             raise NotFittedError("ConformalPValues is not fitted yet: call fit(...) before using it") from None
         except TypeError:  # not a real number (an array, a string, ...)

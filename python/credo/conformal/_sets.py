@@ -45,7 +45,8 @@ def set_sizes(sets: Any) -> np.ndarray:
     mask = np.asarray(sets, dtype=bool)
     if mask.ndim != 2:
         raise ShapeError(f"sets: expected a 2-D boolean mask, got shape {mask.shape}")
-    return mask.sum(axis=1)
+    sizes: np.ndarray = mask.sum(axis=1)
+    return sizes
 
 
 def _probs_array(probs: Any) -> np.ndarray:
@@ -243,7 +244,7 @@ class ConformalSets(Estimator):
         unseen = self.segments_[pos] != seg
         if unseen.any():
             raise InvalidArgumentError(f"segments: {seg[np.flatnonzero(unseen)[0]].item()!r} was not seen in fit")
-        q_row = np.ascontiguousarray(self.quantile_[pos], dtype=np.float64)
+        q_row = np.ascontiguousarray(np.asarray(self.quantile_)[pos], dtype=np.float64)
         return _credo.predict_sets(p, *args, q_row=q_row, threads=threads)
 
     def evaluate(self, probs: Any, labels: Any, *, segments: Any = None) -> dict[str, Any]:
