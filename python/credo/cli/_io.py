@@ -30,6 +30,11 @@ FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", 
 # Files smaller than this are read by the pure-Python reader: importing pyarrow or pandas (about
 # half a second) costs more than it saves below a few tens of thousands of rows.
 FAST_MIN_BYTES = 1 << 20
+# Bound on what a Parquet file may decode to, as --max-npz-bytes bounds an .npz: its footer's
+# declared sizes (and rows x columns x 8 bytes, since run-length encoding makes a column of a
+# billion equal values a few bytes on disk) are checked before any page is decoded, then the
+# decoded row groups as they arrive (a footer that understates its pages is caught there).
+MAX_PARQUET_BYTES = 1 << 30
 # Spellings of booleans accepted in a label column (pandas writes True/False).
 BOOLEANS = {"true": 1.0, "false": 0.0}
 
@@ -123,11 +128,24 @@ def _from_arrow(table: Any) -> dict[str, np.ndarray] | None:
         t = col.type
         if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t):
             out[name.strip()] = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        elif pa.types.is_dictionary(t) and (pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)):
+            out[name.strip()] = _dictionary_strings(col)
         elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
             out[name.strip()] = np.array(col.to_pylist(), dtype=object)
         else:  # nested JSON values and other types: the pure-Python reader reports them
             return None
     return out
+
+
+def _dictionary_strings(col: Any) -> np.ndarray:
+    """A dictionary-encoded string column as an object array whose rows share the dictionary's
+    str objects (None where missing), without expanding the values row by row."""
+    parts = []
+    for chunk in col.chunks:
+        values = np.array([*chunk.dictionary.to_pylist(), None], dtype=object)
+        idx = chunk.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
+        parts.append(values[idx])
+    return np.concatenate(parts) if parts else np.empty(0, dtype=object)
 
 
 def _pandas(p: Path, kind: str) -> dict[str, np.ndarray] | None:
@@ -208,19 +226,62 @@ def _jsonl(p: Path) -> dict[str, np.ndarray]:
     return {k: _to_array([r.get(k) for r in records]) for k in keys}
 
 
-def _parquet(p: Path) -> dict[str, np.ndarray]:
+def _parquet(p: Path, limit: int | None = None) -> dict[str, np.ndarray]:
+    """The columns of a Parquet file, decoded one row group at a time within ``limit`` bytes
+    (default ``MAX_PARQUET_BYTES``). String columns stay dictionary-encoded while decoding, so a
+    long value repeated on every row is held once, not once per row."""
+    limit = MAX_PARQUET_BYTES if limit is None else limit
     try:
+        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         raise InvalidArgumentError(f"{p}: reading Parquet needs pyarrow (pip install 'credo[io]')") from None
     try:
-        table = pq.read_table(p)
+        meta = pq.read_metadata(p)  # the footer only
+        strings = [
+            f.name
+            for f in meta.schema.to_arrow_schema()
+            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        ]
+        declared = _declared_bytes(meta)
+    except Exception as exc:  # pyarrow's ArrowInvalid / OSError family: a malformed file
+        raise InvalidArgumentError(f"{p}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+    if declared > limit:
+        raise InvalidArgumentError(
+            f"{p}: decodes to at least {declared} bytes ({meta.num_rows} rows x {meta.num_columns} columns), over "
+            f"the limit of {limit} bytes (compressed {p.stat().st_size} bytes); split the file"
+        )
+    groups, decoded = [], 0
+    try:
+        f = pq.ParquetFile(p, read_dictionary=strings)
+        for i in range(f.num_row_groups):
+            group = f.read_row_group(i)
+            decoded += group.nbytes
+            if decoded > limit:
+                raise InvalidArgumentError(
+                    f"{p}: row group {i} decodes past the limit of {limit} bytes (its footer declares "
+                    f"{declared} bytes in all); split the file"
+                )
+            groups.append(group)
+        table = pa.concat_tables(groups) if groups else f.schema_arrow.empty_table()
+    except InvalidArgumentError:
+        raise
     except Exception as exc:  # pyarrow's ArrowInvalid / OSError family: a malformed file
         raise InvalidArgumentError(f"{p}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
     out = _from_arrow(table)
     if out is None:
         raise InvalidArgumentError(f"{p}: a column holds nested values or a column name appears twice")
     return out
+
+
+def _declared_bytes(meta: Any) -> int:
+    """What a Parquet footer says its data decodes to: per row group, the larger of its
+    uncompressed size and 8 bytes per value (what a float64 column of it takes in memory)."""
+    total = 0
+    for i in range(meta.num_row_groups):
+        rg = meta.row_group(i)
+        total += max(int(rg.total_byte_size), 8 * int(rg.num_rows) * int(rg.num_columns))
+    return total
 
 
 def _to_array(values: Sequence[Any]) -> np.ndarray:
