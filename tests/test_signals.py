@@ -130,6 +130,23 @@ def test_temperature_scales_logits(rng: np.random.Generator) -> None:
     assert a.provenance.temperature == 2.0
 
 
+@pytest.mark.parametrize("level", LEVELS)
+def test_large_float32_logits_at_a_temperature(level: str) -> None:
+    """The float32 lanes scale by 1/T in float32; the log-probabilities are formed with that same
+    scale, so large logits keep them (before: 32 equal logits of 30000 at T = 0.7 gave
+    max_logprob -3.46676, not -ln 32; two logits near -1.01e4 a max_logprob above 0)."""
+    equal = np.full((1, 32), 30_000.0, dtype=np.float32)
+    s = credo.token_signals(equal, [0], temperature=0.7, _simd=level)
+    np.testing.assert_allclose([s.max_logprob[0], s.chosen_logprob[0]], -np.log(32), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(s.entropy[0], np.log(32), rtol=0, atol=1e-6)
+    pairs = np.array([[-10_100.0, -10_100.5], [-10_099.99, -10_100.0], [-10_100.0, -10_100.0]], np.float32)
+    for t in (0.7, 1.3):
+        s = credo.token_signals(pairs, temperature=t, _simd=level)
+        want = reference(pairs, None, t)
+        assert (s.max_logprob <= 0).all()
+        np.testing.assert_allclose(s.max_logprob, want["max_logprob"], rtol=0, atol=1e-6)
+
+
 def test_thread_counts_are_bit_identical(rng: np.random.Generator) -> None:
     x = rng.standard_normal((4, 64, 700)).astype(np.float32)
     chosen = rng.integers(0, 700, (4, 64))

@@ -182,17 +182,19 @@ pub fn token_signals<T: Logit>(
         }
         let ls = st.s.ln();
         let lse = st.m + ls;
-        let top1 = st.max * inv_t;
-        let top2 = st.second * inv_t;
+        // The logits scaled exactly as the kernel scaled them (see `RowStats::inv_t`); a
+        // log-probability rounds at most a few ulps above 0 in the float32 lanes' exp: clamped.
+        let top1 = st.max * st.inv_t;
+        let top2 = st.second * st.inv_t;
         let (clp, rank) = match c {
-            Some(c) => (row[c].to_f64() * inv_t - lse, st.greater as i64),
+            Some(c) => ((row[c].to_f64() * st.inv_t - lse).min(0.0), st.greater as i64),
             None => (f64::NAN, -1),
         };
         RowOut {
             lse,
             // ln s − E[t]; can round a hair below 0 for one-hot rows.
             entropy: (ls - st.w / st.s).max(0.0),
-            max_logprob: top1 - lse,
+            max_logprob: (top1 - lse).min(0.0),
             argmax: st.argmax as i64,
             margin_logit: top1 - top2,
             margin_prob: (top1 - lse).exp() - (top2 - lse).exp(),

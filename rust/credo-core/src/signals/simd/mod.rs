@@ -37,6 +37,12 @@ pub struct RowStats {
     pub argmax: usize,
     /// The reference maximum of the scaled logits (`max / T` as the kernel computed it).
     pub m: f64,
+    /// The 1/T the kernel scaled by: 1/T itself in float64, rounded to float32 in the float32
+    /// lanes (a relative change below 6e-8, under the input's own precision). Log-probabilities
+    /// are formed with this same scale, so they are consistent with `s` and `w` to the last
+    /// bits: every scaled logit is `x·inv_t − m` with one rounding (a fused multiply-subtract),
+    /// and `max·inv_t − m` is exact in float64.
+    pub inv_t: f64,
     pub s: f64,
     pub w: f64,
     /// Entries strictly greater than the chosen logit (0 when no token was chosen).

@@ -75,7 +75,9 @@ fn scan_step(st: &mut Scan, x: float32x4_t) {
 #[inline]
 #[target_feature(enable = "neon")]
 fn exp_step(x: float32x4_t, inv_t: float32x4_t, m: float32x4_t, sv: &mut float32x4_t, wv: &mut float32x4_t) {
-    let t = vmaxq_f32(vsubq_f32(vmulq_f32(x, inv_t), m), vdupq_n_f32(EXP_CLAMP));
+    // x·inv_t − m with one rounding (as the x86 kernels' fmsub), so that the row's maximum
+    // scales to exactly what the caller forms in float64.
+    let t = vmaxq_f32(vnegq_f32(vfmsq_f32(m, x, inv_t)), vdupq_n_f32(EXP_CLAMP));
     let n = vrndnq_f32(vmulq_f32(t, vdupq_n_f32(LOG2E)));
     let r = vfmsq_f32(t, n, vdupq_n_f32(LN2_HI));
     let r = vfmsq_f32(r, n, vdupq_n_f32(LN2_LO));
@@ -185,6 +187,7 @@ fn row<T: Load>(row: &[T], inv_t: f32, chosen: Option<usize>) -> RowStats {
         second,
         argmax,
         m: f64::from(m),
+        inv_t: f64::from(inv_t),
         s,
         w,
         greater,

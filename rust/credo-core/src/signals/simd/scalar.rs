@@ -47,6 +47,7 @@ pub fn row_stats<T: Logit>(row: &[T], inv_t: f64, chosen: Option<usize>) -> RowS
         second,
         argmax,
         m,
+        inv_t,
         s,
         w,
         greater,

@@ -173,6 +173,7 @@ fn row<T: Load>(row: &[T], inv_t: f32, chosen: Option<usize>) -> RowStats {
         second,
         argmax,
         m: f64::from(m),
+        inv_t: f64::from(inv_t),
         s,
         w,
         greater: st.greater,

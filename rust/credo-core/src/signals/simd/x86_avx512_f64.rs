@@ -138,6 +138,7 @@ pub(super) fn row_f64(row: &[f64], inv_t: f64, chosen: Option<usize>) -> RowStat
         second,
         argmax,
         m,
+        inv_t,
         s,
         w,
         greater: st.greater,

@@ -224,3 +224,63 @@ fn float64_input_and_one_hot_rows() {
     assert_eq!(s.margin_logit[1], 0.0);
     assert_eq!(s.chosen_rank.as_ref().unwrap(), &vec![0, 0]);
 }
+
+/// Large float32 logits at a temperature: the float32 lanes scale by 1/T in float32, so a
+/// row's maximum once landed up to half an ulp of `max / T` (0.002 at 4e4) away from where the
+/// log-probabilities were formed in float64 — 32 equal logits of 30000 at T = 0.7 gave
+/// max_logprob −3.46676 instead of −ln 32, and two logits near −1.01e4 a max_logprob above 0.
+#[test]
+fn large_float32_logits_at_a_temperature_keep_their_log_probabilities() {
+    let one = |row: &[f32], t: f64, level| {
+        let shape = LogitsShape {
+            batch: None,
+            seq: 1,
+            vocab: row.len(),
+        };
+        let opts = TokenOptions {
+            temperature: t,
+            simd: Some(level),
+            ..Default::default()
+        };
+        token_signals(row, shape, Some(&[0]), &opts).unwrap()
+    };
+    for level in supported_levels() {
+        let equal = [30_000.0f32; 32];
+        let s = one(&equal, 0.7, level);
+        let ln32 = 32f64.ln();
+        assert!(
+            (s.max_logprob[0] + ln32).abs() < 1e-6,
+            "{}: {}",
+            level.name(),
+            s.max_logprob[0]
+        );
+        assert!(
+            (s.chosen_logprob.as_ref().unwrap()[0] + ln32).abs() < 1e-6,
+            "{}",
+            level.name()
+        );
+        assert!((s.entropy[0] - ln32).abs() < 1e-6, "{}: {}", level.name(), s.entropy[0]);
+        for (a, b) in [
+            (-10_100.0f32, -10_100.5f32),
+            (-10_099.99, -10_100.0),
+            (-10_100.0, -10_100.0),
+        ] {
+            for t in [0.7, 1.3, 1.0] {
+                let s = one(&[a, b], t, level);
+                let want = reference(&[f64::from(a), f64::from(b)], t, Some(0));
+                assert!(
+                    s.max_logprob[0] <= 0.0,
+                    "{} {a} {b} T={t}: {}",
+                    level.name(),
+                    s.max_logprob[0]
+                );
+                assert!(
+                    (s.max_logprob[0] - want[2]).abs() < 1e-6,
+                    "{} {a} {b} T={t}",
+                    level.name()
+                );
+                assert!((s.entropy[0] - want[1]).abs() < 1e-6, "{} {a} {b} T={t}", level.name());
+            }
+        }
+    }
+}
