@@ -51,8 +51,10 @@ lint-rust:  ## rustfmt and clippy, warnings are errors
 	cargo fmt --all --check
 	PYO3_BUILD_EXTENSION_MODULE=1 cargo clippy --workspace --all-targets -- -D warnings
 
-lint-python: venv  ## ruff
+lint-python: venv  ## ruff (lint and format) and mypy (strict on python/credo)
 	$(PY) -m ruff check python tests benches
+	$(PY) -m ruff format --check python tests benches
+	$(PY) -m mypy
 
 stubtest: build-dev  ## The hand-written stub matches the native module
 	$(PY) -m mypy.stubtest credo._credo --allowlist .mypy-stubtest-allowlist --ignore-unused-allowlist

@@ -39,7 +39,7 @@ def token_signals(
     threads: int | None = None,
     simd: str | None = None,
     invalid: str = ...,
-) -> dict[str, object]: ...
+) -> dict[str, Any]: ...  # the signals' arrays, and "simd": the kernel's name
 def sequence_signals(
     batch: int,
     seq: int,
@@ -51,7 +51,7 @@ def sequence_signals(
     mask: object | None = None,
     drop_last: bool = False,
     ngram: int = 3,
-) -> dict[str, object]: ...
+) -> dict[str, npt.NDArray[Any]]: ...
 def topk_signals(
     top_logprobs: object,
     chosen_logprob: object | None = None,
@@ -59,7 +59,7 @@ def topk_signals(
     vocab_size: int | None = None,
     k: int | None = None,
     sentinel: float = ...,
-) -> dict[str, object]: ...
+) -> dict[str, npt.NDArray[Any]]: ...
 def topk_summary(
     top_logprobs: object,
     chosen_logprob: object | None = None,

@@ -220,6 +220,7 @@ def run(report_path: str | Path | None = "credo-report.html", *, seed: int = 0, 
     pred = probs["test"].argmax(axis=1)
     correct = (pred == labels["test"]).astype(np.int64)
     accepted = np.asarray(thr.accept(conf_test), dtype=bool)
+    assert not isinstance(thr.threshold_, dict)  # fitted without segments: one threshold
     threshold = {
         "target_risk": TARGET_RISK,
         "delta": DELTA,

@@ -33,7 +33,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, NamedTuple, overload
+from typing import Any, Literal, NamedTuple, TypedDict, overload
 
 import numpy as np
 
@@ -163,6 +163,16 @@ def _bins(n_bins: int | None, convention: str) -> int:
 # --- binned calibration error ------------------------------------------------------------------
 
 
+class _EceOptions(TypedDict):
+    """The binning options every native ECE kernel takes."""
+
+    n_bins: int
+    convention: str
+    strategy: str
+    norm: str
+    bin_weighted: bool
+
+
 def ece(
     y_true: Any,
     y_prob: Any,
@@ -197,9 +207,16 @@ def ece(
     check_choice(norm, "norm", NORMS)
     check_choice(strategy, "strategy", ("uniform", "quantile"))
     bins = _bins(n_bins, convention)
-    opts = dict(n_bins=bins, convention=convention, strategy=strategy, norm=norm, bin_weighted=not adaptive)
+    opts: _EceOptions = {
+        "n_bins": bins,
+        "convention": convention,
+        "strategy": strategy,
+        "norm": norm,
+        "bin_weighted": not adaptive,
+    }
     if (xp := _xp.namespace_of(y_true, y_prob, sample_weight)) is not None:  # computed on the device
-        return _xp.ece(xp, y_true, y_prob, kind=kind, sample_weight=sample_weight, **opts)
+        on_device: float = _xp.ece(xp, y_true, y_prob, kind=kind, sample_weight=sample_weight, **opts)
+        return on_device
     if kind in ("classwise", "canonical"):
         probs = as_probabilities(y_prob, "y_prob", ndim=2)
         labels = as_labels(y_true, "y_true", n_classes=probs.shape[1])
@@ -385,7 +402,8 @@ def nll(y_true: Any, y_prob: Any, *, sample_weight: Any = None) -> float:
 
 def _ranking(kind: str, y_true: Any, y_score: Any, sample_weight: Any, convention: str = "credo") -> float:
     if (xp := _xp.namespace_of(y_true, y_score, sample_weight)) is not None:
-        return _xp.ranking(xp, kind, y_true, y_score, sample_weight)
+        on_device: float = _xp.ranking(xp, kind, y_true, y_score, sample_weight)
+        return on_device
     s = _scores(y_score)
     y = _outcomes(y_true, len(s)) if kind != "prr" else _light(y_true, "y_true")
     check_same_length(len(s), y_true=y)

@@ -288,7 +288,10 @@ def token_signals(
     (1.0397, 1)
     """
     if (xp := _xp.namespace_of(logits)) is not None:  # a device array: computed on its device
-        return _xp.token_signals(xp, logits, chosen, temperature=temperature, invalid=invalid, processed=processed)
+        on_device: TokenSignals = _xp.token_signals(
+            xp, logits, chosen, temperature=temperature, invalid=invalid, processed=processed
+        )
+        return on_device
     arr, dtype = _as_logits(logits)
     t = _temperature(temperature)
     if _simd is not None:
@@ -407,8 +410,18 @@ def topk_signals(
     1 − Σp; the upper bound needs ``vocab_size``).
     """
     if (xp := _xp.namespace_of(top_logprobs, chosen_logprob)) is not None:
-        kw = dict(policy=policy, vocab_size=vocab_size, k=k, sentinel=sentinel, source=source, processed=processed)
-        return _xp.topk_signals(xp, top_logprobs, chosen_logprob, **kw)
+        device_signals: TopkSignals = _xp.topk_signals(
+            xp,
+            top_logprobs,
+            chosen_logprob,
+            policy=policy,
+            vocab_size=vocab_size,
+            k=k,
+            sentinel=sentinel,
+            source=source,
+            processed=processed,
+        )
+        return device_signals
     top = as_real_array(top_logprobs, "top_logprobs")
     if top.ndim not in (2, 3):
         raise ShapeError(f"top_logprobs: expected a 2-D [T, k] or 3-D [B, T, k] array, got shape {top.shape}")
@@ -524,8 +537,10 @@ def topk_summary(
         except (TypeError, ValueError):
             pass
     if (xp := _xp.namespace_of(top_logprobs, chosen_logprob)) is not None:
-        kw = dict(policy=policy, vocab_size=vocab_size, k=k, sentinel=sentinel)
-        return _xp.topk_summary(xp, top_logprobs, chosen_logprob, **kw)
+        device_summary: TopkSummary = _xp.topk_summary(
+            xp, top_logprobs, chosen_logprob, policy=policy, vocab_size=vocab_size, k=k, sentinel=sentinel
+        )
+        return device_summary
     top, chosen = _topk_arrays(top_logprobs, chosen_logprob, "")
     policy, vocab_size, k, sentinel = _summary_options(policy, vocab_size, k, sentinel)
     return _make_summary(_summary(top, chosen, policy, vocab_size, k, sentinel))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -119,6 +120,17 @@ class SelectiveThreshold(Estimator):
     With ``segments``, each of these is a dict keyed by segment and ``segments_`` lists them.
     """
 
+    # The fitted attributes (set by fit and _from_artifact, one per _FIELDS entry): one value, or
+    # a dict segment -> value when fitted per segment.
+    threshold_: float | dict[Any, float]
+    feasible_: bool | dict[Any, bool]
+    risk_bound_: float | dict[Any, float]
+    coverage_: float | dict[Any, float]
+    empirical_risk_: float | dict[Any, float]
+    n_answered_: int | dict[Any, int]
+    n_errors_: int | dict[Any, int]
+    n_calibration_: int | dict[Any, int]
+
     def __init__(
         self,
         target_risk: float = 0.1,
@@ -201,23 +213,24 @@ class SelectiveThreshold(Estimator):
         """Whether to answer: ``confidence >= threshold_`` (never when infeasible). A scalar in,
         a bool out; an array in, a boolean array out."""
         check_is_fitted(self, "threshold_")
+        threshold, feasible = self.threshold_, self.feasible_
         if segments is None:
-            if isinstance(self.threshold_, dict):
+            if isinstance(threshold, dict) or isinstance(feasible, dict):
                 raise InvalidArgumentError("segments: required, the thresholds were fitted per segment")
             if isinstance(confidence, (float, int)) and not isinstance(confidence, bool):
-                return bool(self.feasible_ and confidence >= self.threshold_)
+                return bool(feasible and confidence >= threshold)
             conf = as_float_array(confidence, "confidence", ndim=(0, 1), allow_empty=True)
-            out = (conf >= self.threshold_) & bool(self.feasible_)
+            out = (conf >= threshold) & bool(feasible)
             return bool(out) if out.ndim == 0 else out
-        if not isinstance(self.threshold_, dict):
+        if not isinstance(threshold, dict) or not isinstance(feasible, dict):
             raise InvalidArgumentError("segments: these thresholds were fitted without segments")
         conf = as_float_array(confidence, "confidence", ndim=1, allow_empty=True)
         seg = np.asarray(segments)
         check_same_length(len(conf), segments=seg)
-        keys = list(self.threshold_)
+        keys = list(threshold)
         order = np.argsort(np.asarray(keys))
         sorted_keys = np.asarray(keys)[order]
-        per_key = np.array([self.threshold_[k] if self.feasible_[k] else np.inf for k in keys])[order]
+        per_key = np.array([threshold[k] if feasible[k] else np.inf for k in keys])[order]
         if seg.ndim != 1:
             raise ShapeError(f"segments: expected a 1-D array, got shape {seg.shape}")
         if len(seg) == 0:
@@ -264,12 +277,13 @@ class SelectiveThreshold(Estimator):
 
     def _artifact_state(self) -> dict[str, Any]:
         check_is_fitted(self, "threshold_")
-        if isinstance(self.threshold_, dict):
+        n_calibration = self.n_calibration_
+        if isinstance(self.threshold_, dict) and isinstance(n_calibration, dict):
             keys = list(self.threshold_)
             return {
                 "segments": keys,
                 **{field: [getattr(self, f"{field}_")[k] for k in keys] for field in _FIELDS},
-                "n_calibration": [self.n_calibration_[k] for k in keys],
+                "n_calibration": [n_calibration[k] for k in keys],
             }
         return {field: getattr(self, f"{field}_") for field in _FIELDS} | {"n_calibration": self.n_calibration_}
 
@@ -280,7 +294,7 @@ class SelectiveThreshold(Estimator):
     def _from_artifact(cls, params: dict[str, Any], state: dict[str, Any]) -> SelectiveThreshold:
         obj = cls(**params)
         obj._check_params()
-        decode = {
+        decode: dict[str, Callable[[Any], Any]] = {
             "threshold": _artifact.decode_float,
             "risk_bound": _artifact.decode_float,
             "coverage": float,

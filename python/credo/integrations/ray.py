@@ -26,6 +26,9 @@ Requires the ``ray`` extra: ``pip install 'credo[ray]'``.
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -97,7 +100,7 @@ def score_logits(
     for every row of the tensor column ``column`` (each row one position's logits ``[V]``)."""
     _require_ray()
     return ds.map_batches(
-        score_logits_batch,
+        _numpy_batches(score_logits_batch),
         batch_format="numpy",
         batch_size=batch_size,
         fn_kwargs={
@@ -171,7 +174,7 @@ def score_topk(
     """
     _require_ray()
     return ds.map_batches(
-        score_topk_batch,
+        _numpy_batches(score_topk_batch),
         batch_format="numpy",
         batch_size=batch_size,
         fn_kwargs={
@@ -255,12 +258,19 @@ GRID_CELLS = int(2 * GRID_LOGIT * GRID_RESOLUTION) + 1
 _HEAD = 3  # n, Brier sum, NLL sum
 
 
+def _numpy_batches(fn: Callable[..., dict[str, np.ndarray]]) -> Callable[[Any], Any]:
+    """``fn`` as Ray's ``map_batches`` is typed to take it: over every batch format, while with
+    ``batch_format="numpy"`` it only ever receives a dict of arrays."""
+    return fn
+
+
 def _grid_cells(conf: np.ndarray) -> np.ndarray:
     """The grid cell of each confidence: monotone in the confidence (ties stay ties)."""
     with np.errstate(divide="ignore"):
         z = np.log(conf) - np.log1p(-conf)
     z = np.clip(np.nan_to_num(z, nan=0.0, posinf=GRID_LOGIT, neginf=-GRID_LOGIT), -GRID_LOGIT, GRID_LOGIT)
-    return np.minimum(((z + GRID_LOGIT) * GRID_RESOLUTION).astype(np.int64), GRID_CELLS - 1)
+    cells: np.ndarray = np.minimum(((z + GRID_LOGIT) * GRID_RESOLUTION).astype(np.int64), GRID_CELLS - 1)
+    return cells
 
 
 def evaluation_stats(conf: Any, correct: Any, n_bins: int = 15) -> np.ndarray:
@@ -359,18 +369,20 @@ def _sum_stats(size: int) -> Any:
     from ray.data.aggregate import AggregateFnV2
     from ray.data.block import BlockAccessor
 
-    class _SumStats(AggregateFnV2):
+    class _SumStats(AggregateFnV2[np.ndarray, bytes]):
         def __init__(self) -> None:
             super().__init__("credo_stats", zero_factory=lambda: np.zeros(size), on="stats", ignore_nulls=False)
 
         def aggregate_block(self, block: Any) -> np.ndarray:
             stats = BlockAccessor.for_block(block).to_numpy("stats")
-            return np.asarray(stats, dtype=np.float64).reshape(-1, size).sum(axis=0)
+            total: np.ndarray = np.asarray(stats, dtype=np.float64).reshape(-1, size).sum(axis=0)
+            return total
 
         def combine(self, current: Any, new: Any) -> np.ndarray:
             return np.asarray(current, dtype=np.float64) + np.asarray(new, dtype=np.float64)
 
-        def finalize(self, acc: Any) -> bytes:
+        # Ray types the deprecated AggregateFn.finalize as an attribute, which no method matches.
+        def finalize(self, acc: Any) -> bytes:  # type: ignore[override]
             return np.asarray(acc, dtype=np.float64).tobytes()
 
     return _SumStats()
@@ -399,7 +411,7 @@ def evaluate(
 
     n_bins = check_positive_int(n_bins, "n_bins")
     partial = ds.map_batches(
-        block_stats,
+        _numpy_batches(block_stats),
         batch_format="numpy",
         batch_size=None,  # one reduction per block
         fn_kwargs={
@@ -415,7 +427,7 @@ def evaluate(
         return metrics_from_stats(np.frombuffer(row["credo_stats"], dtype=np.float64), n_bins)
     rows = partial.groupby("segment").aggregate(agg).take_all()
     per_segment = {str(r["segment"]): np.frombuffer(r["credo_stats"], dtype=np.float64) for r in rows}
-    out = metrics_from_stats(sum(per_segment.values()), n_bins)
+    out = metrics_from_stats(functools.reduce(operator.add, per_segment.values()), n_bins)
     out["segments"] = {}
     for seg in sorted(per_segment):
         m = metrics_from_stats(per_segment[seg], n_bins)
