@@ -1,18 +1,14 @@
 # Hand-written stub of the native module credo._credo (checked by `make stubtest`).
 # Each section belongs to one Rust binding file in rust/credo-py/src/.
+# One style: arrays are npt.NDArray[<dtype>] (NDArray[Any] where several dtypes are taken),
+# X | None for optional values, builtin generics (list, dict, tuple), classes @final.
 
-from collections.abc import Callable as _Callable
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias, final
-from typing import Any as _Any
-from typing import final as _final
 
-import numpy as _np
 import numpy as np
-import numpy.typing as _npt
 import numpy.typing as npt
-from numpy.typing import NDArray
-from typing_extensions import Self as _Self
+from typing_extensions import Self
 
 __version__: str
 
@@ -26,15 +22,14 @@ class ArtifactError(CredoError): ...
 def _panic_for_tests() -> None: ...  # raises CredoError: checks the binding turns panics into errors
 
 # --- signals.rs ---
-# (arrays are numpy.ndarray; typed as object to keep this stub import-free)
 
 def token_signals(
-    logits: object,
+    logits: npt.NDArray[Any],
     dtype: str,
     batch: int | None,
     seq: int,
     vocab: int,
-    chosen: object | None = None,
+    chosen: npt.NDArray[Any] | None = None,
     temperature: float = 1.0,
     threads: int | None = None,
     simd: str | None = None,
@@ -43,69 +38,69 @@ def token_signals(
 def sequence_signals(
     batch: int,
     seq: int,
-    entropy: object,
-    margin_prob: object,
-    chosen_logprob: object | None = None,
-    chosen: object | None = None,
-    lengths: object | None = None,
-    mask: object | None = None,
+    entropy: npt.NDArray[Any],
+    margin_prob: npt.NDArray[Any],
+    chosen_logprob: npt.NDArray[Any] | None = None,
+    chosen: npt.NDArray[Any] | None = None,
+    lengths: npt.NDArray[Any] | None = None,
+    mask: npt.NDArray[Any] | None = None,
     drop_last: bool = False,
     ngram: int = 3,
 ) -> dict[str, npt.NDArray[Any]]: ...
 def topk_signals(
-    top_logprobs: object,
-    chosen_logprob: object | None = None,
+    top_logprobs: npt.NDArray[Any],
+    chosen_logprob: npt.NDArray[Any] | None = None,
     policy: str = ...,
     vocab_size: int | None = None,
     k: int | None = None,
     sentinel: float = ...,
 ) -> dict[str, npt.NDArray[Any]]: ...
 def topk_summary(
-    top_logprobs: object,
-    chosen_logprob: object | None = None,
+    top_logprobs: npt.NDArray[Any],
+    chosen_logprob: npt.NDArray[Any] | None = None,
     policy: str = ...,
     vocab_size: int | None = None,
     k: int | None = None,
     sentinel: float = ...,
 ) -> tuple[int, float, float, float, float, float, float, float, float, float, float, float, float]: ...
 def topk_summary_batch(
-    tops: list[object],
-    chosen: list[object] | None = None,
+    tops: list[npt.NDArray[Any]],
+    chosen: list[npt.NDArray[Any]] | None = None,
     policy: str = ...,
     vocab_size: int | None = None,
     k: int | None = None,
     sentinel: float = ...,
     threads: int | None = None,
-) -> np.ndarray: ...
+) -> npt.NDArray[Any]: ...
 def simd_level() -> str: ...
 def simd_levels() -> list[str]: ...
 
 # --- calibrate.rs ---
 # (imports sit in this section so the sections stay independent)
 
-@_final
+@final
 class IsotonicModel:
     def __new__(
         cls, x_thresholds: list[float], y_thresholds: list[float], increasing: bool, out_of_bounds: str
-    ) -> _Self: ...
+    ) -> Self: ...
     def predict_one(self, x: float) -> float: ...
     def __call__(self, x: float) -> float: ...
-    def predict(self, x: _npt.NDArray[_np.float64]) -> _npt.NDArray[_np.float64]: ...
+    def predict(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
     @property
-    def x_thresholds(self) -> _npt.NDArray[_np.float64]: ...
+    def x_thresholds(self) -> npt.NDArray[np.float64]: ...
     @property
-    def y_thresholds(self) -> _npt.NDArray[_np.float64]: ...
+    def y_thresholds(self) -> npt.NDArray[np.float64]: ...
     @property
     def increasing(self) -> bool: ...
     @property
     def out_of_bounds(self) -> str: ...
 
-@_final
+@final
 class PlattModel:
-    def __new__(cls, a: float, b: float, logit_input: bool = False) -> _Self: ...
+    def __new__(cls, a: float, b: float, logit_input: bool = False) -> Self: ...
     def predict_one(self, x: float) -> float: ...
     def __call__(self, x: float) -> float: ...
-    def predict(self, x: _npt.NDArray[_np.float64]) -> _npt.NDArray[_np.float64]: ...
+    def predict(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
     @property
     def a(self) -> float: ...
     @property
@@ -113,12 +108,12 @@ class PlattModel:
     @property
     def logit_input(self) -> bool: ...
 
-@_final
+@final
 class BetaModel:
-    def __new__(cls, a: float, b: float, c: float) -> _Self: ...
+    def __new__(cls, a: float, b: float, c: float) -> Self: ...
     def predict_one(self, x: float) -> float: ...
     def __call__(self, x: float) -> float: ...
-    def predict(self, x: _npt.NDArray[_np.float64]) -> _npt.NDArray[_np.float64]: ...
+    def predict(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
     @property
     def a(self) -> float: ...
     @property
@@ -128,39 +123,39 @@ class BetaModel:
     @property
     def midpoint(self) -> float | None: ...
 
-@_final
+@final
 class HistogramModel:
-    def __new__(cls, edges: list[float], values: list[float], counts: list[float]) -> _Self: ...
+    def __new__(cls, edges: list[float], values: list[float], counts: list[float]) -> Self: ...
     def predict_one(self, x: float) -> float: ...
     def __call__(self, x: float) -> float: ...
-    def predict(self, x: _npt.NDArray[_np.float64]) -> _npt.NDArray[_np.float64]: ...
+    def predict(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
     @property
-    def edges(self) -> _npt.NDArray[_np.float64]: ...
+    def edges(self) -> npt.NDArray[np.float64]: ...
     @property
-    def values(self) -> _npt.NDArray[_np.float64]: ...
+    def values(self) -> npt.NDArray[np.float64]: ...
     @property
-    def counts(self) -> _npt.NDArray[_np.float64]: ...
+    def counts(self) -> npt.NDArray[np.float64]: ...
 
-@_final
+@final
 class TemperatureModel:
-    def __new__(cls, beta: float) -> _Self: ...
+    def __new__(cls, beta: float) -> Self: ...
     def predict_one(self, x: float) -> float: ...
     def __call__(self, x: float) -> float: ...
-    def predict_binary(self, x: _npt.NDArray[_np.float64]) -> _npt.NDArray[_np.float64]: ...
+    def predict_binary(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
     def predict(
         self,
-        x: _npt.NDArray[_np.float64] | _npt.NDArray[_np.float32],
+        x: npt.NDArray[np.float64] | npt.NDArray[np.float32],
         *,
         probabilities: bool = False,
         threads: int | None = None,
-    ) -> _npt.NDArray[_np.float64]: ...
+    ) -> npt.NDArray[np.float64]: ...
     @property
     def beta(self) -> float: ...
 
 def fit_isotonic(
-    x: _npt.NDArray[_np.float64],
-    y: _npt.NDArray[_np.float64],
-    sample_weight: _npt.NDArray[_np.float64] | None = None,
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    sample_weight: npt.NDArray[np.float64] | None = None,
     *,
     increasing: str = ...,
     y_min: float | None = None,
@@ -168,99 +163,97 @@ def fit_isotonic(
     out_of_bounds: str = ...,
     resolution: float = 1e-15,
 ) -> tuple[IsotonicModel, str]: ...
-def spearman_rho(x: _npt.NDArray[_np.float64], y: _npt.NDArray[_np.float64]) -> float: ...
+def spearman_rho(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float: ...
 def isotonic_regression(
-    y: _npt.NDArray[_np.float64],
-    sample_weight: _npt.NDArray[_np.float64] | None = None,
+    y: npt.NDArray[np.float64],
+    sample_weight: npt.NDArray[np.float64] | None = None,
     *,
     increasing: bool = True,
-) -> _npt.NDArray[_np.float64]: ...
+) -> npt.NDArray[np.float64]: ...
 def fit_platt(
-    x: _npt.NDArray[_np.float64],
-    y: _npt.NDArray[_np.float64],
-    sample_weight: _npt.NDArray[_np.float64] | None = None,
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    sample_weight: npt.NDArray[np.float64] | None = None,
     *,
     logit_input: bool = False,
 ) -> PlattModel: ...
 def fit_beta(
-    x: _npt.NDArray[_np.float64],
-    y: _npt.NDArray[_np.float64],
-    sample_weight: _npt.NDArray[_np.float64] | None = None,
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    sample_weight: npt.NDArray[np.float64] | None = None,
 ) -> BetaModel: ...
 def fit_histogram(
-    x: _npt.NDArray[_np.float64],
-    y: _npt.NDArray[_np.float64],
-    sample_weight: _npt.NDArray[_np.float64] | None = None,
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    sample_weight: npt.NDArray[np.float64] | None = None,
     *,
     n_bins: int = 10,
     strategy: str = ...,
 ) -> HistogramModel: ...
 def fit_temperature(
-    x: _npt.NDArray[_np.float64] | _npt.NDArray[_np.float32],
-    y: _npt.NDArray[_np.int64],
-    sample_weight: _npt.NDArray[_np.float64] | None = None,
+    x: npt.NDArray[np.float64] | npt.NDArray[np.float32],
+    y: npt.NDArray[np.int64],
+    sample_weight: npt.NDArray[np.float64] | None = None,
     *,
     probabilities: bool = False,
     threads: int | None = None,
 ) -> TemperatureModel: ...
 def fit_temperature_binary(
-    x: _npt.NDArray[_np.float64],
-    y: _npt.NDArray[_np.int64],
-    sample_weight: _npt.NDArray[_np.float64] | None = None,
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.int64],
+    sample_weight: npt.NDArray[np.float64] | None = None,
 ) -> TemperatureModel: ...
-def top_probability(p: _npt.NDArray[_np.float64]) -> tuple[_npt.NDArray[_np.float64], _npt.NDArray[_np.int64]]: ...
-def rescale_top_label(
-    p: _npt.NDArray[_np.float64], confidence: _npt.NDArray[_np.float64]
-) -> _npt.NDArray[_np.float64]: ...
-def normalize_one_vs_rest(p: _npt.NDArray[_np.float64]) -> _npt.NDArray[_np.float64]: ...
-def fingerprint(data: _npt.NDArray[_np.uint8]) -> str: ...
+def top_probability(p: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+def rescale_top_label(p: npt.NDArray[np.float64], confidence: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+def normalize_one_vs_rest(p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+def fingerprint(data: npt.NDArray[np.uint8]) -> str: ...
 
 # --- conformal.rs ---
 
 def conformal_rank(n: int, alpha: float, mode: str) -> int: ...
 def min_calibration_size(alpha: float, mode: str) -> int: ...
-def conformal_quantile(scores: NDArray[np.float64], alpha: float, mode: str, raise_if_infinite: bool) -> float: ...
+def conformal_quantile(scores: npt.NDArray[np.float64], alpha: float, mode: str, raise_if_infinite: bool) -> float: ...
 
 @final
 class PValues:
-    def __new__(cls, scores: NDArray[np.float64]) -> PValues: ...
+    def __new__(cls, scores: npt.NDArray[np.float64]) -> Self: ...
     def p_value(self, score: float) -> float: ...
     def p_value_smoothed(self, score: float, theta: float) -> float: ...
-    def p_values(self, scores: NDArray[np.float64], seed: int | None = None) -> NDArray[np.float64]: ...
-    def sorted(self) -> NDArray[np.float64]: ...
+    def p_values(self, scores: npt.NDArray[np.float64], seed: int | None = None) -> npt.NDArray[np.float64]: ...
+    def sorted(self) -> npt.NDArray[np.float64]: ...
     @property
     def n(self) -> int: ...
 
 def class_scores(
-    probs: NDArray[np.float64] | NDArray[np.float32],
-    labels: NDArray[np.int64],
+    probs: npt.NDArray[np.float64] | npt.NDArray[np.float32],
+    labels: npt.NDArray[np.int64],
     score: str,
     randomized: bool,
     raps_lambda: float,
     raps_k_reg: int,
     seed: int,
-) -> NDArray[np.float64]: ...
+) -> npt.NDArray[np.float64]: ...
 def predict_sets(
-    probs: NDArray[np.float64] | NDArray[np.float32],
+    probs: npt.NDArray[np.float64] | npt.NDArray[np.float32],
     score: str,
     include_last_label: str,
     raps_lambda: float,
     raps_k_reg: int,
     seed: int,
     q_single: float | None = None,
-    q_class: NDArray[np.float64] | None = None,
-    q_row: NDArray[np.float64] | None = None,
+    q_class: npt.NDArray[np.float64] | None = None,
+    q_row: npt.NDArray[np.float64] | None = None,
     threads: int | None = None,
-) -> NDArray[np.bool_]: ...
+) -> npt.NDArray[np.bool_]: ...
 def hb_p_value(r_hat: float, n: int, alpha: float, binary: bool = False) -> float: ...
 def risk_p_value(errors: int, n: int, alpha: float, kind: str) -> float: ...
 def risk_upper_bound(errors: int, n: int, delta: float, kind: str) -> float: ...
 def sgr_bound(errors: int, m: int, delta: float) -> float: ...
 def crc_r_hat_plus(r_hat: float, n: int, b: float = 1.0) -> float: ...
-def rcps_upper_bound(losses: NDArray[np.float64], delta: float, bound: str) -> float: ...
+def rcps_upper_bound(losses: npt.NDArray[np.float64], delta: float, bound: str) -> float: ...
 def selective_fit(
-    confidence: NDArray[np.float64],
-    correct: NDArray[np.bool_],
+    confidence: npt.NDArray[np.float64],
+    correct: npt.NDArray[np.bool_],
     target_risk: float,
     delta: float,
     method: str,
@@ -268,20 +261,20 @@ def selective_fit(
     fwer: str = ...,
     grid: int = 50,
 ) -> tuple[float, bool, float, float, float, int, int]: ...
-def clm_set_scores(scores: NDArray[np.float64], kind: str) -> NDArray[np.float64]: ...
-def clm_stop_index(set_scores: NDArray[np.float64], lam: float) -> NDArray[np.uint64]: ...
-def clm_pareto_front(loss: NDArray[np.float64], cost: NDArray[np.float64]) -> NDArray[np.uint64]: ...
+def clm_set_scores(scores: npt.NDArray[np.float64], kind: str) -> npt.NDArray[np.float64]: ...
+def clm_stop_index(set_scores: npt.NDArray[np.float64], lam: float) -> npt.NDArray[np.uint64]: ...
+def clm_pareto_front(loss: npt.NDArray[np.float64], cost: npt.NDArray[np.float64]) -> npt.NDArray[np.uint64]: ...
 def clm_p_value(loss: float, n: int, epsilon: float) -> float: ...
 def clm_select(
-    loss: NDArray[np.float64], order: NDArray[np.uint64], n: int, epsilon: float, delta: float
+    loss: npt.NDArray[np.float64], order: npt.NDArray[np.uint64], n: int, epsilon: float, delta: float
 ) -> int | None: ...
 def claim_threshold(
-    scores: NDArray[np.float64],
-    correct: NDArray[np.bool_],
-    offsets: NDArray[np.uint64],
+    scores: npt.NDArray[np.float64],
+    correct: npt.NDArray[np.bool_],
+    offsets: npt.NDArray[np.uint64],
     alpha: float,
     mode: str,
-) -> tuple[float, NDArray[np.float64]]: ...
+) -> tuple[float, npt.NDArray[np.float64]]: ...
 
 # --- agree.rs ---
 
@@ -295,36 +288,36 @@ def agree_normalize(
     numbers: bool = True,
 ) -> str: ...
 def agree_batch(
-    questions: list[_Any],
+    questions: list[Any],
     method: str,
     threshold: float,
     clustering: str,
     flags: tuple[bool, bool, bool, bool, bool, bool],
-    lp_values: _np.ndarray | None = None,
-    lp_offsets: _np.ndarray | None = None,
-    embeddings: _np.ndarray | None = None,
-    matrices: _np.ndarray | None = None,
+    lp_values: npt.NDArray[Any] | None = None,
+    lp_offsets: npt.NDArray[Any] | None = None,
+    embeddings: npt.NDArray[Any] | None = None,
+    matrices: npt.NDArray[Any] | None = None,
     spectral: bool = False,
     threads: int | None = None,
     single: bool = False,
-) -> dict[str, _np.ndarray]: ...
+) -> dict[str, npt.NDArray[Any]]: ...
 def agree_callable(
-    answers: list[_Any],
-    equivalent: _Callable[[str, str], object],
+    answers: list[Any],
+    equivalent: Callable[[str, str], object],
     clustering: str,
-    lp_values: _np.ndarray | None = None,
-    lp_offsets: _np.ndarray | None = None,
-) -> dict[str, _np.ndarray]: ...
-def agree_spectral(similarity: _np.ndarray) -> tuple[float, float]: ...
+    lp_values: npt.NDArray[Any] | None = None,
+    lp_offsets: npt.NDArray[Any] | None = None,
+) -> dict[str, npt.NDArray[Any]]: ...
+def agree_spectral(similarity: npt.NDArray[Any]) -> tuple[float, float]: ...
 def agree_stopping_decide(
-    rule: str, threshold: float, counts: _np.ndarray, min_samples: int, max_samples: int
+    rule: str, threshold: float, counts: npt.NDArray[Any], min_samples: int, max_samples: int
 ) -> tuple[bool, float]: ...
 def agree_stopping_default_threshold(rule: str) -> float: ...
 
 # --- metrics.rs ---
 
-_F: TypeAlias = _npt.NDArray[_np.float64]
-_I: TypeAlias = _npt.NDArray[_np.int64]
+_F: TypeAlias = npt.NDArray[np.float64]
+_I: TypeAlias = npt.NDArray[np.int64]
 
 def top_label(probs: _F, labels: _I) -> tuple[_F, _F]: ...
 def ece(
@@ -393,7 +386,7 @@ def bootstrap_metric(
     threads: int | None = None,
     method: str = ...,
 ) -> tuple[float, float, float, _F]: ...
-def bootstrap_indices(n: int, n_resamples: int, seed: int) -> _npt.NDArray[_np.uint32]: ...
+def bootstrap_indices(n: int, n_resamples: int, seed: int) -> npt.NDArray[np.uint32]: ...
 def bootstrap_interval(
     method: str, estimate: float, distribution: _F, jackknife: _F | None = None, *, confidence_level: float = 0.95
 ) -> tuple[float, float]: ...
@@ -452,7 +445,7 @@ def logistic_fit(
 
 @final
 class LogisticModel:
-    def __new__(cls, coef: Sequence[float], intercept: float) -> LogisticModel: ...
+    def __new__(cls, coef: Sequence[float], intercept: float) -> Self: ...
     def predict_one(self, x: Sequence[float]) -> float: ...
     def predict_proba(self, x: npt.NDArray[np.float64], *, threads: int | None = None) -> npt.NDArray[np.float64]: ...
     @property
@@ -488,7 +481,7 @@ def read_logprobs(
 
 @final
 class OpenAIStream:
-    def __new__(cls, policy: str = ..., vocab_size: int | None = None, k: int | None = None) -> OpenAIStream: ...
+    def __new__(cls, policy: str = ..., vocab_size: int | None = None, k: int | None = None) -> Self: ...
     def feed(self, data: object) -> int: ...
     def feed_line(self, line: str | bytes) -> int: ...
     def summary(
@@ -522,7 +515,7 @@ class NativeDecision:
         calibrator: _CalibratorModel | None,
         domains: Sequence[_DomainRules],
         vocab_size: int | None = None,
-    ) -> NativeDecision: ...
+    ) -> Self: ...
     def decide(
         self,
         top_logprobs: npt.NDArray[np.float64] | npt.NDArray[np.float32],

@@ -371,16 +371,16 @@ def sequence_signals(
         m = np.ascontiguousarray(m != 0, dtype=np.uint8).reshape(-1)
     n = check_positive_int(ngram, "ngram")
 
-    def flat(x: np.ndarray | None, dtype: Any) -> np.ndarray | None:
-        return None if x is None else np.require(x, dtype=dtype, requirements=["C", "A"]).reshape(-1)
+    def flat(x: np.ndarray, dtype: Any) -> np.ndarray:
+        return np.require(x, dtype=dtype, requirements=["C", "A"]).reshape(-1)
 
     out = _credo.sequence_signals(
         b,
         t,
         flat(signals.entropy, np.float64),
         flat(signals.margin_prob, np.float64),
-        flat(signals.chosen_logprob, np.float64),
-        flat(signals.chosen, np.int64),
+        None if signals.chosen_logprob is None else flat(signals.chosen_logprob, np.float64),
+        None if signals.chosen is None else flat(signals.chosen, np.int64),
         lens,
         m,
         not include_eos,
