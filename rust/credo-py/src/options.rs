@@ -24,11 +24,13 @@ impl<T: Choice> FromPyObject<'_, '_> for Wrap<T> {
 /// Option `T` from a Python object where the caller exposes it as argument `arg` (usually
 /// [`Choice::ARG`]; another name where one function takes the same option under another name).
 pub fn extract_as<T: Choice>(obj: Borrowed<'_, '_, PyAny>, arg: &str) -> PyResult<T> {
-    match obj.cast::<PyString>() {
-        Ok(s) => choice::parse_as(s.to_str()?, arg).map_err(py_err),
-        Err(_) => {
-            let shown = obj.repr().map_or_else(|_| "an object".to_owned(), |r| r.to_string());
-            Err(py_err(choice::refuse::<T>(arg, &shown)))
+    if let Ok(s) = obj.cast::<PyString>() {
+        // A str that is not valid Unicode (a lone surrogate) names no option: refused below
+        // like any other value, not raised as UnicodeEncodeError.
+        if let Ok(text) = s.to_str() {
+            return choice::parse_as(text, arg).map_err(py_err);
         }
     }
+    let shown = obj.repr().map_or_else(|_| "an object".to_owned(), |r| r.to_string());
+    Err(py_err(choice::refuse::<T>(arg, &shown)))
 }

@@ -29,14 +29,21 @@ crate::choices!(SetScore, "kind", {
     "sum" => SetScore::Sum,
 });
 
+/// n·g without overflow: an [n, g] shape whose cell count does not fit is refused.
+fn cells(arg: &str, n: usize, g: usize) -> Result<usize> {
+    n.checked_mul(g)
+        .ok_or_else(|| CredoError::invalid(arg, format!("shape [{n}, {g}] has more cells than memory can hold")))
+}
+
 /// Cumulative set scores [n, g] from per-generation scores `p` [n, g] (row-major).
 pub fn set_scores(p: &[f64], n: usize, g: usize, kind: SetScore) -> Result<Vec<f64>> {
     if n == 0 || g == 0 {
         return Err(CredoError::empty("scores", "needs at least one row and one generation"));
     }
-    check_same_len("scores", p.len(), n * g)?;
+    // n·g is the length of the input itself (checked, not assumed): the output is no larger.
+    check_same_len("scores", p.len(), cells("scores", n, g)?)?;
     check_finite("scores", p)?;
-    let mut out = Vec::with_capacity(n * g);
+    let mut out = Vec::with_capacity(p.len());
     for row in p.chunks_exact(g) {
         let mut acc: f64 = match kind {
             SetScore::Max => f64::NEG_INFINITY,
@@ -64,7 +71,7 @@ pub fn stop_index(set_scores: &[f64], n: usize, g: usize, lambda: f64) -> Result
             "needs at least one row and one generation",
         ));
     }
-    check_same_len("set_scores", set_scores.len(), n * g)?;
+    check_same_len("set_scores", set_scores.len(), cells("set_scores", n, g)?)?;
     if lambda.is_nan() {
         return Err(CredoError::non_finite("lam", "must not be NaN"));
     }
@@ -158,6 +165,9 @@ mod tests {
         assert_eq!(stop_index(&[0.5, 0.9, 0.9], 1, 3, 0.7).unwrap(), vec![1]);
         assert_eq!(stop_index(&[0.5, 0.9, 0.9], 1, 3, 2.0).unwrap(), vec![2]);
         assert_eq!(stop_index(&[0.5, 0.9, 0.9], 1, 3, 0.1).unwrap(), vec![0]);
+        // A shape whose cell count overflows is an error, not a wrapped length.
+        assert!(set_scores(&[0.5], usize::MAX, 2, SetScore::Max).is_err());
+        assert!(stop_index(&[0.5], 2, usize::MAX, 0.1).is_err());
     }
 
     #[test]

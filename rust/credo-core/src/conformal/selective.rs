@@ -192,12 +192,15 @@ pub fn fit(confidence: &[f64], correct: &[bool], target: f64, delta: f64, method
 /// Level indices (decreasing threshold) tested by LTT: every level, or for a grid the first
 /// level answering at least ⌈i·n/grid⌉ points, deduplicated.
 fn candidate_levels(lv: &Levels, n: usize, grid: usize) -> Vec<usize> {
-    if grid == 0 {
+    // A grid at least as fine as the sample reaches every answered count 1..=n, so every level:
+    // the same as no grid, and the work (and allocation) stays bounded by n, not by `grid`.
+    if grid == 0 || grid >= n {
         return (0..lv.value.len()).collect();
     }
     let mut out: Vec<usize> = Vec::with_capacity(grid);
     for i in 1..=grid {
-        let m = (i * n).div_ceil(grid) as u64;
+        #[allow(clippy::cast_possible_truncation)] // ≤ n
+        let m = (i as u128 * n as u128).div_ceil(grid as u128) as u64;
         let j = lv.answered.partition_point(|&a| a < m);
         if j < lv.value.len() && out.last() != Some(&j) {
             out.push(j);
@@ -258,6 +261,23 @@ mod tests {
         assert_eq!(lv.errors, vec![1, 2, 2]);
         assert_eq!(candidate_levels(&lv, 4, 2), vec![0, 2]);
         assert_eq!(candidate_levels(&lv, 4, 4), vec![0, 1, 2]);
+        // A grid finer than the sample tests every level, in O(n): no allocation of `grid`.
+        assert_eq!(candidate_levels(&lv, 4, 3), vec![0, 1, 2]);
+        assert_eq!(candidate_levels(&lv, 4, usize::MAX), candidate_levels(&lv, 4, 0));
+    }
+
+    #[test]
+    fn a_huge_grid_is_every_level() {
+        let (conf, correct) = synthetic(2000, 3);
+        let ltt = |grid| Method::Ltt {
+            p_value: PValueKind::Binomial,
+            fwer: Fwer::FixedSequence,
+            grid,
+        };
+        let every = fit(&conf, &correct, 0.1, 0.1, ltt(0)).unwrap();
+        for grid in [2000, 2001, 1 << 40, usize::MAX] {
+            assert_eq!(fit(&conf, &correct, 0.1, 0.1, ltt(grid)).unwrap(), every, "grid {grid}");
+        }
     }
 
     #[test]
