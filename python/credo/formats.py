@@ -37,7 +37,7 @@ import numpy as np
 
 from credo import _credo
 from credo._validate import check_positive_int
-from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
+from credo.exceptions import CredoError, EmptyInputError, InvalidArgumentError, ShapeError
 from credo.signals import Provenance, TokenSignals, TopkSignals, TopkSummary, token_signals, topk_signals
 
 __all__ = [
@@ -200,17 +200,30 @@ _SOURCES = {"chat": "openai", "chunks": "openai", "legacy": "openai-legacy", "ge
 
 
 def _read(
-    response: Any, *, choice: int, k: int | None, missing_chosen: float, source: str | None, processed: bool | None
+    response: Any,
+    *,
+    choice: int,
+    k: int | None,
+    missing_chosen: float,
+    source: str | None,
+    processed: bool | None,
+    choice_arg: str = "choice",
 ) -> TopkLogprobs:
-    """The native reader, wrapped as :class:`TopkLogprobs`."""
-    choice = check_positive_int(choice, "choice", minimum=0)
+    """The native reader, wrapped as :class:`TopkLogprobs`; ``choice_arg`` is what the caller
+    calls the choice (Gemini's ``candidate``), for the errors."""
+    choice = check_positive_int(choice, choice_arg, minimum=0)
     if k is not None:
         k = check_positive_int(k, "k")
     try:
         fill = float(missing_chosen)
     except (TypeError, ValueError):
         raise InvalidArgumentError(f"missing_chosen: must be a number, got {missing_chosen!r}") from None
-    r = _credo.read_logprobs(response, choice=choice, k=k, tokens=True, missing_chosen=fill)
+    try:
+        r = _credo.read_logprobs(response, choice=choice, k=k, tokens=True, missing_chosen=fill)
+    except CredoError as exc:
+        if choice_arg != "choice" and str(exc).startswith("choice:"):
+            raise type(exc)(choice_arg + str(exc)[len("choice") :]) from None
+        raise
     prov = Provenance(
         source=source or _SOURCES[r.layout],
         mode="top-k" if r.k else "chosen-only",
@@ -252,7 +265,15 @@ def from_gemini(
     A candidate whose ``logProbability`` is absent has logprob 0 (protobuf's JSON omits default
     values).
     """
-    r = _read(response, choice=candidate, k=k, missing_chosen=missing_chosen, source=None, processed=True)
+    r = _read(
+        response,
+        choice=candidate,
+        k=k,
+        missing_chosen=missing_chosen,
+        source=None,
+        processed=True,
+        choice_arg="candidate",
+    )
     if r.provenance.source != "gemini":
         raise InvalidArgumentError("response: not a Gemini response (no candidates[i].logprobsResult)")
     return r
@@ -415,11 +436,19 @@ class OpenAIStream:
 
     def feed(self, data: Any) -> int:
         """Feeds what arrived; returns the number of new positions (over all choices)."""
-        return self._native.feed(data)
+        try:
+            return self._native.feed(data)
+        except UnicodeEncodeError as exc:  # a str with a lone surrogate is no UTF-8 text
+            raise InvalidArgumentError(f"data: text is not valid Unicode ({exc.reason} at {exc.start})") from None
 
     def feed_line(self, line: str | bytes) -> int:
         """Feeds one complete SSE line (as ``httpx``'s ``iter_lines()`` yields them)."""
-        return self._native.feed_line(line)
+        if not isinstance(line, (str, bytes, bytearray, memoryview)):
+            raise InvalidArgumentError(f"line: expected one SSE line (str or bytes), got {type(line).__name__}")
+        try:
+            return self._native.feed_line(line)
+        except UnicodeEncodeError as exc:
+            raise InvalidArgumentError(f"line: text is not valid Unicode ({exc.reason} at {exc.start})") from None
 
     def summary(self, choice: int = 0) -> TopkSummary:
         """The running summary of choice ``choice`` (its positions so far)."""

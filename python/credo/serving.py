@@ -100,6 +100,10 @@ def _check_mask(checks_done: Any) -> int:
 _NativeArgs = tuple[int, float | None, float | None, int, bool, int]
 
 
+#: The largest count the native call takes (u64 / usize).
+_U64_MAX = (1 << 64) - 1
+
+
 def compile(model: Any, policy: Policy, *, vocab_size: int | None = None) -> NativeDecider:
     """A fitted :class:`~credo.ConfidenceModel` (on top-k summary fields) and a
     :class:`~credo.Policy` compiled into one native decision call (see :class:`NativeDecider`).
@@ -128,7 +132,7 @@ class NativeDecider:
         if getattr(model, "features_", None) is None or not hasattr(model, "_native_parts"):
             raise InvalidArgumentError("model: expected a fitted credo.ConfidenceModel (call fit first)")
         if vocab_size is not None and (
-            isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1
+            isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or not 1 <= vocab_size <= _U64_MAX
         ):
             raise InvalidArgumentError(f"vocab_size: must be a positive integer or None, got {_shown(vocab_size)}")
         features, coef, intercept, to_logit, calibrator = model._native_parts()
@@ -163,6 +167,7 @@ class NativeDecider:
             repetition = _unit_arg(repetition, "repetition")
         if attempt.__class__ is not int or attempt < 0:
             attempt = _count_arg(attempt, "attempt")
+        attempt = min(attempt, _U64_MAX)  # past any retry budget already: the same decision
         if retrieval_available is not True and retrieval_available is not False:
             retrieval_available = _bool_arg(retrieval_available, "retrieval_available")
         return domain, (index, coverage, repetition, attempt, retrieval_available, _check_mask(checks_done))
@@ -248,7 +253,7 @@ class NativeDecider:
             )
         if choice.__class__ is not int or choice < 0:
             choice = _count_arg(choice, "choice")
-        outcome = self._native.decide_body(raw, choice, *args)
+        outcome = self._native.decide_body(raw, min(choice, _U64_MAX), *args)  # past the end: refused there
         return self._done(outcome, name, args, domain, risk, verifier)
 
     def decide_response(self, response: Any, *, choice: int = 0, **policy_args: Any) -> Decision:

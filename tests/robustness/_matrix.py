@@ -148,6 +148,28 @@ def openai_response() -> dict[str, Any]:
     return {"choices": [{"logprobs": {"content": content}}]}
 
 
+def gemini_response() -> dict[str, Any]:
+    tokens = ["The", " answer", " is", " 4"]
+    chosen = [{"token": t, "logProbability": -0.1 * (i + 1)} for i, t in enumerate(tokens)]
+    top = [{"candidates": [c, {"token": "x", "logProbability": -3.0}]} for c in chosen]
+    return {"candidates": [{"logprobsResult": {"chosenCandidates": chosen, "topCandidates": top}}]}
+
+
+def sse_bytes() -> bytes:
+    """A streamed OpenAI response (server-sent events) with two positions and the end marker."""
+    import json
+
+    lines = [
+        "data: " + json.dumps({"choices": [{"index": 0, "logprobs": {"content": [entry]}}]}) + "\n\n"
+        for entry in openai_response()["choices"][0]["logprobs"]["content"][:2]
+    ]
+    return ("".join(lines) + "data: [DONE]\n\n").encode()
+
+
+def sse_line() -> str:
+    return sse_bytes().decode().split("\n\n")[0]
+
+
 def vllm_outputs() -> list[dict[int, float]]:
     return [{5: -0.1, 7: -2.5}, {3: -0.3, 1: -1.9}, {2: -0.05, 9: -3.5}]
 
@@ -179,8 +201,38 @@ def fitted(kind: str) -> Any:
         "Policy": lambda: credo.Policy({"domains": {"general": {}, "medical": {"stakes": "high"}}}),
         "RiskRules": lambda: credo.risk.RiskRules(),
         "AdaptiveStopping": lambda: credo.AdaptiveStopping(),
+        "NativeDecider": lambda: __import__("credo.serving").serving.compile(_topk_model(), fitted("Policy")),
+        "OpenAIStream": lambda: _stream(),
     }
     return makers[kind]()
+
+
+def _topk_model() -> Any:
+    """A ConfidenceModel on top-k summary fields (what credo.serving.compile takes)."""
+    import credo
+
+    x = np.column_stack([-scores(), -2 * scores()])
+    return credo.ConfidenceModel(features=["mean_logprob", "min_logprob"], holdout=0).fit(x, labels())
+
+
+def _stream(**params: Any) -> Any:
+    """A stream reader with these parameters, fed a valid response."""
+    import credo
+
+    s = credo.formats.OpenAIStream(**params)
+    s.feed(sse_bytes())
+    return s
+
+
+def _on_stream(method: str) -> Callable[..., Any]:
+    """A method of a fresh stream reader (feeding changes it)."""
+
+    def call(*a: Any, **k: Any) -> Any:
+        import credo
+
+        return getattr(credo.formats.OpenAIStream(), method)(*a, **k)
+
+    return call
 
 
 def _cascade_outcome(cascade: Any) -> tuple[str, int, float]:
@@ -425,6 +477,49 @@ def _register() -> None:
         _c("credo.formats.from_hf_scores"),
         scores=A("arrays", lambda: [logits()[:2], logits()[2:4]]),
         sequences=A(L, lambda: np.array([[0, 1, 2], [0, 3, 4]])),
+    )
+    entry(
+        "formats.from_gemini",
+        _c("credo.formats.from_gemini"),
+        response=A("mapping", gemini_response),
+        candidate=A("count0", lambda: 0),
+        k=A("count", lambda: 2, optional=True),
+    )
+    entry(
+        "formats.OpenAIStream()",
+        lambda **k: _stream(**k).summary(),
+        policy=A("choice", lambda: "bounds"),
+        vocab_size=A("count", lambda: 50, optional=True),
+        k=A("count", lambda: 2, optional=True),
+    )
+    # The reader's errors name the JSON path of the chunk at fault (chunks[i]...).
+    entry("formats.OpenAIStream.feed", _on_stream("feed"), data=A("stream", sse_bytes, aliases=("chunks",)))
+    entry("formats.OpenAIStream.feed_line", _on_stream("feed_line"), line=A("stream", sse_line, aliases=("chunks",)))
+    entry("formats.OpenAIStream.summary", _method("OpenAIStream", "summary"), choice=A("count0", lambda: 0))
+    # --- the compiled decision (credo.serving.compile)
+    entry(
+        "serving.compile",
+        lambda **k: __import__("credo.serving").serving.compile(_topk_model(), fitted("Policy"), **k),
+        vocab_size=A("count", lambda: 50, optional=True),
+    )
+    entry(
+        "NativeDecider.decide",
+        _method("NativeDecider", "decide"),
+        top_logprobs=A(F, topk),
+        chosen_logprob=A(F, chosen_lp, optional=True),
+        domain=A("choice", lambda: "medical", optional=True),
+        coverage=A("unit", lambda: 0.7, optional=True),
+        repetition=A("unit", lambda: 0.1, optional=True),
+        attempt=A("count0", lambda: 0),
+        retrieval_available=A("bool", lambda: True),
+        checks_done=A("texts", lambda: ["verify"]),
+    )
+    entry(
+        "NativeDecider.decide_body",
+        _method("NativeDecider", "decide_body"),
+        # the reader's errors name the JSON path (response...)
+        body=A("stream", lambda: __import__("json").dumps(openai_response()).encode(), aliases=("response",)),
+        choice=A("count0", lambda: 0),
     )
     # --- metrics
     bin_args = {"y_true": A(L, labels), "y_prob": A(P, scores)}
@@ -1090,6 +1185,20 @@ NESTED_TEXTS_BADS = [
     Bad("empty_inner", lambda v: [v[0], []], lenient=True),
 ]
 
+STREAM_BADS = [  # what arrives on a stream or in a body: bytes, str or parsed chunks
+    Bad("none", lambda v: None),
+    Bad("int", lambda v: 3),
+    Bad("float", lambda v: 1.5),
+    Bad("deep_nesting", lambda v: _deep_list()),
+    Bad("deep_json", lambda v: b"data: " + b"[" * 100_000 + b"]" * 100_000 + b"\n\n", lenient=True),
+    Bad("garbage", lambda v: b"\xff\xfe{not json", lenient=True),
+    Bad("lone_surrogate", lambda v: 'data: {"choices": [\udc80]}\n\n', lenient=True),
+    Bad("nul", lambda v: (v if isinstance(v, bytes) else v.encode()) + b"\x00", lenient=True),
+    Bad("empty", lambda v: v[:0], lenient=True),
+    Bad("long_line", lambda v: b"data: " + b"x" * 3_000_000 + b"\n\n", lenient=True),
+    Bad("content_not_a_list", lambda v: b'data: {"choices":[{"index":0,"logprobs":{"content":"notalist"}}]}\n\n'),
+]
+
 MAPPING_BADS = [
     Bad("list", lambda v: [1, 2]),
     Bad("text", lambda v: "{}"),
@@ -1204,6 +1313,7 @@ FAMILIES: dict[str, list[Bad]] = {
     "texts": TEXTS_BADS,
     "nested_texts": NESTED_TEXTS_BADS,
     "mapping": MAPPING_BADS,
+    "stream": STREAM_BADS,
     "seq": [Bad("none", lambda v: None), Bad("int", lambda v: 3), Bad("deep_nesting", lambda v: _deep_list())],
     "bool": BOOL_BADS,
     "pair": PAIR_BADS,
@@ -1315,6 +1425,11 @@ DOCUMENTED: dict[str, tuple[str, Callable[..., bool]]] = {
     "topk_s*:chosen_logprob=nan": ("a NaN chosen logprob is missing", _anything),
     "topk_s*:chosen_logprob=-inf": ("a -inf chosen logprob is missing", _anything),
     "topk_summary_batch:*=nan_inside": ("NaN entries are missing entries", _anything),
+    # serving.NativeDecider.decide reads its arrays as topk_summary does.
+    "NativeDecider.decide:top_logprobs=nan": ("NaN entries are missing entries", _anything),
+    "NativeDecider.decide:top_logprobs=-inf": ("-inf entries are missing entries", _anything),
+    "NativeDecider.decide:chosen_logprob=nan": ("a NaN chosen logprob is missing", _anything),
+    "NativeDecider.decide:chosen_logprob=-inf": ("a -inf chosen logprob is missing", _anything),
     # conformal: ±inf are ordered nonconformity scores (the issue's rule; only NaN is invalid).
     "ConformalPValues.p_value:score=?inf": ("±inf scores are ordered values", _probabilities),
     "conformal.clm_stop_index:set_scores=?inf": ("±inf set scores are ordered values", _anything),

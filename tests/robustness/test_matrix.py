@@ -69,9 +69,6 @@ NOT_IN_MATRIX: dict[str, str] = {
     "plots.ReliabilityDisplay": "needs matplotlib; its inputs are the metrics' (covered)",
     "plots.RiskCoverageDisplay": "needs matplotlib; its inputs are the metrics' (covered)",
     "BetaCalibration()": "takes no parameter",
-    # Landed at the end of the session that wrote the matrix: to be added (owner: readers).
-    "formats.from_gemini": "not yet in the matrix (new reader)",
-    "formats.OpenAIStream": "not yet in the matrix (new stream reader)",
 }
 
 
