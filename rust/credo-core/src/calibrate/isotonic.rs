@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use super::pava::{solve, Pava};
-use super::sort::{with_sorted_records, Rec, Sample, Unit};
+use super::sort::{with_sorted_records, Packed, Rec, Sample, Unit};
 use super::{check_weights, CHUNK};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
 
@@ -296,25 +296,27 @@ pub fn fit_with_fingerprint(
         // tie group the sum runs in input order instead of scikit-learn's y order; the pooled
         // mean is the same up to rounding.
         let feed = |p: &mut Pava, r: Range<usize>| match w {
-            None => p.run(pool_ties(
-                x[r.clone()].iter().zip(&y[r]).map(|(&x, &y)| (x, y, 1.0)),
-                res,
-            )),
-            Some(w) => p.run(pool_ties(
+            None => p.run(x[r.clone()].iter().zip(&y[r]).map(|(&x, &y)| (x, y, 1.0)), Some(res)),
+            Some(w) => p.run(
                 x[r.clone()]
                     .iter()
                     .zip(&y[r.clone()])
                     .zip(&w[r])
                     .map(|((&x, &y), &w)| (x, y, w)),
-                res,
-            )),
+                Some(res),
+            ),
         };
         solve((n, |i| x[i]), feed, increasing, res)
     } else {
         let range = (sx.min, sx.max);
-        match w {
-            None => with_sorted_records(x, y, w, range, |s: &[Unit]| pava_samples(s, increasing, res)),
-            Some(_) => with_sorted_records(x, y, w, range, |s: &[Rec]| pava_samples(s, increasing, res)),
+        // The record the sort moves: one word for unweighted 0/1 targets at x ≥ 0 (scores and
+        // labels, the calibration case), else (x, y) or (x, y, w).
+        if Packed::fits(w, sx.min, sy.binary) {
+            with_sorted_records(x, y, w, range, |s: &[Packed]| pava_samples(s, increasing, res))
+        } else if w.is_none() {
+            with_sorted_records(x, y, w, range, |s: &[Unit]| pava_samples(s, increasing, res))
+        } else {
+            with_sorted_records(x, y, w, range, |s: &[Rec]| pava_samples(s, increasing, res))
         }
     };
     let (tx, ty) = thresholds(&pava, lo, hi);
@@ -330,37 +332,8 @@ pub fn fit_with_fingerprint(
 
 /// [`solve`] over samples sorted by x.
 fn pava_samples<S: Sample>(samples: &[S], increasing: bool, resolution: f64) -> Pava {
-    let feed = |p: &mut Pava, r: Range<usize>| p.run(pool_ties(samples[r].iter().map(S::xyw), resolution));
+    let feed = |p: &mut Pava, r: Range<usize>| p.run(samples[r].iter().map(S::xyw), Some(resolution));
     solve((samples.len(), |i| samples[i].x()), feed, increasing, resolution)
-}
-
-/// Pools x-sorted samples (x, y, w) whose x lies within `resolution` of their group's first x
-/// into one point (weighted mean y, rounded once, and summed weight: scikit-learn's
-/// `_make_unique`); zero weights are skipped.
-fn pool_ties(
-    mut samples: impl Iterator<Item = (f64, f64, f64)>,
-    resolution: f64,
-) -> impl Iterator<Item = (f64, f64, f64)> {
-    let mut cur: Option<(f64, f64, f64)> = None;
-    std::iter::from_fn(move || {
-        for (x, y, w) in samples.by_ref() {
-            if w <= 0.0 {
-                continue;
-            }
-            match &mut cur {
-                Some((cx, s, ws)) if x - *cx < resolution => {
-                    *s += y * w;
-                    *ws += w;
-                }
-                _ => {
-                    if let Some((cx, s, ws)) = cur.replace((x, y * w, w)) {
-                        return Some((cx, s / ws, ws));
-                    }
-                }
-            }
-        }
-        cur.take().map(|(cx, s, ws)| (cx, s / ws, ws))
-    })
 }
 
 /// The thresholds scikit-learn keeps, after clipping every block's value to [lo, hi].

@@ -90,11 +90,12 @@ pub fn fingerprint(bytes: &[u8]) -> u64 {
     fp_finish(h, bytes.len())
 }
 
-/// One pass over a float array: finiteness, min, max, non-decreasing order and [`fingerprint`]
-/// of its bytes (identical to hashing the little-endian bytes).
+/// One pass over a float array: finiteness, min, max, non-decreasing order, whether every value
+/// is 0 or 1, and [`fingerprint`] of its bytes (identical to hashing the little-endian bytes).
 pub(crate) struct Scan {
     pub finite: bool,
     pub sorted: bool,
+    pub binary: bool,
     pub min: f64,
     pub max: f64,
     pub hash: u64,
@@ -146,7 +147,7 @@ unsafe fn scan_avx512(xs: &[f64]) -> Scan {
 #[inline(always)]
 fn scan_portable(xs: &[f64]) -> Scan {
     let mut h = [1u64, 2, 3, 4];
-    let (mut finite, mut sorted) = (true, true);
+    let (mut finite, mut sorted, mut binary) = (true, true, true);
     // Per-lane extremes, like the hash: one running min would chain every element's compare.
     let (mut lows, mut highs) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
     let mut prev = f64::NEG_INFINITY;
@@ -158,6 +159,7 @@ fn scan_portable(xs: &[f64]) -> Scan {
             h[l] = fp_step(h[l], v.to_bits(), FP_K[l]);
             finite &= v.is_finite();
             sorted &= prev <= v;
+            binary &= v == 0.0 || v == 1.0;
             prev = v;
             // plain comparisons: NaN never reaches a caller that uses the range (finite is false)
             lows[l] = if v < lows[l] { v } else { lows[l] };
@@ -173,6 +175,7 @@ fn scan_portable(xs: &[f64]) -> Scan {
         }
         finite &= v.is_finite();
         sorted &= prev <= v;
+        binary &= v == 0.0 || v == 1.0;
         prev = v;
         lo = lo.min(v);
         hi = hi.max(v);
@@ -180,6 +183,7 @@ fn scan_portable(xs: &[f64]) -> Scan {
     Scan {
         finite,
         sorted,
+        binary,
         min: lo,
         max: hi,
         hash: fp_finish(h, 8 * xs.len()),
@@ -237,8 +241,8 @@ mod tests {
                 for level in crate::simd::supported_levels() {
                     let fast = scan_at(level, &xs);
                     assert_eq!(
-                        (fast.hash, fast.finite, fast.sorted),
-                        (slow.hash, slow.finite, slow.sorted)
+                        (fast.hash, fast.finite, fast.sorted, fast.binary),
+                        (slow.hash, slow.finite, slow.sorted, slow.binary)
                     );
                     if slow.finite {
                         assert_eq!(

@@ -53,15 +53,18 @@ impl Pava {
         }
     }
 
-    /// Feeds points (x, y, w) in x order; weights must be positive.
+    /// Feeds samples (x, y, w) in x order. With `ties = Some(resolution)`, samples whose x lies
+    /// within `resolution` of their group's first x are first pooled into one point (weighted
+    /// mean y, rounded once, and summed weight: scikit-learn's `_make_unique`) and zero weights
+    /// are skipped; with `None` every sample is a point and weights must be positive.
     #[inline]
-    pub(crate) fn run(&mut self, points: impl Iterator<Item = (f64, f64, f64)>) {
+    pub(crate) fn run(&mut self, samples: impl Iterator<Item = (f64, f64, f64)>, ties: Option<f64>) {
         let sign = self.sign;
         let blocks = &mut self.blocks;
         // The last block stays in registers: points that violate the order are absorbed into it
         // directly (Busing's forward absorption), without a push and pop each.
         let mut top: Option<Block> = blocks.pop();
-        for (x, y, w) in points {
+        let mut add = |x: f64, y: f64, w: f64| {
             let v = sign * y;
             match &mut top {
                 Some(t) if t.sum >= v * t.weight => {
@@ -79,6 +82,31 @@ impl Pava {
                     }) {
                         blocks.push(done);
                     }
+                }
+            }
+        };
+        match ties {
+            None => samples.for_each(|(x, y, w)| add(x, y, w)),
+            Some(resolution) => {
+                let mut cur: Option<(f64, f64, f64)> = None;
+                for (x, y, w) in samples {
+                    if w <= 0.0 {
+                        continue;
+                    }
+                    match &mut cur {
+                        Some((cx, s, ws)) if x - *cx < resolution => {
+                            *s += y * w;
+                            *ws += w;
+                        }
+                        _ => {
+                            if let Some((cx, s, ws)) = cur.replace((x, y * w, w)) {
+                                add(cx, s / ws, ws);
+                            }
+                        }
+                    }
+                }
+                if let Some((cx, s, ws)) = cur {
+                    add(cx, s / ws, ws);
                 }
             }
         }
@@ -161,8 +189,8 @@ pub fn isotonic_regression(y: &[f64], w: Option<&[f64]>, increasing: bool) -> Re
     }
     // The point's x is its index (exact in f64 below 2⁵³); every index opens a new group.
     let feed = |p: &mut Pava, r: Range<usize>| match w {
-        None => p.run(r.map(|i| (i as f64, y[i], 1.0))),
-        Some(w) => p.run(r.map(|i| (i as f64, y[i], w[i]))),
+        None => p.run(r.map(|i| (i as f64, y[i], 1.0)), None),
+        Some(w) => p.run(r.map(|i| (i as f64, y[i], w[i])), None),
     };
     let pava = solve((y.len(), |i| i as f64), feed, increasing, 0.0);
     let mut out = vec![0.0; y.len()];

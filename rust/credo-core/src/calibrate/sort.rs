@@ -14,6 +14,24 @@ pub(crate) trait Sample: Copy + Send + Sync {
     fn at(x: &[f64], y: &[f64], w: Option<&[f64]>, i: usize) -> Self;
     fn x(&self) -> f64;
     fn xyw(&self) -> (f64, f64, f64);
+    /// The (x, y, w) order.
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let (a, b) = (self.xyw(), other.xyw());
+        a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2))
+    }
+    /// `cmp(a, b) == Less`, deciding on x with one float comparison in the common case (samples
+    /// are finite, so `<` and `total_cmp` agree on distinct x; ±0 fall through to `cmp`).
+    #[inline]
+    fn less(&self, other: &Self) -> bool {
+        if self.x() < other.x() {
+            true
+        } else if self.x() > other.x() {
+            false
+        } else {
+            self.cmp(other).is_lt()
+        }
+    }
     /// This type's buffer in the per-thread scratch, and the shared work arrays.
     fn buffers(s: &mut Scratch) -> (&mut Vec<Self>, &mut Work);
 }
@@ -73,21 +91,44 @@ impl Sample for Unit {
     }
 }
 
-fn cmp<S: Sample>(a: &S, b: &S) -> std::cmp::Ordering {
-    let (a, b) = (a.xyw(), b.xyw());
-    a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2))
+/// An unweighted sample of x ≥ 0 with a 0/1 target, packed in one word: the bits of x (sign
+/// bit clear) shifted left by one, and y in the low bit. For x ≥ 0 the bits of a float are in
+/// the order of its value, so the words' integer order is the (x, y) order: half the bytes of a
+/// [`Unit`] to move, and one integer comparison. −0 is stored as +0 (the same x).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Packed(u64);
+
+impl Packed {
+    /// Whether the fit's samples can be packed: no weights, x ≥ 0 (min of x) and y in {0, 1}.
+    pub(crate) fn fits(w: Option<&[f64]>, x_min: f64, y_binary: bool) -> bool {
+        w.is_none() && x_min >= 0.0 && y_binary
+    }
 }
 
-/// `cmp(a, b) == Less`, deciding on x with one float comparison in the common case (samples are
-/// finite, so `<` and `total_cmp` agree on distinct x; ±0 fall through to `cmp`).
-#[inline]
-fn less<S: Sample>(a: &S, b: &S) -> bool {
-    if a.x() < b.x() {
-        true
-    } else if a.x() > b.x() {
-        false
-    } else {
-        cmp(a, b).is_lt()
+impl Sample for Packed {
+    #[inline]
+    fn at(x: &[f64], y: &[f64], _: Option<&[f64]>, i: usize) -> Self {
+        // + 0.0 turns −0 into +0, whose sign bit is clear like every other x ≥ 0.
+        Self(((x[i] + 0.0).to_bits() << 1) | u64::from(y[i] == 1.0))
+    }
+    #[inline]
+    fn x(&self) -> f64 {
+        f64::from_bits(self.0 >> 1)
+    }
+    #[inline]
+    fn xyw(&self) -> (f64, f64, f64) {
+        (self.x(), f64::from(u8::from(self.0 & 1 == 1)), 1.0)
+    }
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+    #[inline]
+    fn less(&self, other: &Self) -> bool {
+        self.0 < other.0
+    }
+    fn buffers(s: &mut Scratch) -> (&mut Vec<Self>, &mut Work) {
+        (&mut s.packed, &mut s.work)
     }
 }
 
@@ -115,6 +156,7 @@ pub(crate) fn with_sorted_records<S: Sample, R>(
             let kept = [
                 scratch.weighted.capacity(),
                 scratch.unit.capacity(),
+                scratch.packed.capacity(),
                 scratch.work.keys.capacity(),
             ];
             kept.iter().all(|&c| c <= KEEP_RECORDS)
@@ -127,6 +169,7 @@ pub(crate) fn with_sorted_records<S: Sample, R>(
 pub(crate) struct Scratch {
     weighted: Vec<Rec>,
     unit: Vec<Unit>,
+    packed: Vec<Packed>,
     work: Work,
 }
 
@@ -159,7 +202,7 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
                 .filter(|&i| w.is_none_or(|w| w[i] > 0.0))
                 .map(|i| S::at(x, y, w, i)),
         );
-        out.sort_unstable_by(cmp);
+        out.sort_unstable_by(S::cmp);
         return;
     }
     let nb = n.clamp(2, MAX_BUCKETS);
@@ -352,7 +395,7 @@ fn sort_slice<S: Sample>(s: &mut [S], tmp: &mut Vec<S>) {
         tmp.resize(s.len(), s[0]);
     }
     let Some(starts) = scatter(s, tmp) else {
-        s.sort_unstable_by(cmp);
+        s.sort_unstable_by(S::cmp);
         return;
     };
     let n = s.len();
@@ -360,7 +403,7 @@ fn sort_slice<S: Sample>(s: &mut [S], tmp: &mut Vec<S>) {
         let part = &mut s[w[0]..w[1]];
         if part.len() == n {
             // every record fell in one bucket (a cluster narrower than the rounding): give up
-            part.sort_unstable_by(cmp);
+            part.sort_unstable_by(S::cmp);
         } else if part.len() <= SMALL {
             insertion_sort(part);
         } else {
@@ -375,7 +418,7 @@ fn insertion_sort<S: Sample>(s: &mut [S]) {
     for i in 1..s.len() {
         let r = s[i];
         let mut j = i;
-        while j > 0 && less(&r, &s[j - 1]) {
+        while j > 0 && r.less(&s[j - 1]) {
             s[j] = s[j - 1];
             j -= 1;
         }
@@ -417,13 +460,19 @@ mod tests {
                             w: weights.map_or(1.0, |w| w[i]),
                         })
                         .collect();
-                    want.sort_by(cmp);
+                    want.sort_by(<Rec as Sample>::cmp);
                     let got = with_sorted_records(&x, &y, weights, (lo, hi), <[Rec]>::to_vec);
                     assert_eq!(got, want);
                     if weights.is_none() {
                         let unit = with_sorted_records(&x, &y, None, (lo, hi), <[Unit]>::to_vec);
                         let want: Vec<Unit> = want.iter().map(|r| Unit { x: r.x, y: r.y }).collect();
                         assert_eq!(unit, want);
+                        // x ≥ 0 and y in {0, 1} here: the packed words sort the same way
+                        let packed = with_sorted_records(&x, &y, None, (lo, hi), |s: &[Packed]| {
+                            s.iter().map(|p| (p.x(), p.xyw().1)).collect::<Vec<_>>()
+                        });
+                        let want: Vec<(f64, f64)> = want.iter().map(|u| (u.x, u.y)).collect();
+                        assert_eq!(packed, want);
                     }
                 }
             }
