@@ -47,9 +47,10 @@ test-python: build-dev  ## pytest over tests/
 
 test: test-rust test-python  ## All tests (Rust core, then pytest)
 
-lint-rust:  ## rustfmt and clippy, warnings are errors
+lint-rust:  ## rustfmt, clippy and rustdoc, warnings are errors
 	cargo fmt --all --check
 	PYO3_BUILD_EXTENSION_MODULE=1 cargo clippy --workspace --all-targets -- -D warnings
+	PYO3_BUILD_EXTENSION_MODULE=1 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace
 
 lint-python: venv  ## ruff (lint and format) and mypy (strict on python/credo)
 	$(PY) -m ruff check python tests benches

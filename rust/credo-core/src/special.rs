@@ -86,7 +86,6 @@ pub fn binom_cdf(k: f64, n: u64, p: f64) -> f64 {
         return f64::NAN;
     }
     let k = k.floor();
-    #[allow(clippy::cast_precision_loss)]
     let nf = n as f64;
     if k < 0.0 {
         return 0.0;
@@ -296,7 +295,6 @@ mod tests {
                     + (n - k) as f64 * (1.0 - p).ln())
                 .exp();
                 acc += term;
-                #[allow(clippy::cast_precision_loss)]
                 let got = binom_cdf(k as f64, n, p);
                 assert!(close(got, acc.min(1.0), 1e-9), "n={n} p={p} k={k}: {got} vs {acc}");
             }

@@ -49,7 +49,6 @@ impl SeqLogProbs {
             }
             let s: f64 = toks.iter().sum();
             sum.push(s);
-            #[allow(clippy::cast_precision_loss)]
             mean.push(s / toks.len() as f64);
         }
         Ok(Self { sum, mean })
@@ -103,7 +102,6 @@ pub fn farquhar(labels: &[usize], k: usize, lp: &SeqLogProbs) -> f64 {
 #[must_use]
 pub fn kuhn(labels: &[usize], k: usize, lp: &SeqLogProbs) -> f64 {
     let lse = cluster_lse(labels, k, &lp.mean);
-    #[allow(clippy::cast_precision_loss)]
     let kf = k as f64;
     -lse.iter().map(|x| x - 5.0).sum::<f64>() / kf
 }
@@ -116,7 +114,6 @@ fn x_ln_x(s: usize) -> f64 {
             .map(|k| if k == 0 { 0.0 } else { f64::from(k) * f64::from(k).ln() })
             .collect()
     });
-    #[allow(clippy::cast_precision_loss)]
     t.get(s).copied().unwrap_or_else(|| s as f64 * (s as f64).ln())
 }
 
@@ -128,7 +125,6 @@ pub fn discrete(sizes: &[usize]) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    #[allow(clippy::cast_precision_loss)]
     let nf = n as f64;
     let h = (x_ln_x(n) - sizes.iter().map(|&s| x_ln_x(s)).sum::<f64>()) / nf;
     h.max(0.0)
@@ -139,7 +135,6 @@ pub fn discrete(sizes: &[usize]) -> f64 {
 #[must_use]
 pub fn lm_polygraph(labels: &[usize], k: usize, lp: &SeqLogProbs) -> f64 {
     let lse = cluster_lse(labels, k, &lp.sum);
-    #[allow(clippy::cast_precision_loss)]
     let nf = labels.len() as f64;
     -labels.iter().map(|&l| lse[l]).sum::<f64>() / nf
 }

@@ -222,9 +222,7 @@ fn stats_into(labels: &[usize], lp: Option<&SeqLogProbs>, sizes: &mut Vec<usize>
             )
         }
         None => {
-            #[allow(clippy::cast_precision_loss)]
             let n = labels.len() as f64;
-            #[allow(clippy::cast_precision_loss)]
             probs.extend(sizes.iter().map(|&s| s as f64 / n));
             (f64::NAN, f64::NAN, f64::NAN)
         }

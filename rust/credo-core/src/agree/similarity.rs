@@ -61,7 +61,6 @@ pub fn jaccard_sorted(a: &[u64], b: &[u64]) -> f64 {
     ratio(inter, union)
 }
 
-#[allow(clippy::cast_precision_loss)]
 fn ratio(num: usize, den: usize) -> f64 {
     num as f64 / den as f64
 }

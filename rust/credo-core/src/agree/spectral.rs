@@ -64,7 +64,6 @@ pub fn spectral(w: &[f64], m: usize) -> Spectral {
     // Σ max(0, 1 − λ(L)) = Σ max(0, μ) over the eigenvalues μ of N = D^{−1/2} W D^{−1/2}.
     let mut a: Vec<f64> = (0..m * m).map(|k| inv[k / m] * w[k] * inv[k % m]).collect();
     let eig = symmetric_eigenvalues(&mut a, m);
-    #[allow(clippy::cast_precision_loss)]
     let mf = m as f64;
     Spectral {
         eigval_laplacian: eig.iter().map(|&mu| mu.max(0.0)).sum::<f64>().clamp(0.0, mf),
@@ -84,7 +83,6 @@ pub fn spectral_of_cliques(sizes: &[usize]) -> Spectral {
             degree: 0.0,
         };
     }
-    #[allow(clippy::cast_precision_loss)]
     let (mf, k, sq) = (
         m as f64,
         sizes.len() as f64,

@@ -49,7 +49,6 @@ fn sorted(counts: &[u64]) -> Vec<u64> {
     c
 }
 
-#[allow(clippy::cast_precision_loss)]
 fn f(x: u64) -> f64 {
     x as f64
 }
@@ -175,7 +174,6 @@ pub fn entropy_ratio(counts: &[u64]) -> f64 {
     }
     let total = f(c.iter().sum());
     let h: f64 = c.iter().map(|&x| f(x) / total).map(|p| -p * p.log2()).sum();
-    #[allow(clippy::cast_precision_loss)]
     let k = c.len() as f64;
     (h / k.log2()).clamp(0.0, 1.0)
 }

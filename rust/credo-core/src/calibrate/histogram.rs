@@ -32,7 +32,6 @@ pub struct HistogramModel {
 fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
     let lo = pos.floor();
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let i = lo as usize;
     let t = pos - lo;
     let a = sorted[i];

@@ -50,7 +50,6 @@ pub fn rescale_top_label(p: &[f64], n: usize, k: usize, conf: &[f64]) -> Result<
     crate::parallel::for_each_chunk_mut(&mut out, rows * k, |c, block| {
         for (r, row) in block.chunks_mut(k).enumerate() {
             let i = c * rows + r;
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let top = idx[i] as usize;
             let rest: f64 = row.iter().enumerate().filter(|&(j, _)| j != top).map(|(_, v)| v).sum();
             let c = conf[i].clamp(0.0, 1.0);

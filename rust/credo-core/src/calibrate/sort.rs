@@ -206,7 +206,6 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
         return;
     }
     let nb = n.clamp(2, MAX_BUCKETS);
-    #[allow(clippy::cast_precision_loss)]
     let (scale, top) = (nb as f64 / span, (nb - 1) as f64);
     // Fixed chunks of the input (not one per thread): keyed and counted, then scattered, in
     // parallel. Chunk c writes bucket b's records to its own slots
@@ -313,7 +312,6 @@ fn bucket_keys(x: &[f64], lo: f64, scale: f64, top: f64, keys: &mut [u16]) {
     const ROUND: f64 = 4_503_599_627_370_496.0; // 2⁵²
     for (k, &v) in keys.iter_mut().zip(x) {
         // x ≥ lo, so the value is in [0, top] with top < 2¹⁶: its low 16 bits are the integer.
-        #[allow(clippy::cast_possible_truncation)]
         {
             *k = (((v - lo) * scale).min(top) + ROUND).to_bits() as u16;
         }
@@ -367,7 +365,6 @@ fn scatter<S: Sample>(s: &mut [S], tmp: &mut [S]) -> Option<Vec<usize>> {
     let nb = (s.len() / 4).clamp(2, 1024);
     let scale = nb as f64 / span;
     // Monotone in x: a subtraction, a positive scaling and a float-to-int cast each keep order.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let bucket = |x: f64| (((x - lo) * scale) as usize).min(nb - 1);
     let mut starts = vec![0usize; nb + 1];
     for r in s.iter() {

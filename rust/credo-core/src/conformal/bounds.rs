@@ -19,7 +19,6 @@ fn h1(a: f64, b: f64) -> f64 {
 /// float64; `binary` drops the factor e, valid for 0/1 losses).
 #[must_use]
 pub fn hb_p_value(r_hat: f64, n: u64, alpha: f64, binary: bool) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     let nf = n as f64;
     let hoeffding = (-nf * h1(r_hat.min(alpha), alpha)).exp();
     let factor = if binary { 1.0 } else { std::f64::consts::E };
@@ -31,7 +30,6 @@ pub fn hb_p_value(r_hat: f64, n: u64, alpha: f64, binary: bool) -> f64 {
 /// term uses k itself, avoiding the float rounding of ⌈n·(k/n)⌉.
 #[must_use]
 pub fn hb_p_value_counts(errors: u64, n: u64, alpha: f64, binary: bool) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     let (k, nf) = (errors as f64, n as f64);
     let hoeffding = (-nf * h1((k / nf).min(alpha), alpha)).exp();
     let factor = if binary { 1.0 } else { std::f64::consts::E };
@@ -56,7 +54,6 @@ impl PValueKind {
         }
         match self {
             Self::HoeffdingBentkus => hb_p_value_counts(errors, n, alpha, false),
-            #[allow(clippy::cast_precision_loss)]
             Self::Binomial => binom_cdf(errors as f64, n, alpha),
         }
     }
@@ -68,7 +65,6 @@ impl PValueKind {
         if n == 0 || errors >= n || self.p_value(errors, n, 1.0 - 1e-12) > delta {
             return 1.0;
         }
-        #[allow(clippy::cast_precision_loss)]
         let (mut lo, mut hi) = (errors as f64 / n as f64, 1.0 - 1e-12);
         while hi - lo > 1e-10 {
             let mid = 0.5 * (lo + hi);
@@ -93,7 +89,6 @@ pub fn sgr_bound(errors: u64, m: u64, delta: f64) -> f64 {
     if m == 0 {
         return 1.0;
     }
-    #[allow(clippy::cast_precision_loss)]
     let (k, mut lo) = (errors as f64, errors as f64 / m as f64);
     let mut hi = 1.0;
     let mut mid = 0.5 * (lo + hi);
@@ -115,7 +110,6 @@ pub fn sgr_bound(errors: u64, m: u64, delta: f64) -> f64 {
 /// Conformal risk control's R̂⁺ = n/(n+1)·R̂ + B/(n+1).
 #[must_use]
 pub fn crc_r_hat_plus(r_hat: f64, n: u64, b: f64) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     let nf = n as f64;
     nf / (nf + 1.0) * r_hat + b / (nf + 1.0)
 }

@@ -52,7 +52,6 @@ pub fn set_scores(p: &[f64], n: usize, g: usize, kind: SetScore) -> Result<Vec<f
         for (j, &x) in row.iter().enumerate() {
             acc = match kind {
                 SetScore::Geometric => acc - (1.0 - x).max(1e-8).ln(),
-                #[allow(clippy::cast_precision_loss)]
                 SetScore::FirstK => (j + 1) as f64,
                 SetScore::Max => acc.max(x),
                 SetScore::Sum => acc + x,
@@ -124,7 +123,6 @@ pub fn pareto_front(loss: &[f64], cost: &[f64]) -> Result<Vec<usize>> {
 /// CLM's p-value of H₀: risk > ε for a configuration with mean loss `loss` over `n` points.
 #[must_use]
 pub fn p_value(loss: f64, n: u64, epsilon: f64) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     binom_cdf(n as f64 * loss, n, epsilon)
 }
 

@@ -284,7 +284,6 @@ mod tests {
             |x| x,
             &[f64::NAN, -1e-300, 1.0 + f64::EPSILON, f64::INFINITY, f64::NEG_INFINITY],
         );
-        #[allow(clippy::cast_possible_truncation)]
         agrees(|x| x as f32, &[f32::NAN, -1e-30, 1.0 + f32::EPSILON, f32::INFINITY]);
     }
 }

@@ -65,17 +65,13 @@ impl PValues {
     fn plain(&self, s: f64) -> f64 {
         let n = self.sorted.len();
         let ge = n - self.sorted.partition_point(|&c| c < s);
-        #[allow(clippy::cast_precision_loss)]
-        let p = (ge as f64 + 1.0) / (n as f64 + 1.0);
-        p
+        (ge as f64 + 1.0) / (n as f64 + 1.0)
     }
 
     fn smoothed(&self, s: f64, theta: f64) -> f64 {
         let n = self.sorted.len();
         let (lt, le) = self.counts(s);
-        #[allow(clippy::cast_precision_loss)]
-        let p = ((n - le) as f64 + theta * ((le - lt) as f64 + 1.0)) / (n as f64 + 1.0);
-        p
+        ((n - le) as f64 + theta * ((le - lt) as f64 + 1.0)) / (n as f64 + 1.0)
     }
 
     /// p-values of many test scores; smoothed ones draw θ_i in order from `seed`.

@@ -30,7 +30,6 @@ fn decimal_parts(alpha: f64) -> (u128, u32) {
     let exp: i32 = exp.parse().unwrap_or(0);
     let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let digits: u128 = format!("{int_part}{frac_part}").parse().unwrap_or(0);
-    #[allow(clippy::cast_possible_wrap)]
     let d = frac_part.len() as i32 - exp;
     // alpha < 1 always has a negative exponent here, so d >= 1.
     (digits, d.max(0).unsigned_abs())
@@ -48,9 +47,7 @@ pub fn conformal_rank(n: usize, alpha: f64, mode: QuantileMode) -> Result<usize>
             Ok((big_n - floor) as usize)
         }
         QuantileMode::Compat => {
-            #[allow(clippy::cast_precision_loss)]
             let k = ((n as f64 + 1.0) * (1.0 - alpha)).ceil();
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             Ok(k.max(1.0) as usize)
         }
     }
@@ -91,7 +88,6 @@ pub fn kth_smallest(values: &[f64], k: usize) -> f64 {
 pub fn min_calibration_size(alpha: f64, mode: QuantileMode) -> Result<usize> {
     check_open_unit("alpha", alpha)?;
     // k <= n  <=>  n >= 1/α − 1 roughly; search upward from that estimate.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let mut n = ((1.0 / alpha - 1.0).floor().max(1.0) as usize).saturating_sub(2).max(1);
     while conformal_rank(n, alpha, mode)? > n {
         n += 1;

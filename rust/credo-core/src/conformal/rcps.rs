@@ -35,7 +35,6 @@ pub fn upper_bound(losses: &[f64], delta: f64, bound: Bound) -> Result<f64> {
             format!("must lie in [0, 1], got {} at index {i}", losses[i]),
         ));
     }
-    #[allow(clippy::cast_precision_loss)]
     let n = losses.len() as f64;
     let mean = losses.iter().sum::<f64>() / n;
     Ok(match bound {
@@ -56,7 +55,6 @@ pub fn upper_bound(losses: &[f64], delta: f64, bound: Bound) -> Result<f64> {
 }
 
 fn wsr(x: &[f64], delta: f64) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     let n = x.len() as f64;
     // predictable bets ν_i from the running mean and variance of x_1..x_{i-1}
     let mut nu = Vec::with_capacity(x.len());
@@ -65,7 +63,6 @@ fn wsr(x: &[f64], delta: f64) -> f64 {
     for (i, &xi) in x.iter().enumerate() {
         nu.push((2.0 * (1.0 / delta).ln() / n / sigma2_prev).sqrt().min(1.0));
         sum += xi;
-        #[allow(clippy::cast_precision_loss)]
         let denom = i as f64 + 2.0;
         let mu = (sum + 0.5) / denom;
         sq += (xi - mu) * (xi - mu);

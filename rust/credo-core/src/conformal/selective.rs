@@ -115,7 +115,6 @@ fn levels(confidence: &[f64], correct: &[bool]) -> Levels {
 }
 
 fn selection(lv: &Levels, j: Option<usize>, n: usize, bound: impl Fn(usize) -> f64) -> Selection {
-    #[allow(clippy::cast_precision_loss)]
     match j {
         None => Selection {
             threshold: f64::INFINITY,
@@ -162,7 +161,6 @@ pub fn fit(confidence: &[f64], correct: &[bool], target: f64, delta: f64, method
             let chosen = match fwer {
                 Fwer::FixedSequence => hyps.iter().take_while(|&&j| p(j) <= delta).last().copied(),
                 Fwer::Bonferroni => {
-                    #[allow(clippy::cast_precision_loss)]
                     let level = delta / hyps.len().max(1) as f64;
                     hyps.iter().rev().find(|&&j| p(j) <= level).copied()
                 }
@@ -174,7 +172,6 @@ pub fn fit(confidence: &[f64], correct: &[bool], target: f64, delta: f64, method
         Method::Sgr => sgr(&lv, n, target, delta),
         Method::Crc => {
             let nn = n as u64;
-            #[allow(clippy::cast_precision_loss)]
             let r_plus = |j: usize| crc_r_hat_plus(lv.errors[j] as f64 / n as f64, nn, 1.0);
             // R̂⁺ is non-decreasing as the threshold goes down: the passing levels are a prefix.
             let chosen = lv
@@ -199,7 +196,7 @@ fn candidate_levels(lv: &Levels, n: usize, grid: usize) -> Vec<usize> {
     }
     let mut out: Vec<usize> = Vec::with_capacity(grid);
     for i in 1..=grid {
-        #[allow(clippy::cast_possible_truncation)] // ≤ n
+        // ≤ n
         let m = (i as u128 * n as u128).div_ceil(grid as u128) as u64;
         let j = lv.answered.partition_point(|&a| a < m);
         if j < lv.value.len() && out.last() != Some(&j) {
@@ -220,7 +217,6 @@ fn sgr(lv: &Levels, n: usize, target: f64, delta: f64) -> Selection {
     let delta_hat = delta / z;
     let (mut a, mut b) = (0usize, n - 1);
     let mut best: Option<(usize, f64)> = None;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     for _ in 0..=(z as usize) {
         let mid = (a + b).div_ceil(2);
         let j = level_of(mid);

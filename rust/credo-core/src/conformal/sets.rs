@@ -323,7 +323,6 @@ pub fn calibration_scores<T: Prob>(
 
 /// LAC scores 1 − p[i, y_i] (labels already checked to lie in [0, k)).
 fn lac_scores<T: Prob>(probs: &[T], k: usize, labels: &[i64]) -> Result<Vec<f64>> {
-    #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
     let at = |i: usize, y: i64| i * k + y as usize;
     let mut bad = false;
     let scores: Vec<f64> = labels
@@ -536,7 +535,6 @@ mod tests {
             }
             for &p in ps.iter().filter(|p| (0.0..=1.0).contains(*p)) {
                 assert_eq!(p >= f64_floor, 1.0 - p <= t, "f64 p={p:e} t={t:e}");
-                #[allow(clippy::cast_possible_truncation)]
                 let p32 = p as f32;
                 assert_eq!(p32 >= f32_floor, 1.0 - f64::from(p32) <= t, "f32 p={p32:e} t={t:e}");
             }
@@ -547,7 +545,6 @@ mod tests {
     fn lac_sets_of_float32_equal_those_of_the_widened_values() {
         let (n, k) = (2100, 7); // more than one chunk of rows
         let mut st = 3u64;
-        #[allow(clippy::cast_possible_truncation)]
         let p32: Vec<f32> = (0..n * k).map(|_| lcg(&mut st) as f32).collect();
         let p64: Vec<f64> = p32.iter().map(|&x| f64::from(x)).collect();
         let labels: Vec<i64> = (0..n as i64).map(|i| i % k as i64).collect();

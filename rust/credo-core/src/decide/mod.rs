@@ -34,7 +34,7 @@ pub const SUMMARY_FIELDS: [&str; 13] = [
 /// Field `i` of [`SUMMARY_FIELDS`] of a summary.
 pub fn summary_field(s: &TopkSummary, i: usize) -> f64 {
     match i {
-        #[allow(clippy::cast_precision_loss)] // a token count is far below 2^53
+        // a token count is far below 2^53
         0 => s.n_tokens as f64,
         1 => s.mean_entropy,
         2 => s.max_entropy,

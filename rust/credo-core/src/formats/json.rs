@@ -198,7 +198,7 @@ impl<'a> Body<'a> {
             match c {
                 b'"' => {
                     self.pos = i + 1;
-                    #[allow(clippy::cast_possible_truncation)] // the body is at most 4 GiB
+                    // the body is at most 4 GiB
                     let span = Span {
                         start: start as u32,
                         end: i as u32,

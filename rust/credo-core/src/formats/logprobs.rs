@@ -180,7 +180,6 @@ fn number<N: Node>(v: &mut N) -> Result<f64, ReadError> {
 /// A non-negative integer (a choice's `index`).
 fn index<N: Node>(v: &mut N) -> Result<usize, ReadError> {
     match v.number()? {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         Some(x) if (0.0..4_294_967_296.0).contains(&x) && x.fract() == 0.0 => Ok(x as usize),
         _ => Err(ReadError::invalid("expected a non-negative integer index")),
     }

@@ -10,7 +10,7 @@
 //! [`Logprobs::response`] is a [`TopkResponse`](crate::signals::TopkResponse) ready for
 //! `topk_summary`), [`read`] (any [`Node`]) and [`stream::OpenAIStream`].
 //!
-//! Every malformed input is a [`CredoError`](crate::CredoError) naming the JSON path of the bad
+//! Every malformed input is a [`CredoError`] naming the JSON path of the bad
 //! value (`response.choices[0].logprobs.content[17].top_logprobs[3].logprob: ...`); every
 //! allocation grows with the values actually read, so it is bounded by the input's own size.
 

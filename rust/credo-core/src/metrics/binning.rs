@@ -80,14 +80,11 @@ pub struct Binning {
 #[inline]
 pub fn uniform_bin(p: f64, b: f64, last: usize) -> usize {
     let x = p * b;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let i = (x as usize).min(last);
-    #[allow(clippy::cast_precision_loss)]
     let frac = x - i as f64;
     if frac > 1e-6 && frac < 1.0 - 1e-6 {
         return i;
     }
-    #[allow(clippy::cast_precision_loss)]
     let edge = |k: usize| k as f64 / b;
     if i < last && p >= edge(i + 1) {
         i + 1

@@ -176,7 +176,6 @@ unsafe fn aggregate_avx512(cols: Columns<'_>, chosen: Option<&[f64]>, opts: &Top
 }
 
 #[inline(always)]
-#[allow(clippy::cast_precision_loss)]
 fn aggregate_portable(cols: Columns<'_>, chosen: Option<&[f64]>, opts: &TopkOptions) -> TopkSummary {
     let Columns {
         mass,

@@ -86,7 +86,6 @@ impl RowOut<'_> {
     /// possibly empty) and their `probs`; `sums` are (Σp, −Σp·l, above). The caller's slow path
     /// writes the rows it rebuilt through this too.
     #[inline(always)]
-    #[allow(clippy::cast_precision_loss)]
     pub(super) fn put_values(&mut self, r: usize, row: &[f64], probs: &[f64], sums: (f64, f64, u32)) {
         let w = row.len();
         self.mass[r] = sums.0;

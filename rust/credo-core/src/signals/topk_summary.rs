@@ -297,8 +297,8 @@ const ROW_COLUMNS: usize = 8;
 
 /// The streaming form of [`topk_summary`]: rows (with their chosen logprobs) pushed one at a
 /// time as a server streams them, each reduced to its columns on arrival by the same row stage
-/// ([`reduce_block`]); [`TopkRunning::summary`] aggregates the columns so far with the same
-/// [`aggregate`], so at every point it equals `topk_summary` of the rows so far, bit for bit.
+/// (`reduce_block`); [`TopkRunning::summary`] aggregates the columns so far with the same
+/// `aggregate`, so at every point it equals `topk_summary` of the rows so far, bit for bit.
 /// Rows narrower than the widest pushed are padded with NaN (missing) as a reader pads them; a
 /// wider row re-reduces the earlier rows at the new width (rare: servers return k entries).
 #[derive(Clone, Debug)]
