@@ -3,44 +3,23 @@
 //!
 //! The probabilities are compared where they lie, float32 or float64 (the floor is the exact
 //! float image of the score threshold, `sets::Prob::lac_floor`), so the pass is bound by memory
-//! bandwidth: AVX-512 turns 64 comparisons into one 64-byte store of booleans through a mask
-//! register, AVX2 gathers 16 comparison bits into two 8-byte stores through a table. The scalar
-//! loop is the reference every vector path is tested against.
+//! bandwidth: the comparison bits of a vector (an AVX-512 mask register, an AVX2 movemask) become
+//! bools through a 256-entry table, 8 per 8-byte store. The level is [`crate::simd::active`]; the
+//! scalar loop is the reference every vector path is tested against.
+
+use crate::simd::SimdLevel;
 
 /// Which float type a kernel reads; the scalar reference and the vector paths per type.
 pub trait LacKernel: Copy + PartialOrd + 'static {
     /// The scalar reference: the membership mask and whether a value was out of [0, 1].
     fn single_scalar(p: &[Self], o: &mut [bool], floor: Self) -> bool;
-    /// The widest vector path this CPU runs (the scalar loop when none).
-    fn single(p: &[Self], o: &mut [bool], floor: Self) -> bool;
-    /// Every vector path this CPU runs, by name (for the tests against the scalar reference).
-    #[cfg(test)]
-    fn vector_paths() -> Vec<(&'static str, Kernel<Self>)>;
-}
-
-/// A kernel's signature: probabilities, mask out, floor; returns whether a value was bad.
-pub type Kernel<T> = fn(&[T], &mut [bool], T) -> bool;
-
-macro_rules! vector_paths {
-    ($t:ty, $avx2:ident, $avx512:ident) => {
-        #[cfg(test)]
-        fn vector_paths() -> Vec<(&'static str, Kernel<$t>)> {
-            #[allow(unused_mut)]
-            let mut v: Vec<(&'static str, Kernel<$t>)> = Vec::new();
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: AVX2 is present (checked just above).
-                    v.push(("avx2", |p, o, f| unsafe { x86::$avx2(p, o, f) }));
-                }
-                if x86::has_avx512() {
-                    // SAFETY: AVX-512 F and BW are present (checked just above).
-                    v.push(("avx512", |p, o, f| unsafe { x86::$avx512(p, o, f) }));
-                }
-            }
-            v
-        }
-    };
+    /// The kernel at `level` (a level this CPU supports; the scalar loop for levels without a
+    /// vector path here).
+    fn single_at(level: SimdLevel, p: &[Self], o: &mut [bool], floor: Self) -> bool;
+    /// The kernel at the process-wide level.
+    fn single(p: &[Self], o: &mut [bool], floor: Self) -> bool {
+        Self::single_at(crate::simd::active(), p, o, floor)
+    }
 }
 
 macro_rules! scalar_single {
@@ -58,38 +37,38 @@ macro_rules! scalar_single {
 
 impl LacKernel for f64 {
     scalar_single!(f64);
-    vector_paths!(f64, single_f64_avx2, single_f64_avx512);
-    fn single(p: &[f64], o: &mut [bool], floor: f64) -> bool {
+    fn single_at(level: SimdLevel, p: &[f64], o: &mut [bool], floor: f64) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
-            if x86::has_avx512() {
-                // SAFETY: AVX-512 F and BW are present (checked just above).
+            if level >= SimdLevel::Avx512 && level.supported() {
+                // SAFETY: the CPU supports AVX-512F (checked just above).
                 return unsafe { x86::single_f64_avx512(p, o, floor) };
             }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: AVX2 is present (checked just above).
+            if level >= SimdLevel::Avx2 && level.supported() {
+                // SAFETY: the CPU supports AVX2 (checked just above).
                 return unsafe { x86::single_f64_avx2(p, o, floor) };
             }
         }
+        let _ = level;
         Self::single_scalar(p, o, floor)
     }
 }
 
 impl LacKernel for f32 {
     scalar_single!(f32);
-    vector_paths!(f32, single_f32_avx2, single_f32_avx512);
-    fn single(p: &[f32], o: &mut [bool], floor: f32) -> bool {
+    fn single_at(level: SimdLevel, p: &[f32], o: &mut [bool], floor: f32) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
-            if x86::has_avx512() {
-                // SAFETY: AVX-512 F and BW are present (checked just above).
+            if level >= SimdLevel::Avx512 && level.supported() {
+                // SAFETY: the CPU supports AVX-512F (checked just above).
                 return unsafe { x86::single_f32_avx512(p, o, floor) };
             }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: AVX2 is present (checked just above).
+            if level >= SimdLevel::Avx2 && level.supported() {
+                // SAFETY: the CPU supports AVX2 (checked just above).
                 return unsafe { x86::single_f32_avx2(p, o, floor) };
             }
         }
+        let _ = level;
         Self::single_scalar(p, o, floor)
     }
 }
@@ -98,10 +77,6 @@ impl LacKernel for f32 {
 pub(crate) mod x86 {
     use super::LacKernel;
     use std::arch::x86_64::*;
-
-    pub fn has_avx512() -> bool {
-        std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw")
-    }
 
     /// Byte i of `SPREAD[m]` is bit i of m (a bool per comparison bit).
     static SPREAD: [u64; 256] = {
@@ -186,7 +161,7 @@ pub(crate) mod x86 {
         tail | (_mm256_movemask_ps(bad) != 0)
     }
 
-    #[target_feature(enable = "avx512f,avx512bw")]
+    #[target_feature(enable = "avx512f")]
     pub unsafe fn single_f64_avx512(p: &[f64], o: &mut [bool], floor: f64) -> bool {
         const BLOCK: usize = 64;
         let n = p.len().min(o.len());
@@ -203,7 +178,7 @@ pub(crate) mod x86 {
                     bits |= u64::from(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(v, f)) << (8 * j);
                     bad |= _mm512_cmp_pd_mask::<_CMP_NGE_UQ>(v, zero) | _mm512_cmp_pd_mask::<_CMP_NLE_UQ>(v, one);
                 }
-                _mm512_storeu_si512(o.as_mut_ptr().add(b * BLOCK).cast(), _mm512_maskz_set1_epi8(bits, 1));
+                spread(bits, o.as_mut_ptr().add(b * BLOCK), BLOCK / 8);
             }
         }
         let done = blocks * BLOCK;
@@ -211,7 +186,7 @@ pub(crate) mod x86 {
         tail | (bad != 0)
     }
 
-    #[target_feature(enable = "avx512f,avx512bw")]
+    #[target_feature(enable = "avx512f")]
     pub unsafe fn single_f32_avx512(p: &[f32], o: &mut [bool], floor: f32) -> bool {
         const BLOCK: usize = 64;
         let n = p.len().min(o.len());
@@ -228,7 +203,7 @@ pub(crate) mod x86 {
                     bits |= u64::from(_mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, f)) << (16 * j);
                     bad |= _mm512_cmp_ps_mask::<_CMP_NGE_UQ>(v, zero) | _mm512_cmp_ps_mask::<_CMP_NLE_UQ>(v, one);
                 }
-                _mm512_storeu_si512(o.as_mut_ptr().add(b * BLOCK).cast(), _mm512_maskz_set1_epi8(bits, 1));
+                spread(bits, o.as_mut_ptr().add(b * BLOCK), BLOCK / 8);
             }
         }
         let done = blocks * BLOCK;
@@ -258,9 +233,10 @@ mod tests {
             let mut want = vec![false; n];
             let want_bad = T::single_scalar(&p, &mut want, floor);
             assert!(!want_bad);
-            let mut paths: Vec<(&str, Kernel<T>)> = vec![("dispatch", T::single)];
-            paths.extend(T::vector_paths());
-            for (name, f) in &paths {
+            let paths = crate::simd::supported_levels();
+            for &level in &paths {
+                let f = |p: &[T], o: &mut [bool], fl: T| T::single_at(level, p, o, fl);
+                let name = level.name();
                 let mut got = vec![true; n];
                 assert!(!f(&p, &mut got, floor), "{name} n={n}");
                 assert_eq!(got, want, "{name} n={n}");

@@ -391,7 +391,8 @@ unsafe fn lac_compare_avx2<T: Prob>(
 fn lac_compare_dispatch<T: Prob>(p: &[T], o: &mut [bool], floor: &LacFloor<'_, T>, k: usize, first_row: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
+        let level = crate::simd::active();
+        if level >= crate::simd::SimdLevel::Avx2 && level.supported() {
             // SAFETY: the CPU supports AVX2 (checked just above).
             return unsafe { lac_compare_avx2(p, o, floor, k, first_row) };
         }
