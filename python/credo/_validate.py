@@ -164,12 +164,25 @@ def as_sample_weight(w: Any, n: int, name: str = "sample_weight") -> np.ndarray 
     return arr
 
 
-def check_open_unit(value: Any, name: str) -> float:
-    """A float strictly between 0 and 1 (for alpha, delta, target risks)."""
+def check_real(value: Any, name: str) -> float:
+    """A real number (Python or NumPy; not a bool, not text) as a float; NaN refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(f"{name}: must be a number, got {value!r}")
     try:
         v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"{name}: must be a number in (0, 1), got {value!r}") from None
+    except OverflowError:
+        raise InvalidArgumentError(f"{name}: must be a finite number, got {value!r}") from None
+    if v != v:
+        raise InvalidArgumentError(f"{name}: must not be NaN")
+    return v
+
+
+def check_open_unit(value: Any, name: str) -> float:
+    """A float strictly between 0 and 1 (for alpha, delta, target risks); text and bools are
+    refused, not parsed."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(f"{name}: must be a number in (0, 1), got {value!r}")
+    v = float(value)
     if not 0.0 < v < 1.0:
         raise InvalidArgumentError(f"{name}: must lie strictly between 0 and 1, got {value!r}")
     return v

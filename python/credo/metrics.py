@@ -47,10 +47,18 @@ from credo._validate import (
     as_real_array,
     as_sample_weight,
     check_choice,
+    check_open_unit,
     check_positive_int,
     check_same_length,
 )
-from credo.exceptions import CredoError, DataWarning, InvalidArgumentError, ShapeError, UndefinedMetricWarning
+from credo.exceptions import (
+    CredoError,
+    DataWarning,
+    InvalidArgumentError,
+    NonFiniteError,
+    ShapeError,
+    UndefinedMetricWarning,
+)
 
 __all__ = [
     "BootstrapResult",
@@ -206,6 +214,8 @@ def ece(
     check_choice(kind, "kind", KINDS)
     check_choice(norm, "norm", NORMS)
     check_choice(strategy, "strategy", ("uniform", "quantile"))
+    if not isinstance(adaptive, (bool, np.bool_)):
+        raise InvalidArgumentError(f"adaptive: must be True or False, got {adaptive!r}")
     bins = _bins(n_bins, convention)
     opts: _EceOptions = {
         "n_bins": bins,
@@ -579,8 +589,7 @@ def bootstrap(
     ``threads``.
     """
     n_res = check_positive_int(n_resamples, "n_resamples")
-    if not 0.0 < float(confidence_level) < 1.0:
-        raise InvalidArgumentError(f"confidence_level: must lie strictly between 0 and 1, got {confidence_level!r}")
+    check_open_unit(confidence_level, "confidence_level")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidArgumentError(f"seed: must be a non-negative integer, got {seed!r}")
     check_choice(method, "method", BOOTSTRAP_METHODS)
@@ -760,8 +769,9 @@ def by_segment(
     the same table as a pandas DataFrame instead (``pandas.DataFrame(table)`` of the dict is the
     same). A metric that is undefined on a segment (e.g. AUROC with one class) gives NaN.
     """
-    if not isinstance(as_frame, (bool, np.bool_)):
-        raise InvalidArgumentError(f"as_frame: must be True or False, got {as_frame!r}")
+    for flag, value in (("as_frame", as_frame), ("overall", overall)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise InvalidArgumentError(f"{flag}: must be True or False, got {value!r}")
     fns = _metric_map(metrics)
     seg = _array(segments, "segments")
     if seg.ndim != 1:
@@ -770,6 +780,12 @@ def by_segment(
     if yp.ndim == 0 or len(yp) == 0:
         raise ShapeError(f"y_prob: expected a non-empty array, got shape {yp.shape}")
     check_same_length(len(yp), y_true=yt, segments=seg)
+    # No metric is defined on NaN or infinite inputs: refused here, not turned into a table of
+    # NaN by the per-segment "undefined on this segment" rule below.
+    for name, arr in (("y_true", yt), ("y_prob", yp)):
+        if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+            bad = np.flatnonzero(~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1))[0]
+            raise NonFiniteError(f"{name}: non-finite value at index {bad}")
     w = _weights(sample_weight, len(yp))
     min_count = check_positive_int(min_count, "min_count")
     names, inverse = np.unique(seg, return_inverse=True)

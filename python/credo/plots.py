@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from credo import metrics as _m
-from credo.exceptions import InvalidArgumentError
+from credo._validate import as_float_array, check_real
+from credo.exceptions import InvalidArgumentError, ShapeError
 
 __all__ = ["ReliabilityDisplay", "RiskCoverageDisplay", "wilson_interval"]
 
@@ -201,8 +202,17 @@ def wilson_interval(p: Any, n: Any, z: float = 1.959963984540054) -> tuple[np.nd
     """Wilson score interval for binomial proportions ``p`` observed over ``n`` trials
     (95 % by default): ``(low, high)`` arrays. Unlike the normal approximation it stays inside
     [0, 1] and is not zero-width at p = 0 or 1, which matters for small bins."""
-    p = np.asarray(p, dtype=float)
-    n = np.asarray(n, dtype=float)
+    p = as_float_array(p, "p", ndim=1)
+    n = as_float_array(n, "n", ndim=1)
+    if len(n) != len(p):
+        raise ShapeError(f"n: has {len(n)} entries but p has {len(p)}")
+    if p.min() < 0.0 or p.max() > 1.0:
+        raise InvalidArgumentError(f"p: proportions must lie in [0, 1], got values in [{p.min()}, {p.max()}]")
+    if n.min() <= 0.0:
+        raise InvalidArgumentError(f"n: trial counts must be positive, got {n.min()}")
+    z = check_real(z, "z")
+    if not 0.0 < z < np.inf:
+        raise InvalidArgumentError(f"z: must be a positive finite number, got {z!r}")
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z / denom * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))

@@ -163,6 +163,7 @@ class Section:
 def plot_bins(n: int) -> int:
     """Equal-mass bins for a reliability diagram of ``n`` answers: about 40 answers a bin (so
     a bin's accuracy is known to about ±0.1 at worst), at least 3 and at most 15 bins."""
+    n = check_positive_int(n, "n")
     return max(3, min(15, n // 40))
 
 

@@ -1441,6 +1441,8 @@ DOCUMENTED: dict[str, tuple[str, Callable[..., bool]]] = {
     "SelectiveThreshold.accept:confidence=empty": ("an empty batch gives an empty result", _empty_out),
     "ClaimFilter.keep:scores=empty": ("an empty batch gives an empty result", _empty_out),
     "conformal.set_sizes:sets=empty": ("an empty batch gives an empty result", _empty_out),
+    # report.metrics_table: "0 resamples: none" (no interval, and says so).
+    "report.metrics_table:n_resamples=0": ("0 resamples: no interval", lambda r, *_: r["ece_ci_method"] == ""),
     # SelectiveThreshold.accept: "a bool for a scalar".
     "SelectiveThreshold.accept:confidence=0-d": ("a scalar confidence gives one decision", _anything),
 }
