@@ -1,4 +1,6 @@
-//! L2-regularised logistic regression, fitted exactly by Newton's method (IRLS).
+//! L2-regularised logistic regression, fitted exactly by Newton's method (IRLS): the one Newton
+//! solver of the crate, also behind the calibrators' small fits (Platt scaling, beta calibration;
+//! `calibrate/logistic.rs` lays their columns out for it).
 //!
 //! Objective (scikit-learn's `LogisticRegression(C=c)` with an unpenalised intercept):
 //!
@@ -22,7 +24,8 @@ pub struct LogisticOptions {
     pub fit_intercept: bool,
     pub standardize: bool,
     pub max_iter: usize,
-    /// Converged when the largest Newton step (in standardised units) is below `tol`.
+    /// Converged when the largest Newton step (in standardised units, relative to 1 + |θ|) is
+    /// below `tol`.
     pub tol: f64,
 }
 
@@ -160,14 +163,45 @@ fn cholesky_solve(a: &mut [f64], b: &mut [f64], k: usize) -> bool {
     true
 }
 
-struct Problem<'a> {
-    z: &'a [f64],
-    n: usize,
-    d: usize,
-    y: &'a [f64],
-    w: &'a [f64],
-    inv_c: f64,
-    fit_intercept: bool,
+/// Solves H·s = g for a symmetric positive semi-definite `h` (row-major `k × k`) by Cholesky,
+/// adding a little ridge when H is singular (only an unpenalised coefficient can make it so: a
+/// constant feature, separable data). None when nothing works (non-finite input).
+fn solve_damped(h: &[f64], g: &[f64], k: usize) -> Option<Vec<f64>> {
+    let scale = (0..k)
+        .map(|a| h[a * k + a].abs())
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
+    for ridge in [0.0, 1e-12, 1e-9, 1e-6, 1e-3] {
+        let mut m = h.to_vec();
+        (0..k).for_each(|a| m[a * k + a] += ridge * scale);
+        let mut s = g.to_vec();
+        if cholesky_solve(&mut m, &mut s, k) && s.iter().all(|v| v.is_finite()) {
+            return Some(s);
+        }
+    }
+    None
+}
+
+/// Minimises Σᵢ wᵢ·[softplus(zᵢ) − yᵢ·zᵢ] + (λ/2)·‖β‖², zᵢ = b + xᵢ·β (soft labels allowed; the
+/// intercept, last in θ, is not penalised).
+pub(crate) struct Problem<'a> {
+    /// Row-major `n × d` features.
+    pub z: &'a [f64],
+    pub n: usize,
+    pub d: usize,
+    pub y: &'a [f64],
+    pub w: &'a [f64],
+    /// λ, the penalty on β.
+    pub inv_c: f64,
+    pub fit_intercept: bool,
+}
+
+/// Where Newton's method stopped.
+pub(crate) struct Solution {
+    pub theta: Vec<f64>,
+    pub objective: f64,
+    pub n_iter: usize,
+    pub converged: bool,
 }
 
 impl Problem<'_> {
@@ -191,6 +225,55 @@ impl Problem<'_> {
             .sum();
         let pen: f64 = theta[..self.d].iter().map(|b| b * b).sum();
         loss + 0.5 * self.inv_c * pen
+    }
+
+    /// Damped Newton from `theta` with a backtracking line search on the convex objective, until
+    /// the largest step relative to 1 + |θ| is below `tol` (or no step makes progress).
+    pub(crate) fn minimise(&self, mut theta: Vec<f64>, max_iter: usize, tol: f64) -> Solution {
+        let k = theta.len();
+        let mut obj = self.objective(&theta);
+        let mut converged = false;
+        let mut n_iter = 0;
+        let mut cand = theta.clone();
+        while n_iter < max_iter {
+            n_iter += 1;
+            let (g, h) = self.grad_hess(&theta);
+            let Some(step) = solve_damped(&h, &g, k) else { break };
+            // Backtracking keeps every iterate a descent (Newton alone can overshoot far from
+            // the optimum); the slack admits the rounding-level steps at the optimum.
+            let mut t = 1.0;
+            let mut accepted = false;
+            for _ in 0..60 {
+                cand.iter_mut()
+                    .zip(&theta)
+                    .zip(&step)
+                    .for_each(|((c, th), s)| *c = th - t * s);
+                let o = self.objective(&cand);
+                if o <= obj + 1e-12 * obj.abs().max(1.0) {
+                    obj = o;
+                    accepted = true;
+                    break;
+                }
+                t *= 0.5;
+            }
+            let max_step = step
+                .iter()
+                .zip(&theta)
+                .fold(0.0f64, |a, (s, th)| a.max((t * s).abs() / (1.0 + th.abs())));
+            if accepted {
+                std::mem::swap(&mut theta, &mut cand);
+            }
+            if max_step < tol || !accepted {
+                converged = accepted || max_step < tol;
+                break;
+            }
+        }
+        Solution {
+            theta,
+            objective: obj,
+            n_iter,
+            converged,
+        }
     }
 
     /// Gradient and Hessian (row-major) of the objective at `theta`.
@@ -269,57 +352,19 @@ pub fn fit_logistic(
         inv_c: 1.0 / opts.c,
         fit_intercept: opts.fit_intercept,
     };
-    let k = d + usize::from(opts.fit_intercept);
-    let mut theta = vec![0.0; k];
+    let mut theta = vec![0.0; d + usize::from(opts.fit_intercept)];
     if opts.fit_intercept {
         // Start from the weighted base rate: one Newton step fewer and a safe first line search.
         let sw: f64 = w.iter().sum();
         let rate = (w.iter().zip(y).map(|(a, b)| a * b).sum::<f64>() / sw).clamp(1e-6, 1.0 - 1e-6);
         theta[d] = (rate / (1.0 - rate)).ln();
     }
-    let mut obj = prob.objective(&theta);
-    let mut converged = false;
-    let mut n_iter = 0;
-    while n_iter < opts.max_iter {
-        n_iter += 1;
-        let (g, mut h) = prob.grad_hess(&theta);
-        let mut step = g.clone();
-        if !cholesky_solve(&mut h, &mut step, k) {
-            // Only the unpenalised intercept can make the Hessian singular (all p ∈ {0, 1}); a
-            // tiny ridge keeps the step defined and is irrelevant at convergence.
-            let (_, mut h2) = prob.grad_hess(&theta);
-            (0..k).for_each(|j| h2[j * k + j] += 1e-10 * (1.0 + h2[j * k + j]));
-            step = g.clone();
-            if !cholesky_solve(&mut h2, &mut step, k) {
-                break;
-            }
-        }
-        // Backtracking keeps every iterate a descent (Newton alone can overshoot far from the optimum).
-        let mut t = 1.0;
-        let mut accepted = false;
-        let mut cand = theta.clone();
-        for _ in 0..60 {
-            cand.iter_mut()
-                .zip(&theta)
-                .zip(&step)
-                .for_each(|((c, th), s)| *c = th - t * s);
-            let o = prob.objective(&cand);
-            if o <= obj + 1e-12 * obj.abs().max(1.0) {
-                obj = o;
-                accepted = true;
-                break;
-            }
-            t *= 0.5;
-        }
-        let max_step = step.iter().fold(0.0f64, |a, s| a.max((t * s).abs()));
-        if accepted {
-            std::mem::swap(&mut theta, &mut cand);
-        }
-        if max_step < opts.tol || !accepted {
-            converged = accepted || max_step < opts.tol;
-            break;
-        }
-    }
+    let Solution {
+        theta,
+        objective: obj,
+        n_iter,
+        converged,
+    } = prob.minimise(theta, opts.max_iter, opts.tol);
     if theta.iter().any(|v| !v.is_finite()) {
         return Err(CredoError::non_finite(
             "X",
@@ -340,6 +385,81 @@ pub fn fit_logistic(
         converged,
         objective: obj,
     })
+}
+
+/// A fitted logistic model: P(y = 1 | x) = σ(intercept + coef · x), checked once when built so
+/// that every prediction can trust its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogisticModel {
+    coef: Vec<f64>,
+    intercept: f64,
+}
+
+impl LogisticModel {
+    /// A model from its parameters (e.g. a saved artefact): finite, at least one feature.
+    ///
+    /// # Errors
+    /// [`CredoError`] naming `coef` or `intercept` when a parameter is not finite or `coef` is empty.
+    pub fn new(coef: Vec<f64>, intercept: f64) -> Result<Self> {
+        check_finite("coef", &coef)?;
+        check_finite("intercept", &[intercept])?;
+        if coef.is_empty() {
+            return Err(CredoError::empty("coef", "the model has no features"));
+        }
+        Ok(Self { coef, intercept })
+    }
+
+    #[must_use]
+    pub fn coef(&self) -> &[f64] {
+        &self.coef
+    }
+
+    #[must_use]
+    pub fn intercept(&self) -> f64 {
+        self.intercept
+    }
+
+    /// P(y = 1) for one feature vector `x` (named `arg` in errors).
+    ///
+    /// # Errors
+    /// [`CredoError`] when `x` has the wrong number of features or a non-finite value.
+    pub fn predict_one(&self, arg: &str, x: &[f64]) -> Result<f64> {
+        self.check_width(arg, x.len())?;
+        check_finite(arg, x)?;
+        Ok(predict_one(&self.coef, self.intercept, x))
+    }
+
+    /// P(y = 1) for each row of `x` (row-major, `d` features a row), in ordered chunks over
+    /// `threads`.
+    ///
+    /// # Errors
+    /// [`CredoError`] naming `X` when `d` is not the model's width or a value is not finite.
+    pub fn predict_proba(&self, x: &[f64], d: usize, threads: Option<usize>) -> Result<Vec<f64>> {
+        self.check_width("X", d)?;
+        predict_proba(&self.coef, self.intercept, x, threads)
+    }
+
+    fn check_width(&self, arg: &str, got: usize) -> Result<()> {
+        let want = self.coef.len();
+        if got == want {
+            Ok(())
+        } else {
+            Err(CredoError::shape(
+                arg,
+                format!("has {got} features but the model has {want}"),
+            ))
+        }
+    }
+}
+
+impl LogisticFit {
+    /// The fitted model on the original feature scale.
+    ///
+    /// # Errors
+    /// As [`LogisticModel::new`] (a fit always has finite parameters and a feature).
+    pub fn model(&self) -> Result<LogisticModel> {
+        LogisticModel::new(self.coef.clone(), self.intercept)
+    }
 }
 
 /// P(y = 1) for one feature vector.
@@ -478,6 +598,20 @@ mod tests {
         let bad_c = LogisticOptions { c: 0.0, ..opts };
         assert!(fit_logistic(&[1.0, 2.0], 2, 1, &[0.0, 1.0], None, &bad_c).is_err());
         assert!(predict_proba(&[1.0, 2.0], 0.0, &[1.0, 2.0, 3.0], None).is_err());
+    }
+
+    #[test]
+    fn the_model_checks_its_parameters_and_inputs() {
+        assert!(LogisticModel::new(vec![], 0.0).is_err());
+        assert!(LogisticModel::new(vec![f64::NAN], 0.0).is_err());
+        assert!(LogisticModel::new(vec![1.0], f64::INFINITY).is_err());
+        let m = LogisticModel::new(vec![1.0, -2.0], 0.5).unwrap();
+        assert_eq!(m.predict_one("x", &[1.0, 0.25]).unwrap(), sigmoid(1.0));
+        let e = m.predict_one("x", &[1.0]).unwrap_err();
+        assert_eq!(e.to_string(), "x: has 1 features but the model has 2");
+        assert!(m.predict_one("x", &[1.0, f64::NAN]).is_err());
+        assert!(m.predict_proba(&[1.0, 2.0, 3.0], 3, None).is_err());
+        assert_eq!(m.predict_proba(&[1.0, 0.25], 2, None).unwrap(), vec![sigmoid(1.0)]);
     }
 
     #[test]

@@ -7,16 +7,6 @@ use pyo3::prelude::*;
 
 use crate::arrays::{maybe_detach, slice1, slice2, Threads};
 use crate::errors::py_result;
-use credo_core::error::check_finite;
-use credo_core::CredoError;
-
-fn shape_err(arg: &str, got: usize, want: usize) -> PyErr {
-    crate::errors::PyCredoError(CredoError::shape(
-        arg,
-        format!("has {got} features but the model has {want}"),
-    ))
-    .into()
-}
 
 type FitTuple<'py> = (
     Bound<'py, PyArray1<f64>>,
@@ -76,30 +66,18 @@ fn logistic_fit<'py>(
 
 /// A fitted logistic model: P(y = 1 | x) = σ(intercept + coef · x).
 #[pyclass(frozen, module = "credo._credo")]
-struct LogisticModel {
-    coef: Vec<f64>,
-    intercept: f64,
-}
+struct LogisticModel(linear::LogisticModel);
 
 #[pymethods]
 impl LogisticModel {
     #[new]
     fn new(coef: Vec<f64>, intercept: f64) -> PyResult<Self> {
-        py_result(check_finite("coef", &coef))?;
-        py_result(check_finite("intercept", &[intercept]))?;
-        if coef.is_empty() {
-            return py_result(Err(CredoError::empty("coef", "the model has no features")));
-        }
-        Ok(Self { coef, intercept })
+        py_result(linear::LogisticModel::new(coef, intercept)).map(Self)
     }
 
     /// P(y = 1) for one feature vector given as a sequence of floats (no NumPy round trip).
     fn predict_one(&self, x: Vec<f64>) -> PyResult<f64> {
-        if x.len() != self.coef.len() {
-            return Err(shape_err("x", x.len(), self.coef.len()));
-        }
-        py_result(check_finite("x", &x))?;
-        Ok(linear::predict_one(&self.coef, self.intercept, &x))
+        py_result(self.0.predict_one("x", &x))
     }
 
     /// P(y = 1) for each row of a C-contiguous float64 matrix.
@@ -111,23 +89,20 @@ impl LogisticModel {
         threads: Option<Threads>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let (xs, _, d) = slice2(&x, "X")?;
-        if d != self.coef.len() {
-            return Err(shape_err("X", d, self.coef.len()));
-        }
         let out = py_result(maybe_detach(py, xs.len(), || {
-            linear::predict_proba(&self.coef, self.intercept, xs, Threads::count(threads))
+            self.0.predict_proba(xs, d, Threads::count(threads))
         })?)?;
         Ok(out.into_pyarray(py))
     }
 
     #[getter]
     fn coef(&self) -> Vec<f64> {
-        self.coef.clone()
+        self.0.coef().to_vec()
     }
 
     #[getter]
     fn intercept(&self) -> f64 {
-        self.intercept
+        self.0.intercept()
     }
 }
 
