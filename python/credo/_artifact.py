@@ -315,14 +315,19 @@ def all_scalar(state: Mapping[str, Any], *names: str) -> None:
 FIT_RECORD = {"n_samples": integer(lo=1), "data_hash": hex_digest}
 
 
-def _jsonable(value: Any) -> Any:
+def to_jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: credo's one convention for every JSON it writes (artefacts,
+    the CLI's ``--json`` output). NumPy scalars and arrays become numbers and lists, paths
+    strings, and non-finite floats the strings ``"nan"``, ``"inf"`` and ``"-inf"`` (JSON has no
+    such numbers, and ``null`` would lose which one it was); :func:`decode_float` reads them back.
+    """
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return to_jsonable(value.tolist())
     if isinstance(value, (np.floating, float)):
         v = float(value)
-        if np.isnan(v):
+        if math.isnan(v):
             return "nan"
-        if np.isinf(v):
+        if math.isinf(v):
             return "inf" if v > 0 else "-inf"
         return v
     if isinstance(value, (np.integer,)):
@@ -330,9 +335,11 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (np.bool_,)):
         return bool(value)
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "__fspath__"):
+        return str(value)
     return value
 
 
@@ -341,15 +348,26 @@ def _canonical(body: dict[str, Any]) -> bytes:
 
 
 def data_hash(*arrays: Any) -> str:
-    """A short SHA-256 of the arrays a model was fitted on (recorded in the fit summary)."""
-    h = hashlib.sha256()
+    """The fingerprint (16 hex digits) of the arrays a model was fitted on, for its fit summary.
+
+    One algorithm for every object: the 64-bit fingerprint of each array's bytes, then of their
+    hex digests joined (``credo_core::calibrate::fingerprint`` and ``combine_fingerprints``, in
+    Rust; the isotonic fit returns the same value from its own input scan). Not cryptographic:
+    it tells whether two fits saw the same data. ``None`` entries are skipped.
+    """
+    from credo import _credo
+
+    parts = []
     for a in arrays:
         if a is None:
             continue
         arr = np.ascontiguousarray(a)
-        h.update(str(arr.dtype).encode() + str(arr.shape).encode())
-        h.update(arr.tobytes())
-    return h.hexdigest()[:16]
+        if arr.dtype == object:  # no fixed-width bytes: hash the values' text instead
+            raw = np.frombuffer(repr(arr.tolist()).encode(), dtype=np.uint8)
+        else:
+            raw = arr.reshape(-1).view(np.uint8)
+        parts.append(_credo.fingerprint(raw))
+    return str(_credo.fingerprint(np.frombuffer("".join(parts).encode(), dtype=np.uint8)))
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
@@ -373,9 +391,9 @@ def to_dict(obj: Any) -> dict[str, Any]:
         "kind": kind,
         "credo_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "params": _jsonable(saved.get_params()),
-        "state": _jsonable(state),
-        "summary": _jsonable(summary),
+        "params": to_jsonable(saved.get_params()),
+        "state": to_jsonable(state),
+        "summary": to_jsonable(summary),
     }
     body["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
     return body

@@ -347,7 +347,7 @@ def html(
     prov.setdefault("samples", len(np.asarray(y_true)))
     if np.ndim(y_prob) == 2:
         prov.setdefault("classes", np.shape(y_prob)[1])
-    prov["data sha256"] = _artifact.data_hash(np.asarray(y_true), np.asarray(y_prob))
+    prov["data hash"] = _artifact.data_hash(np.asarray(y_true), np.asarray(y_prob))
     prov["credo version"] = __version__
     prov["generated (UTC)"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from credo import _artifact, _credo
+from credo import _artifact
 from credo._base import Estimator
 from credo._inputs import encode_labels, to_numpy
 from credo._validate import as_float_array, check_is_fitted, check_same_length
@@ -26,16 +26,7 @@ class ScalarCalibrator(Protocol):
     def scalar_predictor(self) -> Callable[[float], float] | None: ...
 
 
-def fingerprint(*arrays: Any) -> str:
-    """A fast 64-bit fingerprint (hex) of the arrays a calibrator was fitted on (computed in Rust)."""
-    parts = []
-    for a in arrays:
-        if a is None:
-            continue
-        arr = np.ascontiguousarray(a)
-        parts.append(_credo.fingerprint(arr.reshape(-1).view(np.uint8)))
-    joined = np.frombuffer("".join(parts).encode(), dtype=np.uint8)
-    return _credo.fingerprint(joined)
+fingerprint = _artifact.data_hash  # the calibrators' data_hash_: one algorithm for every object
 
 
 def scores_1d(x: Any, name: str = "X") -> tuple[np.ndarray, np.dtype]:

@@ -10,25 +10,12 @@ from typing import Any
 
 import numpy as np
 
-
-def to_jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    if hasattr(value, "__fspath__"):
-        return str(value)
-    return value
+from credo._artifact import to_jsonable
 
 
 def echo_json(payload: Any) -> None:
+    """Writes ``payload`` as JSON in credo's one convention (non-finite floats as "nan", "inf",
+    "-inf": :func:`credo._artifact.to_jsonable`)."""
     json.dump(to_jsonable(payload), sys.stdout, indent=1, sort_keys=False)
     sys.stdout.write("\n")
 
