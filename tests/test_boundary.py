@@ -45,3 +45,8 @@ def test_layout_and_dtype_refusals_are_credo_errors():
         _credo.token_signals(np.zeros((2, 3)), "int8", None, 2, 3)
     with pytest.raises(credo.InvalidArgumentError, match=r"^thresholds"):
         _credo.predict_sets(np.full((2, 2), 0.5), "lac", "true", 0.0, 0, 0)
+
+
+def test_text_that_is_not_utf8_names_no_option():
+    with pytest.raises(credo.InvalidArgumentError, match=r"^strategy: must be one of .*got '\\udc80'"):
+        _credo.fit_histogram(X, Y, strategy="\udc80")

@@ -479,7 +479,8 @@ def spectral_measures(similarity: Any) -> tuple[float, float]:
     ``(eigval_laplacian, degree)`` with L = I − D^{−1/2} W D^{−1/2},
     EigValLaplacian = Σ_k max(0, 1 − λ_k(L)) and Degree = 1 − Σ_j d_j / m²."""
     w = as_float_array(similarity, "similarity", ndim=2)
-    return _credo.agree_spectral(w)
+    s = _credo.agree_spectral(w)
+    return s.eigval_laplacian, s.degree
 
 
 # --- adaptive stopping ---------------------------------------------------------------------------
@@ -596,8 +597,8 @@ class AdaptiveStopping:
         """``(stop, statistic)`` for the answers so far (a list of answers, a mapping answer →
         count, or a sequence of counts)."""
         counts = self._count_array(answers_or_counts)
-        stop, stat = _credo.agree_stopping_decide(self.rule, self.threshold, counts, self.min_samples, self.max_samples)
-        return bool(stop), float(stat)
+        d = _credo.agree_stopping_decide(self.rule, self.threshold, counts, self.min_samples, self.max_samples)
+        return d.stop, d.statistic
 
     def should_stop(self, answers_or_counts: Any) -> bool:
         """Whether to stop sampling given the answers (or counts) so far."""
@@ -625,13 +626,14 @@ class AdaptiveStopping:
             if k is not None:
                 counts[k] = counts.get(k, 0) + 1
                 first.setdefault(k, a)
-            stop, stat = _credo.agree_stopping_decide(
+            decision = _credo.agree_stopping_decide(
                 self.rule,
                 self.threshold,
                 np.fromiter(counts.values(), np.int64, len(counts)),
                 self.min_samples,
                 self.max_samples,
             )
+            stop, stat = decision.stop, decision.statistic
             if stop:
                 break
         total = sum(counts.values())

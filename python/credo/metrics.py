@@ -142,7 +142,8 @@ def top_label(y_true: Any, y_prob: Any) -> tuple[np.ndarray, np.ndarray]:
     probs = as_probabilities(y_prob, "y_prob", ndim=2)
     labels = as_labels(y_true, "y_true", n_classes=probs.shape[1])
     check_same_length(probs.shape[0], y_true=labels)
-    return _credo.top_label(probs, labels)
+    t = _credo.top_label(probs, labels)
+    return t.confidence, t.accuracy
 
 
 def _binary_view(y_true: Any, y_prob: Any, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -276,9 +277,8 @@ def reliability_table(
         return _xp.reliability_table(xp, y_true, y_prob, **kw)
     conf, acc = _binary_view(y_true, y_prob, kind)
     w = _weights(sample_weight, len(conf))
-    weight, count, conf_sum, acc_sum, edges = _credo.reliability(
-        conf, acc, w, n_bins=bins, convention=convention, strategy=strategy
-    )
+    r = _credo.reliability(conf, acc, w, n_bins=bins, convention=convention, strategy=strategy)
+    weight, count, conf_sum, acc_sum, edges = r.weight, r.count, r.conf_sum, r.acc_sum, r.edges
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_conf = np.where(weight > 0, conf_sum / weight, np.nan)
         mean_acc = np.where(weight > 0, acc_sum / weight, np.nan)
@@ -355,8 +355,8 @@ def smooth_ece(
     conf, acc = _binary_view(y_true, y_prob, kind)
     if sigma is not None and not (np.isfinite(sigma) and sigma > 0):
         raise InvalidArgumentError(f"sigma: must be a positive number, got {sigma!r}")
-    value, s = _credo.smooth_ece(conf, acc, _weights(sample_weight, len(conf)), sigma=sigma)
-    return (value, s) if return_sigma else value
+    r = _credo.smooth_ece(conf, acc, _weights(sample_weight, len(conf)), sigma=sigma)
+    return (r.value, r.sigma) if return_sigma else r.value
 
 
 # --- proper scores -----------------------------------------------------------------------------
@@ -500,22 +500,24 @@ def risk_coverage_curve(y_true: Any, y_score: Any, *, sample_weight: Any = None)
     """Selective risk (error rate among accepted) and coverage when accepting every sample with
     ``y_score`` ≥ t, for each unique t from the highest down."""
     s, y, w = _rc_inputs(y_true, y_score, sample_weight)
-    thr, cov, risk, grisk = _credo.risk_coverage(s, y, w)
-    return RiskCoverage(cov, risk, thr, grisk)
+    c = _credo.risk_coverage(s, y, w)
+    return RiskCoverage(c.coverage, c.risk, c.thresholds, c.generalized_risk)
 
 
 def selective_risk(y_true: Any, y_score: Any, *, coverage: float, sample_weight: Any = None) -> SelectiveRisk:
     """Selective risk at the highest threshold whose coverage reaches ``coverage`` (ties are
     accepted together, so the achieved coverage can exceed it)."""
     s, y, w = _rc_inputs(y_true, y_score, sample_weight)
-    return SelectiveRisk(*_credo.selective_risk_at(s, y, float(coverage), w))
+    p = _credo.selective_risk_at(s, y, float(coverage), w)
+    return SelectiveRisk(p.risk, p.coverage, p.threshold)
 
 
 def coverage_at_risk(y_true: Any, y_score: Any, *, risk: float, sample_weight: Any = None) -> CoverageAtRisk:
     """The largest coverage whose selective risk is at most ``risk`` (coverage 0 and threshold
     +inf when none is)."""
     s, y, w = _rc_inputs(y_true, y_score, sample_weight)
-    return CoverageAtRisk(*_credo.coverage_at_risk(s, y, float(risk), w))
+    p = _credo.coverage_at_risk(s, y, float(risk), w)
+    return CoverageAtRisk(p.coverage, p.threshold, p.risk)
 
 
 # --- bootstrap ---------------------------------------------------------------------------------
@@ -597,8 +599,8 @@ def bootstrap(
     level = float(confidence_level)
     result = _bootstrap(metric, y_true, y_prob, n_res, level, int(seed), sample_weight, threads, kind, metric_kwargs)
     if method == "bias_corrected" and not result.contains_estimate:
-        lo, hi = _credo.bootstrap_interval("basic", result.estimate, result.distribution, confidence_level=level)
-        result = replace(result, low=lo, high=hi, method="basic")
+        basic = _credo.bootstrap_interval("basic", result.estimate, result.distribution, confidence_level=level)
+        result = replace(result, low=basic.low, high=basic.high, method="basic")
     return result
 
 
@@ -621,7 +623,7 @@ def _bootstrap(
     if native is not None:
         name, conf, y, opts = native
         w = _weights(sample_weight, len(conf))
-        est, lo, hi, dist = _credo.bootstrap_metric(
+        r = _credo.bootstrap_metric(
             name,
             conf,
             y,
@@ -633,7 +635,7 @@ def _bootstrap(
             method=method,
             **opts,
         )
-        return BootstrapResult(est, lo, hi, float(confidence_level), n_res, dist, method)
+        return BootstrapResult(r.estimate, r.low, r.high, float(confidence_level), n_res, r.distribution, method)
     return _python_bootstrap(
         metric, y_true, y_prob, n_res, float(confidence_level), int(seed), sample_weight, method, metric_kwargs
     )
@@ -713,7 +715,8 @@ def _python_bootstrap(
             values.append(on(np.flatnonzero(keep)))
             keep[start:end] = True
         jackknife = np.asarray(values, dtype=np.float64)
-    lo, hi = _credo.bootstrap_interval(method, estimate, dist, jackknife, confidence_level=level)
+    interval = _credo.bootstrap_interval(method, estimate, dist, jackknife, confidence_level=level)
+    lo, hi = interval.low, interval.high
     return BootstrapResult(estimate, lo, hi, level, n_res, dist, method)
 
 

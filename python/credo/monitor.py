@@ -75,7 +75,8 @@ def ks_2samp(a: Any, b: Any) -> tuple[float, float]:
     p-value (Kolmogorov distribution with Stephens' correction)."""
     x = as_float_array(a, "a", ndim=1)
     y = as_float_array(b, "b", ndim=1)
-    return _credo.ks_2samp(x, y)
+    t = _credo.ks_2samp(x, y)
+    return t.statistic, t.pvalue
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ class DriftMonitor(Estimator):
         x = as_float_array(reference, "reference", ndim=1)
         ref_decisions = self._decisions(decisions, len(x))
         counts = np.zeros(n_bins)
-        s, _ = _credo.hist_update(x, lo, hi, counts)
+        s = _credo.hist_update(x, lo, hi, counts).total
         with self._lock:
             self.reference_counts_ = counts
             self.reference_sum_ = s
@@ -256,7 +257,7 @@ class DriftMonitor(Estimator):
                 self.current_sum_ *= f
                 self.current_decisions_ = {k: v * f for k, v in self.current_decisions_.items()}
             if x.size:
-                s, _ = _credo.hist_update(x, lo, hi, self.current_counts_)
+                s = _credo.hist_update(x, lo, hi, self.current_counts_).total
                 self.current_sum_ += s
             for k, c in d.items():
                 self.current_decisions_[k] = self.current_decisions_.get(k, 0) + c
@@ -277,7 +278,8 @@ class DriftMonitor(Estimator):
         if n_cur <= 0:
             raise EmptyInputError("confidences: the current window is empty; call update(...) first")
         lo, hi = self._range()
-        psi, ks, p, w1 = _credo.hist_drift(ref_counts, cur_counts, lo, hi, int(self.psi_bins))
+        d = _credo.hist_drift(ref_counts, cur_counts, lo, hi, int(self.psi_bins))
+        psi, ks, p, w1 = d.psi, d.ks_statistic, d.ks_pvalue, d.wasserstein
         m_ref, m_cur = ref_sum / n_ref, cur_sum / n_cur
         rates = {}
         ref_total = sum(ref_dec.values())

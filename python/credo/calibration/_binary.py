@@ -200,7 +200,7 @@ class IsotonicCalibrator(BinaryCalibrator):
         w = check_sample_weight(sample_weight, len(x))
         if self.increasing == "auto":
             _warn_if_direction_unclear(x, t)
-        self._model_, self.data_hash_ = _credo.fit_isotonic(
+        fit = _credo.fit_isotonic(
             x,
             t,
             w,
@@ -210,6 +210,7 @@ class IsotonicCalibrator(BinaryCalibrator):
             out_of_bounds=self.out_of_bounds,
             resolution=float(np.finfo(dtype).resolution),
         )
+        self._model_, self.data_hash_ = fit.model, fit.data_hash
         self._set_thresholds()
         self.n_samples_ = len(x)  # data_hash_ came from the fit's own input scan
         self.n_features_in_ = 1

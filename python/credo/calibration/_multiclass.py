@@ -90,7 +90,8 @@ class MulticlassCalibrator(Estimator):
         check_same_length(n, y=labels)
         w = check_sample_weight(sample_weight, n)
         if self.strategy == "top-label":
-            conf, idx = _credo.top_probability(p)
+            top = _credo.top_probability(p)
+            conf, idx = top.confidence, top.index
             cal = make_calibrator(self.method, self.params, BINARY_METHODS)
             self.calibrators_ = [cal.fit(conf, (idx == labels).astype(np.int64), w)]
         else:
@@ -124,7 +125,7 @@ class MulticlassCalibrator(Estimator):
         """Calibrated ``[n, K]`` probabilities (rows sum to 1)."""
         p = self._check(X)
         if self.strategy == "top-label":
-            conf, _ = _credo.top_probability(p)
+            conf = _credo.top_probability(p).confidence
             return _credo.rescale_top_label(p, self.calibrators_[0].predict(conf))
         cols = np.column_stack([cal.predict(np.ascontiguousarray(p[:, j])) for j, cal in enumerate(self.calibrators_)])
         return _credo.normalize_one_vs_rest(np.ascontiguousarray(cols))
@@ -138,10 +139,10 @@ class MulticlassCalibrator(Estimator):
         """The calibrated probability of each row's predicted class."""
         p = self._check(X)
         if self.strategy == "top-label":
-            conf, _ = _credo.top_probability(p)
+            conf = _credo.top_probability(p).confidence
             top: np.ndarray = self.calibrators_[0].predict(conf)
             return top
-        return _credo.top_probability(self.predict_proba(p))[0]
+        return _credo.top_probability(self.predict_proba(p)).confidence
 
     _ARTIFACT_SCHEMA = _artifact.Schema(
         params={

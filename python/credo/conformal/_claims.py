@@ -81,7 +81,7 @@ class ClaimFilter(Estimator):
         alpha = check_open_unit(self.alpha, "alpha")
         check_choice(self.if_infinite, "if_infinite", IF_INFINITE)
         s, y, offsets = _flatten(scores, labels)
-        tau, _ = _credo.claim_threshold(s, y, offsets, alpha, self.mode)
+        tau = _credo.claim_threshold(s, y, offsets, alpha, self.mode).threshold
         if np.isinf(tau) and tau > 0 and self.if_infinite == "raise":
             need = min_calibration_size(alpha, mode=self.mode)
             raise EmptyInputError(

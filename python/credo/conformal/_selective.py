@@ -164,7 +164,7 @@ class SelectiveThreshold(Estimator):
 
     def _fit_one(self, conf: np.ndarray, correct: np.ndarray, target: float, delta: float) -> dict[str, Any]:
         out = _credo.selective_fit(conf, correct, target, delta, self.method, self.p_value, self.fwer, int(self.grid))
-        return dict(zip(_FIELDS, out, strict=True))
+        return {field: getattr(out, field) for field in _FIELDS}
 
     def fit(self, confidence: Any, correct: Any, *, segments: Any = None) -> SelectiveThreshold:
         """Calibrates on held-out ``confidence`` (higher = more confident) and ``correct``

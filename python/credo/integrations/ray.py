@@ -286,7 +286,8 @@ def evaluation_stats(conf: Any, correct: Any, n_bins: int = 15) -> np.ndarray:
     out[0] = len(p)
     out[1] = metrics.brier_score(y, p) * len(p)
     out[2] = metrics.nll(y, p) * len(p)
-    weight, _, conf_sum, acc_sum, _ = _credo.reliability(p, y, None, n_bins=n_bins, convention="credo")
+    r = _credo.reliability(p, y, None, n_bins=n_bins, convention="credo")
+    weight, conf_sum, acc_sum = r.weight, r.conf_sum, r.acc_sum
     out[_HEAD : _HEAD + 3 * n_bins] = np.concatenate([weight, conf_sum, acc_sum])
     cells = _grid_cells(p)
     grid = out[_HEAD + 3 * n_bins :]

@@ -281,10 +281,21 @@ fn agree_callable<'py>(
     result_dict(py, Columns::single(&agree::summarize(labels, lp.as_ref())))
 }
 
-/// (EigValLaplacian, Degree) of a symmetric similarity matrix with entries in [0, 1].
+result_class! {
+    /// Spectral uncertainty of a similarity matrix (`credo_core::agree::Spectral`).
+    Spectral {
+        /// EigValLaplacian: Σ max(0, 1 − λ) over the eigenvalues of the normalised Laplacian
+        /// (about the number of semantic sets).
+        eigval_laplacian: f64,
+        /// Degree: 1 − Σ degrees / m², in [0, 1].
+        degree: f64,
+    }
+}
+
+/// Spectral measures of a symmetric similarity matrix with entries in [0, 1].
 #[pyfunction]
 #[allow(clippy::needless_pass_by_value)]
-fn agree_spectral(similarity: PyReadonlyArray2<'_, f64>) -> PyResult<(f64, f64)> {
+fn agree_spectral(similarity: PyReadonlyArray2<'_, f64>) -> PyResult<Spectral> {
     let (w, rows, cols) = slice2(&similarity, "similarity")?;
     if rows != cols {
         return Err(py_err(CredoError::shape(
@@ -294,10 +305,23 @@ fn agree_spectral(similarity: PyReadonlyArray2<'_, f64>) -> PyResult<(f64, f64)>
     }
     py_result(spectral::check_similarity("similarity", w, rows))?;
     let s = spectral::spectral(w, rows);
-    Ok((s.eigval_laplacian, s.degree))
+    Ok(Spectral {
+        eigval_laplacian: s.eigval_laplacian,
+        degree: s.degree,
+    })
 }
 
-/// `(stop, statistic)` of a stopping rule on answer counts.
+result_class! {
+    /// A stopping rule's verdict on the answer counts so far.
+    StopDecision {
+        /// Whether to stop sampling.
+        stop: bool,
+        /// The rule's statistic (compared with its threshold).
+        statistic: f64,
+    }
+}
+
+/// A stopping rule's verdict on answer counts.
 #[pyfunction]
 #[allow(clippy::needless_pass_by_value)]
 fn agree_stopping_decide(
@@ -306,13 +330,14 @@ fn agree_stopping_decide(
     counts: PyReadonlyArray1<'_, i64>,
     min_samples: u64,
     max_samples: u64,
-) -> PyResult<(bool, f64)> {
+) -> PyResult<StopDecision> {
     let c: Vec<u64> = slice1(&counts, "counts")?
         .iter()
         .map(|&x| u64::try_from(x))
         .collect::<Result<_, _>>()
         .map_err(|_| invalid("counts", "must be non-negative whole numbers"))?;
-    py_result(stopping::decide(rule.0, threshold, &c, min_samples, max_samples))
+    let (stop, statistic) = py_result(stopping::decide(rule.0, threshold, &c, min_samples, max_samples))?;
+    Ok(StopDecision { stop, statistic })
 }
 
 /// The threshold a stopping rule uses by default.
@@ -322,6 +347,8 @@ fn agree_stopping_default_threshold(rule: Wrap<stopping::Rule>) -> f64 {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Spectral>()?;
+    m.add_class::<StopDecision>()?;
     m.add_function(wrap_pyfunction!(agree_normalize, m)?)?;
     m.add_function(wrap_pyfunction!(agree_batch, m)?)?;
     m.add_function(wrap_pyfunction!(agree_callable, m)?)?;

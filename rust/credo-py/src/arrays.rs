@@ -2,11 +2,18 @@
 //! when to release the GIL.
 
 use numpy::ndarray::Dimension;
-use numpy::{Element, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{
+    Element, PyArray1, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
 
 use crate::errors::{catch_panic, invalid};
+
+/// A vector handed to NumPy without a copy, for a result class's field.
+pub fn to_numpy<T: Element>(py: Python<'_>, v: Vec<T>) -> Py<PyArray1<T>> {
+    PyArray1::from_vec(py, v).unbind()
+}
 
 /// Below this many elements the GIL round-trip costs more than the work it frees.
 pub const GIL_MIN_ELEMENTS: usize = 4096;

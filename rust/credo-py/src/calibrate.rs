@@ -10,7 +10,7 @@ use credo_core::choice::Choice;
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use crate::arrays::{maybe_detach, slice1, slice2, Threads};
+use crate::arrays::{maybe_detach, slice1, slice2, to_numpy, Threads};
 use crate::errors::py_result;
 use crate::options::Wrap;
 
@@ -102,6 +102,16 @@ fn spearman_rho(x: PyReadonlyArray1<'_, f64>, y: PyReadonlyArray1<'_, f64>) -> P
     Ok(credo_core::calibrate::isotonic::spearman_rho(xs, ys))
 }
 
+result_class! {
+    /// A fitted isotonic map and the fingerprint of the data it was fitted on.
+    IsotonicFit {
+        /// The fitted map.
+        model: Py<PyIsotonic>,
+        /// 16 hex digits identifying (x, y, sample_weight).
+        data_hash: String,
+    }
+}
+
 /// Fits an isotonic map (scikit-learn's `IsotonicRegression` semantics); returns the model and
 /// the fingerprint of (x, y, sample_weight).
 #[pyfunction]
@@ -117,7 +127,7 @@ fn fit_isotonic(
     y_max: Option<f64>,
     out_of_bounds: Wrap<OutOfBounds>,
     resolution: f64,
-) -> PyResult<(PyIsotonic, String)> {
+) -> PyResult<IsotonicFit> {
     let opts = IsotonicOptions {
         increasing: increasing.0,
         y_min,
@@ -129,7 +139,10 @@ fn fit_isotonic(
     let (model, hash) = py_result(maybe_detach(py, xs.len(), || {
         isotonic::fit_with_fingerprint(xs, ys, ws, &opts)
     })?)?;
-    Ok((PyIsotonic(model), hash))
+    Ok(IsotonicFit {
+        model: Py::new(py, PyIsotonic(model))?,
+        data_hash: hash,
+    })
 }
 
 /// The weighted isotonic regression of `y` taken in the given order (PAVA).
@@ -425,12 +438,25 @@ fn fit_temperature_binary(
 
 // ---------------------------------------------------------------- multiclass helpers
 
-/// (top probability, its column) of every row of `[n, K]` probabilities.
+result_class! {
+    /// The top class of each row of a probability matrix.
+    TopProbability {
+        /// `[n]` the largest probability of each row.
+        confidence: Py<PyArray1<f64>>,
+        /// `[n]` its column (the first on ties).
+        index: Py<PyArray1<i64>>,
+    }
+}
+
+/// The top probability and its column of every row of `[n, K]` probabilities.
 #[pyfunction(name = "top_probability")]
-fn top_label<'py>(py: Python<'py>, p: PyReadonlyArray2<'py, f64>) -> PyResult<(Arr1<'py>, Bound<'py, PyArray1<i64>>)> {
+fn top_label(py: Python<'_>, p: PyReadonlyArray2<'_, f64>) -> PyResult<TopProbability> {
     let (s, n, k) = slice2(&p, "X")?;
     let (c, i) = py_result(maybe_detach(py, s.len(), || multiclass::top_label(s, n, k))?)?;
-    Ok((PyArray1::from_vec(py, c), PyArray1::from_vec(py, i)))
+    Ok(TopProbability {
+        confidence: to_numpy(py, c),
+        index: to_numpy(py, i),
+    })
 }
 
 /// Rows with the top class set to `confidence` and the rest rescaled to sum to 1 − confidence.
@@ -467,6 +493,8 @@ fn fingerprint(py: Python<'_>, data: PyReadonlyArray1<'_, u8>) -> PyResult<Strin
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<IsotonicFit>()?;
+    m.add_class::<TopProbability>()?;
     m.add_class::<PyIsotonic>()?;
     m.add_class::<PyPlatt>()?;
     m.add_class::<PyBeta>()?;

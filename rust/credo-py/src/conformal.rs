@@ -9,7 +9,7 @@ use credo_core::conformal::{claims, clm, pvalues, rcps};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use crate::arrays::{maybe_detach, slice1, slice2, Threads};
+use crate::arrays::{maybe_detach, slice1, slice2, to_numpy, Threads};
 use crate::errors::{invalid, py_result};
 use crate::options::{extract_as, Wrap};
 
@@ -227,10 +227,43 @@ fn rcps_upper_bound(
     py_result(maybe_detach(py, x.len(), || rcps::upper_bound(x, delta, bound.0))?)
 }
 
-type SelectionTuple = (f64, bool, f64, f64, f64, usize, usize);
+result_class! {
+    /// A fitted selective-answering threshold and what it buys on the calibration data
+    /// (`credo_core::conformal::selective::Selection`).
+    Selection {
+        /// Answer iff confidence ≥ threshold (+inf when infeasible).
+        threshold: f64,
+        /// Whether some threshold certifies the target.
+        feasible: bool,
+        /// The certified bound (LTT: the upper bound on the selective risk; SGR: B*; CRC: the
+        /// adjusted joint risk); 1.0 when infeasible.
+        risk_bound: f64,
+        /// Fraction of calibration points answered.
+        coverage: f64,
+        /// Error rate among the answered calibration points (0 when none).
+        empirical_risk: f64,
+        /// Calibration points answered.
+        n_answered: usize,
+        /// Errors among them.
+        n_errors: usize,
+    }
+}
 
-/// Fits a selective-answering threshold: (threshold, feasible, risk_bound, coverage,
-/// empirical_risk, n_answered, n_errors).
+impl From<selective::Selection> for Selection {
+    fn from(s: selective::Selection) -> Self {
+        Self {
+            threshold: s.threshold,
+            feasible: s.feasible,
+            risk_bound: s.risk_bound,
+            coverage: s.coverage,
+            empirical_risk: s.empirical_risk,
+            n_answered: s.n_answered,
+            n_errors: s.n_errors,
+        }
+    }
+}
+
+/// Fits a selective-answering threshold.
 #[pyfunction]
 #[pyo3(signature = (confidence, correct, target_risk, delta, method, p_value=Wrap(PValueKind::Binomial), fwer=Wrap(Fwer::FixedSequence), grid=50))]
 #[allow(clippy::too_many_arguments)]
@@ -244,39 +277,44 @@ fn selective_fit(
     p_value: Wrap<PValueKind>,
     fwer: Wrap<Fwer>,
     grid: usize,
-) -> PyResult<SelectionTuple> {
+) -> PyResult<Selection> {
     let c = slice1(&confidence, "confidence")?;
     let y = slice1(&correct, "correct")?;
     let m = selective::Method::new(method.0, p_value.0, fwer.0, grid);
     let s = py_result(maybe_detach(py, c.len(), || {
         selective::fit(c, y, target_risk, delta, m)
     })?)?;
-    Ok((
-        s.threshold,
-        s.feasible,
-        s.risk_bound,
-        s.coverage,
-        s.empirical_risk,
-        s.n_answered,
-        s.n_errors,
-    ))
+    Ok(s.into())
 }
 
-/// Conformal factuality threshold: (tau, per-prompt scores); keep claims with score > tau.
+result_class! {
+    /// A conformal factuality threshold: keep the claims whose score exceeds it.
+    ClaimThreshold {
+        /// The threshold τ.
+        threshold: f64,
+        /// `[n_prompts]` each calibration prompt's score (the largest score of a wrong claim).
+        scores: Py<PyArray1<f64>>,
+    }
+}
+
+/// Conformal factuality threshold from per-claim scores grouped by prompt (`offsets`).
 #[pyfunction]
-fn claim_threshold<'py>(
-    py: Python<'py>,
-    scores: PyReadonlyArray1<'py, f64>,
-    correct: PyReadonlyArray1<'py, bool>,
-    offsets: PyReadonlyArray1<'py, u64>,
+fn claim_threshold(
+    py: Python<'_>,
+    scores: PyReadonlyArray1<'_, f64>,
+    correct: PyReadonlyArray1<'_, bool>,
+    offsets: PyReadonlyArray1<'_, u64>,
     alpha: f64,
     mode: Wrap<QuantileMode>,
-) -> PyResult<(f64, Bound<'py, PyArray1<f64>>)> {
+) -> PyResult<ClaimThreshold> {
     let s = slice1(&scores, "scores")?;
     let y = slice1(&correct, "labels")?;
     let off: Vec<usize> = slice1(&offsets, "offsets")?.iter().map(|&o| o as usize).collect();
     let (t, r) = py_result(claims::claim_threshold(s, y, &off, alpha, mode.0))?;
-    Ok((t, r.into_pyarray(py)))
+    Ok(ClaimThreshold {
+        threshold: t,
+        scores: to_numpy(py, r),
+    })
 }
 
 /// CLM cumulative set scores [n, g] ('geometric', 'first_k', 'max', 'sum').
@@ -337,6 +375,8 @@ fn clm_select(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Selection>()?;
+    m.add_class::<ClaimThreshold>()?;
     m.add_function(wrap_pyfunction!(conformal_rank, m)?)?;
     m.add_function(wrap_pyfunction!(min_calibration_size, m)?)?;
     m.add_function(wrap_pyfunction!(conformal_quantile, m)?)?;

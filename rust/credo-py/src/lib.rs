@@ -1,11 +1,14 @@
 //! PyO3 bindings: the native module `credo._credo`.
 //!
-//! Only array intake and dtype dispatch (`arrays`), option parsing (`options`), GIL release and
-//! error mapping (`errors`) live here; every computation is in `credo-core`. Each other file
-//! mirrors a core module and exposes a `register` function.
+//! Only array intake and dtype dispatch (`arrays`), option parsing (`options`), result classes
+//! (`results`), GIL release and error mapping (`errors`) live here; every computation is in
+//! `credo-core`. Each other file mirrors a core module and exposes a `register` function.
 //!
 //! Inputs are borrowed read-only from NumPy while the GIL is released: callers must not mutate an
 //! array while a credo call on it is running (the same contract as CPython's hashlib).
+
+#[macro_use]
+mod results;
 
 mod agree;
 mod arrays;

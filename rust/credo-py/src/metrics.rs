@@ -11,11 +11,9 @@ use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray1};
 use pyo3::prelude::*;
 
-use crate::arrays::{maybe_detach, slice1, slice2, Threads};
+use crate::arrays::{maybe_detach, slice1, slice2, to_numpy, Threads};
 use crate::errors::{invalid, py_result};
 use crate::options::Wrap;
-
-type Arr<'py> = Bound<'py, PyArray1<f64>>;
 
 fn opt_slice<'a>(a: &'a Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<&'a [f64]>> {
     a.as_ref().map(|a| slice1(a, "sample_weight")).transpose()
@@ -47,17 +45,30 @@ fn run<T: Send>(
     py_result(maybe_detach(py, work, || with_threads(threads, f).and_then(|r| r))?)
 }
 
-/// (max probability, 1.0 where the argmax equals the label) of a [n, K] probability matrix.
+result_class! {
+    /// The top-label view of a probability matrix.
+    TopLabel {
+        /// `[n]` the largest probability of each row.
+        confidence: Py<PyArray1<f64>>,
+        /// `[n]` 1.0 where the row's argmax is its label, else 0.0.
+        accuracy: Py<PyArray1<f64>>,
+    }
+}
+
+/// The top-label view of a [n, K] probability matrix against labels.
 #[pyfunction]
-fn top_label<'py>(
-    py: Python<'py>,
-    probs: PyReadonlyArray2<'py, f64>,
-    labels: PyReadonlyArray1<'py, i64>,
-) -> PyResult<(Arr<'py>, Arr<'py>)> {
+fn top_label(
+    py: Python<'_>,
+    probs: PyReadonlyArray2<'_, f64>,
+    labels: PyReadonlyArray1<'_, i64>,
+) -> PyResult<TopLabel> {
     let (p, _, k) = slice2(&probs, "y_prob")?;
     let l = slice1(&labels, "y_true")?;
     let (c, a) = run(py, p.len(), None, || credo_core::metrics::top_label(p, k, l))?;
-    Ok((c.into_pyarray(py), a.into_pyarray(py)))
+    Ok(TopLabel {
+        confidence: to_numpy(py, c),
+        accuracy: to_numpy(py, a),
+    })
 }
 
 /// Binned calibration error of confidences against outcomes in [0, 1].
@@ -81,30 +92,45 @@ fn ece(
     run(py, c.len(), Threads::count(threads), || core_ece::ece(c, yv, w, &opts))
 }
 
-/// Per-bin (weight, count, Σ w·conf, Σ w·outcome, edges) behind `ece`.
+result_class! {
+    /// Per-bin sums behind a binned calibration error.
+    Reliability {
+        /// `[B]` total sample weight of each bin.
+        weight: Py<PyArray1<f64>>,
+        /// `[B]` samples in each bin.
+        count: Py<PyArray1<f64>>,
+        /// `[B]` Σ w·confidence of each bin.
+        conf_sum: Py<PyArray1<f64>>,
+        /// `[B]` Σ w·outcome of each bin.
+        acc_sum: Py<PyArray1<f64>>,
+        /// `[B + 1]` bin edges.
+        edges: Py<PyArray1<f64>>,
+    }
+}
+
+/// The per-bin sums behind `ece`.
 #[pyfunction]
 #[pyo3(signature = (conf, y, weights=None, *, n_bins=15, convention=Wrap(Convention::Credo), strategy=Wrap(Strategy::Uniform)))]
-#[allow(clippy::type_complexity)]
-fn reliability<'py>(
-    py: Python<'py>,
-    conf: PyReadonlyArray1<'py, f64>,
-    y: PyReadonlyArray1<'py, f64>,
-    weights: Option<PyReadonlyArray1<'py, f64>>,
+fn reliability(
+    py: Python<'_>,
+    conf: PyReadonlyArray1<'_, f64>,
+    y: PyReadonlyArray1<'_, f64>,
+    weights: Option<PyReadonlyArray1<'_, f64>>,
     n_bins: usize,
     convention: Wrap<Convention>,
     strategy: Wrap<Strategy>,
-) -> PyResult<(Arr<'py>, Arr<'py>, Arr<'py>, Arr<'py>, Arr<'py>)> {
+) -> PyResult<Reliability> {
     let opts = ece_options(n_bins, convention, strategy, Wrap(Norm::L1), true);
     let (c, yv, w) = (slice1(&conf, "y_prob")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
     let s = run(py, c.len(), None, || core_ece::reliability(c, yv, w, &opts))?;
     let count: Vec<f64> = s.count.iter().map(|&v| v as f64).collect();
-    Ok((
-        s.weight.into_pyarray(py),
-        count.into_pyarray(py),
-        s.conf_sum.into_pyarray(py),
-        s.acc_sum.into_pyarray(py),
-        s.edges.into_pyarray(py),
-    ))
+    Ok(Reliability {
+        weight: to_numpy(py, s.weight),
+        count: to_numpy(py, count),
+        conf_sum: to_numpy(py, s.conf_sum),
+        acc_sum: to_numpy(py, s.acc_sum),
+        edges: to_numpy(py, s.edges),
+    })
 }
 
 /// Classwise ECE: the mean over classes of the binary ECE of p_k against 1[y = k].
@@ -148,7 +174,17 @@ fn ece_canonical(
     run(py, p.len(), None, || core_ece::ece_canonical(p, k, l, w, n_bins, d))
 }
 
-/// Smooth ECE with relplot's automatic bandwidth, or at a fixed `sigma`: (smECE, sigma).
+result_class! {
+    /// A smooth ECE and the kernel width it used.
+    SmoothEce {
+        /// smECE.
+        value: f64,
+        /// The kernel width σ (relplot's fixed point, or the one given).
+        sigma: f64,
+    }
+}
+
+/// Smooth ECE with relplot's automatic bandwidth, or at a fixed `sigma`.
 #[pyfunction]
 #[pyo3(signature = (conf, y, weights=None, *, sigma=None))]
 fn smooth_ece(
@@ -157,12 +193,13 @@ fn smooth_ece(
     y: PyReadonlyArray1<'_, f64>,
     weights: Option<PyReadonlyArray1<'_, f64>>,
     sigma: Option<f64>,
-) -> PyResult<(f64, f64)> {
+) -> PyResult<SmoothEce> {
     let (c, yv, w) = (slice1(&conf, "y_prob")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
-    run(py, c.len().max(4096), None, || match sigma {
+    let (value, sigma) = run(py, c.len().max(4096), None, || match sigma {
         Some(s) => smooth::smooth_ece_sigma(c, yv, w, s).map(|v| (v, s)),
         None => smooth::smooth_ece(c, yv, w),
-    })
+    })?;
+    Ok(SmoothEce { value, sigma })
 }
 
 /// Brier score or NLL of binary p(y = 1) (`kind` = "brier" | "nll").
@@ -237,26 +274,52 @@ fn ranking_metric(
     })
 }
 
-/// Risk–coverage curve at unique thresholds: (thresholds, coverage, risk, generalized risk).
-#[pyfunction]
-#[pyo3(signature = (scores, y, weights=None))]
-fn risk_coverage<'py>(
-    py: Python<'py>,
-    scores: PyReadonlyArray1<'py, f64>,
-    y: PyReadonlyArray1<'py, f64>,
-    weights: Option<PyReadonlyArray1<'py, f64>>,
-) -> PyResult<(Arr<'py>, Arr<'py>, Arr<'py>, Arr<'py>)> {
-    let (s, yv, w) = (slice1(&scores, "y_score")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
-    let rc = run(py, s.len(), None, || ranking::risk_coverage(s, yv, w))?;
-    Ok((
-        rc.thresholds.into_pyarray(py),
-        rc.coverage.into_pyarray(py),
-        rc.risk.into_pyarray(py),
-        rc.generalized_risk.into_pyarray(py),
-    ))
+result_class! {
+    /// The risk–coverage curve at every unique threshold, highest first.
+    RiskCoverageCurve {
+        /// `[m]` the unique thresholds.
+        thresholds: Py<PyArray1<f64>>,
+        /// `[m]` fraction accepted at each threshold.
+        coverage: Py<PyArray1<f64>>,
+        /// `[m]` error rate among the accepted.
+        risk: Py<PyArray1<f64>>,
+        /// `[m]` accepted errors over all samples.
+        generalized_risk: Py<PyArray1<f64>>,
+    }
 }
 
-/// (risk, coverage, threshold) at the first unique threshold reaching `coverage`.
+/// The risk–coverage curve at unique thresholds.
+#[pyfunction]
+#[pyo3(signature = (scores, y, weights=None))]
+fn risk_coverage(
+    py: Python<'_>,
+    scores: PyReadonlyArray1<'_, f64>,
+    y: PyReadonlyArray1<'_, f64>,
+    weights: Option<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<RiskCoverageCurve> {
+    let (s, yv, w) = (slice1(&scores, "y_score")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
+    let rc = run(py, s.len(), None, || ranking::risk_coverage(s, yv, w))?;
+    Ok(RiskCoverageCurve {
+        thresholds: to_numpy(py, rc.thresholds),
+        coverage: to_numpy(py, rc.coverage),
+        risk: to_numpy(py, rc.risk),
+        generalized_risk: to_numpy(py, rc.generalized_risk),
+    })
+}
+
+result_class! {
+    /// One point of the risk–coverage curve.
+    OperatingPoint {
+        /// Error rate among the accepted.
+        risk: f64,
+        /// Fraction accepted.
+        coverage: f64,
+        /// Accept when the score is at least this.
+        threshold: f64,
+    }
+}
+
+/// The operating point at the first unique threshold reaching `coverage`.
 #[pyfunction]
 #[pyo3(signature = (scores, y, coverage, weights=None))]
 fn selective_risk_at(
@@ -265,12 +328,17 @@ fn selective_risk_at(
     y: PyReadonlyArray1<'_, f64>,
     coverage: f64,
     weights: Option<PyReadonlyArray1<'_, f64>>,
-) -> PyResult<(f64, f64, f64)> {
+) -> PyResult<OperatingPoint> {
     let (s, yv, w) = (slice1(&scores, "y_score")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
-    run(py, s.len(), None, || ranking::selective_risk_at(s, yv, w, coverage))
+    let (risk, coverage, threshold) = run(py, s.len(), None, || ranking::selective_risk_at(s, yv, w, coverage))?;
+    Ok(OperatingPoint {
+        risk,
+        coverage,
+        threshold,
+    })
 }
 
-/// (coverage, threshold, achieved risk) of the largest coverage with selective risk ≤ `risk`.
+/// The operating point of the largest coverage with selective risk ≤ `risk`.
 #[pyfunction]
 #[pyo3(signature = (scores, y, risk, weights=None))]
 fn coverage_at_risk(
@@ -279,21 +347,40 @@ fn coverage_at_risk(
     y: PyReadonlyArray1<'_, f64>,
     risk: f64,
     weights: Option<PyReadonlyArray1<'_, f64>>,
-) -> PyResult<(f64, f64, f64)> {
+) -> PyResult<OperatingPoint> {
     let (s, yv, w) = (slice1(&scores, "y_score")?, slice1(&y, "y_true")?, opt_slice(&weights)?);
-    run(py, s.len(), None, || ranking::coverage_at_risk(s, yv, w, risk))
+    let (coverage, threshold, risk) = run(py, s.len(), None, || ranking::coverage_at_risk(s, yv, w, risk))?;
+    Ok(OperatingPoint {
+        risk,
+        coverage,
+        threshold,
+    })
 }
 
-/// Bootstrap interval of a native metric: (estimate, low, high, distribution).
+result_class! {
+    /// A bootstrap interval of a metric.
+    BootstrapInterval {
+        /// The metric on the whole sample.
+        estimate: f64,
+        /// Lower end of the interval.
+        low: f64,
+        /// Upper end of the interval.
+        high: f64,
+        /// `[n_resamples]` the metric on each resample.
+        distribution: Py<PyArray1<f64>>,
+    }
+}
+
+/// Bootstrap interval of a native metric.
 #[pyfunction]
 #[pyo3(signature = (metric, conf, y, weights=None, *, n_resamples=1000, confidence_level=0.95, seed=0, n_bins=15, convention=Wrap(Convention::Credo), strategy=Wrap(Strategy::Uniform), norm=Wrap(Norm::L1), bin_weighted=true, area_convention=Wrap(AreaConvention::Credo), threads=None, method=Wrap(IntervalMethod::Percentile)))]
 #[allow(clippy::too_many_arguments)]
-fn bootstrap_metric<'py>(
-    py: Python<'py>,
+fn bootstrap_metric(
+    py: Python<'_>,
     metric: &str,
-    conf: PyReadonlyArray1<'py, f64>,
-    y: PyReadonlyArray1<'py, f64>,
-    weights: Option<PyReadonlyArray1<'py, f64>>,
+    conf: PyReadonlyArray1<'_, f64>,
+    y: PyReadonlyArray1<'_, f64>,
+    weights: Option<PyReadonlyArray1<'_, f64>>,
     n_resamples: usize,
     confidence_level: f64,
     seed: u64,
@@ -305,7 +392,7 @@ fn bootstrap_metric<'py>(
     area_convention: Wrap<AreaConvention>,
     threads: Option<Threads>,
     method: Wrap<IntervalMethod>,
-) -> PyResult<(f64, f64, f64, Arr<'py>)> {
+) -> PyResult<BootstrapInterval> {
     let area = area_convention.0;
     let method = method.0;
     let m = match metric {
@@ -326,10 +413,25 @@ fn bootstrap_metric<'py>(
     let r = run(py, c.len() * n_resamples, Threads::count(threads), || {
         bootstrap::bootstrap(m, c, yv, w, n_resamples, confidence_level, seed, method)
     })?;
-    Ok((r.estimate, r.low, r.high, r.distribution.into_pyarray(py)))
+    Ok(BootstrapInterval {
+        estimate: r.estimate,
+        low: r.low,
+        high: r.high,
+        distribution: to_numpy(py, r.distribution),
+    })
 }
 
-/// The (low, high) interval of `method` from resampled values evaluated outside the engine;
+result_class! {
+    /// The two ends of an interval.
+    Interval {
+        /// Lower end.
+        low: f64,
+        /// Upper end.
+        high: f64,
+    }
+}
+
+/// The interval of `method` from resampled values evaluated outside the engine;
 /// `jackknife` holds the leave-a-group-out values BCa needs (groups as `jackknife_groups`).
 #[pyfunction]
 #[pyo3(signature = (method, estimate, distribution, jackknife=None, *, confidence_level=0.95))]
@@ -339,19 +441,20 @@ fn bootstrap_interval(
     distribution: PyReadonlyArray1<'_, f64>,
     jackknife: Option<PyReadonlyArray1<'_, f64>>,
     confidence_level: f64,
-) -> PyResult<(f64, f64)> {
+) -> PyResult<Interval> {
     let jk = jackknife
         .as_ref()
         .map(|j| slice1(j, "jackknife"))
         .transpose()?
         .unwrap_or(&[]);
-    py_result(bootstrap::interval(
+    let (low, high) = py_result(bootstrap::interval(
         method.0,
         estimate,
         slice1(&distribution, "distribution")?,
         confidence_level,
         jk,
-    ))
+    ))?;
+    Ok(Interval { low, high })
 }
 
 /// The [start, end) bounds of the groups the BCa jackknife leaves out in turn, for n samples.
@@ -373,7 +476,17 @@ fn bootstrap_indices(py: Python<'_>, n: usize, n_resamples: usize, seed: u64) ->
     Ok(arr.into_pyarray(py))
 }
 
-/// Adds values to a fixed histogram in place; returns (Σ values, number added).
+result_class! {
+    /// What one update added to a histogram.
+    HistogramUpdate {
+        /// Σ of the values added.
+        total: f64,
+        /// How many values were added.
+        count: f64,
+    }
+}
+
+/// Adds values to a fixed histogram in place.
 #[pyfunction]
 fn hist_update(
     py: Python<'_>,
@@ -381,15 +494,30 @@ fn hist_update(
     lo: f64,
     hi: f64,
     mut counts: PyReadwriteArray1<'_, f64>,
-) -> PyResult<(f64, f64)> {
+) -> PyResult<HistogramUpdate> {
     let v = slice1(&values, "confidences")?;
     let c = counts
         .as_slice_mut()
         .map_err(|_| invalid("counts", "array must be C-contiguous"))?;
-    py_result(maybe_detach(py, v.len(), || drift::hist_update(v, lo, hi, c))?)
+    let (total, count) = py_result(maybe_detach(py, v.len(), || drift::hist_update(v, lo, hi, c))?)?;
+    Ok(HistogramUpdate { total, count })
 }
 
-/// (PSI, KS statistic, KS p-value, Wasserstein-1) between two histograms on the same bins.
+result_class! {
+    /// Drift statistics between two histograms on the same bins.
+    Drift {
+        /// Population stability index.
+        psi: f64,
+        /// Kolmogorov–Smirnov statistic.
+        ks_statistic: f64,
+        /// Its asymptotic two-sided p-value.
+        ks_pvalue: f64,
+        /// Wasserstein-1 distance.
+        wasserstein: f64,
+    }
+}
+
+/// Drift statistics between two histograms on the same bins.
 #[pyfunction]
 fn hist_drift(
     reference: PyReadonlyArray1<'_, f64>,
@@ -397,7 +525,7 @@ fn hist_drift(
     lo: f64,
     hi: f64,
     psi_bins: usize,
-) -> PyResult<(f64, f64, f64, f64)> {
+) -> PyResult<Drift> {
     let s = py_result(drift::hist_drift(
         slice1(&reference, "reference")?,
         slice1(&current, "current")?,
@@ -405,17 +533,43 @@ fn hist_drift(
         hi,
         psi_bins,
     ))?;
-    Ok((s.psi, s.ks_statistic, s.ks_pvalue, s.wasserstein))
+    Ok(Drift {
+        psi: s.psi,
+        ks_statistic: s.ks_statistic,
+        ks_pvalue: s.ks_pvalue,
+        wasserstein: s.wasserstein,
+    })
+}
+
+result_class! {
+    /// A two-sample Kolmogorov–Smirnov test.
+    KsTest {
+        /// The exact statistic sup |F_a − F_b|.
+        statistic: f64,
+        /// Its asymptotic two-sided p-value.
+        pvalue: f64,
+    }
 }
 
 /// Exact two-sample KS statistic and asymptotic two-sided p-value.
 #[pyfunction]
-fn ks_2samp(py: Python<'_>, a: PyReadonlyArray1<'_, f64>, b: PyReadonlyArray1<'_, f64>) -> PyResult<(f64, f64)> {
+fn ks_2samp(py: Python<'_>, a: PyReadonlyArray1<'_, f64>, b: PyReadonlyArray1<'_, f64>) -> PyResult<KsTest> {
     let (x, y) = (slice1(&a, "a")?, slice1(&b, "b")?);
-    py_result(maybe_detach(py, x.len() + y.len(), || drift::ks_2samp(x, y))?)
+    let (statistic, pvalue) = py_result(maybe_detach(py, x.len() + y.len(), || drift::ks_2samp(x, y))?)?;
+    Ok(KsTest { statistic, pvalue })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<TopLabel>()?;
+    m.add_class::<Reliability>()?;
+    m.add_class::<SmoothEce>()?;
+    m.add_class::<RiskCoverageCurve>()?;
+    m.add_class::<OperatingPoint>()?;
+    m.add_class::<BootstrapInterval>()?;
+    m.add_class::<Interval>()?;
+    m.add_class::<HistogramUpdate>()?;
+    m.add_class::<Drift>()?;
+    m.add_class::<KsTest>()?;
     m.add_function(wrap_pyfunction!(top_label, m)?)?;
     m.add_function(wrap_pyfunction!(ece, m)?)?;
     m.add_function(wrap_pyfunction!(reliability, m)?)?;
