@@ -190,7 +190,8 @@ pub(crate) struct Problem<'a> {
     pub n: usize,
     pub d: usize,
     pub y: &'a [f64],
-    pub w: &'a [f64],
+    /// Sample weights (None: all 1).
+    pub w: Option<&'a [f64]>,
     /// λ, the penalty on β.
     pub inv_c: f64,
     pub fit_intercept: bool,
@@ -205,6 +206,11 @@ pub(crate) struct Solution {
 }
 
 impl Problem<'_> {
+    #[inline]
+    fn weight(&self, i: usize) -> f64 {
+        self.w.map_or(1.0, |w| w[i])
+    }
+
     /// Parameter layout: `[β_0 … β_{d−1}, b]` (the intercept last, present only when fitted).
     fn margin(&self, theta: &[f64], i: usize) -> f64 {
         let row = &self.z[i * self.d..(i + 1) * self.d];
@@ -220,7 +226,7 @@ impl Problem<'_> {
         let loss: f64 = (0..self.n)
             .map(|i| {
                 let m = self.margin(theta, i);
-                self.w[i] * (softplus(m) - self.y[i] * m)
+                self.weight(i) * (softplus(m) - self.y[i] * m)
             })
             .sum();
         let pen: f64 = theta[..self.d].iter().map(|b| b * b).sum();
@@ -285,8 +291,9 @@ impl Problem<'_> {
         for i in 0..self.n {
             let m = self.margin(theta, i);
             let p = sigmoid(m);
-            let r = self.w[i] * (p - self.y[i]);
-            let s = self.w[i] * p * (1.0 - p);
+            let wi = self.weight(i);
+            let r = wi * (p - self.y[i]);
+            let s = wi * p * (1.0 - p);
             xi[..self.d].copy_from_slice(&self.z[i * self.d..(i + 1) * self.d]);
             if self.fit_intercept {
                 xi[self.d] = 1.0;
@@ -348,7 +355,7 @@ pub fn fit_logistic(
         n,
         d,
         y,
-        w,
+        w: sample_weight,
         inv_c: 1.0 / opts.c,
         fit_intercept: opts.fit_intercept,
     };

@@ -25,7 +25,7 @@ impl SplitMix64 {
     /// Uniform on [0, 1) with 53 random bits.
     #[inline]
     pub fn next_f64(&mut self) -> f64 {
-        unit_f64(self.next_u64())
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// Uniform integer in [0, n) without bias.
@@ -65,12 +65,6 @@ impl Rng {
         out
     }
 
-    /// Uniform on [0, 1) with 53 random bits.
-    #[inline]
-    pub fn next_f64(&mut self) -> f64 {
-        unit_f64(self.next_u64())
-    }
-
     /// Uniform integer in [0, n) without bias.
     #[inline]
     pub fn below(&mut self, n: u64) -> u64 {
@@ -102,12 +96,6 @@ impl Rng {
             }
         }
     }
-}
-
-/// The top 53 bits of a draw as a uniform on [0, 1).
-#[inline]
-fn unit_f64(bits: u64) -> f64 {
-    (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 /// Uniform integer in [0, n) from 64-bit draws, without bias (Lemire's multiply-and-reject).

@@ -19,14 +19,6 @@ pub(crate) fn fit<const D: usize>(
     debug_assert!(features[d].iter().all(|&v| v == 1.0));
     // The solver reads rows: interleave the (at most two) feature columns.
     let z: Vec<f64> = (0..n).flat_map(|i| features[..d].iter().map(move |f| f[i])).collect();
-    let ones;
-    let w = match w {
-        Some(w) => w,
-        None => {
-            ones = vec![1.0; n];
-            &ones
-        }
-    };
     let problem = Problem {
         z: &z,
         n,
