@@ -3,7 +3,8 @@
 
 use numpy::ndarray::Dimension;
 use numpy::{
-    Element, PyArray1, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+    Element, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
@@ -85,3 +86,41 @@ impl FromPyObject<'_, '_> for Threads {
         }
     }
 }
+
+/// A 2-D float array read in place as float64 or float32 (kernels generic over the element type
+/// take either; no float64 copy of float32 input).
+pub enum Float2<'py> {
+    F64(PyReadonlyArray2<'py, f64>),
+    F32(PyReadonlyArray2<'py, f32>),
+}
+
+impl<'py> Float2<'py> {
+    /// `arr` borrowed read-only if it is a 2-D float64 or float32 array, else an error naming `arg`.
+    pub fn borrow(arr: &Bound<'py, PyAny>, arg: &str) -> PyResult<Self> {
+        if let Ok(a) = arr.cast::<PyArray2<f64>>() {
+            Ok(Self::F64(a.readonly()))
+        } else if let Ok(a) = arr.cast::<PyArray2<f32>>() {
+            Ok(Self::F32(a.readonly()))
+        } else {
+            Err(invalid(arg, "expected a 2-D float64 or float32 array"))
+        }
+    }
+}
+
+/// The dtype dispatch of a [`Float2`]: `$body` with `$s` the flat slice of either element type,
+/// `$n` rows and `$k` columns (layout errors name `$arg`).
+macro_rules! with_float2 {
+    ($arr:expr, $arg:expr, |$s:ident, $n:ident, $k:ident| $body:expr) => {
+        match &$arr {
+            $crate::arrays::Float2::F64(a) => {
+                let ($s, $n, $k) = $crate::arrays::slice2(a, $arg)?;
+                $body
+            }
+            $crate::arrays::Float2::F32(a) => {
+                let ($s, $n, $k) = $crate::arrays::slice2(a, $arg)?;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_float2;

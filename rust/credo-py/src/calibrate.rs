@@ -10,7 +10,7 @@ use credo_core::choice::Choice;
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use crate::arrays::{maybe_detach, slice1, slice2, to_numpy, Threads};
+use crate::arrays::{maybe_detach, slice1, slice2, to_numpy, with_float2, Float2, Threads};
 use crate::errors::py_result;
 use crate::options::Wrap;
 
@@ -36,11 +36,27 @@ fn to_2d<'py>(py: Python<'py>, v: Vec<f64>, n: usize, k: usize) -> PyResult<Boun
     PyArray1::from_vec(py, v).reshape([n, k])
 }
 
-/// Logits or probabilities as float64 or float32 (computation is float64 either way).
-#[derive(FromPyObject)]
-pub enum Float2<'py> {
-    F64(PyReadonlyArray2<'py, f64>),
-    F32(PyReadonlyArray2<'py, f32>),
+/// The `#[pymethods]` of a binary calibrator model: `predict_one` / `__call__` on one float and
+/// `predict` on a float64 vector (all from the core model's own `predict_one` / `predict`),
+/// then the class's own constructor and getters.
+macro_rules! binary_calibrator {
+    ($class:ident { $($rest:tt)* }) => {
+        #[pymethods]
+        impl $class {
+            /// The calibrated value of one float (`calibrator(0.73)`).
+            fn predict_one(&self, x: f64) -> PyResult<f64> {
+                py_result(self.0.predict_one(x))
+            }
+            fn __call__(&self, x: f64) -> PyResult<f64> {
+                py_result(self.0.predict_one(x))
+            }
+            /// Calibrated values of a contiguous float64 vector.
+            fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
+                predict_array(py, &x, |xs| self.0.predict(xs))
+            }
+            $($rest)*
+        }
+    };
 }
 
 // ---------------------------------------------------------------- isotonic
@@ -48,8 +64,8 @@ pub enum Float2<'py> {
 #[pyclass(frozen, module = "credo._credo", name = "IsotonicModel")]
 pub struct PyIsotonic(pub(crate) IsotonicModel);
 
-#[pymethods]
-impl PyIsotonic {
+binary_calibrator! {
+PyIsotonic {
     #[new]
     fn new(
         x_thresholds: Vec<f64>,
@@ -64,17 +80,6 @@ impl PyIsotonic {
             out_of_bounds.0,
         ))
         .map(Self)
-    }
-    /// The calibrated value of one float.
-    fn predict_one(&self, x: f64) -> PyResult<f64> {
-        py_result(self.0.predict_one(x))
-    }
-    fn __call__(&self, x: f64) -> PyResult<f64> {
-        py_result(self.0.predict_one(x))
-    }
-    /// Calibrated values of a contiguous float64 vector.
-    fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
-        predict_array(py, &x, |xs| self.0.predict(xs))
     }
     #[getter]
     fn x_thresholds<'py>(&self, py: Python<'py>) -> Arr1<'py> {
@@ -92,6 +97,7 @@ impl PyIsotonic {
     fn out_of_bounds(&self) -> &'static str {
         Choice::name(self.0.out_of_bounds())
     }
+}
 }
 
 /// Spearman's rank correlation of x and y (what `increasing='auto'` takes the sign of).
@@ -166,21 +172,12 @@ fn isotonic_regression<'py>(
 #[pyclass(frozen, module = "credo._credo", name = "PlattModel")]
 pub struct PyPlatt(pub(crate) PlattModel);
 
-#[pymethods]
-impl PyPlatt {
+binary_calibrator! {
+PyPlatt {
     #[new]
     #[pyo3(signature = (a, b, logit_input=false))]
     fn new(a: f64, b: f64, logit_input: bool) -> PyResult<Self> {
         py_result(PlattModel::new(a, b, logit_input)).map(Self)
-    }
-    fn predict_one(&self, x: f64) -> PyResult<f64> {
-        py_result(self.0.predict_one(x))
-    }
-    fn __call__(&self, x: f64) -> PyResult<f64> {
-        py_result(self.0.predict_one(x))
-    }
-    fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
-        predict_array(py, &x, |xs| self.0.predict(xs))
     }
     #[getter]
     fn a(&self) -> f64 {
@@ -194,6 +191,7 @@ impl PyPlatt {
     fn logit_input(&self) -> bool {
         self.0.logit_input
     }
+}
 }
 
 /// Fits Platt's sigmoid (scikit-learn's `_sigmoid_calibration`); with `logit_input`, on the
@@ -214,20 +212,11 @@ fn fit_platt(
 #[pyclass(frozen, module = "credo._credo", name = "BetaModel")]
 pub struct PyBeta(pub(crate) BetaModel);
 
-#[pymethods]
-impl PyBeta {
+binary_calibrator! {
+PyBeta {
     #[new]
     fn new(a: f64, b: f64, c: f64) -> PyResult<Self> {
         py_result(BetaModel::new(a, b, c)).map(Self)
-    }
-    fn predict_one(&self, x: f64) -> PyResult<f64> {
-        py_result(self.0.predict_one(x))
-    }
-    fn __call__(&self, x: f64) -> PyResult<f64> {
-        py_result(self.0.predict_one(x))
-    }
-    fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
-        predict_array(py, &x, |xs| self.0.predict(xs))
     }
     #[getter]
     fn a(&self) -> f64 {
@@ -245,6 +234,7 @@ impl PyBeta {
     fn midpoint(&self) -> Option<f64> {
         self.0.midpoint()
     }
+}
 }
 
 /// Fits beta calibration (Kull et al. 2017, the "abm" map).
@@ -265,20 +255,11 @@ fn fit_beta(
 #[pyclass(frozen, module = "credo._credo", name = "HistogramModel")]
 pub struct PyHistogram(pub(crate) HistogramModel);
 
-#[pymethods]
-impl PyHistogram {
+binary_calibrator! {
+PyHistogram {
     #[new]
     fn new(edges: Vec<f64>, values: Vec<f64>, counts: Vec<f64>) -> PyResult<Self> {
         py_result(HistogramModel::from_parts(edges, values, counts)).map(Self)
-    }
-    fn predict_one(&self, x: f64) -> PyResult<f64> {
-        py_result(self.0.predict_one(x))
-    }
-    fn __call__(&self, x: f64) -> PyResult<f64> {
-        py_result(self.0.predict_one(x))
-    }
-    fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
-        predict_array(py, &x, |xs| self.0.predict(xs))
     }
     #[getter]
     fn edges<'py>(&self, py: Python<'py>) -> Arr1<'py> {
@@ -292,6 +273,7 @@ impl PyHistogram {
     fn counts<'py>(&self, py: Python<'py>) -> Arr1<'py> {
         PyArray1::from_slice(py, self.0.counts())
     }
+}
 }
 
 /// Fits histogram binning with `strategy` 'uniform' (equal width) or 'quantile' (equal mass).
@@ -341,39 +323,24 @@ impl PyTemperature {
     fn predict<'py>(
         &self,
         py: Python<'py>,
-        x: Float2<'py>,
+        x: &Bound<'py, PyAny>,
         probabilities: bool,
         threads: Option<Threads>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let m = self.0;
-        let (out, n, k) = match &x {
-            Float2::F64(a) => {
-                let (s, n, k) = slice2(a, "X")?;
-                let r = maybe_detach(py, s.len(), || {
-                    credo_core::parallel::with_threads(Threads::count(threads), || {
-                        if probabilities {
-                            m.predict_probs(s, n, k)
-                        } else {
-                            m.predict_logits(s, n, k)
-                        }
-                    })
-                })?;
-                (py_result(py_result(r)?)?, n, k)
-            }
-            Float2::F32(a) => {
-                let (s, n, k) = slice2(a, "X")?;
-                let r = maybe_detach(py, s.len(), || {
-                    credo_core::parallel::with_threads(Threads::count(threads), || {
-                        if probabilities {
-                            m.predict_probs(s, n, k)
-                        } else {
-                            m.predict_logits(s, n, k)
-                        }
-                    })
-                })?;
-                (py_result(py_result(r)?)?, n, k)
-            }
-        };
+        let x = Float2::borrow(x, "X")?;
+        let (out, n, k) = with_float2!(x, "X", |s, n, k| {
+            let r = maybe_detach(py, s.len(), || {
+                credo_core::parallel::with_threads(Threads::count(threads), || {
+                    if probabilities {
+                        m.predict_probs(s, n, k)
+                    } else {
+                        m.predict_logits(s, n, k)
+                    }
+                })
+            })?;
+            (py_result(py_result(r)?)?, n, k)
+        });
         to_2d(py, out, n, k)
     }
     #[getter]
@@ -387,39 +354,23 @@ impl PyTemperature {
 #[pyo3(signature = (x, y, sample_weight=None, *, probabilities=false, threads=None))]
 fn fit_temperature(
     py: Python<'_>,
-    x: Float2<'_>,
+    x: &Bound<'_, PyAny>,
     y: PyReadonlyArray1<'_, i64>,
     sample_weight: Option<PyReadonlyArray1<'_, f64>>,
     probabilities: bool,
     threads: Option<Threads>,
 ) -> PyResult<PyTemperature> {
     let (ys, ws) = (slice1(&y, "y")?, opt_slice(&sample_weight)?);
-    let r = match &x {
-        Float2::F64(a) => {
-            let (s, n, k) = slice2(a, "X")?;
-            maybe_detach(py, s.len(), || {
-                credo_core::parallel::with_threads(Threads::count(threads), || {
-                    if probabilities {
-                        temperature::fit_probs(s, n, k, ys, ws)
-                    } else {
-                        temperature::fit_logits(s, n, k, ys, ws)
-                    }
-                })
-            })?
-        }
-        Float2::F32(a) => {
-            let (s, n, k) = slice2(a, "X")?;
-            maybe_detach(py, s.len(), || {
-                credo_core::parallel::with_threads(Threads::count(threads), || {
-                    if probabilities {
-                        temperature::fit_probs(s, n, k, ys, ws)
-                    } else {
-                        temperature::fit_logits(s, n, k, ys, ws)
-                    }
-                })
-            })?
-        }
-    };
+    let x = Float2::borrow(x, "X")?;
+    let r = with_float2!(x, "X", |s, n, k| maybe_detach(py, s.len(), || {
+        credo_core::parallel::with_threads(Threads::count(threads), || {
+            if probabilities {
+                temperature::fit_probs(s, n, k, ys, ws)
+            } else {
+                temperature::fit_logits(s, n, k, ys, ws)
+            }
+        })
+    })?);
     py_result(py_result(r)?).map(PyTemperature)
 }
 

@@ -9,7 +9,7 @@ use credo_core::conformal::{claims, clm, pvalues, rcps};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use crate::arrays::{maybe_detach, slice1, slice2, to_numpy, Threads};
+use crate::arrays::{maybe_detach, slice1, slice2, to_numpy, with_float2, Float2, Threads};
 use crate::errors::{invalid, py_result};
 use crate::options::{extract_as, Wrap};
 
@@ -86,40 +86,6 @@ impl PValues {
     }
 }
 
-/// A probability matrix read in place: float64 or float32 (no float64 copy of the latter).
-enum Probs<'py> {
-    F64(PyReadonlyArray2<'py, f64>),
-    F32(PyReadonlyArray2<'py, f32>),
-}
-
-impl<'py> Probs<'py> {
-    fn borrow(arr: &Bound<'py, PyAny>) -> PyResult<Self> {
-        if let Ok(a) = arr.cast::<PyArray2<f64>>() {
-            Ok(Self::F64(a.readonly()))
-        } else if let Ok(a) = arr.cast::<PyArray2<f32>>() {
-            Ok(Self::F32(a.readonly()))
-        } else {
-            Err(invalid("probs", "expected a 2-D float64 or float32 array"))
-        }
-    }
-}
-
-/// `$body` with `$p` the probs slice of either dtype, `$n` rows and `$k` columns.
-macro_rules! with_probs {
-    ($probs:expr, |$p:ident, $n:ident, $k:ident| $body:expr) => {
-        match &$probs {
-            Probs::F64(a) => {
-                let ($p, $n, $k) = slice2(a, "probs")?;
-                $body
-            }
-            Probs::F32(a) => {
-                let ($p, $n, $k) = slice2(a, "probs")?;
-                $body
-            }
-        }
-    };
-}
-
 /// Calibration nonconformity scores s(x_i, y_i) for 'lac', 'aps' or 'raps'.
 #[pyfunction]
 #[pyo3(signature = (probs, labels, score, randomized, raps_lambda, raps_k_reg, seed))]
@@ -134,10 +100,10 @@ fn class_scores<'py>(
     raps_k_reg: usize,
     seed: u64,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let probs = Probs::borrow(probs)?;
+    let probs = Float2::borrow(probs, "probs")?;
     let y = slice1(&labels, "labels")?;
     let sc = py_result(sets::Score::new(score.0, randomized, raps_lambda, raps_k_reg))?;
-    let out = with_probs!(probs, |p, n, k| py_result(maybe_detach(py, p.len(), || {
+    let out = with_float2!(probs, "probs", |p, n, k| py_result(maybe_detach(py, p.len(), || {
         sets::calibration_scores(p, n, k, y, sc, seed)
     })?)?);
     Ok(out.into_pyarray(py))
@@ -161,7 +127,7 @@ fn predict_sets<'py>(
     q_row: Option<PyReadonlyArray1<'py, f64>>,
     threads: Option<Threads>,
 ) -> PyResult<Bound<'py, PyArray2<bool>>> {
-    let probs = Probs::borrow(probs)?;
+    let probs = Float2::borrow(probs, "probs")?;
     let sc = py_result(sets::Score::new(score.0, false, raps_lambda, raps_k_reg))?;
     let last = include_last_label.0;
     let q = match (q_single, &q_class, &q_row) {
@@ -170,7 +136,7 @@ fn predict_sets<'py>(
         (None, None, Some(v)) => sets::Thresholds::PerRow(slice1(v, "thresholds")?),
         _ => return Err(invalid("thresholds", "give exactly one of q_single, q_class, q_row")),
     };
-    let (out, n, k) = with_probs!(probs, |p, n, k| (
+    let (out, n, k) = with_float2!(probs, "probs", |p, n, k| (
         py_result(maybe_detach(py, p.len(), || {
             credo_core::parallel::with_threads(Threads::count(threads), || {
                 sets::predict_sets(p, n, k, sc, last, q, seed)
