@@ -73,5 +73,5 @@ def test_invalid_alpha_hb(wrong_alpha):
 def test_ltt_procedure_n_obs_negative():
     # MAPIE returns no valid parameter when the risk's sample size is -1 (an undefined risk);
     # credo refuses a negative sample size with an error naming the argument
-    with pytest.raises(credo.CredoError, match="errors"):
+    with pytest.raises(credo.CredoError, match="n: must be an integer >= 0"):
         risk_p_value(0, -1, 0.6, kind="binomial")

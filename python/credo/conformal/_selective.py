@@ -10,7 +10,13 @@ import numpy as np
 
 from credo import _artifact, _credo
 from credo._base import Estimator
-from credo._validate import as_float_array, check_is_fitted, check_open_unit, check_same_length
+from credo._validate import (
+    as_float_array,
+    check_is_fitted,
+    check_open_unit,
+    check_positive_int,
+    check_same_length,
+)
 from credo.exceptions import CredoWarning, InvalidArgumentError, ShapeError
 
 METHODS = ("ltt", "sgr", "crc")
@@ -27,17 +33,21 @@ def risk_p_value(errors: int, n: int, alpha: float, *, kind: str = "binomial") -
     """p-value of H0: risk > alpha after ``errors`` errors among ``n`` points: the exact
     binomial tail (0/1 losses) or Hoeffding–Bentkus (docs/definitions/conformal.md#learn-then-test)."""
     alpha = check_open_unit(alpha, "alpha")
-    if int(errors) < 0 or int(n) < 0 or int(errors) > int(n):
+    n = check_positive_int(n, "n", minimum=0)
+    errors = check_positive_int(errors, "errors", minimum=0)
+    if errors > n:
         raise InvalidArgumentError(f"errors: must be between 0 and n={n}, got {errors}")
-    return float(_credo.risk_p_value(int(errors), int(n), alpha, kind))
+    return float(_credo.risk_p_value(errors, n, alpha, kind))
 
 
 def sgr_bound(errors: int, m: int, delta: float) -> float:
     """Geifman & El-Yaniv's risk bound B*: solves BinomCDF(errors; m, b) = delta (§d.5)."""
     delta = check_open_unit(delta, "delta")
-    if int(errors) < 0 or int(m) <= 0 or int(errors) > int(m):
-        raise InvalidArgumentError(f"errors: must be between 0 and m={m} (m > 0), got {errors}")
-    return float(_credo.sgr_bound(int(errors), int(m), delta))
+    m = check_positive_int(m, "m")
+    errors = check_positive_int(errors, "errors", minimum=0)
+    if errors > m:
+        raise InvalidArgumentError(f"errors: must be between 0 and m={m}, got {errors}")
+    return float(_credo.sgr_bound(errors, m, delta))
 
 
 def rcps_upper_bound(losses: Any, delta: float, *, bound: str = "wsr") -> float | np.ndarray:

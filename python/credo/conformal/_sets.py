@@ -18,6 +18,7 @@ from credo._validate import (
     check_is_fitted,
     check_open_unit,
     check_positive_int,
+    check_real,
     check_same_length,
 )
 from credo.conformal._quantile import IF_INFINITE, min_calibration_size
@@ -29,12 +30,26 @@ MONDRIAN = (None, "class", "segment")
 _PREDICT_STREAM = 0x5DEECE66D
 
 
+def _mask(sets: Any) -> np.ndarray:
+    """Prediction sets as a 2-D boolean mask: booleans, or integers that are all 0 or 1 (a
+    float or any other value is refused, not truncated)."""
+    try:
+        mask = np.asarray(to_numpy(sets, "sets"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"sets: cannot be read as a boolean mask ({exc})") from None
+    if mask.ndim != 2:
+        raise ShapeError(f"sets: expected a 2-D boolean mask, got shape {mask.shape}")
+    if mask.dtype != bool:
+        if mask.dtype.kind not in "iu" or not np.isin(mask, (0, 1)).all():
+            raise InvalidArgumentError(f"sets: expected a boolean mask (or 0/1 integers), got dtype {mask.dtype}")
+        mask = mask.astype(bool)
+    return mask
+
+
 def coverage(sets: Any, labels: Any) -> float:
     """Fraction of rows whose set (boolean mask [n, K]) contains the true label (an integer
     column index; map other labels with ``ConformalSets.classes_``)."""
-    mask = np.asarray(to_numpy(sets, "sets"), dtype=bool)
-    if mask.ndim != 2:
-        raise ShapeError(f"sets: expected a 2-D boolean mask, got shape {mask.shape}")
+    mask = _mask(sets)
     y = as_labels(labels, "labels", n_classes=mask.shape[1])
     check_same_length(mask.shape[0], labels=y)
     return float(mask[np.arange(len(y)), y].mean())
@@ -42,9 +57,7 @@ def coverage(sets: Any, labels: Any) -> float:
 
 def set_sizes(sets: Any) -> np.ndarray:
     """Number of candidates in each row's set."""
-    mask = np.asarray(sets, dtype=bool)
-    if mask.ndim != 2:
-        raise ShapeError(f"sets: expected a 2-D boolean mask, got shape {mask.shape}")
+    mask = _mask(sets)
     sizes: np.ndarray = mask.sum(axis=1)
     return sizes
 
@@ -157,6 +170,8 @@ class ConformalSets(Estimator):
             or self.raps_k_reg < 0
         ):
             raise InvalidArgumentError(f"raps_k_reg: must be a non-negative integer, got {self.raps_k_reg!r}")
+        if not 0.0 <= check_real(self.raps_lambda, "raps_lambda") < np.inf:
+            raise InvalidArgumentError(f"raps_lambda: must be a non-negative finite number, got {self.raps_lambda!r}")
         return alpha
 
     def _score_args(self) -> tuple[str, bool, float, int]:
