@@ -10,11 +10,11 @@ use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::arrays::slice1;
+use crate::arrays::{slice1, Float2};
 use crate::calibrate::{PyBeta, PyHistogram, PyIsotonic, PyPlatt, PyTemperature};
 use crate::errors::py_result;
 use crate::options::Wrap;
-use crate::signals::{topk_options, TopArray};
+use crate::signals::{topk_options, topk_response};
 
 type OutcomeTuple = (f64, u8, u8, u8, f64, bool);
 
@@ -140,8 +140,8 @@ impl NativeDecision {
             .as_ref()
             .map(|c| slice1(c, "chosen_logprob"))
             .transpose()?;
-        let top = TopArray::borrow(top_logprobs, "top_logprobs")?;
-        let response = top.response(chosen, "top_logprobs")?;
+        let top = Float2::borrow(top_logprobs, "top_logprobs")?;
+        let response = topk_response(&top, chosen, "top_logprobs")?;
         py_result(py.detach(|| self.0.decide(&response, &req))).map(outcome)
     }
 

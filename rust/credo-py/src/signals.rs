@@ -11,7 +11,7 @@ use numpy::{Element, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyA
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyTuple};
 
-use crate::arrays::{flat_slice, maybe_detach, slice1, slice2, Threads};
+use crate::arrays::{flat_slice, maybe_detach, slice1, slice2, Float2, Threads};
 use crate::errors::{invalid, py_err, py_result};
 use crate::options::Wrap;
 
@@ -199,44 +199,29 @@ fn topk_signals<'py>(
     Ok(d)
 }
 
-/// One response's top-k array, borrowed for the duration of the call.
-pub(crate) enum TopArray<'py> {
-    F64(PyReadonlyArray2<'py, f64>),
-    F32(PyReadonlyArray2<'py, f32>),
-}
-
-impl<'py> TopArray<'py> {
-    /// `arr` if it is a 2-D float64 or float32 array, else an error naming `arg`.
-    pub(crate) fn borrow(arr: &Bound<'py, PyAny>, arg: &str) -> PyResult<Self> {
-        if let Ok(a) = arr.cast::<PyArray2<f64>>() {
-            Ok(Self::F64(a.readonly()))
-        } else if let Ok(a) = arr.cast::<PyArray2<f32>>() {
-            Ok(Self::F32(a.readonly()))
-        } else {
-            Err(invalid(arg, "expected a 2-D float64 or float32 array"))
+/// One response's top-k array (a [`Float2`]) as the kernel takes it: the array C-contiguous and
+/// aligned, else an error naming `arg`.
+pub(crate) fn topk_response<'a>(
+    top: &'a Float2<'_>,
+    chosen: Option<&'a [f64]>,
+    arg: &str,
+) -> PyResult<signals::TopkResponse<'a>> {
+    let (top, rows, width) = match top {
+        Float2::F64(a) => {
+            let (x, r, w) = slice2(a, arg)?;
+            (signals::TopkLogprobs::F64(x), r, w)
         }
-    }
-
-    /// The response as the kernel takes it (the array C-contiguous and aligned, else an error
-    /// naming `arg`).
-    pub(crate) fn response<'a>(&'a self, chosen: Option<&'a [f64]>, arg: &str) -> PyResult<signals::TopkResponse<'a>> {
-        let (top, rows, width) = match self {
-            Self::F64(a) => {
-                let (x, r, w) = slice2(a, arg)?;
-                (signals::TopkLogprobs::F64(x), r, w)
-            }
-            Self::F32(a) => {
-                let (x, r, w) = slice2(a, arg)?;
-                (signals::TopkLogprobs::F32(x), r, w)
-            }
-        };
-        Ok(signals::TopkResponse {
-            top,
-            rows,
-            width,
-            chosen,
-        })
-    }
+        Float2::F32(a) => {
+            let (x, r, w) = slice2(a, arg)?;
+            (signals::TopkLogprobs::F32(x), r, w)
+        }
+    };
+    Ok(signals::TopkResponse {
+        top,
+        rows,
+        width,
+        chosen,
+    })
 }
 
 pub(crate) fn topk_options(
@@ -272,8 +257,8 @@ fn topk_summary<'py>(
         .map(|c| slice1(c, "chosen_logprob"))
         .transpose()?;
     let opts = topk_options(policy, vocab_size, k, sentinel);
-    let top = TopArray::borrow(top_logprobs, "top_logprobs")?;
-    let response = top.response(chosen, "top_logprobs")?;
+    let top = Float2::borrow(top_logprobs, "top_logprobs")?;
+    let response = topk_response(&top, chosen, "top_logprobs")?;
     // One exp (and a few flops) per entry: weigh entries ×4 against the GIL round-trip.
     let work = response.rows * response.width * 4;
     let s = py_result(maybe_detach(py, work, || response.summary(&opts))?)?;
@@ -314,11 +299,11 @@ fn topk_summary_batch<'py>(
     let arrays = tops
         .iter()
         .enumerate()
-        .map(|(i, t)| TopArray::borrow(t, &format!("top_logprobs[{i}]")))
+        .map(|(i, t)| Float2::borrow(t, &format!("top_logprobs[{i}]")))
         .collect::<PyResult<Vec<_>>>()?;
     let mut responses = Vec::with_capacity(arrays.len());
     for (i, a) in arrays.iter().enumerate() {
-        let mut response = a.response(None, &format!("top_logprobs[{i}]"))?;
+        let mut response = topk_response(a, None, &format!("top_logprobs[{i}]"))?;
         if let Some(c) = &chosen {
             response.chosen = Some(slice1(&c[i], &format!("chosen_logprob[{i}]"))?);
         }
