@@ -135,10 +135,7 @@ impl<'py> Node for PyNode<'py> {
         if found == 0 && !members.is_empty() {
             // None of the names: walk the members, which says what is wrong with them (a key
             // that is not a string) or finds nothing, as `fields` would.
-            return self.fields(|name, _, v| match names.iter().position(|n| n.as_bytes() == name) {
-                Some(i) => f(i, v),
-                None => Ok(()),
-            });
+            return formats::pick_by_walking(self, names, f);
         }
         Ok(())
     }

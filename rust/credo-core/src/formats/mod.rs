@@ -69,12 +69,12 @@ pub trait Node {
     fn pick(
         &mut self,
         names: &[&'static str],
-        mut f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>,
-    ) -> Result<(), ReadError> {
-        self.fields(|name, _, v| match names.iter().position(|n| n.as_bytes() == name) {
-            Some(i) => f(i, v),
-            None => Ok(()),
-        })
+        f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>,
+    ) -> Result<(), ReadError>
+    where
+        Self: Sized,
+    {
+        pick_by_walking(self, names, f)
     }
     /// Calls `f(index, value)` for each element of a list, in order.
     fn items(&mut self, f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>) -> Result<(), ReadError>;
@@ -82,6 +82,19 @@ pub trait Node {
     fn number(&mut self) -> Result<Option<f64>, ReadError>;
     /// A string; anything else is an error.
     fn text(&mut self) -> Result<Self::Text, ReadError>;
+}
+
+/// [`Node::pick`] by walking every member with [`Node::fields`] (the default, and what a holder
+/// with lookups falls back to).
+pub fn pick_by_walking<N: Node>(
+    node: &mut N,
+    names: &[&'static str],
+    mut f: impl FnMut(usize, &mut N) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
+    node.fields(|name, _, v| match names.iter().position(|n| n.as_bytes() == name) {
+        Some(i) => f(i, v),
+        None => Ok(()),
+    })
 }
 
 /// One step of a JSON path.
