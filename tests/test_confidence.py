@@ -35,9 +35,10 @@ def make_data(rng, n=600, d=4):
 @pytest.mark.parametrize("C", [0.01, 1.0, 100.0])
 def test_logistic_fit_matches_sklearn_raw(rng, C):
     X, y = make_data(rng)
-    coef, b, _, _, _, n_iter, converged, _ = _credo.logistic_fit(X, y, None, c=C, standardize=False)
+    fit = _credo.logistic_fit(X, y, None, c=C, standardize=False)
+    coef, b = fit.coef, fit.intercept
     sk = LogisticRegression(C=C, tol=1e-12, max_iter=100_000).fit(X, y)
-    assert converged and n_iter < 30
+    assert fit.converged and fit.n_iter < 30
     np.testing.assert_allclose(coef, sk.coef_[0], rtol=1e-6, atol=1e-8)
     assert b == pytest.approx(sk.intercept_[0], rel=1e-6, abs=1e-8)
 
@@ -45,14 +46,15 @@ def test_logistic_fit_matches_sklearn_raw(rng, C):
 def test_logistic_fit_matches_sklearn_standardised_with_weights(rng):
     X, y = make_data(rng)
     w = rng.uniform(0.0, 3.0, size=len(y))
-    coef, b, coef_std, mean, scale, _, converged, _ = _credo.logistic_fit(X, y, w, c=0.5, standardize=True)
+    fit = _credo.logistic_fit(X, y, w, c=0.5, standardize=True)
+    coef, b = fit.coef, fit.intercept
     scaler = StandardScaler().fit(X, sample_weight=w)
     Z = scaler.transform(X)
     sk = LogisticRegression(C=0.5, tol=1e-12, max_iter=100_000).fit(Z, y, sample_weight=w)
-    assert converged
-    np.testing.assert_allclose(mean, scaler.mean_, rtol=1e-10)
-    np.testing.assert_allclose(scale, scaler.scale_, rtol=1e-10)
-    np.testing.assert_allclose(coef_std, sk.coef_[0], rtol=1e-6, atol=1e-8)
+    assert fit.converged
+    np.testing.assert_allclose(fit.mean, scaler.mean_, rtol=1e-10)
+    np.testing.assert_allclose(fit.scale, scaler.scale_, rtol=1e-10)
+    np.testing.assert_allclose(fit.coef_standardized, sk.coef_[0], rtol=1e-6, atol=1e-8)
     # Original-scale coefficients give the same probabilities as sklearn on standardised input.
     p = _credo.LogisticModel(list(coef), b).predict_proba(X)
     np.testing.assert_allclose(p, sk.predict_proba(Z)[:, 1], rtol=1e-7, atol=1e-10)
@@ -60,7 +62,8 @@ def test_logistic_fit_matches_sklearn_standardised_with_weights(rng):
 
 def test_logistic_model_scalar_and_batch_agree(rng):
     X, y = make_data(rng)
-    coef, b, *_ = _credo.logistic_fit(X, y, None)
+    fit = _credo.logistic_fit(X, y, None)
+    coef, b = fit.coef, fit.intercept
     m = _credo.LogisticModel(list(coef), b)
     batch = m.predict_proba(X, threads=2)
     assert [m.predict_one(list(r)) for r in X[:50]] == pytest.approx(batch[:50], rel=1e-14)

@@ -575,6 +575,25 @@ def text_occurring(haystack: bytes, needles: list[bytes]) -> list[bool]: ...
 
 # --- linear.rs ---
 
+@final
+class LogisticFit:
+    @property
+    def coef(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def intercept(self) -> float: ...
+    @property
+    def coef_standardized(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def mean(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def scale(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def n_iter(self) -> int: ...
+    @property
+    def converged(self) -> bool: ...
+    @property
+    def objective(self) -> float: ...
+
 def logistic_fit(
     x: npt.NDArray[np.float64],
     y: npt.NDArray[np.float64],
@@ -585,16 +604,7 @@ def logistic_fit(
     standardize: bool = True,
     max_iter: int = 100,
     tol: float = 1e-10,
-) -> tuple[
-    npt.NDArray[np.float64],
-    float,
-    npt.NDArray[np.float64],
-    npt.NDArray[np.float64],
-    npt.NDArray[np.float64],
-    int,
-    bool,
-    float,
-]: ...
+) -> LogisticFit: ...
 
 @final
 class LogisticModel:

@@ -15,6 +15,7 @@ import math
 import operator
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -129,9 +130,8 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return logit
 
 
-# What _credo.logistic_fit returns: coef, intercept, standardised coef, mean, scale, iterations,
-# converged, final objective.
-_LogisticFit = tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray, int, bool, float]
+# A logistic fit: _credo.LogisticFit, or one read back from an artefact (the same fields).
+_LogisticFit = _credo.LogisticFit | SimpleNamespace
 
 
 def _scalar_predictor(calibrator: Any) -> Callable[[float], float] | None:
@@ -164,14 +164,13 @@ class _Sub:
     )
 
     def __init__(self, fit: _LogisticFit, calibrator: Any = None, scalar_cal: bool = False, to_logit: bool = False):
-        coef, intercept, coef_std, mean, scale, n_iter, converged, _ = fit
-        self.coef = np.asarray(coef, dtype=np.float64)
-        self.intercept = float(intercept)
-        self.coef_standardized = np.asarray(coef_std, dtype=np.float64)
-        self.mean = np.asarray(mean, dtype=np.float64)
-        self.scale = np.asarray(scale, dtype=np.float64)
-        self.n_iter = int(n_iter)
-        self.converged = bool(converged)
+        self.coef = np.asarray(fit.coef, dtype=np.float64)
+        self.intercept = float(fit.intercept)
+        self.coef_standardized = np.asarray(fit.coef_standardized, dtype=np.float64)
+        self.mean = np.asarray(fit.mean, dtype=np.float64)
+        self.scale = np.asarray(fit.scale, dtype=np.float64)
+        self.n_iter = int(fit.n_iter)
+        self.converged = bool(fit.converged)
         self.model = _credo.LogisticModel(self.coef.tolist(), self.intercept)
         self.calibrator = calibrator
         self.scalar_cal = scalar_cal
@@ -250,15 +249,14 @@ class _Sub:
 
     @classmethod
     def from_state(cls, st: Mapping[str, Any]) -> _Sub:
-        fit = (
-            _artifact.decode_array(st["coef"]),
-            float(st["intercept"]),
-            _artifact.decode_array(st["coef_standardized"]),
-            _artifact.decode_array(st["mean"]),
-            _artifact.decode_array(st["scale"]),
-            int(st["n_iter"]),
-            bool(st["converged"]),
-            0.0,
+        fit = SimpleNamespace(
+            coef=_artifact.decode_array(st["coef"]),
+            intercept=float(st["intercept"]),
+            coef_standardized=_artifact.decode_array(st["coef_standardized"]),
+            mean=_artifact.decode_array(st["mean"]),
+            scale=_artifact.decode_array(st["scale"]),
+            n_iter=int(st["n_iter"]),
+            converged=bool(st["converged"]),
         )
         cal = None if st.get("calibrator") is None else _artifact.from_dict(st["calibrator"], source="calibrator")
         return cls(fit, cal, bool(st.get("scalar_cal", False)), bool(st.get("to_logit", False)))
@@ -385,7 +383,7 @@ class ConfidenceModel(Estimator):
 
     def _fit_sub(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None, rng: np.random.Generator) -> _Sub:
         fit = self._fit_logistic(X, y, w)
-        if not fit[6]:
+        if not fit.converged:
             warnings.warn(
                 f"ConfidenceModel: the logistic fit did not converge in {self.max_iter} iterations",
                 RuntimeWarning,
@@ -404,7 +402,7 @@ class ConfidenceModel(Estimator):
                 oof[te] = y[tr].mean()
                 continue
             f = self._fit_logistic(X[tr], y[tr], None if w is None else w[tr])
-            oof[te] = _credo.LogisticModel(list(f[0]), f[1]).predict_proba(np.ascontiguousarray(X[te]))
+            oof[te] = _credo.LogisticModel(list(f.coef), f.intercept).predict_proba(np.ascontiguousarray(X[te]))
         to_logit = self.calibrator_input == "logit"
         cal = copy.deepcopy(self.calibrator)
         cal.fit(_logit(oof) if to_logit else oof, y.astype(np.int64))

@@ -318,7 +318,7 @@ impl PyReadLogprobs {
     ) -> PyResult<Self> {
         let top = PyArray1::from_vec(py, r.top).reshape([r.rows, r.width])?.unbind();
         let chosen = PyArray1::from_vec(py, r.chosen).unbind();
-        #[allow(clippy::cast_possible_truncation)] // a row's width is below the body's 4 GiB
+        // a row's width is below the body's 4 GiB
         let row_len = r.row_len.iter().map(|&n| n as u32).collect();
         Ok(Self {
             top,

@@ -8,20 +8,28 @@ use pyo3::prelude::*;
 use crate::arrays::{maybe_detach, slice1, slice2, Threads};
 use crate::errors::py_result;
 
-type FitTuple<'py> = (
-    Bound<'py, PyArray1<f64>>,
-    f64,
-    Bound<'py, PyArray1<f64>>,
-    Bound<'py, PyArray1<f64>>,
-    Bound<'py, PyArray1<f64>>,
-    usize,
-    bool,
-    f64,
-);
+result_class! {
+    /// A fitted logistic model on the original feature scale, and how the fit went.
+    LogisticFit {
+        /// `[d]` coefficients on the original feature scale.
+        coef: Py<PyArray1<f64>>,
+        intercept: f64,
+        /// `[d]` coefficients on the standardised scale (equal to `coef` without
+        /// standardisation): comparable across features.
+        coef_standardized: Py<PyArray1<f64>>,
+        /// `[d]` the features' means used to standardise.
+        mean: Py<PyArray1<f64>>,
+        /// `[d]` the features' scales used to standardise.
+        scale: Py<PyArray1<f64>>,
+        /// Newton iterations run.
+        n_iter: usize,
+        converged: bool,
+        /// The objective at the solution.
+        objective: f64,
+    }
+}
 
 /// Fits L2-regularised logistic regression by Newton's method.
-///
-/// Returns (coef, intercept, coef_standardized, mean, scale, n_iter, converged, objective).
 #[pyfunction]
 #[pyo3(signature = (x, y, sample_weight=None, *, c=1.0, fit_intercept=true, standardize=true, max_iter=100, tol=1e-10))]
 #[allow(clippy::too_many_arguments)]
@@ -35,7 +43,7 @@ fn logistic_fit<'py>(
     standardize: bool,
     max_iter: usize,
     tol: f64,
-) -> PyResult<FitTuple<'py>> {
+) -> PyResult<LogisticFit> {
     let (xs, n, d) = slice2(&x, "X")?;
     let ys = slice1(&y, "y")?;
     let ws = match &sample_weight {
@@ -52,16 +60,16 @@ fn logistic_fit<'py>(
     let fit = py_result(maybe_detach(py, xs.len(), || {
         linear::fit_logistic(xs, n, d, ys, ws, &opts)
     })?)?;
-    Ok((
-        fit.coef.into_pyarray(py),
-        fit.intercept,
-        fit.coef_standardized.into_pyarray(py),
-        fit.mean.into_pyarray(py),
-        fit.scale.into_pyarray(py),
-        fit.n_iter,
-        fit.converged,
-        fit.objective,
-    ))
+    Ok(LogisticFit {
+        coef: fit.coef.into_pyarray(py).unbind(),
+        intercept: fit.intercept,
+        coef_standardized: fit.coef_standardized.into_pyarray(py).unbind(),
+        mean: fit.mean.into_pyarray(py).unbind(),
+        scale: fit.scale.into_pyarray(py).unbind(),
+        n_iter: fit.n_iter,
+        converged: fit.converged,
+        objective: fit.objective,
+    })
 }
 
 /// A fitted logistic model: P(y = 1 | x) = σ(intercept + coef · x).
@@ -108,6 +116,7 @@ impl LogisticModel {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logistic_fit, m)?)?;
+    m.add_class::<LogisticFit>()?;
     m.add_class::<LogisticModel>()?;
     Ok(())
 }

@@ -317,7 +317,6 @@ fn topk_summary_batch<'py>(
     }))?;
     let mut flat = Vec::with_capacity(summaries.len() * SUMMARY_FIELDS);
     for s in &summaries {
-        #[allow(clippy::cast_precision_loss)]
         flat.push(s.n_tokens as f64);
         flat.extend(summary_values(s));
     }
