@@ -81,3 +81,24 @@ def test_bootstrap_interval_contains_its_median(d, seed):
     assert res.low <= np.median(res.distribution) <= res.high
     again = M.bootstrap(M.brier_score, y, p, n_resamples=40, seed=seed)
     assert np.array_equal(res.distribution, again.distribution)
+
+
+@given(data())
+def test_smooth_ece_equals_relplot_algorithm(d):
+    """The kernel's shortcuts (grids shared across bandwidths, the convolution only where the
+    interpolation reads it) against relplot's algorithm step for step (tests/_metric_refs.py)."""
+    from . import _metric_refs as R
+
+    p, y = d
+    value, sigma = M.smooth_ece(y, p, return_sigma=True)
+    want_value, want_sigma = R.relplot_smece(p.astype(float), y.astype(float))
+    assert sigma == want_sigma
+    assert value == pytest.approx(want_value, rel=1e-9, abs=1e-13)
+
+
+@given(data(), st.sampled_from([1.0, 0.2, 0.05, 0.013, 0.004]))
+def test_smooth_ece_at_fixed_sigma_equals_relplot(d, sigma):
+    relplot = pytest.importorskip("relplot")
+    p, y = d
+    want = relplot.smECE_sigma(p.astype(float), y.astype(float), sigma)
+    assert M.smooth_ece(y, p, sigma=sigma) == pytest.approx(want, rel=1e-9, abs=1e-13)

@@ -1,6 +1,6 @@
 """Metrics benchmarks: ECE against netcal's algorithm and a vectorised NumPy bincount ECE, AUROC
-against scikit-learn and a rank-based (Mann–Whitney) NumPy AUROC, and the bootstrap of ECE
-(DESIGN.md performance table).
+against scikit-learn and a rank-based (Mann–Whitney) NumPy AUROC, smooth ECE against relplot,
+and the bootstrap of ECE (DESIGN.md performance table).
 
 netcal itself is not installable here; its peer below is a faithful NumPy/SciPy re-implementation
 of netcal 1.x ``ECE.measure`` (clip to [eps, 1−eps], ``binned_statistic_dd`` for accuracy and
@@ -101,6 +101,25 @@ def test_auroc_vs_sklearn(benchmark):
     # No target yet against the rank-based peer: issue 14 measured 2.3x; recorded so the
     # README shows the small lead too.
     record(f"AUROC, n={N:.0e}", t_credo, "numpy/scipy rank AUROC, Mann-Whitney (median)", t_np, None)
+
+
+# smooth ECE's cost is the bandwidth search (a dozen kernel smoothings on ~1000-point grids), not
+# n: the same size in both modes.
+N_SMOOTH = 100_000
+
+
+def test_smooth_ece_vs_relplot(benchmark):
+    relplot = pytest.importorskip("relplot")
+    conf, correct = _data(N_SMOOTH, 3)
+    benchmark(M.smooth_ece, correct, conf)
+    value, sigma = M.smooth_ece(correct, conf, return_sigma=True)
+    want_value, want_sigma = relplot.smECE(conf, correct, return_width=True)
+    assert sigma == want_sigma
+    assert value == pytest.approx(want_value, rel=1e-9)
+    t_credo, t_relplot = median_times_interleaved(
+        [lambda: M.smooth_ece(correct, conf), lambda: relplot.smECE(conf, correct)], repeat=PEER_REPEAT
+    )
+    record(f"smooth ECE, n={N_SMOOTH:.0e}", t_credo, "relplot smECE (median)", t_relplot, 5.0)
 
 
 def test_bootstrap_ece(benchmark):
