@@ -499,9 +499,10 @@ def test_bad_input(kwargs, exc, match):
 
 
 def test_bad_batch_input():
-    with pytest.raises(credo.EmptyInputError, match=r"^answers: question 1"):
+    # Errors name the argument as the caller wrote it (questions, not answers).
+    with pytest.raises(credo.EmptyInputError, match=r"^questions\[1\]: no answers"):
         agree_batch([["a1"], []])
-    with pytest.raises(credo.InvalidArgumentError, match=r"^answers: answer 0 of question 1 is NoneType"):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^questions: answer 0 of question 1 is NoneType"):
         agree_batch([["a1"], [None]])
     with pytest.raises(credo.ShapeError, match=r"^logprobs"):
         agree_batch([["a1"], ["b1"]], logprobs=[[[-0.1]]])

@@ -6,6 +6,7 @@ or raises a :mod:`credo.exceptions` error whose message starts with the argument
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -175,6 +176,14 @@ def check_real(value: Any, name: str) -> float:
     if v != v:
         raise InvalidArgumentError(f"{name}: must not be NaN")
     return v
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """True or False (a NumPy bool too) as a Python bool; 0, 1, NaN, None and text are refused,
+    not read as truth values."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidArgumentError(f"{name}: must be True or False, got {reprlib.repr(value)}")
+    return bool(value)
 
 
 def check_open_unit(value: Any, name: str) -> float:

@@ -35,8 +35,16 @@ from typing import Any
 import numpy as np
 
 from credo import _credo
-from credo._validate import as_float_array, check_choice, check_positive_int, text_argument
-from credo.exceptions import InvalidArgumentError, ShapeError
+from credo._validate import (
+    as_float_array,
+    check_bool,
+    check_choice,
+    check_open_unit,
+    check_positive_int,
+    check_real,
+    text_argument,
+)
+from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
 
 __all__ = [
     "AdaptiveStopping",
@@ -76,8 +84,11 @@ def normalize_answer(
     """
     if not isinstance(text, str):
         raise InvalidArgumentError(f"text: expected a string, got {type(text).__name__}")
+    steps = (unicode, lowercase, punctuation, articles, whitespace, numbers)
+    if not all(s.__class__ is bool for s in steps):  # the common case costs one pass, no call
+        steps = tuple(check_bool(s, name) for s, name in zip(steps, _STEPS, strict=True))
     with text_argument("text"):
-        return _credo.agree_normalize(text, unicode, lowercase, punctuation, articles, whitespace, numbers)
+        return _credo.agree_normalize(text, *steps)
 
 
 # One flag per normalisation step, in _STEPS order (the native call takes exactly six).
@@ -85,14 +96,16 @@ _Flags = tuple[bool, bool, bool, bool, bool, bool]
 
 
 def _flags(normalize: bool | Mapping[str, bool]) -> _Flags:
-    if isinstance(normalize, bool):
-        n = normalize
+    if isinstance(normalize, (bool, np.bool_)):
+        n = bool(normalize)
         return n, n, n, n, n, n
     if isinstance(normalize, Mapping):
         unknown = set(normalize) - set(_STEPS)
         if unknown:
             raise InvalidArgumentError(f"normalize: unknown steps {sorted(unknown)}; steps are {list(_STEPS)}")
-        unicode, lowercase, punctuation, articles, whitespace, numbers = (bool(normalize.get(s, True)) for s in _STEPS)
+        unicode, lowercase, punctuation, articles, whitespace, numbers = (
+            check_bool(normalize.get(s, True), f"normalize[{s!r}]") for s in _STEPS
+        )
         return unicode, lowercase, punctuation, articles, whitespace, numbers
     raise InvalidArgumentError(f"normalize: expected True/False or a mapping of steps, got {type(normalize).__name__}")
 
@@ -141,14 +154,14 @@ def _infer_method(method: str | None, *, equivalent: Any, entailment: Any, simil
 
 
 def _threshold(method: str, threshold: float | None, tolerance: float) -> float:
+    """The native call's one threshold: ``tolerance`` for ``numeric``, else ``threshold`` (or the
+    method's default). Both are checked as numbers here (a bool or text is no threshold); the
+    core checks their ranges and names them."""
+    tol = check_real(tolerance, "tolerance")
+    thr = None if threshold is None else check_real(threshold, "threshold")
     if method == "numeric":
-        return float(tolerance)
-    if threshold is None:
-        return DEFAULT_THRESHOLD.get(method, 0.0)
-    try:
-        return float(threshold)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"threshold: must be a number, got {threshold!r}") from None
+        return tol
+    return DEFAULT_THRESHOLD.get(method, 0.0) if thr is None else thr
 
 
 def _opt(x: float) -> float | None:
@@ -320,6 +333,7 @@ def agree(
     method = _infer_method(
         method, equivalent=equivalent, entailment=entailment, similarity=similarity, embeddings=embeddings
     )
+    spectral = check_bool(spectral, "spectral")
     n = len(answers)
     lp = _flat_logprobs(logprobs, n) if logprobs is not None else (None, None)
     if method == "callable":
@@ -346,7 +360,7 @@ def agree(
     with text_argument("answers"):
         raw = _credo.agree_batch(
             [answers], method, _threshold(method, threshold, tolerance), clustering, _flags(normalize),
-            lp[0], lp[1], emb, matrix, bool(spectral), None, True,
+            lp[0], lp[1], emb, matrix, spectral, None, True,
         )  # fmt: skip
     return _result(raw, 0, answers, method, clustering)
 
@@ -379,9 +393,13 @@ def agree_batch(
     qs: list[Sequence[str]] = [
         q if isinstance(q, list) else _answer_list(q, f"questions[{i}]") for i, q in enumerate(questions)
     ]
+    if not all(qs):
+        empty = next(i for i, q in enumerate(qs) if not q)
+        raise EmptyInputError(f"questions[{empty}]: no answers to compare")
     method = _infer_method(
         method, equivalent=equivalent, entailment=entailment, similarity=similarity, embeddings=embeddings
     )
+    spectral = check_bool(spectral, "spectral")
     if threads is not None:
         threads = check_positive_int(threads, "threads")
     for name, per_q in (
@@ -436,7 +454,7 @@ def agree_batch(
     with text_argument("questions"):
         raw = _credo.agree_batch(
             qs, method, _threshold(method, threshold, tolerance), clustering, _flags(normalize),
-            lp_values, lp_offsets, emb, matrices, bool(spectral), threads, False,
+            lp_values, lp_offsets, emb, matrices, spectral, threads, False,
         )  # fmt: skip
     return AgreementBatch(qs, raw, method, clustering)
 
@@ -533,20 +551,21 @@ class AdaptiveStopping:
     ) -> None:
         default = _credo.agree_stopping_default_threshold(rule)  # the core parses (and refuses) rule
         self.rule = rule
+        self.confidence = check_open_unit(confidence, "confidence")
+        self.max_samples = check_positive_int(max_samples, "max_samples")
         self.min_samples = check_positive_int(min_samples, "min_samples")
-        self.max_samples = check_positive_int(max_samples, "max_samples", minimum=self.min_samples)
+        if self.min_samples > self.max_samples:  # the message names both: either may be the slip
+            raise InvalidArgumentError(
+                f"max_samples: must be at least min_samples = {self.min_samples}, got {self.max_samples}"
+            )
         if threshold is None:
-            threshold = confidence if rule in ("beta", "dirichlet") else default
-        try:
-            self.threshold = float(threshold)
-        except (TypeError, ValueError):
-            raise InvalidArgumentError(f"threshold: must be a number in [0, 1], got {threshold!r}") from None
-        if not 0.0 <= self.threshold <= 1.0:
-            name = "confidence" if rule in ("beta", "dirichlet") else "threshold"
-            raise InvalidArgumentError(f"{name}: must lie in [0, 1], got {threshold!r}")
-        self.confidence = confidence
+            self.threshold = self.confidence if rule in ("beta", "dirichlet") else default
+        else:
+            self.threshold = check_real(threshold, "threshold")
+            if not 0.0 <= self.threshold <= 1.0:
+                raise InvalidArgumentError(f"threshold: must lie in [0, 1], got {threshold!r}")
         self._flags = _flags(normalize)
-        self.ignore_empty = bool(ignore_empty)
+        self.ignore_empty = check_bool(ignore_empty, "ignore_empty")
 
     def __repr__(self) -> str:
         return (
@@ -554,43 +573,57 @@ class AdaptiveStopping:
             f"min_samples={self.min_samples}, max_samples={self.max_samples})"
         )
 
-    def _key(self, answer: Any) -> str | None:
+    def _key(self, answer: Any, name: str, i: int) -> str | None:
+        """The vote of ``answer`` (item ``i`` of the caller's argument ``name``), None when it is
+        a failed sample that is not counted."""
         if answer is None:
             if self.ignore_empty:
                 return None
-            raise InvalidArgumentError("answers: None is not an answer (pass ignore_empty=True to skip failed samples)")
+            raise InvalidArgumentError(
+                f"{name}[{i}]: None is not an answer (pass ignore_empty=True to skip failed samples)"
+            )
         if not isinstance(answer, str):
-            raise InvalidArgumentError(f"answers: expected strings, got {type(answer).__name__}")
-        with text_argument("answer"):
+            raise InvalidArgumentError(f"{name}[{i}]: expected a string, got {type(answer).__name__}")
+        try:
             key = _credo.agree_normalize(answer, *self._flags)
+        except UnicodeEncodeError as exc:
+            raise InvalidArgumentError(
+                f"{name}[{i}]: text is not valid Unicode ({exc.reason} at {exc.start})"
+            ) from None
         return None if (self.ignore_empty and key == "") else key
 
     def counts(self, answers: Sequence[Any]) -> dict[str, int]:
         """Votes per normalised answer, in order of first appearance."""
+        return self._counts(answers, "answers")
+
+    def _counts(self, answers: Any, name: str) -> dict[str, int]:
         out: dict[str, int] = {}
-        for a in _answer_list(answers):
-            k = self._key(a)
+        for i, a in enumerate(_answer_list(answers, name)):
+            k = self._key(a, name, i)
             if k is not None:
                 out[k] = out.get(k, 0) + 1
         return out
 
     def _count_array(self, answers_or_counts: Any) -> np.ndarray:
-        x = answers_or_counts
+        x, name = answers_or_counts, "answers_or_counts"
         if isinstance(x, Mapping):
             vals = list(x.values())
         elif isinstance(x, np.ndarray) and x.dtype.kind in "iuf":
             vals = x.tolist()
         else:
-            items = _answer_list(x)
+            items = _answer_list(x, name)
             if items and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
                 vals = items
             else:
-                vals = list(self.counts(items).values())
+                vals = list(self._counts(items, name).values())
         if all(type(v) is int for v in vals):  # the common case: plain counts (negatives: Rust says so)
             return np.array(vals, dtype=np.int64)
-        arr = np.asarray(vals, dtype=np.float64).reshape(-1)
+        try:
+            arr = np.asarray(vals, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidArgumentError(f"{name}: counts must be non-negative whole numbers") from None
         if arr.size and (not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.round(arr))):
-            raise InvalidArgumentError("counts: must be non-negative whole numbers")
+            raise InvalidArgumentError(f"{name}: counts must be non-negative whole numbers")
         return np.ascontiguousarray(arr, dtype=np.int64)
 
     def decide(self, answers_or_counts: Any) -> tuple[bool, float]:
@@ -622,7 +655,7 @@ class AdaptiveStopping:
         while len(samples) < budget:
             a = sample()
             samples.append(a)
-            k = self._key(a)
+            k = self._key(a, "samples", len(samples) - 1)
             if k is not None:
                 counts[k] = counts.get(k, 0) + 1
                 first.setdefault(k, a)

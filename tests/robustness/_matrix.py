@@ -1445,6 +1445,17 @@ DOCUMENTED: dict[str, tuple[str, Callable[..., bool]]] = {
     "report.metrics_table:n_resamples=0": ("0 resamples: no interval", lambda r, *_: r["ece_ci_method"] == ""),
     # SelectiveThreshold.accept: "a bool for a scalar".
     "SelectiveThreshold.accept:confidence=0-d": ("a scalar confidence gives one decision", _anything),
+    # AdaptiveStopping.decide takes "a list of answers, a mapping answer -> count, or a sequence
+    # of counts": [3, 4] are counts; and with ignore_empty (the default) a None answer is a
+    # failed sample, not counted.
+    "AdaptiveStopping.decide:answers_or_counts=int_items": (
+        "a sequence of counts",
+        lambda r, rerun, _: _same(_digest(r), _digest(rerun({"x": 3, "y": 4}))),
+    ),
+    "AdaptiveStopping.decide:answers_or_counts=none_item": (
+        "a None answer is a failed sample, not counted",
+        lambda r, rerun, valid: _same(_digest(r), _digest(rerun(valid[:-1]))),
+    ),
 }
 
 

@@ -36,8 +36,8 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .map_or_else(|_| "object".to_string(), |n| n.to_string())
 }
 
-fn not_a_string(obj: &Bound<'_, PyAny>, where_: &str) -> PyErr {
-    invalid("answers", format!("{where_} is {}, expected a string", type_name(obj)))
+fn not_a_string(obj: &Bound<'_, PyAny>, arg: &str, where_: &str) -> PyErr {
+    invalid(arg, format!("{where_} is {}, expected a string", type_name(obj)))
 }
 
 /// A question's answers, from a list or a tuple, without an intermediate vector.
@@ -71,6 +71,8 @@ fn collect_answers<'py>(
                 .unwrap_or(0)
         })
         .sum();
+    // The argument as the caller wrote it: `agree(answers)` or `agree_batch(questions)`.
+    let arg = if single { "answers" } else { "questions" };
     let mut held = Vec::with_capacity(total);
     let mut offsets = Vec::with_capacity(questions.len() + 1);
     offsets.push(0);
@@ -81,7 +83,7 @@ fn collect_answers<'py>(
             Items::Tuple(t.iter())
         } else {
             return Err(invalid(
-                "answers",
+                arg,
                 format!("question {qi} is {}, expected a list of strings", type_name(&q)),
             ));
         };
@@ -94,7 +96,7 @@ fn collect_answers<'py>(
                     } else {
                         format!("answer {ai} of question {qi}")
                     };
-                    return Err(not_a_string(e.into_inner().as_any(), &where_));
+                    return Err(not_a_string(e.into_inner().as_any(), arg, &where_));
                 }
             }
         }
