@@ -586,7 +586,7 @@ def topk_signals(
 def _topk_inputs(
     c: _Ctx, top_logprobs: Any, chosen_logprob: Any, policy: str, vocab_size: Any, k: Any, sentinel: Any
 ) -> tuple[Any, tuple[int, ...], Any, int, int | None, float]:
-    from credo._validate import check_choice, check_positive_int
+    from credo._validate import check_choice, check_positive_int, check_real
 
     xp = c.xp
     check_choice(policy, "policy", ("raw", "renormalized", "bounds"))
@@ -601,10 +601,9 @@ def _topk_inputs(
         chosen = xp.reshape(chosen, (-1,))
     kk = width if k is None else check_positive_int(k, "k")
     v = None if vocab_size is None else check_positive_int(vocab_size, "vocab_size")
-    try:
-        sent = float(sentinel)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"sentinel: must be a number, got {sentinel!r}") from None
+    sent = check_real(sentinel, "sentinel")
+    if not math.isfinite(sent):  # as the kernel (topk.rs check_options)
+        raise InvalidArgumentError(f"sentinel: must be a finite number, got {sent}")
     if v is not None and v < kk:
         raise InvalidArgumentError(f"vocab_size: {v} is smaller than k = {kk}")
     top = xp.reshape(top, (math.prod(lead), width))

@@ -26,8 +26,8 @@ import numpy as np
 
 from credo import _array_api as _xp
 from credo import _credo
-from credo._validate import as_native, as_real_array, check_choice, check_positive_int
-from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
+from credo._validate import as_native, as_real_array, check_bool, check_choice, check_positive_int, check_real
+from credo.exceptions import CredoError, EmptyInputError, InvalidArgumentError, ShapeError
 
 __all__ = [
     "Provenance",
@@ -45,13 +45,16 @@ __all__ = [
 ]
 
 _SIMD_CHOICES = ("auto", "scalar", "neon", "avx2", "avx512")
+#: Where signals can come from (:attr:`Provenance.source`; ``topk_signals(source=...)``).
+SOURCES = ("top_logprobs", "logits", "openai", "openai-legacy", "gemini", "vllm", "hf_scores")
 
 
 @dataclass(frozen=True)
 class Provenance:
     """Where a signal came from, so that only like is compared with like.
 
-    ``source``: ``"logits"``, ``"openai"``, ``"vllm"``, ``"hf_scores"`` or ``"top_logprobs"``;
+    ``source``: ``"logits"``, ``"openai"``, ``"openai-legacy"``, ``"gemini"``, ``"vllm"``,
+    ``"hf_scores"`` or ``"top_logprobs"``;
     ``mode``: ``"full"`` (whole vocabulary) or ``"top-k"``; ``k``: entries per position in top-k
     mode; ``vocab_size``: V when known; ``temperature`` the logits were divided by;
     ``renormalization``: ``"softmax"`` (full vocabulary), or the top-k policy (``"raw"``,
@@ -197,13 +200,15 @@ def _threads(threads: Any) -> int | None:
 
 
 def _temperature(t: Any) -> float:
-    try:
-        v = float(t)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"temperature: must be a positive number, got {t!r}") from None
+    v = check_real(t, "temperature")
     if not (np.isfinite(v) and v > 0):
         raise InvalidArgumentError(f"temperature: must be a finite positive number, got {t!r}")
     return v
+
+
+def _processed(processed: Any) -> bool | None:
+    """``processed`` (True, False or None: unknown) as a Python bool or None."""
+    return None if processed is None else check_bool(processed, "processed")
 
 
 def _from_tensor(x: Any) -> np.ndarray:
@@ -287,13 +292,14 @@ def token_signals(
     >>> round(float(s.entropy[0]), 4), int(s.chosen_rank[0])
     (1.0397, 1)
     """
+    t = _temperature(temperature)
+    processed = _processed(processed)
     if (xp := _xp.namespace_of(logits)) is not None:  # a device array: computed on its device
         on_device: TokenSignals = _xp.token_signals(
-            xp, logits, chosen, temperature=temperature, invalid=invalid, processed=processed
+            xp, logits, chosen, temperature=t, invalid=invalid, processed=processed
         )
         return on_device
     arr, dtype = _as_logits(logits)
-    t = _temperature(temperature)
     if _simd is not None:
         check_choice(_simd, "_simd", _SIMD_CHOICES)
     lead = tuple(arr.shape[:-1])
@@ -342,8 +348,14 @@ def sequence_signals(
     ``ngram``: n for ``repeated_ngram_fraction``. Token signals of a single ``[T]`` sequence
     give arrays of length 1.
     """
+    include_eos = check_bool(include_eos, "include_eos")
     if not isinstance(signals, TokenSignals):
-        signals = token_signals(signals, chosen, temperature=temperature, threads=threads, invalid=invalid)
+        try:
+            signals = token_signals(signals, chosen, temperature=temperature, threads=threads, invalid=invalid)
+        except CredoError as exc:  # token_signals calls its array "logits"; here it is "signals"
+            if str(exc).startswith("logits:"):
+                raise type(exc)("signals" + str(exc)[len("logits") :]) from None
+            raise
     elif chosen is not None:
         raise InvalidArgumentError("chosen: pass chosen ids to token_signals, not with precomputed signals")
     _xp.refuse_device(signals.entropy, "signals")  # the sequence aggregates run on the CPU only
@@ -386,7 +398,7 @@ def sequence_signals(
         not include_eos,
         n,
     )
-    return SequenceSignals(**out, provenance=signals.provenance, include_eos=bool(include_eos))
+    return SequenceSignals(**out, provenance=signals.provenance, include_eos=include_eos)
 
 
 def topk_signals(
@@ -409,6 +421,9 @@ def topk_signals(
     (default: lower and upper bounds on the full-vocabulary entropy from the tail mass
     1 − Σp; the upper bound needs ``vocab_size``).
     """
+    sentinel = check_real(sentinel, "sentinel")  # the kernel refuses ±inf, naming it
+    source = check_choice(source, "source", SOURCES)
+    processed = _processed(processed)
     if (xp := _xp.namespace_of(top_logprobs, chosen_logprob)) is not None:
         device_signals: TopkSignals = _xp.topk_signals(
             xp,
@@ -436,12 +451,8 @@ def topk_signals(
         chosen = np.require(chosen, requirements=["C", "A"]).reshape(-1)
     kk = None if k is None else check_positive_int(k, "k")
     v = None if vocab_size is None else check_positive_int(vocab_size, "vocab_size")
-    try:
-        sent = float(sentinel)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"sentinel: must be a number, got {sentinel!r}") from None
     flat = np.require(top.reshape(-1, top.shape[-1]), requirements=["C", "A"])
-    out = _credo.topk_signals(flat, chosen, policy, v, kk, sent)
+    out = _credo.topk_signals(flat, chosen, policy, v, kk, sentinel)
     res = {name: arr.reshape(lead) for name, arr in out.items()}
     prov = Provenance(
         source=source,
@@ -589,11 +600,8 @@ def _summary_options(policy: Any, vocab_size: Any, k: Any, sentinel: Any) -> tup
         k = check_positive_int(k, "k")
     if vocab_size is not None:
         vocab_size = check_positive_int(vocab_size, "vocab_size")
-    if sentinel.__class__ is not float:
-        try:
-            sentinel = float(sentinel)
-        except (TypeError, ValueError):
-            raise InvalidArgumentError(f"sentinel: must be a number, got {sentinel!r}") from None
+    if sentinel.__class__ is not float:  # a float goes as it is: the kernel refuses NaN and ±inf
+        sentinel = check_real(sentinel, "sentinel")
     return policy, vocab_size, k, sentinel
 
 
@@ -652,6 +660,10 @@ def topk_summary_batch(
             pass
     tops, chosen = [], None if chosen_logprob is None else []
     for i, t in enumerate(top_logprobs):
+        if chosen_logprob is not None and chosen_logprob[i] is None:
+            raise InvalidArgumentError(
+                f"chosen_logprob[{i}]: is None; give the chosen logprobs of every response, or chosen_logprob=None"
+            )
         top, ch = _topk_arrays(t, None if chosen_logprob is None else chosen_logprob[i], f"[{i}]")
         tops.append(top)
         if chosen is not None:

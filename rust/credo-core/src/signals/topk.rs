@@ -128,8 +128,16 @@ pub(super) fn check_shapes(len: usize, rows: usize, width: usize, chosen: Option
     Ok(())
 }
 
-/// The declared k (default: the row width), checked against the vocabulary size.
-pub(super) fn check_k(width: usize, opts: &TopkOptions) -> Result<usize> {
+/// The declared k (default: the row width), checked against the vocabulary size, and the
+/// sentinel checked finite (NaN would mark nothing missing, +∞ everything; −∞ is no sentinel,
+/// and NaN and −∞ entries are missing anyway).
+pub(super) fn check_options(width: usize, opts: &TopkOptions) -> Result<usize> {
+    if !opts.sentinel.is_finite() {
+        return Err(CredoError::invalid(
+            "sentinel",
+            format!("must be a finite number, got {}", opts.sentinel),
+        ));
+    }
     let k = opts.k.unwrap_or(width);
     if k == 0 {
         return Err(CredoError::invalid("k", "must be at least 1"));
@@ -159,7 +167,7 @@ pub fn topk_signals(
             return Err(chosen_above_zero(i, c[i]));
         }
     }
-    let k = check_k(width, opts)?;
+    let k = check_options(width, opts)?;
     let mut out = TopkSignals {
         chosen_logprob: chosen.map(|_| Vec::with_capacity(rows)),
         chosen_rank: chosen.map(|_| Vec::with_capacity(rows)),
@@ -323,5 +331,17 @@ mod tests {
         assert!(s.negentropy[0].is_nan());
         assert!(topk_signals(&[0.5], 1, 1, None, &opts).is_err());
         assert!(topk_signals(&[-0.5], 1, 1, Some(&[]), &TopkOptions::default()).is_err());
+    }
+
+    #[test]
+    fn a_sentinel_that_is_not_finite_is_refused() {
+        for sentinel in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let opts = TopkOptions {
+                sentinel,
+                ..Default::default()
+            };
+            let err = topk_signals(&[-0.5], 1, 1, None, &opts).unwrap_err();
+            assert!(err.to_string().starts_with("sentinel:"), "{err}");
+        }
     }
 }

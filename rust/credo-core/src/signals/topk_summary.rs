@@ -148,7 +148,7 @@ fn summary_at(
     opts: &TopkOptions,
 ) -> Result<TopkSummary> {
     super::topk::check_shapes(top.len(), rows, width, chosen)?;
-    let k = super::topk::check_k(width, opts)?;
+    let k = super::topk::check_options(width, opts)?;
     with_scratch(
         &SCRATCH,
         |scratch| summary_in(scratch, level, top, rows, width, chosen, k, opts),
@@ -329,9 +329,7 @@ impl RunningColumns {
 impl TopkRunning {
     /// An empty stream summarised with `opts` (the same options as `topk_summary`'s).
     pub fn new(opts: TopkOptions) -> Result<Self> {
-        if opts.k == Some(0) {
-            super::topk::check_k(1, &opts)?;
-        }
+        super::topk::check_options(1, &opts)?;
         Ok(Self {
             opts,
             width: 0,
@@ -383,7 +381,7 @@ impl TopkRunning {
     /// Reduces the last row into the columns.
     fn reduce_last(&mut self) -> Result<()> {
         let width = self.width;
-        let k = super::topk::check_k(width, &self.opts)?;
+        let k = super::topk::check_options(width, &self.opts)?;
         let r = self.rows() - 1;
         let top = &self.top[r * width..];
         let chosen = &self.chosen[r..];
