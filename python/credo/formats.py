@@ -29,14 +29,15 @@ logprob: ...``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import reprlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from credo import _credo
-from credo._validate import check_positive_int
+from credo._validate import check_bool, check_positive_int
 from credo.exceptions import CredoError, EmptyInputError, InvalidArgumentError, ShapeError
 from credo.signals import Provenance, TokenSignals, TopkSignals, TopkSummary, token_signals, topk_signals
 
@@ -290,7 +291,7 @@ def _vllm_value(v: Any) -> float:
 def _token_id(x: Any, what: str) -> int:
     """A token id (or rank): an integer, not a bool."""
     if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
-        raise InvalidArgumentError(f"{what}: expected an integer, got {x!r}")
+        raise InvalidArgumentError(f"{what}: expected an integer, got {reprlib.repr(x)}")
     return int(x)
 
 
@@ -320,6 +321,10 @@ def from_vllm(
     is taken from the ``Logprob.rank`` values when present, else from the shortest position
     (pass it to be exact). ``processed``: vLLM V1 returns raw logprobs by default (False).
     """
+    if k is not None:
+        k = check_positive_int(k, "k")
+    if processed is not None:
+        processed = check_bool(processed, "processed")
     if _is_server_response(outputs):
         return _read(outputs, choice=0, k=k, missing_chosen=missing_chosen, source="vllm", processed=processed)
     if hasattr(outputs, "outputs") and not isinstance(outputs, (list, tuple)):
@@ -333,6 +338,11 @@ def from_vllm(
     if not isinstance(outputs, Sequence) or isinstance(outputs, (str, bytes)):
         raise InvalidArgumentError(f"outputs: expected a list of per-position dicts, got {type(outputs).__name__}")
     positions = list(outputs)
+    for i, pos in enumerate(positions):
+        if not isinstance(pos, Mapping):
+            raise InvalidArgumentError(
+                f"outputs[{i}]: each position must be a dict of token id -> logprob, got {type(pos).__name__}"
+            )
     if token_ids is None:
         raise InvalidArgumentError("token_ids: needed with a plain list of per-position dicts")
     if not isinstance(token_ids, Sequence) or isinstance(token_ids, (str, bytes)):
@@ -346,8 +356,6 @@ def from_vllm(
     chosen: list[float] = []
     ranks_k = 0
     for tok, pos in zip(ids, positions, strict=True):
-        if not isinstance(pos, Mapping):
-            raise InvalidArgumentError(f"outputs: each position must be a dict of token id -> logprob, got {type(pos)}")
         rows.append([(_token_id(t, "outputs: a token id"), _vllm_value(v)) for t, v in pos.items()])
         chosen.append(_vllm_value(pos[tok]) if tok in pos else float("nan"))
         for t, v in pos.items():
@@ -375,28 +383,54 @@ def _to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def _hf_array(x: Any, name: str, kinds: str, what: str) -> np.ndarray:
+    """``x`` (a NumPy array, a list, or a torch tensor on any device) as a NumPy array whose
+    dtype kind is one of ``kinds``, else an error naming ``name``."""
+    try:
+        arr = _to_numpy(x)
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged or deeply nested lists, huge ints
+        raise InvalidArgumentError(f"{name}: cannot be read as an array ({exc})") from None
+    if arr.dtype.kind not in kinds:
+        raise InvalidArgumentError(f"{name}: expected {what}, got an array of dtype {arr.dtype}")
+    return arr
+
+
 def from_hf_scores(scores: Sequence[Any], sequences: Any, *, processed: bool = True) -> DenseLogits:
     """Dense logits from transformers' ``generate(..., output_scores=True,
     return_dict_in_generate=True)``: ``scores`` is a tuple of T arrays ``[B, V]`` (one per
-    generated step), ``sequences`` is ``[B, prompt + T]``; the last T columns are the chosen ids.
+    generated step), ``sequences`` is ``[B, prompt + T]``; the last T columns are the chosen ids,
+    which must lie in [0, V).
 
     ``scores`` are *processed* (after temperature, top-k/top-p: filtered tokens are ``-inf``);
-    pass ``output_logits`` with ``processed=False`` for raw logits.
+    pass ``output_logits`` with ``processed=False`` for raw logits. Scores are passed on as they
+    are: a NaN (a numerical failure in the model) is left to :meth:`DenseLogits.signals`, which
+    refuses the row or marks it NaN as its ``invalid=`` says.
     """
-    steps = [_to_numpy(s) for s in scores]
+    processed = check_bool(processed, "processed")
+    if isinstance(scores, (str, bytes, Mapping)) or not isinstance(scores, Iterable):
+        raise InvalidArgumentError(
+            f"scores: expected a sequence of T arrays [B, V] (one per step), got {type(scores).__name__}"
+        )
+    steps = [_hf_array(s, f"scores[{i}]", "iuf", "real-valued scores") for i, s in enumerate(scores)]
     if not steps:
         raise EmptyInputError("scores: no generation steps")
     if any(s.ndim != 2 for s in steps) or len({s.shape for s in steps}) != 1:
         raise ShapeError("scores: expected T arrays of the same shape [B, V]")
-    seq = _to_numpy(sequences)
+    seq = _hf_array(sequences, "sequences", "iu", "integer token ids")
     if seq.ndim == 1:
         seq = seq[None, :]
     b, v = steps[0].shape
     t = len(steps)
     if seq.ndim != 2 or seq.shape[0] != b or seq.shape[1] < t:
         raise ShapeError(f"sequences: expected shape [{b}, prompt + {t}], got {seq.shape}")
+    ids = seq[:, -t:]
+    if ids.min() < 0 or ids.max() >= v:
+        raise InvalidArgumentError(
+            f"sequences: the generated token ids must lie in [0, {v}) (the scores' vocabulary), "
+            f"got values in [{ids.min()}, {ids.max()}]"
+        )
     logits = np.stack(steps, axis=1)
-    chosen = np.ascontiguousarray(seq[:, -t:], dtype=np.int64)
+    chosen = np.ascontiguousarray(ids, dtype=np.int64)
     prov = Provenance(source="hf_scores", mode="full", vocab_size=int(v), processed=processed)
     return DenseLogits(logits, chosen, prov)
 

@@ -1456,6 +1456,12 @@ DOCUMENTED: dict[str, tuple[str, Callable[..., bool]]] = {
         "a None answer is a failed sample, not counted",
         lambda r, rerun, valid: _same(_digest(r), _digest(rerun(valid[:-1]))),
     ),
+    # formats.from_hf_scores passes the scores on as they are; DenseLogits.signals(invalid=...)
+    # refuses or marks a NaN row.
+    "formats.from_hf_scores:scores=nan_inside": (
+        "NaN scores are passed on to DenseLogits.signals",
+        lambda r, *_: bool(np.isnan(r.logits).any()),
+    ),
 }
 
 
