@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credo import _credo
+from credo._validate import check_bool, check_positive_int, check_real
 from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
 
 __all__ = ["ClaimSupport", "CoverageResult", "coverage", "coverage_batch"]
@@ -87,12 +88,17 @@ def _check_passages(passages: Any, name: str) -> list[str]:
     return [_check_text(p, f"{name}[{i}]") for i, p in enumerate(passages)]
 
 
-def _check_options(min_support: float, max_chars: int, max_passages: int) -> None:
-    if not isinstance(min_support, (int, float)) or not 0.0 < float(min_support) <= 1.0:
+def _check_options(citations: Any, min_support: Any, max_chars: Any, max_passages: Any) -> tuple[bool, float, int, int]:
+    """The options of :func:`coverage` and :func:`coverage_batch`, checked (a bool is no
+    number, a number no bool)."""
+    if not 0.0 < check_real(min_support, "min_support") <= 1.0:
         raise InvalidArgumentError(f"min_support: must lie in (0, 1], got {min_support!r}")
-    for name, value in (("max_chars", max_chars), ("max_passages", max_passages)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidArgumentError(f"{name}: must be a positive integer, got {value!r}")
+    return (
+        check_bool(citations, "citations"),
+        float(min_support),
+        check_positive_int(max_chars, "max_chars"),
+        check_positive_int(max_passages, "max_passages"),
+    )
 
 
 def _not_utf8(named: list[tuple[str, str]]) -> InvalidArgumentError:
@@ -173,13 +179,13 @@ def coverage(
     """
     answer = _check_text(answer, "answer")
     ps = _check_passages(passages, "passages")
-    _check_options(min_support, max_chars, max_passages)
+    citations, min_support, max_chars, max_passages = _check_options(citations, min_support, max_chars, max_passages)
     try:
         raw = _credo.evidence_coverage(
             answer,
             ps,
-            min_support=float(min_support),
-            citations=bool(citations),
+            min_support=min_support,
+            citations=citations,
             max_chars=max_chars,
             max_passages=max_passages,
         )
@@ -211,15 +217,15 @@ def coverage_batch(
         raise ShapeError(f"passages: has {len(passages)} entries but there are {len(answers)} answers")
     ans = [_check_text(a, f"answers[{i}]") for i, a in enumerate(answers)]
     ps = [_check_passages(p, f"passages[{i}]") for i, p in enumerate(passages)]
-    _check_options(min_support, max_chars, max_passages)
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise InvalidArgumentError(f"threads: must be a positive integer or None, got {threads!r}")
+    citations, min_support, max_chars, max_passages = _check_options(citations, min_support, max_chars, max_passages)
+    if threads is not None:
+        threads = check_positive_int(threads, "threads")
     try:
         raws = _credo.evidence_coverage_batch(
             ans,
             ps,
-            min_support=float(min_support),
-            citations=bool(citations),
+            min_support=min_support,
+            citations=citations,
             max_chars=max_chars,
             max_passages=max_passages,
             threads=threads,

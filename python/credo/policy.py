@@ -541,8 +541,10 @@ class Policy:
 
     def assess(self, text: str, *, domain: str | None = None, history: Iterable[str] = ()) -> InputRisk:
         """Input risk of a request under this policy's risk rules (the defaults when none)."""
+        if domain is not None:
+            self.check_domain(domain)  # the policy's domains, which its risk rules need not all list
         rules = self.risk_rules or RiskRules({"default_domain": self.default_domain})
-        return rules.assess(text, domain=domain, history=tuple(history))
+        return rules._assess(text, domain, history)
 
     def decide(
         self,

@@ -21,7 +21,7 @@ longer than ``max_chars`` characters (default :data:`MAX_TEXT_CHARS`) raises
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -309,6 +309,8 @@ class RiskRules:
         if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
             raise InvalidArgumentError(f"max_chars: must be a positive integer, got {max_chars!r}")
         self.max_chars = max_chars
+        if config is not None and not isinstance(config, Mapping):
+            raise ConfigError(f"config: expected a mapping of risk rules, got {type(config).__name__}")
         cfg = dict(config or {})
         known = {
             "default_domain",
@@ -338,12 +340,23 @@ class RiskRules:
         return self.domains[domain][0] if domain in self.domains else "low"
 
     def assess(self, text: str, *, domain: str | None = None, history: Sequence[str] = ()) -> InputRisk:
-        """Tags ``text``. ``domain`` overrides keyword detection; ``history`` (earlier turns)
-        resolves references."""
+        """Tags ``text``. ``domain`` (one of the configured domains or the default domain)
+        overrides keyword detection; ``history`` (earlier turns, strings) resolves references."""
+        if domain is not None:
+            if not isinstance(domain, str):
+                raise InvalidArgumentError(f"domain: expected a domain name (str) or None, got {type(domain).__name__}")
+            if domain != self.default_domain and domain not in self.domains:
+                known = ", ".join(dict.fromkeys([self.default_domain, *self.domains]))
+                raise InvalidArgumentError(f"domain: {domain!r} is not configured (domains: {known})")
+        return self._assess(text, domain, history)
+
+    def _assess(self, text: str, domain: str | None, history: Iterable[str]) -> InputRisk:
+        """:meth:`assess` for a domain the caller has checked (a policy's, say)."""
         if not isinstance(text, str):
             raise InvalidArgumentError(f"text: expected a string, got {type(text).__name__}")
         if len(text) > self.max_chars:
             raise InvalidArgumentError(f"text: {len(text)} characters exceed max_chars = {self.max_chars}")
+        history = _check_history(history)
         tags: list[RiskTag] = []
         if domain is None:
             domain = self._detect_domain(text)
@@ -379,6 +392,17 @@ class RiskRules:
             if ref is not None:
                 found.append(UnresolvedReference(ref))
         return found
+
+
+def _check_history(history: Any) -> tuple[str, ...]:
+    """Earlier turns: strings, in a list or any other iterable (not one bare string)."""
+    if isinstance(history, (str, bytes, Mapping)) or not isinstance(history, Iterable):
+        raise InvalidArgumentError(f"history: expected a list of earlier turns (strings), got {type(history).__name__}")
+    turns = tuple(history)
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, str):
+            raise InvalidArgumentError(f"history[{i}]: expected a string, got {type(turn).__name__}")
+    return turns
 
 
 def _leading_reference(words: Sequence[str]) -> str | None:

@@ -28,6 +28,7 @@ from fractions import Fraction
 from typing import Any, Protocol, runtime_checkable
 
 from credo import _credo
+from credo._validate import check_bool, check_positive_int, check_real
 from credo.exceptions import ConfigError, InvalidArgumentError
 
 __all__ = [
@@ -82,6 +83,17 @@ def _bounded_answer(answer: Any, max_chars: int) -> str:
     return text
 
 
+def _check_texts(values: Any, name: str) -> tuple[str, ...]:
+    """A sequence of strings (not one bare string) as a tuple, else a ConfigError naming it."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ConfigError(f"{name}: expected a list of strings, got {type(values).__name__}")
+    out = tuple(values)
+    for i, v in enumerate(out):
+        if not isinstance(v, str):
+            raise ConfigError(f"{name}[{i}]: expected a string, got {type(v).__name__}")
+    return out
+
+
 def _result(name: str, checks: int, failures: list[str], ok_detail: str) -> VerifierResult:
     score = 1.0 if checks == 0 else (checks - len(failures)) / checks
     if failures:
@@ -91,6 +103,24 @@ def _result(name: str, checks: int, failures: list[str], ok_detail: str) -> Veri
 
 
 # --------------------------------------------------------------------------- JSON Schema
+
+
+_MAX_SCHEMA_DEPTH = 200
+"""Deepest nesting of objects and arrays accepted in a schema (about 100 nested subschemas; a
+real schema is rarely 20 deep): the checker and the validator recurse along it."""
+
+
+def _depth_at_most(value: Any, limit: int) -> bool:
+    """Whether the dicts and lists of ``value`` nest at most ``limit`` deep (iterative: a deep
+    value cannot exhaust the stack; stops at the first level past ``limit``)."""
+    level = [value]
+    for _ in range(limit + 1):
+        level = [
+            c for v in level for c in (v.values() if isinstance(v, Mapping) else v) if isinstance(c, (Mapping, list))
+        ]
+        if not level:
+            return True
+    return False
 
 
 def _strip_fence(text: str) -> str | None:
@@ -132,14 +162,18 @@ class SchemaVerifier:
             raise ImportError("SchemaVerifier needs the jsonschema package: pip install 'credo[verify]'") from None
         if not isinstance(schema, Mapping):
             raise ConfigError(f"schema: expected a JSON Schema object (dict), got {type(schema).__name__}")
+        if not _depth_at_most(schema, _MAX_SCHEMA_DEPTH):
+            raise ConfigError(f"schema: nested more than {_MAX_SCHEMA_DEPTH} levels deep")
         cls = jsonschema.validators.validator_for(schema)
         try:
             cls.check_schema(dict(schema))
         except jsonschema.exceptions.SchemaError as exc:
             raise ConfigError(f"schema: not a valid JSON Schema ({exc.message})") from None
+        except RecursionError:  # under the depth bound, but deeper than the checker's recursion
+            raise ConfigError("schema: nested too deeply to check") from None
         self.schema = dict(schema)
-        self.strip_fences = strip_fences
-        self.max_errors = max_errors
+        self.strip_fences = check_bool(strip_fences, "strip_fences")
+        self.max_errors = check_positive_int(max_errors, "max_errors")
         self.max_chars = _check_max_chars(max_chars)
         self._validator = cls(self.schema)
 
@@ -160,6 +194,9 @@ class SchemaVerifier:
             )
         except RecursionError:
             return VerifierResult(False, 0.0, "The answer's JSON is nested too deeply to parse.", self.name)
+        except ValueError as exc:  # an integer longer than Python reads (4,300 digits)
+            reason = str(exc).split(":")[0]  # "Exceeds the limit (4300 digits) for integer string conversion"
+            return VerifierResult(False, 0.0, f"The answer's JSON cannot be read ({reason}).", self.name)
         try:
             errors = sorted(self._validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
         except RecursionError:
@@ -513,10 +550,10 @@ class ArithmeticVerifier:
     name = "arithmetic"
 
     def __init__(self, *, rel_tol: float = 0.0, require: bool = False, max_chars: int = MAX_ANSWER_CHARS):
-        if not isinstance(rel_tol, (int, float)) or not 0.0 <= rel_tol < 1.0:
+        if not 0.0 <= check_real(rel_tol, "rel_tol") < 1.0:
             raise InvalidArgumentError(f"rel_tol: must lie in [0, 1), got {rel_tol!r}")
         self.rel_tol = float(rel_tol)
-        self.require = require
+        self.require = check_bool(require, "require")
         self.max_chars = _check_max_chars(max_chars)
 
     def checks(self, answer: str) -> list[ArithmeticCheck]:
@@ -675,8 +712,8 @@ class FormatVerifier:
         if kind not in self.KINDS:
             raise ConfigError(f"kind: must be one of {', '.join(self.KINDS)}, got {kind!r}")
         self.kind = kind
-        self.formats = tuple(formats)
-        self.units = None if units is None else tuple(units)
+        self.formats = _check_texts(formats, "formats")
+        self.units = None if units is None else _check_texts(units, "units")
         if kind == "regex":
             if not isinstance(pattern, str):
                 raise ConfigError("pattern: a regular expression is required for kind='regex'")
@@ -871,9 +908,9 @@ class ProcessVerifier:
     name = "process"
 
     def __init__(self, *, required: Iterable[str] = (), order: Iterable[str] = (), forbidden: Iterable[str] = ()):
-        self.required = tuple(required)
-        self.order = tuple(order)
-        self.forbidden = tuple(forbidden)
+        self.required = _check_texts(required, "required")
+        self.order = _check_texts(order, "order")
+        self.forbidden = _check_texts(forbidden, "forbidden")
         clash = (set(self.required) | set(self.order)) & set(self.forbidden)
         if clash:
             raise ConfigError(f"forbidden: steps {sorted(clash)} are also required or ordered")
@@ -900,6 +937,7 @@ class ProcessVerifier:
         return names
 
     def verify(self, answer: str, context: Mapping[str, Any] | None = None) -> VerifierResult:
+        _check_answer(answer)  # the protocol's argument; the verdict reads the tool calls only
         names = self._names(context)
         failures = []
         for step in self.required:
