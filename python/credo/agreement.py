@@ -118,9 +118,13 @@ def _answer_list(answers: Any, name: str = "answers") -> list[Any]:
 
 def _flat_logprobs(logprobs: Sequence[Any], n: int, name: str = "logprobs") -> tuple[np.ndarray, np.ndarray]:
     """Per-sample token log-probs (a scalar counts as one token) → flat values and offsets."""
-    if isinstance(logprobs, (str, bytes)) or not hasattr(logprobs, "__len__"):
+    try:
+        count = len(logprobs)
+    except TypeError:  # a number, a 0-d array
+        count = -1
+    if isinstance(logprobs, (str, bytes)) or count < 0:
         raise InvalidArgumentError(f"{name}: expected one sequence of token log-probabilities per answer")
-    if len(logprobs) != n:
+    if count != n:
         raise ShapeError(f"{name}: has {len(logprobs)} entries but there are {n} answers")
     parts = []
     for i, lp in enumerate(logprobs):
@@ -153,12 +157,24 @@ def _infer_method(method: str | None, *, equivalent: Any, entailment: Any, simil
     return check_choice(method, "method", METHODS)
 
 
+def _check_threshold_used(method: str, threshold: Any) -> None:
+    """A threshold given to a method that compares no similarity is a slip (often a similarity
+    matrix that was None, which makes the method "exact"): refused, not ignored."""
+    if threshold is not None and method not in DEFAULT_THRESHOLD:
+        uses = "tolerance=" if method == "numeric" else "no threshold"
+        raise InvalidArgumentError(
+            f"threshold: method {method!r} takes {uses}; a threshold goes with similarity=, "
+            "embeddings=, entailment= or method='jaccard' / 'rouge_l'"
+        )
+
+
 def _threshold(method: str, threshold: float | None, tolerance: float) -> float:
     """The native call's one threshold: ``tolerance`` for ``numeric``, else ``threshold`` (or the
     method's default). Both are checked as numbers here (a bool or text is no threshold); the
     core checks their ranges and names them."""
     tol = check_real(tolerance, "tolerance")
     thr = None if threshold is None else check_real(threshold, "threshold")
+    _check_threshold_used(method, thr)
     if method == "numeric":
         return tol
     return DEFAULT_THRESHOLD.get(method, 0.0) if thr is None else thr
@@ -308,7 +324,9 @@ def agree(
         when ``equivalent`` is given, ``"entailment"`` / ``"similarity"`` / ``"embedding"`` when
         that input is given, else ``"exact"``.
     threshold : float, optional
-        Similarity at or above which two answers are equivalent (method-specific default).
+        Similarity at or above which two answers are equivalent (method-specific default). Only
+        for the methods that compare a similarity; refused with ``exact``, ``numeric`` (which
+        takes ``tolerance``) and ``callable``.
     tolerance : float
         ``numeric`` only: |a − b| ≤ tolerance · max(1, |a|, |b|).
     clustering : {"greedy", "components"}
@@ -337,6 +355,7 @@ def agree(
     n = len(answers)
     lp = _flat_logprobs(logprobs, n) if logprobs is not None else (None, None)
     if method == "callable":
+        _check_threshold_used(method, threshold)
         if not callable(equivalent):
             raise InvalidArgumentError("equivalent: method 'callable' needs a function equivalent(a, b) -> bool")
         if spectral:
@@ -411,6 +430,7 @@ def agree_batch(
         if per_q is not None and len(per_q) != len(qs):
             raise ShapeError(f"{name}: has {len(per_q)} entries but there are {len(qs)} questions")
     if method == "callable":
+        _check_threshold_used(method, threshold)
         results = [
             agree(
                 q,

@@ -239,6 +239,14 @@ def _as_logits(logits: Any) -> tuple[np.ndarray, str]:
         raise ShapeError(f"logits: expected a 2-D [T, V] or 3-D [B, T, V] array, got shape {arr.shape}")
     if arr.size == 0:
         raise EmptyInputError(f"logits: is empty (shape {arr.shape})")
+    try:
+        return _laid_out(arr)
+    except MemoryError:  # a broadcast view of astronomic shape, say
+        raise InvalidArgumentError(f"logits: too large to lay out in memory (shape {arr.shape})") from None
+
+
+def _laid_out(arr: np.ndarray) -> tuple[np.ndarray, str]:
+    """:func:`_as_logits` of an array of the right rank and size: the layout and dtype name."""
     name = arr.dtype.name
     # C-contiguous and aligned (a memory-mapped file may place data at any byte offset):
     # already-conforming arrays pass through without a copy.
@@ -254,6 +262,14 @@ def _as_logits(logits: Any) -> tuple[np.ndarray, str]:
     raise InvalidArgumentError(
         f"logits: expected floating-point logits (float16, bfloat16, float32 or float64), got dtype {arr.dtype}"
     )
+
+
+def _small_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as a NumPy array, or an error naming ``name`` (ragged or deeply nested lists)."""
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidArgumentError(f"{name}: cannot be read as an array ({exc})") from None
 
 
 def _as_ids(chosen: Any, shape: tuple[int, ...], name: str = "chosen") -> np.ndarray:
@@ -365,7 +381,7 @@ def sequence_signals(
         raise InvalidArgumentError("lengths: give either lengths or mask, not both")
     lens = None
     if lengths is not None:
-        lens = np.asarray(lengths)
+        lens = _small_array(lengths, "lengths")
         if lens.ndim == 0:
             lens = lens.reshape(1)
         if lens.dtype.kind not in "iu":
@@ -375,7 +391,7 @@ def sequence_signals(
         lens = np.require(lens, dtype=np.int64, requirements=["C", "A"])
     m = None
     if mask is not None:
-        m = np.asarray(mask)
+        m = _small_array(mask, "mask")
         if m.dtype.kind not in "biu":
             raise InvalidArgumentError(f"mask: must be booleans, got dtype {m.dtype}")
         if m.shape != shape:

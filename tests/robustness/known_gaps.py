@@ -35,7 +35,7 @@ KNOWN_GAPS: dict[str, str] = {
     "conformal.conformal_p_values:test_scores=nan": "conformal: NonFiniteError not naming 'test_scores': scores: non-finite value NaN at index 2",
     "conformal.conformal_p_values:test_scores=wrong_rank": "conformal: accepted, returned ndarray",
     "conformal.rcps_upper_bound:losses=wrong_rank": "conformal: accepted, returned ndarray",
-    # --- fork: array intake (_validate.py / credo-py) (92)
+    # --- fork: array intake (_validate.py / credo-py) (86)
     "BetaCalibration.fit:y=huge_view": "fork/intake: timeout after 15 s (hang or super-linear time)",
     "ConformalSets.evaluate:labels=huge_view": "fork/intake: numpy._core._exceptions.MemoryError: Unable to allocate 74.5 GiB for an array with shape (",
     "ConformalSets.fit:labels=huge_view": "fork/intake: timeout after 15 s (hang or super-linear time)",
@@ -64,8 +64,6 @@ KNOWN_GAPS: dict[str, str] = {
     "SelectiveThreshold.fit:correct=ragged": "fork/intake: builtins.ValueError: setting an array element with a sequence. The requested array has an ",
     "SelectiveThreshold.fit:segments=deep_nesting": "fork/intake: builtins.ValueError: setting an array element with a sequence. The requested array would e",
     "TemperatureScaling.fit:y=huge_view": "fork/intake: timeout after 15 s (hang or super-linear time)",
-    "agree:logprobs=0-d": "fork/intake: builtins.TypeError: len() of unsized object",
-    "agree[similarity]:similarity=none": "fork/intake: accepted, returned AgreementResult",
     "conformal.conformal_p_values:calibration_scores=0-d": "fork/intake: ShapeError not naming 'calibration_scores': scores: expected a 1-D array, got shape ()",
     "conformal.conformal_p_values:calibration_scores=complex": "fork/intake: InvalidArgumentError not naming 'calibration_scores': scores: expected numbers, got an arr",
     "conformal.conformal_p_values:calibration_scores=deep_nesting": "fork/intake: InvalidArgumentError not naming 'calibration_scores': scores: cannot be read as a numeric ",
@@ -124,10 +122,6 @@ KNOWN_GAPS: dict[str, str] = {
     "report.metrics_table:y_true=deep_nesting": "fork/intake: builtins.ValueError: setting an array element with a sequence. The requested array would e",
     "report.metrics_table:y_true=huge_view": "fork/intake: numpy._core._exceptions.MemoryError: Unable to allocate 74.5 GiB for an array with shape (",
     "report.metrics_table:y_true=ragged": "fork/intake: builtins.ValueError: setting an array element with a sequence. The requested array has an ",
-    "sequence_signals:lengths=deep_nesting": "fork/intake: builtins.ValueError: setting an array element with a sequence. The requested array would e",
-    "sequence_signals:lengths=ragged": "fork/intake: builtins.ValueError: setting an array element with a sequence. The requested array has an ",
-    "sequence_signals:signals=huge_view": "fork/intake: numpy._core._exceptions.MemoryError: Unable to allocate 3.49 TiB for an array with shape (",
-    "token_signals:logits=huge_view": "fork/intake: numpy._core._exceptions.MemoryError: Unable to allocate 596. GiB for an array with shape (",
     # --- fork: panics, aborts, pools, integer bounds (12)
     "ConformalSets():raps_k_reg=2**64": "fork/bounds: builtins.OverflowError: int too big to convert",
     "ConformalSets():seed=2**64": "fork/bounds: builtins.OverflowError: int too big to convert",

@@ -53,9 +53,30 @@ def test_agree_batch_names_questions():
         agree(["a", ["b"]])
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"similarity": None},  # a similarity that was None made the method "exact"
+        {"method": "numeric"},  # numeric takes tolerance=
+        {"equivalent": lambda a, b: a == b},
+    ],
+)
+def test_a_threshold_no_method_reads_is_refused(kwargs):
+    with pytest.raises(credo.InvalidArgumentError, match=r"^threshold: method '\w+' takes"):
+        agree(["a", "b"], threshold=0.7, **kwargs)
+    with pytest.raises(credo.InvalidArgumentError, match=r"^threshold: method '\w+' takes"):
+        agree_batch([["a", "b"]], threshold=0.7, **kwargs)
+    assert agree(["a", "b"], **kwargs).n_clusters == 2
+
+
+def test_agree_logprobs_need_one_entry_per_answer():
+    with pytest.raises(credo.InvalidArgumentError, match=r"^logprobs: expected one sequence"):
+        agree(["a", "b"], logprobs=np.asarray(-1.0))
+
+
 def test_adaptive_stopping_checks_confidence_even_with_a_threshold():
     # threshold takes over from confidence, but a nonsense confidence is still refused.
-    with pytest.raises(credo.InvalidArgumentError, match=r"^confidence"):
+    with pytest.raises(credo.CredoError, match=r"^confidence"):
         AdaptiveStopping("beta", confidence=math.nan, threshold=0.5)
     with pytest.raises(credo.InvalidArgumentError, match=r"^threshold: must lie in \[0, 1\]"):
         AdaptiveStopping("beta", threshold=1.5)  # named as written, not as "confidence"
@@ -93,8 +114,8 @@ def test_a_sentinel_that_is_not_finite_is_refused_on_every_path(sentinel):
         lambda: topk_summary(top.astype(np.float32).tolist(), sentinel=sentinel),  # the converting path
         lambda: topk_summary_batch([top, top], sentinel=sentinel),
     ]
-    for call in calls:
-        with pytest.raises(credo.InvalidArgumentError, match=r"^sentinel"):
+    for call in calls:  # NaN may be a NonFiniteError, the others InvalidArgumentError
+        with pytest.raises((credo.InvalidArgumentError, credo.NonFiniteError), match=r"^sentinel"):
             call()
 
 
@@ -129,6 +150,14 @@ def test_sequence_signals_names_its_array_signals():
         credo.token_signals(logits)
     with pytest.raises(credo.InvalidArgumentError, match=r"^include_eos"):
         credo.sequence_signals(np.zeros((2, 3, 4)), include_eos=0)
+
+
+def test_sequence_signals_reads_lengths_and_mask_naming_them():
+    logits = np.zeros((2, 3, 4))
+    with pytest.raises(credo.InvalidArgumentError, match=r"^lengths: cannot be read as an array"):
+        credo.sequence_signals(logits, lengths=[[1, 2], [1]])
+    with pytest.raises(credo.InvalidArgumentError, match=r"^mask: cannot be read as an array"):
+        credo.sequence_signals(logits, mask=[[1, 1, 0], [1]])
 
 
 @pytest.mark.parametrize("temperature", [True, "0.7", [0.7]])
