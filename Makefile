@@ -12,7 +12,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 export PYTHONPATH := $(abspath python)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .DEFAULT_GOAL := help
-.PHONY: fuzz help venv build-dev wheel-test test test-python test-rust test-rust-aarch64 lint lint-rust lint-python stubtest bench bench-smoke wheel wheel-aarch64 wheel-aarch64-test sdist-test demo docs clean
+.PHONY: fuzz help venv build-dev wheel-test test test-python test-rust test-rust-aarch64 lint lint-rust lint-python stubtest bench bench-smoke bench-baseline bench-readme wheel wheel-aarch64 wheel-aarch64-test sdist-test demo docs clean
 
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -70,11 +70,18 @@ lint: lint-rust lint-python  ## Every linter
 
 bench: PROFILE = release
 bench: build-dev  ## The full benchmark suite (release build), tables in bench-results/
-	$(PY) -m pytest benches/python --benchmark-enable --benchmark-only -p no:cacheprovider
+	$(PY) -m pytest benches/python --benchmark-enable -p no:cacheprovider
 
 bench-smoke: PROFILE = release
-bench-smoke: build-dev  ## Quick benchmark run that checks the ratio targets (as in CI)
+bench-smoke: build-dev  ## Quick benchmark run that checks the ratio gates of benches/targets.toml (as in CI)
 	CREDO_BENCH_QUICK=1 $(PY) -m pytest benches/python -p no:cacheprovider -q
+
+bench-baseline:  ## Commit-ready baseline from the last run: bench-results/summary.json -> benches/baseline.json, README table
+	cp bench-results/summary.json benches/baseline.json
+	$(PY) benches/python/readme_table.py
+
+bench-readme:  ## Regenerate the README's performance table from benches/baseline.json
+	$(PY) benches/python/readme_table.py
 
 # Wheels are linked with zig against glibc 2.17 (manylinux2014: Ubuntu 18.04+, RHEL/CentOS 7+,
 # Amazon Linux 2, Debian 9+), one abi3 wheel per architecture for every CPython >= 3.10.

@@ -2,18 +2,18 @@
 
 Targets (issue 3): isotonic fit from unsorted data ≥ 10× scikit-learn's IsotonicRegression.fit;
 on presorted input within 2× of scipy.optimize.isotonic_regression; one calibrated value from
-Python < 1 µs (scikit-learn ≈ 63 µs); batch predict at 10⁶ and temperature fit on 10⁵ × 100
-recorded against scikit-learn.
+Python < 1 µs (scikit-learn ≈ 63 µs: gated as ≥ 50× scikit-learn's call in the same run); batch
+predict at 10⁶ and temperature fit on 10⁵ × 100 against scikit-learn. Every target and its noise
+margin: benches/targets.toml.
 """
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
 import pytest
-from _harness import QUICK, best_time, median_times_interleaved, record
+from _harness import QUICK, median_times_interleaved, record
 
 from credo.calibration import IsotonicCalibrator, TemperatureScaling
 
@@ -42,16 +42,21 @@ def test_isotonic_fit_unsorted(benchmark, n):
         order = np.argsort(x)
         return isotonic_regression(y[order])
 
+    # pytest-benchmark's timing first, so a failing ratio below is the test's only error
+    if n <= 1_000_000:
+        benchmark(lambda: IsotonicCalibrator().fit(x, y))
+    else:
+        benchmark.pedantic(lambda: IsotonicCalibrator().fit(x, y), rounds=1, iterations=1)
     # interleaved (credo, sklearn, scipy, credo, ...) medians: load hits every variant alike
     rounds = 3 if n >= 10_000_000 else 7 if n >= 1_000_000 else 15
     ours, peer, scipy_s = median_times_interleaved(
         [lambda: IsotonicCalibrator().fit(x, y), lambda: IsotonicRegression(out_of_bounds="clip").fit(x, y), scipy_fit],
         repeat=rounds,
     )
-    record(f"isotonic fit, unsorted, n={n:.0e}", ours, "sklearn IsotonicRegression.fit", peer, 10.0)
+    record(
+        f"isotonic fit, unsorted, n={n:.0e}", ours, "sklearn IsotonicRegression.fit", peer, f"isotonic.sklearn.n{n:.0e}"
+    )
     record(f"isotonic fit, unsorted, n={n:.0e}", ours, "numpy argsort + scipy isotonic_regression", scipy_s, None)
-    if n <= 1_000_000:
-        benchmark(lambda: IsotonicCalibrator().fit(x, y))
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -59,11 +64,14 @@ def test_isotonic_fit_presorted(benchmark, n):
     x, y = _data(n, 1)
     order = np.argsort(x, kind="stable")
     xs, ys = np.ascontiguousarray(x[order]), np.ascontiguousarray(y[order])
-    ours = best_time(lambda: IsotonicCalibrator().fit(xs, ys), repeat=25)
-    peer = best_time(lambda: isotonic_regression(ys), repeat=25)
-    # "within 2x of scipy": credo's full fit (tie pooling, PAVA, thresholds) vs scipy's bare PAVA
-    record(f"isotonic fit, presorted, n={n:.0e}", ours, "scipy isotonic_regression", peer, 0.5)
     benchmark(lambda: IsotonicCalibrator().fit(xs, ys))
+    ours, peer = median_times_interleaved(
+        [lambda: IsotonicCalibrator().fit(xs, ys), lambda: isotonic_regression(ys)], repeat=15
+    )
+    # "within 2x of scipy": credo's full fit (tie pooling, PAVA, thresholds) vs scipy's bare PAVA
+    record(
+        f"isotonic fit, presorted, n={n:.0e}", ours, "scipy isotonic_regression", peer, f"isotonic.presorted.n{n:.0e}"
+    )
 
 
 def test_isotonic_batch_predict(benchmark):
@@ -73,16 +81,10 @@ def test_isotonic_batch_predict(benchmark):
     ref = IsotonicRegression(out_of_bounds="clip").fit(x, y)
     t = np.random.default_rng(3).random(n)
     np.testing.assert_allclose(ours_cal.predict(t), ref.predict(t), atol=1e-12)
-    ours = best_time(lambda: ours_cal.predict(t))
-    peer = best_time(lambda: ref.predict(t))
-    record(
-        f"isotonic predict, n={n:.0e} ({len(ours_cal.X_thresholds_)} thresholds)",
-        ours,
-        "sklearn predict",
-        peer,
-        1.0,
-    )
     benchmark(lambda: ours_cal.predict(t))
+    ours, peer = median_times_interleaved([lambda: ours_cal.predict(t), lambda: ref.predict(t)], repeat=15)
+    work = f"isotonic predict, n={n:.0e} ({len(ours_cal.X_thresholds_)} thresholds)"
+    record(work, ours, "sklearn predict", peer, "isotonic.predict")
 
 
 def test_single_value_latency(benchmark):
@@ -90,25 +92,20 @@ def test_single_value_latency(benchmark):
     cal = IsotonicCalibrator().fit(x, y)
     ref = IsotonicRegression(out_of_bounds="clip").fit(x, y)
     assert cal(0.73) == pytest.approx(float(ref.predict([0.73])[0]), abs=1e-12)
-    calls = 20_000 if QUICK else 200_000
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            cal(0.73)
-        best = min(best, (time.perf_counter() - t0) / calls)
-    peer = best_time(lambda: ref.predict([0.73]))
+    benchmark(lambda: cal(0.73))
+    q = [0.73]
+    # one call each, looped within a sample (about a millisecond), timed in turn; medians
+    best, peer = median_times_interleaved([lambda: cal(0.73), lambda: ref.predict(q)], repeat=15)
+    # The stated bound, under a microsecond per call from Python, as a ratio to scikit-learn's
+    # call measured in the same run (53-63 µs on a quiet machine): at least 50x faster.
     record(
         "one calibrated value, cal(0.73)",
         best,
         "sklearn predict([x])",
         peer,
-        None,
+        "calibrated_value.sklearn",
         note=f"{best * 1e9:.0f} ns per call",
     )
-    # the stated bound: under a microsecond per call from Python
-    assert best < (2e-6 if QUICK else 1e-6), f"cal(0.73) takes {best * 1e9:.0f} ns"
-    benchmark(lambda: cal(0.73))
 
 
 def _torch_temperature(z, y):
@@ -143,12 +140,13 @@ def test_temperature_fit(benchmark):
             warnings.simplefilter("ignore")
             return _TemperatureScaling().fit(z, y)
 
+    benchmark.pedantic(lambda: TemperatureScaling().fit(z, y), rounds=1, iterations=1)
     ref_beta = float(sk().beta_)
     assert TemperatureScaling().fit(z, y).beta_ == pytest.approx(ref_beta, rel=1e-6)
     # credo and scikit-learn (scipy's bounded search over the NLL) timed in turn; medians
     ours, peer = median_times_interleaved([lambda: TemperatureScaling().fit(z, y), sk], repeat=3)
     work = f"temperature fit, {n:.0e} x {k}"
-    record(work, ours, "sklearn temperature (scipy bounded search, median)", peer, 10.0)
+    record(work, ours, "sklearn temperature (scipy bounded search, median)", peer, "temperature.sklearn")
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -158,5 +156,4 @@ def test_temperature_fit(benchmark):
         ours, peer = median_times_interleaved(
             [lambda: TemperatureScaling().fit(z, y), lambda: _torch_temperature(z, y)], repeat=3
         )
-        record(work, ours, "torch LBFGS on log T (median)", peer, 2.0)
-    benchmark.pedantic(lambda: TemperatureScaling().fit(z, y), rounds=1, iterations=1)
+        record(work, ours, "torch LBFGS on log T (median)", peer, "temperature.torch")

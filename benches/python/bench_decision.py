@@ -7,9 +7,10 @@ and runs ``credo.signals.topk_summary`` (one native pass: per-position top-k sig
 sequence aggregates), ``ConfidenceModel.predict_one`` (Rust logistic regression + a fitted
 ``credo.calibration.PlattScaling``, both on the scalar path) and ``Policy.decide``. p50/p99 over
 ≥ 20,000 decisions, each timed on its own, after a warm-up of about a second (a server's steady
-state: this VM's CPUs run slower for a while after idling). The full run asserts p99 < 25 µs; the
-smoke run (a shared machine of unknown speed) reports it and asserts the ratio of medians against
-the obvious path — ``topk_signals`` + NumPy aggregates + a dict — at ≥ 3× (2× margin there).
+state: this VM's CPUs run slower for a while after idling). The full run asserts p99 < 25 µs; both
+runs assert the p99 as a ratio to the median of the obvious path — ``topk_signals`` + NumPy
+aggregates + a dict — timed in the same run (25 µs against its 63 / 100 µs on a quiet machine),
+and the ratio of medians against that path at ≥ 3×. Targets and margins: benches/targets.toml.
 
 Throughput across threads: the batch path — ``credo.topk_summary_batch`` (one native call, the
 GIL released, responses spread over the worker threads) → ``ConfidenceModel.predict_proba`` →
@@ -28,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from _harness import QUICK, best_time, best_times_interleaved, record, record_bound
+from _harness import QUICK, median_times_interleaved, record, record_bound, record_threads
 
 from credo import ConfidenceModel, Policy, evidence
 from credo.calibration import PlattScaling
@@ -120,6 +121,7 @@ def test_decision_latency(benchmark, k):
 
     for i in range(4):  # both paths decide alike
         assert decide(i).confidence == pytest.approx(numpy_decide(i).confidence, rel=1e-9)
+    benchmark(decide, 7)  # first, so a failing ratio below is the test's only error
 
     warm_until = time.perf_counter() + (0.3 if QUICK else 1.0)
     i = 0
@@ -159,9 +161,8 @@ def test_decision_latency(benchmark, k):
         f"Python thread pool: {2 * per / one_thread:,.0f}/s on 1 thread, "
         f"{2 * per / two_threads:,.0f}/s on 2 ({one_thread / two_threads:.2f}x)"
     )
-    benchmark(decide, 7)
-    record(f"decide() p50, {T}x{k} top-k records", p50 * 1e-6, "p99 target 25 µs", 25e-6, None)
-    record(f"decide() p99 (all), {T}x{k} top-k records", p99 * 1e-6, "p99 target 25 µs", 25e-6, None)
+    record(f"decide() p50, {T}x{k} top-k records", p50 * 1e-6, "p99 target 25 µs", 25e-6)
+    record(f"decide() p99 (all), {T}x{k} top-k records", p99 * 1e-6, "p99 target 25 µs", 25e-6)
     # Median per-decision times of both paths, timed in turn (machine slowdowns hit both alike).
     both = np.empty((4000 if QUICK else 10000, 2))
     for j in range(len(both)):
@@ -170,27 +171,19 @@ def test_decision_latency(benchmark, k):
             f(j & 63)
             both[j, c] = clock() - t0
     ours_med, peer_med = (float(v) for v in np.median(both, axis=0))
-    record(
-        f"decide() median, {T}x{k} top-k records",
-        ours_med * 1e-9,
-        "topk_signals + NumPy aggregates + dict",
-        peer_med * 1e-9,
-        3.0,
-    )
+    peer = "topk_signals + NumPy aggregates + dict"
+    record(f"decide() median, {T}x{k} top-k records", ours_med * 1e-9, peer, peer_med * 1e-9, f"decide.numpy.k{k}")
     work = f"decide() p99 (median of 10 blocks), {T}x{k} top-k records"
-    if QUICK:
-        # The smoke run's machine is shared and of unknown speed: the absolute latency is reported
-        # there, and the ratio above guards the path; the full run asserts the 25 µs.
-        record(work, p99_blocks * 1e-6, "p99 target 25 µs", 25e-6, None)
-    else:
-        record_bound(work, p99_blocks * 1e-6, "p99 target 25 µs", 25e-6, 1.0)
-    record(
+    # The 25 µs p99 as a ratio to the NumPy path's median decision timed in the same run (63 / 100
+    # µs at k = 5 / 20 on a quiet machine), so a machine of any speed checks it; the full run
+    # also asserts the 25 µs itself.
+    record_bound(work, p99_blocks * 1e-6, f"{peer}, median (same run)", peer_med * 1e-9, f"decide.p99.k{k}")
+    record_bound(work, p99_blocks * 1e-6, "p99 target 25 µs", 25e-6, None if QUICK else "decide.p99_25us")
+    record_threads(
         f"decide() per request on a Python thread pool, {T}x{k} records, 2 threads vs 1",
         two_threads,
-        "1 thread, same decisions",
         one_thread,
-        None,
-        "GIL hand-overs around each native call; use the batch path for throughput",
+        note="GIL hand-overs around each native call; use the batch path for throughput",
     )
 
 
@@ -212,7 +205,8 @@ def test_decision_batch_throughput(benchmark, k):
         one = POLICY.decide(model.predict_one(topk_summary(tops[i], chosen[i])), domain=domains[i], coverage=0.9)
         batch = pipeline(2)[i]
         assert batch.action == one.action and batch.confidence == pytest.approx(one.confidence, rel=1e-12, abs=1e-15)
-    one_thread, two_threads = best_times_interleaved(
+    benchmark(pipeline, 2)  # first, so a failing ratio below is the test's only error
+    one_thread, two_threads = median_times_interleaved(
         [lambda: pipeline(1), lambda: pipeline(2)], repeat=10 if QUICK else 40
     )
     print(
@@ -223,13 +217,13 @@ def test_decision_batch_throughput(benchmark, k):
     # The native step (the GIL released) is the part that spreads over the threads, and the one
     # asserted; the whole pipeline's ratio is bounded by the per-request Python steps after it
     # (Amdahl: about 1.4x at best at k = 5 on 2 cores) and is reported.
-    native_one, native_two = best_times_interleaved(
+    native_one, native_two = median_times_interleaved(
         [lambda: topk_summary_batch(tops, chosen, threads=1), lambda: topk_summary_batch(tops, chosen, threads=2)],
         repeat=10 if QUICK else 40,
     )
-    record(f"topk_summary_batch of 256, {T}x{k} records, 2 threads vs 1", native_two, "1 thread", native_one, 1.5)
-    record(f"decide() batch of 256, {T}x{k} records, 2 threads vs 1", two_threads, "1 thread", one_thread, None)
-    benchmark(pipeline, 2)
+    work = f"topk_summary_batch of 256, {T}x{k} records, 2 threads vs 1"
+    record_threads(work, native_two, native_one, f"topk_batch.threads.k{k}")
+    record_threads(f"decide() batch of 256, {T}x{k} records, 2 threads vs 1", two_threads, one_thread)
 
 
 def test_evidence_batch_threads(benchmark):
@@ -241,17 +235,21 @@ def test_evidence_batch_threads(benchmark):
     n = 500 if QUICK else 4000
     answers = [answer] * n
     passages = [[passage, passage[::-1]]] * n
-    one = best_time(lambda: evidence.coverage_batch(answers, passages, threads=1), repeat=3)
-    two = best_time(lambda: evidence.coverage_batch(answers, passages, threads=2), repeat=3)
-    # The same answers one call at a time (all of them: a loop over a cache-sized prefix,
-    # extrapolated, would flatter the loop).
-    loop = best_time(lambda: [evidence.coverage(a, p) for a, p in zip(answers, passages, strict=True)], repeat=3)
-    record(f"evidence coverage_batch, {n} answers, 2 threads vs 1", two, "1 thread", one, None)
+    benchmark(evidence.coverage_batch, answers[:100], passages[:100])
+    # The same answers one call at a time too (all of them: a loop over a cache-sized prefix,
+    # extrapolated, would flatter the loop); the three timed in turn, medians.
+    one, two, loop = median_times_interleaved(
+        [
+            lambda: evidence.coverage_batch(answers, passages, threads=1),
+            lambda: evidence.coverage_batch(answers, passages, threads=2),
+            lambda: [evidence.coverage(a, p) for a, p in zip(answers, passages, strict=True)],
+        ],
+        repeat=3,
+    )
+    record_threads(f"evidence coverage_batch, {n} answers, 2 threads vs 1", two, one)
     record(
         f"evidence coverage_batch, {n} answers, 1 thread vs per-answer loop",
         one,
         "Python loop of coverage()",
         loop,
-        None,
     )
-    benchmark(evidence.coverage_batch, answers[:100], passages[:100])

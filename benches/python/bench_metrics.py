@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _harness import QUICK, best_time, median_times_interleaved, record
+from _harness import QUICK, median_times_interleaved, record, record_bound
 from scipy.stats import binned_statistic_dd, rankdata
 from sklearn.metrics import roc_auc_score
 
@@ -20,6 +20,8 @@ from credo import metrics as M
 N = 100_000 if QUICK else 1_000_000
 N_BOOT = 10_000 if QUICK else 100_000
 RESAMPLES = 200 if QUICK else 1000
+# Rounds of credo and its peer timed in turn (the same number for both; medians compared).
+PEER_REPEAT = 7 if QUICK else 11
 
 
 def _data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -55,18 +57,23 @@ def test_ece_vs_netcal_and_numpy(benchmark):
     ours_netcal = M.ece(correct, conf, convention="netcal")
     assert ours_netcal == pytest.approx(netcal_algorithm_ece(conf, correct), abs=1e-12)
     assert M.ece(correct, conf) == pytest.approx(numpy_bincount_ece(conf, correct), abs=1e-12)
-    t_credo_netcal = best_time(lambda: M.ece(correct, conf, convention="netcal"))
-    t_netcal = best_time(lambda: netcal_algorithm_ece(conf, correct), repeat=3)
+    # credo and each peer timed in turn, the same number of rounds each; medians (one pair at a
+    # time: netcal's large temporaries would make the next call page-fault its own)
+    t_credo_netcal, t_netcal = median_times_interleaved(
+        [lambda: M.ece(correct, conf, convention="netcal"), lambda: netcal_algorithm_ece(conf, correct)],
+        repeat=PEER_REPEAT,
+    )
+    t_credo, t_numpy = median_times_interleaved(
+        [lambda: M.ece(correct, conf), lambda: numpy_bincount_ece(conf, correct)], repeat=PEER_REPEAT
+    )
     record(
         f"ECE netcal convention, n={N:.0e}",
         t_credo_netcal,
         "netcal algorithm (numpy/scipy re-impl.)",
         t_netcal,
-        10.0,
+        "ece.netcal",
     )
-    t_credo = best_time(lambda: M.ece(correct, conf))
-    t_numpy = best_time(lambda: numpy_bincount_ece(conf, correct))
-    record(f"ECE 15 bins, n={N:.0e}", t_credo, "numpy bincount", t_numpy, 1.0)
+    record(f"ECE 15 bins, n={N:.0e}", t_credo, "numpy bincount", t_numpy, "ece.numpy")
 
 
 def numpy_rank_auroc(correct: np.ndarray, conf: np.ndarray) -> float:
@@ -78,10 +85,6 @@ def numpy_rank_auroc(correct: np.ndarray, conf: np.ndarray) -> float:
     n_neg = len(conf) - n_pos
     u = ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0
     return float(u / (n_pos * n_neg))
-
-
-# Rounds of credo and its peer timed in turn (the same number for both; medians compared).
-PEER_REPEAT = 7 if QUICK else 11
 
 
 def test_auroc_vs_sklearn(benchmark):
@@ -97,10 +100,9 @@ def test_auroc_vs_sklearn(benchmark):
         ],
         repeat=PEER_REPEAT,
     )
-    record(f"AUROC, n={N:.0e}", t_credo, "scikit-learn roc_auc_score (median)", t_sk, 5.0)
-    # No target yet against the rank-based peer: issue 14 measured 2.3x; recorded so the
-    # README shows the small lead too.
-    record(f"AUROC, n={N:.0e}", t_credo, "numpy/scipy rank AUROC, Mann-Whitney (median)", t_np, None)
+    record(f"AUROC, n={N:.0e}", t_credo, "scikit-learn roc_auc_score (median)", t_sk, "auroc.sklearn")
+    # issue 14 measured 2.3x against the rank-based peer: the README shows the small lead too
+    record(f"AUROC, n={N:.0e}", t_credo, "numpy/scipy rank AUROC, Mann-Whitney (median)", t_np, "auroc.numpy_rank")
 
 
 # smooth ECE's cost is the bandwidth search (a dozen kernel smoothings on ~1000-point grids), not
@@ -127,21 +129,18 @@ def test_bootstrap_ece(benchmark):
     benchmark.pedantic(
         M.bootstrap, args=(M.ece, correct, conf), kwargs={"n_resamples": RESAMPLES}, rounds=1, iterations=1
     )
-    t_credo = best_time(lambda: M.bootstrap(M.ece, correct, conf, n_resamples=RESAMPLES, seed=0), repeat=3)
     rng = np.random.default_rng(0)
 
-    def numpy_loop():
-        for _ in range(RESAMPLES // 10):  # a tenth of the resamples, scaled below
+    def numpy_loop():  # a tenth of the resamples, scaled below
+        for _ in range(RESAMPLES // 10):
             i = rng.integers(0, N_BOOT, N_BOOT)
             numpy_bincount_ece(conf[i], correct[i])
 
-    t_numpy = best_time(numpy_loop, repeat=1) * 10
-    record(
-        f"bootstrap ECE, {RESAMPLES} resamples of n={N_BOOT:.0e}",
-        t_credo,
-        "numpy loop (bincount ECE per resample)",
-        t_numpy,
-        None,
+    t_credo, t_numpy = median_times_interleaved(
+        [lambda: M.bootstrap(M.ece, correct, conf, n_resamples=RESAMPLES, seed=0), numpy_loop], repeat=3
     )
-    # The issue's bound: well under a second for 1,000 resamples of 10⁵ points (here ≤ 0.5 s).
-    record(f"bootstrap ECE, {RESAMPLES} resamples of n={N_BOOT:.0e}", t_credo, "1-second budget", 1.0, 2.0)
+    t_numpy *= 10
+    work = f"bootstrap ECE, {RESAMPLES} resamples of n={N_BOOT:.0e}"
+    record(work, t_credo, "numpy loop (bincount ECE per resample)", t_numpy, "bootstrap.numpy")
+    # The issue's bound: well under a second for 1,000 resamples of 10⁵ points (the full run).
+    record_bound(work, t_credo, "1-second budget", 1.0, None if QUICK else "bootstrap.budget")

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from _harness import QUICK, best_times_interleaved, record, record_bound
+from _harness import QUICK, median_times_interleaved, record, record_bound, record_threads
 from bench_decision import FEATURES, POLICY, fitted_model, openai_response
 
 from credo.formats import from_openai
@@ -77,7 +77,7 @@ def _medians_in_turn(fns, n: int) -> list[float]:
     return [float(v) for v in np.median(both, axis=0) / 1e9]
 
 
-def _check(native_fn, python_fn, report: str, target_us: float, work: str, peer: str) -> None:
+def _check(native_fn, python_fn, report: str, target_us: float, work: str, peer: str, gate: str) -> None:
     for i in range(4):
         assert native_fn(i) == python_fn(i)  # the same decision, field for field
     times = _latencies(native_fn, 20_000 if QUICK else 50_000)
@@ -88,14 +88,15 @@ def _check(native_fn, python_fn, report: str, target_us: float, work: str, peer:
         f"\n{report}: p50 {p50:.2f} µs, p99 {p99:.2f} µs, median block p99 {p99b:.2f} µs; "
         f"median {ours * 1e6:.2f} µs vs {theirs * 1e6:.2f} µs the Python path ({theirs / ours:.1f}x)"
     )
-    record(f"{work} p50", p50 * 1e-6, f"p99 target {target_us:g} µs", target_us * 1e-6, None)
-    record(f"{work} p99 (all)", p99 * 1e-6, f"p99 target {target_us:g} µs", target_us * 1e-6, None)
-    name, bound = f"{work} p99 (median of 10 blocks)", f"p99 target {target_us:g} µs"
-    if QUICK:
-        record(name, p99b * 1e-6, bound, target_us * 1e-6, None)
-    else:
-        record_bound(name, p99b * 1e-6, bound, target_us * 1e-6, 1.0)
-    record(f"{work} median", ours, peer, theirs, None)
+    record(f"{work} p50", p50 * 1e-6, f"p99 target {target_us:g} µs", target_us * 1e-6)
+    record(f"{work} p99 (all)", p99 * 1e-6, f"p99 target {target_us:g} µs", target_us * 1e-6)
+    name = f"{work} p99 (median of 10 blocks)"
+    # The p99 target as a ratio to the Python path's median timed in the same run (a machine of
+    # any speed checks it); the full run also asserts the absolute target.
+    record_bound(name, p99b * 1e-6, "the Python path's median (same run)", theirs, f"{gate}.p99")
+    bound = f"p99 target {target_us:g} µs"
+    record_bound(name, p99b * 1e-6, bound, target_us * 1e-6, None if QUICK else f"{gate}.p99_abs")
+    record(f"{work} median", ours, peer, theirs)
 
 
 def test_native_decision_from_body(benchmark, setup):
@@ -120,6 +121,7 @@ def test_native_decision_from_body(benchmark, setup):
         200.0,
         f"native decide_body, {T}x{K} body",
         "json.loads + from_openai + topk_summary + predict_one + decide",
+        "native.body",
     )
 
 
@@ -143,6 +145,7 @@ def test_native_decision_from_arrays(benchmark, setup):
         10.0,
         f"native decide (arrays), {T}x{K}",
         "topk_summary + predict_one + decide",
+        "native.arrays",
     )
 
 
@@ -166,13 +169,13 @@ def test_native_decision_threads(benchmark, setup):
         def on_two(work, count):
             return lambda: list(pool.map(work, [count, count]))
 
-        one, two = best_times_interleaved(
+        one, two = median_times_interleaved(
             [lambda: body_work(2 * per), on_two(body_work, per)], repeat=5 if QUICK else 15
         )
-        a_one, a_two = best_times_interleaved(
+        a_one, a_two = median_times_interleaved(
             [lambda: array_work(20 * per), on_two(array_work, 10 * per)], repeat=5 if QUICK else 15
         )
-        b_one, b_two = best_times_interleaved(
+        b_one, b_two = median_times_interleaved(
             [lambda: native.decide_batch(bodies * 16, threads=1), lambda: native.decide_batch(bodies * 16, threads=2)],
             repeat=5 if QUICK else 15,
         )
@@ -182,6 +185,6 @@ def test_native_decision_threads(benchmark, setup):
         f"({a_one / a_two:.2f}x); decide_batch of 256 bodies {256 / b_one:,.0f}/s on 1 worker, "
         f"{256 / b_two:,.0f}/s on 2 ({b_one / b_two:.2f}x)"
     )
-    record(f"native decide_body per request, {T}x{K}, 2 Python threads vs 1", two, "1 thread", one, 1.7)
-    record(f"native decide (arrays) per request, {T}x{K}, 2 Python threads vs 1", a_two, "1 thread", a_one, None)
-    record(f"native decide_batch of 256 bodies, {T}x{K}, 2 workers vs 1", b_two, "1 worker", b_one, None)
+    record_threads(f"native decide_body per request, {T}x{K}, 2 Python threads vs 1", two, one, "native.body.threads")
+    record_threads(f"native decide (arrays) per request, {T}x{K}, 2 Python threads vs 1", a_two, a_one)
+    record_threads(f"native decide_batch of 256 bodies, {T}x{K}, 2 workers vs 1", b_two, b_one)

@@ -1,36 +1,48 @@
-"""Writes the benchmark comparisons recorded by `_harness` to bench-results/ at the end."""
+"""Writes the benchmark comparisons recorded by `_harness` to bench-results/ at the end (summary,
+history) and prints each ratio's change against the committed baseline (benches/baseline.json)."""
 
 from __future__ import annotations
 
 import json
-import os
-import platform
+import sys
+from pathlib import Path
 
 import pytest
-from _harness import _RECORDS, QUICK, RESULTS_DIR
+from _harness import _RECORDS, BASELINE_FILE, FAILURES, QUICK, RESULTS_DIR
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):  # type: ignore[no-untyped-def]
+    """Fails a test whose recorded ratios missed their gates, after its body recorded them all."""
+    FAILURES.clear()
+    result = yield
+    if FAILURES:
+        failures = list(FAILURES)
+        FAILURES.clear()
+        raise AssertionError("ratio below its gate:\n" + "\n".join(failures))
+    return result
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _RECORDS:
         return
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    meta = {"quick": QUICK, "machine": platform.machine(), "processor": platform.processor(), "cpus": os.cpu_count()}
-    (RESULTS_DIR / "summary.json").write_text(json.dumps({"meta": meta, "results": _RECORDS}, indent=1))
-    lines = [
-        f"# credo benchmarks ({'quick' if QUICK else 'full'} run, {os.cpu_count()} CPUs)",
-        "",
-        "| work | credo ms | peer | peer ms | speed-up | target | ok |",
-        "|---|---:|---|---:|---:|---|---|",
-    ]
-    for r in _RECORDS:
-        ok = "" if r["passed"] is None else ("yes" if r["passed"] else "**NO**")
-        target = r["target"]
-        if target is None:
-            target = ""
-        elif isinstance(target, (int, float)):
-            target = f"≥ {target}x"
-        lines.append(
-            f"| {r['work']} | {r['credo_ms']:.3f} | {r['peer']} | {r['peer_ms']:.3f} "
-            f"| {r['speedup']:.1f}x | {target} | {ok} |"
-        )
-    (RESULTS_DIR / "summary.md").write_text("\n".join(lines) + "\n")
+    summary = {"meta": _report.run_meta(QUICK), "results": _RECORDS}
+    baseline = _report.load(BASELINE_FILE)
+    (RESULTS_DIR / "summary.json").write_text(json.dumps(summary, indent=1))
+    (RESULTS_DIR / "summary.md").write_text(_report.summary_markdown(summary, baseline))
+    with (RESULTS_DIR / "history.jsonl").open("a") as f:
+        f.write(json.dumps(_report.history_line(summary)) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    if not _RECORDS:
+        return
+    baseline = _report.load(BASELINE_FILE)
+    lines = _report.change_lines({"meta": _report.run_meta(QUICK), "results": _RECORDS}, baseline)
+    terminalreporter.section("credo ratios against the committed baseline (benches/baseline.json)")
+    for line in lines:
+        terminalreporter.write_line(line)
