@@ -35,8 +35,9 @@ BASELINE_FILE = BENCHES / "baseline.json"
 RESULTS_DIR = Path(os.environ.get("CREDO_BENCH_DIR", BENCHES.parent / "bench-results"))
 # A 2-thread check is only meaningful when the machine has a second core free: below this
 # scaling of a GIL-free reference workload (measured in the same run) it is reported unchecked.
-# (Measured at load 9-11 on 2 cores: the reference scaled 0.5-1.1x.)
-MIN_REFERENCE_SCALING = 1.5
+# (At load 9-11 on 2 cores the reference scaled 0.8-1.5x: a 1.5x threshold let a busy machine's
+# noise through.)
+MIN_REFERENCE_SCALING = 1.75
 
 _RECORDS: list[dict[str, Any]] = []
 # Gate failures of the running test: conftest.py fails the test with them after its body ran,
@@ -95,6 +96,7 @@ TARGETS = load_targets()
 def _gate(key: str | None) -> Gate | None:
     if key is None:
         return None
+    assert isinstance(key, str), f"a gate is a key of {TARGETS_FILE.name}, where its target is stated (got {key!r})"
     assert key in TARGETS, f"no entry [{key!r}] in {TARGETS_FILE.name}"
     return TARGETS[key]
 
