@@ -154,7 +154,7 @@ def reference_thread_scaling(repeat: int = 5) -> float:
     return t_one / t_two
 
 
-def _append(work: str, credo_s: float, peer: str, peer_s: float, value: float, gate: Gate | None,
+def _append(kind: str, work: str, credo_s: float, peer: str, peer_s: float, value: float, gate: Gate | None,
             required: float | None, passed: bool | None, status: str, note: str) -> None:  # fmt: skip
     _RECORDS.append(
         {
@@ -163,7 +163,7 @@ def _append(work: str, credo_s: float, peer: str, peer_s: float, value: float, g
             "credo_ms": credo_s * 1e3,
             "peer": peer,
             "peer_ms": peer_s * 1e3,
-            "kind": "speedup" if gate is None else gate.kind,
+            "kind": kind if gate is None else gate.kind,
             "value": value,
             "gate": None if gate is None else gate.key,
             "target": None if gate is None else gate.target,
@@ -194,12 +194,12 @@ def record(work: str, credo_s: float, peer: str, peer_s: float, gate: str | None
     g = _gate(gate)
     ratio = peer_s / credo_s
     if g is None:
-        _append(work, credo_s, peer, peer_s, ratio, None, None, None, "", note)
+        _append("speedup", work, credo_s, peer, peer_s, ratio, None, None, None, "", note)
         return ratio
     assert g.kind == "speedup", f"{gate} is a {g.kind} gate"
     required = g.required()
     passed = ratio >= required
-    _append(work, credo_s, peer, peer_s, ratio, g, required, passed, _status(g, ratio, required), note)
+    _append("speedup", work, credo_s, peer, peer_s, ratio, g, required, passed, _status(g, ratio, required), note)
     _check(
         passed,
         (
@@ -219,12 +219,13 @@ def record_bound(work: str, credo_s: float, bound_name: str, bound_s: float, gat
     g = _gate(gate)
     factor = credo_s / bound_s
     if g is None:
-        _append(work, credo_s, bound_name, bound_s, factor, None, None, None, "", note)
+        _append("bound", work, credo_s, bound_name, bound_s, factor, None, None, None, "", note)
         return factor
     assert g.kind == "bound", f"{gate} is a {g.kind} gate"
     required = g.required()
     passed = factor <= required
-    _append(work, credo_s, bound_name, bound_s, factor, g, required, passed, _status(g, factor, required), note)
+    status = _status(g, factor, required)
+    _append("bound", work, credo_s, bound_name, bound_s, factor, g, required, passed, status, note)
     _check(
         passed,
         (
@@ -243,7 +244,7 @@ def record_threads(work: str, two_s: float, one_s: float, gate: str | None = Non
     g = _gate(gate)
     scaling = one_s / two_s
     if g is None:
-        _append(work, two_s, "1 thread", one_s, scaling, None, None, None, "", note)
+        _append("threads", work, two_s, "1 thread", one_s, scaling, None, None, None, "", note)
         return scaling
     assert g.kind == "threads", f"{gate} is a {g.kind} gate"
     reference = reference_thread_scaling()
@@ -254,11 +255,11 @@ def record_threads(work: str, two_s: float, one_s: float, gate: str | None = Non
     required = g.target * (1 - g.margin)
     if reference < MIN_REFERENCE_SCALING:
         status = f"unchecked: no free core (reference {reference:.2f}x < {MIN_REFERENCE_SCALING}x)"
-        _append(work, two_s, "1 thread", one_s, scaling, g, required, None, status, note)
+        _append("threads", work, two_s, "1 thread", one_s, scaling, g, required, None, status, note)
         return scaling
     passed = scaling >= required
     status = "yes" if scaling >= g.target else "gate passed, target not met" if passed else "**NO**"
-    _append(work, two_s, "1 thread", one_s, scaling, g, required, passed, status, note)
+    _append("threads", work, two_s, "1 thread", one_s, scaling, g, required, passed, status, note)
     _check(
         passed,
         (
