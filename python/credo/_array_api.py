@@ -1009,7 +1009,10 @@ def row_sum_range(y_prob: Any) -> tuple[float, float] | None:
     the array lives: only the two numbers reach the host."""
     xp = namespace_of(y_prob)
     if xp is None:
-        arr = np.asarray(y_prob)
+        try:
+            arr = np.asarray(y_prob)
+        except (TypeError, ValueError):  # ragged or too deep: the metric's intake refuses it
+            return None
         if arr.ndim != 2 or not arr.size or arr.dtype.kind not in "biuf":
             return None
         sums = arr.sum(axis=1, dtype=np.float64)

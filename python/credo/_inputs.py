@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
+from credo._validate import check_same_length
+from credo.exceptions import CredoError, EmptyInputError, InvalidArgumentError, ShapeError
 
 # DLPack device types that are CPU memory (kDLCPU, kDLCUDAHost, kDLROCMHost, kDLCUDAManaged is
 # not: it may migrate); the rest are named in the error.
@@ -72,8 +73,26 @@ def to_numpy(x: Any, name: str) -> Any:
     return x
 
 
-def label_array(y: Any, name: str = "y") -> np.ndarray:
-    """Labels as a 1-D NumPy array ((n, 1) columns are flattened, as scikit-learn does)."""
+def read_array(x: Any, name: str) -> np.ndarray:
+    """``x`` (any CPU array-like) as a NumPy array of rank >= 1, without a copy where ``x`` is
+    an array: the one reading whose failures (ragged or too deeply nested lists, a scalar, None)
+    are errors naming ``name``, for the code that needs a length or a rank before a kernel
+    checks the values."""
+    try:
+        arr = np.asarray(to_numpy(x, name))
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged lists, 65+ nesting levels
+        if isinstance(exc, CredoError):
+            raise
+        raise InvalidArgumentError(f"{name}: cannot be read as an array ({exc})") from None
+    if arr.ndim == 0:
+        shown = repr(x) if len(repr(x)) <= 60 else repr(x)[:57] + "..."
+        raise ShapeError(f"{name}: expected an array, got a scalar ({shown})")
+    return arr
+
+
+def label_array(y: Any, name: str = "y", n: int | None = None) -> np.ndarray:
+    """Labels as a 1-D NumPy array ((n, 1) columns are flattened, as scikit-learn does); with
+    ``n``, exactly ``n`` of them, checked before any pass over the labels."""
     try:
         arr = np.asarray(to_numpy(y, name))
     except (TypeError, ValueError) as exc:
@@ -84,6 +103,8 @@ def label_array(y: Any, name: str = "y") -> np.ndarray:
         raise ShapeError(f"{name}: expected a 1-D array of labels, got shape {arr.shape}")
     if arr.size == 0:
         raise EmptyInputError(f"{name}: is empty")
+    if n is not None:
+        check_same_length(n, **{name: arr})
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():
             raise InvalidArgumentError(f"{name}: labels must not be NaN or infinite")
@@ -104,7 +125,7 @@ def _unique(arr: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def encode_labels(
-    y: Any, name: str = "y", *, n_classes: int | None = None, binary: bool = False
+    y: Any, name: str = "y", *, n_classes: int | None = None, binary: bool = False, n: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(classes_, codes)``: the sorted distinct labels and each label's index in them (int64).
 
@@ -112,8 +133,9 @@ def encode_labels(
     as column indices, so a class absent from this sample still has its column; any other labels
     are sorted (as scikit-learn's ``LabelEncoder``) and must be exactly ``n_classes`` (2 when
     ``binary``) distinct values, the positive class of a binary problem being ``classes_[1]``.
+    ``n``: the number of samples the labels must match.
     """
-    arr = label_array(y, name)
+    arr = label_array(y, name, n)
     k = 2 if binary else n_classes
     if arr.dtype.kind in "iuf" and k is not None:
         whole = arr.dtype.kind != "f" or np.array_equal(arr, np.round(arr))
@@ -132,9 +154,10 @@ def encode_labels(
     return classes, np.ascontiguousarray(codes, dtype=np.int64)
 
 
-def codes_for(y: Any, classes: np.ndarray, name: str = "y") -> np.ndarray:
-    """Indices into ``classes`` of the labels ``y`` (labels never seen in ``fit`` are refused)."""
-    arr = label_array(y, name)
+def codes_for(y: Any, classes: np.ndarray, name: str = "y", n: int | None = None) -> np.ndarray:
+    """Indices into ``classes`` of the labels ``y`` (labels never seen in ``fit`` are refused;
+    with ``n``, exactly ``n`` labels)."""
+    arr = label_array(y, name, n)
     if classes.dtype.kind in "iu" and arr.dtype.kind in "iuf" and np.array_equal(classes, np.arange(len(classes))):
         if arr.dtype.kind == "f" and not np.array_equal(arr, np.round(arr)):
             raise InvalidArgumentError(f"{name}: labels must be whole numbers")

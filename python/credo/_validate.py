@@ -69,8 +69,10 @@ def as_float_array(
     dtype: Any = np.float64,
     finite: bool = True,
     allow_empty: bool = False,
+    n: int | None = None,
 ) -> np.ndarray:
-    """``x`` as a C-contiguous float array of ``dtype``, checked for rank, emptiness and finiteness."""
+    """``x`` as a C-contiguous float array of ``dtype``, checked for rank, emptiness and finiteness;
+    with ``n``, for a first dimension of ``n``, checked before any copy or pass over the data."""
     try:
         arr = host_view(x, name)  # zero-copy for CPU arrays of any library; refuses device arrays
     except CredoError:
@@ -84,6 +86,8 @@ def as_float_array(
         if arr.ndim not in allowed:
             want = " or ".join(f"{d}-D" for d in allowed)
             raise ShapeError(f"{name}: expected a {want} array, got shape {arr.shape}")
+    if n is not None:
+        check_same_length(n, **{name: arr})
     if arr.size == 0 and not allow_empty:
         raise EmptyInputError(f"{name}: is empty")
     try:
@@ -108,8 +112,12 @@ def as_probabilities(x: Any, name: str, *, ndim: int | Iterable[int] | None = No
     return arr
 
 
-def as_labels(y: Any, name: str, *, n_classes: int | None = None, binary: bool = False) -> np.ndarray:
-    """Integer class labels as int64, in [0, n_classes) (or {0, 1} when ``binary``)."""
+def as_labels(
+    y: Any, name: str, *, n_classes: int | None = None, binary: bool = False, n: int | None = None
+) -> np.ndarray:
+    """Integer class labels as int64, in [0, n_classes) (or {0, 1} when ``binary``); with ``n``,
+    exactly ``n`` of them, checked before any pass over the labels (a broadcast view of 10**10
+    labels is refused at once, not scanned)."""
     try:
         arr = host_view(y, name)
     except CredoError:
@@ -120,6 +128,8 @@ def as_labels(y: Any, name: str, *, n_classes: int | None = None, binary: bool =
         raise ShapeError(f"{name}: expected a 1-D array of labels, got shape {arr.shape}")
     if arr.size == 0:
         raise EmptyInputError(f"{name}: is empty")
+    if n is not None:
+        check_same_length(n, **{name: arr})
     if arr.dtype == bool:
         arr = arr.astype(np.int64)
     if arr.dtype.kind == "f":
@@ -140,9 +150,14 @@ def as_labels(y: Any, name: str, *, n_classes: int | None = None, binary: bool =
 
 
 def check_same_length(n: int, **arrays: np.ndarray | None) -> None:
-    """Raises ShapeError naming the first array whose first dimension is not ``n``."""
+    """Raises ShapeError naming the first array whose first dimension is not ``n`` (a 0-d array,
+    a scalar, has none)."""
     for name, arr in arrays.items():
-        if arr is not None and len(arr) != n:
+        if arr is None:
+            continue
+        if getattr(arr, "ndim", 1) == 0 or not hasattr(arr, "__len__"):
+            raise ShapeError(f"{name}: expected an array of {n} entries, got a scalar ({reprlib.repr(arr)})")
+        if len(arr) != n:
             raise ShapeError(f"{name}: has {len(arr)} entries but there are {n} samples")
 
 
@@ -184,6 +199,29 @@ def check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise InvalidArgumentError(f"{name}: must be True or False, got {reprlib.repr(value)}")
     return bool(value)
+
+
+#: The largest seed the native random streams take (an unsigned 64-bit integer).
+MAX_SEED = 2**64 - 1
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """A seed: an integer in [0, 2**64 - 1] (bools refused), as a Python int."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise InvalidArgumentError(f"{name}: must be a non-negative integer, got {reprlib.repr(value)}")
+    if value > MAX_SEED:
+        raise InvalidArgumentError(f"{name}: must be at most 2**64 - 1, got {reprlib.repr(value)}")
+    return int(value)
+
+
+def check_threads(value: Any, name: str = "threads") -> int | None:
+    """A ``threads=`` argument: None (all cores) or a positive integer, as the native module's
+    own check (``arrays::Threads``) reads it, for the paths that do not reach it."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidArgumentError(f"{name}: must be a positive integer or None, got {reprlib.repr(value)}")
+    return int(value)
 
 
 def check_open_unit(value: Any, name: str) -> float:

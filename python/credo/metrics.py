@@ -39,20 +39,23 @@ import numpy as np
 
 from credo import _array_api as _xp
 from credo import _credo
-from credo._inputs import to_numpy
+from credo._inputs import read_array
 from credo._validate import (
     as_float_array,
     as_labels,
     as_probabilities,
     as_real_array,
     as_sample_weight,
+    check_bool,
     check_choice,
     check_open_unit,
     check_positive_int,
+    check_real,
     check_same_length,
+    check_seed,
+    check_threads,
 )
 from credo.exceptions import (
-    CredoError,
     DataWarning,
     InvalidArgumentError,
     NonFiniteError,
@@ -105,21 +108,14 @@ def _light(x: Any, name: str) -> np.ndarray:
 
 
 def _outcomes(y: Any, n: int, name: str = "y_true") -> np.ndarray:
-    """0/1 labels, booleans or soft outcomes in [0, 1] as float64 (range checked in Rust)."""
-    arr = _light(y, name)
-    check_same_length(n, **{name: arr})
-    return arr
+    """``n`` 0/1 labels, booleans or soft outcomes in [0, 1] as float64 (range checked in Rust;
+    the length before any conversion)."""
+    return as_float_array(y, name, ndim=1, finite=False, n=n)
 
 
-def _array(x: Any, name: str) -> np.ndarray:
-    """CPU input of any kind users have (lists, pandas / polars, ``__array__``, DLPack) as a
-    NumPy array, for the rank checks and the indexing done before the kernels validate it."""
-    try:
-        return np.asarray(to_numpy(x, name))
-    except (TypeError, ValueError, OverflowError) as exc:  # ragged lists and the like
-        if isinstance(exc, CredoError):
-            raise
-        raise InvalidArgumentError(f"{name}: cannot be read as an array ({exc})") from None
+#: CPU input of any kind users have (lists, pandas / polars, ``__array__``, DLPack) as a NumPy
+#: array of rank >= 1, for the rank checks and the indexing done before the kernels validate it.
+_array = read_array
 
 
 def _ndim(x: Any) -> int:
@@ -140,8 +136,7 @@ def top_label(y_true: Any, y_prob: Any) -> tuple[np.ndarray, np.ndarray]:
     """(confidence, correctness) of a ``[n, K]`` probability matrix: the max probability and
     1.0 where the argmax (lowest index on ties) equals the label."""
     probs = as_probabilities(y_prob, "y_prob", ndim=2)
-    labels = as_labels(y_true, "y_true", n_classes=probs.shape[1])
-    check_same_length(probs.shape[0], y_true=labels)
+    labels = as_labels(y_true, "y_true", n_classes=probs.shape[1], n=probs.shape[0])
     t = _credo.top_label(probs, labels)
     return t.confidence, t.accuracy
 
@@ -154,8 +149,7 @@ def _binary_view(y_true: Any, y_prob: Any, kind: str) -> tuple[np.ndarray, np.nd
             if arr.shape[1] != 2:
                 raise ShapeError(f"y_prob: kind='binary' needs p(y=1) or 2 columns, got shape {arr.shape}")
             probs = as_probabilities(arr, "y_prob", ndim=2)
-            labels = as_labels(y_true, "y_true", binary=True)
-            check_same_length(probs.shape[0], y_true=labels)
+            labels = as_labels(y_true, "y_true", binary=True, n=probs.shape[0])
             return np.ascontiguousarray(probs[:, 1]), labels.astype(np.float64)
         return top_label(y_true, arr)
     p = _light(y_prob, "y_prob")
@@ -230,8 +224,7 @@ def ece(
         return on_device
     if kind in ("classwise", "canonical"):
         probs = as_probabilities(y_prob, "y_prob", ndim=2)
-        labels = as_labels(y_true, "y_true", n_classes=probs.shape[1])
-        check_same_length(probs.shape[0], y_true=labels)
+        labels = as_labels(y_true, "y_true", n_classes=probs.shape[1], n=probs.shape[0])
         w = _weights(sample_weight, len(labels))
         if kind == "classwise":
             return _credo.ece_classwise(probs, labels, w, threads=threads, **opts)
@@ -298,6 +291,7 @@ def calibration_curve(
 ) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's ``calibration_curve``: (fraction of positives, mean predicted value) over
     non-empty bins, with its (a, b] bins."""
+    check_positive_int(n_bins, "n_bins")  # no None: that would be the convention's default, not 5
     t = reliability_table(y_true, y_prob, kind="binary", n_bins=n_bins, strategy=strategy, convention="sklearn")
     keep = t["count"] > 0
     return t["accuracy"][keep], t["confidence"][keep]
@@ -352,9 +346,10 @@ def smooth_ece(
     kernel smoother whose width σ is the fixed point σ = smECE_σ (or the given ``sigma``).
     Returns smECE, or (smECE, σ) with ``return_sigma``. Weights are rescaled to mean 1."""
     check_choice(kind, "kind", ("top_label", "binary"))
+    check_bool(return_sigma, "return_sigma")
+    if sigma is not None and not 0.0 < check_real(sigma, "sigma") < np.inf:
+        raise InvalidArgumentError(f"sigma: must be a positive finite number, got {sigma!r}")
     conf, acc = _binary_view(y_true, y_prob, kind)
-    if sigma is not None and not (np.isfinite(sigma) and sigma > 0):
-        raise InvalidArgumentError(f"sigma: must be a positive number, got {sigma!r}")
     r = _credo.smooth_ece(conf, acc, _weights(sample_weight, len(conf)), sigma=sigma)
     return (r.value, r.sigma) if return_sigma else r.value
 
@@ -368,8 +363,7 @@ def _score(kind: str, y_true: Any, y_prob: Any, sample_weight: Any) -> tuple[flo
     arr = _array(y_prob, "y_prob")
     if arr.ndim == 2:
         probs = as_probabilities(arr, "y_prob", ndim=2)
-        labels = as_labels(y_true, "y_true", n_classes=probs.shape[1])
-        check_same_length(probs.shape[0], y_true=labels)
+        labels = as_labels(y_true, "y_true", n_classes=probs.shape[1], n=probs.shape[0])
         return _credo.multiclass_score(kind, probs, labels, _weights(sample_weight, len(labels))), probs.shape[1]
     p = as_probabilities(y_prob, "y_prob", ndim=1)
     y = _outcomes(y_true, len(p))
@@ -508,7 +502,7 @@ def selective_risk(y_true: Any, y_score: Any, *, coverage: float, sample_weight:
     """Selective risk at the highest threshold whose coverage reaches ``coverage`` (ties are
     accepted together, so the achieved coverage can exceed it)."""
     s, y, w = _rc_inputs(y_true, y_score, sample_weight)
-    p = _credo.selective_risk_at(s, y, float(coverage), w)
+    p = _credo.selective_risk_at(s, y, check_real(coverage, "coverage"), w)  # range checked in Rust
     return SelectiveRisk(p.risk, p.coverage, p.threshold)
 
 
@@ -516,7 +510,7 @@ def coverage_at_risk(y_true: Any, y_score: Any, *, risk: float, sample_weight: A
     """The largest coverage whose selective risk is at most ``risk`` (coverage 0 and threshold
     +inf when none is)."""
     s, y, w = _rc_inputs(y_true, y_score, sample_weight)
-    p = _credo.coverage_at_risk(s, y, float(risk), w)
+    p = _credo.coverage_at_risk(s, y, check_real(risk, "risk"), w)  # range checked in Rust
     return CoverageAtRisk(p.coverage, p.threshold, p.risk)
 
 
@@ -592,8 +586,8 @@ def bootstrap(
     """
     n_res = check_positive_int(n_resamples, "n_resamples")
     check_open_unit(confidence_level, "confidence_level")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidArgumentError(f"seed: must be a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
+    threads = check_threads(threads)  # also where the Python path does not use it
     check_choice(method, "method", BOOTSTRAP_METHODS)
     kind = "bca" if method == "bias_corrected" else method
     level = float(confidence_level)
@@ -766,11 +760,13 @@ def by_segment(
 
     ``metrics`` is a metric (callable or name such as ``"ece"``), a list of them or a dict
     name → metric; each is called as ``metric(y_true[s], y_prob[s], **metric_kwargs)``. Segments
-    with fewer than ``min_count`` samples get NaN. Returns a table with columns ``segment``,
-    ``count`` and one per metric (plus a first row ``"(all)"`` when ``overall``), always as a
-    dict of NumPy arrays (column name → array), whatever is installed; ``as_frame=True`` returns
-    the same table as a pandas DataFrame instead (``pandas.DataFrame(table)`` of the dict is the
-    same). A metric that is undefined on a segment (e.g. AUROC with one class) gives NaN.
+    with fewer than ``min_count`` samples get NaN. ``y_true`` and ``y_prob`` hold numbers (what
+    every metric reads; text, complex and object arrays are refused, not turned into NaN).
+    Returns a table with columns ``segment``, ``count`` and one per metric (plus a first row
+    ``"(all)"`` when ``overall``), always as a dict of NumPy arrays (column name → array),
+    whatever is installed; ``as_frame=True`` returns the same table as a pandas DataFrame
+    instead (``pandas.DataFrame(table)`` of the dict is the same). A metric that is undefined on
+    a segment (e.g. AUROC with one class) gives NaN.
     """
     for flag, value in (("as_frame", as_frame), ("overall", overall)):
         if not isinstance(value, (bool, np.bool_)):
@@ -783,6 +779,9 @@ def by_segment(
     if yp.ndim == 0 or len(yp) == 0:
         raise ShapeError(f"y_prob: expected a non-empty array, got shape {yp.shape}")
     check_same_length(len(yp), y_true=yt, segments=seg)
+    for name, arr in (("y_true", yt), ("y_prob", yp)):  # what every metric reads: real numbers
+        if arr.dtype.kind not in "biuf":
+            raise InvalidArgumentError(f"{name}: expected numbers, got an array of dtype {arr.dtype}")
     # No metric is defined on NaN or infinite inputs: refused here, not turned into a table of
     # NaN by the per-segment "undefined on this segment" rule below.
     for name, arr in (("y_true", yt), ("y_prob", yp)):

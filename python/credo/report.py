@@ -35,10 +35,8 @@ __all__ = ["Section", "html", "metrics_table", "plot_bins"]
 
 
 def _top(y_true: Any, y_prob: Any) -> tuple[np.ndarray, np.ndarray]:
-    if np.ndim(y_prob) == 2:
-        return _m.top_label(y_true, y_prob)
-    p = np.asarray(y_prob, dtype=np.float64)
-    return p, np.asarray(y_true, dtype=np.float64)
+    """(confidence, correctness): the top-label view of [n, K] input, 1-D input as it is."""
+    return _m._binary_view(y_true, y_prob, "top_label")
 
 
 def _safe(fn: Any, *args: Any, **kw: Any) -> float:
@@ -63,6 +61,8 @@ def metrics_table(
     (``metrics.bootstrap(method="bias_corrected")``: BCa, or the basic interval where BCa
     excludes the estimate), ``ece_ci_method`` naming which ('' without resamples) and
     ``ece_ci_contains_estimate`` whether the interval contains the ECE."""
+    n_bins = check_positive_int(n_bins, "n_bins")
+    n_resamples = check_positive_int(n_resamples, "n_resamples", minimum=0)  # 0: no interval
     conf, correct = _top(y_true, y_prob)
     w = sample_weight
     row = {

@@ -538,7 +538,12 @@ def _register() -> None:
     )
     entry("metrics.ece[multiclass]", _c("credo.metrics.ece"), y_true=A(L, classes), y_prob=A(P, probs))
     entry("metrics.mce", _c("credo.metrics.mce"), **bin_args)
-    entry("metrics.adaptive_ece", _c("credo.metrics.adaptive_ece"), **bin_args, n_bins=A("count", lambda: 5))
+    entry(  # n_bins=None: the convention's default, as ece's
+        "metrics.adaptive_ece",
+        _c("credo.metrics.adaptive_ece"),
+        **bin_args,
+        n_bins=A("count", lambda: 5, optional=True),
+    )
     entry(
         "metrics.reliability_table",
         _c("credo.metrics.reliability_table"),
@@ -730,7 +735,7 @@ def _register() -> None:
         method=A("choice", lambda: "ltt"),
         p_value=A("choice", lambda: "binomial"),
         fwer=A("choice", lambda: "fixed_sequence"),
-        grid=A("count", lambda: 20),
+        grid=A("count0", lambda: 20),  # 0 tests every distinct confidence (documented)
     )
     claims = lambda: [scores()[:5], scores()[5:10], scores()[10:15], scores()[15:20]]  # noqa: E731
     entry(
@@ -1403,6 +1408,22 @@ def _anything(result: Any, _: Any, __: Any = None) -> bool:
     return True
 
 
+def _shape_kept(result: Any, rerun: Callable[[Any], Any], valid: Any) -> bool:
+    """Element-wise results keep the shape of a 2-D input: the (r, 2) result holds, in order,
+    the results of the first 2r values given flat."""
+    r = np.asarray(result)
+    flat = np.asarray(rerun(valid)).reshape(-1)
+    return r.ndim == 2 and np.array_equal(r, flat[: r.size].reshape(r.shape))
+
+
+def _per_column(result: Any, rerun: Callable[[Any], Any], valid: Any) -> bool:
+    """A 2-D input gives one result per column: the result of that column given alone."""
+    cols = _wrong_rank(valid)
+    r = np.asarray(result)
+    each = [float(rerun(cols[:, j].copy())) for j in range(cols.shape[1])]
+    return r.shape == (cols.shape[1],) and _same([float(v) for v in r], each)
+
+
 DOCUMENTED: dict[str, tuple[str, Callable[..., bool]]] = {
     # The estimators encode labels of any kind through classes_ (strings, booleans, objects).
     "*.fit:y=str": ("labels of any kind are classes", _anything),
@@ -1435,6 +1456,14 @@ DOCUMENTED: dict[str, tuple[str, Callable[..., bool]]] = {
     "conformal.clm_stop_index:set_scores=?inf": ("±inf set scores are ordered values", _anything),
     "conformal_quantile:scores=?inf": ("±inf calibration scores are ordered values", _anything),
     "conformal.clm_stop_index:lam=?inf": ("±inf thresholds are ordered values", _anything),
+    # conformal p-values are element-wise: any 1-D or 2-D shape of test scores is kept
+    # (prediction_set takes (n, n_candidates) by its docstring).
+    "ConformalPValues.p_values:scores=wrong_rank": ("p-values keep the shape of the scores", _shape_kept),
+    "ConformalPValues.prediction_set:scores=wrong_rank": ("(n, n_candidates) scores: a set per row", _shape_kept),
+    "conformal.conformal_p_values:test_scores=wrong_rank": ("p-values keep the shape of the scores", _shape_kept),
+    "conformal.conformal_p_values:test_scores=empty": ("an empty batch gives an empty result", _empty_out),
+    # rcps_upper_bound: "losses of shape (n, m) gives one bound per column".
+    "conformal.rcps_upper_bound:losses=wrong_rank": ("(n, m) losses give one bound per column", _per_column),
     # An empty batch of requests gives an empty batch of answers.
     "ConformalPValues.p_values:scores=empty": ("an empty batch gives an empty result", _empty_out),
     "ConformalPValues.prediction_set:scores=empty": ("an empty batch gives an empty result", _empty_out),

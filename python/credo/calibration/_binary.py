@@ -195,8 +195,7 @@ class IsotonicCalibrator(BinaryCalibrator):
         if bounds["y_min"] is not None and bounds["y_max"] is not None and bounds["y_min"] > bounds["y_max"]:
             raise InvalidArgumentError(f"y_min: {bounds['y_min']} is above y_max = {bounds['y_max']}")
         x, dtype = scores_1d(X)
-        classes, t = _isotonic_targets(y)
-        check_same_length(len(x), y=t)
+        classes, t = _isotonic_targets(y, len(x))
         w = check_sample_weight(sample_weight, len(x))
         if self.increasing == "auto":
             _warn_if_direction_unclear(x, t)
@@ -275,18 +274,20 @@ class IsotonicCalibrator(BinaryCalibrator):
         return obj
 
 
-def _isotonic_targets(y: Any) -> tuple[np.ndarray | None, np.ndarray]:
-    """``(classes_ or None, targets)``: floats and 0/1 integers as they are; two-valued labels
-    of any other kind as 0 / 1 for ``classes_[1]``."""
+def _isotonic_targets(y: Any, n: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """``(classes_ or None, targets)`` for ``n`` samples: floats and 0/1 integers as they are;
+    two-valued labels of any other kind as 0 / 1 for ``classes_[1]``."""
     arr = to_numpy(y, "y")
     try:
         arr = np.asarray(arr)
     except (TypeError, ValueError):
         return None, as_float_array(arr, "y", ndim=1, finite=False)  # raises, naming y
+    if arr.ndim == 1:  # the length before any pass over the labels
+        check_same_length(n, y=arr)
     kind = arr.dtype.kind
     if kind == "f" or (kind in "iu" and (np.isin(arr, (0, 1)).all() or len(np.unique(arr)) != 2)):
         return None, as_float_array(arr, "y", ndim=1, finite=False)
-    classes, codes = encode_labels(arr, "y", binary=True)
+    classes, codes = encode_labels(arr, "y", binary=True, n=n)
     return classes, codes.astype(np.float64)
 
 

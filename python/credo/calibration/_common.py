@@ -10,8 +10,8 @@ import numpy as np
 from credo import _artifact
 from credo._base import Estimator
 from credo._inputs import encode_labels, to_numpy
-from credo._validate import as_float_array, check_is_fitted, check_same_length
-from credo.exceptions import InvalidArgumentError, ShapeError
+from credo._validate import as_float_array, check_is_fitted
+from credo.exceptions import ShapeError
 
 #: The labels a classifier-like calibrator was fitted with (absent in artefacts written before
 #: ``classes_`` existed: the labels were then 0..K-1).
@@ -47,8 +47,7 @@ def scores_1d(x: Any, name: str = "X") -> tuple[np.ndarray, np.dtype]:
 def binary_targets(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     """``(classes_, targets)``: labels of any two values (strings, booleans, {-1, 1}, {1, 2},
     pandas categoricals; {0, 1} keep their meaning) as float64 targets 1.0 for ``classes_[1]``."""
-    classes, codes = encode_labels(y, "y", binary=True)
-    check_same_length(n, y=codes)
+    classes, codes = encode_labels(y, "y", binary=True, n=n)
     return classes, codes.astype(np.float64)
 
 
@@ -130,9 +129,3 @@ def check_sample_weight(w: Any, n: int) -> np.ndarray | None:
     from credo._validate import as_sample_weight
 
     return as_sample_weight(w, n)
-
-
-def check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise InvalidArgumentError(f"{name}: must be True or False, got {value!r}")
-    return bool(value)

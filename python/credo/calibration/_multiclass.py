@@ -10,7 +10,7 @@ import numpy as np
 from credo import _artifact, _credo
 from credo._base import Estimator
 from credo._inputs import encode_labels, to_numpy
-from credo._validate import as_probabilities, check_choice, check_is_fitted, check_same_length
+from credo._validate import as_probabilities, check_choice, check_is_fitted
 from credo.calibration._common import CLASSES, check_sample_weight, fingerprint
 from credo.exceptions import InvalidArgumentError, ShapeError
 
@@ -86,8 +86,7 @@ class MulticlassCalibrator(Estimator):
         n, k = p.shape
         if k < 2:
             raise ShapeError(f"X: needs at least 2 classes (columns), got {k}")
-        classes, labels = encode_labels(y, "y", n_classes=k)
-        check_same_length(n, y=labels)
+        classes, labels = encode_labels(y, "y", n_classes=k, n=n)
         w = check_sample_weight(sample_weight, n)
         if self.strategy == "top-label":
             top = _credo.top_probability(p)

@@ -8,6 +8,7 @@ import numpy as np
 
 from credo import _artifact
 from credo._base import Estimator
+from credo._inputs import read_array
 from credo._validate import check_is_fitted, check_positive_int, check_same_length
 from credo.calibration._common import check_sample_weight, fingerprint
 from credo.calibration._multiclass import dump_calibrator, load_calibrator, make_calibrator
@@ -18,7 +19,7 @@ ALL_METHODS: dict[str, type[Any]] = {}
 
 
 def _segment_keys(segments: Any, n: int) -> np.ndarray:
-    arr = np.asarray(segments)
+    arr = read_array(segments, "segments")
     if arr.ndim != 1:
         raise ShapeError(f"segments: expected a 1-D array of segment labels, got shape {arr.shape}")
     check_same_length(n, segments=arr)
@@ -82,8 +83,8 @@ class SegmentedCalibrator(Estimator):
     def fit(self, X: Any, y: Any, segments: Any, sample_weight: Any = None) -> SegmentedCalibrator:
         min_n = check_positive_int(self.min_samples, "min_samples")
         make_calibrator(self.method, self.params, ALL_METHODS)
-        X = np.asarray(X)
-        y = np.asarray(y)
+        X = read_array(X, "X")
+        y = read_array(y, "y")
         n = len(X)
         check_same_length(n, y=y)
         seg = _segment_keys(segments, n)
@@ -122,7 +123,7 @@ class SegmentedCalibrator(Estimator):
 
     def _apply(self, X: Any, segments: Any, how: str) -> np.ndarray:
         check_is_fitted(self, "pooled_")
-        X = np.asarray(X)
+        X = read_array(X, "X")
         seg = _segment_keys(segments, len(X))
         values, inverse = np.unique(seg, return_inverse=True)
         out = None

@@ -10,7 +10,7 @@ import numpy as np
 from credo import _artifact, _credo
 from credo._base import Estimator
 from credo._inputs import encode_labels, to_numpy
-from credo._validate import as_float_array, check_choice, check_is_fitted, check_same_length
+from credo._validate import as_float_array, check_choice, check_is_fitted
 from credo.calibration._common import CLASSES, check_sample_weight, fingerprint
 from credo.exceptions import InvalidArgumentError, ShapeError
 
@@ -90,8 +90,7 @@ class TemperatureScaling(Estimator):
         self._check_threads()
         x, kind = self._read(X, fitting=True)
         k = 2 if kind == "binary" else x.shape[1]
-        classes, labels = encode_labels(y, "y", n_classes=k)
-        check_same_length(len(x), y=labels)
+        classes, labels = encode_labels(y, "y", n_classes=k, n=len(x))
         if np.all(labels == labels[0]):
             raise InvalidArgumentError(
                 f"y: only class {classes[labels[0]]!r} occurs; calibration needs at least two classes"

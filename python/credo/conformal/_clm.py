@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from credo import _credo
-from credo._validate import as_float_array, check_open_unit, check_positive_int
-from credo.exceptions import InvalidArgumentError, NonFiniteError
+from credo._validate import as_float_array, check_open_unit, check_positive_int, check_real
+from credo.exceptions import NonFiniteError
 
 
 def clm_set_scores(scores: Any, *, kind: str = "geometric") -> np.ndarray:
@@ -26,14 +26,10 @@ def clm_set_scores(scores: Any, *, kind: str = "geometric") -> np.ndarray:
 def clm_stop_index(set_scores: Any, lam: float) -> np.ndarray:
     """Per row, the number of generations whose cumulative-max set score is < ``lam``, clipped
     to [0, G − 1]: the index of the generation at which sampling stops."""
-    arr = as_float_array(set_scores, "set_scores", ndim=2, finite=False)
-    try:
-        lam = float(lam)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"lam: must be a number, got {lam!r}") from None
-    if np.isnan(lam):
-        raise NonFiniteError("lam: must not be NaN")
-    return _credo.clm_stop_index(arr, lam).astype(np.int64)
+    arr = as_float_array(set_scores, "set_scores", ndim=2, finite=False)  # NaN refused in Rust
+    if isinstance(lam, (float, np.floating)) and lam != lam:
+        raise NonFiniteError("lam: must not be NaN")  # ±inf are ordered thresholds
+    return _credo.clm_stop_index(arr, check_real(lam, "lam")).astype(np.int64)
 
 
 def clm_p_values(loss: Any, n: int, epsilon: float) -> np.ndarray:

@@ -8,16 +8,14 @@ import numpy as np
 
 from credo import _artifact, _credo
 from credo._base import Estimator
-from credo._validate import as_float_array, check_is_fitted, check_open_unit
+from credo._validate import as_float_array, check_bool, check_is_fitted, check_open_unit, check_seed
 from credo.exceptions import InvalidArgumentError, NotFittedError
 
 
 def _seed(seed: Any) -> int:
     if seed is None:
         return int(np.random.default_rng().integers(0, 2**63))
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidArgumentError(f"seed: must be a non-negative integer or None, got {seed!r}")
-    return int(seed)
+    return check_seed(seed)
 
 
 def conformal_p_values(
@@ -28,8 +26,11 @@ def conformal_p_values(
 
     Plain: ``(#{cal >= s} + 1) / (n + 1)``. Smoothed: ``(#{cal > s} + theta (#{cal = s} + 1)) /
     (n + 1)`` with ``theta ~ U(0, 1)`` drawn from ``seed`` (exactly uniform under exchangeability).
+    ``test_scores`` of any 1-D or 2-D shape (an empty one too) give p-values of that shape.
     """
-    return ConformalPValues(smoothed=smoothed, seed=seed).fit(calibration_scores).p_values(test_scores)
+    cal = as_float_array(calibration_scores, "calibration_scores", ndim=1)
+    test = as_float_array(test_scores, "test_scores", ndim=(1, 2), allow_empty=True)
+    return ConformalPValues(smoothed=smoothed, seed=seed).fit(cal).p_values(test)
 
 
 @_artifact.register
@@ -61,6 +62,7 @@ class ConformalPValues(Estimator):
 
     def fit(self, scores: Any) -> ConformalPValues:
         """Stores the sorted calibration nonconformity ``scores``."""
+        check_bool(self.smoothed, "smoothed")
         if self.seed is not None:
             _seed(self.seed)
         arr = as_float_array(scores, "scores", ndim=1, finite=False)  # checked in Rust
@@ -70,6 +72,8 @@ class ConformalPValues(Estimator):
 
     def p_value(self, score: float) -> float:
         """The plain p-value of one score (sub-microsecond: one native call, O(log n))."""
+        if isinstance(score, (bool, np.bool_)):  # a number to the native call, not a score
+            raise InvalidArgumentError(f"score: must be one number, got {score!r}")
         try:
             return self._native.p_value(score)
         except AttributeError:
@@ -78,7 +82,8 @@ class ConformalPValues(Estimator):
             raise InvalidArgumentError(f"score: must be one number, got {type(score).__name__}") from None
 
     def p_values(self, scores: Any) -> np.ndarray:
-        """p-values of many scores (smoothed and seeded when ``smoothed=True``)."""
+        """p-values of many scores (smoothed and seeded when ``smoothed=True``), of the shape of
+        ``scores`` (1-D or 2-D; an empty batch gives an empty result)."""
         check_is_fitted(self, "_native")
         arr = as_float_array(scores, "scores", ndim=(1, 2), allow_empty=True, finite=False)
         flat = np.ascontiguousarray(arr.reshape(-1))

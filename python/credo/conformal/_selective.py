@@ -10,6 +10,7 @@ import numpy as np
 
 from credo import _artifact, _credo
 from credo._base import Estimator
+from credo._inputs import read_array
 from credo._validate import (
     as_float_array,
     check_is_fitted,
@@ -70,7 +71,7 @@ def rcps_upper_bound(losses: Any, delta: float, *, bound: str = "wsr") -> float 
 
 
 def _as_correct(correct: Any, n: int) -> np.ndarray:
-    arr = np.asarray(correct)
+    arr = read_array(correct, "correct")
     if arr.ndim != 1:
         raise ShapeError(f"correct: expected a 1-D array, got shape {arr.shape}")
     check_same_length(n, correct=arr)
@@ -163,8 +164,7 @@ class SelectiveThreshold(Estimator):
     def _check_params(self) -> tuple[float, float]:
         target = check_open_unit(self.target_risk, "target_risk")
         delta = check_open_unit(self.delta, "delta")
-        if isinstance(self.grid, bool) or not isinstance(self.grid, (int, np.integer)) or self.grid < 0:
-            raise InvalidArgumentError(f"grid: must be a non-negative integer, got {self.grid!r}")
+        check_positive_int(self.grid, "grid", minimum=0)
         if self.segment_targets is not None:
             if not isinstance(self.segment_targets, dict):
                 raise InvalidArgumentError("segment_targets: must be a dict {segment: target_risk}")
@@ -192,7 +192,7 @@ class SelectiveThreshold(Estimator):
             if not res["feasible"]:
                 warnings.warn(self._infeasible_message(None, target, len(conf)), NoThresholdWarning, stacklevel=2)
         else:
-            seg = np.asarray(segments)
+            seg = read_array(segments, "segments")
             if seg.ndim != 1:
                 raise ShapeError(f"segments: expected a 1-D array, got shape {seg.shape}")
             check_same_length(len(conf), segments=seg)

@@ -20,6 +20,7 @@ from credo._validate import (
     check_positive_int,
     check_real,
     check_same_length,
+    check_seed,
 )
 from credo.conformal._quantile import IF_INFINITE, min_calibration_size
 from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
@@ -50,8 +51,7 @@ def coverage(sets: Any, labels: Any) -> float:
     """Fraction of rows whose set (boolean mask [n, K]) contains the true label (an integer
     column index; map other labels with ``ConformalSets.classes_``)."""
     mask = _mask(sets)
-    y = as_labels(labels, "labels", n_classes=mask.shape[1])
-    check_same_length(mask.shape[0], labels=y)
+    y = as_labels(labels, "labels", n_classes=mask.shape[1], n=mask.shape[0])
     return float(mask[np.arange(len(y)), y].mean())
 
 
@@ -162,14 +162,8 @@ class ConformalSets(Estimator):
         last = self.include_last_label
         if not (isinstance(last, (bool, np.bool_)) or (isinstance(last, str) and last == "randomized")):
             raise InvalidArgumentError(f"include_last_label: must be True, False or 'randomized', got {last!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise InvalidArgumentError(f"seed: must be a non-negative integer, got {self.seed!r}")
-        if (
-            isinstance(self.raps_k_reg, bool)
-            or not isinstance(self.raps_k_reg, (int, np.integer))
-            or self.raps_k_reg < 0
-        ):
-            raise InvalidArgumentError(f"raps_k_reg: must be a non-negative integer, got {self.raps_k_reg!r}")
+        check_seed(self.seed)
+        check_positive_int(self.raps_k_reg, "raps_k_reg", minimum=0)
         if not 0.0 <= check_real(self.raps_lambda, "raps_lambda") < np.inf:
             raise InvalidArgumentError(f"raps_lambda: must be a non-negative finite number, got {self.raps_lambda!r}")
         return alpha
@@ -209,8 +203,7 @@ class ConformalSets(Estimator):
         alpha = self._check_params()
         p = _probs_array(probs)
         n, k = p.shape
-        classes, y = encode_labels(labels, "labels", n_classes=k)
-        check_same_length(n, labels=y)
+        classes, y = encode_labels(labels, "labels", n_classes=k, n=n)
         if self.mondrian == "segment" and segments is None:
             raise InvalidArgumentError("segments: required when mondrian='segment'")
         if self.mondrian != "segment" and segments is not None:
@@ -267,8 +260,7 @@ class ConformalSets(Estimator):
         ``empty_fraction``, ``size_counts`` (rows with set size 0..K), and per class (or per
         segment) ``group_coverage`` / ``group_mean_size``."""
         sets = self.predict_sets(probs, segments=segments)
-        y = codes_for(labels, self.classes_, "labels")
-        check_same_length(sets.shape[0], labels=y)
+        y = codes_for(labels, self.classes_, "labels", sets.shape[0])
         hit = sets[np.arange(len(y)), y]
         size = sets.sum(axis=1)
         out: dict[str, Any] = {

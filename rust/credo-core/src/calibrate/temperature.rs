@@ -62,9 +62,11 @@ fn fault_error(i: usize, fault: RowFault, v: f64) -> CredoError {
     match fault {
         RowFault::NonFinite(j) => CredoError::non_finite("X", format!("non-finite logit {v} at row {i}, column {j}")),
         RowFault::NoFinite => CredoError::non_finite("X", format!("row {i} has no finite logit")),
-        RowFault::LabelMasked => {
-            CredoError::invalid("y", format!("the true class of row {i} has logit -inf (infinite loss)"))
-        }
+        // The logit is X's, the class y's: named by X, the argument holding the bad value.
+        RowFault::LabelMasked => CredoError::invalid(
+            "X",
+            format!("row {i} gives its true class (y[{i}]) a logit of -inf (infinite loss)"),
+        ),
     }
 }
 
@@ -656,7 +658,9 @@ mod tests {
         assert!(m.beta > 0.0);
         let p = m.predict_logits(&z, 2, 3).unwrap();
         assert_eq!(p[1], 0.0);
-        assert!(fit_logits(&z, 2, 3, &[1, 1], None).is_err(), "true class at -inf");
+        // The -inf is X's value: the error names X (and says which label made it fatal).
+        let masked = fit_logits(&z, 2, 3, &[1, 1], None).unwrap_err().to_string();
+        assert!(masked.starts_with("X: row 0 "), "{masked}");
         assert!(fit_logits(&[0.0, f64::NAN], 1, 2, &[0], None).is_err());
         assert!(fit_logits(&[0.0, 1.0], 1, 2, &[2], None).is_err());
         assert!(fit_logits(&[0.0, 1.0], 1, 1, &[0], None).is_err());

@@ -74,6 +74,13 @@ pub fn stop_index(set_scores: &[f64], n: usize, g: usize, lambda: f64) -> Result
     if lambda.is_nan() {
         return Err(CredoError::non_finite("lam", "must not be NaN"));
     }
+    // ±inf are ordered scores; NaN is not (it would drop out of the running max unnoticed).
+    if let Some(i) = set_scores.iter().position(|x| x.is_nan()) {
+        return Err(CredoError::non_finite(
+            "set_scores",
+            format!("NaN at row {}, generation {}", i / g, i % g),
+        ));
+    }
     Ok(set_scores
         .chunks_exact(g)
         .map(|row| {
@@ -163,6 +170,12 @@ mod tests {
         assert_eq!(stop_index(&[0.5, 0.9, 0.9], 1, 3, 0.7).unwrap(), vec![1]);
         assert_eq!(stop_index(&[0.5, 0.9, 0.9], 1, 3, 2.0).unwrap(), vec![2]);
         assert_eq!(stop_index(&[0.5, 0.9, 0.9], 1, 3, 0.1).unwrap(), vec![0]);
+        // ±inf are ordered set scores; NaN is refused, naming its cell.
+        assert_eq!(stop_index(&[0.5, f64::INFINITY], 1, 2, 0.7).unwrap(), vec![1]);
+        let nan = stop_index(&[0.5, 0.9, 0.1, f64::NAN], 2, 2, 0.7)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(nan, "set_scores: NaN at row 1, generation 1");
         // A shape whose cell count overflows is an error, not a wrapped length.
         assert!(set_scores(&[0.5], usize::MAX, 2, SetScore::Max).is_err());
         assert!(stop_index(&[0.5], 2, usize::MAX, 0.1).is_err());
