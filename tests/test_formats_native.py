@@ -348,7 +348,11 @@ logprob_values = st.one_of(
     st.just(-0.0),
 )
 token_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)
-top_entry = st.fixed_dictionaries({"token": token_text, "logprob": logprob_values})
+# With `bytes` last, as servers write the entries: the scanner's one-step reading of an entry.
+top_entry = st.fixed_dictionaries(
+    {"token": token_text, "logprob": logprob_values},
+    optional={"bytes": st.one_of(st.none(), st.lists(st.integers(0, 255), max_size=20))},
+)
 content_entry = st.fixed_dictionaries(
     {"token": token_text, "logprob": logprob_values},
     optional={
@@ -392,3 +396,26 @@ def test_native_matches_the_python_reader_on_legacy(rows: list[tuple[str, Any, A
     ref = reference(resp)
     for x in (data.body(resp), resp):
         assert_same(formats.from_openai(x), ref)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(min_value=-1e4, max_value=0.0, allow_nan=False),
+            st.floats(min_value=-1.0, max_value=0.0, allow_nan=False, allow_subnormal=False),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    compact=st.booleans(),
+)
+def test_logprobs_are_read_to_the_last_bit(values: list[float], compact: bool) -> None:
+    """Every logprob of a body (as ``json.dumps`` writes floats: shortest round-trip text,
+    exponents below 1e-4) is the double ``json.loads`` gives, bit for bit."""
+    top = [{"token": f"t{i}", "logprob": v, "bytes": [116, 48 + i % 10]} for i, v in enumerate(values)]
+    resp = {
+        "choices": [{"index": 0, "logprobs": {"content": [{"token": "t", "logprob": values[0], "top_logprobs": top}]}}]
+    }
+    b = data.body(resp, compact=compact)
+    assert_same(formats.from_openai(b), reference(json.loads(b)))

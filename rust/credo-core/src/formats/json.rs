@@ -1,10 +1,21 @@
 //! A schema-directed scanner over a JSON body: the [`Node`] of a response read straight from its
 //! bytes. Nothing is built for the values the reader does not ask for: they are skipped (checked
 //! for JSON syntax, nesting bounded by [`MAX_DEPTH`]); strings are kept as byte spans and decoded
-//! only on demand; numbers are parsed by a correctly rounded parser (`fast-float2`), so every
-//! value is the double Python's `float()` gives for the same text.
+//! only on demand. Numbers are correctly rounded (every value is the double Python's `float()`
+//! gives for the same text): the form logprobs take by [`number`]'s parser, the rest by
+//! `fast-float2`.
+//!
+//! The common layouts are read in few steps: strings and the `bytes` lists of integers are
+//! found 16 bytes at a time ([`scan`]); keys are compared where the layout predicts them; a
+//! `top_logprobs` entry in the form servers write is read in one pass
+//! ([`Node::plain_top_entry`]). Each of these steps gives way to the general walk at the first
+//! byte it does not expect, so errors and unusual layouts are read (and reported) as before; the
+//! tests hold both to the same results.
 
-use super::{Kind, Node, ReadError};
+use std::borrow::Cow;
+
+use super::{number, scan, Kind, Node, ReadError};
+use crate::simd::SimdLevel;
 
 /// Deepest nesting of arrays and objects accepted (Python's `json` recursion limit is about 1000
 /// frames; the layouts read here are at most six deep).
@@ -105,15 +116,38 @@ pub struct Body<'a> {
     b: &'a [u8],
     pos: usize,
     depth: u32,
+    /// Whether the vector kernels of [`scan`] run (the crate's SIMD level is above scalar).
+    vector: bool,
+    /// Whether [`Node::plain_top_entry`] reads entries in one step (off: the general walk
+    /// reads them, as the tests compare).
+    shortcuts: bool,
 }
 
 impl<'a> Body<'a> {
-    /// A scanner over `b` (at most 4 GiB: spans are 32-bit).
+    /// A scanner over `b` (at most 4 GiB: spans are 32-bit), at the crate's SIMD level.
     pub fn new(b: &'a [u8]) -> Result<Self, ReadError> {
+        Self::at_level(b, crate::simd::active())
+    }
+
+    /// A scanner whose kernels run at `level` (the tests compare the levels).
+    pub fn at_level(b: &'a [u8], level: SimdLevel) -> Result<Self, ReadError> {
         if u32::try_from(b.len()).is_err() {
             return Err(ReadError::invalid("the body is larger than 4 GiB"));
         }
-        Ok(Self { b, pos: 0, depth: 0 })
+        Ok(Self {
+            b,
+            pos: 0,
+            depth: 0,
+            vector: level != SimdLevel::Scalar,
+            shortcuts: true,
+        })
+    }
+
+    /// The same scanner with the one-step readings off (every value read by the general walk).
+    #[must_use]
+    pub fn general(mut self) -> Self {
+        self.shortcuts = false;
+        self
     }
 
     /// The cursor on the root value (leading whitespace and a UTF-8 byte-order mark skipped).
@@ -146,6 +180,16 @@ impl<'a> Body<'a> {
 
     #[inline(always)]
     fn ws(&mut self) {
+        // Most values follow their separator directly or after one space.
+        match self.b.get(self.pos) {
+            Some(&c) if c > b' ' => return,
+            None => return,
+            Some(b' ') if self.b.get(self.pos + 1).is_some_and(|&c| c > b' ') => {
+                self.pos += 1;
+                return;
+            }
+            _ => {}
+        }
         while let Some(&c) = self.b.get(self.pos) {
             if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
                 self.pos += 1;
@@ -181,16 +225,8 @@ impl<'a> Body<'a> {
         let b = self.b;
         let mut escaped = false;
         loop {
-            // Eight bytes at a time: stop at the first quote, backslash or control character.
-            while i + 8 <= b.len() {
-                let w = u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
-                let stop = has_byte(w, b'"') | has_byte(w, b'\\') | has_below(w, 0x20);
-                if stop != 0 {
-                    i += (stop.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                i += 8;
-            }
+            // Straight to the first quote, backslash or control character.
+            i = scan::string_stop(b, i, self.vector);
             let Some(&c) = b.get(i) else {
                 self.pos = b.len();
                 return Err(self.syntax("an unterminated string"));
@@ -330,8 +366,11 @@ impl<'a> Body<'a> {
                     self.pos += 1;
                 } else {
                     // Arrays of small integers (the `bytes` of every token) are the most
-                    // common value skipped: read by a tight loop while they are plain.
-                    if !self.skip_plain_ints() {
+                    // common value skipped: checked 16 bytes at a time, or read by a tight
+                    // loop, while they are plain.
+                    if let Some(end) = scan::int_array_end(self.b, self.pos, self.vector) {
+                        self.pos = end;
+                    } else if !self.skip_plain_ints() {
                         loop {
                             self.skip()?;
                             if self.after_item(b']')? {
@@ -438,24 +477,6 @@ impl<'a> Body<'a> {
     }
 }
 
-/// A bit set in the byte lanes of `w` equal to `c` (exact: no false positive in a lower lane
-/// decides the first hit, and higher lanes only matter after it).
-#[inline(always)]
-fn has_byte(w: u64, c: u8) -> u64 {
-    has_zero(w ^ (0x0101_0101_0101_0101u64 * u64::from(c)))
-}
-
-#[inline(always)]
-fn has_zero(v: u64) -> u64 {
-    v.wrapping_sub(0x0101_0101_0101_0101) & !v & 0x8080_8080_8080_8080
-}
-
-/// A bit set in the byte lanes of `w` below `n` (n ≤ 128).
-#[inline(always)]
-fn has_below(w: u64, n: u8) -> u64 {
-    w.wrapping_sub(0x0101_0101_0101_0101u64 * u64::from(n)) & !w & 0x8080_8080_8080_8080
-}
-
 impl Body<'_> {
     fn wrong(&self, want: &str) -> ReadError {
         match self.kind() {
@@ -520,6 +541,80 @@ impl Node for Body<'_> {
         Ok(())
     }
 
+    fn pick(
+        &mut self,
+        names: &[&'static str],
+        mut f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>,
+    ) -> Result<(), ReadError> {
+        if self.peek() != b'{' {
+            return Err(self.wrong("an object"));
+        }
+        self.enter()?;
+        self.pos += 1;
+        self.ws();
+        if self.peek() == b'}' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        let b = self.b;
+        // Servers write the members of every entry in the same order: the name after the last
+        // one found is tried first.
+        let mut guess = 0;
+        loop {
+            if self.peek() != b'"' {
+                return Err(self.syntax("expected a key"));
+            }
+            let (which, name) = match self.predicted_key(names, guess) {
+                Some(j) => (Some(j), names[j].as_bytes()),
+                None => {
+                    let (span, escaped) = self.string()?;
+                    let name: Cow<'_, [u8]> = if escaped {
+                        Cow::Owned(span.decode(b)?.into_bytes())
+                    } else {
+                        Cow::Borrowed(span.raw(b))
+                    };
+                    match names.iter().position(|n| n.as_bytes() == &*name) {
+                        Some(j) => (Some(j), names[j].as_bytes()),
+                        None => {
+                            self.colon()?;
+                            self.skip().map_err(|e| e.in_field(&name))?;
+                            if self.after_item(b'}')? {
+                                break;
+                            }
+                            continue;
+                        }
+                    }
+                }
+            };
+            let Some(j) = which else { unreachable!() };
+            guess = if j + 1 == names.len() { 0 } else { j + 1 };
+            self.colon()?;
+            let at = self.pos;
+            f(j, self).map_err(|e| e.in_field(name))?;
+            if self.pos == at {
+                self.skip().map_err(|e| e.in_field(name))?;
+            }
+            if self.after_item(b'}')? {
+                break;
+            }
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    fn plain_top_entry(&mut self, want_token: bool) -> Option<(Option<Span>, f64)> {
+        if !self.shortcuts {
+            return None;
+        }
+        let start = self.pos;
+        let read = self.plain_top_entry_here();
+        if read.is_none() {
+            self.pos = start;
+        }
+        read.map(|(token, lp)| (want_token.then_some(token), lp))
+    }
+
     fn items(&mut self, mut f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>) -> Result<(), ReadError> {
         if self.peek() != b'[' {
             return Err(self.wrong("a list"));
@@ -552,7 +647,14 @@ impl Node for Body<'_> {
         match self.peek() {
             b'n' => self.literal(b"null").map(|()| None),
             b'-' | b'0'..=b'9' => {
-                // One pass: the float parser reads the number and says where it ends; the text
+                // The form logprobs take (`-0.0123456`, no exponent, ≤ 19 digits): one pass.
+                if self.shortcuts {
+                    if let Some((v, n)) = number::plain_decimal(&self.b[self.pos..]) {
+                        self.pos += n;
+                        return Ok(Some(v));
+                    }
+                }
+                // Else one pass too: the float parser reads the number and says where it ends; the text
                 // it took is then checked against JSON's grammar (no '+', no leading zeros, a
                 // digit after the point) — anything else takes the checked path below.
                 let rest = &self.b[self.pos..];
@@ -575,6 +677,102 @@ impl Node for Body<'_> {
             return Err(self.wrong("a string"));
         }
         self.string().map(|(s, _)| s)
+    }
+}
+
+impl Body<'_> {
+    /// The literal `lit` under the cursor, passed over (a constant length: compared inline).
+    #[inline(always)]
+    fn eat<const N: usize>(&mut self, lit: &[u8; N]) -> bool {
+        match self.b.get(self.pos..self.pos + N) {
+            Some(s) if s == lit => {
+                self.pos += N;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// One optional space (the separators' layouts servers write: `", "` and `": "`, or none).
+    #[inline(always)]
+    fn space(&mut self) {
+        if self.peek() == b' ' {
+            self.pos += 1;
+        }
+    }
+
+    /// [`Node::plain_top_entry`]'s reading, the cursor left wherever it stopped on `None`.
+    #[inline(always)]
+    fn plain_top_entry_here(&mut self) -> Option<(Span, f64)> {
+        // The entry and its `bytes` list nest two levels below the cursor.
+        if self.depth + 2 > MAX_DEPTH || !self.eat(b"{\"token\":") {
+            return None;
+        }
+        self.space();
+        if self.peek() != b'"' {
+            return None;
+        }
+        let (token, _) = self.string().ok()?;
+        if !self.eat(b",") {
+            return None;
+        }
+        self.space();
+        if !self.eat(b"\"logprob\":") {
+            return None;
+        }
+        self.space();
+        let (lp, used) = number::plain_decimal(&self.b[self.pos..])?;
+        self.pos += used;
+        if !self.eat(b",") {
+            return None;
+        }
+        self.space();
+        if !self.eat(b"\"bytes\":") {
+            return None;
+        }
+        self.space();
+        if self.peek() == b'[' {
+            match scan::int_array_end(self.b, self.pos + 1, self.vector) {
+                Some(end) => self.pos = end,
+                None => {
+                    self.depth += 1;
+                    let skipped = self.skip();
+                    self.depth -= 1;
+                    skipped.ok()?;
+                }
+            }
+        } else if !self.eat(b"null") {
+            return None;
+        }
+        self.eat(b"}").then_some((token, lp))
+    }
+
+    /// The key under the cursor (at its opening quote), when it is spelled exactly as one of
+    /// `names` (tried from `guess` on): the cursor moves past its closing quote. Names hold no
+    /// quote or backslash, so the raw bytes and the closing quote identify the key; a key
+    /// written with escapes is left to the general path.
+    #[inline(always)]
+    fn predicted_key(&mut self, names: &[&'static str], guess: usize) -> Option<usize> {
+        if !self.shortcuts {
+            return None;
+        }
+        let at = self.pos + 1;
+        for t in 0..names.len() {
+            let j = if guess + t >= names.len() {
+                guess + t - names.len()
+            } else {
+                guess + t
+            };
+            let n = names[j].as_bytes();
+            debug_assert!(!n.contains(&b'"') && !n.contains(&b'\\'));
+            // The closing quote first (it tells most names apart), then the bytes, compared
+            // inline (a library `memcmp` call costs more than these few bytes).
+            if self.b.get(at + n.len()) == Some(&b'"') && self.b[at..at + n.len()].iter().zip(n).all(|(a, b)| a == b) {
+                self.pos = at + n.len() + 1;
+                return Some(j);
+            }
+        }
+        None
     }
 }
 

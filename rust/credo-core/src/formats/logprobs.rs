@@ -555,6 +555,11 @@ impl<T: Clone> Walk<T> {
                     return v.number().map(|_| ());
                 }
                 v.items(|_, e| {
+                    if let Some((tok, lp)) = e.plain_top_entry(self.rows.want_tokens) {
+                        let lp = logprob(Some(lp)).map_err(|e| e.in_field(b"logprob"))?;
+                        self.rows.entry(tok, lp);
+                        return Ok(());
+                    }
                     if e.kind() == Kind::Null {
                         e.number()?;
                         self.rows.entry(None, f64::NAN);
@@ -1023,5 +1028,203 @@ mod tests {
         assert_eq!((r.layout, r.rows, r.width), (Layout::Legacy, 2, 2));
         assert_eq!(&r.top[2..], &[-0.1, -0.2]);
         assert!(r.top[0].is_nan() && r.chosen[0].is_nan() && r.chosen[1] == -0.5);
+    }
+}
+
+#[cfg(test)]
+mod shortcut_tests {
+    //! The one-step readings (plain entries, plain numbers, predicted keys, the vector kernels)
+    //! against the general walk at the scalar level, on random bodies in the layouts servers
+    //! write and on broken ones: the same arrays to the bit, or the same error.
+    use super::*;
+    use crate::rng::SplitMix64;
+    use crate::simd::SimdLevel;
+
+    fn read_with(body: &[u8], opts: &ReadOptions, fast: bool) -> Result<Logprobs<Span>> {
+        let b = if fast {
+            Body::new(body)
+        } else {
+            Body::at_level(body, SimdLevel::Scalar).map(Body::general)
+        };
+        let mut b = b.map_err(|e| e.into_credo("response"))?;
+        let out = read(b.root(), opts)?;
+        b.finish().map_err(|e| e.into_credo("response"))?;
+        Ok(out)
+    }
+
+    fn pick<'a>(g: &mut SplitMix64, xs: &[&'a str]) -> &'a str {
+        xs[(g.next_f64() * xs.len() as f64) as usize % xs.len()]
+    }
+
+    /// A logprob's text; `bad` draws malformed ones too.
+    fn logprob_text(g: &mut SplitMix64, bad: bool) -> String {
+        let x = -(g.next_f64() * 10f64.powi((g.next_f64() * 6.0) as i32 - 3));
+        match (g.next_f64() * if bad { 14.0 } else { 12.0 }) as u32 {
+            0..=5 => format!("{x:?}"),
+            6 => format!("{x:.*}", (g.next_f64() * 22.0) as usize),
+            7 => format!("{x:e}"),
+            8 => format!("{}", -((g.next_f64() * 40.0) as i32)),
+            9 => "-9999".into(),
+            10 => "null".into(),
+            11 => pick(g, &["-0", "0", "-0.0", "-0.123456789012345678901234", "-1E-3"]).into(),
+            12 => pick(g, &["NaN", "0.5", "\"-0.5\"", "-01.5", "-.5", "-1.", "true"]).into(),
+            _ => format!("{:.*}", (g.next_f64() * 3.0) as usize, x * 1e3),
+        }
+    }
+
+    fn bytes_text(g: &mut SplitMix64, sep: &str, bad: bool) -> String {
+        match (g.next_f64() * 10.0) as u32 {
+            0 => "null".into(),
+            1 => "[]".into(),
+            2 if bad => pick(g, &["[01]", "[1,]", "[1 2]", "[-1, 2]", "[1.5]", "[ 1, 2 ]", "[1,\n2]"]).into(),
+            n => {
+                let len = if n == 3 { 30 } else { 1 + (g.next_f64() * 8.0) as usize };
+                let v: Vec<String> = (0..len).map(|_| ((g.next_f64() * 256.0) as u32).to_string()).collect();
+                format!("[{}]", v.join(sep))
+            }
+        }
+    }
+
+    fn token_text(g: &mut SplitMix64, bad: bool) -> String {
+        if bad && g.next_f64() < 0.1 {
+            return "\"bad\\x\"".into();
+        }
+        pick(
+            g,
+            &[
+                "\" word\"",
+                "\"a\"",
+                "\"\"",
+                "\"\\u00e9\"",
+                "\"a\\\"b\"",
+                "\"\\ud83d\\ude00\"",
+                "\"\u{e9}t\u{e9}\"",
+                "\"a long token of more than thirty-two bytes\"",
+                "\"\\n\"",
+                "null",
+            ],
+        )
+        .into()
+    }
+
+    /// A chat completion of random rows, spacing and value forms.
+    fn body(g: &mut SplitMix64) -> String {
+        let bad = g.next_f64() < 0.2;
+        let (sep, colon) = match (g.next_f64() * 4.0) as u32 {
+            0 => (",", ":"),
+            1 => (", ", ": "),
+            2 => (",\n  ", " : "),
+            _ => (", ", ":"),
+        };
+        let kv = |k: &str, v: String| format!("\"{k}\"{colon}{v}");
+        let rows = 1 + (g.next_f64() * 6.0) as usize;
+        let mut entries = Vec::new();
+        for _ in 0..rows {
+            let k = (g.next_f64() * 7.0) as usize;
+            let mut tops = Vec::new();
+            for _ in 0..k {
+                let mut fields = vec![
+                    kv("token", token_text(g, bad)),
+                    kv("logprob", logprob_text(g, bad)),
+                    kv("bytes", bytes_text(g, sep, bad)),
+                ];
+                match (g.next_f64() * 12.0) as u32 {
+                    0 => fields.swap(0, 1),
+                    1 => {
+                        fields.pop();
+                    }
+                    2 => fields.push(kv("extra", "{\"a\": [1, {\"b\": null}]}".into())),
+                    3 => fields.push(kv("logprob", logprob_text(g, bad))),
+                    _ => {}
+                }
+                tops.push(format!("{{{}}}", fields.join(sep)));
+            }
+            if g.next_f64() < 0.05 {
+                tops.push("null".into());
+            }
+            entries.push(format!(
+                "{{{}}}",
+                [
+                    kv("token", token_text(g, bad)),
+                    kv("logprob", logprob_text(g, bad)),
+                    kv("bytes", bytes_text(g, sep, bad)),
+                    kv("top_logprobs", format!("[{}]", tops.join(sep))),
+                ]
+                .join(sep)
+            ));
+        }
+        format!(
+            "{{{}}}",
+            [
+                kv("id", "\"chatcmpl-x\"".into()),
+                kv(
+                    "choices",
+                    format!(
+                        "[{{{}}}]",
+                        [
+                            kv("index", "0".into()),
+                            kv(
+                                "logprobs",
+                                format!("{{{}}}", kv("content", format!("[{}]", entries.join(sep))))
+                            ),
+                        ]
+                        .join(sep)
+                    )
+                ),
+            ]
+            .join(sep)
+        )
+    }
+
+    fn same(a: &Result<Logprobs<Span>>, b: &Result<Logprobs<Span>>, what: &str) {
+        match (a, b) {
+            (Ok(a), Ok(b)) => {
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&a.top), bits(&b.top), "{what}");
+                assert_eq!(bits(&a.chosen), bits(&b.chosen), "{what}");
+                assert_eq!((a.rows, a.width, a.k), (b.rows, b.width, b.k), "{what}");
+                assert_eq!(
+                    (&a.tokens, &a.top_tokens, &a.row_len),
+                    (&b.tokens, &b.top_tokens, &b.row_len),
+                    "{what}"
+                );
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{what}"),
+            (a, b) => panic!("{what}: {:?} vs {:?}", a.as_ref().err(), b.as_ref().err()),
+        }
+    }
+
+    #[test]
+    fn one_step_readings_match_the_general_walk() {
+        let mut g = SplitMix64::new(2026);
+        let (mut ok, mut err) = (0, 0);
+        for case in 0..4000 {
+            let mut s = body(&mut g).into_bytes();
+            // Pad past the 64-byte windows of the vector kernels, or not.
+            if case % 2 == 0 {
+                s.extend_from_slice(&[b' '; 70]);
+            }
+            match case % 8 {
+                0 => s.truncate((g.next_f64() * s.len() as f64) as usize),
+                1 => {
+                    let at = (g.next_f64() * s.len() as f64) as usize % s.len();
+                    s[at] = b"{}[],: 0-e\"\\.n"[(g.next_f64() * 14.0) as usize % 14];
+                }
+                _ => {}
+            }
+            let opts = ReadOptions {
+                tokens: case % 3 == 0,
+                ..Default::default()
+            };
+            let (fast, general) = (read_with(&s, &opts, true), read_with(&s, &opts, false));
+            same(&fast, &general, &String::from_utf8_lossy(&s));
+            if fast.is_ok() {
+                ok += 1;
+            } else {
+                err += 1;
+            }
+        }
+        // Both outcomes drawn often.
+        assert!(ok > 500 && err > 500, "{ok} read, {err} refused");
     }
 }

@@ -1,0 +1,296 @@
+//! The body scanner's number parser for the form logprobs are written in: `-0.31326168775558472`
+//! (a sign, an integer part, a fraction of up to 19 digits in all, no exponent). Digits are read
+//! eight at a time; the value is the correctly rounded double, by the Eisel–Lemire algorithm
+//! (as `fast-float` computes it, restricted to the powers of ten 10^-22 … 10^0, where it never
+//! needs its slow fallback). Every other number (an exponent, more digits, a larger power)
+//! returns `None` for the general parser.
+
+/// 5^q for q in -22..=0, as the 128-bit normalised products the algorithm multiplies by (the
+/// rows of fast-float's `POWER_OF_FIVE_128` table for these powers; regenerated from
+/// `floor(2^b / 5^-q) + 1` and checked against it).
+const POW5: [(u64, u64); 23] = [
+    (0xf1c9_0080_baf7_2cb1, 0x5324_c68b_12dd_6339), // 5^-22
+    (0x971d_a050_74da_7bee, 0xd3f6_fc16_ebca_5e04), // 5^-21
+    (0xbce5_0864_9211_1aea, 0x88f4_bb1c_a6bc_f585), // 5^-20
+    (0xec1e_4a7d_b695_61a5, 0x2b31_e9e3_d06c_32e6), // 5^-19
+    (0x9392_ee8e_921d_5d07, 0x3aff_322e_6243_9fd0), // 5^-18
+    (0xb877_aa32_36a4_b449, 0x09be_feb9_fad4_87c3), // 5^-17
+    (0xe695_94be_c44d_e15b, 0x4c2e_be68_7989_a9b4), // 5^-16
+    (0x901d_7cf7_3ab0_acd9, 0x0f9d_3701_4bf6_0a11), // 5^-15
+    (0xb424_dc35_095c_d80f, 0x5384_84c1_9ef3_8c95), // 5^-14
+    (0xe12e_1342_4bb4_0e13, 0x2865_a5f2_06b0_6fba), // 5^-13
+    (0x8cbc_cc09_6f50_88cb, 0xf93f_87b7_442e_45d4), // 5^-12
+    (0xafeb_ff0b_cb24_aafe, 0xf78f_69a5_1539_d749), // 5^-11
+    (0xdbe6_fece_bded_d5be, 0xb573_440e_5a88_4d1c), // 5^-10
+    (0x8970_5f41_36b4_a597, 0x3168_0a88_f895_3031), // 5^-9
+    (0xabcc_7711_8461_cefc, 0xfdc2_0d2b_36ba_7c3e), // 5^-8
+    (0xd6bf_94d5_e57a_42bc, 0x3d32_9076_0469_1b4d), // 5^-7
+    (0x8637_bd05_af6c_69b5, 0xa63f_9a49_c2c1_b110), // 5^-6
+    (0xa7c5_ac47_1b47_8423, 0x0fcf_80dc_3372_1d54), // 5^-5
+    (0xd1b7_1758_e219_652b, 0xd3c3_6113_404e_a4a9), // 5^-4
+    (0x8312_6e97_8d4f_df3b, 0x645a_1cac_0831_26ea), // 5^-3
+    (0xa3d7_0a3d_70a3_d70a, 0x3d70_a3d7_0a3d_70a4), // 5^-2
+    (0xcccc_cccc_cccc_cccc, 0xcccc_cccc_cccc_cccd), // 5^-1
+    (0x8000_0000_0000_0000, 0x0000_0000_0000_0000), // 5^0
+];
+
+/// The most digits whose value always fits a `u64` (10^19 < 2^64).
+const MAX_DIGITS: usize = 19;
+
+/// Whether all eight bytes of `v` (little-endian) are ASCII digits.
+#[inline(always)]
+fn eight_digits(v: u64) -> bool {
+    let a = v.wrapping_add(0x4646_4646_4646_4646);
+    let b = v.wrapping_sub(0x3030_3030_3030_3030);
+    (a | b) & 0x8080_8080_8080_8080 == 0
+}
+
+/// The value of eight ASCII digits (little-endian `v`, first digit in the low byte).
+#[inline(always)]
+fn eight_digit_value(v: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 0x000F_4240_0000_0064; // 100 + (1_000_000 << 32)
+    const MUL2: u64 = 0x0000_2710_0000_0001; // 1 + (10_000 << 32)
+    let v = v.wrapping_sub(0x3030_3030_3030_3030);
+    // Pairs of digits, then groups of four, then all eight.
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    let v1 = (v & MASK).wrapping_mul(MUL1);
+    let v2 = ((v >> 16) & MASK).wrapping_mul(MUL2);
+    u64::from((v1.wrapping_add(v2) >> 32) as u32)
+}
+
+/// The number at the start of `b` and the bytes it spans, when it is written
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 19 significant-place digits (the integer part's,
+/// unless it is 0, and the fraction's), at most 22 of them in the fraction, and is not followed
+/// by `e`, `E` or a digit. `None` otherwise (the general parser reads it, and reports what is
+/// wrong if anything is). The value is `str::parse::<f64>`'s, to the last bit.
+#[inline(always)]
+pub fn plain_decimal(b: &[u8]) -> Option<(f64, usize)> {
+    let neg = b.first() == Some(&b'-');
+    let mut i = usize::from(neg);
+    let mut w: u64 = 0;
+    let mut digits = 0;
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+                w = w.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+                i += 1;
+                digits += 1;
+            }
+        }
+        _ => return None,
+    }
+    let mut q = 0usize;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while let Some(chunk) = b.get(i..i + 8) {
+            let v = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            if !eight_digits(v) {
+                break;
+            }
+            w = w.wrapping_mul(100_000_000).wrapping_add(eight_digit_value(v));
+            i += 8;
+        }
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            w = w.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+            i += 1;
+        }
+        q = i - start;
+        if q == 0 {
+            return None;
+        }
+        digits += q;
+    }
+    if digits > MAX_DIGITS || q >= POW5.len() || matches!(b.get(i), Some(b'e' | b'E' | b'0'..=b'9')) {
+        return None;
+    }
+    let magnitude = if w == 0 { 0.0 } else { eisel_lemire(w, q)? };
+    Some((if neg { -magnitude } else { magnitude }, i))
+}
+
+/// `w × 10^-q` correctly rounded (w > 0, q ≤ 22), or `None` where the double is not normal
+/// (never for these inputs; kept as the algorithm's guard).
+#[inline(always)]
+fn eisel_lemire(w: u64, q: usize) -> Option<f64> {
+    const MANTISSA_BITS: i32 = 52;
+    // Only the top 52 + 3 bits of the product matter unless they are all ones.
+    const PRECISION_MASK: u64 = u64::MAX >> (MANTISSA_BITS + 3);
+    let lz = w.leading_zeros();
+    let w = w << lz;
+    let (hi5, lo5) = POW5[POW5.len() - 1 - q];
+    let product = u128::from(w) * u128::from(hi5);
+    let (mut lo, mut hi) = (product as u64, (product >> 64) as u64);
+    if hi & PRECISION_MASK == PRECISION_MASK {
+        // The truncated product may be off by one in the bits kept: add the next word's part.
+        let second = ((u128::from(w) * u128::from(lo5)) >> 64) as u64;
+        lo = lo.wrapping_add(second);
+        if second > lo {
+            hi += 1;
+        }
+    }
+    // (An all-ones `lo` would call for the slow path outside 10^-27 … 10^55; not here.)
+    let upper = (hi >> 63) as i32;
+    let shift = upper + 64 - MANTISSA_BITS - 3;
+    let mut mantissa = hi >> shift;
+    let q = -(q as i32);
+    // floor(log2(10^q)) + 63, then the biased exponent.
+    let mut power2 = ((q.wrapping_mul(152_170 + 65_536)) >> 16) + 63 + upper - lz as i32 + 1023;
+    if power2 <= 0 {
+        return None;
+    }
+    // Exactly halfway between two doubles (possible only for 10^-4 … 10^23): round to even.
+    if lo <= 1 && q >= -4 && mantissa & 3 == 1 && (mantissa << shift) == hi {
+        mantissa &= !1;
+    }
+    mantissa += mantissa & 1;
+    mantissa >>= 1;
+    if mantissa >= (2 << MANTISSA_BITS) {
+        mantissa = 1 << MANTISSA_BITS;
+        power2 += 1;
+    }
+    mantissa &= !(1u64 << MANTISSA_BITS);
+    if power2 >= 0x7FF {
+        return None;
+    }
+    Some(f64::from_bits(mantissa | (power2 as u64) << MANTISSA_BITS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    /// Holds `plain_decimal` to `str::parse` on `s` (and to `None` where it declines).
+    fn check(s: &str) -> bool {
+        let want: f64 = s.parse().unwrap();
+        match plain_decimal(s.as_bytes()) {
+            Some((v, n)) => {
+                assert_eq!(n, s.len(), "{s}");
+                assert_eq!(v.to_bits(), want.to_bits(), "{s}: {v} vs {want}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn eight_digits_at_a_time() {
+        for s in ["00000000", "12345678", "99999999", "90000001"] {
+            let v = u64::from_le_bytes(s.as_bytes().try_into().unwrap());
+            assert!(eight_digits(v));
+            assert_eq!(eight_digit_value(v), s.parse::<u64>().unwrap());
+        }
+        for s in ["1234567a", "/2345678", ":2345678", "1234 678", "-1234567"] {
+            assert!(
+                !eight_digits(u64::from_le_bytes(s.as_bytes().try_into().unwrap())),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_logprob_forms_parse_exactly() {
+        for s in [
+            "-0.31326168775558472",
+            "-0.0",
+            "0",
+            "-9999",
+            "-9999.0",
+            "-1.5",
+            "-0.000123",
+            "-0.1",
+            "-0.30000000000000004",
+            "-2.2250738585072014",
+            "-0.0000000000000000001",
+            "-1234567890123456789",
+            "9007199254740993",
+            "-0.9999999999999999999",
+            "0.5",
+        ] {
+            assert!(check(s), "{s} declined");
+        }
+        for s in [
+            "-1e-5",
+            "1.5E3",
+            "01",
+            "-",
+            "-.5",
+            "1.",
+            "12345678901234567890",
+            "0.12345678901234567890",
+        ] {
+            assert!(plain_decimal(s.as_bytes()).is_none(), "{s}");
+        }
+        // A number ends where its grammar does: the rest is the caller's.
+        assert_eq!(plain_decimal(b"-0.25, "), Some((-0.25, 5)));
+        assert_eq!(plain_decimal(b"3}"), Some((3.0, 1)));
+    }
+
+    #[test]
+    fn random_doubles_parse_exactly() {
+        let mut g = SplitMix64::new(7);
+        let mut taken = 0;
+        for i in 0..200_000 {
+            // Shortest round-trip text of logprob-like values, and fixed precisions.
+            let x = -(g.next_f64() * 10f64.powi((i % 7) as i32 - 3));
+            let s = format!("{x:?}");
+            if !s.contains('e') {
+                taken += usize::from(check(&s));
+            }
+            let s = format!("{x:.*}", i % 20);
+            taken += usize::from(check(&s));
+        }
+        assert!(taken > 300_000, "{taken}");
+    }
+
+    #[test]
+    fn random_digit_strings_parse_exactly() {
+        // Every split of up to 19 random digits around the point, halfway cases included by
+        // chance, and many trailing zeros and nines (the rounding edges).
+        let mut g = SplitMix64::new(11);
+        let mut taken = 0;
+        for i in 0..300_000 {
+            let n = 1 + (g.next_f64() * 19.0) as usize;
+            let style = i % 4;
+            let mut d: Vec<u8> = (0..n)
+                .map(|_| match style {
+                    0 => b'0' + (g.next_f64() * 10.0) as u8 % 10,
+                    1 => {
+                        if g.next_f64() < 0.8 {
+                            b'0'
+                        } else {
+                            b'5'
+                        }
+                    }
+                    2 => {
+                        if g.next_f64() < 0.8 {
+                            b'9'
+                        } else {
+                            b'0' + (g.next_f64() * 10.0) as u8 % 10
+                        }
+                    }
+                    _ => {
+                        if g.next_f64() < 0.5 {
+                            b'0'
+                        } else {
+                            b'1'
+                        }
+                    }
+                })
+                .collect();
+            let point = (g.next_f64() * (n as f64 + 1.0)) as usize;
+            let (int, frac) = d.split_at_mut(point.min(n));
+            let mut s = String::from(if i % 2 == 0 { "-" } else { "" });
+            let int = std::str::from_utf8(int).unwrap().trim_start_matches('0');
+            s.push_str(if int.is_empty() { "0" } else { int });
+            if !frac.is_empty() {
+                s.push('.');
+                s.push_str(std::str::from_utf8(frac).unwrap());
+            }
+            taken += usize::from(check(&s));
+        }
+        assert!(taken > 250_000, "{taken}");
+    }
+}

@@ -1,0 +1,352 @@
+//! The body scanner's byte-classification kernels: where a string stops, and where a plain array
+//! of integers (every token's `bytes`) ends, found 16 bytes at a time.
+//!
+//! The vector path is SSE2 on x86-64 (part of its baseline, so the kernels inline into the
+//! scanner without a dispatch call); elsewhere, and when `CREDO_SIMD=scalar` lowers the crate's
+//! level ([`crate::simd::active`]), the portable path runs. Each kernel has a byte-at-a-time
+//! reference here, and the tests hold every path to it.
+
+/// A JSON string stops at a quote, a backslash or a control character (below 0x20).
+#[inline(always)]
+fn stops_string(c: u8) -> bool {
+    c == b'"' || c == b'\\' || c < 0x20
+}
+
+/// The first index at or after `i` whose byte ends or interrupts a string's plain run (a quote,
+/// a backslash, a control character); `b.len()` if none.
+#[inline(always)]
+pub fn string_stop(b: &[u8], i: usize, vector: bool) -> usize {
+    let mut i = i;
+    #[cfg(target_arch = "x86_64")]
+    if vector {
+        while i + 16 <= b.len() {
+            let m = sse2::string_stops(b, i);
+            if m != 0 {
+                return i + m.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+    }
+    let _ = vector;
+    // Eight bytes at a time (a lane below the first hit can never be a false positive).
+    while i + 8 <= b.len() {
+        let w = u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        let stop = has_byte(w, b'"') | has_byte(w, b'\\') | has_below(w, 0x20);
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    string_stop_bytes(b, i)
+}
+
+/// [`string_stop`] a byte at a time (the reference).
+pub fn string_stop_bytes(b: &[u8], i: usize) -> usize {
+    b.get(i..)
+        .and_then(|rest| rest.iter().position(|&c| stops_string(c)))
+        .map_or(b.len(), |p| i + p)
+}
+
+/// A bit set in the byte lanes of `w` equal to `c` (exact for the lowest set lane, which is the
+/// only one read).
+#[inline(always)]
+fn has_byte(w: u64, c: u8) -> u64 {
+    has_zero(w ^ (0x0101_0101_0101_0101u64 * u64::from(c)))
+}
+
+#[inline(always)]
+fn has_zero(v: u64) -> u64 {
+    v.wrapping_sub(0x0101_0101_0101_0101) & !v & 0x8080_8080_8080_8080
+}
+
+/// A bit set in the byte lanes of `w` below `n` (n ≤ 128; exact for the lowest set lane).
+#[inline(always)]
+fn has_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(0x0101_0101_0101_0101u64 * u64::from(n)) & !w & 0x8080_8080_8080_8080
+}
+
+/// The classes of up to 64 bytes, one bit per byte (bit j for byte `at + j`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Classes {
+    digit: u64,
+    zero: u64,
+    comma: u64,
+    space: u64,
+    close: u64,
+}
+
+#[cfg(test)]
+impl Classes {
+    fn of_byte(&mut self, j: usize, c: u8) {
+        let bit = 1u64 << j;
+        if c.is_ascii_digit() {
+            self.digit |= bit;
+        }
+        if c == b'0' {
+            self.zero |= bit;
+        }
+        if c == b',' {
+            self.comma |= bit;
+        }
+        if c == b' ' {
+            self.space |= bit;
+        }
+        if c == b']' {
+            self.close |= bit;
+        }
+    }
+
+    /// Bytes `b[at..at + n]` (n ≤ 64, in bounds) a byte at a time.
+    fn bytes(b: &[u8], at: usize, n: usize) -> Self {
+        let mut k = Self::default();
+        for (j, &c) in b[at..at + n].iter().enumerate() {
+            k.of_byte(j, c);
+        }
+        k
+    }
+}
+
+/// Where the array whose first element is at `i` ends (the index after its `]`), when the rest
+/// of it is plain: non-negative integers without leading zeros, each comma followed by at most
+/// one space, the `]` within 64 bytes. `None` otherwise, and always on the portable path (the
+/// caller's byte loop then reads it, and reports what is wrong if anything is).
+#[inline(always)]
+pub fn int_array_end(b: &[u8], i: usize, vector: bool) -> Option<usize> {
+    if !vector || i + 64 > b.len() {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        plain_int_run(&sse2::int_classes(b, i)).map(|e| i + e + 1)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
+
+/// The offset of the `]` closing a plain integer list that `k` (the classes of the bytes from the
+/// list's first element on) holds, or `None` when the bytes before it are not such a list.
+#[inline(always)]
+fn plain_int_run(k: &Classes) -> Option<usize> {
+    if k.close == 0 {
+        return None;
+    }
+    let e = k.close.trailing_zeros();
+    if e == 0 {
+        return None;
+    }
+    let before = (1u64 << e) - 1;
+    let (d, c, s) = (k.digit & before, k.comma & before, k.space & before);
+    // Only digits, commas and spaces before the `]`; the first and last of them digits.
+    let well_formed = (d | c | s) == before && d & 1 == 1 && (d >> (e - 1)) & 1 == 1;
+    // Every comma right after a digit and right before a digit or one space; every space right
+    // after a comma and right before a digit.
+    let separated = c & !(d << 1) == 0 && (c << 1) & !(d | s) == 0 && s & !(c << 1) == 0 && (s << 1) & !d == 0;
+    // No number of two digits or more starting with 0.
+    let run_starts = d & !(d << 1);
+    let leading_zero = run_starts & k.zero & (d >> 1);
+    (well_formed && separated && leading_zero == 0).then_some(e as usize)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8, _mm_sub_epi8,
+    };
+
+    use super::Classes;
+
+    /// The 16 bytes at `b[i..]`; the caller checks `i + 16 <= b.len()`.
+    #[inline(always)]
+    fn load(b: &[u8], i: usize) -> __m128i {
+        assert!(i + 16 <= b.len());
+        // SAFETY: the 16 bytes read are in bounds (asserted); SSE2 is part of x86-64's baseline
+        // and an unaligned load has no alignment requirement.
+        unsafe { _mm_loadu_si128(b.as_ptr().add(i).cast()) }
+    }
+
+    #[inline(always)]
+    fn eq(x: __m128i, c: u8) -> __m128i {
+        // SAFETY: SSE2 is part of x86-64's baseline (here and below).
+        unsafe { _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8)) }
+    }
+
+    #[inline(always)]
+    fn bits(x: __m128i) -> u64 {
+        // SAFETY: as above.
+        u64::from(unsafe { _mm_movemask_epi8(x) } as u16)
+    }
+
+    /// Bit j set when `b[i + j]` is a quote, a backslash or below 0x20.
+    #[inline(always)]
+    pub(super) fn string_stops(b: &[u8], i: usize) -> u32 {
+        let x = load(b, i);
+        // SAFETY: as above.
+        unsafe {
+            // x ≤ 0x1F unsigned exactly when min(x, 0x1F) == x.
+            let ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1F)), x);
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(eq(x, b'"'), eq(x, b'\\')), ctl)) as u32
+        }
+    }
+
+    /// [`Classes`] of `b[i..i + 64]`; the caller checks the bounds.
+    #[inline(always)]
+    pub(super) fn int_classes(b: &[u8], i: usize) -> Classes {
+        let mut k = Classes::default();
+        for q in 0..4 {
+            let x = load(b, i + 16 * q);
+            // Digits: x - '0' below 10, compared signed after moving 0 to -128.
+            // SAFETY: as above.
+            let digit = unsafe {
+                let shifted = _mm_sub_epi8(x, _mm_set1_epi8((b'0' as i8).wrapping_add(-128)));
+                _mm_cmplt_epi8(shifted, _mm_set1_epi8(-128 + 10))
+            };
+            let at = 16 * q;
+            k.digit |= bits(digit) << at;
+            k.zero |= bits(eq(x, b'0')) << at;
+            k.comma |= bits(eq(x, b',')) << at;
+            k.space |= bits(eq(x, b' ')) << at;
+            k.close |= bits(eq(x, b']')) << at;
+            if k.close != 0 {
+                // The list ends in this block: the rest is not read.
+                break;
+            }
+        }
+        k
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference for [`int_array_end`]: the plain integer list a byte at a time.
+    fn int_array_end_bytes(b: &[u8], i: usize) -> Option<usize> {
+        if i + 64 > b.len() {
+            return None;
+        }
+        let mut j = i;
+        loop {
+            let start = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j == start || (b[start] == b'0' && j - start > 1) {
+                return None;
+            }
+            match b.get(j) {
+                Some(b']') => return (j - i < 64).then_some(j + 1),
+                Some(b',') => {
+                    j += 1;
+                    if b.get(j) == Some(&b' ') {
+                        j += 1;
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Bytes drawn mostly from the classes the kernels tell apart.
+    fn noisy(seed: u64, n: usize, alphabet: &[u8]) -> Vec<u8> {
+        let mut g = crate::rng::SplitMix64::new(seed);
+        (0..n)
+            .map(|_| alphabet[(g.next_f64() * alphabet.len() as f64) as usize % alphabet.len()])
+            .collect()
+    }
+
+    #[test]
+    fn string_stop_matches_the_byte_loop() {
+        let alphabet = b"abc\"\\\x01\x1f \x7f\x80\xe9\xff";
+        for seed in 0..400 {
+            let n = (seed % 70) as usize;
+            // Sparse stops: most plain bytes, so long runs cross the 8- and 16-byte steps.
+            let mut b = noisy(seed, n, b"abcdefgh xyz\x80\xff");
+            let marks = noisy(seed ^ 0xABCD, n, alphabet);
+            for (j, m) in marks.iter().enumerate() {
+                if j % 11 == (seed % 11) as usize {
+                    b[j] = *m;
+                }
+            }
+            for i in 0..=n {
+                let want = string_stop_bytes(&b, i);
+                assert_eq!(string_stop(&b, i, true), want, "{b:?} from {i}");
+                assert_eq!(string_stop(&b, i, false), want, "{b:?} from {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn int_array_end_matches_the_byte_loop() {
+        let mut agree = 0;
+        for seed in 0..3000u64 {
+            let mut b = noisy(seed, 90, b"0123456789012345678901234567890123456789,,,,, ]");
+            if seed % 3 == 0 {
+                // Well-formed lists of several spacings, then noise.
+                let mut g = crate::rng::SplitMix64::new(seed);
+                let n = 1 + (g.next_f64() * 12.0) as usize;
+                let sep = if seed % 2 == 0 { ", " } else { "," };
+                let items: Vec<String> = (0..n).map(|_| ((g.next_f64() * 300.0) as u32).to_string()).collect();
+                let s = items.join(sep) + "]";
+                b[..s.len().min(90)].copy_from_slice(&s.as_bytes()[..s.len().min(90)]);
+            }
+            for i in 0..=b.len() {
+                let want = int_array_end_bytes(&b, i);
+                if cfg!(target_arch = "x86_64") {
+                    assert_eq!(
+                        int_array_end(&b, i, true),
+                        want,
+                        "{:?} from {i}",
+                        String::from_utf8_lossy(&b)
+                    );
+                }
+                assert_eq!(int_array_end(&b, i, false), None);
+                #[cfg(target_arch = "x86_64")]
+                if i + 64 <= b.len() {
+                    let (v, r) = (sse2::int_classes(&b, i), Classes::bytes(&b, i, 64));
+                    let upto = if v.close == 0 {
+                        u64::MAX
+                    } else {
+                        (v.close & v.close.wrapping_neg()).wrapping_mul(2).wrapping_sub(1)
+                    };
+                    assert_eq!(v.close & upto, r.close & upto);
+                    assert_eq!(
+                        (v.digit & upto, v.zero & upto, v.comma & upto, v.space & upto),
+                        (r.digit & upto, r.zero & upto, r.comma & upto, r.space & upto)
+                    );
+                }
+                agree += usize::from(want.is_some());
+            }
+        }
+        assert!(agree > 1000, "too few plain lists drawn ({agree})");
+    }
+
+    #[test]
+    fn int_array_end_refuses_what_is_not_plain() {
+        let pad = " ".repeat(64);
+        for (s, want) in [
+            ("1, 2, 3]", Some(8)),
+            ("0,10,200]", Some(9)),
+            ("1]", Some(2)),
+            ("01, 2]", None),
+            ("1, 02]", None),
+            ("1,,2]", None),
+            ("1,]", None),
+            ("1 ,2]", None),
+            ("1,  2]", None),
+            ("1 2]", None),
+            ("-1, 2]", None),
+            ("1.5]", None),
+            ("]", None),
+            (" 1]", None),
+            ("1\n,2]", None),
+        ] {
+            let b = format!("{s}{pad}");
+            if cfg!(target_arch = "x86_64") {
+                assert_eq!(int_array_end(b.as_bytes(), 0, true), want, "{s}");
+            }
+        }
+    }
+}
