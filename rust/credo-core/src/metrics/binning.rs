@@ -95,6 +95,27 @@ pub fn uniform_bin(p: f64, b: f64, last: usize) -> usize {
     }
 }
 
+/// The edges [`uniform_bin_by_edges`] compares against: −∞, 1/B, …, last/B, +∞ (the outer
+/// two are open so 0 and 1 stay in the first and last bin).
+pub fn uniform_edges(b: f64, last: usize) -> Vec<f64> {
+    let mut e: Vec<f64> = (0..=last + 1).map(|k| k as f64 / b).collect();
+    e[0] = f64::NEG_INFINITY;
+    e[last + 1] = f64::INFINITY;
+    e
+}
+
+/// [`uniform_bin`] without its branch or a saturating float-to-integer conversion, for hot
+/// loops: p·B rounded to the nearest integer (by adding 1.5·2⁵², whose low mantissa bits then
+/// hold it) is within one of the bin, and is corrected against the exact edges `e`
+/// ([`uniform_edges`]) both ways. Any input, NaN and infinities included, gives an index in
+/// [0, last] (a value outside [0, 1] a meaningless one: callers reject such input).
+#[inline]
+pub fn uniform_bin_by_edges(p: f64, b: f64, last: usize, e: &[f64]) -> usize {
+    const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 · 2⁵²
+    let i = ((p * b + ROUND).to_bits() as u32 as usize).min(last);
+    (i + usize::from(p >= e[i + 1]) - usize::from(p < e[i])).min(last)
+}
+
 /// `numpy.linspace(0, 1, num)` bit for bit: i·(1/(num−1)), the last value set to exactly 1.
 pub fn np_linspace01(num: usize) -> Vec<f64> {
     if num == 1 {
@@ -413,6 +434,48 @@ mod tests {
             assert_eq!(uniform_bin(1.0, b, nb - 1), nb - 1);
         }
         assert_eq!(uniform_bin(0.29, 100.0, 99), 29);
+    }
+
+    #[test]
+    fn branch_free_uniform_bins_equal_uniform_bin() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for nb in [1usize, 2, 3, 7, 10, 15, 49, 100, 1000, 12345] {
+            let (b, last) = (nb as f64, nb - 1);
+            let e = uniform_edges(b, last);
+            let check = |p: f64| {
+                assert_eq!(
+                    uniform_bin_by_edges(p, b, last, &e),
+                    uniform_bin(p, b, last),
+                    "{p} of {nb}"
+                )
+            };
+            for k in 0..=nb {
+                let edge = k as f64 / b;
+                for p in [
+                    edge,
+                    edge.next_down(),
+                    edge.next_up(),
+                    (k as f64 + 1e-7) / b,
+                    (k as f64 - 1e-7) / b,
+                ] {
+                    if (0.0..=1.0).contains(&p) {
+                        check(p);
+                    }
+                }
+            }
+            for _ in 0..20_000 {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                check((state >> 11) as f64 / (1u64 << 53) as f64);
+            }
+            check(0.0);
+            check(-0.0);
+            check(1.0);
+            for bad in [f64::NAN, -0.5, 1.5, f64::INFINITY, f64::NEG_INFINITY, -1e300, 1e300] {
+                assert!(uniform_bin_by_edges(bad, b, last, &e) <= last);
+            }
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use super::binning::{bin_at_or_below, bin_below, uniform_bin, Binning, Convention, Fast, Strategy};
+use super::binning::{
+    bin_at_or_below, bin_below, uniform_bin_by_edges, uniform_edges, Binning, Convention, Fast, Strategy,
+};
 use super::{check_outcomes, check_probs, check_weights, wt};
 use crate::error::{check_same_len, CredoError, Result};
 
@@ -95,77 +97,148 @@ pub fn assign_bins(conf: &[f64], binning: &Binning) -> (Vec<u32>, Vec<f64>) {
     (bins, vals)
 }
 
+/// Samples per block: the block is range-checked and then binned while it is still in L1, so
+/// the data crosses the memory bus once.
+const BLOCK: usize = 2048;
+
+/// Running per-bin sums: (weight, Σ w·conf, Σ w·outcome, count), one record per bin so the four
+/// running sums share a cache line.
+struct Tally {
+    table: Vec<[f64; 4]>,
+}
+
+impl Tally {
+    fn new(nb: usize) -> Self {
+        Self {
+            table: vec![[0.0; 4]; nb],
+        }
+    }
+
+    fn add(&mut self, conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning, bin: &impl Fn(f64) -> usize) {
+        let t = &mut self.table;
+        match w {
+            None => {
+                for (&c, &a) in conf.iter().zip(acc) {
+                    let p = binning.value(c);
+                    let r = &mut t[bin(p)];
+                    r[0] += 1.0;
+                    r[1] += p;
+                    r[2] += a;
+                    r[3] += 1.0;
+                }
+            }
+            Some(w) => {
+                for ((&c, &a), &wi) in conf.iter().zip(acc).zip(w) {
+                    let p = binning.value(c);
+                    let r = &mut t[bin(p)];
+                    r[0] += wi;
+                    r[1] += wi * p;
+                    r[2] += wi * a;
+                    r[3] += 1.0;
+                }
+            }
+        }
+    }
+
+    fn add_to(&self, stats: &mut BinStats) {
+        for (b, r) in self.table.iter().enumerate() {
+            stats.weight[b] += r[0];
+            stats.conf_sum[b] += r[1];
+            stats.acc_sum[b] += r[2];
+            stats.count[b] += r[3] as u64;
+        }
+    }
+}
+
+/// Whether every value lies in [0, 1] (NaN fails); one branch-free pass the compiler vectorises.
+fn in_unit(v: &[f64]) -> bool {
+    v.iter().fold(true, |ok, x| ok & (0.0..=1.0).contains(x))
+}
+
+/// Adds the samples to `stats` block by block; with `check`, each block's confidences and
+/// outcomes are first checked to lie in [0, 1], and the first block that fails stops the pass
+/// (returns false; `stats` is then incomplete and the caller rejects the input).
 fn accumulate_with(
     stats: &mut BinStats,
     conf: &[f64],
     acc: &[f64],
     w: Option<&[f64]>,
     binning: &Binning,
+    check: bool,
     bin: impl Fn(f64) -> usize,
-) {
-    // One record per bin keeps the four running sums on one cache line.
-    let mut acc4 = vec![[0.0f64; 4]; stats.weight.len()];
-    match w {
-        None => {
-            for (&c, &a) in conf.iter().zip(acc) {
-                let p = binning.value(c);
-                let r = &mut acc4[bin(p)];
-                r[0] += 1.0;
-                r[1] += p;
-                r[2] += a;
-                r[3] += 1.0;
-            }
+) -> bool {
+    let mut tally = Tally::new(stats.weight.len());
+    for lo in (0..conf.len()).step_by(BLOCK) {
+        let hi = (lo + BLOCK).min(conf.len());
+        let (c, a) = (&conf[lo..hi], &acc[lo..hi]);
+        if check && !(in_unit(c) & in_unit(a)) {
+            return false;
         }
-        Some(w) => {
-            for ((&c, &a), &wi) in conf.iter().zip(acc).zip(w) {
-                let p = binning.value(c);
-                let r = &mut acc4[bin(p)];
-                r[0] += wi;
-                r[1] += wi * p;
-                r[2] += wi * a;
-                r[3] += 1.0;
-            }
-        }
+        tally.add(c, a, w.map(|w| &w[lo..hi]), binning, &bin);
     }
-    for (b, r) in acc4.iter().enumerate() {
-        stats.weight[b] += r[0];
-        stats.conf_sum[b] += r[1];
-        stats.acc_sum[b] += r[2];
-        stats.count[b] += r[3] as u64;
-    }
+    tally.add_to(stats);
+    true
 }
 
-fn accumulate(stats: &mut BinStats, conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning) {
+fn accumulate(
+    stats: &mut BinStats,
+    conf: &[f64],
+    acc: &[f64],
+    w: Option<&[f64]>,
+    binning: &Binning,
+    check: bool,
+) -> bool {
     // Dispatch on the rule once, outside the loop, so each rule gets its own compiled loop.
     let last = binning.n_bins - 1;
     match binning.fast() {
-        Fast::FloorMul(b) => accumulate_with(stats, conf, acc, w, binning, |p| uniform_bin(p, b, last)),
-        Fast::FloorDiv(d) => accumulate_with(stats, conf, acc, w, binning, |p| ((p / d) as usize).min(last)),
-        Fast::Below(e, g) => accumulate_with(stats, conf, acc, w, binning, |p| bin_below(e, p, g)),
-        Fast::AtOrBelow(e, g) => accumulate_with(stats, conf, acc, w, binning, |p| bin_at_or_below(e, p, g)),
+        Fast::FloorMul(b) => {
+            let edges = uniform_edges(b, last);
+            let e = &edges[..];
+            accumulate_with(stats, conf, acc, w, binning, check, |p| {
+                uniform_bin_by_edges(p, b, last, e)
+            })
+        }
+        Fast::FloorDiv(d) => accumulate_with(stats, conf, acc, w, binning, check, |p| ((p / d) as usize).min(last)),
+        Fast::Below(e, g) => accumulate_with(stats, conf, acc, w, binning, check, |p| bin_below(e, p, g)),
+        Fast::AtOrBelow(e, g) => accumulate_with(stats, conf, acc, w, binning, check, |p| bin_at_or_below(e, p, g)),
     }
 }
 
 /// Per-bin sums of (conf, outcome) under `binning`; validated inputs assumed.
 pub fn bin_stats(conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning) -> BinStats {
+    bin_stats_checked(conf, acc, w, binning, false).0
+}
+
+/// Per-bin sums of (conf, outcome) under `binning`; with `check`, also whether every confidence
+/// and outcome lay in [0, 1], checked block by block in the same pass over the data.
+fn bin_stats_checked(conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning, check: bool) -> (BinStats, bool) {
     let nb = binning.n_bins;
     if conf.len() < PAR_MIN {
         let mut s = BinStats::zeros(nb, binning.edges.clone());
-        accumulate(&mut s, conf, acc, w, binning);
-        return s;
+        let ok = accumulate(&mut s, conf, acc, w, binning, check);
+        return (s, ok);
     }
-    let parts: Vec<BinStats> = crate::parallel::map_range(conf.len().div_ceil(CHUNK), 1, |c| {
+    let parts: Vec<(BinStats, bool)> = crate::parallel::map_range(conf.len().div_ceil(CHUNK), 1, |c| {
         let lo = c * CHUNK;
         let hi = (lo + CHUNK).min(conf.len());
         let mut s = BinStats::zeros(nb, Vec::new());
-        accumulate(&mut s, &conf[lo..hi], &acc[lo..hi], w.map(|w| &w[lo..hi]), binning);
-        s
+        let ok = accumulate(
+            &mut s,
+            &conf[lo..hi],
+            &acc[lo..hi],
+            w.map(|w| &w[lo..hi]),
+            binning,
+            check,
+        );
+        (s, ok)
     });
     let mut total = BinStats::zeros(nb, binning.edges.clone());
-    for p in &parts {
+    let mut ok = true;
+    for (p, good) in &parts {
         total.add(p);
+        ok &= good;
     }
-    total
+    (total, ok)
 }
 
 /// Combines per-bin sums into one number under `norm`.
@@ -211,14 +284,22 @@ fn validate(conf: &[f64], acc: &[f64], w: Option<&[f64]>) -> Result<()> {
 
 /// Calibration error of confidences `conf` against outcomes `acc` (0/1 correctness for the
 /// top-label view, labels for the binary view).
+///
+/// With uniform bins the data is read once: the [0, 1] checks of `conf` and `acc` run block by
+/// block inside the binning pass (the full checks only word the error once a block failed).
 pub fn ece(conf: &[f64], acc: &[f64], w: Option<&[f64]>, opts: &EceOptions) -> Result<f64> {
-    validate(conf, acc, w)?;
+    if opts.strategy != Strategy::Uniform || conf.is_empty() {
+        validate(conf, acc, w)?; // quantile edges are computed from the (checked) data first
+    } else {
+        check_same_len("y_true", acc.len(), conf.len())?;
+        check_weights(w, conf.len())?;
+    }
     let binning = Binning::new(opts.convention, opts.strategy, opts.n_bins, conf)?;
-    Ok(from_stats(
-        &bin_stats(conf, acc, w, &binning),
-        opts.norm,
-        opts.bin_weighted,
-    ))
+    let (stats, ok) = bin_stats_checked(conf, acc, w, &binning, true);
+    if !ok {
+        validate(conf, acc, w)?;
+    }
+    Ok(from_stats(&stats, opts.norm, opts.bin_weighted))
 }
 
 /// The reliability table behind [`ece`] (per-bin sums and edges).
@@ -377,6 +458,43 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(a.to_bits(), b.to_bits());
+    }
+
+    #[test]
+    fn range_checks_in_the_binning_pass_word_the_first_bad_value() {
+        for n in [1000, PAR_MIN + 5000] {
+            let conf: Vec<f64> = (0..n).map(|i| (i % 997) as f64 / 997.0).collect();
+            let acc: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
+            let opts = EceOptions::default();
+            let fused = ece(&conf, &acc, None, &opts).unwrap();
+            let binning = Binning::new(opts.convention, opts.strategy, 15, &conf).unwrap();
+            let mut two_pass = BinStats::zeros(15, Vec::new());
+            for (&c, &a) in conf.iter().zip(&acc) {
+                let b = binning.assign(c);
+                two_pass.weight[b] += 1.0;
+                two_pass.count[b] += 1;
+                two_pass.conf_sum[b] += c;
+                two_pass.acc_sum[b] += a;
+            }
+            assert!((fused - from_stats(&two_pass, Norm::L1, true)).abs() < 1e-12);
+            for (at, v, in_conf) in [
+                (n - 1, f64::NAN, true),
+                (n / 2, 1.5, false),
+                (3, -1e-300, true),
+                (n - 2, f64::NEG_INFINITY, true),
+            ] {
+                let (mut c, mut a) = (conf.clone(), acc.clone());
+                if in_conf {
+                    c[at] = v;
+                    a[0] = 2.0; // an earlier bad outcome: y_prob's error still comes first
+                } else {
+                    a[at] = v;
+                }
+                let e = ece(&c, &a, None, &opts).unwrap_err().to_string();
+                assert_eq!(e, validate(&c, &a, None).unwrap_err().to_string());
+                assert!(e.starts_with(if in_conf { "y_prob" } else { "y_true" }), "{e}");
+            }
+        }
     }
 
     #[test]
