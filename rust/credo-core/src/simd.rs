@@ -14,7 +14,7 @@ use crate::error::{CredoError, Result};
 /// An instruction-set level the kernels are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SimdLevel {
-    /// Portable float64 reference (also float64 input's path below AVX-512).
+    /// Portable float64 reference (also float64 input's path on NEON).
     Scalar,
     /// aarch64 Advanced SIMD (4 float32 lanes).
     Neon,

@@ -94,7 +94,18 @@ fn exp_slice_portable(src: &[f64], dst: &mut [f64]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn exp_slice_avx2(src: &[f64], dst: &mut [f64]) {
-    for (d, &x) in dst.iter_mut().zip(src) {
+    use std::arch::x86_64::*;
+    let mut s = src.chunks_exact(4);
+    let mut d = dst.chunks_exact_mut(4);
+    for (d, s) in (&mut d).zip(&mut s) {
+        // SAFETY: both chunks hold four doubles.
+        unsafe {
+            // max(MIN, x) returns x when x is NaN (the second operand wins), as `clamp_min`.
+            let x = _mm256_max_pd(_mm256_set1_pd(EXP64_MIN), _mm256_loadu_pd(s.as_ptr()));
+            _mm256_storeu_pd(d.as_mut_ptr(), avx2::exp4(x));
+        }
+    }
+    for (d, &x) in d.into_remainder().iter_mut().zip(s.remainder()) {
         *d = exp_poly::<true>(clamp_min(x));
     }
 }
@@ -125,6 +136,42 @@ pub(crate) fn exp_slice_at(level: super::simd::SimdLevel, src: &[f64], dst: &mut
     }
     let _ = level;
     exp_slice_portable(src, dst);
+}
+
+/// The AVX2 exponential of four float64 lanes: [`exp_poly`] with fused multiply-adds, the same
+/// operations lane by lane (so the same bits as [`exp_slice`] at the AVX2 level).
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::{INV_FACT, LN2_HI, LN2_LO, LOG2E, SHIFTER};
+
+    /// e^x of four lanes for x in [`super::EXP64_MIN`], 0] (other inputs give garbage).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) fn exp4(x: __m256d) -> __m256d {
+        let k = _mm256_add_pd(_mm256_mul_pd(x, _mm256_set1_pd(LOG2E)), _mm256_set1_pd(SHIFTER));
+        let n = _mm256_sub_pd(k, _mm256_set1_pd(SHIFTER));
+        let r = _mm256_sub_pd(
+            _mm256_sub_pd(x, _mm256_mul_pd(n, _mm256_set1_pd(LN2_HI))),
+            _mm256_mul_pd(n, _mm256_set1_pd(LN2_LO)),
+        );
+        let mut high = _mm256_set1_pd(INV_FACT[0]);
+        for &f in &INV_FACT[1..7] {
+            high = _mm256_fmadd_pd(high, r, _mm256_set1_pd(f));
+        }
+        let mut low = _mm256_set1_pd(INV_FACT[7]);
+        for &f in &INV_FACT[8..] {
+            low = _mm256_fmadd_pd(low, r, _mm256_set1_pd(f));
+        }
+        let low = _mm256_fmadd_pd(_mm256_fmadd_pd(low, r, _mm256_set1_pd(1.0)), r, _mm256_set1_pd(1.0));
+        let r2 = _mm256_mul_pd(r, r);
+        let y = _mm256_fmadd_pd(_mm256_mul_pd(_mm256_mul_pd(r2, r), _mm256_mul_pd(r2, r2)), high, low);
+        // n sits in k's low mantissa bits: 2ⁿ has exponent field n + 1023.
+        let ni = _mm256_sub_epi64(_mm256_castpd_si256(k), _mm256_set1_epi64x(SHIFTER.to_bits() as i64));
+        let pow = _mm256_slli_epi64::<52>(_mm256_add_epi64(ni, _mm256_set1_epi64x(1023)));
+        _mm256_mul_pd(y, _mm256_castsi256_pd(pow))
+    }
 }
 
 /// The AVX-512 exponential, table-driven so that it needs a polynomial of degree 7 instead of

@@ -4,14 +4,17 @@
 //! callers that name it through `signals::simd`).
 //!
 //! Every kernel returns the same [`RowStats`] for one row; the scalar kernel is the reference
-//! (float64 arithmetic throughout), the vector kernels work in float32 lanes with float64
-//! accumulation per chunk; float64 input has its own AVX-512 kernel in float64 lanes.
+//! (float64 arithmetic throughout). The vector kernels are one loop (`lanes.rs`) over each
+//! level's lane operations: float32 lanes with float64 accumulation per chunk for float32,
+//! float16 and bfloat16 input, float64 lanes for float64 input (AVX-512 and AVX2).
 
 use half::{bf16, f16};
 
 pub use crate::simd::{active, detected, resolve, supported_levels, SimdLevel};
 
 mod exp;
+#[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
+mod lanes;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 pub(crate) mod scalar;
@@ -19,12 +22,6 @@ pub(crate) mod scalar;
 mod x86_avx2;
 #[cfg(target_arch = "x86_64")]
 mod x86_avx512;
-#[cfg(target_arch = "x86_64")]
-mod x86_avx512_f64;
-
-/// Elements per chunk of the vector kernels: a chunk is scanned for its maximum and then summed
-/// while it is still in L1, so the row is read from memory once. 2048 float32 = 8 KiB.
-pub(crate) const CHUNK: usize = 2048;
 
 /// What one pass over a row of logits yields; all derived signals follow from it.
 ///
@@ -72,15 +69,18 @@ impl Logit for f64 {
         match level {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `resolve` only hands out levels the CPU supports.
-            SimdLevel::Avx512 => unsafe { x86_avx512_f64::row_f64(row, inv_t, chosen) },
+            SimdLevel::Avx512 => unsafe { x86_avx512::row_f64(row, inv_t, chosen) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above (avx2 and fma were detected).
+            SimdLevel::Avx2 => unsafe { x86_avx2::row_f64(row, inv_t, chosen) },
             _ => scalar::row_stats(row, inv_t, chosen),
         }
     }
 }
 
-/// Vector dispatch for the float32-lane types; `$avx512`/`$avx2`/`$neon` are the kernel names.
+/// Vector dispatch for the float32-lane types.
 macro_rules! lane_type {
-    ($t:ty, $name:literal, $neg:expr, $conv:expr, $f:ident) => {
+    ($t:ty, $name:literal, $neg:expr, $conv:expr) => {
         impl Logit for $t {
             const NEG_INF: Self = $neg;
             const NAME: &'static str = $name;
@@ -93,13 +93,13 @@ macro_rules! lane_type {
                 match level {
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: `resolve` only hands out levels the CPU supports.
-                    SimdLevel::Avx512 => unsafe { x86_avx512::$f(row, inv_t as f32, chosen) },
+                    SimdLevel::Avx512 => unsafe { x86_avx512::row(row, inv_t as f32, chosen) },
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: as above (avx2, fma and f16c were detected).
-                    SimdLevel::Avx2 => unsafe { x86_avx2::$f(row, inv_t as f32, chosen) },
+                    SimdLevel::Avx2 => unsafe { x86_avx2::row(row, inv_t as f32, chosen) },
                     #[cfg(target_arch = "aarch64")]
                     // SAFETY: as above (neon was detected).
-                    SimdLevel::Neon => unsafe { neon::$f(row, inv_t as f32, chosen) },
+                    SimdLevel::Neon => unsafe { neon::row(row, inv_t as f32, chosen) },
                     _ => scalar::row_stats(row, inv_t, chosen),
                 }
             }
@@ -107,9 +107,9 @@ macro_rules! lane_type {
     };
 }
 
-lane_type!(f32, "float32", f32::NEG_INFINITY, |x| f64::from(x), row_f32);
-lane_type!(f16, "float16", f16::NEG_INFINITY, |x| x.to_f64(), row_f16);
-lane_type!(bf16, "bfloat16", bf16::NEG_INFINITY, |x| x.to_f64(), row_bf16);
+lane_type!(f32, "float32", f32::NEG_INFINITY, |x| f64::from(x));
+lane_type!(f16, "float16", f16::NEG_INFINITY, |x| x.to_f64());
+lane_type!(bf16, "bfloat16", bf16::NEG_INFINITY, |x| x.to_f64());
 
 /// Combines per-lane top-1/top-2/argmax into the row's (top-1, top-2, argmax). The argmax is
 /// the first index holding the maximum; a tie for the maximum makes top-2 equal top-1. Lanes of

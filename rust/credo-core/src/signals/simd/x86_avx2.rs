@@ -1,204 +1,201 @@
-//! AVX2 + FMA + F16C kernel: 8 float32 lanes, the same chunked single pass as the AVX-512 one
-//! (see `x86_avx512.rs`), with vector masks instead of mask registers.
+//! AVX2 + FMA + F16C lanes: 8 float32 lanes (half types widened on load) and 4 float64 lanes
+//! (float64 input in float64 arithmetic with `exp64`'s polynomial exponential). The loop is
+//! [`lanes::row`]; flags are all-ones vector lanes instead of mask registers.
 
 use std::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::exp::{EXP_CLAMP, EXP_FLUSH, LN2_HI, LN2_LO, LOG2E, P0, P1, P2, P3, P4, P5};
-use super::{merge_lanes, rescale, sum_f64, Logit, RowStats, CHUNK};
+use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
+use super::RowStats;
+use crate::signals::exp64::avx2::exp4;
 
-const LANES: usize = 8;
+/// AVX2 float32 lanes; made only inside the `avx2,fma,f16c` entry points below.
+#[derive(Clone, Copy)]
+pub(super) struct Avx2(());
 
-/// Loads 8 elements widened to float32.
-trait Load: Logit {
-    /// # Safety
-    /// `p` must point to 8 readable elements and the CPU must support AVX2, FMA and F16C.
-    unsafe fn load(p: *const Self) -> __m256;
+impl Lanes for Avx2 {
+    type F = f32;
+    type V = __m256;
+    type I = __m256i;
+    type M = __m256;
+    type Count = __m256i;
+    const N: usize = 8;
+
+    intrinsics! {
+        splat(x: f32) -> __m256 = _mm256_set1_ps(x);
+        add(a: __m256, b: __m256) -> __m256 = _mm256_add_ps(a, b);
+        mul(a: __m256, b: __m256) -> __m256 = _mm256_mul_ps(a, b);
+        mul_add(a: __m256, b: __m256, c: __m256) -> __m256 = _mm256_fmadd_ps(a, b, c);
+        mul_sub(a: __m256, b: __m256, c: __m256) -> __m256 = _mm256_fmsub_ps(a, b, c);
+        neg_mul_add(a: __m256, b: __m256, c: __m256) -> __m256 = _mm256_fnmadd_ps(a, b, c);
+        max(a: __m256, b: __m256) -> __m256 = _mm256_max_ps(a, b);
+        min(a: __m256, b: __m256) -> __m256 = _mm256_min_ps(a, b);
+        gt(a: __m256, b: __m256) -> __m256 = _mm256_cmp_ps::<_CMP_GT_OQ>(a, b);
+        ge(a: __m256, b: __m256) -> __m256 = _mm256_cmp_ps::<_CMP_GE_OQ>(a, b);
+        nan_or_inf(x: __m256) -> __m256 = _mm256_cmp_ps::<_CMP_NLT_UQ>(x, _mm256_set1_ps(f32::INFINITY));
+        or(a: __m256, b: __m256) -> __m256 = _mm256_or_ps(a, b);
+        any(m: __m256) -> bool = _mm256_movemask_ps(m) != 0;
+        none() -> __m256 = _mm256_setzero_ps();
+        iota() -> __m256i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        advance(i: __m256i) -> __m256i = _mm256_add_epi32(i, _mm256_set1_epi32(8));
+        select(m: __m256, a: __m256i, b: __m256i) -> __m256i = _mm256_blendv_epi8(b, a, _mm256_castps_si256(m));
+        count_zero() -> __m256i = _mm256_setzero_si256();
+        // A true comparison is all ones (−1): subtracting it counts.
+        count(c: __m256i, m: __m256) -> __m256i = _mm256_sub_epi32(c, _mm256_castps_si256(m));
+        store(v: __m256, out: &mut [f32; 16]) -> () = _mm256_storeu_ps(out.as_mut_ptr(), v);
+    }
+
+    #[inline(always)]
+    fn total(self, c: __m256i) -> u64 {
+        let mut n = [0u32; 8];
+        // SAFETY: `n` holds 8 ints; the token proves AVX2.
+        unsafe { _mm256_storeu_si256(n.as_mut_ptr().cast(), c) };
+        n.iter().map(|&c| u64::from(c)).sum()
+    }
+    #[inline(always)]
+    fn hmax(self, v: __m256) -> f32 {
+        let mut out = [0.0f32; 16];
+        self.store(v, &mut out);
+        out[..8].iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b))
+    }
+    #[inline(always)]
+    fn hsum(self, v: __m256) -> f64 {
+        let mut out = [0.0f32; 16];
+        self.store(v, &mut out);
+        super::sum_f64(&out[..8])
+    }
+    #[inline(always)]
+    fn store_idx(self, i: __m256i, out: &mut [i64; 16]) {
+        let mut idx = [0i32; 8];
+        // SAFETY: `idx` holds 8 ints; the token proves AVX2.
+        unsafe { _mm256_storeu_si256(idx.as_mut_ptr().cast(), i) };
+        for (o, &x) in out.iter_mut().zip(&idx) {
+            *o = i64::from(x);
+        }
+    }
+    #[inline(always)]
+    fn exp(self, t: __m256, keep: __m256) -> __m256 {
+        exp_f32(self, t, keep)
+    }
 }
 
-impl Load for f32 {
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn load(p: *const f32) -> __m256 {
-        // SAFETY: the caller guarantees 8 readable floats.
+impl F32Lanes for Avx2 {
+    intrinsics! {
+        round(v: __m256) -> __m256 = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
+        // 2ⁿ from the exponent bits (n + 127 = 0 gives 0); lanes outside `keep` are zeroed.
+        scale_pow2(y: __m256, n: __m256, keep: __m256) -> __m256 = _mm256_and_ps(
+            _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
+                _mm256_cvtps_epi32(n),
+                _mm256_set1_epi32(127),
+            )))),
+            keep,
+        );
+    }
+}
+
+impl Load<Avx2> for f32 {
+    #[inline(always)]
+    unsafe fn load(_: Avx2, p: *const f32) -> __m256 {
+        // SAFETY: the caller guarantees 8 readable floats; the token proves AVX2.
         unsafe { _mm256_loadu_ps(p) }
     }
 }
 
-impl Load for f16 {
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn load(p: *const f16) -> __m256 {
-        // SAFETY: 8 readable halves = 16 bytes; unaligned load.
-        _mm256_cvtph_ps(unsafe { _mm_loadu_si128(p.cast()) })
+impl Load<Avx2> for f16 {
+    #[inline(always)]
+    unsafe fn load(_: Avx2, p: *const f16) -> __m256 {
+        // SAFETY: 8 readable halves = 16 bytes; unaligned load; the token proves F16C.
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
     }
 }
 
-impl Load for bf16 {
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn load(p: *const bf16) -> __m256 {
+impl Load<Avx2> for bf16 {
+    #[inline(always)]
+    unsafe fn load(_: Avx2, p: *const bf16) -> __m256 {
         // SAFETY: 8 readable bfloat16 = 16 bytes. bfloat16 is the top half of a float32.
-        let h = unsafe { _mm_loadu_si128(p.cast()) };
-        _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
+        unsafe {
+            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(_mm_loadu_si128(
+                p.cast(),
+            ))))
+        }
     }
 }
 
-struct Scan {
-    m1: __m256,
-    m2: __m256,
-    idx: __m256i,
-    cur: __m256i,
-    chosen: __m256,
-    greater: __m256i,
-    bad: __m256,
-}
+/// AVX2 float64 lanes.
+#[derive(Clone, Copy)]
+struct Avx2F64;
 
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn scan_step(st: &mut Scan, x: __m256) {
-    st.bad = _mm256_or_ps(st.bad, _mm256_cmp_ps::<_CMP_NLT_UQ>(x, _mm256_set1_ps(f32::INFINITY)));
-    let gt = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GT_OQ>(x, st.m1));
-    st.idx = _mm256_blendv_epi8(st.idx, st.cur, gt);
-    st.m2 = _mm256_max_ps(st.m2, _mm256_min_ps(st.m1, x));
-    st.m1 = _mm256_max_ps(st.m1, x);
-    // A true comparison is all ones (−1): subtracting it counts.
-    let above = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GT_OQ>(x, st.chosen));
-    st.greater = _mm256_sub_epi32(st.greater, above);
-    st.cur = _mm256_add_epi32(st.cur, _mm256_set1_epi32(LANES as i32));
-}
+impl Lanes for Avx2F64 {
+    type F = f64;
+    type V = __m256d;
+    type I = __m256i;
+    type M = __m256d;
+    type Count = __m256i;
+    const N: usize = 4;
 
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn exp_step(x: __m256, inv_t: __m256, m: __m256, sv: &mut __m256, wv: &mut __m256) {
-    let t = _mm256_max_ps(_mm256_fmsub_ps(x, inv_t, m), _mm256_set1_ps(EXP_CLAMP));
-    let n =
-        _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(t, _mm256_set1_ps(LOG2E)));
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), t);
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
-    let mut y = _mm256_fmadd_ps(_mm256_set1_ps(P0), r, _mm256_set1_ps(P1));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P2));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P3));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P4));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P5));
-    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), r);
-    y = _mm256_add_ps(y, _mm256_set1_ps(1.0));
-    // 2^n from the exponent bits; n ≥ −127 after the clamp, and lanes below the flush are zeroed.
-    let pow = _mm256_slli_epi32::<23>(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)));
-    let keep = _mm256_cmp_ps::<_CMP_GE_OQ>(t, _mm256_set1_ps(EXP_FLUSH));
-    let e = _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(pow)), keep);
-    *sv = _mm256_add_ps(*sv, e);
-    *wv = _mm256_fmadd_ps(e, t, *wv);
-}
-
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn lanes(v: __m256) -> [f32; LANES] {
-    let mut out = [0.0f32; LANES];
-    // SAFETY: `out` holds 8 floats.
-    unsafe { _mm256_storeu_ps(out.as_mut_ptr(), v) };
-    out
-}
-
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn ints(v: __m256i) -> [i32; LANES] {
-    let mut out = [0i32; LANES];
-    // SAFETY: `out` holds 8 ints.
-    unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), v) };
-    out
-}
-
-#[target_feature(enable = "avx2,fma,f16c")]
-fn row<T: Load>(row: &[T], inv_t: f32, chosen: Option<usize>) -> RowStats {
-    let n = row.len();
-    let p = row.as_ptr();
-    let cv = chosen.map_or(f32::NAN, |c| row[c].to_f64() as f32);
-    let mut st = Scan {
-        m1: _mm256_set1_ps(f32::NEG_INFINITY),
-        m2: _mm256_set1_ps(f32::NEG_INFINITY),
-        idx: _mm256_setzero_si256(),
-        cur: _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-        chosen: _mm256_set1_ps(cv),
-        greater: _mm256_setzero_si256(),
-        bad: _mm256_setzero_ps(),
-    };
-    let vinv = _mm256_set1_ps(inv_t);
-    let mut tail = [T::NEG_INF; LANES];
-    let (mut m, mut s, mut w) = (f32::NEG_INFINITY, 0.0f64, 0.0f64);
-    let mut greater = 0u64;
-    let mut start = 0;
-    while start < n {
-        let end = (start + CHUNK).min(n);
-        let full = start + (end - start) / LANES * LANES;
-        let has_tail = full < end;
-        if has_tail {
-            tail.fill(T::NEG_INF);
-            tail[..end - full].copy_from_slice(&row[full..end]);
-        }
-        let mut i = start;
-        while i < full {
-            // SAFETY: i + 8 <= full <= n.
-            scan_step(&mut st, unsafe { T::load(p.add(i)) });
-            i += LANES;
-        }
-        if has_tail {
-            // SAFETY: `tail` holds 8 elements.
-            scan_step(&mut st, unsafe { T::load(tail.as_ptr()) });
-        }
-        // Drain the 32-bit lane counters every chunk (they cannot overflow within one).
-        greater += ints(st.greater).iter().map(|&c| c as u32 as u64).sum::<u64>();
-        st.greater = _mm256_setzero_si256();
-        let cm = lanes(st.m1).iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) * inv_t;
-        if cm > m {
-            rescale(&mut s, &mut w, f64::from(m), f64::from(cm));
-            m = cm;
-        }
-        if m > f32::NEG_INFINITY {
-            let vm = _mm256_set1_ps(m);
-            let (mut sv, mut wv) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-            let mut i = start;
-            while i < full {
-                // SAFETY: as in the scan.
-                exp_step(unsafe { T::load(p.add(i)) }, vinv, vm, &mut sv, &mut wv);
-                i += LANES;
-            }
-            if has_tail {
-                // SAFETY: as in the scan.
-                exp_step(unsafe { T::load(tail.as_ptr()) }, vinv, vm, &mut sv, &mut wv);
-            }
-            s += sum_f64(&lanes(sv));
-            w += sum_f64(&lanes(wv));
-        }
-        start = end;
+    intrinsics! {
+        splat(x: f64) -> __m256d = _mm256_set1_pd(x);
+        add(a: __m256d, b: __m256d) -> __m256d = _mm256_add_pd(a, b);
+        mul(a: __m256d, b: __m256d) -> __m256d = _mm256_mul_pd(a, b);
+        mul_add(a: __m256d, b: __m256d, c: __m256d) -> __m256d = _mm256_fmadd_pd(a, b, c);
+        mul_sub(a: __m256d, b: __m256d, c: __m256d) -> __m256d = _mm256_fmsub_pd(a, b, c);
+        neg_mul_add(a: __m256d, b: __m256d, c: __m256d) -> __m256d = _mm256_fnmadd_pd(a, b, c);
+        max(a: __m256d, b: __m256d) -> __m256d = _mm256_max_pd(a, b);
+        min(a: __m256d, b: __m256d) -> __m256d = _mm256_min_pd(a, b);
+        gt(a: __m256d, b: __m256d) -> __m256d = _mm256_cmp_pd::<_CMP_GT_OQ>(a, b);
+        ge(a: __m256d, b: __m256d) -> __m256d = _mm256_cmp_pd::<_CMP_GE_OQ>(a, b);
+        nan_or_inf(x: __m256d) -> __m256d = _mm256_cmp_pd::<_CMP_NLT_UQ>(x, _mm256_set1_pd(f64::INFINITY));
+        or(a: __m256d, b: __m256d) -> __m256d = _mm256_or_pd(a, b);
+        any(m: __m256d) -> bool = _mm256_movemask_pd(m) != 0;
+        none() -> __m256d = _mm256_setzero_pd();
+        iota() -> __m256i = _mm256_setr_epi64x(0, 1, 2, 3);
+        advance(i: __m256i) -> __m256i = _mm256_add_epi64(i, _mm256_set1_epi64x(4));
+        select(m: __m256d, a: __m256i, b: __m256i) -> __m256i = _mm256_blendv_epi8(b, a, _mm256_castpd_si256(m));
+        count_zero() -> __m256i = _mm256_setzero_si256();
+        count(c: __m256i, m: __m256d) -> __m256i = _mm256_sub_epi64(c, _mm256_castpd_si256(m));
+        store(v: __m256d, out: &mut [f64; 16]) -> () = _mm256_storeu_pd(out.as_mut_ptr(), v);
+        store_idx(i: __m256i, out: &mut [i64; 16]) -> () = _mm256_storeu_si256(out.as_mut_ptr().cast(), i);
+        exp(t: __m256d, keep: __m256d) -> __m256d = _mm256_and_pd(exp4(t), keep);
     }
-    let bad = _mm256_movemask_ps(st.bad) != 0;
-    let (max, second, argmax) = merge_lanes(&lanes(st.m1), &lanes(st.m2), &ints(st.idx));
-    RowStats {
-        max,
-        second,
-        argmax,
-        m: f64::from(m),
-        inv_t: f64::from(inv_t),
-        s,
-        w,
-        greater,
-        bad,
+
+    #[inline(always)]
+    fn total(self, c: __m256i) -> u64 {
+        let mut n = [0u64; 4];
+        // SAFETY: `n` holds 4 64-bit ints; the token proves AVX2.
+        unsafe { _mm256_storeu_si256(n.as_mut_ptr().cast(), c) };
+        n.iter().sum()
+    }
+    #[inline(always)]
+    fn hmax(self, v: __m256d) -> f64 {
+        let mut out = [0.0f64; 16];
+        self.store(v, &mut out);
+        out[..4].iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b))
+    }
+    #[inline(always)]
+    fn hsum(self, v: __m256d) -> f64 {
+        let mut out = [0.0f64; 16];
+        self.store(v, &mut out);
+        out[..4].iter().sum()
     }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn row_f32(r: &[f32], inv_t: f32, chosen: Option<usize>) -> RowStats {
-    row(r, inv_t, chosen)
+impl Load<Avx2F64> for f64 {
+    #[inline(always)]
+    unsafe fn load(_: Avx2F64, p: *const f64) -> __m256d {
+        // SAFETY: the caller guarantees 4 readable doubles; the token proves AVX2.
+        unsafe { _mm256_loadu_pd(p) }
+    }
 }
 
+/// The statistics of one row of float32, float16 or bfloat16 in float32 lanes.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn row_f16(r: &[f16], inv_t: f32, chosen: Option<usize>) -> RowStats {
-    row(r, inv_t, chosen)
+pub(super) fn row<T: Load<Avx2>>(r: &[T], inv_t: f32, chosen: Option<usize>) -> RowStats {
+    lanes::row(Avx2(()), r, inv_t, chosen)
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn row_bf16(r: &[bf16], inv_t: f32, chosen: Option<usize>) -> RowStats {
-    row(r, inv_t, chosen)
+/// The statistics of one float64 row in float64 lanes.
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn row_f64(r: &[f64], inv_t: f64, chosen: Option<usize>) -> RowStats {
+    lanes::row(Avx2F64, r, inv_t, chosen)
 }

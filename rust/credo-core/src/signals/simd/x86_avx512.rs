@@ -1,197 +1,198 @@
-//! AVX-512F kernel: 16 float32 lanes, half types widened on load.
-//!
-//! Per chunk of [`CHUNK`] elements: one scan (per-lane top-1, top-2, first argmax, count above
-//! the chosen logit, NaN/+inf flag), a horizontal max that updates the row's reference (running
-//! sums rescaled when it grows), then Σe and Σe·t over the same chunk while it is in L1.
+//! AVX-512F lanes: 16 float32 lanes (half types widened on load) and 8 float64 lanes (float64
+//! input keeps float64 precision with the table-driven exponential of `exp64`, within one ulp of
+//! `f64::exp`). The loop is [`lanes::row`]; mask registers carry the flags.
 
 use std::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::exp::{EXP_CLAMP, EXP_FLUSH, LN2_HI, LN2_LO, LOG2E, P0, P1, P2, P3, P4, P5};
-use super::{merge_lanes, rescale, sum_f64, Logit, RowStats, CHUNK};
+use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
+use super::RowStats;
+use crate::signals::exp64::avx512::{exp8, Consts};
 
-const LANES: usize = 16;
+/// AVX-512F float32 lanes; made only inside the `avx512f` entry points below.
+#[derive(Clone, Copy)]
+pub(super) struct Avx512(());
 
-/// Loads 16 elements widened to float32.
-trait Load: Logit {
-    /// # Safety
-    /// `p` must point to 16 readable elements and the CPU must support AVX-512F.
-    unsafe fn load(p: *const Self) -> __m512;
+impl Lanes for Avx512 {
+    type F = f32;
+    type V = __m512;
+    type I = __m512i;
+    type M = __mmask16;
+    type Count = u64;
+    const N: usize = 16;
+
+    intrinsics! {
+        splat(x: f32) -> __m512 = _mm512_set1_ps(x);
+        add(a: __m512, b: __m512) -> __m512 = _mm512_add_ps(a, b);
+        mul(a: __m512, b: __m512) -> __m512 = _mm512_mul_ps(a, b);
+        mul_add(a: __m512, b: __m512, c: __m512) -> __m512 = _mm512_fmadd_ps(a, b, c);
+        mul_sub(a: __m512, b: __m512, c: __m512) -> __m512 = _mm512_fmsub_ps(a, b, c);
+        neg_mul_add(a: __m512, b: __m512, c: __m512) -> __m512 = _mm512_fnmadd_ps(a, b, c);
+        max(a: __m512, b: __m512) -> __m512 = _mm512_max_ps(a, b);
+        min(a: __m512, b: __m512) -> __m512 = _mm512_min_ps(a, b);
+        gt(a: __m512, b: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a, b);
+        ge(a: __m512, b: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(a, b);
+        // NaN (unordered) or +inf: "not less than +inf".
+        nan_or_inf(x: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(x, _mm512_set1_ps(f32::INFINITY));
+        iota() -> __m512i = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        advance(i: __m512i) -> __m512i = _mm512_add_epi32(i, _mm512_set1_epi32(16));
+        select(m: __mmask16, a: __m512i, b: __m512i) -> __m512i = _mm512_mask_blend_epi32(m, b, a);
+        hmax(v: __m512) -> f32 = _mm512_reduce_max_ps(v);
+        store(v: __m512, out: &mut [f32; 16]) -> () = _mm512_storeu_ps(out.as_mut_ptr(), v);
+    }
+
+    #[inline(always)]
+    fn exp(self, t: __m512, keep: __mmask16) -> __m512 {
+        exp_f32(self, t, keep)
+    }
+
+    fn or(self, a: __mmask16, b: __mmask16) -> __mmask16 {
+        a | b
+    }
+    fn any(self, m: __mmask16) -> bool {
+        m != 0
+    }
+    fn none(self) -> __mmask16 {
+        0
+    }
+    fn count_zero(self) -> u64 {
+        0
+    }
+    #[inline(always)]
+    fn count(self, c: u64, m: __mmask16) -> u64 {
+        c + u64::from(m.count_ones())
+    }
+    fn total(self, c: u64) -> u64 {
+        c
+    }
+    #[inline(always)]
+    fn hsum(self, v: __m512) -> f64 {
+        let mut out = [0.0f32; 16];
+        self.store(v, &mut out);
+        super::sum_f64(&out)
+    }
+    #[inline(always)]
+    fn store_idx(self, i: __m512i, out: &mut [i64; 16]) {
+        let mut idx = [0i32; 16];
+        // SAFETY: `idx` holds 16 ints; the token proves AVX-512F.
+        unsafe { _mm512_storeu_si512(idx.as_mut_ptr().cast(), i) };
+        *out = idx.map(i64::from);
+    }
 }
 
-impl Load for f32 {
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn load(p: *const f32) -> __m512 {
-        // SAFETY: the caller guarantees 16 readable floats.
+impl F32Lanes for Avx512 {
+    intrinsics! {
+        round(v: __m512) -> __m512 = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
+        scale_pow2(y: __m512, n: __m512, keep: __mmask16) -> __m512 = _mm512_maskz_scalef_ps(keep, y, n);
+    }
+}
+
+impl Load<Avx512> for f32 {
+    #[inline(always)]
+    unsafe fn load(_: Avx512, p: *const f32) -> __m512 {
+        // SAFETY: the caller guarantees 16 readable floats; the token proves AVX-512F.
         unsafe { _mm512_loadu_ps(p) }
     }
 }
 
-impl Load for f16 {
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn load(p: *const f16) -> __m512 {
+impl Load<Avx512> for f16 {
+    #[inline(always)]
+    unsafe fn load(_: Avx512, p: *const f16) -> __m512 {
         // SAFETY: 16 readable halves = 32 bytes; unaligned load.
-        _mm512_cvtph_ps(unsafe { _mm256_loadu_si256(p.cast()) })
+        unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(p.cast())) }
     }
 }
 
-impl Load for bf16 {
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn load(p: *const bf16) -> __m512 {
+impl Load<Avx512> for bf16 {
+    #[inline(always)]
+    unsafe fn load(_: Avx512, p: *const bf16) -> __m512 {
         // SAFETY: 16 readable bfloat16 = 32 bytes. bfloat16 is the top half of a float32.
-        let h = unsafe { _mm256_loadu_si256(p.cast()) };
-        _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
+        unsafe {
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(_mm256_loadu_si256(
+                p.cast(),
+            ))))
+        }
     }
 }
 
-/// Per-lane scan state carried across the whole row.
-struct Scan {
-    m1: __m512,
-    m2: __m512,
-    idx: __m512i,
-    cur: __m512i,
-    chosen: __m512,
-    greater: u64,
-    bad: __mmask16,
-}
+/// AVX-512F float64 lanes, with the table of `exp64`'s exponential held in registers.
+#[derive(Clone, Copy)]
+struct Avx512F64<'a>(&'a Consts);
 
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn scan_step(st: &mut Scan, x: __m512) {
-    // NaN (unordered) or +inf: "not less than +inf".
-    st.bad |= _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(x, _mm512_set1_ps(f32::INFINITY));
-    let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, st.m1);
-    st.idx = _mm512_mask_blend_epi32(gt, st.idx, st.cur);
-    st.m2 = _mm512_max_ps(st.m2, _mm512_min_ps(st.m1, x));
-    st.m1 = _mm512_max_ps(st.m1, x);
-    st.greater += u64::from(_mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, st.chosen).count_ones());
-    st.cur = _mm512_add_epi32(st.cur, _mm512_set1_epi32(LANES as i32));
-}
+impl Lanes for Avx512F64<'_> {
+    type F = f64;
+    type V = __m512d;
+    type I = __m512i;
+    type M = __mmask8;
+    type Count = u64;
+    const N: usize = 8;
 
-/// Adds exp(t) and exp(t)·t for t = x/T − m to the lane sums (masked lanes add exactly 0).
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn exp_step(x: __m512, inv_t: __m512, m: __m512, sv: &mut __m512, wv: &mut __m512) {
-    let t = _mm512_max_ps(_mm512_fmsub_ps(x, inv_t, m), _mm512_set1_ps(EXP_CLAMP));
-    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(
-        t,
-        _mm512_set1_ps(LOG2E),
-    ));
-    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), t);
-    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
-    let mut y = _mm512_fmadd_ps(_mm512_set1_ps(P0), r, _mm512_set1_ps(P1));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P2));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P3));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P4));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P5));
-    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), r);
-    y = _mm512_add_ps(y, _mm512_set1_ps(1.0));
-    let keep = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(t, _mm512_set1_ps(EXP_FLUSH));
-    let e = _mm512_maskz_scalef_ps(keep, y, n);
-    *sv = _mm512_add_ps(*sv, e);
-    *wv = _mm512_fmadd_ps(e, t, *wv);
-}
-
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn lanes(v: __m512) -> [f32; LANES] {
-    let mut out = [0.0f32; LANES];
-    // SAFETY: `out` holds 16 floats.
-    unsafe { _mm512_storeu_ps(out.as_mut_ptr(), v) };
-    out
-}
-
-#[target_feature(enable = "avx512f")]
-fn row<T: Load>(row: &[T], inv_t: f32, chosen: Option<usize>) -> RowStats {
-    let n = row.len();
-    let p = row.as_ptr();
-    let cv = chosen.map_or(f32::NAN, |c| row[c].to_f64() as f32);
-    let mut st = Scan {
-        m1: _mm512_set1_ps(f32::NEG_INFINITY),
-        m2: _mm512_set1_ps(f32::NEG_INFINITY),
-        idx: _mm512_setzero_si512(),
-        cur: _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        chosen: _mm512_set1_ps(cv),
-        greater: 0,
-        bad: 0,
-    };
-    let vinv = _mm512_set1_ps(inv_t);
-    let mut tail = [T::NEG_INF; LANES];
-    let (mut m, mut s, mut w) = (f32::NEG_INFINITY, 0.0f64, 0.0f64);
-    let mut start = 0;
-    while start < n {
-        let end = (start + CHUNK).min(n);
-        let full = start + (end - start) / LANES * LANES;
-        let has_tail = full < end;
-        if has_tail {
-            tail.fill(T::NEG_INF);
-            tail[..end - full].copy_from_slice(&row[full..end]);
-        }
-        let mut i = start;
-        while i < full {
-            // SAFETY: i + 16 <= full <= n.
-            scan_step(&mut st, unsafe { T::load(p.add(i)) });
-            i += LANES;
-        }
-        if has_tail {
-            // SAFETY: `tail` holds 16 elements.
-            scan_step(&mut st, unsafe { T::load(tail.as_ptr()) });
-        }
-        let cm = _mm512_reduce_max_ps(st.m1) * inv_t;
-        if cm > m {
-            rescale(&mut s, &mut w, f64::from(m), f64::from(cm));
-            m = cm;
-        }
-        if m > f32::NEG_INFINITY {
-            let vm = _mm512_set1_ps(m);
-            let (mut sv, mut wv) = (_mm512_setzero_ps(), _mm512_setzero_ps());
-            let mut i = start;
-            while i < full {
-                // SAFETY: as in the scan.
-                exp_step(unsafe { T::load(p.add(i)) }, vinv, vm, &mut sv, &mut wv);
-                i += LANES;
-            }
-            if has_tail {
-                // SAFETY: as in the scan.
-                exp_step(unsafe { T::load(tail.as_ptr()) }, vinv, vm, &mut sv, &mut wv);
-            }
-            s += sum_f64(&lanes(sv));
-            w += sum_f64(&lanes(wv));
-        }
-        start = end;
+    intrinsics! {
+        splat(x: f64) -> __m512d = _mm512_set1_pd(x);
+        add(a: __m512d, b: __m512d) -> __m512d = _mm512_add_pd(a, b);
+        mul(a: __m512d, b: __m512d) -> __m512d = _mm512_mul_pd(a, b);
+        mul_add(a: __m512d, b: __m512d, c: __m512d) -> __m512d = _mm512_fmadd_pd(a, b, c);
+        mul_sub(a: __m512d, b: __m512d, c: __m512d) -> __m512d = _mm512_fmsub_pd(a, b, c);
+        neg_mul_add(a: __m512d, b: __m512d, c: __m512d) -> __m512d = _mm512_fnmadd_pd(a, b, c);
+        max(a: __m512d, b: __m512d) -> __m512d = _mm512_max_pd(a, b);
+        min(a: __m512d, b: __m512d) -> __m512d = _mm512_min_pd(a, b);
+        gt(a: __m512d, b: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(a, b);
+        ge(a: __m512d, b: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, b);
+        nan_or_inf(x: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_NLT_UQ>(x, _mm512_set1_pd(f64::INFINITY));
+        iota() -> __m512i = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+        advance(i: __m512i) -> __m512i = _mm512_add_epi64(i, _mm512_set1_epi64(8));
+        select(m: __mmask8, a: __m512i, b: __m512i) -> __m512i = _mm512_mask_blend_epi64(m, b, a);
+        hmax(v: __m512d) -> f64 = _mm512_reduce_max_pd(v);
+        hsum(v: __m512d) -> f64 = _mm512_reduce_add_pd(v);
+        store(v: __m512d, out: &mut [f64; 16]) -> () = _mm512_storeu_pd(out.as_mut_ptr(), v);
+        store_idx(i: __m512i, out: &mut [i64; 16]) -> () = _mm512_storeu_si512(out.as_mut_ptr().cast(), i);
     }
-    let mut idx = [0i32; LANES];
-    // SAFETY: `idx` holds 16 ints.
-    unsafe { _mm512_storeu_si512(idx.as_mut_ptr().cast(), st.idx) };
-    let (max, second, argmax) = merge_lanes(&lanes(st.m1), &lanes(st.m2), &idx);
-    RowStats {
-        max,
-        second,
-        argmax,
-        m: f64::from(m),
-        inv_t: f64::from(inv_t),
-        s,
-        w,
-        greater: st.greater,
-        bad: st.bad != 0,
+
+    #[inline(always)]
+    fn exp(self, t: __m512d, keep: __mmask8) -> __m512d {
+        // SAFETY: the token proves AVX-512F.
+        unsafe { _mm512_maskz_mov_pd(keep, exp8(self.0, t)) }
+    }
+
+    fn or(self, a: __mmask8, b: __mmask8) -> __mmask8 {
+        a | b
+    }
+    fn any(self, m: __mmask8) -> bool {
+        m != 0
+    }
+    fn none(self) -> __mmask8 {
+        0
+    }
+    fn count_zero(self) -> u64 {
+        0
+    }
+    #[inline(always)]
+    fn count(self, c: u64, m: __mmask8) -> u64 {
+        c + u64::from(m.count_ones())
+    }
+    fn total(self, c: u64) -> u64 {
+        c
     }
 }
 
-#[target_feature(enable = "avx512f")]
-pub(super) fn row_f32(r: &[f32], inv_t: f32, chosen: Option<usize>) -> RowStats {
-    row(r, inv_t, chosen)
+impl Load<Avx512F64<'_>> for f64 {
+    #[inline(always)]
+    unsafe fn load(_: Avx512F64<'_>, p: *const f64) -> __m512d {
+        // SAFETY: the caller guarantees 8 readable doubles; the token proves AVX-512F.
+        unsafe { _mm512_loadu_pd(p) }
+    }
 }
 
+/// The statistics of one row of float32, float16 or bfloat16 in float32 lanes.
 #[target_feature(enable = "avx512f")]
-pub(super) fn row_f16(r: &[f16], inv_t: f32, chosen: Option<usize>) -> RowStats {
-    row(r, inv_t, chosen)
+pub(super) fn row<T: Load<Avx512>>(r: &[T], inv_t: f32, chosen: Option<usize>) -> RowStats {
+    lanes::row(Avx512(()), r, inv_t, chosen)
 }
 
+/// The statistics of one float64 row in float64 lanes.
 #[target_feature(enable = "avx512f")]
-pub(super) fn row_bf16(r: &[bf16], inv_t: f32, chosen: Option<usize>) -> RowStats {
-    row(r, inv_t, chosen)
+pub(super) fn row_f64(r: &[f64], inv_t: f64, chosen: Option<usize>) -> RowStats {
+    let c = Consts::new();
+    lanes::row(Avx512F64(&c), r, inv_t, chosen)
 }
