@@ -353,7 +353,9 @@ def data_hash(*arrays: Any) -> str:
     One algorithm for every object: the 64-bit fingerprint of each array's bytes, then of their
     hex digests joined (``credo_core::calibrate::fingerprint`` and ``combine_fingerprints``, in
     Rust; the isotonic fit returns the same value from its own input scan). Not cryptographic:
-    it tells whether two fits saw the same data. ``None`` entries are skipped.
+    it tells whether two fits saw the same data. ``None`` entries are skipped. Float arrays are
+    fingerprinted as the float64 values they hold (float32 widened in Rust, without a copy), so
+    the same numbers give the same fingerprint whatever width they came in.
     """
     from credo import _credo
 
@@ -362,6 +364,11 @@ def data_hash(*arrays: Any) -> str:
         if a is None:
             continue
         arr = np.ascontiguousarray(a)
+        if arr.dtype in (np.float32, np.float16):
+            parts.append(_credo.fingerprint_f32(np.ascontiguousarray(arr, dtype=np.float32).reshape(-1)))
+            continue
+        if arr.dtype.kind == "f" and arr.dtype != np.float64:  # big-endian, longdouble
+            arr = np.ascontiguousarray(arr, dtype=np.float64)
         if arr.dtype == object:  # no fixed-width bytes: hash the values' text instead
             raw = np.frombuffer(repr(arr.tolist()).encode(), dtype=np.uint8)
         else:

@@ -8,10 +8,7 @@ is what the case does today. When a fix lands, delete the entries its XPASSes na
 
 from __future__ import annotations
 
-KNOWN_GAPS: dict[str, str] = {
-    # --- calibration argument checks (conform / pyrel) (1)
-    "TemperatureScaling.fit:X=float32": "calibration: returned a different result than the canonical value",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 # Cases that failed in some runs and passed in others (a timeout near the limit on a loaded
 # machine): xfail(strict=False) until their cause is fixed; same owners as above.

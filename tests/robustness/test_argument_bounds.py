@@ -123,3 +123,15 @@ def test_temperature_scaling_names_x_for_a_true_class_at_minus_infinity() -> Non
     z[7, CLASSES[7]] = -np.inf
     with pytest.raises(credo.InvalidArgumentError, match=r"^X: row 7 gives its true class \(y\[7\]\) a logit of -inf"):
         credo.TemperatureScaling(inputs="logits").fit(z, CLASSES)
+
+
+def test_fit_records_name_the_values_not_the_width_they_came_in() -> None:
+    """float32 input and the same values as float64 fit the same model and record the same
+    data_hash_ (float32 is fingerprinted widened, in Rust, without a float64 copy)."""
+    x32 = PROBS.astype(np.float32)
+    a = credo.TemperatureScaling().fit(x32, CLASSES)
+    b = credo.TemperatureScaling().fit(x32.astype(np.float64), CLASSES)
+    assert a.data_hash_ == b.data_hash_
+    assert a.temperature_ == b.temperature_
+    c = credo.TemperatureScaling().fit(x32[::-1].copy(), CLASSES)
+    assert c.data_hash_ != a.data_hash_

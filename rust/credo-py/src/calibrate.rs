@@ -443,6 +443,16 @@ fn fingerprint(py: Python<'_>, data: PyReadonlyArray1<'_, u8>) -> PyResult<Strin
     ))
 }
 
+/// [`fingerprint`] of float32 values as the float64 values they equal (no widened copy).
+#[pyfunction]
+fn fingerprint_f32(py: Python<'_>, data: PyReadonlyArray1<'_, f32>) -> PyResult<String> {
+    let x = slice1(&data, "data")?;
+    Ok(format!(
+        "{:016x}",
+        maybe_detach(py, x.len() / 2, || credo_core::calibrate::fingerprint_widened(x))?
+    ))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<IsotonicFit>()?;
     m.add_class::<TopProbability>()?;
@@ -463,5 +473,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rescale_top_label, m)?)?;
     m.add_function(wrap_pyfunction!(normalize_one_vs_rest, m)?)?;
     m.add_function(wrap_pyfunction!(fingerprint, m)?)?;
+    m.add_function(wrap_pyfunction!(fingerprint_f32, m)?)?;
     Ok(())
 }
