@@ -41,6 +41,7 @@ def test_targets_table_is_consistent(bench_modules) -> None:  # type: ignore[no-
             assert g.target * (1 - g.margin) > 1.1, key
         if g.median is not None:
             assert g.low <= g.median <= g.high, key
+            assert g.runs >= 5, f"[{key}]: a spread needs at least 5 runs, not {g.runs}"
             # the quick gate lies beyond the measured noise on the bad side
             if g.kind == "speedup":
                 assert g.median * (1 - g.margin) <= g.low, key

@@ -56,6 +56,7 @@ class Gate:
     median: float | None = None  # the quick run's median over the measured runs
     low: float | None = None
     high: float | None = None
+    runs: int = 0
 
     def required(self) -> float:
         """What this run asserts: the target (full run); in the quick run the target or the quick
@@ -80,7 +81,7 @@ def load_targets(path: Path = TARGETS_FILE) -> dict[str, Gate]:
     for key, e in raw.items():
         q = e.get("quick", {})
         gate = Gate(key, e.get("kind", "speedup"), float(e["target"]), float(e["margin"]), q.get("median"),
-                    q.get("low"), q.get("high"))  # fmt: skip
+                    q.get("low"), q.get("high"), q.get("runs", 0))  # fmt: skip
         assert gate.kind in ("speedup", "bound", "threads"), f"{key}: unknown kind {gate.kind}"
         assert 0.0 <= gate.margin and (gate.kind == "bound" or gate.margin < 1.0), f"{key}: margin {gate.margin}"
         if gate.kind == "threads":

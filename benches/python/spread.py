@@ -70,8 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", nargs="+", type=Path, help="bench output folders, each with a summary.json")
     ap.add_argument("--write", action="store_true", help="write the medians and margins into targets.toml")
+    ap.add_argument("--only", action="append", default=[], help="only this gate (repeatable)")
     args = ap.parse_args(argv)
     by_gate, metas = collect(args.runs)
+    if args.only:
+        by_gate = {k: v for k, v in by_gate.items() if k in args.only}
     loads = [m["load"][0] for m in metas]
     commit = f", commit {metas[0]['commit']}" if metas[0]["commit"] else ""
     provenance = (
