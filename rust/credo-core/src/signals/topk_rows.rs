@@ -32,6 +32,7 @@ impl Block<'_> {
     /// pairs. Every chunk before it is whole, with the entry after it still in the row (for the
     /// order check), so only the last needs masks — the same for every row.
     #[inline]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // only the x86 kernels mask
     fn tail(&self) -> (usize, usize, usize) {
         let last = (self.width - 1) / LANES * LANES;
         (last, self.width - last, self.width - 1 - last)
