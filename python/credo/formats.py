@@ -200,6 +200,14 @@ _BODY_TYPES = (bytes, str, bytearray, memoryview)
 _SOURCES = {"chat": "openai", "chunks": "openai", "legacy": "openai-legacy", "gemini": "gemini"}
 
 
+def _missing_chosen(value: Any) -> float:
+    """The logprob given to a chosen token the server gave none for: a number (NaN, the
+    default, marks it missing), not a bool or text."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(f"missing_chosen: must be a number, got {reprlib.repr(value)}")
+    return float(value)
+
+
 def _read(
     response: Any,
     *,
@@ -215,10 +223,7 @@ def _read(
     choice = check_positive_int(choice, choice_arg, minimum=0)
     if k is not None:
         k = check_positive_int(k, "k")
-    try:
-        fill = float(missing_chosen)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"missing_chosen: must be a number, got {missing_chosen!r}") from None
+    fill = _missing_chosen(missing_chosen)
     try:
         r = _credo.read_logprobs(response, choice=choice, k=k, tokens=True, missing_chosen=fill)
     except CredoError as exc:
@@ -325,6 +330,7 @@ def from_vllm(
         k = check_positive_int(k, "k")
     if processed is not None:
         processed = check_bool(processed, "processed")
+    missing_chosen = _missing_chosen(missing_chosen)
     if _is_server_response(outputs):
         return _read(outputs, choice=0, k=k, missing_chosen=missing_chosen, source="vllm", processed=processed)
     if hasattr(outputs, "outputs") and not isinstance(outputs, (list, tuple)):

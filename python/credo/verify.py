@@ -834,11 +834,13 @@ class ToolResultVerifier:
         ignore: Iterable[float] = (),
         max_chars: int = MAX_ANSWER_CHARS,
     ):
-        if not isinstance(rel_tol, (int, float)) or not 0.0 <= rel_tol < 1.0:
+        if not 0.0 <= check_real(rel_tol, "rel_tol") < 1.0:
             raise InvalidArgumentError(f"rel_tol: must lie in [0, 1), got {rel_tol!r}")
         self.rel_tol = float(rel_tol)
-        self.check_names = check_names
-        self.ignore = tuple(float(v) for v in ignore)
+        self.check_names = check_bool(check_names, "check_names")
+        if isinstance(ignore, (str, bytes)) or not isinstance(ignore, Iterable):
+            raise InvalidArgumentError(f"ignore: expected a list of numbers, got {type(ignore).__name__}")
+        self.ignore = tuple(check_real(v, f"ignore[{i}]") for i, v in enumerate(ignore))
         self.max_chars = _check_max_chars(max_chars)
 
     def verify(self, answer: str, context: Mapping[str, Any] | None = None) -> VerifierResult:

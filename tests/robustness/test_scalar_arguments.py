@@ -193,6 +193,17 @@ def test_from_hf_scores_checks_ids_and_passes_nan_on():
     assert math.isnan(marked.entropy[0, 1]) and not math.isnan(marked.entropy[0, 0])
 
 
+def test_readers_missing_chosen_is_a_number():
+    outputs = [{5: -0.1, 7: -2.5}, {3: -0.3, 1: -1.9}]
+    assert credo.formats.from_vllm(outputs, [5, 2], missing_chosen=-100.0).chosen_logprob.tolist() == [-0.1, -100.0]
+    body = b'{"choices":[{"logprobs":{"content":[{"token":"a","logprob":-0.1,"top_logprobs":[]}]}}]}'
+    for bad in (True, "-100", None):
+        with pytest.raises(credo.InvalidArgumentError, match=r"^missing_chosen: must be a number"):
+            credo.formats.from_vllm(outputs, [5, 2], missing_chosen=bad)
+        with pytest.raises(credo.InvalidArgumentError, match=r"^missing_chosen: must be a number"):
+            credo.formats.from_openai(body, missing_chosen=bad)
+
+
 def test_from_vllm_checks_k_and_positions_before_lengths():
     outputs = [{5: -0.1, 7: -2.5}, {3: -0.3, 1: -1.9}]
     for k in (0, -3, True, 1.5):
@@ -227,7 +238,7 @@ def test_schema_verifier_bounds_its_schema_and_numbers():
 
 
 def test_verifier_lists_and_flags():
-    from credo.verify import ArithmeticVerifier, FormatVerifier, ProcessVerifier
+    from credo.verify import ArithmeticVerifier, FormatVerifier, ProcessVerifier, ToolResultVerifier
 
     assert FormatVerifier("date", formats=["%d.%m.%Y"]).verify("02.01.2024").passed
     with pytest.raises(credo.ConfigError, match=r"^formats: expected a list of strings, got str"):
@@ -242,6 +253,13 @@ def test_verifier_lists_and_flags():
         ArithmeticVerifier(require=1)
     with pytest.raises(credo.InvalidArgumentError, match=r"^rel_tol"):
         ArithmeticVerifier(rel_tol=False)
+    with pytest.raises(credo.InvalidArgumentError, match=r"^rel_tol"):
+        ToolResultVerifier(rel_tol=False)
+    with pytest.raises(credo.InvalidArgumentError, match=r"^check_names"):
+        ToolResultVerifier(check_names="no")
+    with pytest.raises(credo.InvalidArgumentError, match=r"^ignore\[1\]: must be a number"):
+        ToolResultVerifier(ignore=[2024, "2025"])
+    assert ToolResultVerifier(ignore=(2024,)).verify("In 2024 it was 5.", {"tool_result": {"n": 5}}).passed
 
 
 def test_risk_domains_and_history():
