@@ -603,6 +603,40 @@ impl Node for Body<'_> {
         Ok(())
     }
 
+    fn plain_top_list(&mut self, want_token: bool, mut take: impl FnMut(Option<Span>, f64) -> bool) -> bool {
+        // The list, its entries and their `bytes` nest three levels below the cursor.
+        if !self.shortcuts || self.peek() != b'[' || self.depth + 3 > MAX_DEPTH {
+            return false;
+        }
+        let start = self.pos;
+        self.pos += 1;
+        self.ws();
+        if self.peek() == b']' {
+            self.pos += 1;
+            return true;
+        }
+        loop {
+            match self.plain_top_entry_here() {
+                Some((token, lp)) if take(want_token.then_some(token), lp) => {}
+                _ => break,
+            }
+            self.ws();
+            match self.peek() {
+                b',' => {
+                    self.pos += 1;
+                    self.ws();
+                }
+                b']' => {
+                    self.pos += 1;
+                    return true;
+                }
+                _ => break,
+            }
+        }
+        self.pos = start;
+        false
+    }
+
     fn plain_top_entry(&mut self, want_token: bool) -> Option<(Option<Span>, f64)> {
         if !self.shortcuts {
             return None;

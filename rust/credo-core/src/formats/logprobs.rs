@@ -554,6 +554,21 @@ impl<T: Clone> Walk<T> {
                 if v.kind() == Kind::Null {
                     return v.number().map(|_| ());
                 }
+                // The whole list in one pass while its entries are plain and their logprobs
+                // valid; else the entries taken are dropped and the walk below reads it.
+                let want = self.rows.want_tokens;
+                let rows = &mut self.rows;
+                let take = |tok, lp| match logprob(Some(lp)) {
+                    Ok(lp) => {
+                        rows.entry(tok, lp);
+                        true
+                    }
+                    Err(_) => false,
+                };
+                if v.plain_top_list(want, take) {
+                    return Ok(());
+                }
+                self.rows.truncate_row(start);
                 v.items(|_, e| {
                     if let Some((tok, lp)) = e.plain_top_entry(self.rows.want_tokens) {
                         let lp = logprob(Some(lp)).map_err(|e| e.in_field(b"logprob"))?;

@@ -87,6 +87,18 @@ pub trait Node {
         let _ = want_token;
         None
     }
+    /// A whole `top_logprobs` list of entries that [`Node::plain_top_entry`] reads, in one
+    /// pass: each entry's token (when `want_token`) and logprob go to `take`, which may refuse
+    /// one. `true` when the list was read to its end; `false`, the cursor unmoved, at the first
+    /// entry not plain or refused (what `take` got before is the caller's to drop). The default
+    /// is always `false`.
+    fn plain_top_list(&mut self, want_token: bool, take: impl FnMut(Option<Self::Text>, f64) -> bool) -> bool
+    where
+        Self: Sized,
+    {
+        let _ = (want_token, take);
+        false
+    }
     /// Calls `f(index, value)` for each element of a list, in order.
     fn items(&mut self, f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>) -> Result<(), ReadError>;
     /// A number (`None` for null); anything else is an error.
