@@ -85,10 +85,22 @@ def normalize_answer(
     if not isinstance(text, str):
         raise InvalidArgumentError(f"text: expected a string, got {type(text).__name__}")
     steps = (unicode, lowercase, punctuation, articles, whitespace, numbers)
-    if not all(s.__class__ is bool for s in steps):  # the common case costs one pass, no call
+    # Plain bools (the common case) cost one chained comparison; anything else is checked.
+    plain = (
+        unicode.__class__
+        is lowercase.__class__
+        is punctuation.__class__
+        is articles.__class__
+        is whitespace.__class__
+        is numbers.__class__
+        is bool
+    )
+    if not plain:
         steps = tuple(check_bool(s, name) for s, name in zip(steps, _STEPS, strict=True))
-    with text_argument("text"):
+    try:  # not text_argument: a context manager costs more than the call it guards
         return _credo.agree_normalize(text, *steps)
+    except UnicodeEncodeError as exc:
+        raise InvalidArgumentError(f"text: text is not valid Unicode ({exc.reason} at {exc.start})") from None
 
 
 # One flag per normalisation step, in _STEPS order (the native call takes exactly six).
