@@ -430,12 +430,12 @@ def topk_signals(
 ) -> TopkSignals:
     """Signals from top-k logprobs ``[T, k]`` (or ``[B, T, k]``) and the chosen token's logprob.
 
-    Entries that are NaN, ``-inf`` or at most ``sentinel`` (OpenAI/vLLM's −9999) are missing,
-    so rows may hold fewer than k. With ``k`` given, only the k largest entries count (vLLM
-    can return k+1, the chosen token appended). ``policy``: ``"raw"`` (no renormalisation,
-    LM-Polygraph), ``"renormalized"`` (over the returned entries, UQLM) or ``"bounds"``
-    (default: lower and upper bounds on the full-vocabulary entropy from the tail mass
-    1 − Σp; the upper bound needs ``vocab_size``).
+    Entries that are NaN, ``-inf`` or at most ``sentinel`` (OpenAI/vLLM's −9999; a finite
+    number) are missing, so rows may hold fewer than k. With ``k`` given, only the k largest
+    entries count (vLLM can return k+1, the chosen token appended). ``policy``: ``"raw"``
+    (no renormalisation, LM-Polygraph), ``"renormalized"`` (over the returned entries, UQLM) or
+    ``"bounds"`` (default: lower and upper bounds on the full-vocabulary entropy from the tail
+    mass 1 − Σp; the upper bound needs ``vocab_size``).
     """
     sentinel = check_real(sentinel, "sentinel")  # the kernel refuses ±inf, naming it
     source = check_choice(source, "source", SOURCES)
