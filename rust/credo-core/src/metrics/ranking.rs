@@ -7,7 +7,7 @@
 //! torch-uncertainty convention (per-sample steps in stable order, trapezoid, normalised by
 //! 1 − 1/N) is available for cross-checks.
 
-use super::sort::{rank_desc, sorted_keys_desc, Ranked};
+use super::sort::{desc_key, rank_desc, sort_keys, Ranked};
 use super::{check_outcomes, check_weights, wt};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
 
@@ -74,36 +74,45 @@ fn need_both_classes(v: f64) -> Result<f64> {
 
 pub fn auroc(scores: &[f64], y: &[f64], w: Option<&[f64]>) -> Result<f64> {
     validate(scores, y, w)?;
-    if w.is_none() && y.iter().all(|&v| v == 0.0 || v == 1.0) {
-        return need_both_classes(auroc_hard_labels(scores, y));
+    if w.is_none() {
+        if let Some(v) = auroc_hard_labels(scores, y) {
+            return need_both_classes(v);
+        }
     }
     need_both_classes(auroc_ranked(&rank_desc(scores), y, w))
 }
 
-/// Unweighted AUROC with 0/1 labels: the positive and negative scores are sorted separately
-/// (keys only, in parallel) and merged, counting each negative's outranking positives and half
-/// its tied ones. No index permutation, no gathers.
-fn auroc_hard_labels(scores: &[f64], y: &[f64]) -> f64 {
-    let (pos, neg): (Vec<f64>, Vec<f64>) = {
-        let mut p = Vec::with_capacity(scores.len());
-        let mut q = Vec::with_capacity(scores.len());
-        for (&s, &v) in scores.iter().zip(y) {
-            if v == 1.0 {
-                p.push(s);
-            } else {
-                q.push(s);
-            }
-        }
-        (p, q)
-    };
+/// Unweighted AUROC with 0/1 labels (None when some label is neither): the positive and
+/// negative scores' keys are sorted separately (keys only, in parallel) and merged, counting each
+/// negative's outranking positives and half its tied ones. No index permutation, no gathers.
+fn auroc_hard_labels(scores: &[f64], y: &[f64]) -> Option<f64> {
+    // One branch-free pass splits the sort keys by label (each key is written to both buffers,
+    // and only the matching one advances) and checks the labels are 0/1.
+    let n = scores.len();
+    let (mut pos, mut neg) = (vec![0u64; n], vec![0u64; n]);
+    let (mut np, mut nn, mut hard) = (0usize, 0usize, true);
+    for (&s, &v) in scores.iter().zip(y) {
+        let k = desc_key(s);
+        let is_pos = v == 1.0;
+        hard &= is_pos | (v == 0.0);
+        pos[np] = k;
+        neg[nn] = k;
+        np += usize::from(is_pos);
+        nn += usize::from(!is_pos);
+    }
+    if !hard {
+        return None;
+    }
+    pos.truncate(np);
+    neg.truncate(nn);
     if pos.is_empty() || neg.is_empty() {
-        return f64::NAN;
+        return Some(f64::NAN);
     }
     // Two sorts in parallel only when each is long enough to outweigh a hand-off to the pool.
     let (kp, kn) = if pos.len().min(neg.len()) >= 1 << 14 {
-        crate::parallel::join(|| sorted_keys_desc(&pos), || sorted_keys_desc(&neg))
+        crate::parallel::join(|| sort_keys(pos), || sort_keys(neg))
     } else {
-        (sorted_keys_desc(&pos), sorted_keys_desc(&neg))
+        (sort_keys(pos), sort_keys(neg))
     };
     // Keys ascend as scores descend; walk both from the highest score down.
     let (mut i, mut j) = (0usize, 0usize);
@@ -125,7 +134,7 @@ fn auroc_hard_labels(scores: &[f64], y: &[f64]) -> f64 {
         area += m as f64 * (above + 0.5 * ties as f64);
         j += m;
     }
-    area / (pos.len() as f64 * neg.len() as f64)
+    Some(area / (kp.len() as f64 * kn.len() as f64))
 }
 
 /// Average precision (area under the precision–recall curve as scikit-learn's
@@ -395,9 +404,18 @@ mod tests {
         let n = 3000;
         let s: Vec<f64> = (0..n).map(|i| (((i * 7919) % 997) as f64 / 50.0).floor()).collect();
         let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from((i * 31) % 5 < 2))).collect();
-        let fast = auroc_hard_labels(&s, &y);
+        let fast = auroc_hard_labels(&s, &y).unwrap();
         let grouped = auroc_ranked(&rank_desc(&s), &y, None);
         assert!((fast - grouped).abs() < 1e-12, "{fast} vs {grouped}");
+        // above the parallel-sort size, and with a soft label the fast path declines
+        let big: Vec<f64> = (0..100_000).map(|i| ((i * 7919) % 99_991) as f64 / 99_991.0).collect();
+        let yb: Vec<f64> = (0..100_000).map(|i| f64::from(u8::from((i * 31) % 7 < 3))).collect();
+        let fast = auroc_hard_labels(&big, &yb).unwrap();
+        assert!((fast - auroc_ranked(&rank_desc(&big), &yb, None)).abs() < 1e-12);
+        let mut soft = yb.clone();
+        soft[77] = 0.5;
+        assert!(auroc_hard_labels(&big, &soft).is_none());
+        assert!(auroc_hard_labels(&[0.1, 0.2], &[1.0, 1.0]).unwrap().is_nan());
     }
 
     #[test]

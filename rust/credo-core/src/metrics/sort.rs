@@ -75,7 +75,17 @@ pub fn argsort_desc(scores: &[f64]) -> Vec<u32> {
 /// The descending-order keys of `scores`, sorted (keys only: no index payload, half the memory
 /// traffic of [`argsort_desc`]). Equal keys mean equal scores.
 pub fn sorted_keys_desc(scores: &[f64]) -> Vec<u64> {
-    let mut keys: Vec<u64> = scores.iter().map(|&x| !ascending_key(x)).collect();
+    sort_keys(scores.iter().map(|&x| desc_key(x)).collect())
+}
+
+/// The key [`sorted_keys_desc`] sorts `x` by: keys ascend as scores descend.
+#[inline]
+pub fn desc_key(x: f64) -> u64 {
+    !ascending_key(x)
+}
+
+/// Sorts keys made by [`desc_key`] (an LSD radix sort of the keys alone).
+pub fn sort_keys(mut keys: Vec<u64>) -> Vec<u64> {
     if keys.len() <= SMALL {
         keys.sort_unstable();
         return keys;
