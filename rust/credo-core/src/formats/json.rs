@@ -757,6 +757,10 @@ impl Body<'_> {
         self.space();
         let (lp, used) = number::plain_decimal(&self.b[self.pos..])?;
         self.pos += used;
+        // `bytes` is optional (several servers leave it out).
+        if self.eat(b"}") {
+            return Some((token, lp));
+        }
         if !self.eat(b",") {
             return None;
         }

@@ -79,10 +79,10 @@ pub trait Node {
         pick_by_walking(self, names, f)
     }
     /// A `top_logprobs` entry of a chat completion written exactly as servers write it —
-    /// `{"token": "…", "logprob": -0.25, "bytes": [32, 119] or null}` — read in one step: its
-    /// token (when `want_token`) and its logprob as written (not yet checked). `None`, the
-    /// cursor unmoved, for anything else (the general walk then reads the entry and reports
-    /// what is wrong if anything is). The default is always `None`.
+    /// `{"token": "…", "logprob": -0.25, "bytes": [32, 119] or null}`, `bytes` optional — read
+    /// in one step: its token (when `want_token`) and its logprob as written (not yet
+    /// checked). `None`, the cursor unmoved, for anything else (the general walk then reads the
+    /// entry and reports what is wrong if anything is). The default is always `None`.
     fn plain_top_entry(&mut self, want_token: bool) -> Option<(Option<Self::Text>, f64)> {
         let _ = want_token;
         None
