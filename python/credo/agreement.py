@@ -287,6 +287,11 @@ class AgreementBatch:
         return (self[i] for i in range(len(self)))
 
 
+def _columns(native: _credo.AgreementColumns) -> dict[str, np.ndarray]:
+    """The native columns as :attr:`AgreementBatch.raw` holds them (a dict by field name)."""
+    return {name: getattr(native, name) for name in native._fields}
+
+
 def _result(
     raw: Mapping[str, np.ndarray], i: int, answers: Sequence[str], method: str, clustering: str
 ) -> AgreementResult:
@@ -375,7 +380,7 @@ def agree(
                 "spectral: not available with method 'callable' (it asks only the pairs it needs)"
             )
         with text_argument("answers"):
-            raw = _credo.agree_callable(answers, equivalent, clustering, lp[0], lp[1])
+            raw = _columns(_credo.agree_callable(answers, equivalent, clustering, lp[0], lp[1]))
         return _result(raw, 0, answers, method, clustering)
     emb = None
     if embeddings is not None:
@@ -389,10 +394,10 @@ def agree(
             raise InvalidArgumentError(f"{method}: method '{method}' needs the pairwise matrix {method}=")
         matrix = _square(given, n, method).reshape(-1)
     with text_argument("answers"):
-        raw = _credo.agree_batch(
+        raw = _columns(_credo.agree_batch(
             [answers], method, _threshold(method, threshold, tolerance), clustering, _flags(normalize),
             lp[0], lp[1], emb, matrix, spectral, None, True,
-        )  # fmt: skip
+        ))  # fmt: skip
     return _result(raw, 0, answers, method, clustering)
 
 
@@ -484,10 +489,10 @@ def agree_batch(
             [_square(m, len(q), f"{method}[{i}]").reshape(-1) for i, (m, q) in enumerate(zip(given, qs, strict=False))]
         )
     with text_argument("questions"):
-        raw = _credo.agree_batch(
+        raw = _columns(_credo.agree_batch(
             qs, method, _threshold(method, threshold, tolerance), clustering, _flags(normalize),
             lp_values, lp_offsets, emb, matrices, spectral, threads, False,
-        )  # fmt: skip
+        ))  # fmt: skip
     return AgreementBatch(qs, raw, method, clustering)
 
 

@@ -114,30 +114,24 @@ def _not_utf8(named: list[tuple[str, str]]) -> InvalidArgumentError:
     return InvalidArgumentError("answer: not valid Unicode text")
 
 
-def _wrap(answer: str, raw: dict[str, Any]) -> CoverageResult:
+def _frozen_fields(native: Any) -> dict[str, Any]:
+    """A native result's fields by name, its lists as tuples."""
+    return {k: tuple(v) if isinstance(v, list) else v for k in native._fields for v in (getattr(native, k),)}
+
+
+def _wrap(answer: str, raw: _credo.CoverageReport) -> CoverageResult:
     claims = tuple(
         ClaimSupport(
-            text=_MARKER.sub("", answer[c["start"] : c["end"]]).strip(),
-            start=c["start"],
-            end=c["end"],
-            weight=c["weight"],
-            passage=c["passage"],
-            score=c["score"],
-            recall=c["recall"],
-            supported=c["supported"],
-            span=c["span"],
-            missing_numbers=tuple(c["missing_numbers"]),
-            missing_entities=tuple(c["missing_entities"]),
-            citations=tuple(c["citations"]),
-            citation_ok=tuple(c["citation_ok"]),
+            text=_MARKER.sub("", answer[c.start : c.end]).strip(),
+            **_frozen_fields(c),
         )
-        for c in raw["claims"]
+        for c in raw.claims
     )
     return CoverageResult(
-        coverage=raw["coverage"],
+        coverage=raw.coverage,
         claims=claims,
-        citation_precision=raw["citation_precision"],
-        missing_citations=tuple(claims[i] for i in raw["missing_citations"]),
+        citation_precision=raw.citation_precision,
+        missing_citations=tuple(claims[i] for i in raw.missing_citations),
     )
 
 

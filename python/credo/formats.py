@@ -99,7 +99,8 @@ class TopkLogprobs:
 
     def _load_tokens(self) -> None:
         if self._tokens is None:
-            self._tokens, self._top_tokens = self._native.tokens()
+            t = self._native.tokens()
+            self._tokens, self._top_tokens = t.tokens, t.top_tokens
 
     @property
     def tokens(self) -> list[Any]:
@@ -497,7 +498,8 @@ class OpenAIStream:
     def logprobs(self, choice: int = 0) -> TopkLogprobs:
         """The positions of choice ``choice`` so far, as :func:`from_openai` gives them (without
         tokens: the stream keeps the numbers only)."""
-        top, chosen = self._native.arrays(check_positive_int(choice, "choice", minimum=0))
+        arrays = self._native.arrays(check_positive_int(choice, "choice", minimum=0))
+        top, chosen = arrays.top_logprobs, arrays.chosen_logprob
         k = top.shape[1] if not np.isnan(top).all() else 0
         prov = Provenance(
             source="openai", mode="top-k" if k else "chosen-only", k=k, renormalization="raw", processed=True

@@ -64,10 +64,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from credo.exceptions import ConfigError, InvalidArgumentError
 from credo.risk import STAKES, InputRisk, RegulatedContent, RiskRules, stakes_rank
+
+if TYPE_CHECKING:
+    from credo._credo import Outcome as _Outcome
 
 __all__ = ["Action", "Decision", "Policy"]
 
@@ -720,9 +723,9 @@ class Policy:
     def _from_outcome(
         self, outcome: _Outcome, domain: str, coverage: float | None, repetition: float | None, attempt: int
     ) -> Decision:
-        """The decision of a native outcome ``(confidence, rule, action, tier, threshold,
-        coverage_noted)`` (credo.serving's compiled decider), worded by the rules' own reasons."""
-        conf, rule, act, tier_code, thr, noted = outcome
+        """The decision of a native outcome (credo.serving's compiled decider), worded by the
+        rules' own reasons."""
+        conf, rule, act, thr = outcome.confidence, outcome.rule, outcome.action, outcome.threshold
         d = self.domains[domain]
         action = _ACTION_LIST[act]
         if rule == _R_REPETITION and repetition is not None:
@@ -730,12 +733,12 @@ class Policy:
         elif rule == _R_COVERAGE and coverage is not None:
             reasons = _coverage_reasons(d, coverage, action)
         else:
-            reasons = _coverage_reasons(d, coverage, None) if noted and coverage is not None else []
+            reasons = _coverage_reasons(d, coverage, None) if outcome.coverage_noted and coverage is not None else []
             strict = d.stakes_rank >= self._strict_rank
             reasons.append(
                 _band_reason(rule, conf, d.threshold_text[1], domain, d, d.gray_high, action, strict, d.stakes_rank)
             )
-        return self._make(action, conf, _TIERS[tier_code], reasons, domain, thr)
+        return self._make(action, conf, _TIERS[outcome.tier], reasons, domain, thr)
 
     def _make(
         self, action: Action, conf: float, tier: str, reasons: list[str], domain: str, thr: float | None
@@ -957,8 +960,6 @@ class _Case:
 # The rules' codes in a native outcome (credo_core::decide::Rule); the bands' codes also name
 # the band in _band_reason.
 _R_REPETITION, _R_COVERAGE, _CLEARS, _GRAY_CHECK, _GRAY_EXHAUSTED, _BELOW, _R_HOOK = range(7)
-# A native outcome: (confidence, rule, action, tier, threshold, coverage_noted), codes as above.
-_Outcome = tuple[float, int, int, int, float, bool]
 # Actions by their native code (credo_core::decide::Action: the order of Action).
 _ACTION_LIST = tuple(Action)
 

@@ -43,7 +43,6 @@ from credo.policy import (
     _bool_arg,
     _checks_arg,
     _count_arg,
-    _Outcome,
     _shown,
     _unit_arg,
 )
@@ -200,15 +199,17 @@ class NativeDecider:
             outcome = self._native.decide(top, chosen, *args)
         return self._done(outcome, name, args, domain, risk, verifier)
 
-    def _done(self, outcome: _Outcome, name: str, args: _NativeArgs, domain: Any, risk: Any, verifier: Any) -> Decision:
+    def _done(
+        self, outcome: _credo.Outcome, name: str, args: _NativeArgs, domain: Any, risk: Any, verifier: Any
+    ) -> Decision:
         """The decision of a native outcome: worded by the policy, or decided by it from the
         native confidence when a Python hook (input risk, verifier, guaranteed threshold) is in
         play."""
         _, coverage, repetition, attempt, retrieval_available, checks = args
-        if risk is None and verifier is None and outcome[1] != _R_HOOK:
+        if risk is None and verifier is None and outcome.rule != _R_HOOK:
             return self.policy._from_outcome(outcome, name, coverage, repetition, attempt)
         return self.policy.decide(
-            outcome[0],
+            outcome.confidence,
             domain=domain,
             coverage=coverage,
             repetition=repetition,

@@ -19,7 +19,7 @@ Inputs are borrowed without copying when C-contiguous; do not mutate them during
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -77,6 +77,23 @@ class Provenance:
 def _fields(obj: Any) -> dict[str, np.ndarray]:
     # Arrays of any library (device results are arrays of the input's library).
     return {k: v for k, v in vars(obj).items() if hasattr(v, "shape") and hasattr(v, "dtype")}
+
+
+_NATIVE_NAMES: dict[tuple[type, type], tuple[str, ...]] = {}
+
+
+def _native_fields(native: Any, cls: type, lead: tuple[int, ...] | None = None) -> dict[str, Any]:
+    """The fields of dataclass ``cls`` that the native result ``native`` holds (its flat arrays
+    reshaped to ``lead`` when given; None stays None), by name."""
+    key = (type(native), cls)
+    names = _NATIVE_NAMES.get(key)
+    if names is None:
+        names = _NATIVE_NAMES[key] = tuple(f.name for f in fields(cls) if hasattr(type(native), f.name))
+    out = {}
+    for name in names:
+        v = getattr(native, name)
+        out[name] = v.reshape(lead) if lead is not None and isinstance(v, np.ndarray) else v
+    return out
 
 
 @dataclass(frozen=True)
@@ -324,21 +341,11 @@ def token_signals(
     out = _credo.token_signals(
         arr, dtype, batch, arr.shape[-2], arr.shape[-1], ids, t, _threads(threads), _simd, invalid
     )
-    simd = out.pop("simd")
-    res = {k: v.reshape(lead) for k, v in out.items()}
     prov = Provenance(source="logits", mode="full", vocab_size=int(arr.shape[-1]), temperature=t, processed=processed)
     return TokenSignals(
-        entropy=res["entropy"],
-        logsumexp=res["logsumexp"],
-        max_logprob=res["max_logprob"],
-        argmax=res["argmax"],
-        margin_logit=res["margin_logit"],
-        margin_prob=res["margin_prob"],
-        chosen_logprob=res.get("chosen_logprob"),
-        chosen_rank=res.get("chosen_rank"),
+        **_native_fields(out, TokenSignals, lead),
         chosen=None if ids is None else ids.reshape(lead),
         provenance=prov,
-        simd=simd,
     )
 
 
@@ -414,7 +421,9 @@ def sequence_signals(
         not include_eos,
         n,
     )
-    return SequenceSignals(**out, provenance=signals.provenance, include_eos=include_eos)
+    return SequenceSignals(
+        **_native_fields(out, SequenceSignals), provenance=signals.provenance, include_eos=include_eos
+    )
 
 
 def topk_signals(
@@ -469,7 +478,6 @@ def topk_signals(
     v = None if vocab_size is None else check_positive_int(vocab_size, "vocab_size")
     flat = np.require(top.reshape(-1, top.shape[-1]), requirements=["C", "A"])
     out = _credo.topk_signals(flat, chosen, policy, v, kk, sentinel)
-    res = {name: arr.reshape(lead) for name, arr in out.items()}
     prov = Provenance(
         source=source,
         mode="top-k",
@@ -478,19 +486,7 @@ def topk_signals(
         renormalization=policy,
         processed=processed,
     )
-    return TopkSignals(
-        entropy=res["entropy"],
-        entropy_lower=res["entropy_lower"],
-        entropy_upper=res["entropy_upper"],
-        tail_mass=res["tail_mass"],
-        negentropy=res["negentropy"],
-        max_logprob=res["max_logprob"],
-        margin_prob=res["margin_prob"],
-        n_valid=res["n_valid"],
-        chosen_logprob=res.get("chosen_logprob"),
-        chosen_rank=res.get("chosen_rank"),
-        provenance=prov,
-    )
+    return TopkSignals(**_native_fields(out, TopkSignals, lead), provenance=prov)
 
 
 class TopkSummary(NamedTuple):

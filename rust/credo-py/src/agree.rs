@@ -11,7 +11,7 @@ use credo_core::agree::{
 use credo_core::CredoError;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyList, PyString, PyTuple};
 
 use crate::arrays::{maybe_detach, slice1, slice2, Threads};
 use crate::errors::{invalid, py_err, py_result};
@@ -111,34 +111,28 @@ fn usize_offsets(arr: &[i64], arg: &str) -> PyResult<Vec<usize>> {
         .collect()
 }
 
-/// Hands the core's flat columns to NumPy (one array per field).
-fn result_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
-    let d = PyDict::new(py);
-    let ints = [
-        ("labels", c.labels),
-        ("offsets", c.offsets),
-        ("sizes", c.sizes),
-        ("n_clusters", c.n_clusters),
-        ("majority", c.majority),
-        ("majority_index", c.majority_index),
-    ];
-    for (k, v) in ints {
-        d.set_item(k, PyArray1::from_vec(py, v))?;
+result_class! {
+    /// Agreement of a batch of questions as flat columns (`credo_core::agree::Columns`):
+    /// per-answer `labels` (question `q`'s at `offsets[q]..offsets[q + 1]`), per-cluster `sizes`
+    /// and `cluster_probs` in the question's first answer slots, one value per question otherwise.
+    AgreementColumns from Columns {
+        offsets: Py<PyArray1<i64>>,
+        labels: Py<PyArray1<i64>>,
+        sizes: Py<PyArray1<i64>>,
+        cluster_probs: Py<PyArray1<f64>>,
+        n_clusters: Py<PyArray1<i64>>,
+        /// The majority cluster's label.
+        majority: Py<PyArray1<i64>>,
+        /// The majority cluster's first answer.
+        majority_index: Py<PyArray1<i64>>,
+        agreement: Py<PyArray1<f64>>,
+        se_discrete: Py<PyArray1<f64>>,
+        se_farquhar: Py<PyArray1<f64>>,
+        se_kuhn: Py<PyArray1<f64>>,
+        se_lm_polygraph: Py<PyArray1<f64>>,
+        eigval_laplacian: Py<PyArray1<f64>>,
+        degree: Py<PyArray1<f64>>,
     }
-    let floats = [
-        ("cluster_probs", c.cluster_probs),
-        ("agreement", c.agreement),
-        ("se_discrete", c.se_discrete),
-        ("se_farquhar", c.se_farquhar),
-        ("se_kuhn", c.se_kuhn),
-        ("se_lm_polygraph", c.se_lm_polygraph),
-        ("eigval_laplacian", c.eigval_laplacian),
-        ("degree", c.degree),
-    ];
-    for (k, v) in floats {
-        d.set_item(k, PyArray1::from_vec(py, v))?;
-    }
-    Ok(d)
 }
 
 /// Normalises one answer (see `credo.agreement.normalize_answer`).
@@ -180,7 +174,7 @@ fn agree_batch<'py>(
     spectral: bool,
     threads: Option<Threads>,
     single: bool,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<AgreementColumns> {
     let cfg = Config {
         method: py_result(Method::new(method.0, threshold))?,
         linkage: clustering.0,
@@ -242,7 +236,7 @@ fn agree_batch<'py>(
             agree::agree_batch_columns(&qs, &cfg, Threads::count(threads))
         }
     })?;
-    result_dict(py, py_result(results)?)
+    AgreementColumns::from_core(py, py_result(results)?)
 }
 
 /// Agreement of one question under a user equivalence callable `equivalent(a, b) -> bool`
@@ -257,7 +251,7 @@ fn agree_callable<'py>(
     clustering: Wrap<Linkage>,
     lp_values: Option<PyReadonlyArray1<'py, f64>>,
     lp_offsets: Option<PyReadonlyArray1<'py, i64>>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<AgreementColumns> {
     let linkage = clustering.0;
     let wrapped = PyList::new(py, [answers])?;
     let (held, _) = collect_answers(&wrapped, true)?;
@@ -280,7 +274,7 @@ fn agree_callable<'py>(
     let labels = cluster_by::<PyErr>(held.len(), linkage, |i, j| {
         equivalent.call1((&held[i], &held[j]))?.is_truthy()
     })?;
-    result_dict(py, Columns::single(&agree::summarize(labels, lp.as_ref())))
+    AgreementColumns::from_core(py, Columns::single(&agree::summarize(labels, lp.as_ref())))
 }
 
 result_class! {
@@ -349,6 +343,7 @@ fn agree_stopping_default_threshold(rule: Wrap<stopping::Rule>) -> f64 {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<AgreementColumns>()?;
     m.add_class::<Spectral>()?;
     m.add_class::<StopDecision>()?;
     m.add_function(wrap_pyfunction!(agree_normalize, m)?)?;

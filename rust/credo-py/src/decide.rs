@@ -1,9 +1,8 @@
 //! Bindings of `credo_core::decide`: a compiled model and policy whose calls read their
-//! arguments, release the GIL for the whole decision, and return its compact outcome
-//! `(confidence, rule, action, tier, threshold, coverage_noted)` (codes of
-//! `credo_core::decide::{Rule, Action, Tier}`; the words are Python's).
+//! arguments, release the GIL for the whole decision, and return its compact [`Outcome`] (codes
+//! of `credo_core::decide::{Rule, Action, Tier}`; the words are Python's).
 
-use credo_core::decide::{Action, Calibrator, Decider, DomainRules, Outcome, Request, Scorer};
+use credo_core::decide::{self, Action, Calibrator, Decider, DomainRules, Request, Scorer};
 use credo_core::signals::{TopkPolicy, TopkSummary};
 use credo_core::CredoError;
 use numpy::PyReadonlyArray1;
@@ -16,17 +15,38 @@ use crate::errors::py_result;
 use crate::options::Wrap;
 use crate::signals::{topk_options, topk_response};
 
-type OutcomeTuple = (f64, u8, u8, u8, f64, bool);
+result_class! {
+    /// One native decision, before the policy words it.
+    Outcome from decide::Outcome {
+        /// The calibrated P(correct).
+        confidence: f64,
+        /// The rule that fired (`credo_core::decide::Rule` code).
+        rule: u8,
+        /// The action (`credo_core::decide::Action` code: the order of `credo.Action`).
+        action: u8,
+        /// The tier (`credo_core::decide::Tier` code).
+        tier: u8,
+        /// The threshold the confidence was held to.
+        threshold: f64,
+        /// The coverage rule noted low coverage and let the confidence decide.
+        coverage_noted: bool,
+    }
+}
 
-fn outcome(o: Outcome) -> OutcomeTuple {
-    (
-        o.confidence,
-        o.rule as u8,
-        o.action as u8,
-        o.tier as u8,
-        o.threshold,
-        o.coverage_noted,
-    )
+/// Rules, actions and tiers cross as their codes.
+macro_rules! code_field {
+    ($($t:ty),+) => {$(
+        impl crate::results::IntoField<u8> for $t {
+            fn into_field(self, _: Python<'_>) -> PyResult<u8> {
+                Ok(self as u8)
+            }
+        }
+    )+};
+}
+code_field!(decide::Rule, decide::Action, decide::Tier);
+
+fn outcome(py: Python<'_>, o: PyResult<decide::Outcome>) -> PyResult<Outcome> {
+    Outcome::from_core(py, o?)
 }
 
 /// The core model behind one of credo's fitted binary calibrator models.
@@ -134,7 +154,7 @@ impl NativeDecision {
         attempt: u64,
         retrieval_available: bool,
         checks_done: u8,
-    ) -> PyResult<OutcomeTuple> {
+    ) -> PyResult<Outcome> {
         let req = request(domain, coverage, repetition, attempt, retrieval_available, checks_done);
         let chosen = chosen_logprob
             .as_ref()
@@ -142,7 +162,7 @@ impl NativeDecision {
             .transpose()?;
         let top = Float2::borrow(top_logprobs, "top_logprobs")?;
         let response = topk_response(&top, chosen, "top_logprobs")?;
-        py_result(py.detach(|| self.0.decide(&response, &req))).map(outcome)
+        outcome(py, py_result(py.detach(|| self.0.decide(&response, &req))))
     }
 
     /// The decision from choice `choice` of a response body (UTF-8 JSON bytes), read natively.
@@ -159,10 +179,10 @@ impl NativeDecision {
         attempt: u64,
         retrieval_available: bool,
         checks_done: u8,
-    ) -> PyResult<OutcomeTuple> {
+    ) -> PyResult<Outcome> {
         let req = request(domain, coverage, repetition, attempt, retrieval_available, checks_done);
         let bytes = body.as_bytes();
-        py_result(py.detach(|| self.0.decide_body(bytes, choice, &req))).map(outcome)
+        outcome(py, py_result(py.detach(|| self.0.decide_body(bytes, choice, &req))))
     }
 
     /// The decision from a top-k summary's 13 values (`credo.signals.TopkSummary` order).
@@ -170,6 +190,7 @@ impl NativeDecision {
     #[allow(clippy::too_many_arguments)]
     fn decide_summary(
         &self,
+        py: Python<'_>,
         summary: [f64; 13],
         domain: usize,
         coverage: Option<f64>,
@@ -177,9 +198,9 @@ impl NativeDecision {
         attempt: u64,
         retrieval_available: bool,
         checks_done: u8,
-    ) -> PyResult<OutcomeTuple> {
+    ) -> PyResult<Outcome> {
         let req = request(domain, coverage, repetition, attempt, retrieval_available, checks_done);
-        py_result(self.0.decide_summary(&summary_of(&summary)?, &req)).map(outcome)
+        outcome(py, py_result(self.0.decide_summary(&summary_of(&summary)?, &req)))
     }
 
     /// Decisions of many bodies (choice 0 of each, the same request fields) over `threads`
@@ -197,13 +218,13 @@ impl NativeDecision {
         retrieval_available: bool,
         checks_done: u8,
         threads: Option<usize>,
-    ) -> PyResult<Vec<OutcomeTuple>> {
+    ) -> PyResult<Vec<Outcome>> {
         let req = request(domain, coverage, repetition, attempt, retrieval_available, checks_done);
         let slices: Vec<&[u8]> = bodies.iter().map(|b| b.as_bytes()).collect();
         let results = py_result(
             py.detach(|| credo_core::parallel::with_threads(threads, || self.0.decide_bodies(&slices, &req))),
         )?;
-        results.into_iter().map(|r| py_result(r).map(outcome)).collect()
+        results.into_iter().map(|r| outcome(py, py_result(r))).collect()
     }
 }
 
@@ -233,8 +254,7 @@ fn summary_of(v: &[f64; 13]) -> PyResult<TopkSummary> {
             format!("must be a non-negative whole number, got {}", v[0]),
         )));
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked whole and ≥ 0
-    let n_tokens = v[0] as usize;
+    let n_tokens = v[0] as usize; // checked whole and ≥ 0 (saturates past usize::MAX)
     Ok(TopkSummary {
         n_tokens,
         mean_entropy: v[1],
@@ -254,5 +274,6 @@ fn summary_of(v: &[f64; 13]) -> PyResult<TopkSummary> {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeDecision>()?;
+    m.add_class::<Outcome>()?;
     Ok(())
 }

@@ -1,54 +1,77 @@
-//! Bindings of `credo_core::evidence`: coverage of answers by passages. Results come back as
-//! plain dicts; `credo.evidence` wraps them in dataclasses.
+//! Bindings of `credo_core::evidence`: coverage of answers by passages, as result classes;
+//! `credo.evidence` adds the claims' text.
 
-use credo_core::evidence::{self, CoverageReport, EvidenceOptions};
+use credo_core::evidence::{self, EvidenceOptions};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use crate::arrays::{maybe_detach, Threads};
 use crate::errors::py_result;
 
-fn report_to_py<'py>(py: Python<'py>, r: CoverageReport) -> PyResult<Bound<'py, PyDict>> {
+result_class! {
+    /// How well one claim of an answer is supported (`credo_core::evidence::ClaimSupport`).
+    ClaimSupport from evidence::ClaimSupport {
+        /// Character span of the claim in the answer.
+        start: usize,
+        end: usize,
+        /// Distinct content tokens (the claim's weight in the coverage).
+        weight: usize,
+        /// Best passage (0-based).
+        passage: usize,
+        /// Support score in [0, 1].
+        score: f64,
+        /// Content recall in the best passage.
+        recall: f64,
+        supported: bool,
+        /// Character span of the supporting window in the best passage.
+        span: Option<(usize, usize)>,
+        missing_numbers: Vec<String>,
+        missing_entities: Vec<String>,
+        /// Passage numbers cited by the claim, as written (1-based).
+        citations: Vec<usize>,
+        /// For each citation: the cited passage exists and supports the claim.
+        citation_ok: Vec<bool>,
+    }
+}
+
+result_class! {
+    /// The coverage of one answer (`credo_core::evidence::CoverageReport`).
+    CoverageReport {
+        claims: Vec<Py<ClaimSupport>>,
+        /// Supported share of the claims, weighted by content tokens (None: no checkable claim).
+        coverage: Option<f64>,
+        /// Share of citations whose passage supports the claim (None: the answer cites nothing).
+        citation_precision: Option<f64>,
+        /// Indices into `claims` of claims without a citation, in answers that cite at all.
+        missing_citations: Vec<usize>,
+    }
+}
+
+fn report_to_py(py: Python<'_>, r: evidence::CoverageReport) -> PyResult<CoverageReport> {
     let claims = r
         .claims
         .into_iter()
-        .map(|c| {
-            let d = PyDict::new(py);
-            d.set_item("start", c.start)?;
-            d.set_item("end", c.end)?;
-            d.set_item("weight", c.weight)?;
-            d.set_item("passage", c.passage)?;
-            d.set_item("score", c.score)?;
-            d.set_item("recall", c.recall)?;
-            d.set_item("supported", c.supported)?;
-            d.set_item("span", c.span)?;
-            d.set_item("missing_numbers", c.missing_numbers)?;
-            d.set_item("missing_entities", c.missing_entities)?;
-            d.set_item("citations", c.citations)?;
-            d.set_item("citation_ok", c.citation_ok)?;
-            Ok(d)
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    let out = PyDict::new(py);
-    out.set_item("claims", claims)?;
-    out.set_item("coverage", r.coverage)?;
-    out.set_item("citation_precision", r.citation_precision)?;
-    out.set_item("missing_citations", r.missing_citations)?;
-    Ok(out)
+        .map(|c| Py::new(py, ClaimSupport::from_core(py, c)?))
+        .collect::<PyResult<_>>()?;
+    Ok(CoverageReport {
+        claims,
+        coverage: r.coverage,
+        citation_precision: r.citation_precision,
+        missing_citations: r.missing_citations,
+    })
 }
 
 /// Evidence coverage of one answer by its passages (see `credo.evidence.coverage`).
 #[pyfunction]
 #[pyo3(signature = (answer, passages, *, min_support=0.6, citations=true, max_chars=2_000_000, max_passages=1_000))]
-fn evidence_coverage<'py>(
-    py: Python<'py>,
+fn evidence_coverage(
+    py: Python<'_>,
     answer: String,
     passages: Vec<String>,
     min_support: f64,
     citations: bool,
     max_chars: usize,
     max_passages: usize,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<CoverageReport> {
     let opts = EvidenceOptions {
         min_support,
         citations,
@@ -65,8 +88,8 @@ fn evidence_coverage<'py>(
 #[pyfunction]
 #[pyo3(signature = (answers, passages, *, min_support=0.6, citations=true, max_chars=2_000_000, max_passages=1_000, threads=None))]
 #[allow(clippy::too_many_arguments)]
-fn evidence_coverage_batch<'py>(
-    py: Python<'py>,
+fn evidence_coverage_batch(
+    py: Python<'_>,
     answers: Vec<String>,
     passages: Vec<Vec<String>>,
     min_support: f64,
@@ -74,7 +97,7 @@ fn evidence_coverage_batch<'py>(
     max_chars: usize,
     max_passages: usize,
     threads: Option<Threads>,
-) -> PyResult<Vec<Bound<'py, PyDict>>> {
+) -> PyResult<Vec<CoverageReport>> {
     let opts = EvidenceOptions {
         min_support,
         citations,
@@ -104,5 +127,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(text_occurring, m)?)?;
     m.add_function(wrap_pyfunction!(evidence_coverage, m)?)?;
     m.add_function(wrap_pyfunction!(evidence_coverage_batch, m)?)?;
+    m.add_class::<ClaimSupport>()?;
+    m.add_class::<CoverageReport>()?;
     Ok(())
 }

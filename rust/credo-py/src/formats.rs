@@ -254,9 +254,9 @@ impl PyReadLogprobs {
         self.avg_logprob
     }
 
-    /// `(tokens, top_tokens)`: the chosen token per position and, per position, the tokens of
-    /// its top-k row in the row's order (None where the response gave no token).
-    fn tokens<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+    /// The chosen token per position and, per position, the tokens of its top-k row in the
+    /// row's order (None where the response gave no token).
+    fn tokens<'py>(&self, py: Python<'py>) -> PyResult<ResponseTokens> {
         match &self.tokens {
             Tokens::None => Err(invalid("tokens", "the response was read without its tokens")),
             Tokens::Body { body, tokens, top } => {
@@ -295,7 +295,7 @@ impl PyReadLogprobs {
         tokens: &[T],
         top: &[T],
         mut get: impl FnMut(&T) -> PyResult<Bound<'py, PyAny>>,
-    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+    ) -> PyResult<ResponseTokens> {
         let toks = PyList::empty(py);
         for t in tokens {
             toks.append(get(t)?)?;
@@ -308,7 +308,10 @@ impl PyReadLogprobs {
             }
             rows.append(row)?;
         }
-        Ok((toks, rows))
+        Ok(ResponseTokens {
+            tokens: toks.unbind(),
+            top_tokens: rows.unbind(),
+        })
     }
 
     fn new<T>(
@@ -416,12 +419,31 @@ fn read_logprobs(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyReadLogprobs>()?;
     m.add_class::<PyOpenAIStream>()?;
+    m.add_class::<ResponseTokens>()?;
+    m.add_class::<TopkArrays>()?;
     m.add_function(wrap_pyfunction!(read_logprobs, m)?)?;
     Ok(())
 }
 
-/// `([T, width] top logprobs, [T] chosen logprobs)`.
-type Arrays<'py> = (Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>);
+result_class! {
+    /// The tokens of a response read with them.
+    ResponseTokens {
+        /// The chosen token per position (None where the response gave none).
+        tokens: Py<PyList>,
+        /// Per position, the tokens of its top-k row in the row's order.
+        top_tokens: Py<PyList>,
+    }
+}
+
+result_class! {
+    /// The positions of one choice of a stream so far.
+    TopkArrays {
+        /// `[T, width]` float64, each row sorted descending, NaN for missing entries.
+        top_logprobs: Py<PyArray2<f64>>,
+        /// `[T]` float64, the chosen tokens' logprobs.
+        chosen_logprob: Py<PyArray1<f64>>,
+    }
+}
 
 /// The stream reader (see `credo.formats.OpenAIStream`): one lock per stream, so threads may
 /// share it.
@@ -496,9 +518,9 @@ impl PyOpenAIStream {
         PyTuple::new(py, items)
     }
 
-    /// The positions of choice `choice` so far: `([T, width] top logprobs, [T] chosen)`.
+    /// The positions of choice `choice` so far.
     #[pyo3(signature = (choice=0))]
-    fn arrays<'py>(&self, py: Python<'py>, choice: usize) -> PyResult<Arrays<'py>> {
+    fn arrays(&self, py: Python<'_>, choice: usize) -> PyResult<TopkArrays> {
         let (top, width, chosen) = self.with(|s| match s.choice(choice) {
             Some(r) => {
                 let (t, w, c) = r.arrays();
@@ -510,10 +532,10 @@ impl PyOpenAIStream {
             )),
         })?;
         let rows = chosen.len();
-        Ok((
-            PyArray1::from_vec(py, top).reshape([rows, width])?,
-            PyArray1::from_vec(py, chosen),
-        ))
+        Ok(TopkArrays {
+            top_logprobs: PyArray1::from_vec(py, top).reshape([rows, width])?.unbind(),
+            chosen_logprob: PyArray1::from_vec(py, chosen).unbind(),
+        })
     }
 
     /// Whether `data: [DONE]` has arrived.

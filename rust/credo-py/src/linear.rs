@@ -10,7 +10,7 @@ use crate::errors::py_result;
 
 result_class! {
     /// A fitted logistic model on the original feature scale, and how the fit went.
-    LogisticFit {
+    LogisticFit from linear::LogisticFit {
         /// `[d]` coefficients on the original feature scale.
         coef: Py<PyArray1<f64>>,
         intercept: f64,
@@ -60,16 +60,7 @@ fn logistic_fit<'py>(
     let fit = py_result(maybe_detach(py, xs.len(), || {
         linear::fit_logistic(xs, n, d, ys, ws, &opts)
     })?)?;
-    Ok(LogisticFit {
-        coef: fit.coef.into_pyarray(py).unbind(),
-        intercept: fit.intercept,
-        coef_standardized: fit.coef_standardized.into_pyarray(py).unbind(),
-        mean: fit.mean.into_pyarray(py).unbind(),
-        scale: fit.scale.into_pyarray(py).unbind(),
-        n_iter: fit.n_iter,
-        converged: fit.converged,
-        objective: fit.objective,
-    })
+    LogisticFit::from_core(py, fit)
 }
 
 /// A fitted logistic model: P(y = 1 | x) = σ(intercept + coef · x).

@@ -1,6 +1,7 @@
 //! Bindings for `credo_core::signals`: dtype dispatch over borrowed (zero-copy) C-contiguous
-//! logits, GIL released for the pass, results as a dict of NumPy arrays. The Python layer
-//! (`credo/signals.py`) validates, reshapes and wraps them in result objects.
+//! logits, GIL released for the pass, results as classes of flat NumPy arrays. The Python layer
+//! (`credo/signals.py`) validates, reshapes and adds the provenance (its result types also hold
+//! the device path's arrays).
 
 use credo_core::signals::{
     self, sequence::SequenceInput, InvalidRows, Logit, LogitsShape, SequenceOptions, SimdLevel, TokenOptions,
@@ -9,7 +10,7 @@ use credo_core::signals::{
 use half::{bf16, f16};
 use numpy::{Element, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyTuple};
+use pyo3::types::{PyFloat, PyTuple};
 
 use crate::arrays::{flat_slice, maybe_detach, slice1, slice2, Float2, Threads};
 use crate::errors::{invalid, py_err, py_result};
@@ -27,8 +28,74 @@ fn parse_simd(simd: Option<&str>) -> PyResult<Option<SimdLevel>> {
     }
 }
 
-fn set<'py, T: Element>(d: &Bound<'py, PyDict>, name: &str, v: Vec<T>) -> PyResult<()> {
-    d.set_item(name, PyArray1::from_vec(d.py(), v))
+impl crate::results::IntoField<&'static str> for Option<SimdLevel> {
+    fn into_field(self, _: Python<'_>) -> PyResult<&'static str> {
+        Ok(self.map_or("scalar", SimdLevel::name))
+    }
+}
+
+result_class! {
+    /// Per-position signals of full-vocabulary logits, flat over the positions.
+    TokenSignals from signals::TokenSignals {
+        logsumexp: Py<PyArray1<f64>>,
+        /// Entropy in nats.
+        entropy: Py<PyArray1<f64>>,
+        max_logprob: Py<PyArray1<f64>>,
+        argmax: Py<PyArray1<i64>>,
+        /// Top-1 − top-2 logit.
+        margin_logit: Py<PyArray1<f64>>,
+        /// p₁ − p₂.
+        margin_prob: Py<PyArray1<f64>>,
+        /// The chosen tokens' logprobs (None without chosen ids).
+        chosen_logprob: Option<Py<PyArray1<f64>>>,
+        /// Tokens with a strictly larger logit than the chosen one (None without chosen ids).
+        chosen_rank: Option<Py<PyArray1<i64>>>,
+        /// The instruction-set level that computed them.
+        simd: &'static str,
+    }
+}
+
+result_class! {
+    /// Per-sequence aggregates of token signals over each sequence's valid positions.
+    SequenceSignals from signals::SequenceSignals {
+        n_tokens: Py<PyArray1<i64>>,
+        mean_entropy: Py<PyArray1<f64>>,
+        max_entropy: Py<PyArray1<f64>>,
+        /// Σ log p(chosen) (NaN without chosen logprobs).
+        sum_logprob: Py<PyArray1<f64>>,
+        mean_logprob: Py<PyArray1<f64>>,
+        min_logprob: Py<PyArray1<f64>>,
+        /// exp(−mean_logprob).
+        perplexity: Py<PyArray1<f64>>,
+        /// Mean of p₁ − p₂.
+        mean_margin: Py<PyArray1<f64>>,
+        /// Minimum of p₁ − p₂.
+        min_margin: Py<PyArray1<f64>>,
+        /// 1 − distinct n-grams / n-grams over the chosen ids.
+        repeated_ngram_fraction: Py<PyArray1<f64>>,
+        /// Longest run of one token id repeated back to back.
+        longest_repeat_run: Py<PyArray1<i64>>,
+    }
+}
+
+result_class! {
+    /// Per-position signals of top-k logprobs under a renormalisation policy.
+    TopkSignals from signals::TopkSignals {
+        /// Entries present in each row.
+        n_valid: Py<PyArray1<i64>>,
+        /// 1 − Σ p over the row's entries.
+        tail_mass: Py<PyArray1<f64>>,
+        entropy: Py<PyArray1<f64>>,
+        entropy_lower: Py<PyArray1<f64>>,
+        entropy_upper: Py<PyArray1<f64>>,
+        /// UQLM's 1 − H_renormalised / log k.
+        negentropy: Py<PyArray1<f64>>,
+        max_logprob: Py<PyArray1<f64>>,
+        margin_prob: Py<PyArray1<f64>>,
+        chosen_logprob: Option<Py<PyArray1<f64>>>,
+        /// Entries strictly above the chosen logprob.
+        chosen_rank: Option<Py<PyArray1<i64>>>,
+    }
 }
 
 fn run<'py, T: Logit + Element>(
@@ -62,7 +129,7 @@ fn token_signals<'py>(
     threads: Option<Threads>,
     simd: Option<&str>,
     invalid: Wrap<InvalidRows>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<TokenSignals> {
     let opts = TokenOptions {
         temperature,
         threads: Threads::count(threads),
@@ -86,21 +153,7 @@ fn token_signals<'py>(
         }
         other => return Err(crate::errors::invalid("logits", format!("unsupported dtype {other}"))),
     };
-    let d = PyDict::new(py);
-    set(&d, "logsumexp", s.logsumexp)?;
-    set(&d, "entropy", s.entropy)?;
-    set(&d, "max_logprob", s.max_logprob)?;
-    set(&d, "argmax", s.argmax)?;
-    set(&d, "margin_logit", s.margin_logit)?;
-    set(&d, "margin_prob", s.margin_prob)?;
-    if let Some(v) = s.chosen_logprob {
-        set(&d, "chosen_logprob", v)?;
-    }
-    if let Some(v) = s.chosen_rank {
-        set(&d, "chosen_rank", v)?;
-    }
-    d.set_item("simd", s.simd.map_or("scalar", SimdLevel::name))?;
-    Ok(d)
+    TokenSignals::from_core(py, s)
 }
 
 /// Per-sequence aggregates of `[batch, seq]` token signals (flattened row-major).
@@ -119,7 +172,7 @@ fn sequence_signals<'py>(
     mask: Option<PyReadonlyArray1<'py, u8>>,
     drop_last: bool,
     ngram: usize,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<SequenceSignals> {
     let inp = SequenceInput {
         batch,
         seq,
@@ -140,19 +193,7 @@ fn sequence_signals<'py>(
     let s = py_result(maybe_detach(py, batch * seq, || {
         signals::sequence_signals(&inp, valid, &opts)
     })?)?;
-    let d = PyDict::new(py);
-    set(&d, "n_tokens", s.n_tokens)?;
-    set(&d, "mean_entropy", s.mean_entropy)?;
-    set(&d, "max_entropy", s.max_entropy)?;
-    set(&d, "sum_logprob", s.sum_logprob)?;
-    set(&d, "mean_logprob", s.mean_logprob)?;
-    set(&d, "min_logprob", s.min_logprob)?;
-    set(&d, "perplexity", s.perplexity)?;
-    set(&d, "mean_margin", s.mean_margin)?;
-    set(&d, "min_margin", s.min_margin)?;
-    set(&d, "repeated_ngram_fraction", s.repeated_ngram_fraction)?;
-    set(&d, "longest_repeat_run", s.longest_repeat_run)?;
-    Ok(d)
+    SequenceSignals::from_core(py, s)
 }
 
 /// Signals from `[T, width]` top-k logprobs (float64, C-contiguous).
@@ -166,7 +207,7 @@ fn topk_signals<'py>(
     vocab_size: Option<usize>,
     k: Option<usize>,
     sentinel: f64,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<TopkSignals> {
     let (top, rows, width) = slice2(&top_logprobs, "top_logprobs")?;
     let chosen = chosen_logprob
         .as_ref()
@@ -181,22 +222,7 @@ fn topk_signals<'py>(
     let s = py_result(maybe_detach(py, top.len(), || {
         signals::topk_signals(top, rows, width, chosen, &opts)
     })?)?;
-    let d = PyDict::new(py);
-    set(&d, "n_valid", s.n_valid)?;
-    set(&d, "tail_mass", s.tail_mass)?;
-    set(&d, "entropy", s.entropy)?;
-    set(&d, "entropy_lower", s.entropy_lower)?;
-    set(&d, "entropy_upper", s.entropy_upper)?;
-    set(&d, "negentropy", s.negentropy)?;
-    set(&d, "max_logprob", s.max_logprob)?;
-    set(&d, "margin_prob", s.margin_prob)?;
-    if let Some(v) = s.chosen_logprob {
-        set(&d, "chosen_logprob", v)?;
-    }
-    if let Some(v) = s.chosen_rank {
-        set(&d, "chosen_rank", v)?;
-    }
-    Ok(d)
+    TopkSignals::from_core(py, s)
 }
 
 /// One response's top-k array (a [`Float2`]) as the kernel takes it: the array C-contiguous and
@@ -368,5 +394,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(topk_summary_batch, m)?)?;
     m.add_function(wrap_pyfunction!(simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(simd_levels, m)?)?;
+    m.add_class::<TokenSignals>()?;
+    m.add_class::<SequenceSignals>()?;
+    m.add_class::<TopkSignals>()?;
     Ok(())
 }
