@@ -37,22 +37,26 @@ fn to_2d<'py>(py: Python<'py>, v: Vec<f64>, n: usize, k: usize) -> PyResult<Boun
 }
 
 /// The `#[pymethods]` of a binary calibrator model: `predict_one` / `__call__` on one float and
-/// `predict` on a float64 vector (all from the core model's own `predict_one` / `predict`),
-/// then the class's own constructor and getters.
+/// `predict` on a float64 vector (all from the core model's own `predict_one` / `predict`, or
+/// the methods named in parentheses, the vector method's Python name after `=>`), then the
+/// class's own constructor and getters.
 macro_rules! binary_calibrator {
     ($class:ident { $($rest:tt)* }) => {
+        binary_calibrator! { $class (predict_one, predict => predict) { $($rest)* } }
+    };
+    ($class:ident ($one:ident, $many:ident => $py_many:ident) { $($rest:tt)* }) => {
         #[pymethods]
         impl $class {
             /// The calibrated value of one float (`calibrator(0.73)`).
             fn predict_one(&self, x: f64) -> PyResult<f64> {
-                py_result(self.0.predict_one(x))
+                py_result(self.0.$one(x))
             }
             fn __call__(&self, x: f64) -> PyResult<f64> {
-                py_result(self.0.predict_one(x))
+                py_result(self.0.$one(x))
             }
             /// Calibrated values of a contiguous float64 vector.
-            fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
-                predict_array(py, &x, |xs| self.0.predict(xs))
+            fn $py_many<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
+                predict_array(py, &x, |xs| self.0.$many(xs))
             }
             $($rest)*
         }
@@ -300,23 +304,13 @@ fn fit_histogram(
 #[pyclass(frozen, module = "credo._credo", name = "TemperatureModel")]
 pub struct PyTemperature(pub(crate) TemperatureModel);
 
-#[pymethods]
-impl PyTemperature {
+// One float and a vector are binary decision values f, calibrated to σ(2βf); `predict` is the
+// multiclass softmax.
+binary_calibrator! {
+PyTemperature (predict_one_binary, predict_binary => predict_binary) {
     #[new]
     fn new(beta: f64) -> PyResult<Self> {
         py_result(TemperatureModel::new(beta)).map(Self)
-    }
-    /// P(y = 1) for one binary decision value f: σ(2βf).
-    fn predict_one(&self, x: f64) -> PyResult<f64> {
-        py_result(self.0.predict_one_binary(x))
-    }
-    fn __call__(&self, x: f64) -> PyResult<f64> {
-        py_result(self.0.predict_one_binary(x))
-    }
-    fn predict_binary<'py>(&self, py: Python<'py>, x: PyReadonlyArray1<'py, f64>) -> PyResult<Arr1<'py>> {
-        let xs = slice1(&x, "X")?;
-        let out = py_result(maybe_detach(py, xs.len(), || self.0.predict_binary(xs))?)?;
-        Ok(PyArray1::from_vec(py, out))
     }
     /// softmax(β·z) of logits, or of ln(p + 1e-12) with `probabilities=True`.
     #[pyo3(signature = (x, *, probabilities=false, threads=None))]
@@ -347,6 +341,7 @@ impl PyTemperature {
     fn beta(&self) -> f64 {
         self.0.beta
     }
+}
 }
 
 /// Fits the inverse temperature on `[n, K]` logits (or probabilities) with integer labels.

@@ -3,7 +3,7 @@
 //! of `credo_core::decide::{Rule, Action, Tier}`; the words are Python's).
 
 use credo_core::decide::{self, Action, Calibrator, Decider, DomainRules, Request, Scorer};
-use credo_core::signals::{TopkPolicy, TopkSummary};
+use credo_core::signals::TopkPolicy;
 use credo_core::CredoError;
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
@@ -200,7 +200,8 @@ impl NativeDecision {
         checks_done: u8,
     ) -> PyResult<Outcome> {
         let req = request(domain, coverage, repetition, attempt, retrieval_available, checks_done);
-        outcome(py, py_result(self.0.decide_summary(&summary_of(&summary)?, &req)))
+        let summary = py_result(decide::summary_from_fields(&summary))?;
+        outcome(py, py_result(self.0.decide_summary(&summary, &req)))
     }
 
     /// Decisions of many bodies (choice 0 of each, the same request fields) over `threads`
@@ -244,32 +245,6 @@ fn request(
         retrieval_available,
         checks_done,
     }
-}
-
-/// A summary from its 13 values (the token count first, a whole number).
-fn summary_of(v: &[f64; 13]) -> PyResult<TopkSummary> {
-    if !(v[0] >= 0.0 && v[0].fract() == 0.0) {
-        return py_result(Err(CredoError::invalid(
-            "summary.n_tokens",
-            format!("must be a non-negative whole number, got {}", v[0]),
-        )));
-    }
-    let n_tokens = v[0] as usize; // checked whole and ≥ 0 (saturates past usize::MAX)
-    Ok(TopkSummary {
-        n_tokens,
-        mean_entropy: v[1],
-        max_entropy: v[2],
-        mean_entropy_upper: v[3],
-        mean_tail_mass: v[4],
-        max_tail_mass: v[5],
-        mean_margin: v[6],
-        min_margin: v[7],
-        mean_max_logprob: v[8],
-        sum_logprob: v[9],
-        mean_logprob: v[10],
-        min_logprob: v[11],
-        not_top1: v[12],
-    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

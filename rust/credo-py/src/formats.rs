@@ -510,12 +510,7 @@ impl PyOpenAIStream {
     #[pyo3(signature = (choice=0))]
     fn summary<'py>(&self, py: Python<'py>, choice: usize) -> PyResult<Bound<'py, PyTuple>> {
         let s = self.with(|s| s.summary(choice))?;
-        let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(crate::signals::SUMMARY_FIELDS);
-        items.push(s.n_tokens.into_pyobject(py)?.into_any());
-        for v in crate::signals::summary_values(&s) {
-            items.push(PyFloat::new(py, v).into_any());
-        }
-        PyTuple::new(py, items)
+        crate::signals::summary_tuple(py, &s)
     }
 
     /// The positions of choice `choice` so far.

@@ -3,6 +3,7 @@
 //! (`credo/signals.py`) validates, reshapes and adds the provenance (its result types also hold
 //! the device path's arrays).
 
+use credo_core::decide::summary_field;
 use credo_core::signals::{
     self, sequence::SequenceInput, InvalidRows, Logit, LogitsShape, SequenceOptions, SimdLevel, TokenOptions,
     TopkOptions, TopkPolicy, Valid,
@@ -288,12 +289,7 @@ fn topk_summary<'py>(
     // One exp (and a few flops) per entry: weigh entries ×4 against the GIL round-trip.
     let work = response.rows * response.width * 4;
     let s = py_result(maybe_detach(py, work, || response.summary(&opts))?)?;
-    let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(SUMMARY_FIELDS);
-    items.push(s.n_tokens.into_pyobject(py)?.into_any());
-    for v in summary_values(&s) {
-        items.push(PyFloat::new(py, v).into_any());
-    }
-    PyTuple::new(py, items)
+    summary_tuple(py, &s)
 }
 
 /// [`topk_summary`] of many responses in parallel with the GIL released: `tops` is a list of
@@ -343,32 +339,25 @@ fn topk_summary_batch<'py>(
     }))?;
     let mut flat = Vec::with_capacity(summaries.len() * SUMMARY_FIELDS);
     for s in &summaries {
-        flat.push(s.n_tokens as f64);
-        flat.extend(summary_values(s));
+        flat.extend((0..SUMMARY_FIELDS).map(|i| summary_field(s, i)));
     }
     let out = PyArray1::from_vec(py, flat);
     out.reshape([summaries.len(), SUMMARY_FIELDS])
 }
 
-/// Columns of a summary row: `n_tokens` and the 12 features.
-pub(crate) const SUMMARY_FIELDS: usize = 13;
+/// Columns of a summary row (`credo_core::decide::SUMMARY_FIELDS`, the order of
+/// `credo.signals.TopkSummary`).
+pub(crate) const SUMMARY_FIELDS: usize = credo_core::decide::SUMMARY_FIELDS.len();
 
-/// The 12 features of a summary in the order of `credo.signals.TopkSummary` after `n_tokens`.
-pub(crate) fn summary_values(s: &signals::TopkSummary) -> [f64; 12] {
-    [
-        s.mean_entropy,
-        s.max_entropy,
-        s.mean_entropy_upper,
-        s.mean_tail_mass,
-        s.max_tail_mass,
-        s.mean_margin,
-        s.min_margin,
-        s.mean_max_logprob,
-        s.sum_logprob,
-        s.mean_logprob,
-        s.min_logprob,
-        s.not_top1,
-    ]
+/// A summary as `credo.signals.TopkSummary` takes it (a named tuple, whose device form holds
+/// device scalars): `n_tokens` an int, then the features.
+pub(crate) fn summary_tuple<'py>(py: Python<'py>, s: &signals::TopkSummary) -> PyResult<Bound<'py, PyTuple>> {
+    let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(SUMMARY_FIELDS);
+    items.push(s.n_tokens.into_pyobject(py)?.into_any());
+    for i in 1..SUMMARY_FIELDS {
+        items.push(PyFloat::new(py, summary_field(s, i)).into_any());
+    }
+    PyTuple::new(py, items)
 }
 
 /// The instruction-set level used when none is forced.

@@ -51,6 +51,32 @@ pub fn summary_field(s: &TopkSummary, i: usize) -> f64 {
     }
 }
 
+/// A summary from its values in the order of [`SUMMARY_FIELDS`] (the inverse of
+/// [`summary_field`]); the token count must be a whole number ≥ 0.
+pub fn summary_from_fields(v: &[f64; SUMMARY_FIELDS.len()]) -> Result<TopkSummary> {
+    if !(v[0] >= 0.0 && v[0].fract() == 0.0) {
+        return Err(CredoError::invalid(
+            "summary.n_tokens",
+            format!("must be a non-negative whole number, got {}", v[0]),
+        ));
+    }
+    Ok(TopkSummary {
+        n_tokens: v[0] as usize, // whole and ≥ 0 (saturates past usize::MAX)
+        mean_entropy: v[1],
+        max_entropy: v[2],
+        mean_entropy_upper: v[3],
+        mean_tail_mass: v[4],
+        max_tail_mass: v[5],
+        mean_margin: v[6],
+        min_margin: v[7],
+        mean_max_logprob: v[8],
+        sum_logprob: v[9],
+        mean_logprob: v[10],
+        min_logprob: v[11],
+        not_top1: v[12],
+    })
+}
+
 /// A fitted binary calibrator applied to the model's output.
 #[derive(Clone, Debug)]
 pub enum Calibrator {

@@ -112,3 +112,17 @@ fn bodies_are_read_natively() {
         .to_string();
     assert!(e.contains("response"), "{e}");
 }
+
+#[test]
+fn summary_fields_round_trip() {
+    let v: [f64; 13] = std::array::from_fn(|i| if i == 0 { 7.0 } else { 0.5 + i as f64 });
+    let s = summary_from_fields(&v).unwrap();
+    assert_eq!(s.n_tokens, 7);
+    for (i, &want) in v.iter().enumerate() {
+        assert_eq!(summary_field(&s, i).to_bits(), want.to_bits(), "{}", SUMMARY_FIELDS[i]);
+    }
+    for bad in [-1.0, 2.5, f64::NAN] {
+        let e = summary_from_fields(&[bad; 13]).unwrap_err().to_string();
+        assert!(e.contains("summary.n_tokens"), "{e}");
+    }
+}
