@@ -7,38 +7,40 @@ use credo_core::signals::TopkPolicy;
 use credo_core::CredoError;
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt};
 
 use crate::arrays::{slice1, Float2};
 use crate::calibrate::{PyBeta, PyHistogram, PyIsotonic, PyPlatt, PyTemperature};
 use crate::errors::py_result;
 use crate::options::Wrap;
+use crate::results::IntoField;
 use crate::signals::{topk_options, topk_response};
 
 result_class! {
-    /// One native decision, before the policy words it.
+    /// One native decision, before the policy words it. Its fields are Python objects made
+    /// once, so that reading one is a struct-member load (the policy reads them all).
     Outcome from decide::Outcome {
         /// The calibrated P(correct).
-        confidence: f64,
+        confidence: Py<PyFloat>,
         /// The rule that fired (`credo_core::decide::Rule` code).
-        rule: u8,
+        rule: Py<PyInt>,
         /// The action (`credo_core::decide::Action` code: the order of `credo.Action`).
-        action: u8,
+        action: Py<PyInt>,
         /// The tier (`credo_core::decide::Tier` code).
-        tier: u8,
+        tier: Py<PyInt>,
         /// The threshold the confidence was held to.
-        threshold: f64,
+        threshold: Py<PyFloat>,
         /// The coverage rule noted low coverage and let the confidence decide.
-        coverage_noted: bool,
+        coverage_noted: Py<PyBool>,
     }
 }
 
 /// Rules, actions and tiers cross as their codes.
 macro_rules! code_field {
     ($($t:ty),+) => {$(
-        impl crate::results::IntoField<u8> for $t {
-            fn into_field(self, _: Python<'_>) -> PyResult<u8> {
-                Ok(self as u8)
+        impl IntoField<Py<PyInt>> for $t {
+            fn into_field(self, py: Python<'_>) -> PyResult<Py<PyInt>> {
+                Ok((self as u8).into_pyobject(py)?.unbind())
             }
         }
     )+};

@@ -10,6 +10,7 @@
 
 use numpy::{Element, PyArray1};
 use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat};
 
 macro_rules! result_class {
     ($(#[doc = $doc:expr])* $name:ident from $core:path { $($(#[doc = $fdoc:expr])* $field:ident: $ty:ty),+ $(,)? }) => {
@@ -72,5 +73,18 @@ impl<T: Element> IntoField<Py<PyArray1<T>>> for Vec<T> {
 impl<T: Element> IntoField<Option<Py<PyArray1<T>>>> for Option<Vec<T>> {
     fn into_field(self, py: Python<'_>) -> PyResult<Option<Py<PyArray1<T>>>> {
         Ok(self.map(|v| PyArray1::from_vec(py, v).unbind()))
+    }
+}
+
+/// Scalars held as Python objects (read as struct members, not through a getter call).
+impl IntoField<Py<PyFloat>> for f64 {
+    fn into_field(self, py: Python<'_>) -> PyResult<Py<PyFloat>> {
+        Ok(PyFloat::new(py, self).unbind())
+    }
+}
+
+impl IntoField<Py<PyBool>> for bool {
+    fn into_field(self, py: Python<'_>) -> PyResult<Py<PyBool>> {
+        Ok(PyBool::new(py, self).to_owned().unbind())
     }
 }
