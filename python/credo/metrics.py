@@ -704,10 +704,10 @@ def _python_bootstrap(
     if method == "bca":  # the metric with each group of the core's jackknife left out
         keep = np.ones(len(yp), dtype=bool)
         values = []
-        for start, end in _credo.bootstrap_jackknife_groups(len(yp)):
-            keep[start:end] = False
+        for group in _credo.bootstrap_jackknife_groups(len(yp)):
+            keep[group] = False
             values.append(on(np.flatnonzero(keep)))
-            keep[start:end] = True
+            keep[group] = True
         jackknife = np.asarray(values, dtype=np.float64)
     interval = _credo.bootstrap_interval(method, estimate, dist, jackknife, confidence_level=level)
     lo, hi = interval.low, interval.high

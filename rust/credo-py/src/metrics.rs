@@ -10,6 +10,7 @@ use credo_core::parallel::with_threads;
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray1};
 use pyo3::prelude::*;
+use pyo3::types::PySlice;
 
 use crate::arrays::{maybe_detach, slice1, slice2, to_numpy, Threads};
 use crate::errors::{invalid, py_result};
@@ -457,12 +458,13 @@ fn bootstrap_interval(
     Ok(Interval { low, high })
 }
 
-/// The [start, end) bounds of the groups the BCa jackknife leaves out in turn, for n samples.
+/// The groups the BCa jackknife leaves out in turn, for n samples, as slices.
 #[pyfunction]
-fn bootstrap_jackknife_groups(n: usize) -> Vec<(usize, usize)> {
+fn bootstrap_jackknife_groups(py: Python<'_>, n: usize) -> PyResult<Vec<Bound<'_, PySlice>>> {
+    let index = |i: usize| isize::try_from(i).map_err(|_| invalid("n", "too large"));
     bootstrap::jackknife_groups(n)
         .into_iter()
-        .map(|g| (g.start, g.end))
+        .map(|g| Ok(PySlice::new(py, index(g.start)?, index(g.end)?, 1)))
         .collect()
 }
 
