@@ -84,7 +84,7 @@ def normalize_answer(
     """
     if not isinstance(text, str):
         raise InvalidArgumentError(f"text: expected a string, got {type(text).__name__}")
-    steps = (unicode, lowercase, punctuation, articles, whitespace, numbers)
+    steps: tuple[bool, ...] = (unicode, lowercase, punctuation, articles, whitespace, numbers)
     # Plain bools (the common case) cost one chained comparison; anything else is checked.
     plain = (
         unicode.__class__
