@@ -37,6 +37,15 @@ impl Block<'_> {
         let last = (self.width - 1) / LANES * LANES;
         (last, self.width - last, self.width - 1 - last)
     }
+
+    /// Row `r`: its log-probabilities, its probabilities and its chosen log-probability (NaN
+    /// when the block has none, so that no entry counts as above it).
+    #[inline(always)]
+    fn row(&self, r: usize) -> (&[f64], &[f64], f64) {
+        let span = r * self.width..(r + 1) * self.width;
+        let chosen = self.chosen.map_or(f64::NAN, |c| c[r]);
+        (&self.top[span.clone()], &self.probs[span], chosen)
+    }
 }
 
 /// The columns the reductions fill, one value per row of the block.
@@ -178,23 +187,14 @@ pub(super) fn reduce_rows(level: SimdLevel, b: Block<'_>, out: &mut RowOut<'_>) 
 
 #[inline(always)]
 fn reduce_rows_portable(b: Block<'_>, out: &mut RowOut<'_>) {
-    let Block {
-        top,
-        probs,
-        rows,
-        width,
-        chosen,
-        sentinel,
-    } = b;
-    let out = &mut out.cut(rows);
-    for r in 0..rows {
-        let (row, p) = (&top[r * width..(r + 1) * width], &probs[r * width..(r + 1) * width]);
-        let c = chosen.map_or(f64::NAN, |c| c[r]);
+    let out = &mut out.cut(b.rows);
+    for r in 0..b.rows {
+        let (row, p, c) = b.row(r);
         let (mass, entropy) = mass_and_entropy(p, row);
         // Branch-free folds (no early exit), so they vectorise; an unclean row is the rare case.
         let sorted = row.windows(2).fold(true, |ok, w| ok & (w[0] >= w[1]));
         let above: u32 = row.iter().map(|&l| u32::from(l > c)).sum();
-        out.put(r, row, p, (mass, entropy, above), sorted, sentinel);
+        out.put(r, row, p, (mass, entropy, above), sorted, b.sentinel);
     }
 }
 
@@ -224,21 +224,13 @@ mod avx512 {
     /// rows of `width` (≥ 1) entries, `chosen` (when given) and every column of `out` `rows` values.
     #[target_feature(enable = "avx512f,popcnt")]
     pub(super) unsafe fn reduce_rows(b: Block<'_>, out: &mut RowOut<'_>) {
-        let Block {
-            top,
-            probs,
-            rows,
-            width,
-            chosen,
-            sentinel,
-        } = b;
         let (last, n_last, n_pairs) = b.tail();
         let (lanes, pairs) = (first(n_last), first(n_pairs));
-        let out = &mut out.cut(rows);
-        for r in 0..rows {
-            let (row, prow) = (&top[r * width..(r + 1) * width], &probs[r * width..(r + 1) * width]);
+        let out = &mut out.cut(b.rows);
+        for r in 0..b.rows {
+            let (row, prow, chosen) = b.row(r);
             let (x, p) = (row.as_ptr(), prow.as_ptr());
-            let c = _mm512_set1_pd(chosen.map_or(f64::NAN, |c| c[r]));
+            let c = _mm512_set1_pd(chosen);
             let (mut m, mut h) = (_mm512_setzero_pd(), _mm512_setzero_pd());
             let (mut sorted, mut above) = (true, 0u32);
             let mut j = 0;
@@ -270,7 +262,7 @@ mod avx512 {
             h = _mm512_add_pd(h, _mm512_mul_pd(pv, xv));
             sorted &= _mm512_mask_cmp_pd_mask::<_CMP_GE_OQ>(pairs, xv, next) == pairs;
             above += _mm512_mask_cmp_pd_mask::<_CMP_GT_OQ>(lanes, xv, c).count_ones();
-            out.put(r, row, prow, (reduce(m), -reduce(h), above), sorted, sentinel);
+            out.put(r, row, prow, (reduce(m), -reduce(h), above), sorted, b.sentinel);
         }
     }
 }
@@ -311,24 +303,16 @@ mod avx2 {
     /// of `width` (≥ 1) entries, `chosen` (when given) and every column of `out` `rows` values.
     #[target_feature(enable = "avx2,popcnt")]
     pub(super) unsafe fn reduce_rows(b: Block<'_>, out: &mut RowOut<'_>) {
-        let Block {
-            top,
-            probs,
-            rows,
-            width,
-            chosen,
-            sentinel,
-        } = b;
         let (last, n_last, n_pairs) = b.tail();
         let (lane_bits, pair_bits) = ((1u32 << n_last) - 1, (1u32 << n_pairs) - 1);
         let (lm0, lm1) = (lanes_below(n_last), lanes_below(n_last.saturating_sub(4)));
         let (pm0, pm1) = (lanes_below(n_pairs), lanes_below(n_pairs.saturating_sub(4)));
         let zero = _mm256_setzero_pd();
-        let out = &mut out.cut(rows);
-        for r in 0..rows {
-            let (row, prow) = (&top[r * width..(r + 1) * width], &probs[r * width..(r + 1) * width]);
+        let out = &mut out.cut(b.rows);
+        for r in 0..b.rows {
+            let (row, prow, chosen) = b.row(r);
             let (x, p) = (row.as_ptr(), prow.as_ptr());
-            let c = _mm256_set1_pd(chosen.map_or(f64::NAN, |c| c[r]));
+            let c = _mm256_set1_pd(chosen);
             let (mut m0, mut m1, mut h0, mut h1) = (zero, zero, zero, zero);
             let (mut sorted, mut above) = (true, 0u32);
             let mut j = 0;
@@ -387,7 +371,14 @@ mod avx2 {
             sorted &= ge & pair_bits == pair_bits;
             let gt = bits(_mm256_cmp_pd::<_CMP_GT_OQ>(x0, c), _mm256_cmp_pd::<_CMP_GT_OQ>(x1, c));
             above += (gt & lane_bits).count_ones();
-            out.put(r, row, prow, (reduce(m0, m1), -reduce(h0, h1), above), sorted, sentinel);
+            out.put(
+                r,
+                row,
+                prow,
+                (reduce(m0, m1), -reduce(h0, h1), above),
+                sorted,
+                b.sentinel,
+            );
         }
     }
 }
