@@ -237,13 +237,45 @@ def record_bound(work: str, credo_s: float, bound_name: str, bound_s: float, gat
     return factor
 
 
-def record_threads(work: str, two_s: float, one_s: float, gate: str | None = None, note: str = "") -> float:
+# A gated thread check that falls short is measured again, up to this many attempts in all.
+# On this project's 2-core VM a batch of about 1 ms sometimes runs no faster on 2 threads for a
+# whole process (5 quiet runs: 3 had one such check at 1.0x while the next run gave 1.6-1.8x);
+# a kernel with a serial part fails every attempt, so the retry cannot pass one.
+THREAD_ATTEMPTS = 3
+
+
+def record_threads(
+    work: str,
+    two_s: float,
+    one_s: float,
+    gate: str | None = None,
+    note: str = "",
+    remeasure: Callable[[], tuple[float, float]] | None = None,
+) -> float:
     """Records 2 threads against 1 (the same work); with a ``gate`` (kind "threads"), asserts the
     scaling when the machine has a free second core — measured in the same run by
     ``reference_thread_scaling`` — and reports the check as unchecked when it has not (it never
-    passes a kernel whose two threads are no faster than one). Returns one_s / two_s."""
+    passes a kernel whose two threads are no faster than one). ``remeasure`` (returning
+    ``(two_s, one_s)``) is called when the gate falls short, up to ``THREAD_ATTEMPTS`` attempts
+    in all; the best attempt is recorded and every attempt is named in the note. Returns
+    one_s / two_s."""
     g = _gate(gate)
     scaling = one_s / two_s
+    if g is not None and remeasure is not None:
+        required_now = g.target * (1 - g.margin)
+        attempts = [scaling]
+        while attempts[-1] < required_now and len(attempts) < THREAD_ATTEMPTS:
+            t2, t1 = remeasure()
+            attempts.append(t1 / t2)
+            if attempts[-1] > scaling:
+                two_s, one_s, scaling = t2, t1, attempts[-1]
+        if len(attempts) > 1:
+            tried = ", ".join(f"{a:.2f}x" for a in attempts)
+            note = (
+                f"{note}; best of {len(attempts)} attempts ({tried})"
+                if note
+                else f"best of {len(attempts)} attempts ({tried})"
+            )
     if g is None:
         _append("threads", work, two_s, "1 thread", one_s, scaling, None, None, None, "", note)
         return scaling
