@@ -156,12 +156,15 @@ def summary_markdown(summary: dict[str, Any], baseline: dict[str, Any] | None) -
 def readme_table(baseline: dict[str, Any]) -> str:
     """The README's performance table, from a run's summary (the committed baseline)."""
     m = baseline["meta"]
+    busy = m["load"][0] > m["cpus"] / 2  # other work held the machine: say what that does
+    load = f"load average {m['load'][0]}" + (
+        " (a shared machine: absolute times are slower than a quiet one's, the ratios less so)" if busy else ", quiet"
+    )
     lines = [
         README_START,
         "",
         f"Measured by `{m['command']}` on {m['date']} (commit {m['commit']}): {m['cpu']}, {m['cpus']} CPUs, "
-        f"SIMD level {m['simd']}, load average {m['load'][0]} (a shared machine: absolute times are "
-        "slower than a quiet one's, the ratios less so). Credo and each peer were timed in turn, the "
+        f"SIMD level {m['simd']}, {load}. Credo and each peer were timed in turn, the "
         'same number of rounds each, medians compared. A target is met ("yes") only when the ratio '
         "reaches it; targets and noise margins are in `benches/targets.toml`.",
         "",
