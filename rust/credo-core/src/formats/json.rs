@@ -2,11 +2,11 @@
 //! bytes. Nothing is built for the values the reader does not ask for: they are skipped (checked
 //! for JSON syntax, nesting bounded by [`MAX_DEPTH`]); strings are kept as byte spans and decoded
 //! only on demand. Numbers are correctly rounded (every value is the double Python's `float()`
-//! gives for the same text): the form logprobs take by [`number`]'s parser, the rest by
+//! gives for the same text): the form logprobs take by the `number` module's parser, the rest by
 //! `fast-float2`.
 //!
 //! The common layouts are read in few steps: strings and the `bytes` lists of integers are
-//! found 16 bytes at a time ([`scan`]); keys are compared where the layout predicts them; a
+//! found 16 bytes at a time (the `scan` module); keys are compared where the layout predicts them; a
 //! `top_logprobs` entry in the form servers write is read in one pass
 //! ([`Node::plain_top_entry`]). Each of these steps gives way to the general walk at the first
 //! byte it does not expect, so errors and unusual layouts are read (and reported) as before; the
