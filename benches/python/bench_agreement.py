@@ -10,51 +10,21 @@ Credo and every peer are timed in interleaved rounds, the same number each, medi
 
 from __future__ import annotations
 
-import random
-import re
-import string
 from collections import Counter
 
 import pytest
 from _harness import QUICK, median_times_interleaved, record
 
 from credo.agreement import agree_batch
+from credo.cli.bench import sample_questions, squad_normalize
 
 N_QUESTIONS = 2_000 if QUICK else 10_000
 N_ANSWERS = 10
 THRESHOLD = 0.5
 
-SUBJECTS = ["the eiffel tower", "paris", "mount everest", "the pacific ocean", "george washington",
-            "photosynthesis", "the mitochondria", "isaac newton", "the amazon river", "jupiter"]  # fmt: skip
-FRAMES = ["{}", "The answer is {}.", "It is {}", "{}!", "I think it's {}", "Answer: {}", "{}, of course",
-          "Probably {} but not sure", "\"{}\"", "Definitely {}."]  # fmt: skip
-
 
 def make_questions(seed: int = 0) -> list[list[str]]:
-    rnd = random.Random(seed)
-    out = []
-    for _ in range(N_QUESTIONS):
-        right = rnd.choice([*SUBJECTS, str(rnd.randint(0, 500))])
-        wrong = [rnd.choice([*SUBJECTS, str(rnd.randint(0, 500))]) for _ in range(3)]
-        p = rnd.uniform(0.3, 1.0)
-        answers = []
-        for _ in range(N_ANSWERS):
-            core = right if rnd.random() < p else rnd.choice(wrong)
-            text = rnd.choice(FRAMES).format(core)
-            answers.append(text.upper() if rnd.random() < 0.1 else text)
-        out.append(answers)
-    return out
-
-
-_PUNCT = set(string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-
-
-def squad_normalize(s: str) -> str:
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in _PUNCT)
-    s = _ARTICLES.sub(" ", s)
-    return " ".join(s.split())
+    return sample_questions(N_QUESTIONS, seed)
 
 
 def python_exact(questions: list[list[str]]) -> list[tuple[str, float]]:

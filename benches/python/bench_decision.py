@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from _harness import QUICK, median_times_interleaved, record, record_bound, record_threads
+from _harness import QUICK, median_times_interleaved, record, record_bound, record_threads, settle_threads
 
 from credo import ConfidenceModel, Policy, evidence
 from credo.calibration import PlattScaling
@@ -222,6 +222,7 @@ def test_decision_batch_throughput(benchmark, k):
     many_tops, many_chosen = tops * 4, chosen * 4
 
     def native_times() -> tuple[float, float]:
+        settle_threads(lambda: topk_summary_batch(many_tops, many_chosen, threads=2))
         one, two = median_times_interleaved(
             [
                 lambda: topk_summary_batch(many_tops, many_chosen, threads=1),

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _harness import QUICK, median_times_interleaved, record, record_bound, record_threads
+from _harness import QUICK, median_times_interleaved, record, record_bound, record_threads, settle_threads
 
 import credo
+from credo.cli.bench import numpy_token_signals  # the expert NumPy peer (one exp, masked top-2)
 from credo.signals import simd_level, simd_levels
 
 SHAPES = [(64, 128_256), (256, 32_000)] if QUICK else [(512, 128_256), (2048, 32_000)]
@@ -28,26 +29,6 @@ PEER_REPEAT = 7 if QUICK else 11
 def _logits(shape: tuple[int, int], dtype=np.float32) -> np.ndarray:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(0)
     return (rng.standard_normal(shape, dtype=np.float32) * 3).astype(dtype)
-
-
-def numpy_pipeline(x: np.ndarray, chosen: np.ndarray) -> tuple:
-    """Every signal as an expert NumPy user writes it: one ``exp``, entropy as lse − Σe·z/s
-    (no log-probability array), the second maximum by masking the argmax (no partition)."""
-    r = np.arange(x.shape[0])
-    argmax = x.argmax(axis=1)
-    m = x[r, argmax]
-    z = x - m[:, None]
-    e = np.exp(z)
-    s = e.sum(axis=1)
-    log_s = np.log(s)
-    entropy = log_s - np.einsum("ij,ij->i", e, z) / s
-    lse = m + log_s
-    c = x[r, chosen]
-    chosen_lp = c - lse
-    rank = np.count_nonzero(x > c[:, None], axis=1)
-    z[r, argmax] = -np.inf
-    margin = -z.max(axis=1)
-    return lse, entropy, chosen_lp, margin, argmax, rank
 
 
 def torch_pipeline(torch, x, chosen):  # type: ignore[no-untyped-def]
@@ -84,7 +65,7 @@ def test_all_signals_float32(benchmark, shape: tuple[int, int]) -> None:  # type
     benchmark(lambda: credo.token_signals(x, chosen, threads=1))
     # The peer: credo and expert NumPy timed in turn, the same number of times, medians.
     credo_med, numpy_med = median_times_interleaved(
-        [lambda: credo.token_signals(x, chosen, threads=1), lambda: numpy_pipeline(x, chosen)],
+        [lambda: credo.token_signals(x, chosen, threads=1), lambda: numpy_token_signals(x, chosen)],
         repeat=PEER_REPEAT,
     )
     record(
@@ -123,7 +104,11 @@ def test_half_precision_inputs(benchmark, dtype: str) -> None:  # type: ignore[n
     chosen = np.random.default_rng(2).integers(0, shape[1], shape[0])
     benchmark(lambda: credo.token_signals(x, chosen, threads=1))
     credo_s, numpy_s, t_sum32 = median_times_interleaved(
-        [lambda: credo.token_signals(x, chosen, threads=1), lambda: numpy_pipeline(x32, chosen), lambda: np.sum(x32)],
+        [
+            lambda: credo.token_signals(x, chosen, threads=1),
+            lambda: numpy_token_signals(x32, chosen),
+            lambda: np.sum(x32),
+        ],
         repeat=PEER_REPEAT,
     )
     t_sum = t_sum32 * x.itemsize / x32.itemsize
@@ -149,6 +134,7 @@ def test_two_threads(shape: tuple[int, int]) -> None:
     chosen = np.random.default_rng(2).integers(0, shape[1], shape[0])
 
     def times() -> tuple[float, float]:
+        settle_threads(lambda: credo.token_signals(x, chosen, threads=2))
         one, two = median_times_interleaved(
             [lambda: credo.token_signals(x, chosen, threads=1), lambda: credo.token_signals(x, chosen, threads=2)],
             repeat=PEER_REPEAT,

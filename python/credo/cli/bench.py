@@ -202,8 +202,9 @@ _PUNCT = set(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 
-def _questions(n: int, seed: int = 0) -> list[list[str]]:
-    """Sampled answers to n questions, 10 each (the benchmark's generator)."""
+def sample_questions(n: int, seed: int = 0) -> list[list[str]]:
+    """Sampled answers to n questions, 10 each (the generator of this command and of
+    ``benches/python/bench_agreement.py``)."""
     rnd = random.Random(seed)
     out = []
     for _ in range(n):
@@ -218,7 +219,8 @@ def _questions(n: int, seed: int = 0) -> list[list[str]]:
     return out
 
 
-def _squad_normalize(s: str) -> str:
+def squad_normalize(s: str) -> str:
+    """SQuAD's answer normalisation in plain Python (the pure-Python peer's)."""
     s = "".join(ch for ch in s.lower() if ch not in _PUNCT)
     return " ".join(_ARTICLES.sub(" ", s).split())
 
@@ -226,10 +228,10 @@ def _squad_normalize(s: str) -> str:
 def _agreement(quick: bool) -> Rows:
     from credo.agreement import agree_batch
 
-    questions = _questions(2_000 if quick else 10_000)
+    questions = sample_questions(2_000 if quick else 10_000)
 
     def pure_python() -> list[tuple[str, int]]:
-        return [Counter(_squad_normalize(a) for a in q).most_common(1)[0] for q in questions]
+        return [Counter(squad_normalize(a) for a in q).most_common(1)[0] for q in questions]
 
     peers: dict[str, Callable[[], Any]] = {"pure Python (SQuAD normalise + Counter; median)": pure_python}
     try:
