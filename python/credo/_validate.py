@@ -193,6 +193,27 @@ def check_real(value: Any, name: str) -> float:
     return v
 
 
+def check_text(value: Any, name: str) -> str:
+    """A string as it is; anything else (bytes, None, a number) an InvalidArgumentError naming it."""
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{name}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def check_texts(
+    values: Any, name: str, *, what: str = "a list of strings", error: type[CredoError] = InvalidArgumentError
+) -> tuple[str, ...]:
+    """Strings in a list or any other iterable (not one bare string) as a tuple; else ``error``
+    naming ``name`` (``what`` says what was expected), or ``name[i]`` for an item not a string."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise error(f"{name}: expected {what}, got {type(values).__name__}")
+    out = tuple(values)
+    for i, v in enumerate(out):
+        if not isinstance(v, str):
+            raise error(f"{name}[{i}]: expected a string, got {type(v).__name__}")
+    return out
+
+
 def check_bool(value: Any, name: str) -> bool:
     """True or False (a NumPy bool too) as a Python bool; 0, 1, NaN, None and text are refused,
     not read as truth values."""

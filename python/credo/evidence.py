@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credo import _credo
-from credo._validate import check_bool, check_positive_int, check_real
+from credo._validate import check_bool, check_positive_int, check_real, check_text
 from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
 
 __all__ = ["ClaimSupport", "CoverageResult", "coverage", "coverage_batch"]
@@ -72,12 +72,6 @@ class CoverageResult:
         return tuple(c for c in self.claims if c.citations and not all(c.citation_ok))
 
 
-def _check_text(value: Any, name: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidArgumentError(f"{name}: expected a string, got {type(value).__name__}")
-    return value
-
-
 def _check_passages(passages: Any, name: str) -> list[str]:
     if isinstance(passages, str):
         raise InvalidArgumentError(f"{name}: expected a sequence of strings, got a single string (wrap it in a list)")
@@ -85,7 +79,7 @@ def _check_passages(passages: Any, name: str) -> list[str]:
         raise InvalidArgumentError(f"{name}: expected a sequence of strings, got {type(passages).__name__}")
     if len(passages) == 0:
         raise EmptyInputError(f"{name}: no passages given (pass at least one)")
-    return [_check_text(p, f"{name}[{i}]") for i, p in enumerate(passages)]
+    return [check_text(p, f"{name}[{i}]") for i, p in enumerate(passages)]
 
 
 def _check_options(citations: Any, min_support: Any, max_chars: Any, max_passages: Any) -> tuple[bool, float, int, int]:
@@ -171,7 +165,7 @@ def coverage(
         ``unsupported`` claims, ``citation_precision`` (None when the answer cites nothing) and
         ``missing_citations``.
     """
-    answer = _check_text(answer, "answer")
+    answer = check_text(answer, "answer")
     ps = _check_passages(passages, "passages")
     citations, min_support, max_chars, max_passages = _check_options(citations, min_support, max_chars, max_passages)
     try:
@@ -209,7 +203,7 @@ def coverage_batch(
         raise InvalidArgumentError("passages: expected one sequence of passages per answer")
     if len(passages) != len(answers):
         raise ShapeError(f"passages: has {len(passages)} entries but there are {len(answers)} answers")
-    ans = [_check_text(a, f"answers[{i}]") for i, a in enumerate(answers)]
+    ans = [check_text(a, f"answers[{i}]") for i, a in enumerate(answers)]
     ps = [_check_passages(p, f"passages[{i}]") for i, p in enumerate(passages)]
     citations, min_support, max_chars, max_passages = _check_options(citations, min_support, max_chars, max_passages)
     if threads is not None:

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from credo._validate import check_text, check_texts
 from credo.exceptions import ConfigError, InvalidArgumentError
 
 __all__ = [
@@ -352,8 +353,7 @@ class RiskRules:
 
     def _assess(self, text: str, domain: str | None, history: Iterable[str]) -> InputRisk:
         """:meth:`assess` for a domain the caller has checked (a policy's, say)."""
-        if not isinstance(text, str):
-            raise InvalidArgumentError(f"text: expected a string, got {type(text).__name__}")
+        check_text(text, "text")
         if len(text) > self.max_chars:
             raise InvalidArgumentError(f"text: {len(text)} characters exceed max_chars = {self.max_chars}")
         history = _check_history(history)
@@ -395,14 +395,10 @@ class RiskRules:
 
 
 def _check_history(history: Any) -> tuple[str, ...]:
-    """Earlier turns: strings, in a list or any other iterable (not one bare string)."""
-    if isinstance(history, (str, bytes, Mapping)) or not isinstance(history, Iterable):
+    """Earlier turns: strings, in a list or any other iterable (not one bare string, not a mapping)."""
+    if isinstance(history, Mapping):
         raise InvalidArgumentError(f"history: expected a list of earlier turns (strings), got {type(history).__name__}")
-    turns = tuple(history)
-    for i, turn in enumerate(turns):
-        if not isinstance(turn, str):
-            raise InvalidArgumentError(f"history[{i}]: expected a string, got {type(turn).__name__}")
-    return turns
+    return check_texts(history, "history", what="a list of earlier turns (strings)")
 
 
 def _leading_reference(words: Sequence[str]) -> str | None:

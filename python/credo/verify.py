@@ -28,7 +28,7 @@ from fractions import Fraction
 from typing import Any, Protocol, runtime_checkable
 
 from credo import _credo
-from credo._validate import check_bool, check_positive_int, check_real
+from credo._validate import check_bool, check_positive_int, check_real, check_text, check_texts
 from credo.exceptions import ConfigError, InvalidArgumentError
 
 __all__ = [
@@ -60,12 +60,6 @@ class Verifier(Protocol):
     def verify(self, answer: str, context: Mapping[str, Any] | None = None) -> VerifierResult: ...
 
 
-def _check_answer(answer: Any) -> str:
-    if not isinstance(answer, str):
-        raise InvalidArgumentError(f"answer: expected a string, got {type(answer).__name__}")
-    return answer
-
-
 MAX_ANSWER_CHARS = 1_000_000
 """Default bound on the answer length the verifiers read (``max_chars``)."""
 
@@ -77,21 +71,10 @@ def _check_max_chars(max_chars: Any) -> int:
 
 
 def _bounded_answer(answer: Any, max_chars: int) -> str:
-    text = _check_answer(answer)
+    text = check_text(answer, "answer")
     if len(text) > max_chars:
         raise InvalidArgumentError(f"answer: {len(text)} characters exceed max_chars = {max_chars}")
     return text
-
-
-def _check_texts(values: Any, name: str) -> tuple[str, ...]:
-    """A sequence of strings (not one bare string) as a tuple, else a ConfigError naming it."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise ConfigError(f"{name}: expected a list of strings, got {type(values).__name__}")
-    out = tuple(values)
-    for i, v in enumerate(out):
-        if not isinstance(v, str):
-            raise ConfigError(f"{name}[{i}]: expected a string, got {type(v).__name__}")
-    return out
 
 
 def _result(name: str, checks: int, failures: list[str], ok_detail: str) -> VerifierResult:
@@ -387,8 +370,7 @@ def evaluate_expression(expr: str) -> Fraction:
     division by zero, and beyond the exact evaluator's bounds: numbers longer than 1,000
     characters, results or intermediate values over 4,096 bits, fractional powers, and
     parentheses or powers nested more than 100 deep."""
-    if not isinstance(expr, str):
-        raise InvalidArgumentError(f"expr: expected a string, got {type(expr).__name__}")
+    check_text(expr, "expr")
     try:
         return _Parser(_tokens(expr)).parse()
     except (_ParseError, _Unverifiable, ZeroDivisionError) as exc:
@@ -712,8 +694,8 @@ class FormatVerifier:
         if kind not in self.KINDS:
             raise ConfigError(f"kind: must be one of {', '.join(self.KINDS)}, got {kind!r}")
         self.kind = kind
-        self.formats = _check_texts(formats, "formats")
-        self.units = None if units is None else _check_texts(units, "units")
+        self.formats = check_texts(formats, "formats", error=ConfigError)
+        self.units = None if units is None else check_texts(units, "units", error=ConfigError)
         if kind == "regex":
             if not isinstance(pattern, str):
                 raise ConfigError("pattern: a regular expression is required for kind='regex'")
@@ -910,9 +892,9 @@ class ProcessVerifier:
     name = "process"
 
     def __init__(self, *, required: Iterable[str] = (), order: Iterable[str] = (), forbidden: Iterable[str] = ()):
-        self.required = _check_texts(required, "required")
-        self.order = _check_texts(order, "order")
-        self.forbidden = _check_texts(forbidden, "forbidden")
+        self.required = check_texts(required, "required", error=ConfigError)
+        self.order = check_texts(order, "order", error=ConfigError)
+        self.forbidden = check_texts(forbidden, "forbidden", error=ConfigError)
         clash = (set(self.required) | set(self.order)) & set(self.forbidden)
         if clash:
             raise ConfigError(f"forbidden: steps {sorted(clash)} are also required or ordered")
@@ -939,7 +921,7 @@ class ProcessVerifier:
         return names
 
     def verify(self, answer: str, context: Mapping[str, Any] | None = None) -> VerifierResult:
-        _check_answer(answer)  # the protocol's argument; the verdict reads the tool calls only
+        check_text(answer, "answer")  # the protocol's argument; the verdict reads the tool calls only
         names = self._names(context)
         failures = []
         for step in self.required:
