@@ -72,6 +72,46 @@ def test_openai_sdk_objects_are_read_natively(rng: np.random.Generator) -> None:
         assert_same(formats.from_openai(chunk_objs, choice=c), reference(resp, choice=c))
 
 
+def test_objects_of_every_entry_shape_read_as_their_dicts() -> None:
+    """Plain entries are read in one pass (two lookups each, an object's instance dict read
+    directly once its type is known); an entry that is not plain — an integer or null logprob,
+    a null token, a missing member, an object with an empty ``__dict__`` that dumps its fields,
+    a dict among objects — sends the row to the general walk, which reads the same values."""
+    from types import SimpleNamespace
+
+    class Dumps:  # fields only through model_dump(), as a wrapper keeps them
+        def __init__(self, d: dict[str, Any]):
+            object.__setattr__(self, "_d", d)
+
+        @property
+        def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
+            return {}
+
+        def model_dump(self) -> dict[str, Any]:
+            return self._d
+
+    rows = [
+        [{"token": "a", "logprob": -0.1}, {"token": "b", "logprob": -1.5, "bytes": [98]}],
+        [{"token": "a", "logprob": -1}, {"token": "b", "logprob": -2.0}],
+        [{"token": None, "logprob": -0.5}, {"token": "c", "logprob": None}],
+        [{"token": "x", "logprob": -0.25}, {"logprob": -3.0}],
+        [{"token": "y", "logprob": -9999.0}, {"token": "z", "logprob": -0.0}],
+        [{"token": "u", "logprob": -0.3}, {"token": "v", "logprob": -4.0}],
+    ]
+    content = [{"token": "t", "logprob": -0.2, "top_logprobs": r} for r in rows]
+    resp = {"choices": [{"index": 0, "logprobs": {"content": content}}]}
+    ref = reference(resp)
+    ns = SimpleNamespace
+    for wrap in (ns, Dumps):
+        objs = [
+            ns(token="t", logprob=-0.2, top_logprobs=[wrap(**e) if wrap is ns else wrap(e) for e in r]) for r in rows
+        ]
+        objs[5].top_logprobs[1] = rows[5][1]  # a dict among objects
+        for _ in range(2):  # the second time with the object type already known
+            got = formats.from_openai(ns(choices=[ns(index=0, logprobs=ns(content=objs))]))
+            assert_same(got, ref)
+
+
 def test_several_choices_and_the_choice_argument(rng: np.random.Generator) -> None:
     resp = data.chat_completion(rng, 16, 5, n_choices=3)
     b = data.body(resp)

@@ -6,7 +6,7 @@ use credo_core::signals::TopkPolicy;
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{
-    PyBool, PyByteArray, PyBytes, PyComplex, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTuple,
+    PyBool, PyByteArray, PyBytes, PyComplex, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTuple, PyType,
 };
 
 use crate::errors::{invalid, py_result};
@@ -45,12 +45,16 @@ impl<'py> PyNode<'py> {
         if let Ok(d) = self.obj.cast::<PyDict>() {
             return Ok(d.clone());
         }
+        if let Some(d) = direct_dict(&self.obj) {
+            return Ok(d);
+        }
         let py = self.obj.py();
         let err = |_| ReadError::invalid("could not read the object's fields");
         let dump = pyo3::intern!(py, "model_dump");
         if let Ok(d) = self.obj.getattr(pyo3::intern!(py, "__dict__")) {
             if let Ok(d) = d.cast_into::<PyDict>() {
                 if !d.is_empty() || !self.obj.hasattr(dump).map_err(err)? {
+                    remember_direct(&self.obj, &d);
                     return Ok(d);
                 }
             }
@@ -62,6 +66,70 @@ impl<'py> PyNode<'py> {
             }
         }
         Err(self.wrong("an object"))
+    }
+
+    /// The members of a `top_logprobs` entry for [`Node::plain_top_list`]: those of a dict or
+    /// an object (as [`PyNode::members`] reads them), `None` for anything else.
+    fn plain_members(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
+        if let Ok(d) = obj.cast::<PyDict>() {
+            return Some(d.clone());
+        }
+        if let Some(d) = direct_dict(obj) {
+            return Some(d);
+        }
+        let node = PyNode { obj: obj.clone() };
+        if node.kind() != Kind::Object {
+            return None;
+        }
+        node.members().ok()
+    }
+}
+
+thread_local! {
+    /// The last type whose instances' `__dict__` (read by attribute) was found to be their
+    /// instance dict itself, as `PyObject_GenericGetDict` reads it without an attribute lookup
+    /// (the openai SDK's pydantic models: a response holds thousands of one type's objects).
+    /// Held strongly, so its address cannot be reused by another type.
+    static DIRECT_DICT: std::cell::RefCell<Option<Py<PyType>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The instance dict of `obj`, read directly, when its type is the one [`remember_direct`]
+/// checked and the dict is not empty (an empty one goes the long way: `model_dump()`).
+fn direct_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
+    let ty = obj.get_type();
+    let known = DIRECT_DICT.with(|c| c.borrow().as_ref().is_some_and(|t| t.is(&ty)));
+    if !known {
+        return None;
+    }
+    let d = generic_dict(obj)?;
+    (!d.is_empty()).then_some(d)
+}
+
+/// Remembers the type of `obj` when its `__dict__` attribute `d` is its instance dict.
+fn remember_direct<'py>(obj: &Bound<'py, PyAny>, d: &Bound<'py, PyDict>) {
+    if generic_dict(obj).is_some_and(|g| g.is(d)) {
+        let ty = obj.get_type().unbind();
+        DIRECT_DICT.with(|c| *c.borrow_mut() = Some(ty));
+    }
+}
+
+/// `PyObject_GenericGetDict(obj)`: the instance dict (None, the error cleared, without one).
+fn generic_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
+    let py = obj.py();
+    // SAFETY: `obj` is a live object and the GIL is held; the result is a new reference or
+    // NULL with an exception set, which `PyErr::take` clears.
+    let d = unsafe {
+        Bound::from_owned_ptr_or_opt(
+            py,
+            pyo3::ffi::PyObject_GenericGetDict(obj.as_ptr(), std::ptr::null_mut()),
+        )
+    };
+    match d {
+        Some(d) => d.cast_into::<PyDict>().ok(),
+        None => {
+            let _ = PyErr::take(py);
+            None
+        }
     }
 }
 
@@ -138,6 +206,32 @@ impl<'py> Node for PyNode<'py> {
             return formats::pick_by_walking(self, names, f);
         }
         Ok(())
+    }
+
+    /// A list of entries (dicts, or the SDK's objects) that hold a `token` string and a float
+    /// `logprob`, read with two dict lookups each; any other entry (a missing or null member, an
+    /// integer logprob, a tuple) leaves it to the general walk, which reads the same values.
+    fn plain_top_list(&mut self, want_token: bool, mut take: impl FnMut(Option<Self::Text>, f64) -> bool) -> bool {
+        let Ok(list) = self.obj.cast::<PyList>() else {
+            return false;
+        };
+        let py = self.obj.py();
+        let (token, logprob) = (pyo3::intern!(py, "token"), pyo3::intern!(py, "logprob"));
+        for e in list.iter() {
+            let Some(m) = Self::plain_members(&e) else {
+                return false;
+            };
+            let (Ok(Some(t)), Ok(Some(lp))) = (m.get_item(token), m.get_item(logprob)) else {
+                return false;
+            };
+            let Ok(lp) = lp.cast::<PyFloat>() else {
+                return false;
+            };
+            if !t.is_instance_of::<PyString>() || !take(want_token.then_some(t), lp.value()) {
+                return false;
+            }
+        }
+        true
     }
 
     fn items(&mut self, mut f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>) -> Result<(), ReadError> {
