@@ -321,6 +321,50 @@ def test_lac_reads_float32_in_place_with_the_float64_result(rng, mondrian):
     np.testing.assert_array_equal(sets, (1.0 - p64) <= a.quantile_)
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64])
+def test_labels_of_any_integer_dtype_give_the_int64_result(rng, dtype):
+    # integer labels are read in place by the gather (no int64 copy), whatever their width
+    probs = rng.dirichlet(np.full(10, 0.3), size=2000)
+    labels = rng.integers(0, 10, 2000)
+    for score, mondrian in (("lac", None), ("lac", "class"), ("aps", None)):
+        want = ConformalSets(0.1, score=score, mondrian=mondrian).fit(probs, labels.astype(np.int64))
+        got = ConformalSets(0.1, score=score, mondrian=mondrian).fit(probs, labels.astype(dtype))
+        np.testing.assert_array_equal(got.calibration_scores_, want.calibration_scores_)
+        np.testing.assert_array_equal(got.quantile_, want.quantile_)
+        assert got.classes_.tolist() == list(range(10))
+    lac = ConformalSets(0.1).fit(probs, labels.astype(dtype))
+    np.testing.assert_array_equal(lac.calibration_scores_, 1.0 - probs[np.arange(2000), labels])
+    # labels that are not column indices (here 1..10) still name classes, in any width
+    shifted = ConformalSets(0.1).fit(probs, (labels + 1).astype(dtype))
+    assert shifted.classes_.tolist() == list(range(1, 11)) and shifted.quantile_ == lac.quantile_
+    # strided and byte-swapped labels take the converting path, to the same result
+    for other in (np.repeat(labels, 2)[::2].astype(dtype), labels.astype(np.dtype(dtype).newbyteorder())):
+        assert ConformalSets(0.1).fit(probs, other).quantile_ == lac.quantile_
+    # labels that fit neither reading are refused naming them, and a bad probability stays an
+    # error about probs even when the labels are in range
+    with pytest.raises(credo.InvalidArgumentError, match=r"^labels: expected labels of 10 classes"):
+        ConformalSets(0.1).fit(probs, np.concatenate([[11], labels[1:]]).astype(dtype))
+    bad = probs.copy()
+    bad[3, labels[3]] = 1.5
+    with pytest.raises(credo.InvalidArgumentError, match=r"^probs: probabilities must lie in .* at index \(3, "):
+        ConformalSets(0.1).fit(bad, labels.astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_negative_zero_is_a_probability(rng, dtype):
+    # -0.0 lies in [0, 1]: the vector range check may flag its bit pattern, the exact recheck
+    # accepts it, and its score is 1 as for +0.0
+    probs = rng.dirichlet(np.full(7, 0.2), size=3000).astype(dtype)
+    probs[probs < 0.05] = -0.0
+    labels = rng.integers(0, 7, 3000)
+    cs = ConformalSets(0.1).fit(probs, labels)
+    p64 = probs.astype(np.float64)
+    np.testing.assert_array_equal(cs.calibration_scores_, 1.0 - p64[np.arange(3000), labels])
+    np.testing.assert_array_equal(cs.predict_sets(probs), (1.0 - p64) <= cs.quantile_)
+    everything = ConformalSets(0.1, if_infinite="inf").fit(probs[:5], labels[:5])
+    assert everything.predict_sets(probs).all()
+
+
 def test_sets_bad_input(rng):
     probs = rng.dirichlet(np.ones(3), size=50)
     labels = rng.integers(0, 3, 50)
@@ -799,9 +843,10 @@ def test_sets_identical_for_any_thread_count(rng):
     labels = rng.integers(0, 20, 5000)
     for score in ("lac", "aps"):
         cs = ConformalSets(0.1, score=score, include_last_label="randomized").fit(probs, labels)
-        one = cs.predict_sets(probs, threads=1)
-        np.testing.assert_array_equal(one, cs.predict_sets(probs, threads=2))
-        np.testing.assert_array_equal(one, cs.predict_sets(probs))
+        for p in (probs, probs.astype(np.float32)):
+            one = cs.predict_sets(p, threads=1)
+            np.testing.assert_array_equal(one, cs.predict_sets(p, threads=2))
+            np.testing.assert_array_equal(one, cs.predict_sets(p))
     with pytest.raises(credo.InvalidArgumentError, match=r"^threads:"):
         cs.predict_sets(probs, threads=0)
 

@@ -311,7 +311,7 @@ class PValues:
 
 def class_scores(
     probs: npt.NDArray[np.float64] | npt.NDArray[np.float32],
-    labels: npt.NDArray[np.int64],
+    labels: npt.NDArray[np.integer[Any]],
     score: str,
     randomized: bool,
     raps_lambda: float,

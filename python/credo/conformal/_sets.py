@@ -70,6 +70,17 @@ def _probs_array(probs: Any) -> np.ndarray:
     return arr if arr.dtype == np.float32 else as_native(arr, np.float64)
 
 
+def _column_labels(labels: Any, n: int) -> np.ndarray | None:
+    """``labels`` as the kernel reads them in place when they may already be column indices: a
+    1-D native integer array of any width, of ``n`` labels (their range is checked in the
+    kernel's gather); None for anything else, which goes through ``encode_labels``."""
+    if not (isinstance(labels, np.ndarray) and labels.ndim == 1 and labels.shape[0] == n):
+        return None
+    if labels.dtype.kind not in "iu" or not labels.dtype.isnative:
+        return None
+    return labels if labels.flags.c_contiguous and labels.flags.aligned else None
+
+
 def _segment_codes(segments: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     seg = np.asarray(segments)
     if seg.ndim != 1:
@@ -203,12 +214,11 @@ class ConformalSets(Estimator):
         alpha = self._check_params()
         p = _probs_array(probs)
         n, k = p.shape
-        classes, y = encode_labels(labels, "labels", n_classes=k, n=n)
         if self.mondrian == "segment" and segments is None:
             raise InvalidArgumentError("segments: required when mondrian='segment'")
         if self.mondrian != "segment" and segments is not None:
             raise InvalidArgumentError("segments: only used when mondrian='segment'")
-        s = _credo.class_scores(p, y, *self._score_args(), int(self.seed))
+        s, classes, y = self._scores(p, labels)
         if self.mondrian is None:
             self.quantile_: float | np.ndarray = self._group_quantile(s, alpha, "the calibration set")
         elif self.mondrian == "class":
@@ -224,6 +234,22 @@ class ConformalSets(Estimator):
         self.n_calibration_ = n
         self.calibration_scores_ = s
         return self
+
+    def _scores(self, p: np.ndarray, labels: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(scores, classes_, label codes)``. Integer labels are first tried as column indices
+        read in place (any width, no conversion pass); labels the kernel finds outside [0, K) —
+        other class names, or errors — are then encoded (or refused) by ``encode_labels``."""
+        n, k = p.shape
+        args = (*self._score_args(), int(self.seed))
+        y = _column_labels(labels, n)
+        if y is not None:
+            try:
+                return _credo.class_scores(p, y, *args), np.arange(k), y
+            except InvalidArgumentError as exc:
+                if not str(exc).startswith("labels:"):
+                    raise
+        classes, codes = encode_labels(labels, "labels", n_classes=k, n=n)
+        return _credo.class_scores(p, codes, *args), classes, codes
 
     def predict_sets(self, probs: Any, *, segments: Any = None, threads: int | None = None) -> np.ndarray:
         """Boolean mask (n, K): ``True`` where the candidate is in the row's prediction set.

@@ -6,6 +6,8 @@ use credo_core::conformal::quantile::{self, QuantileMode};
 use credo_core::conformal::selective::{self, Fwer, MethodName};
 use credo_core::conformal::sets::{self, LastLabel, ScoreName};
 use credo_core::conformal::{claims, clm, pvalues, rcps};
+use std::mem::MaybeUninit;
+
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
@@ -86,14 +88,81 @@ impl PValues {
     }
 }
 
-/// Calibration nonconformity scores s(x_i, y_i) for 'lac', 'aps' or 'raps'.
+/// Class labels of any integer dtype, borrowed read-only and read in place (no int64 copy).
+enum Labels<'py> {
+    I8(PyReadonlyArray1<'py, i8>),
+    I16(PyReadonlyArray1<'py, i16>),
+    I32(PyReadonlyArray1<'py, i32>),
+    I64(PyReadonlyArray1<'py, i64>),
+    U8(PyReadonlyArray1<'py, u8>),
+    U16(PyReadonlyArray1<'py, u16>),
+    U32(PyReadonlyArray1<'py, u32>),
+    U64(PyReadonlyArray1<'py, u64>),
+}
+
+impl<'py> Labels<'py> {
+    fn borrow(arr: &Bound<'py, PyAny>) -> PyResult<Self> {
+        macro_rules! try_as {
+            ($($v:ident: $t:ty),*) => {$(
+                if let Ok(a) = arr.cast::<PyArray1<$t>>() {
+                    return Ok(Self::$v(a.readonly()));
+                }
+            )*};
+        }
+        try_as!(I64: i64, I32: i32, U8: u8, I8: i8, I16: i16, U16: u16, U32: u32, U64: u64);
+        Err(invalid("labels", "expected a 1-D array of integers"))
+    }
+}
+
+/// `$body` with `$y` the labels' slice, whatever their integer type.
+macro_rules! with_labels {
+    ($labels:expr, |$y:ident| $body:expr) => {
+        match &$labels {
+            Labels::I8(a) => {
+                let $y = slice1(a, "labels")?;
+                $body
+            }
+            Labels::I16(a) => {
+                let $y = slice1(a, "labels")?;
+                $body
+            }
+            Labels::I32(a) => {
+                let $y = slice1(a, "labels")?;
+                $body
+            }
+            Labels::I64(a) => {
+                let $y = slice1(a, "labels")?;
+                $body
+            }
+            Labels::U8(a) => {
+                let $y = slice1(a, "labels")?;
+                $body
+            }
+            Labels::U16(a) => {
+                let $y = slice1(a, "labels")?;
+                $body
+            }
+            Labels::U32(a) => {
+                let $y = slice1(a, "labels")?;
+                $body
+            }
+            Labels::U64(a) => {
+                let $y = slice1(a, "labels")?;
+                $body
+            }
+        }
+    };
+}
+
+/// Calibration nonconformity scores s(x_i, y_i) for 'lac', 'aps' or 'raps'; `labels` of any
+/// integer dtype (each checked to lie in [0, K)).
 #[pyfunction]
 #[pyo3(signature = (probs, labels, score, randomized, raps_lambda, raps_k_reg, seed))]
 #[allow(clippy::too_many_arguments)]
 fn class_scores<'py>(
     py: Python<'py>,
     probs: &Bound<'py, PyAny>,
-    labels: PyReadonlyArray1<'py, i64>,
+    labels: &Bound<'py, PyAny>,
     score: Wrap<ScoreName>,
     randomized: bool,
     raps_lambda: f64,
@@ -101,11 +170,11 @@ fn class_scores<'py>(
     seed: u64,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let probs = Float2::borrow(probs, "probs")?;
-    let y = slice1(&labels, "labels")?;
+    let labels = Labels::borrow(labels)?;
     let sc = py_result(sets::Score::new(score.0, randomized, raps_lambda, raps_k_reg))?;
-    let out = with_float2!(probs, "probs", |p, n, k| py_result(maybe_detach(py, p.len(), || {
-        sets::calibration_scores(p, n, k, y, sc, seed)
-    })?)?);
+    let out = with_float2!(probs, "probs", |p, n, k| with_labels!(labels, |y| py_result(
+        maybe_detach(py, p.len(), || sets::calibration_scores(p, n, k, y, sc, seed))?
+    )?));
     Ok(out.into_pyarray(py))
 }
 
@@ -136,17 +205,26 @@ fn predict_sets<'py>(
         (None, None, Some(v)) => sets::Thresholds::PerRow(slice1(v, "thresholds")?),
         _ => return Err(invalid("thresholds", "give exactly one of q_single, q_class, q_row")),
     };
-    let (out, n, k) = with_float2!(probs, "probs", |p, n, k| (
+    // The kernel writes the bools straight into the NumPy array it returns (no Vec, no zeroing).
+    with_float2!(probs, "probs", |p, n, k| {
+        // SAFETY: uninitialised until predict_sets_into has written every bool; on an error
+        // the array is dropped unread.
+        let arr = unsafe { PyArray2::<bool>::new(py, [n, k], false) };
+        let out: &mut [MaybeUninit<bool>] = if n * k == 0 {
+            &mut []
+        } else {
+            // SAFETY: a new C-contiguous array of n * k bools; this slice is the only access to
+            // its buffer until the array is returned.
+            unsafe { std::slice::from_raw_parts_mut(arr.data().cast::<MaybeUninit<bool>>(), n * k) }
+        };
         py_result(maybe_detach(py, p.len(), || {
             credo_core::parallel::with_threads(Threads::count(threads), || {
-                sets::predict_sets(p, n, k, sc, last, q, seed)
+                sets::predict_sets_into(p, n, k, sc, last, q, seed, out)
             })
             .and_then(|r| r)
-        })?)?,
-        n,
-        k
-    ));
-    out.into_pyarray(py).reshape([n, k])
+        })?)?;
+        Ok(arr)
+    })
 }
 
 /// MAPIE-compatible Hoeffding-Bentkus p-value of H0: risk > alpha (see docs/definitions/conformal.md#learn-then-test).

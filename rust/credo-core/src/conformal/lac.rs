@@ -1,33 +1,44 @@
-//! The LAC set pass with one threshold: `o[j] = p[j] ≥ floor` and whether any `p[j]` lies
+//! The LAC set pass with one threshold: `o[j] = p[j] ≥ floor` and whether any `p[j]` may lie
 //! outside [0, 1] (NaN included), in one read of the probabilities.
 //!
 //! The probabilities are compared where they lie, float32 or float64 (the floor is the exact
-//! float image of the score threshold, `sets::Prob::lac_floor`), so the pass is bound by memory
-//! bandwidth: the comparison bits of a vector (an AVX-512 mask register, an AVX2 movemask) become
-//! bools through a 256-entry table, 8 per 8-byte store. The level is [`crate::simd::active`]; the
-//! scalar loop is the reference every vector path is tested against.
+//! float image of the score threshold, `sets::Prob::lac_floor`), and the bools are written
+//! straight into the caller's (possibly uninitialised) output, so the pass is bound by memory
+//! bandwidth. With AVX-512 (BW for the byte stores) the comparison bits of 64 values become 64
+//! bools in one masked byte move and one store, and the range check is one unsigned maximum of
+//! the values' bit patterns per vector: every value in [0, 1] has bits ≤ those of 1.0, and every
+//! value outside (NaN and negatives included) has more, as has −0.0, so a vector verdict is a
+//! superset the caller resolves with an exact scan. With AVX2 the movemask bits become bools
+//! through a 256-entry table. The level is [`crate::simd::active`]; the scalar loop is the
+//! reference every vector path is tested against.
+
+use std::mem::MaybeUninit;
 
 use crate::simd::SimdLevel;
 
 /// Which float type a kernel reads; the scalar reference and the vector paths per type.
+///
+/// Every kernel writes all of `o[..n]` (`n = min(p.len(), o.len())`) and returns whether a value
+/// of `p[..n]` may lie outside [0, 1]: always true when one does; a vector path may also say true
+/// for a negative zero (a valid 0), so callers locate the culprit with an exact scan.
 pub trait LacKernel: Copy + PartialOrd + 'static {
-    /// The scalar reference: the membership mask and whether a value was out of [0, 1].
-    fn single_scalar(p: &[Self], o: &mut [bool], floor: Self) -> bool;
+    /// The scalar reference: the membership mask and whether a value was out of [0, 1] (exact).
+    fn single_scalar(p: &[Self], o: &mut [MaybeUninit<bool>], floor: Self) -> bool;
     /// The kernel at `level` (a level this CPU supports; the scalar loop for levels without a
     /// vector path here).
-    fn single_at(level: SimdLevel, p: &[Self], o: &mut [bool], floor: Self) -> bool;
+    fn single_at(level: SimdLevel, p: &[Self], o: &mut [MaybeUninit<bool>], floor: Self) -> bool;
     /// The kernel at the process-wide level.
-    fn single(p: &[Self], o: &mut [bool], floor: Self) -> bool {
+    fn single(p: &[Self], o: &mut [MaybeUninit<bool>], floor: Self) -> bool {
         Self::single_at(crate::simd::active(), p, o, floor)
     }
 }
 
 macro_rules! scalar_single {
     ($t:ty) => {
-        fn single_scalar(p: &[$t], o: &mut [bool], floor: $t) -> bool {
+        fn single_scalar(p: &[$t], o: &mut [MaybeUninit<bool>], floor: $t) -> bool {
             let mut bad = false;
             for (m, &x) in o.iter_mut().zip(p) {
-                *m = x >= floor;
+                m.write(x >= floor);
                 bad |= !(0.0..=1.0).contains(&x);
             }
             bad
@@ -35,48 +46,43 @@ macro_rules! scalar_single {
     };
 }
 
-impl LacKernel for f64 {
-    scalar_single!(f64);
-    fn single_at(level: SimdLevel, p: &[f64], o: &mut [bool], floor: f64) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if level >= SimdLevel::Avx512 && level.supported() {
-                // SAFETY: the CPU supports AVX-512F (checked just above).
-                return unsafe { x86::single_f64_avx512(p, o, floor) };
-            }
-            if level >= SimdLevel::Avx2 && level.supported() {
-                // SAFETY: the CPU supports AVX2 (checked just above).
-                return unsafe { x86::single_f64_avx2(p, o, floor) };
-            }
-        }
-        let _ = level;
-        Self::single_scalar(p, o, floor)
-    }
+/// Whether the byte-mask path runs: the AVX-512 level and BW (every AVX-512 CPU but Xeon Phi).
+#[cfg(target_arch = "x86_64")]
+fn avx512_bytes(level: SimdLevel) -> bool {
+    level >= SimdLevel::Avx512 && level.supported() && is_x86_feature_detected!("avx512bw")
 }
 
-impl LacKernel for f32 {
-    scalar_single!(f32);
-    fn single_at(level: SimdLevel, p: &[f32], o: &mut [bool], floor: f32) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if level >= SimdLevel::Avx512 && level.supported() {
-                // SAFETY: the CPU supports AVX-512F (checked just above).
-                return unsafe { x86::single_f32_avx512(p, o, floor) };
-            }
-            if level >= SimdLevel::Avx2 && level.supported() {
-                // SAFETY: the CPU supports AVX2 (checked just above).
-                return unsafe { x86::single_f32_avx2(p, o, floor) };
+macro_rules! dispatch {
+    ($t:ty, $avx512:ident, $avx2:ident) => {
+        impl LacKernel for $t {
+            scalar_single!($t);
+            fn single_at(level: SimdLevel, p: &[$t], o: &mut [MaybeUninit<bool>], floor: $t) -> bool {
+                #[cfg(target_arch = "x86_64")]
+                {
+                    if avx512_bytes(level) {
+                        // SAFETY: the CPU supports AVX-512 F and BW (checked just above).
+                        return unsafe { x86::$avx512(p, o, floor) };
+                    }
+                    if level >= SimdLevel::Avx2 && level.supported() {
+                        // SAFETY: the CPU supports AVX2 (checked just above).
+                        return unsafe { x86::$avx2(p, o, floor) };
+                    }
+                }
+                let _ = level;
+                Self::single_scalar(p, o, floor)
             }
         }
-        let _ = level;
-        Self::single_scalar(p, o, floor)
-    }
+    };
 }
+dispatch!(f64, single_f64_avx512, single_f64_avx2);
+dispatch!(f32, single_f32_avx512, single_f32_avx2);
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86 {
-    use super::LacKernel;
     use std::arch::x86_64::*;
+    use std::mem::MaybeUninit;
+
+    use super::LacKernel;
 
     /// Byte i of `SPREAD[m]` is bit i of m (a bool per comparison bit).
     static SPREAD: [u64; 256] = {
@@ -95,7 +101,7 @@ pub(crate) mod x86 {
 
     /// Stores the low `8 * bytes` bits of `bits` as that many bools at `o`.
     #[inline(always)]
-    unsafe fn spread(bits: u64, o: *mut bool, bytes: usize) {
+    unsafe fn spread(bits: u64, o: *mut MaybeUninit<bool>, bytes: usize) {
         for b in 0..bytes {
             let v = SPREAD[((bits >> (8 * b)) & 0xFF) as usize];
             // SAFETY: the caller owns `8 * bytes` bools at `o`; every byte is 0 or 1.
@@ -104,7 +110,7 @@ pub(crate) mod x86 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub unsafe fn single_f64_avx2(p: &[f64], o: &mut [bool], floor: f64) -> bool {
+    pub unsafe fn single_f64_avx2(p: &[f64], o: &mut [MaybeUninit<bool>], floor: f64) -> bool {
         const BLOCK: usize = 16;
         let n = p.len().min(o.len());
         let blocks = n / BLOCK;
@@ -133,7 +139,7 @@ pub(crate) mod x86 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub unsafe fn single_f32_avx2(p: &[f32], o: &mut [bool], floor: f32) -> bool {
+    pub unsafe fn single_f32_avx2(p: &[f32], o: &mut [MaybeUninit<bool>], floor: f32) -> bool {
         const BLOCK: usize = 32;
         let n = p.len().min(o.len());
         let blocks = n / BLOCK;
@@ -161,13 +167,16 @@ pub(crate) mod x86 {
         tail | (_mm256_movemask_ps(bad) != 0)
     }
 
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn single_f64_avx512(p: &[f64], o: &mut [bool], floor: f64) -> bool {
+    /// 64 values per block: the comparison bits of the block's vectors gathered into one 64-bit
+    /// mask, stored as 64 bools by one zero-masked byte move; the largest bit pattern kept for
+    /// the range verdict (see the module docs).
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub unsafe fn single_f64_avx512(p: &[f64], o: &mut [MaybeUninit<bool>], floor: f64) -> bool {
         const BLOCK: usize = 64;
         let n = p.len().min(o.len());
         let blocks = n / BLOCK;
-        let (f, zero, one) = (_mm512_set1_pd(floor), _mm512_setzero_pd(), _mm512_set1_pd(1.0));
-        let mut bad: __mmask8 = 0;
+        let (f, ones) = (_mm512_set1_pd(floor), _mm512_set1_epi8(1));
+        let mut top = _mm512_setzero_si512();
         for b in 0..blocks {
             // SAFETY: block b lies within p and o (b < n / BLOCK).
             unsafe {
@@ -176,23 +185,25 @@ pub(crate) mod x86 {
                 for j in 0..BLOCK / 8 {
                     let v = _mm512_loadu_pd(x.add(8 * j));
                     bits |= u64::from(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(v, f)) << (8 * j);
-                    bad |= _mm512_cmp_pd_mask::<_CMP_NGE_UQ>(v, zero) | _mm512_cmp_pd_mask::<_CMP_NLE_UQ>(v, one);
+                    top = _mm512_max_epu64(top, _mm512_castpd_si512(v));
                 }
-                spread(bits, o.as_mut_ptr().add(b * BLOCK), BLOCK / 8);
+                _mm512_storeu_si512(o.as_mut_ptr().add(b * BLOCK).cast(), _mm512_maskz_mov_epi8(bits, ones));
             }
         }
         let done = blocks * BLOCK;
         let tail = f64::single_scalar(&p[done..n], &mut o[done..n], floor);
-        tail | (bad != 0)
+        let limit = _mm512_set1_epi64(1.0f64.to_bits() as i64);
+        tail | (_mm512_cmp_epu64_mask::<_MM_CMPINT_NLE>(top, limit) != 0)
     }
 
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn single_f32_avx512(p: &[f32], o: &mut [bool], floor: f32) -> bool {
+    /// As [`single_f64_avx512`], 16 values per vector.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub unsafe fn single_f32_avx512(p: &[f32], o: &mut [MaybeUninit<bool>], floor: f32) -> bool {
         const BLOCK: usize = 64;
         let n = p.len().min(o.len());
         let blocks = n / BLOCK;
-        let (f, zero, one) = (_mm512_set1_ps(floor), _mm512_setzero_ps(), _mm512_set1_ps(1.0));
-        let mut bad: __mmask16 = 0;
+        let (f, ones) = (_mm512_set1_ps(floor), _mm512_set1_epi8(1));
+        let mut top = _mm512_setzero_si512();
         for b in 0..blocks {
             // SAFETY: block b lies within p and o (b < n / BLOCK).
             unsafe {
@@ -201,15 +212,30 @@ pub(crate) mod x86 {
                 for j in 0..BLOCK / 16 {
                     let v = _mm512_loadu_ps(x.add(16 * j));
                     bits |= u64::from(_mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, f)) << (16 * j);
-                    bad |= _mm512_cmp_ps_mask::<_CMP_NGE_UQ>(v, zero) | _mm512_cmp_ps_mask::<_CMP_NLE_UQ>(v, one);
+                    top = _mm512_max_epu32(top, _mm512_castps_si512(v));
                 }
-                spread(bits, o.as_mut_ptr().add(b * BLOCK), BLOCK / 8);
+                _mm512_storeu_si512(o.as_mut_ptr().add(b * BLOCK).cast(), _mm512_maskz_mov_epi8(bits, ones));
             }
         }
         let done = blocks * BLOCK;
         let tail = f32::single_scalar(&p[done..n], &mut o[done..n], floor);
-        tail | (bad != 0)
+        let limit = _mm512_set1_epi32(1.0f32.to_bits() as i32);
+        tail | (_mm512_cmp_epu32_mask::<_MM_CMPINT_NLE>(top, limit) != 0)
     }
+}
+
+/// Runs a kernel into a fresh vector: the mask and the range verdict.
+#[cfg(test)]
+pub(crate) fn run_kernel<T: LacKernel>(
+    f: impl Fn(&[T], &mut [MaybeUninit<bool>], T) -> bool,
+    p: &[T],
+    floor: T,
+) -> (Vec<bool>, bool) {
+    let mut o: Vec<bool> = vec![true; p.len()]; // every byte overwritten, or the test sees a stale `true`
+                                                // SAFETY: a bool is a valid MaybeUninit<bool>; the kernel writes only 0 or 1 bytes.
+    let slots = unsafe { std::slice::from_raw_parts_mut(o.as_mut_ptr().cast::<MaybeUninit<bool>>(), o.len()) };
+    let bad = f(p, slots, floor);
+    (o, bad)
 }
 
 #[cfg(test)]
@@ -223,32 +249,46 @@ mod tests {
         (*state >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// Every vector path this CPU runs gives the scalar reference's mask and range verdict, at
-    /// every length around the block sizes and with a bad value anywhere.
-    fn agrees<T: LacKernel + std::fmt::Debug>(make: impl Fn(f64) -> T, bad_values: &[T]) {
+    /// Every vector path this CPU runs gives the scalar reference's mask, and a range verdict
+    /// that is never false when a value is out of [0, 1], at every length around the block sizes
+    /// and with a bad value anywhere; a negative zero is a valid value to the reference.
+    fn agrees<T: LacKernel + std::fmt::Debug>(make: impl Fn(f64) -> T, bad_values: &[T], neg_zero: T) {
         let mut st = 11u64;
         let floor = make(0.37);
         for n in (0..200).chain([1000, 4099]) {
-            let p: Vec<T> = (0..n).map(|_| make(lcg(&mut st))).collect();
-            let mut want = vec![false; n];
-            let want_bad = T::single_scalar(&p, &mut want, floor);
+            let mut p: Vec<T> = (0..n).map(|_| make(lcg(&mut st))).collect();
+            if n > 3 {
+                p[n / 3] = make(0.0);
+                p[n / 4] = make(1.0);
+            }
+            let (want, want_bad) = run_kernel(T::single_scalar, &p, floor);
             assert!(!want_bad);
-            let paths = crate::simd::supported_levels();
-            for &level in &paths {
-                let f = |p: &[T], o: &mut [bool], fl: T| T::single_at(level, p, o, fl);
+            for &level in &crate::simd::supported_levels() {
+                let f = |p: &[T], o: &mut [MaybeUninit<bool>], fl: T| T::single_at(level, p, o, fl);
                 let name = level.name();
-                let mut got = vec![true; n];
-                assert!(!f(&p, &mut got, floor), "{name} n={n}");
+                let (got, bad) = run_kernel(f, &p, floor);
+                assert!(!bad, "{name} n={n}");
                 assert_eq!(got, want, "{name} n={n}");
-                for &b in bad_values {
-                    for at in [0, n / 2, n.saturating_sub(1)] {
-                        if n == 0 {
-                            continue;
-                        }
+                for at in [0, n / 2, n.saturating_sub(1)] {
+                    if n == 0 {
+                        continue;
+                    }
+                    for &b in bad_values {
                         let mut q = p.clone();
                         q[at] = b;
-                        assert!(f(&q, &mut got, floor), "{name} n={n} bad {b:?} at {at}");
+                        assert!(run_kernel(f, &q, floor).1, "{name} n={n} bad {b:?} at {at}");
+                        assert!(run_kernel(T::single_scalar, &q, floor).1);
                     }
+                    // −0.0 is in range (the reference says so); a vector path may only flag it
+                    let mut q = p.clone();
+                    q[at] = neg_zero;
+                    assert!(!run_kernel(T::single_scalar, &q, floor).1);
+                    let (got, _) = run_kernel(f, &q, floor);
+                    assert_eq!(
+                        got,
+                        run_kernel(T::single_scalar, &q, floor).0,
+                        "{name} n={n} -0 at {at}"
+                    );
                 }
             }
         }
@@ -258,8 +298,39 @@ mod tests {
     fn vector_paths_match_the_scalar_reference() {
         agrees(
             |x| x,
-            &[f64::NAN, -1e-300, 1.0 + f64::EPSILON, f64::INFINITY, f64::NEG_INFINITY],
+            &[
+                f64::NAN,
+                -f64::NAN,
+                -1e-300,
+                -5e-324,
+                1.0 + f64::EPSILON,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+            ],
+            -0.0,
         );
-        agrees(|x| x as f32, &[f32::NAN, -1e-30, 1.0 + f32::EPSILON, f32::INFINITY]);
+        agrees(
+            |x| x as f32,
+            &[
+                f32::NAN,
+                -f32::NAN,
+                -1e-30,
+                -1e-45,
+                1.0 + f32::EPSILON,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+            ],
+            -0.0,
+        );
+    }
+
+    #[test]
+    fn a_floor_of_zero_takes_negative_zero() {
+        // floor 0 (a threshold ≥ 1): every value in [0, 1] is in, −0.0 included, at every level
+        let p = vec![-0.0f64; 130];
+        for &level in &crate::simd::supported_levels() {
+            let (got, _) = run_kernel(|p, o, f| f64::single_at(level, p, o, f), &p, 0.0);
+            assert!(got.iter().all(|&m| m), "{}", level.name());
+        }
     }
 }

@@ -11,6 +11,8 @@
 //! three rules for the class whose cumulative score crosses q̂ ([`LastLabel`]). Thresholds are
 //! compared exactly (as TorchCP; MAPIE adds a 1e-8 slack).
 
+use std::mem::MaybeUninit;
+
 use super::lac::LacKernel;
 use crate::error::{check_same_len, CredoError, Result};
 use crate::rng::uniforms;
@@ -194,6 +196,28 @@ macro_rules! impl_prob {
 impl_prob!(f64, u64);
 impl_prob!(f32, u32);
 
+/// A class label as the caller stores it, read in place: any integer type (no int64 copy).
+pub trait Label: Copy + Send + Sync + std::fmt::Display {
+    /// The column this label names, or `None` when it lies outside [0, k).
+    fn column(self, k: usize) -> Option<usize>;
+}
+
+macro_rules! impl_label {
+    ($($t:ty),*) => {$(
+        impl Label for $t {
+            #[inline(always)]
+            fn column(self, k: usize) -> Option<usize> {
+                usize::try_from(self).ok().filter(|&c| c < k)
+            }
+        }
+    )*};
+}
+impl_label!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+fn bad_label<L: Label>(y: L, i: usize, k: usize) -> CredoError {
+    CredoError::invalid("labels", format!("label {y} at index {i} is outside [0, {k})"))
+}
+
 fn check_shape<T>(probs: &[T], n: usize, k: usize) -> Result<()> {
     if n == 0 || k == 0 {
         return Err(CredoError::empty("probs", "needs at least one row and one class"));
@@ -282,26 +306,23 @@ fn widen<T: Prob>(row: &[T], buf: &mut Vec<f64>) {
 /// Calibration scores s(x_i, y_i); `seed` drives the uniforms of randomised scores.
 ///
 /// LAC reads only the label's probability of each row (one gather of n values, not a pass over
-/// the n × k matrix): those are the values the scores are made of, and the ones checked to lie
-/// in [0, 1]. APS and RAPS read, and check, every value.
-pub fn calibration_scores<T: Prob>(
+/// the n × k matrix), checking each label in the same pass: those are the values the scores are
+/// made of, and the ones checked to lie in [0, 1]. APS and RAPS read, and check, every value.
+pub fn calibration_scores<T: Prob, L: Label>(
     probs: &[T],
     n: usize,
     k: usize,
-    labels: &[i64],
+    labels: &[L],
     score: Score,
     seed: u64,
 ) -> Result<Vec<f64>> {
     check_shape(probs, n, k)?;
     check_same_len("labels", labels.len(), n)?;
-    if let Some(i) = labels.iter().position(|&y| y < 0 || y as u64 >= k as u64) {
-        return Err(CredoError::invalid(
-            "labels",
-            format!("label {} at index {i} is outside [0, {k})", labels[i]),
-        ));
-    }
     if score == Score::Lac {
         return lac_scores(probs, k, labels);
+    }
+    if let Some(i) = labels.iter().position(|&y| y.column(k).is_none()) {
+        return Err(bad_label(labels[i], i, k));
     }
     check_probs(probs, n, k)?;
     let u = if score.randomized() {
@@ -316,29 +337,28 @@ pub fn calibration_scores<T: Prob>(
         .enumerate()
         .map(|(i, (r, &y))| {
             widen(r, &mut row);
-            row_score(&row, y as usize, score, if u.is_empty() { 1.0 } else { u[i] })
+            let y = y.column(k).unwrap_or(0); // every label was checked above
+            row_score(&row, y, score, if u.is_empty() { 1.0 } else { u[i] })
         })
         .collect())
 }
 
-/// LAC scores 1 − p[i, y_i] (labels already checked to lie in [0, k)).
-fn lac_scores<T: Prob>(probs: &[T], k: usize, labels: &[i64]) -> Result<Vec<f64>> {
-    let at = |i: usize, y: i64| i * k + y as usize;
+/// LAC scores 1 − p[i, y_i], each label checked as it is read (the first bad label is the
+/// error; a bad probability is reported after the pass, at its first index).
+fn lac_scores<T: Prob, L: Label>(probs: &[T], k: usize, labels: &[L]) -> Result<Vec<f64>> {
+    let mut scores = Vec::with_capacity(labels.len());
     let mut bad = false;
-    let scores: Vec<f64> = labels
-        .iter()
-        .enumerate()
-        .map(|(i, &y)| {
-            let p = probs[at(i, y)];
-            bad |= outside_unit(p);
-            1.0 - p.to_f64()
-        })
-        .collect();
+    for (i, (row, &y)) in probs.chunks_exact(k).zip(labels).enumerate() {
+        let Some(c) = y.column(k) else {
+            return Err(bad_label(y, i, k));
+        };
+        let p = row[c];
+        bad |= outside_unit(p);
+        scores.push(1.0 - p.to_f64());
+    }
     if bad {
-        let i = labels
-            .iter()
-            .enumerate()
-            .map(|(i, &y)| at(i, y))
+        let i = (probs.chunks_exact(k).zip(labels).enumerate())
+            .map(|(i, (_, &y))| i * k + y.column(k).unwrap_or(0))
             .find(|&j| outside_unit(probs[j]));
         return Err(bad_prob(probs, i.unwrap_or(0), k));
     }
@@ -350,14 +370,20 @@ fn lac_scores<T: Prob>(probs: &[T], k: usize, labels: &[i64]) -> Result<Vec<f64>
 /// [`super::lac`]; k floors (PerClass) or one per row (PerRow) to this loop, compiled for AVX2
 /// where the CPU has it.
 #[inline(always)]
-fn lac_compare<T: Prob>(p: &[T], o: &mut [bool], floor: &LacFloor<'_, T>, k: usize, first_row: usize) -> bool {
+fn lac_compare<T: Prob>(
+    p: &[T],
+    o: &mut [MaybeUninit<bool>],
+    floor: &LacFloor<'_, T>,
+    k: usize,
+    first_row: usize,
+) -> bool {
     let mut bad = false;
     match *floor {
         LacFloor::Single(f) => return T::single(p, o, f),
         LacFloor::PerClass(fs) => {
             for (orow, prow) in o.chunks_exact_mut(k).zip(p.chunks_exact(k)) {
                 for ((m, &x), &f) in orow.iter_mut().zip(prow).zip(fs) {
-                    *m = x >= f;
+                    m.write(x >= f);
                     bad |= outside_unit(x);
                 }
             }
@@ -365,7 +391,7 @@ fn lac_compare<T: Prob>(p: &[T], o: &mut [bool], floor: &LacFloor<'_, T>, k: usi
         LacFloor::PerRow(fs) => {
             for ((orow, prow), &f) in o.chunks_exact_mut(k).zip(p.chunks_exact(k)).zip(&fs[first_row..]) {
                 for (m, &x) in orow.iter_mut().zip(prow) {
-                    *m = x >= f;
+                    m.write(x >= f);
                     bad |= outside_unit(x);
                 }
             }
@@ -378,7 +404,7 @@ fn lac_compare<T: Prob>(p: &[T], o: &mut [bool], floor: &LacFloor<'_, T>, k: usi
 #[target_feature(enable = "avx2")]
 unsafe fn lac_compare_avx2<T: Prob>(
     p: &[T],
-    o: &mut [bool],
+    o: &mut [MaybeUninit<bool>],
     floor: &LacFloor<'_, T>,
     k: usize,
     first_row: usize,
@@ -388,7 +414,13 @@ unsafe fn lac_compare_avx2<T: Prob>(
 }
 
 /// [`lac_compare`] at the widest vector level this CPU runs.
-fn lac_compare_dispatch<T: Prob>(p: &[T], o: &mut [bool], floor: &LacFloor<'_, T>, k: usize, first_row: usize) -> bool {
+fn lac_compare_dispatch<T: Prob>(
+    p: &[T],
+    o: &mut [MaybeUninit<bool>],
+    floor: &LacFloor<'_, T>,
+    k: usize,
+    first_row: usize,
+) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         let level = crate::simd::active();
@@ -420,12 +452,49 @@ pub fn predict_sets<T: Prob>(
     seed: u64,
 ) -> Result<Vec<bool>> {
     check_shape(probs, n, k)?;
+    let mut out = Vec::with_capacity(n * k);
+    predict_sets_into(
+        probs,
+        n,
+        k,
+        score,
+        last,
+        q,
+        seed,
+        &mut out.spare_capacity_mut()[..n * k],
+    )?;
+    // SAFETY: predict_sets_into wrote all n * k bools (it returned Ok).
+    unsafe { out.set_len(n * k) };
+    Ok(out)
+}
+
+/// All of `o` set to `false`, as initialised bools.
+fn init_false(o: &mut [MaybeUninit<bool>]) -> &mut [bool] {
+    o.fill(MaybeUninit::new(false));
+    // SAFETY: every element was just initialised, and MaybeUninit<bool> has bool's layout.
+    unsafe { &mut *(std::ptr::from_mut(o) as *mut [bool]) }
+}
+
+/// [`predict_sets`] written into `out` (n × k slots, e.g. a new NumPy array's buffer, which need
+/// not be initialised): on `Ok` every slot holds its bool; on an error, `out` is unspecified.
+#[allow(clippy::too_many_arguments)]
+pub fn predict_sets_into<T: Prob>(
+    probs: &[T],
+    n: usize,
+    k: usize,
+    score: Score,
+    last: LastLabel,
+    q: Thresholds<'_>,
+    seed: u64,
+    out: &mut [MaybeUninit<bool>],
+) -> Result<()> {
+    check_shape(probs, n, k)?;
+    check_same_len("out", out.len(), n * k)?;
     match q {
         Thresholds::PerClass(v) => check_same_len("thresholds", v.len(), k)?,
         Thresholds::PerRow(v) => check_same_len("thresholds", v.len(), n)?,
         Thresholds::Single(_) => {}
     }
-    let mut out = vec![false; n * k];
     const ROWS: usize = 1024;
     let bad = if score == Score::Lac {
         let floors: Vec<T> = match q {
@@ -437,7 +506,7 @@ pub fn predict_sets<T: Prob>(
             Thresholds::PerClass(_) => LacFloor::PerClass(&floors),
             Thresholds::PerRow(_) => LacFloor::PerRow(&floors),
         };
-        crate::parallel::map_chunks_mut(&mut out, ROWS * k, |c, o| {
+        crate::parallel::map_chunks_mut(out, ROWS * k, |c, o| {
             let start = c * ROWS * k;
             let p = &probs[start..start + o.len()];
             lac_compare_dispatch(p, o, &floor, k, c * ROWS)
@@ -451,11 +520,12 @@ pub fn predict_sets<T: Prob>(
             Vec::new()
         };
         // The [0, 1] check is fused into the same pass over the rows (one read of probs).
-        crate::parallel::map_chunks_mut(&mut out, ROWS * k, |c, o| {
+        crate::parallel::map_chunks_mut(out, ROWS * k, |c, o| {
             let p = &probs[c * ROWS * k..c * ROWS * k + o.len()];
             if any_outside_unit(p) {
                 return first_bad(p).map(|i| c * ROWS * k + i);
             }
+            let o = init_false(o);
             let mut order: Vec<usize> = Vec::with_capacity(k);
             let mut prow = Vec::with_capacity(k);
             for (r, (orow, row)) in o.chunks_exact_mut(k).zip(p.chunks_exact(k)).enumerate() {
@@ -478,12 +548,13 @@ pub fn predict_sets<T: Prob>(
     };
     match bad.into_iter().flatten().min() {
         Some(i) => Err(bad_prob(probs, i, k)),
-        None => Ok(out),
+        None => Ok(()),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::lac::run_kernel;
     use super::*;
 
     const P: [f64; 8] = [0.5, 0.3, 0.15, 0.05, 0.1, 0.2, 0.3, 0.4];
@@ -578,10 +649,9 @@ mod tests {
             // the scalar loop and the dispatched (vector) loop agree
             let floors: Vec<f32> = per_class.iter().map(|&t| f32::lac_floor(t)).collect();
             let fl = LacFloor::PerClass(&floors);
-            let mut a = vec![false; n * k];
-            let mut b = vec![false; n * k];
-            assert!(!lac_compare(&p32, &mut a, &fl, k, 0));
-            assert!(!lac_compare_dispatch(&p32, &mut b, &fl, k, 0));
+            let (a, bad_a) = run_kernel(|p, o, _| lac_compare(p, o, &fl, k, 0), &p32, 0.0);
+            let (b, bad_b) = run_kernel(|p, o, _| lac_compare_dispatch(p, o, &fl, k, 0), &p32, 0.0);
+            assert!(!bad_a && !bad_b);
             assert_eq!(a, b);
         }
         // a bad value far from any label is found by the sets pass, with its index
