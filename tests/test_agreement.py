@@ -244,6 +244,85 @@ def test_normalize_matches_squad_on_text_without_digits(text):
     assert normalize_answer(text) == squad_normalize(text)
 
 
+# Letters and digits of several scripts, ASCII punctuation and whitespace (ASCII and Unicode),
+# where SQuAD's normalisation is defined the same way as credo's with NFKC and number
+# canonicalisation off. Left out on purpose: characters outside Unicode's letters and digits (SQuAD's
+# regex \b splits a word at "€", credo only at whitespace), the Unicode punctuation credo also
+# deletes, capital sigma (Python lower-cases it by context), U+001C-U+001F (Python's str.split
+# splits on them, Unicode's White_Space does not), and capital I with dot (lower-cases to two
+# code points).
+SQUAD_ALPHABET = st.one_of(
+    st.sampled_from(string.ascii_letters + string.digits + string.punctuation + " \t\n\r\x0b\x0c"),
+    st.sampled_from("\u00a0\u2003\u3000\u0085"),
+    st.characters(
+        categories=("Lu", "Ll", "Lo", "Nd"),
+        min_codepoint=0xC0,
+        max_codepoint=0x9FFF,
+        exclude_characters="\u03a3\u0130",
+    ).filter(lambda c: c.lower().isalnum() and len(c.lower()) == 1),
+)
+SQUAD_ONLY = {"unicode": False, "numbers": False}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["a", "an", "the", "The", "A"]) | st.text(SQUAD_ALPHABET, max_size=8), max_size=8))
+def test_normalize_matches_squad_on_unicode_text(words):
+    text = " ".join(words)
+    want = squad_normalize(text)
+    assert normalize_answer(text, **SQUAD_ONLY) == want
+    # The batch path normalises through the same code (its ASCII shortcut included): answers
+    # equal after SQuAD normalisation are one cluster under exact matching, others are not.
+    other = squad_normalize(text + " x")
+    r = agree([text, text + " x", want], method="exact", normalize=SQUAD_ONLY)
+    assert list(r.labels) == [0, 0 if other == want else 1, 0]
+
+
+def ref_token_jaccard_greedy(answers, threshold):
+    sets = [set(squad_normalize(a).split()) for a in answers]
+    return ref_greedy(sets, lambda s, t: (len(s & t) / len(s | t) if s | t else 1.0) >= threshold)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        ["", "", "the", "!!!", "a an the", "Paris"],  # empty after normalisation
+        ["Zürich", "zürich!", "ZÜRICH the city", "Genève", "genève", "Zürich Genève"],
+        ["東京", "東京 タワー", "the 東京", "タワー", "", "東京"],
+        ["naïve café", "Naïve  Café.", "café", "the naïve", "naïve"],
+        ["Σοφία", "σοφία", "Москва", "москва!", "the Москва", "a"],
+    ],
+)
+@pytest.mark.parametrize("method", ["exact", "jaccard"])
+def test_non_ascii_and_empty_answers_match_the_references(answers, method):
+    opts, th = SQUAD_ONLY, (0.5 if method == "jaccard" else None)
+    r = agree(answers, method=method, threshold=th, normalize=opts)
+    if method == "exact":
+        want = ref_greedy([squad_normalize(a) for a in answers], lambda x, y: x == y)
+    else:
+        want = ref_token_jaccard_greedy(answers, 0.5)
+    assert list(r.labels) == want
+    # The batch path (ASCII and non-ASCII answers mixed in one call) gives the same labels.
+    b = agree_batch([answers, ["plain ascii"], answers[::-1]], method=method, threshold=th, normalize=opts)
+    assert list(b.labels_of(0)) == want
+
+
+def test_parallel_batch_equals_serial_on_mixed_text():
+    rnd = np.random.default_rng(5)
+    pool = ["Paris", "the city of Paris!", "PARIS.", "Zürich", "zürich city", "東京", "", "the", "42", "42.0",
+            "1,000", "a b c", "b c d", "Straße", "STRASSE", "naïve", "x y"]  # fmt: skip
+    qs = [list(rnd.choice(pool, size=rnd.integers(1, 12))) for _ in range(1500)]
+    for method in ("exact", "jaccard", "rouge_l", "numeric"):
+        kw = {"method": method, "spectral": True}
+        one = agree_batch(qs, threads=1, **kw)
+        two = agree_batch(qs, threads=2, **kw)
+        for key in one.raw:
+            assert np.array_equal(one.raw[key], two.raw[key], equal_nan=True), (method, key)
+        for i in (0, 1, 700, 1499):
+            single = agree(qs[i], **kw)
+            assert list(one.labels_of(i)) == list(single.labels), (method, i)
+            assert one.agreement[i] == single.agreement
+
+
 # --- methods against independent computations ---------------------------------------------------
 
 WORDS = ["paris", "the city of paris", "paris france", "lyon", "city of lyon", "france", "the paris"]

@@ -122,6 +122,10 @@ def _flags(normalize: bool | Mapping[str, bool]) -> _Flags:
     raise InvalidArgumentError(f"normalize: expected True/False or a mapping of steps, got {type(normalize).__name__}")
 
 
+# Question types the native layer reads directly (anything else is copied into a list first).
+_ANSWER_LISTS = frozenset({list, tuple})
+
+
 def _answer_list(answers: Any, name: str = "answers") -> list[Any]:
     if isinstance(answers, (str, bytes)) or not isinstance(answers, Sequence):
         raise InvalidArgumentError(f"{name}: expected a sequence of strings, got {type(answers).__name__}")
@@ -426,9 +430,11 @@ def agree_batch(
     """
     if isinstance(questions, (str, bytes)) or not isinstance(questions, Sequence):
         raise InvalidArgumentError(f"questions: expected a sequence of answer lists, got {type(questions).__name__}")
-    qs: list[Sequence[str]] = [
-        q if isinstance(q, list) else _answer_list(q, f"questions[{i}]") for i, q in enumerate(questions)
-    ]
+    qs: list[Sequence[str]]
+    if type(questions) is list and set(map(type, questions)) <= _ANSWER_LISTS:
+        qs = questions  # the common case, checked at C speed (the native layer checks the items)
+    else:
+        qs = [q if isinstance(q, list) else _answer_list(q, f"questions[{i}]") for i, q in enumerate(questions)]
     if not all(qs):
         empty = next(i for i, q in enumerate(qs) if not q)
         raise EmptyInputError(f"questions[{empty}]: no answers to compare")

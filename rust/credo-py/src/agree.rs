@@ -56,12 +56,21 @@ impl<'py> Iterator for Items<'py> {
     }
 }
 
-/// Strong references to every answer string, and the offsets of each question.
-fn collect_answers<'py>(
-    questions: &Bound<'py, PyList>,
-    single: bool,
-) -> PyResult<(Vec<Bound<'py, PyString>>, Vec<usize>)> {
-    // Size the buffer once (a few µs of len() calls) rather than growing it by copies.
+/// Every answer string of a call: a strong reference to each (so a caller mutating its lists while
+/// the GIL is released cannot free one) and its UTF-8 text, borrowed from the string itself.
+struct Answers<'py> {
+    held: Vec<Bound<'py, PyString>>,
+    /// `texts[i]` borrows `held[i]`'s UTF-8 buffer (CPython keeps it for the string's lifetime).
+    texts: Vec<&'py str>,
+    /// Question `q`'s answers are `offsets[q]..offsets[q + 1]`.
+    offsets: Vec<usize>,
+}
+
+/// Extracts every answer in one pass on the calling thread (the one part of a batch that needs
+/// the GIL): each string object is touched once, its reference taken and its text located in the
+/// same visit, so the serial part stays a small fraction of the parallel work.
+fn collect_answers<'py>(questions: &Bound<'py, PyList>, single: bool) -> PyResult<Answers<'py>> {
+    // Size the buffers once (a few µs of len() calls) rather than growing them by copies.
     let total: usize = questions
         .iter()
         .map(|q| {
@@ -73,9 +82,12 @@ fn collect_answers<'py>(
         .sum();
     // The argument as the caller wrote it: `agree(answers)` or `agree_batch(questions)`.
     let arg = if single { "answers" } else { "questions" };
-    let mut held = Vec::with_capacity(total);
-    let mut offsets = Vec::with_capacity(questions.len() + 1);
-    offsets.push(0);
+    let mut out = Answers {
+        held: Vec::with_capacity(total),
+        texts: Vec::with_capacity(total),
+        offsets: Vec::with_capacity(questions.len() + 1),
+    };
+    out.offsets.push(0);
     for (qi, q) in questions.iter().enumerate() {
         let items = if let Ok(l) = q.cast::<PyList>() {
             Items::List(l.iter())
@@ -89,7 +101,14 @@ fn collect_answers<'py>(
         };
         for (ai, a) in items.enumerate() {
             match a.cast_into::<PyString>() {
-                Ok(s) => held.push(s),
+                Ok(s) => {
+                    // SAFETY: the text lives as long as the string object, and `held` keeps a
+                    // strong reference to it for as long as `texts` is used (both live in `out`,
+                    // and the texts never outlive the call that owns `out`).
+                    let text: &'py str = unsafe { std::mem::transmute::<&str, &'py str>(s.to_str()?) };
+                    out.texts.push(text);
+                    out.held.push(s);
+                }
                 Err(e) => {
                     let where_ = if single {
                         format!("answer {ai}")
@@ -100,9 +119,9 @@ fn collect_answers<'py>(
                 }
             }
         }
-        offsets.push(held.len());
+        out.offsets.push(out.held.len());
     }
-    Ok((held, offsets))
+    Ok(out)
 }
 
 fn usize_offsets(arr: &[i64], arg: &str) -> PyResult<Vec<usize>> {
@@ -181,8 +200,8 @@ fn agree_batch<'py>(
         normalize: options(flags),
         spectral,
     };
-    let (held, offsets) = collect_answers(questions, single)?;
-    let strs: Vec<&str> = held.iter().map(PyStringMethods::to_str).collect::<PyResult<_>>()?;
+    let answers = collect_answers(questions, single)?;
+    let (strs, offsets) = (&answers.texts, &answers.offsets);
     let n_total = strs.len();
     let lp_vals = lp_values.as_ref().map(|a| slice1(a, "logprobs")).transpose()?;
     let lp_offs = lp_offsets
@@ -254,7 +273,7 @@ fn agree_callable<'py>(
 ) -> PyResult<AgreementColumns> {
     let linkage = clustering.0;
     let wrapped = PyList::new(py, [answers])?;
-    let (held, _) = collect_answers(&wrapped, true)?;
+    let held = collect_answers(&wrapped, true)?.held;
     if held.is_empty() {
         return Err(py_err(CredoError::empty("answers", "no answers to compare")));
     }

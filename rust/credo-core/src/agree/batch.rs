@@ -1,7 +1,11 @@
 //! The batch path's output: one flat column per field, every question's entries in order, so the
 //! bindings hand over a few arrays instead of one object per question. Every output position is
 //! known before the work starts, so parallel tasks write straight into disjoint slices of the final
-//! columns (no per-task buffers to concatenate afterwards).
+//! columns (no per-task buffers to concatenate afterwards). The columns are allocated without
+//! being zeroed and every slot is written by its task, so the first touch of each page (the page
+//! fault and the zeroing) happens in the parallel tasks rather than serially before them.
+
+use std::mem::MaybeUninit;
 
 use super::{analyse, in_question, Agreement, Config, Question, Stats, Workspace};
 use crate::error::Result;
@@ -38,29 +42,37 @@ pub struct Columns {
     pub degree: Vec<f64>,
 }
 
-/// One task's disjoint window into every column.
+/// One task's disjoint window into every column's (not yet initialised) slots.
 struct Window<'a> {
-    labels: &'a mut [i64],
-    sizes: &'a mut [i64],
-    probs: &'a mut [f64],
-    per_q: [&'a mut [i64]; 3],
-    per_q_f: [&'a mut [f64]; 7],
+    labels: &'a mut [MaybeUninit<i64>],
+    sizes: &'a mut [MaybeUninit<i64>],
+    probs: &'a mut [MaybeUninit<f64>],
+    per_q: [&'a mut [MaybeUninit<i64>]; 3],
+    per_q_f: [&'a mut [MaybeUninit<f64>]; 7],
 }
 
 impl Window<'_> {
-    /// Writes question `k` of the window, whose answers start at `at` within the window.
+    /// Writes question `k` of the window, whose `labels.len()` answers start at `at` within the
+    /// window: every one of the question's slots in every column (unused cluster slots get 0).
     fn write(&mut self, k: usize, at: usize, labels: &[usize], sizes: &[usize], probs: &[f64], st: &Stats) {
-        for (d, &l) in self.labels[at..].iter_mut().zip(labels) {
-            *d = int(l);
+        let n = labels.len();
+        for (d, &l) in self.labels[at..at + n].iter_mut().zip(labels) {
+            d.write(int(l));
         }
-        for (d, &s) in self.sizes[at..].iter_mut().zip(sizes) {
-            *d = int(s);
+        let (used, unused) = self.sizes[at..at + n].split_at_mut(sizes.len());
+        for (d, &s) in used.iter_mut().zip(sizes) {
+            d.write(int(s));
         }
-        self.probs[at..at + probs.len()].copy_from_slice(probs);
+        unused.fill(MaybeUninit::new(0));
+        let (used, unused) = self.probs[at..at + n].split_at_mut(probs.len());
+        for (d, &p) in used.iter_mut().zip(probs) {
+            d.write(p);
+        }
+        unused.fill(MaybeUninit::new(0.0));
         let [n_clusters, majority, majority_index] = &mut self.per_q;
-        n_clusters[k] = int(sizes.len());
-        majority[k] = int(st.majority);
-        majority_index[k] = int(st.majority_index);
+        n_clusters[k].write(int(sizes.len()));
+        majority[k].write(int(st.majority));
+        majority_index[k].write(int(st.majority_index));
         let f = [
             st.agreement,
             st.se_discrete,
@@ -71,7 +83,7 @@ impl Window<'_> {
             st.degree,
         ];
         for (col, v) in self.per_q_f.iter_mut().zip(f) {
-            col[k] = v;
+            col[k].write(v);
         }
     }
 }
@@ -88,14 +100,15 @@ impl Columns {
         self.agreement.is_empty()
     }
 
-    fn zeroed(questions: usize, answers: usize) -> Self {
-        let q = || vec![0i64; questions];
-        let qf = || vec![0.0f64; questions];
+    /// Empty columns with room for `questions` and `answers` (nothing allocated is touched yet).
+    fn with_capacity(questions: usize, answers: usize) -> Self {
+        let q = || Vec::with_capacity(questions);
+        let qf = || Vec::with_capacity(questions);
         Self {
             offsets: Vec::with_capacity(questions + 1),
-            labels: vec![0; answers],
-            sizes: vec![0; answers],
-            cluster_probs: vec![0.0; answers],
+            labels: Vec::with_capacity(answers),
+            sizes: Vec::with_capacity(answers),
+            cluster_probs: Vec::with_capacity(answers),
             n_clusters: q(),
             majority: q(),
             majority_index: q(),
@@ -109,11 +122,41 @@ impl Columns {
         }
     }
 
+    /// Marks the first `questions` / `answers` slots of every column as initialised.
+    ///
+    /// # Safety
+    /// Every one of those slots must have been written through the [`Columns::windows`] of
+    /// these columns (each window's `write` for each of its questions).
+    unsafe fn set_filled(&mut self, questions: usize, answers: usize) {
+        // SAFETY: the caller guarantees these slots are initialised, and the capacities are at
+        // least these lengths (`with_capacity`).
+        unsafe {
+            self.labels.set_len(answers);
+            self.sizes.set_len(answers);
+            self.cluster_probs.set_len(answers);
+            for c in [&mut self.n_clusters, &mut self.majority, &mut self.majority_index] {
+                c.set_len(questions);
+            }
+            for c in [
+                &mut self.agreement,
+                &mut self.se_discrete,
+                &mut self.se_farquhar,
+                &mut self.se_kuhn,
+                &mut self.se_lm_polygraph,
+                &mut self.eigval_laplacian,
+                &mut self.degree,
+            ] {
+                c.set_len(questions);
+            }
+        }
+    }
+
     /// The columns of a single question's agreement.
     #[must_use]
     pub fn single(a: &Agreement) -> Self {
-        let mut c = Self::zeroed(1, a.labels.len());
-        c.offsets = vec![0, int(a.labels.len())];
+        let n = a.labels.len();
+        let mut c = Self::with_capacity(1, n);
+        c.offsets = vec![0, int(n)];
         let st = Stats {
             majority: a.majority,
             majority_index: a.majority_index,
@@ -125,33 +168,37 @@ impl Columns {
             eigval_laplacian: a.eigval_laplacian,
             degree: a.degree,
         };
-        c.windows(&[a.labels.len()])
+        c.windows(1, &[n])
             .remove(0)
             .write(0, 0, &a.labels, &a.sizes, &a.cluster_probs, &st);
+        // SAFETY: the one window's `write` of the one question filled every slot.
+        unsafe { c.set_filled(1, n) };
         c
     }
 
-    /// Splits every column into one window per chunk of `chunk_answers` (answers per chunk).
-    fn windows(&mut self, chunk_answers: &[usize]) -> Vec<Window<'_>> {
+    /// Splits the spare capacity of every column (empty columns from [`Columns::with_capacity`])
+    /// into one window per chunk of `chunk_answers` (answers per chunk; CHUNK of the `questions`
+    /// each).
+    fn windows(&mut self, questions: usize, chunk_answers: &[usize]) -> Vec<Window<'_>> {
         let mut out = Vec::with_capacity(chunk_answers.len());
         let (mut labels, mut sizes, mut probs) = (
-            self.labels.as_mut_slice(),
-            self.sizes.as_mut_slice(),
-            self.cluster_probs.as_mut_slice(),
+            self.labels.spare_capacity_mut(),
+            self.sizes.spare_capacity_mut(),
+            self.cluster_probs.spare_capacity_mut(),
         );
-        let mut qi: Vec<std::slice::ChunksMut<'_, i64>> = vec![
-            self.n_clusters.chunks_mut(CHUNK),
-            self.majority.chunks_mut(CHUNK),
-            self.majority_index.chunks_mut(CHUNK),
+        let mut qi: Vec<std::slice::ChunksMut<'_, MaybeUninit<i64>>> = vec![
+            self.n_clusters.spare_capacity_mut()[..questions].chunks_mut(CHUNK),
+            self.majority.spare_capacity_mut()[..questions].chunks_mut(CHUNK),
+            self.majority_index.spare_capacity_mut()[..questions].chunks_mut(CHUNK),
         ];
-        let mut qf: Vec<std::slice::ChunksMut<'_, f64>> = vec![
-            self.agreement.chunks_mut(CHUNK),
-            self.se_discrete.chunks_mut(CHUNK),
-            self.se_farquhar.chunks_mut(CHUNK),
-            self.se_kuhn.chunks_mut(CHUNK),
-            self.se_lm_polygraph.chunks_mut(CHUNK),
-            self.eigval_laplacian.chunks_mut(CHUNK),
-            self.degree.chunks_mut(CHUNK),
+        let mut qf: Vec<std::slice::ChunksMut<'_, MaybeUninit<f64>>> = vec![
+            self.agreement.spare_capacity_mut()[..questions].chunks_mut(CHUNK),
+            self.se_discrete.spare_capacity_mut()[..questions].chunks_mut(CHUNK),
+            self.se_farquhar.spare_capacity_mut()[..questions].chunks_mut(CHUNK),
+            self.se_kuhn.spare_capacity_mut()[..questions].chunks_mut(CHUNK),
+            self.se_lm_polygraph.spare_capacity_mut()[..questions].chunks_mut(CHUNK),
+            self.eigval_laplacian.spare_capacity_mut()[..questions].chunks_mut(CHUNK),
+            self.degree.spare_capacity_mut()[..questions].chunks_mut(CHUNK),
         ];
         for &n in chunk_answers {
             let (l, rest) = std::mem::take(&mut labels).split_at_mut(n);
@@ -165,8 +212,8 @@ impl Columns {
                     .map(|it| it.next().unwrap_or_default())
                     .collect::<Vec<_>>()
             };
-            let per_q: [&mut [i64]; 3] = next_i().try_into().unwrap_or_else(|_| unreachable!());
-            let per_q_f: [&mut [f64]; 7] = qf
+            let per_q: [&mut [MaybeUninit<i64>]; 3] = next_i().try_into().unwrap_or_else(|_| unreachable!());
+            let per_q_f: [&mut [MaybeUninit<f64>]; 7] = qf
                 .iter_mut()
                 .map(|it| it.next().unwrap_or_default())
                 .collect::<Vec<_>>()
@@ -188,7 +235,7 @@ impl Columns {
 /// not depend on `threads`). An error names the first failing question.
 pub fn agree_batch_columns(questions: &[Question<'_>], cfg: &Config, threads: Option<usize>) -> Result<Columns> {
     let total: usize = questions.iter().map(|q| q.answers.len()).sum();
-    let mut cols = Columns::zeroed(questions.len(), total);
+    let mut cols = Columns::with_capacity(questions.len(), total);
     let mut acc = 0usize;
     cols.offsets.push(0);
     for q in questions {
@@ -199,7 +246,7 @@ pub fn agree_batch_columns(questions: &[Question<'_>], cfg: &Config, threads: Op
         .chunks(CHUNK)
         .map(|c| c.iter().map(|q| q.answers.len()).sum())
         .collect();
-    let windows = cols.windows(&chunk_answers);
+    let windows = cols.windows(questions.len(), &chunk_answers);
     let results: Vec<Result<()>> = with_threads(threads, || {
         map_vec(windows, |c, mut win| {
             let chunk = &questions[c * CHUNK..((c + 1) * CHUNK).min(questions.len())];
@@ -214,6 +261,8 @@ pub fn agree_batch_columns(questions: &[Question<'_>], cfg: &Config, threads: Op
         })
     })?;
     results.into_iter().collect::<Result<()>>()?;
+    // SAFETY: every task succeeded, so every question of every window was written.
+    unsafe { cols.set_filled(questions.len(), total) };
     Ok(cols)
 }
 

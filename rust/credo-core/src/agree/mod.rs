@@ -24,7 +24,7 @@ pub use spectral::Spectral;
 use crate::error::{CredoError, Result};
 use crate::parallel::{map_range_init, with_threads};
 use normalize::Scratch;
-use pairwise::{exact_labels, fill_tokens, Pairwise};
+use pairwise::{exact_labels, Pairwise};
 
 /// How two answers are judged equivalent.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -250,7 +250,10 @@ pub struct Workspace {
     scratch: Scratch,
     text: String,
     spans: Vec<(usize, usize)>,
-    tokens: Vec<Vec<u64>>,
+    /// Token hashes of every answer, flat: answer j's are `tokens[tok_spans[j].0..tok_spans[j].1]`
+    /// (sorted and de-duplicated for Jaccard, in order for ROUGE-L).
+    tokens: Vec<u64>,
+    tok_spans: Vec<(usize, usize)>,
     row: Vec<usize>,
     hashes: Vec<u64>,
     firsts: Vec<usize>,
@@ -374,6 +377,7 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
         text,
         spans,
         tokens,
+        tok_spans,
         row,
         hashes,
         firsts,
@@ -384,6 +388,10 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
     } = ws;
     text.clear();
     spans.clear();
+    tokens.clear();
+    tok_spans.clear();
+    let tokenised = matches!(cfg.method, Method::Jaccard { .. } | Method::RougeL { .. });
+    let as_set = matches!(cfg.method, Method::Jaccard { .. });
     if cfg.method.needs_text() {
         // Sampled answers often repeat verbatim: normalise each distinct raw answer once (for the
         // usual handful of samples; long lists skip the quadratic look-up). `src[j]` is the first
@@ -395,23 +403,51 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
             if dedupe {
                 if let Some(&i) = firsts.iter().find(|&&i| q.answers[i] == *a) {
                     spans.push(spans[i]);
+                    if tokenised {
+                        tok_spans.push(tok_spans[i]);
+                    }
                     src.push(i);
                     continue;
                 }
                 firsts.push(j);
             }
             src.push(j);
-            let start = text.len();
-            normalize::normalize_append(a, &cfg.normalize, text, scratch);
+            let (start, tok_start) = (text.len(), tokens.len());
+            let sink = if tokenised { Some(&mut *tokens) } else { None };
+            normalize::normalize_append_tokens(a, &cfg.normalize, text, scratch, sink);
             spans.push((start, text.len()));
+            if tokenised {
+                if as_set {
+                    sort_dedup_tail(tokens, tok_start);
+                }
+                tok_spans.push((tok_start, tokens.len()));
+            }
         }
     }
-    if matches!(cfg.method, Method::Jaccard { .. } | Method::RougeL { .. }) {
-        fill_tokens(tokens, text, spans, src, matches!(cfg.method, Method::Jaccard { .. }));
-    }
-    let sim = Pairwise::new(q, cfg.method, text, spans, tokens);
-    match cfg.method {
-        Method::Exact => exact_labels(text, spans, src, labels, hashes, firsts),
+    let sim = Pairwise::new(q, cfg.method, text, spans, tokens, tok_spans);
+    match (cfg.method, cfg.linkage) {
+        (Method::Exact, _) => exact_labels(text, spans, src, labels, hashes, firsts),
+        (_, Linkage::Greedy) if cfg.method.needs_text() => {
+            // Greedy linkage over the distinct answers (each compared with the first members of
+            // the clusters so far); a verbatim repeat takes its original's label, as text
+            // equivalences are reflexive. Same partition as `cluster_by`, without allocating.
+            labels.clear();
+            firsts.clear();
+            for j in 0..n {
+                if src[j] < j {
+                    labels.push(labels[src[j]]);
+                    continue;
+                }
+                let label = match firsts.iter().position(|&f| sim.equivalent(f, j, row)) {
+                    Some(c) => c,
+                    None => {
+                        firsts.push(j);
+                        firsts.len() - 1
+                    }
+                };
+                labels.push(label);
+            }
+        }
         _ if cfg.method.needs_text() => {
             // Text equivalences are reflexive, so a verbatim repeat lands in its original's
             // cluster under either linkage: cluster the distinct answers, then copy labels.
@@ -450,6 +486,21 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
     Ok(out)
 }
 
+/// Sorts and de-duplicates `v[from..]` in place (one answer's token set, at the end of the flat
+/// token buffer).
+fn sort_dedup_tail(v: &mut Vec<u64>, from: usize) {
+    let tail = &mut v[from..];
+    tail.sort_unstable();
+    let mut w = 0;
+    for r in 0..tail.len() {
+        if w == 0 || tail[r] != tail[w - 1] {
+            tail[w] = tail[r];
+            w += 1;
+        }
+    }
+    v.truncate(from + w);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,6 +512,16 @@ mod tests {
             normalize: NormalizeOptions::default(),
             spectral: true,
         }
+    }
+
+    #[test]
+    fn sort_dedup_tail_leaves_the_head() {
+        let mut v = vec![9, 9, 5, 3, 5, 1, 3];
+        sort_dedup_tail(&mut v, 2);
+        assert_eq!(v, vec![9, 9, 1, 3, 5]);
+        let mut e: Vec<u64> = vec![4];
+        sort_dedup_tail(&mut e, 1);
+        assert_eq!(e, vec![4]);
     }
 
     #[test]

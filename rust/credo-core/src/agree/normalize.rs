@@ -137,39 +137,119 @@ pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String, scr
 
 /// Normalises `text` and appends the result to `out` (the batch path's arena).
 pub fn normalize_append(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut Scratch) {
-    // Shortcut (most answers): ASCII is NFKC-stable, so one pass over its words does every step.
+    normalize_append_tokens(text, opts, out, scratch, None);
+}
+
+/// [`normalize_append`], also appending to `tokens` the hash ([`token_hash`]) of each
+/// whitespace-separated word of the appended text, in order: the ASCII shortcut hashes each word
+/// as it writes it, so the text is not scanned a second time to tokenise it.
+///
+/// [`token_hash`]: super::similarity::token_hash
+pub fn normalize_append_tokens(
+    text: &str,
+    opts: &NormalizeOptions,
+    out: &mut String,
+    scratch: &mut Scratch,
+    tokens: Option<&mut Vec<u64>>,
+) {
+    // Shortcut (most answers): ASCII is NFKC-stable, so one pass over its bytes does every step.
     if opts.whitespace && text.is_ascii() {
         let table = &ASCII_TABLES[usize::from(opts.punctuation) * 2 + usize::from(opts.lowercase)];
         // SAFETY: only ASCII bytes are appended (the input bytes are ASCII, the tables map ASCII to
-        // ASCII, canonical numbers are digits, '-', '.' and Rust's float text), so `out` stays UTF-8;
-        // the 0xFF deletion markers `push_ascii_word` writes are truncated away before it returns,
-        // and nothing in between can panic (all indices are within the vector).
+        // ASCII, canonical numbers are digits, '-', '.' and Rust's float text), so `out` stays UTF-8.
         let buf = unsafe { out.as_mut_vec() };
-        let base = buf.len();
-        let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if is_ascii_space(bytes[i]) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < bytes.len() && !is_ascii_space(bytes[i]) {
-                i += 1;
-            }
-            push_ascii_word(buf, base, &bytes[start..i], opts, table);
-        }
+        normalize_ascii(text.as_bytes(), opts, table, buf, tokens);
         return;
     }
+    let start = out.len();
     let mut tmp = std::mem::take(&mut scratch.c);
     normalize_general(text, opts, &mut tmp, scratch);
     out.push_str(&tmp);
     scratch.c = tmp;
+    if let Some(t) = tokens {
+        super::similarity::token_hashes(&out[start..], t);
+    }
 }
 
-/// ASCII characters with Unicode's White_Space property (what `split_whitespace` splits on).
-fn is_ascii_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
+/// The ASCII shortcut: one pass over the bytes, each mapped through `table` (case, punctuation,
+/// whitespace) straight into `buf`'s spare capacity; a word ends at a space and is then dropped
+/// if empty or an article, redone by the number-aware loop if it holds a digit, and hashed into
+/// `tokens` when asked. Words are joined by single spaces, without leading or trailing space.
+fn normalize_ascii(
+    bytes: &[u8],
+    opts: &NormalizeOptions,
+    table: &[u8; 128],
+    buf: &mut Vec<u8>,
+    mut tokens: Option<&mut Vec<u64>>,
+) {
+    let base = buf.len();
+    let n = bytes.len();
+    let mut i = 0;
+    loop {
+        while i < n && table[usize::from(bytes[i] & 0x7f)] == SPACE {
+            i += 1;
+        }
+        if i == n {
+            return;
+        }
+        let word_start = i;
+        let start = buf.len();
+        // Room for a separator and the rest of the text (the mapped word is never longer).
+        buf.reserve(n - i + 1);
+        let spare = buf.spare_capacity_mut();
+        let mut w = 0;
+        if start > base {
+            spare[0].write(b' ');
+            w = 1;
+        }
+        let body = w;
+        let mut digits = false;
+        // Branch-free per byte but for the word's end: a deleted byte is written and then
+        // overwritten by the next one.
+        while i < n {
+            let c = bytes[i];
+            let m = table[usize::from(c & 0x7f)];
+            if m == SPACE {
+                break;
+            }
+            spare[w].write(m);
+            w += usize::from(m != DELETED);
+            digits |= c.is_ascii_digit();
+            i += 1;
+        }
+        // SAFETY: the loop initialised spare[..w] (w ≤ 1 + the word's length ≤ the reserve).
+        unsafe { buf.set_len(start + w) };
+        if opts.numbers && digits {
+            buf.truncate(start + body);
+            push_number_word(buf, &bytes[word_start..i], table);
+        }
+        let word = &buf[start + body..];
+        if word.is_empty() || (opts.articles && matches!(word, b"a" | b"an" | b"the")) {
+            buf.truncate(start);
+        } else if let Some(t) = tokens.as_deref_mut() {
+            t.push(super::similarity::hash_bytes(word));
+        }
+    }
+}
+
+/// A word that holds a digit, through the number-aware loop: each number that starts at a
+/// non-alphanumeric boundary is written in canonical form, other bytes through `table`.
+fn push_number_word(out: &mut Vec<u8>, word: &[u8], table: &[u8; 128]) {
+    let mut i = 0;
+    while i < word.len() {
+        let c = word[i];
+        if (c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.')) && (i == 0 || !word[i - 1].is_ascii_alphanumeric()) {
+            if let Some(end) = ascii_number(word, i, out) {
+                i = end;
+                continue;
+            }
+        }
+        let m = table[usize::from(c & 0x7f)];
+        if m != DELETED {
+            out.push(m);
+        }
+        i += 1;
+    }
 }
 
 /// The general path (any text, any options); [`normalize_into`] takes a one-pass shortcut for
@@ -243,13 +323,19 @@ fn normalize_general(text: &str, opts: &NormalizeOptions, out: &mut String, scra
 
 /// Marks a byte the shortcut deletes (never a valid ASCII output).
 const DELETED: u8 = 0xFF;
+/// Marks a whitespace byte, which ends a word (never a valid ASCII output).
+const SPACE: u8 = 0xFE;
 
 /// What each ASCII byte becomes, for (punctuation, lowercase) on/off, built at compile time.
 const fn ascii_table(punctuation: bool, lowercase: bool) -> [u8; 128] {
     let mut t = [0u8; 128];
     let mut b = 0u8;
     while b < 128 {
-        t[b as usize] = if punctuation && b.is_ascii_punctuation() {
+        // Whitespace: the ASCII characters with Unicode's White_Space property (what
+        // `split_whitespace` splits on).
+        t[b as usize] = if matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
+            SPACE
+        } else if punctuation && b.is_ascii_punctuation() {
             DELETED
         } else if lowercase {
             b.to_ascii_lowercase()
@@ -267,55 +353,6 @@ static ASCII_TABLES: [[u8; 128]; 4] = [
     ascii_table(true, false),
     ascii_table(true, true),
 ];
-
-fn push_ascii_word(out: &mut Vec<u8>, base: usize, word: &[u8], opts: &NormalizeOptions, table: &[u8; 128]) {
-    let start = out.len();
-    if start > base {
-        out.push(b' ');
-    }
-    let body = out.len();
-    // Map each byte through the table into spare capacity, branch-free (a deleted byte is written
-    // and then overwritten by the next one), noting digits on the way: only a word with a digit
-    // can hold a number, and such a word is redone below by the number-aware loop.
-    out.reserve(word.len());
-    let spare = &mut out.spare_capacity_mut()[..word.len()];
-    let (mut w, mut digits) = (0, false);
-    for &c in word {
-        let m = table[usize::from(c & 0x7f)];
-        spare[w].write(m);
-        w += usize::from(m != DELETED);
-        digits |= c.is_ascii_digit();
-    }
-    if !(opts.numbers && digits) {
-        // SAFETY: the loop initialised spare[..w] (w ≤ word.len() ≤ the reserved capacity).
-        unsafe { out.set_len(body + w) };
-        if out.len() == body || (opts.articles && matches!(&out[body..], b"a" | b"an" | b"the")) {
-            out.truncate(start);
-        }
-        return;
-    }
-    let mut i = 0;
-    while i < word.len() {
-        let c = word[i];
-        if opts.numbers
-            && (c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.'))
-            && (i == 0 || !word[i - 1].is_ascii_alphanumeric())
-        {
-            if let Some(end) = ascii_number(word, i, out) {
-                i = end;
-                continue;
-            }
-        }
-        let m = table[usize::from(c & 0x7f)];
-        if m != DELETED {
-            out.push(m);
-        }
-        i += 1;
-    }
-    if out.len() == body || (opts.articles && matches!(&out[body..], b"a" | b"an" | b"the")) {
-        out.truncate(start);
-    }
-}
 
 fn push_case(out: &mut String, c: char, lower: bool) {
     if lower && !c.is_ascii() {
@@ -500,7 +537,34 @@ mod tests {
                 let mut slow = String::new();
                 normalize_general(&text, opts, &mut slow, &mut Scratch::default());
                 assert_eq!(fast, slow, "{text:?} {opts:?}");
+                assert_tokens_of_output(&text, opts);
             }
+        }
+    }
+
+    /// The hashes `normalize_append_tokens` emits are those of the words of the text it appends.
+    fn assert_tokens_of_output(text: &str, opts: &NormalizeOptions) {
+        let mut out = String::from("prefix words");
+        let mut toks = vec![7];
+        normalize_append_tokens(text, opts, &mut out, &mut Scratch::default(), Some(&mut toks));
+        let mut want = vec![7];
+        super::super::similarity::token_hashes(&out["prefix words".len()..], &mut want);
+        assert_eq!(toks, want, "{text:?} {opts:?}");
+    }
+
+    #[test]
+    fn tokens_are_the_hashed_words_of_the_output() {
+        for text in [
+            "",
+            "   ",
+            "The Eiffel Tower!",
+            "Zürich the city",
+            "東京 タワー",
+            "a an the",
+            "x -3.50 1/4",
+        ] {
+            assert_tokens_of_output(text, &NormalizeOptions::default());
+            assert_tokens_of_output(text, &NormalizeOptions::none());
         }
     }
 

@@ -3,33 +3,6 @@
 
 use super::{normalize, similarity, Method, Question};
 
-/// Token hashes per answer: sorted and de-duplicated for Jaccard, in order for ROUGE-L.
-pub(super) fn fill_tokens(
-    tokens: &mut Vec<Vec<u64>>,
-    text: &str,
-    spans: &[(usize, usize)],
-    src: &[usize],
-    as_set: bool,
-) {
-    if tokens.len() < spans.len() {
-        tokens.resize_with(spans.len(), Vec::new);
-    }
-    for (j, &(a, b)) in spans.iter().enumerate() {
-        let (done, rest) = tokens.split_at_mut(j);
-        let t = &mut rest[0];
-        if src[j] < j {
-            t.clone_from(&done[src[j]]); // a verbatim repeat has the same tokens
-            continue;
-        }
-        t.clear();
-        similarity::token_hashes(&text[a..b], t);
-        if as_set {
-            t.sort_unstable();
-            t.dedup();
-        }
-    }
-}
-
 /// Exact equality is transitive, so both linkages reduce to grouping equal strings. A verbatim
 /// repeat (`src[j] < j`) takes its original's label; other strings are hashed once and compared
 /// only when hashes match.
@@ -79,7 +52,8 @@ pub(super) struct Pairwise<'q, 'w> {
     text: &'w str,
     spans: &'w [(usize, usize)],
     numbers: Vec<Option<f64>>,
-    tokens: &'w [Vec<u64>],
+    tokens: &'w [u64],
+    tok_spans: &'w [(usize, usize)],
     norms: Vec<f64>,
 }
 
@@ -89,7 +63,8 @@ impl<'q, 'w> Pairwise<'q, 'w> {
         method: Method,
         text: &'w str,
         spans: &'w [(usize, usize)],
-        tokens: &'w [Vec<u64>],
+        tokens: &'w [u64],
+        tok_spans: &'w [(usize, usize)],
     ) -> Self {
         let mut numbers = Vec::new();
         let mut norms = Vec::new();
@@ -117,6 +92,7 @@ impl<'q, 'w> Pairwise<'q, 'w> {
             spans,
             numbers,
             tokens,
+            tok_spans,
             norms,
         }
     }
@@ -125,14 +101,19 @@ impl<'q, 'w> Pairwise<'q, 'w> {
         &self.text[self.spans[i].0..self.spans[i].1]
     }
 
+    /// Answer `i`'s token hashes.
+    fn tokens(&self, i: usize) -> &[u64] {
+        &self.tokens[self.tok_spans[i].0..self.tok_spans[i].1]
+    }
+
     /// Similarity in [0, 1] (for the spectral measures), with i ≠ j.
     fn similarity(&self, i: usize, j: usize, row: &mut Vec<usize>) -> f64 {
         let n = self.q.answers.len();
         match self.method {
             Method::Exact => f64::from(u8::from(self.text(i) == self.text(j))),
             Method::Numeric { .. } => f64::from(u8::from(self.equivalent(i, j, row))),
-            Method::Jaccard { .. } => similarity::jaccard_sorted(&self.tokens[i], &self.tokens[j]),
-            Method::RougeL { .. } => similarity::rouge_l(&self.tokens[i], &self.tokens[j], row),
+            Method::Jaccard { .. } => similarity::jaccard_sorted(self.tokens(i), self.tokens(j)),
+            Method::RougeL { .. } => similarity::rouge_l(self.tokens(i), self.tokens(j), row),
             Method::Embedding { .. } => {
                 let (v, d) = self.q.embeddings.unwrap_or((&[], 1));
                 similarity::cosine(

@@ -8,7 +8,7 @@ pub fn token_hash(token: &str) -> u64 {
     hash_bytes(token.as_bytes())
 }
 
-fn hash_bytes(bytes: &[u8]) -> u64 {
+pub(super) fn hash_bytes(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mut h: u64 = bytes.len() as u64;
     let mut chunks = bytes.chunks_exact(8);
