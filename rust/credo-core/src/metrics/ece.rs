@@ -9,6 +9,7 @@ use super::binning::{
 };
 use super::{check_outcomes, check_probs, check_weights, wt};
 use crate::error::{check_same_len, CredoError, Result};
+use crate::simd::SimdLevel;
 
 /// Above this many samples the per-bin sums are computed in parallel, in fixed-size chunks
 /// merged in index order (so the result does not depend on the thread count).
@@ -97,55 +98,93 @@ pub fn assign_bins(conf: &[f64], binning: &Binning) -> (Vec<u32>, Vec<f64>) {
     (bins, vals)
 }
 
-/// Samples per block: the block is range-checked and then binned while it is still in L1, so
-/// the data crosses the memory bus once.
-const BLOCK: usize = 2048;
+/// Samples per block: a block's bins are computed first (vectorised for credo's rule), then its
+/// samples are added to the tables, while the block (17 bytes a sample) is still in L1.
+const BLOCK: usize = 1024;
 
-/// Running per-bin sums: (weight, Σ w·conf, Σ w·outcome, count), one record per bin so the four
-/// running sums share a cache line.
-struct Tally {
-    table: Vec<[f64; 4]>,
+/// Copies of the bin tables when the tables are small: sample j goes to copy j % LANES, so runs
+/// of samples in one bin (the common case: confidences crowd near 1) do not wait on a single
+/// add–store–load chain. The copies are added in a fixed order, so the sums do not depend on
+/// the thread count.
+const LANES: usize = 4;
+/// Above this many bins one copy (the tables would outgrow the cache, and runs are rare).
+const LANES_MAX_BINS: usize = 1024;
+
+/// Running per-bin sums in `L` copies: (Σ w·conf, Σ w·outcome) pairs (one 16-byte add each),
+/// the weight (weighted input only: otherwise it is the count) and the count.
+struct Tally<const L: usize> {
+    sums: Vec<[[f64; 2]; L]>,
+    weight: Vec<[f64; L]>,
+    count: Vec<[u64; L]>,
 }
 
-impl Tally {
-    fn new(nb: usize) -> Self {
+impl<const L: usize> Tally<L> {
+    fn new(nb: usize, weighted: bool) -> Self {
         Self {
-            table: vec![[0.0; 4]; nb],
+            sums: vec![[[0.0; 2]; L]; nb],
+            weight: vec![[0.0; L]; if weighted { nb } else { 0 }],
+            count: vec![[0; L]; nb],
         }
     }
 
-    fn add(&mut self, conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning, bin: &impl Fn(f64) -> usize) {
-        let t = &mut self.table;
+    /// Adds one block whose bins are `idx` (each < the number of bins).
+    fn add(&mut self, idx: &[u32], conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning) {
+        let (sums, count) = (&mut self.sums, &mut self.count);
+        let (mut ii, mut cc, mut aa) = (idx.chunks_exact(L), conf.chunks_exact(L), acc.chunks_exact(L));
         match w {
             None => {
-                for (&c, &a) in conf.iter().zip(acc) {
-                    let p = binning.value(c);
-                    let r = &mut t[bin(p)];
-                    r[0] += 1.0;
-                    r[1] += p;
-                    r[2] += a;
-                    r[3] += 1.0;
+                for ((ix, c), a) in (&mut ii).zip(&mut cc).zip(&mut aa) {
+                    for k in 0..L {
+                        let b = ix[k] as usize;
+                        let s = &mut sums[b][k];
+                        s[0] += binning.value(c[k]);
+                        s[1] += a[k];
+                        count[b][k] += 1;
+                    }
+                }
+                for ((&b, &c), &a) in ii.remainder().iter().zip(cc.remainder()).zip(aa.remainder()) {
+                    let s = &mut sums[b as usize][0];
+                    s[0] += binning.value(c);
+                    s[1] += a;
+                    count[b as usize][0] += 1;
                 }
             }
             Some(w) => {
-                for ((&c, &a), &wi) in conf.iter().zip(acc).zip(w) {
-                    let p = binning.value(c);
-                    let r = &mut t[bin(p)];
-                    r[0] += wi;
-                    r[1] += wi * p;
-                    r[2] += wi * a;
-                    r[3] += 1.0;
+                let weight = &mut self.weight;
+                let mut ww = w.chunks_exact(L);
+                for (((ix, c), a), w) in (&mut ii).zip(&mut cc).zip(&mut aa).zip(&mut ww) {
+                    for k in 0..L {
+                        let b = ix[k] as usize;
+                        let s = &mut sums[b][k];
+                        s[0] += w[k] * binning.value(c[k]);
+                        s[1] += w[k] * a[k];
+                        weight[b][k] += w[k];
+                        count[b][k] += 1;
+                    }
+                }
+                let rest = ii.remainder().iter().zip(cc.remainder()).zip(aa.remainder());
+                for (((&b, &c), &a), &wi) in rest.zip(ww.remainder()) {
+                    let b = b as usize;
+                    let s = &mut sums[b][0];
+                    s[0] += wi * binning.value(c);
+                    s[1] += wi * a;
+                    weight[b][0] += wi;
+                    count[b][0] += 1;
                 }
             }
         }
     }
 
     fn add_to(&self, stats: &mut BinStats) {
-        for (b, r) in self.table.iter().enumerate() {
-            stats.weight[b] += r[0];
-            stats.conf_sum[b] += r[1];
-            stats.acc_sum[b] += r[2];
-            stats.count[b] += r[3] as u64;
+        let weighted = !self.weight.is_empty();
+        for b in 0..self.sums.len() {
+            for k in 0..L {
+                let n = self.count[b][k];
+                stats.weight[b] += if weighted { self.weight[b][k] } else { n as f64 };
+                stats.conf_sum[b] += self.sums[b][k][0];
+                stats.acc_sum[b] += self.sums[b][k][1];
+                stats.count[b] += n;
+            }
         }
     }
 }
@@ -155,26 +194,78 @@ fn in_unit(v: &[f64]) -> bool {
     v.iter().fold(true, |ok, x| ok & (0.0..=1.0).contains(x))
 }
 
+/// How a block's bins are computed: credo's uniform rule with vectors, or any rule one sample
+/// at a time.
+#[derive(Clone, Copy)]
+enum BinPath {
+    Scalar,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+impl BinPath {
+    fn at(level: SimdLevel) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if level >= SimdLevel::Avx2 && level.supported() {
+            return Self::Avx2;
+        }
+        let _ = level;
+        Self::Scalar
+    }
+}
+
+/// Writes the bins of one block to `idx` (every one < the number of bins, whatever the input);
+/// with `check`, first whether every confidence and outcome lies in [0, 1] (false: `idx` is
+/// then not filled and the caller rejects the input).
+fn bin_block(
+    idx: &mut [u32],
+    conf: &[f64],
+    acc: &[f64],
+    binning: &Binning,
+    check: bool,
+    path: BinPath,
+    bin: &impl Fn(f64) -> usize,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let (BinPath::Avx2, Some(b)) = (path, binning.floor_mul()) {
+        let last = binning.n_bins - 1;
+        // SAFETY: BinPath::Avx2 is only chosen when the CPU supports AVX2.
+        let ok = unsafe { x86::uniform_bins_avx2(idx, conf, acc, b, last, &uniform_edges(b, last)) };
+        return ok || !check;
+    }
+    let _ = path;
+    if check && !(in_unit(conf) & in_unit(acc)) {
+        return false;
+    }
+    for (d, &c) in idx.iter_mut().zip(conf) {
+        *d = bin(binning.value(c)) as u32;
+    }
+    true
+}
+
 /// Adds the samples to `stats` block by block; with `check`, each block's confidences and
 /// outcomes are first checked to lie in [0, 1], and the first block that fails stops the pass
 /// (returns false; `stats` is then incomplete and the caller rejects the input).
-fn accumulate_with(
+#[allow(clippy::too_many_arguments)]
+fn accumulate_with<const L: usize>(
     stats: &mut BinStats,
     conf: &[f64],
     acc: &[f64],
     w: Option<&[f64]>,
     binning: &Binning,
     check: bool,
+    path: BinPath,
     bin: impl Fn(f64) -> usize,
 ) -> bool {
-    let mut tally = Tally::new(stats.weight.len());
+    let mut tally = Tally::<L>::new(stats.weight.len(), w.is_some());
+    let mut idx = [0u32; BLOCK];
     for lo in (0..conf.len()).step_by(BLOCK) {
         let hi = (lo + BLOCK).min(conf.len());
-        let (c, a) = (&conf[lo..hi], &acc[lo..hi]);
-        if check && !(in_unit(c) & in_unit(a)) {
+        let (c, a, ix) = (&conf[lo..hi], &acc[lo..hi], &mut idx[..hi - lo]);
+        if !bin_block(ix, c, a, binning, check, path, &bin) {
             return false;
         }
-        tally.add(c, a, w.map(|w| &w[lo..hi]), binning, &bin);
+        tally.add(ix, c, a, w.map(|w| &w[lo..hi]), binning);
     }
     tally.add_to(stats);
     true
@@ -187,6 +278,23 @@ fn accumulate(
     w: Option<&[f64]>,
     binning: &Binning,
     check: bool,
+    path: BinPath,
+) -> bool {
+    if binning.n_bins <= LANES_MAX_BINS {
+        accumulate_rule::<LANES>(stats, conf, acc, w, binning, check, path)
+    } else {
+        accumulate_rule::<1>(stats, conf, acc, w, binning, check, path)
+    }
+}
+
+fn accumulate_rule<const L: usize>(
+    stats: &mut BinStats,
+    conf: &[f64],
+    acc: &[f64],
+    w: Option<&[f64]>,
+    binning: &Binning,
+    check: bool,
+    path: BinPath,
 ) -> bool {
     // Dispatch on the rule once, outside the loop, so each rule gets its own compiled loop.
     let last = binning.n_bins - 1;
@@ -194,28 +302,117 @@ fn accumulate(
         Fast::FloorMul(b) => {
             let edges = uniform_edges(b, last);
             let e = &edges[..];
-            accumulate_with(stats, conf, acc, w, binning, check, |p| {
+            accumulate_with::<L>(stats, conf, acc, w, binning, check, path, |p| {
                 uniform_bin_by_edges(p, b, last, e)
             })
         }
-        Fast::FloorDiv(d) => accumulate_with(stats, conf, acc, w, binning, check, |p| ((p / d) as usize).min(last)),
-        Fast::Below(e, g) => accumulate_with(stats, conf, acc, w, binning, check, |p| bin_below(e, p, g)),
-        Fast::AtOrBelow(e, g) => accumulate_with(stats, conf, acc, w, binning, check, |p| bin_at_or_below(e, p, g)),
+        Fast::FloorDiv(d) => accumulate_with::<L>(stats, conf, acc, w, binning, check, path, |p| {
+            ((p / d) as usize).min(last)
+        }),
+        Fast::Below(e, g) => accumulate_with::<L>(stats, conf, acc, w, binning, check, path, |p| bin_below(e, p, g)),
+        Fast::AtOrBelow(e, g) => {
+            accumulate_with::<L>(stats, conf, acc, w, binning, check, path, |p| bin_at_or_below(e, p, g))
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::uniform_bin_by_edges;
+
+    /// Credo's uniform bins of `conf` into `idx`, four samples a step; returns whether every
+    /// confidence and outcome lies in [0, 1] (NaN fails). ⌊p·B⌋ is the bin unless p·B lies
+    /// within 1e-6 of an interior edge k (1 ≤ k < B), where the rounding of p·B or of k/B could
+    /// decide it: those few samples take [`uniform_bin_by_edges`], the exact rule. Whatever the
+    /// input, every index is at most `last` (NaN gives 0).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; `idx` must be as long as `conf` and `acc`; `e` must be
+    /// `uniform_edges(b, last)`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn uniform_bins_avx2(
+        idx: &mut [u32],
+        conf: &[f64],
+        acc: &[f64],
+        b: f64,
+        last: usize,
+        e: &[f64],
+    ) -> bool {
+        let n = conf.len();
+        assert!(idx.len() == n && acc.len() == n && e.len() == last + 2);
+        let (zero, one) = (_mm256_setzero_pd(), _mm256_set1_pd(1.0));
+        let (vb, vlast) = (_mm256_set1_pd(b), _mm256_set1_pd(last as f64));
+        let (lo, hi) = (_mm256_set1_pd(1e-6), _mm256_set1_pd(1.0 - 1e-6));
+        let (inner_lo, inner_hi) = (_mm256_set1_pd(0.5), _mm256_set1_pd(b - 0.5));
+        let mut ok = _mm256_cmp_pd::<_CMP_EQ_OQ>(zero, zero);
+        let mut j = 0;
+        while j + 4 <= n {
+            // SAFETY: j + 4 <= n, the length of conf, acc and idx.
+            unsafe {
+                let p = _mm256_loadu_pd(conf.as_ptr().add(j));
+                let y = _mm256_loadu_pd(acc.as_ptr().add(j));
+                let p_in = _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(p, zero),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(p, one),
+                );
+                let y_in = _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(y, zero),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(y, one),
+                );
+                ok = _mm256_and_pd(ok, _mm256_and_pd(p_in, y_in));
+                let x = _mm256_mul_pd(p, vb);
+                let f = _mm256_floor_pd(x);
+                let frac = _mm256_sub_pd(x, f);
+                let near = _mm256_or_pd(
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(frac, lo),
+                    _mm256_cmp_pd::<_CMP_GT_OQ>(frac, hi),
+                );
+                let inner = _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GT_OQ>(x, inner_lo),
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(x, inner_hi),
+                );
+                // max(f, 0) before min(·, last): NaN and negative values give bin 0.
+                let i = _mm256_cvttpd_epi32(_mm256_min_pd(_mm256_max_pd(f, zero), vlast));
+                _mm_storeu_si128(idx.as_mut_ptr().add(j).cast(), i);
+                let mut edgy = _mm256_movemask_pd(_mm256_and_pd(near, inner));
+                while edgy != 0 {
+                    let k = j + edgy.trailing_zeros() as usize;
+                    idx[k] = uniform_bin_by_edges(conf[k], b, last, e) as u32;
+                    edgy &= edgy - 1;
+                }
+            }
+            j += 4;
+        }
+        let mut good = _mm256_movemask_pd(ok) == 0xF;
+        for k in j..n {
+            good &= (0.0..=1.0).contains(&conf[k]) & (0.0..=1.0).contains(&acc[k]);
+            idx[k] = uniform_bin_by_edges(conf[k], b, last, e) as u32;
+        }
+        good
     }
 }
 
 /// Per-bin sums of (conf, outcome) under `binning`; validated inputs assumed.
 pub fn bin_stats(conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning) -> BinStats {
-    bin_stats_checked(conf, acc, w, binning, false).0
+    bin_stats_checked(conf, acc, w, binning, false, BinPath::at(crate::simd::active())).0
 }
 
 /// Per-bin sums of (conf, outcome) under `binning`; with `check`, also whether every confidence
 /// and outcome lay in [0, 1], checked block by block in the same pass over the data.
-fn bin_stats_checked(conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning, check: bool) -> (BinStats, bool) {
+fn bin_stats_checked(
+    conf: &[f64],
+    acc: &[f64],
+    w: Option<&[f64]>,
+    binning: &Binning,
+    check: bool,
+    path: BinPath,
+) -> (BinStats, bool) {
     let nb = binning.n_bins;
     if conf.len() < PAR_MIN {
         let mut s = BinStats::zeros(nb, binning.edges.clone());
-        let ok = accumulate(&mut s, conf, acc, w, binning, check);
+        let ok = accumulate(&mut s, conf, acc, w, binning, check, path);
         return (s, ok);
     }
     let parts: Vec<(BinStats, bool)> = crate::parallel::map_range(conf.len().div_ceil(CHUNK), 1, |c| {
@@ -229,6 +426,7 @@ fn bin_stats_checked(conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Bin
             w.map(|w| &w[lo..hi]),
             binning,
             check,
+            path,
         );
         (s, ok)
     });
@@ -288,6 +486,11 @@ fn validate(conf: &[f64], acc: &[f64], w: Option<&[f64]>) -> Result<()> {
 /// With uniform bins the data is read once: the [0, 1] checks of `conf` and `acc` run block by
 /// block inside the binning pass (the full checks only word the error once a block failed).
 pub fn ece(conf: &[f64], acc: &[f64], w: Option<&[f64]>, opts: &EceOptions) -> Result<f64> {
+    ece_at(conf, acc, w, opts, crate::simd::active())
+}
+
+/// [`ece`] with its bins computed at a given vector level (the tests compare the levels).
+fn ece_at(conf: &[f64], acc: &[f64], w: Option<&[f64]>, opts: &EceOptions, level: SimdLevel) -> Result<f64> {
     if opts.strategy != Strategy::Uniform || conf.is_empty() {
         validate(conf, acc, w)?; // quantile edges are computed from the (checked) data first
     } else {
@@ -295,7 +498,7 @@ pub fn ece(conf: &[f64], acc: &[f64], w: Option<&[f64]>, opts: &EceOptions) -> R
         check_weights(w, conf.len())?;
     }
     let binning = Binning::new(opts.convention, opts.strategy, opts.n_bins, conf)?;
-    let (stats, ok) = bin_stats_checked(conf, acc, w, &binning, true);
+    let (stats, ok) = bin_stats_checked(conf, acc, w, &binning, true, BinPath::at(level));
     if !ok {
         validate(conf, acc, w)?;
     }
@@ -494,6 +697,122 @@ mod tests {
                 assert_eq!(e, validate(&c, &a, None).unwrap_err().to_string());
                 assert!(e.starts_with(if in_conf { "y_prob" } else { "y_true" }), "{e}");
             }
+        }
+    }
+
+    /// Confidences on, just below and just above every edge k/B, 0, 1, and pseudo-random values.
+    fn edge_heavy(nb: usize, n: usize) -> Vec<f64> {
+        let b = nb as f64;
+        let mut v = vec![0.0, -0.0, 1.0, 1.0f64.next_down()];
+        for k in 0..=nb {
+            let e = k as f64 / b;
+            v.extend([
+                e,
+                e.next_down(),
+                e.next_up(),
+                (k as f64 + 3e-7) / b,
+                (k as f64 - 3e-7) / b,
+            ]);
+        }
+        v.retain(|p| (0.0..=1.0).contains(p));
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        while v.len() < n {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            v.push((state >> 11) as f64 / (1u64 << 53) as f64);
+        }
+        v
+    }
+
+    #[test]
+    fn vector_bins_equal_the_scalar_rule() {
+        for nb in [1usize, 2, 3, 7, 10, 15, 100, 1000, 1025, 12345] {
+            let conf = edge_heavy(nb, 5003);
+            let acc: Vec<f64> = (0..conf.len()).map(|i| ((i * 7) % 5) as f64 / 4.0).collect();
+            let w: Vec<f64> = (0..conf.len()).map(|i| (i % 4) as f64 * 0.5).collect();
+            let binning = Binning::new(Convention::Credo, Strategy::Uniform, nb, &conf).unwrap();
+            // the reference: one sample at a time by the exact rule
+            let mut want = BinStats::zeros(nb, binning.edges.clone());
+            for (&c, &a) in conf.iter().zip(&acc) {
+                let b = binning.assign(c);
+                want.count[b] += 1;
+                want.weight[b] += 1.0;
+                want.conf_sum[b] += c;
+                want.acc_sum[b] += a;
+            }
+            for level in crate::simd::supported_levels() {
+                let path = BinPath::at(level);
+                let (got, ok) = bin_stats_checked(&conf, &acc, None, &binning, true, path);
+                assert!(ok);
+                assert_eq!(got.count, want.count, "{nb} bins at {level:?}");
+                assert_eq!(got.weight, want.weight);
+                for b in 0..nb {
+                    assert!((got.conf_sum[b] - want.conf_sum[b]).abs() < 1e-9, "{nb} bins, bin {b}");
+                    assert!((got.acc_sum[b] - want.acc_sum[b]).abs() < 1e-9);
+                }
+                // every level gives the same bits (same bins, same summation order)
+                let scalar = bin_stats_checked(&conf, &acc, Some(&w), &binning, true, BinPath::Scalar).0;
+                let here = bin_stats_checked(&conf, &acc, Some(&w), &binning, true, path).0;
+                assert_eq!(here, scalar, "{nb} bins, weighted, at {level:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn weighted_tables_equal_one_sample_at_a_time() {
+        for (convention, nb) in [
+            (Convention::Credo, 15),
+            (Convention::Netcal, 10),
+            (Convention::Sklearn, 2000),
+        ] {
+            let conf = edge_heavy(nb, 9001);
+            let acc: Vec<f64> = (0..conf.len()).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
+            let w: Vec<f64> = (0..conf.len()).map(|i| ((i * 13) % 7) as f64 * 0.25).collect();
+            let binning = Binning::new(convention, Strategy::Uniform, nb, &conf).unwrap();
+            let got = bin_stats(&conf, &acc, Some(&w), &binning);
+            let mut want = BinStats::zeros(nb, binning.edges.clone());
+            for ((&c, &a), &wi) in conf.iter().zip(&acc).zip(&w) {
+                let p = binning.value(c);
+                let b = binning.assign(p);
+                want.count[b] += 1;
+                want.weight[b] += wi;
+                want.conf_sum[b] += wi * p;
+                want.acc_sum[b] += wi * a;
+            }
+            assert_eq!(got.count, want.count, "{convention:?}");
+            for b in 0..nb {
+                assert!((got.weight[b] - want.weight[b]).abs() < 1e-9);
+                assert!((got.conf_sum[b] - want.conf_sum[b]).abs() < 1e-9);
+                assert!((got.acc_sum[b] - want.acc_sum[b]).abs() < 1e-9);
+            }
+        }
+    }
+
+    #[test]
+    fn every_level_rejects_what_the_full_checks_reject() {
+        let n = 3000;
+        let conf: Vec<f64> = (0..n).map(|i| (i % 997) as f64 / 997.0).collect();
+        let acc: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
+        let opts = EceOptions::default();
+        for level in crate::simd::supported_levels() {
+            // bad values in the vector body and in the scalar tail of a block
+            for at in [5, 1023, 1024 + 1022, n - 1] {
+                for v in [f64::NAN, 1.0f64.next_up(), (-0.0f64).next_down(), f64::INFINITY] {
+                    for in_conf in [true, false] {
+                        let (mut c, mut a) = (conf.clone(), acc.clone());
+                        if in_conf {
+                            c[at] = v;
+                        } else {
+                            a[at] = v;
+                        }
+                        let e = ece_at(&c, &a, None, &opts, level).unwrap_err().to_string();
+                        assert_eq!(e, validate(&c, &a, None).unwrap_err().to_string(), "{level:?}");
+                    }
+                }
+            }
+            let good = ece_at(&conf, &acc, None, &opts, level).unwrap();
+            assert_eq!(good.to_bits(), ece(&conf, &acc, None, &opts).unwrap().to_bits());
         }
     }
 
