@@ -7,7 +7,7 @@
 //! torch-uncertainty convention (per-sample steps in stable order, trapezoid, normalised by
 //! 1 − 1/N) is available for cross-checks.
 
-use super::sort::{desc_key, rank_desc, sort_keys, Ranked};
+use super::sort::{desc_key, rank_desc, sort_keys_in, Ranked};
 use super::{check_outcomes, check_weights, wt};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
 
@@ -73,48 +73,64 @@ fn need_both_classes(v: f64) -> Result<f64> {
 }
 
 pub fn auroc(scores: &[f64], y: &[f64], w: Option<&[f64]>) -> Result<f64> {
-    validate(scores, y, w)?;
-    if w.is_none() {
+    // The common case first: unweighted 0/1 labels and finite scores, checked inside the pass
+    // that splits the keys (the full checks below only run when that pass saw something else,
+    // to word the error or to take the general path).
+    if w.is_none() && !scores.is_empty() && y.len() == scores.len() {
         if let Some(v) = auroc_hard_labels(scores, y) {
             return need_both_classes(v);
         }
     }
+    validate(scores, y, w)?;
     need_both_classes(auroc_ranked(&rank_desc(scores), y, w))
 }
 
-/// Unweighted AUROC with 0/1 labels (None when some label is neither): the positive and
-/// negative scores' keys are sorted separately (keys only, in parallel) and merged, counting each
-/// negative's outranking positives and half its tied ones. No index permutation, no gathers.
+/// Unweighted AUROC with 0/1 labels and finite scores (None when some label is neither 0 nor 1
+/// or some score is not finite): the positive and negative scores' keys are sorted separately
+/// (keys only, in parallel) and merged, counting each negative's outranking positives and half
+/// its tied ones. No index permutation, no gathers, and one allocation of 2n keys.
 fn auroc_hard_labels(scores: &[f64], y: &[f64]) -> Option<f64> {
-    // One branch-free pass splits the sort keys by label (each key is written to both buffers,
-    // and only the matching one advances) and checks the labels are 0/1.
     let n = scores.len();
-    let (mut pos, mut neg) = (vec![0u64; n], vec![0u64; n]);
-    let (mut np, mut nn, mut hard) = (0usize, 0usize, true);
+    // keys[..n]: the split keys; keys[n..]: the radix sort's other buffer.
+    let mut keys = vec![0u64; 2 * n];
+    let (split, tmp) = keys.split_at_mut(n);
+    // One branch-free pass splits the keys by label, positives from the front and negatives
+    // from the back (each key is written to both ends; only the matching end advances, so the
+    // other write lands on a slot no key has claimed yet), and checks labels and scores.
+    let (mut np, mut nn, mut hard, mut finite) = (0usize, 0usize, true, true);
     for (&s, &v) in scores.iter().zip(y) {
         let k = desc_key(s);
         let is_pos = v == 1.0;
         hard &= is_pos | (v == 0.0);
-        pos[np] = k;
-        neg[nn] = k;
+        finite &= s.is_finite();
+        split[np] = k;
+        split[n - 1 - nn] = k;
         np += usize::from(is_pos);
         nn += usize::from(!is_pos);
     }
-    if !hard {
+    if !(hard & finite) {
         return None;
     }
-    pos.truncate(np);
-    neg.truncate(nn);
-    if pos.is_empty() || neg.is_empty() {
+    if np == 0 || nn == 0 {
         return Some(f64::NAN);
     }
+    let (pos, neg) = split.split_at_mut(np);
+    let (tmp_pos, tmp_neg) = tmp.split_at_mut(np);
+    let sort = |keys: &mut [u64], tmp: &mut [u64]| sort_keys_in(keys, tmp);
     // Two sorts in parallel only when each is long enough to outweigh a hand-off to the pool.
-    let (kp, kn) = if pos.len().min(neg.len()) >= 1 << 14 {
-        crate::parallel::join(|| sort_keys(pos), || sort_keys(neg))
+    let (pos_in_tmp, neg_in_tmp) = if np.min(nn) >= 1 << 14 {
+        crate::parallel::join(|| sort(pos, tmp_pos), || sort(neg, tmp_neg))
     } else {
-        (sort_keys(pos), sort_keys(neg))
+        (sort(pos, tmp_pos), sort(neg, tmp_neg))
     };
-    // Keys ascend as scores descend; walk both from the highest score down.
+    let kp: &[u64] = if pos_in_tmp { tmp_pos } else { pos };
+    let kn: &[u64] = if neg_in_tmp { tmp_neg } else { neg };
+    Some(area_from_sorted(kp, kn) / (np as f64 * nn as f64))
+}
+
+/// Σ over negatives of (positives with a higher score + ½ those with the same score), from
+/// the positives' and negatives' sorted keys (keys ascend as scores descend).
+fn area_from_sorted(kp: &[u64], kn: &[u64]) -> f64 {
     let (mut i, mut j) = (0usize, 0usize);
     let mut area = 0.0f64;
     while j < kn.len() {
@@ -134,7 +150,7 @@ fn auroc_hard_labels(scores: &[f64], y: &[f64]) -> Option<f64> {
         area += m as f64 * (above + 0.5 * ties as f64);
         j += m;
     }
-    Some(area / (kp.len() as f64 * kn.len() as f64))
+    area
 }
 
 /// Average precision (area under the precision–recall curve as scikit-learn's
@@ -416,6 +432,56 @@ mod tests {
         soft[77] = 0.5;
         assert!(auroc_hard_labels(&big, &soft).is_none());
         assert!(auroc_hard_labels(&[0.1, 0.2], &[1.0, 1.0]).unwrap().is_nan());
+    }
+
+    #[test]
+    fn fast_path_checks_word_the_same_errors() {
+        let n = 50_000;
+        let s: Vec<f64> = (0..n).map(|i| ((i * 7919) % 4001) as f64 / 400.0 - 5.0).collect();
+        let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from((i * 13) % 3 == 0))).collect();
+        // signed scores, −0 and +0 tied, long runs of ties: the same value as the grouped path
+        let mut z = s.clone();
+        z[10] = -0.0;
+        z[11] = 0.0;
+        let want = auroc_ranked(&rank_desc(&z), &y, None);
+        assert!((auroc(&z, &y, None).unwrap() - want).abs() < 1e-12);
+        for (at, v, in_scores) in [
+            (n - 1, f64::NAN, true),
+            (3, f64::INFINITY, true),
+            (n / 2, 2.0, false),
+            (0, f64::NAN, false),
+            (9, -0.5, false),
+        ] {
+            let (mut s2, mut y2) = (s.clone(), y.clone());
+            if in_scores {
+                s2[at] = v;
+            } else {
+                y2[at] = v;
+            }
+            let e = auroc(&s2, &y2, None).unwrap_err().to_string();
+            assert_eq!(e, validate(&s2, &y2, None).unwrap_err().to_string());
+        }
+        // a soft label still takes the general path, and gives its value
+        let mut soft = y.clone();
+        soft[5] = 0.25;
+        let want = auroc_ranked(&rank_desc(&s), &soft, None);
+        assert!((auroc(&s, &soft, None).unwrap() - want).abs() < 1e-12);
+        assert!(auroc(&[], &[], None).is_err());
+        assert!(auroc(&s, &y[1..], None).is_err());
+    }
+
+    #[test]
+    fn radix_sort_in_place_sorts_and_reports_its_buffer() {
+        for n in [0usize, 1, 511, 512, 513, 5000, 70_000] {
+            let keys: Vec<u64> = (0..n as u64)
+                .map(|i| desc_key(((i.wrapping_mul(2_654_435_761)) % 100_003) as f64 / 7.0 - 3000.0))
+                .collect();
+            let mut want = keys.clone();
+            want.sort_unstable();
+            let (mut a, mut b) = (keys.clone(), vec![0u64; n]);
+            let in_tmp = sort_keys_in(&mut a, &mut b);
+            assert_eq!(if in_tmp { &b } else { &a }, &want, "n = {n}");
+        }
     }
 
     #[test]

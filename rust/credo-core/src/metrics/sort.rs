@@ -86,21 +86,36 @@ pub fn desc_key(x: f64) -> u64 {
 
 /// Sorts keys made by [`desc_key`] (an LSD radix sort of the keys alone).
 pub fn sort_keys(mut keys: Vec<u64>) -> Vec<u64> {
+    let mut tmp = vec![0u64; keys.len()];
+    if sort_keys_in(&mut keys, &mut tmp) {
+        tmp
+    } else {
+        keys
+    }
+}
+
+/// Sorts `keys` ascending with `tmp` (as long) as the other buffer of the LSD radix sort;
+/// returns whether the sorted keys ended up in `tmp` (else in `keys`). No allocation.
+pub fn sort_keys_in(keys: &mut [u64], tmp: &mut [u64]) -> bool {
+    assert_eq!(keys.len(), tmp.len(), "the radix sort's two buffers differ in length");
     if keys.len() <= SMALL {
         keys.sort_unstable();
-        return keys;
+        return false;
     }
+    // Six 11-bit digits (2048 buckets: the counters stay in L1); all histograms in one pass,
+    // digits shared by every key are skipped.
     const BITS: usize = 11;
     const BUCKETS: usize = 1 << BITS;
     const MASK: u64 = (BUCKETS - 1) as u64;
     let n = keys.len();
     let mut hist = vec![[0u32; BUCKETS]; 6];
-    for &k in &keys {
+    for &k in keys.iter() {
         for (d, h) in hist.iter_mut().enumerate() {
             h[((k >> (BITS * d)) & MASK) as usize] += 1;
         }
     }
-    let mut out = vec![0u64; n];
+    let (mut src, mut dst) = (keys, tmp);
+    let mut in_tmp = false;
     for (d, h) in hist.iter().enumerate() {
         if h.iter().any(|&c| c as usize == n) {
             continue;
@@ -112,14 +127,15 @@ pub fn sort_keys(mut keys: Vec<u64>) -> Vec<u64> {
             run += c;
         }
         let shift = BITS * d;
-        for &k in &keys {
+        for &k in src.iter() {
             let b = ((k >> shift) & MASK) as usize;
-            out[offs[b] as usize] = k;
+            dst[offs[b] as usize] = k;
             offs[b] += 1;
         }
-        std::mem::swap(&mut keys, &mut out);
+        std::mem::swap(&mut src, &mut dst);
+        in_tmp = !in_tmp;
     }
-    keys
+    in_tmp
 }
 
 /// Sorts `scores` decreasingly and groups equal values.
