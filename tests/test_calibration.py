@@ -131,6 +131,32 @@ def test_isotonic_matches_sklearn_on_inputs_fitted_in_parallel(rng, increasing, 
     np.testing.assert_allclose(ours.predict(t), ref.predict(t), rtol=0, atol=1e-12)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 400),
+    st.sampled_from([0.0, 0.01, 0.1]),
+    st.floats(0.2, 3),
+    st.booleans(),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_isotonic_on_labels_matches_sklearn(n, grid, power, increasing, presorted, seed):
+    # 0/1 labels without weights take the integer PAVA over runs of labels, 64 at a time: sizes
+    # across word boundaries, runs of one label, ties (x on a grid), presorted or not
+    rng = np.random.default_rng(seed)
+    x = rng.random(n)
+    if grid:
+        x = np.where(rng.random(n) < 0.7, np.round(x / grid) * grid, x)
+    y = (rng.random(n) < x**power).astype(np.float64)
+    if presorted:
+        order = np.argsort(x, kind="stable")
+        x, y = x[order], y[order]
+    ours = IsotonicCalibrator(increasing=increasing).fit(x, y)
+    ref = IsotonicRegression(increasing=increasing, out_of_bounds="clip").fit(x, y)
+    np.testing.assert_array_equal(ours.X_thresholds_, ref.X_thresholds_)
+    np.testing.assert_allclose(ours.y_thresholds_, ref.y_thresholds_, rtol=0, atol=1e-12)
+
+
 def test_isotonic_float32_uses_sklearns_resolution():
     x = np.array([0.5, 0.5 + 5e-7, 0.7, 0.9], dtype=np.float32)
     y = np.array([0.0, 1.0, 0.5, 1.0], dtype=np.float32)

@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use super::pava::{solve, Pava};
+use super::pava::{solve, Pava, BINARY_MAX};
 use super::sort::{with_sorted_records, Packed, Rec, Sample, Unit};
 use super::{check_weights, CHUNK};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
@@ -291,7 +291,12 @@ pub fn fit_with_fingerprint(
         opts.y_max.unwrap_or(f64::INFINITY),
     );
     let res = opts.resolution;
-    let pava = if sx.sorted {
+    // Unweighted 0/1 targets (labels): PAVA over pairs of label runs, in integers.
+    let binary = w.is_none() && sy.binary && n < BINARY_MAX;
+    let pava = if sx.sorted && binary {
+        let feed = |p: &mut Pava, r: Range<usize>| p.run_binary(r, |i| x[i], |i| y[i] == 1.0, res);
+        solve((n, |i| x[i]), feed, increasing, res)
+    } else if sx.sorted {
         // Already in x order (the common case for presorted data): no copy, no sort. Within a
         // tie group the sum runs in input order instead of scikit-learn's y order; the pooled
         // mean is the same up to rounding.
@@ -311,12 +316,12 @@ pub fn fit_with_fingerprint(
         let range = (sx.min, sx.max);
         // The record the sort moves: one word for unweighted 0/1 targets at x ≥ 0 (scores and
         // labels, the calibration case), else (x, y) or (x, y, w).
-        if Packed::fits(w, sx.min, sy.binary) {
-            with_sorted_records(x, y, w, range, |s: &[Packed]| pava_samples(s, increasing, res))
+        if binary && Packed::fits(w, sx.min, sy.binary) {
+            with_sorted_records(x, y, w, range, |s: &[Packed]| pava_samples(s, increasing, res, true))
         } else if w.is_none() {
-            with_sorted_records(x, y, w, range, |s: &[Unit]| pava_samples(s, increasing, res))
+            with_sorted_records(x, y, w, range, |s: &[Unit]| pava_samples(s, increasing, res, binary))
         } else {
-            with_sorted_records(x, y, w, range, |s: &[Rec]| pava_samples(s, increasing, res))
+            with_sorted_records(x, y, w, range, |s: &[Rec]| pava_samples(s, increasing, res, false))
         }
     };
     let (tx, ty) = thresholds(&pava, lo, hi);
@@ -330,10 +335,17 @@ pub fn fit_with_fingerprint(
     Ok((model, super::combine_fingerprints(&[Some(sx.hash), Some(sy.hash), hw])))
 }
 
-/// [`solve`] over samples sorted by x.
-fn pava_samples<S: Sample>(samples: &[S], increasing: bool, resolution: f64) -> Pava {
-    let feed = |p: &mut Pava, r: Range<usize>| p.run(samples[r].iter().map(S::xyw), Some(resolution));
-    solve((samples.len(), |i| samples[i].x()), feed, increasing, resolution)
+/// [`solve`] over samples sorted by x; `binary`: unit weights and y in {0, 1}.
+fn pava_samples<S: Sample>(samples: &[S], increasing: bool, resolution: f64, binary: bool) -> Pava {
+    let x = |i: usize| samples[i].x();
+    let feed = |p: &mut Pava, r: Range<usize>| {
+        if binary {
+            p.run_binary(r, x, |i| samples[i].xyw().1 == 1.0, resolution);
+        } else {
+            p.run(samples[r].iter().map(S::xyw), Some(resolution));
+        }
+    };
+    solve((samples.len(), x), feed, increasing, resolution)
 }
 
 /// The thresholds scikit-learn keeps, after clipping every block's value to [lo, hi].

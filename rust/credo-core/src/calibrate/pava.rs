@@ -22,6 +22,85 @@ pub(crate) struct Block {
     pub last: f64,
 }
 
+/// Samples per word of [`Pava::run_binary`]: the bits of a u64.
+const WORD: usize = 64;
+
+/// The block stack of [`Pava::run_binary`]: Σ ±y and the count of each block's points, in
+/// integers, the last block kept out of the vector (in registers).
+struct CountStack {
+    low_is_one: bool,
+    blocks: Vec<CountBlock>,
+    top: Option<CountBlock>,
+}
+
+#[derive(Clone, Copy)]
+struct CountBlock {
+    sum: i64,
+    weight: i64,
+    first: f64,
+    last: f64,
+}
+
+impl CountStack {
+    fn new(low_is_one: bool) -> Self {
+        Self {
+            low_is_one,
+            blocks: Vec::with_capacity(256),
+            top: None,
+        }
+    }
+
+    /// Adds a point of `count` samples with `ones` ones spanning x in [first, last].
+    #[inline]
+    fn add(&mut self, first: f64, last: f64, ones: i64, count: i64) {
+        let v = if self.low_is_one { -ones } else { ones };
+        let point = CountBlock {
+            sum: v,
+            weight: count,
+            first,
+            last,
+        };
+        let Some(t) = &mut self.top else {
+            self.top = Some(point);
+            return;
+        };
+        // Means compared by cross-multiplication: sums and counts stay below 2³¹ (the
+        // callers' sample counts), so the products fit in an i64.
+        if t.sum * count >= v * t.weight {
+            t.sum += v;
+            t.weight += count;
+            t.last = last;
+            while let Some(p) = self.blocks.last() {
+                if p.sum * t.weight < t.sum * p.weight {
+                    break;
+                }
+                t.sum += p.sum;
+                t.weight += p.weight;
+                t.first = p.first;
+                self.blocks.pop();
+            }
+        } else {
+            self.blocks.push(std::mem::replace(t, point));
+        }
+    }
+
+    fn into_blocks(mut self) -> Vec<Block> {
+        self.blocks.extend(self.top);
+        self.blocks
+            .iter()
+            .map(|b| Block {
+                sum: b.sum as f64,
+                weight: b.weight as f64,
+                first: b.first,
+                last: b.last,
+            })
+            .collect()
+    }
+}
+
+/// [`Pava::run_binary`] takes fewer samples than this, so sums and counts stay below 2³¹.
+pub(crate) const BINARY_MAX: usize = 1 << 31;
+
 /// PAVA's pooling step: merges `t` with the blocks on top of `blocks` while they violate the
 /// order (their mean at least t's).
 #[inline]
@@ -111,6 +190,103 @@ impl Pava {
             }
         }
         blocks.extend(top);
+    }
+
+    /// [`Self::run`] on a fresh stack for the unit-weight samples `range` whose y is 0 or 1 (the
+    /// labels of a calibration set): `x(i)` and `one(i)` (y = 1) read sample i, in x order.
+    ///
+    /// In the fitted blocks, neighbouring points with the same label always share a block (a
+    /// block's last point is at most its value, the next block's first at least its own, and
+    /// the values increase), and so does a run of high labels with the run of low ones that
+    /// follows it. So each such pair of runs goes in as one point, found 64 labels at a time
+    /// with bit operations: the general loop's branch on every label, which no predictor can
+    /// guess, becomes one step per pair of runs. Blocks count ones and points in integers
+    /// (exact; their sums are those of `run`, exact in f64 below 2⁵³). A word of 64 samples
+    /// where some x lies within `resolution` of the one before goes sample by sample through
+    /// the tie pooling of `run`, whose groups here keep their exact counts.
+    pub(crate) fn run_binary(
+        &mut self,
+        range: Range<usize>,
+        x: impl Fn(usize) -> f64,
+        one: impl Fn(usize) -> bool,
+        resolution: f64,
+    ) {
+        debug_assert!(self.blocks.is_empty(), "run_binary starts a fit");
+        let low_is_one = self.sign < 0.0; // decreasing: the high values are the zeros
+        let mut stack = CountStack::new(low_is_one);
+        let (start, end) = (range.start, range.end);
+        // A point in progress: samples [begin, i) with `ones` ones, either a pair of runs
+        // (fast words) or a tie group (slow words; its x is that of its first sample).
+        let mut begin = start;
+        let mut ones = 0i64;
+        let mut pair = false; // the point in progress is a pair of runs, not a tie group
+        let mut i = start;
+        while i < end {
+            let stop = (i + WORD).min(end);
+            // A fast word: every sample, and the one after the word, opens a new tie group
+            // (the range's first sample opens one by the caller's cut).
+            let mut fast = stop - i == WORD;
+            for j in i.max(start + 1)..(stop + 1).min(end) {
+                fast &= x(j) - x(j - 1) >= resolution;
+            }
+            if fast {
+                // A tie group in progress ends here (this word's first sample opens a group).
+                if !pair && begin < i {
+                    let gx = x(begin);
+                    stack.add(gx, gx, ones, (i - begin) as i64);
+                    begin = i;
+                    ones = 0;
+                }
+                // The bits of the labels; a pair starts at a high label after a low one.
+                let mut ys = 0u64;
+                for j in 0..WORD {
+                    ys |= u64::from(one(i + j)) << j;
+                }
+                let high = if low_is_one { !ys } else { ys };
+                let before = u64::from(begin < i && one(i - 1) != low_is_one);
+                let mut starts = high & !((high << 1) | before);
+                let mut counted = 0u32; // the ones of this word already in a closed point
+                while starts != 0 {
+                    let o = starts.trailing_zeros();
+                    starts &= starts - 1;
+                    let k = i + o as usize;
+                    let below = (ys & ((1u64 << o) - 1)).count_ones();
+                    ones += i64::from(below - counted);
+                    counted = below;
+                    if k > begin {
+                        stack.add(x(begin), x(k - 1), ones, (k - begin) as i64);
+                    }
+                    begin = k;
+                    ones = 0;
+                }
+                ones += i64::from(ys.count_ones() - counted);
+                pair = true;
+            } else {
+                // Sample by sample through the tie groups; a pair in progress ends here (this
+                // word's first sample opens a group: the word before checked it).
+                if pair && begin < i {
+                    stack.add(x(begin), x(i - 1), ones, (i - begin) as i64);
+                    begin = i;
+                    ones = 0;
+                }
+                pair = false;
+                for j in i..stop {
+                    if j > begin && x(j) - x(begin) >= resolution {
+                        let gx = x(begin);
+                        stack.add(gx, gx, ones, (j - begin) as i64);
+                        begin = j;
+                        ones = 0;
+                    }
+                    ones += i64::from(one(j));
+                }
+            }
+            i = stop;
+        }
+        if begin < end {
+            let last = if pair { x(end - 1) } else { x(begin) };
+            stack.add(x(begin), last, ones, (end - begin) as i64);
+        }
+        self.blocks = stack.into_blocks();
     }
 
     /// Continues PAVA with the blocks of a fit of the points that follow this one's.
@@ -240,6 +416,74 @@ mod tests {
             let dec = isotonic_regression(&y, Some(&w), false).unwrap();
             assert!(dec.windows(2).all(|p| p[0] >= p[1]));
         }
+    }
+
+    /// The blocks of `run` and `run_binary` over samples `r` of sorted (x, y ∈ {0, 1}).
+    fn both(x: &[f64], y: &[f64], r: Range<usize>, increasing: bool, res: f64) -> (Vec<Block>, Vec<Block>) {
+        let mut general = Pava::new(increasing, x.len());
+        general.run(r.clone().map(|i| (x[i], y[i], 1.0)), Some(res));
+        let mut binary = Pava::new(increasing, x.len());
+        binary.run_binary(r, |i| x[i], |i| y[i] == 1.0, res);
+        (general.blocks, binary.blocks)
+    }
+
+    #[test]
+    fn binary_runs_give_the_general_blocks() {
+        let mut g = crate::rng::SplitMix64::new(5);
+        let mut next = || g.next_f64();
+        for case in 0..400 {
+            let n = [1usize, 2, 63, 64, 65, 129, 200, 1000, 5000][case % 9];
+            // spread-out x, x on a coarse grid (ties), or long stretches of one x among spread ones
+            let grid = [0.0, 0.05, 0.001][case % 3];
+            let mut x: Vec<f64> = (0..n)
+                .map(|_| {
+                    let u = next();
+                    if grid > 0.0 && next() < 0.7 {
+                        (u / grid).floor() * grid
+                    } else {
+                        u
+                    }
+                })
+                .collect();
+            x.sort_by(f64::total_cmp);
+            let y: Vec<f64> = x
+                .iter()
+                .map(|&v| f64::from(u8::from(next() < v.powf(0.7 + case as f64 % 5.0))))
+                .collect();
+            let res = [1e-15, 1e-6, 0.01][case % 3 / 2 + case % 2];
+            let lo = if case % 4 == 0 { n / 3 } else { 0 };
+            for increasing in [true, false] {
+                let (general, binary) = both(&x, &y, lo..n, increasing, res);
+                if grid == 0.0 {
+                    // no ties: every sum is an exact integer on both paths, so the blocks agree
+                    let key = |b: &Block| (b.first, b.last, b.sum, b.weight);
+                    assert!(general.iter().map(key).eq(binary.iter().map(key)), "case {case}");
+                }
+                // With ties the general loop pools a group as its rounded mean times its weight,
+                // so equal means can compare unequal there and stay two blocks: compare the
+                // fitted step functions (runs of values equal to 1e-12).
+                let (a, b) = (steps(&general, increasing), steps(&binary, increasing));
+                assert_eq!(a.len(), b.len(), "case {case}");
+                for (a, b) in a.iter().zip(&b) {
+                    assert_eq!((a.0, a.1), (b.0, b.1), "case {case}");
+                    assert!((a.2 - b.2).abs() <= 1e-12, "case {case}");
+                }
+            }
+        }
+    }
+
+    /// (first x, last x, value) of each run of blocks with values within 1e-12.
+    fn steps(blocks: &[Block], increasing: bool) -> Vec<(f64, f64, f64)> {
+        let sign = if increasing { 1.0 } else { -1.0 };
+        let mut out: Vec<(f64, f64, f64)> = Vec::new();
+        for b in blocks {
+            let v = sign * b.sum / b.weight;
+            match out.last_mut() {
+                Some(s) if (s.2 - v).abs() <= 1e-12 => s.1 = b.last,
+                _ => out.push((b.first, b.last, v)),
+            }
+        }
+        out
     }
 
     #[test]
