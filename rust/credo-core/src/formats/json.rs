@@ -14,7 +14,8 @@
 
 use std::borrow::Cow;
 
-use super::{number, scan, Kind, Node, ReadError};
+use super::scan::{self, Scan};
+use super::{number, Kind, Node, ReadError};
 use crate::simd::SimdLevel;
 
 /// Deepest nesting of arrays and objects accepted (Python's `json` recursion limit is about 1000
@@ -118,6 +119,9 @@ pub struct Body<'a> {
     depth: u32,
     /// Whether the vector kernels of [`scan`] run (the crate's SIMD level is above scalar).
     vector: bool,
+    /// Whether the `top_logprobs` lists are read with the AVX2 kernels (the level is AVX2 or
+    /// above, which this CPU runs); else SSE2's, or the portable ones.
+    avx2: bool,
     /// Whether [`Node::plain_top_entry`] reads entries in one step (off: the general walk
     /// reads them, as the tests compare).
     shortcuts: bool,
@@ -139,8 +143,19 @@ impl<'a> Body<'a> {
             pos: 0,
             depth: 0,
             vector: level != SimdLevel::Scalar,
+            avx2: cfg!(target_arch = "x86_64") && level >= SimdLevel::Avx2 && SimdLevel::Avx2.supported(),
             shortcuts: true,
         })
+    }
+
+    /// The same scanner with the vector kernels on or off, and the AVX2 ones among them (the
+    /// tests compare each set; AVX2 only where the CPU runs it).
+    #[cfg(test)]
+    #[must_use]
+    pub(crate) fn kernels(mut self, vector: bool, avx2: bool) -> Self {
+        self.vector = vector;
+        self.avx2 = avx2 && vector && cfg!(target_arch = "x86_64") && SimdLevel::Avx2.supported();
+        self
     }
 
     /// The same scanner with the one-step readings off (every value read by the general walk).
@@ -221,48 +236,19 @@ impl<'a> Body<'a> {
     fn string(&mut self) -> Result<(Span, bool), ReadError> {
         debug_assert_eq!(self.peek(), b'"');
         let start = self.pos + 1;
-        let mut i = start;
-        let b = self.b;
-        let mut escaped = false;
-        loop {
-            // Straight to the first quote, backslash or control character.
-            i = scan::string_stop(b, i, self.vector);
-            let Some(&c) = b.get(i) else {
-                self.pos = b.len();
-                return Err(self.syntax("an unterminated string"));
-            };
-            match c {
-                b'"' => {
-                    self.pos = i + 1;
-                    // the body is at most 4 GiB
-                    let span = Span {
-                        start: start as u32,
-                        end: i as u32,
-                    };
-                    return Ok((span, escaped));
-                }
-                b'\\' => {
-                    escaped = true;
-                    match b.get(i + 1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
-                        Some(b'u') => match unicode_escape(b, i) {
-                            Ok((_, used)) => i += used,
-                            Err(e) => {
-                                self.pos = i;
-                                return Err(self.syntax(e));
-                            }
-                        },
-                        _ => {
-                            self.pos = i;
-                            return Err(self.syntax("an invalid escape in a string"));
-                        }
-                    }
-                }
-                c if c < 0x20 => {
-                    self.pos = i;
-                    return Err(self.syntax("a control character inside a string"));
-                }
-                _ => i += 1,
+        match string_end(self.b, start, scan::Baseline(self.vector)) {
+            Ok((end, escaped)) => {
+                self.pos = end + 1;
+                // the body is at most 4 GiB
+                let span = Span {
+                    start: start as u32,
+                    end: end as u32,
+                };
+                Ok((span, escaped))
+            }
+            Err((at, what)) => {
+                self.pos = at;
+                Err(self.syntax(what))
             }
         }
     }
@@ -603,38 +589,17 @@ impl Node for Body<'_> {
         Ok(())
     }
 
-    fn plain_top_list(&mut self, want_token: bool, mut take: impl FnMut(Option<Span>, f64) -> bool) -> bool {
+    fn plain_top_list(&mut self, want_token: bool, take: impl FnMut(Option<Span>, f64) -> bool) -> bool {
         // The list, its entries and their `bytes` nest three levels below the cursor.
         if !self.shortcuts || self.peek() != b'[' || self.depth + 3 > MAX_DEPTH {
             return false;
         }
-        let start = self.pos;
-        self.pos += 1;
-        self.ws();
-        if self.peek() == b']' {
-            self.pos += 1;
-            return true;
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only where the CPU runs AVX2 (`Body::at_level`).
+            return unsafe { self.plain_top_list_avx2(want_token, take) };
         }
-        loop {
-            match self.plain_top_entry_here() {
-                Some((token, lp)) if take(want_token.then_some(token), lp) => {}
-                _ => break,
-            }
-            self.ws();
-            match self.peek() {
-                b',' => {
-                    self.pos += 1;
-                    self.ws();
-                }
-                b']' => {
-                    self.pos += 1;
-                    return true;
-                }
-                _ => break,
-            }
-        }
-        self.pos = start;
-        false
+        self.plain_top_list_with(scan::Baseline(self.vector), want_token, take)
     }
 
     fn plain_top_entry(&mut self, want_token: bool) -> Option<(Option<Span>, f64)> {
@@ -715,6 +680,61 @@ impl Node for Body<'_> {
 }
 
 impl Body<'_> {
+    /// [`Node::plain_top_list`] with `kernels` (the cursor on the list's `[`, the depth checked).
+    #[inline(always)]
+    fn plain_top_list_with<S: Scan>(
+        &mut self,
+        kernels: S,
+        want_token: bool,
+        mut take: impl FnMut(Option<Span>, f64) -> bool,
+    ) -> bool {
+        let start = self.pos;
+        self.pos += 1;
+        self.ws();
+        if self.peek() == b']' {
+            self.pos += 1;
+            return true;
+        }
+        loop {
+            let read = match self.top_entry_in_layout(kernels) {
+                Some(read) => Some(read),
+                None => self.plain_top_entry_here(),
+            };
+            match read {
+                Some((token, lp)) if take(want_token.then_some(token), lp) => {}
+                _ => break,
+            }
+            self.ws();
+            match self.peek() {
+                b',' => {
+                    self.pos += 1;
+                    self.ws();
+                }
+                b']' => {
+                    self.pos += 1;
+                    return true;
+                }
+                _ => break,
+            }
+        }
+        self.pos = start;
+        false
+    }
+
+    /// [`Body::plain_top_list_with`] with the AVX2 kernels, compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU runs AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn plain_top_list_avx2(&mut self, want_token: bool, take: impl FnMut(Option<Span>, f64) -> bool) -> bool {
+        // SAFETY: the caller checked AVX2.
+        let kernels = unsafe { scan::Avx2::assume() };
+        self.plain_top_list_with(kernels, want_token, take)
+    }
+}
+
+impl Body<'_> {
     /// The literal `lit` under the cursor, passed over (a constant length: compared inline).
     #[inline(always)]
     fn eat<const N: usize>(&mut self, lit: &[u8; N]) -> bool {
@@ -733,6 +753,21 @@ impl Body<'_> {
         if self.peek() == b' ' {
             self.pos += 1;
         }
+    }
+
+    /// [`top_entry_in_layout`] at the cursor, in the layout its first bytes show; the cursor
+    /// moves past the entry (it stays on `None`).
+    #[inline(always)]
+    fn top_entry_in_layout<S: Scan>(&mut self, kernels: S) -> Option<(Span, f64)> {
+        let (b, i) = (self.b, self.pos);
+        let read = if b.get(i + 9) == Some(&b' ') {
+            top_entry_in_layout::<true, S>(b, i, kernels)
+        } else {
+            top_entry_in_layout::<false, S>(b, i, kernels)
+        };
+        let (token, lp, end) = read?;
+        self.pos = end;
+        Some((token, lp))
     }
 
     /// [`Node::plain_top_entry`]'s reading, the cursor left wherever it stopped on `None`.
@@ -812,6 +847,93 @@ impl Body<'_> {
         }
         None
     }
+}
+
+/// The end of the JSON string whose first byte (after its opening quote) is at `start`: the index
+/// of its closing quote and whether it holds escapes (each checked), or where and why it is
+/// malformed.
+#[inline(always)]
+fn string_end<S: Scan>(b: &[u8], start: usize, kernels: S) -> Result<(usize, bool), (usize, &'static str)> {
+    let mut i = start;
+    let mut escaped = false;
+    loop {
+        // Straight to the first quote, backslash or control character.
+        i = kernels.string_stop(b, i);
+        match b.get(i) {
+            None => return Err((b.len(), "an unterminated string")),
+            Some(b'"') => return Ok((i, escaped)),
+            Some(b'\\') => {
+                escaped = true;
+                match b.get(i + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                    Some(b'u') => match unicode_escape(b, i) {
+                        Ok((_, used)) => i += used,
+                        Err(e) => return Err((i, e)),
+                    },
+                    _ => return Err((i, "an invalid escape in a string")),
+                }
+            }
+            Some(_) => return Err((i, "a control character inside a string")),
+        }
+    }
+}
+
+/// Whether `b[i..]` starts with `lit` (a constant length: compared inline).
+#[inline(always)]
+fn lit<const N: usize>(b: &[u8], i: usize, lit: &[u8; N]) -> bool {
+    b.get(i..i + N).is_some_and(|s| s == lit)
+}
+
+/// A `top_logprobs` entry from its opening brace at `b[i]` in one of the two layouts servers
+/// write: every separator `", "` and `": "` (`SPACED`, as Python's `json.dumps` writes them) or
+/// `","` and `":"`; `{"token": "…", "logprob": -0.25, "bytes": [32, 119]}`, its `bytes` also
+/// `null` or absent. Read by a few constant comparisons, the token's span, the number and the
+/// end of the plain `bytes` list: its token, its logprob as written and the index after its
+/// closing brace. `None` for anything else ([`Body::plain_top_entry_here`] then reads the entry:
+/// it takes all this does, and more, to the same values). The caller checks the depth.
+#[inline(always)]
+fn top_entry_in_layout<const SPACED: bool, S: Scan>(b: &[u8], i: usize, kernels: S) -> Option<(Span, f64, usize)> {
+    let open = if SPACED { 11 } else { 10 };
+    let start = i + open;
+    let layout = if SPACED {
+        lit(b, i, b"{\"token\": \"")
+    } else {
+        lit(b, i, b"{\"token\":\"")
+    };
+    if !layout {
+        return None;
+    }
+    let (end, _) = string_end(b, start, kernels).ok()?;
+    // the body is at most 4 GiB
+    let token = Span {
+        start: start as u32,
+        end: end as u32,
+    };
+    let mut i = end + 1;
+    let key = if SPACED {
+        lit(b, i, b", \"logprob\": ")
+    } else {
+        lit(b, i, b",\"logprob\":")
+    };
+    if !key {
+        return None;
+    }
+    i += if SPACED { 13 } else { 11 };
+    let (lp, used) = number::plain_decimal(b.get(i..)?)?;
+    i += used;
+    let list = if SPACED {
+        lit(b, i, b", \"bytes\": [")
+    } else {
+        lit(b, i, b",\"bytes\":[")
+    };
+    if list {
+        i = kernels.int_array_end(b, i + if SPACED { 12 } else { 10 })?;
+    } else if SPACED && lit(b, i, b", \"bytes\": null") {
+        i += 15;
+    } else if !SPACED && lit(b, i, b",\"bytes\":null") {
+        i += 13;
+    }
+    (b.get(i) == Some(&b'}')).then_some((token, lp, i + 1))
 }
 
 /// Whether `t` (a prefix a float parser accepted) is a number in JSON's grammar: an optional

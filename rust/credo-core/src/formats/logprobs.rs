@@ -161,6 +161,7 @@ struct Walk<T> {
 }
 
 /// A logprob as credo keeps it: NaN when missing (null, at or below the sentinel, −∞).
+#[inline(always)]
 fn logprob(v: Option<f64>) -> Result<f64, ReadError> {
     match v {
         None => Ok(f64::NAN),
@@ -1055,16 +1056,34 @@ mod shortcut_tests {
     use crate::rng::SplitMix64;
     use crate::simd::SimdLevel;
 
-    fn read_with(body: &[u8], opts: &ReadOptions, fast: bool) -> Result<Logprobs<Span>> {
-        let b = if fast {
-            Body::new(body)
-        } else {
-            Body::at_level(body, SimdLevel::Scalar).map(Body::general)
+    /// How a body is read: the general walk (the reference), or the one-step readings with the
+    /// crate's active kernels, the portable, SSE2 or AVX2 ones.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Path {
+        General,
+        Active,
+        Portable,
+        Sse2,
+        Avx2,
+    }
+
+    fn read_path(body: &[u8], opts: &ReadOptions, path: Path) -> Result<Logprobs<Span>> {
+        let b = match path {
+            Path::General => Body::at_level(body, SimdLevel::Scalar).map(Body::general),
+            Path::Active => Body::new(body),
+            Path::Portable => Body::at_level(body, SimdLevel::Scalar),
+            Path::Sse2 => Body::new(body).map(|b| b.kernels(true, false)),
+            Path::Avx2 => Body::new(body).map(|b| b.kernels(true, true)),
         };
         let mut b = b.map_err(|e| e.into_credo("response"))?;
         let out = read(b.root(), opts)?;
         b.finish().map_err(|e| e.into_credo("response"))?;
         Ok(out)
+    }
+
+    /// The crate's one-step readings (`fast`) or the general walk.
+    fn read_with(body: &[u8], opts: &ReadOptions, fast: bool) -> Result<Logprobs<Span>> {
+        read_path(body, opts, if fast { Path::Active } else { Path::General })
     }
 
     fn pick<'a>(g: &mut SplitMix64, xs: &[&'a str]) -> &'a str {
@@ -1233,6 +1252,15 @@ mod shortcut_tests {
             };
             let (fast, general) = (read_with(&s, &opts, true), read_with(&s, &opts, false));
             same(&fast, &general, &String::from_utf8_lossy(&s));
+            // Every kernel set this CPU runs reads it the same way.
+            let vector = cfg!(target_arch = "x86_64");
+            let avx2 = vector && SimdLevel::Avx2.supported();
+            for (path, runs) in [(Path::Portable, true), (Path::Sse2, vector), (Path::Avx2, avx2)] {
+                if runs {
+                    let got = read_path(&s, &opts, path);
+                    same(&got, &general, &format!("{path:?}: {}", String::from_utf8_lossy(&s)));
+                }
+            }
             if fast.is_ok() {
                 ok += 1;
             } else {

@@ -84,6 +84,20 @@ pub fn plain_decimal(b: &[u8]) -> Option<(f64, usize)> {
     let mut q = 0usize;
     if b.get(i) == Some(&b'.') {
         i += 1;
+        // The fraction as a block of 8 or 16 places (its digits, then zeros: the same number,
+        // read without a loop), when the integer and the block fit 19 digits.
+        if let Some((f, q_wide, n)) = fraction_block(b, i) {
+            if digits + q_wide <= MAX_DIGITS && !matches!(b.get(i + n), Some(b'e' | b'E')) {
+                let w = w * POW10[q_wide] + f;
+                let magnitude = if w <= 1 << 53 {
+                    // Clinger's fast path: both exact doubles, one correctly rounded division.
+                    w as f64 / POW10_F64[q_wide]
+                } else {
+                    eisel_lemire(w, q_wide)?
+                };
+                return Some((if neg { -magnitude } else { magnitude }, i + n));
+            }
+        }
         let start = i;
         while let Some(chunk) = b.get(i..i + 8) {
             let v = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
@@ -108,6 +122,80 @@ pub fn plain_decimal(b: &[u8]) -> Option<(f64, usize)> {
     }
     let magnitude = if w == 0 { 0.0 } else { eisel_lemire(w, q)? };
     Some((if neg { -magnitude } else { magnitude }, i))
+}
+
+/// 10^0 … 10^19.
+const POW10: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// 10^0 … 10^19 as doubles (exact: every power of ten up to 10^22 is).
+const POW10_F64: [f64; 20] = {
+    let mut t = [1f64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10.0;
+        i += 1;
+    }
+    t
+};
+
+/// A bit set in the high bit of each byte of `v` that is not an ASCII digit (exact up to and
+/// including the lowest such byte, the only one read: no carry or borrow reaches it from below).
+#[inline(always)]
+fn non_digits(v: u64) -> u64 {
+    (v.wrapping_add(0x4646_4646_4646_4646) | v.wrapping_sub(0x3030_3030_3030_3030)) & 0x8080_8080_8080_8080
+}
+
+/// `v`'s first `n` bytes (1 ≤ n ≤ 7) kept and the rest replaced by `'0'`.
+#[inline(always)]
+fn zero_filled(v: u64, n: usize) -> u64 {
+    let keep = (1u64 << (8 * n)) - 1;
+    (v & keep) | (0x3030_3030_3030_3030 & !keep)
+}
+
+/// The digits of a fraction starting at `b[i]` as `(f, q, n)`: its `n` digits (1 ≤ n, all of
+/// them: a non-digit follows) then zeros up to `q` places (8 or 16; `q = n` past 16 digits, up
+/// to 19), `f` their value, so that `f·10^-q` is the fraction. `None` where fewer than 16 bytes
+/// remain, where no digit comes first, or past 19 digits (the digit loop reads those).
+#[inline(always)]
+fn fraction_block(b: &[u8], i: usize) -> Option<(u64, usize, usize)> {
+    let chunk = b.get(i..i + 16)?;
+    let lo = u64::from_le_bytes(chunk[..8].try_into().ok()?);
+    let hi = u64::from_le_bytes(chunk[8..].try_into().ok()?);
+    let stop = non_digits(lo);
+    if stop != 0 {
+        let n = (stop.trailing_zeros() / 8) as usize;
+        return (n > 0).then(|| (eight_digit_value(zero_filled(lo, n)), 8, n));
+    }
+    let head = eight_digit_value(lo) * 100_000_000;
+    let stop = non_digits(hi);
+    if stop != 0 {
+        let n = (stop.trailing_zeros() / 8) as usize;
+        let tail = if n == 0 {
+            0
+        } else {
+            eight_digit_value(zero_filled(hi, n))
+        };
+        return Some((head + tail, 16, 8 + n));
+    }
+    // 16 digits or more: the next three one at a time (10^19 still fits).
+    let mut f = head + eight_digit_value(hi);
+    let mut n = 16;
+    while let Some(&c) = b.get(i + n).filter(|c| c.is_ascii_digit()) {
+        if n == MAX_DIGITS {
+            return None;
+        }
+        f = f * 10 + u64::from(c - b'0');
+        n += 1;
+    }
+    Some((f, n, n))
 }
 
 /// `w × 10^-q` correctly rounded (w > 0, q ≤ 22), or `None` where the double is not normal
@@ -162,17 +250,53 @@ mod tests {
     use super::*;
     use crate::rng::SplitMix64;
 
-    /// Holds `plain_decimal` to `str::parse` on `s` (and to `None` where it declines).
+    /// Holds `plain_decimal` to `str::parse` on `s` (and to `None` where it declines), alone and
+    /// followed by what comes after a logprob in a body (where the fraction is read by blocks).
     fn check(s: &str) -> bool {
         let want: f64 = s.parse().unwrap();
-        match plain_decimal(s.as_bytes()) {
-            Some((v, n)) => {
-                assert_eq!(n, s.len(), "{s}");
-                assert_eq!(v.to_bits(), want.to_bits(), "{s}: {v} vs {want}");
-                true
+        let alone = plain_decimal(s.as_bytes());
+        for tail in [
+            "",
+            ", \"bytes\": [32, 119, 111]}",
+            "}, {\"token\"",
+            "]}]}                    ",
+        ] {
+            let text = format!("{s}{tail}");
+            let got = plain_decimal(text.as_bytes());
+            match got {
+                Some((v, n)) => {
+                    assert_eq!(n, s.len(), "{text}");
+                    assert_eq!(v.to_bits(), want.to_bits(), "{text}: {v} vs {want}");
+                }
+                // The blocks take a subset of what the digit loop takes.
+                None => assert!(alone.is_none(), "{text} declined"),
             }
-            None => false,
         }
+        alone.is_some()
+    }
+
+    #[test]
+    fn fraction_blocks_end_at_every_place() {
+        // 1 to 22 fraction digits after integer parts of 0 to 4 digits: the block path, the
+        // 19-digit limit and the digit loop past it.
+        let mut g = SplitMix64::new(5);
+        for int in ["0", "7", "42", "1234"] {
+            for n in 1..=22 {
+                for _ in 0..20 {
+                    let frac: String = (0..n)
+                        .map(|_| char::from(b'0' + (g.next_f64() * 10.0) as u8 % 10))
+                        .collect();
+                    for s in [format!("-{int}.{frac}"), format!("{int}.{frac}")] {
+                        let fits = int.trim_start_matches('0').len() + n <= MAX_DIGITS;
+                        assert_eq!(check(&s), fits, "{s}");
+                    }
+                }
+            }
+        }
+        for text in ["-0.5e-3, ", "-0.12345678E2}      ", "-0.1234567890123456e1        "] {
+            assert!(plain_decimal(text.as_bytes()).is_none(), "{text}");
+        }
+        assert!(zero_filled(u64::from_le_bytes(*b"12345678"), 3) == u64::from_le_bytes(*b"12300000"));
     }
 
     #[test]

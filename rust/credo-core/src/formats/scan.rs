@@ -6,6 +6,71 @@
 //! level ([`crate::simd::active`]), the portable path runs. Each kernel has a byte-at-a-time
 //! reference here, and the tests hold every path to it.
 
+/// The kernels a scanning loop runs with, chosen once per call: the loops over a body's entries
+/// are generic over it and monomorphised in each level's entry point, so a level's kernels
+/// inline into the loop (the AVX2 ones inside a `#[target_feature]` function).
+pub trait Scan: Copy {
+    /// [`string_stop`] at this level.
+    fn string_stop(self, b: &[u8], i: usize) -> usize;
+    /// [`int_array_end`] at this level.
+    fn int_array_end(self, b: &[u8], i: usize) -> Option<usize>;
+}
+
+/// The baseline kernels: SSE2 on x86-64 when the flag says vector kernels run, else portable.
+#[derive(Clone, Copy, Debug)]
+pub struct Baseline(pub bool);
+
+impl Scan for Baseline {
+    #[inline(always)]
+    fn string_stop(self, b: &[u8], i: usize) -> usize {
+        string_stop(b, i, self.0)
+    }
+    #[inline(always)]
+    fn int_array_end(self, b: &[u8], i: usize) -> Option<usize> {
+        int_array_end(b, i, self.0)
+    }
+}
+
+/// The AVX2 kernels: 32 bytes a step. Made only where AVX2 is known to run ([`Avx2::assume`]).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2(());
+
+#[cfg(target_arch = "x86_64")]
+impl Avx2 {
+    /// The token.
+    ///
+    /// # Safety
+    /// The CPU runs AVX2 (the caller checked it, e.g. with [`crate::simd::SimdLevel::supported`]).
+    #[inline(always)]
+    pub unsafe fn assume() -> Self {
+        Self(())
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Scan for Avx2 {
+    #[inline(always)]
+    fn string_stop(self, b: &[u8], i: usize) -> usize {
+        let mut i = i;
+        while i + 32 <= b.len() {
+            let m = avx2::string_stops(self, b, i);
+            if m != 0 {
+                return i + m.trailing_zeros() as usize;
+            }
+            i += 32;
+        }
+        string_stop(b, i, true)
+    }
+    #[inline(always)]
+    fn int_array_end(self, b: &[u8], i: usize) -> Option<usize> {
+        if i + 64 > b.len() {
+            return None;
+        }
+        plain_int_run(&avx2::int_classes(self, b, i)).map(|e| i + e + 1)
+    }
+}
+
 /// A JSON string stops at a quote, a backslash or a control character (below 0x20).
 #[inline(always)]
 fn stops_string(c: u8) -> bool {
@@ -133,20 +198,23 @@ fn plain_int_run(k: &Classes) -> Option<usize> {
         return None;
     }
     let e = k.close.trailing_zeros();
-    if e == 0 {
-        return None;
-    }
     let before = (1u64 << e) - 1;
+    let last = (before + 1) >> 1;
     let (d, c, s) = (k.digit & before, k.comma & before, k.space & before);
-    // Only digits, commas and spaces before the `]`; the first and last of them digits.
-    let well_formed = (d | c | s) == before && d & 1 == 1 && (d >> (e - 1)) & 1 == 1;
-    // Every comma right after a digit and right before a digit or one space; every space right
-    // after a comma and right before a digit.
-    let separated = c & !(d << 1) == 0 && (c << 1) & !(d | s) == 0 && s & !(c << 1) == 0 && (s << 1) & !d == 0;
-    // No number of two digits or more starting with 0.
+    // Every violation sets a bit (one test, no branch per rule): a byte before the `]` other than
+    // a digit, a comma or a space; no digit first or last; a comma not right after a digit or
+    // not right before a digit or one space; a space not right after a comma or not right
+    // before a digit; a number of two digits or more starting with 0.
     let run_starts = d & !(d << 1);
-    let leading_zero = run_starts & k.zero & (d >> 1);
-    (well_formed && separated && leading_zero == 0).then_some(e as usize)
+    let bad = (before & !(d | c | s))
+        | (1 & !d)
+        | (last & !d)
+        | (c & !(d << 1))
+        | ((c << 1) & !(d | s))
+        | (s & !(c << 1))
+        | ((s << 1) & !d)
+        | (run_starts & k.zero & (d >> 1));
+    (bad == 0).then_some(e as usize)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -211,6 +279,77 @@ mod sse2 {
             k.close |= bits(eq(x, b']')) << at;
             if k.close != 0 {
                 // The list ends in this block: the rest is not read.
+                break;
+            }
+        }
+        k
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8,
+        _mm256_or_si256, _mm256_set1_epi8, _mm256_sub_epi8,
+    };
+
+    use super::{Avx2, Classes};
+
+    // Every function here takes the `Avx2` token, which exists only where AVX2 runs; they are
+    // `#[inline(always)]` into the `#[target_feature(enable = "avx2")]` entry points that hold it.
+
+    /// The 32 bytes at `b[i..]`.
+    #[inline(always)]
+    fn load(_: Avx2, b: &[u8], i: usize) -> __m256i {
+        assert!(i + 32 <= b.len());
+        // SAFETY: the 32 bytes read are in bounds (asserted); the token proves AVX2; an
+        // unaligned load has no alignment requirement.
+        unsafe { _mm256_loadu_si256(b.as_ptr().add(i).cast()) }
+    }
+
+    #[inline(always)]
+    fn eq(_: Avx2, x: __m256i, c: u8) -> __m256i {
+        // SAFETY: the token proves AVX2 (here and below).
+        unsafe { _mm256_cmpeq_epi8(x, _mm256_set1_epi8(c as i8)) }
+    }
+
+    #[inline(always)]
+    fn bits(_: Avx2, x: __m256i) -> u64 {
+        // SAFETY: as above.
+        u64::from(unsafe { _mm256_movemask_epi8(x) } as u32)
+    }
+
+    /// Bit j set when `b[i + j]` is a quote, a backslash or below 0x20 (32 bytes).
+    #[inline(always)]
+    pub(super) fn string_stops(t: Avx2, b: &[u8], i: usize) -> u32 {
+        let x = load(t, b, i);
+        // SAFETY: as above.
+        let ctl = unsafe { _mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8(0x1F)), x) };
+        // SAFETY: as above.
+        let any = unsafe { _mm256_or_si256(_mm256_or_si256(eq(t, x, b'"'), eq(t, x, b'\\')), ctl) };
+        bits(t, any) as u32
+    }
+
+    /// [`Classes`] of `b[i..i + 64]` (the second 32 only when the first hold no `]`); the caller
+    /// checks the bounds.
+    #[inline(always)]
+    pub(super) fn int_classes(t: Avx2, b: &[u8], i: usize) -> Classes {
+        let mut k = Classes::default();
+        for half in 0..2 {
+            let x = load(t, b, i + 32 * half);
+            // Digits: x - '0' below 10, compared signed after moving 0 to -128.
+            // SAFETY: as above.
+            let digit = unsafe {
+                let shifted = _mm256_sub_epi8(x, _mm256_set1_epi8((b'0' as i8).wrapping_add(-128)));
+                _mm256_cmpgt_epi8(_mm256_set1_epi8(-128 + 10), shifted)
+            };
+            let at = 32 * half;
+            k.digit |= bits(t, digit) << at;
+            k.zero |= bits(t, eq(t, x, b'0')) << at;
+            k.comma |= bits(t, eq(t, x, b',')) << at;
+            k.space |= bits(t, eq(t, x, b' ')) << at;
+            k.close |= bits(t, eq(t, x, b']')) << at;
+            if k.close != 0 {
                 break;
             }
         }
@@ -323,6 +462,109 @@ mod tests {
         assert!(agree > 1000, "too few plain lists drawn ({agree})");
     }
 
+    /// The AVX2 kernels where this CPU runs them.
+    #[cfg(target_arch = "x86_64")]
+    fn avx2() -> Option<Avx2> {
+        // SAFETY: checked just before.
+        crate::simd::SimdLevel::Avx2
+            .supported()
+            .then(|| unsafe { Avx2::assume() })
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_kernels_match_the_byte_loops_and_sse2() {
+        let Some(avx2) = avx2() else { return };
+        // Strings: runs long enough to cross the 16- and 32-byte steps, with sparse stops.
+        let alphabet = b"abc\"\\\x01\x1f \x7f\x80\xe9\xff";
+        for seed in 0..400 {
+            let n = (seed % 150) as usize;
+            let mut b = noisy(seed, n, b"abcdefgh xyz\x80\xff");
+            let marks = noisy(seed ^ 0xABCD, n, alphabet);
+            for (j, m) in marks.iter().enumerate() {
+                if j % 23 == (seed % 23) as usize {
+                    b[j] = *m;
+                }
+            }
+            for i in 0..=n {
+                let want = string_stop_bytes(&b, i);
+                assert_eq!(avx2.string_stop(&b, i), want, "{b:?} from {i}");
+                assert_eq!(Baseline(true).string_stop(&b, i), want, "{b:?} from {i}");
+            }
+        }
+        // Integer lists: the reference's answer, and SSE2's, from every start.
+        let mut agree = 0;
+        for seed in 0..3000u64 {
+            let mut b = noisy(seed, 100, b"0123456789012345678901234567890123456789,,,,, ]");
+            if seed % 3 == 0 {
+                let mut g = crate::rng::SplitMix64::new(seed);
+                let n = 1 + (g.next_f64() * 14.0) as usize;
+                let sep = if seed % 2 == 0 { ", " } else { "," };
+                let items: Vec<String> = (0..n).map(|_| ((g.next_f64() * 300.0) as u32).to_string()).collect();
+                let s = items.join(sep) + "]";
+                let at = (seed as usize / 3) % 40;
+                let len = s.len().min(100 - at);
+                b[at..at + len].copy_from_slice(&s.as_bytes()[..len]);
+            }
+            for i in 0..=b.len() {
+                let want = int_array_end_bytes(&b, i);
+                assert_eq!(
+                    avx2.int_array_end(&b, i),
+                    want,
+                    "{:?} from {i}",
+                    String::from_utf8_lossy(&b)
+                );
+                assert_eq!(int_array_end(&b, i, true), want);
+                agree += usize::from(want.is_some());
+            }
+        }
+        assert!(agree > 1000, "too few plain lists drawn ({agree})");
+    }
+
+    /// A stop (an escape's backslash, a quote, a control character) or a list's `]` just before,
+    /// at and after each 16- and 32-byte step of the scans.
+    #[test]
+    fn stops_straddling_the_block_boundaries() {
+        for at in [14, 15, 16, 17, 30, 31, 32, 33, 34, 47, 48, 63] {
+            for stop in [b'\\', b'"', 0x1f] {
+                let mut b = vec![b'a'; 100];
+                b[at] = stop;
+                // An escape whose second byte lies in the next block.
+                b[at + 1] = b'n';
+                for i in 0..=at {
+                    assert_eq!(string_stop(&b, i, true), at);
+                    assert_eq!(string_stop(&b, i, false), at);
+                    #[cfg(target_arch = "x86_64")]
+                    if let Some(avx2) = avx2() {
+                        assert_eq!(avx2.string_stop(&b, i), at);
+                    }
+                }
+            }
+            // A list whose `]` is at `at`: "1, 22, 1, 22, …]" (the `]` within 64 bytes).
+            let mut list = String::new();
+            while list.len() < at {
+                list.push_str(if list.len().is_multiple_of(2) { "1, " } else { "22, " });
+            }
+            let mut list = list.into_bytes();
+            list.truncate(at);
+            while list.last().is_some_and(|c| !c.is_ascii_digit()) {
+                list.pop();
+            }
+            let end = list.len();
+            list.push(b']');
+            list.resize(140, b' ');
+            let want = int_array_end_bytes(&list, 0);
+            assert_eq!(want, Some(end + 1), "{}", String::from_utf8_lossy(&list));
+            #[cfg(target_arch = "x86_64")]
+            {
+                assert_eq!(int_array_end(&list, 0, true), want);
+                if let Some(avx2) = avx2() {
+                    assert_eq!(avx2.int_array_end(&list, 0), want);
+                }
+            }
+        }
+    }
+
     #[test]
     fn int_array_end_refuses_what_is_not_plain() {
         let pad = " ".repeat(64);
@@ -346,6 +588,10 @@ mod tests {
             let b = format!("{s}{pad}");
             if cfg!(target_arch = "x86_64") {
                 assert_eq!(int_array_end(b.as_bytes(), 0, true), want, "{s}");
+            }
+            #[cfg(target_arch = "x86_64")]
+            if let Some(avx2) = avx2() {
+                assert_eq!(avx2.int_array_end(b.as_bytes(), 0), want, "{s}");
             }
         }
     }
