@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from _harness import QUICK, median_times_interleaved, record
+from _harness import QUICK, median_times_interleaved, record, record_threads, settle_threads
 
 from credo.agreement import agree_batch
 from credo.cli.bench import sample_questions, squad_normalize
@@ -135,3 +135,16 @@ def test_jaccard_agreement(benchmark, questions):
     record(work, times[0], "pure Python (greedy token-Jaccard; median)", times[1], "agreement.jaccard.python")
     if rf:
         record(work, times[0], "rapidfuzz cdist(token_set_ratio) + greedy (median)", times[2], None)
+
+
+@pytest.mark.parametrize("method", ["exact", "jaccard"])
+def test_agreement_threads(questions, method):
+    """Two threads against one on the same batch, timed in turn after the pool has settled.
+    Recorded without a gate: the serial part (reading the Python strings under the GIL, a
+    reference taken and dropped on each) bounds the scaling on this machine."""
+    th = THRESHOLD if method == "jaccard" else None
+    one = lambda: agree_batch(questions, method=method, threshold=th, threads=1)  # noqa: E731
+    two = lambda: agree_batch(questions, method=method, threshold=th, threads=2)  # noqa: E731
+    settle_threads(two)
+    t_two, t_one = median_times_interleaved([two, one], repeat=PEER_REPEAT)
+    record_threads(f"agreement {method}, {len(questions)} x {N_ANSWERS}", t_two, t_one)

@@ -12,6 +12,7 @@ use credo_core::CredoError;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
+use std::sync::{Mutex, PoisonError};
 
 use crate::arrays::{maybe_detach, slice1, slice2, Threads};
 use crate::errors::{invalid, py_err, py_result};
@@ -57,13 +58,65 @@ impl<'py> Iterator for Items<'py> {
 }
 
 /// Every answer string of a call: a strong reference to each (so a caller mutating its lists while
-/// the GIL is released cannot free one) and its UTF-8 text, borrowed from the string itself.
+/// the GIL is released cannot free one) and its UTF-8 text, borrowed from the string itself. The
+/// references are released when it is dropped (on the calling thread, which holds the GIL).
 struct Answers<'py> {
-    held: Vec<Bound<'py, PyString>>,
+    py: Python<'py>,
+    /// The strings, as owned references (`PyObject` pointers as integers, so that the emptied
+    /// buffer can be kept for the next call in [`SPARE`]).
+    held: Vec<usize>,
     /// `texts[i]` borrows `held[i]`'s UTF-8 buffer (CPython keeps it for the string's lifetime).
     texts: Vec<&'py str>,
     /// Question `q`'s answers are `offsets[q]..offsets[q + 1]`.
     offsets: Vec<usize>,
+}
+
+/// The emptied buffers of the last call, reused by the next: fresh multi-megabyte buffers cost a
+/// page fault per 4 KiB on the calling thread (the serial part of a batch, about a third of it
+/// for 100k answers). Kept only up to [`SPARE_MAX`] answers.
+static SPARE: Mutex<(Vec<&'static str>, Vec<usize>)> = Mutex::new((Vec::new(), Vec::new()));
+const SPARE_MAX: usize = 1 << 19;
+
+impl<'py> Answers<'py> {
+    fn with_capacity(py: Python<'py>, answers: usize, questions: usize) -> Self {
+        let (mut texts, mut held) = std::mem::take(&mut *SPARE.lock().unwrap_or_else(PoisonError::into_inner));
+        texts.reserve(answers);
+        held.reserve(answers);
+        Self {
+            py,
+            held,
+            texts, // Vec<&'static str> is a Vec<&'py str>
+            offsets: Vec::with_capacity(questions + 1),
+        }
+    }
+
+    /// Answer `i` as a Python string.
+    fn string(&self, i: usize) -> Bound<'py, PyString> {
+        // SAFETY: `held[i]` is a live string object we own a reference to.
+        unsafe { Bound::from_borrowed_ptr(self.py, self.held[i] as *mut pyo3::ffi::PyObject).cast_into_unchecked() }
+    }
+}
+
+impl Drop for Answers<'_> {
+    fn drop(&mut self) {
+        for &p in &self.held {
+            // SAFETY: each entry is an owned reference taken in `collect_answers`, released once;
+            // the GIL is held (`py` is this thread's token).
+            unsafe { pyo3::ffi::Py_DecRef(p as *mut pyo3::ffi::PyObject) };
+        }
+        if self.held.capacity() > SPARE_MAX {
+            return;
+        }
+        self.held.clear();
+        self.texts.clear();
+        let texts = std::mem::take(&mut self.texts);
+        let mut texts = std::mem::ManuallyDrop::new(texts);
+        // SAFETY: an empty vector's buffer, re-typed between `&str` lifetimes (same layout); the
+        // original is not dropped (ManuallyDrop), so the buffer has one owner.
+        let texts: Vec<&'static str> =
+            unsafe { Vec::from_raw_parts(texts.as_mut_ptr().cast::<&'static str>(), 0, texts.capacity()) };
+        *SPARE.lock().unwrap_or_else(PoisonError::into_inner) = (texts, std::mem::take(&mut self.held));
+    }
 }
 
 /// Extracts every answer in one pass on the calling thread (the one part of a batch that needs
@@ -82,11 +135,7 @@ fn collect_answers<'py>(questions: &Bound<'py, PyList>, single: bool) -> PyResul
         .sum();
     // The argument as the caller wrote it: `agree(answers)` or `agree_batch(questions)`.
     let arg = if single { "answers" } else { "questions" };
-    let mut out = Answers {
-        held: Vec::with_capacity(total),
-        texts: Vec::with_capacity(total),
-        offsets: Vec::with_capacity(questions.len() + 1),
-    };
+    let mut out = Answers::with_capacity(questions.py(), total, questions.len());
     out.offsets.push(0);
     for (qi, q) in questions.iter().enumerate() {
         let items = if let Ok(l) = q.cast::<PyList>() {
@@ -102,12 +151,12 @@ fn collect_answers<'py>(questions: &Bound<'py, PyList>, single: bool) -> PyResul
         for (ai, a) in items.enumerate() {
             match a.cast_into::<PyString>() {
                 Ok(s) => {
-                    // SAFETY: the text lives as long as the string object, and `held` keeps a
-                    // strong reference to it for as long as `texts` is used (both live in `out`,
-                    // and the texts never outlive the call that owns `out`).
+                    // SAFETY: the text lives as long as the string object, and `out.held` keeps
+                    // a strong reference to it until `out` is dropped, after the last use of
+                    // `out.texts` (the texts never leave the call that owns `out`).
                     let text: &'py str = unsafe { std::mem::transmute::<&str, &'py str>(s.to_str()?) };
                     out.texts.push(text);
-                    out.held.push(s);
+                    out.held.push(s.into_ptr() as usize);
                 }
                 Err(e) => {
                     let where_ = if single {
@@ -220,39 +269,41 @@ fn agree_batch<'py>(
         py_result(credo_core::error::check_same_len("embeddings", rows, n_total))?;
     }
     let mats = matrices.as_ref().map(|a| slice1(a, "matrices")).transpose()?;
-    let mut qs = Vec::with_capacity(offsets.len().saturating_sub(1));
-    let mut m_off = 0usize;
-    for w in offsets.windows(2) {
-        let (s0, s1) = (w[0], w[1]);
-        let n = s1 - s0;
-        let matrix = match mats {
-            Some(m) => {
-                let block = m.get(m_off..m_off + n * n);
-                m_off += n * n;
-                Some(block.unwrap_or(&[]))
+    // Where each question's n×n block starts in the concatenated matrices (only when given).
+    let m_offs: Vec<usize> = match mats {
+        Some(m) => {
+            let mut acc = 0usize;
+            let mut v = Vec::with_capacity(offsets.len());
+            v.push(0);
+            for w in offsets.windows(2) {
+                acc += (w[1] - w[0]) * (w[1] - w[0]);
+                v.push(acc);
             }
-            None => None,
-        };
-        qs.push(Question {
+            if m.len() != acc {
+                return Err(py_err(CredoError::shape(
+                    "entailment",
+                    format!("matrices hold {} values, the questions need {acc}", m.len()),
+                )));
+            }
+            v
+        }
+        None => Vec::new(),
+    };
+    // Question q's inputs, built on the worker that analyses it (no serial pass over questions).
+    let question = |q: usize| {
+        let (s0, s1) = (offsets[q], offsets[q + 1]);
+        Question {
             answers: &strs[s0..s1],
             logprobs: lp_vals.zip(lp_offs.as_deref()).map(|(v, o)| (v, &o[s0..=s1])),
             embeddings: emb.map(|(v, _, d)| (&v[s0 * d..s1 * d], d)),
-            matrix,
-        });
-    }
-    if let Some(m) = mats {
-        if m.len() != m_off {
-            return Err(py_err(CredoError::shape(
-                "entailment",
-                format!("matrices hold {} values, the questions need {m_off}", m.len()),
-            )));
+            matrix: mats.map(|m| &m[m_offs[q]..m_offs[q + 1]]),
         }
-    }
+    };
     let results = maybe_detach(py, n_total, || {
-        if single && qs.len() == 1 {
-            agree::agree(&qs[0], &cfg).map(|r| Columns::single(&r))
+        if single && offsets.len() == 2 {
+            agree::agree(&question(0), &cfg).map(|r| Columns::single(&r))
         } else {
-            agree::agree_batch_columns(&qs, &cfg, Threads::count(threads))
+            agree::agree_batch_columns_by(offsets, question, &cfg, Threads::count(threads))
         }
     })?;
     AgreementColumns::from_core(py, py_result(results)?)
@@ -273,8 +324,9 @@ fn agree_callable<'py>(
 ) -> PyResult<AgreementColumns> {
     let linkage = clustering.0;
     let wrapped = PyList::new(py, [answers])?;
-    let held = collect_answers(&wrapped, true)?.held;
-    if held.is_empty() {
+    let held = collect_answers(&wrapped, true)?;
+    let n_held = held.held.len();
+    if n_held == 0 {
         return Err(py_err(CredoError::empty("answers", "no answers to compare")));
     }
     let lp = match (lp_values.as_ref(), lp_offsets.as_ref()) {
@@ -283,15 +335,15 @@ fn agree_callable<'py>(
             py_result(credo_core::error::check_same_len(
                 "logprobs",
                 offs.len().saturating_sub(1),
-                held.len(),
+                n_held,
             ))?;
             Some(py_result(SeqLogProbs::from_tokens(slice1(v, "logprobs")?, &offs))?)
         }
         _ => None,
     };
     // Validate everything before the first (possibly expensive) call of the user's function.
-    let labels = cluster_by::<PyErr>(held.len(), linkage, |i, j| {
-        equivalent.call1((&held[i], &held[j]))?.is_truthy()
+    let labels = cluster_by::<PyErr>(n_held, linkage, |i, j| {
+        equivalent.call1((held.string(i), held.string(j)))?.is_truthy()
     })?;
     AgreementColumns::from_core(py, Columns::single(&agree::summarize(labels, lp.as_ref())))
 }

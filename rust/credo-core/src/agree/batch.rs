@@ -8,7 +8,7 @@
 use std::mem::MaybeUninit;
 
 use super::{analyse, in_question, Agreement, Config, Question, Stats, Workspace};
-use crate::error::Result;
+use crate::error::{CredoError, Result};
 use crate::parallel::{map_vec, with_threads};
 
 /// Questions per parallel task: big enough to amortise scheduling, small enough to balance.
@@ -234,35 +234,62 @@ impl Columns {
 /// Agreement of many questions as columns, in parallel on fixed chunks of questions (results do
 /// not depend on `threads`). An error names the first failing question.
 pub fn agree_batch_columns(questions: &[Question<'_>], cfg: &Config, threads: Option<usize>) -> Result<Columns> {
-    let total: usize = questions.iter().map(|q| q.answers.len()).sum();
-    let mut cols = Columns::with_capacity(questions.len(), total);
-    let mut acc = 0usize;
-    cols.offsets.push(0);
+    let mut offsets = Vec::with_capacity(questions.len() + 1);
+    offsets.push(0);
     for q in questions {
-        acc += q.answers.len();
-        cols.offsets.push(int(acc));
+        offsets.push(offsets[offsets.len() - 1] + q.answers.len());
     }
-    let chunk_answers: Vec<usize> = questions
-        .chunks(CHUNK)
-        .map(|c| c.iter().map(|q| q.answers.len()).sum())
+    agree_batch_columns_by(&offsets, |i| questions[i], cfg, threads)
+}
+
+/// [`agree_batch_columns`] for questions given by index: question `q` has the answers
+/// `offsets[q]..offsets[q + 1]` of the batch and `question(q)` builds its inputs, on the worker
+/// that analyses it (a caller holding flat inputs, like the Python bindings, then does no
+/// per-question work before the parallel part starts). A question whose answer count differs
+/// from its offsets is an error.
+pub fn agree_batch_columns_by<'a>(
+    offsets: &[usize],
+    question: impl Fn(usize) -> Question<'a> + Sync,
+    cfg: &Config,
+    threads: Option<usize>,
+) -> Result<Columns> {
+    let n_questions = offsets.len().saturating_sub(1);
+    if offsets.windows(2).any(|w| w[1] < w[0]) {
+        return Err(CredoError::invalid("offsets", "must not decrease"));
+    }
+    let first = offsets.first().copied().unwrap_or(0);
+    let total = offsets.last().copied().unwrap_or(0) - first;
+    let mut cols = Columns::with_capacity(n_questions, total);
+    cols.offsets.extend(offsets.iter().map(|&o| int(o - first)));
+    let chunk_answers: Vec<usize> = (0..n_questions)
+        .step_by(CHUNK)
+        .map(|q0| offsets[(q0 + CHUNK).min(n_questions)] - offsets[q0])
         .collect();
-    let windows = cols.windows(questions.len(), &chunk_answers);
+    let windows = cols.windows(n_questions, &chunk_answers);
     let results: Vec<Result<()>> = with_threads(threads, || {
         map_vec(windows, |c, mut win| {
-            let chunk = &questions[c * CHUNK..((c + 1) * CHUNK).min(questions.len())];
             let mut ws = Workspace::default();
             let mut at = 0;
-            for (k, q) in chunk.iter().enumerate() {
-                let st = analyse(q, cfg, &mut ws).map_err(|e| in_question(e, c * CHUNK + k))?;
-                win.write(k, at, &ws.labels, &ws.sizes, &ws.probs, &st);
-                at += q.answers.len();
+            for qi in c * CHUNK..((c + 1) * CHUNK).min(n_questions) {
+                let q = question(qi);
+                let n = offsets[qi + 1] - offsets[qi];
+                if q.answers.len() != n {
+                    return Err(CredoError::shape(
+                        "answers",
+                        format!("question {qi} has {} answers, its offsets say {n}", q.answers.len()),
+                    ));
+                }
+                let st = analyse(&q, cfg, &mut ws).map_err(|e| in_question(e, qi))?;
+                win.write(qi - c * CHUNK, at, &ws.labels, &ws.sizes, &ws.probs, &st);
+                at += n;
             }
             Ok(())
         })
     })?;
     results.into_iter().collect::<Result<()>>()?;
-    // SAFETY: every task succeeded, so every question of every window was written.
-    unsafe { cols.set_filled(questions.len(), total) };
+    // SAFETY: every task succeeded, so every question of every window was written (each with
+    // exactly its offsets' number of answers, which is what the windows were cut for).
+    unsafe { cols.set_filled(n_questions, total) };
     Ok(cols)
 }
 
