@@ -177,8 +177,12 @@ fn summary_in(
     // The row loop only reduces each row to a few numbers (one column each); everything after
     // them is computed for all rows at once ([`aggregate`]).
     let cols = Columns::split(prefix(&mut scratch.cols, COLUMNS * rows), rows);
-    // Errors name the first bad position (its top-k entries before its chosen logprob).
-    let bad_chosen = chosen.and_then(|c| c.iter().position(|&x| x > POSITIVE_SLACK));
+    // Errors name the first bad position (its top-k entries before its chosen logprob). A
+    // branch-free fold first (it vectorises; a search that stops early does not), the position
+    // only when there is one.
+    let bad_chosen = chosen
+        .filter(|c| c.iter().fold(false, |bad, &x| bad | (x > POSITIVE_SLACK)))
+        .and_then(|c| c.iter().position(|&x| x > POSITIVE_SLACK));
     for b0 in (0..rows).step_by(block_rows) {
         let end = (b0 + block_rows).min(rows);
         let mut out = RowOut {
@@ -255,6 +259,10 @@ fn reduce_block(
         sentinel: opts.sentinel,
     };
     reduce_rows(level, rows_here, out);
+    // Most often every row is clean (a branch-free fold, which vectorises, says so at once).
+    if k >= width && out.clean[..rows].iter().fold(true, |all, &c| all & c) {
+        return Ok(());
+    }
     // Rows the kernel could not take as they stand (or wider than k): rebuilt entry by entry.
     for i in 0..rows {
         if out.clean[i] && k >= width {
