@@ -111,9 +111,9 @@ def test_isotonic_matches_sklearn_with_heavy_ties(rng, increasing, oob):
 @pytest.mark.parametrize("presorted", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_isotonic_matches_sklearn_on_inputs_fitted_in_parallel(rng, increasing, presorted, weighted):
-    # above the sizes where the sort and PAVA split the work: the halves' blocks must join up
-    # exactly as one sequential pass would
-    n = 150_000
+    # above the sizes where the sort and PAVA split the work (2^18): the halves' blocks must
+    # join up exactly as one sequential pass would
+    n = 300_000
     x = np.where(rng.random(n) < 0.5, np.round(rng.random(n), 3), rng.random(n) ** 3)
     y = (rng.random(n) < x**1.5).astype(np.float64)
     if not increasing:

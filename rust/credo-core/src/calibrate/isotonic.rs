@@ -248,7 +248,7 @@ pub fn fit_with_fingerprint(
     }
     check_same_len("y", y.len(), n)?;
     // One pass over x: finiteness, range, order and the fingerprint.
-    let (sx, sy) = if n >= 50_000 {
+    let (sx, sy) = if n >= super::sort::PARALLEL_MIN {
         crate::parallel::join(|| super::scan(x), || super::scan(y))
     } else {
         (super::scan(x), super::scan(y))

@@ -309,8 +309,9 @@ impl Pava {
     }
 }
 
-/// Below this many points one thread runs PAVA; above, the two halves run in parallel.
-const PARALLEL_PAVA_MIN: usize = 50_000;
+/// Below this many points one thread runs PAVA; above, the two halves run in parallel (as
+/// the sort's `PARALLEL_MIN`: below, the hand-off to a worker costs more than half the pass).
+const PARALLEL_PAVA_MIN: usize = 1 << 18;
 
 /// PAVA over n x-sorted points: `feed(pava, range)` runs `pava` over the points in `range`, and
 /// `x(i)` is the x of point i; a cut must open a new group of x closer than `resolution`.
