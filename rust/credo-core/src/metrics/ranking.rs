@@ -116,29 +116,65 @@ fn auroc_hard_labels(scores: &[f64], y: &[f64]) -> Option<f64> {
     }
     let (pos, neg) = split.split_at_mut(np);
     let (tmp_pos, tmp_neg) = tmp.split_at_mut(np);
-    let sort = |keys: &mut [u64], tmp: &mut [u64]| sort_keys_in(keys, tmp);
-    // Two sorts in parallel only when each is long enough to outweigh a hand-off to the pool.
-    let (pos_in_tmp, neg_in_tmp) = if np.min(nn) >= 1 << 14 {
-        crate::parallel::join(|| sort(pos, tmp_pos), || sort(neg, tmp_neg))
+    // The larger class is sorted in up to four pieces of about the smaller one's size, so the
+    // sorts (and the merges below, one per piece) share out evenly over the threads even when
+    // one class is three times the other; the area is an exact integer sum, so neither the
+    // pieces nor the thread count change it.
+    let pos_larger = np >= nn;
+    let (large, tmp_large, small, tmp_small) = if pos_larger {
+        (pos, tmp_pos, neg, tmp_neg)
     } else {
-        (sort(pos, tmp_pos), sort(neg, tmp_neg))
+        (neg, tmp_neg, pos, tmp_pos)
     };
-    let kp: &[u64] = if pos_in_tmp { tmp_pos } else { pos };
-    let kn: &[u64] = if neg_in_tmp { tmp_neg } else { neg };
-    Some(area_from_sorted(kp, kn) / (np as f64 * nn as f64))
+    let (l, m) = (large.len(), small.len());
+    let pieces = if m >= 1 << 14 { l.div_ceil(m).min(4) } else { 1 };
+    let piece = l.div_ceil(pieces);
+    let mut tasks: Vec<(&mut [u64], &mut [u64])> = large.chunks_mut(piece).zip(tmp_large.chunks_mut(piece)).collect();
+    tasks.push((small, tmp_small));
+    fn sort<'a>(_: usize, (keys, tmp): (&'a mut [u64], &'a mut [u64])) -> &'a [u64] {
+        if sort_keys_in(keys, tmp) {
+            tmp
+        } else {
+            keys
+        }
+    }
+    // In parallel only when each sort is long enough to outweigh a hand-off to the pool.
+    let mut sorted = if m >= 1 << 14 {
+        crate::parallel::map_vec(tasks, sort)
+    } else {
+        tasks.into_iter().enumerate().map(|(i, t)| sort(i, t)).collect()
+    };
+    let small_sorted = sorted.pop().unwrap_or_default();
+    let twice_area: u64 = if sorted.len() > 1 {
+        crate::parallel::map_range(sorted.len(), 1, |i| pair_area(sorted[i], small_sorted, pos_larger))
+            .iter()
+            .sum()
+    } else {
+        sorted.iter().map(|k| pair_area(k, small_sorted, pos_larger)).sum()
+    };
+    Some(twice_area as f64 / 2.0 / (np as f64 * nn as f64))
 }
 
-/// Σ over negatives of (positives with a higher score + ½ those with the same score), from
-/// the positives' and negatives' sorted keys (keys ascend as scores descend).
-fn area_from_sorted(kp: &[u64], kn: &[u64]) -> f64 {
+/// [`twice_area_from_sorted`] of a piece of the larger class against the smaller class.
+fn pair_area(large: &[u64], small: &[u64], pos_larger: bool) -> u64 {
+    if pos_larger {
+        twice_area_from_sorted(large, small)
+    } else {
+        twice_area_from_sorted(small, large)
+    }
+}
+
+/// Twice Σ over negatives of (positives with a higher score + ½ those with the same score),
+/// an exact integer, from the positives' and negatives' sorted keys (keys ascend as scores
+/// descend).
+fn twice_area_from_sorted(kp: &[u64], kn: &[u64]) -> u64 {
     let (mut i, mut j) = (0usize, 0usize);
-    let mut area = 0.0f64;
+    let mut area = 0u64;
     while j < kn.len() {
         let k = kn[j];
         while i < kp.len() && kp[i] < k {
             i += 1;
         }
-        let above = i as f64;
         let mut ties = 0usize;
         while i + ties < kp.len() && kp[i + ties] == k {
             ties += 1;
@@ -147,7 +183,7 @@ fn area_from_sorted(kp: &[u64], kn: &[u64]) -> f64 {
         while j + m < kn.len() && kn[j + m] == k {
             m += 1;
         }
-        area += m as f64 * (above + 0.5 * ties as f64);
+        area += (m * (2 * i + ties)) as u64;
         j += m;
     }
     area
@@ -468,6 +504,25 @@ mod tests {
         assert!((auroc(&s, &soft, None).unwrap() - want).abs() < 1e-12);
         assert!(auroc(&[], &[], None).is_err());
         assert!(auroc(&s, &y[1..], None).is_err());
+    }
+
+    #[test]
+    fn classes_sorted_in_pieces_give_the_grouped_value_at_any_thread_count() {
+        // positives 3x, 1/3x and 40x the negatives (the larger class in 3, 1... 4 pieces),
+        // with ties across pieces
+        for (n, every) in [(200_000usize, 4usize), (120_000, 3), (1_000_000, 41)] {
+            for pos_is_rare in [false, true] {
+                let s: Vec<f64> = (0..n).map(|i| ((i * 7919) % 65_521) as f64 / 977.0).collect();
+                let y: Vec<f64> = (0..n)
+                    .map(|i| f64::from(u8::from((i * 17 % every == 0) == pos_is_rare)))
+                    .collect();
+                let want = auroc_ranked(&rank_desc(&s), &y, None);
+                let one = crate::parallel::with_threads(Some(1), || auroc(&s, &y, None).unwrap()).unwrap();
+                let two = crate::parallel::with_threads(Some(2), || auroc(&s, &y, None).unwrap()).unwrap();
+                assert!((one - want).abs() < 1e-12, "{n} {every} {pos_is_rare}: {one} vs {want}");
+                assert_eq!(one.to_bits(), two.to_bits());
+            }
+        }
     }
 
     #[test]
