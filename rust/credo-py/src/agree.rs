@@ -43,7 +43,9 @@ fn not_a_string(obj: &Bound<'_, PyAny>, arg: &str, where_: &str) -> PyErr {
 
 /// A question's answers, from a list or a tuple, without an intermediate vector.
 enum Items<'py> {
-    List(pyo3::types::list::BoundListIterator<'py>),
+    /// A list and the next index: indexed reads, as no Python code runs while the answers are
+    /// read (the list iterator re-reads the length at every step).
+    List(Bound<'py, PyList>, usize),
     Tuple(pyo3::types::tuple::BoundTupleIterator<'py>),
 }
 
@@ -51,7 +53,11 @@ impl<'py> Iterator for Items<'py> {
     type Item = Bound<'py, PyAny>;
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Self::List(it) => it.next(),
+            Self::List(l, i) => {
+                let item = l.get_item(*i).ok()?;
+                *i += 1;
+                Some(item)
+            }
             Self::Tuple(it) => it.next(),
         }
     }
@@ -139,7 +145,7 @@ fn collect_answers<'py>(questions: &Bound<'py, PyList>, single: bool) -> PyResul
     out.offsets.push(0);
     for (qi, q) in questions.iter().enumerate() {
         let items = if let Ok(l) = q.cast::<PyList>() {
-            Items::List(l.iter())
+            Items::List(l.clone(), 0)
         } else if let Ok(t) = q.cast::<PyTuple>() {
             Items::Tuple(t.iter())
         } else {
@@ -149,7 +155,12 @@ fn collect_answers<'py>(questions: &Bound<'py, PyList>, single: bool) -> PyResul
             ));
         };
         for (ai, a) in items.enumerate() {
-            match a.cast_into::<PyString>() {
+            // An exact `str` is a pointer compare; subclasses take the general check.
+            let as_str = match a.cast_into_exact::<PyString>() {
+                Ok(s) => Ok(s),
+                Err(e) => e.into_inner().cast_into::<PyString>(),
+            };
+            match as_str {
                 Ok(s) => {
                     // SAFETY: the text lives as long as the string object, and `out.held` keeps
                     // a strong reference to it until `out` is dropped, after the last use of
