@@ -125,7 +125,7 @@ pub(crate) fn exp_slice_at(level: super::simd::SimdLevel, src: &[f64], dst: &mut
         use super::simd::SimdLevel;
         if level >= SimdLevel::Avx512 && level.supported() {
             // SAFETY: the CPU supports AVX-512F (checked just above).
-            unsafe { avx512::exp_slice(src, dst) };
+            unsafe { avx512::exp_slice::<false>(src, dst) };
             return;
         }
         if level >= SimdLevel::Avx2 && level.supported() {
@@ -136,6 +136,21 @@ pub(crate) fn exp_slice_at(level: super::simd::SimdLevel, src: &[f64], dst: &mut
     }
     let _ = level;
     exp_slice_portable(src, dst);
+}
+
+/// [`exp_slice`] for the top-k summary: at the AVX-512 level with a polynomial two multiply-adds
+/// shorter (about 4% of a summary; within about one ulp of `f64::exp` as well), the other levels
+/// as [`exp_slice`]. Chosen by the process-wide level, so every row kernel of a summary sees the
+/// same probabilities.
+pub(crate) fn exp_slice_summary(src: &[f64], dst: &mut [f64]) {
+    let level = super::simd::active();
+    #[cfg(target_arch = "x86_64")]
+    if level >= super::simd::SimdLevel::Avx512 && level.supported() {
+        // SAFETY: the CPU supports AVX-512F (checked just above).
+        unsafe { avx512::exp_slice::<true>(src, dst) };
+        return;
+    }
+    exp_slice_at(level, src, dst);
 }
 
 /// The AVX2 exponential of four float64 lanes: [`exp_poly`] with fused multiply-adds, the same
@@ -286,23 +301,65 @@ pub(crate) mod avx512 {
         _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(p), e))
     }
 
+    /// [`exp8`] with a polynomial of degree 6 instead of 7 (near-minimax on |r| ≤ ln2/32, its
+    /// error 0.26 ulp against the truncated series' 0.01) and e^r − 1 as r + r²·y: two fused
+    /// multiply-adds fewer on the ports that bound it, still within about one ulp of `f64::exp`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn exp8_deg6(c: &Consts, x: __m512d) -> __m512d {
+        // max(MIN, x) returns x when x is NaN (the second operand wins on NaN).
+        let x = _mm512_max_pd(_mm512_set1_pd(EXP64_MIN), x);
+        let k = _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * LOG2E), _mm512_set1_pd(SHIFTER));
+        let n = _mm512_sub_pd(k, _mm512_set1_pd(SHIFTER));
+        let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_HI / 16.0), x);
+        let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_LO / 16.0), r);
+        let ki = _mm512_castpd_si512(k);
+        let t_hi = _mm512_permutex2var_pd(c.t_hi[0], ki, c.t_hi[1]);
+        let t_lo = _mm512_permutex2var_pd(c.t_lo[0], ki, c.t_lo[1]);
+        let mut y = _mm512_set1_pd(DEG6_POLY[0]);
+        for &coef in &DEG6_POLY[1..] {
+            y = _mm512_fmadd_pd(y, r, _mm512_set1_pd(coef));
+        }
+        // q = e^r − 1 = r + r²·y.
+        let q = _mm512_fmadd_pd(y, _mm512_mul_pd(r, r), r);
+        let p = _mm512_add_pd(t_hi, _mm512_fmadd_pd(t_hi, q, t_lo));
+        let e = _mm512_and_si512(
+            _mm512_slli_epi64::<48>(ki),
+            _mm512_set1_epi64(0xFFF0_0000_0000_0000u64 as i64),
+        );
+        _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(p), e))
+    }
+
+    /// (e^r − 1 − r)/r² on |r| ≤ ln2/32 to degree 4, from the highest power: the Chebyshev
+    /// interpolant (5 nodes, computed with 60 digits), 0.26 ulp of e^r at most.
+    const DEG6_POLY: [f64; 5] = [
+        0.001_388_903_437_769_301_2,
+        0.008_333_449_724_528_355,
+        0.041_666_666_664_959_766,
+        0.166_666_666_653_011_44,
+        0.5,
+    ];
+
+    /// `dst[i] = e^max(src[i], EXP64_MIN)` with [`exp8`], or with [`exp8_deg6`] when `DEG6`.
+    ///
     /// # Safety
     /// The CPU must support AVX-512F.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn exp_slice(src: &[f64], dst: &mut [f64]) {
+    pub(super) unsafe fn exp_slice<const DEG6: bool>(src: &[f64], dst: &mut [f64]) {
         let c = Consts::new();
+        let exp = |x| if DEG6 { exp8_deg6(&c, x) } else { exp8(&c, x) };
         let len = src.len().min(dst.len());
         let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
         let mut i = 0;
         while i + 8 <= len {
             // SAFETY: entries i … i + 7 are inside both slices.
-            unsafe { _mm512_storeu_pd(d.add(i), exp8(&c, _mm512_loadu_pd(s.add(i)))) };
+            unsafe { _mm512_storeu_pd(d.add(i), exp(_mm512_loadu_pd(s.add(i)))) };
             i += 8;
         }
         if i < len {
             let m = ((1u32 << (len - i)) - 1) as __mmask8;
             // SAFETY: the masked load and store touch only entries i … len − 1.
-            unsafe { _mm512_mask_storeu_pd(d.add(i), m, exp8(&c, _mm512_maskz_loadu_pd(m, s.add(i)))) };
+            unsafe { _mm512_mask_storeu_pd(d.add(i), m, exp(_mm512_maskz_loadu_pd(m, s.add(i)))) };
         }
     }
 }
@@ -433,6 +490,21 @@ mod tests {
             exp_slice_at(level, &[f64::NAN; 9], &mut nan);
             assert!(nan.iter().all(|v| v.is_nan()), "{}", level.name());
         }
+        // The top-k summary's slice (the shorter polynomial at AVX-512): as close.
+        for len in [xs.len(), 1, 3, 8, 13] {
+            let mut a = vec![f64::NAN; len];
+            exp_slice_summary(&xs[..len], &mut a);
+            for (&x, &got) in xs.iter().zip(&a) {
+                let want = x.max(EXP64_MIN).exp();
+                assert!(
+                    ((got - want) / want).abs() < 4e-16,
+                    "summary exp({x}) = {got}, want {want}"
+                );
+            }
+        }
+        let mut nan = [0.0; 9];
+        exp_slice_summary(&[f64::NAN; 9], &mut nan);
+        assert!(nan.iter().all(|v| v.is_nan()));
         assert_eq!(exp_le0(0.0), 1.0);
         // −x ln x over (0, 1], normal and near the subnormal edge, against f64::ln.
         let xs: Vec<f64> = (1..200_000)

@@ -12,7 +12,7 @@
 
 use std::cell::Cell;
 
-use super::exp64::{exp_le0, exp_slice, EXP64_MIN};
+use super::exp64::{exp_le0, exp_slice_summary, EXP64_MIN};
 use super::simd::{active, SimdLevel};
 use super::topk::{chosen_above_zero, entry_above_zero, TopkOptions, POSITIVE_SLACK};
 use super::topk_aggregate::{aggregate, Columns, COLUMNS};
@@ -249,7 +249,7 @@ fn reduce_block(
     let width = b.width;
     let rows = b.top.len() / width;
     let block_probs = &mut probs[..b.top.len()];
-    exp_slice(b.top, block_probs);
+    exp_slice_summary(b.top, block_probs);
     let rows_here = Block {
         top: b.top,
         probs: block_probs,
