@@ -87,15 +87,19 @@ pub fn plain_decimal(b: &[u8]) -> Option<(f64, usize)> {
         // The fraction as a block of 8 or 16 places (its digits, then zeros: the same number,
         // read without a loop), when the integer and the block fit 19 digits.
         if let Some((f, q_wide, n)) = fraction_block(b, i) {
-            if digits + q_wide <= MAX_DIGITS && !matches!(b.get(i + n), Some(b'e' | b'E')) {
+            // A negative exponent (the form small float32 logprobs take: `-1.9361265e-07`)
+            // adds to the places.
+            let (places, used) = negative_exponent(b, i + n)?;
+            let q = q_wide + places;
+            if digits + q_wide <= MAX_DIGITS && q < POW5.len() {
                 let w = w * POW10[q_wide] + f;
                 let magnitude = if w <= 1 << 53 {
                     // Clinger's fast path: both exact doubles, one correctly rounded division.
-                    w as f64 / POW10_F64[q_wide]
+                    w as f64 / POW10_F64[q]
                 } else {
-                    eisel_lemire(w, q_wide)?
+                    eisel_lemire(w, q)?
                 };
-                return Some((if neg { -magnitude } else { magnitude }, i + n));
+                return Some((if neg { -magnitude } else { magnitude }, i + n + used));
             }
         }
         let start = i;
@@ -135,16 +139,40 @@ const POW10: [u64; 20] = {
     t
 };
 
-/// 10^0 … 10^19 as doubles (exact: every power of ten up to 10^22 is).
-const POW10_F64: [f64; 20] = {
-    let mut t = [1f64; 20];
+/// 10^0 … 10^22 as doubles (exact: every power of ten up to 10^22 is).
+const POW10_F64: [f64; 23] = {
+    let mut t = [1f64; 23];
     let mut i = 1;
-    while i < 20 {
+    while i < 23 {
         t[i] = t[i - 1] * 10.0;
         i += 1;
     }
     t
 };
+
+/// The exponent at `b[i]`, if any, as `(places, bytes)`: `(0, 0)` for none, `(e, len)` for
+/// `e-DD` or `E-DD` (one or two digits). `None` for any other exponent (a positive one, three
+/// digits or more, a malformed one): the general parser reads those.
+#[inline(always)]
+fn negative_exponent(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    if !matches!(b.get(i), Some(b'e' | b'E')) {
+        return Some((0, 0));
+    }
+    if b.get(i + 1) != Some(&b'-') {
+        return None;
+    }
+    let d1 = b.get(i + 2).filter(|c| c.is_ascii_digit())?;
+    let first = usize::from(d1 - b'0');
+    match b.get(i + 3) {
+        Some(d2) if d2.is_ascii_digit() => {
+            if b.get(i + 4).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+            Some((first * 10 + usize::from(d2 - b'0'), 4))
+        }
+        _ => Some((first, 3)),
+    }
+}
 
 /// A bit set in the high bit of each byte of `v` that is not an ASCII digit (exact up to and
 /// including the lowest such byte, the only one read: no carry or borrow reaches it from below).
@@ -251,10 +279,12 @@ mod tests {
     use crate::rng::SplitMix64;
 
     /// Holds `plain_decimal` to `str::parse` on `s` (and to `None` where it declines), alone and
-    /// followed by what comes after a logprob in a body (where the fraction is read by blocks).
+    /// followed by what comes after a logprob in a body (where the fraction is read by blocks);
+    /// whether any of them was read.
     fn check(s: &str) -> bool {
         let want: f64 = s.parse().unwrap();
         let alone = plain_decimal(s.as_bytes());
+        let mut read = alone.is_some();
         for tail in [
             "",
             ", \"bytes\": [32, 119, 111]}",
@@ -267,12 +297,13 @@ mod tests {
                 Some((v, n)) => {
                     assert_eq!(n, s.len(), "{text}");
                     assert_eq!(v.to_bits(), want.to_bits(), "{text}: {v} vs {want}");
+                    read = true;
                 }
                 // The blocks take a subset of what the digit loop takes.
                 None => assert!(alone.is_none(), "{text} declined"),
             }
         }
-        alone.is_some()
+        read
     }
 
     #[test]
@@ -293,8 +324,27 @@ mod tests {
                 }
             }
         }
-        for text in ["-0.5e-3, ", "-0.12345678E2}      ", "-0.1234567890123456e1        "] {
+        // Positive or three-digit exponents, and malformed ones, go to the general parser.
+        for text in [
+            "-0.12345678E2}      ",
+            "-0.1234567890123456e1        ",
+            "-1.5e+07, \"bytes\": [1, 2]      ",
+            "-1.5e-123, \"bytes\": [1, 2]     ",
+            "-1.5e-, \"bytes\": [1, 2]        ",
+            "-1.5e, \"bytes\": [1, 2]         ",
+        ] {
             assert!(plain_decimal(text.as_bytes()).is_none(), "{text}");
+        }
+        // Negative exponents of one or two digits are read, exactly.
+        for s in [
+            "-0.5e-3",
+            "-1.9361265e-07",
+            "-5.5122365E-7",
+            "-1.0e-14",
+            "-9.999999e-14",
+            "-0.0e-5",
+        ] {
+            assert!(check(s), "{s} declined");
         }
         assert!(zero_filled(u64::from_le_bytes(*b"12345678"), 3) == u64::from_le_bytes(*b"12300000"));
     }
@@ -360,9 +410,11 @@ mod tests {
             // Shortest round-trip text of logprob-like values, and fixed precisions.
             let x = -(g.next_f64() * 10f64.powi((i % 7) as i32 - 3));
             let s = format!("{x:?}");
-            if !s.contains('e') {
-                taken += usize::from(check(&s));
-            }
+            taken += usize::from(check(&s));
+            // Exponent forms as Python writes small values (`-1.9361265e-07`).
+            let s = format!("{x:e}").replace("e-", "e-0");
+            check(&s);
+            check(&format!("{x:e}"));
             let s = format!("{x:.*}", i % 20);
             taken += usize::from(check(&s));
         }
