@@ -61,9 +61,14 @@ pub fn conformal_quantile(scores: &[f64], alpha: f64, mode: QuantileMode, raise_
     if scores.is_empty() {
         return Err(CredoError::empty("scores", "needs at least one calibration score"));
     }
-    check_not_nan("scores", scores)?;
     let n = scores.len();
-    let k = conformal_rank(n, alpha, mode)?;
+    let rank = conformal_rank(n, alpha, mode);
+    if let Some(k) = rank.as_ref().ok().copied().filter(|&k| k <= n) {
+        // the NaN check rides on the selection's one pass over the scores
+        return kth_smallest_checked(scores, k).ok_or_else(|| nan_error(scores));
+    }
+    check_not_nan("scores", scores)?;
+    let k = rank?;
     if k > n {
         if raise_if_infinite {
             let need = min_calibration_size(alpha, mode)?;
@@ -77,11 +82,100 @@ pub fn conformal_quantile(scores: &[f64], alpha: f64, mode: QuantileMode, raise_
     Ok(kth_smallest(scores, k))
 }
 
-/// The k-th smallest (1-based) of values without NaN, in O(n).
+fn nan_error(scores: &[f64]) -> CredoError {
+    check_not_nan("scores", scores)
+        .err()
+        .unwrap_or_else(|| CredoError::non_finite("scores", "NaN"))
+}
+
+/// The k-th smallest (1-based, 1 ≤ k ≤ n) of values without NaN, in O(n), in the order of
+/// [`f64::total_cmp`] (−0.0 before +0.0).
 pub fn kth_smallest(values: &[f64], k: usize) -> f64 {
-    let mut work = values.to_vec();
-    let (_, kth, _) = work.select_nth_unstable_by(k - 1, f64::total_cmp);
-    *kth
+    let mut keys: Vec<u64> = values.iter().map(|&x| order_key(x)).collect();
+    from_order_key(*keys.select_nth_unstable(k - 1).1)
+}
+
+/// A float's bits as an unsigned integer in the order of [`f64::total_cmp`], so that selection
+/// compares plain integers.
+#[inline(always)]
+fn order_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | 1 << 63
+    }
+}
+
+fn from_order_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// Below this many values, selection runs on a plain copy of all keys.
+const SAMPLED_SELECT_MIN: usize = 8192;
+/// Values sampled to bracket the k-th (Floyd & Rivest's idea).
+const SAMPLE: usize = 1024;
+
+/// [`kth_smallest`], or `None` when a value is NaN, in one pass over `values`: the k-th lies,
+/// with high probability, between two order statistics of an evenly spaced sample; the pass
+/// counts the values below that bracket and keeps the few inside it (branch-free), then selects
+/// among those. When the bracket misses (rare; any input is still answered exactly), all keys
+/// are selected from.
+pub fn kth_smallest_checked(values: &[f64], k: usize) -> Option<f64> {
+    let n = values.len();
+    assert!((1..=n).contains(&k), "rank {k} outside 1..={n}");
+    if n < SAMPLED_SELECT_MIN {
+        let mut nan = false;
+        let mut keys: Vec<u64> = (values.iter())
+            .map(|&x| {
+                nan |= x.is_nan();
+                order_key(x)
+            })
+            .collect();
+        return (!nan).then(|| from_order_key(*keys.select_nth_unstable(k - 1).1));
+    }
+    let (lo, hi) = bracket(values, k);
+    let mut inside: Vec<u64> = Vec::with_capacity(n);
+    let (mut below, mut len, mut nan) = (0usize, 0usize, false);
+    let slots = inside.spare_capacity_mut();
+    for &x in values {
+        let key = order_key(x);
+        nan |= x.is_nan();
+        below += usize::from(key < lo);
+        slots[len].write(key);
+        len += usize::from(key >= lo && key <= hi);
+    }
+    if nan {
+        return None;
+    }
+    // SAFETY: slots[..len] were written (each kept key is written before len passes it).
+    unsafe { inside.set_len(len) };
+    if below < k && k <= below + len {
+        return Some(from_order_key(*inside.select_nth_unstable(k - 1 - below).1));
+    }
+    Some(kth_smallest(values, k))
+}
+
+/// Keys bracketing the k-th smallest of `values` (n ≥ [`SAMPLED_SELECT_MIN`]): the sample's
+/// order statistics about 3 standard deviations either side of its rank k·m/n.
+fn bracket(values: &[f64], k: usize) -> (u64, u64) {
+    let n = values.len();
+    let mut sample: Vec<u64> = (0..SAMPLE)
+        .map(|i| order_key(values[(2 * i + 1) * n / (2 * SAMPLE)]))
+        .collect();
+    sample.sort_unstable();
+    let m = SAMPLE as f64;
+    let p = k as f64 / n as f64;
+    let centre = p * m;
+    let spread = 3.0 * (m * p * (1.0 - p)).sqrt() + 2.0;
+    let (lo, hi) = (centre - spread, centre + spread);
+    let lo = if lo < 0.0 { 0 } else { sample[lo as usize] };
+    let hi = if hi >= m - 1.0 {
+        u64::MAX
+    } else {
+        sample[hi.ceil() as usize]
+    };
+    (lo, hi)
 }
 
 /// The smallest n for which the quantile at level α is finite.
@@ -170,6 +264,93 @@ mod tests {
         assert!(conformal_quantile(&s, 1.0, QuantileMode::Exact, false).is_err());
         assert_eq!(min_calibration_size(0.1, QuantileMode::Exact).unwrap(), 9);
         assert_eq!(min_calibration_size(0.05, QuantileMode::Exact).unwrap(), 19);
+    }
+
+    fn lcg(state: &mut u64) -> u64 {
+        *state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        *state >> 11
+    }
+
+    fn by_sorting(values: &[f64], k: usize) -> f64 {
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[k - 1]
+    }
+
+    /// The sampled selection against a full sort, on inputs that bracket well and inputs made
+    /// to defeat the sample (the exact fallback), at sizes either side of the sampling cut-off.
+    #[test]
+    fn selection_matches_sorting() {
+        let mut st = 5u64;
+        for n in [
+            1,
+            2,
+            3,
+            1000,
+            SAMPLED_SELECT_MIN - 1,
+            SAMPLED_SELECT_MIN,
+            SAMPLED_SELECT_MIN + 1,
+            50_000,
+        ] {
+            let uniform: Vec<f64> = (0..n)
+                .map(|_| (lcg(&mut st) as f64 / (1u64 << 53) as f64).powi(3))
+                .collect();
+            let ties: Vec<f64> = (0..n).map(|_| (lcg(&mut st) % 5) as f64 / 4.0).collect();
+            let sorted: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let reversed: Vec<f64> = sorted.iter().rev().copied().collect();
+            let specials: Vec<f64> = (0..n)
+                .map(|i| [f64::NEG_INFINITY, -0.0, 0.0, f64::INFINITY, 0.5, -1.0][i % 6])
+                .collect();
+            // the sampled positions (2i + 1)·n / 2m hold 0, the rest 1: the sample sees only 0
+            let mut fooled = vec![1.0; n];
+            for i in 0..SAMPLE {
+                if let Some(x) = fooled.get_mut((2 * i + 1) * n / (2 * SAMPLE)) {
+                    *x = 0.0;
+                }
+            }
+            for values in [&uniform, &ties, &sorted, &reversed, &specials, &fooled] {
+                for k in [1, 2, n / 2, n * 9 / 10, n - 1, n] {
+                    let k = k.clamp(1, n);
+                    let want = by_sorting(values, k);
+                    let got = kth_smallest_checked(values, k).unwrap();
+                    assert_eq!(got.to_bits(), want.to_bits(), "n={n} k={k}");
+                    assert_eq!(kth_smallest(values, k).to_bits(), want.to_bits());
+                }
+                for at in [0, n / 2, n - 1] {
+                    let mut bad = values.clone();
+                    bad[at] = f64::NAN;
+                    assert_eq!(kth_smallest_checked(&bad, n.div_ceil(2)), None, "n={n} NaN at {at}");
+                }
+            }
+        }
+    }
+
+    /// The quantile is the k-th order statistic with k = ⌈(n+1)(1−α)⌉ exactly at the edges: the
+    /// smallest n with a finite quantile takes the maximum, one fewer gives +∞.
+    #[test]
+    fn quantile_index_at_the_edge_sizes() {
+        let mut st = 9u64;
+        for alpha in [0.5, 0.2, 0.1, 0.05, 0.01, 0.001, 1e-4] {
+            for mode in [QuantileMode::Exact, QuantileMode::Compat] {
+                let n_min = min_calibration_size(alpha, mode).unwrap();
+                for n in [n_min.saturating_sub(1).max(1), n_min, n_min + 1, 10 * n_min + 7] {
+                    let scores: Vec<f64> = (0..n).map(|_| lcg(&mut st) as f64 / (1u64 << 53) as f64).collect();
+                    let k = conformal_rank(n, alpha, mode).unwrap();
+                    let q = conformal_quantile(&scores, alpha, mode, false).unwrap();
+                    if n < n_min {
+                        assert!(k > n && q == f64::INFINITY, "alpha={alpha} n={n}");
+                    } else {
+                        assert!(k <= n);
+                        assert_eq!(q, by_sorting(&scores, k), "alpha={alpha} n={n} k={k}");
+                        if n == n_min {
+                            assert_eq!(k, n, "the smallest finite size takes the largest score");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
