@@ -847,6 +847,12 @@ def test_sets_identical_for_any_thread_count(rng):
             one = cs.predict_sets(p, threads=1)
             np.testing.assert_array_equal(one, cs.predict_sets(p, threads=2))
             np.testing.assert_array_equal(one, cs.predict_sets(p))
+    # above 16 MiB the LAC pass is split across threads; below it runs on the calling thread
+    big = rng.random((21_000, 100))
+    cs = ConformalSets(0.1).fit(big, rng.integers(0, 100, 21_000))
+    one = cs.predict_sets(big, threads=1)
+    np.testing.assert_array_equal(one, cs.predict_sets(big, threads=2))
+    np.testing.assert_array_equal(one, (1.0 - big) <= cs.quantile_)
     with pytest.raises(credo.InvalidArgumentError, match=r"^threads:"):
         cs.predict_sets(probs, threads=0)
 

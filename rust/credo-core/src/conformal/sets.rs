@@ -468,6 +468,36 @@ pub fn predict_sets<T: Prob>(
     Ok(out)
 }
 
+/// The LAC sets of rows in chunks of `rows` (in parallel when there are several): each chunk's
+/// first value outside [0, 1], if any (shape and threshold lengths already checked).
+fn lac_sets_into<T: Prob>(
+    probs: &[T],
+    k: usize,
+    q: Thresholds<'_>,
+    out: &mut [MaybeUninit<bool>],
+    rows: usize,
+) -> Vec<Option<usize>> {
+    let floors: Vec<T> = match q {
+        Thresholds::Single(t) => vec![T::lac_floor(t)],
+        Thresholds::PerClass(v) | Thresholds::PerRow(v) => v.iter().map(|&t| T::lac_floor(t)).collect(),
+    };
+    let floor = match q {
+        Thresholds::Single(_) => LacFloor::Single(floors[0]),
+        Thresholds::PerClass(_) => LacFloor::PerClass(&floors),
+        Thresholds::PerRow(_) => LacFloor::PerRow(&floors),
+    };
+    crate::parallel::map_chunks_mut(out, rows * k, |c, o| {
+        let start = c * rows * k;
+        let p = &probs[start..start + o.len()];
+        lac_compare_dispatch(p, o, &floor, k, c * rows)
+            .then(|| first_bad(p).map(|i| start + i))
+            .flatten()
+    })
+}
+
+/// The largest input (bytes) of the LAC set pass that runs on the calling thread alone.
+const LAC_SERIAL_BYTES: usize = 16 << 20;
+
 /// All of `o` set to `false`, as initialised bools.
 fn init_false(o: &mut [MaybeUninit<bool>]) -> &mut [bool] {
     o.fill(MaybeUninit::new(false));
@@ -497,22 +527,16 @@ pub fn predict_sets_into<T: Prob>(
     }
     const ROWS: usize = 1024;
     let bad = if score == Score::Lac {
-        let floors: Vec<T> = match q {
-            Thresholds::Single(t) => vec![T::lac_floor(t)],
-            Thresholds::PerClass(v) | Thresholds::PerRow(v) => v.iter().map(|&t| T::lac_floor(t)).collect(),
+        // Input that fits a last-level cache is one chunk, compared on the calling thread: a
+        // second thread gains nothing there (the pass is bound by the cache's bandwidth) and
+        // its wake-up costs milliseconds on a loaded machine. Larger input is bound by memory
+        // bandwidth, which a second core adds to.
+        let rows = if std::mem::size_of_val(probs) <= LAC_SERIAL_BYTES {
+            n
+        } else {
+            ROWS
         };
-        let floor = match q {
-            Thresholds::Single(_) => LacFloor::Single(floors[0]),
-            Thresholds::PerClass(_) => LacFloor::PerClass(&floors),
-            Thresholds::PerRow(_) => LacFloor::PerRow(&floors),
-        };
-        crate::parallel::map_chunks_mut(out, ROWS * k, |c, o| {
-            let start = c * ROWS * k;
-            let p = &probs[start..start + o.len()];
-            lac_compare_dispatch(p, o, &floor, k, c * ROWS)
-                .then(|| first_bad(p).map(|i| start + i))
-                .flatten()
-        })
+        lac_sets_into(probs, k, q, out, rows)
     } else {
         let u = if last == LastLabel::Randomized {
             uniforms(n, seed)
@@ -662,6 +686,54 @@ mod tests {
         bad[1500 * k + (1500 % k)] = 1.5;
         let e = calibration_scores(&bad, n, k, &labels, Score::Lac, 0).unwrap_err();
         assert!(e.to_string().contains(&format!("(1500, {})", 1500 % k)), "{e}");
+    }
+
+    /// The LAC pass gives the same sets and the same first bad index whatever the chunking (one
+    /// chunk on the calling thread, or many, in parallel), for every kind of threshold.
+    #[test]
+    fn lac_sets_do_not_depend_on_the_chunking() {
+        let (n, k) = (3001, 13);
+        let mut st = 17u64;
+        let p: Vec<f64> = (0..n * k).map(|_| lcg(&mut st)).collect();
+        let per_class: Vec<f64> = (0..k).map(|_| lcg(&mut st)).collect();
+        let per_row: Vec<f64> = (0..n).map(|_| lcg(&mut st)).collect();
+        let sets = |p: &[f64], q, rows| {
+            let mut out = vec![MaybeUninit::new(true); n * k];
+            let bad = lac_sets_into(p, k, q, &mut out, rows).into_iter().flatten().min();
+            // SAFETY: lac_sets_into wrote every slot (and each was initialised before anyway).
+            (
+                out.iter().map(|m| unsafe { m.assume_init() }).collect::<Vec<bool>>(),
+                bad,
+            )
+        };
+        for q in [
+            Thresholds::Single(0.6),
+            Thresholds::PerClass(&per_class),
+            Thresholds::PerRow(&per_row),
+        ] {
+            let (want, bad) = sets(&p, q, n);
+            assert_eq!(bad, None);
+            let exact: Vec<bool> = (p.iter().enumerate())
+                .map(|(j, &x)| {
+                    1.0 - x
+                        <= match q {
+                            Thresholds::Single(t) => t,
+                            Thresholds::PerClass(v) => v[j % k],
+                            Thresholds::PerRow(v) => v[j / k],
+                        }
+                })
+                .collect();
+            assert_eq!(want, exact);
+            for rows in [1, 7, 1024] {
+                assert_eq!(sets(&p, q, rows), (want.clone(), None), "rows={rows}");
+            }
+            let mut with_bad = p.clone();
+            with_bad[2000 * k + 5] = 1.5;
+            with_bad[2500 * k] = f64::NAN;
+            for rows in [1, 7, 1024, n] {
+                assert_eq!(sets(&with_bad, q, rows).1, Some(2000 * k + 5), "rows={rows}");
+            }
+        }
     }
 
     #[test]
