@@ -7,7 +7,9 @@ tokens × top-20 with every field OpenAI writes — ``bytes`` arrays, usage, fin
 * body → arrays (``credo.formats.from_openai(body)``, the native scanner): p50 ≤ 150 µs on the
   full run, and ≥ 5× faster than ``orjson.loads`` of the same body alone (which only builds
   dicts), ≥ 50× faster than ``json.loads`` + the pure-Python reader credo shipped before
-  (``tests/_formats_ref.py``);
+  (``tests/_formats_ref.py``); the same completion again with the logprobs written as OpenAI writes
+  them (float32's shortest text, a smaller body) beside the fixture's float64 17-digit text (as
+  vLLM writes them);
 * dicts → arrays and the openai SDK's ``ChatCompletion`` → arrays (native traversal) against the
   pure-Python reader on the same objects: the goal is 15× (the gate: benches/targets.toml,
   where every target here and its noise margin is stated);
@@ -22,6 +24,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -89,6 +92,30 @@ def test_body_to_arrays(response: dict) -> None:  # type: ignore[type-arg]
     # An absolute bound, asserted only on the full run (a quiet machine); reported by both.
     gate = None if QUICK else "reader.body.p50_abs"
     record_bound(f"body {kb:.0f} kB ({T}x{K}) -> arrays, p50", p50, "150 µs", 150e-6, gate)
+
+
+def _float32_text(node: Any) -> Any:
+    """``node`` with every logprob rounded to float32 and written as its shortest text, as OpenAI
+    writes them (``-0.31725305``, ``-1.9361265e-07``); the fixture writes float64's 17 digits, as
+    vLLM does."""
+    if isinstance(node, dict):
+        return {k: float(str(np.float32(v))) if k == "logprob" else _float32_text(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_float32_text(v) for v in node]
+    return node
+
+
+def test_openai_float32_text_body_to_arrays(response: dict) -> None:  # type: ignore[type-arg]
+    """The same completion with OpenAI's float32 logprob text (a smaller body, shorter numbers)."""
+    body = data.body(_float32_text(response))
+    ref = python_reader(json.loads(body))
+    got = from_openai(body)
+    assert np.array_equal(got.top_logprobs.view(np.uint64), ref[0].view(np.uint64))
+    credo_s, orjson_s = median_times_interleaved([lambda: from_openai(body), lambda: orjson.loads(body)], repeat=REPEAT)
+    work = f"body {len(body) / 1e3:.0f} kB ({T}x{K}, OpenAI's float32 text) -> arrays"
+    record(work, credo_s, "orjson.loads (dicts only)", orjson_s)
+    p50 = _p50(lambda: from_openai(body), 300 if QUICK else 2000)
+    record_bound(f"{work}, p50", p50, "150 µs", 150e-6)
 
 
 def test_dicts_and_sdk_objects_to_arrays(response: dict) -> None:  # type: ignore[type-arg]
