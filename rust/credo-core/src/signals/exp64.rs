@@ -268,10 +268,11 @@ pub(crate) mod avx512 {
         [half(&bits[..8]), half(&bits[8..])]
     }
 
-    /// e^max(x, EXP64_MIN) of eight lanes (NaN stays NaN).
+    /// The argument reduction both exponentials share: x = n·ln2/16 + r with |r| ≤ ln2/32,
+    /// returned as (r, the shifted n whose low bits hold n, T_HI(j), T_LO(j)).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    pub(crate) fn exp8(c: &Consts, x: __m512d) -> __m512d {
+    fn reduce8(c: &Consts, x: __m512d) -> (__m512d, __m512i, __m512d, __m512d) {
         // max(MIN, x) returns x when x is NaN (the second operand wins on NaN).
         let x = _mm512_max_pd(_mm512_set1_pd(EXP64_MIN), x);
         let k = _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * LOG2E), _mm512_set1_pd(SHIFTER));
@@ -284,12 +285,14 @@ pub(crate) mod avx512 {
         let ki = _mm512_castpd_si512(k);
         let t_hi = _mm512_permutex2var_pd(c.t_hi[0], ki, c.t_hi[1]);
         let t_lo = _mm512_permutex2var_pd(c.t_lo[0], ki, c.t_lo[1]);
-        let mut y = _mm512_set1_pd(1.0 / 5040.0);
-        for coef in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5] {
-            y = _mm512_fmadd_pd(y, r, _mm512_set1_pd(coef));
-        }
-        // q = e^r − 1 = r·(1 + r·y); 2^(j/16)·e^r = T_HI + (T_HI·q + T_LO).
-        let q = _mm512_mul_pd(r, _mm512_fmadd_pd(y, r, _mm512_set1_pd(1.0)));
+        (r, ki, t_hi, t_lo)
+    }
+
+    /// 2^(j/16)·e^r·2^e from q = e^r − 1 and [`reduce8`]'s n and table entries.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn scale8(q: __m512d, ki: __m512i, t_hi: __m512d, t_lo: __m512d) -> __m512d {
+        // 2^(j/16)·e^r = T_HI + (T_HI·q + T_LO).
         let p = _mm512_add_pd(t_hi, _mm512_fmadd_pd(t_hi, q, t_lo));
         // 2^e by adding e to the exponent field: (n << 48) keeps n's low 16 bits on top, of
         // which bits 4–15 (e mod 2¹²) land on the exponent field's 12 bits; p and the result
@@ -301,33 +304,34 @@ pub(crate) mod avx512 {
         _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(p), e))
     }
 
+    /// e^max(x, EXP64_MIN) of eight lanes (NaN stays NaN).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn exp8(c: &Consts, x: __m512d) -> __m512d {
+        let (r, ki, t_hi, t_lo) = reduce8(c, x);
+        let mut y = _mm512_set1_pd(1.0 / 5040.0);
+        for coef in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5] {
+            y = _mm512_fmadd_pd(y, r, _mm512_set1_pd(coef));
+        }
+        // q = e^r − 1 = r·(1 + r·y).
+        let q = _mm512_mul_pd(r, _mm512_fmadd_pd(y, r, _mm512_set1_pd(1.0)));
+        scale8(q, ki, t_hi, t_lo)
+    }
+
     /// [`exp8`] with a polynomial of degree 6 instead of 7 (near-minimax on |r| ≤ ln2/32, its
     /// error 0.26 ulp against the truncated series' 0.01) and e^r − 1 as r + r²·y: two fused
     /// multiply-adds fewer on the ports that bound it, still within about one ulp of `f64::exp`.
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn exp8_deg6(c: &Consts, x: __m512d) -> __m512d {
-        // max(MIN, x) returns x when x is NaN (the second operand wins on NaN).
-        let x = _mm512_max_pd(_mm512_set1_pd(EXP64_MIN), x);
-        let k = _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * LOG2E), _mm512_set1_pd(SHIFTER));
-        let n = _mm512_sub_pd(k, _mm512_set1_pd(SHIFTER));
-        let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_HI / 16.0), x);
-        let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_LO / 16.0), r);
-        let ki = _mm512_castpd_si512(k);
-        let t_hi = _mm512_permutex2var_pd(c.t_hi[0], ki, c.t_hi[1]);
-        let t_lo = _mm512_permutex2var_pd(c.t_lo[0], ki, c.t_lo[1]);
+        let (r, ki, t_hi, t_lo) = reduce8(c, x);
         let mut y = _mm512_set1_pd(DEG6_POLY[0]);
         for &coef in &DEG6_POLY[1..] {
             y = _mm512_fmadd_pd(y, r, _mm512_set1_pd(coef));
         }
         // q = e^r − 1 = r + r²·y.
         let q = _mm512_fmadd_pd(y, _mm512_mul_pd(r, r), r);
-        let p = _mm512_add_pd(t_hi, _mm512_fmadd_pd(t_hi, q, t_lo));
-        let e = _mm512_and_si512(
-            _mm512_slli_epi64::<48>(ki),
-            _mm512_set1_epi64(0xFFF0_0000_0000_0000u64 as i64),
-        );
-        _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(p), e))
+        scale8(q, ki, t_hi, t_lo)
     }
 
     /// (e^r − 1 − r)/r² on |r| ≤ ln2/32 to degree 4, from the highest power: the Chebyshev
