@@ -38,15 +38,16 @@ def test_targets_table_is_consistent(bench_modules) -> None:  # type: ignore[no-
     assert gates, "benches/targets.toml states no gate"
     for key, g in gates.items():
         if g.kind == "threads":  # a thread gate that two threads no faster than one pass is none
-            assert g.target * (1 - g.margin) > 1.1, key
-        if g.median is not None:
-            assert g.low <= g.median <= g.high, key
-            assert g.runs >= 5, f"[{key}]: a spread needs at least 5 runs, not {g.runs}"
+            assert g.target * (1 - g.margin_here()) > 1.1, key
+        for level, s in g.spreads.items():
+            assert level in ("scalar", "avx2", "avx512", "neon"), f"[{key}]: unknown SIMD level {level}"
+            assert s.low <= s.median <= s.high, key
+            assert s.runs >= 5, f"[{key}]: a spread needs at least 5 runs, not {s.runs}"
             # the quick gate lies beyond the measured noise on the bad side
             if g.kind == "speedup":
-                assert g.median * (1 - g.margin) <= g.low, key
+                assert s.median * (1 - s.margin) <= s.low, key
             else:
-                assert g.median * (1 + g.margin) >= g.high, key
+                assert s.median * (1 + s.margin) >= s.high, key
     # every gate a bench file names is in the table, and every entry is named by a bench file
     source = "\n".join(p.read_text() for p in BENCHES.glob("bench_*.py"))
     for key in gates:
@@ -55,22 +56,74 @@ def test_targets_table_is_consistent(bench_modules) -> None:  # type: ignore[no-
         assert named, f"[{key}] is named by no bench file"
 
 
+def _spread(median: float, low: float, high: float, margin: float):  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(BENCHES))
+    try:
+        return importlib.import_module("_harness").Spread(median, low, high, 6, margin)
+    finally:
+        sys.path.remove(str(BENCHES))
+
+
 def test_quick_gate_is_median_less_margin(harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    g = harness.Gate("x", "speedup", target=10.0, margin=0.2, median=30.0, low=26.0, high=33.0)
-    b = harness.Gate("y", "bound", target=1.5, margin=0.3, median=1.2, low=1.1, high=1.35)
+    g = harness.Gate("x", "speedup", target=10.0, spreads={"avx2": _spread(30.0, 26.0, 33.0, 0.2)})
+    b = harness.Gate("y", "bound", target=1.5, spreads={"avx2": _spread(1.2, 1.1, 1.35, 0.3)})
     monkeypatch.setattr(harness, "QUICK", True)
     # the target where the median is above it (speed-up) or below it (bound), less the margin
-    assert g.required() == pytest.approx(8.0) and b.required() == pytest.approx(1.95)
-    below = harness.Gate("w", "speedup", target=10.0, margin=0.2, median=5.0, low=4.5, high=5.5)
-    assert below.required() == pytest.approx(4.0)  # below the target: held at what it reached
-    assert harness.Gate("z", "speedup", 10.0, 0.2).required() == pytest.approx(8.0)  # no median: target less margin
+    assert g.required("avx2") == pytest.approx(8.0) and b.required("avx2") == pytest.approx(1.95)
+    below = harness.Gate("w", "speedup", target=10.0, spreads={"avx2": _spread(5.0, 4.5, 5.5, 0.2)})
+    assert below.required("avx2") == pytest.approx(4.0)  # below the target: held at what it reached
+    no_spread = harness.Gate("z", "speedup", 10.0, margin=0.2)
+    assert no_spread.required("avx2") == pytest.approx(8.0)  # none measured: the target less the stated margin
     monkeypatch.setattr(harness, "QUICK", False)
-    assert g.required() == 10.0 and b.required() == 1.5
+    assert g.required("avx2") == 10.0 and b.required("avx2") == 1.5
+
+
+def test_each_simd_level_keeps_its_spread(harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Ratios differ between the project's machines: a machine is held to its own level's spread,
+    and one whose level was never measured to the most lenient measured level's."""
+    monkeypatch.setattr(harness, "QUICK", True)
+    spreads = {"avx512": _spread(6.0, 5.5, 6.5, 0.2), "avx2": _spread(4.0, 3.5, 4.2, 0.3)}
+    g = harness.Gate("s", "speedup", target=10.0, spreads=spreads)
+    assert g.required("avx512") == pytest.approx(4.8) and g.margin_here("avx512") == 0.2
+    assert g.required("avx2") == pytest.approx(2.8) and g.margin_here("avx2") == 0.3
+    assert g.required("neon") == pytest.approx(2.8)  # unmeasured: the lower requirement
+    bound_spreads = {"avx512": _spread(1.2, 1.1, 1.3, 0.2), "avx2": _spread(2.0, 1.8, 2.3, 0.3)}
+    b = harness.Gate("t", "bound", target=1.0, spreads=bound_spreads)
+    assert b.required("avx512") == pytest.approx(1.44) and b.required("scalar") == pytest.approx(2.6)
+
+
+def test_spread_writes_one_level_and_keeps_the_others(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(BENCHES))
+    try:
+        spread = importlib.import_module("spread")
+    finally:
+        sys.path.remove(str(BENCHES))
+    targets = tmp_path / "targets.toml"
+    targets.write_text(
+        '["a"]\ntarget = 10.0\n'
+        "quick.avx512 = { median = 6.0, low = 5.5, high = 6.5, runs = 6, margin = 0.20 }  # old\n\n"
+        '["b"]\nkind = "bound"\ntarget = 1.0\nmargin = 0.3  # stated while none was measured\n'
+    )
+    monkeypatch.setattr(spread, "TARGETS_FILE", targets)
+    by_gate = {
+        "a": {"kind": "speedup", "values": [4.0, 3.8, 4.1, 4.0, 3.9, 4.2]},
+        "b": {"kind": "bound", "values": [1.1, 1.2, 1.1, 1.15, 1.1, 1.1]},
+    }
+    spread.write(by_gate, "avx2", "6 quick runs")
+    import tomllib
+
+    raw = tomllib.loads(targets.read_text())
+    assert raw["a"]["quick"]["avx512"]["median"] == 6.0  # the other level's spread is kept
+    assert raw["a"]["quick"]["avx2"] == {"median": 4.0, "low": 3.8, "high": 4.2, "runs": 6, "margin": 0.2}
+    assert "margin" not in raw["b"] and raw["b"]["quick"]["avx2"]["high"] == 1.2  # the spread carries it now
+    spread.write(by_gate, "avx2", "again")  # rewriting a level replaces its line
+    assert targets.read_text().count("quick.avx2") == 2
 
 
 def test_summary_never_says_yes_below_target(harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(harness, "QUICK", True)
-    monkeypatch.setitem(harness.TARGETS, "t.speedup", harness.Gate("t.speedup", "speedup", 10.0, 0.3, median=9.0))
+    nine = {"avx2": _spread(9.0, 8.5, 9.5, 0.3), "avx512": _spread(9.0, 8.5, 9.5, 0.3)}
+    monkeypatch.setitem(harness.TARGETS, "t.speedup", harness.Gate("t.speedup", "speedup", 10.0, spreads=nine))
     harness.record("w", 1.0, "peer", 8.0, "t.speedup")  # 8x: passes the quick gate (6.3x), below 10x
     harness.record("w", 1.0, "peer2", 11.0, "t.speedup")
     harness.record("w", 1.0, "peer3", 5.0, "t.speedup")  # below the gate
@@ -81,7 +134,7 @@ def test_summary_never_says_yes_below_target(harness, monkeypatch) -> None:  # t
 
 
 def test_thread_gate_fails_when_two_threads_are_no_faster(harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setitem(harness.TARGETS, "t.threads", harness.Gate("t.threads", "threads", 1.6, 0.2))
+    monkeypatch.setitem(harness.TARGETS, "t.threads", harness.Gate("t.threads", "threads", 1.6, margin=0.2))
     monkeypatch.setattr(harness, "reference_thread_scaling", lambda: 1.95)  # a free second core
     harness.record_threads("w", 1.0, 1.0, "t.threads")  # 2 threads take as long as 1
     assert harness._RECORDS[-1]["passed"] is False and len(harness.FAILURES) == 1

@@ -15,13 +15,14 @@ to ``history.jsonl``) and the change of each ratio against the committed baselin
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,30 +47,69 @@ FAILURES: list[str] = []
 
 
 @dataclass(frozen=True)
+class Spread:
+    """Repeated quick runs of one gate on machines of one SIMD level: their median and range,
+    and the noise margin they justify (written by ``spread.py``)."""
+
+    median: float
+    low: float
+    high: float
+    runs: int
+    margin: float
+
+
+@functools.cache
+def machine_level() -> str:
+    """The SIMD level credo's kernels run at here: the key of this machine's spreads."""
+    from credo.signals import simd_level
+
+    return str(simd_level())
+
+
+@dataclass(frozen=True)
 class Gate:
     """One entry of ``benches/targets.toml``."""
 
     key: str
     kind: str  # "speedup": credo ≥ target × faster; "bound": credo ≤ target × the reference
     target: float
-    margin: float
-    median: float | None = None  # the quick run's median over the measured runs
-    low: float | None = None
-    high: float | None = None
-    runs: int = 0
+    margin: float | None = None  # stated where no spread is measured (thread gates, full-run rows)
+    spreads: Mapping[str, Spread] = field(default_factory=dict)  # by SIMD level
 
-    def required(self) -> float:
-        """What this run asserts: the target (full run); in the quick run the target or the quick
-        runs' median, whichever asks less, less the margin. (Medians measured on a loaded machine
-        can overstate a quiet machine's ratio, so the quick gate never asks more than the target
-        less the noise; below the target it holds the kernel at what it reached.)"""
-        if not QUICK:
-            return self.target
+    def _quick_level(self, s: Spread | None) -> float:
+        """The quick run's requirement from one spread: the target or the spread's median,
+        whichever asks less, less the margin. (Medians measured on a loaded machine can overstate
+        a quiet machine's ratio, so the quick gate never asks more than the target less the
+        noise; below the target it holds the kernel at what it reached.)"""
+        if s is None:
+            assert self.margin is not None, f"{self.key}: no spread and no margin"
+            return self.target * (1 + self.margin if self.kind == "bound" else 1 - self.margin)
         if self.kind == "bound":
-            level = self.target if self.median is None else max(self.median, self.target)
-            return level * (1 + self.margin)
-        level = self.target if self.median is None else min(self.median, self.target)
-        return level * (1 - self.margin)
+            return max(s.median, self.target) * (1 + s.margin)
+        return min(s.median, self.target) * (1 - s.margin)
+
+    def spread(self, level: str | None = None) -> Spread | None:
+        """The spread measured at this machine's SIMD level; at a level never measured, the
+        most lenient level's (the gate then asks no more than any measured machine reached)."""
+        if not self.spreads:
+            return None
+        here = self.spreads.get(level or machine_level())
+        if here is not None:
+            return here
+        lenient = max if self.kind == "bound" else min
+        return lenient(self.spreads.values(), key=self._quick_level)
+
+    def margin_here(self, level: str | None = None) -> float:
+        s = self.spread(level)
+        if s is not None:
+            return s.margin
+        assert self.margin is not None, f"{self.key}: no spread and no margin"
+        return self.margin
+
+    def required(self, level: str | None = None) -> float:
+        """What this run asserts: the target in the full run, the spread's requirement in the
+        quick run."""
+        return self._quick_level(self.spread(level)) if QUICK else self.target
 
     def meets(self, value: float, level: float) -> bool:
         return value >= level if self.kind == "speedup" else value <= level
@@ -79,14 +119,19 @@ def load_targets(path: Path = TARGETS_FILE) -> dict[str, Gate]:
     raw = tomllib.loads(path.read_text())
     gates = {}
     for key, e in raw.items():
-        q = e.get("quick", {})
-        gate = Gate(key, e.get("kind", "speedup"), float(e["target"]), float(e["margin"]), q.get("median"),
-                    q.get("low"), q.get("high"), q.get("runs", 0))  # fmt: skip
+        spreads = {level: Spread(**q) for level, q in e.get("quick", {}).items()}
+        margin = e.get("margin")
+        gate = Gate(key, e.get("kind", "speedup"), float(e["target"]), None if margin is None else float(margin),
+                    spreads)  # fmt: skip
         assert gate.kind in ("speedup", "bound", "threads"), f"{key}: unknown kind {gate.kind}"
-        assert 0.0 <= gate.margin and (gate.kind == "bound" or gate.margin < 1.0), f"{key}: margin {gate.margin}"
+        assert (margin is None) == bool(spreads), f"{key}: a margin comes from the spreads or, with none, is stated"
+        margins = [s.margin for s in spreads.values()] + ([] if margin is None else [float(margin)])
+        for m in margins:
+            assert 0.0 <= m and (gate.kind == "bound" or m < 1.0), f"{key}: margin {m}"
         if gate.kind == "threads":
             # a 2-thread check that passes when two threads are no faster than one checks nothing
-            assert gate.target * (1 - gate.margin) > 1.1, f"{key}: gate {gate.target}x less margin is not > 1.1x"
+            assert not spreads, f"{key}: thread gates are checked against a same-run reference, not a spread"
+            assert gate.target * (1 - gate.margin_here()) > 1.1, f"{key}: gate {gate.target}x less margin is not > 1.1x"
         gates[key] = gate
     return gates
 
@@ -205,7 +250,8 @@ def record(work: str, credo_s: float, peer: str, peer_s: float, gate: str | None
         passed,
         (
             f"{work}: credo {credo_s * 1e3:.4g} ms vs {peer} {peer_s * 1e3:.4g} ms = {ratio:.2f}x, "
-            f"required {required:.2f}x in this run (target {g.target}x, margin {g.margin:.0%}; "
+            f"required {required:.2f}x in this run (target {g.target}x, margin {g.margin_here():.0%} "
+            f"at {machine_level()}; "
             f"[{gate}] in targets.toml)"
         ),
     )
@@ -231,7 +277,7 @@ def record_bound(work: str, credo_s: float, bound_name: str, bound_s: float, gat
         passed,
         (
             f"{work}: {factor:.2f}x {bound_name}, at most {required:.2f}x allowed in this run "
-            f"(target {g.target}x, margin {g.margin:.0%}; [{gate}] in targets.toml)"
+            f"(target {g.target}x, margin {g.margin_here():.0%} at {machine_level()}; [{gate}] in targets.toml)"
         ),
     )
     return factor
@@ -273,7 +319,7 @@ def record_threads(
     g = _gate(gate)
     scaling = one_s / two_s
     if g is not None and remeasure is not None:
-        required_now = g.target * (1 - g.margin)
+        required_now = g.target * (1 - g.margin_here())
         attempts = [scaling]
         while attempts[-1] < required_now and len(attempts) < THREAD_ATTEMPTS:
             t2, t1 = remeasure()
@@ -296,7 +342,7 @@ def record_threads(
     note += f"reference 2-thread scaling {reference:.2f}x"
     # no quick median here: the quick runs were measured on a loaded machine where 2 threads
     # cannot scale, so the gate is the target less the margin in both modes
-    required = g.target * (1 - g.margin)
+    required = g.target * (1 - g.margin_here())
     if reference < MIN_REFERENCE_SCALING:
         status = f"unchecked: no free core (reference {reference:.2f}x < {MIN_REFERENCE_SCALING}x)"
         _append("threads", work, two_s, "1 thread", one_s, scaling, g, required, None, status, note)
@@ -308,7 +354,7 @@ def record_threads(
         passed,
         (
             f"{work}: 2 threads {scaling:.2f}x one thread, required {required:.2f}x (target {g.target}x, "
-            f"margin {g.margin:.0%}; [{gate}] in targets.toml; {note})"
+            f"margin {g.margin_here():.0%}; [{gate}] in targets.toml; {note})"
         ),
     )
     return scaling

@@ -91,6 +91,11 @@ def change_lines(summary: dict[str, Any], baseline: dict[str, Any] | None) -> li
     out = [f"baseline: {bm['date']}, commit {bm['commit']}, {bm['command']}, load {bm['load'][0]}"]
     if bm.get("quick") != summary["meta"]["quick"]:
         out.append("(the baseline is a different mode of run: sizes differ, compare with care)")
+    if bm.get("simd") != summary["meta"]["simd"]:
+        out.append(
+            f"(the baseline was measured at SIMD level {bm.get('simd')}, this run at {summary['meta']['simd']}: "
+            "another kind of machine, so part of each change is the machine's)"
+        )
     for r in summary["results"]:
         b = base.get(r["id"])
         if b is None:
