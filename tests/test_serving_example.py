@@ -174,6 +174,38 @@ def test_plain_completions_carry_the_decision(setup, proxy):
     assert len(actions) >= 2  # the recordings span confident and confused responses
 
 
+def test_plain_body_is_the_upstreams_with_one_field_added(setup, proxy):
+    """Over raw HTTP: every field of the upstream's body comes back as it was sent, ``"credo"``
+    is the only one added (spliced into the bytes, not re-serialised), and the header agrees."""
+    for name in setup["names"][:4]:
+        r = httpx.post(
+            f"{proxy}/chat/completions",
+            json={"model": "replay-model", "messages": [{"role": "user", "content": "hi"}]},
+            headers={"x-replay": name},
+            timeout=30,
+        )
+        assert r.status_code == 200
+        raw = (setup["recordings"] / name).read_bytes()
+        expected = _expected(setup, name)
+        assert r.content.startswith(raw[:-1] + b',"credo":')
+        assert json.loads(r.content) == {**json.loads(raw), "credo": expected}
+        assert r.headers["x-credo-action"] == expected["action"]
+        assert int(r.headers["content-length"]) == len(r.content)
+
+
+def test_splice_skips_trailing_whitespace(setup, monkeypatch):
+    monkeypatch.setenv("CREDO_OFF", "1")  # the module only: no model loaded at import
+    spec = importlib.util.spec_from_file_location("credo_example_proxy", EXAMPLE / "proxy.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    raw = (setup["recordings"] / setup["names"][0]).read_bytes()
+    decision = setup["decider"].decide(raw)
+    for tail in (b"", b"\n", b" \r\n\t "):
+        out = mod._spliced(raw + tail, decision)
+        assert json.loads(out) == {**json.loads(raw), "credo": decision_dict(decision)}
+        assert out.endswith(b"}}")
+
+
 def test_streamed_completion_ends_with_the_same_decision(setup, proxy):
     client = openai.OpenAI(base_url=proxy, api_key="test", max_retries=0)
     for name in setup["names"][:4]:

@@ -119,11 +119,21 @@ async def chat_completions(request: Request) -> Response:
         decision = DECIDER.decide(raw, domain=domain)
     except credo.CredoError as exc:  # the upstream's body is not what credo can score
         return JSONResponse({"error": {"message": f"credo: {exc}", "type": "credo_error"}}, status_code=502)
+    action = decision.action.value
+    return Response(_spliced(raw, decision), media_type="application/json", headers={"x-credo-action": action})
+
+
+def _spliced(raw: bytes, decision: credo.Decision) -> bytes:
+    """The upstream's body with the ``"credo"`` field added before its closing brace.
+
+    Spliced in rather than re-serialised, and in one copy: the body is large (~0.5 MB with 20
+    top logprobs a token) and each copy of it is a fresh allocation whose pages fault in
+    (slicing and three ``+`` cost ~200 page faults a request, as much CPU as the decision)."""
+    end = len(raw)
+    while end and raw[end - 1] in b" \t\r\n":  # without raw.rstrip(), which may copy
+        end -= 1
     extra = json.dumps(decision_dict(decision)).encode()
-    body = raw.rstrip()
-    # Splice the field in rather than re-serialise the upstream's (large) body.
-    spliced = body[:-1] + b',"credo":' + extra + b"}"
-    return Response(spliced, media_type="application/json", headers={"x-credo-action": decision.action.value})
+    return b"".join((memoryview(raw)[: end - 1], b',"credo":', extra, b"}"))
 
 
 async def _stream(
