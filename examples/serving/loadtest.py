@@ -1,9 +1,12 @@
 """A bounded load test on loopback: the latency credo adds to a proxied chat completion.
 
 Starts the replaying upstream and two copies of the proxy — one deciding with credo, one
-forwarding only (``CREDO_OFF=1``) — then sends the same requests to both in alternating blocks
-(so a slow stretch of the machine hits both alike) from ``--concurrency`` concurrent clients,
-and prints p50 / p99 latency and requests/s of each, and what credo adds.
+forwarding only (``CREDO_OFF=1``) — then sends the same requests to both in turn, one round of
+``--concurrency`` concurrent requests at a time, the order swapped every other round (A B B A:
+a slow stretch of the machine hits both alike), and prints p50 / p99 latency and requests/s of
+each, and what credo adds. On Linux it also reads each proxy process's CPU time and minor page
+faults per request from ``/proc`` (the server's own work: steadier than latency on a busy
+machine, as it does not count the time spent waiting for a core).
 
     python examples/serving/loadtest.py [--requests 2000] [--concurrency 4] [--tokens 256]
 """
@@ -48,7 +51,7 @@ def _server(cmd: list[str], port: int, env: dict[str, str]):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"server {cmd} did not start")
             time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -76,34 +79,61 @@ def prepare(tmp: Path, tokens: int) -> None:
     (tmp / "policy.toml").write_text("threshold = 0.6\ngray_zone = [0.35, 0.6]\n[domains.general]\n")
 
 
-async def _block(client: httpx.AsyncClient, url: str, n: int, concurrency: int, out: list[float]) -> None:
+async def _round(client: httpx.AsyncClient, url: str, n: int, out: list[float]) -> None:
+    """``n`` concurrent requests; their latencies appended to ``out``."""
     payload = {"model": "replay-model", "messages": [{"role": "user", "content": "hi"}]}
-    sem = asyncio.Semaphore(concurrency)
 
     async def one() -> None:
-        async with sem:
-            t0 = time.perf_counter()
-            r = await client.post(url, json=payload)
-            out.append(time.perf_counter() - t0)
-            r.raise_for_status()
+        t0 = time.perf_counter()
+        r = await client.post(url, json=payload)
+        out.append(time.perf_counter() - t0)
+        r.raise_for_status()
 
     await asyncio.gather(*(one() for _ in range(n)))
 
 
-async def measure(on: str, off: str, *, requests: int, concurrency: int, block: int = 50) -> dict[str, dict]:
-    lat: dict[str, list[float]] = {"credo": [], "forward only": []}
-    wall = {"credo": 0.0, "forward only": 0.0}
+def _usage(pid: int | None) -> tuple[float, int] | None:
+    """CPU seconds and minor page faults of process ``pid`` so far (all its threads; Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                cpu += int(f.read().split()[0])  # nanoseconds on a CPU, finer than stat's ticks
+    except (OSError, TypeError, IndexError, ValueError):
+        return None
+    return cpu / 1e9, int(fields[7])
+
+
+async def measure(
+    on: str,
+    off: str,
+    *,
+    requests: int,
+    concurrency: int,
+    warmup: int = 20,
+    pids: dict[str, int] | None = None,
+) -> dict[str, dict]:
+    """Latency percentiles (and, given the proxies' ``pids``, CPU time and page faults per
+    request) of ``requests`` requests to each proxy, sent in alternating rounds."""
+    urls = {"credo": f"{on}/v1/chat/completions", "forward only": f"{off}/v1/chat/completions"}
+    lat: dict[str, list[float]] = {name: [] for name in urls}
+    wall = dict.fromkeys(urls, 0.0)
+    pids = pids or {}
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency * 2)) as client:
-        for base in (on, off):  # warm-up
-            await _block(client, f"{base}/v1/chat/completions", 2 * concurrency, concurrency, [])
-        done = 0
-        while done < requests:
-            for name, base in (("credo", on), ("forward only", off)):
+        for url in urls.values():  # connections open, caches and the allocator warm
+            for _ in range(max(1, warmup // concurrency)):
+                await _round(client, url, concurrency, [])
+        before = {name: _usage(pids.get(name)) for name in urls}
+        order = list(urls)
+        for i in range(-(-requests // concurrency)):
+            for name in order if i % 2 == 0 else order[::-1]:
                 t0 = time.perf_counter()
-                await _block(client, f"{base}/v1/chat/completions", block, concurrency, lat[name])
+                await _round(client, urls[name], concurrency, lat[name])
                 wall[name] += time.perf_counter() - t0
-            done += block
-    out = {}
+        after = {name: _usage(pids.get(name)) for name in urls}
+    out: dict[str, dict] = {}
     for name, xs in lat.items():
         a = np.array(xs) * 1e3
         out[name] = {
@@ -112,10 +142,17 @@ async def measure(on: str, off: str, *, requests: int, concurrency: int, block: 
             "requests_per_s": len(xs) / wall[name],
             "n": len(xs),
         }
+        b, e = before[name], after[name]
+        if b is not None and e is not None:
+            out[name]["cpu_ms_per_request"] = (e[0] - b[0]) * 1e3 / len(xs)
+            out[name]["page_faults_per_request"] = (e[1] - b[1]) / len(xs)
     out["added"] = {
         "p50_ms": out["credo"]["p50_ms"] - out["forward only"]["p50_ms"],
         "p99_ms": out["credo"]["p99_ms"] - out["forward only"]["p99_ms"],
     }
+    if "cpu_ms_per_request" in out["credo"] and "cpu_ms_per_request" in out["forward only"]:
+        for key in ("cpu_ms_per_request", "page_faults_per_request"):
+            out["added"][key] = out["credo"][key] - out["forward only"][key]
     return out
 
 
@@ -136,10 +173,11 @@ def run(*, requests: int, concurrency: int, tokens: int) -> dict[str, dict]:
             p_on, p_off = _port(), _port()
             cmd = [py, "-m", "uvicorn", "--app-dir", str(HERE), "proxy:app", "--log-level", "warning", "--port"]
             with (
-                _server([*cmd, str(p_on)], p_on, proxy_env) as on,
-                _server([*cmd, str(p_off)], p_off, {**proxy_env, "CREDO_OFF": "1"}) as off,
+                _server([*cmd, str(p_on)], p_on, proxy_env) as (on, pid_on),
+                _server([*cmd, str(p_off)], p_off, {**proxy_env, "CREDO_OFF": "1"}) as (off, pid_off),
             ):
-                return asyncio.run(measure(on, off, requests=requests, concurrency=concurrency))
+                pids = {"credo": pid_on, "forward only": pid_off}
+                return asyncio.run(measure(on, off, requests=requests, concurrency=concurrency, pids=pids))
 
 
 def main() -> None:
