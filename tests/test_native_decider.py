@@ -151,6 +151,27 @@ def test_arrays_path_is_the_python_path_bit_for_bit(models, data):
     _same(native.decide(t32, chosen, **req), _python_path(model, policy, t32, chosen, req))
 
 
+def test_worded_decisions_are_reused_only_where_they_are_the_same(models):
+    """A band's decision is worded once per domain, band, action and confidence to two decimals
+    and reused: many requests on one decider, confidences sharing their two decimals included,
+    each the Python path's decision."""
+    cfg = {"threshold": 0.8, "gray_zone": [0.5, 0.8], "domains": {"general": {}, "medical": {"stakes": "high"}}}
+    policy = credo.Policy(cfg)
+    rng = np.random.default_rng(11)
+    shared = 0
+    for model in models[:5]:
+        native = compile(model, policy)
+        seen: dict[tuple[str, str], set[float]] = {}
+        for i in range(120):
+            top, chosen = _random_top(rng, int(rng.integers(1, 60)), int(rng.integers(1, 20)))
+            req = {"domain": ["general", "medical"][i % 2], "coverage": 0.95 if i % 3 else None}
+            got = native.decide(top, chosen, **req)
+            _same(got, _python_path(model, policy, top, chosen, req))
+            seen.setdefault((req["domain"], f"{got.confidence:.2f}"), set()).add(got.confidence)
+        shared += sum(len(v) > 1 for v in seen.values())
+    assert shared > 0  # some decisions came from a wording made for another confidence
+
+
 def _body(top: np.ndarray, chosen: np.ndarray, *, legacy: bool = False) -> bytes:
     """A chat (or legacy) completion body carrying the arrays (json.dumps keeps floats exact)."""
     if legacy:

@@ -446,6 +446,9 @@ class Policy:
         for name, obj in (thresholds or {}).items():
             self.set_threshold(name, obj)
         self.config = cfg
+        # Decisions of native outcomes by (domain, band, action, tier, threshold, confidence to
+        # two decimals): at most a few thousand per domain (see _from_outcome).
+        self._banded: dict[tuple[_Domain, int, int, int, float, str], dict[str, Any]] = {}
 
     # ----------------------------------------------------------------- construction
 
@@ -727,6 +730,21 @@ class Policy:
         rules' own reasons."""
         conf, rule, act, thr = outcome.confidence, outcome.rule, outcome.action, outcome.threshold
         d = self.domains[domain]
+        if _CLEARS <= rule <= _BELOW and not outcome.coverage_noted:
+            # The common case: a decision whose one reason depends on the confidence only through
+            # its two decimals, so it is worded once per domain, band, action, tier, threshold
+            # and those decimals; each call copies the fields and sets its own confidence (and
+            # the action's cost, read as _make reads it).
+            key = (d, rule, act, outcome.tier, thr, f"{conf:.2f}")
+            fields = self._banded.get(key)
+            if fields is None:
+                fields = self._banded[key] = self._band_fields(d, rule, conf, _ACTION_LIST[act], outcome.tier, thr)
+            decision = _new_object(Decision)
+            dd = decision.__dict__
+            dd.update(fields)
+            dd["confidence"] = conf
+            dd["cost"] = self.costs[fields["action"]]
+            return decision
         action = _ACTION_LIST[act]
         if rule == _R_REPETITION and repetition is not None:
             reasons = _repetition_reasons(d, repetition, attempt, action)
@@ -739,6 +757,13 @@ class Policy:
                 _band_reason(rule, conf, d.threshold_text[1], domain, d, d.gray_high, action, strict, d.stakes_rank)
             )
         return self._make(action, conf, _TIERS[outcome.tier], reasons, domain, thr)
+
+    def _band_fields(self, d: _Domain, band: int, conf: float, action: Action, tier: int, thr: float) -> dict[str, Any]:
+        """The fields of a native outcome's decision by a confidence band alone (see
+        _from_outcome)."""
+        strict = d.stakes_rank >= self._strict_rank
+        reason = _band_reason(band, conf, d.threshold_text[1], d.name, d, d.gray_high, action, strict, d.stakes_rank)
+        return dict(self._make(action, conf, _TIERS[tier], [reason], d.name, thr).__dict__)
 
     def _make(
         self, action: Action, conf: float, tier: str, reasons: list[str], domain: str, thr: float | None
