@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import socket
@@ -85,7 +86,11 @@ async def _round(client: httpx.AsyncClient, url: str, n: int, out: list[float]) 
 
     async def one() -> None:
         t0 = time.perf_counter()
-        r = await client.post(url, json=payload)
+        # Read to the end but keep nothing: a kept body (r.content) would sit in httpx's reference
+        # cycle until a GC pass, and the client's pauses would land on either proxy's latency.
+        async with client.stream("POST", url, json=payload) as r:
+            async for _ in r.aiter_raw():
+                pass
         out.append(time.perf_counter() - t0)
         r.raise_for_status()
 
@@ -127,11 +132,15 @@ async def measure(
                 await _round(client, url, concurrency, [])
         before = {name: _usage(pids.get(name)) for name in urls}
         order = list(urls)
-        for i in range(-(-requests // concurrency)):
-            for name in order if i % 2 == 0 else order[::-1]:
-                t0 = time.perf_counter()
-                await _round(client, urls[name], concurrency, lat[name])
-                wall[name] += time.perf_counter() - t0
+        gc.disable()  # the client's own collections out of the timings (it keeps little)
+        try:
+            for i in range(-(-requests // concurrency)):
+                for name in order if i % 2 == 0 else order[::-1]:
+                    t0 = time.perf_counter()
+                    await _round(client, urls[name], concurrency, lat[name])
+                    wall[name] += time.perf_counter() - t0
+        finally:
+            gc.enable()
         after = {name: _usage(pids.get(name)) for name in urls}
     out: dict[str, dict] = {}
     for name, xs in lat.items():
