@@ -18,7 +18,7 @@ from _harness import QUICK, median_times_interleaved, record, record_bound, reco
 
 import credo
 from credo.cli.bench import numpy_token_signals  # the expert NumPy peer (one exp, masked top-2)
-from credo.signals import simd_level, simd_levels
+from credo.signals import simd_levels
 
 SHAPES = [(64, 128_256), (256, 32_000)] if QUICK else [(512, 128_256), (2048, 32_000)]
 # Rounds of credo and its peer timed in turn (both get the same number; medians compared).
@@ -61,7 +61,7 @@ def _vocab(shape: tuple[int, int]) -> str:
 def test_all_signals_float32(benchmark, shape: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     x = _logits(shape)
     chosen = np.random.default_rng(2).integers(0, shape[1], shape[0])
-    work = f"all token signals [{shape[0]}, {shape[1]}] f32, 1 thread ({simd_level()})"
+    work = f"all token signals [{shape[0]}, {shape[1]}] f32, 1 thread"
     benchmark(lambda: credo.token_signals(x, chosen, threads=1))
     # The peer: credo and expert NumPy timed in turn, the same number of times, medians.
     credo_med, numpy_med = median_times_interleaved(
@@ -157,7 +157,7 @@ def test_float64_against_float32(shape: tuple[int, int]) -> None:
         [lambda: credo.token_signals(x32, chosen, threads=1), lambda: credo.token_signals(x64, chosen, threads=1)],
         repeat=9 if QUICK else 21,
     )
-    work = f"all token signals [{shape[0]}, {shape[1]}] f64, 1 thread ({simd_level()})"
+    work = f"all token signals [{shape[0]}, {shape[1]}] f64, 1 thread"
     record_bound(work, t64, "credo float32, same shape (median, interleaved)", t32, f"signals.f64.{_vocab(shape)}")
 
 
@@ -188,7 +188,7 @@ def test_avx2_against_avx512(shape: tuple[int, int]) -> None:
         record_bound(work, t2, "credo AVX-512, same input (median, interleaved)", t512)
     # float64 below AVX-512 runs in AVX2 float64 lanes (it was the scalar reference, 6.5x).
     record_bound(
-        f"all token signals [{shape[0]}, {shape[1]}] f64, 1 thread (avx2)",
+        f"all token signals [{shape[0]}, {shape[1]}] float64, 1 thread, AVX2",
         avx2[np.float64],
         "credo float32 at AVX2, same shape (medians)",
         avx2[np.float32],

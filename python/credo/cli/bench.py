@@ -10,6 +10,7 @@ machine; without ``--quick`` the sizes are the full benchmark's (``make bench``)
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import statistics
@@ -76,7 +77,6 @@ def numpy_token_signals(x: np.ndarray, chosen: np.ndarray) -> tuple[np.ndarray, 
 
 def _signals(quick: bool) -> Rows:
     import credo
-    from credo.signals import simd_level
 
     rows_, vocab = (64, 128_256) if quick else (512, 128_256)
     x = (np.random.default_rng(0).standard_normal((rows_, vocab), dtype=np.float32) * 3).astype(np.float32)
@@ -87,7 +87,7 @@ def _signals(quick: bool) -> Rows:
         return credo.token_signals(x, chosen, threads=1)
 
     out = _pairs(
-        f"all token signals [{rows_}, {vocab}] f32, 1 thread ({simd_level()})",
+        f"all token signals [{rows_}, {vocab}] f32, 1 thread",
         ours,
         {"numpy, expert (1 thread; one exp, masked top-2; median)": lambda: numpy_token_signals(x, chosen)},
         repeat,
@@ -271,6 +271,8 @@ def command(quick: bool, as_json: bool) -> None:
       credo bench --quick
       credo bench --json > bench.json
     """
+    from credo.signals import simd_level
+
     rows, results = [], []
     bar = progress(len(WORKLOADS), "bench", enabled=False if as_json else None)
     for name, fn in WORKLOADS:
@@ -287,6 +289,9 @@ def command(quick: bool, as_json: bool) -> None:
         bar.update(1)
     bar.close()
     if as_json:
-        echo_json({"quick": quick, "method": "medians of interleaved rounds", "results": results})
+        method = "medians of interleaved rounds"
+        echo_json({"quick": quick, "method": method, "simd": simd_level(), "results": results})
         return
+    # the kernels' SIMD level is the machine's (the README table states the one it was measured at)
+    click.echo(f"SIMD level {simd_level()}, {os.cpu_count()} CPUs; medians of interleaved rounds")
     click.echo(table(["work", "peer", "credo ms", "peer ms", "speed-up"], rows))
