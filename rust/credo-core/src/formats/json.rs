@@ -686,7 +686,7 @@ impl Body<'_> {
         &mut self,
         kernels: S,
         want_token: bool,
-        mut take: impl FnMut(Option<Span>, f64) -> bool,
+        take: impl FnMut(Option<Span>, f64) -> bool,
     ) -> bool {
         let start = self.pos;
         self.pos += 1;
@@ -695,30 +695,76 @@ impl Body<'_> {
             self.pos += 1;
             return true;
         }
+        // Servers write every entry of a body in one layout: the first entry's is expected of all
+        // (an entry in another still reads, by the general one-step reading).
+        let read = if self.b.get(self.pos + 9) == Some(&b' ') {
+            self.plain_top_entries::<true, S>(kernels, want_token, take)
+        } else {
+            self.plain_top_entries::<false, S>(kernels, want_token, take)
+        };
+        if !read {
+            self.pos = start;
+        }
+        read
+    }
+
+    /// The entries of a `top_logprobs` list from the first (under the cursor) to the list's `]`,
+    /// each read by [`top_entry_in_layout`] in the layout `SPACED` says, else by
+    /// [`Body::plain_top_entry_here`]; the position kept in a local between them, and the
+    /// separator the layout writes (`", "` or `","`) taken without the whitespace loop. `false`
+    /// at the first entry neither reads or `take` refuses (the cursor then anywhere).
+    #[inline(always)]
+    fn plain_top_entries<const SPACED: bool, S: Scan>(
+        &mut self,
+        kernels: S,
+        want_token: bool,
+        mut take: impl FnMut(Option<Span>, f64) -> bool,
+    ) -> bool {
+        let b = self.b;
+        let mut i = self.pos;
         loop {
-            let read = match self.top_entry_in_layout(kernels) {
-                Some(read) => Some(read),
-                None => self.plain_top_entry_here(),
+            let (token, lp) = match top_entry_in_layout::<SPACED, S>(b, i, kernels) {
+                Some((token, lp, end)) => {
+                    i = end;
+                    (token, lp)
+                }
+                None => {
+                    self.pos = i;
+                    let Some(read) = self.plain_top_entry_here() else {
+                        return false;
+                    };
+                    i = self.pos;
+                    read
+                }
             };
-            match read {
-                Some((token, lp)) if take(want_token.then_some(token), lp) => {}
-                _ => break,
+            if !take(want_token.then_some(token), lp) {
+                return false;
             }
+            let next = if SPACED { lit(b, i, b", {") } else { lit(b, i, b",{") };
+            if next {
+                i += if SPACED { 2 } else { 1 };
+                continue;
+            }
+            if b.get(i) == Some(&b']') {
+                self.pos = i + 1;
+                return true;
+            }
+            // Other whitespace around the separator.
+            self.pos = i;
             self.ws();
             match self.peek() {
                 b',' => {
                     self.pos += 1;
                     self.ws();
+                    i = self.pos;
                 }
                 b']' => {
                     self.pos += 1;
                     return true;
                 }
-                _ => break,
+                _ => return false,
             }
         }
-        self.pos = start;
-        false
     }
 
     /// [`Body::plain_top_list_with`] with the AVX2 kernels, compiled for AVX2.
@@ -753,21 +799,6 @@ impl Body<'_> {
         if self.peek() == b' ' {
             self.pos += 1;
         }
-    }
-
-    /// [`top_entry_in_layout`] at the cursor, in the layout its first bytes show; the cursor
-    /// moves past the entry (it stays on `None`).
-    #[inline(always)]
-    fn top_entry_in_layout<S: Scan>(&mut self, kernels: S) -> Option<(Span, f64)> {
-        let (b, i) = (self.b, self.pos);
-        let read = if b.get(i + 9) == Some(&b' ') {
-            top_entry_in_layout::<true, S>(b, i, kernels)
-        } else {
-            top_entry_in_layout::<false, S>(b, i, kernels)
-        };
-        let (token, lp, end) = read?;
-        self.pos = end;
-        Some((token, lp))
     }
 
     /// [`Node::plain_top_entry`]'s reading, the cursor left wherever it stopped on `None`.
@@ -927,7 +958,7 @@ fn top_entry_in_layout<const SPACED: bool, S: Scan>(b: &[u8], i: usize, kernels:
         lit(b, i, b",\"bytes\":[")
     };
     if list {
-        i = kernels.int_array_end(b, i + if SPACED { 12 } else { 10 })?;
+        i = kernels.int_list_end::<SPACED>(b, i + if SPACED { 12 } else { 10 })?;
     } else if SPACED && lit(b, i, b", \"bytes\": null") {
         i += 15;
     } else if !SPACED && lit(b, i, b",\"bytes\":null") {

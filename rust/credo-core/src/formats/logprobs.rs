@@ -165,12 +165,31 @@ struct Walk<T> {
 fn logprob(v: Option<f64>) -> Result<f64, ReadError> {
     match v {
         None => Ok(f64::NAN),
-        Some(x) if x.is_nan() => Err(ReadError::invalid("NaN is not a logprob")),
-        Some(x) if x > crate::signals::topk::POSITIVE_SLACK => {
-            Err(ReadError::invalid(format!("logprob {x} is above 0")))
-        }
-        Some(x) if x <= SENTINEL => Ok(f64::NAN),
-        Some(x) => Ok(x),
+        Some(x) => kept(x).ok_or_else(|| not_a_logprob(x)),
+    }
+}
+
+/// A written logprob as credo keeps it (NaN at or below the sentinel), or `None` when it is no
+/// logprob (NaN, above 0): the check alone, no error built, so that the one-step list reading
+/// inlines it.
+#[inline(always)]
+fn kept(x: f64) -> Option<f64> {
+    if x.is_nan() || x > crate::signals::topk::POSITIVE_SLACK {
+        None
+    } else if x <= SENTINEL {
+        Some(f64::NAN)
+    } else {
+        Some(x)
+    }
+}
+
+/// Why `x` is no logprob ([`kept`] refused it).
+#[cold]
+fn not_a_logprob(x: f64) -> ReadError {
+    if x.is_nan() {
+        ReadError::invalid("NaN is not a logprob")
+    } else {
+        ReadError::invalid(format!("logprob {x} is above 0"))
     }
 }
 
@@ -559,12 +578,12 @@ impl<T: Clone> Walk<T> {
                 // valid; else the entries taken are dropped and the walk below reads it.
                 let want = self.rows.want_tokens;
                 let rows = &mut self.rows;
-                let take = |tok, lp| match logprob(Some(lp)) {
-                    Ok(lp) => {
+                let take = |tok, lp| match kept(lp) {
+                    Some(lp) => {
                         rows.entry(tok, lp);
                         true
                     }
-                    Err(_) => false,
+                    None => false,
                 };
                 if v.plain_top_list(want, take) {
                     return Ok(());

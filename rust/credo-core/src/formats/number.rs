@@ -66,12 +66,21 @@ fn eight_digit_value(v: u64) -> u64 {
 /// wrong if anything is). The value is `str::parse::<f64>`'s, to the last bit.
 #[inline(always)]
 pub fn plain_decimal(b: &[u8]) -> Option<(f64, usize)> {
+    if let Some(read) = one_digit_point(b) {
+        return Some(read);
+    }
     let neg = b.first() == Some(&b'-');
     let mut i = usize::from(neg);
     let mut w: u64 = 0;
     let mut digits = 0;
     match b.get(i) {
         Some(b'0') => i += 1,
+        // One digit before the point (most logprobs): no loop.
+        Some(&c @ b'1'..=b'9') if b.get(i + 1) == Some(&b'.') => {
+            w = u64::from(c - b'0');
+            digits = 1;
+            i += 1;
+        }
         Some(b'1'..=b'9') => {
             while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
                 w = w.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
@@ -126,6 +135,57 @@ pub fn plain_decimal(b: &[u8]) -> Option<(f64, usize)> {
     }
     let magnitude = if w == 0 { 0.0 } else { eisel_lemire(w, q)? };
     Some((if neg { -magnitude } else { magnitude }, i))
+}
+
+/// [`plain_decimal`] of the form most logprobs take, one digit, a point and 1 to 16 more
+/// (`-1.8448494364328587`, `-0.31725305`), read straight: the fraction as one block of 8 or 16
+/// places from a fixed window of 20 bytes (one bounds check), no loop. `None` for anything else
+/// (another form, an exponent, fewer than 20 bytes left): [`plain_decimal`] reads on.
+#[inline(always)]
+fn one_digit_point(b: &[u8]) -> Option<(f64, usize)> {
+    let neg = b.first() == Some(&b'-');
+    let at = usize::from(neg);
+    let window: &[u8; 20] = b.get(at..at + 20)?.try_into().ok()?;
+    let d = window[0].wrapping_sub(b'0');
+    if d > 9 || window[1] != b'.' {
+        return None;
+    }
+    let lo = u64::from_le_bytes(window[2..10].try_into().ok()?);
+    let hi = u64::from_le_bytes(window[10..18].try_into().ok()?);
+    let stop = non_digits(lo);
+    let (f, q, n) = if stop != 0 {
+        let n = (stop.trailing_zeros() / 8) as usize;
+        if n == 0 {
+            return None;
+        }
+        (eight_digit_value(zero_filled(lo, n)), 8, n)
+    } else {
+        let stop = non_digits(hi);
+        let n = if stop == 0 {
+            // 16 places: a 17th goes to the general reading.
+            if window[18].is_ascii_digit() {
+                return None;
+            }
+            8
+        } else {
+            (stop.trailing_zeros() / 8) as usize
+        };
+        // `zero_filled(hi, 0)` is all zeros, and 8 places keep `hi` whole.
+        let tail = if n == 8 { hi } else { zero_filled(hi, n) };
+        (eight_digit_value(lo) * 100_000_000 + eight_digit_value(tail), 16, 8 + n)
+    };
+    // What follows the digits (a non-digit) must not start an exponent.
+    if window[2 + n] | 0x20 == b'e' {
+        return None;
+    }
+    let w = u64::from(d) * POW10[q] + f;
+    let magnitude = if w <= 1 << 53 {
+        // Clinger's fast path: both exact doubles, one correctly rounded division (0 included).
+        w as f64 / POW10_F64[q]
+    } else {
+        eisel_lemire(w, q)?
+    };
+    Some((if neg { -magnitude } else { magnitude }, at + 2 + n))
 }
 
 /// 10^0 … 10^19.
@@ -347,6 +407,44 @@ mod tests {
             assert!(check(s), "{s} declined");
         }
         assert!(zero_filled(u64::from_le_bytes(*b"12345678"), 3) == u64::from_le_bytes(*b"12300000"));
+    }
+
+    #[test]
+    fn one_digit_point_reads_its_form_exactly_and_nothing_else() {
+        let mut g = SplitMix64::new(13);
+        let tail = ", \"bytes\": [32, 119, 111]}, {\"token\"";
+        for n in 1..=18 {
+            for _ in 0..3000 {
+                let digits: String = (0..=n)
+                    .map(|_| char::from(b'0' + (g.next_f64() * 10.0) as u8 % 10))
+                    .collect();
+                let s = format!("-{}.{}", &digits[..1], &digits[1..]);
+                let text = format!("{s}{tail}");
+                let want: f64 = s.parse().unwrap();
+                match one_digit_point(text.as_bytes()) {
+                    Some((v, used)) => {
+                        assert!(n <= 16, "{s}");
+                        assert_eq!((v.to_bits(), used), (want.to_bits(), s.len()), "{s}");
+                    }
+                    None => assert!(n > 16, "{s} declined"),
+                }
+                // Unsigned, and with an exponent (declined: the general reading takes it).
+                let u = &text[1..];
+                if let Some((v, _)) = one_digit_point(u.as_bytes()) {
+                    assert_eq!(v.to_bits(), (-want).to_bits(), "{u}");
+                }
+                let e = format!("{s}e-07{tail}");
+                assert!(one_digit_point(e.as_bytes()).is_none(), "{e}");
+            }
+        }
+        for text in [
+            "-12.5, \"bytes\": [1, 2, 3]}",
+            "-1., \"bytes\": [1, 2, 3]}}",
+            "-.5, \"bytes\": [1, 2, 3]}}",
+        ] {
+            assert!(one_digit_point(text.as_bytes()).is_none(), "{text}");
+        }
+        assert!(one_digit_point(b"-0.5}").is_none(), "fewer than 20 bytes");
     }
 
     #[test]
