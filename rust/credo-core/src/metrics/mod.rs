@@ -9,6 +9,7 @@ pub mod binning;
 pub mod bootstrap;
 pub mod drift;
 pub mod ece;
+pub mod pairs;
 pub mod ranking;
 pub mod scores;
 pub mod smooth;

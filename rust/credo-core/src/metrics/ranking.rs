@@ -7,7 +7,8 @@
 //! torch-uncertainty convention (per-sample steps in stable order, trapezoid, normalised by
 //! 1 − 1/N) is available for cross-checks.
 
-use super::sort::{desc_key, rank_desc, sort_keys_in, Ranked};
+use super::pairs::twice_outranking;
+use super::sort::{desc_key, rank_desc, Ranked};
 use super::{check_outcomes, check_weights, wt};
 use crate::error::{check_finite, check_same_len, CredoError, Result};
 
@@ -86,20 +87,23 @@ pub fn auroc(scores: &[f64], y: &[f64], w: Option<&[f64]>) -> Result<f64> {
 }
 
 /// Unweighted AUROC with 0/1 labels and finite scores (None when some label is neither 0 nor 1
-/// or some score is not finite): the positive and negative scores' keys are sorted separately
-/// (keys only, in parallel) and merged, counting each negative's outranking positives and half
-/// its tied ones. No index permutation, no gathers, and one allocation of 2n keys.
+/// or some score is not finite): the scores' keys are split by label and the outranking pairs
+/// counted by [`twice_outranking`], which needs neither class sorted. No index permutation, no
+/// gathers, and one allocation of 2n keys.
 fn auroc_hard_labels(scores: &[f64], y: &[f64]) -> Option<f64> {
     let n = scores.len();
-    // keys[..n]: the split keys; keys[n..]: the radix sort's other buffer.
+    // keys[..n]: the split keys; keys[n..]: the scratch of the pair count.
     let mut keys = vec![0u64; 2 * n];
     let (split, tmp) = keys.split_at_mut(n);
     // One branch-free pass splits the keys by label, positives from the front and negatives
     // from the back (each key is written to both ends; only the matching end advances, so the
     // other write lands on a slot no key has claimed yet), and checks labels and scores.
     let (mut np, mut nn, mut hard, mut finite) = (0usize, 0usize, true, true);
+    let (mut lo, mut hi) = (u64::MAX, 0u64);
     for (&s, &v) in scores.iter().zip(y) {
         let k = desc_key(s);
+        lo = lo.min(k);
+        hi = hi.max(k);
         let is_pos = v == 1.0;
         hard &= is_pos | (v == 0.0);
         finite &= s.is_finite();
@@ -114,79 +118,8 @@ fn auroc_hard_labels(scores: &[f64], y: &[f64]) -> Option<f64> {
     if np == 0 || nn == 0 {
         return Some(f64::NAN);
     }
-    let (pos, neg) = split.split_at_mut(np);
-    let (tmp_pos, tmp_neg) = tmp.split_at_mut(np);
-    // The larger class is sorted in up to four pieces of about the smaller one's size, so the
-    // sorts (and the merges below, one per piece) share out evenly over the threads even when
-    // one class is three times the other; the area is an exact integer sum, so neither the
-    // pieces nor the thread count change it.
-    let pos_larger = np >= nn;
-    let (large, tmp_large, small, tmp_small) = if pos_larger {
-        (pos, tmp_pos, neg, tmp_neg)
-    } else {
-        (neg, tmp_neg, pos, tmp_pos)
-    };
-    let (l, m) = (large.len(), small.len());
-    let pieces = if m >= 1 << 14 { l.div_ceil(m).min(4) } else { 1 };
-    let piece = l.div_ceil(pieces);
-    let mut tasks: Vec<(&mut [u64], &mut [u64])> = large.chunks_mut(piece).zip(tmp_large.chunks_mut(piece)).collect();
-    tasks.push((small, tmp_small));
-    fn sort<'a>(_: usize, (keys, tmp): (&'a mut [u64], &'a mut [u64])) -> &'a [u64] {
-        if sort_keys_in(keys, tmp) {
-            tmp
-        } else {
-            keys
-        }
-    }
-    // In parallel only when each sort is long enough to outweigh a hand-off to the pool.
-    let mut sorted = if m >= 1 << 14 {
-        crate::parallel::map_vec(tasks, sort)
-    } else {
-        tasks.into_iter().enumerate().map(|(i, t)| sort(i, t)).collect()
-    };
-    let small_sorted = sorted.pop().unwrap_or_default();
-    let twice_area: u64 = if sorted.len() > 1 {
-        crate::parallel::map_range(sorted.len(), 1, |i| pair_area(sorted[i], small_sorted, pos_larger))
-            .iter()
-            .sum()
-    } else {
-        sorted.iter().map(|k| pair_area(k, small_sorted, pos_larger)).sum()
-    };
+    let twice_area = twice_outranking(split.split_at(np), tmp.split_at_mut(np), lo, hi);
     Some(twice_area as f64 / 2.0 / (np as f64 * nn as f64))
-}
-
-/// [`twice_area_from_sorted`] of a piece of the larger class against the smaller class.
-fn pair_area(large: &[u64], small: &[u64], pos_larger: bool) -> u64 {
-    if pos_larger {
-        twice_area_from_sorted(large, small)
-    } else {
-        twice_area_from_sorted(small, large)
-    }
-}
-
-/// Twice Σ over negatives of (positives with a higher score + ½ those with the same score),
-/// an exact integer, from the positives' and negatives' sorted keys (keys ascend as scores
-/// descend).
-fn twice_area_from_sorted(kp: &[u64], kn: &[u64]) -> u64 {
-    let (mut i, mut j) = (0usize, 0usize);
-    let mut area = 0u64;
-    while j < kn.len() {
-        let k = kn[j];
-        while i < kp.len() && kp[i] < k {
-            i += 1;
-        }
-        let mut ties = 0usize;
-        while i + ties < kp.len() && kp[i + ties] == k {
-            ties += 1;
-        }
-        let mut m = 0usize;
-        while j + m < kn.len() && kn[j + m] == k {
-            m += 1;
-        }
-        area += (m * (2 * i + ties)) as u64;
-        j += m;
-    }
-    area
 }
 
 /// Average precision (area under the precision–recall curve as scikit-learn's
@@ -507,9 +440,9 @@ mod tests {
     }
 
     #[test]
-    fn classes_sorted_in_pieces_give_the_grouped_value_at_any_thread_count() {
-        // positives 3x, 1/3x and 40x the negatives (the larger class in 3, 1... 4 pieces),
-        // with ties across pieces
+    fn pair_counts_give_the_grouped_value_at_any_thread_count() {
+        // positives 3x, 1/3x and 40x the negatives, with ties (many tasks after the first
+        // split)
         for (n, every) in [(200_000usize, 4usize), (120_000, 3), (1_000_000, 41)] {
             for pos_is_rare in [false, true] {
                 let s: Vec<f64> = (0..n).map(|i| ((i * 7919) % 65_521) as f64 / 977.0).collect();
@@ -522,20 +455,6 @@ mod tests {
                 assert!((one - want).abs() < 1e-12, "{n} {every} {pos_is_rare}: {one} vs {want}");
                 assert_eq!(one.to_bits(), two.to_bits());
             }
-        }
-    }
-
-    #[test]
-    fn radix_sort_in_place_sorts_and_reports_its_buffer() {
-        for n in [0usize, 1, 511, 512, 513, 5000, 70_000] {
-            let keys: Vec<u64> = (0..n as u64)
-                .map(|i| desc_key(((i.wrapping_mul(2_654_435_761)) % 100_003) as f64 / 7.0 - 3000.0))
-                .collect();
-            let mut want = keys.clone();
-            want.sort_unstable();
-            let (mut a, mut b) = (keys.clone(), vec![0u64; n]);
-            let in_tmp = sort_keys_in(&mut a, &mut b);
-            assert_eq!(if in_tmp { &b } else { &a }, &want, "n = {n}");
         }
     }
 

@@ -171,4 +171,18 @@ mod tests {
         assert_eq!(r.order, vec![4, 0, 2, 1, 3]);
         assert_eq!(r.ends, vec![1, 3, 5]);
     }
+
+    #[test]
+    fn radix_sort_in_place_sorts_and_reports_its_buffer() {
+        for n in [0usize, 1, 511, 512, 513, 5000, 70_000] {
+            let keys: Vec<u64> = (0..n as u64)
+                .map(|i| desc_key(((i.wrapping_mul(2_654_435_761)) % 100_003) as f64 / 7.0 - 3000.0))
+                .collect();
+            let mut want = keys.clone();
+            want.sort_unstable();
+            let (mut a, mut b) = (keys.clone(), vec![0u64; n]);
+            let in_tmp = sort_keys_in(&mut a, &mut b);
+            assert_eq!(if in_tmp { &b } else { &a }, &want, "n = {n}");
+        }
+    }
 }
