@@ -205,8 +205,8 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
         out.sort_unstable_by(S::cmp);
         return;
     }
-    let nb = n.clamp(2, MAX_BUCKETS);
-    let (scale, top) = (nb as f64 / span, (nb - 1) as f64);
+    let key = Key::new(n, lo, span);
+    let nb = key.top_buckets();
     // Fixed chunks of the input (not one per thread): keyed and counted, then scattered, in
     // parallel. Chunk c writes bucket b's records to its own slots
     // [off[c][b], off[c][b] + count[c][b]), after those of chunks < c: the layout of a
@@ -222,7 +222,7 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
     counts.resize(chunks * nb, 0);
     let count_chunk = |(c, (keys, cnt)): (usize, (&mut [u16], &mut [u32]))| {
         let r = range(c);
-        bucket_keys(&x[r.clone()], lo, scale, top, keys);
+        key.top_keys(&x[r.clone()], keys);
         match w {
             None => keys.iter().for_each(|&k| cnt[usize::from(k)] += 1),
             Some(w) => keys
@@ -296,7 +296,7 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
         done = starts[b1];
         rest = tail;
     }
-    let finish = |(run, bounds): &mut (&mut [S], &[usize])| finish_buckets(run, bounds);
+    let finish = |(run, bounds): &mut (&mut [S], &[usize])| finish_buckets(run, bounds, &key);
     if parts > 1 {
         crate::parallel::for_each_chunk_mut(&mut runs, 1, |_, run| finish(&mut run[0]));
     } else {
@@ -304,40 +304,148 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
     }
 }
 
-/// The first-level bucket of every x: (x − lo)·scale capped at `top` and rounded to an integer,
-/// a monotone map (a subtraction, a positive scaling, a cap and rounding each keep order), so
-/// bucket order is x order. Rounding by adding 2⁵² (the integer lands in the low mantissa bits)
-/// keeps the loop free of conversions, so it vectorises with plain SSE2.
-fn bucket_keys(x: &[f64], lo: f64, scale: f64, top: f64, keys: &mut [u16]) {
-    const ROUND: f64 = 4_503_599_627_370_496.0; // 2⁵²
-    for (k, &v) in keys.iter_mut().zip(x) {
-        // x ≥ lo, so the value is in [0, top] with top < 2¹⁶: its low 16 bits are the integer.
-        {
-            *k = (((v - lo) * scale).min(top) + ROUND).to_bits() as u16;
+/// The bucket key of a sample: (x − lo)·scale capped at `top` and rounded to an integer, a
+/// monotone map (a subtraction, a positive scaling, a cap and rounding each keep order), so
+/// key order is x order. There are about as many keys as samples (for spread-out x about one
+/// sample each). The sort buckets on the key's high bits first (few enough buckets that the
+/// scatter's open write lines stay in L1), then each bucket, now in cache, on its low bits.
+#[derive(Clone, Copy)]
+struct Key {
+    lo: f64,
+    scale: f64,
+    top: f64,
+    /// The low bits, sorted within a first-level bucket.
+    low_bits: u32,
+}
+
+impl Key {
+    fn new(n: usize, lo: f64, span: f64) -> Self {
+        // n ≤ u32::MAX here: at most 2³² keys
+        let bits = n.next_power_of_two().trailing_zeros().clamp(1, 32);
+        // Up to 2^ONE_LEVEL_BITS samples sit in L2: one level of buckets, finished by an
+        // insertion pass.
+        let (bits, high) = if bits <= ONE_LEVEL_BITS {
+            (bits.min(16), bits.min(16))
+        } else {
+            (bits, bits.saturating_sub(LOW_BITS).min(MAX_HIGH_BITS))
+        };
+        let keys = (1u64 << bits) as f64;
+        Self {
+            lo,
+            scale: keys / span,
+            top: keys - 1.0,
+            low_bits: bits - high,
         }
+    }
+
+    fn top_buckets(&self) -> usize {
+        ((self.top as u64) >> self.low_bits) as usize + 1
+    }
+
+    /// The key of x ≥ lo; rounding by adding 2⁵² (the integer lands in the low mantissa bits)
+    /// keeps it free of conversions, so loops over it vectorise.
+    #[inline]
+    fn of(&self, x: f64) -> u64 {
+        // 2⁵². x ≥ lo, so the value is in [0, top] with top < 2³²: its low 32 bits are the integer.
+        const ROUND: f64 = 4_503_599_627_370_496.0;
+        (((x - self.lo) * self.scale).min(self.top) + ROUND).to_bits() & 0xFFFF_FFFF
+    }
+
+    /// The first-level bucket of every x.
+    fn top_keys(&self, x: &[f64], keys: &mut [u16]) {
+        for (k, &v) in keys.iter_mut().zip(x) {
+            // at most MAX_HIGH_BITS ≤ 16 bits
+            *k = (self.of(v) >> self.low_bits) as u16;
+        }
+    }
+
+    /// The second-level bucket of x within its first-level one.
+    #[inline]
+    fn low(&self, x: f64) -> usize {
+        (self.of(x) & ((1u64 << self.low_bits) - 1)) as usize
     }
 }
 
-/// Sorts a run of consecutive buckets (`bounds`: their starts and the run's end, as absolute
-/// positions; `run` starts at `bounds[0]`): large buckets on their own, then one insertion pass
-/// over the run, which only ever moves records within the small buckets.
-fn finish_buckets<S: Sample>(run: &mut [S], bounds: &[usize]) {
+/// Sorts a run of consecutive first-level buckets (`bounds`: their starts and the run's end, as
+/// absolute positions; `run` starts at `bounds[0]`), each on the low bits of its keys.
+fn finish_buckets<S: Sample>(run: &mut [S], bounds: &[usize], key: &Key) {
     let origin = bounds[0];
-    let mut tmp = Vec::new();
+    let (mut tmp, mut counts, mut lows) = (Vec::new(), Vec::new(), Vec::new());
+    if key.low_bits == 0 {
+        for b in bounds.windows(2) {
+            if b[1] - b[0] > SMALL {
+                sort_slice(&mut run[b[0] - origin..b[1] - origin], &mut tmp);
+            }
+        }
+        insertion_sort(run);
+        return;
+    }
     for b in bounds.windows(2) {
-        if b[1] - b[0] > SMALL {
-            sort_slice(&mut run[b[0] - origin..b[1] - origin], &mut tmp);
+        split_bucket(
+            &mut run[b[0] - origin..b[1] - origin],
+            key,
+            &mut tmp,
+            &mut counts,
+            &mut lows,
+        );
+    }
+}
+
+/// Sorts one first-level bucket: a counting scatter on the low key bits through `tmp` (both in
+/// cache at these sizes), large second-level buckets on their own, then one insertion pass,
+/// which only ever moves records within the small ones.
+fn split_bucket<S: Sample>(s: &mut [S], key: &Key, tmp: &mut Vec<S>, counts: &mut Vec<u32>, lows: &mut Vec<u32>) {
+    if s.len() <= SMALL {
+        insertion_sort(s);
+        return;
+    }
+    let nb = 1usize << key.low_bits;
+    // The keys first, in a loop of their own that vectorises; the counting and scattering
+    // loops then only do integer work.
+    lows.clear();
+    lows.extend(s.iter().map(|r| key.low(r.x()) as u32));
+    counts.clear();
+    counts.resize(nb + 1, 0);
+    for &k in lows.iter() {
+        counts[k as usize + 1] += 1;
+    }
+    for b in 0..nb {
+        counts[b + 1] += counts[b];
+    }
+    tmp.clear();
+    tmp.resize(s.len(), s[0]);
+    {
+        let fill = &mut counts[..nb];
+        for (r, &k) in s.iter().zip(lows.iter()) {
+            let slot = &mut fill[k as usize];
+            tmp[*slot as usize] = *r;
+            *slot += 1;
         }
     }
-    insertion_sort(run);
+    s.copy_from_slice(tmp);
+    // counts[b] is now the end of bucket b (the start of b + 1)
+    let mut start = 0;
+    for &end in &counts[..nb] {
+        let end = end as usize;
+        if end - start > SMALL {
+            sort_slice(&mut s[start..end], tmp);
+        }
+        start = end;
+    }
+    insertion_sort(s);
 }
 
 const SMALL: usize = 24;
 /// The largest buffers kept per thread between fits: 2¹⁸ records (6 MB).
 const KEEP_RECORDS: usize = 1 << 18;
-/// Buckets of the first level (n of them, up to this cap, which keeps the per-chunk counts in
-/// L2 and the keys in u16).
-const MAX_BUCKETS: usize = 1 << 16;
+/// Bits of the key sorted within a first-level bucket: 2¹² counts (16 kB) and buckets of about
+/// 2¹² records, both in L1/L2.
+const LOW_BITS: u32 = 12;
+/// Inputs of up to 2^ONE_LEVEL_BITS samples are sorted with one level of buckets.
+const ONE_LEVEL_BITS: u32 = 17;
+/// The most first-level buckets, 2¹¹: the scatter keeps one write line open per bucket (128 kB,
+/// in L2); beyond, the second level takes more bits.
+const MAX_HIGH_BITS: u32 = 11;
 /// Contiguous bucket ranges finished in parallel for large inputs.
 const FINISH_PARTS: usize = 8;
 /// Input chunks of the parallel first-level scatter (fixed, so the layout never depends on the
