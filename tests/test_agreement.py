@@ -591,6 +591,26 @@ def test_bad_batch_input():
         agree_batch([["a1"]], threads=0)
 
 
+@pytest.mark.parametrize("threads", [1, 2, None])
+def test_batch_read_while_analysed_keeps_errors_and_references(threads):
+    # Large batches are read a chunk of questions at a time while earlier chunks are analysed
+    # with the GIL released: a bad answer in a late chunk still names itself, and every string
+    # reference taken for the call is given back, whether it succeeds or fails.
+    import sys
+
+    probe = "".join(["probe ", "answer"])  # a fresh object, referenced only here
+    qs = [[f"answer {i % 7}", probe, f"ANSWER {i % 5}!"] for i in range(3000)]
+    before = sys.getrefcount(probe)
+    ok = agree_batch(qs, threads=threads)
+    assert len(ok) == 3000 and sys.getrefcount(probe) == before
+    assert list(ok.labels_of(2999)) == list(agree(qs[2999]).labels)
+    qs[2900] = ("fine", 42)
+    before = sys.getrefcount(probe)
+    with pytest.raises(credo.InvalidArgumentError, match=r"^questions: answer 1 of question 2900 is int"):
+        agree_batch(qs, threads=threads)
+    assert sys.getrefcount(probe) == before
+
+
 def test_bad_stopping_input():
     with pytest.raises(credo.InvalidArgumentError, match=r"^rule"):
         AdaptiveStopping("median")

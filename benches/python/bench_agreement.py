@@ -142,8 +142,9 @@ def test_jaccard_agreement(benchmark, questions):
 @pytest.mark.parametrize("method", ["exact", "jaccard"])
 def test_agreement_threads(questions, method):
     """Two threads against one on the same batch, timed in turn after the pool has settled.
-    Recorded without a gate: the serial part (reading the Python strings under the GIL, a
-    reference taken and dropped on each) bounds the scaling on this machine."""
+    Recorded without a gate. Reading the Python strings needs the GIL, on the calling thread:
+    with two workers it overlaps their analysis of the chunks already read; with one thread
+    (``threads=1``) everything runs in turn on the calling thread."""
     th = THRESHOLD if method == "jaccard" else None
     one = lambda: agree_batch(questions, method=method, threshold=th, threads=1)  # noqa: E731
     two = lambda: agree_batch(questions, method=method, threshold=th, threads=2)  # noqa: E731

@@ -224,6 +224,70 @@ pub fn for_each_chunk_pair_mut<A: Send, B: Send>(
     });
 }
 
+/// `work(item)` for each item that `produce` submits, results in submission order, each item's work
+/// started on a pool worker as soon as it is submitted: the calling thread's production (the
+/// bindings read Python strings there, under the GIL) overlaps the work instead of preceding it.
+/// `wait` runs on the calling thread with the blocking part (every item's work still to finish),
+/// so the caller can release a lock around it. With one worker (`threads` resolved as in
+/// [`with_threads`]) or `single`, nothing overlaps: every item is produced first, then worked
+/// inside `wait` on the calling thread, so a one-thread call uses one thread. A `produce` error is
+/// returned after the items already submitted are done.
+pub fn pipeline<T: Send, R: Send, E>(
+    threads: Option<usize>,
+    single: bool,
+    produce: impl FnOnce(&mut dyn FnMut(T)) -> std::result::Result<(), E>,
+    work: impl Fn(T) -> R + Sync,
+    wait: impl FnOnce(&mut (dyn FnMut() + Send)),
+) -> Result<std::result::Result<Vec<R>, E>> {
+    let n = match threads {
+        Some(0) => {
+            return Err(CredoError::invalid(
+                "threads",
+                "must be a positive number of threads, got 0",
+            ))
+        }
+        Some(n) => n.min(max_threads()),
+        None => default_threads(),
+    };
+    if n <= 1 || single {
+        let mut items = Vec::new();
+        if let Err(e) = produce(&mut |item| items.push(item)) {
+            return Ok(Err(e));
+        }
+        let mut out = Vec::with_capacity(items.len());
+        wait(&mut || out.extend(items.drain(..).map(&work)));
+        return Ok(Ok(out));
+    }
+    let pool = pool(n)?;
+    let work = &work;
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, R)>();
+    let mut slots: Vec<Option<R>> = Vec::new();
+    let produced = pool.in_place_scope_fifo(|s| {
+        let mut submitted = 0;
+        let produced = produce(&mut |item| {
+            let (tx, i) = (tx.clone(), submitted);
+            submitted += 1;
+            s.spawn_fifo(move |_| {
+                // The receiver outlives every job (the scope ends after it is drained).
+                let _ = tx.send((i, work(item)));
+            });
+        });
+        // The last sender: once it and every job's clone are gone, the receiver's loop ends.
+        drop(tx);
+        slots.resize_with(submitted, || None);
+        // Moved into the blocking part, which may run on another thread (a receiver is not Sync).
+        let mut rx = Some(rx);
+        wait(&mut || {
+            for (i, r) in rx.take().into_iter().flatten() {
+                slots[i] = Some(r);
+            }
+        });
+        produced
+    });
+    // A job that panicked sent nothing, but then the scope re-raised its panic above.
+    Ok(produced.map(|()| slots.into_iter().flatten().collect()))
+}
+
 /// `(a(), b())`, potentially in parallel (callers decide whether the halves are worth it).
 pub fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
     region(|| rayon::join(a, b))
@@ -307,6 +371,41 @@ mod tests {
         assert_eq!(r.pools.len(), MAX_POOLS);
         assert!(r.get(2).is_none());
         assert!(r.get(1).is_some() && r.get(99).is_some());
+    }
+
+    #[test]
+    fn pipeline_keeps_submission_order_and_reports_production_errors() {
+        let want: Vec<u64> = (0..500u64).map(|i| i * i).collect();
+        for (threads, single) in [(Some(1), false), (Some(2), false), (Some(4), true), (None, false)] {
+            let mut waited = false;
+            let got = pipeline::<u64, u64, ()>(
+                threads,
+                single,
+                |submit| {
+                    (0..500).for_each(&mut *submit);
+                    Ok(())
+                },
+                |i| i * i,
+                |block| {
+                    waited = true;
+                    block();
+                },
+            );
+            assert_eq!(got.unwrap().unwrap(), want);
+            assert!(waited);
+            let failed = pipeline(
+                threads,
+                single,
+                |submit| {
+                    (0..10).for_each(&mut *submit);
+                    Err("stop")
+                },
+                |i: u64| i,
+                |block| block(),
+            );
+            assert_eq!(failed.unwrap(), Err("stop"));
+        }
+        assert!(pipeline::<u8, u8, ()>(Some(0), false, |_| Ok(()), |i| i, |b| b()).is_err());
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //!
 //! Answers are borrowed as UTF-8 slices of the Python strings (no copy); strong references to the
 //! strings are held for the whole call, so a caller mutating the list meanwhile cannot free them.
+//! A batch's strings are read a chunk of questions at a time, each chunk analysed by the pool's
+//! workers while the next is read (the reading needs the GIL; the workers do not).
 
 use credo_core::agree::{
     self, cluster_by, spectral, stopping, Columns, Config, Linkage, Method, MethodName, NormalizeOptions, Question,
@@ -14,8 +16,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 use std::sync::{Mutex, PoisonError};
 
-use crate::arrays::{maybe_detach, slice1, slice2, Threads};
-use crate::errors::{invalid, py_err, py_result};
+use crate::arrays::{maybe_detach, slice1, slice2, Threads, GIL_MIN_ELEMENTS};
+use crate::errors::{catch_panic, invalid, py_err, py_result};
 use crate::options::Wrap;
 
 type Flags = (bool, bool, bool, bool, bool, bool);
@@ -41,135 +43,106 @@ fn not_a_string(obj: &Bound<'_, PyAny>, arg: &str, where_: &str) -> PyErr {
     invalid(arg, format!("{where_} is {}, expected a string", type_name(obj)))
 }
 
-/// A question's answers, from a list or a tuple, without an intermediate vector.
-enum Items<'py> {
-    /// A list and the next index: indexed reads, as no Python code runs while the answers are
-    /// read (the list iterator re-reads the length at every step).
-    List(Bound<'py, PyList>, usize),
-    Tuple(pyo3::types::tuple::BoundTupleIterator<'py>),
-}
-
-impl<'py> Iterator for Items<'py> {
-    type Item = Bound<'py, PyAny>;
-    fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            Self::List(l, i) => {
-                let item = l.get_item(*i).ok()?;
-                *i += 1;
-                Some(item)
-            }
-            Self::Tuple(it) => it.next(),
-        }
-    }
-}
-
-/// Every answer string of a call: a strong reference to each (so a caller mutating its lists while
-/// the GIL is released cannot free one) and its UTF-8 text, borrowed from the string itself. The
-/// references are released when it is dropped (on the calling thread, which holds the GIL).
-struct Answers<'py> {
+/// Strong references to answer strings whose UTF-8 text the call borrows (so a caller mutating its
+/// lists while the GIL is released cannot free one), released when dropped (on the calling thread,
+/// which then holds the GIL).
+struct Held<'py> {
     py: Python<'py>,
-    /// The strings, as owned references (`PyObject` pointers as integers, so that the emptied
-    /// buffer can be kept for the next call in [`SPARE`]).
-    held: Vec<usize>,
-    /// `texts[i]` borrows `held[i]`'s UTF-8 buffer (CPython keeps it for the string's lifetime).
-    texts: Vec<&'py str>,
-    /// Question `q`'s answers are `offsets[q]..offsets[q + 1]`.
-    offsets: Vec<usize>,
+    /// Owned `PyObject` pointers (as integers: the emptied buffer is kept for the next call).
+    objs: Vec<usize>,
 }
 
-/// The emptied buffers of the last call, reused by the next: fresh multi-megabyte buffers cost a
-/// page fault per 4 KiB on the calling thread (the serial part of a batch, about a third of it
-/// for 100k answers). Kept only up to [`SPARE_MAX`] answers.
-static SPARE: Mutex<(Vec<&'static str>, Vec<usize>)> = Mutex::new((Vec::new(), Vec::new()));
-const SPARE_MAX: usize = 1 << 19;
+/// The emptied buffer of the last call's [`Held`], reused by the next: a fresh one costs a page
+/// fault per 4 KiB on the calling thread, the serial part of a batch. Kept up to [`SPARE_MAX`].
+static SPARE: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+const SPARE_MAX: usize = 1 << 20;
 
-impl<'py> Answers<'py> {
-    fn with_capacity(py: Python<'py>, answers: usize, questions: usize) -> Self {
-        let (mut texts, mut held) = std::mem::take(&mut *SPARE.lock().unwrap_or_else(PoisonError::into_inner));
-        texts.reserve(answers);
-        held.reserve(answers);
-        Self {
-            py,
-            held,
-            texts, // Vec<&'static str> is a Vec<&'py str>
-            offsets: Vec::with_capacity(questions + 1),
-        }
+impl<'py> Held<'py> {
+    fn with_capacity(py: Python<'py>, n: usize) -> Self {
+        let mut objs = std::mem::take(&mut *SPARE.lock().unwrap_or_else(PoisonError::into_inner));
+        objs.reserve(n);
+        Self { py, objs }
+    }
+
+    /// Takes a reference to `s` and borrows its text for as long as `self` lives.
+    fn text(&mut self, s: Bound<'py, PyString>) -> PyResult<&'py str> {
+        // SAFETY: CPython keeps a string's UTF-8 buffer for the string's lifetime, and `objs` keeps
+        // a strong reference to it until `self` is dropped, after the last use of the text (texts
+        // never leave the call that owns `self`).
+        let text = unsafe { std::mem::transmute::<&str, &'py str>(s.to_str()?) };
+        self.objs.push(s.into_ptr() as usize);
+        Ok(text)
     }
 
     /// Answer `i` as a Python string.
     fn string(&self, i: usize) -> Bound<'py, PyString> {
-        // SAFETY: `held[i]` is a live string object we own a reference to.
-        unsafe { Bound::from_borrowed_ptr(self.py, self.held[i] as *mut pyo3::ffi::PyObject).cast_into_unchecked() }
+        // SAFETY: `objs[i]` is a live string object we own a reference to.
+        unsafe { Bound::from_borrowed_ptr(self.py, self.objs[i] as *mut pyo3::ffi::PyObject).cast_into_unchecked() }
     }
 }
 
-impl Drop for Answers<'_> {
+impl Drop for Held<'_> {
     fn drop(&mut self) {
-        for &p in &self.held {
-            // SAFETY: each entry is an owned reference taken in `collect_answers`, released once;
-            // the GIL is held (`py` is this thread's token).
+        for &p in &self.objs {
+            // SAFETY: each entry is an owned reference taken in `text`, released once; the GIL is
+            // held (`py` is this thread's token).
             unsafe { pyo3::ffi::Py_DecRef(p as *mut pyo3::ffi::PyObject) };
         }
-        if self.held.capacity() > SPARE_MAX {
-            return;
+        if self.objs.capacity() <= SPARE_MAX {
+            self.objs.clear();
+            *SPARE.lock().unwrap_or_else(PoisonError::into_inner) = std::mem::take(&mut self.objs);
         }
-        self.held.clear();
-        self.texts.clear();
-        let texts = std::mem::take(&mut self.texts);
-        let mut texts = std::mem::ManuallyDrop::new(texts);
-        // SAFETY: an empty vector's buffer, re-typed between `&str` lifetimes (same layout); the
-        // original is not dropped (ManuallyDrop), so the buffer has one owner.
-        let texts: Vec<&'static str> =
-            unsafe { Vec::from_raw_parts(texts.as_mut_ptr().cast::<&'static str>(), 0, texts.capacity()) };
-        *SPARE.lock().unwrap_or_else(PoisonError::into_inner) = (texts, std::mem::take(&mut self.held));
     }
 }
 
-/// Extracts every answer in one pass on the calling thread (the one part of a batch that needs
-/// the GIL): each string object is touched once, its reference taken and its text located in the
-/// same visit, so the serial part stays a small fraction of the parallel work.
-fn collect_answers<'py>(questions: &Bound<'py, PyList>, single: bool) -> PyResult<Answers<'py>> {
-    // Size the buffers once (a few µs of len() calls) rather than growing them by copies.
-    let total: usize = questions
-        .iter()
-        .map(|q| {
-            q.cast::<PyList>()
-                .map(|l| l.len())
-                .or_else(|_| q.cast::<PyTuple>().map(|t| t.len()))
-                .unwrap_or(0)
-        })
-        .sum();
-    // The argument as the caller wrote it: `agree(answers)` or `agree_batch(questions)`.
-    let arg = if single { "answers" } else { "questions" };
-    let mut out = Answers::with_capacity(questions.py(), total, questions.len());
-    out.offsets.push(0);
-    for (qi, q) in questions.iter().enumerate() {
-        let items = if let Ok(l) = q.cast::<PyList>() {
-            Items::List(l.clone(), 0)
-        } else if let Ok(t) = q.cast::<PyTuple>() {
-            Items::Tuple(t.iter())
-        } else {
-            return Err(invalid(
-                arg,
-                format!("question {qi} is {}, expected a list of strings", type_name(&q)),
-            ));
-        };
-        for (ai, a) in items.enumerate() {
+/// A question's answer container: a list or a tuple.
+enum Seq<'py> {
+    List(Bound<'py, PyList>),
+    Tuple(Bound<'py, PyTuple>),
+}
+
+impl<'py> Seq<'py> {
+    /// Question `qi` of `questions`, or an error naming `arg`.
+    fn of(q: Bound<'py, PyAny>, qi: usize, arg: &str) -> PyResult<Self> {
+        match q.cast_into::<PyList>() {
+            Ok(l) => Ok(Self::List(l)),
+            Err(e) => match e.into_inner().cast_into::<PyTuple>() {
+                Ok(t) => Ok(Self::Tuple(t)),
+                Err(e) => Err(invalid(
+                    arg,
+                    format!(
+                        "question {qi} is {}, expected a list of strings",
+                        type_name(&e.into_inner())
+                    ),
+                )),
+            },
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::List(l) => l.len(),
+            Self::Tuple(t) => t.len(),
+        }
+    }
+
+    /// Appends the texts of the answers (read by index: no Python code runs meanwhile, so the
+    /// length read once holds), taking a reference to each in `held`.
+    fn read(&self, qi: usize, single: bool, held: &mut Held<'py>, out: &mut Vec<&'py str>) -> PyResult<()> {
+        for ai in 0..self.len() {
+            let a = match self {
+                Self::List(l) => l.get_item(ai)?,
+                Self::Tuple(t) => t.get_item(ai)?,
+            };
             // An exact `str` is a pointer compare; subclasses take the general check.
             let as_str = match a.cast_into_exact::<PyString>() {
                 Ok(s) => Ok(s),
                 Err(e) => e.into_inner().cast_into::<PyString>(),
             };
             match as_str {
-                Ok(s) => {
-                    // SAFETY: the text lives as long as the string object, and `out.held` keeps
-                    // a strong reference to it until `out` is dropped, after the last use of
-                    // `out.texts` (the texts never leave the call that owns `out`).
-                    let text: &'py str = unsafe { std::mem::transmute::<&str, &'py str>(s.to_str()?) };
-                    out.texts.push(text);
-                    out.held.push(s.into_ptr() as usize);
-                }
+                Ok(s) => out.push(held.text(s)?),
                 Err(e) => {
+                    let arg = if single { "answers" } else { "questions" };
                     let where_ = if single {
                         format!("answer {ai}")
                     } else {
@@ -179,9 +152,51 @@ fn collect_answers<'py>(questions: &Bound<'py, PyList>, single: bool) -> PyResul
                 }
             }
         }
-        out.offsets.push(out.held.len());
+        Ok(())
     }
-    Ok(out)
+}
+
+/// Each question's container and where its answers start in the call's flat numbering
+/// (`offsets[q]..offsets[q + 1]`), in one pass over `questions` (a few µs of `len()` calls).
+fn question_seqs<'py>(questions: &Bound<'py, PyList>, single: bool) -> PyResult<(Vec<Seq<'py>>, Vec<usize>)> {
+    // The argument as the caller wrote it: `agree(answers)` or `agree_batch(questions)`.
+    let arg = if single { "answers" } else { "questions" };
+    let mut seqs = Vec::with_capacity(questions.len());
+    let mut offsets = Vec::with_capacity(questions.len() + 1);
+    offsets.push(0);
+    for (qi, q) in questions.iter().enumerate() {
+        let seq = Seq::of(q, qi, arg)?;
+        offsets.push(offsets[qi] + seq.len());
+        seqs.push(seq);
+    }
+    Ok((seqs, offsets))
+}
+
+/// Every answer of `questions` read at once (the callable path and single questions).
+fn collect_answers<'py>(
+    questions: &Bound<'py, PyList>,
+    single: bool,
+) -> PyResult<(Held<'py>, Vec<&'py str>, Vec<usize>)> {
+    let (seqs, offsets) = question_seqs(questions, single)?;
+    let total = offsets.last().copied().unwrap_or(0);
+    let mut held = Held::with_capacity(questions.py(), total);
+    let mut texts = Vec::with_capacity(total);
+    for (qi, seq) in seqs.iter().enumerate() {
+        seq.read(qi, single, &mut held, &mut texts)?;
+    }
+    Ok((held, texts, offsets))
+}
+
+/// What stops a fed batch: a Python error reading the answers, or the core's.
+enum FedError {
+    Py(PyErr),
+    Core(CredoError),
+}
+
+impl From<CredoError> for FedError {
+    fn from(e: CredoError) -> Self {
+        Self::Core(e)
+    }
 }
 
 fn usize_offsets(arr: &[i64], arg: &str) -> PyResult<Vec<usize>> {
@@ -260,9 +275,8 @@ fn agree_batch<'py>(
         normalize: options(flags),
         spectral,
     };
-    let answers = collect_answers(questions, single)?;
-    let (strs, offsets) = (&answers.texts, &answers.offsets);
-    let n_total = strs.len();
+    let (seqs, offsets) = question_seqs(questions, single)?;
+    let n_total = offsets.last().copied().unwrap_or(0);
     let lp_vals = lp_values.as_ref().map(|a| slice1(a, "logprobs")).transpose()?;
     let lp_offs = lp_offsets
         .as_ref()
@@ -300,24 +314,49 @@ fn agree_batch<'py>(
         }
         None => Vec::new(),
     };
-    // Question q's inputs, built on the worker that analyses it (no serial pass over questions).
+    // Question q's inputs but its answers, built on the worker that analyses it.
     let question = |q: usize| {
         let (s0, s1) = (offsets[q], offsets[q + 1]);
         Question {
-            answers: &strs[s0..s1],
+            answers: &[],
             logprobs: lp_vals.zip(lp_offs.as_deref()).map(|(v, o)| (v, &o[s0..=s1])),
             embeddings: emb.map(|(v, _, d)| (&v[s0 * d..s1 * d], d)),
             matrix: mats.map(|m| &m[m_offs[q]..m_offs[q + 1]]),
         }
     };
-    let results = maybe_detach(py, n_total, || {
-        if single && offsets.len() == 2 {
-            agree::agree(&question(0), &cfg).map(|r| Columns::single(&r))
+    let mut held = Held::with_capacity(py, n_total);
+    if single && seqs.len() == 1 {
+        let mut texts = Vec::with_capacity(n_total);
+        seqs[0].read(0, true, &mut held, &mut texts)?;
+        let q = Question {
+            answers: &texts,
+            ..question(0)
+        };
+        let result = maybe_detach(py, n_total, || agree::agree(&q, &cfg).map(|r| Columns::single(&r)))?;
+        return AgreementColumns::from_core(py, py_result(result)?);
+    }
+    // The answers are read a chunk of questions at a time under the GIL, each chunk analysed by
+    // the workers meanwhile (the GIL is released only to wait for the last ones).
+    let feed = |range: std::ops::Range<usize>, out: &mut Vec<&'py str>| {
+        range
+            .into_iter()
+            .try_for_each(|qi| seqs[qi].read(qi, single, &mut held, out))
+            .map_err(FedError::Py)
+    };
+    let wait = |block: &mut (dyn FnMut() + Send)| {
+        if n_total >= GIL_MIN_ELEMENTS {
+            py.detach(block);
         } else {
-            agree::agree_batch_columns_by(offsets, question, &cfg, Threads::count(threads))
+            block();
         }
-    })?;
-    AgreementColumns::from_core(py, py_result(results)?)
+    };
+    let threads = Threads::count(threads);
+    let result = catch_panic(|| agree::agree_batch_columns_fed(&offsets, feed, question, &cfg, threads, false, wait))?;
+    match result {
+        Ok(cols) => AgreementColumns::from_core(py, cols),
+        Err(FedError::Py(e)) => Err(e),
+        Err(FedError::Core(e)) => Err(py_err(e)),
+    }
 }
 
 /// Agreement of one question under a user equivalence callable `equivalent(a, b) -> bool`
@@ -335,8 +374,8 @@ fn agree_callable<'py>(
 ) -> PyResult<AgreementColumns> {
     let linkage = clustering.0;
     let wrapped = PyList::new(py, [answers])?;
-    let held = collect_answers(&wrapped, true)?;
-    let n_held = held.held.len();
+    let (held, _, _) = collect_answers(&wrapped, true)?;
+    let n_held = held.objs.len();
     if n_held == 0 {
         return Err(py_err(CredoError::empty("answers", "no answers to compare")));
     }

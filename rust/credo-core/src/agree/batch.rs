@@ -6,10 +6,11 @@
 //! fault and the zeroing) happens in the parallel tasks rather than serially before them.
 
 use std::mem::MaybeUninit;
+use std::ops::Range;
 
 use super::{analyse, in_question, Agreement, Config, Question, Stats, Workspace};
 use crate::error::{CredoError, Result};
-use crate::parallel::{map_vec, with_threads};
+use crate::parallel::{map_vec, pipeline, with_threads};
 
 /// Questions per parallel task: big enough to amortise scheduling, small enough to balance.
 const CHUNK: usize = 256;
@@ -253,44 +254,128 @@ pub fn agree_batch_columns_by<'a>(
     cfg: &Config,
     threads: Option<usize>,
 ) -> Result<Columns> {
+    let (mut cols, chunk_answers) = columns_for(offsets)?;
+    let n_questions = offsets.len().saturating_sub(1);
+    let windows = cols.windows(n_questions, &chunk_answers);
+    let results: Vec<Result<()>> = with_threads(threads, || {
+        map_vec(windows, |c, win| analyse_chunk(c, win, offsets, &question, cfg))
+    })?;
+    results.into_iter().collect::<Result<()>>()?;
+    // SAFETY: every task succeeded, so every question of every window was written (each with
+    // exactly its offsets' number of answers, which is what the windows were cut for).
+    unsafe { cols.set_filled(n_questions, offsets_total(offsets)) };
+    Ok(cols)
+}
+
+/// [`agree_batch_columns_by`] with the answers handed over a chunk of questions at a time:
+/// `feed(q0..q1, out)` runs on the calling thread, in order, and appends the answers of questions
+/// `q0..q1` to `out` (the bindings read Python strings there, under the GIL); `question(q)` gives
+/// question `q`'s other inputs (its `answers` are replaced by those fed). Each chunk is analysed on
+/// a pool worker as soon as it is fed, so reading overlaps analysing ([`pipeline`], which also
+/// says what `single` and `wait` do). A `feed` error stops feeding and is returned as is.
+///
+/// [`pipeline`]: crate::parallel::pipeline
+#[allow(clippy::too_many_arguments)]
+pub fn agree_batch_columns_fed<'a, 'q, E: From<CredoError>>(
+    offsets: &[usize],
+    mut feed: impl FnMut(Range<usize>, &mut Vec<&'a str>) -> std::result::Result<(), E>,
+    question: impl Fn(usize) -> Question<'q> + Sync,
+    cfg: &Config,
+    threads: Option<usize>,
+    single: bool,
+    wait: impl FnOnce(&mut (dyn FnMut() + Send)),
+) -> std::result::Result<Columns, E> {
+    let (mut cols, chunk_answers) = columns_for(offsets)?;
+    let n_questions = offsets.len().saturating_sub(1);
+    let windows = cols.windows(n_questions, &chunk_answers);
+    let work = |(c, win, answers): (usize, Window<'_>, Vec<&'a str>)| -> Result<()> {
+        let base = offsets[c * CHUNK];
+        let fed = |qi: usize| Question {
+            answers: answers.get(offsets[qi] - base..offsets[qi + 1] - base).unwrap_or(&[]),
+            ..question(qi)
+        };
+        if answers.len() == chunk_answers[c] {
+            analyse_chunk(c, win, offsets, &fed, cfg)
+        } else {
+            Err(CredoError::shape(
+                "answers",
+                format!(
+                    "questions {}..: {} answers fed, the offsets say {}",
+                    c * CHUNK,
+                    answers.len(),
+                    chunk_answers[c]
+                ),
+            ))
+        }
+    };
+    let one = single || chunk_answers.len() <= 1;
+    let produce = |submit: &mut dyn FnMut(_)| -> std::result::Result<(), E> {
+        for (c, win) in windows.into_iter().enumerate() {
+            let (q0, q1) = (c * CHUNK, ((c + 1) * CHUNK).min(n_questions));
+            let mut answers = Vec::with_capacity(offsets[q1] - offsets[q0]);
+            feed(q0..q1, &mut answers)?;
+            submit((c, win, answers));
+        }
+        Ok(())
+    };
+    let results = pipeline(threads, one, produce, work, wait)??;
+    if results.len() != chunk_answers.len() {
+        // Unreachable (a job reports unless it panicked, and the pipeline re-raises that), but
+        // the columns below are only claimed filled with every chunk's report in hand.
+        return Err(CredoError::shape("answers", "a chunk of questions went unanalysed").into());
+    }
+    results.into_iter().collect::<Result<()>>()?;
+    // SAFETY: every chunk was fed and reported success, so every question of every window was
+    // written.
+    unsafe { cols.set_filled(n_questions, offsets_total(offsets)) };
+    Ok(cols)
+}
+
+fn offsets_total(offsets: &[usize]) -> usize {
+    offsets.last().copied().unwrap_or(0) - offsets.first().copied().unwrap_or(0)
+}
+
+/// Empty columns sized for `offsets` (with their offsets filled in) and each chunk's answer count.
+fn columns_for(offsets: &[usize]) -> Result<(Columns, Vec<usize>)> {
     let n_questions = offsets.len().saturating_sub(1);
     if offsets.windows(2).any(|w| w[1] < w[0]) {
         return Err(CredoError::invalid("offsets", "must not decrease"));
     }
     let first = offsets.first().copied().unwrap_or(0);
-    let total = offsets.last().copied().unwrap_or(0) - first;
-    let mut cols = Columns::with_capacity(n_questions, total);
+    let mut cols = Columns::with_capacity(n_questions, offsets_total(offsets));
     cols.offsets.extend(offsets.iter().map(|&o| int(o - first)));
-    let chunk_answers: Vec<usize> = (0..n_questions)
+    let chunk_answers = (0..n_questions)
         .step_by(CHUNK)
         .map(|q0| offsets[(q0 + CHUNK).min(n_questions)] - offsets[q0])
         .collect();
-    let windows = cols.windows(n_questions, &chunk_answers);
-    let results: Vec<Result<()>> = with_threads(threads, || {
-        map_vec(windows, |c, mut win| {
-            let mut ws = Workspace::default();
-            let mut at = 0;
-            for qi in c * CHUNK..((c + 1) * CHUNK).min(n_questions) {
-                let q = question(qi);
-                let n = offsets[qi + 1] - offsets[qi];
-                if q.answers.len() != n {
-                    return Err(CredoError::shape(
-                        "answers",
-                        format!("question {qi} has {} answers, its offsets say {n}", q.answers.len()),
-                    ));
-                }
-                let st = analyse(&q, cfg, &mut ws).map_err(|e| in_question(e, qi))?;
-                win.write(qi - c * CHUNK, at, &ws.labels, &ws.sizes, &ws.probs, &st);
-                at += n;
-            }
-            Ok(())
-        })
-    })?;
-    results.into_iter().collect::<Result<()>>()?;
-    // SAFETY: every task succeeded, so every question of every window was written (each with
-    // exactly its offsets' number of answers, which is what the windows were cut for).
-    unsafe { cols.set_filled(n_questions, total) };
-    Ok(cols)
+    Ok((cols, chunk_answers))
+}
+
+/// Analyses chunk `c`'s questions into its window.
+fn analyse_chunk<'a>(
+    c: usize,
+    mut win: Window<'_>,
+    offsets: &[usize],
+    question: &impl Fn(usize) -> Question<'a>,
+    cfg: &Config,
+) -> Result<()> {
+    let n_questions = offsets.len() - 1;
+    let mut ws = Workspace::default();
+    let mut at = 0;
+    for qi in c * CHUNK..((c + 1) * CHUNK).min(n_questions) {
+        let q = question(qi);
+        let n = offsets[qi + 1] - offsets[qi];
+        if q.answers.len() != n {
+            return Err(CredoError::shape(
+                "answers",
+                format!("question {qi} has {} answers, its offsets say {n}", q.answers.len()),
+            ));
+        }
+        let st = analyse(&q, cfg, &mut ws).map_err(|e| in_question(e, qi))?;
+        win.write(qi - c * CHUNK, at, &ws.labels, &ws.sizes, &ws.probs, &st);
+        at += n;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -345,5 +430,59 @@ mod tests {
             .to_string()
             .contains("question 1"));
         assert!(agree_batch_columns(&[], &cfg, None).unwrap().is_empty());
+        fed_matches_by_index(&refs, &cfg);
+    }
+
+    /// The fed batch equals the indexed one for any thread count, and stops on a feed error or
+    /// on a chunk fed the wrong number of answers.
+    fn fed_matches_by_index<'s>(refs: &[Vec<&'s str>], cfg: &Config) {
+        let mut offsets = vec![0];
+        for q in refs {
+            offsets.push(offsets[offsets.len() - 1] + q.len());
+        }
+        let flat: Vec<&'s str> = refs.iter().flatten().copied().collect();
+        let want = agree_batch_columns_by(
+            &offsets,
+            |i| Question {
+                answers: &flat[offsets[i]..offsets[i + 1]],
+                ..Default::default()
+            },
+            cfg,
+            Some(1),
+        )
+        .unwrap();
+        for (threads, single) in [(Some(1), false), (Some(2), false), (None, true)] {
+            let feed = |r: Range<usize>, out: &mut Vec<&'s str>| -> Result<()> {
+                out.extend_from_slice(&flat[offsets[r.start]..offsets[r.end]]);
+                Ok(())
+            };
+            let got = agree_batch_columns_fed(&offsets, feed, |_| Question::default(), cfg, threads, single, |b| b());
+            // Compared as text: the columns hold NaN where a measure was not asked for.
+            assert_eq!(format!("{:?}", got.unwrap()), format!("{want:?}"));
+            let failing = |r: Range<usize>, out: &mut Vec<&'s str>| {
+                out.extend_from_slice(&flat[offsets[r.start]..offsets[r.end]]);
+                if r.end > 600 {
+                    Err(CredoError::invalid("feed", "stop"))
+                } else {
+                    Ok(())
+                }
+            };
+            let err = agree_batch_columns_fed(
+                &offsets,
+                failing,
+                |_| Question::default(),
+                cfg,
+                threads,
+                single,
+                |b| b(),
+            );
+            assert!(err.unwrap_err().to_string().contains("stop"));
+            let short = |r: Range<usize>, out: &mut Vec<&'s str>| -> Result<()> {
+                out.extend_from_slice(&flat[offsets[r.start]..offsets[r.end] - usize::from(r.start == 256)]);
+                Ok(())
+            };
+            let err = agree_batch_columns_fed(&offsets, short, |_| Question::default(), cfg, threads, single, |b| b());
+            assert!(err.unwrap_err().to_string().contains("questions 256.."));
+        }
     }
 }
