@@ -950,7 +950,7 @@ fn top_entry_in_layout<const SPACED: bool, S: Scan>(b: &[u8], i: usize, kernels:
         return None;
     }
     i += if SPACED { 13 } else { 11 };
-    let (lp, used) = number::plain_decimal(b.get(i..)?)?;
+    let (lp, used) = number::plain_decimal_with(b.get(i..)?, kernels)?;
     i += used;
     let list = if SPACED {
         lit(b, i, b", \"bytes\": [")

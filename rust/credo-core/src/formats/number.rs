@@ -5,6 +5,8 @@
 //! needs its slow fallback). Every other number (an exponent, more digits, a larger power)
 //! returns `None` for the general parser.
 
+use super::scan::Scan;
+
 /// 5^q for q in -22..=0, as the 128-bit normalised products the algorithm multiplies by (the
 /// rows of fast-float's `POWER_OF_FIVE_128` table for these powers; regenerated from
 /// `floor(2^b / 5^-q) + 1` and checked against it).
@@ -66,7 +68,13 @@ fn eight_digit_value(v: u64) -> u64 {
 /// wrong if anything is). The value is `str::parse::<f64>`'s, to the last bit.
 #[inline(always)]
 pub fn plain_decimal(b: &[u8]) -> Option<(f64, usize)> {
-    if let Some(read) = one_digit_point(b) {
+    plain_decimal_with(b, super::scan::Baseline(false))
+}
+
+/// [`plain_decimal`] with the digit kernel of `kernels` ([`Scan::digits16`]) for the common form.
+#[inline(always)]
+pub fn plain_decimal_with<S: Scan>(b: &[u8], kernels: S) -> Option<(f64, usize)> {
+    if let Some(read) = one_digit_point(b, kernels) {
         return Some(read);
     }
     let neg = b.first() == Some(&b'-');
@@ -138,11 +146,12 @@ pub fn plain_decimal(b: &[u8]) -> Option<(f64, usize)> {
 }
 
 /// [`plain_decimal`] of the form most logprobs take, one digit, a point and 1 to 16 more
-/// (`-1.8448494364328587`, `-0.31725305`), read straight: the fraction as one block of 8 or 16
-/// places from a fixed window of 20 bytes (one bounds check), no loop. `None` for anything else
-/// (another form, an exponent, fewer than 20 bytes left): [`plain_decimal`] reads on.
+/// (`-1.8448494364328587`, `-0.31725305`), read straight: the places as one block of 16 bytes
+/// ([`Scan::digits16`]) from a fixed window of 20 (one bounds check), no loop. `None` for
+/// anything else (another form, an exponent, fewer than 20 bytes left): [`plain_decimal`] reads
+/// on.
 #[inline(always)]
-fn one_digit_point(b: &[u8]) -> Option<(f64, usize)> {
+fn one_digit_point<S: Scan>(b: &[u8], kernels: S) -> Option<(f64, usize)> {
     let neg = b.first() == Some(&b'-');
     let at = usize::from(neg);
     let window: &[u8; 20] = b.get(at..at + 20)?.try_into().ok()?;
@@ -150,42 +159,51 @@ fn one_digit_point(b: &[u8]) -> Option<(f64, usize)> {
     if d > 9 || window[1] != b'.' {
         return None;
     }
-    let lo = u64::from_le_bytes(window[2..10].try_into().ok()?);
-    let hi = u64::from_le_bytes(window[10..18].try_into().ok()?);
-    let stop = non_digits(lo);
-    let (f, q, n) = if stop != 0 {
-        let n = (stop.trailing_zeros() / 8) as usize;
-        if n == 0 {
-            return None;
-        }
-        (eight_digit_value(zero_filled(lo, n)), 8, n)
-    } else {
-        let stop = non_digits(hi);
-        let n = if stop == 0 {
-            // 16 places: a 17th goes to the general reading.
-            if window[18].is_ascii_digit() {
-                return None;
-            }
-            8
-        } else {
-            (stop.trailing_zeros() / 8) as usize
-        };
-        // `zero_filled(hi, 0)` is all zeros, and 8 places keep `hi` whole.
-        let tail = if n == 8 { hi } else { zero_filled(hi, n) };
-        (eight_digit_value(lo) * 100_000_000 + eight_digit_value(tail), 16, 8 + n)
-    };
-    // What follows the digits (a non-digit) must not start an exponent.
-    if window[2 + n] | 0x20 == b'e' {
+    let (f, n) = kernels.digits16(window[2..18].try_into().ok()?);
+    // 1 to 16 places: not none, not a 17th, and no exponent after them.
+    let next = window[2 + n];
+    if n == 0 || next.is_ascii_digit() || next | 0x20 == b'e' {
         return None;
     }
-    let w = u64::from(d) * POW10[q] + f;
+    let w = u64::from(d) * POW10[n] + f;
     let magnitude = if w <= 1 << 53 {
         // Clinger's fast path: both exact doubles, one correctly rounded division (0 included).
-        w as f64 / POW10_F64[q]
+        w as f64 / POW10_F64[n]
     } else {
-        eisel_lemire(w, q)?
+        eisel_lemire(w, n)?
     };
     Some((if neg { -magnitude } else { magnitude }, at + 2 + n))
+}
+
+/// The ASCII digits `w` starts with: their value and how many (0 to 16), eight bytes at a time
+/// (the portable [`Scan::digits16`], and the reference of the vector ones).
+#[inline(always)]
+pub(super) fn digits16(w: &[u8; 16]) -> (u64, usize) {
+    let lo = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+    let hi = u64::from_le_bytes([w[8], w[9], w[10], w[11], w[12], w[13], w[14], w[15]]);
+    let stop = non_digits(lo);
+    if stop != 0 {
+        let n = (stop.trailing_zeros() / 8) as usize;
+        return (eight_digit_value(right_aligned(lo, n)), n);
+    }
+    let head = eight_digit_value(lo);
+    let stop = non_digits(hi);
+    if stop == 0 {
+        return (head * 100_000_000 + eight_digit_value(hi), 16);
+    }
+    let n = (stop.trailing_zeros() / 8) as usize;
+    (head * POW10[n] + eight_digit_value(right_aligned(hi, n)), 8 + n)
+}
+
+/// `v`'s first `n` bytes (n < 8) moved to its last `n`, `'0'`s before them: eight digits of the
+/// same value as those `n`.
+#[inline(always)]
+fn right_aligned(v: u64, n: usize) -> u64 {
+    if n == 0 {
+        return 0x3030_3030_3030_3030;
+    }
+    let shift = 8 * (8 - n) as u32;
+    (v << shift) | (0x3030_3030_3030_3030 >> (64 - shift))
 }
 
 /// 10^0 … 10^19.
@@ -335,6 +353,7 @@ fn eisel_lemire(w: u64, q: usize) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::scan::Baseline;
     use super::*;
     use crate::rng::SplitMix64;
 
@@ -421,7 +440,7 @@ mod tests {
                 let s = format!("-{}.{}", &digits[..1], &digits[1..]);
                 let text = format!("{s}{tail}");
                 let want: f64 = s.parse().unwrap();
-                match one_digit_point(text.as_bytes()) {
+                match one_digit_point(text.as_bytes(), Baseline(false)) {
                     Some((v, used)) => {
                         assert!(n <= 16, "{s}");
                         assert_eq!((v.to_bits(), used), (want.to_bits(), s.len()), "{s}");
@@ -430,11 +449,11 @@ mod tests {
                 }
                 // Unsigned, and with an exponent (declined: the general reading takes it).
                 let u = &text[1..];
-                if let Some((v, _)) = one_digit_point(u.as_bytes()) {
+                if let Some((v, _)) = one_digit_point(u.as_bytes(), Baseline(false)) {
                     assert_eq!(v.to_bits(), (-want).to_bits(), "{u}");
                 }
                 let e = format!("{s}e-07{tail}");
-                assert!(one_digit_point(e.as_bytes()).is_none(), "{e}");
+                assert!(one_digit_point(e.as_bytes(), Baseline(false)).is_none(), "{e}");
             }
         }
         for text in [
@@ -442,9 +461,64 @@ mod tests {
             "-1., \"bytes\": [1, 2, 3]}}",
             "-.5, \"bytes\": [1, 2, 3]}}",
         ] {
-            assert!(one_digit_point(text.as_bytes()).is_none(), "{text}");
+            assert!(one_digit_point(text.as_bytes(), Baseline(false)).is_none(), "{text}");
         }
-        assert!(one_digit_point(b"-0.5}").is_none(), "fewer than 20 bytes");
+        assert!(
+            one_digit_point(b"-0.5}", Baseline(false)).is_none(),
+            "fewer than 20 bytes"
+        );
+    }
+
+    /// [`digits16`] a byte at a time.
+    fn digits16_bytes(w: &[u8; 16]) -> (u64, usize) {
+        let n = w.iter().position(|c| !c.is_ascii_digit()).unwrap_or(16);
+        (w[..n].iter().fold(0, |v, &c| v * 10 + u64::from(c - b'0')), n)
+    }
+
+    /// 16 bytes: digits up to a random stop, then anything (digits again, often).
+    fn digit_windows(seed: u64, count: usize) -> Vec<[u8; 16]> {
+        let mut g = SplitMix64::new(seed);
+        let noise = b"0123456789,]} e.-\x00\xff/:";
+        (0..count)
+            .map(|_| {
+                let stop = (g.next_f64() * 18.0) as usize;
+                let mut w = [0u8; 16];
+                for (j, c) in w.iter_mut().enumerate() {
+                    *c = if j < stop {
+                        b'0' + (g.next_f64() * 10.0) as u8 % 10
+                    } else {
+                        noise[(g.next_f64() * noise.len() as f64) as usize % noise.len()]
+                    };
+                }
+                w
+            })
+            .collect()
+    }
+
+    #[test]
+    fn digits16_matches_the_byte_loop_at_every_level() {
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = crate::simd::SimdLevel::Avx2.supported().then(|| {
+            // SAFETY: checked just before.
+            unsafe { super::super::scan::Avx2::assume() }
+        });
+        for w in digit_windows(17, 200_000) {
+            let want = digits16_bytes(&w);
+            assert_eq!(digits16(&w), want, "{:?}", String::from_utf8_lossy(&w));
+            assert_eq!(Baseline(true).digits16(&w), want);
+            #[cfg(target_arch = "x86_64")]
+            if let Some(avx2) = avx2 {
+                assert_eq!(avx2.digits16(&w), want, "avx2: {:?}", String::from_utf8_lossy(&w));
+                // The whole reading with the AVX2 kernel, after a point.
+                let mut text = b"-3.".to_vec();
+                text.extend_from_slice(&w);
+                text.extend_from_slice(b", \"bytes\": [1]}");
+                assert_eq!(
+                    one_digit_point(&text, avx2).map(|(v, n)| (v.to_bits(), n)),
+                    one_digit_point(&text, Baseline(false)).map(|(v, n)| (v.to_bits(), n))
+                );
+            }
+        }
     }
 
     #[test]

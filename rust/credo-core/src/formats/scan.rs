@@ -14,6 +14,9 @@ pub trait Scan: Copy {
     fn string_stop(self, b: &[u8], i: usize) -> usize;
     /// [`int_list_end`] at this level.
     fn int_list_end<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<usize>;
+    /// The number's digits kernel at this level: the ASCII digits `w` starts with, their value
+    /// and how many (the portable one: `number::digits16`).
+    fn digits16(self, w: &[u8; 16]) -> (u64, usize);
 }
 
 /// The baseline kernels: SSE2 on x86-64 when the flag says vector kernels run, else portable.
@@ -28,6 +31,11 @@ impl Scan for Baseline {
     #[inline(always)]
     fn int_list_end<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<usize> {
         int_list_end::<SPACED>(b, i, self.0)
+    }
+    #[inline(always)]
+    fn digits16(self, w: &[u8; 16]) -> (u64, usize) {
+        // Eight bytes at a time in a register: SSE2 has no multiply-add of bytes.
+        super::number::digits16(w)
     }
 }
 
@@ -80,6 +88,10 @@ impl Scan for Avx2 {
             return None;
         }
         plain_int_list::<SPACED>(&avx2::int_classes(self, b, i)).map(|e| i + e + 1)
+    }
+    #[inline(always)]
+    fn digits16(self, w: &[u8; 16]) -> (u64, usize) {
+        avx2::digits16(self, w)
     }
 }
 
@@ -349,6 +361,47 @@ mod avx2 {
     };
 
     use super::{Avx2, Classes};
+
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_cvtsi128_si64, _mm_loadu_si128, _mm_madd_epi16, _mm_maddubs_epi16, _mm_min_epu8,
+        _mm_movemask_epi8, _mm_packus_epi32, _mm_set1_epi16, _mm_set1_epi32, _mm_set1_epi8, _mm_shuffle_epi8,
+        _mm_sub_epi8,
+    };
+
+    /// Shuffle controls that move the first `n` bytes of 16 to the last `n` and zero the rest:
+    /// the 16 bytes from `ALIGN[n]` (`0x80` zeroes a lane).
+    const ALIGN: [u8; 32] = {
+        let mut t = [0x80u8; 32];
+        let mut j = 0;
+        while j < 16 {
+            t[16 + j] = j as u8;
+            j += 1;
+        }
+        t
+    };
+
+    /// The ASCII digits `w` starts with, their value and how many: the digits found by one
+    /// compare, moved to the end of the register (zeros before them), then summed pairwise by
+    /// multiply-adds (10·a + b, 100·ab + cd, 10⁴·abcd + efgh) into two 8-digit halves.
+    #[inline(always)]
+    pub(super) fn digits16(_: Avx2, w: &[u8; 16]) -> (u64, usize) {
+        // SAFETY: the token proves AVX2, and with it SSSE3 and SSE4.1; the loads read `w`'s 16
+        // bytes and `ALIGN[n..n + 16]` (n ≤ 16, within its 32).
+        unsafe {
+            let x = _mm_loadu_si128(w.as_ptr().cast());
+            let d = _mm_sub_epi8(x, _mm_set1_epi8(b'0' as i8));
+            // A digit is a byte whose distance from '0' is at most 9 (unsigned).
+            let digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+            let n = (!(_mm_movemask_epi8(digit) as u32)).trailing_zeros() as usize;
+            let d = _mm_shuffle_epi8(d, _mm_loadu_si128(ALIGN.as_ptr().add(n).cast()));
+            let pairs = _mm_maddubs_epi16(d, _mm_set1_epi16(0x010A));
+            let quads = _mm_madd_epi16(pairs, _mm_set1_epi32(0x0001_0064));
+            let quads = _mm_packus_epi32(quads, quads);
+            let halves = _mm_madd_epi16(quads, _mm_set1_epi32(0x0001_2710));
+            let v = _mm_cvtsi128_si64(halves) as u64;
+            ((v & 0xFFFF_FFFF) * 100_000_000 + (v >> 32), n)
+        }
+    }
 
     // Every function here takes the `Avx2` token, which exists only where AVX2 runs; they are
     // `#[inline(always)]` into the `#[target_feature(enable = "avx2")]` entry points that hold it.
