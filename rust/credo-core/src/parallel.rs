@@ -18,6 +18,7 @@
 //! below run a region with a single chunk inline on the calling thread, without touching any
 //! pool: small calls pay nothing for the parallel machinery.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
@@ -146,6 +147,51 @@ pub fn map_range<R: Send>(n: usize, min_len: usize, f: impl Fn(usize) -> R + Syn
         return (0..n).map(f).collect();
     }
     region(|| (0..n).into_par_iter().with_min_len(min_len.max(1)).map(f).collect())
+}
+
+/// `(0..n).map(f).collect()` with the calling thread working from the start: the indices are
+/// claimed one at a time from a shared counter by the caller and by the pool's other workers,
+/// so the call does not wait for a worker to wake before work begins (a hand-off costs a
+/// wake-up at each end, which a millisecond-long region cannot hide), and a helper that wakes
+/// late finds less to do, or nothing. Results come back in index order.
+pub fn map_range_shared<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
+    if n <= 1 {
+        return (0..n).map(f).collect();
+    }
+    let slots: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= n {
+            break;
+        }
+        let r = f(i);
+        *slots[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(r);
+    };
+    // The caller plus up to `helpers` workers of the scope's pool run `work`.
+    fn spread<'s, W: Fn() + Sync + 's>(scope: &rayon::Scope<'s>, helpers: usize, work: &'s W) {
+        for _ in 0..helpers {
+            scope.spawn(move |_| work());
+        }
+        work();
+    }
+    let helpers = |threads: usize| threads.saturating_sub(1).min(n - 1);
+    if rayon::current_thread_index().is_some() {
+        rayon::in_place_scope(|s| spread(s, helpers(rayon::current_num_threads()), &work));
+    } else {
+        match pool(default_threads()) {
+            Ok(p) => p.in_place_scope(|s| spread(s, helpers(p.current_num_threads()), &work)),
+            // No thread could be started: the work still gets done, on this thread alone.
+            Err(_) => work(),
+        }
+    }
+    slots
+        .into_iter()
+        .map(|m| {
+            let r = m.into_inner().unwrap_or_else(PoisonError::into_inner);
+            r.expect("every index is claimed and filled before the scope ends")
+        })
+        .collect()
 }
 
 /// [`map_range`] with a per-task scratch state from `init` (reused across the task's indices).
@@ -433,6 +479,16 @@ mod tests {
         });
         assert_eq!((a[99], b[49]), (9, 9));
         assert_eq!(join(|| 1, || 2), (1, 2));
+        assert_eq!(map_range_shared(10_000, f), want);
+        assert_eq!(map_range_shared(1, f), want[..1]);
+        assert!(map_range_shared(0, f).is_empty());
+        for t in [1, 2, 3] {
+            let got = with_threads(Some(t), || map_range_shared(77, |i| (i, rayon::current_thread_index())));
+            assert_eq!(
+                got.unwrap().iter().map(|r| r.0).collect::<Vec<_>>(),
+                (0..77).collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]

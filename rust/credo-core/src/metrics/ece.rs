@@ -415,7 +415,7 @@ fn bin_stats_checked(
         let ok = accumulate(&mut s, conf, acc, w, binning, check, path);
         return (s, ok);
     }
-    let parts: Vec<(BinStats, bool)> = crate::parallel::map_range(conf.len().div_ceil(CHUNK), 1, |c| {
+    let parts: Vec<(BinStats, bool)> = crate::parallel::map_range_shared(conf.len().div_ceil(CHUNK), |c| {
         let lo = c * CHUNK;
         let hi = (lo + CHUNK).min(conf.len());
         let mut s = BinStats::zeros(nb, Vec::new());
