@@ -469,31 +469,10 @@ mod avx2 {
 mod tests {
     use super::*;
 
-    /// The reference for [`int_array_end`]: the plain integer list a byte at a time.
+    /// The reference for [`int_array_end`]: the plain integer list a byte at a time, each
+    /// separator a comma and at most one space.
     fn int_array_end_bytes(b: &[u8], i: usize) -> Option<usize> {
-        if i + 64 > b.len() {
-            return None;
-        }
-        let mut j = i;
-        loop {
-            let start = j;
-            while j < b.len() && b[j].is_ascii_digit() {
-                j += 1;
-            }
-            if j == start || (b[start] == b'0' && j - start > 1) {
-                return None;
-            }
-            match b.get(j) {
-                Some(b']') => return (j - i < 64).then_some(j + 1),
-                Some(b',') => {
-                    j += 1;
-                    if b.get(j) == Some(&b' ') {
-                        j += 1;
-                    }
-                }
-                _ => return None,
-            }
-        }
+        int_list_end_bytes_in(b, i, None)
     }
 
     /// Bytes drawn mostly from the classes the kernels tell apart.
@@ -676,6 +655,13 @@ mod tests {
     /// The reference for [`int_list_end`]: the list a byte at a time, each separator exactly
     /// `", "` (`spaced`) or `","`.
     fn int_list_end_bytes(b: &[u8], i: usize, spaced: bool) -> Option<usize> {
+        int_list_end_bytes_in(b, i, Some(spaced))
+    }
+
+    /// Both references: a list of plain integers (no leading zero) ending in `]` within 64
+    /// bytes of `i`; `layout` `Some(spaced)` asks every separator to be exactly `", "` or `","`,
+    /// `None` takes a comma and at most one space.
+    fn int_list_end_bytes_in(b: &[u8], i: usize, layout: Option<bool>) -> Option<usize> {
         if i + 64 > b.len() {
             return None;
         }
@@ -692,12 +678,11 @@ mod tests {
                 Some(b']') => return (j - i < 64).then_some(j + 1),
                 Some(b',') => {
                     j += 1;
-                    if spaced {
-                        if b.get(j) != Some(&b' ') {
-                            return None;
-                        }
-                        j += 1;
+                    let space = b.get(j) == Some(&b' ');
+                    if layout.is_some_and(|spaced| spaced != space) {
+                        return None;
                     }
+                    j += usize::from(space);
                 }
                 _ => return None,
             }
