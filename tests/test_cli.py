@@ -289,7 +289,11 @@ def test_demo_bad_output_directory(tmp_path, capsys):
 def test_bench_quick_json(capsys):
     code, stdout, err = run(capsys, "bench", "--quick", "--json")
     assert code == 0, err
-    results = json.loads(stdout)["results"]
+    report = json.loads(stdout)
+    from credo.signals import simd_level
+
+    assert report["quick"] is True and report["simd"] == simd_level()
+    results = report["results"]
     works = {r["work"] for r in results}
     assert any("token signals" in w for w in works) and any("AUROC" in w for w in works)
     assert all(r["credo_s"] > 0 for r in results)

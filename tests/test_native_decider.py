@@ -172,6 +172,23 @@ def test_worded_decisions_are_reused_only_where_they_are_the_same(models):
     assert shared > 0  # some decisions came from a wording made for another confidence
 
 
+def test_worded_decisions_stay_bounded(models, monkeypatch):
+    """The kept wordings are emptied at their limit, and decisions after that are still the
+    Python path's: a long-running server whose thresholds move cannot grow them without end."""
+    import credo.policy
+
+    monkeypatch.setattr(credo.policy, "_BANDED_LIMIT", 4)
+    policy = credo.Policy({"threshold": 0.8, "gray_zone": [0.5, 0.8], "domains": {"general": {}}})
+    native = compile(models[0], policy)
+    rng = np.random.default_rng(12)
+    sizes = []
+    for _ in range(60):
+        top, chosen = _random_top(rng, int(rng.integers(1, 60)), int(rng.integers(1, 20)))
+        _same(native.decide(top, chosen), _python_path(models[0], policy, top, chosen, {}))
+        sizes.append(len(policy._banded))
+    assert max(sizes) == 4 and sizes[-1] <= 4 and min(sizes[10:]) < 4  # filled, emptied, refilled
+
+
 def _body(top: np.ndarray, chosen: np.ndarray, *, legacy: bool = False) -> bytes:
     """A chat (or legacy) completion body carrying the arrays (json.dumps keeps floats exact)."""
     if legacy:

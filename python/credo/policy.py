@@ -382,6 +382,8 @@ def _risk_rules_from(cfg: Mapping[str, Any], domains: Mapping[str, _Domain]) -> 
 # strict, hooked), actions as their codes (credo_core::decide::Action, the order of Action).
 _NativeDomain = tuple[float, float, float, list[int], int, int, int, float, int, float, bool, bool]
 _ACTION_CODE = {a: i for i, a in enumerate(Action)}
+# The most worded decisions a policy keeps for native outcomes (see Policy._from_outcome).
+_BANDED_LIMIT = 8192
 
 
 def _read_toml(source: str | os.PathLike[str]) -> dict[str, Any]:
@@ -447,7 +449,8 @@ class Policy:
             self.set_threshold(name, obj)
         self.config = cfg
         # Decisions of native outcomes by (domain, band, action, tier, threshold, confidence to
-        # two decimals): at most a few thousand per domain (see _from_outcome).
+        # two decimals): a few thousand per domain in practice, and emptied at _BANDED_LIMIT so
+        # that thresholds which move (refitted ones) cannot grow it without end.
         self._banded: dict[tuple[_Domain, int, int, int, float, str], dict[str, Any]] = {}
 
     # ----------------------------------------------------------------- construction
@@ -738,6 +741,8 @@ class Policy:
             key = (d, rule, act, outcome.tier, thr, f"{conf:.2f}")
             fields = self._banded.get(key)
             if fields is None:
+                if len(self._banded) >= _BANDED_LIMIT:
+                    self._banded.clear()
                 fields = self._banded[key] = self._band_fields(d, rule, conf, _ACTION_LIST[act], outcome.tier, thr)
             decision = _new_object(Decision)
             dd = decision.__dict__
