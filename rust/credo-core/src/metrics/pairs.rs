@@ -9,8 +9,8 @@
 //! histogram, one scatter), then work in cache; every count is an exact integer, so how the
 //! buckets are shared out over threads cannot change the result.
 
-/// Digit bits of the first split (2048 buckets: a scatter's write streams stay few enough for
-/// the caches and the TLB).
+/// Digit bits of the first split (2048 buckets per class: a scatter's write streams stay few
+/// enough for the caches and the TLB).
 const TOP_BITS: u32 = 11;
 /// Digit bits of the later splits, at most (2¹³ counters: 32 KiB, in L1).
 const SUB_BITS: u32 = 13;
@@ -21,6 +21,13 @@ const BRUTE_PAIRS: usize = 24;
 const CLUSTER: u32 = 16;
 /// Keys per parallel task after the first split.
 const TASK_KEYS: usize = 1 << 16;
+/// Samples per input chunk of the first split (counted, then scattered, in parallel), and the
+/// most chunks: each has its own 2 × 2048 counters, summed up serially.
+const CHUNK_KEYS: usize = 1 << 16;
+const MAX_CHUNKS: usize = 16;
+/// The largest key buffer kept per thread between calls: 2²⁰ keys (8 MiB). Repeated calls on
+/// up to a million samples then reuse warm memory instead of page-faulting a fresh buffer.
+const KEEP_KEYS: usize = 1 << 20;
 
 /// The number of significant bits of `x` (0 for 0).
 fn bit_len(x: u64) -> u32 {
@@ -34,68 +41,183 @@ fn digit(k: u64, base: u64, shift: u32, mask: usize) -> usize {
     ((k - base) >> shift) as usize & mask
 }
 
-/// Twice the number of pairs (p, n) with p < n, plus the pairs with p = n, over the keys
-/// `pos` and `neg`, all within `lo..=hi`. With keys that ascend as scores descend
-/// ([`super::sort::desc_key`]) this is twice the AUROC numerator, an exact integer. `pos_tmp`
-/// and `neg_tmp` (as long as `pos` and `neg`) are scratch.
-pub fn twice_outranking(
-    (pos, neg): (&[u64], &[u64]),
-    (pos_tmp, neg_tmp): (&mut [u64], &mut [u64]),
+/// Buffers of [`twice_outranking`] kept between calls (see [`KEEP_KEYS`]).
+#[derive(Default)]
+struct Split {
+    /// The samples' keys, bucket after bucket, the positives of a bucket before its negatives.
+    keys: Vec<u64>,
+    /// Per input chunk, the counts of its positives in each bucket, then of its negatives;
+    /// then where the chunk's next key of each (bucket, class) goes.
+    counts: Vec<u32>,
+    /// Where each bucket's positives start, then its negatives (the next bucket's start ends
+    /// them); the last entry is the number of samples.
+    bounds: Vec<u32>,
+}
+
+thread_local! {
+    static SPLIT: std::cell::Cell<Split> = std::cell::Cell::new(Split::default());
+}
+
+/// The key buffer shared by the chunks of the scatter (see the SAFETY note there).
+struct KeysPtr(*mut u64);
+// SAFETY: only used for writes to disjoint slots of a live buffer no one else accesses meanwhile.
+unsafe impl Sync for KeysPtr {}
+
+/// Twice the number of pairs (positive p, negative n) with key(p) < key(n), plus the pairs
+/// with key(p) = key(n), over the samples `items`, whose label is positive where `labels` is
+/// 1.0 (any other label counts as negative), and whose keys all lie in `lo..=hi`. With keys
+/// that ascend as scores descend ([`super::sort::desc_key`]) this is twice the AUROC
+/// numerator, an exact integer, whatever the thread count.
+///
+/// The samples are read twice, never copied by class: each input chunk counts its samples per
+/// (first-level bucket, class), and then writes each key straight to its place, the positives
+/// of a bucket before its negatives (chunks in parallel, each into slots of its own).
+pub fn twice_outranking<T: Copy + Sync>(
+    (items, labels): (&[T], &[f64]),
+    key: impl Fn(T) -> u64 + Sync,
     lo: u64,
     hi: u64,
 ) -> u64 {
-    debug_assert!(pos.iter().chain(neg).all(|k| (lo..=hi).contains(k)));
-    let width = bit_len(hi - lo);
-    if let Some(twice) = small(pos, neg, width) {
-        return twice;
-    }
+    assert_eq!(items.len(), labels.len(), "a label per sample");
+    assert!(u32::try_from(items.len()).is_ok(), "bucket offsets are u32");
+    let width = bit_len(hi.wrapping_sub(lo));
     let bits = width.min(TOP_BITS);
     let shift = width - bits;
-    let (mut ends_p, mut ends_n) = (vec![0u32; 1 << bits], vec![0u32; 1 << bits]);
-    // Each class is bucketed on its own, in parallel when large enough to pay for a hand-off.
-    let mut split_p = || scatter(pos, pos_tmp, lo, shift, &mut ends_p);
-    let mut split_n = || scatter(neg, neg_tmp, lo, shift, &mut ends_n);
-    if pos.len() + neg.len() >= 2 * TASK_KEYS {
-        crate::parallel::join(split_p, split_n);
-    } else {
-        split_p();
-        split_n();
-    }
-    let mut twice = across(&ends_p, &ends_n, shift == 0);
-    if shift == 0 {
-        return twice;
-    }
-    // Pairs within a bucket: runs of whole buckets of about TASK_KEYS keys, one task each.
-    let tasks = task_cuts(&ends_p, &ends_n);
-    let (pos_tmp, neg_tmp) = (&*pos_tmp, &*neg_tmp);
-    let run = |t: usize| {
-        let mut scratch = Scratch::default();
-        let mut sum = 0u64;
-        for b in tasks[t]..tasks[t + 1] {
-            let start = |ends: &[u32]| if b == 0 { 0 } else { ends[b - 1] as usize };
-            let p = &pos_tmp[start(&ends_p)..ends_p[b] as usize];
-            let n = &neg_tmp[start(&ends_n)..ends_n[b] as usize];
-            sum += within(p, n, &mut scratch);
+    crate::scratch::with_scratch(
+        &SPLIT,
+        |split| {
+            count_first_split(split, (items, labels), &key, lo, shift, bits);
+            let mut twice = across_bounds(&split.bounds, shift == 0);
+            if shift > 0 {
+                scatter_first_split(split, (items, labels), &key, lo, shift, bits);
+                twice += within_buckets(&split.keys[..items.len()], &split.bounds);
+            }
+            twice
+        },
+        |split| split.keys.capacity() <= KEEP_KEYS,
+    )
+}
+
+/// The input chunks of the first split: how many, and the samples of chunk `c`.
+fn chunking(n: usize) -> (usize, impl Fn(usize) -> std::ops::Range<usize>) {
+    let chunks = (n / CHUNK_KEYS).clamp(1, MAX_CHUNKS);
+    let per = n.div_ceil(chunks);
+    (chunks, move |c: usize| c * per..((c + 1) * per).min(n))
+}
+
+/// The (bucket, class) slot of a sample: its bucket, plus `buckets` for a negative.
+#[inline]
+fn slot(k: u64, label: f64, (lo, shift, buckets): (u64, u32, usize)) -> usize {
+    digit(k, lo, shift, buckets - 1) + buckets * usize::from(label != 1.0)
+}
+
+/// Counts each chunk's samples per (bucket, class) into `split.counts`, then turns the counts
+/// into each chunk's write positions and `split.bounds`.
+fn count_first_split<T: Copy + Sync>(
+    split: &mut Split,
+    (items, labels): (&[T], &[f64]),
+    key: &(impl Fn(T) -> u64 + Sync),
+    lo: u64,
+    shift: u32,
+    bits: u32,
+) {
+    let buckets = 1usize << bits;
+    let (chunks, range) = chunking(items.len());
+    let counts = &mut split.counts;
+    counts.clear();
+    counts.resize(chunks * 2 * buckets, 0);
+    crate::parallel::for_each_chunk_mut(counts, 2 * buckets, |c, cnt| {
+        let r = range(c);
+        for (&x, &y) in items[r.clone()].iter().zip(&labels[r]) {
+            cnt[slot(key(x), y, (lo, shift, buckets))] += 1;
         }
-        sum
-    };
-    twice += crate::parallel::map_range(tasks.len() - 1, 1, run).iter().sum::<u64>();
+    });
+    let bounds = &mut split.bounds;
+    bounds.clear();
+    let mut at = 0u32;
+    for s in 0..2 * buckets {
+        // slot s = (bucket b, class): positives of b at 2b, negatives at 2b + 1 in `bounds`
+        let class_slot = if s % 2 == 0 { s / 2 } else { buckets + s / 2 };
+        bounds.push(at);
+        for c in 0..chunks {
+            let cnt = &mut counts[c * 2 * buckets + class_slot];
+            (*cnt, at) = (at, at + *cnt);
+        }
+    }
+    bounds.push(at);
+}
+
+/// Writes each sample's key to the position `count_first_split` left for it in
+/// `split.counts`, into `split.keys`.
+fn scatter_first_split<T: Copy + Sync>(
+    split: &mut Split,
+    (items, labels): (&[T], &[f64]),
+    key: &(impl Fn(T) -> u64 + Sync),
+    lo: u64,
+    shift: u32,
+    bits: u32,
+) {
+    let buckets = 1usize << bits;
+    let n = items.len();
+    let (_, range) = chunking(n);
+    if split.keys.len() < n {
+        split.keys.resize(n, 0);
+    }
+    let out = KeysPtr(split.keys.as_mut_ptr());
+    crate::parallel::for_each_chunk_mut(&mut split.counts, 2 * buckets, |c, next| {
+        let out = &out;
+        let r = range(c);
+        for (&x, &y) in items[r.clone()].iter().zip(&labels[r]) {
+            let k = key(x);
+            let at = &mut next[slot(k, y, (lo, shift, buckets))];
+            debug_assert!((*at as usize) < n);
+            // SAFETY: `keys` holds at least n keys. Chunk c's slots for a (bucket, class) are
+            // the `count` positions from where `count_first_split` put its `next`, `count`
+            // being how many of the chunk's samples that same `slot` sent there; these ranges
+            // partition 0..n, so each position is written once, by one chunk.
+            unsafe { out.0.add(*at as usize).write(k) };
+            *at += 1;
+        }
+    });
+}
+
+/// The pairs in different buckets, from the class bounds of every bucket (buckets ascend with
+/// the keys, so every positive in an earlier bucket is below every negative in a later one);
+/// with `ties`, each bucket holds a single key value and its own pairs, all ties, are added
+/// too.
+fn across_bounds(bounds: &[u32], ties: bool) -> u64 {
+    let (mut twice, mut below) = (0u64, 0u64);
+    for b in bounds.windows(3).step_by(2) {
+        let (cp, cn) = (u64::from(b[1] - b[0]), u64::from(b[2] - b[1]));
+        twice += 2 * below * cn + if ties { cp * cn } else { 0 };
+        below += cp;
+    }
     twice
 }
 
-/// Bucket indices that cut the buckets into runs of about [`TASK_KEYS`] keys (from 0 to the
-/// bucket count).
-fn task_cuts(ends_p: &[u32], ends_n: &[u32]) -> Vec<usize> {
+/// The pairs within each bucket of `keys` (laid out as `bounds` says), in parallel tasks of
+/// whole buckets of about [`TASK_KEYS`] keys.
+fn within_buckets(keys: &[u64], bounds: &[u32]) -> u64 {
+    let buckets = bounds.len() / 2;
     let mut cuts = vec![0];
-    let mut first = 0usize;
-    for b in 0..ends_p.len() {
-        let end = ends_p[b] as usize + ends_n[b] as usize;
-        if end - first >= TASK_KEYS || b + 1 == ends_p.len() {
+    for b in 0..buckets {
+        if (bounds[2 * b + 2] - bounds[2 * cuts[cuts.len() - 1]]) as usize >= TASK_KEYS || b + 1 == buckets {
             cuts.push(b + 1);
-            first = end;
         }
     }
-    cuts
+    let run = |t: usize| {
+        let mut scratch = Scratch::default();
+        let mut sum = 0u64;
+        for b in cuts[t]..cuts[t + 1] {
+            let w = &bounds[2 * b..2 * b + 3];
+            let (s, m, e) = (w[0] as usize, w[1] as usize, w[2] as usize);
+            if (s < m) & (m < e) {
+                sum += within(&keys[s..m], &keys[m..e], &mut scratch);
+            }
+        }
+        sum
+    };
+    crate::parallel::map_range(cuts.len() - 1, 1, run).iter().sum()
 }
 
 /// Counting-sorts `keys` into `out` by their digit above `shift` (< `ends.len()`, a power of
@@ -250,12 +372,21 @@ mod tests {
         }
     }
 
-    /// The count through the public entry: range, scratch and all.
+    /// The count through the public entry, range and all, on the two classes interleaved
+    /// (positives labelled 1, negatives 0).
     fn count(pos: &[u64], neg: &[u64]) -> u64 {
         let all = pos.iter().chain(neg);
         let (lo, hi) = (all.clone().copied().min().unwrap_or(0), all.copied().max().unwrap_or(0));
-        let (mut tp, mut tn) = (vec![0; pos.len()], vec![0; neg.len()]);
-        twice_outranking((pos, neg), (&mut tp, &mut tn), lo, hi)
+        let (mut keys, mut labels) = (Vec::new(), Vec::new());
+        for i in 0..pos.len().max(neg.len()) {
+            for (class, label) in [(pos, 1.0), (neg, 0.0)] {
+                if let Some(&k) = class.get(i) {
+                    keys.push(k);
+                    labels.push(label);
+                }
+            }
+        }
+        twice_outranking((&keys, &labels), |k| k, lo, hi)
     }
 
     /// The reference: both classes sorted, each negative's lower and equal positives found by

@@ -87,39 +87,106 @@ pub fn auroc(scores: &[f64], y: &[f64], w: Option<&[f64]>) -> Result<f64> {
 }
 
 /// Unweighted AUROC with 0/1 labels and finite scores (None when some label is neither 0 nor 1
-/// or some score is not finite): the scores' keys are split by label and the outranking pairs
-/// counted by [`twice_outranking`], which needs neither class sorted. No index permutation, no
-/// gathers, and one allocation of 2n keys.
+/// or some score is not finite): one read-only pass checks the input and finds the keys'
+/// range, then [`twice_outranking`] counts the outranking pairs without sorting either class.
 fn auroc_hard_labels(scores: &[f64], y: &[f64]) -> Option<f64> {
-    let n = scores.len();
-    // keys[..n]: the split keys; keys[n..]: the scratch of the pair count.
-    let mut keys = vec![0u64; 2 * n];
-    let (split, tmp) = keys.split_at_mut(n);
-    // One branch-free pass splits the keys by label, positives from the front and negatives
-    // from the back (each key is written to both ends; only the matching end advances, so the
-    // other write lands on a slot no key has claimed yet), and checks labels and scores.
-    let (mut np, mut nn, mut hard, mut finite) = (0usize, 0usize, true, true);
-    let (mut lo, mut hi) = (u64::MAX, 0u64);
-    for (&s, &v) in scores.iter().zip(y) {
-        let k = desc_key(s);
-        lo = lo.min(k);
-        hi = hi.max(k);
-        let is_pos = v == 1.0;
-        hard &= is_pos | (v == 0.0);
-        finite &= s.is_finite();
-        split[np] = k;
-        split[n - 1 - nn] = k;
-        np += usize::from(is_pos);
-        nn += usize::from(!is_pos);
-    }
-    if !(hard & finite) {
+    let (chunks, per) = (scores.len().div_ceil(SCAN_CHUNK), SCAN_CHUNK);
+    let part = |c: usize| {
+        let r = c * per..((c + 1) * per).min(scores.len());
+        Scan::of(&scores[r.clone()], &y[r])
+    };
+    let scan = crate::parallel::map_range(chunks, 1, part)
+        .into_iter()
+        .fold(Scan::EMPTY, Scan::merge);
+    if !scan.checks_out(scores.len()) {
         return None;
     }
+    let (np, nn) = (scan.ones, scores.len() - scan.ones);
     if np == 0 || nn == 0 {
         return Some(f64::NAN);
     }
-    let twice_area = twice_outranking(split.split_at(np), tmp.split_at_mut(np), lo, hi);
+    let (lo, hi) = (desc_key(scan.max), desc_key(scan.min));
+    let twice_area = twice_outranking((scores, y), desc_key, lo, hi);
     Some(twice_area as f64 / 2.0 / (np as f64 * nn as f64))
+}
+
+/// Samples per task of the checking pass.
+const SCAN_CHUNK: usize = 1 << 17;
+
+/// What the checking pass of [`auroc_hard_labels`] finds in scores and labels.
+#[derive(Clone, Copy)]
+struct Scan {
+    min: f64,
+    max: f64,
+    /// Scores that are NaN or infinite.
+    not_finite: usize,
+    /// Labels equal to 1, and equal to 0.
+    ones: usize,
+    zeros: usize,
+}
+
+impl Scan {
+    const EMPTY: Scan = Scan {
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+        not_finite: 0,
+        ones: 0,
+        zeros: 0,
+    };
+
+    /// The scan of one chunk, in lanes of [`LANES`] so that the compiler vectorises it.
+    fn of(s: &[f64], y: &[f64]) -> Scan {
+        const LANES: usize = 8;
+        let (mut lo, mut hi) = ([f64::INFINITY; LANES], [f64::NEG_INFINITY; LANES]);
+        let (mut bad, mut ones, mut zeros) = ([0u64; LANES], [0u64; LANES], [0u64; LANES]);
+        let (sc, yc) = (s.chunks_exact(LANES), y.chunks_exact(LANES));
+        let (s_rest, y_rest) = (sc.remainder(), yc.remainder());
+        for (s, y) in sc.zip(yc) {
+            for j in 0..LANES {
+                // comparisons, not f64::min: a NaN is counted below, not propagated
+                lo[j] = if s[j] < lo[j] { s[j] } else { lo[j] };
+                hi[j] = if s[j] > hi[j] { s[j] } else { hi[j] };
+                bad[j] += u64::from(!s[j].is_finite());
+                ones[j] += u64::from(y[j] == 1.0);
+                zeros[j] += u64::from(y[j] == 0.0);
+            }
+        }
+        let mut scan = Scan::EMPTY;
+        for j in 0..LANES {
+            scan = scan.merge(Scan {
+                min: lo[j],
+                max: hi[j],
+                not_finite: bad[j] as usize,
+                ones: ones[j] as usize,
+                zeros: zeros[j] as usize,
+            });
+        }
+        for (&s, &y) in s_rest.iter().zip(y_rest) {
+            scan = scan.merge(Scan {
+                min: s,
+                max: s,
+                not_finite: usize::from(!s.is_finite()),
+                ones: usize::from(y == 1.0),
+                zeros: usize::from(y == 0.0),
+            });
+        }
+        scan
+    }
+
+    fn merge(self, o: Scan) -> Scan {
+        Scan {
+            min: if o.min < self.min { o.min } else { self.min },
+            max: if o.max > self.max { o.max } else { self.max },
+            not_finite: self.not_finite + o.not_finite,
+            ones: self.ones + o.ones,
+            zeros: self.zeros + o.zeros,
+        }
+    }
+
+    /// Whether all `n` scores were finite and all labels 0 or 1.
+    fn checks_out(&self, n: usize) -> bool {
+        self.not_finite == 0 && self.ones + self.zeros == n
+    }
 }
 
 /// Average precision (area under the precision–recall curve as scikit-learn's
