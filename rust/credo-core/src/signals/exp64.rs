@@ -3,7 +3,8 @@
 //! degree-13 Taylor polynomial of e^r (truncation below 1e−17 relative), scaled by 2ⁿ through the
 //! exponent bits, with fused multiply-adds on AVX2 and on aarch64 (where every CPU has them) and
 //! plain mul/add elsewhere (a software `fma` would be slow). The AVX-512 build looks 2^(j/16) up
-//! in a table and needs a degree-7 polynomial (module `avx512`). Each is within two ulp of `f64::exp`;
+//! in a table and needs a degree-7 polynomial (module `avx512`); the top-k summary's AVX2 build
+//! looks 2^(j/64) up and needs degree 5 (module `avx2_table`). Each is within two ulp of `f64::exp`;
 //! the paths may differ in the last ulp. Used by the single-request top-k summary, where the
 //! per-entry `exp` dominates.
 
@@ -139,18 +140,197 @@ pub(crate) fn exp_slice_at(level: super::simd::SimdLevel, src: &[f64], dst: &mut
 }
 
 /// [`exp_slice`] for the top-k summary: at the AVX-512 level with a polynomial two multiply-adds
-/// shorter (about 4% of a summary; within about one ulp of `f64::exp` as well), the other levels
-/// as [`exp_slice`]. Chosen by the process-wide level, so every row kernel of a summary sees the
-/// same probabilities.
+/// shorter (about 4% of a summary; within about one ulp of `f64::exp` as well), at the AVX2 level
+/// table-driven ([`avx2_table`]: a third less time than [`exp_slice`]'s, which the float64 token
+/// signals keep), the portable level as [`exp_slice`]. Chosen by the process-wide level, so every
+/// row kernel of a summary sees the same probabilities; each entry's value depends on that entry
+/// alone (not on where it sits in the slice), so a row has the same bits in any block.
 pub(crate) fn exp_slice_summary(src: &[f64], dst: &mut [f64]) {
     let level = super::simd::active();
     #[cfg(target_arch = "x86_64")]
-    if level >= super::simd::SimdLevel::Avx512 && level.supported() {
-        // SAFETY: the CPU supports AVX-512F (checked just above).
-        unsafe { avx512::exp_slice::<true>(src, dst) };
-        return;
+    {
+        use super::simd::SimdLevel;
+        if level >= SimdLevel::Avx512 && level.supported() {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            unsafe { avx512::exp_slice::<true>(src, dst) };
+            return;
+        }
+        if level >= SimdLevel::Avx2 && level.supported() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            unsafe { avx2_table::exp_slice(src, dst) };
+            return;
+        }
     }
     exp_slice_at(level, src, dst);
+}
+
+/// The AVX2 exponential of the top-k summary, table-driven so that it needs a polynomial of
+/// degree 5 instead of 13 (the multiply-add ports bound the degree-13 one; a gather is slower
+/// than the four scalar table loads on Zen 3): x = (64e + j)·ln2/64 + r with |r| ≤ ln2/128,
+/// e^x = 2^e · 2^(j/64) · e^r, where 2^(j/64) is a (high, low) pair of doubles read by one
+/// 16-byte load per lane, and e^r − 1 = r + r²(1/2 + r/6 + r²/24 + r³/120) (truncation below
+/// 4e−17 relative). Within one ulp of `f64::exp`, as the AVX-512 build ([`avx512`], the same
+/// scheme with 16 entries).
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2_table {
+    use std::arch::x86_64::*;
+
+    use super::{EXP64_MIN, LN2_HI, LN2_LO, LOG2E, SHIFTER};
+
+    /// Table entries: 2^6.
+    const BITS: i32 = 6;
+    const N: usize = 1 << BITS;
+
+    /// (2^(j/64) rounded to the nearest double, the rest rounded to the nearest double), as
+    /// bits, j = 0 … 63: Python's `decimal` at 60 digits, `v = Decimal(2) ** (Decimal(j) / 64)`,
+    /// `hi = float(v)`, `lo = float(v - Decimal(hi))`; every fourth entry is the AVX-512 table's.
+    const TABLE_BITS: [[u64; 2]; N] = [
+        [0x3FF0_0000_0000_0000, 0x0000_0000_0000_0000],
+        [0x3FF0_2C9A_3E77_8061, 0xBC71_9083_535B_085D],
+        [0x3FF0_59B0_D315_8574, 0x3C8D_73E2_A475_B465],
+        [0x3FF0_8745_1875_9BC8, 0x3C61_86BE_4BB2_84FF],
+        [0x3FF0_B558_6CF9_890F, 0x3C98_A62E_4ADC_610B],
+        [0x3FF0_E3EC_32D3_D1A2, 0x3C40_3A17_27C5_7B53],
+        [0x3FF1_1301_D012_5B51, 0xBC96_C510_3944_9B3A],
+        [0x3FF1_429A_AEA9_2DE0, 0xBC93_2FBF_9AF1_369E],
+        [0x3FF1_72B8_3C7D_517B, 0xBC81_9041_B9D7_8A76],
+        [0x3FF1_A35B_EB6F_CB75, 0x3C8E_5B4C_7B49_68E4],
+        [0x3FF1_D487_3168_B9AA, 0x3C9E_016E_00A2_643C],
+        [0x3FF2_063B_8862_8CD6, 0x3C8D_C775_814A_8495],
+        [0x3FF2_387A_6E75_6238, 0x3C99_B07E_B6C7_0573],
+        [0x3FF2_6B45_65E2_7CDD, 0x3C82_BD33_9940_E9D9],
+        [0x3FF2_9E9D_F51F_DEE1, 0x3C86_12E8_AFAD_1255],
+        [0x3FF2_D285_A6E4_030B, 0x3C90_0247_54DB_41D5],
+        [0x3FF3_06FE_0A31_B715, 0x3C86_F46A_D231_82E4],
+        [0x3FF3_3C08_B264_16FF, 0x3C93_2721_8436_59A6],
+        [0x3FF3_71A7_373A_A9CB, 0xBC96_3AEA_BF42_EAE2],
+        [0x3FF3_A7DB_34E5_9FF7, 0xBC75_E436_D661_F5E3],
+        [0x3FF3_DEA6_4C12_3422, 0x3C8A_DA09_11F0_9EBC],
+        [0x3FF4_160A_21F7_2E2A, 0xBC5E_F369_1C30_9278],
+        [0x3FF4_4E08_6061_892D, 0x3C48_9B7A_04EF_80D0],
+        [0x3FF4_86A2_B5C1_3CD0, 0x3C73_C1A3_B690_62F0],
+        [0x3FF4_BFDA_D536_2A27, 0x3C7D_4397_AFEC_42E2],
+        [0x3FF4_F9B2_769D_2CA7, 0xBC94_B309_D259_57E3],
+        [0x3FF5_342B_569D_4F82, 0xBC80_7ABE_1DB1_3CAD],
+        [0x3FF5_6F47_36B5_27DA, 0x3C99_BB2C_011D_93AD],
+        [0x3FF5_AB07_DD48_5429, 0x3C96_324C_0546_47AD],
+        [0x3FF5_E76F_15AD_2148, 0x3C9B_A6F9_3080_E65E],
+        [0x3FF6_247E_B03A_5585, 0xBC93_83C1_7E40_B497],
+        [0x3FF6_6238_8255_2225, 0xBC9B_B609_8759_1C34],
+        [0x3FF6_A09E_667F_3BCD, 0xBC9B_DD34_13B2_6456],
+        [0x3FF6_DFB2_3C65_1A2F, 0xBC6B_BE3A_683C_88AB],
+        [0x3FF7_1F75_E8EC_5F74, 0xBC81_6E47_8688_7A99],
+        [0x3FF7_5FEB_5642_67C9, 0xBC90_2459_5731_6DD3],
+        [0x3FF7_A114_73EB_0187, 0xBC84_1577_EE04_992F],
+        [0x3FF7_E2F3_36CF_4E62, 0x3C70_5D02_BA15_797E],
+        [0x3FF8_2589_994C_CE13, 0xBC9D_4C1D_D415_32D8],
+        [0x3FF8_68D9_9B44_92ED, 0xBC9F_C6F8_9BD4_F6BA],
+        [0x3FF8_ACE5_422A_A0DB, 0x3C96_E9F1_5686_4B27],
+        [0x3FF8_F1AE_9915_7736, 0x3C85_CC13_A2E3_976C],
+        [0x3FF9_3737_B0CD_C5E5, 0xBC67_5FC7_81B5_7EBC],
+        [0x3FF9_7D82_9FDE_4E50, 0xBC9D_185B_7C1B_85D1],
+        [0x3FF9_C491_82A3_F090, 0x3C7C_7C46_B071_F2BE],
+        [0x3FFA_0C66_7B5D_E565, 0xBC93_5949_5D1C_D533],
+        [0x3FFA_5503_B23E_255D, 0xBC9D_2F6E_DB8D_41E1],
+        [0x3FFA_9E6B_5579_FDBF, 0x3C90_FAC9_0EF7_FD31],
+        [0x3FFA_E89F_995A_D3AD, 0x3C97_A1CD_345D_CC81],
+        [0x3FFB_33A2_B84F_15FB, 0xBC62_805E_3084_D708],
+        [0x3FFB_7F76_F2FB_5E47, 0xBC75_584F_7E54_AC3B],
+        [0x3FFB_CC1E_904B_C1D2, 0x3C82_3DD0_7A2D_9E84],
+        [0x3FFC_199B_DD85_529C, 0x3C81_1065_8950_48DD],
+        [0x3FFC_67F1_2E57_D14B, 0x3C92_884D_FF48_3CAD],
+        [0x3FFC_B720_DCEF_9069, 0x3C75_03CB_D1E9_49DB],
+        [0x3FFD_072D_4A07_897C, 0xBC9C_BC37_4379_7A9C],
+        [0x3FFD_5818_DCFB_A487, 0x3C82_ED02_D75B_3707],
+        [0x3FFD_A9E6_03DB_3285, 0x3C9C_2300_696D_B532],
+        [0x3FFD_FC97_337B_9B5F, 0xBC91_A5CD_4F18_4B5C],
+        [0x3FFE_502E_E78B_3FF6, 0x3C83_9E89_80A9_CC8F],
+        [0x3FFE_A4AF_A2A4_90DA, 0xBC9E_9C23_179C_2893],
+        [0x3FFE_FA1B_EE61_5A27, 0x3C9D_C7F4_86A4_B6B0],
+        [0x3FFF_5076_5B6E_4540, 0x3C99_D3E1_2DD8_A18B],
+        [0x3FFF_A7C1_819E_90D8, 0x3C87_4853_F3A5_931E],
+    ];
+
+    /// The table as doubles, 16-byte aligned (one aligned load per entry).
+    #[repr(align(16))]
+    struct Table([[f64; 2]; N]);
+
+    static TABLE: Table = Table({
+        let mut t = [[0.0; 2]; N];
+        let mut j = 0;
+        while j < N {
+            t[j] = [f64::from_bits(TABLE_BITS[j][0]), f64::from_bits(TABLE_BITS[j][1])];
+            j += 1;
+        }
+        t
+    });
+
+    /// e^max(x, EXP64_MIN) of four lanes (NaN stays NaN).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn exp4(x: __m256d) -> __m256d {
+        // max(MIN, x) returns x when x is NaN (the second operand wins on NaN).
+        let x = _mm256_max_pd(_mm256_set1_pd(EXP64_MIN), x);
+        let k = _mm256_fmadd_pd(x, _mm256_set1_pd(N as f64 * LOG2E), _mm256_set1_pd(SHIFTER));
+        let n = _mm256_sub_pd(k, _mm256_set1_pd(SHIFTER));
+        // r = x − n·ln2/64 in two steps (LN2_HI has trailing zeros: n·LN2_HI/64 is exact).
+        let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_HI / N as f64), x);
+        let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_LO / N as f64), r);
+        // The integer n = 64e + j sits in k's low bits: j (its low six bits, any lane's value
+        // in 0 … 63, NaN's too) picks the table entry, e (bits 6 and up) the exponent.
+        let ki = _mm256_castpd_si256(k);
+        let mut j = [0u64; 4];
+        // SAFETY: `j` holds four u64 (an unaligned store).
+        unsafe {
+            _mm256_storeu_si256(
+                j.as_mut_ptr().cast(),
+                _mm256_and_si256(ki, _mm256_set1_epi64x(N as i64 - 1)),
+            )
+        };
+        // SAFETY: every index is below N (masked above): each load reads one entry.
+        let [t0, t1, t2, t3] = j.map(|j| unsafe { _mm_load_pd(TABLE.0.as_ptr().add(j as usize).cast()) });
+        let t02 = _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(t0), t2);
+        let t13 = _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(t1), t3);
+        let (t_hi, t_lo) = (_mm256_unpacklo_pd(t02, t13), _mm256_unpackhi_pd(t02, t13));
+        let mut y = _mm256_set1_pd(1.0 / 120.0);
+        for c in [1.0 / 24.0, 1.0 / 6.0, 0.5] {
+            y = _mm256_fmadd_pd(y, r, _mm256_set1_pd(c));
+        }
+        // q = e^r − 1 = r + r²·y; 2^(j/64)·e^r = T_HI + (T_HI·q + T_LO).
+        let q = _mm256_fmadd_pd(y, _mm256_mul_pd(r, r), r);
+        let p = _mm256_add_pd(t_hi, _mm256_fmadd_pd(t_hi, q, t_lo));
+        // 2^e by adding e to the exponent field: (n << 46) keeps n's low 18 bits on top, of
+        // which bits 6–17 (e mod 2¹²) land on the exponent field's 12 bits; p and the result
+        // are normal doubles for x ≥ EXP64_MIN, so the field arithmetic is exact.
+        let e = _mm256_and_si256(
+            _mm256_slli_epi64::<{ 52 - BITS }>(ki),
+            _mm256_set1_epi64x(0xFFF0_0000_0000_0000u64 as i64),
+        );
+        _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(p), e))
+    }
+
+    /// `dst[i] = e^max(src[i], EXP64_MIN)` for the entries both slices hold, the last few
+    /// through masked loads and stores (the same lanes' operations: the same bits).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn exp_slice(src: &[f64], dst: &mut [f64]) {
+        let len = src.len().min(dst.len());
+        let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
+        let mut i = 0;
+        while i + 4 <= len {
+            // SAFETY: entries i … i + 3 are inside both slices.
+            unsafe { _mm256_storeu_pd(d.add(i), exp4(_mm256_loadu_pd(s.add(i)))) };
+            i += 4;
+        }
+        if i < len {
+            let on = |l: usize| if i + l < len { -1i64 } else { 0 };
+            let m = _mm256_setr_epi64x(on(0), on(1), on(2), on(3));
+            // SAFETY: the masked load and store touch only entries i … len − 1.
+            unsafe { _mm256_maskstore_pd(d.add(i), m, exp4(_mm256_maskload_pd(s.add(i), m))) };
+        }
+    }
 }
 
 /// The AVX2 exponential of four float64 lanes: [`exp_poly`] with fused multiply-adds, the same
@@ -449,12 +629,12 @@ mod tests {
 
     #[test]
     fn close_to_std_exp_and_paths_agree() {
-        // A dense grid over [−708, 0], the edges, and points either side of the table's and the
-        // reduction's rounding boundaries (multiples of ln2/32).
-        let step = std::f64::consts::LN_2 / 32.0;
+        // A dense grid over [−708, 0], the edges, and points either side of the tables' and the
+        // reductions' rounding boundaries (multiples of ln2/128 and so of ln2/32).
+        let step = std::f64::consts::LN_2 / 128.0;
         let xs: Vec<f64> = (0..200_000)
             .map(|i| -(i as f64) * 0.00354)
-            .chain((0..4000).flat_map(|i| {
+            .chain((0..16_000).flat_map(|i| {
                 let b = -(i as f64) * step;
                 [b, b - 1e-12, b + 1e-12, b * (1.0 - f64::EPSILON)]
             }))
