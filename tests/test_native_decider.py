@@ -328,6 +328,38 @@ def test_bad_input_gets_a_credo_error_naming_it(models):
         native.decide_summary([1.0, 2.0])
 
 
+def test_request_arguments_in_every_form_decide_as_the_python_path(models):
+    """The request's checks take floats in [0, 1], small ints, bools and no checks done inline;
+    every other form goes through the policy's own checks: the same decisions and errors."""
+    policy = credo.Policy({"domains": {"general": {}, "medical": {"stakes": "high"}}})
+    native = compile(models[0], policy)
+    top, chosen = _random_top(np.random.default_rng(5), 30, 6)
+    for req in [
+        {"coverage": 0.1},
+        {"coverage": np.float64(0.1)},
+        {"coverage": 1},
+        {"coverage": 0.0, "repetition": 1.0},
+        {"repetition": np.float32(0.99), "attempt": np.int64(1)},
+        {"attempt": 2**70, "repetition": 1.0},
+        {"checks_done": ()},
+        {"checks_done": ("verify",), "retrieval_available": True, "coverage": 0.0},
+        {"checks_done": [], "retrieval_available": np.bool_(True), "coverage": 0.0},
+    ]:
+        _same(native.decide(top, chosen, **req), _python_path(models[0], policy, top, chosen, req))
+    for req, match in [
+        ({"coverage": float("nan")}, "coverage: must lie in"),
+        ({"coverage": -0.0 - 1e-300}, "coverage: must lie in"),
+        ({"repetition": 1.5}, "repetition: must lie in"),
+        ({"repetition": True}, "repetition: must be a number"),
+        ({"attempt": 1.0}, "attempt"),
+        ({"retrieval_available": 1}, "retrieval_available"),
+    ]:
+        with pytest.raises(credo.CredoError, match=match):
+            native.decide(top, chosen, **req)
+        with pytest.raises(credo.CredoError, match=match):
+            _python_path(models[0], policy, top, chosen, req)
+
+
 def _recordings_module():
     path = Path(__file__).resolve().parents[1] / "examples" / "serving" / "recordings.py"
     spec = importlib.util.spec_from_file_location("credo_example_recordings_native", path)

@@ -160,16 +160,20 @@ class NativeDecider:
         index = self._index.get(domain)
         if index is None:
             raise InvalidArgumentError(f"domain: {domain!r} is not configured (domains: {', '.join(self._index)})")
-        if coverage is not None:
+        # Each check inline for the common case (a float in [0, 1], a small int, a bool, no
+        # checks done): a request's Python steps are a fair share of a native decision.
+        if coverage is not None and not (coverage.__class__ is float and 0.0 <= coverage <= 1.0):
             coverage = _unit_arg(coverage, "coverage")
-        if repetition is not None:
+        if repetition is not None and not (repetition.__class__ is float and 0.0 <= repetition <= 1.0):
             repetition = _unit_arg(repetition, "repetition")
         if attempt.__class__ is not int or attempt < 0:
             attempt = _count_arg(attempt, "attempt")
-        attempt = min(attempt, _U64_MAX)  # past any retry budget already: the same decision
+        if attempt > _U64_MAX:
+            attempt = _U64_MAX  # past any retry budget already: the same decision
         if retrieval_available is not True and retrieval_available is not False:
             retrieval_available = _bool_arg(retrieval_available, "retrieval_available")
-        return domain, (index, coverage, repetition, attempt, retrieval_available, _check_mask(checks_done))
+        checks = 0 if checks_done.__class__ is tuple and not checks_done else _check_mask(checks_done)
+        return domain, (index, coverage, repetition, attempt, retrieval_available, checks)
 
     def decide(
         self,
@@ -197,6 +201,8 @@ class NativeDecider:
 
             top, chosen = _topk_arrays(top_logprobs, chosen_logprob, "")
             outcome = self._native.decide(top, chosen, *args)
+        if risk is None and verifier is None and outcome.rule != _R_HOOK:  # _done's common case
+            return self.policy._from_outcome(outcome, name, args[1], args[2], args[3])
         return self._done(outcome, name, args, domain, risk, verifier)
 
     def _done(
