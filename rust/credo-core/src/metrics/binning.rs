@@ -223,13 +223,20 @@ fn padded(edges: &[f64]) -> Vec<f64> {
     v
 }
 
+/// ⌊x⌋ + `off`, at most `len` (NaN and negative x give `off`): a conversion through `i32`
+/// saturates in a few instructions, where one to `usize` takes a dozen.
+#[inline]
+fn linear_guess(x: f64, off: usize, len: usize) -> usize {
+    ((x as i32).max(0) as usize + off).min(len)
+}
+
 /// The number of edges strictly below p, for padded edges `ext`.
 #[inline]
 pub fn bin_below(ext: &[f64], p: f64, g: Guess) -> usize {
     let len = ext.len() - 2;
     match g {
         Guess::Linear(scale, off) => {
-            let mut k = ((p * scale) as usize + off).min(len);
+            let mut k = linear_guess(p * scale, off, len);
             while ext[k + 1] < p {
                 k += 1;
             }
@@ -248,7 +255,7 @@ pub fn bin_at_or_below(ext: &[f64], p: f64, g: Guess) -> usize {
     let len = ext.len() - 2;
     match g {
         Guess::Linear(scale, off) => {
-            let mut k = ((p * scale) as usize + off).min(len);
+            let mut k = linear_guess(p * scale, off, len);
             while ext[k + 1] <= p {
                 k += 1;
             }

@@ -98,92 +98,59 @@ pub fn assign_bins(conf: &[f64], binning: &Binning) -> (Vec<u32>, Vec<f64>) {
     (bins, vals)
 }
 
-/// Samples per block: a block's bins are computed first (vectorised for credo's rule), then its
-/// samples are added to the tables, while the block (17 bytes a sample) is still in L1.
+/// Samples per block of the pass by rule: a block is checked to lie in [0, 1] before its bins
+/// are computed (the edge walks need in-range input), while it is still in L1.
 const BLOCK: usize = 1024;
 
-/// Copies of the bin tables when the tables are small: sample j goes to copy j % LANES, so runs
-/// of samples in one bin (the common case: confidences crowd near 1) do not wait on a single
-/// add–store–load chain. The copies are added in a fixed order, so the sums do not depend on
-/// the thread count.
-const LANES: usize = 4;
-/// Above this many bins one copy (the tables would outgrow the cache, and runs are rare).
-const LANES_MAX_BINS: usize = 1024;
+/// One (bin, copy) cell of the running sums: Σ w·conf, Σ w·outcome, Σ w and the sample count
+/// (exact in a float up to 2⁵³), so that a sample is one 32-byte add. Aligned so that no cell
+/// straddles a cache line.
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(32))]
+struct Cell([f64; 4]);
 
-/// Running per-bin sums in `L` copies: (Σ w·conf, Σ w·outcome) pairs (one 16-byte add each),
-/// the weight (weighted input only: otherwise it is the count) and the count.
-struct Tally<const L: usize> {
-    sums: Vec<[[f64; 2]; L]>,
-    weight: Vec<[f64; L]>,
-    count: Vec<[u64; L]>,
+/// Running per-bin sums in 2^`shift` copies: sample j goes to copy j mod 2^`shift`, so runs of
+/// samples in one bin (the common case: confidences crowd near 1) do not wait on a single
+/// add–store–load chain. The copies are added in a fixed order, so the sums do not depend on
+/// the thread count or on the vector level.
+struct Tally {
+    /// The cell of bin b, copy c is `cells[(b << shift) | c]`.
+    cells: Vec<Cell>,
+    shift: u32,
 }
 
-impl<const L: usize> Tally<L> {
-    fn new(nb: usize, weighted: bool) -> Self {
+impl Tally {
+    fn new(n_bins: usize) -> Self {
+        // 8 copies while the tables are small (8 KiB at 32 bins), 4 up to 1024 bins (128 KiB,
+        // in L2), then one: the tables would outgrow the caches, and runs are rare.
+        let shift = match n_bins {
+            0..=32 => 3,
+            33..=1024 => 2,
+            _ => 0,
+        };
         Self {
-            sums: vec![[[0.0; 2]; L]; nb],
-            weight: vec![[0.0; L]; if weighted { nb } else { 0 }],
-            count: vec![[0; L]; nb],
+            cells: vec![Cell::default(); n_bins << shift],
+            shift,
         }
     }
 
-    /// Adds one block whose bins are `idx` (each < the number of bins).
-    fn add(&mut self, idx: &[u32], conf: &[f64], acc: &[f64], w: Option<&[f64]>, binning: &Binning) {
-        let (sums, count) = (&mut self.sums, &mut self.count);
-        let (mut ii, mut cc, mut aa) = (idx.chunks_exact(L), conf.chunks_exact(L), acc.chunks_exact(L));
-        match w {
-            None => {
-                for ((ix, c), a) in (&mut ii).zip(&mut cc).zip(&mut aa) {
-                    for k in 0..L {
-                        let b = ix[k] as usize;
-                        let s = &mut sums[b][k];
-                        s[0] += binning.value(c[k]);
-                        s[1] += a[k];
-                        count[b][k] += 1;
-                    }
-                }
-                for ((&b, &c), &a) in ii.remainder().iter().zip(cc.remainder()).zip(aa.remainder()) {
-                    let s = &mut sums[b as usize][0];
-                    s[0] += binning.value(c);
-                    s[1] += a;
-                    count[b as usize][0] += 1;
-                }
-            }
-            Some(w) => {
-                let weight = &mut self.weight;
-                let mut ww = w.chunks_exact(L);
-                for (((ix, c), a), w) in (&mut ii).zip(&mut cc).zip(&mut aa).zip(&mut ww) {
-                    for k in 0..L {
-                        let b = ix[k] as usize;
-                        let s = &mut sums[b][k];
-                        s[0] += w[k] * binning.value(c[k]);
-                        s[1] += w[k] * a[k];
-                        weight[b][k] += w[k];
-                        count[b][k] += 1;
-                    }
-                }
-                let rest = ii.remainder().iter().zip(cc.remainder()).zip(aa.remainder());
-                for (((&b, &c), &a), &wi) in rest.zip(ww.remainder()) {
-                    let b = b as usize;
-                    let s = &mut sums[b][0];
-                    s[0] += wi * binning.value(c);
-                    s[1] += wi * a;
-                    weight[b][0] += wi;
-                    count[b][0] += 1;
-                }
-            }
+    /// Adds sample `j`'s [w·conf, w·outcome, w, 1] to bin `b`.
+    #[inline]
+    fn add(&mut self, j: usize, b: usize, v: [f64; 4]) {
+        let copy = j & ((1 << self.shift) - 1);
+        let cell = &mut self.cells[(b << self.shift) | copy].0;
+        for (s, x) in cell.iter_mut().zip(v) {
+            *s += x;
         }
     }
 
     fn add_to(&self, stats: &mut BinStats) {
-        let weighted = !self.weight.is_empty();
-        for b in 0..self.sums.len() {
-            for k in 0..L {
-                let n = self.count[b][k];
-                stats.weight[b] += if weighted { self.weight[b][k] } else { n as f64 };
-                stats.conf_sum[b] += self.sums[b][k][0];
-                stats.acc_sum[b] += self.sums[b][k][1];
-                stats.count[b] += n;
+        for (b, copies) in self.cells.chunks_exact(1 << self.shift).enumerate() {
+            for &Cell([c, a, w, n]) in copies {
+                stats.conf_sum[b] += c;
+                stats.acc_sum[b] += a;
+                stats.weight[b] += w;
+                stats.count[b] += n as u64;
             }
         }
     }
@@ -194,8 +161,8 @@ fn in_unit(v: &[f64]) -> bool {
     v.iter().fold(true, |ok, x| ok & (0.0..=1.0).contains(x))
 }
 
-/// How a block's bins are computed: credo's uniform rule with vectors, or any rule one sample
-/// at a time.
+/// How the samples are binned: credo's uniform rule with vectors, or any rule one sample at a
+/// time.
 #[derive(Clone, Copy)]
 enum BinPath {
     Scalar,
@@ -214,63 +181,9 @@ impl BinPath {
     }
 }
 
-/// Writes the bins of one block to `idx` (every one < the number of bins, whatever the input);
-/// with `check`, first whether every confidence and outcome lies in [0, 1] (false: `idx` is
-/// then not filled and the caller rejects the input).
-fn bin_block(
-    idx: &mut [u32],
-    conf: &[f64],
-    acc: &[f64],
-    binning: &Binning,
-    check: bool,
-    path: BinPath,
-    bin: &impl Fn(f64) -> usize,
-) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if let (BinPath::Avx2, Some(b)) = (path, binning.floor_mul()) {
-        let last = binning.n_bins - 1;
-        // SAFETY: BinPath::Avx2 is only chosen when the CPU supports AVX2.
-        let ok = unsafe { x86::uniform_bins_avx2(idx, conf, acc, b, last, &uniform_edges(b, last)) };
-        return ok || !check;
-    }
-    let _ = path;
-    if check && !(in_unit(conf) & in_unit(acc)) {
-        return false;
-    }
-    for (d, &c) in idx.iter_mut().zip(conf) {
-        *d = bin(binning.value(c)) as u32;
-    }
-    true
-}
-
-/// Adds the samples to `stats` block by block; with `check`, each block's confidences and
-/// outcomes are first checked to lie in [0, 1], and the first block that fails stops the pass
-/// (returns false; `stats` is then incomplete and the caller rejects the input).
-#[allow(clippy::too_many_arguments)]
-fn accumulate_with<const L: usize>(
-    stats: &mut BinStats,
-    conf: &[f64],
-    acc: &[f64],
-    w: Option<&[f64]>,
-    binning: &Binning,
-    check: bool,
-    path: BinPath,
-    bin: impl Fn(f64) -> usize,
-) -> bool {
-    let mut tally = Tally::<L>::new(stats.weight.len(), w.is_some());
-    let mut idx = [0u32; BLOCK];
-    for lo in (0..conf.len()).step_by(BLOCK) {
-        let hi = (lo + BLOCK).min(conf.len());
-        let (c, a, ix) = (&conf[lo..hi], &acc[lo..hi], &mut idx[..hi - lo]);
-        if !bin_block(ix, c, a, binning, check, path, &bin) {
-            return false;
-        }
-        tally.add(ix, c, a, w.map(|w| &w[lo..hi]), binning);
-    }
-    tally.add_to(stats);
-    true
-}
-
+/// Adds the samples to `stats` in one pass over the data; with `check`, also whether every
+/// confidence and outcome lies in [0, 1] (false: `stats` may then be incomplete, and the caller
+/// rejects the input).
 fn accumulate(
     stats: &mut BinStats,
     conf: &[f64],
@@ -280,117 +193,228 @@ fn accumulate(
     check: bool,
     path: BinPath,
 ) -> bool {
-    if binning.n_bins <= LANES_MAX_BINS {
-        accumulate_rule::<LANES>(stats, conf, acc, w, binning, check, path)
-    } else {
-        accumulate_rule::<1>(stats, conf, acc, w, binning, check, path)
-    }
+    let mut tally = Tally::new(binning.n_bins);
+    let last = binning.n_bins - 1;
+    let t = &mut tally;
+    // The rule is matched once, outside the loop, so each rule gets its own compiled loop.
+    let ok = match (path, binning.fast()) {
+        #[cfg(target_arch = "x86_64")]
+        (BinPath::Avx2, Fast::FloorMul(b)) => {
+            let e = uniform_edges(b, last);
+            // SAFETY: BinPath::Avx2 is only chosen when the CPU supports AVX2; the slices are
+            // as long as `conf` (checked by the callers) and `e` is built for (b, last).
+            let ok = unsafe { x86::tally_uniform_avx2(t, conf, acc, w, b, &e) };
+            ok || !check
+        }
+        (_, Fast::FloorMul(b)) => {
+            let e = uniform_edges(b, last);
+            tally_by(t, conf, acc, w, binning, check, |p| {
+                uniform_bin_by_edges(p, b, last, &e)
+            })
+        }
+        (_, Fast::FloorDiv(d)) => tally_by(t, conf, acc, w, binning, check, |p| ((p / d) as usize).min(last)),
+        (_, Fast::Below(e, g)) => tally_by(t, conf, acc, w, binning, check, |p| bin_below(e, p, g)),
+        (_, Fast::AtOrBelow(e, g)) => tally_by(t, conf, acc, w, binning, check, |p| bin_at_or_below(e, p, g)),
+    };
+    tally.add_to(stats);
+    ok
 }
 
-fn accumulate_rule<const L: usize>(
-    stats: &mut BinStats,
+/// Adds the samples to `tally` one at a time under the rule `bin`, block by block; with
+/// `check`, each block is first checked to lie in [0, 1], and the first that fails stops the
+/// pass (false).
+fn tally_by(
+    tally: &mut Tally,
     conf: &[f64],
     acc: &[f64],
     w: Option<&[f64]>,
     binning: &Binning,
     check: bool,
-    path: BinPath,
+    bin: impl Fn(f64) -> usize,
 ) -> bool {
-    // Dispatch on the rule once, outside the loop, so each rule gets its own compiled loop.
-    let last = binning.n_bins - 1;
-    match binning.fast() {
-        Fast::FloorMul(b) => {
-            let edges = uniform_edges(b, last);
-            let e = &edges[..];
-            accumulate_with::<L>(stats, conf, acc, w, binning, check, path, |p| {
-                uniform_bin_by_edges(p, b, last, e)
-            })
+    for lo in (0..conf.len()).step_by(BLOCK) {
+        let hi = (lo + BLOCK).min(conf.len());
+        let (c, a) = (&conf[lo..hi], &acc[lo..hi]);
+        if check && !(in_unit(c) & in_unit(a)) {
+            return false;
         }
-        Fast::FloorDiv(d) => accumulate_with::<L>(stats, conf, acc, w, binning, check, path, |p| {
-            ((p / d) as usize).min(last)
-        }),
-        Fast::Below(e, g) => accumulate_with::<L>(stats, conf, acc, w, binning, check, path, |p| bin_below(e, p, g)),
-        Fast::AtOrBelow(e, g) => {
-            accumulate_with::<L>(stats, conf, acc, w, binning, check, path, |p| bin_at_or_below(e, p, g))
+        let samples = (lo..).zip(c.iter().zip(a));
+        match w {
+            None => {
+                for (j, (&c, &a)) in samples {
+                    let p = binning.value(c);
+                    tally.add(j, bin(p), [p, a, 1.0, 1.0]);
+                }
+            }
+            Some(w) => {
+                for ((j, (&c, &a)), &wi) in samples.zip(&w[lo..hi]) {
+                    let p = binning.value(c);
+                    tally.add(j, bin(p), [wi * p, wi * a, wi, 1.0]);
+                }
+            }
         }
     }
+    true
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::uniform_bin_by_edges;
+    use super::{uniform_bin_by_edges, Tally};
 
-    /// Credo's uniform bins of `conf` into `idx`, four samples a step; returns whether every
-    /// confidence and outcome lies in [0, 1] (NaN fails). ⌊p·B⌋ is the bin unless p·B lies
-    /// within 1e-6 of an interior edge k (1 ≤ k < B), where the rounding of p·B or of k/B could
-    /// decide it: those few samples take [`uniform_bin_by_edges`], the exact rule. Whatever the
-    /// input, every index is at most `last` (NaN gives 0).
+    /// [`tally_uniform`] for weighted or unweighted samples and `t`'s number of copies.
     ///
     /// # Safety
-    /// The CPU must support AVX2; `idx` must be as long as `conf` and `acc`; `e` must be
-    /// `uniform_edges(b, last)`.
+    /// As [`tally_uniform`].
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn uniform_bins_avx2(
-        idx: &mut [u32],
+    pub(super) unsafe fn tally_uniform_avx2(
+        t: &mut Tally,
         conf: &[f64],
         acc: &[f64],
+        w: Option<&[f64]>,
         b: f64,
-        last: usize,
         e: &[f64],
     ) -> bool {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match (w, t.shift) {
+                (None, 3) => tally_uniform::<false, 3>(t, conf, acc, &[], b, e),
+                (None, 2) => tally_uniform::<false, 2>(t, conf, acc, &[], b, e),
+                (None, _) => tally_uniform::<false, 0>(t, conf, acc, &[], b, e),
+                (Some(w), 3) => tally_uniform::<true, 3>(t, conf, acc, w, b, e),
+                (Some(w), 2) => tally_uniform::<true, 2>(t, conf, acc, w, b, e),
+                (Some(w), _) => tally_uniform::<true, 0>(t, conf, acc, w, b, e),
+            }
+        }
+    }
+
+    /// Adds the samples to `t` (which has 2^`SHIFT` copies) under credo's uniform bins, four a
+    /// step, and returns whether every confidence and outcome lies in [0, 1] (NaN fails).
+    ///
+    /// p·B is clamped to [½, B − ½], which keeps every bin in [0, B − 1] whatever the input and
+    /// takes the outer edges 0 and B out of play. Adding 2⁵² − ½ rounds it to the nearest
+    /// integer of p·B − ½, i.e. ⌊p·B⌋ unless p·B is an integer, in the low mantissa bits. That
+    /// is the bin, unless p·B lies within 1e-6 of an interior edge k, where the rounding of p·B
+    /// or of k/B could decide: those few samples take [`uniform_bin_by_edges`], the exact rule.
+    /// A sample adds [w·p, w·y, w, 1] to its cell (w = 1 unweighted), in the same order and
+    /// copies as [`Tally::add`].
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; `acc` (and `w` when `WEIGHTED`) must be as long as `conf`;
+    /// `e` must be `uniform_edges(b, last)` for `t`'s last bin.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn tally_uniform<const WEIGHTED: bool, const SHIFT: u32>(
+        t: &mut Tally,
+        conf: &[f64],
+        acc: &[f64],
+        w: &[f64],
+        b: f64,
+        e: &[f64],
+    ) -> bool {
+        const TWO52: f64 = 4_503_599_627_370_496.0;
         let n = conf.len();
-        assert!(idx.len() == n && acc.len() == n && e.len() == last + 2);
+        let last = e.len() - 2;
+        assert!(t.shift == SHIFT && t.cells.len() == (last + 1) << SHIFT);
+        assert!(acc.len() == n && (!WEIGHTED || w.len() == n));
         let (zero, one) = (_mm256_setzero_pd(), _mm256_set1_pd(1.0));
-        let (vb, vlast) = (_mm256_set1_pd(b), _mm256_set1_pd(last as f64));
+        let (half, top, vb) = (_mm256_set1_pd(0.5), _mm256_set1_pd(b - 0.5), _mm256_set1_pd(b));
+        let (magic, two52) = (_mm256_set1_pd(TWO52 - 0.5), _mm256_set1_pd(TWO52));
         let (lo, hi) = (_mm256_set1_pd(1e-6), _mm256_set1_pd(1.0 - 1e-6));
-        let (inner_lo, inner_hi) = (_mm256_set1_pd(0.5), _mm256_set1_pd(b - 0.5));
+        // Sample j's cell: bin << (SHIFT + 5) bytes, plus 32 bytes × its copy j mod 2^SHIFT,
+        // that is (j mod 2^SHIFT rounded down to 4) + k for the k-th sample of a step.
+        let mask = (1usize << SHIFT) - 1;
+        let cells = t.cells.as_mut_ptr().cast::<u8>();
         let mut ok = _mm256_cmp_pd::<_CMP_EQ_OQ>(zero, zero);
         let mut j = 0;
         while j + 4 <= n {
-            // SAFETY: j + 4 <= n, the length of conf, acc and idx.
+            // SAFETY: j + 4 <= n, the length of conf, acc and w; every offset is that of a
+            // cell (each bin is at most `last`), and cells are 32-byte aligned.
             unsafe {
                 let p = _mm256_loadu_pd(conf.as_ptr().add(j));
                 let y = _mm256_loadu_pd(acc.as_ptr().add(j));
-                let p_in = _mm256_and_pd(
-                    _mm256_cmp_pd::<_CMP_GE_OQ>(p, zero),
-                    _mm256_cmp_pd::<_CMP_LE_OQ>(p, one),
+                // min(p, y) is y and max(y, p) is p when p is NaN, and the other way round, so
+                // a NaN in either fails one of the two tests.
+                let in_unit = _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_min_pd(p, y), zero),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(_mm256_max_pd(y, p), one),
                 );
-                let y_in = _mm256_and_pd(
-                    _mm256_cmp_pd::<_CMP_GE_OQ>(y, zero),
-                    _mm256_cmp_pd::<_CMP_LE_OQ>(y, one),
-                );
-                ok = _mm256_and_pd(ok, _mm256_and_pd(p_in, y_in));
-                let x = _mm256_mul_pd(p, vb);
-                let f = _mm256_floor_pd(x);
-                let frac = _mm256_sub_pd(x, f);
+                ok = _mm256_and_pd(ok, in_unit);
+                let x = _mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(p, vb), half), top);
+                let r = _mm256_add_pd(x, magic);
+                let frac = _mm256_sub_pd(x, _mm256_sub_pd(r, two52));
                 let near = _mm256_or_pd(
                     _mm256_cmp_pd::<_CMP_LT_OQ>(frac, lo),
                     _mm256_cmp_pd::<_CMP_GT_OQ>(frac, hi),
                 );
-                let inner = _mm256_and_pd(
-                    _mm256_cmp_pd::<_CMP_GT_OQ>(x, inner_lo),
-                    _mm256_cmp_pd::<_CMP_LT_OQ>(x, inner_hi),
-                );
-                // max(f, 0) before min(·, last): NaN and negative values give bin 0.
-                let i = _mm256_cvttpd_epi32(_mm256_min_pd(_mm256_max_pd(f, zero), vlast));
-                _mm_storeu_si128(idx.as_mut_ptr().add(j).cast(), i);
-                let mut edgy = _mm256_movemask_pd(_mm256_and_pd(near, inner));
-                while edgy != 0 {
-                    let k = j + edgy.trailing_zeros() as usize;
-                    idx[k] = uniform_bin_by_edges(conf[k], b, last, e) as u32;
-                    edgy &= edgy - 1;
+                let edgy = _mm256_movemask_pd(near);
+                let r = if edgy == 0 {
+                    r
+                } else {
+                    exact_bins(r, edgy, &conf[j..j + 4], b, e)
+                };
+                // The bins go to integer registers without a round trip through memory (a
+                // narrow load of a wide store is not forwarded).
+                let r = _mm256_castpd_si256(r);
+                let (r0, r1) = (_mm256_castsi256_si128(r), _mm256_extracti128_si256::<1>(r));
+                let bins = [
+                    _mm_cvtsi128_si64(r0),
+                    _mm_extract_epi64::<1>(r0),
+                    _mm_cvtsi128_si64(r1),
+                    _mm_extract_epi64::<1>(r1),
+                ];
+                let (pw, yw, wl, wh) = if WEIGHTED {
+                    let wv = _mm256_loadu_pd(w.as_ptr().add(j));
+                    let (wl, wh) = (_mm256_unpacklo_pd(wv, one), _mm256_unpackhi_pd(wv, one));
+                    (_mm256_mul_pd(wv, p), _mm256_mul_pd(wv, y), wl, wh)
+                } else {
+                    (p, y, one, one)
+                };
+                // [w·p, w·y] pairs of samples 0 and 2 (lo), 1 and 3 (hi), completed with [w, 1].
+                let (pl, ph) = (_mm256_unpacklo_pd(pw, yw), _mm256_unpackhi_pd(pw, yw));
+                let v = [
+                    _mm256_permute2f128_pd::<0x20>(pl, wl),
+                    _mm256_permute2f128_pd::<0x20>(ph, wh),
+                    _mm256_permute2f128_pd::<0x31>(pl, wl),
+                    _mm256_permute2f128_pd::<0x31>(ph, wh),
+                ];
+                let base = cells.add((j & mask & !3) << 5);
+                for k in 0..4 {
+                    let bin = bins[k] as u32 as usize;
+                    let at = (bin << (SHIFT + 5)) + ((k & mask) << 5);
+                    let cell = base.add(at).cast::<f64>();
+                    _mm256_store_pd(cell, _mm256_add_pd(_mm256_load_pd(cell), v[k]));
                 }
             }
             j += 4;
         }
         let mut good = _mm256_movemask_pd(ok) == 0xF;
         for k in j..n {
-            good &= (0.0..=1.0).contains(&conf[k]) & (0.0..=1.0).contains(&acc[k]);
-            idx[k] = uniform_bin_by_edges(conf[k], b, last, e) as u32;
+            let (p, y) = (conf[k], acc[k]);
+            good &= (0.0..=1.0).contains(&p) & (0.0..=1.0).contains(&y);
+            let wk = if WEIGHTED { w[k] } else { 1.0 };
+            t.add(k, uniform_bin_by_edges(p, b, last, e), [wk * p, wk * y, wk, 1.0]);
         }
         good
+    }
+
+    /// `r` with the bins (in its low bits) of the samples flagged in `edgy` set by the exact
+    /// rule.
+    #[cold]
+    #[inline(never)]
+    #[target_feature(enable = "avx2")]
+    fn exact_bins(r: __m256d, mut edgy: i32, p: &[f64], b: f64, e: &[f64]) -> __m256d {
+        let mut bins = [0i64; 4];
+        // SAFETY: `bins` holds 4 lanes of 64 bits.
+        unsafe { _mm256_storeu_si256(bins.as_mut_ptr().cast(), _mm256_castpd_si256(r)) };
+        while edgy != 0 {
+            let k = edgy.trailing_zeros() as usize;
+            bins[k] = uniform_bin_by_edges(p[k], b, e.len() - 2, e) as i64;
+            edgy &= edgy - 1;
+        }
+        // SAFETY: as above.
+        _mm256_castsi256_pd(unsafe { _mm256_loadu_si256(bins.as_ptr().cast()) })
     }
 }
 
