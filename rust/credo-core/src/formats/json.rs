@@ -76,19 +76,33 @@ impl Span {
     }
 }
 
-fn hex4(s: &[u8], at: usize) -> Option<u32> {
-    let h = s.get(at..at + 4)?;
-    let mut v = 0u32;
-    for &c in h {
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            _ => return None,
-        };
-        v = v * 16 + u32::from(d);
+/// Each byte's value as a hex digit, or 0xFF for a byte that is none.
+const HEX: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut c = 0;
+    while c < 10 {
+        t[b'0' as usize + c] = c as u8;
+        c += 1;
     }
-    Some(v)
+    let mut c = 0;
+    while c < 6 {
+        t[b'a' as usize + c] = 10 + c as u8;
+        t[b'A' as usize + c] = 10 + c as u8;
+        c += 1;
+    }
+    t
+};
+
+/// The value of the four hex digits at `s[at..]`, looked up (no branch per digit: `\u` escapes
+/// mix digits and letters at random).
+#[inline(always)]
+fn hex4(s: &[u8], at: usize) -> Option<u32> {
+    let h: &[u8; 4] = s.get(at..at + 4)?.try_into().ok()?;
+    let d = h.map(|c| HEX[usize::from(c)]);
+    if (d[0] | d[1] | d[2] | d[3]) > 0xF {
+        return None;
+    }
+    Some(u32::from(d[0]) << 12 | u32::from(d[1]) << 8 | u32::from(d[2]) << 4 | u32::from(d[3]))
 }
 
 /// The character of the `\uXXXX` escape (or surrogate pair) at `s[at]` (the backslash) and the
@@ -723,7 +737,7 @@ impl Body<'_> {
         let b = self.b;
         let mut i = self.pos;
         loop {
-            let (token, lp) = match top_entry_in_layout::<SPACED, S>(b, i, kernels) {
+            let (token, lp) = match kernels.top_entry::<SPACED>(b, i) {
                 Some((token, lp, end)) => {
                     i = end;
                     (token, lp)
@@ -884,7 +898,7 @@ impl Body<'_> {
 /// of its closing quote and whether it holds escapes (each checked), or where and why it is
 /// malformed.
 #[inline(always)]
-fn string_end<S: Scan>(b: &[u8], start: usize, kernels: S) -> Result<(usize, bool), (usize, &'static str)> {
+pub(super) fn string_end<S: Scan>(b: &[u8], start: usize, kernels: S) -> Result<(usize, bool), (usize, &'static str)> {
     let mut i = start;
     let mut escaped = false;
     loop {
@@ -923,7 +937,11 @@ fn lit<const N: usize>(b: &[u8], i: usize, lit: &[u8; N]) -> bool {
 /// closing brace. `None` for anything else ([`Body::plain_top_entry_here`] then reads the entry:
 /// it takes all this does, and more, to the same values). The caller checks the depth.
 #[inline(always)]
-fn top_entry_in_layout<const SPACED: bool, S: Scan>(b: &[u8], i: usize, kernels: S) -> Option<(Span, f64, usize)> {
+pub(super) fn top_entry_in_layout<const SPACED: bool, S: Scan>(
+    b: &[u8],
+    i: usize,
+    kernels: S,
+) -> Option<(Span, f64, usize)> {
     let open = if SPACED { 11 } else { 10 };
     let start = i + open;
     let layout = if SPACED {
@@ -1081,6 +1099,27 @@ mod tests {
         }
         let deep = "[".repeat(200) + &"]".repeat(200);
         assert!(skip(&deep).unwrap_err().to_string().contains("nested deeper"));
+    }
+
+    #[test]
+    fn hex4_reads_exactly_the_hex_digits() {
+        // Every word over digits, both cases of letters and their neighbours.
+        let alphabet = b"0123456789abcdefABCDEF/:@G`g \x00\xff";
+        for &a in alphabet {
+            for &b in alphabet {
+                for &c in alphabet {
+                    for &d in alphabet {
+                        let w = [b'x', a, b, c, d];
+                        let want = std::str::from_utf8(&w[1..])
+                            .ok()
+                            .filter(|t| t.bytes().all(|c| c.is_ascii_hexdigit()))
+                            .and_then(|t| u32::from_str_radix(t, 16).ok());
+                        assert_eq!(hex4(&w, 1), want, "{w:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(hex4(b"12", 0), None);
     }
 
     #[test]

@@ -165,14 +165,20 @@ fn one_digit_point<S: Scan>(b: &[u8], kernels: S) -> Option<(f64, usize)> {
     if n == 0 || next.is_ascii_digit() || next | 0x20 == b'e' {
         return None;
     }
-    let w = u64::from(d) * POW10[n] + f;
-    let magnitude = if w <= 1 << 53 {
-        // Clinger's fast path: both exact doubles, one correctly rounded division (0 included).
-        w as f64 / POW10_F64[n]
-    } else {
-        eisel_lemire(w, n)?
-    };
+    let magnitude = one_digit_value(d, f, n)?;
     Some((if neg { -magnitude } else { magnitude }, at + 2 + n))
+}
+
+/// The value of `d.f` where `f` holds the `n` places (1 ≤ n ≤ 16), correctly rounded.
+#[inline(always)]
+pub(super) fn one_digit_value(d: u8, f: u64, n: usize) -> Option<f64> {
+    let w = u64::from(d) * POW10[n] + f;
+    if w <= 1 << 53 {
+        // Clinger's fast path: both exact doubles, one correctly rounded division (0 included).
+        Some(w as f64 / POW10_F64[n])
+    } else {
+        eisel_lemire(w, n)
+    }
 }
 
 /// The ASCII digits `w` starts with: their value and how many (0 to 16), eight bytes at a time

@@ -17,7 +17,16 @@ pub trait Scan: Copy {
     /// The number's digits kernel at this level: the ASCII digits `w` starts with, their value
     /// and how many (the portable one: `number::digits16`).
     fn digits16(self, w: &[u8; 16]) -> (u64, usize);
+    /// A `top_logprobs` entry from its `{` at `b[i]` in the layout `SPACED` says: its token,
+    /// its logprob and the index after its `}` (the `json` module's `top_entry_in_layout`, whose
+    /// reading this is; a level may read the common form in fewer steps first).
+    #[inline(always)]
+    fn top_entry<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        top_entry_in_layout::<SPACED, Self>(b, i, self)
+    }
 }
+
+use super::json::{top_entry_in_layout, Span};
 
 /// The baseline kernels: SSE2 on x86-64 when the flag says vector kernels run, else portable.
 #[derive(Clone, Copy, Debug)]
@@ -92,6 +101,13 @@ impl Scan for Avx2 {
     #[inline(always)]
     fn digits16(self, w: &[u8; 16]) -> (u64, usize) {
         avx2::digits16(self, w)
+    }
+    #[inline(always)]
+    fn top_entry<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        match avx2::top_entry::<SPACED>(self, b, i) {
+            Some(read) => Some(read),
+            None => top_entry_in_layout::<SPACED, Self>(b, i, self),
+        }
     }
 }
 
@@ -360,7 +376,9 @@ mod avx2 {
         _mm256_or_si256, _mm256_set1_epi8, _mm256_sub_epi8,
     };
 
-    use super::{Avx2, Classes};
+    use super::{Avx2, Classes, Scan, Span};
+    use crate::formats::json::string_end;
+    use crate::formats::number::one_digit_value;
 
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_cvtsi128_si64, _mm_loadu_si128, _mm_madd_epi16, _mm_maddubs_epi16, _mm_min_epu8,
@@ -425,6 +443,108 @@ mod avx2 {
     fn bits(_: Avx2, x: __m256i) -> u64 {
         // SAFETY: as above.
         u64::from(unsafe { _mm256_movemask_epi8(x) } as u32)
+    }
+
+    /// A literal in the first bytes of 32 (the rest zero), and the bits of its bytes.
+    struct Pattern {
+        bytes: [u8; 32],
+        mask: u32,
+    }
+
+    impl Pattern {
+        /// `lit`, each byte `?` standing for any (not compared).
+        const fn new(lit: &[u8]) -> Self {
+            let mut bytes = [0u8; 32];
+            let mut mask = 0u32;
+            let mut j = 0;
+            while j < lit.len() {
+                if lit[j] != b'?' {
+                    bytes[j] = lit[j];
+                    mask |= 1 << j;
+                }
+                j += 1;
+            }
+            Self { bytes, mask }
+        }
+
+        /// Whether the 32 bytes of `x` start with the literal.
+        #[inline(always)]
+        fn found(&self, t: Avx2, x: __m256i) -> bool {
+            // SAFETY: the token proves AVX2; the load reads the pattern's 32 bytes.
+            let p = unsafe { _mm256_loadu_si256(self.bytes.as_ptr().cast()) };
+            // SAFETY: as above.
+            let eq = unsafe { _mm256_cmpeq_epi8(x, p) };
+            (bits(t, eq) as u32) & self.mask == self.mask
+        }
+    }
+
+    /// What comes before a token, and from its closing quote to a logprob's places (`-D.`, the
+    /// digit `?` not compared), then to a `bytes` list's first element, in each layout.
+    const OPEN: [Pattern; 2] = [Pattern::new(b"{\"token\":\""), Pattern::new(b"{\"token\": \"")];
+    const KEY: [Pattern; 2] = [
+        Pattern::new(b"\",\"logprob\":-?."),
+        Pattern::new(b"\", \"logprob\": -?."),
+    ];
+    const BYTES: [Pattern; 2] = [Pattern::new(b",\"bytes\":["), Pattern::new(b", \"bytes\": [")];
+
+    /// `top_entry_in_layout` (the `json` module's) of the form nearly every entry takes: a token
+    /// ending within 64 bytes of the entry's start, a logprob `-D.` and 1 to 16 places, a
+    /// `bytes` list of plain integers. Every literal is compared by one vector compare, the
+    /// token's end found in the same 32 bytes as its opening; what this reads is read to the same
+    /// values as the general reading would (the same string, number and list kernels), and
+    /// anything else is `None` (the caller then reads the entry that way).
+    #[inline(always)]
+    pub(super) fn top_entry<const SPACED: bool>(t: Avx2, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        let layout = usize::from(SPACED);
+        // Every byte read below lies within 160 of the entry's start (the list's kernel bounds its
+        // own reads).
+        let w: &[u8; 160] = b.get(i..i + 160)?.try_into().ok()?;
+        let open = OPEN[layout].mask.count_ones() as usize;
+        let x = load(t, w, 0);
+        // The token's closing quote: the first quote, backslash or control byte past the opening
+        // one when it is a quote; else the string's end as the general reading finds it (checking
+        // its escapes), 64 bytes in at most.
+        let quote = bits(t, eq(t, x, b'"'));
+        // (Bit 32 stands for the bytes past these 32: a long token.)
+        let stops = (u64::from(string_stops(t, w, 0)) | 1 << 32) >> open;
+        let mut end = stops.trailing_zeros() as usize + open;
+        if !OPEN[layout].found(t, x) {
+            return None;
+        }
+        if (quote >> end) & 1 == 0 {
+            end = string_end(w, end, t).ok()?.0;
+            if end > 64 {
+                return None;
+            }
+        }
+        // `", "logprob": -D.` from the closing quote, then the places.
+        let y = load(t, w, end);
+        let key = KEY[layout].mask.count_ones() as usize + 1;
+        let d = w[end + key - 2].wrapping_sub(b'0');
+        if !KEY[layout].found(t, y) || d > 9 {
+            return None;
+        }
+        let at = end + key;
+        let places: &[u8; 16] = w[at..at + 16].try_into().ok()?;
+        let (f, n) = digits16(t, places);
+        let next = w[at + n];
+        if n == 0 || next.is_ascii_digit() || next | 0x20 == b'e' {
+            return None;
+        }
+        let lp = -one_digit_value(d, f, n)?;
+        // `, "bytes": [` and a plain list, then the entry's `}`.
+        let z = load(t, w, at + n);
+        if !BYTES[layout].found(t, z) {
+            return None;
+        }
+        let list = i + at + n + BYTES[layout].mask.count_ones() as usize;
+        let close = t.int_list_end::<SPACED>(b, list)?;
+        // the body is at most 4 GiB
+        let token = Span {
+            start: (i + open) as u32,
+            end: (i + end) as u32,
+        };
+        (b.get(close) == Some(&b'}')).then_some((token, lp, close + 1))
     }
 
     /// Bit j set when `b[i + j]` is a quote, a backslash or below 0x20 (32 bytes).
@@ -784,6 +904,176 @@ mod tests {
             if let Some(avx2) = avx2() {
                 assert_eq!(avx2.int_array_end(b.as_bytes(), 0), want, "{s}");
             }
+        }
+    }
+
+    /// A `top_logprobs` entry in one layout from its parts (`bytes` as written, or absent).
+    fn entry(spaced: bool, token: &str, logprob: &str, bytes: Option<&str>) -> String {
+        let (sep, colon) = if spaced { (", ", ": ") } else { (",", ":") };
+        let mut s = format!("{{\"token\"{colon}{token}{sep}\"logprob\"{colon}{logprob}");
+        if let Some(b) = bytes {
+            s += &format!("{sep}\"bytes\"{colon}{b}");
+        }
+        s + "}"
+    }
+
+    /// The AVX2 entry reading, its one-step kernel alone, and the general reading of `b[0..]`
+    /// (with the AVX2 kernels, and the same with SSE2's, which the other tests hold to the byte
+    /// loops).
+    #[cfg(target_arch = "x86_64")]
+    fn entry_readings(avx2: Avx2, b: &[u8], spaced: bool) -> [Option<(Span, u64, usize)>; 3] {
+        let bits = |r: Option<(Span, f64, usize)>| r.map(|(t, v, e)| (t, v.to_bits(), e));
+        let [got, kernel, want, sse2] = if spaced {
+            [
+                avx2.top_entry::<true>(b, 0),
+                avx2::top_entry::<true>(avx2, b, 0),
+                top_entry_in_layout::<true, _>(b, 0, avx2),
+                top_entry_in_layout::<true, _>(b, 0, Baseline(true)),
+            ]
+        } else {
+            [
+                avx2.top_entry::<false>(b, 0),
+                avx2::top_entry::<false>(avx2, b, 0),
+                top_entry_in_layout::<false, _>(b, 0, avx2),
+                top_entry_in_layout::<false, _>(b, 0, Baseline(true)),
+            ]
+        };
+        assert_eq!(bits(want), bits(sse2), "{}", String::from_utf8_lossy(b));
+        [bits(got), bits(kernel), bits(want)]
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_entry_kernel_reads_as_the_general_entry_reading() {
+        let Some(avx2) = avx2() else { return };
+        let mut g = crate::rng::SplitMix64::new(31);
+        let tokens = [
+            "\" word\"",
+            "\"\"",
+            "\"a\\\"b\"",
+            "\"\\u00e9t\\u00e9\"",
+            "\"\\ud83d\\ude00\"",
+            "\"bytes:\\\\xe4\\\\xb8\"",
+            "\"\u{e9}t\u{e9} \u{65e5}\"",
+            "\"a token of more than twenty-one bytes\"",
+            "\"a token with escapes \\n\\t\\\" far past thirty-two bytes, then more \\u2028\"",
+            "\"\\n\"",
+            "\"\\x\"",
+            "\"\\ud800\"",
+            "\"a\tb\"",
+        ];
+        let (mut fast, mut total) = (0, 0);
+        for case in 0..20_000 {
+            let spaced = case % 2 == 0;
+            let token = tokens[(g.next_f64() * tokens.len() as f64) as usize % tokens.len()];
+            // Logprobs of -0.5 to -10 mostly (the form the kernel reads), others now and then.
+            let x = -(0.5 + g.next_f64() * 9.5);
+            let y = -(g.next_f64() * 10f64.powi((g.next_f64() * 5.0) as i32 - 3));
+            let logprob = match case % 9 {
+                0 => format!("{y:e}"),
+                1 => format!("{y:.*}", (g.next_f64() * 19.0) as usize),
+                2 => ["-9999", "-0", "0.5", "-0.0", "-1.5e-07", "null", "-1.", "-01.5"][case / 9 % 8].to_string(),
+                _ => format!("{x:?}"),
+            };
+            let sep = if spaced { ", " } else { "," };
+            let n = (g.next_f64() * 16.0) as usize;
+            let list: Vec<String> = (0..n).map(|_| ((g.next_f64() * 256.0) as u32).to_string()).collect();
+            let bytes = match case % 13 {
+                0 => None,
+                1 => Some("null".to_string()),
+                2 => Some(format!("[{}]", list.join(", ,"))),
+                _ => Some(format!("[{}]", list.join(sep))),
+            };
+            let mut b = entry(spaced, token, &logprob, bytes.as_deref()).into_bytes();
+            // What follows an entry, then room for the window (or not: the general reading).
+            b.extend_from_slice(if spaced { b", {\"token\": " } else { b",{\"token\":" });
+            b.resize(b.len() + if case % 17 == 0 { 0 } else { 160 }, b' ');
+            // One byte changed, often.
+            if case % 3 == 0 {
+                let at = (g.next_f64() * 100.0) as usize % b.len();
+                b[at] = b"{}[],: 0-e\"\\.n9x\x01"[(g.next_f64() * 17.0) as usize % 17];
+            }
+            let [got, kernel, want] = entry_readings(avx2, &b, spaced);
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(&b));
+            // The one-step kernel reads nothing the general reading does not, to the same values.
+            assert!(kernel.is_none() || kernel == want, "{}", String::from_utf8_lossy(&b));
+            fast += usize::from(kernel.is_some());
+            total += usize::from(want.is_some());
+        }
+        // Most of the entries read were read in one step.
+        assert!(fast * 2 > total && total > 5000, "{fast} of {total}");
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_entry_kernel_gives_way_at_each_mismatch() {
+        let Some(avx2) = avx2() else { return };
+        let pad = |s: String| s + &" ".repeat(160);
+        let plain = |spaced| entry(spaced, "\" word\"", "-1.8448494364328587", Some("[32, 119, 111]"));
+        for spaced in [true, false] {
+            let base = plain(spaced);
+            let list = if spaced { "[32, 119, 111]" } else { "[32,119,111]" };
+            let base = base.replace("[32, 119, 111]", list);
+            let [got, kernel, want] = entry_readings(avx2, pad(base.clone()).as_bytes(), spaced);
+            assert!(kernel.is_some() && got == want && kernel == want, "{base}");
+            // Each departure from the common form: the kernel declines, the general reading
+            // decides (reads it or refuses it).
+            let colon = if spaced { ": " } else { ":" };
+            for (what, changed) in [
+                ("opening", base.replacen("{\"token\"", "{ \"token\"", 1)),
+                ("key", base.replacen("\"token\"", "\"tokem\"", 1)),
+                ("layout", base.replacen(&format!("\"token\"{colon}"), "\"token\" : ", 1)),
+                (
+                    "long token",
+                    base.replacen("\" word\"", &format!("\"{}\"", "w".repeat(70)), 1),
+                ),
+                ("control byte", base.replacen(" word", " wo\x01rd", 1)),
+                ("bad escape", base.replacen(" word", " wo\\xrd", 1)),
+                ("logprob key", base.replacen("\"logprob\"", "\"logprop\"", 1)),
+                (
+                    "unsigned",
+                    base.replacen("-1.8448494364328587", "1.8448494364328587", 1),
+                ),
+                (
+                    "integer part",
+                    base.replacen("-1.8448494364328587", "-12.448494364328587", 1),
+                ),
+                (
+                    "17 places",
+                    base.replacen("-1.8448494364328587", "-1.84484943643285871", 1),
+                ),
+                (
+                    "exponent",
+                    base.replacen("-1.8448494364328587", "-1.8448494364328587e-05", 1),
+                ),
+                ("no places", base.replacen("-1.8448494364328587", "-1.", 1)),
+                ("sentinel", base.replacen("-1.8448494364328587", "-9999", 1)),
+                ("bytes key", base.replacen("\"bytes\"", "\"byte\"", 1)),
+                ("bytes null", base.replacen(list, "null", 1)),
+                (
+                    "no bytes",
+                    base.replacen(
+                        &format!(", \"bytes\"{colon}{list}").replace(", ", if spaced { ", " } else { "," }),
+                        "",
+                        1,
+                    ),
+                ),
+                ("list", base.replacen(list, "[32,, 119]", 1)),
+                ("leading zero", base.replacen(list, "[032]", 1)),
+                (
+                    "no brace",
+                    base.replacen(&format!("{list}}}"), &format!("{list} }}"), 1),
+                ),
+            ] {
+                assert_ne!(changed, base, "{what}");
+                let [got, kernel, want] = entry_readings(avx2, pad(changed.clone()).as_bytes(), spaced);
+                assert!(kernel.is_none(), "{what}: {changed}");
+                assert_eq!(got, want, "{what}: {changed}");
+            }
+            // Too close to the end of the body for the window (not for the general reading).
+            let short = base.clone() + &" ".repeat(70);
+            let [got, kernel, want] = entry_readings(avx2, short.as_bytes(), spaced);
+            assert!(kernel.is_none() && got == want && want.is_some(), "{base}");
         }
     }
 }
