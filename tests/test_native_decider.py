@@ -328,6 +328,19 @@ def test_bad_input_gets_a_credo_error_naming_it(models):
         native.decide_summary([1.0, 2.0])
 
 
+def test_outcome_hundredths_are_the_printed_two_decimals(models):
+    """The native outcome's hundredths (the key its worded decision is reused by) are the two
+    decimals f"{confidence:.2f}" prints, over many confidences of every model."""
+    rng = np.random.default_rng(17)
+    for model in models:
+        native = compile(model, credo.Policy())
+        _, args = native._request(None, None, None, 0, False, ())
+        for _ in range(40):
+            top, chosen = _random_top(rng, int(rng.integers(1, 50)), int(rng.integers(1, 8)))
+            o = native._native.decide(top, chosen, *args)
+            assert o.hundredths == int(f"{o.confidence:.2f}".replace(".", "")), o.confidence
+
+
 def test_request_arguments_in_every_form_decide_as_the_python_path(models):
     """The request's checks take floats in [0, 1], small ints, bools and no checks done inline;
     every other form goes through the policy's own checks: the same decisions and errors."""

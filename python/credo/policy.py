@@ -451,7 +451,7 @@ class Policy:
         # Decisions of native outcomes by (domain, band, action, tier, threshold, confidence to
         # two decimals): a few thousand per domain in practice, and emptied at _BANDED_LIMIT so
         # that thresholds which move (refitted ones) cannot grow it without end.
-        self._banded: dict[tuple[_Domain, int, int, int, float, str], dict[str, Any]] = {}
+        self._banded: dict[tuple[_Domain, int, int, int, float, int], dict[str, Any]] = {}
 
     # ----------------------------------------------------------------- construction
 
@@ -736,9 +736,10 @@ class Policy:
         if _CLEARS <= rule <= _BELOW and not outcome.coverage_noted:
             # The common case: a decision whose one reason depends on the confidence only through
             # its two decimals, so it is worded once per domain, band, action, tier, threshold
-            # and those decimals; each call copies the fields and sets its own confidence (and
-            # the action's cost, read as _make reads it).
-            key = (d, rule, act, outcome.tier, thr, f"{conf:.2f}")
+            # and those decimals (the outcome's hundredths, f"{conf:.2f}" without formatting
+            # it); each call copies the fields and sets its own confidence (and the action's
+            # cost, read as _make reads it).
+            key = (d, rule, act, outcome.tier, thr, outcome.hundredths)
             fields = self._banded.get(key)
             if fields is None:
                 if len(self._banded) >= _BANDED_LIMIT:

@@ -32,6 +32,8 @@ result_class! {
         threshold: Py<PyFloat>,
         /// The coverage rule noted low coverage and let the confidence decide.
         coverage_noted: Py<PyBool>,
+        /// The confidence to two decimals ×100, as `f"{confidence:.2f}"` prints them.
+        hundredths: Py<PyInt>,
     }
 }
 
@@ -46,6 +48,13 @@ macro_rules! code_field {
     )+};
 }
 code_field!(decide::Rule, decide::Action, decide::Tier);
+
+/// The confidence's hundredths cross as an int.
+impl IntoField<Py<PyInt>> for u8 {
+    fn into_field(self, py: Python<'_>) -> PyResult<Py<PyInt>> {
+        Ok(self.into_pyobject(py)?.unbind())
+    }
+}
 
 fn outcome(py: Python<'_>, o: PyResult<decide::Outcome>) -> PyResult<Outcome> {
     Outcome::from_core(py, o?)

@@ -277,6 +277,26 @@ pub struct Outcome {
     pub threshold: f64,
     /// The coverage rule noted low coverage and let the confidence decide.
     pub coverage_noted: bool,
+    /// The confidence to two decimals, ×100 ([`hundredths`]): the caller words a band's
+    /// decision once per value of it.
+    pub hundredths: u8,
+}
+
+/// x·100 rounded to the nearest integer, ties to even on the exact value of x, for x in [0, 1]:
+/// the two decimals C's and Python's `%.2f` print. The product's rounding error is recovered
+/// exactly (a fused multiply-add), so a value just either side of a midpoint rounds as printed.
+pub fn hundredths(x: f64) -> u8 {
+    let y = x * 100.0;
+    // x·100 = y + e exactly.
+    let e = x.mul_add(100.0, -y);
+    let f = y.floor();
+    // Exact: y − f by Sterbenz (f ≤ y < 2f, or f = 0), and the difference with 0.5 too where it
+    // is in [0.25, 1); below that, |e| (at most half an ulp of 100) cannot change the sign.
+    let d = (y - f) - 0.5;
+    // The sign of x·100 − f − 0.5 = d + e, compared exactly.
+    let up = d > -e || (d == -e && f % 2.0 == 1.0);
+    // f ≤ 100 for x ≤ 1 (NaN, refused before any outcome, would give 0).
+    f as u8 + u8::from(up)
 }
 
 /// A compiled model and policy.
@@ -331,6 +351,7 @@ impl Decider {
             tier,
             threshold,
             coverage_noted: false,
+            hundredths: hundredths(conf),
         };
         if d.strict && d.hooked {
             return Ok(out(Rule::Hook, Action::Abstain, tier, d.threshold));
@@ -372,6 +393,7 @@ impl Decider {
             tier,
             threshold: thr,
             coverage_noted: false,
+            hundredths: hundredths(conf),
         };
         if conf >= thr {
             return out(Rule::Clears, Action::Answer, tier);

@@ -126,3 +126,29 @@ fn summary_fields_round_trip() {
         assert!(e.contains("summary.n_tokens"), "{e}");
     }
 }
+
+#[test]
+fn hundredths_round_as_printf_does() {
+    // Every midpoint k/100 + 1/200 and its neighbours: only 0.125, 0.375, 0.625 and 0.875 are
+    // exact doubles (ties to even), the others round by which side their double lies on.
+    for k in 0..100u32 {
+        let mid = (2 * k + 1) as f64 / 200.0;
+        for x in [mid, mid.next_up(), mid.next_down(), k as f64 / 100.0] {
+            // The decimal expansion to 40 places (a double that is not a midpoint lies at least
+            // 1e−19 from it, so the side shows) rounded by hand, ties to even.
+            let digits = format!("{x:.40}");
+            let (whole, frac) = digits.split_once('.').unwrap();
+            let cents: u32 = whole.parse::<u32>().unwrap() * 100 + frac[..2].parse::<u32>().unwrap();
+            let rest = &frac[2..];
+            let above = rest.trim_end_matches('0') > "5";
+            let tie = rest.trim_end_matches('0') == "5";
+            let want = cents + u32::from(above || (tie && cents % 2 == 1));
+            assert_eq!(u32::from(hundredths(x)), want, "{x:e}");
+        }
+    }
+    assert_eq!(
+        // 0.995 is 0.99499999… as a double: Python prints 0.99.
+        [0.125, 0.375, 0.625, 0.875, 0.0, 1.0, 0.995, 0.005].map(hundredths),
+        [12, 38, 62, 88, 0, 100, 99, 1]
+    );
+}
