@@ -148,9 +148,12 @@ pub(crate) fn scan(xs: &[f64]) -> Scan {
 /// [`scan`] at a given level (the level must be supported: callers use [`crate::simd`]).
 fn scan_at(level: crate::simd::SimdLevel, xs: &[f64]) -> Scan {
     #[cfg(target_arch = "x86_64")]
-    if level == crate::simd::SimdLevel::Avx512 {
+    match level {
         // SAFETY: the dispatch hands out Avx512 only when avx512f, dq and vl were detected.
-        return unsafe { scan_avx512(xs) };
+        crate::simd::SimdLevel::Avx512 => return unsafe { scan_avx512(xs) },
+        // SAFETY: the dispatch hands out Avx2 only when avx2 was detected.
+        crate::simd::SimdLevel::Avx2 => return unsafe { scan_avx2(xs) },
+        _ => {}
     }
     let _ = level;
     scan_portable(xs)
@@ -164,31 +167,59 @@ unsafe fn scan_avx512(xs: &[f64]) -> Scan {
     scan_portable(xs)
 }
 
+/// [`scan_portable`] compiled for AVX2: the checks of four values in one 256-bit step each.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn scan_avx2(xs: &[f64]) -> Scan {
+    scan_portable(xs)
+}
+
 #[inline(always)]
 fn scan_portable(xs: &[f64]) -> Scan {
     let mut h = [1u64, 2, 3, 4];
-    let (mut finite, mut sorted, mut binary) = (true, true, true);
-    // Per-lane extremes, like the hash: one running min would chain every element's compare.
+    // Flags as lanes of 0 / 1 and per-lane extremes, like the hash: no check chains one value
+    // to the next (order compares each value with the one before, a load), so they vectorise.
+    // Finite values have v·0 = ±0, so those sums stay 0 exactly when every value is finite.
+    let (mut zero, mut ordered, mut other) = ([0.0f64; 4], [1u64; 4], [0u64; 4]);
     let (mut lows, mut highs) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+    let whole = xs.len() / 4 * 4;
     let mut prev = f64::NEG_INFINITY;
-    let blocks = xs.chunks_exact(4);
-    let rest = blocks.remainder();
-    for c in blocks {
-        for l in 0..4 {
-            let v = c[l];
-            h[l] = fp_step(h[l], v.to_bits(), FP_K[l]);
-            finite &= v.is_finite();
-            sorted &= prev <= v;
-            binary &= v == 0.0 || v == 1.0;
-            prev = v;
-            // plain comparisons: NaN never reaches a caller that uses the range (finite is false)
-            lows[l] = if v < lows[l] { v } else { lows[l] };
-            highs[l] = if v > highs[l] { v } else { highs[l] };
+    // A few kB at a time, hashed in one loop and checked in another while in L1: the hash is
+    // scalar (64-bit multiplies), the checks are vector operations, and apart neither waits on
+    // moving values between the two.
+    let mut start = 0;
+    while start < whole {
+        let end = (start + SCAN_PIECE).min(whole);
+        for c in xs[start..end].chunks_exact(4) {
+            for l in 0..4 {
+                h[l] = fp_step(h[l], c[l].to_bits(), FP_K[l]);
+            }
         }
+        for c in xs[start..end].chunks_exact(4) {
+            let before = [prev, c[0], c[1], c[2]];
+            for l in 0..4 {
+                let v = c[l];
+                zero[l] += v * 0.0;
+                ordered[l] &= u64::from(before[l] <= v);
+                // v·(v − 1) is ±0 only for v in {0, 1}: otherwise one factor is at least ½
+                // in size and the other a nonzero float, so the product does not round to 0
+                // (NaN and ±inf give NaN or inf); the shift drops the sign
+                other[l] |= (v * (v - 1.0)).to_bits() << 1;
+                // plain comparisons: NaN never reaches a caller that uses the range (finite
+                // is false)
+                lows[l] = if v < lows[l] { v } else { lows[l] };
+                highs[l] = if v > highs[l] { v } else { highs[l] };
+            }
+            prev = c[3];
+        }
+        start = end;
     }
+    let mut finite = zero.iter().all(|&z| z == 0.0);
+    let mut sorted = ordered.iter().all(|&b| b == 1);
+    let mut binary = other.iter().all(|&b| b == 0);
     let mut lo = lows.iter().fold(f64::INFINITY, |a, &b| a.min(b));
     let mut hi = highs.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-    for (i, &v) in rest.iter().enumerate() {
+    for (i, &v) in xs[whole..].iter().enumerate() {
         for (j, b) in v.to_le_bytes().iter().enumerate() {
             let l = (8 * i + j) % 4;
             h[l] = fp_step(h[l], u64::from(*b), FP_K[l]);
@@ -209,6 +240,9 @@ fn scan_portable(xs: &[f64]) -> Scan {
         hash: fp_finish(h, 8 * xs.len()),
     }
 }
+
+/// Values per step of [`scan_portable`]: 4 kB, in L1 between its two loops.
+const SCAN_PIECE: usize = 512;
 
 /// The fingerprint of several arrays: [`fingerprint`] of their 16-hex-digit fingerprints
 /// concatenated (absent arrays skipped), as hex. The Python layer combines arrays the same way.
@@ -252,6 +286,69 @@ mod tests {
             let xs: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
             let bytes: Vec<u8> = xs.iter().flat_map(|&v| f64::from(v).to_le_bytes()).collect();
             assert_eq!(fingerprint_widened(&xs), fingerprint(&bytes), "n = {n}");
+        }
+    }
+
+    /// The flags and range of [`scan`] by their definitions, one value at a time.
+    fn plain_scan(xs: &[f64]) -> (bool, bool, bool, f64, f64) {
+        let finite = xs.iter().all(|v| v.is_finite());
+        let sorted = xs.windows(2).all(|p| p[0] <= p[1]) && xs.first().is_none_or(|v| !v.is_nan());
+        let binary = xs.iter().all(|&v| v == 0.0 || v == 1.0);
+        let lo = xs.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+        let hi = xs.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        (finite, sorted, binary, lo, hi)
+    }
+
+    #[test]
+    fn scan_agrees_with_the_definitions() {
+        let edge = [
+            0.0,
+            -0.0,
+            1.0,
+            1.0 + f64::EPSILON,
+            1.0 - f64::EPSILON / 2.0,
+            f64::MIN_POSITIVE / 4.0,
+            -f64::MIN_POSITIVE / 4.0,
+            5e-324,
+            f64::MAX,
+            -1.0,
+            2.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut g = crate::rng::SplitMix64::new(9);
+        for n in [0usize, 1, 2, 3, 4, 5, 8, 9, 511, 512, 513, 1027, 3000] {
+            for case in 0..40 {
+                // labels, sorted labels, sorted values with repeats, or any mix, each with a
+                // few edge values planted (or none)
+                let mut xs: Vec<f64> = (0..n)
+                    .map(|_| match case % 4 {
+                        0 | 1 => (g.next_f64() * 2.0).floor(),
+                        2 => (g.next_f64() * 8.0).floor() / 4.0,
+                        _ => g.next_f64() - 0.5,
+                    })
+                    .collect();
+                if case % 4 == 1 || case % 4 == 2 {
+                    xs.sort_by(f64::total_cmp);
+                }
+                for _ in 0..(case / 4) % 3 {
+                    if n > 0 {
+                        let i = (g.next_f64() * n as f64) as usize;
+                        xs[i] = edge[(g.next_f64() * edge.len() as f64) as usize];
+                    }
+                }
+                let (finite, sorted, binary, lo, hi) = plain_scan(&xs);
+                let s = scan(&xs);
+                assert_eq!(
+                    (s.finite, s.sorted, s.binary),
+                    (finite, sorted, binary),
+                    "n {n} case {case}"
+                );
+                if finite {
+                    assert_eq!((s.min, s.max), (lo, hi), "n {n} case {case}");
+                }
+            }
         }
     }
 

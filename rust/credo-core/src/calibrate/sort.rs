@@ -10,8 +10,13 @@
 
 /// A sample as the sort moves it. Samples compare on (x, y, w), a total order.
 pub(crate) trait Sample: Copy + Send + Sync {
-    /// The sample at index i of the inputs (`w` is None for [`Unit`]).
-    fn at(x: &[f64], y: &[f64], w: Option<&[f64]>, i: usize) -> Self;
+    /// The sample (x, y, w) (`w` is 1 for [`Unit`] and [`Packed`]).
+    fn new(x: f64, y: f64, w: f64) -> Self;
+    /// The sample at index i of the inputs (`w` is None for unit weights).
+    #[inline]
+    fn at(x: &[f64], y: &[f64], w: Option<&[f64]>, i: usize) -> Self {
+        Self::new(x[i], y[i], w.map_or(1.0, |w| w[i]))
+    }
     fn x(&self) -> f64;
     fn xyw(&self) -> (f64, f64, f64);
     /// The (x, y, w) order.
@@ -53,12 +58,8 @@ pub(crate) struct Unit {
 
 impl Sample for Rec {
     #[inline]
-    fn at(x: &[f64], y: &[f64], w: Option<&[f64]>, i: usize) -> Self {
-        Self {
-            x: x[i],
-            y: y[i],
-            w: w.map_or(1.0, |w| w[i]),
-        }
+    fn new(x: f64, y: f64, w: f64) -> Self {
+        Self { x, y, w }
     }
     #[inline]
     fn x(&self) -> f64 {
@@ -75,8 +76,8 @@ impl Sample for Rec {
 
 impl Sample for Unit {
     #[inline]
-    fn at(x: &[f64], y: &[f64], _: Option<&[f64]>, i: usize) -> Self {
-        Self { x: x[i], y: y[i] }
+    fn new(x: f64, y: f64, _: f64) -> Self {
+        Self { x, y }
     }
     #[inline]
     fn x(&self) -> f64 {
@@ -107,9 +108,9 @@ impl Packed {
 
 impl Sample for Packed {
     #[inline]
-    fn at(x: &[f64], y: &[f64], _: Option<&[f64]>, i: usize) -> Self {
+    fn new(x: f64, y: f64, _: f64) -> Self {
         // + 0.0 turns −0 into +0, whose sign bit is clear like every other x ≥ 0.
-        Self(((x[i] + 0.0).to_bits() << 1) | u64::from(y[i] == 1.0))
+        Self(((x + 0.0).to_bits() << 1) | u64::from(y == 1.0))
     }
     #[inline]
     fn x(&self) -> f64 {
@@ -238,29 +239,36 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
     } else {
         count_chunk((0, (keys.as_mut_slice(), counts.as_mut_slice())));
     }
-    // The bucket starts, and per chunk where its next record of each bucket goes (replacing
-    // the counts; positions fit in u32 as n does).
+    // Per chunk where its next record of each bucket goes (replacing the counts; positions
+    // fit in u32 as n does). With two levels, the bucket starts; with one, the few buckets
+    // too full for the final insertion pass.
+    let two_levels = key.low_bits > 0;
     let starts = &mut work.starts;
     starts.clear();
-    starts.resize(nb + 1, 0);
+    let mut full = Vec::new();
     let mut pos = 0u32;
     for b in 0..nb {
-        starts[b] = pos as usize;
+        let begin = pos;
         for c in 0..chunks {
             let count = counts[c * nb + b];
             counts[c * nb + b] = pos;
             pos += count;
         }
+        if two_levels {
+            starts.push(begin as usize);
+        } else if pos - begin > SMALL as u32 {
+            full.push(begin as usize..pos as usize);
+        }
     }
     let m = pos as usize;
-    starts[nb] = m;
+    starts.push(m);
     out.reserve(m);
     let base = OutPtr(out.as_mut_ptr());
     let keys = &*keys;
     let scatter_chunk = |(c, fill): (usize, &mut [u32])| {
         let base = &base;
-        let mut put = |i: usize, r: S| {
-            let slot = &mut fill[usize::from(keys[i])];
+        let mut put = |k: u16, r: S| {
+            let slot = &mut fill[usize::from(k)];
             // SAFETY: `out` has capacity m. The slots of chunk c for bucket b are
             // [offsets[c][b], offsets[c][b] + counts[c][b]), which lie in 0..m and are disjoint
             // from every other (chunk, bucket) pair; this loop visits exactly counts[c][b]
@@ -269,11 +277,15 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
             unsafe { base.0.add(*slot as usize).write(r) };
             *slot += 1;
         };
+        let r = range(c);
         match w {
-            None => range(c).for_each(|i| put(i, S::at(x, y, None, i))),
-            Some(ws) => range(c)
-                .filter(|&i| ws[i] > 0.0)
-                .for_each(|i| put(i, S::at(x, y, w, i))),
+            // the chunk's slices zipped: no bounds check per record
+            None => x[r.clone()]
+                .iter()
+                .zip(&y[r.clone()])
+                .zip(&keys[r])
+                .for_each(|((&x, &y), &k)| put(k, S::new(x, y, 1.0))),
+            Some(ws) => r.filter(|&i| ws[i] > 0.0).for_each(|i| put(keys[i], S::at(x, y, w, i))),
         }
     };
     if chunks > 1 {
@@ -284,6 +296,15 @@ fn sort_into<S: Sample>(x: &[f64], y: &[f64], w: Option<&[f64]>, lo: f64, hi: f6
     // SAFETY: all m slots were initialised above (the per-pair ranges partition 0..m), and
     // samples are plain data.
     unsafe { out.set_len(m) };
+    if !two_levels {
+        // n < PARALLEL_MIN here: one insertion pass after the full buckets are sorted
+        let mut tmp = Vec::new();
+        for r in full {
+            sort_slice(&mut out[r], &mut tmp);
+        }
+        insertion_sort(out);
+        return;
+    }
     // Finish contiguous runs of buckets (cut at bucket starts), in parallel for large inputs.
     let parts = if n >= PARALLEL_MIN { FINISH_PARTS } else { 1 };
     let mut runs: Vec<(&mut [S], &[usize])> = Vec::with_capacity(parts);
@@ -370,15 +391,6 @@ impl Key {
 fn finish_buckets<S: Sample>(run: &mut [S], bounds: &[usize], key: &Key) {
     let origin = bounds[0];
     let (mut tmp, mut counts, mut lows) = (Vec::new(), Vec::new(), Vec::new());
-    if key.low_bits == 0 {
-        for b in bounds.windows(2) {
-            if b[1] - b[0] > SMALL {
-                sort_slice(&mut run[b[0] - origin..b[1] - origin], &mut tmp);
-            }
-        }
-        insertion_sort(run);
-        return;
-    }
     for b in bounds.windows(2) {
         split_bucket(
             &mut run[b[0] - origin..b[1] - origin],
@@ -408,28 +420,36 @@ fn split_bucket<S: Sample>(s: &mut [S], key: &Key, tmp: &mut Vec<S>, counts: &mu
     for &k in lows.iter() {
         counts[k as usize + 1] += 1;
     }
+    // The fullest bucket, in a loop that vectorises: when it is small, as usual, no pass over
+    // the bucket ends below looks for full ones.
+    let most = counts.iter().fold(0, |a, &c| a.max(c)) as usize;
     for b in 0..nb {
         counts[b + 1] += counts[b];
     }
-    tmp.clear();
-    tmp.resize(s.len(), s[0]);
+    // Grown, never refilled: every slot of tmp[..len] is written by the scatter.
+    if tmp.len() < s.len() {
+        tmp.resize(s.len(), s[0]);
+    }
     {
         let fill = &mut counts[..nb];
+        let tmp = &mut tmp[..s.len()];
         for (r, &k) in s.iter().zip(lows.iter()) {
             let slot = &mut fill[k as usize];
             tmp[*slot as usize] = *r;
             *slot += 1;
         }
     }
-    s.copy_from_slice(tmp);
-    // counts[b] is now the end of bucket b (the start of b + 1)
-    let mut start = 0;
-    for &end in &counts[..nb] {
-        let end = end as usize;
-        if end - start > SMALL {
-            sort_slice(&mut s[start..end], tmp);
+    s.copy_from_slice(&tmp[..s.len()]);
+    if most > SMALL {
+        // counts[b] is now the end of bucket b (the start of b + 1)
+        let mut start = 0;
+        for &end in &counts[..nb] {
+            let end = end as usize;
+            if end - start > SMALL {
+                sort_slice(&mut s[start..end], tmp);
+            }
+            start = end;
         }
-        start = end;
     }
     insertion_sort(s);
 }
@@ -536,6 +556,80 @@ fn insertion_sort<S: Sample>(s: &mut [S]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `with_sorted_records` as every record type that fits, against a comparison sort.
+    fn check_all_types(x: &[f64], y: &[f64], w: Option<&[f64]>, what: &str) {
+        let (lo, hi) = x
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let mut want: Vec<Rec> = (0..x.len())
+            .filter(|&i| w.is_none_or(|w| w[i] > 0.0))
+            .map(|i| Rec::at(x, y, w, i))
+            .collect();
+        want.sort_by(<Rec as Sample>::cmp);
+        let got = with_sorted_records(x, y, w, (lo, hi), <[Rec]>::to_vec);
+        assert!(got == want, "{what}: Rec");
+        if w.is_some() {
+            return;
+        }
+        let unit = with_sorted_records(x, y, None, (lo, hi), |s: &[Unit]| {
+            s.iter().map(|u| (u.x, u.y)).collect::<Vec<_>>()
+        });
+        let pairs: Vec<(f64, f64)> = want.iter().map(|r| (r.x, r.y)).collect();
+        assert!(unit == pairs, "{what}: Unit");
+        if Packed::fits(None, lo, y.iter().all(|&v| v == 0.0 || v == 1.0)) {
+            let packed = with_sorted_records(x, y, None, (lo, hi), |s: &[Packed]| {
+                s.iter().map(|p| (p.x(), p.xyw().1)).collect::<Vec<_>>()
+            });
+            // the packed x of −0 is +0 (the same x), which then sorts on y with the +0s
+            let mut plus: Vec<(f64, f64)> = pairs.iter().map(|&(x, y)| (x + 0.0, y)).collect();
+            plus.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+            assert!(packed == plus, "{what}: Packed");
+        }
+    }
+
+    #[test]
+    fn agrees_on_hard_shapes() {
+        let mut g = crate::rng::SplitMix64::new(13);
+        // around the one-level limit (2^15) and the parallel one (2^18)
+        for &n in &[
+            1usize, 2, 24, 25, 26, 1000, 32_767, 32_768, 32_769, 70_000, 262_143, 262_144,
+        ] {
+            for shape in 0..9 {
+                let x: Vec<f64> = (0..n)
+                    .map(|i| {
+                        let u = g.next_f64();
+                        match shape {
+                            0 => (u * 3.0).floor() / 2.0,           // three values, many ties
+                            1 => i as f64 / n as f64,               // sorted
+                            2 => (n - i) as f64,                    // reverse sorted
+                            3 => 0.25,                              // constant
+                            4 => f64::from_bits((u * 40.0) as u64), // subnormal, and 0
+                            5 if i == n / 2 => 1e300,               // one far outlier
+                            6 => {
+                                if u < 0.5 {
+                                    -0.0
+                                } else {
+                                    0.0
+                                }
+                            } // both zeros
+                            7 => (u - 0.5) * 1e-300,                // tiny, both signs
+                            _ => u,
+                        }
+                    })
+                    .collect();
+                let y: Vec<f64> = (0..n).map(|_| (g.next_f64() * 2.0).floor()).collect();
+                let w: Vec<f64> = (0..n).map(|_| (g.next_f64() * 3.0).floor() / 2.0).collect();
+                let what = format!("n {n} shape {shape}");
+                check_all_types(&x, &y, None, &what);
+                let yr: Vec<f64> = y.iter().map(|&v| v * 0.3 + g.next_f64()).collect();
+                check_all_types(&x, &yr, None, &what);
+                if n <= 70_000 {
+                    check_all_types(&x, &y, Some(&w), &what);
+                }
+            }
+        }
+    }
 
     #[test]
     fn agrees_with_a_comparison_sort() {
