@@ -116,10 +116,10 @@ const SCAN_CHUNK: usize = 1 << 17;
 /// What the checking pass of [`auroc_hard_labels`] finds in scores and labels.
 #[derive(Clone, Copy)]
 struct Scan {
+    /// The least and greatest scores that are not NaN (infinite when some score is).
     min: f64,
     max: f64,
-    /// Scores that are NaN or infinite.
-    not_finite: usize,
+    nans: usize,
     /// Labels equal to 1, and equal to 0.
     ones: usize,
     zeros: usize,
@@ -129,24 +129,24 @@ impl Scan {
     const EMPTY: Scan = Scan {
         min: f64::INFINITY,
         max: f64::NEG_INFINITY,
-        not_finite: 0,
+        nans: 0,
         ones: 0,
         zeros: 0,
     };
 
     /// The scan of one chunk, in lanes of [`LANES`] so that the compiler vectorises it.
     fn of(s: &[f64], y: &[f64]) -> Scan {
-        const LANES: usize = 8;
+        const LANES: usize = 4;
         let (mut lo, mut hi) = ([f64::INFINITY; LANES], [f64::NEG_INFINITY; LANES]);
-        let (mut bad, mut ones, mut zeros) = ([0u64; LANES], [0u64; LANES], [0u64; LANES]);
+        let (mut nans, mut ones, mut zeros) = ([0u64; LANES], [0u64; LANES], [0u64; LANES]);
         let (sc, yc) = (s.chunks_exact(LANES), y.chunks_exact(LANES));
         let (s_rest, y_rest) = (sc.remainder(), yc.remainder());
         for (s, y) in sc.zip(yc) {
             for j in 0..LANES {
-                // comparisons, not f64::min: a NaN is counted below, not propagated
+                // comparisons, not f64::min: a NaN is counted, not propagated
                 lo[j] = if s[j] < lo[j] { s[j] } else { lo[j] };
                 hi[j] = if s[j] > hi[j] { s[j] } else { hi[j] };
-                bad[j] += u64::from(!s[j].is_finite());
+                nans[j] += u64::from(s[j].is_nan());
                 ones[j] += u64::from(y[j] == 1.0);
                 zeros[j] += u64::from(y[j] == 0.0);
             }
@@ -156,16 +156,16 @@ impl Scan {
             scan = scan.merge(Scan {
                 min: lo[j],
                 max: hi[j],
-                not_finite: bad[j] as usize,
+                nans: nans[j] as usize,
                 ones: ones[j] as usize,
                 zeros: zeros[j] as usize,
             });
         }
         for (&s, &y) in s_rest.iter().zip(y_rest) {
             scan = scan.merge(Scan {
-                min: s,
-                max: s,
-                not_finite: usize::from(!s.is_finite()),
+                min: if s.is_nan() { f64::INFINITY } else { s },
+                max: if s.is_nan() { f64::NEG_INFINITY } else { s },
+                nans: usize::from(s.is_nan()),
                 ones: usize::from(y == 1.0),
                 zeros: usize::from(y == 0.0),
             });
@@ -177,15 +177,15 @@ impl Scan {
         Scan {
             min: if o.min < self.min { o.min } else { self.min },
             max: if o.max > self.max { o.max } else { self.max },
-            not_finite: self.not_finite + o.not_finite,
+            nans: self.nans + o.nans,
             ones: self.ones + o.ones,
             zeros: self.zeros + o.zeros,
         }
     }
 
-    /// Whether all `n` scores were finite and all labels 0 or 1.
+    /// Whether all `n` (> 0) scores were finite and all labels 0 or 1.
     fn checks_out(&self, n: usize) -> bool {
-        self.not_finite == 0 && self.ones + self.zeros == n
+        self.nans == 0 && self.min.is_finite() && self.max.is_finite() && self.ones + self.zeros == n
     }
 }
 
@@ -504,6 +504,28 @@ mod tests {
         assert!((auroc(&s, &soft, None).unwrap() - want).abs() < 1e-12);
         assert!(auroc(&[], &[], None).is_err());
         assert!(auroc(&s, &y[1..], None).is_err());
+    }
+
+    #[test]
+    fn checking_pass_finds_a_bad_value_anywhere() {
+        // lengths around the lane width and past one chunk: main loop and remainders alike
+        for n in [1usize, 3, 4, 5, 9, SCAN_CHUNK + 3] {
+            let s: Vec<f64> = (0..n).map(|i| i as f64 / n as f64).collect();
+            let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
+            assert!(auroc_hard_labels(&s, &y).is_some());
+            for at in [0, n / 2, n - 1] {
+                for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                    let mut s2 = s.clone();
+                    s2[at] = bad;
+                    assert!(auroc_hard_labels(&s2, &y).is_none(), "score {bad} at {at} of {n}");
+                }
+                for bad in [f64::NAN, 0.5, -1.0, 2.0] {
+                    let mut y2 = y.clone();
+                    y2[at] = bad;
+                    assert!(auroc_hard_labels(&s, &y2).is_none(), "label {bad} at {at} of {n}");
+                }
+            }
+        }
     }
 
     #[test]
