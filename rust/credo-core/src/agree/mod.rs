@@ -9,6 +9,8 @@ pub mod batch;
 pub mod cluster;
 pub mod entropy;
 pub mod normalize;
+#[cfg(target_arch = "x86_64")]
+mod normalize_avx2;
 mod numbers;
 mod pairwise;
 pub mod similarity;

@@ -7,6 +7,8 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::simd::SimdLevel;
+
 use super::numbers::ascii_number;
 pub use super::numbers::{last_number, scan_numbers, NumberToken};
 
@@ -152,6 +154,39 @@ pub fn normalize_append_tokens(
     scratch: &mut Scratch,
     tokens: Option<&mut Vec<u64>>,
 ) {
+    normalize_append_tokens_at(crate::simd::active(), text, opts, out, scratch, tokens);
+}
+
+/// [`normalize_append_tokens`] at SIMD level `level` (which the CPU must support: the tests force
+/// each level; AVX2 and up take the AVX2 shortcut, with the same result).
+pub(super) fn normalize_append_tokens_at(
+    level: SimdLevel,
+    text: &str,
+    opts: &NormalizeOptions,
+    out: &mut String,
+    scratch: &mut Scratch,
+    mut tokens: Option<&mut Vec<u64>>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if opts.whitespace && level >= SimdLevel::Avx2 {
+        let table = &ASCII_TABLES[usize::from(opts.punctuation) * 2 + usize::from(opts.lowercase)];
+        // SAFETY: the level is supported, so the CPU runs AVX2; the shortcut appends only ASCII
+        // bytes (it declines non-ASCII text, appending nothing), so `out` stays UTF-8.
+        let done = unsafe {
+            super::normalize_avx2::normalize_ascii(
+                text.as_bytes(),
+                opts,
+                table,
+                out.as_mut_vec(),
+                tokens.as_deref_mut(),
+            )
+        };
+        if done {
+            return;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = level;
     // Shortcut (most answers): ASCII is NFKC-stable, so one pass over its bytes does every step.
     if opts.whitespace && text.is_ascii() {
         let table = &ASCII_TABLES[usize::from(opts.punctuation) * 2 + usize::from(opts.lowercase)];
@@ -232,9 +267,19 @@ fn normalize_ascii(
     }
 }
 
+/// A word through `table` alone (the shortcuts' words without numbers to canonicalise).
+pub(super) fn push_mapped_word(out: &mut Vec<u8>, word: &[u8], table: &[u8; 128]) {
+    out.extend(
+        word.iter()
+            .map(|&c| table[usize::from(c & 0x7f)])
+            .filter(|&m| m != DELETED),
+    );
+}
+
 /// A word that holds a digit, through the number-aware loop: each number that starts at a
-/// non-alphanumeric boundary is written in canonical form, other bytes through `table`.
-fn push_number_word(out: &mut Vec<u8>, word: &[u8], table: &[u8; 128]) {
+/// non-alphanumeric boundary is written in canonical form, other bytes through `table` (a word
+/// without a digit comes out as [`push_mapped_word`] writes it).
+pub(super) fn push_number_word(out: &mut Vec<u8>, word: &[u8], table: &[u8; 128]) {
     let mut i = 0;
     while i < word.len() {
         let c = word[i];
@@ -565,6 +610,106 @@ mod tests {
         ] {
             assert_tokens_of_output(text, &NormalizeOptions::default());
             assert_tokens_of_output(text, &NormalizeOptions::none());
+        }
+    }
+
+    /// Random text for the shortcut comparisons: words, numbers, punctuation, every ASCII
+    /// whitespace and control byte, upper case, and now and then non-ASCII characters, at lengths
+    /// on both sides of the AVX2 path's 32-byte blocks, 64-byte words and 256-byte limit.
+    fn random_text(seed: &mut u64) -> String {
+        let mut next = || {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed
+        };
+        let pieces = [
+            "The",
+            "a",
+            "an",
+            "the",
+            "THE",
+            "A",
+            "An",
+            "42",
+            "-80",
+            "+7",
+            "3.50",
+            "1,000",
+            "1/4",
+            ".5",
+            "x2",
+            "a1b2",
+            "Paris!",
+            "don't",
+            "--",
+            "(",
+            ")",
+            "\"q\"",
+            "it's",
+            "@",
+            "`",
+            "[x]",
+            "{y}",
+            "~",
+            "^_^",
+            "é",
+            "Zürich",
+            "東京",
+            "½",
+            "ＰＡＲＩＳ",
+            "“Paris”…",
+            "Ab-Cd",
+            "e.g.",
+            "...",
+            "x,y",
+            "3.5%",
+        ];
+        let spaces = [" ", "  ", "\t", "\n", "\u{b}", "\u{c}", "\r", " \r\n ", ""];
+        let target = (next() % 300) as usize;
+        let mut text = String::new();
+        while text.len() < target {
+            match next() % 10 {
+                0 => {
+                    // A long run of letters (words past 32 and 64 bytes).
+                    let len = (next() % 90) as usize;
+                    text.extend((0..len).map(|i| if i % 7 == 3 { 'Q' } else { 'k' }));
+                }
+                1 => text.push(char::from((next() % 128) as u8)),
+                2 if next() % 8 == 0 => text.push(char::from_u32(0x80 + (next() % 0x3000) as u32).unwrap_or('é')),
+                _ => text.push_str(pieces[(next() % pieces.len() as u64) as usize]),
+            }
+            text.push_str(spaces[(next() % spaces.len() as u64) as usize]);
+        }
+        text
+    }
+
+    #[test]
+    fn avx2_shortcut_matches_scalar_on_random_text() {
+        if !SimdLevel::Avx2.supported() {
+            return;
+        }
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for case in 0..6000 {
+            let text = random_text(&mut seed);
+            let bits = case % 64;
+            let opts = NormalizeOptions {
+                unicode: bits & 1 == 0,
+                lowercase: bits & 2 == 0,
+                punctuation: bits & 4 == 0,
+                articles: bits & 8 == 0,
+                whitespace: bits & 16 == 0 || case % 3 == 0,
+                numbers: bits & 32 == 0,
+            };
+            let run = |level: SimdLevel| {
+                // A prefix in the arena: the first word of this text still takes no separator.
+                let mut out = String::from(if case % 2 == 0 { "" } else { "prefix" });
+                let mut toks = vec![1];
+                let mut scratch = Scratch::default();
+                normalize_append_tokens_at(level, &text, &opts, &mut out, &mut scratch, Some(&mut toks));
+                (out, toks)
+            };
+            assert_eq!(run(SimdLevel::Avx2), run(SimdLevel::Scalar), "{text:?} {opts:?}");
         }
     }
 

@@ -1,0 +1,303 @@
+//! The ASCII shortcut of [`normalize`](super::normalize) with AVX2 (the scalar shortcut spends
+//! ~16 instructions a byte on its table look-up, word test and conditional advance, and sampled
+//! answers are mostly a few short words).
+//!
+//! The text is taken 64 bytes at a time, cut after its last whitespace byte so that no word
+//! straddles two pieces. Each piece is classified in two 32-byte vectors: lower-cased bytes into
+//! a stack buffer, and one bit per byte for whitespace, punctuation and digits. Its words are then
+//! found with bit tricks (a start is a non-space after a space, an end a space after a non-space)
+//! and written the way the scalar shortcut writes them: a word whose kept bytes (its
+//! non-punctuation) are contiguous is one copy of lower-cased bytes; a word with a digit (number
+//! canonicalisation), with punctuation between kept bytes, or of 64 bytes or more goes through
+//! the scalar word routines. The tests compare the two shortcuts on random ASCII and Unicode text
+//! under every option.
+
+use std::arch::x86_64::{
+    __m256i, _mm256_and_si256, _mm256_andnot_si256, _mm256_blendv_epi8, _mm256_cmpeq_epi32, _mm256_cmpeq_epi8,
+    _mm256_cmpgt_epi32, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_maskload_epi32, _mm256_movemask_epi8,
+    _mm256_or_si256, _mm256_set1_epi32, _mm256_set1_epi8, _mm256_setr_epi32, _mm256_setr_epi8, _mm256_storeu_si256,
+};
+
+use super::normalize::{push_mapped_word, push_number_word, NormalizeOptions};
+use super::similarity::hash_bytes;
+
+#[inline]
+#[target_feature(enable = "avx2")]
+fn splat(b: u8) -> __m256i {
+    _mm256_set1_epi8(b as i8)
+}
+
+/// Lanes of `v` above `lo` and below `hi` (ASCII bytes: the signed comparison orders them as
+/// unsigned).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn between(v: __m256i, lo: u8, hi: u8) -> __m256i {
+    _mm256_and_si256(_mm256_cmpgt_epi8(v, splat(lo)), _mm256_cmpgt_epi8(splat(hi), v))
+}
+
+#[inline]
+#[target_feature(enable = "avx2")]
+fn lane_bits(m: __m256i) -> u32 {
+    _mm256_movemask_epi8(m) as u32
+}
+
+/// Lower-cased bytes and whitespace / punctuation / digit bits of 32 ASCII bytes, each class
+/// only where `opts` uses it (punctuation with `punctuation`, digits with `numbers`). Helper
+/// functions rather than closures: a closure would not inherit the target feature, and each
+/// intrinsic would become a call.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn classify(v: __m256i, opts: &NormalizeOptions) -> (__m256i, u32, u32, u32) {
+    // What `split_whitespace` splits ASCII on: space, \t \n \v \f \r.
+    let space = _mm256_or_si256(_mm256_cmpeq_epi8(v, splat(b' ')), between(v, 0x08, 0x0E));
+    let folded = _mm256_or_si256(v, splat(0x20));
+    let letter = between(folded, b'a' - 1, b'z' + 1);
+    let digit = between(v, b'0' - 1, b'9' + 1);
+    let lowered = if opts.lowercase {
+        let upper = _mm256_and_si256(letter, _mm256_cmpgt_epi8(splat(b'Z' + 1), v));
+        _mm256_or_si256(v, _mm256_and_si256(upper, splat(0x20)))
+    } else {
+        v
+    };
+    let punct = if opts.punctuation {
+        // ASCII punctuation: the printable non-space bytes that are neither letters nor digits.
+        let printable = between(v, b' ', 0x7F);
+        lane_bits(_mm256_andnot_si256(_mm256_or_si256(letter, digit), printable))
+    } else {
+        0
+    };
+    let digit = if opts.numbers { lane_bits(digit) } else { 0 };
+    (lowered, lane_bits(space), punct, digit)
+}
+
+/// The `len` (< 32) bytes at `p` in a vector, spaces after them (which separate words, so the
+/// padding adds none). Whole 4-byte lanes come from a masked load, which reads no byte past
+/// them; the last `len % 4` bytes are read one by one.
+///
+/// # Safety
+/// The CPU runs AVX2; `p` has `len` readable bytes.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn load_short(p: *const u8, len: usize) -> __m256i {
+    let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let full = _mm256_set1_epi32((len / 4) as i32);
+    // SAFETY: the masked load reads only lanes below `len / 4`, inside the `len` bytes; the tail
+    // reads are at `len - len % 4 .. len`.
+    let (v, tail) = unsafe {
+        let v = _mm256_maskload_epi32(p.cast(), _mm256_cmpgt_epi32(full, lanes));
+        let t = p.add(len & !3);
+        let tail = match len % 4 {
+            0 => 0,
+            1 => u32::from(*t),
+            2 => u32::from(u16::from_le_bytes([*t, *t.add(1)])),
+            _ => u32::from(u16::from_le_bytes([*t, *t.add(1)])) | (u32::from(*t.add(2)) << 16),
+        };
+        (v, tail)
+    };
+    let v = _mm256_blendv_epi8(v, _mm256_set1_epi32(tail as i32), _mm256_cmpeq_epi32(full, lanes));
+    let index = _mm256_setr_epi8(
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
+        30, 31,
+    );
+    _mm256_blendv_epi8(splat(b' '), v, _mm256_cmpgt_epi8(_mm256_set1_epi8(len as i8), index))
+}
+
+/// `(1 << e) - (1 << s)`: bits `s..e` (both below 64).
+#[inline(always)]
+fn span(s: u32, e: u32) -> u64 {
+    (1u64 << e).wrapping_sub(1u64 << s)
+}
+
+/// Where a word's output goes and what follows it: the arena, its length when this text began
+/// (the first word written takes no separator), and the token hashes.
+struct Sink<'a> {
+    buf: &'a mut Vec<u8>,
+    base: usize,
+    tokens: Option<&'a mut Vec<u64>>,
+}
+
+impl Sink<'_> {
+    /// Writes `word` (raw bytes) through the scalar word routines: numbers, punctuation between
+    /// kept bytes, words of 64 bytes or more.
+    #[inline(never)]
+    fn scalar_word(&mut self, word: &[u8], opts: &NormalizeOptions, table: &[u8; 128]) {
+        let start = self.buf.len();
+        let sep = usize::from(start > self.base);
+        if sep == 1 {
+            self.buf.push(b' ');
+        }
+        if opts.numbers {
+            push_number_word(self.buf, word, table);
+        } else {
+            push_mapped_word(self.buf, word, table);
+        }
+        self.finish_word(start, start + sep, opts);
+    }
+
+    /// Undoes everything this text appended (it holds a non-ASCII byte); returns `false`.
+    fn decline(self, tokens_base: usize) -> bool {
+        self.buf.truncate(self.base);
+        if let Some(t) = self.tokens {
+            t.truncate(tokens_base);
+        }
+        false
+    }
+
+    /// Drops the word written at `body..` (with its separator from `start`) if empty or an
+    /// article, else hashes it into the tokens.
+    #[inline(always)]
+    fn finish_word(&mut self, start: usize, body: usize, opts: &NormalizeOptions) {
+        let word = &self.buf[body..];
+        if word.is_empty() || (opts.articles && matches!(word, b"a" | b"an" | b"the")) {
+            self.buf.truncate(start);
+        } else if let Some(t) = self.tokens.as_deref_mut() {
+            t.push(hash_bytes(word));
+        }
+    }
+}
+
+/// [`super::normalize`]'s ASCII shortcut for `bytes`, appending to `buf` and the word hashes to
+/// `tokens`; returns `false`, having appended nothing, when `bytes` holds a non-ASCII byte. Same
+/// output as the scalar shortcut.
+///
+/// # Safety
+/// The CPU runs AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn normalize_ascii(
+    bytes: &[u8],
+    opts: &NormalizeOptions,
+    table: &[u8; 128],
+    buf: &mut Vec<u8>,
+    tokens: Option<&mut Vec<u64>>,
+) -> bool {
+    let n = bytes.len();
+    let tokens_base = tokens.as_deref().map_or(0, Vec::len);
+    let mut sink = Sink {
+        base: buf.len(),
+        buf,
+        tokens,
+    };
+    // A piece's lower-cased bytes, then 64 spaces: a word is copied 32 bytes at a time from
+    // any of its first 64 positions.
+    let mut lowered = [b' '; 128];
+    let mut pos = 0;
+    while pos < n {
+        let rest = n - pos;
+        let src = bytes[pos..].as_ptr();
+        // SAFETY: AVX2 is on; full loads read 32 bytes of the text, `load_short` reads only
+        // the `rest - 32` or `rest` bytes left.
+        let (v0, v1) = unsafe {
+            if rest >= 64 {
+                (_mm256_loadu_si256(src.cast()), _mm256_loadu_si256(src.add(32).cast()))
+            } else if rest >= 32 {
+                (_mm256_loadu_si256(src.cast()), load_short(src.add(32), rest - 32))
+            } else {
+                (load_short(src, rest), splat(b' '))
+            }
+        };
+        if _mm256_movemask_epi8(_mm256_or_si256(v0, v1)) != 0 {
+            return sink.decline(tokens_base);
+        }
+        let (l0, s0, p0, d0) = classify(v0, opts);
+        let (l1, s1, p1, d1) = if rest > 32 {
+            classify(v1, opts)
+        } else {
+            (v1, u32::MAX, 0, 0) // all padding: whitespace
+        };
+        // SAFETY: AVX2 is on; both stores are inside the first 64 bytes of `lowered`.
+        unsafe {
+            let lp = lowered.as_mut_ptr();
+            _mm256_storeu_si256(lp.cast(), l0);
+            _mm256_storeu_si256(lp.add(32).cast(), l1);
+        }
+        let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+        let (mut space, punct, digit) = (join(s0, s1), join(p0, p1), join(d0, d1));
+        let mut piece_len = rest;
+        if rest >= 64 {
+            if space == 0 {
+                // 64 bytes or more without whitespace: one long word, to its end.
+                let end = bytes[pos..]
+                    .iter()
+                    .position(|&b| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r'))
+                    .map_or(n, |i| pos + i);
+                if !bytes[pos..end].is_ascii() {
+                    return sink.decline(tokens_base);
+                }
+                sink.scalar_word(&bytes[pos..end], opts, table);
+                pos = end;
+                continue;
+            }
+            // Cut after the last whitespace byte: the words after it start the next piece.
+            piece_len = 64 - space.leading_zeros() as usize;
+            space |= !0u64 << (piece_len - 1);
+        }
+        let piece = &bytes[pos..];
+        pos += piece_len;
+        // Bit 63 is whitespace (padding, or past the cut), so every word ends inside the piece.
+        let bits = Bits { space, punct, digit };
+        // SAFETY: AVX2 is on.
+        unsafe { piece_words(&lowered, bits, piece, opts, table, &mut sink) };
+    }
+    true
+}
+
+/// One piece's classes, bit `i` for byte `i`.
+struct Bits {
+    space: u64,
+    punct: u64,
+    digit: u64,
+}
+
+/// Writes the words of one piece: `lowered` holds its lower-cased bytes (and spaces after them),
+/// `piece` its raw bytes (for the scalar routines), `bits` its classes, with bit 63 whitespace.
+///
+/// # Safety
+/// The CPU runs AVX2.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn piece_words(
+    lowered: &[u8; 128],
+    bits: Bits,
+    piece: &[u8],
+    opts: &NormalizeOptions,
+    table: &[u8; 128],
+    sink: &mut Sink<'_>,
+) {
+    let Bits { space, punct, digit } = bits;
+    let mut starts = !space & ((space << 1) | 1);
+    let mut ends = space & (!space << 1);
+    while starts != 0 {
+        let (s, e) = (starts.trailing_zeros(), ends.trailing_zeros());
+        starts &= starts - 1;
+        ends &= ends - 1;
+        let word = span(s, e);
+        let kept = word & !punct;
+        if kept == 0 {
+            continue; // all punctuation: an empty word, no separator
+        }
+        let (a, z) = (kept.trailing_zeros(), 64 - kept.leading_zeros());
+        if word & digit != 0 || kept != span(a, z) {
+            sink.scalar_word(&piece[s as usize..e as usize], opts, table);
+            continue;
+        }
+        let k = (z - a) as usize;
+        let start = sink.buf.len();
+        let sep = usize::from(start > sink.base);
+        sink.buf.reserve(k + 33);
+        // SAFETY: AVX2 is on. The reserve leaves room for the separator and `k` rounded up to 32
+        // bytes; the source reads stay below `a + k + 32 ≤ 96` in `lowered`. The bytes are ASCII,
+        // so the arena stays UTF-8.
+        unsafe {
+            let dst = sink.buf.as_mut_ptr().add(start);
+            dst.write(b' ');
+            let (src, dst) = (lowered.as_ptr().add(a as usize), dst.add(sep));
+            // Two fixed copies, not a loop (which the compiler turns into a `memcpy` call).
+            _mm256_storeu_si256(dst.cast(), _mm256_loadu_si256(src.cast()));
+            if k > 32 {
+                _mm256_storeu_si256(dst.add(32).cast(), _mm256_loadu_si256(src.add(32).cast()));
+            }
+            sink.buf.set_len(start + sep + k);
+        }
+        sink.finish_word(start, start + sep, opts);
+    }
+}
