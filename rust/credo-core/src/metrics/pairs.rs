@@ -87,13 +87,14 @@ pub fn twice_outranking<T: Copy + Sync>(
     let width = bit_len(hi.wrapping_sub(lo));
     let bits = width.min(TOP_BITS);
     let shift = width - bits;
+    let digits = (lo, shift, 1usize << bits);
     crate::scratch::with_scratch(
         &SPLIT,
         |split| {
-            count_first_split(split, (items, labels), &key, lo, shift, bits);
+            count_first_split(split, (items, labels), &key, digits);
             let mut twice = across_bounds(&split.bounds, shift == 0);
             if shift > 0 {
-                scatter_first_split(split, (items, labels), &key, lo, shift, bits);
+                scatter_first_split(split, (items, labels), &key, digits);
                 twice += within_buckets(&split.keys[..items.len()], &split.bounds, lo, shift);
             }
             twice
@@ -109,9 +110,13 @@ fn chunking(n: usize) -> (usize, impl Fn(usize) -> std::ops::Range<usize>) {
     (chunks, move |c: usize| c * per..((c + 1) * per).min(n))
 }
 
+/// How a key maps to its first-level bucket: `(lo, shift, buckets)`, the bucket being the
+/// digit of `key - lo` above `shift`, out of `buckets` (a power of two).
+type Digits = (u64, u32, usize);
+
 /// The (bucket, class) slot of a sample: its bucket, plus `buckets` for a negative.
 #[inline]
-fn slot(k: u64, label: f64, (lo, shift, buckets): (u64, u32, usize)) -> usize {
+fn slot(k: u64, label: f64, (lo, shift, buckets): Digits) -> usize {
     digit(k, lo, shift, buckets - 1) + buckets * usize::from(label != 1.0)
 }
 
@@ -121,11 +126,9 @@ fn count_first_split<T: Copy + Sync>(
     split: &mut Split,
     (items, labels): (&[T], &[f64]),
     key: &(impl Fn(T) -> u64 + Sync),
-    lo: u64,
-    shift: u32,
-    bits: u32,
+    digits: Digits,
 ) {
-    let buckets = 1usize << bits;
+    let buckets = digits.2;
     let (chunks, range) = chunking(items.len());
     let counts = &mut split.counts;
     counts.clear();
@@ -133,7 +136,7 @@ fn count_first_split<T: Copy + Sync>(
     crate::parallel::for_each_chunk_mut(counts, 2 * buckets, |c, cnt| {
         let r = range(c);
         for (&x, &y) in items[r.clone()].iter().zip(&labels[r]) {
-            cnt[slot(key(x), y, (lo, shift, buckets))] += 1;
+            cnt[slot(key(x), y, digits)] += 1;
         }
     });
     let bounds = &mut split.bounds;
@@ -157,11 +160,9 @@ fn scatter_first_split<T: Copy + Sync>(
     split: &mut Split,
     (items, labels): (&[T], &[f64]),
     key: &(impl Fn(T) -> u64 + Sync),
-    lo: u64,
-    shift: u32,
-    bits: u32,
+    digits: Digits,
 ) {
-    let buckets = 1usize << bits;
+    let buckets = digits.2;
     let n = items.len();
     let (_, range) = chunking(n);
     if split.keys.len() < n {
@@ -173,7 +174,7 @@ fn scatter_first_split<T: Copy + Sync>(
         let r = range(c);
         for (&x, &y) in items[r.clone()].iter().zip(&labels[r]) {
             let k = key(x);
-            let at = &mut next[slot(k, y, (lo, shift, buckets))];
+            let at = &mut next[slot(k, y, digits)];
             debug_assert!((*at as usize) < n);
             // SAFETY: `keys` holds at least n keys. Chunk c's slots for a (bucket, class) are
             // the `count` positions from where `count_first_split` put its `next`, `count`
