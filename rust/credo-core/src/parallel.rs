@@ -86,9 +86,24 @@ impl Registry {
     }
 }
 
+/// [`max_threads`] once computed (0: not yet, or reset in a forked child).
+static MAX_THREADS: AtomicUsize = AtomicUsize::new(0);
+
 /// Logical CPUs available to this process (cgroup quotas included): the cap on pool sizes.
+/// Computed once per process: `available_parallelism` reads the cgroup files each time (tens of
+/// microseconds, paid by every parallel region before any work starts), so a later change of
+/// the affinity mask or quota is not seen (the pools keep their size; results never depend on
+/// it). A forked child computes it afresh.
 pub fn max_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    match MAX_THREADS.load(Ordering::Relaxed) {
+        0 => {
+            fork::install_handlers(); // so that a forked child resets the cache
+            let n = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+            MAX_THREADS.store(n, Ordering::Relaxed);
+            n
+        }
+        n => n,
+    }
 }
 
 /// Workers of the default pool: `RAYON_NUM_THREADS` when set to a positive number (as rayon's
@@ -97,7 +112,8 @@ fn default_threads() -> usize {
     let env = std::env::var("RAYON_NUM_THREADS")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok());
-    env.filter(|&n| n > 0).unwrap_or_else(max_threads).min(max_threads())
+    let cpus = max_threads();
+    env.filter(|&n| n > 0).unwrap_or(cpus).min(cpus)
 }
 
 /// The pool of `threads` workers (already capped), built on first use.
@@ -363,6 +379,8 @@ mod fork {
     }
 
     extern "C" fn child() {
+        // The child may run under another affinity mask or quota.
+        super::MAX_THREADS.store(0, std::sync::atomic::Ordering::Relaxed);
         HELD.with(|h| {
             if let Some(mut registry) = h.borrow_mut().take() {
                 registry.forget_all();
