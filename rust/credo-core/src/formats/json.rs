@@ -616,6 +616,30 @@ impl Node for Body<'_> {
         self.plain_top_list_with(scan::Baseline(self.vector), want_token, take)
     }
 
+    fn plain_content_entry(
+        &mut self,
+        want_token: bool,
+        chosen: impl FnOnce(Option<Span>, f64) -> bool,
+        top: impl FnMut(Option<Span>, f64) -> bool,
+    ) -> bool {
+        // The entry, its list, the list's entries and their `bytes` nest four levels below the
+        // cursor.
+        if !self.shortcuts || self.peek() != b'{' || self.depth + 4 > MAX_DEPTH {
+            return false;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only where the CPU runs AVX2 (`Body::at_level`).
+            return unsafe { self.plain_content_entry_avx2(want_token, chosen, top) };
+        }
+        self.plain_content_entry_with(scan::Baseline(self.vector), want_token, chosen, top)
+    }
+
+    #[inline(always)]
+    fn offset(&self) -> Option<(usize, usize)> {
+        Some((self.pos, self.b.len()))
+    }
+
     fn plain_top_entry(&mut self, want_token: bool) -> Option<(Option<Span>, f64)> {
         if !self.shortcuts {
             return None;
@@ -781,6 +805,76 @@ impl Body<'_> {
         }
     }
 
+    /// [`Node::plain_content_entry`] with `kernels` (the cursor on the entry's `{`, the depth
+    /// checked), in the layout its first member's separator says.
+    #[inline(always)]
+    fn plain_content_entry_with<S: Scan>(
+        &mut self,
+        kernels: S,
+        want_token: bool,
+        chosen: impl FnOnce(Option<Span>, f64) -> bool,
+        top: impl FnMut(Option<Span>, f64) -> bool,
+    ) -> bool {
+        let start = self.pos;
+        let read = if self.b.get(start + 9) == Some(&b' ') {
+            self.content_entry_in_layout::<true, S>(kernels, want_token, chosen, top)
+        } else {
+            self.content_entry_in_layout::<false, S>(kernels, want_token, chosen, top)
+        };
+        if !read {
+            self.pos = start;
+        }
+        read
+    }
+
+    /// A `content` entry in the layout `SPACED` says: its head ([`Scan::entry_head`]), then
+    /// `, "top_logprobs": [` and the list ([`Body::plain_top_list_with`]), then its `}`. `false`
+    /// at the first byte out of this form (the cursor then anywhere).
+    #[inline(always)]
+    fn content_entry_in_layout<const SPACED: bool, S: Scan>(
+        &mut self,
+        kernels: S,
+        want_token: bool,
+        chosen: impl FnOnce(Option<Span>, f64) -> bool,
+        top: impl FnMut(Option<Span>, f64) -> bool,
+    ) -> bool {
+        let b = self.b;
+        let Some((token, lp, i)) = kernels.entry_head::<SPACED>(b, self.pos) else {
+            return false;
+        };
+        let list = if SPACED {
+            lit(b, i, b", \"top_logprobs\": [")
+        } else {
+            lit(b, i, b",\"top_logprobs\":[")
+        };
+        if !list || !chosen(want_token.then_some(token), lp) {
+            return false;
+        }
+        // The cursor on the list's `[`, one level down (inside the entry).
+        self.pos = i + if SPACED { 18 } else { 16 };
+        self.depth += 1;
+        let read = self.plain_top_list_with(kernels, want_token, top);
+        self.depth -= 1;
+        read && self.eat(b"}")
+    }
+
+    /// [`Body::plain_content_entry_with`] with the AVX2 kernels, compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU runs AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn plain_content_entry_avx2(
+        &mut self,
+        want_token: bool,
+        chosen: impl FnOnce(Option<Span>, f64) -> bool,
+        top: impl FnMut(Option<Span>, f64) -> bool,
+    ) -> bool {
+        // SAFETY: the caller checked AVX2.
+        let kernels = unsafe { scan::Avx2::assume() };
+        self.plain_content_entry_with(kernels, want_token, chosen, top)
+    }
+
     /// [`Body::plain_top_list_with`] with the AVX2 kernels, compiled for AVX2.
     ///
     /// # Safety
@@ -932,12 +1026,29 @@ fn lit<const N: usize>(b: &[u8], i: usize, lit: &[u8; N]) -> bool {
 /// A `top_logprobs` entry from its opening brace at `b[i]` in one of the two layouts servers
 /// write: every separator `", "` and `": "` (`SPACED`, as Python's `json.dumps` writes them) or
 /// `","` and `":"`; `{"token": "…", "logprob": -0.25, "bytes": [32, 119]}`, its `bytes` also
-/// `null` or absent. Read by a few constant comparisons, the token's span, the number and the
-/// end of the plain `bytes` list: its token, its logprob as written and the index after its
-/// closing brace. `None` for anything else ([`Body::plain_top_entry_here`] then reads the entry:
-/// it takes all this does, and more, to the same values). The caller checks the depth.
+/// `null` or absent. Read by [`entry_head_in_layout`] and the closing brace: its token, its
+/// logprob as written and the index after its closing brace. `None` for anything else
+/// ([`Body::plain_top_entry_here`] then reads the entry: it takes all this does, and more, to
+/// the same values). The caller checks the depth.
 #[inline(always)]
 pub(super) fn top_entry_in_layout<const SPACED: bool, S: Scan>(
+    b: &[u8],
+    i: usize,
+    kernels: S,
+) -> Option<(Span, f64, usize)> {
+    let (token, lp, i) = entry_head_in_layout::<SPACED, S>(b, i, kernels)?;
+    (b.get(i) == Some(&b'}')).then_some((token, lp, i + 1))
+}
+
+/// The members every entry of a chat completion starts with (a `top_logprobs` entry, and a
+/// `content` entry before its `top_logprobs`), from the entry's opening brace at `b[i]`, in the
+/// layout `SPACED` says ([`top_entry_in_layout`]): `{"token": "…", "logprob": -0.25`, then
+/// `, "bytes": [32, 119]` (a plain list), `, "bytes": null` or neither. Read by a few constant
+/// comparisons, the token's span, the number and the end of the plain `bytes` list: the token,
+/// the logprob as written and the index after the last value read (where the entry's `}` or its
+/// next member stands). `None` at the first byte out of this form.
+#[inline(always)]
+pub(super) fn entry_head_in_layout<const SPACED: bool, S: Scan>(
     b: &[u8],
     i: usize,
     kernels: S,
@@ -982,7 +1093,7 @@ pub(super) fn top_entry_in_layout<const SPACED: bool, S: Scan>(
     } else if !SPACED && lit(b, i, b",\"bytes\":null") {
         i += 13;
     }
-    (b.get(i) == Some(&b'}')).then_some((token, lp, i + 1))
+    Some((token, lp, i))
 }
 
 /// Whether `t` (a prefix a float parser accepted) is a number in JSON's grammar: an optional

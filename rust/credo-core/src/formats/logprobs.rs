@@ -427,7 +427,14 @@ impl<T: Clone> Walk<T> {
                     ..self.begin_logprobs()
                 };
                 self.set_layout(Layout::Chat)?;
-                v.items(|_, e| self.content_entry(e))
+                let at = v.offset();
+                v.items(|i, e| {
+                    self.content_entry(e)?;
+                    if i == 0 {
+                        self.rows.reserve_like_first(at, e.offset());
+                    }
+                    Ok(())
+                })
             }
             _ if here.chat => Ok(()),
             b"tokens" if v.kind() != Kind::Null => {
@@ -535,8 +542,11 @@ impl<T: Clone> Walk<T> {
 
     /// One chat `content` entry: `{token, logprob, top_logprobs: [{token, logprob}, …]}`.
     fn content_entry<N: Node<Text = T>>(&mut self, node: &mut N) -> Result<(), ReadError> {
-        let mut entry = Entry::default();
         let start = self.rows.row_start();
+        if self.plain_content_entry(node, start) {
+            return Ok(());
+        }
+        let mut entry = Entry::default();
         if node.kind() != Kind::Null {
             node.pick(&ENTRY_FIELDS, |i, v| {
                 self.entry_field(&mut entry, start, ENTRY_FIELDS[i], v)
@@ -546,6 +556,39 @@ impl<T: Clone> Walk<T> {
         }
         self.end_entry(entry);
         Ok(())
+    }
+
+    /// The entry read in one step ([`Node::plain_content_entry`]) while its logprobs are valid;
+    /// else nothing is kept (the general walk then reads it, and reports what is wrong).
+    #[inline(always)]
+    fn plain_content_entry<N: Node<Text = T>>(&mut self, node: &mut N, start: usize) -> bool {
+        let want = self.rows.want_tokens;
+        let mut entry = Entry {
+            decisive: true,
+            ..Entry::default()
+        };
+        let rows = &mut self.rows;
+        let chosen = |tok, lp| match kept(lp) {
+            Some(lp) => {
+                entry.token = tok;
+                entry.chosen = lp;
+                true
+            }
+            None => false,
+        };
+        let top = |tok, lp| match kept(lp) {
+            Some(lp) => {
+                rows.entry(tok, lp);
+                true
+            }
+            None => false,
+        };
+        if node.plain_content_entry(want, chosen, top) {
+            self.end_entry(entry);
+            return true;
+        }
+        self.rows.truncate_row(start);
+        false
     }
 
     fn entry_field<N: Node<Text = T>>(
@@ -823,6 +866,13 @@ struct Rows<T> {
     order: Vec<usize>,
 }
 
+/// `v` without its spare room when that is more than half its length.
+fn shrink<V>(v: &mut Vec<V>) {
+    if v.capacity() - v.len() > v.len() / 2 {
+        v.shrink_to_fit();
+    }
+}
+
 /// The sort key of an entry: NaN (missing) below everything.
 #[inline(always)]
 fn key(x: f64) -> f64 {
@@ -863,6 +913,28 @@ impl<T: Clone> Rows<T> {
         self.ends.truncate(m.ends);
         self.chosen.truncate(m.chosen);
         self.tokens.truncate(m.tokens);
+    }
+
+    /// Room for as many rows as the first one's size in bytes says the rest of the response
+    /// holds (`from`: where the list began, `to`: where its first row ended, as
+    /// [`Node::offset`] gives them; a quarter more for rows longer than the first), so that the
+    /// rows are not copied as they grow. At most a few times the response's own size: each
+    /// entry takes at least a few bytes.
+    fn reserve_like_first(&mut self, from: Option<(usize, usize)>, to: Option<(usize, usize)>) {
+        let (Some((from, len)), Some((to, _))) = (from, to) else {
+            return;
+        };
+        let rows = len.saturating_sub(from) / to.saturating_sub(from).max(1) + 1;
+        let rows = rows + rows / 4;
+        let width = self.ends.len().checked_sub(2).map_or(0, |r| self.ends[r]);
+        let width = self.row_start() - width;
+        self.vals.reserve(rows * width);
+        self.ends.reserve(rows);
+        self.chosen.reserve(rows);
+        if self.want_tokens {
+            self.toks.reserve(rows * width);
+            self.tokens.reserve(rows);
+        }
     }
 
     fn row_start(&self) -> usize {
@@ -924,7 +996,13 @@ impl<T: Clone> Rows<T> {
         self.ends.push(self.vals.len());
     }
 
-    fn pack(self, layout: Layout, opts: &ReadOptions, n_choices: usize, avg: Option<f64>) -> Result<Logprobs<T>> {
+    fn pack(mut self, layout: Layout, opts: &ReadOptions, n_choices: usize, avg: Option<f64>) -> Result<Logprobs<T>> {
+        // The rows handed over keep no more than half again their size ([`Rows::reserve_like_first`]
+        // may have made room for the other choices' rows too).
+        shrink(&mut self.vals);
+        shrink(&mut self.toks);
+        shrink(&mut self.chosen);
+        shrink(&mut self.tokens);
         let rows = self.ends.len();
         let mut widest = 0;
         let mut from = 0;
@@ -1247,6 +1325,154 @@ mod shortcut_tests {
             }
             (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{what}"),
             (a, b) => panic!("{what}: {:?} vs {:?}", a.as_ref().err(), b.as_ref().err()),
+        }
+    }
+
+    /// The chosen token and logprob's bits, the top ones and the index after the entry.
+    type KernelRead = (Option<Span>, u64, Vec<(Option<Span>, u64)>, usize);
+
+    /// What [`Node::plain_content_entry`] reads from the entry at the start of `body` with the
+    /// kernels of `path`: the chosen token and logprob, the top ones and where it stopped
+    /// (`None` when it declined; the cursor must then be unmoved).
+    fn content_kernel(body: &[u8], path: Path) -> Option<KernelRead> {
+        let mut b = match path {
+            Path::Portable => Body::at_level(body, SimdLevel::Scalar),
+            Path::Sse2 => Body::new(body).map(|b| b.kernels(true, false)),
+            _ => Body::new(body).map(|b| b.kernels(true, true)),
+        }
+        .unwrap();
+        let (mut chosen, mut top) = (None, Vec::new());
+        let read = b.root().plain_content_entry(
+            true,
+            |t, lp| {
+                chosen = Some((t, lp.to_bits()));
+                true
+            },
+            |t, lp| {
+                top.push((t, lp.to_bits()));
+                true
+            },
+        );
+        let (at, _) = b.offset().unwrap();
+        if !read {
+            assert_eq!(at, 0, "moved on declining: {}", String::from_utf8_lossy(body));
+            return None;
+        }
+        let (tok, lp) = chosen.unwrap();
+        Some((tok, lp, top, at))
+    }
+
+    #[test]
+    fn content_entry_kernel_reads_plain_entries_and_gives_way_to_the_rest() {
+        let vector = cfg!(target_arch = "x86_64");
+        let avx2 = vector && SimdLevel::Avx2.supported();
+        for spaced in [true, false] {
+            let (sep, colon) = if spaced { (", ", ": ") } else { (",", ":") };
+            let member = |k: &str, v: &str| format!("\"{k}\"{colon}{v}");
+            let entry = |tok: &str, lp: &str, bytes: Option<&str>, rest: &[&str]| {
+                let mut m = vec![member("token", tok), member("logprob", lp)];
+                m.extend(bytes.map(|b| member("bytes", b)));
+                m.extend(rest.iter().map(|r| r.to_string()));
+                format!("{{{}}}", m.join(sep))
+            };
+            let tops = [
+                entry("\" a\"", "-0.25", Some(&format!("[32{sep}97]")), &[]),
+                entry("\"\\u00e9\"", "-1.8448494364328587", None, &[]),
+                entry("\"b\"", "-9999", Some("null"), &[]),
+            ]
+            .join(sep);
+            let list = member("top_logprobs", &format!("[{tops}]"));
+            let plain = entry(
+                "\" a\"",
+                "-0.31326168775558472",
+                Some(&format!("[32{sep}97]")),
+                &[&list],
+            );
+            let pad = |s: &str| format!("{s}{}", " ".repeat(200));
+            // Each level reads the plain entry whole, to its `}`: the chosen member, then the
+            // three top entries, as the general walk reads them. (The portable level has no
+            // kernel for the chosen member's `bytes` list: it declines those.)
+            for (what, body, n, listed) in [
+                ("plain", plain.clone(), 3, true),
+                ("empty list", plain.replace(&format!("[{tops}]"), "[]"), 0, true),
+                ("no bytes", entry("\"x\"", "-2.5", None, &[&list]), 3, false),
+                ("null bytes", entry("\"x\"", "-2.5", Some("null"), &[&list]), 3, false),
+            ] {
+                let body = pad(&body);
+                for (path, runs) in [(Path::Portable, true), (Path::Sse2, vector), (Path::Avx2, avx2)] {
+                    if !runs {
+                        continue;
+                    }
+                    let got = content_kernel(body.as_bytes(), path);
+                    let Some((_, lp, top, at)) = got else {
+                        assert!(path == Path::Portable && listed, "{path:?} {what}: declined {body}");
+                        continue;
+                    };
+                    assert_eq!(at, body.trim_end().len(), "{path:?} {what}");
+                    assert_eq!(top.len(), n, "{path:?} {what}");
+                    // The values and tokens the general walk reads from the same entry.
+                    let whole = format!("[{}]", body.trim_end());
+                    let opts = ReadOptions {
+                        tokens: true,
+                        ..Default::default()
+                    };
+                    let want = read_path(whole.as_bytes(), &opts, Path::General).unwrap();
+                    let shift = |t: Option<Span>| {
+                        t.map(|s| Span {
+                            start: s.start + 1,
+                            end: s.end + 1,
+                        })
+                    };
+                    let got_top: Vec<(Option<Span>, u64)> = top.iter().map(|&(t, v)| (shift(t), v)).collect();
+                    let mut want_top: Vec<(Option<Span>, u64)> = want.top_tokens[..n]
+                        .iter()
+                        .zip(&want.top[..n])
+                        .map(|(t, v)| (*t, v.to_bits()))
+                        .collect();
+                    // (The general walk sorts the row: -9999 is missing, sorted last as read.)
+                    want_top.sort_by_key(|(t, _)| t.map(|s| s.start));
+                    let mut got_sorted = got_top.clone();
+                    got_sorted.sort_by_key(|(t, _)| t.map(|s| s.start));
+                    let keep = |v: u64| kept(f64::from_bits(v)).map(f64::to_bits);
+                    let got_kept: Vec<_> = got_sorted.iter().map(|&(t, v)| (t, keep(v))).collect();
+                    let want_kept: Vec<_> = want_top.iter().map(|&(t, v)| (t, Some(v))).collect();
+                    assert_eq!(got_kept, want_kept, "{path:?} {what}");
+                    let chosen = kept(f64::from_bits(lp)).map(f64::to_bits);
+                    assert_eq!(chosen, Some(want.chosen[0].to_bits()), "{path:?} {what}");
+                }
+            }
+            // Each departure from the form: every level declines, the cursor unmoved.
+            let key = member("top_logprobs", "");
+            for (what, body) in [
+                ("key", plain.replacen(&key, &key.replace("top_", "top-"), 1)),
+                (
+                    "null list",
+                    entry("\"x\"", "-2.5", None, &[&member("top_logprobs", "null")]),
+                ),
+                (
+                    "member after",
+                    entry("\"x\"", "-2.5", None, &[&list, &member("a", "1")]),
+                ),
+                (
+                    "member before",
+                    entry("\"x\"", "-2.5", None, &[&member("a", "1"), &list]),
+                ),
+                ("list unread", plain.replacen(&format!("[{tops}]"), "[1]", 1)),
+                ("no brace", format!("{} ", &plain[..plain.len() - 1])),
+                ("chosen", plain.replacen("-0.31326168775558472", "-0.3e", 1)),
+                ("token", plain.replacen("\" a\"", "null", 1)),
+            ] {
+                assert_ne!(body, plain, "{what}");
+                let body = pad(&body);
+                for (path, runs) in [(Path::Portable, true), (Path::Sse2, vector), (Path::Avx2, avx2)] {
+                    if runs {
+                        assert!(
+                            content_kernel(body.as_bytes(), path).is_none(),
+                            "{path:?} {what}: {body}"
+                        );
+                    }
+                }
+            }
         }
     }
 

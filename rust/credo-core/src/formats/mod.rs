@@ -99,6 +99,30 @@ pub trait Node {
         let _ = (want_token, take);
         false
     }
+    /// A chat `content` entry written exactly as servers write it — `{"token": "…", "logprob":
+    /// -0.25, "bytes": [32, 119] or null, "top_logprobs": [entries [`Node::plain_top_list`]
+    /// reads]}`, `bytes` optional — read in one step: its token (when `want_token`) and logprob
+    /// as written go to `chosen`, then each top entry to `top`, as `plain_top_list` hands them
+    /// over; either may refuse one. `true` when the entry was read to its end; `false`, the
+    /// cursor unmoved, at anything else (what the callbacks got is the caller's to drop). The
+    /// default is always `false`.
+    fn plain_content_entry(
+        &mut self,
+        want_token: bool,
+        chosen: impl FnOnce(Option<Self::Text>, f64) -> bool,
+        top: impl FnMut(Option<Self::Text>, f64) -> bool,
+    ) -> bool
+    where
+        Self: Sized,
+    {
+        let _ = (want_token, chosen, top);
+        false
+    }
+    /// Where the cursor stands and how long the response is, in bytes, where the holder knows
+    /// (a body): the walk sizes its rows from the first one read. `None` by default.
+    fn offset(&self) -> Option<(usize, usize)> {
+        None
+    }
     /// Calls `f(index, value)` for each element of a list, in order.
     fn items(&mut self, f: impl FnMut(usize, &mut Self) -> Result<(), ReadError>) -> Result<(), ReadError>;
     /// A number (`None` for null); anything else is an error.

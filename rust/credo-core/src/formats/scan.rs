@@ -24,9 +24,16 @@ pub trait Scan: Copy {
     fn top_entry<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
         top_entry_in_layout::<SPACED, Self>(b, i, self)
     }
+    /// The members an entry starts with, from its `{` at `b[i]` (the `json` module's
+    /// `entry_head_in_layout`, whose reading this is; a level may read the common form in fewer
+    /// steps first).
+    #[inline(always)]
+    fn entry_head<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        entry_head_in_layout::<SPACED, Self>(b, i, self)
+    }
 }
 
-use super::json::{top_entry_in_layout, Span};
+use super::json::{entry_head_in_layout, top_entry_in_layout, Span};
 
 /// The baseline kernels: SSE2 on x86-64 when the flag says vector kernels run, else portable.
 #[derive(Clone, Copy, Debug)]
@@ -107,6 +114,13 @@ impl Scan for Avx2 {
         match avx2::top_entry::<SPACED>(self, b, i) {
             Some(read) => Some(read),
             None => top_entry_in_layout::<SPACED, Self>(b, i, self),
+        }
+    }
+    #[inline(always)]
+    fn entry_head<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        match avx2::entry_head::<SPACED>(self, b, i) {
+            Some(read) => Some(read),
+            None => entry_head_in_layout::<SPACED, Self>(b, i, self),
         }
     }
 }
@@ -487,14 +501,23 @@ mod avx2 {
     ];
     const BYTES: [Pattern; 2] = [Pattern::new(b",\"bytes\":["), Pattern::new(b", \"bytes\": [")];
 
-    /// `top_entry_in_layout` (the `json` module's) of the form nearly every entry takes: a token
-    /// ending within 64 bytes of the entry's start, a logprob `-D.` and 1 to 16 places, then
-    /// the entry's end or a `bytes` list of plain integers. Every literal is compared by one vector compare, the
-    /// token's end found in the same 32 bytes as its opening; what this reads is read to the same
-    /// values as the general reading would (the same string, number and list kernels), and
-    /// anything else is `None` (the caller then reads the entry that way).
+    /// `top_entry_in_layout` (the `json` module's) of the form nearly every entry takes:
+    /// [`entry_head`] and the entry's `}`.
     #[inline(always)]
     pub(super) fn top_entry<const SPACED: bool>(t: Avx2, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        let (token, lp, end) = entry_head::<SPACED>(t, b, i)?;
+        (b.get(end) == Some(&b'}')).then_some((token, lp, end + 1))
+    }
+
+    /// `entry_head_in_layout` (the `json` module's) of the form nearly every entry takes: a
+    /// token ending within 64 bytes of the entry's start, a logprob `-D.` and 1 to 16 places,
+    /// then the entry's `}` (not read) or a `bytes` list of plain integers. Every literal is
+    /// compared by one vector compare, the token's end found in the same 32 bytes as its
+    /// opening; what this reads is read to the same values as the general reading would (the
+    /// same string, number and list kernels), and anything else is `None` (the caller then reads
+    /// the entry that way).
+    #[inline(always)]
+    pub(super) fn entry_head<const SPACED: bool>(t: Avx2, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
         let layout = usize::from(SPACED);
         // Every byte read below lies within 160 of the entry's start (the list's kernel bounds its
         // own reads).
@@ -539,16 +562,16 @@ mod avx2 {
         };
         // An entry without `bytes` (some servers leave it out) ends here.
         if next == b'}' {
-            return Some((token, lp, i + at + n + 1));
+            return Some((token, lp, i + at + n));
         }
-        // `, "bytes": [` and a plain list, then the entry's `}`.
+        // `, "bytes": [` and a plain list.
         let z = load(t, w, at + n);
         if !BYTES[layout].found(t, z) {
             return None;
         }
         let list = i + at + n + BYTES[layout].mask.count_ones() as usize;
         let close = t.int_list_end::<SPACED>(b, list)?;
-        (b.get(close) == Some(&b'}')).then_some((token, lp, close + 1))
+        Some((token, lp, close))
     }
 
     /// Bit j set when `b[i + j]` is a quote, a backslash or below 0x20 (32 bytes).
