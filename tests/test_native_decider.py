@@ -172,21 +172,23 @@ def test_worded_decisions_are_reused_only_where_they_are_the_same(models):
     assert shared > 0  # some decisions came from a wording made for another confidence
 
 
-def test_worded_decisions_stay_bounded(models, monkeypatch):
-    """The kept wordings are emptied at their limit, and decisions after that are still the
-    Python path's: a long-running server whose thresholds move cannot grow them without end."""
-    import credo.policy
-
-    monkeypatch.setattr(credo.policy, "_BANDED_LIMIT", 4)
-    policy = credo.Policy({"threshold": 0.8, "gray_zone": [0.5, 0.8], "domains": {"general": {}}})
-    native = compile(models[0], policy)
+def test_worded_decisions_belong_to_their_decider(models):
+    """Each compiled decider words its own band decisions (a table bounded by its domains: its
+    thresholds do not move): deciders of the same model under different thresholds, called in
+    turn on the same requests, each give their own policy's Python-path decision."""
     rng = np.random.default_rng(12)
-    sizes = []
-    for _ in range(60):
+    policies = [
+        credo.Policy({"threshold": t, "gray_zone": [t / 2, t], "domains": {"general": {}}}) for t in (0.2, 0.5, 0.8)
+    ]
+    natives = [compile(models[0], p) for p in policies]
+    reasons = set()
+    for _ in range(40):
         top, chosen = _random_top(rng, int(rng.integers(1, 60)), int(rng.integers(1, 20)))
-        _same(native.decide(top, chosen), _python_path(models[0], policy, top, chosen, {}))
-        sizes.append(len(policy._banded))
-    assert max(sizes) == 4 and sizes[-1] <= 4 and min(sizes[10:]) < 4  # filled, emptied, refilled
+        for policy, native in zip(policies, natives, strict=True):
+            got = native.decide(top, chosen)
+            _same(got, _python_path(models[0], policy, top, chosen, {}))
+            reasons.add(got.reasons)
+    assert len(reasons) > 3
 
 
 def _body(top: np.ndarray, chosen: np.ndarray, *, legacy: bool = False) -> bytes:
@@ -330,14 +332,16 @@ def test_bad_input_gets_a_credo_error_naming_it(models):
 
 def test_outcome_hundredths_are_the_printed_two_decimals(models):
     """The native outcome's hundredths (the key its worded decision is reused by) are the two
-    decimals f"{confidence:.2f}" prints, over many confidences of every model."""
+    decimals f"{confidence:.2f}" prints, over many confidences of every model (low coverage
+    noted: an outcome the policy words, returned as it is)."""
     rng = np.random.default_rng(17)
     for model in models:
-        native = compile(model, credo.Policy())
-        _, args = native._request(None, None, None, 0, False, ())
+        native = compile(model, credo.Policy({"domains": {"general": {"min_coverage": 0.5}}}))
+        _, args = native._request(None, 0.0, None, 0, False, ())
         for _ in range(40):
             top, chosen = _random_top(rng, int(rng.integers(1, 50)), int(rng.integers(1, 8)))
             o = native._native.decide(top, chosen, *args)
+            assert isinstance(o, credo._credo.Outcome) and o.coverage_noted
             assert o.hundredths == int(f"{o.confidence:.2f}".replace(".", "")), o.confidence
 
 

@@ -10,6 +10,8 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Self
 
+from credo.policy import Decision
+
 __version__: str
 
 class CredoError(ValueError): ...
@@ -848,6 +850,8 @@ class NativeDecision:
         to_logit: bool,
         calibrator: _CalibratorModel | None,
         domains: Sequence[_DomainRules],
+        words: Callable[[int, int, float, int, int, float], dict[str, Any]],
+        decision: type[Decision],
         vocab_size: int | None = None,
     ) -> Self: ...
     def decide(
@@ -860,7 +864,7 @@ class NativeDecision:
         attempt: int,
         retrieval_available: bool,
         checks_done: int,
-    ) -> Outcome: ...
+    ) -> Decision | Outcome: ...
     def decide_body(
         self,
         body: bytes,
@@ -871,7 +875,7 @@ class NativeDecision:
         attempt: int,
         retrieval_available: bool,
         checks_done: int,
-    ) -> Outcome: ...
+    ) -> Decision | Outcome: ...
     def decide_summary(
         self,
         summary: Sequence[float],
@@ -881,7 +885,7 @@ class NativeDecision:
         attempt: int,
         retrieval_available: bool,
         checks_done: int,
-    ) -> Outcome: ...
+    ) -> Decision | Outcome: ...
     def decide_bodies(
         self,
         bodies: Sequence[bytes],
@@ -892,4 +896,4 @@ class NativeDecision:
         retrieval_available: bool,
         checks_done: int,
         threads: int | None = None,
-    ) -> list[Outcome]: ...
+    ) -> list[Decision | Outcome]: ...

@@ -60,7 +60,7 @@ import operator
 import os
 import reprlib
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -382,8 +382,6 @@ def _risk_rules_from(cfg: Mapping[str, Any], domains: Mapping[str, _Domain]) -> 
 # strict, hooked), actions as their codes (credo_core::decide::Action, the order of Action).
 _NativeDomain = tuple[float, float, float, list[int], int, int, int, float, int, float, bool, bool]
 _ACTION_CODE = {a: i for i, a in enumerate(Action)}
-# The most worded decisions a policy keeps for native outcomes (see Policy._from_outcome).
-_BANDED_LIMIT = 8192
 
 
 def _read_toml(source: str | os.PathLike[str]) -> dict[str, Any]:
@@ -448,10 +446,6 @@ class Policy:
         for name, obj in (thresholds or {}).items():
             self.set_threshold(name, obj)
         self.config = cfg
-        # Decisions of native outcomes by (domain, band, action, tier, threshold, confidence to
-        # two decimals): a few thousand per domain in practice, and emptied at _BANDED_LIMIT so
-        # that thresholds which move (refitted ones) cannot grow it without end.
-        self._banded: dict[tuple[_Domain, int, int, int, float, int], dict[str, Any]] = {}
 
     # ----------------------------------------------------------------- construction
 
@@ -729,29 +723,11 @@ class Policy:
     def _from_outcome(
         self, outcome: _Outcome, domain: str, coverage: float | None, repetition: float | None, attempt: int
     ) -> Decision:
-        """The decision of a native outcome (credo.serving's compiled decider), worded by the
-        rules' own reasons."""
-        conf, rule, act, thr = outcome.confidence, outcome.rule, outcome.action, outcome.threshold
+        """The decision of a native outcome (credo.serving's compiled decider) that it did not word
+        itself (see _native_words), worded by the rules' own reasons."""
+        conf, rule, thr = outcome.confidence, outcome.rule, outcome.threshold
         d = self.domains[domain]
-        if _CLEARS <= rule <= _BELOW and not outcome.coverage_noted:
-            # The common case: a decision whose one reason depends on the confidence only through
-            # its two decimals, so it is worded once per domain, band, action, tier, threshold
-            # and those decimals (the outcome's hundredths, f"{conf:.2f}" without formatting
-            # it); each call copies the fields and sets its own confidence (and the action's
-            # cost, read as _make reads it).
-            key = (d, rule, act, outcome.tier, thr, outcome.hundredths)
-            fields = self._banded.get(key)
-            if fields is None:
-                if len(self._banded) >= _BANDED_LIMIT:
-                    self._banded.clear()
-                fields = self._banded[key] = self._band_fields(d, rule, conf, _ACTION_LIST[act], outcome.tier, thr)
-            decision = _new_object(Decision)
-            dd = decision.__dict__
-            dd.update(fields)
-            dd["confidence"] = conf
-            dd["cost"] = self.costs[fields["action"]]
-            return decision
-        action = _ACTION_LIST[act]
+        action = _ACTION_LIST[outcome.action]
         if rule == _R_REPETITION and repetition is not None:
             reasons = _repetition_reasons(d, repetition, attempt, action)
         elif rule == _R_COVERAGE and coverage is not None:
@@ -764,9 +740,25 @@ class Policy:
             )
         return self._make(action, conf, _TIERS[outcome.tier], reasons, domain, thr)
 
+    def _native_words(self) -> Callable[[int, int, float, int, int, float], dict[str, Any]]:
+        """How ``credo._credo.NativeDecision`` words a band outcome: the fields of the decision of
+        (domain index, band, confidence, action code, tier code, threshold), whose one reason
+        depends on the confidence only through its two decimals, so the native decider words each
+        (domain, band, action, two decimals) once and copies it with each call's confidence. The
+        domains and costs are the policy's as now (as the thresholds it compiles)."""
+        domains = list(self.domains.values())
+        costs = dict(self.costs)
+
+        def words(i: int, band: int, conf: float, act: int, tier: int, thr: float) -> dict[str, Any]:
+            fields = self._band_fields(domains[i], band, conf, _ACTION_LIST[act], tier, thr)
+            fields["cost"] = costs[fields["action"]]
+            return fields
+
+        return words
+
     def _band_fields(self, d: _Domain, band: int, conf: float, action: Action, tier: int, thr: float) -> dict[str, Any]:
         """The fields of a native outcome's decision by a confidence band alone (see
-        _from_outcome)."""
+        _native_words)."""
         strict = d.stakes_rank >= self._strict_rank
         reason = _band_reason(band, conf, d.threshold_text[1], d.name, d, d.gray_high, action, strict, d.stakes_rank)
         return dict(self._make(action, conf, _TIERS[tier], [reason], d.name, thr).__dict__)

@@ -136,8 +136,9 @@ class NativeDecider:
             raise InvalidArgumentError(f"vocab_size: must be a positive integer or None, got {_shown(vocab_size)}")
         features, coef, intercept, to_logit, calibrator = model._native_parts()
         names, domains = policy._native_rules()
+        words = policy._native_words()
         self._native = _credo.NativeDecision(
-            features, coef, intercept, to_logit, calibrator, domains, vocab_size=vocab_size
+            features, coef, intercept, to_logit, calibrator, domains, words, Decision, vocab_size=vocab_size
         )
         self._index = {name: i for i, name in enumerate(names)}
         self._default = policy.default_domain
@@ -201,19 +202,28 @@ class NativeDecider:
 
             top, chosen = _topk_arrays(top_logprobs, chosen_logprob, "")
             outcome = self._native.decide(top, chosen, *args)
-        if risk is None and verifier is None and outcome.rule != _R_HOOK:  # _done's common case
-            return self.policy._from_outcome(outcome, name, args[1], args[2], args[3])
+        if outcome.__class__ is Decision and risk is None and verifier is None:  # _done's common case
+            return outcome
         return self._done(outcome, name, args, domain, risk, verifier)
 
     def _done(
-        self, outcome: _credo.Outcome, name: str, args: _NativeArgs, domain: Any, risk: Any, verifier: Any
+        self,
+        outcome: Decision | _credo.Outcome,
+        name: str,
+        args: _NativeArgs,
+        domain: Any,
+        risk: Any,
+        verifier: Any,
     ) -> Decision:
-        """The decision of a native outcome: worded by the policy, or decided by it from the
-        native confidence when a Python hook (input risk, verifier, guaranteed threshold) is in
-        play."""
+        """The decision of a native call: the decision it worded, or its outcome worded by the
+        policy, or decided by the policy from the native confidence when a Python hook (input
+        risk, verifier, guaranteed threshold) is in play."""
         _, coverage, repetition, attempt, retrieval_available, checks = args
-        if risk is None and verifier is None and outcome.rule != _R_HOOK:
-            return self.policy._from_outcome(outcome, name, coverage, repetition, attempt)
+        if risk is None and verifier is None:
+            if isinstance(outcome, Decision):
+                return outcome
+            if outcome.rule != _R_HOOK:
+                return self.policy._from_outcome(outcome, name, coverage, repetition, attempt)
         return self.policy.decide(
             outcome.confidence,
             domain=domain,
