@@ -149,6 +149,28 @@ class NativeDecider:
     def __repr__(self) -> str:
         return f"NativeDecider(features={list(self.model.features_)}, policy={self.policy!r})"
 
+    def _plain(
+        self, domain: Any, coverage: Any, repetition: Any, attempt: Any, retrieval_available: Any, checks_done: Any
+    ) -> int:
+        """The domain's index when the request's arguments are in their common form — a
+        configured domain's name or None, a float in [0, 1] or None, an int in [0, 2⁶⁴), a bool,
+        no checks done — else −1 (then :meth:`_request` checks them as ``Policy.decide`` does)."""
+        if domain is None:
+            domain = self._default
+        elif domain.__class__ is not str:
+            return -1
+        if (
+            (coverage is None or (coverage.__class__ is float and 0.0 <= coverage <= 1.0))
+            and (repetition is None or (repetition.__class__ is float and 0.0 <= repetition <= 1.0))
+            and attempt.__class__ is int
+            and 0 <= attempt <= _U64_MAX
+            and (retrieval_available is True or retrieval_available is False)
+            and checks_done.__class__ is tuple
+            and not checks_done
+        ):
+            return self._index.get(domain, -1)
+        return -1
+
     def _request(
         self, domain: Any, coverage: Any, repetition: Any, attempt: Any, retrieval_available: Any, checks_done: Any
     ) -> tuple[str, _NativeArgs]:
@@ -192,6 +214,23 @@ class NativeDecider:
     ) -> Decision:
         """The decision from one response's top-k logprobs ``[T, k]`` and chosen logprobs
         ``[T]`` (as :func:`credo.formats.from_openai` gives them)."""
+        # The common request (see _plain) straight to the native call: a request's Python steps
+        # are a fair share of a native decision, and all of them hold the GIL.
+        index = self._plain(domain, coverage, repetition, attempt, retrieval_available, checks_done)
+        if index >= 0 and risk is None and verifier is None:
+            try:
+                outcome = self._native.decide(
+                    top_logprobs, chosen_logprob, index, coverage, repetition, attempt, retrieval_available, 0
+                )
+            except CredoError:
+                raise
+            except (TypeError, ValueError):  # not in the kernel's layout: the full path converts
+                pass
+            else:
+                if outcome.__class__ is Decision:
+                    return outcome
+                args = (index, coverage, repetition, attempt, retrieval_available, 0)
+                return self._done(outcome, self._default if domain is None else domain, args, domain, None, None)
         name, args = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
         try:
             outcome = self._native.decide(top_logprobs, chosen_logprob, *args)
@@ -253,6 +292,16 @@ class NativeDecider:
         """The decision from choice ``choice`` of a response: its raw body (``bytes``, ``str``,
         ``bytearray``, ``memoryview``: read by the native reader inside the call), or its parsed
         dicts / the SDK's object (read natively by :func:`credo.formats.from_openai` first)."""
+        if body.__class__ is bytes and choice.__class__ is int and 0 <= choice <= _U64_MAX:  # as decide's
+            index = self._plain(domain, coverage, repetition, attempt, retrieval_available, checks_done)
+            if index >= 0 and risk is None and verifier is None:
+                outcome = self._native.decide_body(
+                    body, choice, index, coverage, repetition, attempt, retrieval_available, 0
+                )
+                if outcome.__class__ is Decision:
+                    return outcome
+                args = (index, coverage, repetition, attempt, retrieval_available, 0)
+                return self._done(outcome, self._default if domain is None else domain, args, domain, None, None)
         name, args = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
         raw = _body_bytes(body)
         if raw is None:
