@@ -132,6 +132,14 @@ def _weights(sample_weight: Any, n: int) -> np.ndarray | None:
     return as_sample_weight(sample_weight, n)
 
 
+def _light_weights(sample_weight: Any, n: int) -> np.ndarray | None:
+    """``n`` weights as float64 for a kernel that checks them itself, in its one pass over the
+    data (sign, finiteness, sum): the length before any conversion."""
+    if sample_weight is None:
+        return None
+    return as_float_array(sample_weight, "sample_weight", ndim=1, finite=False, n=n)
+
+
 def top_label(y_true: Any, y_prob: Any) -> tuple[np.ndarray, np.ndarray]:
     """(confidence, correctness) of a ``[n, K]`` probability matrix: the max probability and
     1.0 where the argmax (lowest index on ties) equals the label."""
@@ -235,7 +243,7 @@ def ece(
             )
         return _credo.ece_canonical(probs, labels, w, n_bins=bins)
     conf, acc = _binary_view(y_true, y_prob, kind)
-    return _credo.ece(conf, acc, _weights(sample_weight, len(conf)), threads=threads, **opts)
+    return _credo.ece(conf, acc, _light_weights(sample_weight, len(conf)), threads=threads, **opts)
 
 
 def mce(y_true: Any, y_prob: Any, **kwargs: Any) -> float:

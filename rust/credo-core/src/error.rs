@@ -123,12 +123,17 @@ pub fn check_weights(w: Option<&[f64]>, n: usize) -> Result<()> {
     }
     // Weighted sums of the kernels would overflow to inf and then NaN predictions.
     if !total.is_finite() {
-        return Err(CredoError::invalid(
-            "sample_weight",
-            "weights sum to more than the largest float; rescale them (only their ratios matter)",
-        ));
+        return Err(weights_overflow());
     }
     Ok(())
+}
+
+/// The error for weights whose sum overflows a float.
+pub fn weights_overflow() -> CredoError {
+    CredoError::invalid(
+        "sample_weight",
+        "weights sum to more than the largest float; rescale them (only their ratios matter)",
+    )
 }
 
 /// The most bins a binned statistic, calibrator or histogram accepts (2²⁰ = 1,048,576): far more

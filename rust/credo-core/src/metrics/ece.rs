@@ -161,6 +161,11 @@ fn in_unit(v: &[f64]) -> bool {
     v.iter().fold(true, |ok, x| ok & (0.0..=1.0).contains(x))
 }
 
+/// Whether no value is negative or NaN (an infinite one leaves an infinite sum).
+fn non_negative(v: &[f64]) -> bool {
+    v.iter().fold(true, |ok, &x| ok & (x >= 0.0))
+}
+
 /// How the samples are binned: credo's uniform rule with vectors, or any rule one sample at a
 /// time.
 #[derive(Clone, Copy)]
@@ -182,8 +187,9 @@ impl BinPath {
 }
 
 /// Adds the samples to `stats` in one pass over the data; with `check`, also whether every
-/// confidence and outcome lies in [0, 1] (false: `stats` may then be incomplete, and the caller
-/// rejects the input).
+/// confidence and outcome lies in [0, 1] and every weight is non-negative (false: `stats` may
+/// then be incomplete, and the caller rejects the input). Some levels let NaN through: it
+/// leaves a sum that is not finite, which the caller checks.
 fn accumulate(
     stats: &mut BinStats,
     conf: &[f64],
@@ -221,8 +227,8 @@ fn accumulate(
 }
 
 /// Adds the samples to `tally` one at a time under the rule `bin`, block by block; with
-/// `check`, each block is first checked to lie in [0, 1], and the first that fails stops the
-/// pass (false).
+/// `check`, each block is first checked to lie in [0, 1] (weights: to be non-negative), and the
+/// first that fails stops the pass (false).
 fn tally_by(
     tally: &mut Tally,
     conf: &[f64],
@@ -235,7 +241,7 @@ fn tally_by(
     for lo in (0..conf.len()).step_by(BLOCK) {
         let hi = (lo + BLOCK).min(conf.len());
         let (c, a) = (&conf[lo..hi], &acc[lo..hi]);
-        if check && !(in_unit(c) & in_unit(a)) {
+        if check && !(in_unit(c) & in_unit(a) & w.is_none_or(|w| non_negative(&w[lo..hi]))) {
             return false;
         }
         let samples = (lo..).zip(c.iter().zip(a));
@@ -289,16 +295,25 @@ mod x86 {
         }
     }
 
-    /// Adds the samples to `t` (which has 2^`SHIFT` copies) under credo's uniform bins, four a
-    /// step, and returns whether every confidence and outcome lies in [0, 1] (NaN fails).
+    /// Steps of four samples in a block of [`tally_uniform`].
+    const STEPS: usize = 16;
+    const BLOCK: usize = 4 * STEPS;
+
+    /// Adds the samples to `t` (which has 2^`SHIFT` copies) under credo's uniform bins, and
+    /// returns whether every confidence and outcome lies in [0, 1] and every weight is
+    /// non-negative (NaN is not seen here: the caller finds it in the sums).
+    ///
+    /// Blocks of 64 samples are binned first, four a step, their cell offsets kept in a small
+    /// buffer; then the block is added to the cells: a cell's address is a load, not a move from
+    /// a vector register, and the copy of each sample is a constant of the step.
     ///
     /// p·B is clamped to [½, B − ½], which keeps every bin in [0, B − 1] whatever the input and
     /// takes the outer edges 0 and B out of play. Adding 2⁵² − ½ rounds it to the nearest
     /// integer of p·B − ½, i.e. ⌊p·B⌋ unless p·B is an integer, in the low mantissa bits. That
     /// is the bin, unless p·B lies within 1e-6 of an interior edge k, where the rounding of p·B
-    /// or of k/B could decide: those few samples take [`uniform_bin_by_edges`], the exact rule.
-    /// A sample adds [w·p, w·y, w, 1] to its cell (w = 1 unweighted), in the same order and
-    /// copies as [`Tally::add`].
+    /// or of k/B could decide: a block with such a sample moves those bins to the exact rule's
+    /// ([`exact_bins`]). A sample adds [w·p, w·y, w, 1] to its cell (w = 1 unweighted), in the
+    /// same order and copies as [`Tally::add`]; the last `n mod 64` samples go through it.
     ///
     /// # Safety
     /// The CPU must support AVX2; `acc` (and `w` when `WEIGHTED`) must be as long as `conf`;
@@ -320,101 +335,141 @@ mod x86 {
         assert!(acc.len() == n && (!WEIGHTED || w.len() == n));
         let (zero, one) = (_mm256_setzero_pd(), _mm256_set1_pd(1.0));
         let (half, top, vb) = (_mm256_set1_pd(0.5), _mm256_set1_pd(b - 0.5), _mm256_set1_pd(b));
-        let (magic, two52) = (_mm256_set1_pd(TWO52 - 0.5), _mm256_set1_pd(TWO52));
-        let (lo, hi) = (_mm256_set1_pd(1e-6), _mm256_set1_pd(1.0 - 1e-6));
-        // Sample j's cell: bin << (SHIFT + 5) bytes, plus 32 bytes × its copy j mod 2^SHIFT,
-        // that is (j mod 2^SHIFT rounded down to 4) + k for the k-th sample of a step.
-        let mask = (1usize << SHIFT) - 1;
+        let magic = _mm256_set1_pd(TWO52 - 0.5);
+        let (far, sign) = (_mm256_set1_pd(0.5 - 1e-6), _mm256_set1_pd(-0.0));
+        // bin k has its bits 2⁵² + k in `r`; its cell, copy 0, is k << (SHIFT + 5) bytes in
+        let (two52_bits, cell_shift) = (
+            _mm256_set1_epi64x(TWO52.to_bits() as i64),
+            _mm_cvtsi32_si128(SHIFT as i32 + 5),
+        );
         let cells = t.cells.as_mut_ptr().cast::<u8>();
-        let mut ok = _mm256_cmp_pd::<_CMP_EQ_OQ>(zero, zero);
+        // The smallest and largest confidence, outcome (and weight) seen.
+        let (mut lo, mut hi, mut w_lo) = (one, zero, one);
+        let mut offsets = [_mm256_setzero_si256(); STEPS];
         let mut j = 0;
-        while j + 4 <= n {
-            // SAFETY: j + 4 <= n, the length of conf, acc and w; every offset is that of a
+        while j + BLOCK <= n {
+            // SAFETY: j + BLOCK <= n, the length of conf, acc and w; every offset is that of a
             // cell (each bin is at most `last`), and cells are 32-byte aligned.
             unsafe {
-                let p = _mm256_loadu_pd(conf.as_ptr().add(j));
-                let y = _mm256_loadu_pd(acc.as_ptr().add(j));
-                // min(p, y) is y and max(y, p) is p when p is NaN, and the other way round, so
-                // a NaN in either fails one of the two tests.
-                let in_unit = _mm256_and_pd(
-                    _mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_min_pd(p, y), zero),
-                    _mm256_cmp_pd::<_CMP_LE_OQ>(_mm256_max_pd(y, p), one),
-                );
-                ok = _mm256_and_pd(ok, in_unit);
-                let x = _mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(p, vb), half), top);
-                let r = _mm256_add_pd(x, magic);
-                let frac = _mm256_sub_pd(x, _mm256_sub_pd(r, two52));
-                let near = _mm256_or_pd(
-                    _mm256_cmp_pd::<_CMP_LT_OQ>(frac, lo),
-                    _mm256_cmp_pd::<_CMP_GT_OQ>(frac, hi),
-                );
-                let edgy = _mm256_movemask_pd(near);
-                let r = if edgy == 0 {
-                    r
-                } else {
-                    exact_bins(r, edgy, &conf[j..j + 4], b, e)
-                };
-                // The bins go to integer registers without a round trip through memory (a
-                // narrow load of a wide store is not forwarded).
-                let r = _mm256_castpd_si256(r);
-                let (r0, r1) = (_mm256_castsi256_si128(r), _mm256_extracti128_si256::<1>(r));
-                let bins = [
-                    _mm_cvtsi128_si64(r0),
-                    _mm_extract_epi64::<1>(r0),
-                    _mm_cvtsi128_si64(r1),
-                    _mm_extract_epi64::<1>(r1),
-                ];
-                let (pw, yw, wl, wh) = if WEIGHTED {
-                    let wv = _mm256_loadu_pd(w.as_ptr().add(j));
-                    let (wl, wh) = (_mm256_unpacklo_pd(wv, one), _mm256_unpackhi_pd(wv, one));
-                    (_mm256_mul_pd(wv, p), _mm256_mul_pd(wv, y), wl, wh)
-                } else {
-                    (p, y, one, one)
-                };
-                // [w·p, w·y] pairs of samples 0 and 2 (lo), 1 and 3 (hi), completed with [w, 1].
-                let (pl, ph) = (_mm256_unpacklo_pd(pw, yw), _mm256_unpackhi_pd(pw, yw));
-                let v = [
-                    _mm256_permute2f128_pd::<0x20>(pl, wl),
-                    _mm256_permute2f128_pd::<0x20>(ph, wh),
-                    _mm256_permute2f128_pd::<0x31>(pl, wl),
-                    _mm256_permute2f128_pd::<0x31>(ph, wh),
-                ];
-                let base = cells.add((j & mask & !3) << 5);
-                for k in 0..4 {
-                    let bin = bins[k] as u32 as usize;
-                    let at = (bin << (SHIFT + 5)) + ((k & mask) << 5);
-                    let cell = base.add(at).cast::<f64>();
-                    _mm256_store_pd(cell, _mm256_add_pd(_mm256_load_pd(cell), v[k]));
+                let (cp, ap) = (conf.as_ptr().add(j), acc.as_ptr().add(j));
+                let mut near = _mm256_setzero_pd();
+                for (s, o) in offsets.iter_mut().enumerate() {
+                    let p = _mm256_loadu_pd(cp.add(4 * s));
+                    let y = _mm256_loadu_pd(ap.add(4 * s));
+                    lo = _mm256_min_pd(lo, _mm256_min_pd(p, y));
+                    hi = _mm256_max_pd(hi, _mm256_max_pd(p, y));
+                    let x = _mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(p, vb), half), top);
+                    let r = _mm256_add_pd(x, magic);
+                    // x − (round(x − ½) + ½): within 1e-6 of ±½ when x is within 1e-6 of an
+                    // integer
+                    let d = _mm256_sub_pd(x, _mm256_sub_pd(r, magic));
+                    near = _mm256_or_pd(near, _mm256_cmp_pd::<_CMP_GT_OQ>(_mm256_andnot_pd(sign, d), far));
+                    *o = _mm256_sll_epi64(_mm256_sub_epi64(_mm256_castpd_si256(r), two52_bits), cell_shift);
+                }
+                if _mm256_movemask_pd(near) != 0 {
+                    for (s, o) in offsets.iter_mut().enumerate() {
+                        let p = _mm256_loadu_pd(cp.add(4 * s));
+                        let k = exact_bins(_mm256_srl_epi64(*o, cell_shift), p, e);
+                        *o = _mm256_sll_epi64(k, cell_shift);
+                    }
+                }
+                let wp = if WEIGHTED { w.as_ptr().add(j) } else { w.as_ptr() };
+                let o = offsets.as_ptr().cast::<u64>();
+                // sample j + 4s + k goes to copy (4s + k) mod 2^SHIFT (j is a multiple of 64):
+                // the steps go in pairs, so that every copy is a constant
+                for s in (0..STEPS).step_by(2) {
+                    let (a, b) = (4 * s, 4 * s + 4);
+                    let w_a = if WEIGHTED { wp.add(a) } else { wp };
+                    let w_b = if WEIGHTED { wp.add(b) } else { wp };
+                    add_step::<WEIGHTED, SHIFT, 0>(cells, o.add(a), cp.add(a), ap.add(a), w_a, &mut w_lo);
+                    add_step::<WEIGHTED, SHIFT, 4>(cells, o.add(b), cp.add(b), ap.add(b), w_b, &mut w_lo);
                 }
             }
-            j += 4;
+            j += BLOCK;
         }
-        let mut good = _mm256_movemask_pd(ok) == 0xF;
+        let lo = _mm256_min_pd(lo, w_lo);
+        let mut good = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GE_OQ>(lo, zero)) == 0xF
+            && _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LE_OQ>(hi, one)) == 0xF;
         for k in j..n {
             let (p, y) = (conf[k], acc[k]);
-            good &= (0.0..=1.0).contains(&p) & (0.0..=1.0).contains(&y);
             let wk = if WEIGHTED { w[k] } else { 1.0 };
+            good &= (0.0..=1.0).contains(&p) & (0.0..=1.0).contains(&y) & (wk >= 0.0);
             t.add(k, uniform_bin_by_edges(p, b, last, e), [wk * p, wk * y, wk, 1.0]);
         }
         good
     }
 
-    /// `r` with the bins (in its low bits) of the samples flagged in `edgy` set by the exact
-    /// rule.
+    /// Adds four samples, the first of copy `FIRST` mod 2^`SHIFT`, to the cells at byte offsets
+    /// `o[0..4]` (copy 0) of `cells`; with `WEIGHTED`, folds their weights into `w_lo`.
+    ///
+    /// # Safety
+    /// AVX2; four samples readable at `cp`, `ap` (and `wp`); the offsets those of cells.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn add_step<const WEIGHTED: bool, const SHIFT: u32, const FIRST: usize>(
+        cells: *mut u8,
+        o: *const u64,
+        cp: *const f64,
+        ap: *const f64,
+        wp: *const f64,
+        w_lo: &mut __m256d,
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            let one = _mm256_set1_pd(1.0);
+            let p = _mm256_loadu_pd(cp);
+            let y = _mm256_loadu_pd(ap);
+            let (pw, yw, wl, wh) = if WEIGHTED {
+                let wv = _mm256_loadu_pd(wp);
+                *w_lo = _mm256_min_pd(*w_lo, wv);
+                let (wl, wh) = (_mm256_unpacklo_pd(wv, one), _mm256_unpackhi_pd(wv, one));
+                (_mm256_mul_pd(wv, p), _mm256_mul_pd(wv, y), wl, wh)
+            } else {
+                (p, y, one, one)
+            };
+            // [w·p, w·y] pairs of samples 0 and 2 (lo), 1 and 3 (hi), completed with [w, 1].
+            let (pl, ph) = (_mm256_unpacklo_pd(pw, yw), _mm256_unpackhi_pd(pw, yw));
+            let v = [
+                _mm256_permute2f128_pd::<0x20>(pl, wl),
+                _mm256_permute2f128_pd::<0x20>(ph, wh),
+                _mm256_permute2f128_pd::<0x31>(pl, wl),
+                _mm256_permute2f128_pd::<0x31>(ph, wh),
+            ];
+            for (k, v) in v.into_iter().enumerate() {
+                let copy = (FIRST + k) & ((1 << SHIFT) - 1);
+                let cell = cells.add(*o.add(k) as usize + (copy << 5)).cast::<f64>();
+                _mm256_store_pd(cell, _mm256_add_pd(_mm256_load_pd(cell), v));
+            }
+        }
+    }
+
+    /// The bins `k` (each in [0, last]) of the confidences `p` moved to the exact rule's: one
+    /// down when p lies below edge k, one up when it reaches edge k + 1 (the rounded bin is never
+    /// off by more for p in [0, 1]), and never outside [0, last] whatever p is.
     #[cold]
     #[inline(never)]
     #[target_feature(enable = "avx2")]
-    fn exact_bins(r: __m256d, mut edgy: i32, p: &[f64], b: f64, e: &[f64]) -> __m256d {
-        let mut bins = [0i64; 4];
-        // SAFETY: `bins` holds 4 lanes of 64 bits.
-        unsafe { _mm256_storeu_si256(bins.as_mut_ptr().cast(), _mm256_castpd_si256(r)) };
-        while edgy != 0 {
-            let k = edgy.trailing_zeros() as usize;
-            bins[k] = uniform_bin_by_edges(p[k], b, e.len() - 2, e) as i64;
-            edgy &= edgy - 1;
-        }
-        // SAFETY: as above.
-        _mm256_castsi256_pd(unsafe { _mm256_loadu_si256(bins.as_ptr().cast()) })
+    fn exact_bins(k: __m256i, p: __m256d, e: &[f64]) -> __m256i {
+        let last = _mm256_set1_epi64x(e.len() as i64 - 2);
+        let k = clamp_bins(k, last);
+        // SAFETY: every lane of k is in [0, e.len() − 2], so k and k + 1 index `e`.
+        let (at, next) = unsafe {
+            (
+                _mm256_i64gather_pd::<8>(e.as_ptr(), k),
+                _mm256_i64gather_pd::<8>(e.as_ptr().add(1), k),
+            )
+        };
+        // the masks are −1 where true
+        let below = _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_LT_OQ>(p, at));
+        let above = _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_GE_OQ>(p, next));
+        clamp_bins(_mm256_add_epi64(_mm256_sub_epi64(k, above), below), last)
+    }
+
+    /// Each lane of `k` clamped to [0, `last`].
+    #[target_feature(enable = "avx2")]
+    fn clamp_bins(k: __m256i, last: __m256i) -> __m256i {
+        let k = _mm256_blendv_epi8(k, last, _mm256_cmpgt_epi64(k, last));
+        _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_setzero_si256(), k), k)
     }
 }
 
@@ -507,8 +562,8 @@ fn validate(conf: &[f64], acc: &[f64], w: Option<&[f64]>) -> Result<()> {
 /// Calibration error of confidences `conf` against outcomes `acc` (0/1 correctness for the
 /// top-label view, labels for the binary view).
 ///
-/// With uniform bins the data is read once: the [0, 1] checks of `conf` and `acc` run block by
-/// block inside the binning pass (the full checks only word the error once a block failed).
+/// With uniform bins the data is read once: the checks of `conf`, `acc` and `w` run inside the
+/// binning pass (the full checks only word the error once it failed).
 pub fn ece(conf: &[f64], acc: &[f64], w: Option<&[f64]>, opts: &EceOptions) -> Result<f64> {
     ece_at(conf, acc, w, opts, crate::simd::active())
 }
@@ -519,12 +574,21 @@ fn ece_at(conf: &[f64], acc: &[f64], w: Option<&[f64]>, opts: &EceOptions, level
         validate(conf, acc, w)?; // quantile edges are computed from the (checked) data first
     } else {
         check_same_len("y_true", acc.len(), conf.len())?;
-        check_weights(w, conf.len())?;
+        if let Some(w) = w {
+            check_same_len("sample_weight", w.len(), conf.len())?;
+        }
     }
     let binning = Binning::new(opts.convention, opts.strategy, opts.n_bins, conf)?;
     let (stats, ok) = bin_stats_checked(conf, acc, w, &binning, true, BinPath::at(level));
-    if !ok {
+    // A NaN anywhere, an infinite weight or weighted sums too large for a float leave a sum
+    // that is not finite; a positive total rules out weights that are all zero.
+    let sums = [&stats.weight, &stats.conf_sum, &stats.acc_sum];
+    let finite = sums.iter().all(|v| v.iter().all(|x| x.is_finite()));
+    let total: f64 = stats.weight.iter().sum();
+    if !(ok && finite && total > 0.0 && total.is_finite()) {
         validate(conf, acc, w)?;
+        // every value is fine, but the weighted sums overflowed in the pass's order
+        return Err(crate::error::weights_overflow());
     }
     Ok(from_stats(&stats, opts.norm, opts.bin_weighted))
 }
@@ -837,6 +901,76 @@ mod tests {
             }
             let good = ece_at(&conf, &acc, None, &opts, level).unwrap();
             assert_eq!(good.to_bits(), ece(&conf, &acc, None, &opts).unwrap().to_bits());
+        }
+    }
+
+    #[test]
+    fn every_level_words_bad_weights_as_the_full_checks_do() {
+        let n = 3000;
+        let conf: Vec<f64> = (0..n).map(|i| (i % 997) as f64 / 997.0).collect();
+        let acc: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
+        let w: Vec<f64> = (0..n).map(|i| (i % 5) as f64 * 0.5).collect();
+        let opts = EceOptions::default();
+        for level in crate::simd::supported_levels() {
+            // in a vector block, in the scalar tail
+            for at in [5, 1023, n - 1] {
+                for v in [-1.0, -1e-300, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                    let mut bad = w.clone();
+                    bad[at] = v;
+                    let e = ece_at(&conf, &acc, Some(&bad), &opts, level).unwrap_err().to_string();
+                    assert_eq!(e, check_weights(Some(&bad), n).unwrap_err().to_string(), "{level:?}");
+                    // a bad confidence is worded first, as by the full checks
+                    let mut c = conf.clone();
+                    c[n / 2] = 2.0;
+                    let e = ece_at(&c, &acc, Some(&bad), &opts, level).unwrap_err().to_string();
+                    assert!(e.starts_with("y_prob"), "{e}");
+                }
+            }
+            for bad in [vec![0.0; n], vec![f64::MAX; n]] {
+                let e = ece_at(&conf, &acc, Some(&bad), &opts, level).unwrap_err().to_string();
+                assert_eq!(e, check_weights(Some(&bad), n).unwrap_err().to_string(), "{level:?}");
+            }
+            // finite, non-negative weights whose sum overflows in some order are refused
+            for (a, b) in [(7, 8), (7, 500)] {
+                let mut big = vec![0.0; n];
+                big[a] = f64::MAX;
+                big[b] = f64::MAX;
+                let e = ece_at(&conf, &acc, Some(&big), &opts, level).unwrap_err().to_string();
+                assert!(e.contains("largest float"), "{e}");
+            }
+            let ok = ece_at(&conf, &acc, Some(&w), &opts, level).unwrap();
+            assert_eq!(ok.to_bits(), ece(&conf, &acc, Some(&w), &opts).unwrap().to_bits());
+        }
+    }
+
+    #[test]
+    fn weighted_ece_matches_a_sample_by_sample_reference() {
+        let n = PAR_MIN + 777;
+        let conf = edge_heavy(15, n);
+        let acc: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 3 != 0))).collect();
+        let w: Vec<f64> = (0..n).map(|i| ((i * 13) % 7) as f64 * 0.25).collect();
+        let binning = Binning::new(Convention::Credo, Strategy::Uniform, 15, &conf).unwrap();
+        let mut want = BinStats::zeros(15, Vec::new());
+        for ((&c, &a), &wi) in conf.iter().zip(&acc).zip(&w) {
+            let b = binning.assign(c);
+            want.count[b] += 1;
+            want.weight[b] += wi;
+            want.conf_sum[b] += wi * c;
+            want.acc_sum[b] += wi * a;
+        }
+        let want = from_stats(&want, Norm::L1, true);
+        for level in crate::simd::supported_levels() {
+            for threads in [1, 2] {
+                let got = crate::parallel::with_threads(Some(threads), || {
+                    ece_at(&conf, &acc, Some(&w), &EceOptions::default(), level)
+                })
+                .unwrap()
+                .unwrap();
+                assert!(
+                    (got - want).abs() < 1e-12,
+                    "{level:?}, {threads} threads: {got} vs {want}"
+                );
+            }
         }
     }
 
