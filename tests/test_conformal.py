@@ -847,7 +847,8 @@ def test_sets_identical_for_any_thread_count(rng):
             one = cs.predict_sets(p, threads=1)
             np.testing.assert_array_equal(one, cs.predict_sets(p, threads=2))
             np.testing.assert_array_equal(one, cs.predict_sets(p))
-    # above 16 MiB the LAC pass is split across threads; below it runs on the calling thread
+    # above 16 MiB the LAC pass is split across threads and its bools are streamed past the
+    # cache; below it runs on the calling thread
     big = rng.random((21_000, 100))
     cs = ConformalSets(0.1).fit(big, rng.integers(0, 100, 21_000))
     one = cs.predict_sets(big, threads=1)
