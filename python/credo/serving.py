@@ -20,9 +20,12 @@ than the logprobs (verifiers, evidence coverage, input risk) stay with the calle
 :class:`NativeDecider`: the top-k summary, the model, its calibrator and the policy's threshold,
 gray-zone, domain, coverage, repetition and retry rules run in Rust in one call that releases the
 GIL, from arrays, from a summary or straight from the response body (read by the native reader;
-no Python dicts on the way). The call returns a compact outcome (the rule that fired, the action,
-the tier, the threshold) and the policy words it with the same code ``Policy.decide`` uses, so the
-:class:`~credo.policy.Decision` is the Python path's, bit for bit. What needs Python objects —
+no Python dicts on the way). A decision by the confidence band alone (most requests) comes back
+from that call whole: the policy words each (domain, band, action, confidence to two decimals) once,
+with the same code ``Policy.decide`` uses, and the native decider copies that wording with each
+call's confidence. Any other rule returns a compact outcome (the rule that fired, the action, the
+tier, the threshold) that the policy words. Either way the :class:`~credo.policy.Decision` is the
+Python path's, bit for bit. What needs Python objects —
 input risk (``risk=``), verifiers (``verifier=``) and guaranteed thresholds on a strict domain —
 is decided by ``Policy.decide`` from the natively computed confidence. :class:`ResponseDecider`
 uses a native decider whenever the model and policy compile (``native_error`` says why not).
@@ -109,7 +112,8 @@ def compile(model: Any, policy: Policy, *, vocab_size: int | None = None) -> Nat
 
     Raises :class:`~credo.CredoError` naming what has no native form: features that are not
     :class:`~credo.signals.TopkSummary` fields, or a calibrator other than credo's binary ones.
-    The policy is read as it is now (a threshold set on it later is not seen).
+    The policy is read as it is now: a threshold set on it later is not seen, nor a cost changed
+    later in the band decisions the native decider words itself.
     """
     return NativeDecider(model, policy, vocab_size=vocab_size)
 
