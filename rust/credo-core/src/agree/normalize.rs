@@ -631,6 +631,16 @@ mod tests {
             "THE",
             "A",
             "An",
+            // near articles: prefixes, extensions, and articles with punctuation around them
+            "at",
+            "and",
+            "then",
+            "th",
+            "ann",
+            "they",
+            "a.",
+            "the!",
+            "(an)",
             "42",
             "-80",
             "+7",
@@ -701,15 +711,22 @@ mod tests {
                 whitespace: bits & 16 == 0 || case % 3 == 0,
                 numbers: bits & 32 == 0,
             };
-            let run = |level: SimdLevel| {
+            let run = |level: SimdLevel, hashed: bool| {
                 // A prefix in the arena: the first word of this text still takes no separator.
                 let mut out = String::from(if case % 2 == 0 { "" } else { "prefix" });
                 let mut toks = vec![1];
                 let mut scratch = Scratch::default();
-                normalize_append_tokens_at(level, &text, &opts, &mut out, &mut scratch, Some(&mut toks));
+                let sink = if hashed { Some(&mut toks) } else { None };
+                normalize_append_tokens_at(level, &text, &opts, &mut out, &mut scratch, sink);
                 (out, toks)
             };
-            assert_eq!(run(SimdLevel::Avx2), run(SimdLevel::Scalar), "{text:?} {opts:?}");
+            for hashed in [true, false] {
+                assert_eq!(
+                    run(SimdLevel::Avx2, hashed),
+                    run(SimdLevel::Scalar, hashed),
+                    "{text:?} {opts:?}"
+                );
+            }
         }
     }
 

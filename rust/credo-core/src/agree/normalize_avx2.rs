@@ -19,7 +19,7 @@ use std::arch::x86_64::{
 };
 
 use super::normalize::{push_mapped_word, push_number_word, NormalizeOptions};
-use super::similarity::hash_bytes;
+use super::similarity::{hash_bytes, hash_short};
 
 #[inline]
 #[target_feature(enable = "avx2")]
@@ -82,15 +82,22 @@ unsafe fn load_short(p: *const u8, len: usize) -> __m256i {
     let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     let full = _mm256_set1_epi32((len / 4) as i32);
     // SAFETY: the masked load reads only lanes below `len / 4`, inside the `len` bytes; the tail
-    // reads are at `len - len % 4 .. len`.
+    // reads are at `len - 4 .. len` (with 4 bytes or more) or `len - len % 4 .. len`.
     let (v, tail) = unsafe {
         let v = _mm256_maskload_epi32(p.cast(), _mm256_cmpgt_epi32(full, lanes));
         let t = p.add(len & !3);
-        let tail = match len % 4 {
-            0 => 0,
-            1 => u32::from(*t),
-            2 => u32::from(u16::from_le_bytes([*t, *t.add(1)])),
-            _ => u32::from(u16::from_le_bytes([*t, *t.add(1)])) | (u32::from(*t.add(2)) << 16),
+        let tail = if len >= 4 {
+            // The top `len % 4` bytes of the last 4: a shift, not a jump on the tail's length
+            // (which varies from answer to answer, and mispredicts).
+            let last = u64::from(p.add(len - 4).cast::<u32>().read_unaligned());
+            (last >> (8 * (4 - len % 4))) as u32
+        } else {
+            match len {
+                0 => 0,
+                1 => u32::from(*t),
+                2 => u32::from(u16::from_le_bytes([*t, *t.add(1)])),
+                _ => u32::from(u16::from_le_bytes([*t, *t.add(1)])) | (u32::from(*t.add(2)) << 16),
+            }
         };
         (v, tail)
     };
@@ -280,7 +287,15 @@ unsafe fn piece_words(
             sink.scalar_word(&piece[s as usize..e as usize], opts, table);
             continue;
         }
-        let k = (z - a) as usize;
+        let (a, k) = (a as usize, (z - a) as usize);
+        // The word's first 8 bytes (`lowered` holds `a + 8 ≤ 72` bytes): the article test and a
+        // short word's hash read them whatever follows the word.
+        // SAFETY: `a < 64`, so the 8 bytes at `a` are inside `lowered`.
+        let head = unsafe { lowered.as_ptr().add(a).cast::<u64>().read_unaligned() }.to_le();
+        // An article is written and then not kept (the arena's length and the token count
+        // are not advanced): the same output as the scalar test, without its branches on the
+        // word's length, which vary from word to word and mispredict.
+        let article = opts.articles && is_article(head, k);
         let start = sink.buf.len();
         let sep = usize::from(start > sink.base);
         sink.buf.reserve(k + 33);
@@ -290,14 +305,38 @@ unsafe fn piece_words(
         unsafe {
             let dst = sink.buf.as_mut_ptr().add(start);
             dst.write(b' ');
-            let (src, dst) = (lowered.as_ptr().add(a as usize), dst.add(sep));
+            let (src, dst) = (lowered.as_ptr().add(a), dst.add(sep));
             // Two fixed copies, not a loop (which the compiler turns into a `memcpy` call).
             _mm256_storeu_si256(dst.cast(), _mm256_loadu_si256(src.cast()));
             if k > 32 {
                 _mm256_storeu_si256(dst.add(32).cast(), _mm256_loadu_si256(src.add(32).cast()));
             }
-            sink.buf.set_len(start + sep + k);
+            sink.buf.set_len(if article { start } else { start + sep + k });
         }
-        sink.finish_word(start, start + sep, opts);
+        if let Some(t) = sink.tokens.as_deref_mut() {
+            let h = if k < 8 {
+                hash_short(head, k)
+            } else {
+                hash_bytes(&lowered[a..a + k])
+            };
+            t.push(h);
+            // SAFETY: shortens the vector by at most the element just pushed.
+            unsafe { t.set_len(t.len() - usize::from(article)) };
+        }
     }
+}
+
+/// The bytes of a word of length 0 to 3 (by index; 4 for longer words) that can make it an
+/// article: none for longer words.
+const ARTICLE_MASK: [u32; 5] = [0, 0xFF, 0xFFFF, 0xFF_FFFF, 0];
+
+/// Whether the word whose first 8 bytes are `head` (little-endian) and whose length is `len`
+/// is "a", "an" or "the": its first `len` bytes against each (a kept word has no zero byte, so
+/// the value masked to `len` bytes tells the three apart, and no longer word matches).
+#[inline(always)]
+fn is_article(head: u64, len: usize) -> bool {
+    let w = (head as u32) & ARTICLE_MASK[len.min(4)];
+    (w == u32::from_le_bytes(*b"a\0\0\0"))
+        | (w == u32::from_le_bytes(*b"an\0\0"))
+        | (w == u32::from_le_bytes(*b"the\0"))
 }
