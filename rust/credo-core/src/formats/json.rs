@@ -96,7 +96,7 @@ const HEX: [u8; 256] = {
 /// The value of the four hex digits at `s[at..]`, looked up (no branch per digit: `\u` escapes
 /// mix digits and letters at random).
 #[inline(always)]
-fn hex4(s: &[u8], at: usize) -> Option<u32> {
+pub(super) fn hex4(s: &[u8], at: usize) -> Option<u32> {
     let h: &[u8; 4] = s.get(at..at + 4)?.try_into().ok()?;
     let d = h.map(|c| HEX[usize::from(c)]);
     if (d[0] | d[1] | d[2] | d[3]) > 0xF {
@@ -1005,6 +1005,8 @@ pub(super) fn string_end<S: Scan>(b: &[u8], start: usize, kernels: S) -> Result<
                 escaped = true;
                 match b.get(i + 1) {
                     Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                    // A character outside the surrogates (most escapes): its digits alone.
+                    Some(b'u') if hex4(b, i + 2).is_some_and(|c| !(0xD800..0xE000).contains(&c)) => i += 6,
                     Some(b'u') => match unicode_escape(b, i) {
                         Ok((_, used)) => i += used,
                         Err(e) => return Err((i, e)),

@@ -391,7 +391,7 @@ mod avx2 {
     };
 
     use super::{Avx2, Classes, Scan, Span};
-    use crate::formats::json::string_end;
+    use crate::formats::json::{hex4, string_end};
     use crate::formats::number::one_digit_value;
 
     use std::arch::x86_64::{
@@ -529,16 +529,13 @@ mod avx2 {
         // its escapes), 64 bytes in at most.
         let quote = bits(t, eq(t, x, b'"'));
         // (Bit 32 stands for the bytes past these 32: a long token.)
-        let stops = (u64::from(string_stops(t, w, 0)) | 1 << 32) >> open;
-        let mut end = stops.trailing_zeros() as usize + open;
+        let stops = (u64::from(string_stops(t, w, 0)) | 1 << 32) & !((1 << open) - 1);
+        let mut end = stops.trailing_zeros() as usize;
         if !OPEN[layout].found(t, x) {
             return None;
         }
         if (quote >> end) & 1 == 0 {
-            end = string_end(w, end, t).ok()?.0;
-            if end > 64 {
-                return None;
-            }
+            end = token_end(t, w, stops, open)?;
         }
         // `", "logprob": -D.` from the closing quote, then the places.
         let y = load(t, w, end);
@@ -572,6 +569,39 @@ mod avx2 {
         let list = i + at + n + BYTES[layout].mask.count_ones() as usize;
         let close = t.int_list_end::<SPACED>(b, list)?;
         Some((token, lp, close))
+    }
+
+    /// The closing quote of the string from `w[from]` on (at most 64 bytes in), `stops` the bits
+    /// of its quotes, backslashes and control bytes among `w[from..32]` (and bit 32): the
+    /// escapes servers write (`\n`, `\"`, `\\`, `\u00e9`: not a surrogate) are stepped over on
+    /// those bits, a control byte is `None`, the rest (surrogates, bad escapes, the bytes past
+    /// 32) is read by `string_end` from the first byte not yet read. What `string_end` finds.
+    #[inline(always)]
+    fn token_end(t: Avx2, w: &[u8; 160], mut stops: u64, mut from: usize) -> Option<usize> {
+        loop {
+            let at = stops.trailing_zeros() as usize;
+            if at >= 32 {
+                break;
+            }
+            let used = match w[at] {
+                b'"' => return Some(at),
+                b'\\' => match w[at + 1] {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
+                    b'u' if hex4(w, at + 2).is_some_and(|c| !(0xD800..0xE000).contains(&c)) => 6,
+                    _ => {
+                        from = at;
+                        break;
+                    }
+                },
+                _ => return None,
+            };
+            from = at + used;
+            // The stops inside the escape are none (its second byte may be a quote or a
+            // backslash).
+            stops &= !((1u64 << from) - 1);
+        }
+        let end = string_end(w, from, t).ok()?.0;
+        (end <= 64).then_some(end)
     }
 
     /// Bit j set when `b[i + j]` is a quote, a backslash or below 0x20 (32 bytes).
@@ -988,6 +1018,20 @@ mod tests {
             "\"\\x\"",
             "\"\\ud800\"",
             "\"a\tb\"",
+            // Escapes the kernel steps over on its stop bits, and those it leaves to the string
+            // reading: upper-case digits, NUL, a lone low surrogate, a bad digit, an escape
+            // across the 32nd byte (the token starts at the 11th or 12th), quotes and
+            // backslashes escaped back to back.
+            "\"\\u00E9\\uD83D\\uDE00\\u0000\"",
+            "\"\\udc00\"",
+            "\"\\u12g4\"",
+            "\"abcdefghijklmnopqrs\\u00e9\"",
+            "\"abcdefghijklmnopqr\\u00e9x\"",
+            "\"abcdefghijklmnopqrst\\n\\\"\"",
+            "\"abcdefghijklmnopqrstu\\\\\\\"\"",
+            "\"\\\"\\\\\\/\\b\\f\\r\\t\\u2028\"",
+            "\"\\u00e9\\\u{1}\"",
+            "\"\\n\u{1}\"",
         ];
         let (mut fast, mut total) = (0, 0);
         for case in 0..20_000 {
