@@ -29,6 +29,18 @@ pub use crate::special::{sigmoid, softplus};
 /// Rows per parallel chunk: fixed, so that sums are reduced in the same order for any thread count.
 pub(crate) const CHUNK: usize = 4096;
 
+/// Whether code compiled for AVX2 with POPCNT and BMI1 (the isotonic sort's and PAVA's loops)
+/// may run at `level`: the AVX2 and AVX-512 levels, on a CPU with those features (every CPU with
+/// either level has them; the check makes sure).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx2_code(level: crate::simd::SimdLevel) -> bool {
+    use crate::simd::SimdLevel;
+    matches!(level, SimdLevel::Avx2 | SimdLevel::Avx512)
+        && is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("popcnt")
+        && is_x86_feature_detected!("bmi1")
+}
+
 /// Validates binary labels given as floats: every value is exactly 0 or 1, and both classes occur
 /// (with positive weight).
 pub(crate) fn check_binary_labels(y: &[f64], w: Option<&[f64]>) -> Result<()> {
