@@ -169,45 +169,118 @@ pub fn map_range<R: Send>(n: usize, min_len: usize, f: impl Fn(usize) -> R + Syn
 /// claimed one at a time from a shared counter by the caller and by the pool's other workers,
 /// so the call does not wait for a worker to wake before work begins (a hand-off costs a
 /// wake-up at each end, which a millisecond-long region cannot hide), and a helper that wakes
-/// late finds less to do, or nothing. Results come back in index order.
+/// late finds less to do, or nothing. Nor does the caller wait for it at the end: once every
+/// index is claimed, it waits (spinning, then yielding) only for those still being worked on,
+/// never for a helper that has not started or for a wake-up of its own. Results come back in
+/// index order. A panic in `f` is resumed on the caller once no index is being worked on.
 pub fn map_range_shared<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
     if n <= 1 {
         return (0..n).map(f).collect();
     }
     let slots: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let work = || loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= n {
-            break;
-        }
+    let run = |i: usize| {
         let r = f(i);
         *slots[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(r);
     };
-    // The caller plus up to `helpers` workers of the scope's pool run `work`.
-    fn spread<'s, W: Fn() + Sync + 's>(scope: &rayon::Scope<'s>, helpers: usize, work: &'s W) {
-        for _ in 0..helpers {
-            scope.spawn(move |_| work());
-        }
-        work();
-    }
+    let shared = Arc::new(Claims {
+        next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        n,
+        panic: Mutex::new(None),
+    });
     let helpers = |threads: usize| threads.saturating_sub(1).min(n - 1);
-    if rayon::current_thread_index().is_some() {
-        rayon::in_place_scope(|s| spread(s, helpers(rayon::current_num_threads()), &work));
-    } else {
-        match pool(default_threads()) {
-            Ok(p) => p.in_place_scope(|s| spread(s, helpers(p.current_num_threads()), &work)),
-            // No thread could be started: the work still gets done, on this thread alone.
-            Err(_) => work(),
+    let run_ref: &(dyn Fn(usize) + Sync) = &run;
+    // SAFETY: only the lifetime is erased. A helper calls `run` only for an index it claimed
+    // below n, and this function returns (or unwinds) only after `done` reached n, that is
+    // after every such call ended; a helper that starts later claims nothing and touches only
+    // the reference-counted `Claims`.
+    let erased = ErasedRun(unsafe {
+        std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), *const (dyn Fn(usize) + Sync + 'static)>(run_ref)
+    });
+    let spawn = |spawner: &dyn Fn(Box<dyn FnOnce() + Send>), count: usize| {
+        for _ in 0..count {
+            let (claims, run) = (Arc::clone(&shared), erased);
+            spawner(Box::new(move || {
+                claims.work(|i| run.call(i));
+            }));
         }
+    };
+    if rayon::current_thread_index().is_some() {
+        spawn(&|job| rayon::spawn(job), helpers(rayon::current_num_threads()));
+    } else if let Ok(p) = pool(default_threads()) {
+        spawn(&|job| p.spawn(job), helpers(p.current_num_threads()));
+    } // else no thread could be started: the work still gets done, on this thread alone.
+    shared.work(run);
+    shared.wait();
+    if let Some(payload) = shared.panic.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        std::panic::resume_unwind(payload);
     }
     slots
         .into_iter()
         .map(|m| {
             let r = m.into_inner().unwrap_or_else(PoisonError::into_inner);
-            r.expect("every index is claimed and filled before the scope ends")
+            r.expect("every index is claimed and filled before the wait ends")
         })
         .collect()
+}
+
+/// The indices of a [`map_range_shared`] call: the next to claim, how many are finished, and
+/// the first panic.
+struct Claims {
+    next: AtomicUsize,
+    done: AtomicUsize,
+    n: usize,
+    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+impl Claims {
+    /// Claims and runs indices until none is left; a panic is kept, not propagated, so that
+    /// `done` still counts the index.
+    fn work(&self, run: impl Fn(usize)) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if i >= self.n {
+                break;
+            }
+            if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(i))) {
+                self.panic
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert(payload);
+            }
+            self.done.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Returns once every index is finished: they are all claimed, so at most one per helper
+    /// is still being worked on.
+    fn wait(&self) {
+        let mut spins = 0u32;
+        while self.done.load(Ordering::Acquire) < self.n {
+            if spins < 1 << 10 {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// The lifetime-erased work of a [`map_range_shared`] call, for its helpers.
+#[derive(Clone, Copy)]
+struct ErasedRun(*const (dyn Fn(usize) + Sync + 'static));
+
+// SAFETY: the closure behind it is `Sync`; see `map_range_shared` for its lifetime.
+unsafe impl Send for ErasedRun {}
+
+impl ErasedRun {
+    /// Runs index `i`, which the caller has claimed below n: the closure is then still alive
+    /// (see `map_range_shared`).
+    fn call(self, i: usize) {
+        // SAFETY: as said above.
+        unsafe { (*self.0)(i) }
+    }
 }
 
 /// [`map_range`] with a per-task scratch state from `init` (reused across the task's indices).
@@ -506,6 +579,27 @@ mod tests {
                 got.unwrap().iter().map(|r| r.0).collect::<Vec<_>>(),
                 (0..77).collect::<Vec<_>>()
             );
+        }
+    }
+
+    #[test]
+    fn shared_ranges_resume_a_panic_after_every_claimed_index_ends() {
+        for threads in [None, Some(1), Some(2)] {
+            let ran = AtomicUsize::new(0);
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                with_threads(threads, || {
+                    map_range_shared(64, |i| {
+                        std::thread::sleep(std::time::Duration::from_micros(50));
+                        ran.fetch_add(1, Ordering::Relaxed);
+                        assert!(i != 17, "index 17");
+                    })
+                })
+            }));
+            let payload = caught.expect_err("the panic reaches the caller");
+            let message = payload.downcast_ref::<&str>().copied();
+            assert_eq!(message, Some("index 17"));
+            // every index ran: the others were not abandoned mid-way
+            assert_eq!(ran.load(Ordering::Relaxed), 64, "{threads:?}");
         }
     }
 
