@@ -168,9 +168,10 @@ pub(super) fn normalize_append_tokens_at(
     mut tokens: Option<&mut Vec<u64>>,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if opts.whitespace && level >= SimdLevel::Avx2 {
+    if opts.whitespace && level >= SimdLevel::Avx2 && super::normalize_avx2::bit_ops() {
         let table = &ASCII_TABLES[usize::from(opts.punctuation) * 2 + usize::from(opts.lowercase)];
-        // SAFETY: the level is supported, so the CPU runs AVX2; the shortcut appends only ASCII
+        // SAFETY: the level is supported, so the CPU runs AVX2, and `bit_ops` checked BMI1, BMI2
+        // and LZCNT; the shortcut appends only ASCII
         // bytes (it declines non-ASCII text, appending nothing), so `out` stays UTF-8.
         let done = unsafe {
             super::normalize_avx2::normalize_ascii(
