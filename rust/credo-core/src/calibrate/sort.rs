@@ -280,7 +280,7 @@ fn sort_into<S: Sample>(
     counts.resize(chunks * nb, 0);
     let count_chunk = |(c, (keys, cnt)): (usize, (&mut [u16], &mut [u32]))| {
         let r = range(c);
-        key.top_keys(&x[r.clone()], keys);
+        key.top_keys(&x[r.clone()], keys, level);
         match w {
             None => keys.iter().for_each(|&k| cnt[usize::from(k)] += 1),
             Some(w) => keys
@@ -432,8 +432,27 @@ impl Key {
         (((x - self.lo) * self.scale).min(self.top) + ROUND).to_bits() & 0xFFFF_FFFF
     }
 
-    /// The first-level bucket of every x.
-    fn top_keys(&self, x: &[f64], keys: &mut [u16]) {
+    /// The first-level bucket of every x (`level` picks the build).
+    fn top_keys(&self, x: &[f64], keys: &mut [u16], level: SimdLevel) {
+        #[cfg(target_arch = "x86_64")]
+        if super::avx2_code(level) {
+            // SAFETY: avx2_code checked that this CPU has AVX2, POPCNT and BMI1.
+            return unsafe { self.top_keys_avx2(x, keys) };
+        }
+        let _ = level;
+        self.top_keys_portable(x, keys);
+    }
+
+    /// [`Self::top_keys_portable`] compiled for AVX2: four keys a step instead of two. The same
+    /// source, so the same keys.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt,bmi1")]
+    unsafe fn top_keys_avx2(&self, x: &[f64], keys: &mut [u16]) {
+        self.top_keys_portable(x, keys);
+    }
+
+    #[inline(always)]
+    fn top_keys_portable(&self, x: &[f64], keys: &mut [u16]) {
         for (k, &v) in keys.iter_mut().zip(x) {
             // at most MAX_HIGH_BITS ≤ 16 bits
             *k = (self.of(v) >> self.low_bits) as u16;
