@@ -295,25 +295,17 @@ mod x86 {
         }
     }
 
-    /// Steps of four samples in a block of [`tally_uniform`].
-    const STEPS: usize = 16;
-    const BLOCK: usize = 4 * STEPS;
-
-    /// Adds the samples to `t` (which has 2^`SHIFT` copies) under credo's uniform bins, and
-    /// returns whether every confidence and outcome lies in [0, 1] and every weight is
-    /// non-negative (NaN is not seen here: the caller finds it in the sums).
-    ///
-    /// Blocks of 64 samples are binned first, four a step, their cell offsets kept in a small
-    /// buffer; then the block is added to the cells: a cell's address is a load, not a move from
-    /// a vector register, and the copy of each sample is a constant of the step.
+    /// Adds the samples to `t` (which has 2^`SHIFT` copies) under credo's uniform bins, four a
+    /// step, and returns whether every confidence and outcome lies in [0, 1] (NaN fails) and
+    /// every weight is non-negative (a NaN weight is found by the caller in the sums).
     ///
     /// p·B is clamped to [½, B − ½], which keeps every bin in [0, B − 1] whatever the input and
     /// takes the outer edges 0 and B out of play. Adding 2⁵² − ½ rounds it to the nearest
     /// integer of p·B − ½, i.e. ⌊p·B⌋ unless p·B is an integer, in the low mantissa bits. That
     /// is the bin, unless p·B lies within 1e-6 of an interior edge k, where the rounding of p·B
-    /// or of k/B could decide: a block with such a sample moves those bins to the exact rule's
-    /// ([`exact_bins`]). A sample adds [w·p, w·y, w, 1] to its cell (w = 1 unweighted), in the
-    /// same order and copies as [`Tally::add`]; the last `n mod 64` samples go through it.
+    /// or of k/B could decide: those few samples take [`uniform_bin_by_edges`], the exact rule.
+    /// A sample adds [w·p, w·y, w, 1] to its cell (w = 1 unweighted), in the same order and
+    /// copies as [`Tally::add`].
     ///
     /// # Safety
     /// The CPU must support AVX2; `acc` (and `w` when `WEIGHTED`) must be as long as `conf`;
@@ -335,61 +327,78 @@ mod x86 {
         assert!(acc.len() == n && (!WEIGHTED || w.len() == n));
         let (zero, one) = (_mm256_setzero_pd(), _mm256_set1_pd(1.0));
         let (half, top, vb) = (_mm256_set1_pd(0.5), _mm256_set1_pd(b - 0.5), _mm256_set1_pd(b));
-        let magic = _mm256_set1_pd(TWO52 - 0.5);
-        let (far, sign) = (_mm256_set1_pd(0.5 - 1e-6), _mm256_set1_pd(-0.0));
-        // bin k has its bits 2⁵² + k in `r`; its cell, copy 0, is k << (SHIFT + 5) bytes in
-        let (two52_bits, cell_shift) = (
-            _mm256_set1_epi64x(TWO52.to_bits() as i64),
-            _mm_cvtsi32_si128(SHIFT as i32 + 5),
-        );
+        let (magic, two52) = (_mm256_set1_pd(TWO52 - 0.5), _mm256_set1_pd(TWO52));
+        let (lo, hi) = (_mm256_set1_pd(1e-6), _mm256_set1_pd(1.0 - 1e-6));
+        // Sample j's cell: bin << (SHIFT + 5) bytes, plus 32 bytes × its copy j mod 2^SHIFT,
+        // that is (j mod 2^SHIFT rounded down to 4) + k for the k-th sample of a step.
+        let mask = (1usize << SHIFT) - 1;
         let cells = t.cells.as_mut_ptr().cast::<u8>();
-        // The smallest and largest confidence, outcome (and weight) seen.
-        let (mut lo, mut hi, mut w_lo) = (one, zero, one);
-        let mut offsets = [_mm256_setzero_si256(); STEPS];
+        let mut ok = _mm256_cmp_pd::<_CMP_EQ_OQ>(zero, zero);
+        let mut w_lo = one;
         let mut j = 0;
-        while j + BLOCK <= n {
-            // SAFETY: j + BLOCK <= n, the length of conf, acc and w; every offset is that of a
+        while j + 4 <= n {
+            // SAFETY: j + 4 <= n, the length of conf, acc and w; every offset is that of a
             // cell (each bin is at most `last`), and cells are 32-byte aligned.
             unsafe {
-                let (cp, ap) = (conf.as_ptr().add(j), acc.as_ptr().add(j));
-                let mut near = _mm256_setzero_pd();
-                for (s, o) in offsets.iter_mut().enumerate() {
-                    let p = _mm256_loadu_pd(cp.add(4 * s));
-                    let y = _mm256_loadu_pd(ap.add(4 * s));
-                    lo = _mm256_min_pd(lo, _mm256_min_pd(p, y));
-                    hi = _mm256_max_pd(hi, _mm256_max_pd(p, y));
-                    let x = _mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(p, vb), half), top);
-                    let r = _mm256_add_pd(x, magic);
-                    // x − (round(x − ½) + ½): within 1e-6 of ±½ when x is within 1e-6 of an
-                    // integer
-                    let d = _mm256_sub_pd(x, _mm256_sub_pd(r, magic));
-                    near = _mm256_or_pd(near, _mm256_cmp_pd::<_CMP_GT_OQ>(_mm256_andnot_pd(sign, d), far));
-                    *o = _mm256_sll_epi64(_mm256_sub_epi64(_mm256_castpd_si256(r), two52_bits), cell_shift);
-                }
-                if _mm256_movemask_pd(near) != 0 {
-                    for (s, o) in offsets.iter_mut().enumerate() {
-                        let p = _mm256_loadu_pd(cp.add(4 * s));
-                        let k = exact_bins(_mm256_srl_epi64(*o, cell_shift), p, e);
-                        *o = _mm256_sll_epi64(k, cell_shift);
-                    }
-                }
-                let wp = if WEIGHTED { w.as_ptr().add(j) } else { w.as_ptr() };
-                let o = offsets.as_ptr().cast::<u64>();
-                // sample j + 4s + k goes to copy (4s + k) mod 2^SHIFT (j is a multiple of 64):
-                // the steps go in pairs, so that every copy is a constant
-                for s in (0..STEPS).step_by(2) {
-                    let (a, b) = (4 * s, 4 * s + 4);
-                    let w_a = if WEIGHTED { wp.add(a) } else { wp };
-                    let w_b = if WEIGHTED { wp.add(b) } else { wp };
-                    add_step::<WEIGHTED, SHIFT, 0>(cells, o.add(a), cp.add(a), ap.add(a), w_a, &mut w_lo);
-                    add_step::<WEIGHTED, SHIFT, 4>(cells, o.add(b), cp.add(b), ap.add(b), w_b, &mut w_lo);
+                let p = _mm256_loadu_pd(conf.as_ptr().add(j));
+                let y = _mm256_loadu_pd(acc.as_ptr().add(j));
+                // min(p, y) is y and max(y, p) is p when p is NaN, and the other way round, so
+                // a NaN in either fails one of the two tests.
+                let in_unit = _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_min_pd(p, y), zero),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(_mm256_max_pd(y, p), one),
+                );
+                ok = _mm256_and_pd(ok, in_unit);
+                let x = _mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(p, vb), half), top);
+                let r = _mm256_add_pd(x, magic);
+                let frac = _mm256_sub_pd(x, _mm256_sub_pd(r, two52));
+                let near = _mm256_or_pd(
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(frac, lo),
+                    _mm256_cmp_pd::<_CMP_GT_OQ>(frac, hi),
+                );
+                let edgy = _mm256_movemask_pd(near);
+                let r = if edgy == 0 {
+                    r
+                } else {
+                    exact_bins(r, edgy, &conf[j..j + 4], b, e)
+                };
+                // The bins go to integer registers without a round trip through memory (a
+                // narrow load of a wide store is not forwarded).
+                let r = _mm256_castpd_si256(r);
+                let (r0, r1) = (_mm256_castsi256_si128(r), _mm256_extracti128_si256::<1>(r));
+                let bins = [
+                    _mm_cvtsi128_si64(r0),
+                    _mm_extract_epi64::<1>(r0),
+                    _mm_cvtsi128_si64(r1),
+                    _mm_extract_epi64::<1>(r1),
+                ];
+                let (pw, yw, wl, wh) = if WEIGHTED {
+                    let wv = _mm256_loadu_pd(w.as_ptr().add(j));
+                    w_lo = _mm256_min_pd(w_lo, wv);
+                    let (wl, wh) = (_mm256_unpacklo_pd(wv, one), _mm256_unpackhi_pd(wv, one));
+                    (_mm256_mul_pd(wv, p), _mm256_mul_pd(wv, y), wl, wh)
+                } else {
+                    (p, y, one, one)
+                };
+                // [w·p, w·y] pairs of samples 0 and 2 (lo), 1 and 3 (hi), completed with [w, 1].
+                let (pl, ph) = (_mm256_unpacklo_pd(pw, yw), _mm256_unpackhi_pd(pw, yw));
+                let v = [
+                    _mm256_permute2f128_pd::<0x20>(pl, wl),
+                    _mm256_permute2f128_pd::<0x20>(ph, wh),
+                    _mm256_permute2f128_pd::<0x31>(pl, wl),
+                    _mm256_permute2f128_pd::<0x31>(ph, wh),
+                ];
+                let base = cells.add((j & mask & !3) << 5);
+                for k in 0..4 {
+                    let bin = bins[k] as u32 as usize;
+                    let at = (bin << (SHIFT + 5)) + ((k & mask) << 5);
+                    let cell = base.add(at).cast::<f64>();
+                    _mm256_store_pd(cell, _mm256_add_pd(_mm256_load_pd(cell), v[k]));
                 }
             }
-            j += BLOCK;
+            j += 4;
         }
-        let lo = _mm256_min_pd(lo, w_lo);
-        let mut good = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GE_OQ>(lo, zero)) == 0xF
-            && _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LE_OQ>(hi, one)) == 0xF;
+        let mut good = _mm256_movemask_pd(_mm256_and_pd(ok, _mm256_cmp_pd::<_CMP_GE_OQ>(w_lo, zero))) == 0xF;
         for k in j..n {
             let (p, y) = (conf[k], acc[k]);
             let wk = if WEIGHTED { w[k] } else { 1.0 };
@@ -399,77 +408,22 @@ mod x86 {
         good
     }
 
-    /// Adds four samples, the first of copy `FIRST` mod 2^`SHIFT`, to the cells at byte offsets
-    /// `o[0..4]` (copy 0) of `cells`; with `WEIGHTED`, folds their weights into `w_lo`.
-    ///
-    /// # Safety
-    /// AVX2; four samples readable at `cp`, `ap` (and `wp`); the offsets those of cells.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    unsafe fn add_step<const WEIGHTED: bool, const SHIFT: u32, const FIRST: usize>(
-        cells: *mut u8,
-        o: *const u64,
-        cp: *const f64,
-        ap: *const f64,
-        wp: *const f64,
-        w_lo: &mut __m256d,
-    ) {
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            let one = _mm256_set1_pd(1.0);
-            let p = _mm256_loadu_pd(cp);
-            let y = _mm256_loadu_pd(ap);
-            let (pw, yw, wl, wh) = if WEIGHTED {
-                let wv = _mm256_loadu_pd(wp);
-                *w_lo = _mm256_min_pd(*w_lo, wv);
-                let (wl, wh) = (_mm256_unpacklo_pd(wv, one), _mm256_unpackhi_pd(wv, one));
-                (_mm256_mul_pd(wv, p), _mm256_mul_pd(wv, y), wl, wh)
-            } else {
-                (p, y, one, one)
-            };
-            // [w·p, w·y] pairs of samples 0 and 2 (lo), 1 and 3 (hi), completed with [w, 1].
-            let (pl, ph) = (_mm256_unpacklo_pd(pw, yw), _mm256_unpackhi_pd(pw, yw));
-            let v = [
-                _mm256_permute2f128_pd::<0x20>(pl, wl),
-                _mm256_permute2f128_pd::<0x20>(ph, wh),
-                _mm256_permute2f128_pd::<0x31>(pl, wl),
-                _mm256_permute2f128_pd::<0x31>(ph, wh),
-            ];
-            for (k, v) in v.into_iter().enumerate() {
-                let copy = (FIRST + k) & ((1 << SHIFT) - 1);
-                let cell = cells.add(*o.add(k) as usize + (copy << 5)).cast::<f64>();
-                _mm256_store_pd(cell, _mm256_add_pd(_mm256_load_pd(cell), v));
-            }
-        }
-    }
-
-    /// The bins `k` (each in [0, last]) of the confidences `p` moved to the exact rule's: one
-    /// down when p lies below edge k, one up when it reaches edge k + 1 (the rounded bin is never
-    /// off by more for p in [0, 1]), and never outside [0, last] whatever p is.
+    /// `r` with the bins (in its low bits) of the samples flagged in `edgy` set by the exact
+    /// rule.
     #[cold]
     #[inline(never)]
     #[target_feature(enable = "avx2")]
-    fn exact_bins(k: __m256i, p: __m256d, e: &[f64]) -> __m256i {
-        let last = _mm256_set1_epi64x(e.len() as i64 - 2);
-        let k = clamp_bins(k, last);
-        // SAFETY: every lane of k is in [0, e.len() − 2], so k and k + 1 index `e`.
-        let (at, next) = unsafe {
-            (
-                _mm256_i64gather_pd::<8>(e.as_ptr(), k),
-                _mm256_i64gather_pd::<8>(e.as_ptr().add(1), k),
-            )
-        };
-        // the masks are −1 where true
-        let below = _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_LT_OQ>(p, at));
-        let above = _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_GE_OQ>(p, next));
-        clamp_bins(_mm256_add_epi64(_mm256_sub_epi64(k, above), below), last)
-    }
-
-    /// Each lane of `k` clamped to [0, `last`].
-    #[target_feature(enable = "avx2")]
-    fn clamp_bins(k: __m256i, last: __m256i) -> __m256i {
-        let k = _mm256_blendv_epi8(k, last, _mm256_cmpgt_epi64(k, last));
-        _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_setzero_si256(), k), k)
+    fn exact_bins(r: __m256d, mut edgy: i32, p: &[f64], b: f64, e: &[f64]) -> __m256d {
+        let mut bins = [0i64; 4];
+        // SAFETY: `bins` holds 4 lanes of 64 bits.
+        unsafe { _mm256_storeu_si256(bins.as_mut_ptr().cast(), _mm256_castpd_si256(r)) };
+        while edgy != 0 {
+            let k = edgy.trailing_zeros() as usize;
+            bins[k] = uniform_bin_by_edges(p[k], b, e.len() - 2, e) as i64;
+            edgy &= edgy - 1;
+        }
+        // SAFETY: as above.
+        _mm256_castsi256_pd(unsafe { _mm256_loadu_si256(bins.as_ptr().cast()) })
     }
 }
 
