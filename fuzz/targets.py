@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 
@@ -115,10 +116,14 @@ def fuzz_load(data: bytes) -> None:
         os.unlink(path)
 
 
+# An int key as vLLM writes one; "--7" or "²" are left as strings (int() would refuse them).
+_TOKEN_ID = re.compile(r"-?[0-9]{1,19}")
+
+
 def _int_keys(value: object) -> object:
     """vLLM's per-position dicts are keyed by token id: JSON's string keys back to ints."""
     if isinstance(value, dict):
-        return {int(k) if k.lstrip("-").isdigit() and len(k) < 20 else k: _int_keys(v) for k, v in value.items()}
+        return {int(k) if _TOKEN_ID.fullmatch(k) else k: _int_keys(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_int_keys(v) for v in value]
     return value
