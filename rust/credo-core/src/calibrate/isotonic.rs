@@ -294,7 +294,7 @@ pub fn fit_with_fingerprint(
     // Unweighted 0/1 targets (labels): PAVA over pairs of label runs, in integers.
     let binary = w.is_none() && sy.binary && n < BINARY_MAX;
     let pava = if sx.sorted && binary {
-        let feed = |p: &mut Pava, r: Range<usize>| p.run_binary(r, |i| x[i], |i| y[i] == 1.0, res);
+        let feed = |p: &mut Pava, r: Range<usize>| p.run_binary(r, |i| x[i], (y, |v: &f64| *v == 1.0), res);
         solve((n, |i| x[i]), feed, increasing, res)
     } else if sx.sorted {
         // Already in x order (the common case for presorted data): no copy, no sort. Within a
@@ -340,7 +340,7 @@ fn pava_samples<S: Sample>(samples: &[S], increasing: bool, resolution: f64, bin
     let x = |i: usize| samples[i].x();
     let feed = |p: &mut Pava, r: Range<usize>| {
         if binary {
-            p.run_binary(r, x, |i| samples[i].xyw().1 == 1.0, resolution);
+            p.run_binary(r, x, (samples, |s: &S| s.xyw().1 == 1.0), resolution);
         } else {
             p.run(samples[r].iter().map(S::xyw), Some(resolution));
         }
