@@ -735,13 +735,28 @@ impl Body<'_> {
         }
         // Servers write every entry of a body in one layout: the first entry's is expected of all
         // (an entry in another still reads, by the general one-step reading).
+        self.by_layout(
+            start,
+            TopEntries {
+                kernels,
+                want_token,
+                take,
+            },
+        )
+    }
+
+    /// `reading` in the layout of the entry under the cursor: `json.dumps`'s separators when
+    /// byte 9 of its `{"token": "` is the space after the colon, else the compact one. On
+    /// `false` the cursor goes back to `restore`.
+    #[inline(always)]
+    fn by_layout(&mut self, restore: usize, reading: impl InLayout) -> bool {
         let read = if self.b.get(self.pos + 9) == Some(&b' ') {
-            self.plain_top_entries::<true, S>(kernels, want_token, take)
+            reading.read::<true>(self)
         } else {
-            self.plain_top_entries::<false, S>(kernels, want_token, take)
+            reading.read::<false>(self)
         };
         if !read {
-            self.pos = start;
+            self.pos = restore;
         }
         read
     }
@@ -815,16 +830,13 @@ impl Body<'_> {
         chosen: impl FnOnce(Option<Span>, f64) -> bool,
         top: impl FnMut(Option<Span>, f64) -> bool,
     ) -> bool {
-        let start = self.pos;
-        let read = if self.b.get(start + 9) == Some(&b' ') {
-            self.content_entry_in_layout::<true, S>(kernels, want_token, chosen, top)
-        } else {
-            self.content_entry_in_layout::<false, S>(kernels, want_token, chosen, top)
+        let reading = ContentEntry {
+            kernels,
+            want_token,
+            chosen,
+            top,
         };
-        if !read {
-            self.pos = start;
-        }
-        read
+        self.by_layout(self.pos, reading)
     }
 
     /// A `content` entry in the layout `SPACED` says: its head ([`Scan::entry_head`]), then
@@ -1016,6 +1028,44 @@ pub(super) fn string_end<S: Scan>(b: &[u8], start: usize, kernels: S) -> Result<
             }
             Some(_) => return Err((i, "a control character inside a string")),
         }
+    }
+}
+
+/// A reading instanced for each of the two layouts servers write ([`Body::by_layout`] picks
+/// one). A trait rather than closures: its `#[inline(always)]` instances inline into the AVX2
+/// entry points, where a closure, compiled without AVX2, would call every kernel out of line.
+trait InLayout {
+    fn read<const SPACED: bool>(self, body: &mut Body<'_>) -> bool;
+}
+
+/// [`Body::plain_top_entries`]'s arguments.
+struct TopEntries<S, F> {
+    kernels: S,
+    want_token: bool,
+    take: F,
+}
+
+impl<S: Scan, F: FnMut(Option<Span>, f64) -> bool> InLayout for TopEntries<S, F> {
+    #[inline(always)]
+    fn read<const SPACED: bool>(self, body: &mut Body<'_>) -> bool {
+        body.plain_top_entries::<SPACED, S>(self.kernels, self.want_token, self.take)
+    }
+}
+
+/// [`Body::content_entry_in_layout`]'s arguments.
+struct ContentEntry<S, C, F> {
+    kernels: S,
+    want_token: bool,
+    chosen: C,
+    top: F,
+}
+
+impl<S: Scan, C: FnOnce(Option<Span>, f64) -> bool, F: FnMut(Option<Span>, f64) -> bool> InLayout
+    for ContentEntry<S, C, F>
+{
+    #[inline(always)]
+    fn read<const SPACED: bool>(self, body: &mut Body<'_>) -> bool {
+        body.content_entry_in_layout::<SPACED, S>(self.kernels, self.want_token, self.chosen, self.top)
     }
 }
 
