@@ -1,7 +1,7 @@
 //! Bindings of `credo_core::formats`: a response body (bytes, str, or a buffer) read by the core's
 //! scanner, and dicts / SDK objects walked by the same core reader through [`PyNode`].
 
-use credo_core::formats::{self, json::Span, Kind, Logprobs, Node, ReadError, ReadOptions};
+use credo_core::formats::{self, json::Span, Kind, Logprobs, Node, ReadError, ReadOptions, TakeTop};
 use credo_core::signals::TopkPolicy;
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
@@ -211,7 +211,7 @@ impl<'py> Node for PyNode<'py> {
     /// A list of entries (dicts, or the SDK's objects) that hold a `token` string and a float
     /// `logprob`, read with two dict lookups each; any other entry (a missing or null member, an
     /// integer logprob, a tuple) leaves it to the general walk, which reads the same values.
-    fn plain_top_list(&mut self, want_token: bool, mut take: impl FnMut(Option<Self::Text>, f64) -> bool) -> bool {
+    fn plain_top_list(&mut self, want_token: bool, mut take: impl TakeTop<Self::Text>) -> bool {
         let Ok(list) = self.obj.cast::<PyList>() else {
             return false;
         };
@@ -227,7 +227,7 @@ impl<'py> Node for PyNode<'py> {
             let Ok(lp) = lp.cast::<PyFloat>() else {
                 return false;
             };
-            if !t.is_instance_of::<PyString>() || !take(want_token.then_some(t), lp.value()) {
+            if !t.is_instance_of::<PyString>() || !take.take(want_token.then_some(t), lp.value()) {
                 return false;
             }
         }

@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 
 use super::scan::{self, Scan};
-use super::{number, Kind, Node, ReadError};
+use super::{number, Kind, Node, ReadError, TakeTop};
 use crate::simd::SimdLevel;
 
 /// Deepest nesting of arrays and objects accepted (Python's `json` recursion limit is about 1000
@@ -603,7 +603,7 @@ impl Node for Body<'_> {
         Ok(())
     }
 
-    fn plain_top_list(&mut self, want_token: bool, take: impl FnMut(Option<Span>, f64) -> bool) -> bool {
+    fn plain_top_list(&mut self, want_token: bool, take: impl TakeTop<Span>) -> bool {
         // The list, its entries and their `bytes` nest three levels below the cursor.
         if !self.shortcuts || self.peek() != b'[' || self.depth + 3 > MAX_DEPTH {
             return false;
@@ -620,7 +620,7 @@ impl Node for Body<'_> {
         &mut self,
         want_token: bool,
         chosen: impl FnOnce(Option<Span>, f64) -> bool,
-        top: impl FnMut(Option<Span>, f64) -> bool,
+        top: impl TakeTop<Span>,
     ) -> bool {
         // The entry, its list, the list's entries and their `bytes` nest four levels below the
         // cursor.
@@ -720,12 +720,7 @@ impl Node for Body<'_> {
 impl Body<'_> {
     /// [`Node::plain_top_list`] with `kernels` (the cursor on the list's `[`, the depth checked).
     #[inline(always)]
-    fn plain_top_list_with<S: Scan>(
-        &mut self,
-        kernels: S,
-        want_token: bool,
-        take: impl FnMut(Option<Span>, f64) -> bool,
-    ) -> bool {
+    fn plain_top_list_with<S: Scan>(&mut self, kernels: S, want_token: bool, take: impl TakeTop<Span>) -> bool {
         let start = self.pos;
         self.pos += 1;
         self.ws();
@@ -771,7 +766,7 @@ impl Body<'_> {
         &mut self,
         kernels: S,
         want_token: bool,
-        mut take: impl FnMut(Option<Span>, f64) -> bool,
+        mut take: impl TakeTop<Span>,
     ) -> bool {
         let b = self.b;
         let mut i = self.pos;
@@ -790,7 +785,7 @@ impl Body<'_> {
                     read
                 }
             };
-            if !take(want_token.then_some(token), lp) {
+            if !take.take(want_token.then_some(token), lp) {
                 return false;
             }
             let next = if SPACED { lit(b, i, b", {") } else { lit(b, i, b",{") };
@@ -828,7 +823,7 @@ impl Body<'_> {
         kernels: S,
         want_token: bool,
         chosen: impl FnOnce(Option<Span>, f64) -> bool,
-        top: impl FnMut(Option<Span>, f64) -> bool,
+        top: impl TakeTop<Span>,
     ) -> bool {
         let reading = ContentEntry {
             kernels,
@@ -848,7 +843,7 @@ impl Body<'_> {
         kernels: S,
         want_token: bool,
         chosen: impl FnOnce(Option<Span>, f64) -> bool,
-        top: impl FnMut(Option<Span>, f64) -> bool,
+        top: impl TakeTop<Span>,
     ) -> bool {
         let b = self.b;
         let Some((token, lp, i)) = kernels.entry_head::<SPACED>(b, self.pos) else {
@@ -880,7 +875,7 @@ impl Body<'_> {
         &mut self,
         want_token: bool,
         chosen: impl FnOnce(Option<Span>, f64) -> bool,
-        top: impl FnMut(Option<Span>, f64) -> bool,
+        top: impl TakeTop<Span>,
     ) -> bool {
         // SAFETY: the caller checked AVX2.
         let kernels = unsafe { scan::Avx2::assume() };
@@ -893,7 +888,7 @@ impl Body<'_> {
     /// The CPU runs AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn plain_top_list_avx2(&mut self, want_token: bool, take: impl FnMut(Option<Span>, f64) -> bool) -> bool {
+    unsafe fn plain_top_list_avx2(&mut self, want_token: bool, take: impl TakeTop<Span>) -> bool {
         // SAFETY: the caller checked AVX2.
         let kernels = unsafe { scan::Avx2::assume() };
         self.plain_top_list_with(kernels, want_token, take)
@@ -1045,7 +1040,7 @@ struct TopEntries<S, F> {
     take: F,
 }
 
-impl<S: Scan, F: FnMut(Option<Span>, f64) -> bool> InLayout for TopEntries<S, F> {
+impl<S: Scan, F: TakeTop<Span>> InLayout for TopEntries<S, F> {
     #[inline(always)]
     fn read<const SPACED: bool>(self, body: &mut Body<'_>) -> bool {
         body.plain_top_entries::<SPACED, S>(self.kernels, self.want_token, self.take)
@@ -1060,9 +1055,7 @@ struct ContentEntry<S, C, F> {
     top: F,
 }
 
-impl<S: Scan, C: FnOnce(Option<Span>, f64) -> bool, F: FnMut(Option<Span>, f64) -> bool> InLayout
-    for ContentEntry<S, C, F>
-{
+impl<S: Scan, C: FnOnce(Option<Span>, f64) -> bool, F: TakeTop<Span>> InLayout for ContentEntry<S, C, F> {
     #[inline(always)]
     fn read<const SPACED: bool>(self, body: &mut Body<'_>) -> bool {
         body.content_entry_in_layout::<SPACED, S>(self.kernels, self.want_token, self.chosen, self.top)

@@ -2,7 +2,7 @@
 //! Gemini), generic over [`Node`], and the rows they build.
 
 use super::json::{Body, Span};
-use super::{Kind, Node, ReadError, ReadErrorKind};
+use super::{Kind, Node, ReadError, ReadErrorKind, TakeTop};
 use crate::error::{CredoError, Result};
 use crate::signals::{TopkLogprobs, TopkResponse};
 
@@ -180,6 +180,23 @@ fn kept(x: f64) -> Option<f64> {
         Some(f64::NAN)
     } else {
         Some(x)
+    }
+}
+
+/// The one-step readings' top entries into the current row while their logprobs are valid
+/// ([`kept`]): a type of its own, held inline by the readings' loops ([`TakeTop`]).
+struct KeptInRow<'r, T>(&'r mut Rows<T>);
+
+impl<T: Clone> TakeTop<T> for KeptInRow<'_, T> {
+    #[inline(always)]
+    fn take(&mut self, token: Option<T>, lp: f64) -> bool {
+        match kept(lp) {
+            Some(lp) => {
+                self.0.entry(token, lp);
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -567,7 +584,6 @@ impl<T: Clone> Walk<T> {
             decisive: true,
             ..Entry::default()
         };
-        let rows = &mut self.rows;
         let chosen = |tok, lp| match kept(lp) {
             Some(lp) => {
                 entry.token = tok;
@@ -576,14 +592,7 @@ impl<T: Clone> Walk<T> {
             }
             None => false,
         };
-        let top = |tok, lp| match kept(lp) {
-            Some(lp) => {
-                rows.entry(tok, lp);
-                true
-            }
-            None => false,
-        };
-        if node.plain_content_entry(want, chosen, top) {
+        if node.plain_content_entry(want, chosen, KeptInRow(&mut self.rows)) {
             self.end_entry(entry);
             return true;
         }
@@ -620,15 +629,7 @@ impl<T: Clone> Walk<T> {
                 // The whole list in one pass while its entries are plain and their logprobs
                 // valid; else the entries taken are dropped and the walk below reads it.
                 let want = self.rows.want_tokens;
-                let rows = &mut self.rows;
-                let take = |tok, lp| match kept(lp) {
-                    Some(lp) => {
-                        rows.entry(tok, lp);
-                        true
-                    }
-                    None => false,
-                };
-                if v.plain_top_list(want, take) {
+                if v.plain_top_list(want, KeptInRow(&mut self.rows)) {
                     return Ok(());
                 }
                 self.rows.truncate_row(start);
@@ -1350,7 +1351,7 @@ mod shortcut_tests {
                 chosen = Some((t, lp.to_bits()));
                 true
             },
-            |t, lp| {
+            |t, lp: f64| {
                 top.push((t, lp.to_bits()));
                 true
             },

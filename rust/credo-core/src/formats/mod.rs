@@ -51,6 +51,22 @@ impl Kind {
     }
 }
 
+/// Where a one-step reading ([`Node::plain_top_list`], [`Node::plain_content_entry`]) hands
+/// each top entry: its token (when wanted) and its logprob as written; `false` refuses it. Any
+/// `FnMut` is one. A reader's own type with an `#[inline(always)]` method is held inline by the
+/// AVX2 loops, where LLVM leaves a closure called from several of their places out of line (a
+/// call, and the token passed through memory, per entry).
+pub trait TakeTop<T> {
+    fn take(&mut self, token: Option<T>, lp: f64) -> bool;
+}
+
+impl<T, F: FnMut(Option<T>, f64) -> bool> TakeTop<T> for F {
+    #[inline(always)]
+    fn take(&mut self, token: Option<T>, lp: f64) -> bool {
+        self(token, lp)
+    }
+}
+
 /// A cursor on one value of a response, however it is held. Each method consumes the value under
 /// the cursor; `fields` and `items` hand their callback the cursor on each member in turn (a
 /// member the callback does not consume is skipped).
@@ -92,7 +108,7 @@ pub trait Node {
     /// one. `true` when the list was read to its end; `false`, the cursor unmoved, at the first
     /// entry not plain or refused (what `take` got before is the caller's to drop). The default
     /// is always `false`.
-    fn plain_top_list(&mut self, want_token: bool, take: impl FnMut(Option<Self::Text>, f64) -> bool) -> bool
+    fn plain_top_list(&mut self, want_token: bool, take: impl TakeTop<Self::Text>) -> bool
     where
         Self: Sized,
     {
@@ -110,7 +126,7 @@ pub trait Node {
         &mut self,
         want_token: bool,
         chosen: impl FnOnce(Option<Self::Text>, f64) -> bool,
-        top: impl FnMut(Option<Self::Text>, f64) -> bool,
+        top: impl TakeTop<Self::Text>,
     ) -> bool
     where
         Self: Sized,
