@@ -615,16 +615,19 @@ const KEEP_BYTES: usize = 24 << 20;
 /// The first level's buckets, 2^HIGH_BITS, for inputs whose second-level buckets then get
 /// between MIN_LOW_BITS and MAX_LOW_BITS key bits (about as many records): from 2⁹ records of a
 /// bucket (4 kB, its 2⁹ counts and the scatter's copy in L1; measured at 10⁵ against 2¹¹:
-/// whole fit 1.29 ms against 1.37 ms) to 2¹² (16 kB counts and 32 kB records, in L1/L2; 10⁶).
+/// whole fit 1.29 ms against 1.37 ms) to 2¹⁰ (8 kB of records, 4 kB of counts and keys, 8 kB
+/// copy: in L1). At 10⁶, 2¹⁰ × 2¹⁰ buckets instead of 2⁸ × 2¹² (whose second level, 94 kB,
+/// spilled to L2): 13.4 ms against 14.4 ms CPU per fit (medians, 1 thread).
 const HIGH_BITS: u32 = 8;
 const MIN_LOW_BITS: u32 = 9;
-const MAX_LOW_BITS: u32 = 12;
+const MAX_LOW_BITS: u32 = 10;
 /// Inputs of up to 2^ONE_LEVEL_BITS samples are sorted with one level of buckets (measured:
 /// at 3·10⁴ one level is faster, at 6·10⁴ and 10⁵ two levels are).
 const ONE_LEVEL_BITS: u32 = 15;
-/// The most first-level buckets, 2¹¹: the scatter keeps one write line open per bucket (128 kB,
-/// in L2); beyond, the second level takes more bits.
-const MAX_HIGH_BITS: u32 = 11;
+/// The most first-level buckets, 2¹⁰: the scatter keeps one write line open per bucket (64 kB,
+/// in L2); beyond, the second level takes more bits. (2¹¹ at 2·10⁶: 29-33 ms against 27-28 ms
+/// with 2⁹ per fit; 2¹⁰ there: 26-27 ms. At 10⁷, 2¹⁰ against 2¹¹: 220-233 ms against 231-244.)
+const MAX_HIGH_BITS: u32 = 10;
 /// Contiguous bucket ranges finished in parallel for large inputs.
 const FINISH_PARTS: usize = 8;
 /// Input chunks of the parallel first-level scatter (fixed, so the layout never depends on the
