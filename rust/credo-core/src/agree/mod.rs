@@ -394,7 +394,11 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
     tok_spans.clear();
     let tokenised = matches!(cfg.method, Method::Jaccard { .. } | Method::RougeL { .. });
     let as_set = matches!(cfg.method, Method::Jaccard { .. });
-    if cfg.method.needs_text() {
+    // Exact grouping of the usual handful of answers in one pass, without per-answer spans.
+    let fused = matches!(cfg.method, Method::Exact) && n <= 64;
+    if fused {
+        exact_fused(q.answers, &cfg.normalize, text, scratch, spans, hashes, firsts, labels);
+    } else if cfg.method.needs_text() {
         // Sampled answers often repeat verbatim: normalise each distinct raw answer once (for the
         // usual handful of samples; long lists skip the quadratic look-up). `src[j]` is the first
         // answer equal to answer j.
@@ -428,6 +432,7 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
     }
     let sim = Pairwise::new(q, cfg.method, text, spans, tokens, tok_spans);
     match (cfg.method, cfg.linkage) {
+        (Method::Exact, _) if fused => {}
         (Method::Exact, _) => exact_labels(text, spans, src, labels, hashes, firsts),
         (_, Linkage::Greedy) if cfg.method.needs_text() => {
             // Greedy linkage over the distinct answers (each compared with the first members of
@@ -488,6 +493,51 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
     Ok(out)
 }
 
+/// Exact agreement of a few answers (up to 64) into `labels`, in one pass: a verbatim repeat of
+/// an earlier answer takes its label (`firsts` holds the distinct raw answers); any other answer
+/// is normalised into `text` and compared with each cluster's normalised text (`spans`, with its
+/// hash in `hashes`), by hash first; a new cluster keeps its text, an old one's is dropped.
+/// Same labels as normalising every answer and then grouping ([`exact_labels`]).
+#[allow(clippy::too_many_arguments)]
+fn exact_fused(
+    answers: &[&str],
+    opts: &NormalizeOptions,
+    text: &mut String,
+    scratch: &mut Scratch,
+    spans: &mut Vec<(usize, usize)>,
+    hashes: &mut Vec<u64>,
+    firsts: &mut Vec<usize>,
+    labels: &mut Vec<usize>,
+) {
+    labels.clear();
+    firsts.clear();
+    hashes.clear();
+    spans.clear();
+    for (j, a) in answers.iter().enumerate() {
+        if let Some(&i) = firsts.iter().find(|&&i| answers[i] == *a) {
+            labels.push(labels[i]);
+            continue;
+        }
+        firsts.push(j);
+        let start = text.len();
+        normalize::normalize_append_tokens(a, opts, text, scratch, None);
+        let s = &text[start..];
+        let h = similarity::token_hash(s);
+        let found = (0..hashes.len()).find(|&c| hashes[c] == h && &text[spans[c].0..spans[c].1] == s);
+        match found {
+            Some(c) => {
+                text.truncate(start);
+                labels.push(c);
+            }
+            None => {
+                labels.push(hashes.len());
+                hashes.push(h);
+                spans.push((start, text.len()));
+            }
+        }
+    }
+}
+
 /// Sorts and de-duplicates `v[from..]` in place (one answer's token set, at the end of the flat
 /// token buffer).
 fn sort_dedup_tail(v: &mut Vec<u64>, from: usize) {
@@ -542,6 +592,58 @@ mod tests {
         let num = agree(&q, &cfg(Method::Numeric { tolerance: 1e-6 })).unwrap();
         assert_eq!(num.labels, vec![0, 0, 0, 1, 0]);
         assert!((num.eigval_laplacian - 2.0).abs() < 1e-9);
+    }
+
+    /// The one-pass exact grouping gives the labels of normalising each answer and numbering
+    /// the distinct normalised strings in order of first appearance (repeats, near-repeats that
+    /// normalise alike, hash-equal look-ups, more than 64 answers through the general path).
+    #[test]
+    fn exact_labels_are_those_of_the_normalised_strings() {
+        let pool = [
+            "Paris",
+            "paris!",
+            "The Paris",
+            "Rome",
+            "rome",
+            "42",
+            "42.0",
+            "a",
+            "",
+            "the",
+            "Paris ",
+            "x y",
+        ];
+        let mut seed = 12_345u64;
+        for case in 0..3000 {
+            let n = 1 + case % 70;
+            let answers: Vec<&str> = (0..n)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    pool[(seed >> 33) as usize % pool.len()]
+                })
+                .collect();
+            let normalised: Vec<String> = answers
+                .iter()
+                .map(|a| normalize(a, &NormalizeOptions::default()))
+                .collect();
+            let mut want = Vec::new();
+            for (j, s) in normalised.iter().enumerate() {
+                let first = normalised.iter().position(|t| t == s).unwrap_or(j);
+                let label = if first == j {
+                    want.iter().max().map_or(0, |&m: &usize| m + 1)
+                } else {
+                    want[first]
+                };
+                want.push(label);
+            }
+            let q = Question {
+                answers: &answers,
+                ..Default::default()
+            };
+            assert_eq!(agree(&q, &cfg(Method::Exact)).unwrap().labels, want, "{answers:?}");
+        }
     }
 
     #[test]

@@ -170,9 +170,9 @@ pub(super) fn normalize_append_tokens_at(
     #[cfg(target_arch = "x86_64")]
     if opts.whitespace && level >= SimdLevel::Avx2 && super::normalize_avx2::bit_ops() {
         let table = &ASCII_TABLES[usize::from(opts.punctuation) * 2 + usize::from(opts.lowercase)];
-        // SAFETY: the level is supported, so the CPU runs AVX2, and `bit_ops` checked BMI1, BMI2
-        // and LZCNT; the shortcut appends only ASCII
-        // bytes (it declines non-ASCII text, appending nothing), so `out` stays UTF-8.
+        // SAFETY: the level is supported, so the CPU runs AVX2, and `bit_ops` checked BMI1, BMI2,
+        // LZCNT and POPCNT; the shortcut appends only ASCII bytes (it declines non-ASCII text,
+        // appending nothing), so `out` stays UTF-8.
         let done = unsafe {
             super::normalize_avx2::normalize_ascii(
                 text.as_bytes(),
@@ -188,6 +188,19 @@ pub(super) fn normalize_append_tokens_at(
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = level;
+    normalize_append_scalar(text, opts, out, scratch, tokens);
+}
+
+/// [`normalize_append_tokens_at`] without the AVX2 shortcut: kept out of line, so that the
+/// shortcut's caller (once per answer) saves and restores only the registers the shortcut needs.
+#[inline(never)]
+fn normalize_append_scalar(
+    text: &str,
+    opts: &NormalizeOptions,
+    out: &mut String,
+    scratch: &mut Scratch,
+    tokens: Option<&mut Vec<u64>>,
+) {
     // Shortcut (most answers): ASCII is NFKC-stable, so one pass over its bytes does every step.
     if opts.whitespace && text.is_ascii() {
         let table = &ASCII_TABLES[usize::from(opts.punctuation) * 2 + usize::from(opts.lowercase)];
@@ -728,6 +741,84 @@ mod tests {
                     "{text:?} {opts:?}"
                 );
             }
+        }
+    }
+
+    /// Text the AVX2 shortcut packs without a word loop when no hashes are asked for: words
+    /// without digits or punctuation inside them (punctuation around them, articles, near
+    /// articles, every whitespace), at lengths on both sides of 32 and 64 bytes.
+    #[test]
+    fn avx2_packed_words_match_scalar() {
+        if !SimdLevel::Avx2.supported() {
+            return;
+        }
+        let words = [
+            "a",
+            "an",
+            "the",
+            "A",
+            "An",
+            "THE",
+            "The",
+            "at",
+            "and",
+            "then",
+            "th",
+            "he",
+            "n",
+            "e",
+            "ann",
+            "they",
+            "tthe",
+            "thee",
+            "aan",
+            "(a)",
+            "\"the\"",
+            "an!",
+            "...",
+            "!",
+            "paris",
+            "Eiffel",
+            "tower",
+            "x",
+            "--the",
+            "a--",
+            "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
+            "\u{1}",
+            "\u{7f}",
+        ];
+        let spaces = [" ", "  ", "\t", "\n", "\u{b}", "\u{c}", "\r", " \r\n "];
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..20_000 {
+            let target = (next() % 140) as usize;
+            let mut text = String::new();
+            if next() % 4 == 0 {
+                text.push_str(spaces[(next() % 8) as usize]);
+            }
+            while text.len() < target {
+                text.push_str(words[(next() % words.len() as u64) as usize]);
+                text.push_str(spaces[(next() % 8) as usize]);
+            }
+            let bits = case % 16;
+            let opts = NormalizeOptions {
+                lowercase: bits & 1 == 0,
+                punctuation: bits & 2 == 0,
+                articles: bits & 4 == 0,
+                numbers: bits & 8 == 0,
+                ..NormalizeOptions::default()
+            };
+            let run = |level: SimdLevel| {
+                let mut out = String::from(if case % 3 == 0 { "" } else { "prefix" });
+                normalize_append_tokens_at(level, &text, &opts, &mut out, &mut Scratch::default(), None);
+                out
+            };
+            assert_eq!(run(SimdLevel::Avx2), run(SimdLevel::Scalar), "{text:?} {opts:?}");
         }
     }
 
