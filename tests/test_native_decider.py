@@ -377,6 +377,33 @@ def test_request_arguments_in_every_form_decide_as_the_python_path(models):
             _python_path(models[0], policy, top, chosen, req)
 
 
+def test_arrays_in_any_layout_decide_as_the_python_path(models):
+    """Arrays the native call does not read in place (lists, Fortran order, a strided view, other
+    dtypes) are converted as the Python path converts them: the same decisions; and a request
+    whose arrays the native call reads in place but whose arguments are not in their common form
+    (a numpy float, a str subclass as domain) decides the same too."""
+    policy = credo.Policy({"domains": {"general": {}, "medical": {"stakes": "high"}}})
+    native = compile(models[1], policy)
+    top, chosen = _random_top(np.random.default_rng(8), 40, 6)
+    wide = np.repeat(top, 2, axis=1)
+    for t, c in [
+        (top.tolist(), chosen.tolist()),
+        (np.asfortranarray(top), chosen),
+        (wide[:, ::2], chosen),
+        (top, chosen.astype(np.float32)),
+        (top.astype(np.float16), chosen),
+        (top[::-1], chosen[::-1]),
+    ]:
+        for req in [{}, {"domain": "medical", "coverage": 0.5}, {"coverage": np.float64(0.5)}]:
+            _same(native.decide(t, c, **req), _python_path(models[1], policy, t, c, req))
+
+    class Name(str):
+        pass
+
+    req = {"domain": Name("medical")}
+    _same(native.decide(top, chosen, **req), _python_path(models[1], policy, top, chosen, req))
+
+
 def _recordings_module():
     path = Path(__file__).resolve().parents[1] / "examples" / "serving" / "recordings.py"
     spec = importlib.util.spec_from_file_location("credo_example_recordings_native", path)

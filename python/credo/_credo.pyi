@@ -852,8 +852,32 @@ class NativeDecision:
         domains: Sequence[_DomainRules],
         words: Callable[[int, int, float, int, int, float], dict[str, Any]],
         decision: type[Decision],
+        names: Sequence[str],
+        default_domain: str,
         vocab_size: int | None = None,
     ) -> Self: ...
+    def try_decide(
+        self,
+        top_logprobs: object,
+        chosen_logprob: object,
+        domain: object,
+        coverage: object,
+        repetition: object,
+        attempt: object,
+        retrieval_available: object,
+        checks_done: object,
+    ) -> Decision | Outcome | None: ...
+    def try_decide_body(
+        self,
+        body: object,
+        choice: object,
+        domain: object,
+        coverage: object,
+        repetition: object,
+        attempt: object,
+        retrieval_available: object,
+        checks_done: object,
+    ) -> Decision | Outcome | None: ...
     def decide(
         self,
         top_logprobs: npt.NDArray[np.float64] | npt.NDArray[np.float32],

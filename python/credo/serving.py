@@ -142,7 +142,17 @@ class NativeDecider:
         names, domains = policy._native_rules()
         words = policy._native_words()
         self._native = _credo.NativeDecision(
-            features, coef, intercept, to_logit, calibrator, domains, words, Decision, vocab_size=vocab_size
+            features,
+            coef,
+            intercept,
+            to_logit,
+            calibrator,
+            domains,
+            words,
+            Decision,
+            names,
+            policy.default_domain,
+            vocab_size=vocab_size,
         )
         self._index = {name: i for i, name in enumerate(names)}
         self._default = policy.default_domain
@@ -152,28 +162,6 @@ class NativeDecider:
 
     def __repr__(self) -> str:
         return f"NativeDecider(features={list(self.model.features_)}, policy={self.policy!r})"
-
-    def _plain(
-        self, domain: Any, coverage: Any, repetition: Any, attempt: Any, retrieval_available: Any, checks_done: Any
-    ) -> int:
-        """The domain's index when the request's arguments are in their common form — a
-        configured domain's name or None, a float in [0, 1] or None, an int in [0, 2⁶⁴), a bool,
-        no checks done — else −1 (then :meth:`_request` checks them as ``Policy.decide`` does)."""
-        if domain is None:
-            domain = self._default
-        elif domain.__class__ is not str:
-            return -1
-        if (
-            (coverage is None or (coverage.__class__ is float and 0.0 <= coverage <= 1.0))
-            and (repetition is None or (repetition.__class__ is float and 0.0 <= repetition <= 1.0))
-            and attempt.__class__ is int
-            and 0 <= attempt <= _U64_MAX
-            and (retrieval_available is True or retrieval_available is False)
-            and checks_done.__class__ is tuple
-            and not checks_done
-        ):
-            return self._index.get(domain, -1)
-        return -1
 
     def _request(
         self, domain: Any, coverage: Any, repetition: Any, attempt: Any, retrieval_available: Any, checks_done: Any
@@ -218,35 +206,22 @@ class NativeDecider:
     ) -> Decision:
         """The decision from one response's top-k logprobs ``[T, k]`` and chosen logprobs
         ``[T]`` (as :func:`credo.formats.from_openai` gives them)."""
-        # The common request (see _plain) straight to the native call: a request's Python steps
-        # are a fair share of a native decision, and all of them hold the GIL.
-        index = self._plain(domain, coverage, repetition, attempt, retrieval_available, checks_done)
-        if index >= 0 and risk is None and verifier is None:
-            try:
-                outcome = self._native.decide(
-                    top_logprobs, chosen_logprob, index, coverage, repetition, attempt, retrieval_available, 0
-                )
-            except CredoError:
-                raise
-            except (TypeError, ValueError):  # not in the kernel's layout: the full path converts
-                pass
-            else:
-                if outcome.__class__ is Decision:
-                    return outcome
-                args = (index, coverage, repetition, attempt, retrieval_available, 0)
-                return self._done(outcome, self._default if domain is None else domain, args, domain, None, None)
+        outcome = None
+        if risk is None and verifier is None:
+            # The common request — arrays in the kernel's layout, the request's arguments in their
+            # common form — is read and decided in one native call, which answers None for
+            # anything else: every step here holds the GIL, a fair share of a native decision.
+            outcome = self._native.try_decide(
+                top_logprobs, chosen_logprob, domain, coverage, repetition, attempt, retrieval_available, checks_done
+            )
+            if outcome.__class__ is Decision:
+                return outcome
         name, args = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
-        try:
-            outcome = self._native.decide(top_logprobs, chosen_logprob, *args)
-        except CredoError:
-            raise
-        except (TypeError, ValueError):  # not in the kernel's layout: convert, or the documented error
+        if outcome is None:
             from credo.signals import _topk_arrays
 
-            top, chosen = _topk_arrays(top_logprobs, chosen_logprob, "")
+            top, chosen = _topk_arrays(top_logprobs, chosen_logprob, "")  # converted, or the documented error
             outcome = self._native.decide(top, chosen, *args)
-        if outcome.__class__ is Decision and risk is None and verifier is None:  # _done's common case
-            return outcome
         return self._done(outcome, name, args, domain, risk, verifier)
 
     def _done(
@@ -296,34 +271,32 @@ class NativeDecider:
         """The decision from choice ``choice`` of a response: its raw body (``bytes``, ``str``,
         ``bytearray``, ``memoryview``: read by the native reader inside the call), or its parsed
         dicts / the SDK's object (read natively by :func:`credo.formats.from_openai` first)."""
-        if body.__class__ is bytes and choice.__class__ is int and 0 <= choice <= _U64_MAX:  # as decide's
-            index = self._plain(domain, coverage, repetition, attempt, retrieval_available, checks_done)
-            if index >= 0 and risk is None and verifier is None:
-                outcome = self._native.decide_body(
-                    body, choice, index, coverage, repetition, attempt, retrieval_available, 0
-                )
-                if outcome.__class__ is Decision:
-                    return outcome
-                args = (index, coverage, repetition, attempt, retrieval_available, 0)
-                return self._done(outcome, self._default if domain is None else domain, args, domain, None, None)
-        name, args = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
-        raw = _body_bytes(body)
-        if raw is None:
-            return self.decide_response(
-                body,
-                choice=choice,
-                domain=domain,
-                coverage=coverage,
-                repetition=repetition,
-                attempt=attempt,
-                retrieval_available=retrieval_available,
-                checks_done=_checks_of(args[5]),
-                risk=risk,
-                verifier=verifier,
+        outcome = None
+        if risk is None and verifier is None:  # as decide's: bytes and an int choice ≥ 0 too
+            outcome = self._native.try_decide_body(
+                body, choice, domain, coverage, repetition, attempt, retrieval_available, checks_done
             )
-        if choice.__class__ is not int or choice < 0:
-            choice = _count_arg(choice, "choice")
-        outcome = self._native.decide_body(raw, min(choice, _U64_MAX), *args)  # past the end: refused there
+            if outcome.__class__ is Decision:
+                return outcome
+        name, args = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
+        if outcome is None:
+            raw = _body_bytes(body)
+            if raw is None:
+                return self.decide_response(
+                    body,
+                    choice=choice,
+                    domain=domain,
+                    coverage=coverage,
+                    repetition=repetition,
+                    attempt=attempt,
+                    retrieval_available=retrieval_available,
+                    checks_done=_checks_of(args[5]),
+                    risk=risk,
+                    verifier=verifier,
+                )
+            if choice.__class__ is not int or choice < 0:
+                choice = _count_arg(choice, "choice")
+            outcome = self._native.decide_body(raw, min(choice, _U64_MAX), *args)  # past the end: refused there
         return self._done(outcome, name, args, domain, risk, verifier)
 
     def decide_response(self, response: Any, *, choice: int = 0, **policy_args: Any) -> Decision:

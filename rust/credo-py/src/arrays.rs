@@ -3,8 +3,8 @@
 
 use numpy::ndarray::Dimension;
 use numpy::{
-    Element, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2,
-    PyUntypedArrayMethods,
+    Element, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1,
+    PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
@@ -44,6 +44,40 @@ pub fn slice1<'a, T: Element>(arr: &'a PyReadonlyArray1<'_, T>, arg: &str) -> Py
 pub fn slice2<'a, T: Element>(arr: &'a PyReadonlyArray2<'_, T>, arg: &str) -> PyResult<(&'a [T], usize, usize)> {
     let (rows, cols) = (arr.shape()[0], arr.shape()[1]);
     Ok((flat_slice(arr, arg)?, rows, cols))
+}
+
+/// A C-contiguous, aligned `ndim`-D array of `T` (native byte order) read in place: its flat
+/// row-major memory and its shape; None for anything else (the caller's Python layer converts it
+/// or names what is wrong), and nothing raised.
+///
+/// For per-request calls, whose fixed costs are a fair share of the call and are paid with the
+/// GIL held: this takes no entry in numpy's borrow registry (a lock and two hash-map updates per
+/// array). The registry orders only borrows that Rust code takes through it; a Python thread
+/// writing into the array while the GIL is released races the read with or without it (as with
+/// numpy's own kernels, which also read without the GIL). Callers pass arrays they hold for the
+/// call; credo takes one writable borrow anywhere (a metric's `counts` accumulator), which a
+/// caller would have to pass as both at once from two threads to race this read.
+pub fn c_array<'a, T: Element>(arr: &'a Bound<'_, PyAny>, ndim: usize) -> Option<(&'a [T], &'a [usize])> {
+    let a = arr.cast::<PyUntypedArray>().ok()?;
+    if a.ndim() != ndim || !a.is_c_contiguous() || !a.dtype().is_equiv_to(&T::get_dtype(arr.py())) {
+        return None;
+    }
+    // SAFETY: `a` is a live ndarray (checked above), whose fields numpy keeps valid while `arr`
+    // holds it.
+    let fields = unsafe { &*numpy::npyffi::objects::_PyArray_GET_ITEM_DATA(a.as_array_ptr()) };
+    if fields.flags & numpy::npyffi::NPY_ARRAY_ALIGNED == 0 {
+        return None;
+    }
+    let shape: &'a [usize] = a.shape();
+    let len = shape.iter().product::<usize>();
+    if len == 0 {
+        return Some((&[], shape));
+    }
+    // SAFETY: a C-contiguous, aligned array of `len` elements of `T` (its dtype is `T`'s) starts
+    // at `data`; the memory lives as long as the array, which `arr` keeps alive for `'a`. See
+    // above on concurrent writers.
+    let data = unsafe { std::slice::from_raw_parts(fields.data.cast::<T>().cast_const(), len) };
+    Some((data, shape))
 }
 
 /// Runs the kernel call `f` with the GIL released when `work` is large enough to be worth it.

@@ -3,15 +3,15 @@
 //! of `credo_core::decide::{Rule, Action, Tier}`; the words are Python's).
 
 use credo_core::decide::{self, Action, Calibrator, Decider, DomainRules, Request, Rule, Scorer};
-use credo_core::signals::TopkPolicy;
+use credo_core::signals::{TopkLogprobs, TopkPolicy, TopkResponse};
 use credo_core::CredoError;
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyType};
-use pyo3::{intern, IntoPyObjectExt};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
+use pyo3::{ffi, intern, IntoPyObjectExt};
 
-use crate::arrays::{slice1, Float2};
+use crate::arrays::{c_array, slice1, Float2};
 use crate::calibrate::{PyBeta, PyHistogram, PyIsotonic, PyPlatt, PyTemperature};
 use crate::errors::py_result;
 use crate::options::Wrap;
@@ -143,6 +143,10 @@ fn domain(t: DomainTuple) -> PyResult<DomainRules> {
 /// as a dict of the decision's fields; each call copies that dict with its own confidence into a
 /// new instance of the decision class. The other outcomes return an [`Outcome`] for the policy
 /// to word. The table is bounded by construction (a compiled decider's thresholds do not move).
+///
+/// The `try_*` calls read a request in its common form themselves ([`NativeDecision::plain`]):
+/// a server's request then holds the GIL only for this module's argument reading and the result,
+/// not for a Python layer's checks.
 #[pyclass(frozen, module = "credo._credo")]
 struct NativeDecision {
     core: Decider,
@@ -151,11 +155,67 @@ struct NativeDecision {
     /// The decision class and `object.__new__` (an instance without running `__init__`).
     decision: Py<PyType>,
     new_object: Py<PyAny>,
+    /// `object.__new__`'s slot when it is the decision class's own (no `__new__` of its own):
+    /// the same instance as `new_object(decision)` without a Python-level call.
+    tp_new: Option<ffi::newfunc>,
     /// [`WORDED_PER_DOMAIN`] slots per domain ([`band_slot`]).
     worded: Box<[PyOnceLock<Py<PyDict>>]>,
+    /// Domain name → index (the order of `domains`), and the default domain's index.
+    index: Py<PyDict>,
+    default: usize,
+}
+
+/// The `Py_tp_new` slot of `tp` (null when it has none).
+fn tp_new_slot(tp: *mut ffi::PyTypeObject) -> *mut std::ffi::c_void {
+    // SAFETY: `tp` is a live type object; `PyType_GetSlot` takes static types since 3.10, the
+    // oldest this module is built for.
+    unsafe { ffi::PyType_GetSlot(tp, ffi::Py_tp_new) }
 }
 
 impl NativeDecision {
+    /// The request's arguments when in their common form — a configured domain's name (a `str`)
+    /// or None, a float in [0, 1] or None (coverage, repetition), an int in [0, 2⁶⁴) (attempt), a
+    /// bool, no checks done (an empty tuple) — else None: then the Python layer checks them as
+    /// `Policy.decide` does and words their errors.
+    fn plain(&self, args: [&Bound<'_, PyAny>; 6]) -> Option<Request> {
+        let [domain, coverage, repetition, attempt, retrieval_available, checks_done] = args;
+        let domain = if domain.is_none() {
+            self.default
+        } else {
+            let name = domain.cast_exact::<PyString>().ok()?;
+            self.index.bind(domain.py()).get_item(name).ok()??.extract().ok()?
+        };
+        let unit = |x: &Bound<'_, PyAny>| -> Option<Option<f64>> {
+            if x.is_none() {
+                return Some(None);
+            }
+            let v = x.cast_exact::<PyFloat>().ok()?.value();
+            (0.0..=1.0).contains(&v).then_some(Some(v)) // NaN is not
+        };
+        let (coverage, repetition) = (unit(coverage)?, unit(repetition)?);
+        let attempt = attempt.cast_exact::<PyInt>().ok()?.extract::<u64>().ok()?;
+        let retrieval_available = retrieval_available.cast_exact::<PyBool>().ok()?.is_true();
+        if !checks_done.cast_exact::<PyTuple>().ok()?.is_empty() {
+            return None;
+        }
+        Some(request(domain, coverage, repetition, attempt, retrieval_available, 0))
+    }
+
+    /// A new instance of the decision class, without its `__init__` (as `object.__new__(cls)`).
+    fn new_decision<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let Some(new) = self.tp_new else {
+            return self.new_object.bind(py).call1((self.decision.bind(py),));
+        };
+        let args = PyTuple::empty(py);
+        // SAFETY: `new` is `object.__new__`'s slot and the decision class's own; called as
+        // `type.__call__` calls it (the class, an empty argument tuple, no keywords), with the
+        // GIL held. It returns a new reference, or null with an exception set.
+        unsafe {
+            let obj = new(self.decision.as_ptr().cast(), args.as_ptr(), std::ptr::null_mut());
+            Bound::from_owned_ptr_or_err(py, obj)
+        }
+    }
+
     /// The decision of `o` (for `req`): the worded decision of a band outcome, else an [`Outcome`].
     fn answer(&self, py: Python<'_>, o: PyResult<decide::Outcome>, req: &Request) -> PyResult<Py<PyAny>> {
         let o = o?;
@@ -181,7 +241,7 @@ impl NativeDecision {
         })?;
         let fields = fields.bind(py).copy()?;
         fields.set_item(intern!(py, "confidence"), o.confidence)?;
-        let obj = self.new_object.bind(py).call1((self.decision.bind(py),))?;
+        let obj = self.new_decision(py)?;
         // SAFETY: `obj` (an instance of a class with an instance dict) and `fields` (a dict) are
         // live and the GIL is held; the call returns 0, or −1 with an exception set.
         let rc = unsafe { pyo3::ffi::PyObject_GenericSetDict(obj.as_ptr(), fields.as_ptr(), std::ptr::null_mut()) };
@@ -195,7 +255,7 @@ impl NativeDecision {
 #[pymethods]
 impl NativeDecision {
     #[new]
-    #[pyo3(signature = (features, coef, intercept, to_logit, calibrator, domains, words, decision, vocab_size=None))]
+    #[pyo3(signature = (features, coef, intercept, to_logit, calibrator, domains, words, decision, names, default_domain, vocab_size=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -207,6 +267,8 @@ impl NativeDecision {
         domains: Vec<DomainTuple>,
         words: Py<PyAny>,
         decision: Py<PyType>,
+        names: Vec<String>,
+        default_domain: &str,
         vocab_size: Option<usize>,
     ) -> PyResult<Self> {
         let cal = calibrator.map(self::calibrator).transpose()?;
@@ -215,17 +277,35 @@ impl NativeDecision {
         if domains.is_empty() {
             return py_result(Err(CredoError::empty("domains", "the policy has no domain")));
         }
+        if names.len() != domains.len() {
+            return py_result(Err(CredoError::invalid("names", "one name per domain")));
+        }
+        let Some(default) = names.iter().position(|n| n == default_domain) else {
+            return py_result(Err(CredoError::invalid("default_domain", "not one of the names")));
+        };
+        let index = PyDict::new(py);
+        for (i, name) in names.iter().enumerate() {
+            index.set_item(name, i)?;
+        }
         let topk = topk_options(Wrap(TopkPolicy::Bounds), vocab_size, None, -9999.0);
         let worded = (0..domains.len() * WORDED_PER_DOMAIN)
             .map(|_| PyOnceLock::new())
             .collect();
         let new_object = py.get_type::<PyAny>().getattr(intern!(py, "__new__"))?.unbind();
+        let own_new = tp_new_slot(decision.as_ptr().cast());
+        let tp_new = (!own_new.is_null() && own_new == tp_new_slot(&raw mut ffi::PyBaseObject_Type)).then(|| {
+            // SAFETY: a non-null `Py_tp_new` slot is a `newfunc`.
+            unsafe { std::mem::transmute::<*mut std::ffi::c_void, ffi::newfunc>(own_new) }
+        });
         Ok(Self {
             core: Decider { scorer, domains, topk },
             words,
             decision,
             new_object,
+            tp_new,
             worded,
+            index: index.unbind(),
+            default,
         })
     }
 
@@ -253,6 +333,84 @@ impl NativeDecision {
         let top = Float2::borrow(top_logprobs, "top_logprobs")?;
         let response = topk_response(&top, chosen, "top_logprobs")?;
         self.answer(py, py_result(py.detach(|| self.core.decide(&response, &req))), &req)
+    }
+
+    /// [`Self::decide`] for a request in its common form ([`Self::plain`]) and arrays in the
+    /// kernel's layout (C-contiguous, aligned; `top_logprobs` 2-D float64 or float32,
+    /// `chosen_logprob` None or 1-D float64), read in place; None when they are not (the Python
+    /// layer then checks and converts them).
+    #[pyo3(signature = (top_logprobs, chosen_logprob, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
+    #[allow(clippy::too_many_arguments)]
+    fn try_decide(
+        &self,
+        py: Python<'_>,
+        top_logprobs: &Bound<'_, PyAny>,
+        chosen_logprob: &Bound<'_, PyAny>,
+        domain: &Bound<'_, PyAny>,
+        coverage: &Bound<'_, PyAny>,
+        repetition: &Bound<'_, PyAny>,
+        attempt: &Bound<'_, PyAny>,
+        retrieval_available: &Bound<'_, PyAny>,
+        checks_done: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let Some(req) = self.plain([domain, coverage, repetition, attempt, retrieval_available, checks_done]) else {
+            return Ok(None);
+        };
+        let chosen = if chosen_logprob.is_none() {
+            None
+        } else if let Some((c, _)) = c_array::<f64>(chosen_logprob, 1) {
+            Some(c)
+        } else {
+            return Ok(None);
+        };
+        let (top, shape) = if let Some((x, shape)) = c_array::<f64>(top_logprobs, 2) {
+            (TopkLogprobs::F64(x), shape)
+        } else if let Some((x, shape)) = c_array::<f32>(top_logprobs, 2) {
+            (TopkLogprobs::F32(x), shape)
+        } else {
+            return Ok(None);
+        };
+        let response = TopkResponse {
+            top,
+            rows: shape[0],
+            width: shape[1],
+            chosen,
+        };
+        let outcome = py_result(py.detach(|| self.core.decide(&response, &req)));
+        self.answer(py, outcome, &req).map(Some)
+    }
+
+    /// [`Self::decide_body`] for a request in its common form ([`Self::plain`]), a `bytes` body
+    /// and an int `choice` ≥ 0; None when they are not (the Python layer then checks them).
+    #[pyo3(signature = (body, choice, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
+    #[allow(clippy::too_many_arguments)]
+    fn try_decide_body(
+        &self,
+        py: Python<'_>,
+        body: &Bound<'_, PyAny>,
+        choice: &Bound<'_, PyAny>,
+        domain: &Bound<'_, PyAny>,
+        coverage: &Bound<'_, PyAny>,
+        repetition: &Bound<'_, PyAny>,
+        attempt: &Bound<'_, PyAny>,
+        retrieval_available: &Bound<'_, PyAny>,
+        checks_done: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let Some(req) = self.plain([domain, coverage, repetition, attempt, retrieval_available, checks_done]) else {
+            return Ok(None);
+        };
+        let (Ok(body), Some(choice)) = (
+            body.cast_exact::<PyBytes>(),
+            choice
+                .cast_exact::<PyInt>()
+                .ok()
+                .and_then(|c| c.extract::<usize>().ok()),
+        ) else {
+            return Ok(None);
+        };
+        let bytes = body.as_bytes();
+        let outcome = py_result(py.detach(|| self.core.decide_body(bytes, choice, &req)));
+        self.answer(py, outcome, &req).map(Some)
     }
 
     /// The decision from choice `choice` of a response body (UTF-8 JSON bytes), read natively.
