@@ -291,11 +291,12 @@ mod avx2 {
         _mm256_setr_epi64x(on(0), on(1), on(2), on(3))
     }
 
-    /// The 8-bit lane mask of two 4-lane comparisons.
+    /// The sum of the four 64-bit lanes of `v` (each a count: no overflow).
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn bits(lo: __m256d, hi: __m256d) -> u32 {
-        (_mm256_movemask_pd(lo) | (_mm256_movemask_pd(hi) << 4)) as u32
+    fn lane_sum(v: __m256i) -> u64 {
+        let a = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        (_mm_cvtsi128_si64(a) as u64).wrapping_add(_mm_extract_epi64::<1>(a) as u64)
     }
 
     /// # Safety
@@ -304,9 +305,17 @@ mod avx2 {
     #[target_feature(enable = "avx2,popcnt")]
     pub(super) unsafe fn reduce_rows(b: Block<'_>, out: &mut RowOut<'_>) {
         let (last, n_last, n_pairs) = b.tail();
-        let (lane_bits, pair_bits) = ((1u32 << n_last) - 1, (1u32 << n_pairs) - 1);
         let (lm0, lm1) = (lanes_below(n_last), lanes_below(n_last.saturating_sub(4)));
         let (pm0, pm1) = (lanes_below(n_pairs), lanes_below(n_pairs.saturating_sub(4)));
+        // The comparisons are kept in vectors through the row and reduced once at its end:
+        // the order checks and'ed (lanes past the last pair set by these, as passed), the
+        // entries above the chosen logprob counted per lane (a true comparison is −1: subtracted).
+        let ones = _mm256_set1_epi64x(-1);
+        let (past0, past1) = (
+            _mm256_castsi256_pd(_mm256_xor_si256(pm0, ones)),
+            _mm256_castsi256_pd(_mm256_xor_si256(pm1, ones)),
+        );
+        let (lmd0, lmd1) = (_mm256_castsi256_pd(lm0), _mm256_castsi256_pd(lm1));
         let zero = _mm256_setzero_pd();
         let out = &mut out.cut(b.rows);
         for r in 0..b.rows {
@@ -314,7 +323,7 @@ mod avx2 {
             let (x, p) = (row.as_ptr(), prow.as_ptr());
             let c = _mm256_set1_pd(chosen);
             let (mut m0, mut m1, mut h0, mut h1) = (zero, zero, zero, zero);
-            let (mut sorted, mut above) = (true, 0u32);
+            let (mut sorted, mut above) = (_mm256_castsi256_pd(ones), _mm256_setzero_si256());
             let mut j = 0;
             while j < last {
                 // SAFETY: j + 8 < width: entries j … j + 8 are inside the row.
@@ -331,9 +340,11 @@ mod avx2 {
                 (m0, m1) = (_mm256_add_pd(m0, p0), _mm256_add_pd(m1, p1));
                 h0 = _mm256_add_pd(h0, _mm256_mul_pd(p0, x0));
                 h1 = _mm256_add_pd(h1, _mm256_mul_pd(p1, x1));
-                let ge = bits(_mm256_cmp_pd::<_CMP_GE_OQ>(x0, n0), _mm256_cmp_pd::<_CMP_GE_OQ>(x1, n1));
-                sorted &= ge == 0xFF;
-                above += bits(_mm256_cmp_pd::<_CMP_GT_OQ>(x0, c), _mm256_cmp_pd::<_CMP_GT_OQ>(x1, c)).count_ones();
+                let ge = _mm256_and_pd(_mm256_cmp_pd::<_CMP_GE_OQ>(x0, n0), _mm256_cmp_pd::<_CMP_GE_OQ>(x1, n1));
+                sorted = _mm256_and_pd(sorted, ge);
+                let (gt0, gt1) = (_mm256_cmp_pd::<_CMP_GT_OQ>(x0, c), _mm256_cmp_pd::<_CMP_GT_OQ>(x1, c));
+                above = _mm256_sub_epi64(above, _mm256_castpd_si256(gt0));
+                above = _mm256_sub_epi64(above, _mm256_castpd_si256(gt1));
                 j += LANES;
             }
             // SAFETY: masked loads read only the lanes set, all inside the row; the upper halves
@@ -367,10 +378,16 @@ mod avx2 {
             (m0, m1) = (_mm256_add_pd(m0, p0), _mm256_add_pd(m1, p1));
             h0 = _mm256_add_pd(h0, _mm256_mul_pd(p0, x0));
             h1 = _mm256_add_pd(h1, _mm256_mul_pd(p1, x1));
-            let ge = bits(_mm256_cmp_pd::<_CMP_GE_OQ>(x0, n0), _mm256_cmp_pd::<_CMP_GE_OQ>(x1, n1));
-            sorted &= ge & pair_bits == pair_bits;
-            let gt = bits(_mm256_cmp_pd::<_CMP_GT_OQ>(x0, c), _mm256_cmp_pd::<_CMP_GT_OQ>(x1, c));
-            above += (gt & lane_bits).count_ones();
+            let ge0 = _mm256_or_pd(_mm256_cmp_pd::<_CMP_GE_OQ>(x0, n0), past0);
+            let ge1 = _mm256_or_pd(_mm256_cmp_pd::<_CMP_GE_OQ>(x1, n1), past1);
+            let sorted = _mm256_movemask_pd(_mm256_and_pd(sorted, _mm256_and_pd(ge0, ge1))) == 0xF;
+            let gt0 = _mm256_and_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(x0, c), lmd0);
+            let gt1 = _mm256_and_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(x1, c), lmd1);
+            above = _mm256_sub_epi64(above, _mm256_castpd_si256(gt0));
+            above = _mm256_sub_epi64(above, _mm256_castpd_si256(gt1));
+            // At most `width` entries, each counted once: fits a u32 for any row that fits memory
+            // as the previous count did.
+            let above = lane_sum(above) as u32;
             out.put(
                 r,
                 row,
