@@ -589,6 +589,35 @@ def test_bad_batch_input():
         agree_batch([["a1"], ["b1"]], embeddings=[np.ones((1, 2)), np.ones((2, 2))])
     with pytest.raises(credo.InvalidArgumentError, match=r"^threads"):
         agree_batch([["a1"]], threads=0)
+    # A plain list goes to the native reader unchecked: it refuses what Python refused.
+    with pytest.raises(credo.EmptyInputError, match=r"^questions\[2\]: no answers"):
+        agree_batch([["a1"], ("b1",), ()])
+    for bad in ("a1", b"a1", 3, np.array(["a1"])):
+        with pytest.raises(credo.InvalidArgumentError, match=r"^questions: question 1 is"):
+            agree_batch([["a1"], bad])
+
+
+def test_batch_of_other_answer_sequences():
+    """Questions held in any sequence (a deque, a custom Sequence) read as their lists do."""
+    import collections
+
+    class Answers(collections.abc.Sequence):
+        def __init__(self, items):
+            self.items = items
+
+        def __len__(self):
+            return len(self.items)
+
+        def __getitem__(self, i):
+            return self.items[i]
+
+    lists = [["Paris", "paris", "Lyon"], ["4", "four", "4.0", "4"]]
+    want = agree_batch(lists)
+    for wrap in (collections.deque, Answers, tuple):
+        got = agree_batch([wrap(q) for q in lists])
+        np.testing.assert_array_equal(got.labels, want.labels)
+        np.testing.assert_array_equal(got.agreement, want.agreement)
+        assert list(got.majority_answers) == want.majority_answers == ["Paris", "4"]
 
 
 @pytest.mark.parametrize("threads", [1, 2, None])

@@ -13,7 +13,7 @@ use credo_core::agree::{
 use credo_core::CredoError;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyList, PySequence, PyString, PyTuple};
 use std::sync::{Mutex, PoisonError};
 
 use crate::arrays::{maybe_detach, slice1, slice2, Threads, GIL_MIN_ELEMENTS};
@@ -102,19 +102,24 @@ enum Seq<'py> {
 }
 
 impl<'py> Seq<'py> {
-    /// Question `qi` of `questions`, or an error naming `arg`.
+    /// Question `qi` of `questions`, or an error naming `arg`. Another sequence (not a string)
+    /// is copied to a list, as the Python layer's `list(q)` would.
     fn of(q: Bound<'py, PyAny>, qi: usize, arg: &str) -> PyResult<Self> {
         match q.cast_into::<PyList>() {
             Ok(l) => Ok(Self::List(l)),
             Err(e) => match e.into_inner().cast_into::<PyTuple>() {
                 Ok(t) => Ok(Self::Tuple(t)),
-                Err(e) => Err(invalid(
-                    arg,
-                    format!(
-                        "question {qi} is {}, expected a list of strings",
-                        type_name(&e.into_inner())
-                    ),
-                )),
+                Err(e) => {
+                    let q = e.into_inner();
+                    let text = q.is_instance_of::<PyString>() || q.is_instance_of::<PyBytes>();
+                    match q.cast::<PySequence>() {
+                        Ok(seq) if !text => Ok(Self::List(seq.to_list()?)),
+                        _ => Err(invalid(
+                            arg,
+                            format!("question {qi} is {}, expected a list of strings", type_name(&q)),
+                        )),
+                    }
+                }
             },
         }
     }
@@ -166,6 +171,12 @@ fn question_seqs<'py>(questions: &Bound<'py, PyList>, single: bool) -> PyResult<
     offsets.push(0);
     for (qi, q) in questions.iter().enumerate() {
         let seq = Seq::of(q, qi, arg)?;
+        if seq.len() == 0 && !single {
+            return Err(py_err(CredoError::empty(
+                format!("questions[{qi}]"),
+                "no answers to compare",
+            )));
+        }
         offsets.push(offsets[qi] + seq.len());
         seqs.push(seq);
     }
