@@ -591,3 +591,22 @@ def test_fit_fingerprint_names_the_data(rng):
     assert iso.data_hash_ == fingerprint(x, y.astype(np.float64), w)
     assert iso.data_hash_ != IsotonicCalibrator().fit(x, y).data_hash_
     assert PlattScaling().fit(x, y).data_hash_ == fingerprint(x, y.astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("inputs", ["logits", "probabilities"])
+def test_temperature_fingerprint_is_that_of_the_arrays(rng, dtype, weighted, inputs):
+    from credo.calibration._common import fingerprint
+
+    # 4003 rows: no multiple of the hash's 4 lanes; computed in Rust beside the fit
+    z = rng.normal(size=(4003, 7)).astype(dtype) * 2
+    x = np.exp(z) / np.exp(z).sum(1, keepdims=True) if inputs == "probabilities" else z
+    y = rng.integers(0, 7, 4003)
+    w = rng.random(4003) if weighted else None
+    cal = TemperatureScaling(inputs=inputs).fit(x, y, sample_weight=w)
+    assert cal.data_hash_ == fingerprint(x, y.astype(np.int64), w)
+    assert cal.data_hash_ == TemperatureScaling(inputs=inputs, threads=1).fit(x, y, sample_weight=w).data_hash_
+    x2 = x.copy()
+    x2[4002, 6] = np.nextafter(x2[4002, 6], dtype(1))  # the last value, in the hash's byte tail
+    assert TemperatureScaling(inputs=inputs).fit(x2, y, sample_weight=w).data_hash_ != cal.data_hash_

@@ -268,6 +268,14 @@ def fit_histogram(
     n_bins: int = 10,
     strategy: str = ...,
 ) -> HistogramModel: ...
+
+@final
+class TemperatureFit:
+    @property
+    def model(self) -> TemperatureModel: ...
+    @property
+    def data_hash(self) -> str: ...
+
 def fit_temperature(
     x: npt.NDArray[np.float64] | npt.NDArray[np.float32],
     y: npt.NDArray[np.int64],
@@ -275,7 +283,7 @@ def fit_temperature(
     *,
     probabilities: bool = False,
     threads: int | None = None,
-) -> TemperatureModel: ...
+) -> TemperatureFit: ...
 def fit_temperature_binary(
     x: npt.NDArray[np.float64],
     y: npt.NDArray[np.int64],

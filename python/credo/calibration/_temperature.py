@@ -104,10 +104,12 @@ class TemperatureScaling(Estimator):
         w = check_sample_weight(sample_weight, len(x))
         if kind == "binary":
             self._model_ = _credo.fit_temperature_binary(x, labels, w)
+            self.data_hash_ = fingerprint(x, labels, w)
         else:
-            self._model_ = _credo.fit_temperature(
-                x, labels, w, probabilities=kind == "probabilities", threads=self.threads
-            )
+            # the fingerprint of (x, labels, w), taken in Rust beside the fit (not in a second
+            # read of X after it): the same value as fingerprint(x, labels, w)
+            fit = _credo.fit_temperature(x, labels, w, probabilities=kind == "probabilities", threads=self.threads)
+            self._model_, self.data_hash_ = fit.model, fit.data_hash
         self.inputs_ = kind
         self._fast_ = self._model_.predict_one if kind == "binary" else None
         self.n_classes_ = k
@@ -116,7 +118,6 @@ class TemperatureScaling(Estimator):
         self.beta_ = self._model_.beta
         self.temperature_ = 1.0 / self.beta_
         self.n_samples_ = len(x)
-        self.data_hash_ = fingerprint(x, labels, w)
         return self
 
     def _check_threads(self) -> None:

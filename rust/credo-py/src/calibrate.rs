@@ -344,7 +344,18 @@ PyTemperature (predict_one_binary, predict_binary => predict_binary) {
 }
 }
 
-/// Fits the inverse temperature on `[n, K]` logits (or probabilities) with integer labels.
+result_class! {
+    /// A fitted temperature and the fingerprint of the data it was fitted on.
+    TemperatureFit {
+        /// The fitted model.
+        model: Py<PyTemperature>,
+        /// 16 hex digits identifying (X, y, sample_weight).
+        data_hash: String,
+    }
+}
+
+/// Fits the inverse temperature on `[n, K]` logits (or probabilities) with integer labels;
+/// returns the model and the fingerprint of (X, y, sample_weight).
 #[pyfunction]
 #[pyo3(signature = (x, y, sample_weight=None, *, probabilities=false, threads=None))]
 fn fit_temperature(
@@ -354,19 +365,19 @@ fn fit_temperature(
     sample_weight: Option<PyReadonlyArray1<'_, f64>>,
     probabilities: bool,
     threads: Option<Threads>,
-) -> PyResult<PyTemperature> {
+) -> PyResult<TemperatureFit> {
     let (ys, ws) = (slice1(&y, "y")?, opt_slice(&sample_weight)?);
     let x = Float2::borrow(x, "X")?;
     let r = with_float2!(x, "X", |s, n, k| maybe_detach(py, s.len(), || {
         credo_core::parallel::with_threads(Threads::count(threads), || {
-            if probabilities {
-                temperature::fit_probs(s, n, k, ys, ws)
-            } else {
-                temperature::fit_logits(s, n, k, ys, ws)
-            }
+            temperature::fit_with_fingerprint(s, n, k, ys, ws, probabilities)
         })
     })?);
-    py_result(py_result(r)?).map(PyTemperature)
+    let (model, hash) = py_result(py_result(r)?)?;
+    Ok(TemperatureFit {
+        model: Py::new(py, PyTemperature(model))?,
+        data_hash: hash,
+    })
 }
 
 /// Fits the inverse temperature on binary decision values f (logit rows (−f, f)).
@@ -450,6 +461,7 @@ fn fingerprint_f32(py: Python<'_>, data: PyReadonlyArray1<'_, f32>) -> PyResult<
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<IsotonicFit>()?;
+    m.add_class::<TemperatureFit>()?;
     m.add_class::<TopProbability>()?;
     m.add_class::<PyIsotonic>()?;
     m.add_class::<PyPlatt>()?;

@@ -107,15 +107,21 @@ pub fn fingerprint(bytes: &[u8]) -> u64 {
 /// not the width they arrived in).
 #[must_use]
 pub fn fingerprint_widened(xs: &[f32]) -> u64 {
+    fingerprint_words(xs, |v| f64::from(v).to_bits())
+}
+
+/// [`fingerprint`] of the little-endian bytes of 64-bit values (`bits` gives each one's bits:
+/// float64 bits, int64 labels), without a byte view of the slice.
+pub(crate) fn fingerprint_words<V: Copy>(xs: &[V], bits: impl Fn(V) -> u64) -> u64 {
     let mut h = [1u64, 2, 3, 4];
     let blocks = xs.chunks_exact(4); // 4 values of 8 bytes: one 32-byte block of `fingerprint`
     let rest = blocks.remainder();
     for c in blocks {
         for l in 0..4 {
-            h[l] = fp_step(h[l], f64::from(c[l]).to_bits(), FP_K[l]);
+            h[l] = fp_step(h[l], bits(c[l]), FP_K[l]);
         }
     }
-    for (i, b) in rest.iter().flat_map(|&x| f64::from(x).to_le_bytes()).enumerate() {
+    for (i, b) in rest.iter().flat_map(|&x| bits(x).to_le_bytes()).enumerate() {
         let l = i % 4;
         h[l] = fp_step(h[l], u64::from(b), FP_K[l]);
     }
