@@ -70,6 +70,18 @@ impl Span {
         String::from_utf8(out).map_err(|_| ReadError::invalid("a string is not valid UTF-8"))
     }
 
+    /// The same span in a body where the bytes it was found in start at `offset`.
+    #[inline(always)]
+    #[must_use]
+    pub fn at(self, offset: usize) -> Self {
+        // the body is at most 4 GiB
+        let offset = offset as u32;
+        Self {
+            start: self.start + offset,
+            end: self.end + offset,
+        }
+    }
+
     /// The raw bytes (escapes undecoded).
     pub fn raw(self, body: &[u8]) -> &[u8] {
         body.get(self.start as usize..self.end as usize).unwrap_or(&[])
@@ -757,10 +769,13 @@ impl Body<'_> {
     }
 
     /// The entries of a `top_logprobs` list from the first (under the cursor) to the list's `]`,
-    /// each read by [`top_entry_in_layout`] in the layout `SPACED` says, else by
-    /// [`Body::plain_top_entry_here`]; the position kept in a local between them, and the
-    /// separator the layout writes (`", "` or `","`) taken without the whitespace loop. `false`
-    /// at the first entry neither reads or `take` refuses (the cursor then anywhere).
+    /// each read by [`top_entry_in_layout`] in the layout `SPACED` says (the separator the
+    /// layout writes, `", "` or `","`, with the entry after it: [`Scan::next_top_entry_quick`],
+    /// else [`Scan::next_top_entry`]), else
+    /// by the whitespace loop and [`Body::plain_top_entry_here`]; the position kept in a local
+    /// between them. The entries go to `take` a batch at a time ([`TakeTop::take_all`]), held
+    /// until then in a [`Batch`]. `false` at the first entry neither reads or `take` refuses
+    /// (the cursor then anywhere).
     #[inline(always)]
     fn plain_top_entries<const SPACED: bool, S: Scan>(
         &mut self,
@@ -769,8 +784,10 @@ impl Body<'_> {
         mut take: impl TakeTop<Span>,
     ) -> bool {
         let b = self.b;
+        let mut batch = Batch::new();
         let mut i = self.pos;
         loop {
+            // An entry at `b[i]`, after the list's `[` or a separator.
             let (token, lp) = match kernels.top_entry::<SPACED>(b, i) {
                 Some((token, lp, end)) => {
                     i = end;
@@ -778,26 +795,35 @@ impl Body<'_> {
                 }
                 None => {
                     self.pos = i;
-                    let Some(read) = self.plain_top_entry_here() else {
+                    let Some(read) = self.plain_top_entry_gave_way() else {
                         return false;
                     };
                     i = self.pos;
                     read
                 }
             };
-            if !take.take(want_token.then_some(token), lp) {
+            if !batch.push(token, lp, &mut take, want_token) {
                 return false;
             }
-            let next = if SPACED { lit(b, i, b", {") } else { lit(b, i, b",{") };
-            if next {
-                i += if SPACED { 2 } else { 1 };
-                continue;
+            // The entries after it, each with the separator before it.
+            loop {
+                let (token, lp, end) = match kernels.next_top_entry_quick::<SPACED>(b, i) {
+                    Some(read) => read,
+                    None => match kernels.next_top_entry::<SPACED>(b, i) {
+                        Some(read) => read,
+                        None => break,
+                    },
+                };
+                i = end;
+                if !batch.push(token, lp, &mut take, want_token) {
+                    return false;
+                }
             }
             if b.get(i) == Some(&b']') {
                 self.pos = i + 1;
-                return true;
+                break;
             }
-            // Other whitespace around the separator.
+            // A separator with other whitespace, or before an entry out of the form.
             self.pos = i;
             self.ws();
             match self.peek() {
@@ -808,11 +834,12 @@ impl Body<'_> {
                 }
                 b']' => {
                     self.pos += 1;
-                    return true;
+                    break;
                 }
                 _ => return false,
             }
         }
+        batch.finish(&mut take, want_token)
     }
 
     /// [`Node::plain_content_entry`] with `kernels` (the cursor on the entry's `{`, the depth
@@ -914,6 +941,14 @@ impl Body<'_> {
         if self.peek() == b' ' {
             self.pos += 1;
         }
+    }
+
+    /// [`Body::plain_top_entry_here`] out of line: where the kernels of a loop over entries
+    /// give way (the loop then holds none of its code).
+    #[cold]
+    #[inline(never)]
+    fn plain_top_entry_gave_way(&mut self) -> Option<(Span, f64)> {
+        self.plain_top_entry_here()
     }
 
     /// [`Node::plain_top_entry`]'s reading, the cursor left wherever it stopped on `None`.
@@ -1026,6 +1061,49 @@ pub(super) fn string_end<S: Scan>(b: &[u8], start: usize, kernels: S) -> Result<
     }
 }
 
+/// The top entries read and not yet handed over ([`Body::plain_top_entries`]): a row of
+/// top-20 goes in one batch.
+struct Batch {
+    tokens: [Span; Batch::SIZE],
+    lps: [f64; Batch::SIZE],
+    n: usize,
+}
+
+impl Batch {
+    const SIZE: usize = 32;
+
+    #[inline(always)]
+    fn new() -> Self {
+        Self {
+            tokens: [Span { start: 0, end: 0 }; Batch::SIZE],
+            lps: [0.0; Batch::SIZE],
+            n: 0,
+        }
+    }
+
+    /// Holds an entry; a full batch goes to `take` (`false` where it refuses).
+    #[inline(always)]
+    fn push(&mut self, token: Span, lp: f64, take: &mut impl TakeTop<Span>, want_token: bool) -> bool {
+        // (The index masked: no bounds check.)
+        let j = self.n % Batch::SIZE;
+        self.tokens[j] = token;
+        self.lps[j] = lp;
+        self.n = j + 1;
+        if self.n < Batch::SIZE {
+            return true;
+        }
+        self.n = 0;
+        take.take_all(&self.tokens, &self.lps, want_token)
+    }
+
+    /// The entries held go to `take`.
+    #[inline(always)]
+    fn finish(&self, take: &mut impl TakeTop<Span>, want_token: bool) -> bool {
+        let n = self.n.min(Batch::SIZE);
+        take.take_all(&self.tokens[..n], &self.lps[..n], want_token)
+    }
+}
+
 /// A reading instanced for each of the two layouts servers write ([`Body::by_layout`] picks
 /// one). A trait rather than closures: its `#[inline(always)]` instances inline into the AVX2
 /// entry points, where a closure, compiled without AVX2, would call every kernel out of line.
@@ -1064,7 +1142,7 @@ impl<S: Scan, C: FnOnce(Option<Span>, f64) -> bool, F: TakeTop<Span>> InLayout f
 
 /// Whether `b[i..]` starts with `lit` (a constant length: compared inline).
 #[inline(always)]
-fn lit<const N: usize>(b: &[u8], i: usize, lit: &[u8; N]) -> bool {
+pub(super) fn lit<const N: usize>(b: &[u8], i: usize, lit: &[u8; N]) -> bool {
     b.get(i..i + N).is_some_and(|s| s == lit)
 }
 

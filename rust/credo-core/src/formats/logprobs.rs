@@ -198,6 +198,25 @@ impl<T: Clone> TakeTop<T> for KeptInRow<'_, T> {
             None => false,
         }
     }
+
+    #[inline(always)]
+    fn take_all(&mut self, tokens: &[T], lps: &[f64], _: bool) -> bool {
+        // Every logprob valid ([`kept`]: not NaN, not above 0), told by one pass without a branch
+        // each; then the batch copied in, the sentinel's as missing.
+        if !lps
+            .iter()
+            .fold(true, |ok, &x| ok & (x <= crate::signals::topk::POSITIVE_SLACK))
+        {
+            return false;
+        }
+        let rows = &mut *self.0;
+        rows.vals
+            .extend(lps.iter().map(|&x| if x <= SENTINEL { f64::NAN } else { x }));
+        if rows.want_tokens {
+            rows.toks.extend(tokens.iter().map(|t| Some(t.clone())));
+        }
+        true
+    }
 }
 
 /// Why `x` is no logprob ([`kept`] refused it).
@@ -1473,6 +1492,61 @@ mod shortcut_tests {
                             content_kernel(body.as_bytes(), path).is_none(),
                             "{path:?} {what}: {body}"
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_longer_than_a_batch_read_as_the_general_walk() {
+        // Rows of 31 to 70 entries (the one-step readings hand them over 32 at a time), valid,
+        // or with a logprob refused in the first batch, at its edge or in a later one.
+        let cases = [
+            (31, None),
+            (32, None),
+            (33, None),
+            (70, None),
+            (40, Some(3)),
+            (40, Some(31)),
+            (40, Some(32)),
+            (70, Some(65)),
+        ];
+        for (width, bad) in cases {
+            let tops: Vec<String> = (0..width)
+                .map(|j| {
+                    let lp = if Some(j) == bad {
+                        "0.5".to_string()
+                    } else {
+                        format!("-{}.{:04}", j % 10, j)
+                    };
+                    format!("{{\"token\": \"t{j}\", \"logprob\": {lp}, \"bytes\": [116, 49]}}")
+                })
+                .collect();
+            let entry = format!(
+                "{{\"token\": \"a\", \"logprob\": -0.5, \"bytes\": [97], \"top_logprobs\": [{}]}}",
+                tops.join(", ")
+            );
+            let body =
+                format!("{{\"choices\": [{{\"index\": 0, \"logprobs\": {{\"content\": [{entry}, {entry}]}}}}]}}");
+            for tokens in [false, true] {
+                let opts = ReadOptions {
+                    tokens,
+                    ..Default::default()
+                };
+                let general = read_with(body.as_bytes(), &opts, false);
+                assert_eq!(general.is_ok(), bad.is_none(), "{width} {bad:?}");
+                let vector = cfg!(target_arch = "x86_64");
+                let avx2 = vector && SimdLevel::Avx2.supported();
+                for (path, runs) in [
+                    (Path::Active, true),
+                    (Path::Portable, true),
+                    (Path::Sse2, vector),
+                    (Path::Avx2, avx2),
+                ] {
+                    if runs {
+                        let got = read_path(body.as_bytes(), &opts, path);
+                        same(&got, &general, &format!("{path:?} {width} {bad:?}"));
                     }
                 }
             }

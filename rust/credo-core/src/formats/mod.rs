@@ -58,6 +58,19 @@ impl Kind {
 /// call, and the token passed through memory, per entry).
 pub trait TakeTop<T> {
     fn take(&mut self, token: Option<T>, lp: f64) -> bool;
+    /// The entries `tokens[j]` (when `want_token`), `lps[j]` in turn, as [`TakeTop::take`]
+    /// takes each: `false` at the first refused (the body's readings hand their entries over a
+    /// batch at a time, so that a sink may check and copy a batch without a branch each).
+    #[inline(always)]
+    fn take_all(&mut self, tokens: &[T], lps: &[f64], want_token: bool) -> bool
+    where
+        T: Clone,
+    {
+        tokens
+            .iter()
+            .zip(lps)
+            .all(|(t, &lp)| self.take(want_token.then(|| t.clone()), lp))
+    }
 }
 
 impl<T, F: FnMut(Option<T>, f64) -> bool> TakeTop<T> for F {

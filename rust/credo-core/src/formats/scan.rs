@@ -24,6 +24,24 @@ pub trait Scan: Copy {
     fn top_entry<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
         top_entry_in_layout::<SPACED, Self>(b, i, self)
     }
+    /// [`Scan::next_top_entry`] of the common form in one step, where a level has a kernel for
+    /// it; `None` where it gives way (always, by default). Apart from it, so that a loop keeps
+    /// what the kernel reads in registers, apart from what an out-of-line reading returns.
+    #[inline(always)]
+    fn next_top_entry_quick<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        let _ = (b, i);
+        None
+    }
+    /// The next `top_logprobs` entry from the separator before it at `b[i]`, the layout's
+    /// exactly (`", "` or `","`): what [`Scan::top_entry`] reads after it.
+    #[inline(always)]
+    fn next_top_entry<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        let sep = if SPACED { lit(b, i, b", ") } else { lit(b, i, b",") };
+        if !sep {
+            return None;
+        }
+        self.top_entry::<SPACED>(b, i + if SPACED { 2 } else { 1 })
+    }
     /// The members an entry starts with, from its `{` at `b[i]` (the `json` module's
     /// `entry_head_in_layout`, whose reading this is; a level may read the common form in fewer
     /// steps first).
@@ -33,7 +51,7 @@ pub trait Scan: Copy {
     }
 }
 
-use super::json::{entry_head_in_layout, top_entry_in_layout, Span};
+use super::json::{entry_head_in_layout, lit, top_entry_in_layout, Span};
 
 /// The baseline kernels: SSE2 on x86-64 when the flag says vector kernels run, else portable.
 #[derive(Clone, Copy, Debug)]
@@ -113,15 +131,53 @@ impl Scan for Avx2 {
     fn top_entry<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
         match avx2::top_entry::<SPACED>(self, b, i) {
             Some(read) => Some(read),
-            None => top_entry_in_layout::<SPACED, Self>(b, i, self),
+            None => gave_way::top_entry::<SPACED>(b, i),
         }
+    }
+    #[inline(always)]
+    fn next_top_entry_quick<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        avx2::next_top_entry::<SPACED>(self, b, i)
+    }
+    #[inline(always)]
+    fn next_top_entry<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        gave_way::next_top_entry::<SPACED>(b, i)
     }
     #[inline(always)]
     fn entry_head<const SPACED: bool>(self, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
         match avx2::entry_head::<SPACED>(self, b, i) {
             Some(read) => Some(read),
-            None => entry_head_in_layout::<SPACED, Self>(b, i, self),
+            None => gave_way::entry_head::<SPACED>(b, i),
         }
+    }
+}
+
+/// The general entry readings where the AVX2 kernels give way, out of line and with the
+/// baseline kernels (which read to the same values: the tests hold the levels to each other),
+/// so that the AVX2 loops hold none of their code or constants.
+#[cfg(target_arch = "x86_64")]
+mod gave_way {
+    use super::{entry_head_in_layout, lit, top_entry_in_layout, Baseline, Scan, Span};
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn top_entry<const SPACED: bool>(b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        top_entry_in_layout::<SPACED, _>(b, i, Baseline(true))
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn next_top_entry<const SPACED: bool>(b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        let sep = if SPACED { lit(b, i, b", ") } else { lit(b, i, b",") };
+        if !sep {
+            return None;
+        }
+        Baseline(true).top_entry::<SPACED>(b, i + if SPACED { 2 } else { 1 })
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn entry_head<const SPACED: bool>(b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        entry_head_in_layout::<SPACED, _>(b, i, Baseline(true))
     }
 }
 
@@ -268,23 +324,23 @@ fn plain_int_list<const SPACED: bool>(k: &Classes) -> Option<usize> {
     if k.close == 0 {
         return None;
     }
-    let e = k.close.trailing_zeros();
-    let before = (1u64 << e) - 1;
-    // Through the `]` (classes past it are of other values, and not read).
-    let upto = before | (1u64 << e);
-    let d = k.digit & before;
-    // Every violation sets a bit: a byte before the `]` other than a digit, a comma or a space;
-    // no digit first; a number of two digits or more starting with 0; then, spaced, a space
-    // exactly after each comma (the `]` is no space: nor a trailing comma) and a digit after it;
-    // compact, no space and a digit after each comma.
-    let run_starts = d & !(d << 1);
-    let common = (before & !(d | k.comma | k.space)) | (1 & !d) | (run_starts & k.zero & (d >> 1));
-    let separators = if SPACED {
-        (((k.comma << 1) ^ k.space) & upto) | ((k.comma << 2) & upto & !d)
+    // The bytes through the first `]`, and those before it (classes past it are of other
+    // values, and not read).
+    let upto = k.close ^ (k.close - 1);
+    let before = upto >> 1;
+    // Where an element must start: the first byte, and after each separator.
+    let starts = (if SPACED { k.comma << 2 } else { k.comma << 1 } | 1) & upto;
+    // Every violation sets a bit: a byte before the `]` other than a digit, a comma or (spaced)
+    // a space; spaced, a space other than exactly one after each comma (the `]` is none: nor a
+    // trailing comma); an element start that is no digit (an empty element, a trailing
+    // separator); an element of two digits or more starting with 0.
+    let other = if SPACED {
+        (before & !(k.digit | k.comma | k.space)) | (((k.comma << 1) ^ k.space) & upto)
     } else {
-        (k.space & before) | ((k.comma << 1) & upto & !d)
+        before & !(k.digit | k.comma)
     };
-    ((common | separators) == 0).then_some(e as usize)
+    let bad = other | (starts & !k.digit) | (starts & k.zero & (k.digit >> 1));
+    (bad == 0).then_some(k.close.trailing_zeros() as usize)
 }
 
 /// The offset of the `]` closing a plain integer list that `k` (the classes of the bytes from the
@@ -390,8 +446,8 @@ mod avx2 {
         _mm256_or_si256, _mm256_set1_epi8, _mm256_sub_epi8,
     };
 
-    use super::{Avx2, Classes, Scan, Span};
-    use crate::formats::json::{hex4, string_end};
+    use super::{plain_int_list, Avx2, Classes, Span};
+    use crate::formats::json::hex4;
     use crate::formats::number::one_digit_value;
 
     use std::arch::x86_64::{
@@ -494,19 +550,45 @@ mod avx2 {
 
     /// What comes before a token, and from its closing quote to a logprob's places (`-D.`, the
     /// digit `?` not compared), then to a `bytes` list's first element, in each layout.
-    const OPEN: [Pattern; 2] = [Pattern::new(b"{\"token\":\""), Pattern::new(b"{\"token\": \"")];
+    /// (Each opening also after the separator before it: `AFTER[1]`.)
+    const OPEN: [[Pattern; 2]; 2] = [
+        [Pattern::new(b"{\"token\":\""), Pattern::new(b"{\"token\": \"")],
+        [Pattern::new(b",{\"token\":\""), Pattern::new(b", {\"token\": \"")],
+    ];
     const KEY: [Pattern; 2] = [
         Pattern::new(b"\",\"logprob\":-?."),
         Pattern::new(b"\", \"logprob\": -?."),
     ];
     const BYTES: [Pattern; 2] = [Pattern::new(b",\"bytes\":["), Pattern::new(b", \"bytes\": [")];
 
+    /// The bytes an entry's reading looks at from its `{`: the token ends within 64 of it, the
+    /// logprob's places within 97, a `bytes` list starts within 109 and ends within 64 more,
+    /// the entry's `}` right after (one bounds check an entry: every index below is into this
+    /// window).
+    const WINDOW: usize = 192;
+
+    /// The window from `b[i]` (one comparison of the bytes left).
+    #[inline(always)]
+    fn window(b: &[u8], i: usize) -> Option<&[u8; WINDOW]> {
+        b.get(i..)?.first_chunk()
+    }
+
     /// `top_entry_in_layout` (the `json` module's) of the form nearly every entry takes:
     /// [`entry_head`] and the entry's `}`.
     #[inline(always)]
     pub(super) fn top_entry<const SPACED: bool>(t: Avx2, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
-        let (token, lp, end) = entry_head::<SPACED>(t, b, i)?;
-        (b.get(end) == Some(&b'}')).then_some((token, lp, end + 1))
+        let w = window(b, i)?;
+        let (token, lp, end) = head::<SPACED, false>(t, w)?;
+        (w[end] == b'}').then(|| (token.at(i), lp, i + end + 1))
+    }
+
+    /// [`top_entry`] of the entry after the separator at `b[i]` (the layout's, exactly),
+    /// compared with the entry's opening.
+    #[inline(always)]
+    pub(super) fn next_top_entry<const SPACED: bool>(t: Avx2, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        let w = window(b, i)?;
+        let (token, lp, end) = head::<SPACED, true>(t, w)?;
+        (w[end] == b'}').then(|| (token.at(i), lp, i + end + 1))
     }
 
     /// `entry_head_in_layout` (the `json` module's) of the form nearly every entry takes: a
@@ -518,11 +600,19 @@ mod avx2 {
     /// the entry that way).
     #[inline(always)]
     pub(super) fn entry_head<const SPACED: bool>(t: Avx2, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
+        let w = window(b, i)?;
+        let (token, lp, end) = head::<SPACED, false>(t, w)?;
+        Some((token.at(i), lp, i + end))
+    }
+
+    /// [`entry_head`] in the window from the entry's `{` (`AFTER`: from the separator before
+    /// it): the token's span and the index after the last value read, both from the window's
+    /// start.
+    #[inline(always)]
+    fn head<const SPACED: bool, const AFTER: bool>(t: Avx2, w: &[u8; WINDOW]) -> Option<(Span, f64, usize)> {
         let layout = usize::from(SPACED);
-        // Every byte read below lies within 160 of the entry's start (the list's kernel bounds its
-        // own reads).
-        let w: &[u8; 160] = b.get(i..i + 160)?.try_into().ok()?;
-        let open = OPEN[layout].mask.count_ones() as usize;
+        let opening = &OPEN[usize::from(AFTER)][layout];
+        let open = opening.mask.count_ones() as usize;
         let x = load(t, w, 0);
         // The token's closing quote: the first quote, backslash or control byte past the opening
         // one when it is a quote; else the string's end as the general reading finds it (checking
@@ -531,11 +621,11 @@ mod avx2 {
         // (Bit 32 stands for the bytes past these 32: a long token.)
         let stops = (u64::from(string_stops(t, w, 0)) | 1 << 32) & !((1 << open) - 1);
         let mut end = stops.trailing_zeros() as usize;
-        if !OPEN[layout].found(t, x) {
+        if !opening.found(t, x) {
             return None;
         }
         if (quote >> end) & 1 == 0 {
-            end = token_end(t, w, stops, open)?;
+            end = token_end(t, w, stops)?;
         }
         // `", "logprob": -D.` from the closing quote, then the places.
         let y = load(t, w, end);
@@ -547,61 +637,74 @@ mod avx2 {
         let at = end + key;
         let places: &[u8; 16] = w[at..at + 16].try_into().ok()?;
         let (f, n) = digits16(t, places);
-        let next = w[at + n];
-        if n == 0 || next.is_ascii_digit() || next | 0x20 == b'e' {
+        // 1 to 16 places, then the entry's `}` or the `,` of `bytes` (anything else, a 17th
+        // place or an exponent, fails the comparisons below).
+        if n == 0 {
             return None;
         }
+        let next = w[at + n];
         let lp = -one_digit_value(d, f, n)?;
-        // the body is at most 4 GiB
         let token = Span {
-            start: (i + open) as u32,
-            end: (i + end) as u32,
+            start: open as u32,
+            end: end as u32,
         };
         // An entry without `bytes` (some servers leave it out) ends here.
         if next == b'}' {
-            return Some((token, lp, i + at + n));
+            return Some((token, lp, at + n));
         }
-        // `, "bytes": [` and a plain list.
+        // `, "bytes": [` and a plain list, its `]` within 64 bytes.
         let z = load(t, w, at + n);
         if !BYTES[layout].found(t, z) {
             return None;
         }
-        let list = i + at + n + BYTES[layout].mask.count_ones() as usize;
-        let close = t.int_list_end::<SPACED>(b, list)?;
-        Some((token, lp, close))
+        let list = at + n + BYTES[layout].mask.count_ones() as usize;
+        let e = plain_int_list::<SPACED>(&int_classes(t, w, list))?;
+        Some((token, lp, list + e + 1))
     }
 
-    /// The closing quote of the string from `w[from]` on (at most 64 bytes in), `stops` the bits
-    /// of its quotes, backslashes and control bytes among `w[from..32]` (and bit 32): the
-    /// escapes servers write (`\n`, `\"`, `\\`, `\u00e9`: not a surrogate) are stepped over on
-    /// those bits, a control byte is `None`, the rest (surrogates, bad escapes, the bytes past
-    /// 32) is read by `string_end` from the first byte not yet read. What `string_end` finds.
+    /// The closing quote of the string in the window's first 64 bytes, `stops` the bits of its
+    /// quotes, backslashes and control bytes among `w[..32]` from its first byte on (and bit
+    /// 32): the escapes servers write (`\n`, `\"`, `\\`, `\u00e9`, a surrogate pair) are
+    /// stepped over on those bits and those of the next 32 bytes, as `string_end` reads them.
+    /// `None` for anything else (a control byte, another escape, no quote within 64 bytes): the
+    /// general reading then reads the entry (and reports what is wrong). Nothing here calls
+    /// out of the AVX2 code.
     #[inline(always)]
-    fn token_end(t: Avx2, w: &[u8; 160], mut stops: u64, mut from: usize) -> Option<usize> {
+    fn token_end(t: Avx2, w: &[u8; WINDOW], stops: u64) -> Option<usize> {
+        let mut stops = (stops & 0xFFFF_FFFF) | u64::from(string_stops(t, w, 32)) << 32;
         loop {
-            let at = stops.trailing_zeros() as usize;
-            if at >= 32 {
-                break;
+            if stops == 0 {
+                return None;
             }
+            let at = stops.trailing_zeros() as usize;
             let used = match w[at] {
                 b'"' => return Some(at),
                 b'\\' => match w[at + 1] {
                     b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
-                    b'u' if hex4(w, at + 2).is_some_and(|c| !(0xD800..0xE000).contains(&c)) => 6,
-                    _ => {
-                        from = at;
-                        break;
-                    }
+                    b'u' => match hex4(w, at + 2)? {
+                        c if !(0xD800..0xE000).contains(&c) => 6,
+                        // A high surrogate, then `\u` and a low one (an emoji's pair).
+                        c if c < 0xDC00
+                            && w[at + 6] == b'\\'
+                            && w[at + 7] == b'u'
+                            && hex4(w, at + 8).is_some_and(|l| (0xDC00..0xE000).contains(&l)) =>
+                        {
+                            12
+                        }
+                        _ => return None,
+                    },
+                    _ => return None,
                 },
                 _ => return None,
             };
-            from = at + used;
+            let from = at + used;
+            if from >= 64 {
+                return None;
+            }
             // The stops inside the escape are none (its second byte may be a quote or a
             // backslash).
             stops &= !((1u64 << from) - 1);
         }
-        let end = string_end(w, from, t).ok()?.0;
-        (end <= 64).then_some(end)
     }
 
     /// Bit j set when `b[i + j]` is a quote, a backslash or below 0x20 (32 bytes).
@@ -976,9 +1079,9 @@ mod tests {
 
     /// The AVX2 entry reading, its one-step kernel alone, and the general reading of `b[0..]`
     /// (with the AVX2 kernels, and the same with SSE2's, which the other tests hold to the byte
-    /// loops).
+    /// loops); then the one-step kernel's reading of the entry after its separator.
     #[cfg(target_arch = "x86_64")]
-    fn entry_readings(avx2: Avx2, b: &[u8], spaced: bool) -> [Option<(Span, u64, usize)>; 3] {
+    fn entry_readings(avx2: Avx2, b: &[u8], spaced: bool) -> [Option<(Span, u64, usize)>; 4] {
         let bits = |r: Option<(Span, f64, usize)>| r.map(|(t, v, e)| (t, v.to_bits(), e));
         let [got, kernel, want, sse2] = if spaced {
             [
@@ -996,7 +1099,35 @@ mod tests {
             ]
         };
         assert_eq!(bits(want), bits(sse2), "{}", String::from_utf8_lossy(b));
-        [bits(got), bits(kernel), bits(want)]
+        // The same entry after the layout's separator: the kernel that compares both at once
+        // reads it to the same values or gives way, the general reading reads it as from its `{`.
+        let sep: &[u8] = if spaced { b", " } else { b"," };
+        let after = [sep, b].concat();
+        let n = sep.len();
+        let back = |r: Option<(Span, f64, usize)>| {
+            r.map(|(t, v, e)| {
+                let t = Span {
+                    start: t.start - n as u32,
+                    end: t.end - n as u32,
+                };
+                (t, v.to_bits(), e - n)
+            })
+        };
+        let [quick, general] = if spaced {
+            [
+                avx2.next_top_entry_quick::<true>(&after, 0),
+                avx2.next_top_entry::<true>(&after, 0),
+            ]
+        } else {
+            [
+                avx2.next_top_entry_quick::<false>(&after, 0),
+                avx2.next_top_entry::<false>(&after, 0),
+            ]
+        };
+        let what = String::from_utf8_lossy(&after);
+        assert_eq!(back(general), bits(want), "{what}");
+        assert!(quick.is_none() || back(quick) == bits(want), "{what}");
+        [bits(got), bits(kernel), bits(want), back(quick)]
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -1033,7 +1164,7 @@ mod tests {
             "\"\\u00e9\\\u{1}\"",
             "\"\\n\u{1}\"",
         ];
-        let (mut fast, mut total) = (0, 0);
+        let (mut fast, mut total, mut after) = (0, 0, 0);
         for case in 0..20_000 {
             let spaced = case % 2 == 0;
             let token = tokens[(g.next_f64() * tokens.len() as f64) as usize % tokens.len()];
@@ -1064,15 +1195,17 @@ mod tests {
                 let at = (g.next_f64() * 100.0) as usize % b.len();
                 b[at] = b"{}[],: 0-e\"\\.n9x\x01"[(g.next_f64() * 17.0) as usize % 17];
             }
-            let [got, kernel, want] = entry_readings(avx2, &b, spaced);
+            let [got, kernel, want, quick] = entry_readings(avx2, &b, spaced);
             assert_eq!(got, want, "{}", String::from_utf8_lossy(&b));
             // The one-step kernel reads nothing the general reading does not, to the same values.
             assert!(kernel.is_none() || kernel == want, "{}", String::from_utf8_lossy(&b));
             fast += usize::from(kernel.is_some());
+            after += usize::from(quick.is_some());
             total += usize::from(want.is_some());
         }
         // Most of the entries read were read in one step.
         assert!(fast * 2 > total && total > 5000, "{fast} of {total}");
+        assert!(after * 10 > fast * 9, "{after} of {fast} after a separator");
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -1085,8 +1218,11 @@ mod tests {
             let base = plain(spaced);
             let list = if spaced { "[32, 119, 111]" } else { "[32,119,111]" };
             let base = base.replace("[32, 119, 111]", list);
-            let [got, kernel, want] = entry_readings(avx2, pad(base.clone()).as_bytes(), spaced);
-            assert!(kernel.is_some() && got == want && kernel == want, "{base}");
+            let [got, kernel, want, quick] = entry_readings(avx2, pad(base.clone()).as_bytes(), spaced);
+            assert!(
+                kernel.is_some() && got == want && kernel == want && quick == want,
+                "{base}"
+            );
             // Each departure from the common form: the kernel declines, the general reading
             // decides (reads it or refuses it).
             let colon = if spaced { ": " } else { ":" };
@@ -1129,7 +1265,7 @@ mod tests {
                 ),
             ] {
                 assert_ne!(changed, base, "{what}");
-                let [got, kernel, want] = entry_readings(avx2, pad(changed.clone()).as_bytes(), spaced);
+                let [got, kernel, want, _] = entry_readings(avx2, pad(changed.clone()).as_bytes(), spaced);
                 assert!(kernel.is_none(), "{what}: {changed}");
                 assert_eq!(got, want, "{what}: {changed}");
             }
@@ -1137,11 +1273,11 @@ mod tests {
             let sep = if spaced { ", " } else { "," };
             let bare = base.replacen(&format!("{sep}\"bytes\"{colon}{list}"), "", 1);
             assert_ne!(bare, base);
-            let [got, kernel, want] = entry_readings(avx2, pad(bare.clone()).as_bytes(), spaced);
+            let [got, kernel, want, _] = entry_readings(avx2, pad(bare.clone()).as_bytes(), spaced);
             assert!(kernel.is_some() && got == want && kernel == want, "{bare}");
             // Too close to the end of the body for the window (not for the general reading).
             let short = base.clone() + &" ".repeat(70);
-            let [got, kernel, want] = entry_readings(avx2, short.as_bytes(), spaced);
+            let [got, kernel, want, _] = entry_readings(avx2, short.as_bytes(), spaced);
             assert!(kernel.is_none() && got == want && want.is_some(), "{base}");
         }
     }
