@@ -265,32 +265,51 @@ pub(crate) mod avx2_table {
         t
     });
 
-    /// e^max(x, EXP64_MIN) of four lanes (NaN stays NaN).
+    /// The first step of [`exp4`]: max(x, EXP64_MIN) and k = x·64/ln2 + 1.5·2⁵², whose low
+    /// bits hold the integer n = round(x·64/ln2) = 64e + j.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    fn exp4(x: __m256d) -> __m256d {
-        // max(MIN, x) returns x when x is NaN (the second operand wins on NaN).
-        let x = _mm256_max_pd(_mm256_set1_pd(EXP64_MIN), x);
-        let k = _mm256_fmadd_pd(x, _mm256_set1_pd(N as f64 * LOG2E), _mm256_set1_pd(SHIFTER));
+    fn arg4(x: __m256d) -> (__m256d, __m256d) {
+        let x = clamp4(x);
+        (
+            x,
+            _mm256_fmadd_pd(x, _mm256_set1_pd(N as f64 * LOG2E), _mm256_set1_pd(SHIFTER)),
+        )
+    }
+
+    /// max(x, EXP64_MIN), NaN kept (`max_pd` returns its second operand on NaN).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn clamp4(x: __m256d) -> __m256d {
+        _mm256_max_pd(_mm256_set1_pd(EXP64_MIN), x)
+    }
+
+    /// The table entries (2^(j/64) high, low) of four values of k at `k` in memory: each read
+    /// as an integer straight from memory, so the loads wait on no vector operation.
+    ///
+    /// # Safety
+    /// `k` must point to four readable values.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn entries(k: *const f64) -> [__m128d; 4] {
+        let base = TABLE.0.as_ptr();
+        // SAFETY: the caller's for `k` (volatile: read as integers, not taken from a vector
+        // the compiler already holds); j = the low six bits picks an entry of the table.
+        std::array::from_fn(|l| unsafe {
+            let j = std::ptr::read_volatile(k.add(l).cast::<u64>()) as usize % N;
+            _mm_load_pd(base.add(j).cast())
+        })
+    }
+
+    /// e^x from [`arg4`]'s x and k and [`entries`]: x = (64e + j)·ln2/64 + r,
+    /// e^x = 2^e · 2^(j/64) · e^r.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn finish4(x: __m256d, k: __m256d, [t0, t1, t2, t3]: [__m128d; 4]) -> __m256d {
         let n = _mm256_sub_pd(k, _mm256_set1_pd(SHIFTER));
         // r = x − n·ln2/64 in two steps (LN2_HI has trailing zeros: n·LN2_HI/64 is exact).
         let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_HI / N as f64), x);
         let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_LO / N as f64), r);
-        // The integer n = 64e + j sits in k's low bits: j (its low six bits, any lane's value
-        // in 0 … 63, NaN's too) picks the table entry, e (bits 6 and up) the exponent.
-        let ki = _mm256_castpd_si256(k);
-        // The byte offsets 16j of the entries, shifted in the vector (one shift for four lanes).
-        let mut at = [0u64; 4];
-        // SAFETY: `at` holds four u64 (an unaligned store).
-        unsafe {
-            _mm256_storeu_si256(
-                at.as_mut_ptr().cast(),
-                _mm256_slli_epi64::<4>(_mm256_and_si256(ki, _mm256_set1_epi64x(N as i64 - 1))),
-            )
-        };
-        let base = TABLE.0.as_ptr().cast::<u8>();
-        // SAFETY: every offset is 16j with j below N (masked above): each load reads one entry.
-        let [t0, t1, t2, t3] = at.map(|o| unsafe { _mm_load_pd(base.add(o as usize).cast()) });
         let t02 = _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(t0), t2);
         let t13 = _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(t1), t3);
         let (t_hi, t_lo) = (_mm256_unpacklo_pd(t02, t13), _mm256_unpackhi_pd(t02, t13));
@@ -305,42 +324,55 @@ pub(crate) mod avx2_table {
         // which bits 6–17 (e mod 2¹²) land on the exponent field's 12 bits; p and the result
         // are normal doubles for x ≥ EXP64_MIN, so the field arithmetic is exact.
         let e = _mm256_and_si256(
-            _mm256_slli_epi64::<{ 52 - BITS }>(ki),
+            _mm256_slli_epi64::<{ 52 - BITS }>(_mm256_castpd_si256(k)),
             _mm256_set1_epi64x(0xFFF0_0000_0000_0000u64 as i64),
         );
         _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(p), e))
     }
 
-    /// `dst[i] = e^max(src[i], EXP64_MIN)` for the entries both slices hold, the last few
-    /// through masked loads and stores (the same lanes' operations: the same bits).
+    /// e^max(x, EXP64_MIN) of four lanes (NaN stays NaN; any lane's j is in 0 … 63, NaN's
+    /// too).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn exp4(x: __m256d) -> __m256d {
+        let (x, k) = arg4(x);
+        let mut at = [0.0; 4];
+        // SAFETY: `at` holds four values.
+        unsafe { _mm256_storeu_pd(at.as_mut_ptr(), k) };
+        // SAFETY: as above.
+        finish4(x, k, unsafe { entries(at.as_ptr()) })
+    }
+
+    /// `dst[i] = e^max(src[i], EXP64_MIN)` for the entries both slices hold, in two passes:
+    /// k ([`arg4`]) of every entry into `dst`, then the rest of [`exp4`] ([`finish4`]) in
+    /// place, whose table loads read k from memory. In one pass each table load waits on the
+    /// vector operations before it, and those chains, not the ports, bound the loop (about
+    /// twice the time); the last few entries go through masked loads and stores (the same
+    /// lanes' operations: the same bits).
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn exp_slice(src: &[f64], dst: &mut [f64]) {
         let len = src.len().min(dst.len());
+        let whole = len / 4 * 4;
         let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
-        let mut i = 0;
-        // Two vectors a step (half the loop's own instructions per entry).
-        while i + 8 <= len {
-            // SAFETY: entries i … i + 7 are inside both slices.
-            unsafe {
-                let (a, b) = (_mm256_loadu_pd(s.add(i)), _mm256_loadu_pd(s.add(i + 4)));
-                _mm256_storeu_pd(d.add(i), exp4(a));
-                _mm256_storeu_pd(d.add(i + 4), exp4(b));
-            }
-            i += 8;
-        }
-        if i + 4 <= len {
+        for i in (0..whole).step_by(4) {
             // SAFETY: entries i … i + 3 are inside both slices.
-            unsafe { _mm256_storeu_pd(d.add(i), exp4(_mm256_loadu_pd(s.add(i)))) };
-            i += 4;
+            unsafe { _mm256_storeu_pd(d.add(i), arg4(_mm256_loadu_pd(s.add(i))).1) };
         }
-        if i < len {
-            let on = |l: usize| if i + l < len { -1i64 } else { 0 };
+        for i in (0..whole).step_by(4) {
+            // SAFETY: as above.
+            unsafe {
+                let (x, k) = (clamp4(_mm256_loadu_pd(s.add(i))), _mm256_loadu_pd(d.add(i)));
+                _mm256_storeu_pd(d.add(i), finish4(x, k, entries(d.add(i))));
+            }
+        }
+        if whole < len {
+            let on = |l: usize| if whole + l < len { -1i64 } else { 0 };
             let m = _mm256_setr_epi64x(on(0), on(1), on(2), on(3));
-            // SAFETY: the masked load and store touch only entries i … len − 1.
-            unsafe { _mm256_maskstore_pd(d.add(i), m, exp4(_mm256_maskload_pd(s.add(i), m))) };
+            // SAFETY: the masked load and store touch only entries whole … len − 1.
+            unsafe { _mm256_maskstore_pd(d.add(whole), m, exp4(_mm256_maskload_pd(s.add(whole), m))) };
         }
     }
 }

@@ -38,6 +38,20 @@ impl Block<'_> {
         (last, self.width - last, self.width - 1 - last)
     }
 
+    /// Rows `first .. first + rows` of this block as a block of their own.
+    #[inline(always)]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // only the x86 kernels split
+    fn sub(&self, first: usize, rows: usize) -> Self {
+        let span = first * self.width..(first + rows) * self.width;
+        Self {
+            top: &self.top[span.clone()],
+            probs: &self.probs[span],
+            rows,
+            chosen: self.chosen.map(|c| &c[first..first + rows]),
+            ..*self
+        }
+    }
+
     /// Row `r`: its log-probabilities, its probabilities and its chosen log-probability (NaN
     /// when the block has none, so that no entry counts as above it).
     #[inline(always)]
@@ -82,6 +96,24 @@ impl RowOut<'_> {
             margin: &mut self.margin[..rows],
             top1: &mut self.top1[..rows],
             clean: &mut self.clean[..rows],
+        }
+    }
+
+    /// Rows `first .. first + rows` of every column.
+    #[inline(always)]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // only the x86 kernels split
+    fn sub(&mut self, first: usize, rows: usize) -> RowOut<'_> {
+        let span = first..first + rows;
+        RowOut {
+            mass: &mut self.mass[span.clone()],
+            entropy: &mut self.entropy[span.clone()],
+            above: &mut self.above[span.clone()],
+            pmin: &mut self.pmin[span.clone()],
+            lmin: &mut self.lmin[span.clone()],
+            kept_n: &mut self.kept_n[span.clone()],
+            margin: &mut self.margin[span.clone()],
+            top1: &mut self.top1[span.clone()],
+            clean: &mut self.clean[span],
         }
     }
 
@@ -304,6 +336,213 @@ mod avx2 {
     /// of `width` (≥ 1) entries, `chosen` (when given) and every column of `out` `rows` values.
     #[target_feature(enable = "avx2,popcnt")]
     pub(super) unsafe fn reduce_rows(b: Block<'_>, out: &mut RowOut<'_>) {
+        // SAFETY: as the caller's (the width matches each kernel's).
+        unsafe {
+            match b.width {
+                8 => reduce_rows_fixed::<2>(b, out),
+                12 => reduce_rows_fixed::<3>(b, out),
+                16 => reduce_rows_fixed::<4>(b, out),
+                20 => reduce_rows_fixed::<5>(b, out),
+                _ => reduce_rows_any(b, out),
+            }
+        }
+    }
+
+    /// One row's reductions, each still in four lanes: lane i holds the reference's partial
+    /// sums i and i + 4 added (the first step of [`reduce`]).
+    struct RowSums {
+        /// Σp and Σp·l (the latter up to the sign of a zero: see [`reduce_rows_fixed`]).
+        mass: __m256d,
+        ent: __m256d,
+        /// Minus the entries above the chosen logprob (a true comparison is −1).
+        above: __m256i,
+        /// Every lane set when the row is clean.
+        clean: __m256d,
+    }
+
+    /// [`RowSums`] of the row of `4·V` entries (V ≥ 2) at `x` with probabilities at `p`:
+    /// vector i (entries 4i … 4i + 3) goes to the low lanes of the reference for even i, to the
+    /// high ones for odd i, so the sums are the reference's without its leading zeros. The
+    /// row is clean when sorted, its first four entries ≤ 0 and its last four ≥ `lo` (with the
+    /// row sorted: its first ≤ 0 and its last ≥ `lo`).
+    ///
+    /// # Safety
+    /// `x` and `p` must point to `4·V` readable values.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn row_sums<const V: usize>(x: *const f64, p: *const f64, c: __m256d, lo: __m256d) -> RowSums {
+        let zero = _mm256_setzero_pd();
+        let (mut m, mut h) = ([zero; 2], [zero; 2]);
+        let mut above = _mm256_setzero_si256();
+        // SAFETY: entries 0 … 3 are inside the row.
+        let mut clean = _mm256_cmp_pd::<_CMP_LE_OQ>(unsafe { _mm256_loadu_pd(x) }, zero);
+        for i in 0..V {
+            // SAFETY: entries 4i … 4i + 3 are inside the row.
+            let (xv, pv) = unsafe { (_mm256_loadu_pd(x.add(4 * i)), _mm256_loadu_pd(p.add(4 * i))) };
+            // Each entry against the next; the last vector's against itself shifted down one
+            // lane (its last lane compared with itself: true unless NaN, which fails below).
+            let next = if i + 1 < V {
+                // SAFETY: entries 4i + 1 … 4i + 4 are inside the row (i + 1 < V).
+                unsafe { _mm256_loadu_pd(x.add(4 * i + 1)) }
+            } else {
+                _mm256_permute4x64_pd::<0b11_11_10_01>(xv)
+            };
+            let (half, t) = (i % 2, _mm256_mul_pd(pv, xv));
+            (m[half], h[half]) = if i < 2 {
+                (pv, t)
+            } else {
+                (_mm256_add_pd(m[half], pv), _mm256_add_pd(h[half], t))
+            };
+            clean = _mm256_and_pd(clean, _mm256_cmp_pd::<_CMP_GE_OQ>(xv, next));
+            let gt = _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_GT_OQ>(xv, c));
+            above = if i == 0 { gt } else { _mm256_add_epi64(above, gt) };
+            if i + 1 == V {
+                clean = _mm256_and_pd(clean, _mm256_cmp_pd::<_CMP_GE_OQ>(xv, lo));
+            }
+        }
+        RowSums {
+            mass: _mm256_add_pd(m[0], m[1]),
+            ent: _mm256_add_pd(h[0], h[1]),
+            above,
+            clean,
+        }
+    }
+
+    /// Lanes (a₀ + a₂, a₁ + a₃, c₀ + c₂, c₁ + c₃): the second step of [`reduce`] for rows a
+    /// and c at once.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn halves(a: __m256d, c: __m256d) -> __m256d {
+        _mm256_add_pd(_mm256_blend_pd::<0b1100>(a, c), _mm256_permute2f128_pd::<0x21>(a, c))
+    }
+
+    /// [`halves`] of 64-bit integer lanes.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn halves_epi64(a: __m256i, c: __m256i) -> __m256i {
+        _mm256_add_epi64(
+            _mm256_blend_epi32::<0xF0>(a, c),
+            _mm256_permute2x128_si256::<0x21>(a, c),
+        )
+    }
+
+    /// Entries `at` and `at + 1` of four rows `w` apart from `base`, as (entry `at` of rows
+    /// 0 … 3, entry `at + 1` of rows 0 … 3).
+    ///
+    /// # Safety
+    /// The four pairs must be readable.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn column_pair(base: *const f64, w: usize, at: usize) -> (__m256d, __m256d) {
+        // SAFETY: the caller's.
+        let (ac, bd) = unsafe {
+            let at = base.add(at);
+            (
+                _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(_mm_loadu_pd(at)), _mm_loadu_pd(at.add(2 * w))),
+                _mm256_insertf128_pd::<1>(
+                    _mm256_castpd128_pd256(_mm_loadu_pd(at.add(w))),
+                    _mm_loadu_pd(at.add(3 * w)),
+                ),
+            )
+        };
+        (_mm256_unpacklo_pd(ac, bd), _mm256_unpackhi_pd(ac, bd))
+    }
+
+    /// The kernel for rows of `4·V` entries (V ≥ 2; the widths servers most often return),
+    /// four rows at a time: each row's sums stay in four lanes ([`row_sums`]) and the last
+    /// steps of [`reduce`] run for four rows at once, whose columns are then written one vector
+    /// each. The same operations lane by lane as [`reduce_rows_any`], so the same bits, but
+    /// for the leading zeros of the sums: a sum of ±0 terms may come out −0 where the
+    /// reference's is +0, which adding +0 to the total undoes (Σp > 0 needs none). A group
+    /// with a row that is not clean is done again by [`reduce_rows_any`], as are the last rows.
+    ///
+    /// # Safety
+    /// As [`reduce_rows`], with `width` = 4·V.
+    #[target_feature(enable = "avx2,popcnt")]
+    unsafe fn reduce_rows_fixed<const V: usize>(b: Block<'_>, out: &mut RowOut<'_>) {
+        let w = 4 * V;
+        debug_assert_eq!(b.width, w);
+        // Last ≥ EXP64_MIN and > sentinel in one comparison: ≥ the next double up from the
+        // sentinel, or EXP64_MIN when below it (a NaN sentinel stays NaN: nothing is clean).
+        let up = b.sentinel.next_up();
+        let lo = _mm256_set1_pd(if up < super::EXP64_MIN { super::EXP64_MIN } else { up });
+        let groups = b.rows / 4;
+        let (x, p) = (b.top.as_ptr(), b.probs.as_ptr());
+        let neg = _mm256_set1_pd(-0.0);
+        // 2⁵² + n has the integer n in its low mantissa bits.
+        let two52 = 4_503_599_627_370_496.0f64;
+        let magic = _mm256_set1_epi64x(two52.to_bits() as i64);
+        for g in 0..groups {
+            let r = 4 * g;
+            let c: [f64; 4] = b
+                .chosen
+                .map_or([f64::NAN; 4], |c| c[r..r + 4].try_into().expect("four rows"));
+            // SAFETY: rows r … r + 3 are inside the block.
+            let row =
+                |i: usize| unsafe { row_sums::<V>(x.add((r + i) * w), p.add((r + i) * w), _mm256_set1_pd(c[i]), lo) };
+            // Rows 0 and 2, then 1 and 3: `hadd` of their halves puts the four in order.
+            let (r0, r2) = (row(0), row(2));
+            let (m02, h02, a02) = (
+                halves(r0.mass, r2.mass),
+                halves(r0.ent, r2.ent),
+                halves_epi64(r0.above, r2.above),
+            );
+            let clean = _mm256_and_pd(r0.clean, r2.clean);
+            let (r1, r3) = (row(1), row(3));
+            let (m13, h13, a13) = (
+                halves(r1.mass, r3.mass),
+                halves(r1.ent, r3.ent),
+                halves_epi64(r1.above, r3.above),
+            );
+            let clean = _mm256_and_pd(clean, _mm256_and_pd(r1.clean, r3.clean));
+            let mass = _mm256_hadd_pd(m02, m13);
+            let ent = _mm256_xor_pd(_mm256_add_pd(_mm256_hadd_pd(h02, h13), _mm256_setzero_pd()), neg);
+            let minus = _mm256_add_epi64(_mm256_unpacklo_epi64(a02, a13), _mm256_unpackhi_epi64(a02, a13));
+            let above = _mm256_sub_pd(
+                _mm256_castsi256_pd(_mm256_sub_epi64(magic, minus)),
+                _mm256_set1_pd(two52),
+            );
+            // SAFETY: rows r … r + 3 hold w ≥ 8 entries each.
+            let ((top1, _), (p0, p1), (_, lmin), (_, pmin)) = unsafe {
+                (
+                    column_pair(x.add(r * w), w, 0),
+                    column_pair(p.add(r * w), w, 0),
+                    column_pair(x.add(r * w), w, w - 2),
+                    column_pair(p.add(r * w), w, w - 2),
+                )
+            };
+            let o = &mut out.sub(r, 4);
+            // SAFETY: every column of `o` holds four values.
+            unsafe {
+                _mm256_storeu_pd(o.mass.as_mut_ptr(), mass);
+                _mm256_storeu_pd(o.entropy.as_mut_ptr(), ent);
+                _mm256_storeu_pd(o.above.as_mut_ptr(), above);
+                _mm256_storeu_pd(o.pmin.as_mut_ptr(), pmin);
+                _mm256_storeu_pd(o.lmin.as_mut_ptr(), lmin);
+                _mm256_storeu_pd(o.kept_n.as_mut_ptr(), _mm256_set1_pd(w as f64));
+                _mm256_storeu_pd(o.margin.as_mut_ptr(), _mm256_sub_pd(p0, p1));
+                _mm256_storeu_pd(o.top1.as_mut_ptr(), top1);
+            }
+            o.clean.fill(true);
+            // Tested last, so that the rows' sums need not wait for it (rarely taken).
+            if _mm256_movemask_pd(clean) != 0xF {
+                // SAFETY: as the caller's, for these four rows.
+                unsafe { reduce_rows_any(b.sub(r, 4), &mut out.sub(r, 4)) };
+            }
+        }
+        let done = 4 * groups;
+        if done < b.rows {
+            // SAFETY: as the caller's, for the last rows.
+            unsafe { reduce_rows_any(b.sub(done, b.rows - done), &mut out.sub(done, b.rows - done)) };
+        }
+    }
+
+    /// The kernel for any width: the last chunk of each row through masked loads.
+    ///
+    /// # Safety
+    /// As [`reduce_rows`].
+    #[target_feature(enable = "avx2,popcnt")]
+    unsafe fn reduce_rows_any(b: Block<'_>, out: &mut RowOut<'_>) {
         let (last, n_last, n_pairs) = b.tail();
         let (lm0, lm1) = (lanes_below(n_last), lanes_below(n_last.saturating_sub(4)));
         let (pm0, pm1) = (lanes_below(n_pairs), lanes_below(n_pairs.saturating_sub(4)));
@@ -410,7 +649,7 @@ mod tests {
     fn every_level_matches_the_scalar_reference_bit_for_bit() {
         let mut g = crate::rng::SplitMix64::new(0x9E37_79B9_7F4A_7C15);
         let mut next = move || g.next_f64();
-        for width in [1usize, 2, 5, 7, 8, 9, 16, 17, 20, 33] {
+        for width in [1usize, 2, 4, 5, 7, 8, 9, 12, 16, 17, 20, 33] {
             let rows = 97;
             let mut top: Vec<f64> = (0..rows * width).map(|_| -12.0 * next()).collect();
             for row in top.chunks_mut(width) {
@@ -424,6 +663,11 @@ mod tests {
             if width > 1 {
                 top.swap(40 * width, 40 * width + width - 1);
             }
+            // A clean row of zeros of either sign: its −Σp·l is −0 on every path.
+            for (j, l) in top[50 * width..51 * width].iter_mut().enumerate() {
+                *l = if j % 3 == 0 { 0.0 } else { -0.0 };
+            }
+            top[52 * width..53 * width].fill(-0.0);
             let mut probs = vec![0.0; top.len()];
             exp_slice(&top, &mut probs);
             let chosen: Vec<f64> = (0..rows)
@@ -432,6 +676,7 @@ mod tests {
             let want = run(SimdLevel::Scalar, &top, &probs, rows, width, Some(&chosen));
             assert!(want.clean.iter().filter(|&&c| !c).count() >= spoil.len().min(rows));
             assert!(want.clean.iter().any(|&c| c));
+            assert!(want.clean[52] && want.cols[1][52].to_bits() == (-0.0f64).to_bits());
             for r in (0..rows).filter(|&r| want.clean[r]) {
                 let span = r * width..(r + 1) * width;
                 let (row, p) = (&top[span.clone()], &probs[span]);

@@ -170,7 +170,12 @@ fn summary_in(
     // e^x of every entry, one vectorised pass per block of rows (small enough to still be in
     // L1 when its rows are reduced); see [`reduce_block`].
     const BLOCK: usize = 2048;
-    let block_rows = (BLOCK / width).max(1);
+    // A multiple of four rows where it can be: the row kernels take four rows at a time.
+    let block_rows = match BLOCK / width {
+        0 => 1,
+        n @ 1..4 => n,
+        n => n / 4 * 4,
+    };
     let block_probs = prefix(&mut scratch.probs, block_rows * width);
     let block_clean = prefix(&mut scratch.clean, block_rows);
     let mut rebuilt = Rebuilt::default();
