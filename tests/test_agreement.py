@@ -323,6 +323,68 @@ def test_parallel_batch_equals_serial_on_mixed_text():
             assert one.agreement[i] == single.agreement
 
 
+class _Text(str):
+    """A str subclass: read through the general string check, not the exact-type fast path."""
+
+
+def _copied_batch():
+    """3,000 questions (12 chunks of the reader) of lists and tuples, with exact and subclassed
+    strings, ASCII and not, empty ones and a long one."""
+    rnd = np.random.default_rng(11)
+    pool = ["Paris", "the city of Paris!", "PARIS.", "Zürich", "zürich city", "東京", "", "the", "a b c",
+            "b c d", "Straße", "naïve café", "Naïve  Café.", "x " * 300]  # fmt: skip
+    qs = []
+    for i in range(3000):
+        answers = [str(pool[k]) for k in rnd.integers(0, len(pool), size=rnd.integers(1, 12))]
+        answers[0] = _Text(answers[0]) if i % 3 == 0 else answers[0]
+        qs.append(tuple(answers) if i % 2 else answers)
+    return qs
+
+
+@pytest.mark.parametrize("method", ["exact", "jaccard"])
+def test_copied_answers_match_the_reference_for_every_thread_count(method):
+    # The batch reader copies each chunk's answers out of the strings (no reference kept): every
+    # thread count gives the same columns, equal to the pure-Python reference per question.
+    qs = _copied_batch()
+    th = 0.5 if method == "jaccard" else None
+    runs = [agree_batch(qs, method=method, threshold=th, normalize=SQUAD_ONLY, threads=t) for t in (1, 2, None)]
+    for other in runs[1:]:
+        for key in runs[0].raw:
+            assert np.array_equal(runs[0].raw[key], other.raw[key], equal_nan=True), key
+    for i, q in enumerate(qs):
+        if method == "exact":
+            want = ref_greedy([squad_normalize(a) for a in q], lambda x, y: x == y)
+        else:
+            want = ref_token_jaccard_greedy(q, 0.5)
+        assert list(runs[0].labels_of(i)) == want, i
+
+
+def test_batch_unaffected_by_another_thread_replacing_the_answers():
+    # Another thread swaps every answer for an equal but fresh string (freeing the old one) while
+    # batches run: the reader copies the texts under the GIL, so each batch reads whole answers.
+    import threading
+
+    qs = [list(q) for q in _copied_batch()]
+    want = agree_batch(qs, threads=1)
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            for q in qs:
+                for j, a in enumerate(q):
+                    q[j] = "".join([a[:1], a[1:]])  # a new object with the same text
+
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        for threads in (1, 2, None) * 3:
+            got = agree_batch(qs, threads=threads)
+            assert np.array_equal(got.labels, want.labels) and np.array_equal(got.agreement, want.agreement)
+    finally:
+        stop.set()
+        t.join()
+
+
 # --- methods against independent computations ---------------------------------------------------
 
 WORDS = ["paris", "the city of paris", "paris france", "lyon", "city of lyon", "france", "the paris"]

@@ -1,20 +1,21 @@
 //! Bindings for `credo_core::agree`: answer normalisation, agreement of one or many questions
 //! (GIL released for the batch), a user equivalence callable, spectral measures, stopping rules.
 //!
-//! Answers are borrowed as UTF-8 slices of the Python strings (no copy); strong references to the
-//! strings are held for the whole call, so a caller mutating the list meanwhile cannot free them.
-//! A batch's strings are read a chunk of questions at a time, each chunk analysed by the pool's
-//! workers while the next is read (the reading needs the GIL; the workers do not).
+//! A batch's answers are copied out of the Python strings a chunk of questions at a time, under
+//! the GIL, each chunk analysed by the pool's workers while the next is copied (the workers need
+//! no GIL and no Python object: a caller mutating its lists meanwhile changes nothing). The
+//! callable path lends the strings themselves to the user's function, holding a reference to each.
 
 use credo_core::agree::{
-    self, cluster_by, spectral, stopping, Columns, Config, Linkage, Method, MethodName, NormalizeOptions, Question,
-    SeqLogProbs,
+    self, cluster_by, spectral, stopping, Columns, Config, FedAnswers, Linkage, Method, MethodName, NormalizeOptions,
+    Question, SeqLogProbs,
 };
 use credo_core::CredoError;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PySequence, PyString, PyTuple};
-use std::sync::{Mutex, PoisonError};
+use pyo3::Borrowed;
+use std::cell::RefCell;
 
 use crate::arrays::{maybe_detach, slice1, slice2, Threads, GIL_MIN_ELEMENTS};
 use crate::errors::{catch_panic, invalid, py_err, py_result};
@@ -43,25 +44,21 @@ fn not_a_string(obj: &Bound<'_, PyAny>, arg: &str, where_: &str) -> PyErr {
     invalid(arg, format!("{where_} is {}, expected a string", type_name(obj)))
 }
 
-/// Strong references to answer strings whose UTF-8 text the call borrows (so a caller mutating its
-/// lists while the GIL is released cannot free one), released when dropped (on the calling thread,
-/// which then holds the GIL).
+/// Strong references to answer strings whose UTF-8 text the call borrows (the callable path, which
+/// hands the strings themselves to the user's function: a caller mutating its list meanwhile
+/// cannot free them), released when dropped (on the calling thread, which then holds the GIL).
 struct Held<'py> {
     py: Python<'py>,
-    /// Owned `PyObject` pointers (as integers: the emptied buffer is kept for the next call).
-    objs: Vec<usize>,
+    /// Owned `PyObject` pointers.
+    objs: Vec<*mut pyo3::ffi::PyObject>,
 }
-
-/// The emptied buffer of the last call's [`Held`], reused by the next: a fresh one costs a page
-/// fault per 4 KiB on the calling thread, the serial part of a batch. Kept up to [`SPARE_MAX`].
-static SPARE: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-const SPARE_MAX: usize = 1 << 20;
 
 impl<'py> Held<'py> {
     fn with_capacity(py: Python<'py>, n: usize) -> Self {
-        let mut objs = std::mem::take(&mut *SPARE.lock().unwrap_or_else(PoisonError::into_inner));
-        objs.reserve(n);
-        Self { py, objs }
+        Self {
+            py,
+            objs: Vec::with_capacity(n),
+        }
     }
 
     /// Takes a reference to `s` and borrows its text for as long as `self` lives.
@@ -70,14 +67,14 @@ impl<'py> Held<'py> {
         // a strong reference to it until `self` is dropped, after the last use of the text (texts
         // never leave the call that owns `self`).
         let text = unsafe { std::mem::transmute::<&str, &'py str>(s.to_str()?) };
-        self.objs.push(s.into_ptr() as usize);
+        self.objs.push(s.into_ptr());
         Ok(text)
     }
 
     /// Answer `i` as a Python string.
     fn string(&self, i: usize) -> Bound<'py, PyString> {
         // SAFETY: `objs[i]` is a live string object we own a reference to.
-        unsafe { Bound::from_borrowed_ptr(self.py, self.objs[i] as *mut pyo3::ffi::PyObject).cast_into_unchecked() }
+        unsafe { Bound::from_borrowed_ptr(self.py, self.objs[i]).cast_into_unchecked() }
     }
 }
 
@@ -86,11 +83,7 @@ impl Drop for Held<'_> {
         for &p in &self.objs {
             // SAFETY: each entry is an owned reference taken in `text`, released once; the GIL is
             // held (`py` is this thread's token).
-            unsafe { pyo3::ffi::Py_DecRef(p as *mut pyo3::ffi::PyObject) };
-        }
-        if self.objs.capacity() <= SPARE_MAX {
-            self.objs.clear();
-            *SPARE.lock().unwrap_or_else(PoisonError::into_inner) = std::mem::take(&mut self.objs);
+            unsafe { pyo3::ffi::Py_DecRef(p) };
         }
     }
 }
@@ -146,19 +139,50 @@ impl<'py> Seq<'py> {
             };
             match as_str {
                 Ok(s) => out.push(held.text(s)?),
-                Err(e) => {
-                    let arg = if single { "answers" } else { "questions" };
-                    let where_ = if single {
-                        format!("answer {ai}")
-                    } else {
-                        format!("answer {ai} of question {qi}")
-                    };
-                    return Err(not_a_string(e.into_inner().as_any(), arg, &where_));
-                }
+                Err(e) => return Err(answer_not_a_string(e.into_inner().as_any(), qi, ai, single)),
             }
         }
         Ok(())
     }
+}
+
+impl Seq<'_> {
+    /// Copies the texts of the answers into `out`. Each answer is borrowed from its container only
+    /// until it is copied: the GIL is held and no Python code runs in between (nothing here creates
+    /// a garbage-collected object, so not even a collection's finalizers; an error does, but then
+    /// the answer is not used again), so the container still holds it. No reference is taken, so
+    /// none has to be released after the batch.
+    fn copy_into(&self, qi: usize, single: bool, out: &mut FedAnswers) -> PyResult<()> {
+        for ai in 0..self.len() {
+            let a = match self {
+                // SAFETY: `l` is a live list (we hold a reference) and `ai` is below the length
+                // read above; nothing can shrink it meanwhile (see above). The item is borrowed
+                // (`PyList_GetItem` takes no reference), as said above.
+                Self::List(l) => unsafe {
+                    let i = pyo3::ffi::Py_ssize_t::try_from(ai).unwrap_or(pyo3::ffi::Py_ssize_t::MAX);
+                    Borrowed::from_ptr_or_err(l.py(), pyo3::ffi::PyList_GetItem(l.as_ptr(), i))?
+                },
+                Self::Tuple(t) => t.get_borrowed_item(ai)?,
+            };
+            // An exact `str` is a pointer compare; subclasses take the general check.
+            match a.cast_exact::<PyString>().or_else(|_| a.cast::<PyString>()) {
+                Ok(s) => out.push(s.to_str()?),
+                Err(_) => return Err(answer_not_a_string(&a, qi, ai, single)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The error for answer `ai` of question `qi`, which is `obj`, not a string.
+fn answer_not_a_string(obj: &Bound<'_, PyAny>, qi: usize, ai: usize, single: bool) -> PyErr {
+    let arg = if single { "answers" } else { "questions" };
+    let where_ = if single {
+        format!("answer {ai}")
+    } else {
+        format!("answer {ai} of question {qi}")
+    };
+    not_a_string(obj, arg, &where_)
 }
 
 /// Each question's container and where its answers start in the call's flat numbering
@@ -335,10 +359,10 @@ fn agree_batch<'py>(
             matrix: mats.map(|m| &m[m_offs[q]..m_offs[q + 1]]),
         }
     };
-    let mut held = Held::with_capacity(py, n_total);
     if single && seqs.len() == 1 {
-        let mut texts = Vec::with_capacity(n_total);
-        seqs[0].read(0, true, &mut held, &mut texts)?;
+        let mut fed = FedAnswers::default();
+        seqs[0].copy_into(0, true, &mut fed)?;
+        let texts: Vec<&str> = fed.answers().collect();
         let q = Question {
             answers: &texts,
             ..question(0)
@@ -346,15 +370,20 @@ fn agree_batch<'py>(
         let result = maybe_detach(py, n_total, || agree::agree(&q, &cfg).map(|r| Columns::single(&r)))?;
         return AgreementColumns::from_core(py, py_result(result)?);
     }
-    // The answers are read a chunk of questions at a time under the GIL, each chunk analysed by
+    // The answers are copied a chunk of questions at a time under the GIL, each chunk analysed by
     // the workers meanwhile (the GIL is released only to wait for the last ones).
-    let feed = |range: std::ops::Range<usize>, out: &mut Vec<&'py str>| {
+    let seqs = RefCell::new(seqs);
+    let feed = |range: std::ops::Range<usize>, out: &mut FedAnswers| {
+        let seqs = seqs.borrow();
         range
             .into_iter()
-            .try_for_each(|qi| seqs[qi].read(qi, single, &mut held, out))
+            .try_for_each(|qi| seqs[qi].copy_into(qi, single, out))
             .map_err(FedError::Py)
     };
     let wait = |block: &mut (dyn FnMut() + Send)| {
+        // Every answer is copied: the containers are released now, while the workers run, not
+        // after them.
+        drop(seqs.take());
         if n_total >= GIL_MIN_ELEMENTS {
             py.detach(block);
         } else {

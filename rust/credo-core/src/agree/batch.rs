@@ -7,6 +7,7 @@
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
+use std::sync::Mutex;
 
 use super::{analyse, in_question, Agreement, Config, Question, Stats, Workspace};
 use crate::error::{CredoError, Result};
@@ -272,18 +273,82 @@ pub fn agree_batch_columns_by<'a>(
     Ok(cols)
 }
 
+/// A chunk's fed answers: their text end to end and where each answer ends. The feeder copies
+/// its answers in, so nothing it lends has to outlive the feed: the bindings copy the Python
+/// strings under the GIL and keep no reference to them, where holding one per answer cost a
+/// serial pass of reference-count releases (one cache miss per string) after the parallel part.
+#[derive(Debug, Default)]
+pub struct FedAnswers {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl FedAnswers {
+    /// Appends one answer.
+    #[inline]
+    pub fn push(&mut self, answer: &str) {
+        self.text.push_str(answer);
+        self.ends.push(self.text.len());
+    }
+
+    /// The number of answers fed.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The answers, in the order fed.
+    pub fn answers(&self) -> impl Iterator<Item = &str> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        // Every end is a char boundary: each one closes an appended `&str`.
+        starts.zip(&self.ends).map(|(a, &b)| &self.text[a..b])
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+}
+
+/// Emptied [`FedAnswers`] for the next chunks and calls: a fresh buffer costs the feeding thread
+/// (the serial part of a fed batch) a page fault per 4 KiB, about 2 µs each on the 2-core VM.
+/// Up to [`SPARE_FED_MAX`] buffers of at most [`SPARE_FED_BYTES`] each are kept. Only `try_lock`
+/// is used: a busy (or poisoned) pool means a fresh buffer, never a wait.
+static SPARE_FED: Mutex<Vec<FedAnswers>> = Mutex::new(Vec::new());
+const SPARE_FED_MAX: usize = 128;
+const SPARE_FED_BYTES: usize = 1 << 20;
+
+fn take_fed() -> FedAnswers {
+    SPARE_FED.try_lock().ok().and_then(|mut v| v.pop()).unwrap_or_default()
+}
+
+fn recycle_fed(mut fed: FedAnswers) {
+    let bytes = fed.text.capacity() + fed.ends.capacity() * std::mem::size_of::<usize>();
+    if bytes <= SPARE_FED_BYTES {
+        fed.clear();
+        if let Ok(mut spare) = SPARE_FED.try_lock() {
+            if spare.len() < SPARE_FED_MAX {
+                spare.push(fed);
+            }
+        }
+    }
+}
+
 /// [`agree_batch_columns_by`] with the answers handed over a chunk of questions at a time:
 /// `feed(q0..q1, out)` runs on the calling thread, in order, and appends the answers of questions
-/// `q0..q1` to `out` (the bindings read Python strings there, under the GIL); `question(q)` gives
+/// `q0..q1` to `out` (the bindings copy Python strings there, under the GIL); `question(q)` gives
 /// question `q`'s other inputs (its `answers` are replaced by those fed). Each chunk is analysed on
-/// a pool worker as soon as it is fed, so reading overlaps analysing ([`pipeline`], which also
+/// a pool worker as soon as it is fed, so feeding overlaps analysing ([`pipeline`], which also
 /// says what `single` and `wait` do). A `feed` error stops feeding and is returned as is.
 ///
 /// [`pipeline`]: crate::parallel::pipeline
 #[allow(clippy::too_many_arguments)]
-pub fn agree_batch_columns_fed<'a, 'q, E: From<CredoError>>(
+pub fn agree_batch_columns_fed<'q, E: From<CredoError>>(
     offsets: &[usize],
-    mut feed: impl FnMut(Range<usize>, &mut Vec<&'a str>) -> std::result::Result<(), E>,
+    mut feed: impl FnMut(Range<usize>, &mut FedAnswers) -> std::result::Result<(), E>,
     question: impl Fn(usize) -> Question<'q> + Sync,
     cfg: &Config,
     threads: Option<usize>,
@@ -293,33 +358,18 @@ pub fn agree_batch_columns_fed<'a, 'q, E: From<CredoError>>(
     let (mut cols, chunk_answers) = columns_for(offsets)?;
     let n_questions = offsets.len().saturating_sub(1);
     let windows = cols.windows(n_questions, &chunk_answers);
-    let work = |(c, win, answers): (usize, Window<'_>, Vec<&'a str>)| -> Result<()> {
-        let base = offsets[c * CHUNK];
-        let fed = |qi: usize| Question {
-            answers: answers.get(offsets[qi] - base..offsets[qi + 1] - base).unwrap_or(&[]),
-            ..question(qi)
-        };
-        if answers.len() == chunk_answers[c] {
-            analyse_chunk(c, win, offsets, &fed, cfg)
-        } else {
-            Err(CredoError::shape(
-                "answers",
-                format!(
-                    "questions {}..: {} answers fed, the offsets say {}",
-                    c * CHUNK,
-                    answers.len(),
-                    chunk_answers[c]
-                ),
-            ))
-        }
+    let work = |(c, win, fed): (usize, Window<'_>, FedAnswers)| -> Result<()> {
+        let done = analyse_fed(c, win, offsets, &fed, chunk_answers[c], &question, cfg);
+        recycle_fed(fed);
+        done
     };
     let one = single || chunk_answers.len() <= 1;
     let produce = |submit: &mut dyn FnMut(_)| -> std::result::Result<(), E> {
         for (c, win) in windows.into_iter().enumerate() {
             let (q0, q1) = (c * CHUNK, ((c + 1) * CHUNK).min(n_questions));
-            let mut answers = Vec::with_capacity(offsets[q1] - offsets[q0]);
-            feed(q0..q1, &mut answers)?;
-            submit((c, win, answers));
+            let mut fed = take_fed();
+            feed(q0..q1, &mut fed)?;
+            submit((c, win, fed));
         }
         Ok(())
     };
@@ -334,6 +384,35 @@ pub fn agree_batch_columns_fed<'a, 'q, E: From<CredoError>>(
     // written.
     unsafe { cols.set_filled(n_questions, offsets_total(offsets)) };
     Ok(cols)
+}
+
+/// Analyses chunk `c` from its fed answers, which must number `expected`.
+fn analyse_fed<'q>(
+    c: usize,
+    win: Window<'_>,
+    offsets: &[usize],
+    fed: &FedAnswers,
+    expected: usize,
+    question: &impl Fn(usize) -> Question<'q>,
+    cfg: &Config,
+) -> Result<()> {
+    if fed.len() != expected {
+        return Err(CredoError::shape(
+            "answers",
+            format!(
+                "questions {}..: {} answers fed, the offsets say {expected}",
+                c * CHUNK,
+                fed.len()
+            ),
+        ));
+    }
+    let answers: Vec<&str> = fed.answers().collect();
+    let base = offsets[c * CHUNK];
+    let fed_question = |qi: usize| Question {
+        answers: answers.get(offsets[qi] - base..offsets[qi + 1] - base).unwrap_or(&[]),
+        ..question(qi)
+    };
+    analyse_chunk(c, win, offsets, &fed_question, cfg)
 }
 
 fn offsets_total(offsets: &[usize]) -> usize {
@@ -438,6 +517,28 @@ mod tests {
         fed_matches_by_index(&refs, &cfg);
     }
 
+    #[test]
+    fn fed_answers_give_back_what_was_pushed_and_come_back_empty() {
+        let texts = ["", "Zürich", "東京 タワー", "", "a b c", &"x ".repeat(3000)];
+        for _ in 0..3 {
+            let mut fed = take_fed();
+            assert!(fed.is_empty() && fed.answers().next().is_none());
+            texts.iter().for_each(|t| fed.push(t));
+            assert_eq!(fed.len(), texts.len());
+            assert_eq!(fed.answers().collect::<Vec<_>>(), texts);
+            recycle_fed(fed);
+        }
+        // A buffer past the size kept is dropped, not pooled.
+        let mut big = FedAnswers::default();
+        big.push(&"y".repeat(SPARE_FED_BYTES + 1));
+        recycle_fed(big);
+        let spare: Vec<FedAnswers> = std::iter::from_fn(|| SPARE_FED.lock().unwrap().pop()).collect();
+        assert!(spare
+            .iter()
+            .all(|f| f.is_empty() && f.text.capacity() <= SPARE_FED_BYTES));
+        spare.into_iter().for_each(recycle_fed);
+    }
+
     /// The fed batch equals the indexed one for any thread count, and stops on a feed error or
     /// on a chunk fed the wrong number of answers.
     fn fed_matches_by_index<'s>(refs: &[Vec<&'s str>], cfg: &Config) {
@@ -457,15 +558,15 @@ mod tests {
         )
         .unwrap();
         for (threads, single) in [(Some(1), false), (Some(2), false), (None, true)] {
-            let feed = |r: Range<usize>, out: &mut Vec<&'s str>| -> Result<()> {
-                out.extend_from_slice(&flat[offsets[r.start]..offsets[r.end]]);
+            let feed = |r: Range<usize>, out: &mut FedAnswers| -> Result<()> {
+                flat[offsets[r.start]..offsets[r.end]].iter().for_each(|a| out.push(a));
                 Ok(())
             };
             let got = agree_batch_columns_fed(&offsets, feed, |_| Question::default(), cfg, threads, single, |b| b());
             // Compared as text: the columns hold NaN where a measure was not asked for.
             assert_eq!(format!("{:?}", got.unwrap()), format!("{want:?}"));
-            let failing = |r: Range<usize>, out: &mut Vec<&'s str>| {
-                out.extend_from_slice(&flat[offsets[r.start]..offsets[r.end]]);
+            let failing = |r: Range<usize>, out: &mut FedAnswers| {
+                flat[offsets[r.start]..offsets[r.end]].iter().for_each(|a| out.push(a));
                 if r.end > 600 {
                     Err(CredoError::invalid("feed", "stop"))
                 } else {
@@ -482,8 +583,9 @@ mod tests {
                 |b| b(),
             );
             assert!(err.unwrap_err().to_string().contains("stop"));
-            let short = |r: Range<usize>, out: &mut Vec<&'s str>| -> Result<()> {
-                out.extend_from_slice(&flat[offsets[r.start]..offsets[r.end] - usize::from(r.start == 256)]);
+            let short = |r: Range<usize>, out: &mut FedAnswers| -> Result<()> {
+                let end = offsets[r.end] - usize::from(r.start == 256);
+                flat[offsets[r.start]..end].iter().for_each(|a| out.push(a));
                 Ok(())
             };
             let err = agree_batch_columns_fed(&offsets, short, |_| Question::default(), cfg, threads, single, |b| b());

@@ -17,7 +17,7 @@ pub mod similarity;
 pub mod spectral;
 pub mod stopping;
 
-pub use batch::{agree_batch_columns, agree_batch_columns_by, agree_batch_columns_fed, Columns};
+pub use batch::{agree_batch_columns, agree_batch_columns_by, agree_batch_columns_fed, Columns, FedAnswers};
 pub use cluster::{cluster_by, Linkage};
 pub use entropy::SeqLogProbs;
 pub use normalize::{normalize, NormalizeOptions};
