@@ -385,6 +385,28 @@ def test_batch_unaffected_by_another_thread_replacing_the_answers():
         t.join()
 
 
+def test_questions_read_in_python_are_checked_natively():
+    # With per-question inputs the questions are read in Python first: the same native check
+    # refuses them with the messages of the plain path, and other sequences become lists.
+    import collections
+
+    lp = [[[-0.1]], [[-0.2]]]
+    with pytest.raises(credo.EmptyInputError, match=r"^questions\[1\]: no answers"):
+        agree_batch([["a1"], []], logprobs=lp)
+    for bad in ("a1", b"a1", 3):
+        with pytest.raises(credo.InvalidArgumentError, match=r"^questions: question 1 is"):
+            agree_batch([["a1"], bad], logprobs=lp)
+    with pytest.raises(credo.InvalidArgumentError, match=r"^questions: expected a sequence of answer lists"):
+        agree_batch("a1", logprobs=lp)
+    got = agree_batch((collections.deque(["a1"]), ("b1",)), logprobs=lp)
+    want = agree_batch([["a1"], ["b1"]], logprobs=lp)
+    np.testing.assert_array_equal(got.labels, want.labels)
+    assert list(got.majority_answers) == ["a1", "b1"]
+    eq = lambda a, b: a.lower() == b.lower()  # noqa: E731
+    got = agree_batch((collections.deque(["A", "a"]), ("b",)), method="callable", equivalent=eq)
+    assert list(got.labels_of(0)) == [0, 0] and list(got.labels_of(1)) == [0]
+
+
 # --- methods against independent computations ---------------------------------------------------
 
 WORDS = ["paris", "the city of paris", "paris france", "lyon", "city of lyon", "france", "the paris"]

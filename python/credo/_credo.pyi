@@ -455,6 +455,7 @@ def agree_batch(
     threads: int | None = None,
     single: bool = False,
 ) -> AgreementColumns: ...
+def agree_questions(questions: list[Any]) -> list[Any]: ...
 def agree_callable(
     answers: list[Any],
     equivalent: Callable[[str, str], object],

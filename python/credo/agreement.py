@@ -44,7 +44,7 @@ from credo._validate import (
     check_real,
     text_argument,
 )
-from credo.exceptions import EmptyInputError, InvalidArgumentError, ShapeError
+from credo.exceptions import InvalidArgumentError, ShapeError
 
 __all__ = [
     "AdaptiveStopping",
@@ -122,10 +122,6 @@ def _flags(normalize: bool | Mapping[str, bool]) -> _Flags:
     raise InvalidArgumentError(f"normalize: expected True/False or a mapping of steps, got {type(normalize).__name__}")
 
 
-# Question types the native layer reads directly (anything else is copied into a list first).
-_ANSWER_LISTS = frozenset({list, tuple})
-
-
 def _answer_list(answers: Any, name: str = "answers") -> list[Any]:
     if isinstance(answers, (str, bytes)) or not isinstance(answers, Sequence):
         raise InvalidArgumentError(f"{name}: expected a sequence of strings, got {type(answers).__name__}")
@@ -133,23 +129,15 @@ def _answer_list(answers: Any, name: str = "answers") -> list[Any]:
 
 
 def _question_lists(questions: Any, *, here: bool) -> list[Sequence[str]]:
-    """``questions`` as a list of answer sequences. A plain list goes to the native reader as it
-    is, which checks each question (a sequence, not empty) in the pass that reads the answers: a
-    Python pass over 10k questions costs a tenth of a two-thread batch. ``here``: the caller
-    reads the questions in Python first (per-question inputs, callables), so check them here."""
+    """``questions`` as a list of answer sequences. Each question is checked (a sequence, not
+    empty) natively, in one place: by the reader of ``agree_batch`` in the pass that reads the
+    answers (a Python pass over 10k questions costs a tenth of a two-thread batch), or, when
+    ``here`` (the caller reads the questions in Python first: per-question inputs, callables), by
+    ``agree_questions``, which also copies other sequences than lists and tuples to lists."""
     if isinstance(questions, (str, bytes)) or not isinstance(questions, Sequence):
         raise InvalidArgumentError(f"questions: expected a sequence of answer lists, got {type(questions).__name__}")
-    if type(questions) is list and not here:
-        return questions
-    qs: list[Sequence[str]]
-    if type(questions) is list and set(map(type, questions)) <= _ANSWER_LISTS:
-        qs = questions
-    else:
-        qs = [q if isinstance(q, list) else _answer_list(q, f"questions[{i}]") for i, q in enumerate(questions)]
-    if not all(qs):
-        empty = next(i for i, q in enumerate(qs) if not q)
-        raise EmptyInputError(f"questions[{empty}]: no answers to compare")
-    return qs
+    qs: list[Sequence[str]] = questions if type(questions) is list else list(questions)
+    return _credo.agree_questions(qs) if here else qs
 
 
 def _flat_logprobs(logprobs: Sequence[Any], n: int, name: str = "logprobs") -> tuple[np.ndarray, np.ndarray]:

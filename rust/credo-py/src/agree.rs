@@ -124,6 +124,13 @@ impl<'py> Seq<'py> {
         }
     }
 
+    fn into_any(self) -> Bound<'py, PyAny> {
+        match self {
+            Self::List(l) => l.into_any(),
+            Self::Tuple(t) => t.into_any(),
+        }
+    }
+
     /// Appends the texts of the answers (read by index: no Python code runs meanwhile, so the
     /// length read once holds), taking a reference to each in `held`.
     fn read(&self, qi: usize, single: bool, held: &mut Held<'py>, out: &mut Vec<&'py str>) -> PyResult<()> {
@@ -399,6 +406,15 @@ fn agree_batch<'py>(
     }
 }
 
+/// `questions` with each question checked as `agree_batch` checks it (a sequence of answers, not a
+/// string, not empty), lists and tuples kept as they are and other sequences copied to lists: for
+/// callers that read the questions in Python first (per-question inputs, callables).
+#[pyfunction]
+fn agree_questions<'py>(questions: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyList>> {
+    let (seqs, _) = question_seqs(questions, false)?;
+    PyList::new(questions.py(), seqs.into_iter().map(Seq::into_any))
+}
+
 /// Agreement of one question under a user equivalence callable `equivalent(a, b) -> bool`
 /// (called with the earlier answer first, each unordered pair at most once).
 #[pyfunction]
@@ -509,6 +525,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<StopDecision>()?;
     m.add_function(wrap_pyfunction!(agree_normalize, m)?)?;
     m.add_function(wrap_pyfunction!(agree_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(agree_questions, m)?)?;
     m.add_function(wrap_pyfunction!(agree_callable, m)?)?;
     m.add_function(wrap_pyfunction!(agree_spectral, m)?)?;
     m.add_function(wrap_pyfunction!(agree_stopping_decide, m)?)?;
