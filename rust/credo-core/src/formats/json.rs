@@ -13,6 +13,7 @@
 //! tests hold both to the same results.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 use super::scan::{self, Scan};
 use super::{number, Kind, Node, ReadError, TakeTop};
@@ -1062,10 +1063,11 @@ pub(super) fn string_end<S: Scan>(b: &[u8], start: usize, kernels: S) -> Result<
 }
 
 /// The top entries read and not yet handed over ([`Body::plain_top_entries`]): a row of
-/// top-20 goes in one batch.
+/// top-20 goes in one batch. Its arrays start unwritten (no memset a row): the first `n` of
+/// each are written.
 struct Batch {
-    tokens: [Span; Batch::SIZE],
-    lps: [f64; Batch::SIZE],
+    tokens: [MaybeUninit<Span>; Batch::SIZE],
+    lps: [MaybeUninit<f64>; Batch::SIZE],
     n: usize,
 }
 
@@ -1075,8 +1077,8 @@ impl Batch {
     #[inline(always)]
     fn new() -> Self {
         Self {
-            tokens: [Span { start: 0, end: 0 }; Batch::SIZE],
-            lps: [0.0; Batch::SIZE],
+            tokens: [MaybeUninit::uninit(); Batch::SIZE],
+            lps: [MaybeUninit::uninit(); Batch::SIZE],
             n: 0,
         }
     }
@@ -1086,21 +1088,35 @@ impl Batch {
     fn push(&mut self, token: Span, lp: f64, take: &mut impl TakeTop<Span>, want_token: bool) -> bool {
         // (The index masked: no bounds check.)
         let j = self.n % Batch::SIZE;
-        self.tokens[j] = token;
-        self.lps[j] = lp;
+        self.tokens[j].write(token);
+        self.lps[j].write(lp);
         self.n = j + 1;
         if self.n < Batch::SIZE {
             return true;
         }
         self.n = 0;
-        take.take_all(&self.tokens, &self.lps, want_token)
+        self.hand_over(Batch::SIZE, take, want_token)
     }
 
     /// The entries held go to `take`.
     #[inline(always)]
     fn finish(&self, take: &mut impl TakeTop<Span>, want_token: bool) -> bool {
-        let n = self.n.min(Batch::SIZE);
-        take.take_all(&self.tokens[..n], &self.lps[..n], want_token)
+        self.hand_over(self.n.min(Batch::SIZE), take, want_token)
+    }
+
+    /// The first `n` entries (n ≤ SIZE, all written) go to `take`.
+    #[inline(always)]
+    fn hand_over(&self, n: usize, take: &mut impl TakeTop<Span>, want_token: bool) -> bool {
+        let (tokens, lps) = (&self.tokens[..n], &self.lps[..n]);
+        // SAFETY: the first `n` of each array were written (`push` writes index j before it
+        // counts j + 1; `n` is at most that count), and `MaybeUninit<T>` has `T`'s layout.
+        let (tokens, lps) = unsafe {
+            (
+                std::slice::from_raw_parts(tokens.as_ptr().cast::<Span>(), n),
+                std::slice::from_raw_parts(lps.as_ptr().cast::<f64>(), n),
+            )
+        };
+        take.take_all(tokens, lps, want_token)
     }
 }
 
