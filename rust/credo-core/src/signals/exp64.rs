@@ -334,7 +334,7 @@ pub(crate) mod avx2_table {
     /// too).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    fn exp4(x: __m256d) -> __m256d {
+    pub(crate) fn exp4(x: __m256d) -> __m256d {
         let (x, k) = arg4(x);
         let mut at = [0.0; 4];
         // SAFETY: `at` holds four values.
