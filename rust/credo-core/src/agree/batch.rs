@@ -315,24 +315,47 @@ impl FedAnswers {
 
 /// Emptied [`FedAnswers`] for the next chunks and calls: a fresh buffer costs the feeding thread
 /// (the serial part of a fed batch) a page fault per 4 KiB, about 2 µs each on the 2-core VM.
-/// Up to [`SPARE_FED_MAX`] buffers of at most [`SPARE_FED_BYTES`] each are kept. Only `try_lock`
-/// is used: a busy (or poisoned) pool means a fresh buffer, never a wait.
-static SPARE_FED: Mutex<Vec<FedAnswers>> = Mutex::new(Vec::new());
-const SPARE_FED_MAX: usize = 128;
-const SPARE_FED_BYTES: usize = 1 << 20;
+/// At most [`SPARE_FED_BYTES`] of capacity are kept, in buffers of at most [`SPARE_FED_MAX`]
+/// each (a 10k-question batch of short answers keeps about 3 MiB). Only `try_lock` is used: a
+/// busy (or poisoned) pool means a fresh buffer, never a wait.
+static SPARE_FED: Mutex<Spare> = Mutex::new(Spare {
+    bufs: Vec::new(),
+    bytes: 0,
+});
+const SPARE_FED_BYTES: usize = 32 << 20;
+const SPARE_FED_MAX: usize = 2 << 20;
+
+struct Spare {
+    bufs: Vec<FedAnswers>,
+    /// The capacity held in `bufs`.
+    bytes: usize,
+}
+
+impl FedAnswers {
+    fn capacity_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+    }
+}
 
 fn take_fed() -> FedAnswers {
-    SPARE_FED.try_lock().ok().and_then(|mut v| v.pop()).unwrap_or_default()
+    let Ok(mut spare) = SPARE_FED.try_lock() else {
+        return FedAnswers::default();
+    };
+    let fed = spare.bufs.pop().unwrap_or_default();
+    spare.bytes -= fed.capacity_bytes();
+    fed
 }
 
 fn recycle_fed(mut fed: FedAnswers) {
-    let bytes = fed.text.capacity() + fed.ends.capacity() * std::mem::size_of::<usize>();
-    if bytes <= SPARE_FED_BYTES {
-        fed.clear();
-        if let Ok(mut spare) = SPARE_FED.try_lock() {
-            if spare.len() < SPARE_FED_MAX {
-                spare.push(fed);
-            }
+    let bytes = fed.capacity_bytes();
+    if bytes > SPARE_FED_MAX {
+        return;
+    }
+    if let Ok(mut spare) = SPARE_FED.try_lock() {
+        if spare.bytes + bytes <= SPARE_FED_BYTES {
+            fed.clear();
+            spare.bytes += bytes;
+            spare.bufs.push(fed);
         }
     }
 }
@@ -528,15 +551,19 @@ mod tests {
             assert_eq!(fed.answers().collect::<Vec<_>>(), texts);
             recycle_fed(fed);
         }
-        // A buffer past the size kept is dropped, not pooled.
+        // A buffer past the size kept is dropped, not pooled; the pool's byte count is exact.
         let mut big = FedAnswers::default();
-        big.push(&"y".repeat(SPARE_FED_BYTES + 1));
+        big.push(&"y".repeat(SPARE_FED_MAX + 1));
         recycle_fed(big);
-        let spare: Vec<FedAnswers> = std::iter::from_fn(|| SPARE_FED.lock().unwrap().pop()).collect();
+        let spare = SPARE_FED.lock().unwrap();
+        let held: usize = spare.bufs.iter().map(FedAnswers::capacity_bytes).sum();
+        assert_eq!(spare.bytes, held);
+        assert!(held <= SPARE_FED_BYTES);
         assert!(spare
+            .bufs
             .iter()
-            .all(|f| f.is_empty() && f.text.capacity() <= SPARE_FED_BYTES));
-        spare.into_iter().for_each(recycle_fed);
+            .all(|f| f.is_empty() && f.capacity_bytes() <= SPARE_FED_MAX));
+        drop(spare);
     }
 
     /// The fed batch equals the indexed one for any thread count, and stops on a feed error or
