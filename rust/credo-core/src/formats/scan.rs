@@ -343,6 +343,12 @@ fn plain_int_list<const SPACED: bool>(k: &Classes) -> Option<usize> {
     (bad == 0).then_some(k.close.trailing_zeros() as usize)
 }
 
+/// Whether `k` holds a plain integer list ([`plain_int_list`]) whose first `]` is at `e`.
+#[inline(always)]
+fn plain_int_list_to<const SPACED: bool>(k: &Classes, e: usize) -> bool {
+    e < 64 && k.close & (u64::MAX >> (63 - e)) == 1 << e && plain_int_list::<SPACED>(k).is_some()
+}
+
 /// The offset of the `]` closing a plain integer list that `k` (the classes of the bytes from the
 /// list's first element on) holds, or `None` when the bytes before it are not such a list.
 #[inline(always)]
@@ -446,7 +452,7 @@ mod avx2 {
         _mm256_or_si256, _mm256_set1_epi8, _mm256_sub_epi8,
     };
 
-    use super::{plain_int_list, Avx2, Classes, Span};
+    use super::{plain_int_list_to, Avx2, Classes, Span};
     use crate::formats::json::hex4;
     use crate::formats::number::one_digit_value;
 
@@ -658,8 +664,23 @@ mod avx2 {
             return None;
         }
         let list = at + n + BYTES[layout].mask.count_ones() as usize;
-        let e = plain_int_list::<SPACED>(&int_classes(t, w, list))?;
-        Some((token, lp, list + e + 1))
+        // The list's `]`: the first one from where the list's first element stands at the
+        // earliest (after one place), found without the places' count, so that the next entry's
+        // reading waits on a short chain of loads; the list rules then hold the list read from
+        // its first element to end there (a `]` before that point is refused, and read by the
+        // general reading).
+        let from = at + 13;
+        let near = bits(t, eq(t, load(t, w, from), b']')) | bits(t, eq(t, load(t, w, from + 32), b']')) << 32;
+        let fin = if near != 0 {
+            from + near.trailing_zeros() as usize
+        } else {
+            from + 64
+                + (u64::from(bits(t, eq(t, load(t, w, from + 64), b']')) as u32) | 1 << 32).trailing_zeros() as usize
+        };
+        if fin < list || !plain_int_list_to::<SPACED>(&int_classes(t, w, list), fin - list) {
+            return None;
+        }
+        Some((token, lp, fin + 1))
     }
 
     /// The closing quote of the string in the window's first 64 bytes, `stops` the bits of its
