@@ -370,6 +370,8 @@ def test_request_arguments_in_every_form_decide_as_the_python_path(models):
         ({"repetition": True}, "repetition: must be a number"),
         ({"attempt": 1.0}, "attempt"),
         ({"retrieval_available": 1}, "retrieval_available"),
+        ({"domain": "law"}, r"^domain: 'law' is not configured \(domains: general, medical\)$"),
+        ({"domain": b"medical"}, r"^domain: expected a domain name \(str\) or None, got b'medical'$"),
     ]:
         with pytest.raises(credo.CredoError, match=match):
             native.decide(top, chosen, **req)

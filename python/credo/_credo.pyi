@@ -865,6 +865,9 @@ class NativeDecision:
         default_domain: str,
         vocab_size: int | None = None,
     ) -> Self: ...
+    def domain(self, domain: object) -> tuple[str, int] | None: ...
+    @property
+    def domains(self) -> list[str]: ...
     def try_decide(
         self,
         top_logprobs: object,

@@ -127,7 +127,7 @@ class NativeDecider:
     ``policy.decide(model.predict_one(topk_summary(...)), ...)`` returns, bit for bit.
     """
 
-    __slots__ = ("_default", "_index", "_native", "model", "policy", "vocab_size")
+    __slots__ = ("_native", "model", "policy", "vocab_size")
 
     def __init__(self, model: Any, policy: Policy, *, vocab_size: int | None = None):
         if not isinstance(policy, Policy):
@@ -154,8 +154,6 @@ class NativeDecider:
             policy.default_domain,
             vocab_size=vocab_size,
         )
-        self._index = {name: i for i, name in enumerate(names)}
-        self._default = policy.default_domain
         self.model = model
         self.policy = policy
         self.vocab_size = vocab_size
@@ -168,13 +166,13 @@ class NativeDecider:
     ) -> tuple[str, _NativeArgs]:
         """The request's arguments as the native call takes them (checked as Policy.decide
         checks them)."""
-        if domain is None:
-            domain = self._default
-        elif domain.__class__ is not str and not isinstance(domain, str):
-            raise InvalidArgumentError(f"domain: expected a domain name (str) or None, got {_shown(domain)}")
-        index = self._index.get(domain)
-        if index is None:
-            raise InvalidArgumentError(f"domain: {domain!r} is not configured (domains: {', '.join(self._index)})")
+        found = self._native.domain(domain)  # the compiled domains are the native decider's
+        if found is None:
+            if not isinstance(domain, str):
+                raise InvalidArgumentError(f"domain: expected a domain name (str) or None, got {_shown(domain)}")
+            domains = ", ".join(self._native.domains)
+            raise InvalidArgumentError(f"domain: {domain!r} is not configured (domains: {domains})")
+        domain, index = found
         # Each check inline for the common case (a float in [0, 1], a small int, a bool, no
         # checks done): a request's Python steps are a fair share of a native decision.
         if coverage is not None and not (coverage.__class__ is float and 0.0 <= coverage <= 1.0):

@@ -8,7 +8,7 @@ use credo_core::CredoError;
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use pyo3::{ffi, intern, IntoPyObjectExt};
 
 use crate::arrays::{c_array, slice1, Float2};
@@ -160,8 +160,10 @@ struct NativeDecision {
     tp_new: Option<ffi::newfunc>,
     /// [`WORDED_PER_DOMAIN`] slots per domain ([`band_slot`]).
     worded: Box<[PyOnceLock<Py<PyDict>>]>,
-    /// Domain name → index (the order of `domains`), and the default domain's index.
+    /// Domain name → index (the order of `domains`), and the default domain's name and index:
+    /// the one copy of the compiled domains, read by both paths ([`Self::plain`], `domain`).
     index: Py<PyDict>,
+    default_name: Py<PyString>,
     default: usize,
 }
 
@@ -182,8 +184,7 @@ impl NativeDecision {
         let domain = if domain.is_none() {
             self.default
         } else {
-            let name = domain.cast_exact::<PyString>().ok()?;
-            self.index.bind(domain.py()).get_item(name).ok()??.extract().ok()?
+            self.index_of(domain.cast_exact::<PyString>().ok()?).ok()??
         };
         let unit = |x: &Bound<'_, PyAny>| -> Option<Option<f64>> {
             if x.is_none() {
@@ -199,6 +200,14 @@ impl NativeDecision {
             return None;
         }
         Some(request(domain, coverage, repetition, attempt, retrieval_available, 0))
+    }
+
+    /// The index of the domain named `name`; None when no domain has that name.
+    fn index_of(&self, name: &Bound<'_, PyString>) -> PyResult<Option<usize>> {
+        match self.index.bind(name.py()).get_item(name)? {
+            Some(i) => i.extract().map(Some),
+            None => Ok(None),
+        }
     }
 
     /// A new instance of the decision class, without its `__init__` (as `object.__new__(cls)`).
@@ -287,6 +296,7 @@ impl NativeDecision {
         for (i, name) in names.iter().enumerate() {
             index.set_item(name, i)?;
         }
+        let default_name = PyString::new(py, &names[default]).unbind();
         let topk = topk_options(Wrap(TopkPolicy::Bounds), vocab_size, None, -9999.0);
         let worded = (0..domains.len() * WORDED_PER_DOMAIN)
             .map(|_| PyOnceLock::new())
@@ -305,8 +315,31 @@ impl NativeDecision {
             tp_new,
             worded,
             index: index.unbind(),
+            default_name,
             default,
         })
+    }
+
+    /// The full path's domain: `(name, index)` of `domain` — a configured domain's name (a
+    /// `str`), or None for the default domain — else None (the Python layer words the error
+    /// from `domains`).
+    fn domain<'py>(&self, domain: &Bound<'py, PyAny>) -> PyResult<Option<(Bound<'py, PyAny>, usize)>> {
+        if domain.is_none() {
+            return Ok(Some((
+                self.default_name.bind(domain.py()).clone().into_any(),
+                self.default,
+            )));
+        }
+        let Ok(name) = domain.cast::<PyString>() else {
+            return Ok(None);
+        };
+        Ok(self.index_of(name)?.map(|i| (domain.clone(), i)))
+    }
+
+    /// The compiled domains' names, in the order of their indices.
+    #[getter]
+    fn domains<'py>(&self, py: Python<'py>) -> Bound<'py, PyList> {
+        self.index.bind(py).keys()
     }
 
     /// The decision from one response's top-k logprobs `[T, k]` (float64/float32, C-contiguous)
