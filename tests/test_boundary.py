@@ -41,6 +41,13 @@ def test_an_unknown_option_is_a_credo_error_naming_it_and_its_choices(call, arg,
 def test_layout_and_dtype_refusals_are_credo_errors():
     with pytest.raises(credo.InvalidArgumentError, match=r"^X: array must be C-contiguous"):
         _credo.fit_platt(np.zeros((4, 2))[:, 0], Y)
+    odd = np.zeros(8 * 4 + 1, np.uint8)[1:].view(np.float64)  # float64 data at an odd address
+    with pytest.raises(credo.InvalidArgumentError, match=r"^X: array data must be aligned"):
+        _credo.fit_platt(odd, Y)
+    # The one writable argument (a histogram's counts, updated in place) is read by the same rule.
+    for counts, what in [(odd, "array data must be aligned"), (np.zeros(8)[::2], "array must be C-contiguous")]:
+        with pytest.raises(credo.InvalidArgumentError, match=rf"^counts: {what}"):
+            _credo.hist_update(X, 0.0, 1.0, counts)
     with pytest.raises(credo.InvalidArgumentError, match=r"^logits: unsupported dtype"):
         _credo.token_signals(np.zeros((2, 3)), "int8", None, 2, 3)
     with pytest.raises(credo.InvalidArgumentError, match=r"^thresholds"):

@@ -399,6 +399,17 @@ def test_arrays_in_any_layout_decide_as_the_python_path(models):
         for req in [{}, {"domain": "medical", "coverage": 0.5}, {"coverage": np.float64(0.5)}]:
             _same(native.decide(t, c, **req), _python_path(models[1], policy, t, c, req))
 
+    # The fast path reads in place only what it can (C-contiguous, aligned, float64/float32 top,
+    # float64 chosen) and answers None for the rest, which the full path converts.
+    odd = np.zeros(top.nbytes + 1, np.uint8)[1:].view(np.float64).reshape(top.shape)
+    odd[...] = top
+    plain = (None, None, None, 0, False, ())
+    fallbacks = [(odd, chosen), (np.asfortranarray(top), chosen), (top, chosen.astype(np.float32)), (top, chosen[::-1])]
+    for t, c in fallbacks:
+        assert native._native.try_decide(t, c, *plain) is None
+        _same(native.decide(t, c), _python_path(models[1], policy, t, c, {}))
+    assert native._native.try_decide(top, chosen, *plain) is not None
+
     class Name(str):
         pass
 

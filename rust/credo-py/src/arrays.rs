@@ -1,10 +1,34 @@
 //! Array intake helpers shared by every binding: contiguous read-only slices, and the rule for
 //! when to release the GIL.
+//!
+//! Two readers, one per purpose, over one layout rule ([`c_layout`]):
+//! - [`flat_slice`] (with [`slice1`], [`slice2`], [`Float2`]) reads an array borrowed through
+//!   numpy's borrow registry (`PyReadonlyArray`) and refuses another layout with an error naming
+//!   the argument. Every binding reads this way but the per-request fast path.
+//! - [`c_array`] reads an array in place without the registry, and answers None for anything
+//!   else (the caller's Python layer converts it). Only for per-request calls
+//!   (`NativeDecision::try_decide`), whose fixed costs are a fair share of the call and are paid
+//!   with the GIL held: the registry costs a lock and two hash-map updates per array.
+//!
+//! What the registry guards, which is why both stay: it orders the borrows Rust code takes
+//! through it (this module's, and any other extension's built on rust-numpy), so that a writable
+//! borrow never overlaps a read — in one call (`hist_update(x, lo, hi, x)`, whose `counts` is
+//! credo's one writable borrow, is refused) or across threads while a kernel runs with the GIL
+//! released. It does not order writers outside it: a Python thread or a C extension writing into
+//! the array while the GIL is released races a read with or without it (as with numpy's own
+//! kernels, which also read without the GIL). A [`c_array`] read is invisible to it, so a
+//! registered writer could also overlap that read: `try_decide` takes no writable argument and
+//! holds its arrays for the call, so that takes another thread passing the same memory as
+//! `hist_update`'s `counts` (or to another extension's writable borrow) during the decision —
+//! the exposure it already has to any C writer. The bindings whose kernels run long with the GIL
+//! released keep the registry, whose cost is nothing there; read without it, `hist_update(x, lo,
+//! hi, x)` would alias a read and a write in one call.
 
 use numpy::ndarray::Dimension;
+use numpy::npyffi::{objects::_PyArray_GET_ITEM_DATA, NPY_ARRAY_C_CONTIGUOUS};
 use numpy::{
     Element, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1,
-    PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
+    PyReadonlyArray2, PyReadwriteArray, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
@@ -19,20 +43,40 @@ pub fn to_numpy<T: Element>(py: Python<'_>, v: Vec<T>) -> Py<PyArray1<T>> {
 /// Below this many elements the GIL round-trip costs more than the work it frees.
 pub const GIL_MIN_ELEMENTS: usize = 4096;
 
-/// A C-contiguous, aligned array of any rank as its flat row-major slice, or an error
-/// naming `arg` (the Python layer makes inputs contiguous and aligned first, so this only fires
-/// on direct use of the private module and on the fast paths that try the kernel before
-/// converting). `as_slice` alone would also take Fortran order, whose flat memory is not
-/// row-major, and misaligned data (a view at an odd byte offset), which as a Rust slice would be
-/// undefined behaviour.
+/// The layout rule of both readers: an array's memory is its row-major slice of `T` when it is
+/// C-contiguous and its data aligned for `T`; else what is wrong, for the caller to name its
+/// argument (the Python layer makes inputs contiguous and aligned first, so that only happens on
+/// direct use of the private module). `as_slice` alone would also take Fortran order, whose flat
+/// memory is not row-major; misaligned data (a view at an odd byte offset) would be undefined
+/// behaviour as a Rust slice. The array's element type must be `T` (the caller's check).
+fn c_layout<T>(a: &Bound<'_, PyUntypedArray>) -> Result<*const T, &'static str> {
+    // SAFETY: `a` is a live ndarray, whose fields numpy keeps valid while `a` holds it.
+    let fields = unsafe { &*_PyArray_GET_ITEM_DATA(a.as_array_ptr()) };
+    let data = fields.data.cast::<T>().cast_const();
+    if !data.is_aligned() {
+        return Err("array data must be aligned");
+    }
+    if fields.flags & NPY_ARRAY_C_CONTIGUOUS == 0 {
+        return Err("array must be C-contiguous");
+    }
+    Ok(data)
+}
+
+/// A borrowed array in [`c_layout`] as its flat row-major slice, or an error naming `arg`.
 pub fn flat_slice<'a, T: Element, D: Dimension>(arr: &'a PyReadonlyArray<'_, T, D>, arg: &str) -> PyResult<&'a [T]> {
-    if !arr.data().is_aligned() {
-        return Err(invalid(arg, "array data must be aligned"));
-    }
-    if !arr.is_c_contiguous() {
-        return Err(invalid(arg, "array must be C-contiguous"));
-    }
-    arr.as_slice().map_err(|_| invalid(arg, "array must be C-contiguous"))
+    c_layout::<T>(arr.as_untyped()).map_err(|msg| invalid(arg, msg))?;
+    // Fails only where numpy's own alignment flag disagrees with the pointer's.
+    arr.as_slice().map_err(|_| invalid(arg, "array data must be aligned"))
+}
+
+/// [`flat_slice`] of a writable borrow.
+pub fn flat_slice_mut<'a, T: Element, D: Dimension>(
+    arr: &'a mut PyReadwriteArray<'_, T, D>,
+    arg: &str,
+) -> PyResult<&'a mut [T]> {
+    c_layout::<T>(arr.as_untyped()).map_err(|msg| invalid(arg, msg))?;
+    arr.as_slice_mut()
+        .map_err(|_| invalid(arg, "array data must be aligned"))
 }
 
 /// A C-contiguous, aligned 1-D slice (see [`flat_slice`]).
@@ -46,37 +90,24 @@ pub fn slice2<'a, T: Element>(arr: &'a PyReadonlyArray2<'_, T>, arg: &str) -> Py
     Ok((flat_slice(arr, arg)?, rows, cols))
 }
 
-/// A C-contiguous, aligned `ndim`-D array of `T` (native byte order) read in place: its flat
-/// row-major memory and its shape; None for anything else (the caller's Python layer converts it
-/// or names what is wrong), and nothing raised.
-///
-/// For per-request calls, whose fixed costs are a fair share of the call and are paid with the
-/// GIL held: this takes no entry in numpy's borrow registry (a lock and two hash-map updates per
-/// array). The registry orders only borrows that Rust code takes through it; a Python thread
-/// writing into the array while the GIL is released races the read with or without it (as with
-/// numpy's own kernels, which also read without the GIL). Callers pass arrays they hold for the
-/// call; credo takes one writable borrow anywhere (a metric's `counts` accumulator), which a
-/// caller would have to pass as both at once from two threads to race this read.
+/// An `ndim`-D array of `T` (native byte order) in [`c_layout`], read in place without numpy's
+/// borrow registry (see the module's comment for when that is sound): its flat row-major memory
+/// and its shape; None for anything else, and nothing raised.
 pub fn c_array<'a, T: Element>(arr: &'a Bound<'_, PyAny>, ndim: usize) -> Option<(&'a [T], &'a [usize])> {
     let a = arr.cast::<PyUntypedArray>().ok()?;
-    if a.ndim() != ndim || !a.is_c_contiguous() || !a.dtype().is_equiv_to(&T::get_dtype(arr.py())) {
+    if a.ndim() != ndim || !a.dtype().is_equiv_to(&T::get_dtype(arr.py())) {
         return None;
     }
-    // SAFETY: `a` is a live ndarray (checked above), whose fields numpy keeps valid while `arr`
-    // holds it.
-    let fields = unsafe { &*numpy::npyffi::objects::_PyArray_GET_ITEM_DATA(a.as_array_ptr()) };
-    if fields.flags & numpy::npyffi::NPY_ARRAY_ALIGNED == 0 {
-        return None;
-    }
+    let data = c_layout::<T>(a).ok()?;
     let shape: &'a [usize] = a.shape();
     let len = shape.iter().product::<usize>();
     if len == 0 {
-        return Some((&[], shape));
+        return Some((&[], shape)); // an empty array's data pointer may be null
     }
-    // SAFETY: a C-contiguous, aligned array of `len` elements of `T` (its dtype is `T`'s) starts
-    // at `data`; the memory lives as long as the array, which `arr` keeps alive for `'a`. See
-    // above on concurrent writers.
-    let data = unsafe { std::slice::from_raw_parts(fields.data.cast::<T>().cast_const(), len) };
+    // SAFETY: a C-contiguous array of `len` elements of `T` (its dtype is `T`'s) starts at
+    // `data`, aligned; the memory lives as long as the array, which `arr` keeps alive for `'a`.
+    // No registered writer is excluded: see the module's comment.
+    let data = unsafe { std::slice::from_raw_parts(data, len) };
     Some((data, shape))
 }
 

@@ -12,7 +12,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2,
 use pyo3::prelude::*;
 use pyo3::types::PySlice;
 
-use crate::arrays::{maybe_detach, slice1, slice2, to_numpy, Threads};
+use crate::arrays::{flat_slice_mut, maybe_detach, slice1, slice2, to_numpy, Threads};
 use crate::errors::{invalid, py_result};
 use crate::options::Wrap;
 
@@ -498,9 +498,7 @@ fn hist_update(
     mut counts: PyReadwriteArray1<'_, f64>,
 ) -> PyResult<HistogramUpdate> {
     let v = slice1(&values, "confidences")?;
-    let c = counts
-        .as_slice_mut()
-        .map_err(|_| invalid("counts", "array must be C-contiguous"))?;
+    let c = flat_slice_mut(&mut counts, "counts")?;
     let (total, count) = py_result(maybe_detach(py, v.len(), || drift::hist_update(v, lo, hi, c))?)?;
     Ok(HistogramUpdate { total, count })
 }
