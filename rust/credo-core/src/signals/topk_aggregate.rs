@@ -9,6 +9,7 @@
 use super::exp64::xlogx_slice;
 use super::simd::SimdLevel;
 use super::topk::{TopkOptions, TopkPolicy};
+use super::topk_rows::{reduce, LANES};
 use super::topk_summary::TopkSummary;
 
 /// Per-row columns, one value per position; the row loop fills the inputs, [`aggregate`]
@@ -75,8 +76,6 @@ fn floor_nonneg(q: f64) -> f64 {
     }
 }
 
-const LANES: usize = 8;
-
 /// NaN-skipping sum, count and extreme of a column.
 #[derive(Clone, Copy, Debug)]
 struct Acc {
@@ -111,13 +110,12 @@ impl Acc {
         for (l, &x) in rest.iter().enumerate() {
             step(l, x, &mut sum, &mut n, &mut ext);
         }
-        let lanes = |s: &[f64; LANES]| ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
         let ext = ext
             .iter()
             .fold(start, |a, &b| if (MAX && b > a) || (!MAX && b < a) { b } else { a });
         Self {
-            sum: lanes(&sum),
-            n: lanes(&n),
+            sum: reduce(&sum),
+            n: reduce(&n),
             ext,
         }
     }
@@ -188,6 +186,7 @@ mod avx2_acc {
     use std::arch::x86_64::*;
 
     use super::{Acc, LANES};
+    use crate::signals::topk_rows::avx2::reduce;
 
     /// One vector of entries into its lanes' sum, count and extreme, as the reference's step:
     /// NaN adds +0 to both; `max_pd(x, e)` is `x > e ? x : e` (`min_pd` with `<`), which keeps
@@ -203,15 +202,6 @@ mod avx2_acc {
         } else {
             _mm256_min_pd(x, *e)
         };
-    }
-
-    /// The lanes' sum in the reference's order ((0+4)+(2+6))+((1+5)+(3+7)).
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn lanes(lo: __m256d, hi: __m256d) -> f64 {
-        let a = _mm256_add_pd(lo, hi);
-        let b = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd::<1>(a));
-        _mm_cvtsd_f64(b) + _mm_cvtsd_f64(_mm_unpackhi_pd(b, b))
     }
 
     /// # Safety
@@ -249,8 +239,8 @@ mod avx2_acc {
             .iter()
             .fold(start, |a, &b| if (MAX && b > a) || (!MAX && b < a) { b } else { a });
         Acc {
-            sum: lanes(s0, s1),
-            n: lanes(n0, n1),
+            sum: reduce(s0, s1),
+            n: reduce(n0, n1),
             ext,
         }
     }

@@ -13,7 +13,7 @@
 use super::exp64::EXP64_MIN;
 use super::simd::SimdLevel;
 
-const LANES: usize = 8;
+pub(super) const LANES: usize = 8;
 
 /// A block of rows to reduce: `top` and their `probs` (e^top) row-major, `rows` rows of `width`
 /// (≥ 1) entries, `chosen` one logprob per row (or none), entries at or below `sentinel` missing.
@@ -145,8 +145,10 @@ impl RowOut<'_> {
     }
 }
 
+/// The eight partial sums in the reference's order: the one lane order of the top-k summary's
+/// sums (the row kernels' and the aggregate's, on every SIMD level).
 #[inline]
-fn reduce(s: &[f64; LANES]) -> f64 {
+pub(super) fn reduce(s: &[f64; LANES]) -> f64 {
     ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
 }
 
@@ -301,7 +303,7 @@ mod avx512 {
 
 /// The AVX2 kernel: the eight partial sums of the reference in two 4-lane registers.
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+pub(super) mod avx2 {
     use std::arch::x86_64::*;
 
     use super::{Block, RowOut, LANES};
@@ -309,7 +311,7 @@ mod avx2 {
     /// The sum of the eight lanes `lo` (0–3) and `hi` (4–7) in the order of [`super::reduce`].
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn reduce(lo: __m256d, hi: __m256d) -> f64 {
+    pub(in crate::signals) fn reduce(lo: __m256d, hi: __m256d) -> f64 {
         let a = _mm256_add_pd(lo, hi);
         let b = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd::<1>(a));
         _mm_cvtsd_f64(b) + _mm_cvtsd_f64(_mm_unpackhi_pd(b, b))
