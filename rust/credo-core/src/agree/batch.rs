@@ -311,6 +311,11 @@ impl FedAnswers {
         self.text.clear();
         self.ends.clear();
     }
+
+    /// The bytes of capacity the buffer holds (what the pool of spare buffers counts).
+    fn capacity_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+    }
 }
 
 /// Emptied [`FedAnswers`] for the next chunks and calls: a fresh buffer costs the feeding thread
@@ -329,12 +334,6 @@ struct Spare {
     bufs: Vec<FedAnswers>,
     /// The capacity held in `bufs`.
     bytes: usize,
-}
-
-impl FedAnswers {
-    fn capacity_bytes(&self) -> usize {
-        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
-    }
 }
 
 fn take_fed() -> FedAnswers {
