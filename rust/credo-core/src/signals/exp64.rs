@@ -445,7 +445,11 @@ pub(crate) mod avx2_table {
         [0x3FFF_E9D9_6B2A_23D9, 0x3C74_A603_7442_FDE3],
     ];
 
-    /// The table as doubles, 16-byte aligned (one aligned load per entry).
+    /// The table [`finish4`] reads, 16-byte aligned (one aligned load per entry): entry j is
+    /// (the bits of T_HI = 2^(j/256) less j·2⁴⁴, T_LO/T_HI). Adding k's bits shifted up by 44
+    /// (n = 256e + j in its low bits, see [`arg4`]) to the first gives the bits of 2^e·T_HI in
+    /// one integer add: the j·2⁴⁴ it carries cancels, e lands on the exponent field. The second,
+    /// the low part relative to T_HI (below 2⁻⁵³), joins e^r − 1 as one more term.
     #[repr(align(16))]
     struct Table([[f64; 2]; N]);
 
@@ -453,7 +457,11 @@ pub(crate) mod avx2_table {
         let mut t = [[0.0; 2]; N];
         let mut j = 0;
         while j < N {
-            t[j] = [f64::from_bits(TABLE_BITS[j][0]), f64::from_bits(TABLE_BITS[j][1])];
+            let [hi, lo] = TABLE_BITS[j];
+            t[j] = [
+                f64::from_bits(hi.wrapping_sub((j as u64) << (52 - BITS))),
+                f64::from_bits(lo) / f64::from_bits(hi),
+            ];
             j += 1;
         }
         t
@@ -487,10 +495,11 @@ pub(crate) mod avx2_table {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn entries(k: *const f64) -> [__m128d; 4] {
         let base = TABLE.0.as_ptr();
-        // SAFETY: the caller's for `k` (volatile: read as integers, not taken from a vector
-        // the compiler already holds); j = the low eight bits picks an entry of the table.
+        // SAFETY: the caller's for `k` (volatile: read from memory, not taken from a vector
+        // the compiler already holds); j = k's low byte (x86 is little-endian: its first) picks
+        // an entry of the table.
         std::array::from_fn(|l| unsafe {
-            let j = std::ptr::read_volatile(k.add(l).cast::<u64>()) as usize % N;
+            let j = usize::from(std::ptr::read_volatile(k.add(l).cast::<u8>()));
             _mm_load_pd(base.add(j).cast())
         })
     }
@@ -506,22 +515,21 @@ pub(crate) mod avx2_table {
         let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_LO / N as f64), r);
         let t02 = _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(t0), t2);
         let t13 = _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(t1), t3);
-        let (t_hi, t_lo) = (_mm256_unpacklo_pd(t02, t13), _mm256_unpackhi_pd(t02, t13));
+        let (t_bits, t_rel) = (_mm256_unpacklo_pd(t02, t13), _mm256_unpackhi_pd(t02, t13));
         let mut y = _mm256_set1_pd(1.0 / 24.0);
         for c in [1.0 / 6.0, 0.5] {
             y = _mm256_fmadd_pd(y, r, _mm256_set1_pd(c));
         }
-        // q = e^r − 1 = r + r²·y; 2^(j/256)·e^r = T_HI + (T_HI·q + T_LO).
-        let q = _mm256_fmadd_pd(y, _mm256_mul_pd(r, r), r);
-        let p = _mm256_add_pd(t_hi, _mm256_fmadd_pd(t_hi, q, t_lo));
-        // 2^e by adding e to the exponent field: (n << 44) keeps n's low 20 bits on top, of
-        // which bits 8–19 (e mod 2¹²) land on the exponent field's 12 bits; p and the result
-        // are normal doubles for x ≥ EXP64_MIN, so the field arithmetic is exact.
-        let e = _mm256_and_si256(
+        // q = e^r − 1 + T_LO/T_HI = (r + T_LO/T_HI) + r²·y (the product of the two dropped,
+        // below 2⁻⁶²); 2^e·T_HI by one integer add (see [`TABLE`]): exact, and a normal
+        // double for x ≥ EXP64_MIN (e ≥ −1022).
+        let q = _mm256_fmadd_pd(y, _mm256_mul_pd(r, r), _mm256_add_pd(r, t_rel));
+        let scale = _mm256_castsi256_pd(_mm256_add_epi64(
+            _mm256_castpd_si256(t_bits),
             _mm256_slli_epi64::<{ 52 - BITS }>(_mm256_castpd_si256(k)),
-            _mm256_set1_epi64x(0xFFF0_0000_0000_0000u64 as i64),
-        );
-        _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(p), e))
+        ));
+        // 2^e·2^(j/256)·e^r = scale + scale·q, one rounding.
+        _mm256_fmadd_pd(scale, q, scale)
     }
 
     /// e^max(x, EXP64_MIN) of four lanes (NaN stays NaN; any lane's j is in 0 … 255, NaN's
