@@ -848,9 +848,12 @@ def test_sets_identical_for_any_thread_count(rng):
             np.testing.assert_array_equal(one, cs.predict_sets(p, threads=2))
             np.testing.assert_array_equal(one, cs.predict_sets(p))
     # above 16 MiB the LAC pass is split across threads and its bools are streamed past the
-    # cache; below it runs on the calling thread
-    big = rng.random((21_000, 100))
-    cs = ConformalSets(0.1).fit(big, rng.integers(0, 100, 21_000))
+    # cache; below it runs on the calling thread. Odd sizes: chunks of rows end off any vector
+    # boundary, and the fit's gather (in chunks of rows too) ends in a short chunk.
+    big = rng.random((20_011, 107))
+    labels = rng.integers(0, 107, 20_011)
+    cs = ConformalSets(0.1).fit(big, labels)
+    np.testing.assert_array_equal(cs.calibration_scores_, 1.0 - big[np.arange(20_011), labels])
     one = cs.predict_sets(big, threads=1)
     np.testing.assert_array_equal(one, cs.predict_sets(big, threads=2))
     np.testing.assert_array_equal(one, (1.0 - big) <= cs.quantile_)

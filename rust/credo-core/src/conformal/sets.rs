@@ -12,6 +12,7 @@
 //! compared exactly (as TorchCP; MAPIE adds a 1e-8 slack).
 
 use std::mem::MaybeUninit;
+use std::sync::{Mutex, PoisonError};
 
 use super::lac::{LacKernel, Store};
 use crate::error::{check_same_len, CredoError, Result};
@@ -357,33 +358,98 @@ fn prefetch<T>(p: &[T], j: usize) {
     let _ = (p, j);
 }
 
+/// `f(c, chunk)` for each `chunk`-sized piece `c` of `data`, results in order, the pieces
+/// claimed by the calling thread and the pool's workers alike
+/// ([`crate::parallel::map_range_shared`]): the caller works from the start instead of handing
+/// the region to the pool and sleeping until it is done (a wake-up at each end, which a region
+/// of a millisecond or two cannot hide; on a loaded machine each can cost milliseconds).
+fn shared_chunks_mut<T: Send, R: Send>(
+    data: &mut [T],
+    chunk: usize,
+    f: impl Fn(usize, &mut [T]) -> R + Sync + Send,
+) -> Vec<R> {
+    // each piece behind its own lock, taken once by the one thread that claims it
+    let parts: Vec<Mutex<&mut [T]>> = data.chunks_mut(chunk.max(1)).map(Mutex::new).collect();
+    crate::parallel::map_range_shared(parts.len(), |c| {
+        f(c, &mut parts[c].lock().unwrap_or_else(PoisonError::into_inner))
+    })
+}
+
+/// Rows per task of the LAC gather: few enough tasks that claiming one costs nothing next to
+/// its misses, enough that two threads share the work evenly; input of fewer rows is gathered
+/// on the calling thread alone.
+const GATHER_ROWS: usize = 8192;
+
+/// What a chunk of the LAC gather found wrong: a label outside [0, k) (its row), or a
+/// probability outside [0, 1] somewhere (located after the pass). The least fault is the error:
+/// the first bad label, before any bad probability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum GatherFault {
+    Label(usize),
+    Prob,
+}
+
 /// LAC scores 1 − p[i, y_i], each label checked as it is read (the first bad label is the
 /// error; a bad probability is reported after the pass, at its first index).
 ///
-/// Each value read is a cache miss (k values between rows, the column varies); the value
-/// `AHEAD` rows on is asked for early, so that many misses are in flight at once.
+/// Each value read is a cache miss (k values between rows, the column varies), so the gather
+/// is bound by how many misses are in flight: chunks of rows are claimed by the calling thread
+/// and the pool's workers (a second core adds its own misses in flight), and each asks for the
+/// value `AHEAD` rows on early. Each chunk writes its own slice of the scores; the result does
+/// not depend on the thread count.
 fn lac_scores<T: Prob, L: Label>(probs: &[T], k: usize, labels: &[L]) -> Result<Vec<f64>> {
-    const AHEAD: usize = 16;
-    let mut scores = Vec::with_capacity(labels.len());
-    let mut bad = false;
-    for (i, (row, &y)) in probs.chunks_exact(k).zip(labels).enumerate() {
-        if let Some(z) = labels.get(i + AHEAD).and_then(|z| z.column(k)) {
-            prefetch(probs, (i + AHEAD) * k + z);
+    let n = labels.len();
+    let mut scores: Vec<f64> = Vec::with_capacity(n);
+    let faults = shared_chunks_mut(&mut scores.spare_capacity_mut()[..n], GATHER_ROWS, |c, out| {
+        lac_gather_chunk(probs, k, labels, c * GATHER_ROWS, out)
+    });
+    match faults.into_iter().flatten().min() {
+        Some(GatherFault::Label(i)) => Err(bad_label(labels[i], i, k)),
+        Some(GatherFault::Prob) => {
+            let i = (probs.chunks_exact(k).zip(labels).enumerate())
+                .map(|(i, (_, &y))| i * k + y.column(k).unwrap_or(0))
+                .find(|&j| outside_unit(probs[j]));
+            Err(bad_prob(probs, i.unwrap_or(0), k))
         }
+        None => {
+            // SAFETY: every chunk wrote each of its slots (none found a fault), and the chunks
+            // cover scores[..n].
+            unsafe { scores.set_len(n) };
+            Ok(scores)
+        }
+    }
+}
+
+/// The LAC scores of rows `first..first + out.len()` into `out`; stops at a bad label.
+#[inline(always)]
+fn lac_gather_chunk<T: Prob, L: Label>(
+    probs: &[T],
+    k: usize,
+    labels: &[L],
+    first: usize,
+    out: &mut [MaybeUninit<f64>],
+) -> Option<GatherFault> {
+    const AHEAD: usize = 16;
+    let ask = |i: usize| {
+        if let Some(z) = labels.get(i).and_then(|z| z.column(k)) {
+            prefetch(probs, i * k + z);
+        }
+    };
+    // the chunk's first rows are asked for together, as the loop asks for the later ones
+    (first..first + AHEAD.min(out.len())).for_each(ask);
+    let mut bad = false;
+    for (r, s) in out.iter_mut().enumerate() {
+        let i = first + r;
+        ask(i + AHEAD);
+        let y = labels[i];
         let Some(c) = y.column(k) else {
-            return Err(bad_label(y, i, k));
+            return Some(GatherFault::Label(i));
         };
-        let p = row[c];
+        let p = probs[i * k + c];
         bad |= outside_unit(p);
-        scores.push(1.0 - p.to_f64());
+        s.write(1.0 - p.to_f64());
     }
-    if bad {
-        let i = (probs.chunks_exact(k).zip(labels).enumerate())
-            .map(|(i, (_, &y))| i * k + y.column(k).unwrap_or(0))
-            .find(|&j| outside_unit(probs[j]));
-        return Err(bad_prob(probs, i.unwrap_or(0), k));
-    }
-    Ok(scores)
+    bad.then_some(GatherFault::Prob)
 }
 
 /// LAC membership of a chunk of rows: `o[j] = p[j] ≥ floor(j)` with the [0, 1] check in the
@@ -512,7 +578,7 @@ fn lac_sets_into<T: Prob>(
         Thresholds::PerClass(_) => LacFloor::PerClass(&floors),
         Thresholds::PerRow(_) => LacFloor::PerRow(&floors),
     };
-    crate::parallel::map_chunks_mut(out, rows * k, |c, o| {
+    shared_chunks_mut(out, rows * k, |c, o| {
         let start = c * rows * k;
         let p = &probs[start..start + o.len()];
         lac_compare_dispatch(p, o, &floor, k, c * rows, store)
@@ -726,7 +792,8 @@ mod tests {
     }
 
     /// The LAC pass gives the same sets and the same first bad index whatever the chunking (one
-    /// chunk on the calling thread, or many, in parallel), for every kind of threshold.
+    /// chunk on the calling thread, or many, in parallel) and the thread count, for every kind
+    /// of threshold.
     #[test]
     fn lac_sets_do_not_depend_on_the_chunking() {
         let (n, k) = (3001, 13);
@@ -734,9 +801,10 @@ mod tests {
         let p: Vec<f64> = (0..n * k).map(|_| lcg(&mut st)).collect();
         let per_class: Vec<f64> = (0..k).map(|_| lcg(&mut st)).collect();
         let per_row: Vec<f64> = (0..n).map(|_| lcg(&mut st)).collect();
-        let sets = |p: &[f64], q, rows| {
+        let sets = |p: &[f64], q, rows, threads| {
             let mut out = vec![MaybeUninit::new(true); n * k];
-            let bad = lac_sets_into(p, k, q, &mut out, rows, Store::Cached)
+            let bad = crate::parallel::with_threads(threads, || lac_sets_into(p, k, q, &mut out, rows, Store::Cached))
+                .unwrap()
                 .into_iter()
                 .flatten()
                 .min();
@@ -751,17 +819,59 @@ mod tests {
             Thresholds::PerClass(&per_class),
             Thresholds::PerRow(&per_row),
         ] {
-            let (want, bad) = sets(&p, q, n);
+            let (want, bad) = sets(&p, q, n, None);
             assert_eq!(bad, None);
             assert_eq!(want, exact_lac_sets(&p, k, q));
-            for rows in [1, 7, 1024] {
-                assert_eq!(sets(&p, q, rows), (want.clone(), None), "rows={rows}");
-            }
             let mut with_bad = p.clone();
             with_bad[2000 * k + 5] = 1.5;
             with_bad[2500 * k] = f64::NAN;
-            for rows in [1, 7, 1024, n] {
-                assert_eq!(sets(&with_bad, q, rows).1, Some(2000 * k + 5), "rows={rows}");
+            for threads in [None, Some(1), Some(2), Some(3)] {
+                for rows in [1, 7, 1024, n] {
+                    assert_eq!(
+                        sets(&p, q, rows, threads),
+                        (want.clone(), None),
+                        "rows={rows} {threads:?}"
+                    );
+                    let found = sets(&with_bad, q, rows, threads).1;
+                    assert_eq!(found, Some(2000 * k + 5), "rows={rows} {threads:?}");
+                }
+            }
+        }
+    }
+
+    /// The parallel LAC gather gives the scores of the definition, and as its error the first bad
+    /// label (before any bad probability, wherever either lies) or else the first bad
+    /// probability, whatever the thread count, at sizes either side of its chunk of rows.
+    #[test]
+    fn lac_gather_is_exact_for_any_thread_count() {
+        let k = 7;
+        let mut st = 29u64;
+        for n in [1, 2, GATHER_ROWS - 1, GATHER_ROWS, GATHER_ROWS + 1, 3 * GATHER_ROWS + 5] {
+            let p: Vec<f32> = (0..n * k).map(|_| lcg(&mut st) as f32).collect();
+            let labels: Vec<u16> = (0..n).map(|_| (lcg(&mut st) * k as f64) as u16).collect();
+            let want: Vec<f64> = (labels.iter().enumerate())
+                .map(|(i, &y)| 1.0 - f64::from(p[i * k + usize::from(y)]))
+                .collect();
+            let (last, first) = (n - 1, n / 3);
+            let mut bad_labels = labels.clone();
+            bad_labels[last] = 7;
+            let mut bad_p = p.clone();
+            bad_p[first * k + usize::from(labels[first])] = f32::NAN;
+            bad_p[last * k + usize::from(labels[last])] = -0.5;
+            for threads in [None, Some(1), Some(2), Some(3)] {
+                let scores = |p: &[f32], y: &[u16]| {
+                    crate::parallel::with_threads(threads, || calibration_scores(p, n, k, y, Score::Lac, 0)).unwrap()
+                };
+                assert_eq!(scores(&p, &labels).unwrap(), want, "n={n} {threads:?}");
+                let e = scores(&p, &bad_labels).unwrap_err().to_string();
+                assert!(e.contains(&format!("label 7 at index {last} ")), "{e}");
+                let e = scores(&bad_p, &bad_labels).unwrap_err().to_string();
+                assert!(e.starts_with("labels:"), "{e}");
+                let e = scores(&bad_p, &labels).unwrap_err().to_string();
+                assert!(
+                    e.contains(&format!("at index ({first}, {})", labels[first])),
+                    "n={n} {e}"
+                );
             }
         }
     }
