@@ -444,6 +444,10 @@ def test_native_matches_the_python_reader_on_legacy(rows: list[tuple[str, Any, A
         st.one_of(
             st.floats(min_value=-1e4, max_value=0.0, allow_nan=False),
             st.floats(min_value=-1.0, max_value=0.0, allow_nan=False, allow_subnormal=False),
+            # The tail of a top-20 list: two digits before the point (-12.345678), as float64's
+            # 17 digits and as float32's shortest text (OpenAI's).
+            st.floats(min_value=-99.99, max_value=-10.0),
+            st.floats(min_value=-99.5, max_value=-10.0, width=32).map(lambda v: float(str(np.float32(v)))),
         ),
         min_size=1,
         max_size=40,

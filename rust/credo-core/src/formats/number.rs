@@ -74,7 +74,7 @@ pub fn plain_decimal(b: &[u8]) -> Option<(f64, usize)> {
 /// [`plain_decimal`] with the digit kernel of `kernels` ([`Scan::digits16`]) for the common form.
 #[inline(always)]
 pub fn plain_decimal_with<S: Scan>(b: &[u8], kernels: S) -> Option<(f64, usize)> {
-    if let Some(read) = one_digit_point(b, kernels) {
+    if let Some(read) = short_point(b, kernels) {
         return Some(read);
     }
     let neg = b.first() == Some(&b'-');
@@ -145,34 +145,49 @@ pub fn plain_decimal_with<S: Scan>(b: &[u8], kernels: S) -> Option<(f64, usize)>
     Some((if neg { -magnitude } else { magnitude }, i))
 }
 
-/// [`plain_decimal`] of the form most logprobs take, one digit, a point and 1 to 16 more
-/// (`-1.8448494364328587`, `-0.31725305`), read straight: the places as one block of 16 bytes
-/// ([`Scan::digits16`]) from a fixed window of 20 (one bounds check), no loop. `None` for
-/// anything else (another form, an exponent, fewer than 20 bytes left): [`plain_decimal`] reads
-/// on.
+/// [`plain_decimal`] of the form most logprobs take, one or two digits, a point and 1 to 16
+/// more (`-1.8448494364328587`, `-0.31725305`, `-12.345678`: the tail of a top-20 list is often
+/// below -10), read straight: the places as one block of 16 bytes ([`Scan::digits16`]) from a
+/// fixed window of 20 (one bounds check), no loop. `None` for anything else (another form, an
+/// exponent, fewer than 20 bytes left): [`plain_decimal`] reads on.
 #[inline(always)]
-fn one_digit_point<S: Scan>(b: &[u8], kernels: S) -> Option<(f64, usize)> {
+fn short_point<S: Scan>(b: &[u8], kernels: S) -> Option<(f64, usize)> {
     let neg = b.first() == Some(&b'-');
     let at = usize::from(neg);
     let window: &[u8; 20] = b.get(at..at + 20)?.try_into().ok()?;
-    let d = window[0].wrapping_sub(b'0');
-    if d > 9 || window[1] != b'.' {
-        return None;
-    }
-    let (f, n) = kernels.digits16(window[2..18].try_into().ok()?);
+    let (int, places) = short_int(window[0], window[1], window[2])?;
+    let (f, n) = kernels.digits16(window[places..places + 16].try_into().ok()?);
     // 1 to 16 places: not none, not a 17th, and no exponent after them.
-    let next = window[2 + n];
+    let next = window[places + n];
     if n == 0 || next.is_ascii_digit() || next | 0x20 == b'e' {
         return None;
     }
-    let magnitude = one_digit_value(d, f, n)?;
-    Some((if neg { -magnitude } else { magnitude }, at + 2 + n))
+    let magnitude = point_value(int, f, n)?;
+    Some((if neg { -magnitude } else { magnitude }, at + places + n))
 }
 
-/// The value of `d.f` where `f` holds the `n` places (1 ≤ n ≤ 16), correctly rounded.
+/// The integer part of a number from its first three bytes `c0 c1 c2`, when it is one digit and
+/// a point (`D.`) or two digits and a point without a leading zero (`DD.`): its value and where
+/// the places start (2 or 3). `None` otherwise.
 #[inline(always)]
-pub(super) fn one_digit_value(d: u8, f: u64, n: usize) -> Option<f64> {
-    let w = u64::from(d) * POW10[n] + f;
+pub(super) fn short_int(c0: u8, c1: u8, c2: u8) -> Option<(u64, usize)> {
+    let (d0, d1) = (c0.wrapping_sub(b'0'), c1.wrapping_sub(b'0'));
+    let two = c1 != b'.';
+    let dot = if two { c2 } else { c1 };
+    let ok = (d0 <= 9) & (dot == b'.') & (!two | ((d0 != 0) & (d1 <= 9)));
+    let int = if two {
+        u64::from(d0) * 10 + u64::from(d1)
+    } else {
+        u64::from(d0)
+    };
+    ok.then_some((int, 2 + usize::from(two)))
+}
+
+/// The value of `int.f` where `f` holds the `n` places (1 ≤ n ≤ 16, int ≤ 99: the digits fit
+/// a `u64`), correctly rounded.
+#[inline(always)]
+pub(super) fn point_value(int: u64, f: u64, n: usize) -> Option<f64> {
+    let w = int * POW10[n] + f;
     if w <= 1 << 53 {
         // Clinger's fast path: both exact doubles, one correctly rounded division (0 included).
         Some(w as f64 / POW10_F64[n])
@@ -435,44 +450,83 @@ mod tests {
     }
 
     #[test]
-    fn one_digit_point_reads_its_form_exactly_and_nothing_else() {
+    fn short_point_reads_its_form_exactly_and_nothing_else() {
         let mut g = SplitMix64::new(13);
         let tail = ", \"bytes\": [32, 119, 111]}, {\"token\"";
-        for n in 1..=18 {
-            for _ in 0..3000 {
-                let digits: String = (0..=n)
-                    .map(|_| char::from(b'0' + (g.next_f64() * 10.0) as u8 % 10))
-                    .collect();
-                let s = format!("-{}.{}", &digits[..1], &digits[1..]);
-                let text = format!("{s}{tail}");
-                let want: f64 = s.parse().unwrap();
-                match one_digit_point(text.as_bytes(), Baseline(false)) {
-                    Some((v, used)) => {
-                        assert!(n <= 16, "{s}");
-                        assert_eq!((v.to_bits(), used), (want.to_bits(), s.len()), "{s}");
+        let mut read = [0; 3];
+        for int_digits in 1..=3 {
+            for n in 1..=18 {
+                for _ in 0..2000 {
+                    let digits: String = (0..int_digits + n)
+                        .map(|_| char::from(b'0' + (g.next_f64() * 10.0) as u8 % 10))
+                        .collect();
+                    let s = format!("-{}.{}", &digits[..int_digits], &digits[int_digits..]);
+                    let text = format!("{s}{tail}");
+                    let want: f64 = s.parse().unwrap();
+                    // One digit, or two without a leading zero (JSON's grammar), and 1 to 16
+                    // places: read, to the correctly rounded value; anything else declined.
+                    let form = int_digits == 1 || (int_digits == 2 && !digits.starts_with('0'));
+                    match short_point(text.as_bytes(), Baseline(false)) {
+                        Some((v, used)) => {
+                            assert!(form && n <= 16, "{s}");
+                            assert_eq!((v.to_bits(), used), (want.to_bits(), s.len()), "{s}");
+                            read[int_digits - 1] += 1;
+                        }
+                        None => assert!(!form || n > 16, "{s} declined"),
                     }
-                    None => assert!(n > 16, "{s} declined"),
+                    // Unsigned, and with an exponent (declined: the general reading takes it).
+                    let u = &text[1..];
+                    if let Some((v, _)) = short_point(u.as_bytes(), Baseline(false)) {
+                        assert_eq!(v.to_bits(), (-want).to_bits(), "{u}");
+                    }
+                    let e = format!("{s}e-07{tail}");
+                    assert!(short_point(e.as_bytes(), Baseline(false)).is_none(), "{e}");
                 }
-                // Unsigned, and with an exponent (declined: the general reading takes it).
-                let u = &text[1..];
-                if let Some((v, _)) = one_digit_point(u.as_bytes(), Baseline(false)) {
-                    assert_eq!(v.to_bits(), (-want).to_bits(), "{u}");
-                }
-                let e = format!("{s}e-07{tail}");
-                assert!(one_digit_point(e.as_bytes(), Baseline(false)).is_none(), "{e}");
             }
         }
+        assert!(read[0] > 30_000 && read[1] > 25_000 && read[2] == 0, "{read:?}");
         for text in [
-            "-12.5, \"bytes\": [1, 2, 3]}",
+            "-123.5, \"bytes\": [1, 2, 3]}",
+            "-01.5, \"bytes\": [1, 2, 3]}",
             "-1., \"bytes\": [1, 2, 3]}}",
+            "-12., \"bytes\": [1, 2, 3]}}",
             "-.5, \"bytes\": [1, 2, 3]}}",
+            "-1-.5, \"bytes\": [1, 2, 3]}}",
+            "-1a.5, \"bytes\": [1, 2, 3]}}",
+            "-a1.5, \"bytes\": [1, 2, 3]}}",
+            "-/1.5, \"bytes\": [1, 2, 3]}}",
+            "-1:.5, \"bytes\": [1, 2, 3]}}",
         ] {
-            assert!(one_digit_point(text.as_bytes(), Baseline(false)).is_none(), "{text}");
+            assert!(short_point(text.as_bytes(), Baseline(false)).is_none(), "{text}");
         }
-        assert!(
-            one_digit_point(b"-0.5}", Baseline(false)).is_none(),
-            "fewer than 20 bytes"
-        );
+        assert!(short_point(b"-0.5}", Baseline(false)).is_none(), "fewer than 20 bytes");
+        assert!(short_point(b"-12.5, \"bytes\": [1, 2]}", Baseline(false)).is_some());
+    }
+
+    #[test]
+    fn short_int_reads_one_or_two_digits_and_a_point() {
+        // Every three bytes from a set around the classes it tells apart, against the grammar.
+        let set = b"0159./:-e ";
+        for &c0 in set {
+            for &c1 in set {
+                for &c2 in set {
+                    let digit = |c: u8| c.is_ascii_digit();
+                    let want = if digit(c0) && c1 == b'.' {
+                        Some((u64::from(c0 - b'0'), 2))
+                    } else if digit(c0) && c0 != b'0' && digit(c1) && c2 == b'.' {
+                        Some((u64::from(c0 - b'0') * 10 + u64::from(c1 - b'0'), 3))
+                    } else {
+                        None
+                    };
+                    assert_eq!(
+                        short_int(c0, c1, c2),
+                        want,
+                        "{}",
+                        String::from_utf8_lossy(&[c0, c1, c2])
+                    );
+                }
+            }
+        }
     }
 
     /// [`digits16`] a byte at a time.
@@ -516,13 +570,15 @@ mod tests {
             if let Some(avx2) = avx2 {
                 assert_eq!(avx2.digits16(&w), want, "avx2: {:?}", String::from_utf8_lossy(&w));
                 // The whole reading with the AVX2 kernel, after a point.
-                let mut text = b"-3.".to_vec();
-                text.extend_from_slice(&w);
-                text.extend_from_slice(b", \"bytes\": [1]}");
-                assert_eq!(
-                    one_digit_point(&text, avx2).map(|(v, n)| (v.to_bits(), n)),
-                    one_digit_point(&text, Baseline(false)).map(|(v, n)| (v.to_bits(), n))
-                );
+                for int in [&b"-3."[..], b"-37."] {
+                    let mut text = int.to_vec();
+                    text.extend_from_slice(&w);
+                    text.extend_from_slice(b", \"bytes\": [1]}");
+                    assert_eq!(
+                        short_point(&text, avx2).map(|(v, n)| (v.to_bits(), n)),
+                        short_point(&text, Baseline(false)).map(|(v, n)| (v.to_bits(), n))
+                    );
+                }
             }
         }
     }

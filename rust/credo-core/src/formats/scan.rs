@@ -454,7 +454,7 @@ mod avx2 {
 
     use super::{plain_int_list_to, Avx2, Classes, Span};
     use crate::formats::json::hex4;
-    use crate::formats::number::one_digit_value;
+    use crate::formats::number::{point_value, short_int};
 
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_cvtsi128_si64, _mm_loadu_si128, _mm_madd_epi16, _mm_maddubs_epi16, _mm_min_epu8,
@@ -546,16 +546,24 @@ mod avx2 {
         /// Whether the 32 bytes of `x` start with the literal.
         #[inline(always)]
         fn found(&self, t: Avx2, x: __m256i) -> bool {
+            self.matched(t, x) & self.mask == self.mask
+        }
+
+        /// The bits of the bytes of `x` equal to the literal's (those of the `?` and past the
+        /// literal too: masked by the caller).
+        #[inline(always)]
+        fn matched(&self, t: Avx2, x: __m256i) -> u32 {
             // SAFETY: the token proves AVX2; the load reads the pattern's 32 bytes.
             let p = unsafe { _mm256_loadu_si256(self.bytes.as_ptr().cast()) };
             // SAFETY: as above.
             let eq = unsafe { _mm256_cmpeq_epi8(x, p) };
-            (bits(t, eq) as u32) & self.mask == self.mask
+            bits(t, eq) as u32
         }
     }
 
     /// What comes before a token, and from its closing quote to a logprob's places (`-D.`, the
-    /// digit `?` not compared), then to a `bytes` list's first element, in each layout.
+    /// digit `?` not compared; its `-` alone for `-DD.`), then to a `bytes` list's first
+    /// element, in each layout.
     /// (Each opening also after the separator before it: `AFTER[1]`.)
     const OPEN: [[Pattern; 2]; 2] = [
         [Pattern::new(b"{\"token\":\""), Pattern::new(b"{\"token\": \"")],
@@ -598,8 +606,8 @@ mod avx2 {
     }
 
     /// `entry_head_in_layout` (the `json` module's) of the form nearly every entry takes: a
-    /// token ending within 64 bytes of the entry's start, a logprob `-D.` and 1 to 16 places,
-    /// then the entry's `}` (not read) or a `bytes` list of plain integers. Every literal is
+    /// token ending within 64 bytes of the entry's start, a logprob `-D.` or `-DD.` and 1 to 16
+    /// places, then the entry's `}` (not read) or a `bytes` list of plain integers. Every literal is
     /// compared by one vector compare, the token's end found in the same 32 bytes as its
     /// opening; what this reads is read to the same values as the general reading would (the
     /// same string, number and list kernels), and anything else is `None` (the caller then reads
@@ -633,14 +641,25 @@ mod avx2 {
         if (quote >> end) & 1 == 0 {
             end = token_end(t, w, stops)?;
         }
-        // `", "logprob": -D.` from the closing quote, then the places.
+        // `", "logprob": -D.` (or `-DD.`) from the closing quote, then the places.
         let y = load(t, w, end);
-        let key = KEY[layout].mask.count_ones() as usize + 1;
-        let d = w[end + key - 2].wrapping_sub(b'0');
-        if !KEY[layout].found(t, y) || d > 9 {
-            return None;
-        }
-        let at = end + key;
+        let pattern = &KEY[layout];
+        let key = end + pattern.mask.count_ones() as usize - 1;
+        let matched = pattern.matched(t, y);
+        let d = w[key].wrapping_sub(b'0');
+        // A top-k list is sorted: its logprobs go from one digit to two once at most (a branch
+        // mispredicted once a list at most, cheaper than reading both forms in one way).
+        let (int, at) = if matched & pattern.mask == pattern.mask && d <= 9 {
+            (u64::from(d), key + 2)
+        } else {
+            // The pattern's bytes up to the digits (not its point), then `D.` or `DD.`.
+            let sign = (1u32 << (key - end)) - 1;
+            if matched & sign != sign {
+                return None;
+            }
+            let (int, point) = short_int(w[key], w[key + 1], w[key + 2])?;
+            (int, key + point)
+        };
         let places: &[u8; 16] = w[at..at + 16].try_into().ok()?;
         let (f, n) = digits16(t, places);
         // 1 to 16 places, then the entry's `}` or the `,` of `bytes` (anything else, a 17th
@@ -649,7 +668,7 @@ mod avx2 {
             return None;
         }
         let next = w[at + n];
-        let lp = -one_digit_value(d, f, n)?;
+        let lp = -point_value(int, f, n)?;
         let token = Span {
             start: open as u32,
             end: end as u32,
@@ -665,11 +684,11 @@ mod avx2 {
         }
         let list = at + n + BYTES[layout].mask.count_ones() as usize;
         // The list's `]`: the first one from where the list's first element stands at the
-        // earliest (after one place), found without the places' count, so that the next entry's
-        // reading waits on a short chain of loads; the list rules then hold the list read from
-        // its first element to end there (a `]` before that point is refused, and read by the
-        // general reading).
-        let from = at + 13;
+        // earliest (after one digit and one place), found without the places' count or the
+        // integer part's, so that the next entry's reading waits on a short chain of loads; the
+        // list rules then hold the list read from its first element to end there (a `]` before
+        // that point is refused, and read by the general reading).
+        let from = key + 2 + 13;
         let near = bits(t, eq(t, load(t, w, from), b']')) | bits(t, eq(t, load(t, w, from + 32), b']')) << 32;
         let fin = if near != 0 {
             from + near.trailing_zeros() as usize
@@ -1189,13 +1208,18 @@ mod tests {
         for case in 0..20_000 {
             let spaced = case % 2 == 0;
             let token = tokens[(g.next_f64() * tokens.len() as f64) as usize % tokens.len()];
-            // Logprobs of -0.5 to -10 mostly (the form the kernel reads), others now and then.
-            let x = -(0.5 + g.next_f64() * 9.5);
+            // Logprobs of -0.5 to -100 mostly (the forms the kernel reads: one or two digits
+            // before the point, as a top-20 list's tail often takes), others now and then.
+            let x = -(0.5 + g.next_f64() * if case % 4 == 0 { 99.5 } else { 9.5 });
             let y = -(g.next_f64() * 10f64.powi((g.next_f64() * 5.0) as i32 - 3));
             let logprob = match case % 9 {
                 0 => format!("{y:e}"),
                 1 => format!("{y:.*}", (g.next_f64() * 19.0) as usize),
-                2 => ["-9999", "-0", "0.5", "-0.0", "-1.5e-07", "null", "-1.", "-01.5"][case / 9 % 8].to_string(),
+                2 => [
+                    "-9999", "-0", "0.5", "-0.0", "-1.5e-07", "null", "-1.", "-01.5", "-12.", "-123.5", "-00.5",
+                    "-99.9",
+                ][case / 9 % 12]
+                    .to_string(),
                 _ => format!("{x:?}"),
             };
             let sep = if spaced { ", " } else { "," };
@@ -1264,7 +1288,15 @@ mod tests {
                 ),
                 (
                     "integer part",
-                    base.replacen("-1.8448494364328587", "-12.448494364328587", 1),
+                    base.replacen("-1.8448494364328587", "-123.48494364328587", 1),
+                ),
+                (
+                    "leading zero",
+                    base.replacen("-1.8448494364328587", "-01.8448494364328587", 1),
+                ),
+                (
+                    "17 places after two digits",
+                    base.replacen("-1.8448494364328587", "-12.84484943643285871", 1),
                 ),
                 (
                     "17 places",
@@ -1289,6 +1321,15 @@ mod tests {
                 let [got, kernel, want, _] = entry_readings(avx2, pad(changed.clone()).as_bytes(), spaced);
                 assert!(kernel.is_none(), "{what}: {changed}");
                 assert_eq!(got, want, "{what}: {changed}");
+            }
+            // Two digits before the point (the tail of a top-20 list): read in one step too.
+            for lp in ["-12.448494364328587", "-99.9", "-10.0000000000000001"] {
+                let two = base.replacen("-1.8448494364328587", lp, 1);
+                let [got, kernel, want, quick] = entry_readings(avx2, pad(two.clone()).as_bytes(), spaced);
+                assert!(
+                    kernel.is_some() && got == want && kernel == want && quick == want,
+                    "{two}"
+                );
             }
             // Without `bytes` (as some servers write it): read in one step too.
             let sep = if spaced { ", " } else { "," };
