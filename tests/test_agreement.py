@@ -323,6 +323,21 @@ def test_parallel_batch_equals_serial_on_mixed_text():
             assert one.agreement[i] == single.agreement
 
 
+@pytest.mark.parametrize("n", [1, 127, 128, 129, 256, 257, 1000])
+def test_batch_equals_one_thread_for_every_thread_count_around_the_chunk_size(n):
+    # The reader hands the workers 128 questions at a time, claimed in whatever order the threads
+    # reach them: sizes around that boundary give the columns of one thread for any count.
+    rnd = np.random.default_rng(n)
+    pool = ["Paris", "the city of Paris!", "PARIS.", "Zürich", "", "a b c", "b c d", "42", "42.0"]
+    qs = [list(rnd.choice(pool, size=rnd.integers(1, 11))) for _ in range(n)]
+    for method in ("exact", "jaccard"):
+        want = agree_batch(qs, method=method, threads=1)
+        for threads in (2, 3, None):
+            got = agree_batch(qs, method=method, threads=threads)
+            for key in want.raw:
+                assert np.array_equal(want.raw[key], got.raw[key], equal_nan=True), (method, threads, key)
+
+
 class _Text(str):
     """A str subclass: read through the general string check, not the exact-type fast path."""
 

@@ -143,7 +143,8 @@ def test_jaccard_agreement(benchmark, questions):
 def test_agreement_threads(questions, method):
     """Two threads against one on the same batch, timed in turn after the pool has settled.
     Recorded without a gate. Reading the Python strings needs the GIL, on the calling thread:
-    with two workers it overlaps their analysis of the chunks already read; with one thread
+    with two threads, one pool worker analyses the chunks already read while the calling thread
+    reads, and the calling thread then analyses what is left alongside it; with one thread
     (``threads=1``) everything runs in turn on the calling thread."""
     th = THRESHOLD if method == "jaccard" else None
     one = lambda: agree_batch(questions, method=method, threshold=th, threads=1)  # noqa: E731

@@ -267,7 +267,7 @@ impl Claims {
     }
 }
 
-/// The lifetime-erased work of a [`map_range_shared`] call, for its helpers.
+/// The lifetime-erased work of a [`map_range_shared`] or [`pipeline`] call, for its helpers.
 #[derive(Clone, Copy)]
 struct ErasedRun(*const (dyn Fn(usize) + Sync + 'static));
 
@@ -275,8 +275,8 @@ struct ErasedRun(*const (dyn Fn(usize) + Sync + 'static));
 unsafe impl Send for ErasedRun {}
 
 impl ErasedRun {
-    /// Runs index `i`, which the caller has claimed below n: the closure is then still alive
-    /// (see `map_range_shared`).
+    /// Runs index `i`, which the caller has claimed: the closure is then still alive (see
+    /// `map_range_shared` and `pipeline`).
     fn call(self, i: usize) {
         // SAFETY: as said above.
         unsafe { (*self.0)(i) }
@@ -360,13 +360,20 @@ pub fn for_each_chunk_pair_mut<A: Send, B: Send>(
 }
 
 /// `work(item)` for each item that `produce` submits, results in submission order, each item's work
-/// started on a pool worker as soon as it is submitted: the calling thread's production (the
-/// bindings read Python strings there, under the GIL) overlaps the work instead of preceding it.
-/// `wait` runs on the calling thread with the blocking part (every item's work still to finish),
-/// so the caller can release a lock around it. With one worker (`threads` resolved as in
-/// [`with_threads`]) or `single`, nothing overlaps: every item is produced first, then worked
-/// inside `wait` on the calling thread, so a one-thread call uses one thread. A `produce` error is
-/// returned after the items already submitted are done.
+/// started as soon as it is submitted: the calling thread's production (the bindings read Python
+/// strings there, under the GIL) overlaps the work instead of preceding it. `wait` runs on the
+/// calling thread with the blocking part, so the caller can release a lock around it.
+///
+/// With `threads` workers (resolved as in [`with_threads`]), `threads - 1` pool workers claim the
+/// submitted items one at a time from a shared counter while the caller produces; once it has
+/// produced everything, the caller claims what is left itself (inside `wait`), so the call uses
+/// `threads` threads, never one more, and nobody hands results back one at a time. The caller
+/// then waits (spinning, then yielding) only for items still being worked on, never for a helper
+/// that has not started. A helper that runs out of submitted items spins briefly, then sleeps
+/// until the next submission. With one worker or `single`, nothing overlaps: every item is
+/// produced first, then worked inside `wait` on the calling thread. A `produce` error is returned
+/// after the items already submitted are done; a panic in `work` is resumed on the caller once
+/// no item is being worked on.
 pub fn pipeline<T: Send, R: Send, E>(
     threads: Option<usize>,
     single: bool,
@@ -394,33 +401,208 @@ pub fn pipeline<T: Send, R: Send, E>(
         return Ok(Ok(out));
     }
     let pool = pool(n)?;
-    let work = &work;
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, R)>();
-    let mut slots: Vec<Option<R>> = Vec::new();
-    let produced = pool.in_place_scope_fifo(|s| {
-        let mut submitted = 0;
-        let produced = produce(&mut |item| {
-            let (tx, i) = (tx.clone(), submitted);
-            submitted += 1;
-            s.spawn_fifo(move |_| {
-                // The receiver outlives every job (the scope ends after it is drained).
-                let _ = tx.send((i, work(item)));
-            });
-        });
-        // The last sender: once it and every job's clone are gone, the receiver's loop ends.
-        drop(tx);
-        slots.resize_with(submitted, || None);
-        // Moved into the blocking part, which may run on another thread (a receiver is not Sync).
-        let mut rx = Some(rx);
-        wait(&mut || {
-            for (i, r) in rx.take().into_iter().flatten() {
-                slots[i] = Some(r);
-            }
-        });
-        produced
+    let items: Mutex<Vec<Option<T>>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
+    let run = |i: usize| {
+        let item = lock_any(&items)[i].take();
+        let r = work(item.expect("an item is claimed once, after it is submitted"));
+        lock_any(&results).push((i, r));
+    };
+    let feed = Arc::new(Feed::default());
+    let run_ref: &(dyn Fn(usize) + Sync) = &run;
+    // SAFETY: only the lifetime is erased. A helper calls `run` only for an index it claimed,
+    // and this function returns (or unwinds, through `Closing`) only after every claimed index
+    // is done, the claims closed first; a helper that starts later claims nothing and touches
+    // only the reference-counted `Feed`.
+    let erased = ErasedRun(unsafe {
+        std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), *const (dyn Fn(usize) + Sync + 'static)>(run_ref)
     });
-    // A job that panicked sent nothing, but then the scope re-raised its panic above.
-    Ok(produced.map(|()| slots.into_iter().flatten().collect()))
+    let closing = Closing(&feed);
+    for _ in 1..n {
+        let feed = Arc::clone(&feed);
+        pool.spawn(move || feed.help(|i| erased.call(i)));
+    }
+    let produced = produce(&mut |item| {
+        let mut items = lock_any(&items);
+        items.push(Some(item));
+        let fed = items.len();
+        drop(items);
+        feed.submit(fed);
+    });
+    feed.finish();
+    wait(&mut || {
+        feed.work_left(run_ref);
+        feed.wait_for(feed.next.load(Ordering::Acquire).min(CLOSED));
+    });
+    drop(closing);
+    if let Some(payload) = lock_any(&feed.panic).take() {
+        std::panic::resume_unwind(payload);
+    }
+    if let Err(e) = produced {
+        return Ok(Err(e));
+    }
+    let mut results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
+    results.sort_unstable_by_key(|&(i, _)| i);
+    Ok(Ok(results.into_iter().map(|(_, r)| r).collect()))
+}
+
+fn lock_any<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// [`Feed::next`] once closed: no index is claimable any more.
+const CLOSED: usize = usize::MAX / 2;
+
+/// The items of a [`pipeline`] call: how many are submitted, the next to claim, how many are
+/// finished, whether production ended, the helpers asleep waiting for a submission, and the
+/// first panic.
+#[derive(Default)]
+struct Feed {
+    fed: AtomicUsize,
+    next: AtomicUsize,
+    done: AtomicUsize,
+    finished: std::sync::atomic::AtomicBool,
+    sleepers: AtomicUsize,
+    sleep: Mutex<()>,
+    wake: std::sync::Condvar,
+    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+/// What a claim found.
+enum Claim {
+    Index(usize),
+    /// Every submitted item is claimed but more may come.
+    Empty,
+    /// Nothing is left to claim, nor will be.
+    Over,
+}
+
+impl Feed {
+    /// Publishes that `fed` items are submitted, waking a sleeping helper.
+    fn submit(&self, fed: usize) {
+        self.fed.store(fed, Ordering::SeqCst);
+        self.notify();
+    }
+
+    /// Production has ended: helpers stop once nothing is left to claim.
+    fn finish(&self) {
+        self.finished.store(true, Ordering::SeqCst);
+        self.notify();
+    }
+
+    fn notify(&self) {
+        // Paired with the SeqCst increment and re-check in `help`: either the helper sees the
+        // new state, or this sees it asleep (and the mutex orders the wake-up after its wait).
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
+            let _held = lock_any(&self.sleep);
+            self.wake.notify_all();
+        }
+    }
+
+    fn claim(&self) -> Claim {
+        loop {
+            let i = self.next.load(Ordering::Acquire);
+            if i >= CLOSED {
+                return Claim::Over;
+            }
+            // Read before `fed`: once production has ended, `fed` is final.
+            let finished = self.finished.load(Ordering::SeqCst);
+            if i >= self.fed.load(Ordering::SeqCst) {
+                return if finished { Claim::Over } else { Claim::Empty };
+            }
+            if self
+                .next
+                .compare_exchange_weak(i, i + 1, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                return Claim::Index(i);
+            }
+        }
+    }
+
+    /// Runs claimed index `i`; a panic is kept, not propagated, so that `done` still counts it.
+    fn run_one(&self, i: usize, run: &dyn Fn(usize)) {
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(i))) {
+            lock_any(&self.panic).get_or_insert(payload);
+        }
+        self.done.fetch_add(1, Ordering::Release);
+    }
+
+    /// A helper's loop: claims and runs submitted items until production has ended and nothing
+    /// is left, sleeping when it has caught up with production.
+    fn help(&self, run: impl Fn(usize)) {
+        let mut spins = 0u32;
+        loop {
+            match self.claim() {
+                Claim::Index(i) => {
+                    spins = 0;
+                    self.run_one(i, &run);
+                }
+                Claim::Over => return,
+                Claim::Empty if spins < 1 << 10 => {
+                    spins += 1;
+                    std::hint::spin_loop();
+                }
+                Claim::Empty => {
+                    let mut held = lock_any(&self.sleep);
+                    self.sleepers.fetch_add(1, Ordering::SeqCst);
+                    while matches!(self.claimable(), Claim::Empty) {
+                        held = self.wake.wait(held).unwrap_or_else(PoisonError::into_inner);
+                    }
+                    self.sleepers.fetch_sub(1, Ordering::SeqCst);
+                    spins = 0;
+                }
+            }
+        }
+    }
+
+    /// [`Feed::claim`]'s verdict without claiming.
+    fn claimable(&self) -> Claim {
+        let i = self.next.load(Ordering::SeqCst);
+        let finished = self.finished.load(Ordering::SeqCst);
+        if i >= CLOSED || (finished && i >= self.fed.load(Ordering::SeqCst)) {
+            Claim::Over
+        } else if i >= self.fed.load(Ordering::SeqCst) {
+            Claim::Empty
+        } else {
+            Claim::Index(i)
+        }
+    }
+
+    /// The caller's part once production has ended: every item not yet claimed.
+    fn work_left(&self, run: &dyn Fn(usize)) {
+        while let Claim::Index(i) = self.claim() {
+            self.run_one(i, run);
+        }
+    }
+
+    /// Returns once the first `claimed` items are finished: they are all claimed, so at most one
+    /// per helper is still being worked on.
+    fn wait_for(&self, claimed: usize) {
+        let mut spins = 0u32;
+        while self.done.load(Ordering::Acquire) < claimed {
+            if spins < 1 << 10 {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// Closes a [`pipeline`]'s claims when its call ends, normally or by a panic in `produce` or
+/// `wait`: no index is claimed afterwards, sleeping helpers are woken to leave, and the drop
+/// returns only once every index claimed before is finished (helpers may use the call's
+/// borrowed state until then).
+struct Closing<'a>(&'a Feed);
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        let claimed = self.0.next.swap(CLOSED, Ordering::AcqRel).min(CLOSED);
+        self.0.finish();
+        self.0.wait_for(claimed);
+    }
 }
 
 /// `(a(), b())`, potentially in parallel (callers decide whether the halves are worth it).
@@ -543,6 +725,54 @@ mod tests {
             assert_eq!(failed.unwrap(), Err("stop"));
         }
         assert!(pipeline::<u8, u8, ()>(Some(0), false, |_| Ok(()), |i| i, |b| b()).is_err());
+    }
+
+    #[test]
+    fn pipeline_resumes_a_work_panic_after_every_claimed_item_ends() {
+        // (One thread works the items in turn: its panic ends the call at once.)
+        for threads in [Some(2), Some(3)] {
+            let ran = AtomicUsize::new(0);
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pipeline::<usize, (), ()>(
+                    threads,
+                    false,
+                    |submit| {
+                        (0..64).for_each(&mut *submit);
+                        Ok(())
+                    },
+                    |i| {
+                        std::thread::sleep(std::time::Duration::from_micros(50));
+                        ran.fetch_add(1, Ordering::Relaxed);
+                        assert!(i != 17, "item 17");
+                    },
+                    |block| block(),
+                )
+            }));
+            let payload = caught.expect_err("the panic reaches the caller");
+            assert_eq!(payload.downcast_ref::<&str>().copied(), Some("item 17"));
+            assert_eq!(ran.load(Ordering::Relaxed), 64, "{threads:?}");
+        }
+    }
+
+    #[test]
+    fn pipeline_works_items_submitted_slower_than_they_are_worked() {
+        // The helpers run out of items and sleep between submissions; each is still worked once.
+        for threads in [Some(2), Some(3)] {
+            let got = pipeline::<usize, usize, ()>(
+                threads,
+                false,
+                |submit| {
+                    for i in 0..20 {
+                        std::thread::sleep(std::time::Duration::from_micros(300));
+                        submit(i);
+                    }
+                    Ok(())
+                },
+                |i| i * 3,
+                |block| block(),
+            );
+            assert_eq!(got.unwrap().unwrap(), (0..20).map(|i| i * 3).collect::<Vec<_>>());
+        }
     }
 
     #[test]

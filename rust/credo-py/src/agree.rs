@@ -2,8 +2,9 @@
 //! (GIL released for the batch), a user equivalence callable, spectral measures, stopping rules.
 //!
 //! A batch's answers are copied out of the Python strings a chunk of questions at a time, under
-//! the GIL, each chunk analysed by the pool's workers while the next is copied (the workers need
-//! no GIL and no Python object: a caller mutating its lists meanwhile changes nothing). The
+//! the GIL, each chunk analysed by a pool worker while the next is copied, then the rest by the
+//! calling thread too, the GIL released (the workers need no GIL and no Python object: a caller
+//! mutating its lists meanwhile changes nothing). The
 //! callable path lends the strings themselves to the user's function, holding a reference to each.
 
 use credo_core::agree::{
@@ -377,8 +378,9 @@ fn agree_batch<'py>(
         let result = maybe_detach(py, n_total, || agree::agree(&q, &cfg).map(|r| Columns::single(&r)))?;
         return AgreementColumns::from_core(py, py_result(result)?);
     }
-    // The answers are copied a chunk of questions at a time under the GIL, each chunk analysed by
-    // the workers meanwhile (the GIL is released only to wait for the last ones).
+    // The answers are copied a chunk of questions at a time under the GIL, the chunks analysed by
+    // a worker meanwhile (the GIL is released once all are copied: the calling thread then
+    // analyses the chunks left).
     let seqs = RefCell::new(seqs);
     let feed = |range: std::ops::Range<usize>, out: &mut FedAnswers| {
         let seqs = seqs.borrow();
