@@ -581,10 +581,15 @@ mod avx2 {
     /// window).
     const WINDOW: usize = 192;
 
-    /// The window from `b[i]` (one comparison of the bytes left).
+    /// The window from `b[i]`: one comparison, of `i` with the last start a window has (the
+    /// loops hold it in a register), where `b.get(i..)` compared twice.
     #[inline(always)]
     fn window(b: &[u8], i: usize) -> Option<&[u8; WINDOW]> {
-        b.get(i..)?.first_chunk()
+        let last = b.len().checked_sub(WINDOW)?;
+        if i > last {
+            return None;
+        }
+        b[i..i + WINDOW].try_into().ok()
     }
 
     /// `top_entry_in_layout` (the `json` module's) of the form nearly every entry takes:
