@@ -855,7 +855,7 @@ def test_sets_identical_for_any_thread_count(rng):
     cs = ConformalSets(0.1, mode="compat").fit(big, labels)
     scores = 1.0 - big[np.arange(20_011), labels]
     np.testing.assert_array_equal(cs.calibration_scores_, scores)
-    # the quantile's selection made within the gather (above 8192 scores: from a sample's bracket)
+    # above 8192 scores the selection brackets the quantile's rank with a sample first
     assert cs.quantile_ == np.sort(scores)[math.ceil(20_012 * 0.9) - 1]
     one = cs.predict_sets(big, threads=1)
     np.testing.assert_array_equal(one, cs.predict_sets(big, threads=2))
