@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -409,6 +410,18 @@ def test_arrays_in_any_layout_decide_as_the_python_path(models):
         assert native._native.try_decide(t, c, *plain) is None
         _same(native.decide(t, c), _python_path(models[1], policy, t, c, {}))
     assert native._native.try_decide(top, chosen, *plain) is not None
+
+    # The fast path knows numpy's own float64/float32 descriptor by identity; an equivalent
+    # descriptor of its own (an unpickled array's) is read in place too, a byte-swapped one is not.
+    own = [pickle.loads(pickle.dumps(a)) for a in (top, chosen, top.astype(np.float32))]
+    assert own[0].dtype is not np.dtype(np.float64) and own[0].dtype == np.float64
+    swapped = top.astype(top.dtype.newbyteorder())
+    for t, c in [(own[0], own[1]), (own[2], own[1]), (top, own[1])]:
+        assert native._native.try_decide(t, c, *plain) is not None
+        _same(native.decide(t, c), _python_path(models[1], policy, t, c, {}))
+    for t, c in [(swapped, chosen), (top, chosen.astype(chosen.dtype.newbyteorder()))]:
+        assert native._native.try_decide(t, c, *plain) is None
+        _same(native.decide(t, c), _python_path(models[1], policy, t, c, {}))
 
     class Name(str):
         pass
