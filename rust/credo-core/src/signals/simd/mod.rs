@@ -100,11 +100,22 @@ macro_rules! lane_type {
                     #[cfg(target_arch = "aarch64")]
                     // SAFETY: as above (neon was detected).
                     SimdLevel::Neon => unsafe { neon::row(row, inv_t as f32, chosen) },
-                    _ => scalar::row_stats(row, inv_t, chosen),
+                    _ => within_float32_lanes(scalar::row_stats(row, inv_t, chosen), inv_t),
                 }
             }
         }
     };
+}
+
+/// The scalar reference for the float32-lane types keeps the lanes' range. The vector kernels
+/// scale by 1/T in float32, so a row whose scaled maximum is not finite there is refused (as a
+/// temperature that overflows float32); the float64 reference would have read it, and a row
+/// must not be valid only when the scalar level is forced.
+fn within_float32_lanes(mut st: RowStats, inv_t: f64) -> RowStats {
+    if st.max.is_finite() && !((st.max as f32) * (inv_t as f32)).is_finite() {
+        st.bad = true;
+    }
+    st
 }
 
 lane_type!(f32, "float32", f32::NEG_INFINITY, |x| f64::from(x));

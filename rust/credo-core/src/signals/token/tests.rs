@@ -132,24 +132,25 @@ fn invalid_rows_raise_with_their_position_or_give_nan() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("row 0") && e.contains("every logit is -inf"), "{e}");
-    let tiny = TokenOptions {
-        temperature: 1e-45,
-        ..Default::default()
-    };
+    // float32 input scaled past float32's range is refused at every level, the scalar
+    // reference included (it computes in float64, where the row would still be finite).
     let big = [1e30f32, 0.0, 1.0, 2.0, 3.0];
-    let e = token_signals(
-        &big,
-        LogitsShape {
-            batch: None,
-            seq: 1,
-            vocab: 5,
-        },
-        None,
-        &tiny,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(e.starts_with("temperature:"), "{e}");
+    for (temperature, row) in [(1e-45, &big[..]), (1e-10, &big[..]), (1e-45, &big[1..])] {
+        for level in supported_levels() {
+            let tiny = TokenOptions {
+                temperature,
+                simd: Some(level),
+                ..Default::default()
+            };
+            let shape = LogitsShape {
+                batch: None,
+                seq: 1,
+                vocab: row.len(),
+            };
+            let e = token_signals(row, shape, None, &tiny).unwrap_err().to_string();
+            assert!(e.starts_with("temperature:"), "{} T={temperature}: {e}", level.name());
+        }
+    }
     inf[1] = f32::INFINITY;
     let e = token_signals(&inf, shape2, None, &TokenOptions::default())
         .unwrap_err()
