@@ -266,6 +266,15 @@ pub struct Workspace {
     probs: Vec<f64>,
 }
 
+impl Workspace {
+    /// Whether the buffers hold little enough to keep for the next chunk (a question of very
+    /// many or very long answers leaves them large).
+    fn worth_keeping(&self) -> bool {
+        let words = self.tokens.capacity() + self.hashes.capacity() + 2 * self.spans.capacity();
+        self.text.capacity() + 8 * words <= 1 << 20
+    }
+}
+
 /// Agreement of one question.
 pub fn agree(q: &Question<'_>, cfg: &Config) -> Result<Agreement> {
     agree_in(q, cfg, &mut Workspace::default())
