@@ -767,6 +767,21 @@ mod avx2 {
         bits(t, any) as u32
     }
 
+    /// Adds the digits, zeros, commas and spaces of the 32 bytes `x` to `k`, at bit `at`.
+    #[inline(always)]
+    fn int_list_bytes(t: Avx2, x: __m256i, at: usize, k: &mut Classes) {
+        // Digits: x - '0' below 10, compared signed after moving 0 to -128.
+        // SAFETY: as above.
+        let digit = unsafe {
+            let shifted = _mm256_sub_epi8(x, _mm256_set1_epi8((b'0' as i8).wrapping_add(-128)));
+            _mm256_cmpgt_epi8(_mm256_set1_epi8(-128 + 10), shifted)
+        };
+        k.digit |= bits(t, digit) << at;
+        k.zero |= bits(t, eq(t, x, b'0')) << at;
+        k.comma |= bits(t, eq(t, x, b',')) << at;
+        k.space |= bits(t, eq(t, x, b' ')) << at;
+    }
+
     /// [`Classes`] but `close` of `b[i..=i + e]` (e < 64: the second 32 bytes only when `e`
     /// lies in them), those of a list whose `]` is known to be at `i + e`; the caller checks the
     /// bounds.
@@ -775,17 +790,8 @@ mod avx2 {
         let mut k = Classes::default();
         for half in 0..1 + usize::from(e >= 32) {
             let x = load(t, b, i + 32 * half);
-            // Digits: x - '0' below 10, compared signed after moving 0 to -128.
-            // SAFETY: as above.
-            let digit = unsafe {
-                let shifted = _mm256_sub_epi8(x, _mm256_set1_epi8((b'0' as i8).wrapping_add(-128)));
-                _mm256_cmpgt_epi8(_mm256_set1_epi8(-128 + 10), shifted)
-            };
             let at = 32 * half;
-            k.digit |= bits(t, digit) << at;
-            k.zero |= bits(t, eq(t, x, b'0')) << at;
-            k.comma |= bits(t, eq(t, x, b',')) << at;
-            k.space |= bits(t, eq(t, x, b' ')) << at;
+            int_list_bytes(t, x, at, &mut k);
         }
         k
     }
@@ -797,17 +803,8 @@ mod avx2 {
         let mut k = Classes::default();
         for half in 0..2 {
             let x = load(t, b, i + 32 * half);
-            // Digits: x - '0' below 10, compared signed after moving 0 to -128.
-            // SAFETY: as above.
-            let digit = unsafe {
-                let shifted = _mm256_sub_epi8(x, _mm256_set1_epi8((b'0' as i8).wrapping_add(-128)));
-                _mm256_cmpgt_epi8(_mm256_set1_epi8(-128 + 10), shifted)
-            };
             let at = 32 * half;
-            k.digit |= bits(t, digit) << at;
-            k.zero |= bits(t, eq(t, x, b'0')) << at;
-            k.comma |= bits(t, eq(t, x, b',')) << at;
-            k.space |= bits(t, eq(t, x, b' ')) << at;
+            int_list_bytes(t, x, at, &mut k);
             k.close |= bits(t, eq(t, x, b']')) << at;
             if k.close != 0 {
                 break;
