@@ -324,6 +324,22 @@ pub fn map_chunks_mut<T: Send, R: Send>(
     region(|| data.par_chunks_mut(chunk).enumerate().map(|(c, d)| f(c, d)).collect())
 }
 
+/// [`map_chunks_mut`] with the pieces claimed by the calling thread and the pool's workers
+/// alike ([`map_range_shared`]): the caller works from the start instead of handing the region
+/// to the pool and sleeping until it is done (a wake-up at each end, which a region of a
+/// millisecond or two cannot hide; on a loaded machine each can cost milliseconds).
+pub fn map_chunks_mut_shared<T: Send, R: Send>(
+    data: &mut [T],
+    chunk: usize,
+    f: impl Fn(usize, &mut [T]) -> R + Sync + Send,
+) -> Vec<R> {
+    // each piece behind its own lock, taken once by the one thread that claims it
+    let parts: Vec<Mutex<&mut [T]>> = data.chunks_mut(chunk.max(1)).map(Mutex::new).collect();
+    map_range_shared(parts.len(), |c| {
+        f(c, &mut parts[c].lock().unwrap_or_else(PoisonError::into_inner))
+    })
+}
+
 /// `f(c, chunk)` for each `chunk`-sized piece `c` of `data`.
 pub fn for_each_chunk_mut<T: Send>(data: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
     let chunk = chunk.max(1);

@@ -12,7 +12,6 @@
 //! compared exactly (as TorchCP; MAPIE adds a 1e-8 slack).
 
 use std::mem::MaybeUninit;
-use std::sync::{Mutex, PoisonError};
 
 use super::lac::{LacKernel, Store};
 use crate::error::{check_same_len, CredoError, Result};
@@ -358,23 +357,6 @@ fn prefetch<T>(p: &[T], j: usize) {
     let _ = (p, j);
 }
 
-/// `f(c, chunk)` for each `chunk`-sized piece `c` of `data`, results in order, the pieces
-/// claimed by the calling thread and the pool's workers alike
-/// ([`crate::parallel::map_range_shared`]): the caller works from the start instead of handing
-/// the region to the pool and sleeping until it is done (a wake-up at each end, which a region
-/// of a millisecond or two cannot hide; on a loaded machine each can cost milliseconds).
-fn shared_chunks_mut<T: Send, R: Send>(
-    data: &mut [T],
-    chunk: usize,
-    f: impl Fn(usize, &mut [T]) -> R + Sync + Send,
-) -> Vec<R> {
-    // each piece behind its own lock, taken once by the one thread that claims it
-    let parts: Vec<Mutex<&mut [T]>> = data.chunks_mut(chunk.max(1)).map(Mutex::new).collect();
-    crate::parallel::map_range_shared(parts.len(), |c| {
-        f(c, &mut parts[c].lock().unwrap_or_else(PoisonError::into_inner))
-    })
-}
-
 /// Rows per task of the LAC gather: few enough tasks that claiming one costs nothing next to
 /// its misses, enough that two threads share the work evenly; input of fewer rows is gathered
 /// on the calling thread alone.
@@ -400,9 +382,10 @@ enum GatherFault {
 fn lac_scores<T: Prob, L: Label>(probs: &[T], k: usize, labels: &[L]) -> Result<Vec<f64>> {
     let n = labels.len();
     let mut scores: Vec<f64> = Vec::with_capacity(n);
-    let faults = shared_chunks_mut(&mut scores.spare_capacity_mut()[..n], GATHER_ROWS, |c, out| {
-        lac_gather_chunk(probs, k, labels, c * GATHER_ROWS, out)
-    });
+    let faults =
+        crate::parallel::map_chunks_mut_shared(&mut scores.spare_capacity_mut()[..n], GATHER_ROWS, |c, out| {
+            lac_gather_chunk(probs, k, labels, c * GATHER_ROWS, out)
+        });
     match faults.into_iter().flatten().min() {
         Some(GatherFault::Label(i)) => Err(bad_label(labels[i], i, k)),
         Some(GatherFault::Prob) => {
@@ -578,7 +561,7 @@ fn lac_sets_into<T: Prob>(
         Thresholds::PerClass(_) => LacFloor::PerClass(&floors),
         Thresholds::PerRow(_) => LacFloor::PerRow(&floors),
     };
-    shared_chunks_mut(out, rows * k, |c, o| {
+    crate::parallel::map_chunks_mut_shared(out, rows * k, |c, o| {
         let start = c * rows * k;
         let p = &probs[start..start + o.len()];
         lac_compare_dispatch(p, o, &floor, k, c * rows, store)
