@@ -148,6 +148,25 @@ def test_huge_passages_are_refused_or_fast():
     assert r.coverage == 1.0
 
 
+def test_claims_carry_the_native_fields_by_name():
+    # The claims are built positionally from the native result: a field order that drifted
+    # would put a value under another name.
+    from dataclasses import fields
+
+    from credo import _credo
+
+    assert [f.name for f in fields(evidence.ClaimSupport)] == ["text", *_credo.ClaimSupport._fields]
+    answer = "The Eiffel Tower was completed in 1889 [1][3]. It is 330 metres tall; it is painted green [2]."
+    raw = _credo.evidence_coverage(answer, PASSAGES)
+    got = evidence.coverage(answer, PASSAGES).claims
+    assert len(got) == len(raw.claims) == 3
+    for c, n in zip(got, raw.claims, strict=True):
+        for name in _credo.ClaimSupport._fields:
+            want = getattr(n, name)
+            assert getattr(c, name) == (tuple(want) if isinstance(want, list) else want), name
+    assert got[0].text == "The Eiffel Tower was completed in 1889." and got[1].text == "It is 330 metres tall"
+
+
 def test_exported_from_package():
     assert credo.evidence is evidence
 

@@ -11,6 +11,7 @@ Rust; ``coverage_batch`` scores many answers in parallel with the GIL released.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -108,25 +109,33 @@ def _not_utf8(named: list[tuple[str, str]]) -> InvalidArgumentError:
     return InvalidArgumentError("answer: not valid Unicode text")
 
 
-def _frozen_fields(native: Any) -> dict[str, Any]:
-    """A native result's fields by name, its lists as tuples."""
-    return {k: tuple(v) if isinstance(v, list) else v for k in native._fields for v in (getattr(native, k),)}
+# The native claim's fields in its order, which is ClaimSupport's after ``text`` (a test holds
+# them equal): one C call per claim and a positional construction, not a getattr per field and
+# keywords (each keyword costs string comparisons: the names ``_fields`` gives are not the
+# interned ones of the signature). coverage_batch wraps on the calling thread after its parallel
+# part, so this is its serial part (500 answers of 3 claims: 16 ms of CPU with keywords, 12 ms).
+_CLAIM_FIELDS = operator.attrgetter(*_credo.ClaimSupport._fields)
 
 
 def _wrap(answer: str, raw: _credo.CoverageReport) -> CoverageResult:
-    claims = tuple(
-        ClaimSupport(
-            text=_MARKER.sub("", answer[c.start : c.end]).strip(),
-            **_frozen_fields(c),
-        )
-        for c in raw.claims
-    )
+    claims = tuple(_claim(answer, c) for c in raw.claims)
     return CoverageResult(
         coverage=raw.coverage,
         claims=claims,
         citation_precision=raw.citation_precision,
         missing_citations=tuple(claims[i] for i in raw.missing_citations),
     )
+
+
+def _claim(answer: str, native: _credo.ClaimSupport) -> ClaimSupport:
+    values: list[Any] = [tuple(v) if type(v) is list else v for v in _CLAIM_FIELDS(native)]
+    return ClaimSupport(_claim_text(answer[native.start : native.end]), *values)
+
+
+def _claim_text(span: str) -> str:
+    """A claim's text without its citation markers (a marker holds a ``[``: most claims skip the
+    search)."""
+    return (_MARKER.sub("", span) if "[" in span else span).strip()
 
 
 def coverage(
