@@ -341,7 +341,7 @@ def test_outcome_hundredths_are_the_printed_two_decimals(models):
         _, args = native._request(None, 0.0, None, 0, False, ())
         for _ in range(40):
             top, chosen = _random_top(rng, int(rng.integers(1, 50)), int(rng.integers(1, 8)))
-            o = native._native.decide(top, chosen, *args)
+            o = native._decide_arrays(top, chosen, *args)
             assert isinstance(o, credo._credo.Outcome) and o.coverage_noted
             assert o.hundredths == int(f"{o.confidence:.2f}".replace(".", "")), o.confidence
 
@@ -371,6 +371,10 @@ def test_request_arguments_in_every_form_decide_as_the_python_path(models):
         ({"repetition": True}, "repetition: must be a number"),
         ({"attempt": 1.0}, "attempt"),
         ({"retrieval_available": 1}, "retrieval_available"),
+        # An explicit None is not a left-out argument (the native method tells them apart).
+        ({"attempt": None}, r"^attempt: must be a non-negative integer"),
+        ({"retrieval_available": None}, "^retrieval_available: "),
+        ({"checks_done": None}, "^checks_done: "),
         ({"domain": "law"}, r"^domain: 'law' is not configured \(domains: general, medical\)$"),
         ({"domain": b"medical"}, r"^domain: expected a domain name \(str\) or None, got b'medical'$"),
     ]:
@@ -401,15 +405,28 @@ def test_arrays_in_any_layout_decide_as_the_python_path(models):
             _same(native.decide(t, c, **req), _python_path(models[1], policy, t, c, req))
 
     # The fast path reads in place only what it can (C-contiguous, aligned, float64/float32 top,
-    # float64 chosen) and answers None for the rest, which the full path converts.
+    # float64 chosen) and hands the rest to the full path (_decide_checked without an outcome),
+    # which converts it.
+    class Spy(NativeDecider):
+        __slots__ = ("converted",)
+
+        def _decide_checked(self, *args):
+            self.converted = args[-1] is None
+            return super()._decide_checked(*args)
+
+    spy = Spy(models[1], policy)
+
+    def read_in_place(t, c) -> bool:
+        spy.converted = False
+        _same(spy.decide(t, c), _python_path(models[1], policy, t, c, {}))
+        return not spy.converted
+
     odd = np.zeros(top.nbytes + 1, np.uint8)[1:].view(np.float64).reshape(top.shape)
     odd[...] = top
-    plain = (None, None, None, 0, False, ())
     fallbacks = [(odd, chosen), (np.asfortranarray(top), chosen), (top, chosen.astype(np.float32)), (top, chosen[::-1])]
     for t, c in fallbacks:
-        assert native._native.try_decide(t, c, *plain) is None
-        _same(native.decide(t, c), _python_path(models[1], policy, t, c, {}))
-    assert native._native.try_decide(top, chosen, *plain) is not None
+        assert not read_in_place(t, c)
+    assert read_in_place(top, chosen)
 
     # The fast path knows numpy's own float64/float32 descriptor by identity; an equivalent
     # descriptor of its own (an unpickled array's) is read in place too, a byte-swapped one is not.
@@ -417,11 +434,9 @@ def test_arrays_in_any_layout_decide_as_the_python_path(models):
     assert own[0].dtype is not np.dtype(np.float64) and own[0].dtype == np.float64
     swapped = top.astype(top.dtype.newbyteorder())
     for t, c in [(own[0], own[1]), (own[2], own[1]), (top, own[1])]:
-        assert native._native.try_decide(t, c, *plain) is not None
-        _same(native.decide(t, c), _python_path(models[1], policy, t, c, {}))
+        assert read_in_place(t, c)
     for t, c in [(swapped, chosen), (top, chosen.astype(chosen.dtype.newbyteorder()))]:
-        assert native._native.try_decide(t, c, *plain) is None
-        _same(native.decide(t, c), _python_path(models[1], policy, t, c, {}))
+        assert not read_in_place(t, c)
 
     class Name(str):
         pass

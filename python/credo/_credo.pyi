@@ -8,7 +8,7 @@ from typing import Any, ClassVar, TypeAlias, final
 
 import numpy as np
 import numpy.typing as npt
-from typing_extensions import Self
+from typing_extensions import Self, disjoint_base
 
 from credo.policy import Decision
 
@@ -849,7 +849,7 @@ class Outcome:
 _DomainRules: TypeAlias = tuple[float, float, float, Sequence[int], int, int, int, float, int, float, bool, bool]
 _CalibratorModel: TypeAlias = IsotonicModel | PlattModel | BetaModel | HistogramModel | TemperatureModel
 
-@final
+@disjoint_base  # subclassed by credo.serving.NativeDecider
 class NativeDecision:
     def __new__(
         cls,
@@ -865,21 +865,24 @@ class NativeDecision:
         default_domain: str,
         vocab_size: int | None = None,
     ) -> Self: ...
-    def domain(self, domain: object) -> tuple[str, int] | None: ...
+    def _domain(self, domain: object) -> tuple[str, int] | None: ...
     @property
-    def domains(self) -> list[str]: ...
-    def try_decide(
+    def _domains(self) -> list[str]: ...
+    def decide(
         self,
-        top_logprobs: object,
-        chosen_logprob: object,
-        domain: object,
-        coverage: object,
-        repetition: object,
-        attempt: object,
-        retrieval_available: object,
-        checks_done: object,
-    ) -> Decision | Outcome | None: ...
-    def try_decide_body(
+        top_logprobs: Any,
+        chosen_logprob: Any = None,
+        *,
+        domain: str | None = None,
+        coverage: float | None = None,
+        repetition: float | None = None,
+        attempt: int = ...,
+        retrieval_available: bool = ...,
+        checks_done: Any = ...,
+        risk: Any = None,
+        verifier: Any = None,
+    ) -> Decision: ...
+    def _try_decide_body(
         self,
         body: object,
         choice: object,
@@ -890,7 +893,7 @@ class NativeDecision:
         retrieval_available: object,
         checks_done: object,
     ) -> Decision | Outcome | None: ...
-    def decide(
+    def _decide_arrays(
         self,
         top_logprobs: npt.NDArray[np.float64] | npt.NDArray[np.float32],
         chosen_logprob: npt.NDArray[np.float64] | None,
@@ -901,7 +904,7 @@ class NativeDecision:
         retrieval_available: bool,
         checks_done: int,
     ) -> Decision | Outcome: ...
-    def decide_body(
+    def _decide_body(
         self,
         body: bytes,
         choice: int,
@@ -912,7 +915,7 @@ class NativeDecision:
         retrieval_available: bool,
         checks_done: int,
     ) -> Decision | Outcome: ...
-    def decide_summary(
+    def _decide_summary(
         self,
         summary: Sequence[float],
         domain: int,
@@ -922,7 +925,7 @@ class NativeDecision:
         retrieval_available: bool,
         checks_done: int,
     ) -> Decision | Outcome: ...
-    def decide_bodies(
+    def _decide_bodies(
         self,
         bodies: Sequence[bytes],
         domain: int,

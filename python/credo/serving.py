@@ -118,18 +118,26 @@ def compile(model: Any, policy: Policy, *, vocab_size: int | None = None) -> Nat
     return NativeDecider(model, policy, vocab_size=vocab_size)
 
 
-class NativeDecider:
+class NativeDecider(_credo.NativeDecision):
     """A model and a policy compiled into one native call (made by :func:`compile`).
 
     Every ``decide*`` method takes the policy's request arguments — ``domain``, ``coverage``,
     ``repetition``, ``attempt``, ``retrieval_available``, ``checks_done``, and the Python hooks
     ``risk`` and ``verifier`` — and returns the :class:`~credo.policy.Decision` that
     ``policy.decide(model.predict_one(topk_summary(...)), ...)`` returns, bit for bit.
+
+    :meth:`decide` (arrays) is the native class's own method: a request in its common form is
+    decided without a Python frame (a fair share of a decision of a few microseconds); it calls
+    ``_decide_checked`` for anything else.
     """
 
-    __slots__ = ("_native", "model", "policy", "vocab_size")
+    __slots__ = ("model", "policy", "vocab_size")
 
-    def __init__(self, model: Any, policy: Policy, *, vocab_size: int | None = None):
+    model: Any
+    policy: Policy
+    vocab_size: int | None
+
+    def __new__(cls, model: Any, policy: Policy, *, vocab_size: int | None = None) -> NativeDecider:
         if not isinstance(policy, Policy):
             raise InvalidArgumentError(f"policy: expected a credo.Policy, got {type(policy).__name__}")
         if getattr(model, "features_", None) is None or not hasattr(model, "_native_parts"):
@@ -141,7 +149,8 @@ class NativeDecider:
         features, coef, intercept, to_logit, calibrator = model._native_parts()
         names, domains = policy._native_rules()
         words = policy._native_words()
-        self._native = _credo.NativeDecision(
+        self = super().__new__(
+            cls,
             features,
             coef,
             intercept,
@@ -157,6 +166,7 @@ class NativeDecider:
         self.model = model
         self.policy = policy
         self.vocab_size = vocab_size
+        return self
 
     def __repr__(self) -> str:
         return f"NativeDecider(features={list(self.model.features_)}, policy={self.policy!r})"
@@ -166,11 +176,11 @@ class NativeDecider:
     ) -> tuple[str, _NativeArgs]:
         """The request's arguments as the native call takes them (checked as Policy.decide
         checks them)."""
-        found = self._native.domain(domain)  # the compiled domains are the native decider's
+        found = self._domain(domain)  # the compiled domains are the native decider's
         if found is None:
             if not isinstance(domain, str):
                 raise InvalidArgumentError(f"domain: expected a domain name (str) or None, got {_shown(domain)}")
-            domains = ", ".join(self._native.domains)
+            domains = ", ".join(self._domains)
             raise InvalidArgumentError(f"domain: {domain!r} is not configured (domains: {domains})")
         domain, index = found
         # Each check inline for the common case (a float in [0, 1], a small int, a bool, no
@@ -188,38 +198,29 @@ class NativeDecider:
         checks = 0 if checks_done.__class__ is tuple and not checks_done else _check_mask(checks_done)
         return domain, (index, coverage, repetition, attempt, retrieval_available, checks)
 
-    def decide(
+    def _decide_checked(
         self,
         top_logprobs: Any,
-        chosen_logprob: Any = None,
-        *,
-        domain: str | None = None,
-        coverage: float | None = None,
-        repetition: float | None = None,
-        attempt: int = 0,
-        retrieval_available: bool = False,
-        checks_done: Any = (),
-        risk: Any = None,
-        verifier: Any = None,
+        chosen_logprob: Any,
+        domain: Any,
+        coverage: Any,
+        repetition: Any,
+        attempt: Any,
+        retrieval_available: Any,
+        checks_done: Any,
+        risk: Any,
+        verifier: Any,
+        outcome: _credo.Outcome | None,
     ) -> Decision:
-        """The decision from one response's top-k logprobs ``[T, k]`` and chosen logprobs
-        ``[T]`` (as :func:`credo.formats.from_openai` gives them)."""
-        outcome = None
-        if risk is None and verifier is None:
-            # The common request — arrays in the kernel's layout, the request's arguments in their
-            # common form — is read and decided in one native call, which answers None for
-            # anything else: every step here holds the GIL, a fair share of a native decision.
-            outcome = self._native.try_decide(
-                top_logprobs, chosen_logprob, domain, coverage, repetition, attempt, retrieval_available, checks_done
-            )
-            if outcome.__class__ is Decision:
-                return outcome
+        """:meth:`decide` of a request the native method did not decide alone: its arguments as
+        given (the left-out ones as their defaults) and its native outcome when it has one (a
+        request in its common form, arrays in the kernel's layout, no Python hook)."""
         name, args = self._request(domain, coverage, repetition, attempt, retrieval_available, checks_done)
         if outcome is None:
             from credo.signals import _topk_arrays
 
             top, chosen = _topk_arrays(top_logprobs, chosen_logprob, "")  # converted, or the documented error
-            outcome = self._native.decide(top, chosen, *args)
+            return self._done(self._decide_arrays(top, chosen, *args), name, args, domain, risk, verifier)
         return self._done(outcome, name, args, domain, risk, verifier)
 
     def _done(
@@ -271,7 +272,7 @@ class NativeDecider:
         dicts / the SDK's object (read natively by :func:`credo.formats.from_openai` first)."""
         outcome = None
         if risk is None and verifier is None:  # as decide's: bytes and an int choice ≥ 0 too
-            outcome = self._native.try_decide_body(
+            outcome = self._try_decide_body(
                 body, choice, domain, coverage, repetition, attempt, retrieval_available, checks_done
             )
             if outcome.__class__ is Decision:
@@ -294,7 +295,7 @@ class NativeDecider:
                 )
             if choice.__class__ is not int or choice < 0:
                 choice = _count_arg(choice, "choice")
-            outcome = self._native.decide_body(raw, min(choice, _U64_MAX), *args)  # past the end: refused there
+            outcome = self._decide_body(raw, min(choice, _U64_MAX), *args)  # past the end: refused there
         return self._done(outcome, name, args, domain, risk, verifier)
 
     def decide_response(self, response: Any, *, choice: int = 0, **policy_args: Any) -> Decision:
@@ -333,7 +334,7 @@ class NativeDecider:
             ) from None
         if len(values) != 13:
             raise InvalidArgumentError(f"summary: expected 13 values (a TopkSummary), got {len(values)}")
-        outcome = self._native.decide_summary(values, *args)
+        outcome = self._decide_summary(values, *args)
         return self._done(outcome, name, args, domain, risk, verifier)
 
     def decide_batch(self, responses: Any, *, threads: int | None = None, **policy_args: Any) -> list[Decision]:
@@ -360,7 +361,7 @@ class NativeDecider:
         )
         if threads is not None:
             threads = _count_arg(threads, "threads")
-        outcomes = self._native.decide_bodies(bodies, *args, threads=threads)
+        outcomes = self._decide_bodies(bodies, *args, threads=threads)
         return [self._done(o, name, args, domain, risk, verifier) for o in outcomes]
 
 

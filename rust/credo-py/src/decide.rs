@@ -51,6 +51,31 @@ macro_rules! code_field {
 }
 code_field!(decide::Rule, decide::Action, decide::Tier);
 
+/// A keyword argument told apart from its default: None when the caller left it out, the
+/// object as given otherwise (an explicit None included, which the Python layer refuses where
+/// the default is not None).
+struct Given<'py>(Option<Bound<'py, PyAny>>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Given<'py> {
+    type Error = std::convert::Infallible;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> Result<Self, Self::Error> {
+        Ok(Self(Some(obj.to_owned())))
+    }
+}
+
+impl<'py> Given<'py> {
+    /// The object as given, else the default `made`.
+    fn or(self, made: impl FnOnce() -> PyResult<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        self.0.map_or_else(made, Ok)
+    }
+}
+
+/// An argument whose default is None, when given as something else.
+fn given<'a, 'py>(x: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    x.filter(|x| !x.is_none())
+}
+
 /// The confidence's hundredths cross as an int.
 impl IntoField<Py<PyInt>> for u8 {
     fn into_field(self, py: Python<'_>) -> PyResult<Py<PyInt>> {
@@ -144,10 +169,11 @@ fn domain(t: DomainTuple) -> PyResult<DomainRules> {
 /// new instance of the decision class. The other outcomes return an [`Outcome`] for the policy
 /// to word. The table is bounded by construction (a compiled decider's thresholds do not move).
 ///
-/// The `try_*` calls read a request in its common form themselves ([`NativeDecision::plain`]):
-/// a server's request then holds the GIL only for this module's argument reading and the result,
-/// not for a Python layer's checks.
-#[pyclass(frozen, module = "credo._credo")]
+/// `decide` (the public `credo.serving.NativeDecider.decide`: that class is a Python subclass)
+/// and `_try_decide_body` read a request in its common form themselves
+/// ([`NativeDecision::plain`]): a server's request then holds the GIL only for this module's
+/// argument reading and the result, not for a Python layer's checks.
+#[pyclass(frozen, subclass, module = "credo._credo")]
 struct NativeDecision {
     core: Decider,
     /// `words(domain, rule, confidence, action, tier, threshold) -> dict`, codes as `Outcome`'s.
@@ -177,29 +203,75 @@ fn tp_new_slot(tp: *mut ffi::PyTypeObject) -> *mut std::ffi::c_void {
 impl NativeDecision {
     /// The request's arguments when in their common form — a configured domain's name (a `str`)
     /// or None, a float in [0, 1] or None (coverage, repetition), an int in [0, 2⁶⁴) (attempt), a
-    /// bool, no checks done (an empty tuple) — else None: then the Python layer checks them as
-    /// `Policy.decide` does and words their errors.
-    fn plain(&self, args: [&Bound<'_, PyAny>; 6]) -> Option<Request> {
+    /// bool, no checks done (an empty tuple); a left-out argument (None here) is its default —
+    /// else None: then the Python layer checks them as `Policy.decide` does and words their
+    /// errors.
+    fn plain(&self, args: [Option<&Bound<'_, PyAny>>; 6]) -> Option<Request> {
         let [domain, coverage, repetition, attempt, retrieval_available, checks_done] = args;
-        let domain = if domain.is_none() {
-            self.default
-        } else {
-            self.index_of(domain.cast_exact::<PyString>().ok()?).ok()??
+        let domain = match given(domain) {
+            None => self.default,
+            Some(d) => self.index_of(d.cast_exact::<PyString>().ok()?).ok()??,
         };
-        let unit = |x: &Bound<'_, PyAny>| -> Option<Option<f64>> {
-            if x.is_none() {
+        let unit = |x: Option<&Bound<'_, PyAny>>| -> Option<Option<f64>> {
+            let Some(x) = given(x) else {
                 return Some(None);
-            }
+            };
             let v = x.cast_exact::<PyFloat>().ok()?.value();
             (0.0..=1.0).contains(&v).then_some(Some(v)) // NaN is not
         };
         let (coverage, repetition) = (unit(coverage)?, unit(repetition)?);
-        let attempt = attempt.cast_exact::<PyInt>().ok()?.extract::<u64>().ok()?;
-        let retrieval_available = retrieval_available.cast_exact::<PyBool>().ok()?.is_true();
-        if !checks_done.cast_exact::<PyTuple>().ok()?.is_empty() {
-            return None;
+        let attempt = match attempt {
+            None => 0,
+            Some(a) => a.cast_exact::<PyInt>().ok()?.extract::<u64>().ok()?,
+        };
+        let retrieval_available = match retrieval_available {
+            None => false,
+            Some(r) => r.cast_exact::<PyBool>().ok()?.is_true(),
+        };
+        if let Some(c) = checks_done {
+            if !c.cast_exact::<PyTuple>().ok()?.is_empty() {
+                return None;
+            }
         }
         Some(request(domain, coverage, repetition, attempt, retrieval_available, 0))
+    }
+
+    /// The decision of a request in its common form ([`Self::plain`]) from arrays in the kernel's
+    /// layout (C-contiguous, aligned; `top_logprobs` 2-D float64 or float32, `chosen_logprob`
+    /// None or 1-D float64), read in place: the worded decision or the [`Outcome`]; None when
+    /// they are not in that form (the Python layer then checks and converts them).
+    fn try_arrays(
+        &self,
+        py: Python<'_>,
+        top_logprobs: &Bound<'_, PyAny>,
+        chosen_logprob: Option<&Bound<'_, PyAny>>,
+        args: [Option<&Bound<'_, PyAny>>; 6],
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let Some(req) = self.plain(args) else {
+            return Ok(None);
+        };
+        let chosen = match chosen_logprob {
+            None => None,
+            Some(c) => match c_array::<f64>(c, 1) {
+                Some((c, _)) => Some(c),
+                None => return Ok(None),
+            },
+        };
+        let (top, shape) = if let Some((x, shape)) = c_array::<f64>(top_logprobs, 2) {
+            (TopkLogprobs::F64(x), shape)
+        } else if let Some((x, shape)) = c_array::<f32>(top_logprobs, 2) {
+            (TopkLogprobs::F32(x), shape)
+        } else {
+            return Ok(None);
+        };
+        let response = TopkResponse {
+            top,
+            rows: shape[0],
+            width: shape[1],
+            chosen,
+        };
+        let outcome = py_result(py.detach(|| self.core.decide(&response, &req)));
+        self.answer(py, outcome, &req).map(Some)
     }
 
     /// The index of the domain named `name`; None when no domain has that name.
@@ -323,6 +395,7 @@ impl NativeDecision {
     /// The full path's domain: `(name, index)` of `domain` — a configured domain's name (a
     /// `str`), or None for the default domain — else None (the Python layer words the error
     /// from `domains`).
+    #[pyo3(name = "_domain")]
     fn domain<'py>(&self, domain: &Bound<'py, PyAny>) -> PyResult<Option<(Bound<'py, PyAny>, usize)>> {
         if domain.is_none() {
             return Ok(Some((
@@ -337,16 +410,76 @@ impl NativeDecision {
     }
 
     /// The compiled domains' names, in the order of their indices.
-    #[getter]
+    #[getter(_domains)]
     fn domains<'py>(&self, py: Python<'py>) -> Bound<'py, PyList> {
         self.index.bind(py).keys()
     }
 
-    /// The decision from one response's top-k logprobs `[T, k]` (float64/float32, C-contiguous)
-    /// and its chosen logprobs `[T]`.
-    #[pyo3(signature = (top_logprobs, chosen_logprob, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
+    /// The decision from one response's top-k logprobs ``[T, k]`` and chosen logprobs ``[T]`` (as
+    /// :func:`credo.formats.from_openai` gives them).
+    // `credo.serving.NativeDecider.decide` itself (a subclass's method, no Python frame of its
+    // own): the common request — arrays in the kernel's layout ([`c_array`]), the request's
+    // arguments in their common form ([`Self::plain`]), no Python hook — is decided here, and
+    // one whose band decision is worded ([`Self::answer`]) returns without entering Python;
+    // anything else goes to the subclass's `_decide_checked` with the arguments as given (the
+    // left-out ones as their defaults) and the outcome when there is one, which checks and
+    // converts them as `Policy.decide` does and words the outcome or the error.
+    #[pyo3(signature = (top_logprobs, chosen_logprob=None, *, domain=None, coverage=None, repetition=None, attempt=Given(None), retrieval_available=Given(None), checks_done=Given(None), risk=None, verifier=None))]
     #[allow(clippy::too_many_arguments)]
-    fn decide(
+    fn decide<'py>(
+        slf: &Bound<'py, Self>,
+        top_logprobs: &Bound<'py, PyAny>,
+        chosen_logprob: Option<&Bound<'py, PyAny>>,
+        domain: Option<&Bound<'py, PyAny>>,
+        coverage: Option<&Bound<'py, PyAny>>,
+        repetition: Option<&Bound<'py, PyAny>>,
+        attempt: Given<'py>,
+        retrieval_available: Given<'py>,
+        checks_done: Given<'py>,
+        risk: Option<&Bound<'py, PyAny>>,
+        verifier: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let this = slf.get();
+        let mut outcome = None;
+        if risk.is_none() && verifier.is_none() {
+            let args = [
+                domain,
+                coverage,
+                repetition,
+                attempt.0.as_ref(),
+                retrieval_available.0.as_ref(),
+                checks_done.0.as_ref(),
+            ];
+            if let Some(o) = this.try_arrays(py, top_logprobs, chosen_logprob, args)? {
+                if o.bind(py).get_type().is(this.decision.bind(py)) {
+                    return Ok(o);
+                }
+                outcome = Some(o);
+            }
+        }
+        let none = || py.None().into_bound(py);
+        let args = (
+            top_logprobs,
+            chosen_logprob.map_or_else(none, |c| c.clone()),
+            domain.map_or_else(none, |d| d.clone()),
+            coverage.map_or_else(none, |c| c.clone()),
+            repetition.map_or_else(none, |r| r.clone()),
+            attempt.or(|| 0u8.into_bound_py_any(py))?,
+            retrieval_available.or(|| false.into_bound_py_any(py))?,
+            checks_done.or(|| PyTuple::empty(py).into_bound_py_any(py))?,
+            risk.map_or_else(none, |r| r.clone()),
+            verifier.map_or_else(none, |v| v.clone()),
+            outcome,
+        );
+        Ok(slf.call_method1(intern!(py, "_decide_checked"), args)?.unbind())
+    }
+
+    /// The decision from one response's top-k logprobs `[T, k]` (float64/float32, C-contiguous)
+    /// and its chosen logprobs `[T]`, the request's arguments checked (`_decide_checked`).
+    #[pyo3(name = "_decide_arrays", signature = (top_logprobs, chosen_logprob, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
+    #[allow(clippy::too_many_arguments)]
+    fn decide_arrays(
         &self,
         py: Python<'_>,
         top_logprobs: &Bound<'_, PyAny>,
@@ -368,54 +501,9 @@ impl NativeDecision {
         self.answer(py, py_result(py.detach(|| self.core.decide(&response, &req))), &req)
     }
 
-    /// [`Self::decide`] for a request in its common form ([`Self::plain`]) and arrays in the
-    /// kernel's layout (C-contiguous, aligned; `top_logprobs` 2-D float64 or float32,
-    /// `chosen_logprob` None or 1-D float64), read in place; None when they are not (the Python
-    /// layer then checks and converts them).
-    #[pyo3(signature = (top_logprobs, chosen_logprob, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
-    #[allow(clippy::too_many_arguments)]
-    fn try_decide(
-        &self,
-        py: Python<'_>,
-        top_logprobs: &Bound<'_, PyAny>,
-        chosen_logprob: &Bound<'_, PyAny>,
-        domain: &Bound<'_, PyAny>,
-        coverage: &Bound<'_, PyAny>,
-        repetition: &Bound<'_, PyAny>,
-        attempt: &Bound<'_, PyAny>,
-        retrieval_available: &Bound<'_, PyAny>,
-        checks_done: &Bound<'_, PyAny>,
-    ) -> PyResult<Option<Py<PyAny>>> {
-        let Some(req) = self.plain([domain, coverage, repetition, attempt, retrieval_available, checks_done]) else {
-            return Ok(None);
-        };
-        let chosen = if chosen_logprob.is_none() {
-            None
-        } else if let Some((c, _)) = c_array::<f64>(chosen_logprob, 1) {
-            Some(c)
-        } else {
-            return Ok(None);
-        };
-        let (top, shape) = if let Some((x, shape)) = c_array::<f64>(top_logprobs, 2) {
-            (TopkLogprobs::F64(x), shape)
-        } else if let Some((x, shape)) = c_array::<f32>(top_logprobs, 2) {
-            (TopkLogprobs::F32(x), shape)
-        } else {
-            return Ok(None);
-        };
-        let response = TopkResponse {
-            top,
-            rows: shape[0],
-            width: shape[1],
-            chosen,
-        };
-        let outcome = py_result(py.detach(|| self.core.decide(&response, &req)));
-        self.answer(py, outcome, &req).map(Some)
-    }
-
     /// [`Self::decide_body`] for a request in its common form ([`Self::plain`]), a `bytes` body
     /// and an int `choice` ≥ 0; None when they are not (the Python layer then checks them).
-    #[pyo3(signature = (body, choice, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
+    #[pyo3(name = "_try_decide_body", signature = (body, choice, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
     #[allow(clippy::too_many_arguments)]
     fn try_decide_body(
         &self,
@@ -429,7 +517,8 @@ impl NativeDecision {
         retrieval_available: &Bound<'_, PyAny>,
         checks_done: &Bound<'_, PyAny>,
     ) -> PyResult<Option<Py<PyAny>>> {
-        let Some(req) = self.plain([domain, coverage, repetition, attempt, retrieval_available, checks_done]) else {
+        let args = [domain, coverage, repetition, attempt, retrieval_available, checks_done];
+        let Some(req) = self.plain(args.map(Some)) else {
             return Ok(None);
         };
         let (Ok(body), Some(choice)) = (
@@ -447,7 +536,7 @@ impl NativeDecision {
     }
 
     /// The decision from choice `choice` of a response body (UTF-8 JSON bytes), read natively.
-    #[pyo3(signature = (body, choice, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
+    #[pyo3(name = "_decide_body", signature = (body, choice, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
     #[allow(clippy::too_many_arguments)]
     fn decide_body(
         &self,
@@ -471,7 +560,7 @@ impl NativeDecision {
     }
 
     /// The decision from a top-k summary's 13 values (`credo.signals.TopkSummary` order).
-    #[pyo3(signature = (summary, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
+    #[pyo3(name = "_decide_summary", signature = (summary, domain, coverage, repetition, attempt, retrieval_available, checks_done))]
     #[allow(clippy::too_many_arguments)]
     fn decide_summary(
         &self,
@@ -491,7 +580,7 @@ impl NativeDecision {
 
     /// Decisions of many bodies (choice 0 of each, the same request fields) over `threads`
     /// workers; an error names the first failing body by its index.
-    #[pyo3(signature = (bodies, domain, coverage, repetition, attempt, retrieval_available, checks_done, threads=None))]
+    #[pyo3(name = "_decide_bodies", signature = (bodies, domain, coverage, repetition, attempt, retrieval_available, checks_done, threads=None))]
     #[allow(clippy::too_many_arguments)]
     fn decide_bodies(
         &self,
