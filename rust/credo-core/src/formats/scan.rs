@@ -599,7 +599,7 @@ mod avx2 {
     #[inline(always)]
     pub(super) fn top_entry<const SPACED: bool>(t: Avx2, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
         let w = window(b, i)?;
-        let (token, lp, end) = head::<SPACED, false>(t, w)?;
+        let (token, lp, end) = head::<SPACED, false, false>(t, w)?;
         (w[end] == b'}').then(|| (token.at(i), lp, i + end + 1))
     }
 
@@ -608,13 +608,14 @@ mod avx2 {
     #[inline(always)]
     pub(super) fn next_top_entry<const SPACED: bool>(t: Avx2, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
         let w = window(b, i)?;
-        let (token, lp, end) = head::<SPACED, true>(t, w)?;
+        let (token, lp, end) = head::<SPACED, true, false>(t, w)?;
         (w[end] == b'}').then(|| (token.at(i), lp, i + end + 1))
     }
 
     /// `entry_head_in_layout` (the `json` module's) of the form nearly every entry takes: a
     /// token ending within 64 bytes of the entry's start, a logprob `-D.` or `-DD.` and 1 to 16
-    /// places, then the entry's `}` (not read) or a `bytes` list of plain integers. Every literal is
+    /// places, then the entry's `}` or its next member other than `bytes` (neither read) or a
+    /// `bytes` list of plain integers. Every literal is
     /// compared by one vector compare, the token's end found in the same 32 bytes as its
     /// opening; what this reads is read to the same values as the general reading would (the
     /// same string, number and list kernels), and anything else is `None` (the caller then reads
@@ -622,15 +623,20 @@ mod avx2 {
     #[inline(always)]
     pub(super) fn entry_head<const SPACED: bool>(t: Avx2, b: &[u8], i: usize) -> Option<(Span, f64, usize)> {
         let w = window(b, i)?;
-        let (token, lp, end) = head::<SPACED, false>(t, w)?;
+        let (token, lp, end) = head::<SPACED, false, true>(t, w)?;
         Some((token.at(i), lp, i + end))
     }
 
     /// [`entry_head`] in the window from the entry's `{` (`AFTER`: from the separator before
     /// it): the token's span and the index after the last value read, both from the window's
-    /// start.
+    /// start. `MEMBERS`: a member other than `bytes` may follow the logprob (a content entry's
+    /// head); else only the entry's `}` or `bytes` (a top entry: the loops over them compile
+    /// without that case).
     #[inline(always)]
-    fn head<const SPACED: bool, const AFTER: bool>(t: Avx2, w: &[u8; WINDOW]) -> Option<(Span, f64, usize)> {
+    fn head<const SPACED: bool, const AFTER: bool, const MEMBERS: bool>(
+        t: Avx2,
+        w: &[u8; WINDOW],
+    ) -> Option<(Span, f64, usize)> {
         let layout = usize::from(SPACED);
         let opening = &OPEN[usize::from(AFTER)][layout];
         let open = opening.mask.count_ones() as usize;
@@ -686,8 +692,18 @@ mod avx2 {
         }
         // `, "bytes": [` and a plain list, its `]` within 64 bytes.
         let z = load(t, w, at + n);
-        if !BYTES[layout].found(t, z) {
-            return None;
+        let bytes = &BYTES[layout];
+        let matched = bytes.matched(t, z);
+        if matched & bytes.mask != bytes.mask {
+            if !MEMBERS {
+                return None;
+            }
+            // Another member after the logprob (a content entry's `top_logprobs`, where a
+            // server leaves `bytes` out): the head ends at the number, as the general reading's
+            // does. `bytes` of another value (`null`) is that reading's, as is anything but a
+            // `,` after the number.
+            let key = bytes.mask >> 1;
+            return (next == b',' && matched & key != key).then_some((token, lp, at + n));
         }
         let opening = BYTES[layout].mask.count_ones() as usize;
         let list = at + n + opening;
@@ -1185,6 +1201,27 @@ mod tests {
             ]
         };
         assert_eq!(bits(want), bits(sse2), "{}", String::from_utf8_lossy(b));
+        // The entry's head (a content entry's members before its `top_logprobs`): the kernel
+        // reads it to the general reading's values or gives way.
+        let [head, head_kernel, head_want] = if spaced {
+            [
+                avx2.entry_head::<true>(b, 0),
+                avx2::entry_head::<true>(avx2, b, 0),
+                entry_head_in_layout::<true, _>(b, 0, avx2),
+            ]
+        } else {
+            [
+                avx2.entry_head::<false>(b, 0),
+                avx2::entry_head::<false>(avx2, b, 0),
+                entry_head_in_layout::<false, _>(b, 0, avx2),
+            ]
+        };
+        let what = String::from_utf8_lossy(b);
+        assert_eq!(bits(head), bits(head_want), "head: {what}");
+        assert!(
+            head_kernel.is_none() || bits(head_kernel) == bits(head_want),
+            "head: {what}"
+        );
         // The same entry after the layout's separator: the kernel that compares both at once
         // reads it to the same values or gives way, the general reading reads it as from its `{`.
         let sep: &[u8] = if spaced { b", " } else { b"," };
@@ -1278,6 +1315,15 @@ mod tests {
                 _ => Some(format!("[{}]", list.join(sep))),
             };
             let mut b = entry(spaced, token, &logprob, bytes.as_deref()).into_bytes();
+            // A content entry's head: another member after `logprob` or `bytes`.
+            if case % 5 == 1 {
+                b.pop();
+                b.extend_from_slice(if spaced {
+                    b", \"top_logprobs\": ["
+                } else {
+                    b",\"top_logprobs\":["
+                });
+            }
             // What follows an entry, then room for the window (or not: the general reading).
             b.extend_from_slice(if spaced { b", {\"token\": " } else { b",{\"token\":" });
             b.resize(b.len() + if case % 17 == 0 { 0 } else { 160 }, b' ');
@@ -1383,6 +1429,37 @@ mod tests {
             assert_ne!(bare, base);
             let [got, kernel, want, _] = entry_readings(avx2, pad(bare.clone()).as_bytes(), spaced);
             assert!(kernel.is_some() && got == want && kernel == want, "{bare}");
+            // A content entry's head, with `bytes` or without (then its `top_logprobs` right
+            // after the logprob): read in one step to the general reading's values; with
+            // `bytes` written otherwise, or no member after the logprob, left to that reading.
+            let members = format!("{sep}\"top_logprobs\"{colon}[");
+            let spaced_members = format!(" {members}");
+            for (entry, after, one_step) in [
+                (&base, &members, true),
+                (&bare, &members, true),
+                (&base.replacen(list, "null", 1), &members, false),
+                (&base.replacen(list, "7", 1), &members, false),
+                (&bare, &spaced_members, false),
+            ] {
+                let b = pad(entry.replacen('}', after, 1));
+                let head = |b: &[u8]| {
+                    if spaced {
+                        [
+                            avx2::entry_head::<true>(avx2, b, 0),
+                            entry_head_in_layout::<true, _>(b, 0, avx2),
+                        ]
+                    } else {
+                        [
+                            avx2::entry_head::<false>(avx2, b, 0),
+                            entry_head_in_layout::<false, _>(b, 0, avx2),
+                        ]
+                    }
+                };
+                let [kernel, want] = head(b.as_bytes()).map(|r| r.map(|(t, v, e)| (t, v.to_bits(), e)));
+                assert!(want.is_some() || !one_step, "{b}");
+                assert_eq!(kernel.is_some(), one_step, "{b}");
+                assert!(kernel.is_none() || kernel == want, "{b}");
+            }
             // Too close to the end of the body for the window (not for the general reading).
             let short = base.clone() + &" ".repeat(70);
             let [got, kernel, want, _] = entry_readings(avx2, short.as_bytes(), spaced);
