@@ -64,8 +64,8 @@ def _batches(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
     out = []
     for i in range(N_THREADS * PER_THREAD):
         # Small batches interleave at bytecode boundaries; large ones (the native kernel releases
-        # the GIL from 4096 values on) run truly in parallel.
-        m = int(rng.integers(1, 40)) if i % 4 else 5000
+        # the GIL from 65,536 values on: GIL_MIN_ELEMENTS) run truly in parallel.
+        m = int(rng.integers(1, 40)) if i % 4 else 70_000
         out.append((rng.beta(5, 2, size=m), rng.choice(["answer", "abstain", "verify"], size=m)))
     return out
 

@@ -40,8 +40,14 @@ pub fn to_numpy<T: Element>(py: Python<'_>, v: Vec<T>) -> Py<PyArray1<T>> {
     PyArray1::from_vec(py, v).unbind()
 }
 
-/// Below this many elements the GIL round-trip costs more than the work it frees.
-pub const GIL_MIN_ELEMENTS: usize = 4096;
+/// Below this many elements (of a simple kernel's pass: about 20-60 µs here) the GIL is kept for
+/// the call. Released, it is a hand-over as soon as another Python thread waits for it: that
+/// thread is woken, takes the GIL, and the caller waits for it back at the call's end — two
+/// context switches and their wake-up latency, which cost more than a call of a few microseconds
+/// frees. On this project's 2-core VM a request path of ~13 µs whose 256 × 5 top-k summary
+/// (~3 µs) released the GIL ran 0.5× as fast on a 2-thread pool as on one thread, ~25 µs of
+/// hand-over per call; with the GIL kept it runs ~1.0× (benches/python/bench_decision.py).
+pub const GIL_MIN_ELEMENTS: usize = 1 << 16;
 
 /// The layout rule of both readers: an array's memory is its row-major slice of `T` when it is
 /// C-contiguous and its data aligned for `T`; else what is wrong, for the caller to name its

@@ -1,6 +1,7 @@
 //! Bindings of `credo_core::decide`: a compiled model and policy whose calls read their
-//! arguments, release the GIL for the whole decision, and return its compact [`Outcome`] (codes
-//! of `credo_core::decide::{Rule, Action, Tier}`; the words are Python's).
+//! arguments, release the GIL for the whole decision (from arrays, when its summary is worth a
+//! hand-over: [`crate::arrays::maybe_detach`]), and return its compact [`Outcome`] (codes of
+//! `credo_core::decide::{Rule, Action, Tier}`; the words are Python's).
 
 use credo_core::decide::{self, Action, Calibrator, Decider, DomainRules, Request, Rule, Scorer};
 use credo_core::signals::{TopkLogprobs, TopkPolicy, TopkResponse};
@@ -11,12 +12,12 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use pyo3::{ffi, intern, IntoPyObjectExt};
 
-use crate::arrays::{c_array, slice1, Float2};
+use crate::arrays::{c_array, maybe_detach, slice1, Float2};
 use crate::calibrate::{PyBeta, PyHistogram, PyIsotonic, PyPlatt, PyTemperature};
 use crate::errors::py_result;
 use crate::options::Wrap;
 use crate::results::IntoField;
-use crate::signals::{topk_options, topk_response};
+use crate::signals::{summary_work, topk_options, topk_response};
 
 result_class! {
     /// One native decision, before the policy words it. Its fields are Python objects made
@@ -270,7 +271,9 @@ impl NativeDecision {
             width: shape[1],
             chosen,
         };
-        let outcome = py_result(py.detach(|| self.core.decide(&response, &req)));
+        let outcome = py_result(maybe_detach(py, summary_work(&response), || {
+            self.core.decide(&response, &req)
+        })?);
         self.answer(py, outcome, &req).map(Some)
     }
 
@@ -498,7 +501,13 @@ impl NativeDecision {
             .transpose()?;
         let top = Float2::borrow(top_logprobs, "top_logprobs")?;
         let response = topk_response(&top, chosen, "top_logprobs")?;
-        self.answer(py, py_result(py.detach(|| self.core.decide(&response, &req))), &req)
+        self.answer(
+            py,
+            py_result(maybe_detach(py, summary_work(&response), || {
+                self.core.decide(&response, &req)
+            })?),
+            &req,
+        )
     }
 
     /// [`Self::decide_body`] for a request in its common form ([`Self::plain`]), a `bytes` body

@@ -251,6 +251,12 @@ pub(crate) fn topk_response<'a>(
     })
 }
 
+/// The work of one response's top-k summary for [`maybe_detach`]: one exp (and a few flops) per
+/// entry, weighed ×4 against a simple kernel's element.
+pub(crate) fn summary_work(response: &signals::TopkResponse<'_>) -> usize {
+    response.rows.saturating_mul(response.width).saturating_mul(4)
+}
+
 pub(crate) fn topk_options(
     policy: Wrap<TopkPolicy>,
     vocab_size: Option<usize>,
@@ -286,9 +292,7 @@ fn topk_summary<'py>(
     let opts = topk_options(policy, vocab_size, k, sentinel);
     let top = Float2::borrow(top_logprobs, "top_logprobs")?;
     let response = topk_response(&top, chosen, "top_logprobs")?;
-    // One exp (and a few flops) per entry: weigh entries ×4 against the GIL round-trip.
-    let work = response.rows * response.width * 4;
-    let s = py_result(maybe_detach(py, work, || response.summary(&opts))?)?;
+    let s = py_result(maybe_detach(py, summary_work(&response), || response.summary(&opts))?)?;
     summary_tuple(py, &s)
 }
 
