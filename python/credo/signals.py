@@ -663,9 +663,7 @@ def topk_summary_batch(
     # Arrays already in the kernel's layout go straight in (it checks each one); anything else,
     # or any refusal, takes the converting path below, which also words the errors.
     tops, chosen = list(top_logprobs), None if chosen_logprob is None else list(chosen_logprob)
-    if all(t.__class__ is _np_ndarray for t in tops) and (
-        chosen is None or all(c.__class__ is _np_ndarray for c in chosen)
-    ):
+    if _only_ndarrays(tops) and (chosen is None or _only_ndarrays(chosen)):
         try:
             return _batch_columns(_summary_batch(tops, chosen, policy, vocab_size, k, sentinel, threads))
         except (TypeError, ValueError):
@@ -681,6 +679,12 @@ def topk_summary_batch(
         if chosen is not None:
             chosen.append(ch)
     return _batch_columns(_summary_batch(tops, chosen, policy, vocab_size, k, sentinel, threads))
+
+
+def _only_ndarrays(items: list[Any]) -> bool:
+    """Whether every item is a plain ndarray (no subclass), in C: a generator's per-item step
+    costs about 100 ns, a fifth of the native step's own serial part at 1,024 responses."""
+    return set(map(type, items)) <= {_np_ndarray}
 
 
 def _batch_columns(rows: np.ndarray) -> dict[str, np.ndarray]:

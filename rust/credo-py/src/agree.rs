@@ -19,7 +19,7 @@ use pyo3::Borrowed;
 use std::cell::RefCell;
 
 use crate::arrays::{maybe_detach, slice1, slice2, Threads, GIL_MIN_ELEMENTS};
-use crate::errors::{catch_panic, invalid, py_err, py_result};
+use crate::errors::{catch_panic, invalid, py_err, py_result, FedError};
 use crate::options::Wrap;
 
 type Flags = (bool, bool, bool, bool, bool, bool);
@@ -228,18 +228,6 @@ fn collect_answers<'py>(
         seq.read(qi, single, &mut held, &mut texts)?;
     }
     Ok((held, texts, offsets))
-}
-
-/// What stops a fed batch: a Python error reading the answers, or the core's.
-enum FedError {
-    Py(PyErr),
-    Core(CredoError),
-}
-
-impl From<CredoError> for FedError {
-    fn from(e: CredoError) -> Self {
-        Self::Core(e)
-    }
 }
 
 fn usize_offsets(arr: &[i64], arg: &str) -> PyResult<Vec<usize>> {

@@ -64,6 +64,34 @@ impl From<PyCredoError> for PyErr {
     }
 }
 
+/// What stops a fed batch (the core's `*_fed` functions): a Python error reading an input on the
+/// calling thread, or the core's.
+pub enum FedError {
+    Py(PyErr),
+    Core(CredoError),
+}
+
+impl From<CredoError> for FedError {
+    fn from(e: CredoError) -> Self {
+        Self::Core(e)
+    }
+}
+
+impl From<PyErr> for FedError {
+    fn from(e: PyErr) -> Self {
+        Self::Py(e)
+    }
+}
+
+impl FedError {
+    pub fn into_py(self) -> PyErr {
+        match self {
+            Self::Py(e) => e,
+            Self::Core(e) => py_err(e),
+        }
+    }
+}
+
 /// An `InvalidArgumentError` naming `arg`, for checks only the bindings can make (dtypes,
 /// memory layout, Python types).
 pub fn invalid(arg: &str, msg: impl Into<String>) -> PyErr {

@@ -15,5 +15,6 @@ pub use simd::{Logit, SimdLevel};
 pub use token::{token_signals, InvalidRows, LogitsShape, TokenOptions, TokenSignals};
 pub use topk::{topk_signals, TopkOptions, TopkPolicy, TopkSignals};
 pub use topk_summary::{
-    topk_summary, topk_summary_batch, topk_summary_f32, TopkLogprobs, TopkResponse, TopkRunning, TopkSummary,
+    topk_summary, topk_summary_batch, topk_summary_batch_fed, topk_summary_f32, TopkLogprobs, TopkResponse,
+    TopkRunning, TopkSummary,
 };

@@ -17,7 +17,7 @@ use super::simd::{active, SimdLevel};
 use super::topk::{chosen_above_zero, entry_above_zero, TopkOptions, POSITIVE_SLACK};
 use super::topk_aggregate::{aggregate, Columns, COLUMNS};
 use super::topk_rows::{mass_and_entropy, reduce_rows, Block, RowOut};
-use crate::error::Result;
+use crate::error::{CredoError, Result};
 use crate::scratch::with_scratch;
 
 /// Sequence-level features of one response's top-k logprobs.
@@ -83,6 +83,53 @@ pub fn topk_summary_batch(responses: &[TopkResponse<'_>], opts: &TopkOptions) ->
         .enumerate()
         .map(|(i, r)| r.map_err(|e| e.at(i)))
         .collect()
+}
+
+/// A chunk of [`topk_summary_batch_fed`] closes once its responses hold this many entries
+/// (rows × width): about 30 µs of work, so a chunk's hand-over (a few locks) is noise beside it,
+/// and the last chunk, which one thread may finish alone, is short.
+const FED_CHUNK_ENTRIES: usize = 1 << 14;
+
+/// [`topk_summary_batch`] with the `n` responses handed over one at a time: `feed(i)` runs on
+/// the calling thread, in order (the bindings borrow the Python arrays there, under the GIL), and
+/// each chunk of fed responses can be summarised by a pool worker while the next is fed; the
+/// calling thread summarises the chunks left unclaimed once it has fed them all ([`pipeline`],
+/// which also says what `wait` does). So the feeding overlaps the work, and no thread waits
+/// for a worker to wake before work starts. Each summary is computed exactly as alone. A `feed`
+/// error stops feeding and is returned as is; else an error names the first failing response by
+/// its index, as [`topk_summary_batch`]'s.
+///
+/// [`pipeline`]: crate::parallel::pipeline
+pub fn topk_summary_batch_fed<'a, E: From<CredoError>>(
+    n: usize,
+    mut feed: impl FnMut(usize) -> std::result::Result<TopkResponse<'a>, E>,
+    opts: &TopkOptions,
+    threads: Option<usize>,
+    wait: impl FnOnce(&mut (dyn FnMut() + Send)),
+) -> std::result::Result<Vec<TopkSummary>, E> {
+    let produce = |submit: &mut dyn FnMut((usize, Vec<TopkResponse<'a>>))| -> std::result::Result<(), E> {
+        let (mut first, mut chunk, mut entries) = (0, Vec::new(), 0usize);
+        for i in 0..n {
+            let response = feed(i)?;
+            entries = entries.saturating_add(response.rows.saturating_mul(response.width));
+            chunk.push(response);
+            if entries >= FED_CHUNK_ENTRIES || i + 1 == n {
+                submit((first, std::mem::take(&mut chunk)));
+                (first, entries) = (i + 1, 0);
+            }
+        }
+        Ok(())
+    };
+    let work = |(first, chunk): (usize, Vec<TopkResponse<'a>>)| -> Result<Vec<TopkSummary>> {
+        (chunk.iter().enumerate())
+            .map(|(j, r)| r.summary(opts).map_err(|e| e.at(first + j)))
+            .collect()
+    };
+    let mut out = Vec::with_capacity(n);
+    for chunk in crate::parallel::pipeline(threads, n <= 1, produce, work, wait)?? {
+        out.extend(chunk?);
+    }
+    Ok(out)
 }
 
 /// Sequence-level features from `top` (row-major `[rows, width]`) and the optional chosen
@@ -694,6 +741,45 @@ mod tests {
         };
         let err = topk_summary_batch(&with_bad, &opts).unwrap_err().to_string();
         assert!(err.starts_with("top_logprobs[2]: "), "{err}");
+
+        // Fed one at a time (the repeats make about 16 chunks), on 1 to 3 threads: the same rows.
+        let many: Vec<TopkResponse> = reqs.iter().cycle().take(reqs.len() * 60).copied().collect();
+        let want = format!("{:?}", topk_summary_batch(&many, &opts).unwrap());
+        let fed = |many: &[TopkResponse<'_>], threads| {
+            let mut waited = false;
+            let got = topk_summary_batch_fed(
+                many.len(),
+                |i| Ok::<_, CredoError>(many[i]),
+                &opts,
+                threads,
+                |block| {
+                    waited = true;
+                    block();
+                },
+            );
+            assert!(waited);
+            got
+        };
+        for threads in [Some(1), Some(2), Some(3), None] {
+            assert_eq!(format!("{:?}", fed(&many, threads).unwrap()), want, "{threads:?}");
+        }
+        // the first bad response is named, whichever thread met it
+        let mut bad_many = many.clone();
+        (bad_many[1500], bad_many[1000]) = (with_bad[2], with_bad[2]);
+        let err = fed(&bad_many, Some(2)).unwrap_err().to_string();
+        assert!(err.starts_with("top_logprobs[1000]: "), "{err}");
+        // a feed error stops the feeding and is returned as is
+        let mut calls = 0;
+        let stop = |i: usize| {
+            calls += 1;
+            if i == 700 {
+                return Err(CredoError::invalid("x", "stop"));
+            }
+            Ok(many[i])
+        };
+        let err = topk_summary_batch_fed(many.len(), stop, &opts, Some(2), |block| block());
+        assert_eq!(err.unwrap_err().to_string(), "x: stop");
+        assert_eq!(calls, 701);
     }
 
     #[test]
