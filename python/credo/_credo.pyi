@@ -876,9 +876,9 @@ class NativeDecision:
         domain: str | None = None,
         coverage: float | None = None,
         repetition: float | None = None,
-        attempt: int = ...,
-        retrieval_available: bool = ...,
-        checks_done: Any = ...,
+        attempt: int = 0,
+        retrieval_available: bool = False,
+        checks_done: Any = (),
         risk: Any = None,
         verifier: Any = None,
     ) -> Decision: ...

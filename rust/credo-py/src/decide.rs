@@ -427,7 +427,8 @@ impl NativeDecision {
     // anything else goes to the subclass's `_decide_checked` with the arguments as given (the
     // left-out ones as their defaults) and the outcome when there is one, which checks and
     // converts them as `Policy.decide` does and words the outcome or the error.
-    #[pyo3(signature = (top_logprobs, chosen_logprob=None, *, domain=None, coverage=None, repetition=None, attempt=Given(None), retrieval_available=Given(None), checks_done=Given(None), risk=None, verifier=None))]
+    #[pyo3(signature = (top_logprobs, chosen_logprob=None, *, domain=None, coverage=None, repetition=None, attempt=Given(None), retrieval_available=Given(None), checks_done=Given(None), risk=None, verifier=None),
+        text_signature = "(self, top_logprobs, chosen_logprob=None, *, domain=None, coverage=None, repetition=None, attempt=0, retrieval_available=False, checks_done=(), risk=None, verifier=None)")]
     #[allow(clippy::too_many_arguments)]
     fn decide<'py>(
         slf: &Bound<'py, Self>,
