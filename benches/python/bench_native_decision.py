@@ -173,8 +173,7 @@ def test_native_decision_from_arrays(benchmark, setup):
 
 
 def test_native_decision_threads(benchmark, setup):
-    """Per-request native calls from 1 and from 2 Python threads (the GIL released inside a body
-    call; an array call, a few µs, keeps it: too short for a hand-over)."""
+    """Per-request native calls from 1 and from 2 Python threads (the GIL released inside)."""
     _, native, bodies, arrays = setup
     per = 200 if QUICK else 1000
 

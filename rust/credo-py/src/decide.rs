@@ -1,7 +1,9 @@
 //! Bindings of `credo_core::decide`: a compiled model and policy whose calls read their
-//! arguments, release the GIL for the whole decision (from arrays, when its summary is worth a
-//! hand-over: [`crate::arrays::maybe_detach`]), and return its compact [`Outcome`] (codes of
-//! `credo_core::decide::{Rule, Action, Tier}`; the words are Python's).
+//! arguments, release the GIL for the whole decision, and return its compact [`Outcome`] (codes
+//! of `credo_core::decide::{Rule, Action, Tier}`; the words are Python's). From arrays too: the
+//! decision is the call's whole work, so other Python threads run while it does, though on a
+//! busy 2-core VM a hand-over costs about what a 256 × 20 decision does (the README's threads
+//! paragraph); the Python path's short kernels keep the GIL instead ([`crate::arrays::maybe_detach`]).
 
 use credo_core::decide::{self, Action, Calibrator, Decider, DomainRules, Request, Rule, Scorer};
 use credo_core::signals::{TopkLogprobs, TopkPolicy, TopkResponse};
@@ -12,12 +14,12 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use pyo3::{ffi, intern, IntoPyObjectExt};
 
-use crate::arrays::{c_array, maybe_detach, slice1, Float2};
+use crate::arrays::{c_array, slice1, Float2};
 use crate::calibrate::{PyBeta, PyHistogram, PyIsotonic, PyPlatt, PyTemperature};
 use crate::errors::py_result;
 use crate::options::Wrap;
 use crate::results::IntoField;
-use crate::signals::{summary_work, topk_options, topk_response};
+use crate::signals::{topk_options, topk_response};
 
 result_class! {
     /// One native decision, before the policy words it. Its fields are Python objects made
@@ -271,9 +273,7 @@ impl NativeDecision {
             width: shape[1],
             chosen,
         };
-        let outcome = py_result(maybe_detach(py, summary_work(&response), || {
-            self.core.decide(&response, &req)
-        })?);
+        let outcome = py_result(py.detach(|| self.core.decide(&response, &req)));
         self.answer(py, outcome, &req).map(Some)
     }
 
@@ -502,13 +502,7 @@ impl NativeDecision {
             .transpose()?;
         let top = Float2::borrow(top_logprobs, "top_logprobs")?;
         let response = topk_response(&top, chosen, "top_logprobs")?;
-        self.answer(
-            py,
-            py_result(maybe_detach(py, summary_work(&response), || {
-                self.core.decide(&response, &req)
-            })?),
-            &req,
-        )
+        self.answer(py, py_result(py.detach(|| self.core.decide(&response, &req))), &req)
     }
 
     /// [`Self::decide_body`] for a request in its common form ([`Self::plain`]), a `bytes` body
