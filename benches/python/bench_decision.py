@@ -250,14 +250,16 @@ def test_evidence_batch_threads(benchmark):
     passages = [[passage, passage[::-1]]] * n
     benchmark(evidence.coverage_batch, answers[:100], passages[:100])
     # The same answers one call at a time too (all of them: a loop over a cache-sized prefix,
-    # extrapolated, would flatter the loop); the three timed in turn, medians.
+    # extrapolated, would flatter the loop); the three timed in turn, medians, after the 2-thread
+    # call has run a while (settle_threads: the scheduler's placement, not the kernel).
+    settle_threads(lambda: evidence.coverage_batch(answers, passages, threads=2))
     one, two, loop = median_times_interleaved(
         [
             lambda: evidence.coverage_batch(answers, passages, threads=1),
             lambda: evidence.coverage_batch(answers, passages, threads=2),
             lambda: [evidence.coverage(a, p) for a, p in zip(answers, passages, strict=True)],
         ],
-        repeat=3,
+        repeat=5,
     )
     record_threads(f"evidence coverage_batch, {n} answers, 2 threads vs 1", two, one)
     record(
