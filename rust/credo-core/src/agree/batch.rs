@@ -307,8 +307,12 @@ impl FedAnswers {
     /// The answers, in the order fed.
     pub fn answers(&self) -> impl Iterator<Item = &str> + '_ {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        // Every end is a char boundary: each one closes an appended `&str`.
-        starts.zip(&self.ends).map(|(a, &b)| &self.text[a..b])
+        // SAFETY: the ends only grow and the last is the text's length (`push` is the only
+        // writer), and every end is a char boundary: each one closes an appended `&str`. The
+        // checked slice cost ~27 instructions an answer (two boundary tests and the bounds).
+        starts
+            .zip(&self.ends)
+            .map(|(a, &b)| unsafe { self.text.get_unchecked(a..b) })
     }
 
     fn clear(&mut self) {

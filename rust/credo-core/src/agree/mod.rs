@@ -505,7 +505,8 @@ fn analyse(q: &Question<'_>, cfg: &Config, ws: &mut Workspace) -> Result<Stats> 
 /// Exact agreement of a few answers (up to 64) into `labels`, in one pass: a verbatim repeat of
 /// an earlier answer takes its label (`firsts` holds the distinct raw answers); any other answer
 /// is normalised into `text` and compared with each cluster's normalised text (`spans`, with its
-/// hash in `hashes`), by hash first; a new cluster keeps its text, an old one's is dropped.
+/// [`similarity::edge_key`] in `hashes`), by key first; a new cluster keeps its text, an old
+/// one's is dropped.
 /// Same labels as normalising every answer and then grouping ([`exact_labels`]).
 #[allow(clippy::too_many_arguments)]
 fn exact_fused(
@@ -531,7 +532,7 @@ fn exact_fused(
         let start = text.len();
         normalize::normalize_append_tokens(a, opts, text, scratch, None);
         let s = &text[start..];
-        let h = similarity::token_hash(s);
+        let h = similarity::edge_key(s.as_bytes());
         let found = (0..hashes.len()).find(|&c| hashes[c] == h && &text[spans[c].0..spans[c].1] == s);
         match found {
             Some(c) => {

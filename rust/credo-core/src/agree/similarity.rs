@@ -30,6 +30,20 @@ pub(super) fn hash_bytes(bytes: &[u8]) -> u64 {
     h ^ (h >> 29)
 }
 
+/// A fingerprint of a string for equality look-ups among a few candidates: its length and its
+/// first and last 8 bytes (all of them when shorter). Equal strings have equal keys; a match is
+/// still compared in full, since strings alike at both ends collide. No loop over the string:
+/// [`hash_bytes`] costs a loop trip per 8 bytes and a mispredicted exit, ~50 instructions for a
+/// short normalised answer where this takes about a dozen.
+#[inline]
+pub(super) fn edge_key(bytes: &[u8]) -> u64 {
+    let (head, tail) = match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        (Some(h), Some(t)) => (u64::from_le_bytes(*h), u64::from_le_bytes(*t)),
+        _ => (tail_word(bytes), 0),
+    };
+    (head.wrapping_mul(HASH_K) ^ tail).wrapping_mul(HASH_K) ^ bytes.len() as u64
+}
+
 /// [`hash_bytes`] of a word of `len` bytes (1 to 7) given as the little-endian `word` of its
 /// first 8 bytes, whatever follows the word in them: a mask and two multiplies, no branch.
 #[inline(always)]
