@@ -16,7 +16,7 @@ use std::arch::x86_64::{
     __m256i, _mm256_and_si256, _mm256_andnot_si256, _mm256_blendv_epi8, _mm256_cmpeq_epi32, _mm256_cmpeq_epi8,
     _mm256_cmpgt_epi32, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_maskload_epi32, _mm256_movemask_epi8,
     _mm256_or_si256, _mm256_set1_epi32, _mm256_set1_epi8, _mm256_setr_epi32, _mm256_setr_epi8, _mm256_storeu_si256,
-    _mm_loadl_epi64, _mm_shuffle_epi8, _mm_storel_epi64,
+    _mm_loadl_epi64, _mm_loadu_si128, _mm_shuffle_epi8, _mm_storel_epi64,
 };
 
 use super::normalize::{push_mapped_word, push_number_word, NormalizeOptions};
@@ -259,7 +259,7 @@ pub(super) unsafe fn normalize_ascii(
                 } else {
                     Articles::default()
                 };
-                piece_packed(&lowered, &bits, &articles, rest > 32, &mut sink);
+                piece_packed(&lowered, &bits, &articles, &mut sink);
             } else {
                 piece_words(&lowered, bits, piece, opts, table, &mut sink);
             }
@@ -304,8 +304,8 @@ unsafe fn short_packed(bytes: &[u8], opts: &NormalizeOptions, sink: &mut Sink<'_
         Articles::default()
     };
     let bits = Bits { space, punct, digit: 0 };
-    // SAFETY: this function's contract; the 4 groups read `lowered`'s first 32 bytes.
-    unsafe { pack_words(&lowered, &bits, &articles, 4, sink) };
+    // SAFETY: this function's contract; the 4 groups read `lowered`'s first 40 bytes.
+    unsafe { pack_words::<4>(&lowered, &bits, &articles, sink) };
     true
 }
 
@@ -471,24 +471,30 @@ static PACK: [[u8; 8]; 256] = {
 /// article; a kept word takes the byte before it (a space in `lowered`) as its separator, but
 /// for the text's first word. The kept bytes are then packed 8 at a time with a `pshufb`.
 /// Same output as [`piece_words`] (the tests compare the two shortcuts with the scalar one).
+/// A piece of 32 bytes or fewer takes the 8 groups too (its bits past 32 are whitespace): shorter
+/// texts take [`short_packed`] unless they have a digit or a split word, which this does not take
+/// either, so only a text of exactly 32 bytes or the last piece of a longer one is that short.
 ///
 /// # Safety
 /// The CPU runs AVX2, BMI1, BMI2, LZCNT and POPCNT.
 #[inline]
 #[target_feature(enable = "avx2,bmi1,bmi2,lzcnt,popcnt")]
-unsafe fn piece_packed(lowered: &[u8; 128], bits: &Bits, art: &Articles, wide: bool, sink: &mut Sink<'_>) {
-    // SAFETY: this function's contract; 8 groups read the first 64 bytes of `lowered`.
-    unsafe { pack_words(lowered, bits, art, if wide { 8 } else { 4 }, sink) }
+unsafe fn piece_packed(lowered: &[u8; 128], bits: &Bits, art: &Articles, sink: &mut Sink<'_>) {
+    // SAFETY: this function's contract; 8 groups read the first 72 bytes of `lowered`.
+    unsafe { pack_words::<8>(lowered, bits, art, sink) }
 }
 
-/// [`piece_packed`]'s work on the first `8 * groups` bytes of `lowered` (bits past them are
-/// whitespace).
+/// [`piece_packed`]'s work on the first `8 * GROUPS` bytes of `lowered` (bits past them are
+/// whitespace). The group count is a constant so that each count has one caller, which the
+/// compiler inlines (a call passed the bit masks through memory: ~30 instructions of the ~200
+/// a short answer costs).
 ///
 /// # Safety
-/// The CPU runs AVX2, BMI1, BMI2, LZCNT and POPCNT; `lowered` holds at least `8 * groups` bytes.
+/// The CPU runs AVX2, BMI1, BMI2, LZCNT and POPCNT; `lowered` holds at least `8 * GROUPS + 8`
+/// bytes (each group's load reads 16).
 #[inline]
 #[target_feature(enable = "avx2,bmi1,bmi2,lzcnt,popcnt")]
-unsafe fn pack_words(lowered: &[u8], bits: &Bits, art: &Articles, groups: usize, sink: &mut Sink<'_>) {
+unsafe fn pack_words<const GROUPS: usize>(lowered: &[u8], bits: &Bits, art: &Articles, sink: &mut Sink<'_>) {
     let kept = !bits.space & !bits.punct;
     let first = kept & !(kept << 1);
     let last = kept & !(kept >> 1);
@@ -509,17 +515,20 @@ unsafe fn pack_words(lowered: &[u8], bits: &Bits, art: &Articles, groups: usize,
         (starts & starts.wrapping_sub(1)) >> 1
     };
     let mask = kept | seps;
-    sink.buf.reserve(1 + 8 * groups);
+    sink.buf.reserve(1 + 8 * GROUPS);
     // SAFETY: AVX2 is on. The reserve leaves room for the lead space and every group's 8-byte
-    // store (each advances by at most 8); the loads stay inside `lowered`'s first `8 * groups`
+    // store (each advances by at most 8); the loads stay inside `lowered`'s first `8 * GROUPS + 8`
     // bytes (this function's contract). The bytes are ASCII, so the arena stays UTF-8.
     unsafe {
         let base = sink.buf.as_mut_ptr().add(start);
         base.write(b' ');
         let mut dst = base.add(lead);
-        for g in 0..groups {
+        for g in 0..GROUPS {
             let m = ((mask >> (8 * g)) & 0xFF) as usize;
-            let src = _mm_loadl_epi64(lowered.as_ptr().add(8 * g).cast());
+            // 16 bytes, of which the shuffle reads the first 8: an 8-byte load, once inlined,
+            // became a register form of `vmovq` that valgrind 3.19 cannot decode (callgrind is
+            // how these kernels are measured here).
+            let src = _mm_loadu_si128(lowered.as_ptr().add(8 * g).cast());
             let idx = _mm_loadl_epi64(PACK[m].as_ptr().cast());
             _mm_storel_epi64(dst.cast(), _mm_shuffle_epi8(src, idx));
             dst = dst.add(m.count_ones() as usize);
