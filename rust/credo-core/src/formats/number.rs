@@ -1,5 +1,6 @@
 //! The body scanner's number parser for the form logprobs are written in: `-0.31326168775558472`
-//! (a sign, an integer part, a fraction of up to 19 digits in all, no exponent). Digits are read
+//! (a sign, an integer part, a fraction: up to 19 significant digits and 22 places, no exponent
+//! but a short negative one). Digits are read
 //! eight at a time; the value is the correctly rounded double, by the Eisel–Lemire algorithm
 //! (as `fast-float` computes it, restricted to the powers of ten 10^-22 … 10^0, where it never
 //! needs its slow fallback). Every other number (an exponent, more digits, a larger power)
@@ -62,8 +63,8 @@ fn eight_digit_value(v: u64) -> u64 {
 }
 
 /// The number at the start of `b` and the bytes it spans, when it is written
-/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 19 significant-place digits (the integer part's,
-/// unless it is 0, and the fraction's), at most 22 of them in the fraction, and is not followed
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 19 significant digits (from the first that is
+/// not 0), at most 22 places, and is not followed
 /// by `e`, `E` or a digit. `None` otherwise (the general parser reads it, and reports what is
 /// wrong if anything is). The value is `str::parse::<f64>`'s, to the last bit.
 #[inline(always)]
@@ -109,13 +110,7 @@ pub fn plain_decimal_with<S: Scan>(b: &[u8], kernels: S) -> Option<(f64, usize)>
             let (places, used) = negative_exponent(b, i + n)?;
             let q = q_wide + places;
             if digits + q_wide <= MAX_DIGITS && q < POW5.len() {
-                let w = w * POW10[q_wide] + f;
-                let magnitude = if w <= 1 << 53 {
-                    // Clinger's fast path: both exact doubles, one correctly rounded division.
-                    w as f64 / POW10_F64[q]
-                } else {
-                    eisel_lemire(w, q)?
-                };
+                let magnitude = decimal(w * POW10[q_wide] + f, q)?;
                 return Some((if neg { -magnitude } else { magnitude }, i + n + used));
             }
         }
@@ -136,7 +131,14 @@ pub fn plain_decimal_with<S: Scan>(b: &[u8], kernels: S) -> Option<(f64, usize)>
         if q == 0 {
             return None;
         }
-        digits += q;
+        // The significant digits: after an integer part 0, from the fraction's first that is
+        // not 0 (the zeros before it add nothing to `w`).
+        let zeros = if digits == 0 {
+            b[start..i].iter().take_while(|&&c| c == b'0').count()
+        } else {
+            0
+        };
+        digits += q - zeros;
     }
     if digits > MAX_DIGITS || q >= POW5.len() || matches!(b.get(i), Some(b'e' | b'E' | b'0'..=b'9')) {
         return None;
@@ -187,13 +189,44 @@ pub(super) fn short_int(c0: u8, c1: u8, c2: u8) -> Option<(u64, usize)> {
 /// a `u64`), correctly rounded.
 #[inline(always)]
 pub(super) fn point_value(int: u64, f: u64, n: usize) -> Option<f64> {
-    let w = int * POW10[n] + f;
+    decimal(int * POW10[n] + f, n)
+}
+
+/// `w × 10^-q` correctly rounded (q ≤ 22, any `w`).
+#[inline(always)]
+fn decimal(w: u64, q: usize) -> Option<f64> {
     if w <= 1 << 53 {
         // Clinger's fast path: both exact doubles, one correctly rounded division (0 included).
-        Some(w as f64 / POW10_F64[n])
+        Some(w as f64 / POW10_F64[q])
     } else {
-        eisel_lemire(w, n)
+        eisel_lemire(w, q)
     }
+}
+
+/// The value of `int.` and the places `p` starts with, and their count, when there are 17 to
+/// 22 of them and the number's significant digits are at most 19 (its digits from the first
+/// that is not 0: `-0.00012345678901234567`, the shortest text of a double in (-10^-3, -10^-4],
+/// has 20 places and 17 such digits). `None` otherwise (16 places or fewer: the caller reads
+/// those). Out of line: few logprobs are written so (a top-1 near 0, in a list of hundreds).
+#[cold]
+#[inline(never)]
+pub(super) fn long_places(int: u64, p: &[u8; 32]) -> Option<(f64, usize)> {
+    let (head, n) = digits16(p[..16].try_into().ok()?);
+    let (tail, m) = digits16(p[16..].try_into().ok()?);
+    let q = 16 + m;
+    if n < 16 || m == 0 || q >= POW5.len() {
+        return None;
+    }
+    let frac = head.checked_mul(POW10[m])?.checked_add(tail)?;
+    let w = match int {
+        0 => frac,
+        _ => int.checked_mul(*POW10.get(q)?)?.checked_add(frac)?,
+    };
+    // At most 19 significant digits, as the general reading takes (`plain_decimal`).
+    if w >= POW10[MAX_DIGITS] {
+        return None;
+    }
+    Some((decimal(w, q)?, q))
 }
 
 /// The ASCII digits `w` starts with: their value and how many (0 to 16), eight bytes at a time
@@ -418,7 +451,8 @@ mod tests {
                         .map(|_| char::from(b'0' + (g.next_f64() * 10.0) as u8 % 10))
                         .collect();
                     for s in [format!("-{int}.{frac}"), format!("{int}.{frac}")] {
-                        let fits = int.trim_start_matches('0').len() + n <= MAX_DIGITS;
+                        let significant = format!("{int}{frac}").trim_start_matches('0').len();
+                        let fits = significant <= MAX_DIGITS;
                         assert_eq!(check(&s), fits, "{s}");
                     }
                 }
@@ -447,6 +481,50 @@ mod tests {
             assert!(check(s), "{s} declined");
         }
         assert!(zero_filled(u64::from_le_bytes(*b"12345678"), 3) == u64::from_le_bytes(*b"12300000"));
+    }
+
+    #[test]
+    fn long_fractions_after_zeros_parse_exactly() {
+        // z zeros then s significant digits after `0.`, `7.` or `42.`: read (by plain_decimal,
+        // and by long_places from 17 places on) where s and the integer's digits are 19 at
+        // most and the places 22 at most, to str::parse's value; declined otherwise.
+        let mut g = SplitMix64::new(29);
+        let mut long = 0;
+        for int in ["0", "7", "42"] {
+            for z in 0..=8 {
+                for s in 1..=21 {
+                    for _ in 0..40 {
+                        let mut digits: Vec<u8> = (0..s).map(|_| b'0' + (g.next_f64() * 10.0) as u8 % 10).collect();
+                        digits[0] = b'1' + (g.next_f64() * 9.0) as u8 % 9;
+                        let frac = format!("{}{}", "0".repeat(z), String::from_utf8(digits).unwrap());
+                        let text = format!("-{int}.{frac}");
+                        let significant = int.trim_start_matches('0').len() + if int == "0" { s } else { z + s };
+                        let places = z + s;
+                        let fits = significant <= MAX_DIGITS && places <= 22;
+                        assert_eq!(check(&text), fits, "{text}");
+                        // The kernel's out-of-line reading of 17 places or more.
+                        let mut p = [b','; 32];
+                        p[..places.min(32)].copy_from_slice(&frac.as_bytes()[..places.min(32)]);
+                        let want: f64 = text[1..].parse().unwrap();
+                        match long_places(int.parse().unwrap(), &p) {
+                            Some((v, n)) => {
+                                assert!(fits && places > 16, "{text}");
+                                assert_eq!((v.to_bits(), n), (want.to_bits(), places), "{text}");
+                                long += 1;
+                            }
+                            None => assert!(!fits || places <= 16, "{text} declined"),
+                        }
+                    }
+                }
+            }
+        }
+        assert!(long > 2500, "{long}");
+        // The shortest text of doubles in (-10^-3, -10^-4]: 17 significant digits, 20 places.
+        for _ in 0..20_000 {
+            let x = -(1e-4 + g.next_f64() * 9e-4);
+            let text = format!("{x:?}");
+            assert!(check(&text), "{text}");
+        }
     }
 
     #[test]

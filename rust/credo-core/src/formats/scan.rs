@@ -450,13 +450,13 @@ mod sse2 {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::{
-        __m256i, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8,
-        _mm256_or_si256, _mm256_set1_epi8, _mm256_sub_epi8,
+        __m128i, __m256i, _mm256_castsi256_si128, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256,
+        _mm256_min_epu8, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm256_sub_epi8,
     };
 
     use super::{plain_int_list_ending, Avx2, Classes, Span};
     use crate::formats::json::hex4;
-    use crate::formats::number::{point_value, short_int};
+    use crate::formats::number::{long_places, point_value, short_int};
 
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_cvtsi128_si64, _mm_loadu_si128, _mm_madd_epi16, _mm_maddubs_epi16, _mm_min_epu8,
@@ -465,9 +465,9 @@ mod avx2 {
     };
 
     /// Shuffle controls that move the first `n` bytes of 16 to the last `n` and zero the rest:
-    /// the 16 bytes from `ALIGN[n]` (`0x80` zeroes a lane).
-    const ALIGN: [u8; 32] = {
-        let mut t = [0x80u8; 32];
+    /// the 16 bytes from `ALIGN[n]` (`0x80` zeroes a lane; n up to 32 reads in bounds).
+    const ALIGN: [u8; 48] = {
+        let mut t = [0x80u8; 48];
         let mut j = 0;
         while j < 16 {
             t[16 + j] = j as u8;
@@ -480,22 +480,49 @@ mod avx2 {
     /// compare, moved to the end of the register (zeros before them), then summed pairwise by
     /// multiply-adds (10·a + b, 100·ab + cd, 10⁴·abcd + efgh) into two 8-digit halves.
     #[inline(always)]
-    pub(super) fn digits16(_: Avx2, w: &[u8; 16]) -> (u64, usize) {
-        // SAFETY: the token proves AVX2, and with it SSSE3 and SSE4.1; the loads read `w`'s 16
-        // bytes and `ALIGN[n..n + 16]` (n ≤ 16, within its 32).
-        unsafe {
+    pub(super) fn digits16(t: Avx2, w: &[u8; 16]) -> (u64, usize) {
+        // SAFETY: the token proves AVX2, and with it SSE4.1; the load reads `w`'s 16 bytes.
+        let (d, n) = unsafe {
             let x = _mm_loadu_si128(w.as_ptr().cast());
             let d = _mm_sub_epi8(x, _mm_set1_epi8(b'0' as i8));
             // A digit is a byte whose distance from '0' is at most 9 (unsigned).
             let digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
-            let n = (!(_mm_movemask_epi8(digit) as u32)).trailing_zeros() as usize;
+            (d, (!(_mm_movemask_epi8(digit) as u32)).trailing_zeros() as usize)
+        };
+        (digits_value(t, d, n), n)
+    }
+
+    /// [`digits16`] of 32 bytes: how many digits `w` starts with (up to 32), and their value
+    /// when they are 16 at most (else a value of no use), in as many steps: a count past 16
+    /// costs the common form nothing.
+    #[inline(always)]
+    pub(super) fn digits32(t: Avx2, w: &[u8; 32]) -> (u64, usize) {
+        // SAFETY: the token proves AVX2; the load reads `w`'s 32 bytes.
+        let (d, n) = unsafe {
+            let x = _mm256_loadu_si256(w.as_ptr().cast());
+            let d = _mm256_sub_epi8(x, _mm256_set1_epi8(b'0' as i8));
+            let digit = _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(9)), d);
+            let n = (!(_mm256_movemask_epi8(digit) as u32)).trailing_zeros() as usize;
+            (_mm256_castsi256_si128(d), n)
+        };
+        (digits_value(t, d, n), n)
+    }
+
+    /// The value of the first `n` bytes of `d` (digits less `'0'`, n ≤ 16; up to 32 reads in
+    /// bounds, to a value of no use).
+    #[inline(always)]
+    fn digits_value(_: Avx2, d: __m128i, n: usize) -> u64 {
+        // SAFETY: the token proves AVX2, and with it SSSE3 and SSE4.1; the load reads
+        // `ALIGN[n..n + 16]` (n ≤ 32, within its 48).
+        unsafe {
+            assert!(n <= 32);
             let d = _mm_shuffle_epi8(d, _mm_loadu_si128(ALIGN.as_ptr().add(n).cast()));
             let pairs = _mm_maddubs_epi16(d, _mm_set1_epi16(0x010A));
             let quads = _mm_madd_epi16(pairs, _mm_set1_epi32(0x0001_0064));
             let quads = _mm_packus_epi32(quads, quads);
             let halves = _mm_madd_epi16(quads, _mm_set1_epi32(0x0001_2710));
             let v = _mm_cvtsi128_si64(halves) as u64;
-            ((v & 0xFFFF_FFFF) * 100_000_000 + (v >> 32), n)
+            (v & 0xFFFF_FFFF) * 100_000_000 + (v >> 32)
         }
     }
 
@@ -578,7 +605,8 @@ mod avx2 {
     const BYTES: [Pattern; 2] = [Pattern::new(b",\"bytes\":["), Pattern::new(b", \"bytes\": [")];
 
     /// The bytes an entry's reading looks at from its `{`: the token ends within 64 of it, the
-    /// logprob's places within 97, a `bytes` list starts within 109 and ends within 64 more,
+    /// 32 bytes the logprob's places are counted in within 114 (the places, 22 at most, within
+    /// 104), a `bytes` list starts within 116 and ends within 64 more,
     /// the entry's `}` right after (one bounds check an entry: every index below is into this
     /// window).
     const WINDOW: usize = 192;
@@ -614,7 +642,7 @@ mod avx2 {
 
     /// `entry_head_in_layout` (the `json` module's) of the form nearly every entry takes: a
     /// token ending within 64 bytes of the entry's start, a logprob `-D.` or `-DD.` and 1 to 16
-    /// places, then the entry's `}` or its next member other than `bytes` (neither read) or a
+    /// places (17 to 22 read out of line), then the entry's `}` or its next member other than `bytes` (neither read) or a
     /// `bytes` list of plain integers. Every literal is
     /// compared by one vector compare, the token's end found in the same 32 bytes as its
     /// opening; what this reads is read to the same values as the general reading would (the
@@ -673,15 +701,18 @@ mod avx2 {
             let (int, point) = short_int(w[key], w[key + 1], w[key + 2])?;
             (int, key + point)
         };
-        let places: &[u8; 16] = w[at..at + 16].try_into().ok()?;
-        let (f, n) = digits16(t, places);
-        // 1 to 16 places, then the entry's `}` or the `,` of `bytes` (anything else, a 17th
-        // place or an exponent, fails the comparisons below).
-        if n == 0 {
-            return None;
-        }
+        let places: &[u8; 32] = w[at..at + 32].try_into().ok()?;
+        let (f, n) = digits32(t, places);
+        // 1 to 16 places (17 to 22 out of line), then the entry's `}` or the `,` of `bytes`
+        // (anything else, an exponent, fails the comparisons below).
+        let (lp, n) = if n.wrapping_sub(1) < 16 {
+            (-point_value(int, f, n)?, n)
+        } else {
+            let (v, n) = long_places(int, places)?;
+            // (22 at most: told, so that the indices below need no bounds check.)
+            (-v, n.min(22))
+        };
         let next = w[at + n];
-        let lp = -point_value(int, f, n)?;
         let token = Span {
             start: open as u32,
             end: end as u32,
@@ -1297,7 +1328,9 @@ mod tests {
             let y = -(g.next_f64() * 10f64.powi((g.next_f64() * 5.0) as i32 - 3));
             let logprob = match case % 9 {
                 0 => format!("{y:e}"),
-                1 => format!("{y:.*}", (g.next_f64() * 19.0) as usize),
+                1 => format!("{y:.*}", (g.next_f64() * 25.0) as usize),
+                // Near 0, to the shortest text (17 to 20 places often).
+                3 => format!("{:?}", y * 1e-3),
                 2 => [
                     "-9999", "-0", "0.5", "-0.0", "-1.5e-07", "null", "-1.", "-01.5", "-12.", "-123.5", "-00.5",
                     "-99.9",
@@ -1387,12 +1420,20 @@ mod tests {
                     base.replacen("-1.8448494364328587", "-01.8448494364328587", 1),
                 ),
                 (
-                    "17 places after two digits",
-                    base.replacen("-1.8448494364328587", "-12.84484943643285871", 1),
+                    "20 significant digits",
+                    base.replacen("-1.8448494364328587", "-12.844849436432858712", 1),
                 ),
                 (
-                    "17 places",
-                    base.replacen("-1.8448494364328587", "-1.84484943643285871", 1),
+                    "20 significant digits after zeros",
+                    base.replacen("-1.8448494364328587", "-0.0012345678901234567890", 1),
+                ),
+                (
+                    "23 places",
+                    base.replacen("-1.8448494364328587", "-0.00000012345678901234567", 1),
+                ),
+                (
+                    "33 places",
+                    base.replacen("-1.8448494364328587", &format!("-0.{}", "0".repeat(33)), 1),
                 ),
                 (
                     "exponent",
@@ -1414,8 +1455,22 @@ mod tests {
                 assert!(kernel.is_none(), "{what}: {changed}");
                 assert_eq!(got, want, "{what}: {changed}");
             }
-            // Two digits before the point (the tail of a top-20 list): read in one step too.
-            for lp in ["-12.448494364328587", "-99.9", "-10.0000000000000001"] {
+            // Two digits before the point (the tail of a top-20 list), and 17 to 22 places (a
+            // logprob near 0 to 17 significant digits: 20 places from -10^-3 on): read in one
+            // step too.
+            for lp in [
+                "-12.448494364328587",
+                "-99.9",
+                "-10.0000000000000001",
+                "-1.84484943643285871",
+                "-12.84484943643285871",
+                "-0.00012345678901234567",
+                "-0.00099999999999999995",
+                "-0.0000000000000000000001",
+                "-0.0000000000000000000000",
+                "-0.1234567890123456789",
+                "-0.00000000000000000001",
+            ] {
                 let two = base.replacen("-1.8448494364328587", lp, 1);
                 let [got, kernel, want, quick] = entry_readings(avx2, pad(two.clone()).as_bytes(), spaced);
                 assert!(
