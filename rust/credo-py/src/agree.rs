@@ -18,13 +18,13 @@ use pyo3::types::{PyBytes, PyList, PySequence, PyString, PyTuple};
 use pyo3::Borrowed;
 use std::cell::RefCell;
 
-use crate::arrays::{maybe_detach, slice1, slice2, Threads, GIL_MIN_ELEMENTS};
+use crate::arrays::{detach_if, maybe_detach, slice1, slice2, Threads};
 use crate::errors::{catch_panic, invalid, py_err, py_result, FedError};
 use crate::options::Wrap;
 
-/// One answer's work in elements of a simple kernel, for [`GIL_MIN_ELEMENTS`]: an answer is
-/// normalised, hashed and compared in ~85 ns of one thread here (10k x 10 exact: 8.6 ms), a
-/// simple kernel's element in ~1 ns. A batch of over ~1,000 answers releases the GIL.
+/// One answer's work in elements of a simple kernel, for [`crate::arrays::GIL_MIN_ELEMENTS`]: an
+/// answer is normalised, hashed and compared in ~85 ns of one thread here (10k x 10 exact:
+/// 8.6 ms), a simple kernel's element in ~1 ns. A batch of over ~1,000 answers releases the GIL.
 const ANSWER_WORK: usize = 64;
 
 type Flags = (bool, bool, bool, bool, bool, bool);
@@ -387,11 +387,7 @@ fn agree_batch<'py>(
         // Every answer is copied: the containers are released now, while the workers run, not
         // after them.
         drop(seqs.take());
-        if work >= GIL_MIN_ELEMENTS {
-            py.detach(block);
-        } else {
-            block();
-        }
+        detach_if(py, work, block);
     };
     let threads = Threads::count(threads);
     let result = catch_panic(|| agree::agree_batch_columns_fed(&offsets, feed, question, &cfg, threads, false, wait))?;

@@ -125,6 +125,16 @@ pub fn c_array<'a, T: Element>(arr: &'a Bound<'_, PyAny>, ndim: usize) -> Option
     Some((data, shape))
 }
 
+/// Runs the blocking part of a fed kernel (the `wait` of `credo_core::parallel::pipeline`) with the
+/// GIL released when `work`, counted as [`maybe_detach`] counts it, is large enough to be worth it.
+pub fn detach_if(py: Python<'_>, work: usize, block: &mut (dyn FnMut() + Send)) {
+    if work >= GIL_MIN_ELEMENTS {
+        py.detach(block);
+    } else {
+        block();
+    }
+}
+
 /// Runs the kernel call `f` with the GIL released when `work` is large enough to be worth it.
 /// A panic in `f` (a bug) becomes a `CredoError` here, where every kernel call passes.
 pub fn maybe_detach<T: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> T + Send) -> PyResult<T> {

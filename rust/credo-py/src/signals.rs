@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyTuple};
 use std::cell::{Cell, OnceCell};
 
-use crate::arrays::{flat_slice, maybe_detach, slice1, slice2, Float2, Threads, GIL_MIN_ELEMENTS};
+use crate::arrays::{detach_if, flat_slice, maybe_detach, slice1, slice2, Float2, Threads};
 use crate::errors::{catch_panic, invalid, py_err, py_result, FedError};
 use crate::options::Wrap;
 
@@ -330,7 +330,7 @@ fn topk_summary_batch<'py>(
     // is fed.
     let top_borrows: Vec<OnceCell<Float2<'py>>> = tops.iter().map(|_| OnceCell::new()).collect();
     let chosen_borrows: Vec<OnceCell<PyReadonlyArray1<'py, f64>>> = tops.iter().map(|_| OnceCell::new()).collect();
-    let entries = Cell::new(0usize);
+    let work = Cell::new(0usize);
     let feed = |i: usize| -> Result<signals::TopkResponse<'_>, FedError> {
         let top = at_index("top_logprobs", i, |arg| Float2::borrow(&tops[i], arg))?;
         let top = top_borrows[i].get_or_init(|| top);
@@ -344,17 +344,10 @@ fn topk_summary_batch<'py>(
             let borrowed = chosen_borrows[i].get_or_init(|| borrowed);
             response.chosen = Some(at_index("chosen_logprob", i, |arg| slice1(borrowed, arg))?);
         }
-        entries.set(entries.get() + response.rows * response.width);
+        work.set(work.get().saturating_add(summary_work(&response)));
         Ok(response)
     };
-    // As `topk_summary`: an exp and a few flops per entry, weighed x4 against the GIL round-trip.
-    let wait = |block: &mut (dyn FnMut() + Send)| {
-        if entries.get().saturating_mul(4) >= GIL_MIN_ELEMENTS {
-            py.detach(block);
-        } else {
-            block();
-        }
-    };
+    let wait = |block: &mut (dyn FnMut() + Send)| detach_if(py, work.get(), block);
     let summaries =
         catch_panic(|| signals::topk_summary_batch_fed(tops.len(), feed, &opts, Threads::count(threads), wait))?
             .map_err(FedError::into_py)?;

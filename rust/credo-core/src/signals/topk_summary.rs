@@ -73,16 +73,18 @@ impl TopkResponse<'_> {
     }
 }
 
-/// [`topk_summary`] of many responses, in parallel, one task per response: each summary is
-/// computed exactly as alone, so the result does not depend on the thread count. An error names
-/// the first failing response by its index (`top_logprobs[i]: ...`).
-pub fn topk_summary_batch(responses: &[TopkResponse<'_>], opts: &TopkOptions) -> Result<Vec<TopkSummary>> {
-    let results = crate::parallel::map_range(responses.len(), 1, |i| responses[i].summary(opts));
-    results
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| r.map_err(|e| e.at(i)))
-        .collect()
+/// [`topk_summary`] of many responses, in parallel on `threads` workers (resolved as in
+/// [`with_threads`]): each summary is computed exactly as alone, so the result does not depend on
+/// the thread count. An error names the first failing response by its index
+/// (`top_logprobs[i]: ...`). [`topk_summary_batch_fed`] with every response already at hand.
+///
+/// [`with_threads`]: crate::parallel::with_threads
+pub fn topk_summary_batch(
+    responses: &[TopkResponse<'_>],
+    opts: &TopkOptions,
+    threads: Option<usize>,
+) -> Result<Vec<TopkSummary>> {
+    topk_summary_batch_fed(responses.len(), |i| Ok(responses[i]), opts, threads, |block| block())
 }
 
 /// A chunk of [`topk_summary_batch_fed`] closes once its responses hold this many entries
@@ -719,9 +721,7 @@ mod tests {
             })
             .collect();
         for threads in [1, 3] {
-            let got = crate::parallel::with_threads(Some(threads), || topk_summary_batch(&reqs, &opts))
-                .unwrap()
-                .unwrap();
+            let got = topk_summary_batch(&reqs, &opts, Some(threads)).unwrap();
             for (r, g) in reqs.iter().zip(&got) {
                 // each response alone, through the kernel of its dtype
                 let alone = match r.top {
@@ -739,12 +739,12 @@ mod tests {
             width: 2,
             chosen: None,
         };
-        let err = topk_summary_batch(&with_bad, &opts).unwrap_err().to_string();
+        let err = topk_summary_batch(&with_bad, &opts, None).unwrap_err().to_string();
         assert!(err.starts_with("top_logprobs[2]: "), "{err}");
 
         // Fed one at a time (the repeats make about 16 chunks), on 1 to 3 threads: the same rows.
         let many: Vec<TopkResponse> = reqs.iter().cycle().take(reqs.len() * 60).copied().collect();
-        let want = format!("{:?}", topk_summary_batch(&many, &opts).unwrap());
+        let want = format!("{:?}", topk_summary_batch(&many, &opts, Some(1)).unwrap());
         let fed = |many: &[TopkResponse<'_>], threads| {
             let mut waited = false;
             let got = topk_summary_batch_fed(
