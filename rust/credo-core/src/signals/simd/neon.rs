@@ -111,6 +111,8 @@ impl Load<Neon> for bf16 {
     }
 }
 
+lanes::chunk_loops!("neon", Neon);
+
 /// The statistics of one row of float32, float16 or bfloat16 in float32 lanes.
 #[target_feature(enable = "neon")]
 pub(super) fn row<T: Load<Neon>>(r: &[T], inv_t: f32, chosen: Option<usize>) -> RowStats {

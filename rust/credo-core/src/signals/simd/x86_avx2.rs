@@ -188,6 +188,9 @@ impl Load<Avx2F64> for f64 {
     }
 }
 
+lanes::chunk_loops!("avx2,fma,f16c", Avx2);
+lanes::chunk_loops!("avx2,fma", Avx2F64);
+
 /// The statistics of one row of float32, float16 or bfloat16 in float32 lanes.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn row<T: Load<Avx2>>(r: &[T], inv_t: f32, chosen: Option<usize>) -> RowStats {

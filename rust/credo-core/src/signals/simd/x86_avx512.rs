@@ -184,6 +184,9 @@ impl Load<Avx512F64<'_>> for f64 {
     }
 }
 
+lanes::chunk_loops!("avx512f", Avx512);
+lanes::chunk_loops!("avx512f", Avx512F64<'a>);
+
 /// The statistics of one row of float32, float16 or bfloat16 in float32 lanes.
 #[target_feature(enable = "avx512f")]
 pub(super) fn row<T: Load<Avx512>>(r: &[T], inv_t: f32, chosen: Option<usize>) -> RowStats {
