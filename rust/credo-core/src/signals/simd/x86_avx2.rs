@@ -81,16 +81,14 @@ impl Lanes for Avx2 {
 }
 
 impl F32Lanes for Avx2 {
-    intrinsics! {
-        round(v: __m256) -> __m256 = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
-        // 2ⁿ from the exponent bits (n + 127 = 0 gives 0); lanes outside `keep` are zeroed.
-        scale_pow2(y: __m256, n: __m256, keep: __m256) -> __m256 = _mm256_and_ps(
-            _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
-                _mm256_cvtps_epi32(n),
-                _mm256_set1_epi32(127),
-            )))),
-            keep,
-        );
+    #[inline(always)]
+    fn scale_pow2(self, q: __m256, k: __m256, keep: __m256) -> __m256 {
+        // SAFETY: the token proves AVX2 and FMA.
+        unsafe {
+            // 2ⁿ: n + 127 shifted into the exponent field (n + 127 = 0 gives 0).
+            let p = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(k)));
+            _mm256_and_ps(_mm256_fmadd_ps(p, q, p), keep)
+        }
     }
 }
 
