@@ -220,6 +220,20 @@ pub(super) fn scan<L: Lanes, T: Load<L>>(l: L, st: &mut Scan<L>, x: &[T]) {
     }
 }
 
+/// Asks for the cache line at `p` ahead of its use: a hint, which never faults, so `p` may lie
+/// past the row. aarch64 has no stable prefetch intrinsic; its hardware prefetchers are left to
+/// it.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing and never faults; SSE is part of every x86_64 CPU.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Adds the lane sums (Σe, Σe·t) of `x`, a whole number of vectors, against the reference `m`
 /// to `(sv, wv)`.
 #[inline(always)]
@@ -233,7 +247,11 @@ pub(super) fn sums<L: Lanes, T: Load<L>>(
     debug_assert_eq!(x.len() % L::N, 0);
     let p = x.as_ptr();
     let mut i = 0;
+    let ahead = CHUNK_BYTES / std::mem::size_of::<L::F>();
     while i < x.len() {
+        // The next chunk, for the scan that follows: without the hint the memory stands idle
+        // while this loop runs from L1 (about 5% of the row's time at either x86 level).
+        prefetch(p.wrapping_add(i + ahead));
         // SAFETY: i + N <= x.len().
         exp_step(l, unsafe { T::load(l, p.add(i)) }, inv_t, m, &mut sv, &mut wv);
         i += L::N;
