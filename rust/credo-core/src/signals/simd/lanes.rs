@@ -273,8 +273,26 @@ pub(super) trait ChunkLoops<T>: Lanes {
 }
 
 /// Implements [`ChunkLoops`] for a level's lanes (a type name, with its lifetime if it has one),
-/// the loops compiled with the level's `features`.
+/// the loops compiled with the level's `features`, or (`inline`) inlined into the row function.
 macro_rules! chunk_loops {
+    (inline $name:ident $(<$lt:lifetime>)?) => {
+        impl<$($lt,)? T: lanes::Load<$name$(<$lt>)?>> lanes::ChunkLoops<T> for $name$(<$lt>)? {
+            #[inline(always)]
+            fn scan(self, st: &mut lanes::Scan<Self>, x: &[T]) {
+                lanes::scan(self, st, x);
+            }
+            #[inline(always)]
+            fn sums(
+                self,
+                x: &[T],
+                inv_t: <Self as lanes::Lanes>::V,
+                m: <Self as lanes::Lanes>::V,
+                acc: (<Self as lanes::Lanes>::V, <Self as lanes::Lanes>::V),
+            ) -> (<Self as lanes::Lanes>::V, <Self as lanes::Lanes>::V) {
+                lanes::sums(self, x, inv_t, m, acc)
+            }
+        }
+    };
     ($features:literal, $name:ident $(<$lt:lifetime>)?) => {
         impl<$($lt,)? T: lanes::Load<$name$(<$lt>)?>> lanes::ChunkLoops<T> for $name$(<$lt>)? {
             // Not inlined into the row function (rustc drops `inline(never)` from a
