@@ -172,8 +172,8 @@ def test_avx2_against_avx512(shape: tuple[int, int]) -> None:
     row function spilled its scan state (a store-to-load round trip on every vector's
     loop-carried chain), and the float32 exponential's dependency chain (about 60 cycles) bound
     the AVX2 sums loop by latency, not by the ports, so a vector took about the same time at
-    either width. With the two loops as functions of their own and a shorter chain, float32
-    runs at about 1.2x. float64 stays at about 1.35x: its AVX2 exponential looks 2^(j/256) up
+    either width. With the two AVX2 loops as functions of their own and a shorter chain, float32
+    runs at about 1.2-1.3x. float64 stays at about 1.35-1.4x: its AVX2 exponential looks 2^(j/256) up
     with four scalar loads per vector, where AVX-512 permutes a 16-entry table held in
     registers (the sums alone, in cache: about 1.4x). No gate here; the rows record the ratio
     so that a change in it shows."""
