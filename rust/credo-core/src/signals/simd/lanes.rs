@@ -9,7 +9,8 @@
 //! Per chunk of [`CHUNK_BYTES`]: one scan (per-lane top-1, top-2, first argmax, count above the
 //! chosen logit, NaN/+inf flag), a horizontal max that updates the row's reference (running sums
 //! rescaled when it grows), then Σe and Σe·t over the same chunk while it is in L1, so the row is
-//! read from memory once. The two loops are functions of their own ([`ChunkLoops`]).
+//! read from memory once. The two loops are functions of their own where registers are few
+//! ([`ChunkLoops`]).
 
 use super::exp::{EXP_CLAMP, EXP_FLUSH, LN2_HI, LN2_LO, LOG2E, P0, P1, P2, P3, P4, P5, SHIFTER};
 use super::{merge_lanes, rescale, Logit, RowStats};
