@@ -8,6 +8,9 @@ pub(crate) const EXP_CLAMP: f32 = -88.0;
 /// Below this the result is flushed to 0 (exp(−87.33) ≈ 1.2e−38, the smallest normal float32).
 pub(crate) const EXP_FLUSH: f32 = -87.33;
 pub(crate) const LOG2E: f32 = std::f32::consts::LOG2_E;
+/// 1.5·2²³ + 127: t·log2e + SHIFTER rounds t·log2e to the nearest integer n (ties to even) and
+/// holds n + 127 in the low mantissa bits, for −127 ≤ n ≤ 0.
+pub(crate) const SHIFTER: f32 = 12_583_039.0;
 pub(crate) const LN2_HI: f32 = 0.693_359_4;
 pub(crate) const LN2_LO: f32 = -2.121_944_4e-4;
 pub(crate) const P0: f32 = 1.987_569_1e-4;
@@ -21,18 +24,21 @@ pub(crate) const P5: f32 = 0.5;
 #[cfg(test)]
 pub(crate) fn exp_neg(t: f32) -> f32 {
     let t = t.max(EXP_CLAMP);
-    let n = (t * LOG2E).round_ties_even();
+    let k = t.mul_add(LOG2E, SHIFTER);
+    let n = k - SHIFTER;
     let r = (-n).mul_add(LN2_HI, t);
     let r = (-n).mul_add(LN2_LO, r);
-    let mut y = P0;
-    for c in [P1, P2, P3, P4, P5] {
-        y = y.mul_add(r, c);
-    }
-    let y = y.mul_add(r * r, r) + 1.0;
+    let r2 = r * r;
+    let a = P0.mul_add(r, P1);
+    let b = P2.mul_add(r, P3);
+    let c = P4.mul_add(r, P5);
+    let y = a.mul_add(r2, b).mul_add(r2, c);
+    let q = y.mul_add(r2, r);
+    let p = f32::from_bits(k.to_bits() << 23);
     if t < EXP_FLUSH {
         0.0
     } else {
-        y * f32::from_bits((((n as i32) + 127) as u32) << 23)
+        p.mul_add(q, p)
     }
 }
 

@@ -9,9 +9,10 @@
 //! Per chunk of [`CHUNK_BYTES`]: one scan (per-lane top-1, top-2, first argmax, count above the
 //! chosen logit, NaN/+inf flag), a horizontal max that updates the row's reference (running sums
 //! rescaled when it grows), then Σe and Σe·t over the same chunk while it is in L1, so the row is
-//! read from memory once.
+//! read from memory once. The two loops are functions of their own where registers are few
+//! ([`ChunkLoops`]).
 
-use super::exp::{EXP_CLAMP, EXP_FLUSH, LN2_HI, LN2_LO, LOG2E, P0, P1, P2, P3, P4, P5};
+use super::exp::{EXP_CLAMP, EXP_FLUSH, LN2_HI, LN2_LO, LOG2E, P0, P1, P2, P3, P4, P5, SHIFTER};
 use super::{merge_lanes, rescale, Logit, RowStats};
 use crate::signals::exp64::EXP64_MIN;
 
@@ -122,12 +123,11 @@ pub(super) trait Lanes: Copy {
     fn exp(self, t: Self::V, keep: Self::M) -> Self::V;
 }
 
-/// The operations float32 lanes add for [`exp_f32`].
+/// The operation float32 lanes add for [`exp_f32`].
 pub(super) trait F32Lanes: Lanes<F = f32> {
-    /// To the nearest integer, ties to even.
-    fn round(self, v: Self::V) -> Self::V;
-    /// y·2ⁿ for integral n ≥ −127 (2⁻¹²⁷ as 0), 0 in the lanes not set in `keep`.
-    fn scale_pow2(self, y: Self::V, n: Self::V, keep: Self::M) -> Self::V;
+    /// (1 + q)·2ⁿ as 2ⁿ·q + 2ⁿ (one rounding), for −127 ≤ n ≤ 0 given as `k`, a float whose
+    /// low mantissa bits hold n + 127 (2⁻¹²⁷ as 0); 0 in the lanes not set in `keep`.
+    fn scale_pow2(self, q: Self::V, k: Self::V, keep: Self::M) -> Self::V;
 }
 
 /// Loads `N` input elements widened to the lanes' float type.
@@ -150,23 +150,33 @@ macro_rules! intrinsics {
 }
 pub(super) use intrinsics;
 
-/// The float32 lanes' exponential (see `exp.rs`: Cephes `expf`, about 1 ulp).
+/// The float32 lanes' exponential (see `exp.rs`: Cephes `expf`'s reduction and polynomial,
+/// about 1 ulp), its dependency chain kept short. At AVX2 the sums loop is bound by the latency
+/// of the chain each vector runs through (about 60 cycles from load to sum in the Horner form,
+/// against about 7 cycles of multiply-add port time for 8 lanes): the out-of-order window holds
+/// the operations of only a few vectors, so a vector took about the same time at either width,
+/// and AVX2 1.65x the AVX-512 time for the sums alone. AVX-512 (double-pumped on Zen 4) is
+/// bound by the ports instead. So n = round(t·log2e) comes from the shifter (k, whose low bits
+/// hold n + 127, also makes 2ⁿ: no round, no conversion), the polynomial is evaluated in
+/// Estrin's scheme (three steps deep instead of five) and 2ⁿ·(1 + q) is one multiply-add.
 #[inline(always)]
 pub(super) fn exp_f32<L: F32Lanes>(l: L, t: L::V, keep: L::M) -> L::V {
-    let n = l.round(l.mul(t, l.splat(LOG2E)));
+    let k = l.mul_add(t, l.splat(LOG2E), l.splat(SHIFTER));
+    let n = l.add(k, l.splat(-SHIFTER));
     let r = l.neg_mul_add(n, l.splat(LN2_HI), t);
     let r = l.neg_mul_add(n, l.splat(LN2_LO), r);
-    let mut y = l.mul_add(l.splat(P0), r, l.splat(P1));
-    for c in [P2, P3, P4, P5] {
-        y = l.mul_add(y, r, l.splat(c));
-    }
-    y = l.mul_add(y, l.mul(r, r), r);
-    y = l.add(y, l.splat(1.0));
-    l.scale_pow2(y, n, keep)
+    let r2 = l.mul(r, r);
+    let a = l.mul_add(l.splat(P0), r, l.splat(P1));
+    let b = l.mul_add(l.splat(P2), r, l.splat(P3));
+    let c = l.mul_add(l.splat(P4), r, l.splat(P5));
+    let y = l.mul_add(l.mul_add(a, r2, b), r2, c);
+    // q = e^r − 1.
+    let q = l.mul_add(y, r2, r);
+    l.scale_pow2(q, k, keep)
 }
 
 /// Per-lane scan state carried across the whole row.
-struct Scan<L: Lanes> {
+pub(super) struct Scan<L: Lanes> {
     m1: L::V,
     m2: L::V,
     idx: L::I,
@@ -198,12 +208,137 @@ fn exp_step<L: Lanes>(l: L, x: L::V, inv_t: L::V, m: L::V, sv: &mut L::V, wv: &m
     *wv = l.mul_add(e, t, *wv);
 }
 
+/// The scan of `x`, a whole number of vectors, into `st`.
+#[inline(always)]
+pub(super) fn scan<L: Lanes, T: Load<L>>(l: L, st: &mut Scan<L>, x: &[T]) {
+    debug_assert_eq!(x.len() % L::N, 0);
+    let p = x.as_ptr();
+    let mut i = 0;
+    while i < x.len() {
+        // SAFETY: i + N <= x.len().
+        scan_step(l, st, unsafe { T::load(l, p.add(i)) });
+        i += L::N;
+    }
+}
+
+/// Asks for the cache line at `p` ahead of its use: a hint, which never faults, so `p` may lie
+/// past the row. aarch64 has no stable prefetch intrinsic; its hardware prefetchers are left to
+/// it.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing and never faults; SSE is part of every x86_64 CPU.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Adds the lane sums (Σe, Σe·t) of `x`, a whole number of vectors, against the reference `m`
+/// to `(sv, wv)`.
+#[inline(always)]
+pub(super) fn sums<L: Lanes, T: Load<L>>(
+    l: L,
+    x: &[T],
+    inv_t: L::V,
+    m: L::V,
+    (mut sv, mut wv): (L::V, L::V),
+) -> (L::V, L::V) {
+    debug_assert_eq!(x.len() % L::N, 0);
+    let p = x.as_ptr();
+    let mut i = 0;
+    let ahead = CHUNK_BYTES / std::mem::size_of::<L::F>();
+    while i < x.len() {
+        // The next chunk, for the scan that follows: without the hint the memory stands idle
+        // while this loop runs from L1 (about 5% of the row's time at either x86 level).
+        prefetch(p.wrapping_add(i + ahead));
+        // SAFETY: i + N <= x.len().
+        exp_step(l, unsafe { T::load(l, p.add(i)) }, inv_t, m, &mut sv, &mut wv);
+        i += L::N;
+    }
+    (sv, wv)
+}
+
+/// A level's two loops over a chunk, [`scan`] and [`sums`], each compiled as a function of its
+/// own ([`chunk_loops`]). Inlined into the row function, with the scan state, the
+/// exponential's constants and the sums live at once, they overflow the sixteen AVX2 registers,
+/// and which values the compiler spilled changed from one build to the next: the scan's top-1
+/// or top-2 in memory puts a store-to-load round trip on the loop-carried chain of every vector
+/// (AVX2 float32 on [256, 32000] took 7.9 ms in the wheel and 17.7 ms in another binary of the
+/// same source, against 3.5 ms at AVX-512). Apart, each loop has the registers to itself, in
+/// every build; the calls cost a few per 8 KiB chunk.
+pub(super) trait ChunkLoops<T>: Lanes {
+    fn scan(self, st: &mut Scan<Self>, x: &[T]);
+    fn sums(self, x: &[T], inv_t: Self::V, m: Self::V, acc: (Self::V, Self::V)) -> (Self::V, Self::V);
+}
+
+/// Implements [`ChunkLoops`] for a level's lanes (a type name, with its lifetime if it has one),
+/// the loops compiled with the level's `features`, or (`inline`) inlined into the row function.
+macro_rules! chunk_loops {
+    (inline $name:ident $(<$lt:lifetime>)?) => {
+        impl<$($lt,)? T: lanes::Load<$name$(<$lt>)?>> lanes::ChunkLoops<T> for $name$(<$lt>)? {
+            #[inline(always)]
+            fn scan(self, st: &mut lanes::Scan<Self>, x: &[T]) {
+                lanes::scan(self, st, x);
+            }
+            #[inline(always)]
+            fn sums(
+                self,
+                x: &[T],
+                inv_t: <Self as lanes::Lanes>::V,
+                m: <Self as lanes::Lanes>::V,
+                acc: (<Self as lanes::Lanes>::V, <Self as lanes::Lanes>::V),
+            ) -> (<Self as lanes::Lanes>::V, <Self as lanes::Lanes>::V) {
+                lanes::sums(self, x, inv_t, m, acc)
+            }
+        }
+    };
+    ($features:literal, $name:ident $(<$lt:lifetime>)?) => {
+        impl<$($lt,)? T: lanes::Load<$name$(<$lt>)?>> lanes::ChunkLoops<T> for $name$(<$lt>)? {
+            // Not inlined into the row function (rustc drops `inline(never)` from a
+            // `target_feature` function, and the inner function cannot be inlined here, where
+            // the features are not enabled).
+            #[inline(never)]
+            fn scan(self, st: &mut lanes::Scan<Self>, x: &[T]) {
+                #[target_feature(enable = $features)]
+                fn scan<$($lt,)? T: lanes::Load<$name$(<$lt>)?>>(l: $name$(<$lt>)?, st: &mut lanes::Scan<$name$(<$lt>)?>, x: &[T]) {
+                    lanes::scan(l, st, x);
+                }
+                // SAFETY: the token is only made where the CPU supports its instructions.
+                unsafe { scan(self, st, x) }
+            }
+            #[inline(never)]
+            fn sums(
+                self,
+                x: &[T],
+                inv_t: <Self as lanes::Lanes>::V,
+                m: <Self as lanes::Lanes>::V,
+                acc: (<Self as lanes::Lanes>::V, <Self as lanes::Lanes>::V),
+            ) -> (<Self as lanes::Lanes>::V, <Self as lanes::Lanes>::V) {
+                #[target_feature(enable = $features)]
+                fn sums<$($lt,)? T: lanes::Load<$name$(<$lt>)?>>(
+                    l: $name$(<$lt>)?,
+                    x: &[T],
+                    inv_t: <$name$(<$lt>)? as lanes::Lanes>::V,
+                    m: <$name$(<$lt>)? as lanes::Lanes>::V,
+                    acc: (<$name$(<$lt>)? as lanes::Lanes>::V, <$name$(<$lt>)? as lanes::Lanes>::V),
+                ) -> (<$name$(<$lt>)? as lanes::Lanes>::V, <$name$(<$lt>)? as lanes::Lanes>::V) {
+                    lanes::sums(l, x, inv_t, m, acc)
+                }
+                // SAFETY: as above.
+                unsafe { sums(self, x, inv_t, m, acc) }
+            }
+        }
+    };
+}
+pub(super) use chunk_loops;
+
 /// The statistics of one row (see [`RowStats`]) in the lanes of `l`, scaled by `inv_t`.
 #[inline(always)]
-pub(super) fn row<L: Lanes, T: Load<L>>(l: L, row: &[T], inv_t: L::F, chosen: Option<usize>) -> RowStats {
+pub(super) fn row<L: ChunkLoops<T>, T: Load<L>>(l: L, row: &[T], inv_t: L::F, chosen: Option<usize>) -> RowStats {
     debug_assert!(L::N <= MAX_LANES);
     let n = row.len();
-    let p = row.as_ptr();
     let chunk = CHUNK_BYTES / std::mem::size_of::<L::F>();
     let cv = chosen.map_or(L::F::NAN, |c| L::F::from_f64(row[c].to_f64()));
     let mut st = Scan::<L> {
@@ -224,20 +359,16 @@ pub(super) fn row<L: Lanes, T: Load<L>>(l: L, row: &[T], inv_t: L::F, chosen: Op
     while start < n {
         let end = (start + chunk).min(n);
         let full = start + (end - start) / L::N * L::N;
+        let whole = &row[start..full];
         let has_tail = full < end;
         if has_tail {
             tail.fill(T::NEG_INF);
             tail[..end - full].copy_from_slice(&row[full..end]);
         }
-        let mut i = start;
-        while i < full {
-            // SAFETY: i + N <= full <= n.
-            scan_step(l, &mut st, unsafe { T::load(l, p.add(i)) });
-            i += L::N;
-        }
+        let tail = &tail[..L::N];
+        l.scan(&mut st, whole);
         if has_tail {
-            // SAFETY: `tail` holds MAX_LANES >= N elements.
-            scan_step(l, &mut st, unsafe { T::load(l, tail.as_ptr()) });
+            l.scan(&mut st, tail);
         }
         // Drain the lane counters every chunk (32-bit lanes cannot overflow within one).
         greater += l.total(st.greater);
@@ -251,19 +382,12 @@ pub(super) fn row<L: Lanes, T: Load<L>>(l: L, row: &[T], inv_t: L::F, chosen: Op
         // nothing; the caller reports such rows.
         if m.is_finite() {
             let vm = l.splat(m);
-            let (mut sv, mut wv) = (l.splat(L::F::ZERO), l.splat(L::F::ZERO));
-            let mut i = start;
-            while i < full {
-                // SAFETY: as in the scan.
-                exp_step(l, unsafe { T::load(l, p.add(i)) }, vinv, vm, &mut sv, &mut wv);
-                i += L::N;
-            }
+            let mut acc = l.sums(whole, vinv, vm, (l.splat(L::F::ZERO), l.splat(L::F::ZERO)));
             if has_tail {
-                // SAFETY: as in the scan.
-                exp_step(l, unsafe { T::load(l, tail.as_ptr()) }, vinv, vm, &mut sv, &mut wv);
+                acc = l.sums(tail, vinv, vm, acc);
             }
-            s += l.hsum(sv);
-            w += l.hsum(wv);
+            s += l.hsum(acc.0);
+            w += l.hsum(acc.1);
         }
         start = end;
     }

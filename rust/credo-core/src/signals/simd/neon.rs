@@ -71,16 +71,14 @@ impl Lanes for Neon {
 }
 
 impl F32Lanes for Neon {
-    intrinsics! {
-        round(v: float32x4_t) -> float32x4_t = vrndnq_f32(v);
-        // 2ⁿ from the exponent bits (n + 127 = 0 gives 0); lanes outside `keep` are zeroed.
-        scale_pow2(y: float32x4_t, n: float32x4_t, keep: uint32x4_t) -> float32x4_t = vreinterpretq_f32_u32(vandq_u32(
-            vreinterpretq_u32_f32(vmulq_f32(
-                y,
-                vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)))),
-            )),
-            keep,
-        ));
+    #[inline(always)]
+    fn scale_pow2(self, q: float32x4_t, k: float32x4_t, keep: uint32x4_t) -> float32x4_t {
+        // SAFETY: the token proves NEON.
+        unsafe {
+            // 2ⁿ: n + 127 shifted into the exponent field (n + 127 = 0 gives 0).
+            let p = vreinterpretq_f32_u32(vshlq_n_u32::<23>(vreinterpretq_u32_f32(k)));
+            vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(vfmaq_f32(p, p, q)), keep))
+        }
     }
 }
 
@@ -110,6 +108,8 @@ impl Load<Neon> for bf16 {
         unsafe { vreinterpretq_f32_u32(vshll_n_u16::<16>(vld1_u16(p.cast()))) }
     }
 }
+
+lanes::chunk_loops!("neon", Neon);
 
 /// The statistics of one row of float32, float16 or bfloat16 in float32 lanes.
 #[target_feature(enable = "neon")]

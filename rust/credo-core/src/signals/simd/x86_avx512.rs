@@ -82,9 +82,14 @@ impl Lanes for Avx512 {
 }
 
 impl F32Lanes for Avx512 {
-    intrinsics! {
-        round(v: __m512) -> __m512 = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
-        scale_pow2(y: __m512, n: __m512, keep: __mmask16) -> __m512 = _mm512_maskz_scalef_ps(keep, y, n);
+    #[inline(always)]
+    fn scale_pow2(self, q: __m512, k: __m512, keep: __mmask16) -> __m512 {
+        // SAFETY: the token proves AVX-512F.
+        unsafe {
+            // 2ⁿ as in AVX2 (not `scalef`, so that every level has the same bits).
+            let p = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(k)));
+            _mm512_maskz_fmadd_ps(keep, p, q, p)
+        }
     }
 }
 
@@ -183,6 +188,12 @@ impl Load<Avx512F64<'_>> for f64 {
         unsafe { _mm512_loadu_pd(p) }
     }
 }
+
+// The float32 loops inlined into the row function: with 32 registers nothing spills, and loops
+// apart cost about 2.5% of the time (the calls, the state through memory: about 80 cycles a
+// chunk of 128 vectors). The float64 loops apart measured 2-3% faster than inlined.
+lanes::chunk_loops!(inline Avx512);
+lanes::chunk_loops!("avx512f", Avx512F64<'a>);
 
 /// The statistics of one row of float32, float16 or bfloat16 in float32 lanes.
 #[target_feature(enable = "avx512f")]
