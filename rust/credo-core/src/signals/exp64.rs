@@ -141,8 +141,8 @@ pub(crate) fn exp_slice_at(level: super::simd::SimdLevel, src: &[f64], dst: &mut
 
 /// [`exp_slice`] for the top-k summary: at the AVX-512 level with a polynomial two multiply-adds
 /// shorter (about 4% of a summary; within about one ulp of `f64::exp` as well), at the AVX2 level
-/// table-driven ([`avx2_table`]: a third less time than [`exp_slice`]'s, which the float64 token
-/// signals keep), the portable level as [`exp_slice`]. Chosen by the process-wide level, so every
+/// table-driven ([`avx2_table`]: a third less time than [`exp_slice`]'s), the portable level as
+/// [`exp_slice`]. The float64 token signals use the same two exponentials in their lanes. Chosen by the process-wide level, so every
 /// row kernel of a summary sees the same probabilities; each entry's value depends on that entry
 /// alone (not on where it sits in the slice), so a row has the same bits in any block.
 pub(crate) fn exp_slice_summary(src: &[f64], dst: &mut [f64]) {
@@ -837,7 +837,7 @@ pub(crate) mod avx512 {
     /// multiply-adds fewer on the ports that bound it, still within about one ulp of `f64::exp`.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn exp8_deg6(c: &Consts, x: __m512d) -> __m512d {
+    pub(crate) fn exp8_deg6(c: &Consts, x: __m512d) -> __m512d {
         let (r, ki, t_hi, t_lo) = reduce8(c, x);
         let mut y = _mm512_set1_pd(DEG6_POLY[0]);
         for &coef in &DEG6_POLY[1..] {
