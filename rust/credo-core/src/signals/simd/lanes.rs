@@ -81,6 +81,11 @@ pub(super) trait Lanes: Copy {
     /// Per-lane counts of entries above the chosen logit, drained every chunk.
     type Count: Copy;
     const N: usize;
+    /// Whether [`Lanes::exp`] takes any t, NaN and `-inf` included, in the lanes not set in
+    /// `keep` (it gives 0 there whatever they hold). Then the sums loop hands it t before the
+    /// clamp, and the clamp (which only e·t needs) leaves the chain from load to sum that bounds
+    /// the AVX2 loop.
+    const EXP_ANY_T: bool = false;
 
     fn splat(self, x: Self::F) -> Self::V;
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
@@ -202,10 +207,11 @@ fn scan_step<L: Lanes>(l: L, st: &mut Scan<L>, x: L::V) {
 fn exp_step<L: Lanes>(l: L, x: L::V, inv_t: L::V, m: L::V, sv: &mut L::V, wv: &mut L::V) {
     let t = l.mul_sub(x, inv_t, m);
     let keep = l.ge(t, l.splat(L::F::EXP_FLUSH));
-    let t = l.max(t, l.splat(L::F::EXP_CLAMP));
-    let e = l.exp(t, keep);
+    // The same t where `keep` is set: EXP_FLUSH lies above EXP_CLAMP.
+    let clamped = l.max(t, l.splat(L::F::EXP_CLAMP));
+    let e = l.exp(if L::EXP_ANY_T { t } else { clamped }, keep);
     *sv = l.add(*sv, e);
-    *wv = l.mul_add(e, t, *wv);
+    *wv = l.mul_add(e, clamped, *wv);
 }
 
 /// The scan of `x`, a whole number of vectors, into `st`.

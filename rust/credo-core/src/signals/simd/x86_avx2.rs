@@ -23,6 +23,8 @@ impl Lanes for Avx2 {
     type M = __m256;
     type Count = __m256i;
     const N: usize = 8;
+    // `exp_f32` on any t: the `and` with `keep` zeroes whatever it made there.
+    const EXP_ANY_T: bool = true;
 
     intrinsics! {
         splat(x: f32) -> __m256 = _mm256_set1_ps(x);
