@@ -8,7 +8,7 @@ use half::{bf16, f16};
 
 use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
 use super::RowStats;
-use crate::signals::exp64::avx512::{exp8_deg6, Consts};
+use crate::signals::exp64::avx512::{exp8_deg6_clamped, Consts};
 
 /// AVX-512F float32 lanes; made only inside the `avx512f` entry points below.
 #[derive(Clone, Copy)]
@@ -159,7 +159,8 @@ impl Lanes for Avx512F64<'_> {
         // SAFETY: the token proves AVX-512F.
         // The degree-6 polynomial: two multiply-adds fewer on the chain that bounds the sums
         // (the float64 row 7.5 -> 7.1 ms on [256, 32000]), within about one ulp of f64::exp.
-        unsafe { _mm512_maskz_mov_pd(keep, exp8_deg6(self.0, t)) }
+        // `t` comes clamped to EXP64_MIN (`exp_step`), and the mask is the exponential's last step.
+        unsafe { exp8_deg6_clamped(self.0, t, keep) }
     }
 
     fn or(self, a: __mmask8, b: __mmask8) -> __mmask8 {
