@@ -788,13 +788,13 @@ pub(crate) mod avx512 {
     #[target_feature(enable = "avx512f")]
     fn reduce8(c: &Consts, x: __m512d) -> (__m512d, __m512i, __m512d, __m512d) {
         // max(MIN, x) returns x when x is NaN (the second operand wins on NaN).
-        reduce8_clamped(c, _mm512_max_pd(_mm512_set1_pd(EXP64_MIN), x))
+        reduce8_clamped(c, _mm512_max_pd(_mm512_set1_pd(EXP64_MIN), x), !0)
     }
 
-    /// [`reduce8`] of x already at least `EXP64_MIN`.
+    /// [`reduce8`] of x already at least `EXP64_MIN`, the table entries 0 outside `keep`.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn reduce8_clamped(c: &Consts, x: __m512d) -> (__m512d, __m512i, __m512d, __m512d) {
+    fn reduce8_clamped(c: &Consts, x: __m512d, keep: __mmask8) -> (__m512d, __m512i, __m512d, __m512d) {
         let k = _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * LOG2E), _mm512_set1_pd(SHIFTER));
         let n = _mm512_sub_pd(k, _mm512_set1_pd(SHIFTER));
         // r = x − n·ln2/16 in two steps (LN2_HI has trailing zeros: n·LN2_HI/16 is exact).
@@ -803,13 +803,14 @@ pub(crate) mod avx512 {
         // The integer n = 16e + j sits in k's low bits: j (its low four bits) picks the table
         // entry (the permute reads bits 0–3 of each index), e (bits 4 and up) the exponent.
         let ki = _mm512_castpd_si512(k);
-        let t_hi = _mm512_permutex2var_pd(c.t_hi[0], ki, c.t_hi[1]);
-        let t_lo = _mm512_permutex2var_pd(c.t_lo[0], ki, c.t_lo[1]);
+        let t_hi = _mm512_maskz_permutex2var_pd(keep, c.t_hi[0], ki, c.t_hi[1]);
+        let t_lo = _mm512_maskz_permutex2var_pd(keep, c.t_lo[0], ki, c.t_lo[1]);
         (r, ki, t_hi, t_lo)
     }
 
     /// 2^(j/16)·e^r·2^e from q = e^r − 1 and [`reduce8`]'s n and table entries, 0 in the lanes
-    /// outside `keep`.
+    /// outside `keep`: with the table entries 0 there, p is 0 (q is finite), and so is e. The
+    /// mask sits on steps off the chain from q instead of a last step on it.
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn scale8(q: __m512d, ki: __m512i, t_hi: __m512d, t_lo: __m512d, keep: __mmask8) -> __m512d {
@@ -818,11 +819,12 @@ pub(crate) mod avx512 {
         // 2^e by adding e to the exponent field: (n << 48) keeps n's low 16 bits on top, of
         // which bits 4–15 (e mod 2¹²) land on the exponent field's 12 bits; p and the result
         // are normal doubles, so the field arithmetic is exact.
-        let e = _mm512_and_si512(
+        let e = _mm512_maskz_and_epi64(
+            keep,
             _mm512_slli_epi64::<48>(ki),
             _mm512_set1_epi64(0xFFF0_0000_0000_0000u64 as i64),
         );
-        _mm512_castsi512_pd(_mm512_maskz_add_epi64(keep, _mm512_castpd_si512(p), e))
+        _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(p), e))
     }
 
     /// e^max(x, EXP64_MIN) of eight lanes (NaN stays NaN).
@@ -854,7 +856,7 @@ pub(crate) mod avx512 {
     #[inline]
     #[target_feature(enable = "avx512f")]
     pub(crate) fn exp8_deg6_clamped(c: &Consts, t: __m512d, keep: __mmask8) -> __m512d {
-        deg6(reduce8_clamped(c, t), keep)
+        deg6(reduce8_clamped(c, t, keep), keep)
     }
 
     #[inline]
