@@ -788,7 +788,13 @@ pub(crate) mod avx512 {
     #[target_feature(enable = "avx512f")]
     fn reduce8(c: &Consts, x: __m512d) -> (__m512d, __m512i, __m512d, __m512d) {
         // max(MIN, x) returns x when x is NaN (the second operand wins on NaN).
-        let x = _mm512_max_pd(_mm512_set1_pd(EXP64_MIN), x);
+        reduce8_clamped(c, _mm512_max_pd(_mm512_set1_pd(EXP64_MIN), x), !0)
+    }
+
+    /// [`reduce8`] of x already at least `EXP64_MIN`, the table entries 0 outside `keep`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn reduce8_clamped(c: &Consts, x: __m512d, keep: __mmask8) -> (__m512d, __m512i, __m512d, __m512d) {
         let k = _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * LOG2E), _mm512_set1_pd(SHIFTER));
         let n = _mm512_sub_pd(k, _mm512_set1_pd(SHIFTER));
         // r = x − n·ln2/16 in two steps (LN2_HI has trailing zeros: n·LN2_HI/16 is exact).
@@ -797,21 +803,24 @@ pub(crate) mod avx512 {
         // The integer n = 16e + j sits in k's low bits: j (its low four bits) picks the table
         // entry (the permute reads bits 0–3 of each index), e (bits 4 and up) the exponent.
         let ki = _mm512_castpd_si512(k);
-        let t_hi = _mm512_permutex2var_pd(c.t_hi[0], ki, c.t_hi[1]);
-        let t_lo = _mm512_permutex2var_pd(c.t_lo[0], ki, c.t_lo[1]);
+        let t_hi = _mm512_maskz_permutex2var_pd(keep, c.t_hi[0], ki, c.t_hi[1]);
+        let t_lo = _mm512_maskz_permutex2var_pd(keep, c.t_lo[0], ki, c.t_lo[1]);
         (r, ki, t_hi, t_lo)
     }
 
-    /// 2^(j/16)·e^r·2^e from q = e^r − 1 and [`reduce8`]'s n and table entries.
+    /// 2^(j/16)·e^r·2^e from q = e^r − 1 and [`reduce8`]'s n and table entries, 0 in the lanes
+    /// outside `keep`: with the table entries 0 there, p is 0 (q is finite), and so is e. The
+    /// mask sits on steps off the chain from q instead of a last step on it.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn scale8(q: __m512d, ki: __m512i, t_hi: __m512d, t_lo: __m512d) -> __m512d {
+    fn scale8(q: __m512d, ki: __m512i, t_hi: __m512d, t_lo: __m512d, keep: __mmask8) -> __m512d {
         // 2^(j/16)·e^r = T_HI + (T_HI·q + T_LO).
         let p = _mm512_add_pd(t_hi, _mm512_fmadd_pd(t_hi, q, t_lo));
         // 2^e by adding e to the exponent field: (n << 48) keeps n's low 16 bits on top, of
         // which bits 4–15 (e mod 2¹²) land on the exponent field's 12 bits; p and the result
         // are normal doubles, so the field arithmetic is exact.
-        let e = _mm512_and_si512(
+        let e = _mm512_maskz_and_epi64(
+            keep,
             _mm512_slli_epi64::<48>(ki),
             _mm512_set1_epi64(0xFFF0_0000_0000_0000u64 as i64),
         );
@@ -829,7 +838,7 @@ pub(crate) mod avx512 {
         }
         // q = e^r − 1 = r·(1 + r·y).
         let q = _mm512_mul_pd(r, _mm512_fmadd_pd(y, r, _mm512_set1_pd(1.0)));
-        scale8(q, ki, t_hi, t_lo)
+        scale8(q, ki, t_hi, t_lo, !0)
     }
 
     /// [`exp8`] with a polynomial of degree 6 instead of 7 (near-minimax on |r| ≤ ln2/32, its
@@ -838,14 +847,33 @@ pub(crate) mod avx512 {
     #[inline]
     #[target_feature(enable = "avx512f")]
     pub(crate) fn exp8_deg6(c: &Consts, x: __m512d) -> __m512d {
-        let (r, ki, t_hi, t_lo) = reduce8(c, x);
-        let mut y = _mm512_set1_pd(DEG6_POLY[0]);
-        for &coef in &DEG6_POLY[1..] {
-            y = _mm512_fmadd_pd(y, r, _mm512_set1_pd(coef));
-        }
+        deg6(reduce8(c, x), !0)
+    }
+
+    /// [`exp8_deg6`] of t already at least `EXP64_MIN` (the token signals clamp it), 0 in the
+    /// lanes outside `keep`: the clamp and the mask, each a step on the chain from load to sum,
+    /// are not repeated (the same bits).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn exp8_deg6_clamped(c: &Consts, t: __m512d, keep: __mmask8) -> __m512d {
+        deg6(reduce8_clamped(c, t, keep), keep)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn deg6(reduced: (__m512d, __m512i, __m512d, __m512d), keep: __mmask8) -> __m512d {
+        let (r, ki, t_hi, t_lo) = reduced;
+        let [c0, c1, c2, c3, c4] = DEG6_POLY.map(|v| _mm512_set1_pd(v));
+        // Estrin's scheme: two multiply-adds deep after r² instead of Horner's four, the same
+        // count; the float64 row is bound by the latency from load to sum as well as the ports.
+        let r2 = _mm512_mul_pd(r, r);
+        // y = (c4 + c3·r) + r²·((c2 + c1·r) + r²·c0).
+        let a = _mm512_fmadd_pd(c1, r, c2);
+        let b = _mm512_fmadd_pd(c3, r, c4);
+        let y = _mm512_fmadd_pd(_mm512_fmadd_pd(c0, r2, a), r2, b);
         // q = e^r − 1 = r + r²·y.
-        let q = _mm512_fmadd_pd(y, _mm512_mul_pd(r, r), r);
-        scale8(q, ki, t_hi, t_lo)
+        let q = _mm512_fmadd_pd(y, r2, r);
+        scale8(q, ki, t_hi, t_lo, keep)
     }
 
     /// (e^r − 1 − r)/r² on |r| ≤ ln2/32 to degree 4, from the highest power: the Chebyshev
