@@ -266,8 +266,9 @@ pub(super) fn sums<L: Lanes, T: Load<L>>(
     (sv, wv)
 }
 
-/// A level's two loops over a chunk, [`scan`] and [`sums`], each compiled as a function of its
-/// own ([`chunk_loops`]). Inlined into the row function, with the scan state, the
+/// A level's two loops over a chunk, [`scan`] and [`sums`], compiled as functions of their own
+/// where registers are short (AVX2, NEON) or inlined where they are not (AVX-512's 32), as
+/// [`chunk_loops`] says per level. Inlined into the row function, with the scan state, the
 /// exponential's constants and the sums live at once, they overflow the sixteen AVX2 registers,
 /// and which values the compiler spilled changed from one build to the next: the scan's top-1
 /// or top-2 in memory puts a store-to-load round trip on the loop-carried chain of every vector
