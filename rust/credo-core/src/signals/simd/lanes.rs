@@ -266,6 +266,9 @@ pub(super) fn sums<L: Lanes, T: Load<L>>(
     (sv, wv)
 }
 
+/// The lane sums (Σe, Σe·t) carried from chunk to chunk.
+pub(super) type Acc<L> = (<L as Lanes>::V, <L as Lanes>::V);
+
 /// A level's two loops over a chunk, [`scan`] and [`sums`], compiled as functions of their own
 /// where registers are short (AVX2, NEON) or inlined where they are not (AVX-512's 32), as
 /// [`chunk_loops`] says per level. Inlined into the row function, with the scan state, the
@@ -277,7 +280,7 @@ pub(super) fn sums<L: Lanes, T: Load<L>>(
 /// every build; the calls cost a few per 8 KiB chunk.
 pub(super) trait ChunkLoops<T>: Lanes {
     fn scan(self, st: &mut Scan<Self>, x: &[T]);
-    fn sums(self, x: &[T], inv_t: Self::V, m: Self::V, acc: (Self::V, Self::V)) -> (Self::V, Self::V);
+    fn sums(self, x: &[T], inv_t: Self::V, m: Self::V, acc: Acc<Self>) -> Acc<Self>;
 }
 
 /// Implements [`ChunkLoops`] for a level's lanes (a type name, with its lifetime if it has one),
@@ -290,13 +293,7 @@ macro_rules! chunk_loops {
                 lanes::scan(self, st, x);
             }
             #[inline(always)]
-            fn sums(
-                self,
-                x: &[T],
-                inv_t: <Self as lanes::Lanes>::V,
-                m: <Self as lanes::Lanes>::V,
-                acc: (<Self as lanes::Lanes>::V, <Self as lanes::Lanes>::V),
-            ) -> (<Self as lanes::Lanes>::V, <Self as lanes::Lanes>::V) {
+            fn sums(self, x: &[T], inv_t: Self::V, m: Self::V, acc: lanes::Acc<Self>) -> lanes::Acc<Self> {
                 lanes::sums(self, x, inv_t, m, acc)
             }
         }
@@ -316,21 +313,15 @@ macro_rules! chunk_loops {
                 unsafe { scan(self, st, x) }
             }
             #[inline(never)]
-            fn sums(
-                self,
-                x: &[T],
-                inv_t: <Self as lanes::Lanes>::V,
-                m: <Self as lanes::Lanes>::V,
-                acc: (<Self as lanes::Lanes>::V, <Self as lanes::Lanes>::V),
-            ) -> (<Self as lanes::Lanes>::V, <Self as lanes::Lanes>::V) {
+            fn sums(self, x: &[T], inv_t: Self::V, m: Self::V, acc: lanes::Acc<Self>) -> lanes::Acc<Self> {
                 #[target_feature(enable = $features)]
                 fn sums<$($lt,)? T: lanes::Load<$name$(<$lt>)?>>(
                     l: $name$(<$lt>)?,
                     x: &[T],
                     inv_t: <$name$(<$lt>)? as lanes::Lanes>::V,
                     m: <$name$(<$lt>)? as lanes::Lanes>::V,
-                    acc: (<$name$(<$lt>)? as lanes::Lanes>::V, <$name$(<$lt>)? as lanes::Lanes>::V),
-                ) -> (<$name$(<$lt>)? as lanes::Lanes>::V, <$name$(<$lt>)? as lanes::Lanes>::V) {
+                    acc: lanes::Acc<$name$(<$lt>)?>,
+                ) -> lanes::Acc<$name$(<$lt>)?> {
                     lanes::sums(l, x, inv_t, m, acc)
                 }
                 // SAFETY: as above.
