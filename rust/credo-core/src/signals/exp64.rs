@@ -142,9 +142,10 @@ pub(crate) fn exp_slice_at(level: super::simd::SimdLevel, src: &[f64], dst: &mut
 /// [`exp_slice`] for the top-k summary: at the AVX-512 level with a polynomial two multiply-adds
 /// shorter (about 4% of a summary; within about one ulp of `f64::exp` as well), at the AVX2 level
 /// table-driven ([`avx2_table`]: a third less time than [`exp_slice`]'s), the portable level as
-/// [`exp_slice`]. The float64 token signals use the same two exponentials in their lanes. Chosen by the process-wide level, so every
-/// row kernel of a summary sees the same probabilities; each entry's value depends on that entry
-/// alone (not on where it sits in the slice), so a row has the same bits in any block.
+/// [`exp_slice`]. The float64 token signals use the same two exponentials in their lanes.
+/// Chosen by the process-wide level, so every row kernel of a summary sees the same
+/// probabilities; each entry's value depends on that entry alone (not on where it sits in the
+/// slice), so a row has the same bits in any block.
 pub(crate) fn exp_slice_summary(src: &[f64], dst: &mut [f64]) {
     let level = super::simd::active();
     #[cfg(target_arch = "x86_64")]
