@@ -44,6 +44,9 @@ _RECORDS: list[dict[str, Any]] = []
 # Gate failures of the running test: conftest.py fails the test with them after its body ran,
 # so every row of a test is recorded even when an early one fails.
 FAILURES: list[str] = []
+# The running test's node id (set by conftest.py): each row names the test that recorded it, so
+# that a rerun of the test replaces its rows.
+CURRENT_TEST = ""
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,7 @@ def _append(kind: str, work: str, credo_s: float, peer: str, peer_s: float, valu
     _RECORDS.append(
         {
             "id": f"{work} | {peer}",
+            "test": CURRENT_TEST,
             "work": work,
             "credo_ms": credo_s * 1e3,
             "peer": peer,

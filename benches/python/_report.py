@@ -105,6 +105,19 @@ def change_lines(summary: dict[str, Any], baseline: dict[str, Any] | None) -> li
     gone = set(base) - {r["id"] for r in summary["results"]}
     if gone:
         out.append(f"  ({len(gone)} rows of the baseline not run this time)")
+    return out + gate_failure_lines(summary["meta"])
+
+
+def gate_failure_lines(meta: dict[str, Any]) -> list[str]:
+    """The gates each attempt of a test missed (a test that missed one is run again: its rows
+    above are from its last attempt)."""
+    failed = meta.get("gate_failures") or []
+    if not failed:
+        return []
+    out = ["gates missed, by test attempt (a later attempt's rows replace an earlier one's):"]
+    for f in failed:
+        out.append(f"  {f['test']}, attempt {f['attempt']}:")
+        out.extend(f"    {line}" for failure in f["failures"] for line in failure.splitlines())
     return out
 
 
@@ -160,6 +173,9 @@ def summary_markdown(summary: dict[str, Any], baseline: dict[str, Any] | None) -
             f"| {r['work']} | {r['peer']} | {fmt_time(r['credo_ms'])} | {fmt_time(r['peer_ms'])} | {_ratio_cell(r)} "
             f"| {fmt_target(r)} | {req_s} | {r['status']} | {vs} |"
         )
+    failures = gate_failure_lines(m)
+    if failures:
+        lines += ["", "```", *failures, "```"]
     return "\n".join(lines) + "\n"
 
 
