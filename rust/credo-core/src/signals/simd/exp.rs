@@ -6,7 +6,8 @@
 //! carries as a float32 (half an ulp of t, at least |t|·2⁻²⁵, is that much relative in e^t).
 //! Inputs below [`EXP_FLUSH`] give exactly 0, so a masked (`-inf`) logit contributes nothing to
 //! Σp nor to Σp·l. The lane kernels inline the same constants; [`exp_neg`] is their scalar
-//! mirror, tested here against `f64::exp`.
+//! mirror, tested here against `f64::exp` and in `tests.rs` against every level's lanes, bit
+//! for bit.
 
 /// Arguments are clamped up to this (so `-inf` and huge negatives stay finite in `e·t` = 0).
 pub(crate) const EXP_CLAMP: f32 = -88.0;
