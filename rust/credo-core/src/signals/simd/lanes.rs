@@ -12,7 +12,7 @@
 //! read from memory once. The two loops are functions of their own where registers are few
 //! ([`ChunkLoops`]).
 
-use super::exp::{EXP_CLAMP, EXP_FLUSH, LN2_HI, LN2_LO, LOG2E, P0, P1, P2, P3, P4, P5, SHIFTER};
+use super::exp::{EXP_CLAMP, EXP_FLUSH, LN2, LOG2E, P0, P1, P2, P3, P4, SHIFTER};
 use super::{merge_lanes, rescale, Logit, RowStats};
 use crate::signals::exp64::EXP64_MIN;
 
@@ -81,11 +81,6 @@ pub(super) trait Lanes: Copy {
     /// Per-lane counts of entries above the chosen logit, drained every chunk.
     type Count: Copy;
     const N: usize;
-    /// Whether [`Lanes::exp`] takes any t, NaN and `-inf` included, in the lanes not set in
-    /// `keep` (it gives 0 there whatever they hold). Then the sums loop hands it t before the
-    /// clamp, and the clamp (which only e·t needs) leaves the chain from load to sum that bounds
-    /// the AVX2 loop.
-    const EXP_ANY_T: bool = false;
 
     fn splat(self, x: Self::F) -> Self::V;
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
@@ -131,8 +126,8 @@ pub(super) trait Lanes: Copy {
 /// The operation float32 lanes add for [`exp_f32`].
 pub(super) trait F32Lanes: Lanes<F = f32> {
     /// (1 + q)·2ⁿ as 2ⁿ·q + 2ⁿ (one rounding), for −127 ≤ n ≤ 0 given as `k`, a float whose
-    /// low mantissa bits hold n + 127 (2⁻¹²⁷ as 0); 0 in the lanes not set in `keep`.
-    fn scale_pow2(self, q: Self::V, k: Self::V, keep: Self::M) -> Self::V;
+    /// low mantissa bits hold n + 127 (2⁻¹²⁷ as 0).
+    fn scale_pow2(self, q: Self::V, k: Self::V) -> Self::V;
 }
 
 /// Loads `N` input elements widened to the lanes' float type.
@@ -155,29 +150,30 @@ macro_rules! intrinsics {
 }
 pub(super) use intrinsics;
 
-/// The float32 lanes' exponential (see `exp.rs`: Cephes `expf`'s reduction and polynomial,
-/// about 1 ulp), its dependency chain kept short. At AVX2 the sums loop is bound by the latency
-/// of the chain each vector runs through (about 60 cycles from load to sum in the Horner form,
-/// against about 7 cycles of multiply-add port time for 8 lanes): the out-of-order window holds
-/// the operations of only a few vectors, so a vector took about the same time at either width,
-/// and AVX2 1.65x the AVX-512 time for the sums alone. AVX-512 (double-pumped on Zen 4) is
-/// bound by the ports instead. So n = round(t·log2e) comes from the shifter (k, whose low bits
-/// hold n + 127, also makes 2ⁿ: no round, no conversion), the polynomial is evaluated in
-/// Estrin's scheme (three steps deep instead of five) and 2ⁿ·(1 + q) is one multiply-add.
+/// The float32 lanes' exponential (see `exp.rs`: one-constant Cody–Waite reduction, degree-6
+/// polynomial, about 1 ulp), on t in [`EXP_CLAMP`, 0]: exactly 0 below [`EXP_FLUSH`] without a
+/// mask, so the lanes' `exp` ignores `keep` (and the comparison that makes it is dropped).
+///
+/// At AVX2 the sums loop is bound by the chain each vector runs through (load to sum, about 50
+/// cycles), not by the multiply-add ports: each operation taken off the chain saved about a
+/// cycle per 8 lanes, twice its port time (AVX-512, port-bound: half a cycle). So n =
+/// round(t·log2e) comes from the shifter (k, whose low bits hold n + 127, also makes 2ⁿ: no
+/// round, no conversion); the reduction is one multiply-add, as ln2's float32 rounding costs
+/// less than t's own; the polynomial is Estrin's scheme and 2ⁿ·(1 + q) is one multiply-add. In
+/// a loop of the sums alone, against the two-constant Cephes form (degree 7) masked by `keep`
+/// that this replaced: the mask cost 9% of the AVX2 time, the degree 8%, the second ln2
+/// constant 13% (2.80 -> 2.03 ns per 8 lanes; AVX-512 2.13 -> 1.62).
 #[inline(always)]
-pub(super) fn exp_f32<L: F32Lanes>(l: L, t: L::V, keep: L::M) -> L::V {
+pub(super) fn exp_f32<L: F32Lanes>(l: L, t: L::V) -> L::V {
     let k = l.mul_add(t, l.splat(LOG2E), l.splat(SHIFTER));
     let n = l.add(k, l.splat(-SHIFTER));
-    let r = l.neg_mul_add(n, l.splat(LN2_HI), t);
-    let r = l.neg_mul_add(n, l.splat(LN2_LO), r);
+    let r = l.neg_mul_add(n, l.splat(LN2), t);
     let r2 = l.mul(r, r);
-    let a = l.mul_add(l.splat(P0), r, l.splat(P1));
-    let b = l.mul_add(l.splat(P2), r, l.splat(P3));
-    let c = l.mul_add(l.splat(P4), r, l.splat(P5));
-    let y = l.mul_add(l.mul_add(a, r2, b), r2, c);
+    let u = l.mul_add(l.splat(P3), r, l.splat(P4));
+    let v = l.mul_add(l.splat(P0), r2, l.mul_add(l.splat(P1), r, l.splat(P2)));
     // q = e^r − 1.
-    let q = l.mul_add(y, r2, r);
-    l.scale_pow2(q, k, keep)
+    let q = l.mul_add(l.mul_add(v, r2, u), r2, r);
+    l.scale_pow2(q, k)
 }
 
 /// Per-lane scan state carried across the whole row.
@@ -209,7 +205,7 @@ fn exp_step<L: Lanes>(l: L, x: L::V, inv_t: L::V, m: L::V, sv: &mut L::V, wv: &m
     let keep = l.ge(t, l.splat(L::F::EXP_FLUSH));
     // The same t where `keep` is set: EXP_FLUSH lies above EXP_CLAMP.
     let clamped = l.max(t, l.splat(L::F::EXP_CLAMP));
-    let e = l.exp(if L::EXP_ANY_T { t } else { clamped }, keep);
+    let e = l.exp(clamped, keep);
     *sv = l.add(*sv, e);
     *wv = l.mul_add(e, clamped, *wv);
 }

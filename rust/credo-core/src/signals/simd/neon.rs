@@ -65,19 +65,19 @@ impl Lanes for Neon {
         }
     }
     #[inline(always)]
-    fn exp(self, t: float32x4_t, keep: uint32x4_t) -> float32x4_t {
-        exp_f32(self, t, keep)
+    fn exp(self, t: float32x4_t, _keep: uint32x4_t) -> float32x4_t {
+        exp_f32(self, t)
     }
 }
 
 impl F32Lanes for Neon {
     #[inline(always)]
-    fn scale_pow2(self, q: float32x4_t, k: float32x4_t, keep: uint32x4_t) -> float32x4_t {
+    fn scale_pow2(self, q: float32x4_t, k: float32x4_t) -> float32x4_t {
         // SAFETY: the token proves NEON.
         unsafe {
             // 2ⁿ: n + 127 shifted into the exponent field (n + 127 = 0 gives 0).
             let p = vreinterpretq_f32_u32(vshlq_n_u32::<23>(vreinterpretq_u32_f32(k)));
-            vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(vfmaq_f32(p, p, q)), keep))
+            vfmaq_f32(p, p, q)
         }
     }
 }

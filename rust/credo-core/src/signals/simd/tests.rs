@@ -151,6 +151,31 @@ fn ties_masks_and_invalid_entries_at_every_lane_position() {
     }
 }
 
+/// Every vector level's float32 exponential gives the bits of `exp_neg`, its scalar mirror: the
+/// row [0, t] has Σe = 1 + e^t and Σe·t = e^t·t (one float32 rounding in the lanes, the
+/// lane sums added in float64 in lane order), so both come out exactly equal only when the
+/// lanes' e^t is exp_neg(t) bit for bit.
+#[test]
+fn float32_lanes_exponential_is_its_scalar_mirror() {
+    use super::exp::{exp_neg, EXP_FLUSH};
+    let flush = EXP_FLUSH.to_bits();
+    let mut ts: Vec<f32> = (0..=88_500u32).map(|i| -(i as f32) / 1000.0).collect();
+    ts.extend((flush - 3..=flush + 3).map(f32::from_bits));
+    ts.extend([-87.33, -1e-30, -0.0, f32::MIN, f32::NEG_INFINITY]);
+    for level in supported_levels() {
+        if level == SimdLevel::Scalar {
+            continue;
+        }
+        for &t in &ts {
+            let got = f32::row_stats(level, &[0.0, t], 1.0, None);
+            let e = exp_neg(t);
+            let lane_w = if t.is_finite() { e * t } else { 0.0 };
+            assert_eq!(got.s, 1.0 + f64::from(e), "{} e^{t}", level.name());
+            assert_eq!(got.w, f64::from(lane_w), "{} e^{t}·{t}", level.name());
+        }
+    }
+}
+
 #[test]
 fn dispatch_levels_and_names() {
     assert!(SimdLevel::Scalar.supported());

@@ -23,8 +23,6 @@ impl Lanes for Avx2 {
     type M = __m256;
     type Count = __m256i;
     const N: usize = 8;
-    // `exp_f32` on any t: the `and` with `keep` zeroes whatever it made there.
-    const EXP_ANY_T: bool = true;
 
     intrinsics! {
         splat(x: f32) -> __m256 = _mm256_set1_ps(x);
@@ -79,19 +77,19 @@ impl Lanes for Avx2 {
         }
     }
     #[inline(always)]
-    fn exp(self, t: __m256, keep: __m256) -> __m256 {
-        exp_f32(self, t, keep)
+    fn exp(self, t: __m256, _keep: __m256) -> __m256 {
+        exp_f32(self, t)
     }
 }
 
 impl F32Lanes for Avx2 {
     #[inline(always)]
-    fn scale_pow2(self, q: __m256, k: __m256, keep: __m256) -> __m256 {
+    fn scale_pow2(self, q: __m256, k: __m256) -> __m256 {
         // SAFETY: the token proves AVX2 and FMA.
         unsafe {
             // 2ⁿ: n + 127 shifted into the exponent field (n + 127 = 0 gives 0).
             let p = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(k)));
-            _mm256_and_ps(_mm256_fmadd_ps(p, q, p), keep)
+            _mm256_fmadd_ps(p, q, p)
         }
     }
 }

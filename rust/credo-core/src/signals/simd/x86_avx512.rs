@@ -43,8 +43,8 @@ impl Lanes for Avx512 {
     }
 
     #[inline(always)]
-    fn exp(self, t: __m512, keep: __mmask16) -> __m512 {
-        exp_f32(self, t, keep)
+    fn exp(self, t: __m512, _keep: __mmask16) -> __m512 {
+        exp_f32(self, t)
     }
 
     fn or(self, a: __mmask16, b: __mmask16) -> __mmask16 {
@@ -83,12 +83,12 @@ impl Lanes for Avx512 {
 
 impl F32Lanes for Avx512 {
     #[inline(always)]
-    fn scale_pow2(self, q: __m512, k: __m512, keep: __mmask16) -> __m512 {
+    fn scale_pow2(self, q: __m512, k: __m512) -> __m512 {
         // SAFETY: the token proves AVX-512F.
         unsafe {
             // 2ⁿ as in AVX2 (not `scalef`, so that every level has the same bits).
             let p = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(k)));
-            _mm512_maskz_fmadd_ps(keep, p, q, p)
+            _mm512_fmadd_ps(p, q, p)
         }
     }
 }
