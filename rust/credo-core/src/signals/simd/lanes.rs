@@ -259,6 +259,20 @@ fn first_index<L: Lanes, T: Load<L>>(l: L, x: &[T], top: L::F) -> Option<usize> 
     x[full..].iter().position(|&y| y.to_f64() == top).map(|j| full + j)
 }
 
+/// The entries of `x`, a whole number of vectors (one chunk at most), above `c`.
+#[inline(always)]
+fn count_above<L: Lanes, T: Load<L>>(l: L, x: &[T], c: L::V) -> u64 {
+    let p = x.as_ptr();
+    let mut n = l.count_zero();
+    let mut i = 0;
+    while i < x.len() {
+        // SAFETY: i + N <= x.len().
+        n = l.count(n, l.gt(unsafe { T::load(l, p.add(i)) }, c));
+        i += L::N;
+    }
+    l.total(n)
+}
+
 /// Asks for the cache line at `p` ahead of its use: a hint, which never faults, so `p` may lie
 /// past the row. aarch64 has no stable prefetch intrinsic; its hardware prefetchers are left to
 /// it.
@@ -405,7 +419,12 @@ pub(super) fn row<L: ChunkLoops<T>, T: Load<L>>(l: L, row: &[T], inv_t: L::F, ch
             tail[..end - full].copy_from_slice(&row[full..end]);
         }
         let tail = &tail[..L::N];
-        if chosen.is_some() {
+        // The scan counts the entries above the chosen logit only once the row's maximum is
+        // above it: before, there are none, and the chunk where the maximum first passes it is
+        // counted by a pass of its own. A chosen argmax (greedy decoding) is never counted.
+        // (`cv` is NaN where no token is chosen: nothing is above it.)
+        let counting = top > cv;
+        if counting {
             l.scan::<true>(&mut st, whole);
             if has_tail {
                 l.scan::<true>(&mut st, tail);
@@ -420,6 +439,12 @@ pub(super) fn row<L: ChunkLoops<T>, T: Load<L>>(l: L, row: &[T], inv_t: L::F, ch
             }
         }
         let cmax = l.hmax(st.m1);
+        if !counting && cmax > cv {
+            greater += count_above(l, whole, st.chosen);
+            if has_tail {
+                greater += count_above(l, tail, st.chosen);
+            }
+        }
         if cmax > top {
             top = cmax;
             top_chunk = start..end;

@@ -177,9 +177,10 @@ fn merge_lanes_counts_ties() {
     );
 }
 
-/// The argmax is found again only where the row's maximum grows (`lanes::row`): maxima in early,
-/// late and tail chunks, ties within a vector, across vectors and across chunks, rising and
-/// falling rows, at lengths that leave an odd vector or a tail in the last chunk.
+/// The argmax is found again only where the row's maximum grows, and the entries above the
+/// chosen logit are counted from where the maximum first passes it (`lanes::row`): maxima in
+/// early, late and tail chunks, ties within a vector, across vectors and across chunks, rising
+/// and falling rows, at lengths that leave an odd vector or a tail in the last chunk.
 #[test]
 fn argmax_where_the_maximum_grows_in_any_chunk() {
     let mut rng = Rng::new(11);
@@ -220,6 +221,10 @@ fn argmax_where_the_maximum_grows_in_any_chunk() {
                 let chosen = Some(rng.below(n as u64) as usize);
                 check_level(level, r, 1.0, chosen);
                 check_level(level, r, 1.0, None);
+                // The chosen token the argmax, or the last entry (in the tail, or passed by the
+                // row's maximum only in a late chunk).
+                check_level(level, r, 1.0, Some(scalar::row_stats(r, 1.0, None).argmax));
+                check_level(level, r, 1.0, Some(n - 1));
                 let h: Vec<f16> = r.iter().map(|&x| f16::from_f32(x)).collect();
                 check_level(level, &h, 1.0, chosen);
                 let d: Vec<f64> = r.iter().map(|&x| f64::from(x)).collect();
