@@ -6,10 +6,11 @@
 //! point, compiles to the level's own instructions (the benchmark in `benches/rust/signals.rs`
 //! shows no cost against the per-level kernels this replaced).
 //!
-//! Per chunk of [`CHUNK_BYTES`]: one scan (per-lane top-1, top-2, first argmax, count above the
-//! chosen logit, NaN/+inf flag), a horizontal max that updates the row's reference (running sums
-//! rescaled when it grows), then Σe and Σe·t over the same chunk while it is in L1, so the row is
-//! read from memory once. The two loops are functions of their own where registers are few
+//! Per chunk of [`CHUNK_BYTES`]: one scan (per-lane top-1 and top-2, count above the chosen
+//! logit, NaN flag), a horizontal max that updates the row's reference (running sums rescaled
+//! when it grows; the chunk where it last grew holds the argmax, found once the row is scanned,
+//! see [`row`]), then Σe and Σe·t over the same chunk while it is in L1, so the row is read from
+//! memory once. The two loops are functions of their own where registers are few
 //! ([`ChunkLoops`]).
 
 use super::exp::{EXP_CLAMP, EXP_FLUSH, LN2, LOG2E, P0, P1, P2, P3, P4, SHIFTER};
@@ -74,8 +75,6 @@ pub(super) trait Lanes: Copy {
     type F: LaneFloat;
     /// `N` float lanes.
     type V: Copy;
-    /// `N` index lanes.
-    type I: Copy;
     /// One flag per lane.
     type M: Copy;
     /// Per-lane counts of entries above the chosen logit, drained every chunk.
@@ -97,18 +96,12 @@ pub(super) trait Lanes: Copy {
     fn gt(self, a: Self::V, b: Self::V) -> Self::M;
     /// a ≥ b (false where either is NaN).
     fn ge(self, a: Self::V, b: Self::V) -> Self::M;
-    /// The lanes holding NaN or `+inf`.
-    fn nan_or_inf(self, x: Self::V) -> Self::M;
+    /// The lanes where `a` or `b` is NaN.
+    fn unordered(self, a: Self::V, b: Self::V) -> Self::M;
     fn or(self, a: Self::M, b: Self::M) -> Self::M;
     fn any(self, m: Self::M) -> bool;
     /// No lane set.
     fn none(self) -> Self::M;
-    /// The lane numbers 0, 1, …, N − 1.
-    fn iota(self) -> Self::I;
-    /// Every index advanced by `N`.
-    fn advance(self, i: Self::I) -> Self::I;
-    /// `a` where `m` is set, else `b`.
-    fn select(self, m: Self::M, a: Self::I, b: Self::I) -> Self::I;
     fn count_zero(self) -> Self::Count;
     /// Adds one to the count of each lane set in `m`.
     fn count(self, c: Self::Count, m: Self::M) -> Self::Count;
@@ -118,7 +111,6 @@ pub(super) trait Lanes: Copy {
     fn hsum(self, v: Self::V) -> f64;
     /// The lanes into `out[..N]`.
     fn store(self, v: Self::V, out: &mut [Self::F; MAX_LANES]);
-    fn store_idx(self, i: Self::I, out: &mut [i64; MAX_LANES]);
     /// e^t for t in [`LaneFloat::EXP_CLAMP`, 0], exactly 0 in the lanes not set in `keep`.
     fn exp(self, t: Self::V, keep: Self::M) -> Self::V;
 }
@@ -180,21 +172,29 @@ pub(super) fn exp_f32<L: F32Lanes>(l: L, t: L::V) -> L::V {
 pub(super) struct Scan<L: Lanes> {
     m1: L::V,
     m2: L::V,
-    idx: L::I,
-    cur: L::I,
     chosen: L::V,
     greater: L::Count,
-    bad: L::M,
+    nan: L::M,
 }
 
+/// Scans two vectors. Their top two per lane are merged into `m1`/`m2` as one pair (the
+/// loop-carried chains take one operation per two vectors); the NaN flag takes one comparison
+/// for both. With `CHOSEN`, the entries above the chosen logit are counted.
+///
+/// What the loop leaves out, since it would cost operations on every vector: the argmax (found
+/// afterwards in one chunk, see [`row`]) and a `+inf` flag (a `+inf` stays in its lane's top-1,
+/// so the row's maximum shows it; only a NaN could displace it, and a NaN flags the row anyway).
 #[inline(always)]
-fn scan_step<L: Lanes>(l: L, st: &mut Scan<L>, x: L::V) {
-    st.bad = l.or(st.bad, l.nan_or_inf(x));
-    st.idx = l.select(l.gt(x, st.m1), st.cur, st.idx);
-    st.m2 = l.max(st.m2, l.min(st.m1, x));
-    st.m1 = l.max(st.m1, x);
-    st.greater = l.count(st.greater, l.gt(x, st.chosen));
-    st.cur = l.advance(st.cur);
+fn scan_pair<L: Lanes, const CHOSEN: bool>(l: L, st: &mut Scan<L>, a: L::V, b: L::V) {
+    st.nan = l.or(st.nan, l.unordered(a, b));
+    // The top two of {m1 ≥ m2, hi ≥ lo}: max(m1, hi), and the larger of m2, lo, min(m1, hi).
+    let hi = l.max(a, b);
+    let lo = l.min(a, b);
+    st.m2 = l.max(st.m2, l.max(lo, l.min(st.m1, hi)));
+    st.m1 = l.max(st.m1, hi);
+    if CHOSEN {
+        st.greater = l.count(l.count(st.greater, l.gt(a, st.chosen)), l.gt(b, st.chosen));
+    }
 }
 
 /// Adds e^t and e^t·t for t = x·inv_t − m (one rounding) to the lane sums; entries below the
@@ -210,17 +210,63 @@ fn exp_step<L: Lanes>(l: L, x: L::V, inv_t: L::V, m: L::V, sv: &mut L::V, wv: &m
     *wv = l.mul_add(e, clamped, *wv);
 }
 
-/// The scan of `x`, a whole number of vectors, into `st`.
+/// The scan of `x`, a whole number of vectors, into `st` (entries above the chosen logit
+/// counted with `CHOSEN`).
 #[inline(always)]
-pub(super) fn scan<L: Lanes, T: Load<L>>(l: L, st: &mut Scan<L>, x: &[T]) {
+pub(super) fn scan<L: Lanes, T: Load<L>, const CHOSEN: bool>(l: L, st: &mut Scan<L>, x: &[T]) {
     debug_assert_eq!(x.len() % L::N, 0);
     let p = x.as_ptr();
     let mut i = 0;
-    while i < x.len() {
+    while i + 2 * L::N <= x.len() {
+        // SAFETY: i + 2N <= x.len().
+        let (a, b) = unsafe { (T::load(l, p.add(i)), T::load(l, p.add(i + L::N))) };
+        scan_pair::<L, CHOSEN>(l, st, a, b);
+        i += 2 * L::N;
+    }
+    if i < x.len() {
+        // An odd vector pairs with -inf, which is neither a top-1, a NaN nor above any logit.
         // SAFETY: i + N <= x.len().
-        scan_step(l, st, unsafe { T::load(l, p.add(i)) });
+        let a = unsafe { T::load(l, p.add(i)) };
+        scan_pair::<L, CHOSEN>(l, st, a, l.splat(L::F::NEG_INF));
+    }
+}
+
+/// The first index in `x` that holds `top`, where nothing in `x` lies above it (None only where
+/// a NaN in the row made `top` meaningless).
+#[inline(always)]
+fn first_index<L: Lanes, T: Load<L>>(l: L, x: &[T], top: L::F) -> Option<usize> {
+    let full = x.len() / L::N * L::N;
+    let p = x.as_ptr();
+    let vt = l.splat(top);
+    let mut lanes = [L::F::NEG_INF; MAX_LANES];
+    let mut i = 0;
+    while i < full {
+        // SAFETY: i + N <= full <= x.len().
+        let v = unsafe { T::load(l, p.add(i)) };
+        // Nothing lies above `top`: x ≥ top is x = top.
+        if l.any(l.ge(v, vt)) {
+            l.store(v, &mut lanes);
+            return lanes[..L::N].iter().position(|&y| y >= top).map(|j| i + j);
+        }
         i += L::N;
     }
+    // Widening to float64 is exact for every input type and lane float.
+    let top: f64 = top.into();
+    x[full..].iter().position(|&y| y.to_f64() == top).map(|j| full + j)
+}
+
+/// The entries of `x`, a whole number of vectors (one chunk at most), above `c`.
+#[inline(always)]
+fn count_above<L: Lanes, T: Load<L>>(l: L, x: &[T], c: L::V) -> u64 {
+    let p = x.as_ptr();
+    let mut n = l.count_zero();
+    let mut i = 0;
+    while i < x.len() {
+        // SAFETY: i + N <= x.len().
+        n = l.count(n, l.gt(unsafe { T::load(l, p.add(i)) }, c));
+        i += L::N;
+    }
+    l.total(n)
 }
 
 /// Asks for the cache line at `p` ahead of its use: a hint, which never faults, so `p` may lie
@@ -275,7 +321,7 @@ pub(super) type Acc<L> = (<L as Lanes>::V, <L as Lanes>::V);
 /// same source, against 3.5 ms at AVX-512). Apart, each loop has the registers to itself, in
 /// every build; the calls cost a few per 8 KiB chunk.
 pub(super) trait ChunkLoops<T>: Lanes {
-    fn scan(self, st: &mut Scan<Self>, x: &[T]);
+    fn scan<const CHOSEN: bool>(self, st: &mut Scan<Self>, x: &[T]);
     fn sums(self, x: &[T], inv_t: Self::V, m: Self::V, acc: Acc<Self>) -> Acc<Self>;
 }
 
@@ -285,8 +331,8 @@ macro_rules! chunk_loops {
     (inline $name:ident $(<$lt:lifetime>)?) => {
         impl<$($lt,)? T: lanes::Load<$name$(<$lt>)?>> lanes::ChunkLoops<T> for $name$(<$lt>)? {
             #[inline(always)]
-            fn scan(self, st: &mut lanes::Scan<Self>, x: &[T]) {
-                lanes::scan(self, st, x);
+            fn scan<const CHOSEN: bool>(self, st: &mut lanes::Scan<Self>, x: &[T]) {
+                lanes::scan::<Self, T, CHOSEN>(self, st, x);
             }
             #[inline(always)]
             fn sums(self, x: &[T], inv_t: Self::V, m: Self::V, acc: lanes::Acc<Self>) -> lanes::Acc<Self> {
@@ -300,13 +346,17 @@ macro_rules! chunk_loops {
             // `target_feature` function, and the inner function cannot be inlined here, where
             // the features are not enabled).
             #[inline(never)]
-            fn scan(self, st: &mut lanes::Scan<Self>, x: &[T]) {
+            fn scan<const CHOSEN: bool>(self, st: &mut lanes::Scan<Self>, x: &[T]) {
                 #[target_feature(enable = $features)]
-                fn scan<$($lt,)? T: lanes::Load<$name$(<$lt>)?>>(l: $name$(<$lt>)?, st: &mut lanes::Scan<$name$(<$lt>)?>, x: &[T]) {
-                    lanes::scan(l, st, x);
+                fn scan<$($lt,)? T: lanes::Load<$name$(<$lt>)?>, const CHOSEN: bool>(
+                    l: $name$(<$lt>)?,
+                    st: &mut lanes::Scan<$name$(<$lt>)?>,
+                    x: &[T],
+                ) {
+                    lanes::scan::<_, T, CHOSEN>(l, st, x);
                 }
                 // SAFETY: the token is only made where the CPU supports its instructions.
-                unsafe { scan(self, st, x) }
+                unsafe { scan::<T, CHOSEN>(self, st, x) }
             }
             #[inline(never)]
             fn sums(self, x: &[T], inv_t: Self::V, m: Self::V, acc: lanes::Acc<Self>) -> lanes::Acc<Self> {
@@ -329,6 +379,11 @@ macro_rules! chunk_loops {
 pub(super) use chunk_loops;
 
 /// The statistics of one row (see [`RowStats`]) in the lanes of `l`, scaled by `inv_t`.
+///
+/// The argmax is not tracked per vector (a compare, a select and an index increment on each):
+/// the first index of the row's maximum lies in the last chunk where the maximum grew (a chunk
+/// whose top is above every entry before it), and once the row is scanned a second pass over
+/// that one chunk (from L2, up to the maximum) finds it.
 #[inline(always)]
 pub(super) fn row<L: ChunkLoops<T>, T: Load<L>>(l: L, row: &[T], inv_t: L::F, chosen: Option<usize>) -> RowStats {
     debug_assert!(L::N <= MAX_LANES);
@@ -338,16 +393,16 @@ pub(super) fn row<L: ChunkLoops<T>, T: Load<L>>(l: L, row: &[T], inv_t: L::F, ch
     let mut st = Scan::<L> {
         m1: l.splat(L::F::NEG_INF),
         m2: l.splat(L::F::NEG_INF),
-        // A lane's index is read only once the lane has held a value above -inf.
-        idx: l.iota(),
-        cur: l.iota(),
         chosen: l.splat(cv),
         greater: l.count_zero(),
-        bad: l.none(),
+        nan: l.none(),
     };
     let vinv = l.splat(inv_t);
     let mut tail = [T::NEG_INF; MAX_LANES];
     let (mut m, mut s, mut w) = (L::F::NEG_INF, 0.0f64, 0.0f64);
+    // The row's maximum so far and the chunk that holds its first index (none while every entry
+    // is -inf, and the argmax is 0).
+    let (mut top, mut top_chunk) = (L::F::NEG_INF, 0..0);
     let mut greater = 0u64;
     let mut start = 0;
     while start < n {
@@ -360,14 +415,37 @@ pub(super) fn row<L: ChunkLoops<T>, T: Load<L>>(l: L, row: &[T], inv_t: L::F, ch
             tail[..end - full].copy_from_slice(&row[full..end]);
         }
         let tail = &tail[..L::N];
-        l.scan(&mut st, whole);
-        if has_tail {
-            l.scan(&mut st, tail);
+        // The scan counts the entries above the chosen logit only once the row's maximum is
+        // above it: before, there are none, and the chunk where the maximum first passes it is
+        // counted by a pass of its own. A chosen argmax (greedy decoding) is never counted.
+        // (`cv` is NaN where no token is chosen: nothing is above it.)
+        let counting = top > cv;
+        if counting {
+            l.scan::<true>(&mut st, whole);
+            if has_tail {
+                l.scan::<true>(&mut st, tail);
+            }
+            // Drain the lane counters every chunk (32-bit lanes cannot overflow within one).
+            greater += l.total(st.greater);
+            st.greater = l.count_zero();
+        } else {
+            l.scan::<false>(&mut st, whole);
+            if has_tail {
+                l.scan::<false>(&mut st, tail);
+            }
         }
-        // Drain the lane counters every chunk (32-bit lanes cannot overflow within one).
-        greater += l.total(st.greater);
-        st.greater = l.count_zero();
-        let cm = l.hmax(st.m1) * inv_t;
+        let cmax = l.hmax(st.m1);
+        if !counting && cmax > cv {
+            greater += count_above(l, whole, st.chosen);
+            if has_tail {
+                greater += count_above(l, tail, st.chosen);
+            }
+        }
+        if cmax > top {
+            top = cmax;
+            top_chunk = start..end;
+        }
+        let cm = cmax * inv_t;
         if cm > m {
             rescale(&mut s, &mut w, m.into(), cm.into());
             m = cm;
@@ -385,15 +463,11 @@ pub(super) fn row<L: ChunkLoops<T>, T: Load<L>>(l: L, row: &[T], inv_t: L::F, ch
         }
         start = end;
     }
-    let (mut m1, mut m2, mut idx) = (
-        [L::F::NEG_INF; MAX_LANES],
-        [L::F::NEG_INF; MAX_LANES],
-        [0i64; MAX_LANES],
-    );
+    let (mut m1, mut m2) = ([L::F::NEG_INF; MAX_LANES], [L::F::NEG_INF; MAX_LANES]);
     l.store(st.m1, &mut m1);
     l.store(st.m2, &mut m2);
-    l.store_idx(st.idx, &mut idx);
-    let (max, second, argmax) = merge_lanes(&m1[..L::N], &m2[..L::N], &idx[..L::N]);
+    let (max, second) = merge_lanes(&m1[..L::N], &m2[..L::N]);
+    let argmax = first_index(l, &row[top_chunk.clone()], top).map_or(0, |j| top_chunk.start + j);
     RowStats {
         max,
         second,
@@ -403,6 +477,7 @@ pub(super) fn row<L: ChunkLoops<T>, T: Load<L>>(l: L, row: &[T], inv_t: L::F, ch
         s,
         w,
         greater,
-        bad: l.any(st.bad),
+        // Without a NaN, a `+inf` stays in its lane's top-1.
+        bad: l.any(st.nan) || max == f64::INFINITY,
     }
 }

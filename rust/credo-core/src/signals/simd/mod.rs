@@ -122,37 +122,21 @@ lane_type!(f32, "float32", f32::NEG_INFINITY, |x| f64::from(x));
 lane_type!(f16, "float16", f16::NEG_INFINITY, |x| x.to_f64());
 lane_type!(bf16, "bfloat16", bf16::NEG_INFINITY, |x| x.to_f64());
 
-/// Combines per-lane top-1/top-2/argmax into the row's (top-1, top-2, argmax). The argmax is
-/// the first index holding the maximum; a tie for the maximum makes top-2 equal top-1. Lanes of
-/// float32 or float64, indices of 32 or 64 bits (float32 → float64 is exact, so the comparisons
-/// are the lanes' own).
-pub(crate) fn merge_lanes<F: Copy + Into<f64>, I: Copy + Into<i64>>(
-    m1: &[F],
-    m2: &[F],
-    idx: &[I],
-) -> (f64, f64, usize) {
-    let mut best = f64::NEG_INFINITY;
-    let mut arg = usize::MAX;
-    let mut best_lane = usize::MAX;
-    for (lane, (&v, &i)) in m1.iter().zip(idx).enumerate() {
-        let (v, i) = (v.into(), i.into() as usize);
-        if v > best || (v == best && i < arg) {
-            best = v;
-            arg = i;
-            best_lane = lane;
-        }
-    }
+/// Combines per-lane top-1/top-2 into the row's (top-1, top-2). A tie for the maximum makes
+/// top-2 equal top-1. Lanes of float32 or float64 (float32 → float64 is exact, so the
+/// comparisons are the lanes' own).
+pub(crate) fn merge_lanes<F: Copy + Into<f64>>(m1: &[F], m2: &[F]) -> (f64, f64) {
+    let best = m1.iter().fold(f64::NEG_INFINITY, |a, &v| a.max(v.into()));
+    // One lane holding the maximum gives it as top-1; any other lane's top-1 may be the top-2.
+    let best_lane = m1.iter().position(|&v| v.into() == best);
     let mut second = f64::NEG_INFINITY;
     for (lane, (&a, &b)) in m1.iter().zip(m2).enumerate() {
-        if lane != best_lane {
+        if Some(lane) != best_lane {
             second = second.max(a.into());
         }
         second = second.max(b.into());
     }
-    if best_lane == usize::MAX {
-        arg = 0;
-    }
-    (best, second, arg)
+    (best, second)
 }
 
 /// Sum of float32 lanes in float64 (once per chunk, so the order cost is nil).

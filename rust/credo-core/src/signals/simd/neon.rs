@@ -16,7 +16,6 @@ pub(super) struct Neon(());
 impl Lanes for Neon {
     type F = f32;
     type V = float32x4_t;
-    type I = uint32x4_t;
     type M = uint32x4_t;
     type Count = uint32x4_t;
     const N: usize = 4;
@@ -33,14 +32,14 @@ impl Lanes for Neon {
         min(a: float32x4_t, b: float32x4_t) -> float32x4_t = vminq_f32(a, b);
         gt(a: float32x4_t, b: float32x4_t) -> uint32x4_t = vcgtq_f32(a, b);
         ge(a: float32x4_t, b: float32x4_t) -> uint32x4_t = vcgeq_f32(a, b);
-        // NaN or +inf: not (x < +inf).
-        nan_or_inf(x: float32x4_t) -> uint32x4_t = vmvnq_u32(vcltq_f32(x, vdupq_n_f32(f32::INFINITY)));
+        // `fmax` gives NaN where either is NaN, and a NaN is not equal to itself.
+        unordered(a: float32x4_t, b: float32x4_t) -> uint32x4_t = {
+            let c = vmaxq_f32(a, b);
+            vmvnq_u32(vceqq_f32(c, c))
+        };
         or(a: uint32x4_t, b: uint32x4_t) -> uint32x4_t = vorrq_u32(a, b);
         any(m: uint32x4_t) -> bool = vmaxvq_u32(m) != 0;
         none() -> uint32x4_t = vdupq_n_u32(0);
-        iota() -> uint32x4_t = vld1q_u32([0u32, 1, 2, 3].as_ptr());
-        advance(i: uint32x4_t) -> uint32x4_t = vaddq_u32(i, vdupq_n_u32(4));
-        select(m: uint32x4_t, a: uint32x4_t, b: uint32x4_t) -> uint32x4_t = vbslq_u32(m, a, b);
         count_zero() -> uint32x4_t = vdupq_n_u32(0);
         // A true comparison is all ones: subtracting it counts.
         count(c: uint32x4_t, m: uint32x4_t) -> uint32x4_t = vsubq_u32(c, m);
@@ -54,15 +53,6 @@ impl Lanes for Neon {
         let mut out = [0.0f32; 16];
         self.store(v, &mut out);
         super::sum_f64(&out[..4])
-    }
-    #[inline(always)]
-    fn store_idx(self, i: uint32x4_t, out: &mut [i64; 16]) {
-        let mut idx = [0u32; 4];
-        // SAFETY: `idx` holds 4 ints; the token proves NEON.
-        unsafe { vst1q_u32(idx.as_mut_ptr(), i) };
-        for (o, &x) in out.iter_mut().zip(&idx) {
-            *o = i64::from(x);
-        }
     }
     #[inline(always)]
     fn exp(self, t: float32x4_t, _keep: uint32x4_t) -> float32x4_t {

@@ -191,9 +191,108 @@ fn dispatch_levels_and_names() {
 }
 
 #[test]
-fn merge_lanes_prefers_first_index_and_counts_ties() {
-    let (m, s, a) = merge_lanes(&[1.0, 3.0, 3.0, 2.0], &[0.0, 1.0, 2.0, 1.5], &[4, 9, 2, 7]);
-    assert_eq!((m, s, a), (3.0, 3.0, 2));
-    let (m, s, a) = merge_lanes(&[1.0, 3.0], &[2.5, 1.0], &[0, 1]);
-    assert_eq!((m, s, a), (3.0, 2.5, 1));
+fn merge_lanes_counts_ties() {
+    assert_eq!(merge_lanes(&[1.0, 3.0, 3.0, 2.0], &[0.0, 1.0, 2.0, 1.5]), (3.0, 3.0));
+    assert_eq!(merge_lanes(&[1.0, 3.0], &[2.5, 1.0]), (3.0, 2.5));
+    assert_eq!(merge_lanes(&[1.0, 3.0], &[2.5, 3.0]), (3.0, 3.0));
+    let inf = f32::NEG_INFINITY;
+    assert_eq!(
+        merge_lanes(&[inf, inf], &[inf, inf]),
+        (f64::NEG_INFINITY, f64::NEG_INFINITY)
+    );
+}
+
+/// The argmax is found again only where the row's maximum grows, and the entries above the
+/// chosen logit are counted from where the maximum first passes it (`lanes::row`): maxima in
+/// early, late and tail chunks, ties within a vector, across vectors and across chunks, rising
+/// and falling rows, at lengths that leave an odd vector or a tail in the last chunk.
+#[test]
+fn argmax_where_the_maximum_grows_in_any_chunk() {
+    let mut rng = Rng::new(11);
+    for level in supported_levels() {
+        // float32 chunks hold 2048 entries, float64 chunks 1024.
+        for n in [2048 * 3, 2048 * 3 + 8, 2048 * 3 + 13, 1024 * 5 + 3, 7000] {
+            let base = random_row(&mut rng, n, 4.0, 0.1);
+            let mut cases: Vec<Vec<f32>> = Vec::new();
+            for pos in [0, 1, 9, 1023, 1024, 2047, 2048, 2049, n / 2, n - 9, n - 1] {
+                // One maximum.
+                let mut r = base.clone();
+                r[pos] = 9.0;
+                cases.push(r.clone());
+                // Tied with a later entry in the same vector, a later vector, a later chunk.
+                for later in [pos + 1, pos + 17, pos + 2048, pos + 5000] {
+                    if later < n {
+                        let mut t = r.clone();
+                        t[later] = 9.0;
+                        cases.push(t);
+                    }
+                }
+                // A larger entry after a first maximum in an earlier chunk, and after it the
+                // first one's value again.
+                if pos + 3000 < n {
+                    let mut t = r.clone();
+                    t[pos + 3000] = 10.0;
+                    t[n - 1] = 10.0;
+                    cases.push(t);
+                }
+            }
+            cases.push((0..n).map(|i| i as f32).collect());
+            cases.push((0..n).map(|i| -(i as f32)).collect());
+            // Rising by chunks, with the last chunk's top equal to an earlier one's.
+            let mut steps: Vec<f32> = (0..n).map(|i| (i / 1000) as f32).collect();
+            steps[n - 1] = 1.0;
+            cases.push(steps);
+            for r in &cases {
+                let chosen = Some(rng.below(n as u64) as usize);
+                check_level(level, r, 1.0, chosen);
+                check_level(level, r, 1.0, None);
+                // The chosen token the argmax, or the last entry (in the tail, or passed by the
+                // row's maximum only in a late chunk).
+                check_level(level, r, 1.0, Some(scalar::row_stats(r, 1.0, None).argmax));
+                check_level(level, r, 1.0, Some(n - 1));
+                let h: Vec<f16> = r.iter().map(|&x| f16::from_f32(x)).collect();
+                check_level(level, &h, 1.0, chosen);
+                let d: Vec<f64> = r.iter().map(|&x| f64::from(x)).collect();
+                check_level(level, &d, 1.0, chosen);
+                check_level(level, &d, 1.0, None);
+            }
+        }
+    }
+}
+
+/// NaN and `+inf` are flagged in either vector of a scanned pair, in an odd last vector and in
+/// the tail, whatever lies around them (a `-inf` beside `+inf`, a NaN after `+inf`).
+#[test]
+fn invalid_entries_in_every_position_of_a_pair() {
+    for level in supported_levels() {
+        for n in [8usize, 24, 40, 2048 + 24, 2048 + 29, 4099] {
+            for pos in (0..n).filter(|&i| i < 48 || i + 48 > n || i % 997 == 0) {
+                for (bad, other) in [
+                    (f32::NAN, None),
+                    (-f32::NAN, None),
+                    (f32::INFINITY, None),
+                    (f32::INFINITY, Some(f32::NEG_INFINITY)),
+                    (f32::INFINITY, Some(f32::NAN)),
+                ] {
+                    let mut r = vec![-1.0f32; n];
+                    r[pos] = bad;
+                    if let Some(o) = other {
+                        r[(pos + 9) % n] = o;
+                    }
+                    let ctx = format!("{} n={n} pos={pos} {bad} {other:?}", level.name());
+                    assert!(f32::row_stats(level, &r, 1.0, None).bad, "{ctx}");
+                    assert!(f32::row_stats(level, &r, 1.0, Some(0)).bad, "{ctx}");
+                    let b: Vec<bf16> = r.iter().map(|&x| bf16::from_f32(x)).collect();
+                    assert!(bf16::row_stats(level, &b, 1.0, None).bad, "{ctx}");
+                    let d: Vec<f64> = r.iter().map(|&x| f64::from(x)).collect();
+                    assert!(f64::row_stats(level, &d, 1.0, Some(0)).bad, "{ctx} float64");
+                }
+                // -inf alone is a masked entry, not an invalid one.
+                let mut r = vec![-1.0f32; n];
+                r[pos] = f32::NEG_INFINITY;
+                check_level(level, &r, 1.0, Some(pos));
+                check_level(level, &r, 1.0, None);
+            }
+        }
+    }
 }

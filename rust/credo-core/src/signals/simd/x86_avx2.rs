@@ -19,7 +19,6 @@ pub(super) struct Avx2(());
 impl Lanes for Avx2 {
     type F = f32;
     type V = __m256;
-    type I = __m256i;
     type M = __m256;
     type Count = __m256i;
     const N: usize = 8;
@@ -35,13 +34,10 @@ impl Lanes for Avx2 {
         min(a: __m256, b: __m256) -> __m256 = _mm256_min_ps(a, b);
         gt(a: __m256, b: __m256) -> __m256 = _mm256_cmp_ps::<_CMP_GT_OQ>(a, b);
         ge(a: __m256, b: __m256) -> __m256 = _mm256_cmp_ps::<_CMP_GE_OQ>(a, b);
-        nan_or_inf(x: __m256) -> __m256 = _mm256_cmp_ps::<_CMP_NLT_UQ>(x, _mm256_set1_ps(f32::INFINITY));
+        unordered(a: __m256, b: __m256) -> __m256 = _mm256_cmp_ps::<_CMP_UNORD_Q>(a, b);
         or(a: __m256, b: __m256) -> __m256 = _mm256_or_ps(a, b);
         any(m: __m256) -> bool = _mm256_movemask_ps(m) != 0;
         none() -> __m256 = _mm256_setzero_ps();
-        iota() -> __m256i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        advance(i: __m256i) -> __m256i = _mm256_add_epi32(i, _mm256_set1_epi32(8));
-        select(m: __m256, a: __m256i, b: __m256i) -> __m256i = _mm256_blendv_epi8(b, a, _mm256_castps_si256(m));
         count_zero() -> __m256i = _mm256_setzero_si256();
         // A true comparison is all ones (−1): subtracting it counts.
         count(c: __m256i, m: __m256) -> __m256i = _mm256_sub_epi32(c, _mm256_castps_si256(m));
@@ -66,15 +62,6 @@ impl Lanes for Avx2 {
         let mut out = [0.0f32; 16];
         self.store(v, &mut out);
         super::sum_f64(&out[..8])
-    }
-    #[inline(always)]
-    fn store_idx(self, i: __m256i, out: &mut [i64; 16]) {
-        let mut idx = [0i32; 8];
-        // SAFETY: `idx` holds 8 ints; the token proves AVX2.
-        unsafe { _mm256_storeu_si256(idx.as_mut_ptr().cast(), i) };
-        for (o, &x) in out.iter_mut().zip(&idx) {
-            *o = i64::from(x);
-        }
     }
     #[inline(always)]
     fn exp(self, t: __m256, _keep: __m256) -> __m256 {
@@ -129,7 +116,6 @@ struct Avx2F64;
 impl Lanes for Avx2F64 {
     type F = f64;
     type V = __m256d;
-    type I = __m256i;
     type M = __m256d;
     type Count = __m256i;
     const N: usize = 4;
@@ -145,17 +131,13 @@ impl Lanes for Avx2F64 {
         min(a: __m256d, b: __m256d) -> __m256d = _mm256_min_pd(a, b);
         gt(a: __m256d, b: __m256d) -> __m256d = _mm256_cmp_pd::<_CMP_GT_OQ>(a, b);
         ge(a: __m256d, b: __m256d) -> __m256d = _mm256_cmp_pd::<_CMP_GE_OQ>(a, b);
-        nan_or_inf(x: __m256d) -> __m256d = _mm256_cmp_pd::<_CMP_NLT_UQ>(x, _mm256_set1_pd(f64::INFINITY));
+        unordered(a: __m256d, b: __m256d) -> __m256d = _mm256_cmp_pd::<_CMP_UNORD_Q>(a, b);
         or(a: __m256d, b: __m256d) -> __m256d = _mm256_or_pd(a, b);
         any(m: __m256d) -> bool = _mm256_movemask_pd(m) != 0;
         none() -> __m256d = _mm256_setzero_pd();
-        iota() -> __m256i = _mm256_setr_epi64x(0, 1, 2, 3);
-        advance(i: __m256i) -> __m256i = _mm256_add_epi64(i, _mm256_set1_epi64x(4));
-        select(m: __m256d, a: __m256i, b: __m256i) -> __m256i = _mm256_blendv_epi8(b, a, _mm256_castpd_si256(m));
         count_zero() -> __m256i = _mm256_setzero_si256();
         count(c: __m256i, m: __m256d) -> __m256i = _mm256_sub_epi64(c, _mm256_castpd_si256(m));
         store(v: __m256d, out: &mut [f64; 16]) -> () = _mm256_storeu_pd(out.as_mut_ptr(), v);
-        store_idx(i: __m256i, out: &mut [i64; 16]) -> () = _mm256_storeu_si256(out.as_mut_ptr().cast(), i);
         exp(t: __m256d, keep: __m256d) -> __m256d = _mm256_and_pd(exp4(t), keep);
     }
 

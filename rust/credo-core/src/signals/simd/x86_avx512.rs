@@ -17,7 +17,6 @@ pub(super) struct Avx512(());
 impl Lanes for Avx512 {
     type F = f32;
     type V = __m512;
-    type I = __m512i;
     type M = __mmask16;
     type Count = u64;
     const N: usize = 16;
@@ -33,11 +32,7 @@ impl Lanes for Avx512 {
         min(a: __m512, b: __m512) -> __m512 = _mm512_min_ps(a, b);
         gt(a: __m512, b: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a, b);
         ge(a: __m512, b: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(a, b);
-        // NaN (unordered) or +inf: "not less than +inf".
-        nan_or_inf(x: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(x, _mm512_set1_ps(f32::INFINITY));
-        iota() -> __m512i = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        advance(i: __m512i) -> __m512i = _mm512_add_epi32(i, _mm512_set1_epi32(16));
-        select(m: __mmask16, a: __m512i, b: __m512i) -> __m512i = _mm512_mask_blend_epi32(m, b, a);
+        unordered(a: __m512, b: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, b);
         hmax(v: __m512) -> f32 = _mm512_reduce_max_ps(v);
         store(v: __m512, out: &mut [f32; 16]) -> () = _mm512_storeu_ps(out.as_mut_ptr(), v);
     }
@@ -71,13 +66,6 @@ impl Lanes for Avx512 {
         let mut out = [0.0f32; 16];
         self.store(v, &mut out);
         super::sum_f64(&out)
-    }
-    #[inline(always)]
-    fn store_idx(self, i: __m512i, out: &mut [i64; 16]) {
-        let mut idx = [0i32; 16];
-        // SAFETY: `idx` holds 16 ints; the token proves AVX-512F.
-        unsafe { _mm512_storeu_si512(idx.as_mut_ptr().cast(), i) };
-        *out = idx.map(i64::from);
     }
 }
 
@@ -128,7 +116,6 @@ struct Avx512F64<'a>(&'a Consts);
 impl Lanes for Avx512F64<'_> {
     type F = f64;
     type V = __m512d;
-    type I = __m512i;
     type M = __mmask8;
     type Count = u64;
     const N: usize = 8;
@@ -144,14 +131,10 @@ impl Lanes for Avx512F64<'_> {
         min(a: __m512d, b: __m512d) -> __m512d = _mm512_min_pd(a, b);
         gt(a: __m512d, b: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(a, b);
         ge(a: __m512d, b: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, b);
-        nan_or_inf(x: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_NLT_UQ>(x, _mm512_set1_pd(f64::INFINITY));
-        iota() -> __m512i = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-        advance(i: __m512i) -> __m512i = _mm512_add_epi64(i, _mm512_set1_epi64(8));
-        select(m: __mmask8, a: __m512i, b: __m512i) -> __m512i = _mm512_mask_blend_epi64(m, b, a);
+        unordered(a: __m512d, b: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a, b);
         hmax(v: __m512d) -> f64 = _mm512_reduce_max_pd(v);
         hsum(v: __m512d) -> f64 = _mm512_reduce_add_pd(v);
         store(v: __m512d, out: &mut [f64; 16]) -> () = _mm512_storeu_pd(out.as_mut_ptr(), v);
-        store_idx(i: __m512i, out: &mut [i64; 16]) -> () = _mm512_storeu_si512(out.as_mut_ptr().cast(), i);
     }
 
     #[inline(always)]
