@@ -1,8 +1,9 @@
 //! AVX2 + FMA + F16C lanes: 8 float32 lanes (half types widened on load) and 4 float64 lanes
-//! (float64 input in float64 arithmetic with `exp64`'s table-driven exponential, as the
-//! temperature kernel's: the degree-13 polynomial of `exp64::avx2` took 1.9x the AVX-512 time,
-//! this one 1.35x). The loop is [`lanes::row`]; flags are all-ones vector lanes instead of mask
-//! registers.
+//! (float64 input in float64 arithmetic with `exp64`'s table-driven exponential that permutes
+//! 2^(j/8) out of registers: the degree-13 polynomial of `exp64::avx2` took 1.9x the AVX-512
+//! time, the temperature kernel's 2^(j/256) with four scalar table loads per vector 1.6x, this
+//! one 1.45x on [256, 32000]). The loop is [`lanes::row`]; flags are all-ones vector lanes
+//! instead of mask registers.
 
 use std::arch::x86_64::*;
 
@@ -10,7 +11,7 @@ use half::{bf16, f16};
 
 use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
 use super::RowStats;
-use crate::signals::exp64::avx2_table::exp4;
+use crate::signals::exp64::avx2_table::exp4_masked;
 
 /// AVX2 float32 lanes; made only inside the `avx2,fma,f16c` entry points below.
 #[derive(Clone, Copy)]
@@ -135,6 +136,8 @@ impl Lanes for Avx2F64 {
     type M = __m256d;
     type Count = __m256i;
     const N: usize = 4;
+    // `exp4_masked` on any t: its table is read by permutes, which take any index.
+    const EXP_ANY_T: bool = true;
 
     intrinsics! {
         splat(x: f64) -> __m256d = _mm256_set1_pd(x);
@@ -158,7 +161,7 @@ impl Lanes for Avx2F64 {
         count(c: __m256i, m: __m256d) -> __m256i = _mm256_sub_epi64(c, _mm256_castpd_si256(m));
         store(v: __m256d, out: &mut [f64; 16]) -> () = _mm256_storeu_pd(out.as_mut_ptr(), v);
         store_idx(i: __m256i, out: &mut [i64; 16]) -> () = _mm256_storeu_si256(out.as_mut_ptr().cast(), i);
-        exp(t: __m256d, keep: __m256d) -> __m256d = _mm256_and_pd(exp4(t), keep);
+        exp(t: __m256d, keep: __m256d) -> __m256d = exp4_masked(t, keep);
     }
 
     #[inline(always)]
