@@ -661,24 +661,25 @@ pub(crate) mod avx2_table {
     /// table loads, and it needs no clamp, the index being any lane's low 3 bits. Eight entries
     /// instead of 256 need e^r − 1 to degree 7 instead of 4 (r + r²·y, y in Estrin's form: two
     /// multiply-adds deep after r²); the table's high double alone, as [`exp_slice`]'s,
-    /// within about one ulp of `f64::exp`.
+    /// within about one ulp of `f64::exp`. In two parts, [`reduce4_perm`] and
+    /// [`finish4_perm`], so that a loop can run them on different vectors.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(crate) fn exp4_masked(t: __m256d, keep: __m256d) -> __m256d {
+        let (r, scale) = reduce4_perm(t);
+        finish4_perm(r, scale, keep)
+    }
+
+    /// The first part of [`exp4_masked`]: (r, 2^e·2^(j/8)) for t = (8e + j)·ln2/8 + r.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) fn reduce4_perm(t: __m256d) -> (__m256d, __m256d) {
         // k's low bits hold n = round(t·8/ln2) = 8e + j.
         let k = _mm256_fmadd_pd(t, _mm256_set1_pd(8.0 * LOG2E), _mm256_set1_pd(SHIFTER));
         let n = _mm256_sub_pd(k, _mm256_set1_pd(SHIFTER));
         // r = t − n·ln2/8 in two steps (n·LN2_HI/8 is exact), |r| ≤ ln2/16.
         let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_HI / 8.0), t);
         let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_LO / 8.0), r);
-        let [c0, c1, c2, c3, c4, c5] = PERM8_POLY.map(|v| _mm256_set1_pd(v));
-        let r2 = _mm256_mul_pd(r, r);
-        // y = (c5 + c4·r) + r²·((c3 + c2·r) + r²·(c1 + c0·r)).
-        let a = _mm256_fmadd_pd(c0, r, c1);
-        let b = _mm256_fmadd_pd(c2, r, c3);
-        let c = _mm256_fmadd_pd(c4, r, c5);
-        let y = _mm256_fmadd_pd(_mm256_fmadd_pd(a, r2, b), r2, c);
-        let q = _mm256_fmadd_pd(y, r2, r);
         // j in both 32-bit halves of each lane: vpermd reads an index's low 3 bits.
         let ki = _mm256_castpd_si256(k);
         let j = _mm256_shuffle_epi32::<0b10_10_00_00>(ki);
@@ -693,7 +694,25 @@ pub(crate) mod avx2_table {
             _mm256_blend_epi32::<0b1010_1010>(_mm256_permutevar8x32_epi32(lo, j), _mm256_permutevar8x32_epi32(hi, j));
         // 2^e·2^(j/8) as in `scale4`: n's low 15 bits shifted onto bits 49–63 carry e onto the
         // exponent field and cancel the j·2⁴⁹ taken off the entry.
-        let scale = _mm256_castsi256_pd(_mm256_add_epi64(t_bits, _mm256_slli_epi64::<49>(ki)));
+        (
+            r,
+            _mm256_castsi256_pd(_mm256_add_epi64(t_bits, _mm256_slli_epi64::<49>(ki))),
+        )
+    }
+
+    /// The rest of [`exp4_masked`]: 2^e·2^(j/8)·e^r from [`reduce4_perm`]'s r and scale, 0
+    /// outside `keep`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) fn finish4_perm(r: __m256d, scale: __m256d, keep: __m256d) -> __m256d {
+        let [c0, c1, c2, c3, c4, c5] = PERM8_POLY.map(|v| _mm256_set1_pd(v));
+        let r2 = _mm256_mul_pd(r, r);
+        // y = (c5 + c4·r) + r²·((c3 + c2·r) + r²·(c1 + c0·r)).
+        let a = _mm256_fmadd_pd(c0, r, c1);
+        let b = _mm256_fmadd_pd(c2, r, c3);
+        let c = _mm256_fmadd_pd(c4, r, c5);
+        let y = _mm256_fmadd_pd(_mm256_fmadd_pd(a, r2, b), r2, c);
+        let q = _mm256_fmadd_pd(y, r2, r);
         _mm256_and_pd(_mm256_fmadd_pd(scale, q, scale), keep)
     }
 
