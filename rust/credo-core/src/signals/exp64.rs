@@ -661,21 +661,28 @@ pub(crate) mod avx2_table {
     /// table loads, and it needs no clamp, the index being any lane's low 3 bits. Eight entries
     /// instead of 256 need e^r − 1 to degree 7 instead of 4 (r + r²·y, y in Estrin's form: two
     /// multiply-adds deep after r²); the table's high double alone, as [`exp_slice`]'s,
-    /// within about one ulp of `f64::exp`. In two parts, [`reduce4_perm`] and
+    /// within about one ulp of `f64::exp`. In three parts, [`arg4_perm`], [`reduce4_perm`] and
     /// [`finish4_perm`], so that a loop can run them on different vectors.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(crate) fn exp4_masked(t: __m256d, keep: __m256d) -> __m256d {
-        let (r, scale) = reduce4_perm(t);
+        let (r, scale) = reduce4_perm(t, arg4_perm(t));
         finish4_perm(r, scale, keep)
     }
 
-    /// The first part of [`exp4_masked`]: (r, 2^e·2^(j/8)) for t = (8e + j)·ln2/8 + r.
+    /// The first part of [`exp4_masked`]: k = t·8/ln2 + 1.5·2⁵², whose low bits hold
+    /// n = round(t·8/ln2) = 8e + j.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    pub(crate) fn reduce4_perm(t: __m256d) -> (__m256d, __m256d) {
-        // k's low bits hold n = round(t·8/ln2) = 8e + j.
-        let k = _mm256_fmadd_pd(t, _mm256_set1_pd(8.0 * LOG2E), _mm256_set1_pd(SHIFTER));
+    pub(crate) fn arg4_perm(t: __m256d) -> __m256d {
+        _mm256_fmadd_pd(t, _mm256_set1_pd(8.0 * LOG2E), _mm256_set1_pd(SHIFTER))
+    }
+
+    /// The second part of [`exp4_masked`]: (r, 2^e·2^(j/8)) for t = (8e + j)·ln2/8 + r from t
+    /// and [`arg4_perm`]'s k.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) fn reduce4_perm(t: __m256d, k: __m256d) -> (__m256d, __m256d) {
         let n = _mm256_sub_pd(k, _mm256_set1_pd(SHIFTER));
         // r = t − n·ln2/8 in two steps (n·LN2_HI/8 is exact), |r| ≤ ln2/16.
         let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_HI / 8.0), t);
@@ -700,8 +707,8 @@ pub(crate) mod avx2_table {
         )
     }
 
-    /// The rest of [`exp4_masked`]: 2^e·2^(j/8)·e^r from [`reduce4_perm`]'s r and scale, 0
-    /// outside `keep`.
+    /// The last part of [`exp4_masked`]: 2^e·2^(j/8)·e^r from [`reduce4_perm`]'s r and scale,
+    /// 0 outside `keep`.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(crate) fn finish4_perm(r: __m256d, scale: __m256d, keep: __m256d) -> __m256d {

@@ -2,7 +2,7 @@
 //! (float64 input in float64 arithmetic with `exp64`'s table-driven exponential that permutes
 //! 2^(j/8) out of registers: the degree-13 polynomial of `exp64::avx2` took 1.9x the AVX-512
 //! time, the temperature kernel's 2^(j/256) with four scalar table loads per vector 1.6x, this
-//! one 1.45x on [256, 32000], and 1.3x with the sums loop software-pipelined, [`sums_f64`]). The
+//! one 1.45x on [256, 32000], and 1.28x with the sums loop software-pipelined, [`sums_f64`]). The
 //! loop is [`lanes::row`]; flags are all-ones vector lanes instead of mask registers.
 
 use std::arch::x86_64::*;
@@ -11,7 +11,7 @@ use half::{bf16, f16};
 
 use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
 use super::RowStats;
-use crate::signals::exp64::avx2_table::{exp4_masked, finish4_perm, reduce4_perm};
+use crate::signals::exp64::avx2_table::{arg4_perm, exp4_masked, finish4_perm, reduce4_perm};
 use crate::signals::exp64::EXP64_MIN;
 
 /// AVX2 float32 lanes; made only inside the `avx2,fma,f16c` entry points below.
@@ -138,7 +138,7 @@ impl Lanes for Avx2F64 {
     type Count = __m256i;
     const N: usize = 4;
     // `exp4_masked` on any t: its table is read by permutes, which take any index. (The sums
-    // loop, `sums_f64`, runs its two parts on different vectors.)
+    // loop, `sums_f64`, runs its three parts on different vectors.)
     const EXP_ANY_T: bool = true;
 
     intrinsics! {
@@ -216,13 +216,15 @@ impl lanes::ChunkLoops<f64> for Avx2F64 {
     }
 }
 
-/// [`lanes::sums`] for float64, software-pipelined: each step reduces the next vector
-/// ([`reduce4_perm`]: load, t, k, r, the table) and finishes this one ([`finish4_perm`], the sums),
-/// the same operations on each vector (the same bits). The chain from load to sum is about 50
-/// cycles, and in [`lanes::sums`]'s order the out-of-order window (about 24 vector operations a
-/// vector, against AVX-512's as many for twice the lanes) holds too few vectors to cover it; here
-/// each half waits on a chain half as long (the float64 row 9.3 -> 8.5 ms on either shape, 1
-/// thread, this Zen 4; AVX-512 6.5 ms).
+/// [`lanes::sums`] for float64, software-pipelined: three vectors in flight, each step takes
+/// the newest to k ([`arg4_perm`]: load, t, k), the next to r and its table entry
+/// ([`reduce4_perm`]) and the oldest to the sums ([`finish4_perm`]), the same operations on
+/// each vector in the same order of sums (the same bits as [`lanes::sums`]). The chain from load
+/// to sum is about 50 cycles, and in [`lanes::sums`]'s order the out-of-order window (about 24
+/// vector operations a vector, against AVX-512's as many for twice the lanes) holds too few
+/// vectors to cover it; here each part waits on a third of the chain. The float64 row, 1 thread,
+/// this Zen 4, either shape: 9.3 ms in [`lanes::sums`]'s order, 8.5 in two parts, 8.3 in three
+/// (AVX-512 6.5).
 #[target_feature(enable = "avx2,fma")]
 fn sums_f64(x: &[f64], inv_t: __m256d, m: __m256d, (mut sv, mut wv): lanes::Acc<Avx2F64>) -> lanes::Acc<Avx2F64> {
     debug_assert_eq!(x.len() % 4, 0);
@@ -237,21 +239,32 @@ fn sums_f64(x: &[f64], inv_t: __m256d, m: __m256d, (mut sv, mut wv): lanes::Acc<
         sv = _mm256_add_pd(sv, e);
         wv = _mm256_fmadd_pd(e, _mm256_max_pd(t, lo), wv);
     };
-    if x.is_empty() {
-        return (sv, wv);
+    match x.len() {
+        0 => {}
+        4 => {
+            let t = t_at(0);
+            finish(t, reduce4_perm(t, arg4_perm(t)));
+        }
+        len => {
+            // The oldest vector's t, r and scale, the next one's t and k.
+            let mut t0 = t_at(0);
+            let mut reduced = reduce4_perm(t0, arg4_perm(t0));
+            let mut t1 = t_at(4);
+            let mut k1 = arg4_perm(t1);
+            for i in (8..len).step_by(4) {
+                // The next chunk, for the scan that follows (as `lanes::sums`; a hint, which
+                // never faults).
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(i + lanes::CHUNK_BYTES / 8).cast());
+                let t2 = t_at(i);
+                let k2 = arg4_perm(t2);
+                let reduced1 = reduce4_perm(t1, k1);
+                finish(t0, reduced);
+                (t0, reduced, t1, k1) = (t1, reduced1, t2, k2);
+            }
+            finish(t0, reduced);
+            finish(t1, reduce4_perm(t1, k1));
+        }
     }
-    let mut t = t_at(0);
-    let mut reduced = reduce4_perm(t);
-    for i in (4..x.len()).step_by(4) {
-        // The next chunk, for the scan that follows (as `lanes::sums`; a hint, which never
-        // faults).
-        _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(i + lanes::CHUNK_BYTES / 8).cast());
-        let next = t_at(i);
-        let next_reduced = reduce4_perm(next);
-        finish(t, reduced);
-        (t, reduced) = (next, next_reduced);
-    }
-    finish(t, reduced);
     (sv, wv)
 }
 
