@@ -4,7 +4,8 @@
 //! exponent bits, with fused multiply-adds on AVX2 and on aarch64 (where every CPU has them) and
 //! plain mul/add elsewhere (a software `fma` would be slow). The AVX-512 build looks 2^(j/16) up
 //! in a table and needs a degree-7 polynomial (module `avx512`); the top-k summary's AVX2 build
-//! looks 2^(j/256) up and needs degree 4 (module `avx2_table`). Each is within two ulp of `f64::exp`;
+//! looks 2^(j/256) up and needs degree 4, the token signals' AVX2 lanes 2^(j/8) (by permutes,
+//! degree 7; module `avx2_table`). Each is within two ulp of `f64::exp`;
 //! the paths may differ in the last ulp. Used by the single-request top-k summary, where the
 //! per-entry `exp` dominates.
 
@@ -142,7 +143,8 @@ pub(crate) fn exp_slice_at(level: super::simd::SimdLevel, src: &[f64], dst: &mut
 /// [`exp_slice`] for the top-k summary: at the AVX-512 level with a polynomial two multiply-adds
 /// shorter (about 4% of a summary; within about one ulp of `f64::exp` as well), at the AVX2 level
 /// table-driven ([`avx2_table`]: a third less time than [`exp_slice`]'s), the portable level as
-/// [`exp_slice`]. The float64 token signals use the same two exponentials in their lanes.
+/// [`exp_slice`]. The float64 token signals use the AVX-512 one in their lanes, and at AVX2
+/// [`avx2_table::exp4_masked`].
 /// Chosen by the process-wide level, so every row kernel of a summary sees the same
 /// probabilities; each entry's value depends on that entry alone (not on where it sits in the
 /// slice), so a row has the same bits in any block.
@@ -624,6 +626,106 @@ pub(crate) mod avx2_table {
         finish_hi4(x, k, unsafe { entries_hi(at.as_ptr()) })
     }
 
+    /// 2^(j/8), j = 0 … 7, rounded to the nearest double (every 32nd high double of
+    /// [`TABLE_BITS`]), as bits less j·2⁴⁹ (as [`HI`]'s, for [`exp4_masked`]'s 2^e by one integer
+    /// add), split into their low and high 32-bit halves: a `vpermd` of each, on an index that
+    /// holds j in every 32-bit lane, reads the halves of four entries from registers.
+    const PERM8: [[i32; 8]; 2] = {
+        let mut t = [[0; 8]; 2];
+        let mut j = 0;
+        while j < 8 {
+            let bits = TABLE_BITS[j * (N / 8)][0].wrapping_sub((j as u64) << 49);
+            t[0][j] = bits as u32 as i32;
+            t[1][j] = (bits >> 32) as u32 as i32;
+            j += 1;
+        }
+        t
+    };
+
+    /// (e^r − 1 − r)/r² on |r| ≤ ln2/16 to degree 5, from the highest power: the Chebyshev
+    /// interpolant (6 nodes on 1.0001·ln2/16, computed with 70 digits), 0.05 ulp of e^r at most.
+    const PERM8_POLY: [f64; 6] = [
+        0.000_198_420_457_924_091_9,
+        0.001_388_958_724_789_367_2,
+        0.008_333_333_327_871_156,
+        0.041_666_666_617_506_8,
+        0.166_666_666_666_667_24,
+        0.500_000_000_000_005_1,
+    ];
+
+    /// e^t of four lanes for t in [EXP64_MIN, 0] (and the few ulp above 0 that a row's
+    /// reference leaves), exactly 0 in the lanes outside `keep` whatever t holds there (NaN and
+    /// ±inf included): the token signals' float64 exponential. No memory is read: the table,
+    /// 2^(j/8) ([`PERM8`]), is looked up by `vpermd` (the table itself a register or a folded
+    /// load), where [`exp4`] waits on a store of k, four scalar loads of its low bytes and four
+    /// table loads, and it needs no clamp, the index being any lane's low 3 bits. Eight entries
+    /// instead of 256 need e^r − 1 to degree 7 instead of 4 (r + r²·y, y in Estrin's form: two
+    /// multiply-adds deep after r²); the table's high double alone, as [`exp_slice`]'s,
+    /// within about one ulp of `f64::exp` (22% of the test's grid one ulp off it, against 3.5%
+    /// for [`exp4`]: the low double, two permutes, a blend and an add more, took 8% more of the
+    /// float64 row at AVX2, for rows whose sums agree with the scalar reference's within 1e−12
+    /// either way). In three parts, [`arg4_perm`], [`reduce4_perm`] and
+    /// [`finish4_perm`], so that a loop can run them on different vectors.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) fn exp4_masked(t: __m256d, keep: __m256d) -> __m256d {
+        let (r, scale) = reduce4_perm(t, arg4_perm(t));
+        finish4_perm(r, scale, keep)
+    }
+
+    /// The first part of [`exp4_masked`]: k = t·8/ln2 + 1.5·2⁵², whose low bits hold
+    /// n = round(t·8/ln2) = 8e + j.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) fn arg4_perm(t: __m256d) -> __m256d {
+        _mm256_fmadd_pd(t, _mm256_set1_pd(8.0 * LOG2E), _mm256_set1_pd(SHIFTER))
+    }
+
+    /// The second part of [`exp4_masked`]: (r, 2^e·2^(j/8)) for t = (8e + j)·ln2/8 + r from t
+    /// and [`arg4_perm`]'s k.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) fn reduce4_perm(t: __m256d, k: __m256d) -> (__m256d, __m256d) {
+        let n = _mm256_sub_pd(k, _mm256_set1_pd(SHIFTER));
+        // r = t − n·ln2/8 in two steps (n·LN2_HI/8 is exact), |r| ≤ ln2/16.
+        let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_HI / 8.0), t);
+        let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_LO / 8.0), r);
+        // j in both 32-bit halves of each lane: vpermd reads an index's low 3 bits.
+        let ki = _mm256_castpd_si256(k);
+        let j = _mm256_shuffle_epi32::<0b10_10_00_00>(ki);
+        // SAFETY: each row of PERM8 holds eight 32-bit ints.
+        let (lo, hi) = unsafe {
+            (
+                _mm256_loadu_si256(PERM8[0].as_ptr().cast()),
+                _mm256_loadu_si256(PERM8[1].as_ptr().cast()),
+            )
+        };
+        let t_bits =
+            _mm256_blend_epi32::<0b1010_1010>(_mm256_permutevar8x32_epi32(lo, j), _mm256_permutevar8x32_epi32(hi, j));
+        // 2^e·2^(j/8) as in `scale4`: n's low 15 bits shifted onto bits 49–63 carry e onto the
+        // exponent field and cancel the j·2⁴⁹ taken off the entry.
+        (
+            r,
+            _mm256_castsi256_pd(_mm256_add_epi64(t_bits, _mm256_slli_epi64::<49>(ki))),
+        )
+    }
+
+    /// The last part of [`exp4_masked`]: 2^e·2^(j/8)·e^r from [`reduce4_perm`]'s r and scale,
+    /// 0 outside `keep`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) fn finish4_perm(r: __m256d, scale: __m256d, keep: __m256d) -> __m256d {
+        let [c0, c1, c2, c3, c4, c5] = PERM8_POLY.map(|v| _mm256_set1_pd(v));
+        let r2 = _mm256_mul_pd(r, r);
+        // y = (c5 + c4·r) + r²·((c3 + c2·r) + r²·(c1 + c0·r)).
+        let a = _mm256_fmadd_pd(c0, r, c1);
+        let b = _mm256_fmadd_pd(c2, r, c3);
+        let c = _mm256_fmadd_pd(c4, r, c5);
+        let y = _mm256_fmadd_pd(_mm256_fmadd_pd(a, r2, b), r2, c);
+        let q = _mm256_fmadd_pd(y, r2, r);
+        _mm256_and_pd(_mm256_fmadd_pd(scale, q, scale), keep)
+    }
+
     /// `dst[i] = e^max(src[i], EXP64_MIN)` for the entries both slices hold, in two passes:
     /// k ([`arg4`]) of every entry into `dst`, then the rest of [`exp_hi4`] ([`finish_hi4`]) in
     /// place, whose table loads read k from memory. In one pass each table load waits on the
@@ -1086,5 +1188,63 @@ mod tests {
             }
         }
         assert!(exp_le0(f64::NAN).is_nan());
+    }
+
+    /// The token signals' AVX2 exponential: at most one ulp from `f64::exp` over the range
+    /// the rows use (a dense grid, both sides of every multiple of ln2/16, the ends, the few
+    /// ulp above 0), and exactly 0 in the lanes outside `keep` whatever they hold.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_masked_exp_within_one_ulp_and_zero_outside_keep() {
+        use std::arch::x86_64::*;
+        if !crate::signals::simd::SimdLevel::Avx2.supported() {
+            return;
+        }
+        let step = std::f64::consts::LN_2 / 16.0;
+        let xs: Vec<f64> = (0..400_000)
+            .map(|i| -(i as f64) * 0.001_77)
+            .chain((0..16_400).flat_map(|i| {
+                let b = -(i as f64) * step;
+                [
+                    b,
+                    b - 1e-12,
+                    b + 1e-12,
+                    b * (1.0 - f64::EPSILON),
+                    b * (1.0 + f64::EPSILON),
+                ]
+            }))
+            .filter(|&x| x >= EXP64_MIN)
+            .chain([0.0, -0.0, 1e-16, 4e-16, -1e-300, -5e-324, EXP64_MIN, EXP64_MIN + 1e-9])
+            .collect();
+        let exp = |x: [f64; 4], keep: [bool; 4]| {
+            let mut out = [f64::NAN; 4];
+            let keep = keep.map(|k| if k { -1i64 } else { 0 });
+            // SAFETY: AVX2 and FMA are supported (checked above); the arrays hold four lanes.
+            unsafe {
+                let m = _mm256_castsi256_pd(_mm256_loadu_si256(keep.as_ptr().cast()));
+                _mm256_storeu_pd(
+                    out.as_mut_ptr(),
+                    avx2_table::exp4_masked(_mm256_loadu_pd(x.as_ptr()), m),
+                );
+            }
+            out
+        };
+        for c in xs.chunks(4) {
+            let x: [f64; 4] = std::array::from_fn(|l| c[l % c.len()]);
+            for (&x, got) in x.iter().zip(exp(x, [true; 4])) {
+                let ulp = got.to_bits().abs_diff(x.exp().to_bits());
+                assert!(ulp <= 1, "exp({x}) = {got}, want {}", x.exp());
+            }
+        }
+        for x in [
+            [f64::NAN, f64::NEG_INFINITY, f64::INFINITY, -1e300],
+            [EXP64_MIN - 1e-9, -709.0, -745.2, 1.0],
+        ] {
+            let got = exp(x, [false, true, false, true]);
+            assert_eq!(got[0].to_bits(), 0, "{x:?}");
+            assert_eq!(got[2].to_bits(), 0, "{x:?}");
+            let got = exp(x, [false; 4]);
+            assert!(got.iter().all(|g| g.to_bits() == 0), "{x:?} -> {got:?}");
+        }
     }
 }

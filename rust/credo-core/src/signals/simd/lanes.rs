@@ -19,7 +19,7 @@ use crate::signals::exp64::EXP64_MIN;
 
 /// Bytes per chunk: 8 KiB (2048 float32 or 1024 float64 lanes' worth) stays in L1 between the
 /// scan and the sums.
-const CHUNK_BYTES: usize = 8192;
+pub(super) const CHUNK_BYTES: usize = 8192;
 /// The widest lane count of any level (AVX-512 float32).
 pub(super) const MAX_LANES: usize = 16;
 
