@@ -174,16 +174,20 @@ def test_avx2_against_avx512(shape: tuple[int, int]) -> None:
     the AVX2 sums loop by latency, not by the ports, so a vector took about the same time at
     either width. With the two AVX2 loops as functions of their own and a shorter chain, float32
     ran at 1.2-1.3x; then AVX-512 got faster too (popcnt enabled for its mask counts, about 15%;
-    float64: the degree-6 exponential in Estrin's form, inlined loops), and AVX2 float32 runs at
-    1.35-1.4x alone, 1.49-1.54x (medians of six) inside the whole quick suite. Where the rest
-    goes: the scan costs 1.17x at AVX2 (two more operations per vector: the NaN/inf flag's `or`
-    and the count's subtract, which AVX-512 does in mask registers), the sums 1.5x (about 33
-    operations per 8 lanes, 7 of them constants reloaded for want of registers, and each
-    vector's ~50-cycle chain bounds it by latency, where AVX-512 is bound by the ports). float64
-    ran at 1.7-1.8x while its AVX2 exponential looked 2^(j/256) up with four scalar loads per
-    vector (AVX-512 permutes a 16-entry table held in registers); with 2^(j/8) permuted out of
+    float64: the degree-6 exponential in Estrin's form, inlined loops), and AVX2 float32 ran at
+    1.35-1.4x alone, 1.49-1.54x (medians of six) inside the whole quick suite. Then both loops
+    lost operations at every level: the scan no longer tracks the argmax per vector (it is found
+    after the row, in the last chunk where the maximum grew), checks NaN once per pair of
+    vectors and counts entries above the chosen logit only once the row's maximum passes it; the
+    float32 exponential lost its mask, a reduction constant and a polynomial degree (AVX2 sums
+    2.80 -> 2.03 ns per 8 lanes, AVX-512 2.13 -> 1.62). AVX2 float32 now runs at about 1.3x
+    (1.16-1.47x over three quick runs of this test; 1.30-1.37x in process CPU time, the random
+    chosen logit costing AVX2 most). What is left is mostly the sums: each vector's chain of
+    about 50 cycles bounds AVX2 by latency, where AVX-512 is bound by the ports. float64 ran at
+    1.7-1.8x while its AVX2 exponential looked 2^(j/256) up with four scalar loads per vector
+    (AVX-512 permutes a 16-entry table held in registers); with 2^(j/8) permuted out of
     registers and the sums loop software-pipelined (three vectors in flight, so the window covers
-    the chain) it runs at about 1.3x (1.29x in process CPU time). No gate: the rows record the
+    the chain) it runs at 1.2-1.35x (1.30x in process CPU time). No gate: the rows record the
     ratio so that a change in it shows."""
     levels = simd_levels()
     if "avx2" not in levels or "avx512" not in levels:
