@@ -204,6 +204,8 @@ impl lanes::ChunkLoops<f64> for Avx512F64<'_> {
 /// each step takes the newest to its clamped t, mask and k ([`arg8`]), the next to r and its
 /// table entries ([`reduce8_k`]) and the oldest to the sums ([`finish8_deg6`]), the same
 /// operations on each vector in the same order of sums (the same bits as [`lanes::sums`]).
+/// The float64 row on [256, 32000], 1 thread, this Zen 4: 6.0-6.4 ms in [`lanes::sums`]'s order,
+/// 5.7-5.9 ms here; four parts (the polynomial a step of its own) measured no faster (5.9-6.0).
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn sums_f64(
