@@ -889,7 +889,7 @@ pub(crate) mod avx512 {
     /// returned as (r, the shifted n whose low bits hold n, T_HI(j), T_LO(j)).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn reduce8(c: &Consts, x: __m512d) -> (__m512d, __m512i, __m512d, __m512d) {
+    fn reduce8(c: &Consts, x: __m512d) -> Reduced8 {
         // max(MIN, x) returns x when x is NaN (the second operand wins on NaN).
         reduce8_clamped(c, _mm512_max_pd(_mm512_set1_pd(EXP64_MIN), x), !0)
     }
@@ -897,8 +897,26 @@ pub(crate) mod avx512 {
     /// [`reduce8`] of x already at least `EXP64_MIN`, the table entries 0 outside `keep`.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn reduce8_clamped(c: &Consts, x: __m512d, keep: __mmask8) -> (__m512d, __m512i, __m512d, __m512d) {
-        let k = _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * LOG2E), _mm512_set1_pd(SHIFTER));
+    fn reduce8_clamped(c: &Consts, x: __m512d, keep: __mmask8) -> Reduced8 {
+        reduce8_k(c, x, arg8(x), keep)
+    }
+
+    /// The first part of [`exp8_deg6_clamped`]: k = x·16/ln2 + 1.5·2⁵², whose low bits hold
+    /// n = round(x·16/ln2) = 16e + j. In three parts, [`arg8`], [`reduce8_k`] and
+    /// [`finish8_deg6`], so that a loop can run them on different vectors.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn arg8(x: __m512d) -> __m512d {
+        _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * LOG2E), _mm512_set1_pd(SHIFTER))
+    }
+
+    /// (r, the shifted n, T_HI(j), T_LO(j)) of [`reduce8`], the table entries 0 outside `keep`.
+    pub(crate) type Reduced8 = (__m512d, __m512i, __m512d, __m512d);
+
+    /// The second part of [`exp8_deg6_clamped`]: [`reduce8_clamped`] from x and [`arg8`]'s k.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn reduce8_k(c: &Consts, x: __m512d, k: __m512d, keep: __mmask8) -> Reduced8 {
         let n = _mm512_sub_pd(k, _mm512_set1_pd(SHIFTER));
         // r = x − n·ln2/16 in two steps (LN2_HI has trailing zeros: n·LN2_HI/16 is exact).
         let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_HI / 16.0), x);
@@ -950,7 +968,7 @@ pub(crate) mod avx512 {
     #[inline]
     #[target_feature(enable = "avx512f")]
     pub(crate) fn exp8_deg6(c: &Consts, x: __m512d) -> __m512d {
-        deg6(reduce8(c, x), !0)
+        finish8_deg6(reduce8(c, x), !0)
     }
 
     /// [`exp8_deg6`] of t already at least `EXP64_MIN` (the token signals clamp it), 0 in the
@@ -959,12 +977,13 @@ pub(crate) mod avx512 {
     #[inline]
     #[target_feature(enable = "avx512f")]
     pub(crate) fn exp8_deg6_clamped(c: &Consts, t: __m512d, keep: __mmask8) -> __m512d {
-        deg6(reduce8_clamped(c, t, keep), keep)
+        finish8_deg6(reduce8_clamped(c, t, keep), keep)
     }
 
+    /// The last part of [`exp8_deg6_clamped`]: e^x from [`reduce8_k`]'s parts, 0 outside `keep`.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn deg6(reduced: (__m512d, __m512i, __m512d, __m512d), keep: __mmask8) -> __m512d {
+    pub(crate) fn finish8_deg6(reduced: Reduced8, keep: __mmask8) -> __m512d {
         let (r, ki, t_hi, t_lo) = reduced;
         let [c0, c1, c2, c3, c4] = DEG6_POLY.map(|v| _mm512_set1_pd(v));
         // Estrin's scheme: two multiply-adds deep after r² instead of Horner's four, the same
