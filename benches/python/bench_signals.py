@@ -149,7 +149,14 @@ def test_two_threads(shape: tuple[int, int]) -> None:
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_float64_against_float32(shape: tuple[int, int]) -> None:
     """float64 logits read directly in float64 lanes: twice the bytes of float32, so about twice
-    its time when both are memory-bound (the float64 path was the scalar reference, 11x)."""
+    its time when both are memory-bound (the float64 path was the scalar reference, 11x). On the
+    AVX-512 Zen 4 neither is: float32 runs at 0.5-0.7x the bandwidth reference, and float64 at
+    8 lanes a vector against 16 runs a degree-6 exponential with a table lookup. float64 ran at
+    2.05x float32 until float32's scan and exponential lost operations (float32 15-20% faster,
+    float64 5-9% from the same scan); its sums loop, software-pipelined, is near its
+    multiply-add limit (12 a vector of 8 lanes, each taking both 256-bit halves of the unit).
+    Now 2.25-2.5x: overlapping the scan (compares and max/min) with the sums (multiply-adds)
+    would be the next lever."""
     x32 = _logits(shape)
     x64 = x32.astype(np.float64)
     chosen = np.random.default_rng(2).integers(0, shape[1], shape[0])
