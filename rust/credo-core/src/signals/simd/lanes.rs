@@ -308,6 +308,49 @@ pub(super) fn sums<L: Lanes, T: Load<L>>(
     (sv, wv)
 }
 
+/// A sums loop software-pipelined over an exponential in three parts, for the float64 lanes
+/// (`sums_f64` of `x86_avx2.rs` and `x86_avx512.rs`): three vectors in flight, each step takes
+/// the newest vector, at element `i` of `x` (a whole number of `n`-lane vectors), through
+/// `arg` (load, t, the exponential's first part), the next through `reduce` and the oldest
+/// through `finish` (into the sums). Each vector runs the same operations and reaches `finish`
+/// in order, so the sums have the same bits as [`sums`]'s; only the chain each step waits on is
+/// a third as long.
+#[inline(always)]
+pub(super) fn sums_pipelined<F, A: Copy, R>(
+    x: &[F],
+    n: usize,
+    arg: impl Fn(usize) -> A,
+    reduce: impl Fn(A) -> R,
+    mut finish: impl FnMut(A, R),
+) {
+    debug_assert_eq!(x.len() % n, 0);
+    let p = x.as_ptr();
+    let ahead = CHUNK_BYTES / std::mem::size_of::<F>();
+    match x.len() / n {
+        0 => {}
+        1 => {
+            let a = arg(0);
+            finish(a, reduce(a));
+        }
+        _ => {
+            // The oldest vector's arg and reduction, the next one's arg.
+            let mut a0 = arg(0);
+            let mut reduced = reduce(a0);
+            let mut a1 = arg(n);
+            for i in (2 * n..x.len()).step_by(n) {
+                // The next chunk, for the scan that follows (as in `sums`).
+                prefetch(p.wrapping_add(i + ahead));
+                let a2 = arg(i);
+                let reduced1 = reduce(a1);
+                finish(a0, reduced);
+                (a0, reduced, a1) = (a1, reduced1, a2);
+            }
+            finish(a0, reduced);
+            finish(a1, reduce(a1));
+        }
+    }
+}
+
 /// The lane sums (Σe, Σe·t) carried from chunk to chunk.
 pub(super) type Acc<L> = (<L as Lanes>::V, <L as Lanes>::V);
 

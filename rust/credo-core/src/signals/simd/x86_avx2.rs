@@ -193,55 +193,30 @@ impl lanes::ChunkLoops<f64> for Avx2F64 {
     }
 }
 
-/// [`lanes::sums`] for float64, software-pipelined: three vectors in flight, each step takes
-/// the newest to k ([`arg4_perm`]: load, t, k), the next to r and its table entry
-/// ([`reduce4_perm`]) and the oldest to the sums ([`finish4_perm`]), the same operations on
-/// each vector in the same order of sums (the same bits as [`lanes::sums`]). The chain from load
-/// to sum is about 50 cycles, and in [`lanes::sums`]'s order the out-of-order window (about 24
-/// vector operations a vector, against AVX-512's as many for twice the lanes) holds too few
-/// vectors to cover it; here each part waits on a third of the chain. The float64 row, 1 thread,
-/// this Zen 4, either shape: 9.3 ms in [`lanes::sums`]'s order, 8.5 in two parts, 8.3 in three
-/// (AVX-512 6.5).
+/// [`lanes::sums`] for float64, software-pipelined ([`lanes::sums_pipelined`]): three vectors in
+/// flight, each step takes the newest to k ([`arg4_perm`]: load, t, k), the next to r and its
+/// table entry ([`reduce4_perm`]) and the oldest to the sums ([`finish4_perm`]), the same
+/// operations on each vector in the same order of sums (the same bits as [`lanes::sums`]). The
+/// chain from load to sum is about 50 cycles, and in [`lanes::sums`]'s order the out-of-order
+/// window (about 24 vector operations a vector, against AVX-512's as many for twice the lanes)
+/// holds too few vectors to cover it; here each part waits on a third of the chain. The float64
+/// row, 1 thread, this Zen 4, either shape: 9.3 ms in [`lanes::sums`]'s order, 8.5 in two
+/// parts, 8.3 in three (AVX-512 6.5).
 #[target_feature(enable = "avx2,fma")]
 fn sums_f64(x: &[f64], inv_t: __m256d, m: __m256d, (mut sv, mut wv): lanes::Acc<Avx2F64>) -> lanes::Acc<Avx2F64> {
-    debug_assert_eq!(x.len() % 4, 0);
     let p = x.as_ptr();
-    let t_at = |i: usize| {
-        // SAFETY: i + 4 <= x.len() at every use.
-        unsafe { _mm256_fmsub_pd(_mm256_loadu_pd(p.add(i)), inv_t, m) }
-    };
     let lo = _mm256_set1_pd(EXP64_MIN);
-    let mut finish = |t: __m256d, (r, scale): (__m256d, __m256d)| {
+    let arg = |i: usize| {
+        // SAFETY: `sums_pipelined` asks for whole vectors of `x` only.
+        let t = _mm256_fmsub_pd(unsafe { _mm256_loadu_pd(p.add(i)) }, inv_t, m);
+        (t, arg4_perm(t))
+    };
+    let finish = |(t, _), (r, scale)| {
         let e = finish4_perm(r, scale, _mm256_cmp_pd::<_CMP_GE_OQ>(t, lo));
         sv = _mm256_add_pd(sv, e);
         wv = _mm256_fmadd_pd(e, _mm256_max_pd(t, lo), wv);
     };
-    match x.len() {
-        0 => {}
-        4 => {
-            let t = t_at(0);
-            finish(t, reduce4_perm(t, arg4_perm(t)));
-        }
-        len => {
-            // The oldest vector's t, r and scale, the next one's t and k.
-            let mut t0 = t_at(0);
-            let mut reduced = reduce4_perm(t0, arg4_perm(t0));
-            let mut t1 = t_at(4);
-            let mut k1 = arg4_perm(t1);
-            for i in (8..len).step_by(4) {
-                // The next chunk, for the scan that follows (as `lanes::sums`; a hint, which
-                // never faults).
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(i + lanes::CHUNK_BYTES / 8).cast());
-                let t2 = t_at(i);
-                let k2 = arg4_perm(t2);
-                let reduced1 = reduce4_perm(t1, k1);
-                finish(t0, reduced);
-                (t0, reduced, t1, k1) = (t1, reduced1, t2, k2);
-            }
-            finish(t0, reduced);
-            finish(t1, reduce4_perm(t1, k1));
-        }
-    }
+    lanes::sums_pipelined(x, 4, arg, |(t, k)| reduce4_perm(t, k), finish);
     (sv, wv)
 }
 

@@ -8,7 +8,7 @@ use half::{bf16, f16};
 
 use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
 use super::RowStats;
-use crate::signals::exp64::avx512::{arg8, exp8_deg6_clamped, finish8_deg6, reduce8_k, Consts, Reduced8};
+use crate::signals::exp64::avx512::{arg8, exp8_deg6_clamped, finish8_deg6, reduce8_k, Consts};
 use crate::signals::exp64::EXP64_MIN;
 
 /// AVX-512F float32 lanes; made only inside the `avx512f` entry points below.
@@ -200,11 +200,11 @@ impl lanes::ChunkLoops<f64> for Avx512F64<'_> {
     }
 }
 
-/// [`lanes::sums`] for float64, software-pipelined as the AVX2 one: three vectors in flight,
-/// each step takes the newest to its clamped t, mask and k ([`arg8`]), the next to r and its
-/// table entries ([`reduce8_k`]) and the oldest to the sums ([`finish8_deg6`]), the same
-/// operations on each vector in the same order of sums (the same bits as [`lanes::sums`]).
-/// The float64 row on [256, 32000], 1 thread, this Zen 4: 6.0-6.4 ms in [`lanes::sums`]'s order,
+/// [`lanes::sums`] for float64, software-pipelined as the AVX2 one ([`lanes::sums_pipelined`]):
+/// three vectors in flight, each step takes the newest to its clamped t, mask and k ([`arg8`]),
+/// the next to r and its table entries ([`reduce8_k`]) and the oldest to the sums
+/// ([`finish8_deg6`]), the same operations on each vector in the same order of sums (the same
+/// bits as [`lanes::sums`]). The float64 row on [256, 32000], 1 thread, this Zen 4: 6.0-6.4 ms in [`lanes::sums`]'s order,
 /// 5.7-5.9 ms here; four parts (the polynomial a step of its own) measured no faster (5.9-6.0).
 #[inline]
 #[target_feature(enable = "avx512f")]
@@ -215,46 +215,22 @@ fn sums_f64(
     m: __m512d,
     (mut sv, mut wv): (__m512d, __m512d),
 ) -> (__m512d, __m512d) {
-    debug_assert_eq!(x.len() % 8, 0);
     let p = x.as_ptr();
     let lo = _mm512_set1_pd(EXP64_MIN);
     // t clamped to EXP64_MIN and the lanes to keep: those of t at least EXP64_MIN (not NaN),
     // as `lanes::exp_step`.
     let arg = |i: usize| {
-        // SAFETY: i + 8 <= x.len() at every use.
+        // SAFETY: `sums_pipelined` asks for whole vectors of `x` only.
         let t = _mm512_fmsub_pd(unsafe { _mm512_loadu_pd(p.add(i)) }, inv_t, m);
         let clamped = _mm512_max_pd(t, lo);
         (clamped, _mm512_cmp_pd_mask::<_CMP_GE_OQ>(t, lo), arg8(clamped))
     };
-    let mut finish = |t: __m512d, keep: __mmask8, reduced: Reduced8| {
+    let finish = |(t, keep, _), reduced| {
         let e = finish8_deg6(reduced, keep);
         sv = _mm512_add_pd(sv, e);
         wv = _mm512_fmadd_pd(e, t, wv);
     };
-    match x.len() {
-        0 => {}
-        8 => {
-            let (t, keep, k) = arg(0);
-            finish(t, keep, reduce8_k(c, t, k, keep));
-        }
-        len => {
-            // The oldest vector's t, mask and reduction, the next one's t, mask and k.
-            let (mut t0, mut keep0, k0) = arg(0);
-            let mut reduced = reduce8_k(c, t0, k0, keep0);
-            let (mut t1, mut keep1, mut k1) = arg(8);
-            for i in (16..len).step_by(8) {
-                // The next chunk, for the scan that follows (as `lanes::sums`; a hint, which
-                // never faults).
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(i + lanes::CHUNK_BYTES / 8).cast());
-                let (t2, keep2, k2) = arg(i);
-                let reduced1 = reduce8_k(c, t1, k1, keep1);
-                finish(t0, keep0, reduced);
-                (t0, keep0, reduced, t1, keep1, k1) = (t1, keep1, reduced1, t2, keep2, k2);
-            }
-            finish(t0, keep0, reduced);
-            finish(t1, keep1, reduce8_k(c, t1, k1, keep1));
-        }
-    }
+    lanes::sums_pipelined(x, 8, arg, |(t, keep, k)| reduce8_k(c, t, k, keep), finish);
     (sv, wv)
 }
 
