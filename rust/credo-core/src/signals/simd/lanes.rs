@@ -315,6 +315,7 @@ pub(super) fn sums<L: Lanes, T: Load<L>>(
 /// through `finish` (into the sums). Each vector runs the same operations and reaches `finish`
 /// in order, so the sums have the same bits as [`sums`]'s; only the chain each step waits on is
 /// a third as long.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(super) fn sums_pipelined<F, A: Copy, R>(
     x: &[F],
