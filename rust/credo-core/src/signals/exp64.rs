@@ -4,13 +4,25 @@
 //! exponent bits, with fused multiply-adds on AVX2 and on aarch64 (where every CPU has them) and
 //! plain mul/add elsewhere (a software `fma` would be slow). The AVX-512 build looks 2^(j/16) up
 //! in a table and needs a degree-7 polynomial (module `avx512`); the top-k summary's AVX2 build
-//! looks 2^(j/256) up and needs degree 4, the token signals' AVX2 lanes 2^(j/8) (by permutes,
-//! degree 7; module `avx2_table`). Each is within two ulp of `f64::exp`;
-//! the paths may differ in the last ulp. Used by the single-request top-k summary, where the
-//! per-entry `exp` dominates.
+//! looks 2^(j/256) up and needs degree 4. Each is within two ulp of `f64::exp`; the paths may
+//! differ in the last ulp. Used by the single-request top-k summary, where the per-entry `exp`
+//! dominates. The token signals' float64 lanes have exponentials of their own, made for sums
+//! whose largest term is 1 ([`EXP64_ZERO`]): AVX2 2^(j/8) by permutes and degree 7 (module
+//! `avx2_table`), AVX-512 2^(j/16) by one permute and degree 6 (`avx512::reduce8_scaled`),
+//! both with a one-step reduction that trades accuracy far below 0 (|t|·3.4e−17 relative) for
+//! a multiply-add a vector.
 
 /// Smallest argument handled (2ⁿ stays a normal float64); callers use `f64::exp` below it.
 pub const EXP64_MIN: f64 = -708.0;
+
+/// −1023·ln2: the token signals' exponentials (`avx2_table::exp4_masked`'s parts and
+/// `avx512::reduce8_scaled`'s) clamp t up to it and give exactly 0 there, where n = round(t/ln2
+/// per table step) is −1023 table lengths: 2⁻¹⁰²³·2⁰ made by the integer add is +0 (the
+/// exponent field wraps to 0, the mantissa is 1.0's). So a masked (`-inf`) logit, or any t at
+/// or below it, adds exactly 0 to Σe and to Σe·t without a mask. Between it and EXP64_MIN the
+/// result stays at most e^EXP64_MIN but is not e^t where the exponent field reaches 0 (the
+/// scale then reads as a subnormal): nothing a sum whose largest term is 1 can hold.
+pub(crate) const EXP64_ZERO: f64 = -709.089_565_712_824_1;
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 const LN2_HI: f64 = 0.693_147_180_369_123_8;
@@ -670,7 +682,7 @@ pub(crate) mod avx2_table {
     #[target_feature(enable = "avx2,fma")]
     pub(crate) fn exp4_masked(t: __m256d, keep: __m256d) -> __m256d {
         let (r, scale) = reduce4_perm(t, arg4_perm(t));
-        finish4_perm(r, scale, keep)
+        _mm256_and_pd(finish4_perm(r, scale), keep)
     }
 
     /// The first part of [`exp4_masked`]: k = t·8/ln2 + 1.5·2⁵², whose low bits hold
@@ -687,9 +699,9 @@ pub(crate) mod avx2_table {
     #[target_feature(enable = "avx2,fma")]
     pub(crate) fn reduce4_perm(t: __m256d, k: __m256d) -> (__m256d, __m256d) {
         let n = _mm256_sub_pd(k, _mm256_set1_pd(SHIFTER));
-        // r = t − n·ln2/8 in two steps (n·LN2_HI/8 is exact), |r| ≤ ln2/16.
-        let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_HI / 8.0), t);
-        let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_LO / 8.0), r);
+        // r = t − n·ln2/8 in one step, |r| ≤ ln2/16 (ln2 rounded to a double: see the AVX-512
+        // form, `avx512::reduce8_scaled`).
+        let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(std::f64::consts::LN_2 / 8.0), t);
         // j in both 32-bit halves of each lane: vpermd reads an index's low 3 bits.
         let ki = _mm256_castpd_si256(k);
         let j = _mm256_shuffle_epi32::<0b10_10_00_00>(ki);
@@ -711,10 +723,10 @@ pub(crate) mod avx2_table {
     }
 
     /// The last part of [`exp4_masked`]: 2^e·2^(j/8)·e^r from [`reduce4_perm`]'s r and scale,
-    /// 0 outside `keep`.
+    /// unmasked: exactly 0 for t at [`EXP64_ZERO`](super::EXP64_ZERO).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    pub(crate) fn finish4_perm(r: __m256d, scale: __m256d, keep: __m256d) -> __m256d {
+    pub(crate) fn finish4_perm(r: __m256d, scale: __m256d) -> __m256d {
         let [c0, c1, c2, c3, c4, c5] = PERM8_POLY.map(|v| _mm256_set1_pd(v));
         let r2 = _mm256_mul_pd(r, r);
         // y = (c5 + c4·r) + r²·((c3 + c2·r) + r²·(c1 + c0·r)).
@@ -723,7 +735,7 @@ pub(crate) mod avx2_table {
         let c = _mm256_fmadd_pd(c4, r, c5);
         let y = _mm256_fmadd_pd(_mm256_fmadd_pd(a, r2, b), r2, c);
         let q = _mm256_fmadd_pd(y, r2, r);
-        _mm256_and_pd(_mm256_fmadd_pd(scale, q, scale), keep)
+        _mm256_fmadd_pd(scale, q, scale)
     }
 
     /// `dst[i] = e^max(src[i], EXP64_MIN)` for the entries both slices hold, in two passes:
@@ -885,38 +897,22 @@ pub(crate) mod avx512 {
         [half(&bits[..8]), half(&bits[8..])]
     }
 
-    /// The argument reduction both exponentials share: x = n·ln2/16 + r with |r| ≤ ln2/32,
-    /// returned as (r, the shifted n whose low bits hold n, T_HI(j), T_LO(j)).
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn reduce8(c: &Consts, x: __m512d) -> Reduced8 {
-        // max(MIN, x) returns x when x is NaN (the second operand wins on NaN).
-        reduce8_clamped(c, _mm512_max_pd(_mm512_set1_pd(EXP64_MIN), x), !0)
-    }
-
-    /// [`reduce8`] of x already at least `EXP64_MIN`, the table entries 0 outside `keep`.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn reduce8_clamped(c: &Consts, x: __m512d, keep: __mmask8) -> Reduced8 {
-        reduce8_k(c, x, arg8(x), keep)
-    }
-
-    /// The first part of [`exp8_deg6_clamped`]: k = x·16/ln2 + 1.5·2⁵², whose low bits hold
-    /// n = round(x·16/ln2) = 16e + j. In three parts, [`arg8`], [`reduce8_k`] and
-    /// [`finish8_deg6`], so that a loop can run them on different vectors.
+    /// The first part of both exponentials' argument reduction ([`reduce8`], [`reduce8_scaled`]):
+    /// k = x·16/ln2 + 1.5·2⁵², whose low bits hold n = round(x·16/ln2) = 16e + j.
     #[inline]
     #[target_feature(enable = "avx512f")]
     pub(crate) fn arg8(x: __m512d) -> __m512d {
         _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * LOG2E), _mm512_set1_pd(SHIFTER))
     }
 
-    /// (r, the shifted n, T_HI(j), T_LO(j)) of [`reduce8`], the table entries 0 outside `keep`.
-    pub(crate) type Reduced8 = (__m512d, __m512i, __m512d, __m512d);
-
-    /// The second part of [`exp8_deg6_clamped`]: [`reduce8_clamped`] from x and [`arg8`]'s k.
+    /// The argument reduction of [`exp8`] and [`exp8_deg6`]: x = n·ln2/16 + r with
+    /// |r| ≤ ln2/32, returned as (r, the shifted n whose low bits hold n, T_HI(j), T_LO(j)).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    pub(crate) fn reduce8_k(c: &Consts, x: __m512d, k: __m512d, keep: __mmask8) -> Reduced8 {
+    fn reduce8(c: &Consts, x: __m512d) -> (__m512d, __m512i, __m512d, __m512d) {
+        // max(MIN, x) returns x when x is NaN (the second operand wins on NaN).
+        let x = _mm512_max_pd(_mm512_set1_pd(EXP64_MIN), x);
+        let k = arg8(x);
         let n = _mm512_sub_pd(k, _mm512_set1_pd(SHIFTER));
         // r = x − n·ln2/16 in two steps (LN2_HI has trailing zeros: n·LN2_HI/16 is exact).
         let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_HI / 16.0), x);
@@ -924,24 +920,21 @@ pub(crate) mod avx512 {
         // The integer n = 16e + j sits in k's low bits: j (its low four bits) picks the table
         // entry (the permute reads bits 0–3 of each index), e (bits 4 and up) the exponent.
         let ki = _mm512_castpd_si512(k);
-        let t_hi = _mm512_maskz_permutex2var_pd(keep, c.t_hi[0], ki, c.t_hi[1]);
-        let t_lo = _mm512_maskz_permutex2var_pd(keep, c.t_lo[0], ki, c.t_lo[1]);
+        let t_hi = _mm512_permutex2var_pd(c.t_hi[0], ki, c.t_hi[1]);
+        let t_lo = _mm512_permutex2var_pd(c.t_lo[0], ki, c.t_lo[1]);
         (r, ki, t_hi, t_lo)
     }
 
-    /// 2^(j/16)·e^r·2^e from q = e^r − 1 and [`reduce8`]'s n and table entries, 0 in the lanes
-    /// outside `keep`: with the table entries 0 there, p is 0 (q is finite), and so is e. The
-    /// mask sits on steps off the chain from q instead of a last step on it.
+    /// 2^(j/16)·e^r·2^e from q = e^r − 1 and [`reduce8`]'s n and table entries.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn scale8(q: __m512d, ki: __m512i, t_hi: __m512d, t_lo: __m512d, keep: __mmask8) -> __m512d {
+    fn scale8(q: __m512d, ki: __m512i, t_hi: __m512d, t_lo: __m512d) -> __m512d {
         // 2^(j/16)·e^r = T_HI + (T_HI·q + T_LO).
         let p = _mm512_add_pd(t_hi, _mm512_fmadd_pd(t_hi, q, t_lo));
         // 2^e by adding e to the exponent field: (n << 48) keeps n's low 16 bits on top, of
         // which bits 4–15 (e mod 2¹²) land on the exponent field's 12 bits; p and the result
         // are normal doubles, so the field arithmetic is exact.
-        let e = _mm512_maskz_and_epi64(
-            keep,
+        let e = _mm512_and_epi64(
             _mm512_slli_epi64::<48>(ki),
             _mm512_set1_epi64(0xFFF0_0000_0000_0000u64 as i64),
         );
@@ -959,7 +952,7 @@ pub(crate) mod avx512 {
         }
         // q = e^r − 1 = r·(1 + r·y).
         let q = _mm512_mul_pd(r, _mm512_fmadd_pd(y, r, _mm512_set1_pd(1.0)));
-        scale8(q, ki, t_hi, t_lo, !0)
+        scale8(q, ki, t_hi, t_lo)
     }
 
     /// [`exp8`] with a polynomial of degree 6 instead of 7 (near-minimax on |r| ≤ ln2/32, its
@@ -968,23 +961,14 @@ pub(crate) mod avx512 {
     #[inline]
     #[target_feature(enable = "avx512f")]
     pub(crate) fn exp8_deg6(c: &Consts, x: __m512d) -> __m512d {
-        finish8_deg6(reduce8(c, x), !0)
+        let (r, ki, t_hi, t_lo) = reduce8(c, x);
+        scale8(expm1_deg6(r), ki, t_hi, t_lo)
     }
 
-    /// [`exp8_deg6`] of t already at least `EXP64_MIN` (the token signals clamp it), 0 in the
-    /// lanes outside `keep`: the clamp and the mask, each a step on the chain from load to sum,
-    /// are not repeated (the same bits).
+    /// e^r − 1 on |r| ≤ ln2/32 to degree 6 ([`DEG6_POLY`]).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    pub(crate) fn exp8_deg6_clamped(c: &Consts, t: __m512d, keep: __mmask8) -> __m512d {
-        finish8_deg6(reduce8_clamped(c, t, keep), keep)
-    }
-
-    /// The last part of [`exp8_deg6_clamped`]: e^x from [`reduce8_k`]'s parts, 0 outside `keep`.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub(crate) fn finish8_deg6(reduced: Reduced8, keep: __mmask8) -> __m512d {
-        let (r, ki, t_hi, t_lo) = reduced;
+    fn expm1_deg6(r: __m512d) -> __m512d {
         let [c0, c1, c2, c3, c4] = DEG6_POLY.map(|v| _mm512_set1_pd(v));
         // Estrin's scheme: two multiply-adds deep after r² instead of Horner's four, the same
         // count; the float64 row is bound by the latency from load to sum as well as the ports.
@@ -993,9 +977,70 @@ pub(crate) mod avx512 {
         let a = _mm512_fmadd_pd(c1, r, c2);
         let b = _mm512_fmadd_pd(c3, r, c4);
         let y = _mm512_fmadd_pd(_mm512_fmadd_pd(c0, r2, a), r2, b);
-        // q = e^r − 1 = r + r²·y.
-        let q = _mm512_fmadd_pd(y, r2, r);
-        scale8(q, ki, t_hi, t_lo, keep)
+        // e^r − 1 = r + r²·y.
+        _mm512_fmadd_pd(y, r2, r)
+    }
+
+    /// 2^(j/16), j = 0 … 15 ([`T_HI`]), as bits less j·2⁴⁸: adding n·2⁴⁸ (n = 16e + j, any e
+    /// the range gives) carries e onto the exponent field and cancels j·2⁴⁸, so 2^e·2^(j/16) is
+    /// one integer add ([`reduce8_scaled`]).
+    const T_SCALED: [u64; 16] = {
+        let mut t = [0; 16];
+        let mut j = 0;
+        while j < 16 {
+            t[j] = T_HI[j].wrapping_sub((j as u64) << 48);
+            j += 1;
+        }
+        t
+    };
+
+    /// [`T_SCALED`] held in two registers, built once per row ([`ScaledTable::new`]).
+    pub(crate) struct ScaledTable([__m512i; 2]);
+
+    impl ScaledTable {
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub(crate) fn new() -> Self {
+            // SAFETY: each half of T_SCALED holds eight 64-bit ints.
+            let half = |j: usize| unsafe { _mm512_loadu_si512(T_SCALED[j..j + 8].as_ptr().cast()) };
+            Self([half(0), half(8)])
+        }
+    }
+
+    /// The second part of the token signals' exponential: (r, 2^e·2^(j/16)) for
+    /// t = (16e + j)·ln2/16 + r, from t and [`arg8`]'s k, where the lanes to keep hold t in
+    /// [EXP64_MIN, 0] (and the few ulp above 0 a row's reference leaves).
+    ///
+    /// The AVX-512 form of AVX2's `exp4_masked`: against [`exp8_deg6`], r is one multiply-add
+    /// with ln2 rounded to a double, and the table keeps its high double alone, added to
+    /// 2^e as an integer: a multiply-add, a permute, an add and an and fewer a vector. With
+    /// [`finish8_scaled`], within 1.19 ulp of `f64::exp` plus what ln2's rounding (2.3e−17) adds,
+    /// |t|·3.4e−17 relative (0.15 ulp at −1, 1.5 at −10, about 100 at EXP64_MIN), on the test's
+    /// grid over [EXP64_MIN, 0] (as AVX2's). In the sums of a row, whose terms are e^t ≤ 1 and
+    /// whose Σe is at least 1, that share is at most 3.4e−17·max(e^t·|t|) = 1.2e−17 a term,
+    /// and 3.4e−17 times the entropy (below ln of the vocabulary) relative to Σe: under the
+    /// rounding of the sums themselves.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn reduce8_scaled(tab: &ScaledTable, t: __m512d, k: __m512d) -> (__m512d, __m512d) {
+        let n = _mm512_sub_pd(k, _mm512_set1_pd(SHIFTER));
+        let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(std::f64::consts::LN_2 / 16.0), t);
+        // k's low 16 bits hold n: its low four bits pick the entry (the permute reads bits 0–3
+        // of each index), and shifted to the top they add e to the entry's exponent.
+        let ki = _mm512_castpd_si512(k);
+        let bits = _mm512_permutex2var_epi64(tab.0[0], ki, tab.0[1]);
+        (
+            r,
+            _mm512_castsi512_pd(_mm512_add_epi64(bits, _mm512_slli_epi64::<48>(ki))),
+        )
+    }
+
+    /// The last part of the token signals' exponential: scale·e^r from [`reduce8_scaled`]'s
+    /// parts (one rounding), exactly 0 for t at [`EXP64_ZERO`](super::EXP64_ZERO).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn finish8_scaled(r: __m512d, scale: __m512d) -> __m512d {
+        _mm512_fmadd_pd(scale, expm1_deg6(r), scale)
     }
 
     /// (e^r − 1 − r)/r² on |r| ≤ ln2/32 to degree 4, from the highest power: the Chebyshev
@@ -1209,16 +1254,18 @@ mod tests {
         assert!(exp_le0(f64::NAN).is_nan());
     }
 
-    /// The token signals' AVX2 exponential: at most one ulp from `f64::exp` over the range
-    /// the rows use (a dense grid, both sides of every multiple of ln2/16, the ends, the few
-    /// ulp above 0), and exactly 0 in the lanes outside `keep` whatever they hold.
+    /// The token signals' exponentials (AVX2's `exp4_masked`, AVX-512's `reduce8_scaled` and
+    /// `finish8_scaled`, each in the order the sums loops run their parts) on t clamped to
+    /// [`EXP64_ZERO`] as the loops clamp it, against `f64::exp`: over the range the rows use (a
+    /// dense grid, both sides of every multiple of ln2/16, the ends, the few ulp above 0),
+    /// within 1.5 ulp plus ln2's rounding in the one-step reduction (|t|·3.4e−17 relative);
+    /// exactly 0 from EXP64_ZERO down (−inf, NaN and −1e300 among them) and at most
+    /// e^EXP64_MIN between it and EXP64_MIN; AVX2's masked form exactly 0 outside `keep`.
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn avx2_masked_exp_within_one_ulp_and_zero_outside_keep() {
+    fn token_signal_exponentials_close_to_std_exp_and_zero_from_the_clamp() {
+        use crate::signals::simd::SimdLevel;
         use std::arch::x86_64::*;
-        if !crate::signals::simd::SimdLevel::Avx2.supported() {
-            return;
-        }
         let step = std::f64::consts::LN_2 / 16.0;
         let xs: Vec<f64> = (0..400_000)
             .map(|i| -(i as f64) * 0.001_77)
@@ -1235,35 +1282,103 @@ mod tests {
             .filter(|&x| x >= EXP64_MIN)
             .chain([0.0, -0.0, 1e-16, 4e-16, -1e-300, -5e-324, EXP64_MIN, EXP64_MIN + 1e-9])
             .collect();
-        let exp = |x: [f64; 4], keep: [bool; 4]| {
+        let below = [
+            EXP64_MIN - 1e-9,
+            -708.5,
+            -709.0,
+            EXP64_ZERO + 1e-12,
+            EXP64_ZERO,
+            EXP64_ZERO - 1e-12,
+            -709.2,
+            -745.2,
+            -1e300,
+            f64::MIN,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        // |ln2 − LN_2| / ln2: what the one-step reduction adds per unit of |t|.
+        let ln2_rel = 3.35e-17;
+        let avx2 = |x: [f64; 4], keep: [bool; 4]| {
             let mut out = [f64::NAN; 4];
             let keep = keep.map(|k| if k { -1i64 } else { 0 });
-            // SAFETY: AVX2 and FMA are supported (checked above); the arrays hold four lanes.
+            // SAFETY: AVX2 and FMA are supported (checked by the caller); four lanes each.
             unsafe {
+                let t = _mm256_max_pd(_mm256_loadu_pd(x.as_ptr()), _mm256_set1_pd(EXP64_ZERO));
                 let m = _mm256_castsi256_pd(_mm256_loadu_si256(keep.as_ptr().cast()));
-                _mm256_storeu_pd(
-                    out.as_mut_ptr(),
-                    avx2_table::exp4_masked(_mm256_loadu_pd(x.as_ptr()), m),
-                );
+                _mm256_storeu_pd(out.as_mut_ptr(), avx2_table::exp4_masked(t, m));
             }
-            out
+            out.to_vec()
         };
-        for c in xs.chunks(4) {
-            let x: [f64; 4] = std::array::from_fn(|l| c[l % c.len()]);
-            for (&x, got) in x.iter().zip(exp(x, [true; 4])) {
-                let ulp = got.to_bits().abs_diff(x.exp().to_bits());
-                assert!(ulp <= 1, "exp({x}) = {got}, want {}", x.exp());
+        let avx512 = |x: &[f64]| {
+            let mut out = [f64::NAN; 8];
+            let x: [f64; 8] = std::array::from_fn(|l| x[l % x.len()]);
+            // SAFETY: AVX-512F is supported (checked by the caller); eight lanes each.
+            unsafe { token_exp8(&x, &mut out) };
+            out.to_vec()
+        };
+        type Exp = Box<dyn Fn(&[f64]) -> Vec<f64>>;
+        let mut levels: Vec<(&str, usize, Exp)> = Vec::new();
+        if SimdLevel::Avx2.supported() {
+            levels.push((
+                "avx2",
+                4,
+                Box::new(move |c: &[f64]| avx2(std::array::from_fn(|l| c[l % c.len()]), [true; 4])),
+            ));
+        }
+        if SimdLevel::Avx512.supported() {
+            levels.push(("avx512", 8, Box::new(avx512)));
+        }
+        for (name, width, exp) in &levels {
+            let mut worst = 0.0f64;
+            for c in xs.chunks(*width) {
+                for (&x, got) in c.iter().zip(exp(c)) {
+                    let want = x.exp();
+                    let ulp = f64::from_bits(want.to_bits() + 1) - want;
+                    let err = (got - want).abs() / (ulp + want * x.abs() * ln2_rel);
+                    assert!(err <= 1.5, "{name}: exp({x}) = {got}, want {want}");
+                    worst = worst.max(err);
+                }
+            }
+            assert!(worst > 0.5, "{name}: the bound is not tight ({worst})");
+            for c in below.chunks(*width) {
+                for (&x, got) in c.iter().zip(exp(c)) {
+                    if x.is_nan() || x <= EXP64_ZERO {
+                        assert_eq!(got.to_bits(), 0, "{name}: exp({x}) = {got}");
+                    } else {
+                        assert!((0.0..=EXP64_MIN.exp()).contains(&got), "{name}: exp({x}) = {got}");
+                    }
+                }
             }
         }
-        for x in [
-            [f64::NAN, f64::NEG_INFINITY, f64::INFINITY, -1e300],
-            [EXP64_MIN - 1e-9, -709.0, -745.2, 1.0],
-        ] {
-            let got = exp(x, [false, true, false, true]);
-            assert_eq!(got[0].to_bits(), 0, "{x:?}");
-            assert_eq!(got[2].to_bits(), 0, "{x:?}");
-            let got = exp(x, [false; 4]);
-            assert!(got.iter().all(|g| g.to_bits() == 0), "{x:?} -> {got:?}");
+        if SimdLevel::Avx2.supported() {
+            for x in [
+                [f64::NAN, f64::NEG_INFINITY, f64::INFINITY, -1e300],
+                [EXP64_MIN - 1e-9, -709.0, -745.2, 1.0],
+                [-1.0, -0.5, 0.0, -3.0],
+            ] {
+                let got = avx2(x, [false, true, false, true]);
+                assert_eq!(got[0].to_bits(), 0, "{x:?}");
+                assert_eq!(got[2].to_bits(), 0, "{x:?}");
+                let got = avx2(x, [false; 4]);
+                assert!(got.iter().all(|g| g.to_bits() == 0), "{x:?} -> {got:?}");
+            }
         }
+    }
+
+    /// The AVX-512 token signals' exponential of eight lanes, clamped and in the sums loop's parts.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn token_exp8(x: &[f64; 8], out: &mut [f64; 8]) {
+        use std::arch::x86_64::*;
+        let tab = avx512::ScaledTable::new();
+        // SAFETY: both arrays hold eight doubles.
+        let t = _mm512_max_pd(unsafe { _mm512_loadu_pd(x.as_ptr()) }, _mm512_set1_pd(EXP64_ZERO));
+        let (r, scale) = avx512::reduce8_scaled(&tab, t, avx512::arg8(t));
+        // SAFETY: as above.
+        unsafe { _mm512_storeu_pd(out.as_mut_ptr(), avx512::finish8_scaled(r, scale)) };
     }
 }

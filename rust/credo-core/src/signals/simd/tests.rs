@@ -124,6 +124,21 @@ fn ties_masks_and_invalid_entries_at_every_lane_position() {
                 check_level(level, &one64, 1.0, Some(pos));
                 let got = f64::row_stats(level, &one64, 1.0, None);
                 assert_eq!((got.s, got.w), (1.0, 0.0), "{} float64", level.name());
+                // In the vector lanes, finite entries from 1023·ln2 below the maximum down add
+                // exactly nothing too (the scalar reference adds e^t·t of a subnormal e^t), where
+                // the maximum comes in the first chunk of 1024 (after it, the running sums of
+                // earlier chunks are rescaled by a subnormal factor).
+                let far: Vec<f64> = (0..n)
+                    .map(|i| match i {
+                        _ if i == pos => -2.0,
+                        _ => [-711.1, -1e300, f64::MIN, -2.0 - 1023.0 * std::f64::consts::LN_2][i % 4],
+                    })
+                    .collect();
+                let got = f64::row_stats(level, &far, 1.0, None);
+                if level != SimdLevel::Scalar && pos < 1024 {
+                    assert_eq!((got.s, got.w), (1.0, 0.0), "{} float64 n={n} pos={pos}", level.name());
+                }
+                check_level(level, &far, 1.0, Some(pos));
                 assert_eq!(
                     f64::row_stats(level, &vec![f64::NEG_INFINITY; n], 1.0, None).m,
                     f64::NEG_INFINITY

@@ -12,7 +12,7 @@ use half::{bf16, f16};
 use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
 use super::RowStats;
 use crate::signals::exp64::avx2_table::{arg4_perm, exp4_masked, finish4_perm, reduce4_perm};
-use crate::signals::exp64::EXP64_MIN;
+use crate::signals::exp64::EXP64_ZERO;
 
 /// AVX2 float32 lanes; made only inside the `avx2,fma,f16c` entry points below.
 #[derive(Clone, Copy)]
@@ -205,16 +205,18 @@ impl lanes::ChunkLoops<f64> for Avx2F64 {
 #[target_feature(enable = "avx2,fma")]
 fn sums_f64(x: &[f64], inv_t: __m256d, m: __m256d, (mut sv, mut wv): lanes::Acc<Avx2F64>) -> lanes::Acc<Avx2F64> {
     let p = x.as_ptr();
-    let lo = _mm256_set1_pd(EXP64_MIN);
+    let zero_at = _mm256_set1_pd(EXP64_ZERO);
     let arg = |i: usize| {
         // SAFETY: `sums_pipelined` asks for whole vectors of `x` only.
         let t = _mm256_fmsub_pd(unsafe { _mm256_loadu_pd(p.add(i)) }, inv_t, m);
+        // e^t is exactly 0 from EXP64_ZERO down, NaN included (max gives its second operand).
+        let t = _mm256_max_pd(t, zero_at);
         (t, arg4_perm(t))
     };
     let finish = |(t, _), (r, scale)| {
-        let e = finish4_perm(r, scale, _mm256_cmp_pd::<_CMP_GE_OQ>(t, lo));
+        let e = finish4_perm(r, scale);
         sv = _mm256_add_pd(sv, e);
-        wv = _mm256_fmadd_pd(e, _mm256_max_pd(t, lo), wv);
+        wv = _mm256_fmadd_pd(e, t, wv);
     };
     lanes::sums_pipelined(x, 4, arg, |(t, k)| reduce4_perm(t, k), finish);
     (sv, wv)

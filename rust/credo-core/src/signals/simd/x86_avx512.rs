@@ -8,8 +8,8 @@ use half::{bf16, f16};
 
 use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
 use super::RowStats;
-use crate::signals::exp64::avx512::{arg8, exp8_deg6_clamped, finish8_deg6, reduce8_k, Consts};
-use crate::signals::exp64::EXP64_MIN;
+use crate::signals::exp64::avx512::{arg8, finish8_scaled, reduce8_scaled, ScaledTable};
+use crate::signals::exp64::EXP64_ZERO;
 
 /// AVX-512F float32 lanes; made only inside the `avx512f` entry points below.
 #[derive(Clone, Copy)]
@@ -110,9 +110,10 @@ impl Load<Avx512> for bf16 {
     }
 }
 
-/// AVX-512F float64 lanes, with the table of `exp64`'s exponential held in registers.
+/// AVX-512F float64 lanes, with the table of the token signals' exponential
+/// (`exp64::avx512::ScaledTable`) held in registers.
 #[derive(Clone, Copy)]
-struct Avx512F64<'a>(&'a Consts);
+struct Avx512F64<'a>(&'a ScaledTable);
 
 impl Lanes for Avx512F64<'_> {
     type F = f64;
@@ -141,10 +142,10 @@ impl Lanes for Avx512F64<'_> {
     #[inline(always)]
     fn exp(self, t: __m512d, keep: __mmask8) -> __m512d {
         // SAFETY: the token proves AVX-512F.
-        // The degree-6 polynomial: two multiply-adds fewer on the chain that bounds the sums
-        // (the float64 row 7.5 -> 7.1 ms on [256, 32000]), within about one ulp of f64::exp.
-        // `t` comes clamped to EXP64_MIN (`exp_step`), and the mask is the exponential's last step.
-        unsafe { exp8_deg6_clamped(self.0, t, keep) }
+        unsafe {
+            let (r, scale) = reduce8_scaled(self.0, t, arg8(t));
+            _mm512_maskz_mov_pd(keep, finish8_scaled(r, scale))
+        }
     }
 
     fn or(self, a: __mmask8, b: __mmask8) -> __mmask8 {
@@ -201,36 +202,36 @@ impl lanes::ChunkLoops<f64> for Avx512F64<'_> {
 }
 
 /// [`lanes::sums`] for float64, software-pipelined as the AVX2 one ([`lanes::sums_pipelined`]):
-/// three vectors in flight, each step takes the newest to its clamped t, mask and k ([`arg8`]),
-/// the next to r and its table entries ([`reduce8_k`]) and the oldest to the sums
-/// ([`finish8_deg6`]), the same operations on each vector in the same order of sums (the same
-/// bits as [`lanes::sums`]). The float64 row on [256, 32000], 1 thread, this Zen 4: 6.0-6.4 ms in [`lanes::sums`]'s order,
-/// 5.7-5.9 ms here; four parts (the polynomial a step of its own) measured no faster (5.9-6.0).
+/// three vectors in flight, each step takes the newest to t, its mask and k ([`arg8`]), the next
+/// to r and its scale ([`reduce8_scaled`]) and the oldest to the sums ([`finish8_scaled`]), the
+/// same operations on each vector in the same order of sums (the same bits as [`lanes::sums`]:
+/// a lane outside the mask adds 0 to Σe and nothing to Σe·t, where t needs no clamp). The float64
+/// row on [256, 32000], 1 thread, this Zen 4: 6.0-6.4 ms in [`lanes::sums`]'s order, 5.7-5.9 ms
+/// here; four parts (the polynomial a step of its own) measured no faster (5.9-6.0).
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn sums_f64(
-    c: &Consts,
+    tab: &ScaledTable,
     x: &[f64],
     inv_t: __m512d,
     m: __m512d,
     (mut sv, mut wv): (__m512d, __m512d),
 ) -> (__m512d, __m512d) {
     let p = x.as_ptr();
-    let lo = _mm512_set1_pd(EXP64_MIN);
-    // t clamped to EXP64_MIN and the lanes to keep: those of t at least EXP64_MIN (not NaN),
-    // as `lanes::exp_step`.
+    let zero_at = _mm512_set1_pd(EXP64_ZERO);
     let arg = |i: usize| {
         // SAFETY: `sums_pipelined` asks for whole vectors of `x` only.
         let t = _mm512_fmsub_pd(unsafe { _mm512_loadu_pd(p.add(i)) }, inv_t, m);
-        let clamped = _mm512_max_pd(t, lo);
-        (clamped, _mm512_cmp_pd_mask::<_CMP_GE_OQ>(t, lo), arg8(clamped))
+        // e^t is exactly 0 from EXP64_ZERO down, NaN included (max gives its second operand).
+        let t = _mm512_max_pd(t, zero_at);
+        (t, arg8(t))
     };
-    let finish = |(t, keep, _), reduced| {
-        let e = finish8_deg6(reduced, keep);
+    let finish = |(t, _), (r, scale)| {
+        let e = finish8_scaled(r, scale);
         sv = _mm512_add_pd(sv, e);
         wv = _mm512_fmadd_pd(e, t, wv);
     };
-    lanes::sums_pipelined(x, 8, arg, |(t, keep, k)| reduce8_k(c, t, k, keep), finish);
+    lanes::sums_pipelined(x, 8, arg, |(t, k)| reduce8_scaled(tab, t, k), finish);
     (sv, wv)
 }
 
@@ -243,6 +244,6 @@ pub(super) fn row<T: Load<Avx512>>(r: &[T], inv_t: f32, chosen: Option<usize>) -
 /// The statistics of one float64 row in float64 lanes.
 #[target_feature(enable = "avx512f,popcnt")]
 pub(super) fn row_f64(r: &[f64], inv_t: f64, chosen: Option<usize>) -> RowStats {
-    let c = Consts::new();
-    lanes::row(Avx512F64(&c), r, inv_t, chosen)
+    let tab = ScaledTable::new();
+    lanes::row(Avx512F64(&tab), r, inv_t, chosen)
 }
