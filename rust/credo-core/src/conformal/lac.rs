@@ -4,9 +4,10 @@
 //! The probabilities are compared where they lie, float32 or float64 (the floor is the exact
 //! float image of the score threshold, `sets::Prob::lac_floor`), and the bools are written
 //! straight into the caller's (possibly uninitialised) output, so the pass is bound by memory
-//! bandwidth; with AVX2, output larger than the cache is written with non-temporal stores
-//! ([`Store`]), which skip reading each output line from memory before writing it. With AVX-512 (BW for the byte stores) the comparison bits of 64 values become 64
-//! bools in one masked byte move and one store, and the range check is one unsigned maximum of
+//! bandwidth; output larger than the cache is written with non-temporal stores ([`Store`]),
+//! which skip reading each output line from memory before writing it. With AVX-512 (BW for the
+//! byte stores) the comparison bits of 64 values become 64 bools in one masked byte move and
+//! one store, and the range check is one unsigned maximum of
 //! the values' bit patterns per vector: every value in [0, 1] has bits ≤ those of 1.0, and every
 //! value outside (NaN and negatives included) has more, as has −0.0, so a vector verdict is a
 //! superset the caller resolves with an exact scan. With AVX2 the comparison masks of 32 values
@@ -38,14 +39,15 @@ pub trait LacKernel: Copy + PartialOrd + 'static {
     }
 }
 
-/// How the AVX2 kernels write the bools (the scalar and AVX-512 paths always cache them).
+/// How the vector kernels write the bools (the scalar path always caches them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Store {
     /// Through the cache: for output the caller reads while it is still cached.
     Cached,
-    /// Non-temporal (streaming) stores of aligned 32-byte blocks: for output larger than the
-    /// cache, whose lines a cached store would first read from memory (a tenth more traffic on
-    /// float64, a fifth on float32) only to be evicted before the caller reads them.
+    /// Non-temporal (streaming) stores of aligned blocks (32 bytes with AVX2, 64 with AVX-512):
+    /// for output larger than the cache, whose lines a cached store would first read from
+    /// memory (a tenth more traffic on float64, a fifth on float32) only to be evicted before
+    /// the caller reads them.
     Stream,
 }
 
@@ -77,7 +79,7 @@ macro_rules! dispatch {
                 {
                     if avx512_bytes(level) {
                         // SAFETY: the CPU supports AVX-512 F and BW (checked just above).
-                        return unsafe { x86::$avx512(p, o, floor) };
+                        return unsafe { x86::$avx512(p, o, floor, store) };
                     }
                     if level >= SimdLevel::Avx2 && level.supported() {
                         // SAFETY: the CPU supports AVX2 (checked just above).
@@ -144,11 +146,11 @@ pub(crate) mod x86 {
         }
     }
 
-    /// For streamed stores, the values whose bools precede the first 32-byte boundary of `o`
-    /// go through the scalar reference: its verdict, and the rest of `p` and `o` (all of them,
-    /// verdict false, for cached stores).
+    /// For streamed stores, the values whose bools precede the first `ALIGN`-byte boundary of
+    /// `o` (the kernel's store width) go through the scalar reference: its verdict, and the rest
+    /// of `p` and `o` (all of them, verdict false, for cached stores).
     #[inline(always)]
-    fn aligned_part<'a, 'b, T: LacKernel>(
+    fn aligned_part<'a, 'b, T: LacKernel, const ALIGN: usize>(
         p: &'a [T],
         o: &'b mut [MaybeUninit<bool>],
         store: Store,
@@ -157,7 +159,7 @@ pub(crate) mod x86 {
         let n = p.len().min(o.len());
         let head = match store {
             Store::Cached => 0,
-            Store::Stream => o.as_ptr().align_offset(32).min(n),
+            Store::Stream => o.as_ptr().align_offset(ALIGN).min(n),
         };
         let (ph, p) = p[..n].split_at(head);
         let (oh, o) = o[..n].split_at_mut(head);
@@ -192,7 +194,7 @@ pub(crate) mod x86 {
     #[target_feature(enable = "avx2")]
     pub unsafe fn single_f64_avx2(p: &[f64], o: &mut [MaybeUninit<bool>], floor: f64, store: Store) -> bool {
         const BLOCK: usize = 32;
-        let (head, p, o) = aligned_part(p, o, store, floor);
+        let (head, p, o) = aligned_part::<_, 32>(p, o, store, floor);
         let n = p.len().min(o.len());
         let blocks = n / BLOCK;
         let (f, one, bit) = (_mm256_set1_pd(floor), _mm256_set1_pd(1.0), _mm256_set1_epi8(1));
@@ -224,7 +226,7 @@ pub(crate) mod x86 {
     #[target_feature(enable = "avx2")]
     pub unsafe fn single_f32_avx2(p: &[f32], o: &mut [MaybeUninit<bool>], floor: f32, store: Store) -> bool {
         const BLOCK: usize = 32;
-        let (head, p, o) = aligned_part(p, o, store, floor);
+        let (head, p, o) = aligned_part::<_, 32>(p, o, store, floor);
         let n = p.len().min(o.len());
         let blocks = n / BLOCK;
         let (f, bit) = (_mm256_set1_ps(floor), _mm256_set1_epi8(1));
@@ -251,18 +253,36 @@ pub(crate) mod x86 {
         head | tail | (_mm256_movemask_epi8(within) != -1)
     }
 
+    /// Stores the 64 bools of a block at `at` (64-byte aligned for [`Store::Stream`]).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn store_block_512(at: *mut MaybeUninit<bool>, bools: __m512i, store: Store) {
+        // SAFETY: the caller's: 64 writable bytes at `at`, aligned when streamed.
+        unsafe {
+            match store {
+                Store::Cached => _mm512_storeu_si512(at.cast(), bools),
+                Store::Stream => _mm512_stream_si512(at.cast(), bools),
+            }
+        }
+    }
+
     /// 64 values per block: the comparison bits of the block's vectors gathered into one 64-bit
-    /// mask, stored as 64 bools by one zero-masked byte move; the largest bit pattern kept for
-    /// the range verdict (see the module docs).
+    /// mask, made 64 bools by one zero-masked byte move and stored at once (streamed as
+    /// `store` says, as the AVX2 kernels); the largest bit pattern kept for the range verdict
+    /// (see the module docs). No prefetches: on Zen 4 the hardware's keep up with this loop,
+    /// and the AVX2 kernels' (2 KiB ahead) made the one-thread pass slower (1e5 x 100 float64,
+    /// 2.3-2.6 -> 2.7-2.8 ms).
     #[target_feature(enable = "avx512f,avx512bw")]
-    pub unsafe fn single_f64_avx512(p: &[f64], o: &mut [MaybeUninit<bool>], floor: f64) -> bool {
+    pub unsafe fn single_f64_avx512(p: &[f64], o: &mut [MaybeUninit<bool>], floor: f64, store: Store) -> bool {
         const BLOCK: usize = 64;
+        let (head, p, o) = aligned_part::<_, 64>(p, o, store, floor);
         let n = p.len().min(o.len());
         let blocks = n / BLOCK;
         let (f, ones) = (_mm512_set1_pd(floor), _mm512_set1_epi8(1));
         let mut top = _mm512_setzero_si512();
         for b in 0..blocks {
-            // SAFETY: block b lies within p and o (b < n / BLOCK).
+            // SAFETY: block b lies within p and o (b < n / BLOCK); o's block is aligned when
+            // streamed.
             unsafe {
                 let x = p.as_ptr().add(b * BLOCK);
                 let mut bits = 0u64;
@@ -271,25 +291,28 @@ pub(crate) mod x86 {
                     bits |= u64::from(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(v, f)) << (8 * j);
                     top = _mm512_max_epu64(top, _mm512_castpd_si512(v));
                 }
-                _mm512_storeu_si512(o.as_mut_ptr().add(b * BLOCK).cast(), _mm512_maskz_mov_epi8(bits, ones));
+                store_block_512(o.as_mut_ptr().add(b * BLOCK), _mm512_maskz_mov_epi8(bits, ones), store);
             }
         }
+        fence(store);
         let done = blocks * BLOCK;
         let tail = f64::single_scalar(&p[done..n], &mut o[done..n], floor);
         let limit = _mm512_set1_epi64(1.0f64.to_bits() as i64);
-        tail | (_mm512_cmp_epu64_mask::<_MM_CMPINT_NLE>(top, limit) != 0)
+        head | tail | (_mm512_cmp_epu64_mask::<_MM_CMPINT_NLE>(top, limit) != 0)
     }
 
     /// As [`single_f64_avx512`], 16 values per vector.
     #[target_feature(enable = "avx512f,avx512bw")]
-    pub unsafe fn single_f32_avx512(p: &[f32], o: &mut [MaybeUninit<bool>], floor: f32) -> bool {
+    pub unsafe fn single_f32_avx512(p: &[f32], o: &mut [MaybeUninit<bool>], floor: f32, store: Store) -> bool {
         const BLOCK: usize = 64;
+        let (head, p, o) = aligned_part::<_, 64>(p, o, store, floor);
         let n = p.len().min(o.len());
         let blocks = n / BLOCK;
         let (f, ones) = (_mm512_set1_ps(floor), _mm512_set1_epi8(1));
         let mut top = _mm512_setzero_si512();
         for b in 0..blocks {
-            // SAFETY: block b lies within p and o (b < n / BLOCK).
+            // SAFETY: block b lies within p and o (b < n / BLOCK); o's block is aligned when
+            // streamed.
             unsafe {
                 let x = p.as_ptr().add(b * BLOCK);
                 let mut bits = 0u64;
@@ -298,13 +321,14 @@ pub(crate) mod x86 {
                     bits |= u64::from(_mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, f)) << (16 * j);
                     top = _mm512_max_epu32(top, _mm512_castps_si512(v));
                 }
-                _mm512_storeu_si512(o.as_mut_ptr().add(b * BLOCK).cast(), _mm512_maskz_mov_epi8(bits, ones));
+                store_block_512(o.as_mut_ptr().add(b * BLOCK), _mm512_maskz_mov_epi8(bits, ones), store);
             }
         }
+        fence(store);
         let done = blocks * BLOCK;
         let tail = f32::single_scalar(&p[done..n], &mut o[done..n], floor);
         let limit = _mm512_set1_epi32(1.0f32.to_bits() as i32);
-        tail | (_mm512_cmp_epu32_mask::<_MM_CMPINT_NLE>(top, limit) != 0)
+        head | tail | (_mm512_cmp_epu32_mask::<_MM_CMPINT_NLE>(top, limit) != 0)
     }
 }
 
@@ -318,7 +342,7 @@ pub(crate) fn run_kernel<T: LacKernel>(
     run_kernel_at(f, p, floor, 0)
 }
 
-/// [`run_kernel`] with the output starting `offset` bytes past a 32-byte boundary (the streamed
+/// [`run_kernel`] with the output starting `offset` bytes past a 64-byte boundary (the streamed
 /// stores' head and blocks lie differently at each offset).
 #[cfg(test)]
 pub(crate) fn run_kernel_at<T: LacKernel>(
@@ -327,8 +351,8 @@ pub(crate) fn run_kernel_at<T: LacKernel>(
     floor: T,
     offset: usize,
 ) -> (Vec<bool>, bool) {
-    let mut buf: Vec<bool> = vec![true; p.len() + 64]; // every byte overwritten, or the test sees a stale `true`
-    let start = buf.as_ptr().align_offset(32) + offset % 32;
+    let mut buf: Vec<bool> = vec![true; p.len() + 128]; // every byte overwritten, or the test sees a stale `true`
+    let start = buf.as_ptr().align_offset(64) + offset % 64;
     let o = &mut buf[start..start + p.len()];
     // SAFETY: a bool is a valid MaybeUninit<bool>; the kernel writes only 0 or 1 bytes.
     let slots = unsafe { std::slice::from_raw_parts_mut(o.as_mut_ptr().cast::<MaybeUninit<bool>>(), o.len()) };
@@ -350,7 +374,8 @@ mod tests {
     /// Every vector path this CPU runs, with cached and streamed stores, gives the scalar
     /// reference's mask, and a range verdict that is never false when a value is out of [0, 1],
     /// at every length around the block sizes, with a bad value anywhere, and with the output at
-    /// several offsets from a 32-byte boundary; a negative zero is a valid value to the reference.
+    /// several offsets from a 64-byte boundary (the AVX-512 streamed blocks' alignment; AVX2's is
+    /// 32); a negative zero is a valid value to the reference.
     fn agrees<T: LacKernel + std::fmt::Debug>(make: impl Fn(f64) -> T, bad_values: &[T], neg_zero: T) {
         let mut st = 11u64;
         let floor = make(0.37);
@@ -368,7 +393,7 @@ mod tests {
             {
                 let f = |p: &[T], o: &mut [MaybeUninit<bool>], fl: T| T::single_at(level, p, o, fl, store);
                 let name = format!("{} {store:?}", level.name());
-                for offset in [0, 1, 13, 31] {
+                for offset in [0, 1, 13, 31, 32, 45, 63] {
                     let (got, bad) = run_kernel_at(f, &p, floor, offset);
                     assert!(!bad, "{name} n={n} offset {offset}");
                     assert_eq!(got, want, "{name} n={n} offset {offset}");
