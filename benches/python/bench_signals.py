@@ -150,13 +150,14 @@ def test_two_threads(shape: tuple[int, int]) -> None:
 def test_float64_against_float32(shape: tuple[int, int]) -> None:
     """float64 logits read directly in float64 lanes: twice the bytes of float32, so about twice
     its time when both are memory-bound (the float64 path was the scalar reference, 11x). On the
-    AVX-512 Zen 4 neither is: float32 runs at 0.5-0.7x the bandwidth reference, and float64 at
-    8 lanes a vector against 16 runs a degree-6 exponential with a table lookup. float64 ran at
-    2.05x float32 until float32's scan and exponential lost operations (float32 15-20% faster,
-    float64 5-9% from the same scan); its sums loop, software-pipelined, is near its
-    multiply-add limit (12 a vector of 8 lanes, each taking both 256-bit halves of the unit).
-    Now 2.25-2.5x: overlapping the scan (compares and max/min) with the sums (multiply-adds)
-    would be the next lever."""
+    AVX-512 Zen 4 neither is: the scan streams the row at the memory's rate, but the sums over
+    each chunk (from L1) are bound by the multiply-add ports, and a float64 vector holds 8 lanes
+    against 16. float64 ran at 2.05x float32, then 2.25-2.5x once float32's scan and exponential
+    lost operations. The token signals' float64 exponential (exp64::avx512::reduce8_scaled) now
+    takes r in one multiply-add, 2^(j/16) from its high double alone and 2^e by one integer
+    add, and needs no mask (t clamped to -1023 ln2, where that add makes exactly 0): a
+    multiply-add, an add, a permute, a compare and an and fewer a vector, float64 5.9 -> 4.8 ms
+    on [256, 32000], about 2.0x float32."""
     x32 = _logits(shape)
     x64 = x32.astype(np.float64)
     chosen = np.random.default_rng(2).integers(0, shape[1], shape[0])
@@ -194,8 +195,16 @@ def test_avx2_against_avx512(shape: tuple[int, int]) -> None:
     1.7-1.8x while its AVX2 exponential looked 2^(j/256) up with four scalar loads per vector
     (AVX-512 permutes a 16-entry table held in registers); with 2^(j/8) permuted out of
     registers and the sums loop software-pipelined (three vectors in flight, so the window covers
-    the chain) it runs at 1.2-1.35x (1.30x in process CPU time). No gate: the rows record the
-    ratio so that a change in it shows."""
+    the chain) it ran at 1.2-1.35x (1.30x in process CPU time), until AVX-512 float64 got an
+    exponential of its own (one two-source permute of a 16-entry table, degree 6, no mask):
+    AVX-512 5.9 -> 4.8 ms, AVX2 (the same one-step reduction and clamp) 7.8 -> 7.3 ms, about
+    1.5x. What keeps AVX2 there, measured on [256, 32000]: the scan alone (sums skipped) takes
+    about the same at both levels (2.4-2.6 ms, the memory's rate); the sums take 4.6-4.9 ms at
+    AVX2 against 2.4-2.9 at AVX-512, and removing AVX2's table lookup altogether (wrong values,
+    timing only) brings the row only to 6.8 ms, 1.41x. AVX2 has no 64-bit cross-lane permute:
+    its 8-entry table costs two 32-bit permutes, a copy of the index and a blend, and 8 entries
+    need a polynomial a degree higher. No gate: the rows record the ratio so that a change in
+    it shows."""
     levels = simd_levels()
     if "avx2" not in levels or "avx512" not in levels:
         pytest.skip(f"needs both AVX2 and AVX-512 (this CPU: {', '.join(levels)})")

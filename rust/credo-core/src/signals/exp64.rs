@@ -7,7 +7,7 @@
 //! looks 2^(j/256) up and needs degree 4. Each is within two ulp of `f64::exp`; the paths may
 //! differ in the last ulp. Used by the single-request top-k summary, where the per-entry `exp`
 //! dominates. The token signals' float64 lanes have exponentials of their own, made for sums
-//! whose largest term is 1 ([`EXP64_ZERO`]): AVX2 2^(j/8) by permutes and degree 7 (module
+//! whose largest term is 1 (`EXP64_ZERO`): AVX2 2^(j/8) by permutes and degree 7 (module
 //! `avx2_table`), AVX-512 2^(j/16) by one permute and degree 6 (`avx512::reduce8_scaled`),
 //! both with a one-step reduction that trades accuracy far below 0 (|t|·3.4e−17 relative) for
 //! a multiply-add a vector.

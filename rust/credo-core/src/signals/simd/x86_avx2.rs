@@ -194,14 +194,17 @@ impl lanes::ChunkLoops<f64> for Avx2F64 {
 }
 
 /// [`lanes::sums`] for float64, software-pipelined ([`lanes::sums_pipelined`]): three vectors in
-/// flight, each step takes the newest to k ([`arg4_perm`]: load, t, k), the next to r and its
-/// table entry ([`reduce4_perm`]) and the oldest to the sums ([`finish4_perm`]), the same
-/// operations on each vector in the same order of sums (the same bits as [`lanes::sums`]). The
-/// chain from load to sum is about 50 cycles, and in [`lanes::sums`]'s order the out-of-order
-/// window (about 24 vector operations a vector, against AVX-512's as many for twice the lanes)
-/// holds too few vectors to cover it; here each part waits on a third of the chain. The float64
-/// row, 1 thread, this Zen 4, either shape: 9.3 ms in [`lanes::sums`]'s order, 8.5 in two
-/// parts, 8.3 in three (AVX-512 6.5).
+/// flight, each step takes the newest to k ([`arg4_perm`]: load, t clamped to EXP64_ZERO, k),
+/// the next to r and its table entry ([`reduce4_perm`]) and the oldest to the sums
+/// ([`finish4_perm`]), each vector in the order of [`lanes::sums`] (whose mask at EXP64_MIN
+/// this loop leaves out, as AVX-512's `sums_f64`). The chain from load to sum is about 50
+/// cycles, and in [`lanes::sums`]'s order the out-of-order window (about 24 vector operations
+/// a vector, against AVX-512's as many for twice the lanes) holds too few vectors to cover it;
+/// here each part waits on a third of the chain. The float64 row, 1 thread, this Zen 4, either
+/// shape: 9.3 ms in [`lanes::sums`]'s order, 8.5 in two parts, 8.3 in three (AVX-512 6.5);
+/// since the one-step reduction and the clamp, 7.3 (AVX-512 4.8). Two steps an iteration
+/// (no register rotation, 49 -> 40 instructions a vector) measured slower (7.6), four parts
+/// 4% faster.
 #[target_feature(enable = "avx2,fma")]
 fn sums_f64(x: &[f64], inv_t: __m256d, m: __m256d, (mut sv, mut wv): lanes::Acc<Avx2F64>) -> lanes::Acc<Avx2F64> {
     let p = x.as_ptr();

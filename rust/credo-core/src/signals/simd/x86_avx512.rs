@@ -1,6 +1,6 @@
 //! AVX-512F lanes: 16 float32 lanes (half types widened on load) and 8 float64 lanes (float64
-//! input keeps float64 precision with the table-driven exponential of `exp64`, within about one
-//! ulp of `f64::exp`). The loop is [`lanes::row`]; mask registers carry the flags.
+//! input keeps float64 precision with the token signals' table-driven exponential of `exp64`,
+//! `avx512::reduce8_scaled`). The loop is [`lanes::row`]; mask registers carry the flags.
 
 use std::arch::x86_64::*;
 
@@ -202,12 +202,13 @@ impl lanes::ChunkLoops<f64> for Avx512F64<'_> {
 }
 
 /// [`lanes::sums`] for float64, software-pipelined as the AVX2 one ([`lanes::sums_pipelined`]):
-/// three vectors in flight, each step takes the newest to t, its mask and k ([`arg8`]), the next
-/// to r and its scale ([`reduce8_scaled`]) and the oldest to the sums ([`finish8_scaled`]), the
-/// same operations on each vector in the same order of sums (the same bits as [`lanes::sums`]:
-/// a lane outside the mask adds 0 to Σe and nothing to Σe·t, where t needs no clamp). The float64
-/// row on [256, 32000], 1 thread, this Zen 4: 6.0-6.4 ms in [`lanes::sums`]'s order, 5.7-5.9 ms
-/// here; four parts (the polynomial a step of its own) measured no faster (5.9-6.0).
+/// three vectors in flight, each step takes the newest to its clamped t and k ([`arg8`]), the
+/// next to r and its scale ([`reduce8_scaled`]) and the oldest to the sums ([`finish8_scaled`]),
+/// each vector in the order of [`lanes::sums`] (whose mask at EXP64_MIN this loop leaves out:
+/// below it e^t is exactly 0 from EXP64_ZERO down, and at most e^EXP64_MIN above). The
+/// float64 row on [256, 32000], 1 thread, this Zen 4, with the earlier exponential: 6.0-6.4 ms
+/// in [`lanes::sums`]'s order, 5.7-5.9 ms here; four parts (the polynomial a step of its own)
+/// measured no faster (5.9-6.0). With this one, 4.8 ms.
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn sums_f64(
