@@ -672,17 +672,18 @@ pub(crate) mod avx2_table {
     /// load), where [`exp4`] waits on a store of k, four scalar loads of its low bytes and four
     /// table loads, and it needs no clamp, the index being any lane's low 3 bits. Eight entries
     /// instead of 256 need e^r − 1 to degree 7 instead of 4 (r + r²·y, y in Estrin's form: two
-    /// multiply-adds deep after r²); the table's high double alone, as [`exp_slice`]'s,
-    /// within about one ulp of `f64::exp` (22% of the test's grid one ulp off it, against 3.5%
-    /// for [`exp4`]: the low double, two permutes, a blend and an add more, took 8% more of the
-    /// float64 row at AVX2, for rows whose sums agree with the scalar reference's within 1e−12
-    /// either way). In three parts, [`arg4_perm`], [`reduce4_perm`] and
-    /// [`finish4_perm`], so that a loop can run them on different vectors.
+    /// multiply-adds deep after r²); the table's high double alone, as [`exp_slice`]'s (the
+    /// low double, two permutes, a blend and an add more, took 8% more of the float64 row at
+    /// AVX2, for rows whose sums agree with the scalar reference's within 1e−12 either way),
+    /// and r in one multiply-add, as AVX-512's (`avx512::reduce8_scaled` says what ln2's
+    /// rounding costs there): within 1.19 ulp of `f64::exp` plus that share on the test's grid.
+    /// In four parts, [`arg4_perm`], [`reduce4_perm`], [`expm1_perm`] and [`finish4_perm`], so
+    /// that a loop can run them on different vectors.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(crate) fn exp4_masked(t: __m256d, keep: __m256d) -> __m256d {
         let (r, scale) = reduce4_perm(t, arg4_perm(t));
-        _mm256_and_pd(finish4_perm(r, scale), keep)
+        _mm256_and_pd(finish4_perm(scale, expm1_perm(r)), keep)
     }
 
     /// The first part of [`exp4_masked`]: k = t·8/ln2 + 1.5·2⁵², whose low bits hold
@@ -722,11 +723,18 @@ pub(crate) mod avx2_table {
         )
     }
 
-    /// The last part of [`exp4_masked`]: 2^e·2^(j/8)·e^r from [`reduce4_perm`]'s r and scale,
-    /// unmasked: exactly 0 for t at [`EXP64_ZERO`](super::EXP64_ZERO).
+    /// The last part of [`exp4_masked`]: 2^e·2^(j/8)·e^r from [`reduce4_perm`]'s scale and
+    /// [`expm1_perm`]'s q, unmasked: exactly 0 for t at [`EXP64_ZERO`](super::EXP64_ZERO).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    pub(crate) fn finish4_perm(r: __m256d, scale: __m256d) -> __m256d {
+    pub(crate) fn finish4_perm(scale: __m256d, q: __m256d) -> __m256d {
+        _mm256_fmadd_pd(scale, q, scale)
+    }
+
+    /// The third part of [`exp4_masked`]: e^r − 1 on |r| ≤ ln2/16 ([`PERM8_POLY`]).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) fn expm1_perm(r: __m256d) -> __m256d {
         let [c0, c1, c2, c3, c4, c5] = PERM8_POLY.map(|v| _mm256_set1_pd(v));
         let r2 = _mm256_mul_pd(r, r);
         // y = (c5 + c4·r) + r²·((c3 + c2·r) + r²·(c1 + c0·r)).
@@ -734,8 +742,7 @@ pub(crate) mod avx2_table {
         let b = _mm256_fmadd_pd(c2, r, c3);
         let c = _mm256_fmadd_pd(c4, r, c5);
         let y = _mm256_fmadd_pd(_mm256_fmadd_pd(a, r2, b), r2, c);
-        let q = _mm256_fmadd_pd(y, r2, r);
-        _mm256_fmadd_pd(scale, q, scale)
+        _mm256_fmadd_pd(y, r2, r)
     }
 
     /// `dst[i] = e^max(src[i], EXP64_MIN)` for the entries both slices hold, in two passes:
@@ -968,7 +975,7 @@ pub(crate) mod avx512 {
     /// e^r − 1 on |r| ≤ ln2/32 to degree 6 ([`DEG6_POLY`]).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn expm1_deg6(r: __m512d) -> __m512d {
+    pub(crate) fn expm1_deg6(r: __m512d) -> __m512d {
         let [c0, c1, c2, c3, c4] = DEG6_POLY.map(|v| _mm512_set1_pd(v));
         // Estrin's scheme: two multiply-adds deep after r² instead of Horner's four, the same
         // count; the float64 row is bound by the latency from load to sum as well as the ports.
@@ -1036,11 +1043,12 @@ pub(crate) mod avx512 {
     }
 
     /// The last part of the token signals' exponential: scale·e^r from [`reduce8_scaled`]'s
-    /// parts (one rounding), exactly 0 for t at [`EXP64_ZERO`](super::EXP64_ZERO).
+    /// scale and q = e^r − 1 ([`expm1_deg6`] of its r), one rounding; exactly 0 for t at
+    /// [`EXP64_ZERO`](super::EXP64_ZERO).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    pub(crate) fn finish8_scaled(r: __m512d, scale: __m512d) -> __m512d {
-        _mm512_fmadd_pd(scale, expm1_deg6(r), scale)
+    pub(crate) fn finish8_scaled(scale: __m512d, q: __m512d) -> __m512d {
+        _mm512_fmadd_pd(scale, q, scale)
     }
 
     /// (e^r − 1 − r)/r² on |r| ≤ ln2/32 to degree 4, from the highest power: the Chebyshev
@@ -1378,7 +1386,8 @@ mod tests {
         // SAFETY: both arrays hold eight doubles.
         let t = _mm512_max_pd(unsafe { _mm512_loadu_pd(x.as_ptr()) }, _mm512_set1_pd(EXP64_ZERO));
         let (r, scale) = avx512::reduce8_scaled(&tab, t, avx512::arg8(t));
+        let e = avx512::finish8_scaled(scale, avx512::expm1_deg6(r));
         // SAFETY: as above.
-        unsafe { _mm512_storeu_pd(out.as_mut_ptr(), avx512::finish8_scaled(r, scale)) };
+        unsafe { _mm512_storeu_pd(out.as_mut_ptr(), e) };
     }
 }

@@ -308,48 +308,55 @@ pub(super) fn sums<L: Lanes, T: Load<L>>(
     (sv, wv)
 }
 
-/// A sums loop software-pipelined over an exponential in three parts, for the float64 lanes
-/// (`sums_f64` of `x86_avx2.rs` and `x86_avx512.rs`): three vectors in flight, each step takes
+/// A sums loop software-pipelined over an exponential in four parts, for the float64 lanes
+/// (`sums_f64` of `x86_avx2.rs` and `x86_avx512.rs`): four vectors in flight, each step takes
 /// the newest vector, at element `i` of `x` (a whole number of `n`-lane vectors), through
-/// `arg` (load, t, the exponential's first part), the next through `reduce` and the oldest
-/// through `finish` (into the sums). Each vector runs the same operations and reaches `finish`
-/// in order, so the sums have the same bits as [`sums`]'s; only the chain each step waits on is
-/// a third as long.
+/// `arg` (load, t, the exponential's first part), the next through `reduce` (r and the
+/// table's scale), the next through `poly` (e^r − 1) and the oldest through `finish` (into the
+/// sums). Each vector runs the same operations and reaches `finish` in order, so the sums have
+/// the same bits as in one loop over the four parts; only the chain each step waits on is a
+/// quarter as long.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(super) fn sums_pipelined<F, A: Copy, R>(
+pub(super) fn sums_pipelined<F, A: Copy, R: Copy, Q>(
     x: &[F],
     n: usize,
     arg: impl Fn(usize) -> A,
     reduce: impl Fn(A) -> R,
-    mut finish: impl FnMut(A, R),
+    poly: impl Fn(R) -> Q,
+    mut finish: impl FnMut(A, R, Q),
 ) {
     debug_assert_eq!(x.len() % n, 0);
     let p = x.as_ptr();
     let ahead = CHUNK_BYTES / std::mem::size_of::<F>();
-    match x.len() / n {
-        0 => {}
-        1 => {
-            let a = arg(0);
-            finish(a, reduce(a));
+    if x.len() < 3 * n {
+        for i in (0..x.len()).step_by(n) {
+            let a = arg(i);
+            let r = reduce(a);
+            finish(a, r, poly(r));
         }
-        _ => {
-            // The oldest vector's arg and reduction, the next one's arg.
-            let mut a0 = arg(0);
-            let mut reduced = reduce(a0);
-            let mut a1 = arg(n);
-            for i in (2 * n..x.len()).step_by(n) {
-                // The next chunk, for the scan that follows (as in `sums`).
-                prefetch(p.wrapping_add(i + ahead));
-                let a2 = arg(i);
-                let reduced1 = reduce(a1);
-                finish(a0, reduced);
-                (a0, reduced, a1) = (a1, reduced1, a2);
-            }
-            finish(a0, reduced);
-            finish(a1, reduce(a1));
-        }
+        return;
     }
+    // The oldest vector's parts up to `poly`, the next one's up to `reduce`, the newest's arg.
+    let a0 = arg(0);
+    let r0 = reduce(a0);
+    let mut oldest = (a0, r0, poly(r0));
+    let a1 = arg(n);
+    let mut next = (a1, reduce(a1));
+    let mut newest = arg(2 * n);
+    for i in (3 * n..x.len()).step_by(n) {
+        // The next chunk, for the scan that follows (as in `sums`).
+        prefetch(p.wrapping_add(i + ahead));
+        let a = arg(i);
+        let reduced = (newest, reduce(newest));
+        let q = poly(next.1);
+        finish(oldest.0, oldest.1, oldest.2);
+        (oldest, next, newest) = ((next.0, next.1, q), reduced, a);
+    }
+    finish(oldest.0, oldest.1, oldest.2);
+    finish(next.0, next.1, poly(next.1));
+    let r = reduce(newest);
+    finish(newest, r, poly(r));
 }
 
 /// The lane sums (Σe, Σe·t) carried from chunk to chunk.

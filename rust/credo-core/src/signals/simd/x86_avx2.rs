@@ -11,7 +11,7 @@ use half::{bf16, f16};
 
 use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
 use super::RowStats;
-use crate::signals::exp64::avx2_table::{arg4_perm, exp4_masked, finish4_perm, reduce4_perm};
+use crate::signals::exp64::avx2_table::{arg4_perm, exp4_masked, expm1_perm, finish4_perm, reduce4_perm};
 use crate::signals::exp64::EXP64_ZERO;
 
 /// AVX2 float32 lanes; made only inside the `avx2,fma,f16c` entry points below.
@@ -193,18 +193,18 @@ impl lanes::ChunkLoops<f64> for Avx2F64 {
     }
 }
 
-/// [`lanes::sums`] for float64, software-pipelined ([`lanes::sums_pipelined`]): three vectors in
+/// [`lanes::sums`] for float64, software-pipelined ([`lanes::sums_pipelined`]): four vectors in
 /// flight, each step takes the newest to k ([`arg4_perm`]: load, t clamped to EXP64_ZERO, k),
-/// the next to r and its table entry ([`reduce4_perm`]) and the oldest to the sums
-/// ([`finish4_perm`]), each vector in the order of [`lanes::sums`] (whose mask at EXP64_MIN
-/// this loop leaves out, as AVX-512's `sums_f64`). The chain from load to sum is about 50
-/// cycles, and in [`lanes::sums`]'s order the out-of-order window (about 24 vector operations
-/// a vector, against AVX-512's as many for twice the lanes) holds too few vectors to cover it;
-/// here each part waits on a third of the chain. The float64 row, 1 thread, this Zen 4, either
-/// shape: 9.3 ms in [`lanes::sums`]'s order, 8.5 in two parts, 8.3 in three (AVX-512 6.5);
-/// since the one-step reduction and the clamp, 7.3 (AVX-512 4.8). Two steps an iteration
-/// (no register rotation, 49 -> 40 instructions a vector) measured slower (7.6), four parts
-/// 4% faster.
+/// the next to r and its table entry ([`reduce4_perm`]), the next to e^r − 1 ([`expm1_perm`])
+/// and the oldest to the sums ([`finish4_perm`]), each vector in the order of [`lanes::sums`]
+/// (whose mask at EXP64_MIN this loop leaves out, as AVX-512's `sums_f64`). The chain from
+/// load to sum is about 50 cycles, and in [`lanes::sums`]'s order the out-of-order window
+/// (about 24 vector operations a vector, against AVX-512's as many for twice the lanes) holds
+/// too few vectors to cover it; here each part waits on a quarter of the chain. The float64
+/// row, 1 thread, this Zen 4, either shape: 9.3 ms in [`lanes::sums`]'s order, 8.5 in two
+/// parts, 8.3 in three (AVX-512 6.5); since the one-step reduction and the clamp, 7.3 in three
+/// parts and 7.0-7.2 in four (AVX-512 4.8-5.0). Two vectors a loop iteration (the values in
+/// flight kept in their registers, 49 -> 40 instructions a vector) measured slower (7.6).
 #[target_feature(enable = "avx2,fma")]
 fn sums_f64(x: &[f64], inv_t: __m256d, m: __m256d, (mut sv, mut wv): lanes::Acc<Avx2F64>) -> lanes::Acc<Avx2F64> {
     let p = x.as_ptr();
@@ -216,12 +216,13 @@ fn sums_f64(x: &[f64], inv_t: __m256d, m: __m256d, (mut sv, mut wv): lanes::Acc<
         let t = _mm256_max_pd(t, zero_at);
         (t, arg4_perm(t))
     };
-    let finish = |(t, _), (r, scale)| {
-        let e = finish4_perm(r, scale);
+    let finish = |(t, _), (_, scale), q| {
+        let e = finish4_perm(scale, q);
         sv = _mm256_add_pd(sv, e);
         wv = _mm256_fmadd_pd(e, t, wv);
     };
-    lanes::sums_pipelined(x, 4, arg, |(t, k)| reduce4_perm(t, k), finish);
+    let reduce = |(t, k)| reduce4_perm(t, k);
+    lanes::sums_pipelined(x, 4, arg, reduce, |(r, _)| expm1_perm(r), finish);
     (sv, wv)
 }
 

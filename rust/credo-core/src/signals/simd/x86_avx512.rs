@@ -8,7 +8,7 @@ use half::{bf16, f16};
 
 use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
 use super::RowStats;
-use crate::signals::exp64::avx512::{arg8, finish8_scaled, reduce8_scaled, ScaledTable};
+use crate::signals::exp64::avx512::{arg8, expm1_deg6, finish8_scaled, reduce8_scaled, ScaledTable};
 use crate::signals::exp64::EXP64_ZERO;
 
 /// AVX-512F float32 lanes; made only inside the `avx512f` entry points below.
@@ -144,7 +144,7 @@ impl Lanes for Avx512F64<'_> {
         // SAFETY: the token proves AVX-512F.
         unsafe {
             let (r, scale) = reduce8_scaled(self.0, t, arg8(t));
-            _mm512_maskz_mov_pd(keep, finish8_scaled(r, scale))
+            _mm512_maskz_mov_pd(keep, finish8_scaled(scale, expm1_deg6(r)))
         }
     }
 
@@ -202,13 +202,14 @@ impl lanes::ChunkLoops<f64> for Avx512F64<'_> {
 }
 
 /// [`lanes::sums`] for float64, software-pipelined as the AVX2 one ([`lanes::sums_pipelined`]):
-/// three vectors in flight, each step takes the newest to its clamped t and k ([`arg8`]), the
-/// next to r and its scale ([`reduce8_scaled`]) and the oldest to the sums ([`finish8_scaled`]),
-/// each vector in the order of [`lanes::sums`] (whose mask at EXP64_MIN this loop leaves out:
-/// below it e^t is exactly 0 from EXP64_ZERO down, and at most e^EXP64_MIN above). The
-/// float64 row on [256, 32000], 1 thread, this Zen 4, with the earlier exponential: 6.0-6.4 ms
-/// in [`lanes::sums`]'s order, 5.7-5.9 ms here; four parts (the polynomial a step of its own)
-/// measured no faster (5.9-6.0). With this one, 4.8 ms.
+/// four vectors in flight, each step takes the newest to its clamped t and k ([`arg8`]), the
+/// next to r and its scale ([`reduce8_scaled`]), the next to e^r − 1 ([`expm1_deg6`]) and the
+/// oldest to the sums ([`finish8_scaled`]), each vector in the order of [`lanes::sums`] (whose
+/// mask at EXP64_MIN this loop leaves out: below it e^t is exactly 0 from EXP64_ZERO down, and
+/// at most e^EXP64_MIN above). The float64 row on [256, 32000], 1 thread, this Zen 4, with the
+/// earlier exponential: 6.0-6.4 ms in [`lanes::sums`]'s order, 5.7-5.9 ms in three parts; with
+/// this one, 4.8-5.0 ms in three parts or four (four for the AVX2 loop's sake, which shares
+/// the skeleton).
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn sums_f64(
@@ -227,12 +228,13 @@ fn sums_f64(
         let t = _mm512_max_pd(t, zero_at);
         (t, arg8(t))
     };
-    let finish = |(t, _), (r, scale)| {
-        let e = finish8_scaled(r, scale);
+    let finish = |(t, _), (_, scale), q| {
+        let e = finish8_scaled(scale, q);
         sv = _mm512_add_pd(sv, e);
         wv = _mm512_fmadd_pd(e, t, wv);
     };
-    lanes::sums_pipelined(x, 8, arg, |(t, k)| reduce8_scaled(tab, t, k), finish);
+    let reduce = |(t, k)| reduce8_scaled(tab, t, k);
+    lanes::sums_pipelined(x, 8, arg, reduce, |(r, _)| expm1_deg6(r), finish);
     (sv, wv)
 }
 
