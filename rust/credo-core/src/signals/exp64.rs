@@ -15,7 +15,7 @@
 /// Smallest argument handled (2ⁿ stays a normal float64); callers use `f64::exp` below it.
 pub const EXP64_MIN: f64 = -708.0;
 
-/// −1023·ln2: the token signals' exponentials (`avx2_table::exp4_masked`'s parts and
+/// −1023·ln2: the token signals' exponentials (`avx2_table::arg4_perm`'s parts and
 /// `avx512::reduce8_scaled`'s) clamp t up to it and give exactly 0 there, where n = round(t/ln2
 /// per table step) is −1023 table lengths: 2⁻¹⁰²³·2⁰ made by the integer add is +0 (the
 /// exponent field wraps to 0, the mantissa is 1.0's). So a masked (`-inf`) logit, or any t at
@@ -155,8 +155,8 @@ pub(crate) fn exp_slice_at(level: super::simd::SimdLevel, src: &[f64], dst: &mut
 /// [`exp_slice`] for the top-k summary: at the AVX-512 level with a polynomial two multiply-adds
 /// shorter (about 4% of a summary; within about one ulp of `f64::exp` as well), at the AVX2 level
 /// table-driven ([`avx2_table`]: a third less time than [`exp_slice`]'s), the portable level as
-/// [`exp_slice`]. The float64 token signals use the AVX-512 one in their lanes, and at AVX2
-/// [`avx2_table::exp4_masked`].
+/// [`exp_slice`]. The float64 token signals have exponentials of their own (see the module
+/// docs).
 /// Chosen by the process-wide level, so every row kernel of a summary sees the same
 /// probabilities; each entry's value depends on that entry alone (not on where it sits in the
 /// slice), so a row has the same bits in any block.
@@ -639,7 +639,7 @@ pub(crate) mod avx2_table {
     }
 
     /// 2^(j/8), j = 0 … 7, rounded to the nearest double (every 32nd high double of
-    /// [`TABLE_BITS`]), as bits less j·2⁴⁹ (as [`HI`]'s, for [`exp4_masked`]'s 2^e by one integer
+    /// [`TABLE_BITS`]), as bits less j·2⁴⁹ (as [`HI`]'s, for [`reduce4_perm`]'s 2^e by one integer
     /// add), split into their low and high 32-bit halves: a `vpermd` of each, on an index that
     /// holds j in every 32-bit lane, reads the halves of four entries from registers.
     const PERM8: [[i32; 8]; 2] = {
@@ -665,9 +665,10 @@ pub(crate) mod avx2_table {
         0.500_000_000_000_005_1,
     ];
 
-    /// e^t of four lanes for t in [EXP64_MIN, 0] (and the few ulp above 0 that a row's
-    /// reference leaves), exactly 0 in the lanes outside `keep` whatever t holds there (NaN and
-    /// ±inf included): the token signals' float64 exponential. No memory is read: the table,
+    /// The first part of the token signals' float64 exponential at AVX2, e^t of four lanes for t
+    /// in [EXP64_MIN, 0] (and the few ulp above 0 that a row's reference leaves), exactly 0 for
+    /// t at [`EXP64_ZERO`](super::EXP64_ZERO), to which the sums loop clamps t: k = t·8/ln2 +
+    /// 1.5·2⁵², whose low bits hold n = round(t·8/ln2) = 8e + j. No memory is read: the table,
     /// 2^(j/8) ([`PERM8`]), is looked up by `vpermd` (the table itself a register or a folded
     /// load), where [`exp4`] waits on a store of k, four scalar loads of its low bytes and four
     /// table loads, and it needs no clamp, the index being any lane's low 3 bits. Eight entries
@@ -677,24 +678,15 @@ pub(crate) mod avx2_table {
     /// AVX2, for rows whose sums agree with the scalar reference's within 1e−12 either way),
     /// and r in one multiply-add, as AVX-512's (`avx512::reduce8_scaled` says what ln2's
     /// rounding costs there): within 1.19 ulp of `f64::exp` plus that share on the test's grid.
-    /// In four parts, [`arg4_perm`], [`reduce4_perm`], [`expm1_perm`] and [`finish4_perm`], so
-    /// that a loop can run them on different vectors.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub(crate) fn exp4_masked(t: __m256d, keep: __m256d) -> __m256d {
-        let (r, scale) = reduce4_perm(t, arg4_perm(t));
-        _mm256_and_pd(finish4_perm(scale, expm1_perm(r)), keep)
-    }
-
-    /// The first part of [`exp4_masked`]: k = t·8/ln2 + 1.5·2⁵², whose low bits hold
-    /// n = round(t·8/ln2) = 8e + j.
+    /// In four parts, this, [`reduce4_perm`], [`expm1_perm`] and [`finish4_perm`], so that a
+    /// loop can run them on different vectors.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(crate) fn arg4_perm(t: __m256d) -> __m256d {
         _mm256_fmadd_pd(t, _mm256_set1_pd(8.0 * LOG2E), _mm256_set1_pd(SHIFTER))
     }
 
-    /// The second part of [`exp4_masked`]: (r, 2^e·2^(j/8)) for t = (8e + j)·ln2/8 + r from t
+    /// The second part of [`arg4_perm`]'s exponential: (r, 2^e·2^(j/8)) for t = (8e + j)·ln2/8 + r from t
     /// and [`arg4_perm`]'s k.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
@@ -723,7 +715,7 @@ pub(crate) mod avx2_table {
         )
     }
 
-    /// The last part of [`exp4_masked`]: 2^e·2^(j/8)·e^r from [`reduce4_perm`]'s scale and
+    /// The last part of [`arg4_perm`]'s exponential: 2^e·2^(j/8)·e^r from [`reduce4_perm`]'s scale and
     /// [`expm1_perm`]'s q, unmasked: exactly 0 for t at [`EXP64_ZERO`](super::EXP64_ZERO).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
@@ -731,7 +723,7 @@ pub(crate) mod avx2_table {
         _mm256_fmadd_pd(scale, q, scale)
     }
 
-    /// The third part of [`exp4_masked`]: e^r − 1 on |r| ≤ ln2/16 ([`PERM8_POLY`]).
+    /// The third part of [`arg4_perm`]'s exponential: e^r − 1 on |r| ≤ ln2/16 ([`PERM8_POLY`]).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(crate) fn expm1_perm(r: __m256d) -> __m256d {
@@ -1018,7 +1010,7 @@ pub(crate) mod avx512 {
     /// t = (16e + j)·ln2/16 + r, from t and [`arg8`]'s k, where the lanes to keep hold t in
     /// [EXP64_MIN, 0] (and the few ulp above 0 a row's reference leaves).
     ///
-    /// The AVX-512 form of AVX2's `exp4_masked`: against [`exp8_deg6`], r is one multiply-add
+    /// The AVX-512 form of AVX2's (`avx2_table::arg4_perm`): against [`exp8_deg6`], r is one multiply-add
     /// with ln2 rounded to a double, and the table keeps its high double alone, added to
     /// 2^e as an integer: a multiply-add, a permute, an add and an and fewer a vector. With
     /// [`finish8_scaled`], within 1.19 ulp of `f64::exp` plus what ln2's rounding (2.3e−17) adds,
@@ -1262,18 +1254,17 @@ mod tests {
         assert!(exp_le0(f64::NAN).is_nan());
     }
 
-    /// The token signals' exponentials (AVX2's `exp4_masked`, AVX-512's `reduce8_scaled` and
+    /// The token signals' exponentials (AVX2's `arg4_perm` … `finish4_perm`, AVX-512's `arg8` …
     /// `finish8_scaled`, each in the order the sums loops run their parts) on t clamped to
     /// [`EXP64_ZERO`] as the loops clamp it, against `f64::exp`: over the range the rows use (a
     /// dense grid, both sides of every multiple of ln2/16, the ends, the few ulp above 0),
     /// within 1.5 ulp plus ln2's rounding in the one-step reduction (|t|·3.4e−17 relative);
     /// exactly 0 from EXP64_ZERO down (−inf, NaN and −1e300 among them) and at most
-    /// e^EXP64_MIN between it and EXP64_MIN; AVX2's masked form exactly 0 outside `keep`.
+    /// e^EXP64_MIN between it and EXP64_MIN.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn token_signal_exponentials_close_to_std_exp_and_zero_from_the_clamp() {
         use crate::signals::simd::SimdLevel;
-        use std::arch::x86_64::*;
         let step = std::f64::consts::LN_2 / 16.0;
         let xs: Vec<f64> = (0..400_000)
             .map(|i| -(i as f64) * 0.001_77)
@@ -1307,15 +1298,11 @@ mod tests {
         ];
         // |ln2 − LN_2| / ln2: what the one-step reduction adds per unit of |t|.
         let ln2_rel = 3.35e-17;
-        let avx2 = |x: [f64; 4], keep: [bool; 4]| {
+        let avx2 = |x: &[f64]| {
             let mut out = [f64::NAN; 4];
-            let keep = keep.map(|k| if k { -1i64 } else { 0 });
+            let x: [f64; 4] = std::array::from_fn(|l| x[l % x.len()]);
             // SAFETY: AVX2 and FMA are supported (checked by the caller); four lanes each.
-            unsafe {
-                let t = _mm256_max_pd(_mm256_loadu_pd(x.as_ptr()), _mm256_set1_pd(EXP64_ZERO));
-                let m = _mm256_castsi256_pd(_mm256_loadu_si256(keep.as_ptr().cast()));
-                _mm256_storeu_pd(out.as_mut_ptr(), avx2_table::exp4_masked(t, m));
-            }
+            unsafe { token_exp4(&x, &mut out) };
             out.to_vec()
         };
         let avx512 = |x: &[f64]| {
@@ -1328,11 +1315,7 @@ mod tests {
         type Exp = Box<dyn Fn(&[f64]) -> Vec<f64>>;
         let mut levels: Vec<(&str, usize, Exp)> = Vec::new();
         if SimdLevel::Avx2.supported() {
-            levels.push((
-                "avx2",
-                4,
-                Box::new(move |c: &[f64]| avx2(std::array::from_fn(|l| c[l % c.len()]), [true; 4])),
-            ));
+            levels.push(("avx2", 4, Box::new(avx2)));
         }
         if SimdLevel::Avx512.supported() {
             levels.push(("avx512", 8, Box::new(avx512)));
@@ -1359,19 +1342,22 @@ mod tests {
                 }
             }
         }
-        if SimdLevel::Avx2.supported() {
-            for x in [
-                [f64::NAN, f64::NEG_INFINITY, f64::INFINITY, -1e300],
-                [EXP64_MIN - 1e-9, -709.0, -745.2, 1.0],
-                [-1.0, -0.5, 0.0, -3.0],
-            ] {
-                let got = avx2(x, [false, true, false, true]);
-                assert_eq!(got[0].to_bits(), 0, "{x:?}");
-                assert_eq!(got[2].to_bits(), 0, "{x:?}");
-                let got = avx2(x, [false; 4]);
-                assert!(got.iter().all(|g| g.to_bits() == 0), "{x:?} -> {got:?}");
-            }
-        }
+    }
+
+    /// The AVX2 token signals' exponential of four lanes, clamped and in the sums loop's parts.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn token_exp4(x: &[f64; 4], out: &mut [f64; 4]) {
+        use std::arch::x86_64::*;
+        // SAFETY: both arrays hold four doubles.
+        let t = _mm256_max_pd(unsafe { _mm256_loadu_pd(x.as_ptr()) }, _mm256_set1_pd(EXP64_ZERO));
+        let (r, scale) = avx2_table::reduce4_perm(t, avx2_table::arg4_perm(t));
+        let e = avx2_table::finish4_perm(scale, avx2_table::expm1_perm(r));
+        // SAFETY: as above.
+        unsafe { _mm256_storeu_pd(out.as_mut_ptr(), e) };
     }
 
     /// The AVX-512 token signals' exponential of eight lanes, clamped and in the sums loop's parts.

@@ -13,9 +13,8 @@
 //! memory once. The two loops are functions of their own where registers are few
 //! ([`ChunkLoops`]).
 
-use super::exp::{EXP_CLAMP, EXP_FLUSH, LN2, LOG2E, P0, P1, P2, P3, P4, SHIFTER};
+use super::exp::{EXP_CLAMP, LN2, LOG2E, P0, P1, P2, P3, P4, SHIFTER};
 use super::{merge_lanes, rescale, Logit, RowStats};
-use crate::signals::exp64::EXP64_MIN;
 
 /// Bytes per chunk: 8 KiB (2048 float32 or 1024 float64 lanes' worth) stays in L1 between the
 /// scan and the sums.
@@ -28,11 +27,6 @@ pub(super) trait LaneFloat: Copy + PartialOrd + std::ops::Mul<Output = Self> + I
     const NEG_INF: Self;
     const NAN: Self;
     const ZERO: Self;
-    /// e^t is exactly 0 below this t (the lanes' exponential would leave its normal range).
-    const EXP_FLUSH: Self;
-    /// Arguments of the exponential are clamped up to this, so that a masked `-inf` stays
-    /// finite in e·t (and adds 0·t = 0).
-    const EXP_CLAMP: Self;
     fn from_f64(x: f64) -> Self;
     fn is_finite(self) -> bool;
 }
@@ -41,8 +35,6 @@ impl LaneFloat for f32 {
     const NEG_INF: Self = f32::NEG_INFINITY;
     const NAN: Self = f32::NAN;
     const ZERO: Self = 0.0;
-    const EXP_FLUSH: Self = EXP_FLUSH;
-    const EXP_CLAMP: Self = EXP_CLAMP;
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x as f32
@@ -57,8 +49,6 @@ impl LaneFloat for f64 {
     const NEG_INF: Self = f64::NEG_INFINITY;
     const NAN: Self = f64::NAN;
     const ZERO: Self = 0.0;
-    const EXP_FLUSH: Self = EXP64_MIN;
-    const EXP_CLAMP: Self = EXP64_MIN;
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x
@@ -111,8 +101,6 @@ pub(super) trait Lanes: Copy {
     fn hsum(self, v: Self::V) -> f64;
     /// The lanes into `out[..N]`.
     fn store(self, v: Self::V, out: &mut [Self::F; MAX_LANES]);
-    /// e^t for t in [`LaneFloat::EXP_CLAMP`, 0], exactly 0 in the lanes not set in `keep`.
-    fn exp(self, t: Self::V, keep: Self::M) -> Self::V;
 }
 
 /// The operation float32 lanes add for [`exp_f32`].
@@ -143,8 +131,8 @@ macro_rules! intrinsics {
 pub(super) use intrinsics;
 
 /// The float32 lanes' exponential (see `exp.rs`: one-constant Cody–Waite reduction, degree-6
-/// polynomial, about 1 ulp), on t in [`EXP_CLAMP`, 0]: exactly 0 below [`EXP_FLUSH`] without a
-/// mask, so the lanes' `exp` ignores `keep` (and the comparison that makes it is dropped).
+/// polynomial, about 1 ulp), on t in [`EXP_CLAMP`, 0]: exactly 0 below `exp::EXP_FLUSH`
+/// without a mask.
 ///
 /// At AVX2 the sums loop is bound by the chain each vector runs through (load to sum, about 50
 /// cycles), not by the multiply-add ports: each operation taken off the chain saved about a
@@ -200,14 +188,12 @@ fn scan_pair<L: Lanes, const CHOSEN: bool>(l: L, st: &mut Scan<L>, a: L::V, b: L
 /// Adds e^t and e^t·t for t = x·inv_t − m (one rounding) to the lane sums; entries below the
 /// flush (masked `-inf` logits among them) add exactly 0.
 #[inline(always)]
-fn exp_step<L: Lanes>(l: L, x: L::V, inv_t: L::V, m: L::V, sv: &mut L::V, wv: &mut L::V) {
-    let t = l.mul_sub(x, inv_t, m);
-    let keep = l.ge(t, l.splat(L::F::EXP_FLUSH));
-    // The same t where `keep` is set: EXP_FLUSH lies above EXP_CLAMP.
-    let clamped = l.max(t, l.splat(L::F::EXP_CLAMP));
-    let e = l.exp(clamped, keep);
+fn exp_step<L: F32Lanes>(l: L, x: L::V, inv_t: L::V, m: L::V, sv: &mut L::V, wv: &mut L::V) {
+    // Clamped so that a `-inf` (or NaN) stays finite in e·t, whose e is 0 there.
+    let t = l.max(l.mul_sub(x, inv_t, m), l.splat(EXP_CLAMP));
+    let e = exp_f32(l, t);
     *sv = l.add(*sv, e);
-    *wv = l.mul_add(e, clamped, *wv);
+    *wv = l.mul_add(e, t, *wv);
 }
 
 /// The scan of `x`, a whole number of vectors, into `st` (entries above the chosen logit
@@ -284,9 +270,9 @@ fn prefetch<T>(p: *const T) {
 }
 
 /// Adds the lane sums (Σe, Σe·t) of `x`, a whole number of vectors, against the reference `m`
-/// to `(sv, wv)`.
+/// to `(sv, wv)`, in float32 lanes (the float64 lanes' loops are their levels' `sums_f64`).
 #[inline(always)]
-pub(super) fn sums<L: Lanes, T: Load<L>>(
+pub(super) fn sums<L: F32Lanes, T: Load<L>>(
     l: L,
     x: &[T],
     inv_t: L::V,

@@ -6,7 +6,7 @@ use std::arch::aarch64::*;
 
 use half::{bf16, f16};
 
-use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
+use super::lanes::{self, intrinsics, F32Lanes, Lanes, Load};
 use super::RowStats;
 
 /// NEON float32 lanes; made only inside the `neon` entry point below.
@@ -53,10 +53,6 @@ impl Lanes for Neon {
         let mut out = [0.0f32; 16];
         self.store(v, &mut out);
         super::sum_f64(&out[..4])
-    }
-    #[inline(always)]
-    fn exp(self, t: float32x4_t, _keep: uint32x4_t) -> float32x4_t {
-        exp_f32(self, t)
     }
 }
 

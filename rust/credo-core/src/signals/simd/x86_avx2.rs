@@ -9,9 +9,9 @@ use std::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
+use super::lanes::{self, intrinsics, F32Lanes, Lanes, Load};
 use super::RowStats;
-use crate::signals::exp64::avx2_table::{arg4_perm, exp4_masked, expm1_perm, finish4_perm, reduce4_perm};
+use crate::signals::exp64::avx2_table::{arg4_perm, expm1_perm, finish4_perm, reduce4_perm};
 use crate::signals::exp64::EXP64_ZERO;
 
 /// AVX2 float32 lanes; made only inside the `avx2,fma,f16c` entry points below.
@@ -64,10 +64,6 @@ impl Lanes for Avx2 {
         let mut out = [0.0f32; 16];
         self.store(v, &mut out);
         super::sum_f64(&out[..8])
-    }
-    #[inline(always)]
-    fn exp(self, t: __m256, _keep: __m256) -> __m256 {
-        exp_f32(self, t)
     }
 }
 
@@ -140,7 +136,6 @@ impl Lanes for Avx2F64 {
         count_zero() -> __m256i = _mm256_setzero_si256();
         count(c: __m256i, m: __m256d) -> __m256i = _mm256_sub_epi64(c, _mm256_castpd_si256(m));
         store(v: __m256d, out: &mut [f64; 16]) -> () = _mm256_storeu_pd(out.as_mut_ptr(), v);
-        exp(t: __m256d, keep: __m256d) -> __m256d = exp4_masked(t, keep);
     }
 
     #[inline(always)]

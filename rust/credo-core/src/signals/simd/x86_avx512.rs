@@ -6,7 +6,7 @@ use std::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::lanes::{self, exp_f32, intrinsics, F32Lanes, Lanes, Load};
+use super::lanes::{self, intrinsics, F32Lanes, Lanes, Load};
 use super::RowStats;
 use crate::signals::exp64::avx512::{arg8, expm1_deg6, finish8_scaled, reduce8_scaled, ScaledTable};
 use crate::signals::exp64::EXP64_ZERO;
@@ -36,11 +36,6 @@ impl Lanes for Avx512 {
         unordered(a: __m512, b: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, b);
         hmax(v: __m512) -> f32 = _mm512_reduce_max_ps(v);
         store(v: __m512, out: &mut [f32; 16]) -> () = _mm512_storeu_ps(out.as_mut_ptr(), v);
-    }
-
-    #[inline(always)]
-    fn exp(self, t: __m512, _keep: __mmask16) -> __m512 {
-        exp_f32(self, t)
     }
 
     fn or(self, a: __mmask16, b: __mmask16) -> __mmask16 {
@@ -137,15 +132,6 @@ impl Lanes for Avx512F64<'_> {
         hmax(v: __m512d) -> f64 = _mm512_reduce_max_pd(v);
         hsum(v: __m512d) -> f64 = _mm512_reduce_add_pd(v);
         store(v: __m512d, out: &mut [f64; 16]) -> () = _mm512_storeu_pd(out.as_mut_ptr(), v);
-    }
-
-    #[inline(always)]
-    fn exp(self, t: __m512d, keep: __mmask8) -> __m512d {
-        // SAFETY: the token proves AVX-512F.
-        unsafe {
-            let (r, scale) = reduce8_scaled(self.0, t, arg8(t));
-            _mm512_maskz_mov_pd(keep, finish8_scaled(scale, expm1_deg6(r)))
-        }
     }
 
     fn or(self, a: __mmask8, b: __mmask8) -> __mmask8 {
