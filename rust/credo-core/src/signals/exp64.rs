@@ -28,7 +28,7 @@ const LOG2E: f64 = std::f64::consts::LOG2_E;
 const LN2_HI: f64 = 0.693_147_180_369_123_8;
 const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 /// 1.5·2⁵²: adding it rounds to an integer held in the low mantissa bits.
-const SHIFTER: f64 = 6_755_399_441_055_744.0;
+pub(crate) const SHIFTER: f64 = 6_755_399_441_055_744.0;
 /// 1/k! for k = 13 … 2.
 const INV_FACT: [f64; 12] = [
     1.0 / 6_227_020_800.0,
@@ -642,7 +642,7 @@ pub(crate) mod avx2_table {
     /// [`TABLE_BITS`]), as bits less j·2⁴⁹ (as [`HI`]'s, for [`reduce4_perm`]'s 2^e by one integer
     /// add), split into their low and high 32-bit halves: a `vpermd` of each, on an index that
     /// holds j in every 32-bit lane, reads the halves of four entries from registers.
-    const PERM8: [[i32; 8]; 2] = {
+    pub(crate) const PERM8: [[i32; 8]; 2] = {
         let mut t = [[0; 8]; 2];
         let mut j = 0;
         while j < 8 {
@@ -656,7 +656,7 @@ pub(crate) mod avx2_table {
 
     /// (e^r − 1 − r)/r² on |r| ≤ ln2/16 to degree 5, from the highest power: the Chebyshev
     /// interpolant (6 nodes on 1.0001·ln2/16, computed with 70 digits), 0.05 ulp of e^r at most.
-    const PERM8_POLY: [f64; 6] = [
+    pub(crate) const PERM8_POLY: [f64; 6] = [
         0.000_198_420_457_924_091_9,
         0.001_388_958_724_789_367_2,
         0.008_333_333_327_871_156,
@@ -683,8 +683,13 @@ pub(crate) mod avx2_table {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(crate) fn arg4_perm(t: __m256d) -> __m256d {
-        _mm256_fmadd_pd(t, _mm256_set1_pd(8.0 * LOG2E), _mm256_set1_pd(SHIFTER))
+        _mm256_fmadd_pd(t, _mm256_set1_pd(PERM8_K), _mm256_set1_pd(SHIFTER))
     }
+
+    /// 8/ln2, [`arg4_perm`]'s multiplier.
+    pub(crate) const PERM8_K: f64 = 8.0 * LOG2E;
+    /// ln2/8 rounded to a double, [`reduce4_perm`]'s step.
+    pub(crate) const PERM8_LN2: f64 = std::f64::consts::LN_2 / 8.0;
 
     /// The second part of [`arg4_perm`]'s exponential: (r, 2^e·2^(j/8)) for t = (8e + j)·ln2/8 + r from t
     /// and [`arg4_perm`]'s k.
@@ -694,7 +699,7 @@ pub(crate) mod avx2_table {
         let n = _mm256_sub_pd(k, _mm256_set1_pd(SHIFTER));
         // r = t − n·ln2/8 in one step, |r| ≤ ln2/16 (ln2 rounded to a double: see the AVX-512
         // form, `avx512::reduce8_scaled`).
-        let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(std::f64::consts::LN_2 / 8.0), t);
+        let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(PERM8_LN2), t);
         // j in both 32-bit halves of each lane: vpermd reads an index's low 3 bits.
         let ki = _mm256_castpd_si256(k);
         let j = _mm256_shuffle_epi32::<0b10_10_00_00>(ki);

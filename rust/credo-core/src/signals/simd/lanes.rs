@@ -115,6 +115,17 @@ pub(super) trait Load<L: Lanes>: Logit {
     /// # Safety
     /// `p` must point to `L::N` readable elements.
     unsafe fn load(l: L, p: *const Self) -> L::V;
+
+    /// The sums of a chunk of this type in float32 lanes: [`sums`], unless a level has a loop
+    /// of its own for it (AVX2's float32).
+    #[inline(always)]
+    fn sums_loop(l: L, x: &[Self], inv_t: L::V, m: L::V, acc: Acc<L>) -> Acc<L>
+    where
+        L: F32Lanes,
+        Self: Sized,
+    {
+        sums(l, x, inv_t, m, acc)
+    }
 }
 
 /// Trait methods that are one intrinsic call, on a token that exists only where the CPU has the
@@ -145,15 +156,29 @@ pub(super) use intrinsics;
 /// constant 13% (2.80 -> 2.03 ns per 8 lanes; AVX-512 2.13 -> 1.62).
 #[inline(always)]
 pub(super) fn exp_f32<L: F32Lanes>(l: L, t: L::V) -> L::V {
-    let k = l.mul_add(t, l.splat(LOG2E), l.splat(SHIFTER));
-    let n = l.add(k, l.splat(-SHIFTER));
-    let r = l.neg_mul_add(n, l.splat(LN2), t);
+    let k = exp_f32_k(l, t);
+    l.scale_pow2(exp_f32_q(l, exp_f32_r(l, t, k)), k)
+}
+
+/// [`exp_f32`]'s k = t·log2e + shifter, whose low bits hold n = round(t·log2e) + 127.
+#[inline(always)]
+pub(super) fn exp_f32_k<L: F32Lanes>(l: L, t: L::V) -> L::V {
+    l.mul_add(t, l.splat(LOG2E), l.splat(SHIFTER))
+}
+
+/// [`exp_f32`]'s r = t − n·ln2 from t and its k.
+#[inline(always)]
+pub(super) fn exp_f32_r<L: F32Lanes>(l: L, t: L::V, k: L::V) -> L::V {
+    l.neg_mul_add(l.add(k, l.splat(-SHIFTER)), l.splat(LN2), t)
+}
+
+/// [`exp_f32`]'s q = e^r − 1.
+#[inline(always)]
+pub(super) fn exp_f32_q<L: F32Lanes>(l: L, r: L::V) -> L::V {
     let r2 = l.mul(r, r);
     let u = l.mul_add(l.splat(P3), r, l.splat(P4));
     let v = l.mul_add(l.splat(P0), r2, l.mul_add(l.splat(P1), r, l.splat(P2)));
-    // q = e^r − 1.
-    let q = l.mul_add(l.mul_add(v, r2, u), r2, r);
-    l.scale_pow2(q, k)
+    l.mul_add(l.mul_add(v, r2, u), r2, r)
 }
 
 /// Per-lane scan state carried across the whole row.
@@ -189,11 +214,17 @@ fn scan_pair<L: Lanes, const CHOSEN: bool>(l: L, st: &mut Scan<L>, a: L::V, b: L
 /// flush (masked `-inf` logits among them) add exactly 0.
 #[inline(always)]
 fn exp_step<L: F32Lanes>(l: L, x: L::V, inv_t: L::V, m: L::V, sv: &mut L::V, wv: &mut L::V) {
-    // Clamped so that a `-inf` (or NaN) stays finite in e·t, whose e is 0 there.
-    let t = l.max(l.mul_sub(x, inv_t, m), l.splat(EXP_CLAMP));
+    let t = clamped_t(l, x, inv_t, m);
     let e = exp_f32(l, t);
     *sv = l.add(*sv, e);
     *wv = l.mul_add(e, t, *wv);
+}
+
+/// t = x·inv_t − m (one rounding), clamped so that a `-inf` (or NaN) stays finite in e·t, whose
+/// e is 0 there.
+#[inline(always)]
+pub(super) fn clamped_t<L: F32Lanes>(l: L, x: L::V, inv_t: L::V, m: L::V) -> L::V {
+    l.max(l.mul_sub(x, inv_t, m), l.splat(EXP_CLAMP))
 }
 
 /// The scan of `x`, a whole number of vectors, into `st` (entries above the chosen logit
@@ -294,55 +325,68 @@ pub(super) fn sums<L: F32Lanes, T: Load<L>>(
     (sv, wv)
 }
 
-/// A sums loop software-pipelined over an exponential in four parts, for the float64 lanes
-/// (`sums_f64` of `x86_avx2.rs` and `x86_avx512.rs`): four vectors in flight, each step takes
-/// the newest vector, at element `i` of `x` (a whole number of `n`-lane vectors), through
-/// `arg` (load, t, the exponential's first part), the next through `reduce` (r and the
-/// table's scale), the next through `poly` (e^r − 1) and the oldest through `finish` (into the
-/// sums). Each vector runs the same operations and reaches `finish` in order, so the sums have
-/// the same bits as in one loop over the four parts; only the chain each step waits on is a
-/// quarter as long.
+/// The vectors in flight in [`sums_pipelined`]: the oldest through `poly`, the next reduced,
+/// the two newest through `arg`.
 #[cfg(target_arch = "x86_64")]
+pub(super) struct InFlight<A, R, Q> {
+    pub(super) oldest: Q,
+    pub(super) reduced: R,
+    pub(super) older: A,
+    pub(super) newest: A,
+}
+
+/// A sums loop software-pipelined over an exponential in four parts (the float64 lanes'
+/// `sums_f64` of `x86_avx2.rs` and `x86_avx512.rs`, AVX2's float32 `sums_f32`): five vectors
+/// in flight. Each step takes the newest vector, at element `i` of `x` (a whole number of
+/// `n`-lane vectors), through `arg` (load, t, the exponential's first part), the vector two
+/// before it through `reduce` (r and the scale), the next older through `poly` (e^r − 1) and
+/// the oldest through `finish` into the sums `acc`. Each vector runs the same operations and
+/// reaches `finish` in order, so the sums have the same bits as one loop over the four parts
+/// ([`sums`]'s order); only the chain a step waits on is shorter (the arg's output waits a
+/// step longer than the others: its part, with the load, is the longest). `trips` may take
+/// the steps from a given element on in a loop of its own (AVX2's, in assembly), and returns
+/// where it stopped; steps after that, and short slices, run here.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(super) fn sums_pipelined<F, A: Copy, R: Copy, Q>(
+pub(super) fn sums_pipelined<F, A: Copy, R: Copy, Q: Copy, S>(
     x: &[F],
     n: usize,
     arg: impl Fn(usize) -> A,
     reduce: impl Fn(A) -> R,
     poly: impl Fn(R) -> Q,
-    mut finish: impl FnMut(A, R, Q),
-) {
+    finish: impl Fn(S, Q) -> S,
+    mut acc: S,
+    trips: impl FnOnce(&mut InFlight<A, R, Q>, S, usize) -> (S, usize),
+) -> S {
     debug_assert_eq!(x.len() % n, 0);
     let p = x.as_ptr();
     let ahead = CHUNK_BYTES / std::mem::size_of::<F>();
-    if x.len() < 3 * n {
+    if x.len() < 4 * n {
         for i in (0..x.len()).step_by(n) {
-            let a = arg(i);
-            let r = reduce(a);
-            finish(a, r, poly(r));
+            acc = finish(acc, poly(reduce(arg(i))));
         }
-        return;
+        return acc;
     }
-    // The oldest vector's parts up to `poly`, the next one's up to `reduce`, the newest's arg.
-    let a0 = arg(0);
-    let r0 = reduce(a0);
-    let mut oldest = (a0, r0, poly(r0));
-    let a1 = arg(n);
-    let mut next = (a1, reduce(a1));
-    let mut newest = arg(2 * n);
-    for i in (3 * n..x.len()).step_by(n) {
+    let mut v = InFlight {
+        oldest: poly(reduce(arg(0))),
+        reduced: reduce(arg(n)),
+        older: arg(2 * n),
+        newest: arg(3 * n),
+    };
+    let (mut acc, start) = trips(&mut v, acc, 4 * n);
+    for i in (start..x.len()).step_by(n) {
         // The next chunk, for the scan that follows (as in `sums`).
         prefetch(p.wrapping_add(i + ahead));
-        let a = arg(i);
-        let reduced = (newest, reduce(newest));
-        let q = poly(next.1);
-        finish(oldest.0, oldest.1, oldest.2);
-        (oldest, next, newest) = ((next.0, next.1, q), reduced, a);
+        acc = finish(acc, v.oldest);
+        v.oldest = poly(v.reduced);
+        v.reduced = reduce(v.older);
+        (v.older, v.newest) = (v.newest, arg(i));
     }
-    finish(oldest.0, oldest.1, oldest.2);
-    finish(next.0, next.1, poly(next.1));
-    let r = reduce(newest);
-    finish(newest, r, poly(r));
+    acc = finish(acc, v.oldest);
+    acc = finish(acc, poly(v.reduced));
+    acc = finish(acc, poly(reduce(v.older)));
+    finish(acc, poly(reduce(v.newest)))
 }
 
 /// The lane sums (Σe, Σe·t) carried from chunk to chunk.
@@ -373,7 +417,7 @@ macro_rules! chunk_loops {
             }
             #[inline(always)]
             fn sums(self, x: &[T], inv_t: Self::V, m: Self::V, acc: lanes::Acc<Self>) -> lanes::Acc<Self> {
-                lanes::sums(self, x, inv_t, m, acc)
+                T::sums_loop(self, x, inv_t, m, acc)
             }
         }
     };
@@ -405,7 +449,7 @@ macro_rules! chunk_loops {
                     m: <$name$(<$lt>)? as lanes::Lanes>::V,
                     acc: lanes::Acc<$name$(<$lt>)?>,
                 ) -> lanes::Acc<$name$(<$lt>)?> {
-                    lanes::sums(l, x, inv_t, m, acc)
+                    T::sums_loop(l, x, inv_t, m, acc)
                 }
                 // SAFETY: as above.
                 unsafe { sums(self, x, inv_t, m, acc) }

@@ -187,24 +187,18 @@ impl lanes::ChunkLoops<f64> for Avx512F64<'_> {
     }
 }
 
-/// [`lanes::sums`] for float64, software-pipelined as the AVX2 one ([`lanes::sums_pipelined`]):
-/// four vectors in flight, each step takes the newest to its clamped t and k ([`arg8`]), the
-/// next to r and its scale ([`reduce8_scaled`]), the next to e^r − 1 ([`expm1_deg6`]) and the
-/// oldest to the sums ([`finish8_scaled`]), each vector in the order of [`lanes::sums`] (whose
-/// mask at EXP64_MIN this loop leaves out: below it e^t is exactly 0 from EXP64_ZERO down, and
-/// at most e^EXP64_MIN above). The float64 row on [256, 32000], 1 thread, this Zen 4, with the
-/// earlier exponential: 6.0-6.4 ms in [`lanes::sums`]'s order, 5.7-5.9 ms in three parts; with
-/// this one, 4.8-5.0 ms in three parts or four (four for the AVX2 loop's sake, which shares
-/// the skeleton).
+/// [`lanes::sums`] for float64, software-pipelined as AVX2's ([`lanes::sums_pipelined`]): five
+/// vectors in flight, each step takes the newest to its clamped t and k ([`arg8`]), the one
+/// two before it to r and its scale ([`reduce8_scaled`]), the next to e^r − 1 ([`expm1_deg6`])
+/// and the oldest to the sums ([`finish8_scaled`]), each vector in the order of
+/// [`lanes::sums`] (whose mask at EXP64_MIN this loop leaves out: below it e^t is exactly 0
+/// from EXP64_ZERO down, and at most e^EXP64_MIN above). The float64 row on [256, 32000], 1
+/// thread, this Zen 4, with the earlier exponential: 6.0-6.4 ms in [`lanes::sums`]'s order,
+/// 5.7-5.9 ms in three parts; with this one, 4.8-5.0 ms in three parts, four or five (the
+/// skeleton is AVX2's, which gains from five; AVX-512, at its multiply-add limit, does not).
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn sums_f64(
-    tab: &ScaledTable,
-    x: &[f64],
-    inv_t: __m512d,
-    m: __m512d,
-    (mut sv, mut wv): (__m512d, __m512d),
-) -> (__m512d, __m512d) {
+fn sums_f64(tab: &ScaledTable, x: &[f64], inv_t: __m512d, m: __m512d, acc: (__m512d, __m512d)) -> (__m512d, __m512d) {
     let p = x.as_ptr();
     let zero_at = _mm512_set1_pd(EXP64_ZERO);
     let arg = |i: usize| {
@@ -214,14 +208,16 @@ fn sums_f64(
         let t = _mm512_max_pd(t, zero_at);
         (t, arg8(t))
     };
-    let finish = |(t, _), (_, scale), q| {
-        let e = finish8_scaled(scale, q);
-        sv = _mm512_add_pd(sv, e);
-        wv = _mm512_fmadd_pd(e, t, wv);
+    let reduce = |(t, k)| {
+        let (r, scale) = reduce8_scaled(tab, t, k);
+        (t, r, scale)
     };
-    let reduce = |(t, k)| reduce8_scaled(tab, t, k);
-    lanes::sums_pipelined(x, 8, arg, reduce, |(r, _)| expm1_deg6(r), finish);
-    (sv, wv)
+    let poly = |(t, r, scale)| (t, scale, expm1_deg6(r));
+    let finish = |(sv, wv), (t, scale, q)| {
+        let e = finish8_scaled(scale, q);
+        (_mm512_add_pd(sv, e), _mm512_fmadd_pd(e, t, wv))
+    };
+    lanes::sums_pipelined(x, 8, arg, reduce, poly, finish, acc, |_, acc, i| (acc, i))
 }
 
 /// The statistics of one row of float32, float16 or bfloat16 in float32 lanes.
