@@ -254,6 +254,41 @@ macro_rules! sums_trip {
     };
 }
 
+/// Runs whole trips of a sums loop ([`sums_trip`] of `$step`) from `$from` to `$end` (pointers
+/// into the slice): the vectors in flight `$v` ([`InFlight`]) and the sums `$sv`, `$wv` bound to
+/// the registers of their roles, m, the shifter, the clamp and the coefficient to the fixed ones,
+/// `$memory` (a `$ty`) to `{mem}` and each of its fields' offsets to a name of its own.
+macro_rules! sums_trips_asm {
+    ($step:ident, $memory:expr, $ty:ident { $($field:ident),* }, $from:expr, $end:expr, $v:ident,
+     $sv:ident, $wv:ident, [$m:expr, $shifter:expr, $clamp:expr, $coef:expr]) => {
+        std::arch::asm!(
+            sums_trip!($step),
+            p = inout(reg) $from => _,
+            end = in(reg) $end,
+            ahead = const lanes::CHUNK_BYTES,
+            mem = in(reg) $memory as *const $ty,
+            $($field = const std::mem::offset_of!($ty, $field),)*
+            inout("ymm0") $v.newest.0,
+            inout("ymm1") $v.newest.1,
+            inout("ymm2") $v.older.0,
+            inout("ymm3") $v.older.1,
+            inout("ymm4") $v.reduced.0,
+            inout("ymm5") $v.reduced.1,
+            inout("ymm6") $v.reduced.2,
+            inout("ymm7") $v.oldest.0,
+            inout("ymm8") $v.oldest.1,
+            inout("ymm9") $v.oldest.2,
+            in("ymm10") $m,
+            in("ymm11") $shifter,
+            in("ymm12") $clamp,
+            in("ymm13") $coef,
+            inout("ymm14") $sv,
+            inout("ymm15") $wv,
+            options(nostack, readonly),
+        )
+    };
+}
+
 /// One step of [`sums_f64`]'s loop ([`sums_trip`] says what the registers hold): the oldest
 /// vector's sums ([`finish4_perm`], Σe and Σe·t), the next one's e^r − 1 ([`expm1_perm`]), the
 /// one two before the newest reduced ([`reduce4_perm`]), and the vector at byte `$at` past
@@ -397,34 +432,22 @@ fn sums_f64(x: &[f64], inv_t: __m256d, m: __m256d, acc: lanes::Acc<Avx2F64>) -> 
         // faults; `memory` holds the constants at the offsets named; the registers are bound
         // to their roles at the start of a trip, where a trip leaves them.
         unsafe {
-            std::arch::asm!(
-                sums_trip!(sums_f64_step),
-                p = inout(reg) p.add(start) => _,
-                end = in(reg) p.add(end),
-                ahead = const lanes::CHUNK_BYTES,
-                mem = in(reg) &memory as *const SumsF64Memory,
-                inv_t = const std::mem::offset_of!(SumsF64Memory, inv_t),
-                poly = const std::mem::offset_of!(SumsF64Memory, poly),
-                table = const std::mem::offset_of!(SumsF64Memory, table),
-                k = const std::mem::offset_of!(SumsF64Memory, k),
-                ln2 = const std::mem::offset_of!(SumsF64Memory, ln2),
-                inout("ymm0") v.newest.0,
-                inout("ymm1") v.newest.1,
-                inout("ymm2") v.older.0,
-                inout("ymm3") v.older.1,
-                inout("ymm4") v.reduced.0,
-                inout("ymm5") v.reduced.1,
-                inout("ymm6") v.reduced.2,
-                inout("ymm7") v.oldest.0,
-                inout("ymm8") v.oldest.1,
-                inout("ymm9") v.oldest.2,
-                in("ymm10") m,
-                in("ymm11") _mm256_set1_pd(SHIFTER),
-                in("ymm12") _mm256_set1_pd(EXP64_ZERO),
-                in("ymm13") c0,
-                inout("ymm14") sv,
-                inout("ymm15") wv,
-                options(nostack, readonly),
+            sums_trips_asm!(
+                sums_f64_step,
+                &memory,
+                SumsF64Memory {
+                    inv_t,
+                    poly,
+                    table,
+                    k,
+                    ln2
+                },
+                p.add(start),
+                p.add(end),
+                v,
+                sv,
+                wv,
+                [m, _mm256_set1_pd(SHIFTER), _mm256_set1_pd(EXP64_ZERO), c0]
             );
         }
         ((sv, wv), end)
@@ -464,36 +487,29 @@ fn sums_f32(l: Avx2, x: &[f32], inv_t: __m256, m: __m256, acc: lanes::Acc<Avx2>)
         };
         // SAFETY: as in `sums_f64`.
         unsafe {
-            std::arch::asm!(
-                sums_trip!(sums_f32_step),
-                p = inout(reg) p.add(start) => _,
-                end = in(reg) p.add(end),
-                ahead = const lanes::CHUNK_BYTES,
-                mem = in(reg) &memory as *const SumsF32Memory,
-                inv_t = const std::mem::offset_of!(SumsF32Memory, inv_t),
-                log2e = const std::mem::offset_of!(SumsF32Memory, log2e),
-                ln2 = const std::mem::offset_of!(SumsF32Memory, ln2),
-                p0 = const std::mem::offset_of!(SumsF32Memory, p0),
-                p2 = const std::mem::offset_of!(SumsF32Memory, p2),
-                p3 = const std::mem::offset_of!(SumsF32Memory, p3),
-                p4 = const std::mem::offset_of!(SumsF32Memory, p4),
-                inout("ymm0") v.newest.0,
-                inout("ymm1") v.newest.1,
-                inout("ymm2") v.older.0,
-                inout("ymm3") v.older.1,
-                inout("ymm4") v.reduced.0,
-                inout("ymm5") v.reduced.1,
-                inout("ymm6") v.reduced.2,
-                inout("ymm7") v.oldest.0,
-                inout("ymm8") v.oldest.1,
-                inout("ymm9") v.oldest.2,
-                in("ymm10") m,
-                in("ymm11") _mm256_set1_ps(exp::SHIFTER),
-                in("ymm12") _mm256_set1_ps(exp::EXP_CLAMP),
-                in("ymm13") _mm256_set1_ps(exp::P1),
-                inout("ymm14") sv,
-                inout("ymm15") wv,
-                options(nostack, readonly),
+            sums_trips_asm!(
+                sums_f32_step,
+                &memory,
+                SumsF32Memory {
+                    inv_t,
+                    log2e,
+                    ln2,
+                    p0,
+                    p2,
+                    p3,
+                    p4
+                },
+                p.add(start),
+                p.add(end),
+                v,
+                sv,
+                wv,
+                [
+                    m,
+                    _mm256_set1_ps(exp::SHIFTER),
+                    _mm256_set1_ps(exp::EXP_CLAMP),
+                    _mm256_set1_ps(exp::P1)
+                ]
             );
         }
         ((sv, wv), end)
