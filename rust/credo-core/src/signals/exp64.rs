@@ -1012,8 +1012,9 @@ pub(crate) mod avx512 {
     }
 
     /// The second part of the token signals' exponential: (r, 2^e·2^(j/16)) for
-    /// t = (16e + j)·ln2/16 + r, from t and [`arg8`]'s k, where the lanes to keep hold t in
-    /// [EXP64_MIN, 0] (and the few ulp above 0 a row's reference leaves).
+    /// t = (16e + j)·ln2/16 + r, from t and [`arg8`]'s k, for t in [EXP64_MIN, 0] (and the few
+    /// ulp above 0 a row's reference leaves); t clamped to [`EXP64_ZERO`](super::EXP64_ZERO)
+    /// gives a scale of exactly 0.
     ///
     /// The AVX-512 form of AVX2's (`avx2_table::arg4_perm`): against [`exp8_deg6`], r is one multiply-add
     /// with ln2 rounded to a double, and the table keeps its high double alone, added to

@@ -122,7 +122,6 @@ pub(super) trait Load<L: Lanes>: Logit {
     fn sums_loop(l: L, x: &[Self], inv_t: L::V, m: L::V, acc: Acc<L>) -> Acc<L>
     where
         L: F32Lanes,
-        Self: Sized,
     {
         sums(l, x, inv_t, m, acc)
     }

@@ -126,9 +126,9 @@ fn ties_masks_and_invalid_entries_at_every_lane_position() {
                 assert_eq!((got.s, got.w), (1.0, 0.0), "{} float64", level.name());
                 // In the x86 float64 lanes, finite entries from 1023·ln2 below the maximum down
                 // add exactly nothing too (the scalar reference, which runs float64 at the other
-                // levels, adds e^t·t of a subnormal e^t), where
-                // the maximum comes in the first chunk of 1024 (after it, the running sums of
-                // earlier chunks are rescaled by a subnormal factor).
+                // levels, adds e^t·t of a subnormal e^t), where the maximum comes in the first
+                // chunk of 1024 (after it, the running sums of earlier chunks are rescaled by a
+                // subnormal factor).
                 let far: Vec<f64> = (0..n)
                     .map(|i| match i {
                         _ if i == pos => -2.0,

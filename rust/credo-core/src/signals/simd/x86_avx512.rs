@@ -190,12 +190,12 @@ impl lanes::ChunkLoops<f64> for Avx512F64<'_> {
 /// [`lanes::sums`] for float64, software-pipelined as AVX2's ([`lanes::sums_pipelined`]): five
 /// vectors in flight, each step takes the newest to its clamped t and k ([`arg8`]), the one
 /// two before it to r and its scale ([`reduce8_scaled`]), the next to e^r − 1 ([`expm1_deg6`])
-/// and the oldest to the sums ([`finish8_scaled`]), each vector in the order of
-/// [`lanes::sums`] (whose mask at EXP64_MIN this loop leaves out: below it e^t is exactly 0
-/// from EXP64_ZERO down, and at most e^EXP64_MIN above). The float64 row on [256, 32000], 1
-/// thread, this Zen 4, with the earlier exponential: 6.0-6.4 ms in [`lanes::sums`]'s order,
-/// 5.7-5.9 ms in three parts; with this one, 4.8-5.0 ms in three parts, four or five (the
-/// skeleton is AVX2's, which gains from five; AVX-512, at its multiply-add limit, does not).
+/// and the oldest to the sums ([`finish8_scaled`]), the sums in vector order. No mask: t is
+/// clamped to EXP64_ZERO, where e^t is exactly 0, and between it and EXP64_MIN e^t is at most
+/// e^EXP64_MIN. The float64 row on [256, 32000], 1 thread, this Zen 4, with the earlier
+/// exponential: 6.0-6.4 ms in one vector's order, 5.7-5.9 ms in three parts; with this one,
+/// 4.8-5.0 ms in three parts, four or five (the skeleton is AVX2's, which gains from five;
+/// AVX-512, at its multiply-add limit, does not).
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn sums_f64(tab: &ScaledTable, x: &[f64], inv_t: __m512d, m: __m512d, acc: (__m512d, __m512d)) -> (__m512d, __m512d) {
