@@ -380,13 +380,13 @@ pub fn for_each_chunk_pair_mut<A: Send, B: Send>(
 /// strings there, under the GIL) overlaps the work instead of preceding it. `wait` runs on the
 /// calling thread with the blocking part, so the caller can release a lock around it.
 ///
-/// With `threads` workers (resolved as in [`with_threads`]), `threads - 1` pool workers claim the
-/// submitted items one at a time from a shared counter while the caller produces; once it has
-/// produced everything, the caller claims what is left itself (inside `wait`), so the call uses
-/// `threads` threads, never one more, and nobody hands results back one at a time. The caller
-/// then waits (spinning, then yielding) only for items still being worked on, never for a helper
-/// that has not started. A helper that runs out of submitted items spins briefly, then sleeps
-/// until the next submission. With one worker or `single`, nothing overlaps: every item is
+/// With `threads` workers (resolved as in [`with_threads`]), the `threads - 1` workers of a pool
+/// of that size claim the submitted items one at a time from a shared counter while the caller
+/// produces; once it has produced everything, the caller claims what is left itself (inside
+/// `wait`), so the call uses `threads` threads, never one more, and nobody hands results back
+/// one at a time. The caller then waits (spinning, then yielding) only for items still being
+/// worked on, never for a helper that has not started. A helper that runs out of submitted items
+/// spins briefly, then sleeps until the next submission. With one worker or `single`, nothing overlaps: every item is
 /// produced first, then worked inside `wait` on the calling thread. A `produce` error is returned
 /// after the items already submitted are done; a panic in `work` is resumed on the caller once
 /// no item is being worked on.
@@ -416,7 +416,11 @@ pub fn pipeline<T: Send, R: Send, E>(
         wait(&mut || out.extend(items.drain(..).map(&work)));
         return Ok(Ok(out));
     }
-    let pool = pool(n)?;
+    // A pool of exactly the helpers: in a pool of `n`, the worker that takes the first helper
+    // job wakes the idle one (rayon wakes a sleeper whenever an idle worker finds work), which
+    // finds nothing and yields in a loop before sleeping again, taking turns on the cores the
+    // caller and the helpers need (about 56 involuntary context switches a call, 2 threads).
+    let pool = pool(n - 1)?;
     let items: Mutex<Vec<Option<T>>> = Mutex::new(Vec::new());
     let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
     let run = |i: usize| {
