@@ -359,15 +359,25 @@ pub fn map_range_init<S, R: Send>(
     })
 }
 
-/// `items.into_iter().enumerate().map(f).collect()`, one task per item.
+/// `items.into_iter().enumerate().map(f).collect()`, the items claimed one at a time by the
+/// calling thread and the pool's workers alike ([`map_range_shared`]).
 pub fn map_vec<T: Send, R: Send>(items: Vec<T>, f: impl Fn(usize, T) -> R + Sync + Send) -> Vec<R> {
     if items.len() <= 1 || serial() {
         return items.into_iter().enumerate().map(|(i, t)| f(i, t)).collect();
     }
-    region(|| items.into_par_iter().enumerate().map(|(i, t)| f(i, t)).collect())
+    // each item behind its own lock, taken once by the one thread that claims it
+    let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    map_range_shared(slots.len(), |i| {
+        let item = lock_any(&slots[i]).take();
+        f(i, item.expect("an index is claimed once"))
+    })
 }
 
-/// `f(c, chunk)` for each `chunk`-sized piece `c` of `data`, collecting the results in order.
+/// `f(c, chunk)` for each `chunk`-sized piece `c` of `data`, collecting the results in order;
+/// the pieces are claimed by the calling thread and the pool's workers alike
+/// ([`map_range_shared`]): the caller works from the start instead of handing the region to the
+/// pool and sleeping until it is done (a wake-up at each end, which a region of a millisecond or
+/// two cannot hide; on a loaded machine each can cost milliseconds).
 pub fn map_chunks_mut<T: Send, R: Send>(
     data: &mut [T],
     chunk: usize,
@@ -377,55 +387,35 @@ pub fn map_chunks_mut<T: Send, R: Send>(
     if data.len() <= chunk || serial() {
         return data.chunks_mut(chunk).enumerate().map(|(c, d)| f(c, d)).collect();
     }
-    region(|| data.par_chunks_mut(chunk).enumerate().map(|(c, d)| f(c, d)).collect())
-}
-
-/// [`map_chunks_mut`] with the pieces claimed by the calling thread and the pool's workers
-/// alike ([`map_range_shared`]): the caller works from the start instead of handing the region
-/// to the pool and sleeping until it is done (a wake-up at each end, which a region of a
-/// millisecond or two cannot hide; on a loaded machine each can cost milliseconds).
-pub fn map_chunks_mut_shared<T: Send, R: Send>(
-    data: &mut [T],
-    chunk: usize,
-    f: impl Fn(usize, &mut [T]) -> R + Sync + Send,
-) -> Vec<R> {
     // each piece behind its own lock, taken once by the one thread that claims it
-    let parts: Vec<Mutex<&mut [T]>> = data.chunks_mut(chunk.max(1)).map(Mutex::new).collect();
-    map_range_shared(parts.len(), |c| {
-        f(c, &mut parts[c].lock().unwrap_or_else(PoisonError::into_inner))
-    })
+    let parts: Vec<Mutex<&mut [T]>> = data.chunks_mut(chunk).map(Mutex::new).collect();
+    map_range_shared(parts.len(), |c| f(c, &mut lock_any(&parts[c])))
 }
 
-/// `f(c, chunk)` for each `chunk`-sized piece `c` of `data`.
+/// `f(c, chunk)` for each `chunk`-sized piece `c` of `data` ([`map_chunks_mut`]).
 pub fn for_each_chunk_mut<T: Send>(data: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
-    let chunk = chunk.max(1);
-    if data.len() <= chunk || serial() {
-        data.chunks_mut(chunk).enumerate().for_each(|(c, d)| f(c, d));
-        return;
-    }
-    region(|| data.par_chunks_mut(chunk).enumerate().for_each(|(c, d)| f(c, d)));
+    map_chunks_mut(data, chunk, f);
 }
 
 /// `f(c, a_c, b_c)` for the `c`-th pieces of `a` (of `a_chunk` items) and `b` (of `b_chunk`),
-/// walked in step; the pair count is the shorter of the two chunk counts.
+/// walked in step; the pair count is the shorter of the two chunk counts. Claimed as in
+/// [`map_chunks_mut`].
 pub fn for_each_chunk_pair_mut<A: Send, B: Send>(
     (a, a_chunk): (&mut [A], usize),
     (b, b_chunk): (&mut [B], usize),
     f: impl Fn(usize, &mut [A], &mut [B]) + Sync + Send,
 ) {
     let (a_chunk, b_chunk) = (a_chunk.max(1), b_chunk.max(1));
-    if a.len() <= a_chunk || b.len() <= b_chunk || serial() {
-        a.chunks_mut(a_chunk)
-            .zip(b.chunks_mut(b_chunk))
-            .enumerate()
-            .for_each(|(c, (x, y))| f(c, x, y));
+    let one = a.len() <= a_chunk || b.len() <= b_chunk;
+    let pairs = a.chunks_mut(a_chunk).zip(b.chunks_mut(b_chunk));
+    if one || serial() {
+        pairs.enumerate().for_each(|(c, (x, y))| f(c, x, y));
         return;
     }
-    region(|| {
-        a.par_chunks_mut(a_chunk)
-            .zip(b.par_chunks_mut(b_chunk))
-            .enumerate()
-            .for_each(|(c, (x, y))| f(c, x, y));
+    let parts: Vec<Mutex<(&mut [A], &mut [B])>> = pairs.map(Mutex::new).collect();
+    map_range_shared(parts.len(), |c| {
+        let (x, y) = &mut *lock_any(&parts[c]);
+        f(c, x, y);
     });
 }
 
@@ -684,7 +674,22 @@ pub fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> 
     if serial() {
         return (a(), b());
     }
-    region(|| rayon::join(a, b))
+    // the halves claimed as two indices (the caller takes the first at once), each run once
+    let (a, b) = (Mutex::new(Some(a)), Mutex::new(Some(b)));
+    let (ra, rb) = (Mutex::new(None), Mutex::new(None));
+    map_range_shared(2, |i| {
+        if i == 0 {
+            let a = lock_any(&a).take().expect("claimed once");
+            *lock_any(&ra) = Some(a());
+        } else {
+            let b = lock_any(&b).take().expect("claimed once");
+            *lock_any(&rb) = Some(b());
+        }
+    });
+    let done = "map_range_shared runs every index";
+    let (ra, rb) = (ra.into_inner(), rb.into_inner());
+    let ra = ra.unwrap_or_else(PoisonError::into_inner).expect(done);
+    (ra, rb.unwrap_or_else(PoisonError::into_inner).expect(done))
 }
 
 /// Fork handling: the registry is locked across `fork()` (so the child never inherits it locked

@@ -388,10 +388,9 @@ enum GatherFault {
 fn lac_scores<T: Prob, L: Label>(probs: &[T], k: usize, labels: &[L]) -> Result<Vec<f64>> {
     let n = labels.len();
     let mut scores: Vec<f64> = Vec::with_capacity(n);
-    let faults =
-        crate::parallel::map_chunks_mut_shared(&mut scores.spare_capacity_mut()[..n], GATHER_ROWS, |c, out| {
-            lac_gather_chunk(probs, k, labels, c * GATHER_ROWS, out)
-        });
+    let faults = crate::parallel::map_chunks_mut(&mut scores.spare_capacity_mut()[..n], GATHER_ROWS, |c, out| {
+        lac_gather_chunk(probs, k, labels, c * GATHER_ROWS, out)
+    });
     match faults.into_iter().flatten().min() {
         Some(GatherFault::Label(i)) => Err(bad_label(labels[i], i, k)),
         Some(GatherFault::Prob) => {
@@ -569,7 +568,7 @@ fn lac_sets_into<T: Prob>(
         Thresholds::PerClass(_) => LacFloor::PerClass(&floors),
         Thresholds::PerRow(_) => LacFloor::PerRow(&floors),
     };
-    crate::parallel::map_chunks_mut_shared(out, rows * k, |c, o| {
+    crate::parallel::map_chunks_mut(out, rows * k, |c, o| {
         let start = c * rows * k;
         let p = &probs[start..start + o.len()];
         lac_compare_dispatch(p, o, &floor, k, c * rows, store)
