@@ -203,81 +203,108 @@ fn region<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     }
 }
 
-/// `(0..n).map(f).collect()`, in parallel blocks of `min_len` indices claimed by the calling
-/// thread and the pool's workers alike ([`map_range_shared`]): the caller does not hand the
-/// region to the pool and sleep until it is done, which cost two wake-ups a region (token
-/// signals on [16, 32000], default threads, on this project's 2-core VM: 122-162 µs before,
-/// 92-114 µs after).
+/// `(0..n).map(f).collect()`, in parallel groups of at least `min_len` indices claimed by the
+/// calling thread and the pool's workers alike ([`map_range_shared`]): the caller does not
+/// hand the region to the pool and sleep until it is done, which cost two wake-ups a region
+/// (token signals on [16, 32000], default threads, on this project's 2-core VM: 122-162 µs
+/// before, 92-114 µs after).
 pub fn map_range<R: Send>(n: usize, min_len: usize, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
-    let block = min_len.max(1);
-    if n <= block || serial() {
+    if n <= min_len.max(1) || serial() {
         return (0..n).map(f).collect();
     }
-    let blocks = map_range_shared(n.div_ceil(block), |b| {
-        (b * block..((b + 1) * block).min(n)).map(&f).collect::<Vec<R>>()
-    });
-    blocks.into_iter().flatten().collect()
+    claimed(n, min_len, f)
 }
 
 /// `(0..n).map(f).collect()` with the calling thread working from the start: the indices are
-/// claimed one at a time from a shared counter by the caller and by the pool's other workers,
-/// so the call does not wait for a worker to wake before work begins (a hand-off costs a
-/// wake-up at each end, which a millisecond-long region cannot hide), and a helper that wakes
-/// late finds less to do, or nothing. Nor does the caller wait for it at the end: once every
-/// index is claimed, it waits (spinning, then yielding) only for those still being worked on,
+/// claimed a group at a time ([`claimed`]) from a shared counter by the caller and by the pool's
+/// other workers, so the call does not wait for a worker to wake before work begins (a hand-off
+/// costs a wake-up at each end, which a millisecond-long region cannot hide), and a helper that
+/// wakes late finds less to do, or nothing. Nor does the caller wait for it at the end: once every
+/// group is claimed, it waits (spinning, then yielding) only for those still being worked on,
 /// never for a helper that has not started or for a wake-up of its own. Results come back in
 /// index order. A panic in `f` is resumed on the caller once no index is being worked on.
 pub fn map_range_shared<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
+    claimed(n, 1, f)
+}
+
+/// Claims per worker, about: enough that a late helper still finds work and the ends even out,
+/// few enough that the claims (one contended atomic each) cost nothing against the work.
+const CLAIMS_PER_THREAD: usize = 8;
+
+/// [`map_range_shared`] with the indices claimed in groups of at least `min_group` (more where
+/// `n` is large: about [`CLAIMS_PER_THREAD`] groups a worker). Claiming index by index cost a
+/// temperature fit about 10% (thousands of claims a pass, each a cache line moved between cores,
+/// and each result behind a lock of its own).
+fn claimed<R: Send>(n: usize, min_group: usize, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
     if n <= 1 {
         return (0..n).map(f).collect();
     }
-    let slots: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
-    let run = |i: usize| {
-        let r = f(i);
-        *slots[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(r);
+    let in_pool = rayon::current_thread_index().is_some();
+    let (pool, threads) = if serial() {
+        (None, 1)
+    } else if in_pool {
+        (None, rayon::current_num_threads())
+    } else {
+        // no thread could be started: the work still gets done, on this thread alone
+        let p = pool(region_threads()).ok();
+        let t = p.as_ref().map_or(1, |p| p.current_num_threads());
+        (p, t)
     };
+    let group = min_group.max(n / (threads * CLAIMS_PER_THREAD)).max(1);
+    let groups = n.div_ceil(group);
     let shared = Arc::new(Claims {
         next: AtomicUsize::new(0),
         done: AtomicUsize::new(0),
-        n,
+        n: groups,
         panic: Mutex::new(None),
     });
-    let helpers = |threads: usize| threads.saturating_sub(1).min(n - 1);
+    // each group's results behind its own lock, taken once by the one thread that claims it
+    let slots: Vec<Mutex<Vec<R>>> = (0..groups).map(|_| Mutex::new(Vec::new())).collect();
+    let run = |g: usize| {
+        let indices = g * group..((g + 1) * group).min(n);
+        let mut out = Vec::with_capacity(indices.len());
+        for i in indices {
+            // each index caught on its own, so that a panic still lets the others run
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(i))) {
+                Ok(r) => out.push(r),
+                Err(payload) => {
+                    lock_any(&shared.panic).get_or_insert(payload);
+                }
+            }
+        }
+        *lock_any(&slots[g]) = out;
+    };
+    let helpers = threads.saturating_sub(1).min(groups - 1);
     let run_ref: &(dyn Fn(usize) + Sync) = &run;
-    // SAFETY: only the lifetime is erased. A helper calls `run` only for an index it claimed
-    // below n, and this function returns (or unwinds) only after `done` reached n, that is
-    // after every such call ended; a helper that starts later claims nothing and touches only
-    // the reference-counted `Claims`.
+    // SAFETY: only the lifetime is erased. A helper calls `run` only for a group it claimed
+    // below `groups`, and this function returns (or unwinds) only after `done` reached
+    // `groups`, that is after every such call ended; a helper that starts later claims nothing
+    // and touches only the reference-counted `Claims`.
     let erased = ErasedRun(unsafe {
         std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), *const (dyn Fn(usize) + Sync + 'static)>(run_ref)
     });
-    let spawn = |spawner: &dyn Fn(Box<dyn FnOnce() + Send>), count: usize| {
-        for _ in 0..count {
-            let (claims, run) = (Arc::clone(&shared), erased);
-            spawner(Box::new(move || {
-                claims.work(|i| run.call(i));
-            }));
-        }
+    let job = || {
+        let (claims, run) = (Arc::clone(&shared), erased);
+        move || claims.work(|g| run.call(g))
     };
-    if serial() {
-        // no helper: the caller claims every index, and a panic still waits for the rest
-    } else if rayon::current_thread_index().is_some() {
-        spawn(&|job| rayon::spawn(job), helpers(rayon::current_num_threads()));
-    } else if let Ok(p) = pool(region_threads()) {
-        spawn(&|job| p.spawn(job), helpers(p.current_num_threads()));
-    } // else no thread could be started: the work still gets done, on this thread alone.
+    for _ in 0..helpers {
+        match &pool {
+            Some(p) => p.spawn(job()),
+            None if in_pool => rayon::spawn(job()),
+            None => {}
+        }
+    }
     shared.work(run);
     shared.wait();
-    if let Some(payload) = shared.panic.lock().unwrap_or_else(PoisonError::into_inner).take() {
+    if let Some(payload) = lock_any(&shared.panic).take() {
         std::panic::resume_unwind(payload);
     }
-    slots
-        .into_iter()
-        .map(|m| {
-            let r = m.into_inner().unwrap_or_else(PoisonError::into_inner);
-            r.expect("every index is claimed and filled before the wait ends")
-        })
-        .collect()
+    let mut out = Vec::with_capacity(n);
+    for slot in slots {
+        out.extend(slot.into_inner().unwrap_or_else(PoisonError::into_inner));
+    }
+    debug_assert_eq!(out.len(), n, "every group is claimed and filled before the wait ends");
+    out
 }
 
 /// The indices of a [`map_range_shared`] call: the next to claim, how many are finished, and
