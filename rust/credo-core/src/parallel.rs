@@ -7,14 +7,15 @@
 //! child by a `pthread_atfork` handler, so the child builds fresh pools on first use; the parent's
 //! pools are leaked there, not dropped, since dropping one would signal threads that do not exist.
 //!
-//! `threads = None` sends parallel regions to the default pool (`RAYON_NUM_THREADS` workers when
-//! set, else one per logical CPU); `Some(n)` sends them to a pool of `min(n, logical CPUs)`
-//! workers: more threads than CPUs never speeds up these kernels,
-//! and the cap bounds what a careless `threads=` costs. The work itself always starts on the
-//! calling thread, which takes part in its regions. One thread (`Some(1)`, or a default pool of
-//! one) touches no pool at all: the regions run in turn on the calling thread. At most
-//! [`MAX_POOLS`] pools are kept; the least recently used one is dropped (its threads exit
-//! once its last call ends).
+//! A call's work runs on the calling thread, which takes part in its parallel regions: their
+//! pieces are claimed, a group at a time, by the caller and by the helpers of a pool, so no
+//! region waits for a worker to wake before it starts. With `threads = None` a region uses
+//! `RAYON_NUM_THREADS` threads when set, else one per logical CPU; with `Some(n)`,
+//! `min(n, logical CPUs)` threads: more threads than CPUs never speeds up these kernels, and the
+//! cap bounds what a careless `threads=` costs. For n threads the pool holds the n - 1 helpers,
+//! so a call never runs more than n. One thread (`Some(1)`, or a default of one) touches no pool
+//! at all: the regions run in turn on the calling thread. At most [`MAX_POOLS`] pools are kept;
+//! the least recently used one is dropped (its threads exit once its last call ends).
 //!
 //! Kernels split work into fixed-size, index-ordered chunks and never reduce across threads in a
 //! schedule-dependent order, so results are bit-identical whatever the thread count. The helpers
@@ -23,8 +24,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-
-use rayon::prelude::*;
 
 use crate::error::{CredoError, Result};
 
@@ -134,9 +133,10 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
     Ok(lock().insert(threads, Arc::new(built)))
 }
 
-/// Runs `f` on the calling thread with its parallel regions in a pool of `threads` workers
-/// (capped at [`max_threads`]; built, or its error returned, before `f` starts), in the default
-/// pool for `None`, and in turn on the calling thread for one thread ([`serial`]). The caller
+/// Runs `f` on the calling thread with its parallel regions on `threads` threads (capped at
+/// [`max_threads`]: the caller and a pool of the other helpers, built, or its error returned,
+/// before `f` starts), on the default count for `None`, and in turn on the calling thread for
+/// one thread. The caller
 /// keeps the work rather than handing it to the pool and blocking until it is done: that cost
 /// two thread wake-ups a call (about 125 µs on this project's 2-core VM, against 25 µs for a
 /// whole small call), and the regions' claims ([`map_range_shared`]) let the caller work from
@@ -151,7 +151,7 @@ pub fn with_threads<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Sen
     }
     let n = n.min(max_threads());
     if n > 1 {
-        pool(n)?;
+        pool(n - 1)?; // the helpers of its regions, started (or the error returned) up front
     }
     Ok(scoped(n, f))
 }
@@ -189,20 +189,6 @@ fn serial() -> bool {
     rayon::current_thread_index().is_none() && region_threads() == 1
 }
 
-/// Runs the parallel region `f` where its rayon calls are safe: directly when this thread is
-/// already a pool worker, else in the pool of [`region_threads`]. Callers run the region in turn
-/// themselves where [`serial`] says so.
-fn region<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    if rayon::current_thread_index().is_some() {
-        return f();
-    }
-    match pool(region_threads()) {
-        Ok(p) => p.install(f),
-        // No thread could be started: the work still gets done, on this thread alone.
-        Err(_) => f(),
-    }
-}
-
 /// `(0..n).map(f).collect()`, in parallel groups of at least `min_len` indices claimed by the
 /// calling thread and the pool's workers alike ([`map_range_shared`]): the caller does not
 /// hand the region to the pool and sleep until it is done, which cost two wake-ups a region
@@ -212,19 +198,19 @@ pub fn map_range<R: Send>(n: usize, min_len: usize, f: impl Fn(usize) -> R + Syn
     if n <= min_len.max(1) || serial() {
         return (0..n).map(f).collect();
     }
-    claimed(n, min_len, f)
+    claimed(n, min_len, || (), |(), i| f(i))
 }
 
 /// `(0..n).map(f).collect()` with the calling thread working from the start: the indices are
-/// claimed a group at a time ([`claimed`]) from a shared counter by the caller and by the pool's
-/// other workers, so the call does not wait for a worker to wake before work begins (a hand-off
-/// costs a wake-up at each end, which a millisecond-long region cannot hide), and a helper that
-/// wakes late finds less to do, or nothing. Nor does the caller wait for it at the end: once every
+/// claimed a group at a time (about eight groups a thread) from a shared counter by the caller
+/// and by the pool's other workers, so the call does not wait for a worker to wake before work
+/// begins (a hand-off costs a wake-up at each end, which a millisecond-long region cannot hide),
+/// and a helper that wakes late finds less to do, or nothing. Nor does the caller wait for it at the end: once every
 /// group is claimed, it waits (spinning, then yielding) only for those still being worked on,
 /// never for a helper that has not started or for a wake-up of its own. Results come back in
 /// index order. A panic in `f` is resumed on the caller once no index is being worked on.
 pub fn map_range_shared<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
-    claimed(n, 1, f)
+    claimed(n, 1, || (), |(), i| f(i))
 }
 
 /// Claims per worker, about: enough that a late helper still finds work and the ends even out,
@@ -235,9 +221,16 @@ const CLAIMS_PER_THREAD: usize = 8;
 /// `n` is large: about [`CLAIMS_PER_THREAD`] groups a worker). Claiming index by index cost a
 /// temperature fit about 10% (thousands of claims a pass, each a cache line moved between cores,
 /// and each result behind a lock of its own).
-fn claimed<R: Send>(n: usize, min_group: usize, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
+/// Each group gets a scratch state from `init`, made afresh after a panic.
+fn claimed<S, R: Send>(
+    n: usize,
+    min_group: usize,
+    init: impl Fn() -> S + Sync + Send,
+    f: impl Fn(&mut S, usize) -> R + Sync + Send,
+) -> Vec<R> {
     if n <= 1 {
-        return (0..n).map(f).collect();
+        let mut s = init();
+        return (0..n).map(|i| f(&mut s, i)).collect();
     }
     let in_pool = rayon::current_thread_index().is_some();
     let (pool, threads) = if serial() {
@@ -245,9 +238,12 @@ fn claimed<R: Send>(n: usize, min_group: usize, f: impl Fn(usize) -> R + Sync + 
     } else if in_pool {
         (None, rayon::current_num_threads())
     } else {
-        // no thread could be started: the work still gets done, on this thread alone
-        let p = pool(region_threads()).ok();
-        let t = p.as_ref().map_or(1, |p| p.current_num_threads());
+        // The caller and a pool of just the helpers (as in `pipeline`): in a pool of all the
+        // threads, the worker that takes the first helper job wakes the idle one, which yields
+        // in a loop on the cores the others need. No thread could be started: the work still
+        // gets done, on this thread alone.
+        let p = pool(region_threads() - 1).ok();
+        let t = p.as_ref().map_or(1, |p| p.current_num_threads() + 1);
         (p, t)
     };
     let group = min_group.max(n / (threads * CLAIMS_PER_THREAD)).max(1);
@@ -263,12 +259,14 @@ fn claimed<R: Send>(n: usize, min_group: usize, f: impl Fn(usize) -> R + Sync + 
     let run = |g: usize| {
         let indices = g * group..((g + 1) * group).min(n);
         let mut out = Vec::with_capacity(indices.len());
+        let mut scratch = init();
         for i in indices {
             // each index caught on its own, so that a panic still lets the others run
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(i))) {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut scratch, i))) {
                 Ok(r) => out.push(r),
                 Err(payload) => {
                     lock_any(&shared.panic).get_or_insert(payload);
+                    scratch = init();
                 }
             }
         }
@@ -366,7 +364,8 @@ impl ErasedRun {
     }
 }
 
-/// [`map_range`] with a per-task scratch state from `init` (reused across the task's indices).
+/// [`map_range`] with a scratch state from `init` for each claimed group of indices (reused
+/// across the group's indices).
 pub fn map_range_init<S, R: Send>(
     n: usize,
     min_len: usize,
@@ -377,13 +376,7 @@ pub fn map_range_init<S, R: Send>(
         let mut s = init();
         return (0..n).map(|i| f(&mut s, i)).collect();
     }
-    region(|| {
-        (0..n)
-            .into_par_iter()
-            .with_min_len(min_len.max(1))
-            .map_init(&init, |s, i| f(s, i))
-            .collect()
-    })
+    claimed(n, min_len, init, f)
 }
 
 /// `items.into_iter().enumerate().map(f).collect()`, the items claimed one at a time by the
@@ -786,7 +779,7 @@ mod tests {
             let (a, b) = join(|| std::thread::current().id(), || std::thread::current().id());
             ids.extend([a, b]);
             // a nested call of two threads still has its pool
-            let nested = with_threads(Some(2), || region(rayon::current_num_threads)).unwrap();
+            let nested = with_threads(Some(2), region_threads).unwrap();
             (ids, nested)
         })
         .unwrap();
@@ -816,14 +809,8 @@ mod tests {
     #[test]
     fn pool_has_requested_size_up_to_the_cpu_count() {
         let want = 3.min(max_threads());
-        assert_eq!(
-            with_threads(Some(3), || region(rayon::current_num_threads)).unwrap(),
-            want
-        );
-        assert_eq!(
-            with_threads(Some(1_000_000), || region(rayon::current_num_threads)).unwrap(),
-            max_threads()
-        );
+        assert_eq!(with_threads(Some(3), region_threads).unwrap(), want);
+        assert_eq!(with_threads(Some(1_000_000), region_threads).unwrap(), max_threads());
         assert!(with_threads(Some(0), || ()).is_err());
     }
 
