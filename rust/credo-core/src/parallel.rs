@@ -305,8 +305,8 @@ fn claimed<S, R: Send>(
     out
 }
 
-/// The indices of a [`map_range_shared`] call: the next to claim, how many are finished, and
-/// the first panic.
+/// The groups of indices of a `claimed` call: the next to claim, how many are finished, and the
+/// first panic.
 struct Claims {
     next: AtomicUsize,
     done: AtomicUsize,
@@ -315,8 +315,8 @@ struct Claims {
 }
 
 impl Claims {
-    /// Claims and runs indices until none is left; a panic is kept, not propagated, so that
-    /// `done` still counts the index.
+    /// Claims and runs groups until none is left; a panic is kept, not propagated, so that
+    /// `done` still counts the group.
     fn work(&self, run: impl Fn(usize)) {
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
@@ -333,7 +333,7 @@ impl Claims {
         }
     }
 
-    /// Returns once every index is finished: they are all claimed, so at most one per helper
+    /// Returns once every group is finished: they are all claimed, so at most one per helper
     /// is still being worked on.
     fn wait(&self) {
         let mut spins = 0u32;
