@@ -136,11 +136,10 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
 /// Runs `f` on the calling thread with its parallel regions on `threads` threads (capped at
 /// [`max_threads`]: the caller and a pool of the other helpers, built, or its error returned,
 /// before `f` starts), on the default count for `None`, and in turn on the calling thread for
-/// one thread. The caller
-/// keeps the work rather than handing it to the pool and blocking until it is done: that cost
-/// two thread wake-ups a call (about 125 µs on this project's 2-core VM, against 25 µs for a
-/// whole small call), and the regions' claims ([`map_range_shared`]) let the caller work from
-/// the start.
+/// one thread. The caller keeps the work rather than handing it to the pool and blocking until
+/// it is done: that cost two thread wake-ups a call (about 125 µs on this project's 2-core VM,
+/// against 25 µs for a whole small call), and the regions' claims ([`map_range_shared`]) let
+/// the caller work from the start.
 pub fn with_threads<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
     let Some(n) = threads else { return Ok(f()) };
     if n == 0 {
@@ -161,8 +160,8 @@ thread_local! {
     static THREADS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// Runs `f` with this thread's regions in a pool of `n` workers, then restores the previous
-/// setting (also when `f` panics).
+/// Runs `f` with this thread's regions on `n` threads, then restores the previous setting
+/// (also when `f` panics).
 fn scoped<R>(n: usize, f: impl FnOnce() -> R) -> R {
     struct Restore(usize);
     impl Drop for Restore {
@@ -202,13 +201,13 @@ pub fn map_range<R: Send>(n: usize, min_len: usize, f: impl Fn(usize) -> R + Syn
 }
 
 /// `(0..n).map(f).collect()` with the calling thread working from the start: the indices are
-/// claimed a group at a time (about eight groups a thread) from a shared counter by the caller
-/// and by the pool's other workers, so the call does not wait for a worker to wake before work
-/// begins (a hand-off costs a wake-up at each end, which a millisecond-long region cannot hide),
-/// and a helper that wakes late finds less to do, or nothing. Nor does the caller wait for it at the end: once every
-/// group is claimed, it waits (spinning, then yielding) only for those still being worked on,
-/// never for a helper that has not started or for a wake-up of its own. Results come back in
-/// index order. A panic in `f` is resumed on the caller once no index is being worked on.
+/// claimed a group at a time (about eight groups a thread) from a shared counter by the caller and
+/// by the pool's other workers, so the call does not wait for a worker to wake before work begins
+/// (a hand-off costs a wake-up at each end, which a millisecond-long region cannot hide), and a
+/// helper that wakes late finds less to do, or nothing. Nor does the caller wait for it at the end:
+/// once every group is claimed, it waits (spinning, then yielding) only for those still being
+/// worked on, never for a helper that has not started or for a wake-up of its own. Results come
+/// back in index order. A panic in `f` is resumed on the caller once no index is being worked on.
 pub fn map_range_shared<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
     claimed(n, 1, || (), |(), i| f(i))
 }
@@ -219,7 +218,7 @@ const CLAIMS_PER_THREAD: usize = 8;
 
 /// [`map_range_shared`] with the indices claimed in groups of at least `min_group` (more where
 /// `n` is large: about [`CLAIMS_PER_THREAD`] groups a worker). Claiming index by index cost a
-/// temperature fit about 10% (thousands of claims a pass, each a cache line moved between cores,
+/// temperature fit about 18% (thousands of claims a pass, each a cache line moved between cores,
 /// and each result behind a lock of its own).
 /// Each group gets a scratch state from `init`, made afresh after a panic.
 fn claimed<S, R: Send>(
@@ -233,18 +232,21 @@ fn claimed<S, R: Send>(
         return (0..n).map(|i| f(&mut s, i)).collect();
     }
     let in_pool = rayon::current_thread_index().is_some();
-    let (pool, threads) = if serial() {
-        (None, 1)
-    } else if in_pool {
+    let (pool, threads) = if in_pool {
         (None, rayon::current_num_threads())
     } else {
-        // The caller and a pool of just the helpers (as in `pipeline`): in a pool of all the
-        // threads, the worker that takes the first helper job wakes the idle one, which yields
-        // in a loop on the cores the others need. No thread could be started: the work still
-        // gets done, on this thread alone.
-        let p = pool(region_threads() - 1).ok();
-        let t = p.as_ref().map_or(1, |p| p.current_num_threads() + 1);
-        (p, t)
+        match region_threads() {
+            1 => (None, 1),
+            // The caller and a pool of just the helpers (as in `pipeline`): in a pool of all
+            // the threads, the worker that takes the first helper job wakes the idle one, which
+            // yields in a loop on the cores the others need. No thread could be started: the
+            // work still gets done, on this thread alone.
+            t => {
+                let p = pool(t - 1).ok();
+                let t = p.as_ref().map_or(1, |p| p.current_num_threads() + 1);
+                (p, t)
+            }
+        }
     };
     let group = min_group.max(n / (threads * CLAIMS_PER_THREAD)).max(1);
     let groups = n.div_ceil(group);
@@ -393,23 +395,17 @@ pub fn map_vec<T: Send, R: Send>(items: Vec<T>, f: impl Fn(usize, T) -> R + Sync
     })
 }
 
-/// `f(c, chunk)` for each `chunk`-sized piece `c` of `data`, collecting the results in order;
-/// the pieces are claimed by the calling thread and the pool's workers alike
-/// ([`map_range_shared`]): the caller works from the start instead of handing the region to the
-/// pool and sleeping until it is done (a wake-up at each end, which a region of a millisecond or
-/// two cannot hide; on a loaded machine each can cost milliseconds).
+/// `f(c, chunk)` for each `chunk`-sized piece `c` of `data`, collecting the results in order; the
+/// pieces are claimed by the calling thread and the pool's workers alike ([`map_vec`]): the caller
+/// works from the start instead of handing the region to the pool and sleeping until it is done (a
+/// wake-up at each end, which a region of a millisecond or two cannot hide; on a loaded machine
+/// each can cost milliseconds).
 pub fn map_chunks_mut<T: Send, R: Send>(
     data: &mut [T],
     chunk: usize,
     f: impl Fn(usize, &mut [T]) -> R + Sync + Send,
 ) -> Vec<R> {
-    let chunk = chunk.max(1);
-    if data.len() <= chunk || serial() {
-        return data.chunks_mut(chunk).enumerate().map(|(c, d)| f(c, d)).collect();
-    }
-    // each piece behind its own lock, taken once by the one thread that claims it
-    let parts: Vec<Mutex<&mut [T]>> = data.chunks_mut(chunk).map(Mutex::new).collect();
-    map_range_shared(parts.len(), |c| f(c, &mut lock_any(&parts[c])))
+    map_vec(data.chunks_mut(chunk.max(1)).collect(), f)
 }
 
 /// `f(c, chunk)` for each `chunk`-sized piece `c` of `data` ([`map_chunks_mut`]).
@@ -425,18 +421,8 @@ pub fn for_each_chunk_pair_mut<A: Send, B: Send>(
     (b, b_chunk): (&mut [B], usize),
     f: impl Fn(usize, &mut [A], &mut [B]) + Sync + Send,
 ) {
-    let (a_chunk, b_chunk) = (a_chunk.max(1), b_chunk.max(1));
-    let one = a.len() <= a_chunk || b.len() <= b_chunk;
-    let pairs = a.chunks_mut(a_chunk).zip(b.chunks_mut(b_chunk));
-    if one || serial() {
-        pairs.enumerate().for_each(|(c, (x, y))| f(c, x, y));
-        return;
-    }
-    let parts: Vec<Mutex<(&mut [A], &mut [B])>> = pairs.map(Mutex::new).collect();
-    map_range_shared(parts.len(), |c| {
-        let (x, y) = &mut *lock_any(&parts[c]);
-        f(c, x, y);
-    });
+    let pairs = a.chunks_mut(a_chunk.max(1)).zip(b.chunks_mut(b_chunk.max(1)));
+    map_vec(pairs.collect(), |c, (x, y)| f(c, x, y));
 }
 
 /// `work(item)` for each item that `produce` submits, results in submission order, each item's work
@@ -444,16 +430,16 @@ pub fn for_each_chunk_pair_mut<A: Send, B: Send>(
 /// strings there, under the GIL) overlaps the work instead of preceding it. `wait` runs on the
 /// calling thread with the blocking part, so the caller can release a lock around it.
 ///
-/// With `threads` workers (resolved as in [`with_threads`]), the `threads - 1` workers of a pool
-/// of that size claim the submitted items one at a time from a shared counter while the caller
+/// With `threads` workers (resolved as in [`with_threads`]), the `threads - 1` workers of a pool of
+/// that size claim the submitted items one at a time from a shared counter while the caller
 /// produces; once it has produced everything, the caller claims what is left itself (inside
-/// `wait`), so the call uses `threads` threads, never one more, and nobody hands results back
-/// one at a time. The caller then waits (spinning, then yielding) only for items still being
-/// worked on, never for a helper that has not started. A helper that runs out of submitted items
-/// spins briefly, then sleeps until the next submission. With one worker or `single`, nothing overlaps: every item is
-/// produced first, then worked inside `wait` on the calling thread. A `produce` error is returned
-/// after the items already submitted are done; a panic in `work` is resumed on the caller once
-/// no item is being worked on.
+/// `wait`), so the call uses `threads` threads, never one more, and nobody hands results back one
+/// at a time. The caller then waits (spinning, then yielding) only for items still being worked on,
+/// never for a helper that has not started. A helper that runs out of submitted items spins
+/// briefly, then sleeps until the next submission. With one worker or `single`, nothing overlaps:
+/// every item is produced first, then worked inside `wait` on the calling thread. A `produce` error
+/// is returned after the items already submitted are done; a panic in `work` is resumed on the
+/// caller once no item is being worked on.
 pub fn pipeline<T: Send, R: Send, E>(
     threads: Option<usize>,
     single: bool,
