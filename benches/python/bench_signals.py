@@ -210,7 +210,16 @@ def test_avx2_against_avx512(shape: tuple[int, int]) -> None:
     the dependencies from vector to vector, 6.8), float32 6.7 -> 6.2 per 8 lanes (AVX-512 5.3).
     Rows [256, 32000] in process CPU time, quiet: float64 AVX2 7.0 -> 6.45-6.7 ms against
     AVX-512 4.9-5.5 (1.20-1.32x), float32 3.2-3.3 -> 2.88-2.92 ms against 2.43-2.62 (1.12-1.19x).
-    No gate: the rows record the ratio so that a change in it shows."""
+    What bounds the float64 loop now, timed alone over one 8 KiB chunk from L1 (best of 15 x
+    20,000 passes): 2.10 ns a vector as it stands. A polynomial three multiply-adds deep instead
+    of four (one multiply more): 2.13-2.15. Each vector loaded a step earlier (the clamp a memory
+    operand, to free the register): 2.13-2.16. x - m in place of x*inv_t - m (right at T = 1
+    only; one multiply-add fewer): 2.00. Shorter chains and earlier loads gain nothing, one
+    operation fewer gains 5%: the loop is bound by the throughput of its operations, 21 vector
+    operations for four lanes (twelve of them multiply-adds: the 8-entry table needs degree 7)
+    where AVX-512 issues 17 for eight. That x - m at T = 1 at both levels took about 1% off the
+    AVX2 row and 2.5% off AVX-512's (the ratio no lower), and was not kept; float64 stays at
+    1.3-1.35x. No gate: the rows record the ratio so that a change in it shows."""
     levels = simd_levels()
     if "avx2" not in levels or "avx512" not in levels:
         pytest.skip(f"needs both AVX2 and AVX-512 (this CPU: {', '.join(levels)})")
