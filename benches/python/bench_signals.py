@@ -214,12 +214,17 @@ def test_avx2_against_avx512(shape: tuple[int, int]) -> None:
     20,000 passes): 2.10 ns a vector as it stands. A polynomial three multiply-adds deep instead
     of four (one multiply more): 2.13-2.15. Each vector loaded a step earlier (the clamp a memory
     operand, to free the register): 2.13-2.16. x - m in place of x*inv_t - m (right at T = 1
-    only; one multiply-add fewer): 2.00. Shorter chains and earlier loads gain nothing, one
-    operation fewer gains 5%: the loop is bound by the throughput of its operations, 21 vector
+    only; one multiply-add fewer): 2.00. 2^(j/256) read by the hardware gather
+    (`vpgatherqq`), a polynomial of degree 4 (five instructions fewer than the 8-entry table's,
+    three of them multiply-adds): 3.13, the gather costing more than all it saves. Shorter
+    chains and earlier loads gain nothing, one operation fewer gains 5%: the loop is bound by
+    the throughput of its operations, 21 vector
     operations for four lanes (twelve of them multiply-adds: the 8-entry table needs degree 7)
-    where AVX-512 issues 17 for eight. That x - m at T = 1 at both levels took about 1% off the
-    AVX2 row and 2.5% off AVX-512's (the ratio no lower), and was not kept; float64 stays at
-    1.3-1.35x. No gate: the rows record the ratio so that a change in it shows."""
+    where AVX-512 issues 17 for eight. x - m is now the T = 1 form at every level (the same
+    bits, `lanes::scaled_t`): rows [64, 128256] and [256, 32000], medians of eight alternating
+    processes, float64 1-2% faster at AVX2 and 3-4% at AVX-512 (the ratio no lower), float32
+    at AVX-512 5%; float64 stays at 1.3-1.35x. No gate: the rows record the ratio so that a
+    change in it shows."""
     levels = simd_levels()
     if "avx2" not in levels or "avx512" not in levels:
         pytest.skip(f"needs both AVX2 and AVX-512 (this CPU: {', '.join(levels)})")

@@ -23,6 +23,7 @@ impl Lanes for Neon {
     intrinsics! {
         splat(x: f32) -> float32x4_t = vdupq_n_f32(x);
         add(a: float32x4_t, b: float32x4_t) -> float32x4_t = vaddq_f32(a, b);
+        sub(a: float32x4_t, b: float32x4_t) -> float32x4_t = vsubq_f32(a, b);
         mul(a: float32x4_t, b: float32x4_t) -> float32x4_t = vmulq_f32(a, b);
         mul_add(a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t = vfmaq_f32(c, a, b);
         // −(c − a·b): one rounding, as the x86 kernels' fmsub.
@@ -101,4 +102,21 @@ lanes::chunk_loops!("neon", Neon);
 #[target_feature(enable = "neon")]
 pub(super) fn row<T: Load<Neon>>(r: &[T], inv_t: f32, chosen: Option<usize>) -> RowStats {
     lanes::row(Neon(()), r, inv_t, chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// At T = 1 the sums' unit form has the scaled form's bits, in every lane dtype.
+    #[test]
+    fn unit_sums_have_the_bits_of_the_scaled_sums() {
+        if !std::arch::is_aarch64_feature_detected!("neon") {
+            return;
+        }
+        let (f, h, b, _) = crate::signals::simd::tests::unit_rows();
+        lanes::assert_unit_sums_are_scaled(Neon(()), &f);
+        lanes::assert_unit_sums_are_scaled(Neon(()), &h);
+        lanes::assert_unit_sums_are_scaled(Neon(()), &b);
+    }
 }

@@ -18,6 +18,27 @@ pub(crate) fn random_row(rng: &mut Rng, n: usize, scale: f64, masked: f64) -> Ve
         .collect()
 }
 
+/// A row of each input dtype for [`lanes::assert_unit_sums_are_scaled`]: logits up to 10 above
+/// the tests' reference, `-inf`, NaN and entries far below it, past one chunk.
+#[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
+pub(crate) fn unit_rows() -> (Vec<f32>, Vec<f16>, Vec<bf16>, Vec<f64>) {
+    let mut row = random_row(&mut Rng::new(3), 2600, 30.0, 0.05);
+    for (i, x) in row.iter_mut().enumerate() {
+        match i % 101 {
+            17 => *x = f32::NAN,
+            59 => *x = -200.0,
+            _ => {}
+        }
+    }
+    let h = row.iter().map(|&x| f16::from_f32(x)).collect();
+    let b = row.iter().map(|&x| bf16::from_f32(x)).collect();
+    let d = row
+        .iter()
+        .map(|&x| f64::from(x) * (1.0 + 1e-9 * f64::from(x).sin()))
+        .collect();
+    (row, h, b, d)
+}
+
 fn derived(st: &RowStats, inv_t: f64) -> (f64, f64) {
     let lse = st.m + st.s.ln();
     (lse, st.s.ln() - st.w / st.s + 0.0 * inv_t)

@@ -45,6 +45,7 @@ impl Lanes for Avx2 {
     intrinsics! {
         splat(x: f32) -> __m256 = _mm256_set1_ps(x);
         add(a: __m256, b: __m256) -> __m256 = _mm256_add_ps(a, b);
+        sub(a: __m256, b: __m256) -> __m256 = _mm256_sub_ps(a, b);
         mul(a: __m256, b: __m256) -> __m256 = _mm256_mul_ps(a, b);
         mul_add(a: __m256, b: __m256, c: __m256) -> __m256 = _mm256_fmadd_ps(a, b, c);
         mul_sub(a: __m256, b: __m256, c: __m256) -> __m256 = _mm256_fmsub_ps(a, b, c);
@@ -100,9 +101,15 @@ impl Load<Avx2> for f32 {
     }
 
     #[inline(always)]
-    fn sums_loop(l: Avx2, x: &[f32], inv_t: __m256, m: __m256, acc: lanes::Acc<Avx2>) -> lanes::Acc<Avx2> {
+    fn sums_loop<const UNIT: bool>(
+        l: Avx2,
+        x: &[f32],
+        inv_t: __m256,
+        m: __m256,
+        acc: lanes::Acc<Avx2>,
+    ) -> lanes::Acc<Avx2> {
         // SAFETY: the token proves AVX2 and FMA.
-        unsafe { sums_f32(l, x, inv_t, m, acc) }
+        unsafe { sums_f32::<UNIT>(l, x, inv_t, m, acc) }
     }
 }
 
@@ -155,6 +162,7 @@ impl Lanes for Avx2F64 {
     intrinsics! {
         splat(x: f64) -> __m256d = _mm256_set1_pd(x);
         add(a: __m256d, b: __m256d) -> __m256d = _mm256_add_pd(a, b);
+        sub(a: __m256d, b: __m256d) -> __m256d = _mm256_sub_pd(a, b);
         mul(a: __m256d, b: __m256d) -> __m256d = _mm256_mul_pd(a, b);
         mul_add(a: __m256d, b: __m256d, c: __m256d) -> __m256d = _mm256_fmadd_pd(a, b, c);
         mul_sub(a: __m256d, b: __m256d, c: __m256d) -> __m256d = _mm256_fmsub_pd(a, b, c);
@@ -216,15 +224,16 @@ impl lanes::ChunkLoops<f64> for Avx2F64 {
         unsafe { scan::<CHOSEN>(self, st, x) }
     }
     #[inline(never)]
-    fn sums(self, x: &[f64], inv_t: __m256d, m: __m256d, acc: lanes::Acc<Self>) -> lanes::Acc<Self> {
+    fn sums<const UNIT: bool>(self, x: &[f64], inv_t: __m256d, m: __m256d, acc: lanes::Acc<Self>) -> lanes::Acc<Self> {
         // SAFETY: as above.
-        unsafe { sums_f64(x, inv_t, m, acc) }
+        unsafe { sums_f64::<UNIT>(x, inv_t, m, acc) }
     }
 }
 
 /// The four steps of a trip of the AVX2 sums loops in assembly ([`sums_f64`], [`sums_f32`]),
 /// one step (`$step`: [`sums_f64_step`], [`sums_f32_step`]) for each vector, at bytes 0, 32,
-/// 64 and 96 past `{p}`, with the registers that hold each role in that step, and a prefetch
+/// 64 and 96 past `{p}`, in the `$form` of [`scaled_t_asm`], with the registers that hold each
+/// role in that step, and a prefetch
 /// `{ahead}` bytes (a chunk) ahead for each of the two cache lines. A step's arguments are the
 /// registers of the newest vector's t and k (`t1a`, `k1a`), the previous one's (`t1b`, `k1b`),
 /// the reduced vector's t, r and scale (`t2`, `r2`, `s2`) and the oldest one's t, scale and
@@ -238,15 +247,15 @@ impl lanes::ChunkLoops<f64> for Avx2F64 {
 /// constants.
 #[rustfmt::skip]
 macro_rules! sums_trip {
-    ($step:ident) => {
+    ($step:ident, $form:ident) => {
         concat!(
             "2:\n",
-            $step!("ymm0", "ymm1", "ymm2", "ymm3", "ymm4", "ymm5", "ymm6", "ymm7", "ymm8", "ymm9", "0"),
+            $step!($form, "ymm0", "ymm1", "ymm2", "ymm3", "ymm4", "ymm5", "ymm6", "ymm7", "ymm8", "ymm9", "0"),
             "prefetcht0 [{p} + {ahead}]\n",
-            $step!("ymm7", "ymm8", "ymm0", "ymm1", "ymm2", "ymm5", "ymm3", "ymm4", "ymm6", "ymm9", "32"),
-            $step!("ymm4", "ymm6", "ymm7", "ymm8", "ymm0", "ymm5", "ymm1", "ymm2", "ymm3", "ymm9", "64"),
+            $step!($form, "ymm7", "ymm8", "ymm0", "ymm1", "ymm2", "ymm5", "ymm3", "ymm4", "ymm6", "ymm9", "32"),
+            $step!($form, "ymm4", "ymm6", "ymm7", "ymm8", "ymm0", "ymm5", "ymm1", "ymm2", "ymm3", "ymm9", "64"),
             "prefetcht0 [{p} + {ahead} + 64]\n",
-            $step!("ymm2", "ymm3", "ymm4", "ymm6", "ymm7", "ymm5", "ymm8", "ymm0", "ymm1", "ymm9", "96"),
+            $step!($form, "ymm2", "ymm3", "ymm4", "ymm6", "ymm7", "ymm5", "ymm8", "ymm0", "ymm1", "ymm9", "96"),
             "add {p}, 128\n",
             "cmp {p}, {end}\n",
             "jb 2b\n",
@@ -254,15 +263,23 @@ macro_rules! sums_trip {
     };
 }
 
-/// Runs whole trips of a sums loop ([`sums_trip`] of `$step`) from `$from` to `$end` (pointers
-/// into the slice): the vectors in flight `$v` ([`InFlight`]) and the sums `$sv`, `$wv` bound to
-/// the registers of their roles, m, the shifter, the clamp and the coefficient to the fixed ones,
+/// Runs whole trips of a sums loop ([`sums_trip`] of `$step`, in the unit form of
+/// [`scaled_t_asm`] where `$unit`, else the scaled one) from `$from` to `$end` (pointers into
+/// the slice): the vectors in flight `$v` ([`InFlight`]) and the sums `$sv`, `$wv` bound to the
+/// registers of their roles, m, the shifter, the clamp and the coefficient to the fixed ones,
 /// `$memory` (a `$ty`) to `{mem}` and each of its fields' offsets to a name of its own.
 macro_rules! sums_trips_asm {
-    ($step:ident, $memory:expr, $ty:ident { $($field:ident),* }, $from:expr, $end:expr, $v:ident,
-     $sv:ident, $wv:ident, [$m:expr, $shifter:expr, $clamp:expr, $coef:expr]) => {
+    ($step:ident, $unit:expr, $($rest:tt)*) => {
+        if $unit {
+            sums_trips_asm!(@form $step, unit, $($rest)*)
+        } else {
+            sums_trips_asm!(@form $step, scaled, $($rest)*)
+        }
+    };
+    (@form $step:ident, $form:ident, $memory:expr, $ty:ident { $($field:ident),* }, $from:expr,
+     $end:expr, $v:ident, $sv:ident, $wv:ident, [$m:expr, $shifter:expr, $clamp:expr, $coef:expr]) => {
         std::arch::asm!(
-            sums_trip!($step),
+            sums_trip!($step, $form),
             p = inout(reg) $from => _,
             end = in(reg) $end,
             ahead = const lanes::CHUNK_BYTES,
@@ -289,6 +306,21 @@ macro_rules! sums_trips_asm {
     };
 }
 
+/// The instruction of a sums step that takes the vector loaded into `$t` to x·inv_t − m
+/// (`scaled`: one multiply-add, inv_t at `{inv_t}` past `{mem}`, m in ymm10) or, where inv_t
+/// is 1, to x − m (`unit`: a subtraction, the same value, [`lanes::scaled_t`]), in lanes of
+/// `$lanes` ("pd" or "ps"). `asm!` refuses an operand its template never names: the unit form
+/// names `{inv_t}` in an assembler comment.
+#[rustfmt::skip]
+macro_rules! scaled_t_asm {
+    (scaled, $lanes:literal, $t:literal) => {
+        concat!("vfmsub132", $lanes, " ", $t, ", ymm10, [{mem} + {inv_t}]\n")
+    };
+    (unit, $lanes:literal, $t:literal) => {
+        concat!("vsub", $lanes, " ", $t, ", ", $t, ", ymm10 /* {inv_t} */\n")
+    };
+}
+
 /// One step of [`sums_f64`]'s loop ([`sums_trip`] says what the registers hold): the oldest
 /// vector's sums ([`finish4_perm`], Σe and Σe·t), the next one's e^r − 1 ([`expm1_perm`]), the
 /// one two before the newest reduced ([`reduce4_perm`]), and the vector at byte `$at` past
@@ -296,7 +328,7 @@ macro_rules! sums_trips_asm {
 /// ymm13 holds the polynomial's c0, `{mem}` a [`SumsF64Memory`].
 #[rustfmt::skip]
 macro_rules! sums_f64_step {
-    ($t1a:literal, $k1a:literal, $t1b:literal, $k1b:literal, $t2:literal, $r2:literal, $s2:literal,
+    ($form:ident, $t1a:literal, $k1a:literal, $t1b:literal, $k1b:literal, $t2:literal, $r2:literal, $s2:literal,
      $t3:literal, $s3:literal, $q3:literal, $at:literal) => {
         concat!(
             // e = scale + scale·q; Σe += e; Σe·t += e·t.
@@ -325,7 +357,7 @@ macro_rules! sums_f64_step {
             "vpaddq ", $k1b, ", ", $k1b, ", ", $s3, "\n",
             // t = max(x·inv_t − m, EXP64_ZERO); k = t·8/ln2 + shifter.
             "vmovupd ", $t3, ", [{p} + ", $at, "]\n",
-            "vfmsub132pd ", $t3, ", ymm10, [{mem} + {inv_t}]\n",
+            scaled_t_asm!($form, "pd", $t3),
             "vmaxpd ", $t3, ", ", $t3, ", ymm12\n",
             "vmovapd ", $s3, ", ymm11\n",
             "vfmadd231pd ", $s3, ", ", $t3, ", [{mem} + {k}]\n",
@@ -339,7 +371,7 @@ macro_rules! sums_f64_step {
 /// P1, `{mem}` a [`SumsF32Memory`].
 #[rustfmt::skip]
 macro_rules! sums_f32_step {
-    ($t1a:literal, $k1a:literal, $t1b:literal, $k1b:literal, $t2:literal, $r2:literal, $s2:literal,
+    ($form:ident, $t1a:literal, $k1a:literal, $t1b:literal, $k1b:literal, $t2:literal, $r2:literal, $s2:literal,
      $t3:literal, $s3:literal, $q3:literal, $at:literal) => {
         concat!(
             // e = 2ⁿ + 2ⁿ·q; Σe += e; Σe·t += e·t.
@@ -361,7 +393,7 @@ macro_rules! sums_f32_step {
             "vpslld ", $k1b, ", ", $k1b, ", 23\n",
             // t = max(x·inv_t − m, EXP_CLAMP); k = t·log2e + shifter.
             "vmovups ", $t3, ", [{p} + ", $at, "]\n",
-            "vfmsub132ps ", $t3, ", ymm10, [{mem} + {inv_t}]\n",
+            scaled_t_asm!($form, "ps", $t3),
             "vmaxps ", $t3, ", ", $t3, ", ymm12\n",
             "vmovaps ", $s3, ", ymm11\n",
             "vfmadd231ps ", $s3, ", ", $t3, ", [{mem} + {log2e}]\n",
@@ -401,13 +433,13 @@ struct SumsF32Memory {
 /// [`lanes::sums`] for float64: the exponential's four parts ([`t_and_k`]; [`reduce4_perm`];
 /// [`expm1_perm`]; [`finish4_perm`] and the sums) over five vectors in flight
 /// ([`lanes::sums_pipelined`]), whole trips of four steps in assembly ([`sums_trip`] of
-/// [`sums_f64_step`]; the module says why).
+/// [`sums_f64_step`]; the module says why); `UNIT` where inv_t is 1 ([`lanes::scaled_t`]).
 #[target_feature(enable = "avx2,fma")]
-fn sums_f64(x: &[f64], inv_t: __m256d, m: __m256d, acc: lanes::Acc<Avx2F64>) -> lanes::Acc<Avx2F64> {
+fn sums_f64<const UNIT: bool>(x: &[f64], inv_t: __m256d, m: __m256d, acc: lanes::Acc<Avx2F64>) -> lanes::Acc<Avx2F64> {
     let p = x.as_ptr();
     let arg = |i: usize| {
         // SAFETY: `sums_pipelined` asks for whole vectors of `x` only.
-        t_and_k(unsafe { _mm256_loadu_pd(p.add(i)) }, inv_t, m)
+        t_and_k::<UNIT>(unsafe { _mm256_loadu_pd(p.add(i)) }, inv_t, m)
     };
     let reduce = |(t, k)| {
         let (r, scale) = reduce4_perm(t, k);
@@ -434,6 +466,7 @@ fn sums_f64(x: &[f64], inv_t: __m256d, m: __m256d, acc: lanes::Acc<Avx2F64>) -> 
         unsafe {
             sums_trips_asm!(
                 sums_f64_step,
+                UNIT,
                 &memory,
                 SumsF64Memory {
                     inv_t,
@@ -459,11 +492,11 @@ fn sums_f64(x: &[f64], inv_t: __m256d, m: __m256d, acc: lanes::Acc<Avx2F64>) -> 
 /// over five vectors in flight, whole trips in assembly ([`sums_f32_step`]); the same bits as
 /// [`lanes::sums`].
 #[target_feature(enable = "avx2,fma")]
-fn sums_f32(l: Avx2, x: &[f32], inv_t: __m256, m: __m256, acc: lanes::Acc<Avx2>) -> lanes::Acc<Avx2> {
+fn sums_f32<const UNIT: bool>(l: Avx2, x: &[f32], inv_t: __m256, m: __m256, acc: lanes::Acc<Avx2>) -> lanes::Acc<Avx2> {
     let p = x.as_ptr();
     let arg = |i: usize| {
         // SAFETY: `sums_pipelined` asks for whole vectors of `x` only.
-        let t = lanes::clamped_t(l, unsafe { _mm256_loadu_ps(p.add(i)) }, inv_t, m);
+        let t = lanes::clamped_t::<_, UNIT>(l, unsafe { _mm256_loadu_ps(p.add(i)) }, inv_t, m);
         (t, lanes::exp_f32_k(l, t))
     };
     let reduce = |(t, k)| (t, lanes::exp_f32_r(l, t, k), pow2_f32(k));
@@ -489,6 +522,7 @@ fn sums_f32(l: Avx2, x: &[f32], inv_t: __m256, m: __m256, acc: lanes::Acc<Avx2>)
         unsafe {
             sums_trips_asm!(
                 sums_f32_step,
+                UNIT,
                 &memory,
                 SumsF32Memory {
                     inv_t,
@@ -526,11 +560,15 @@ fn trips_end(len: usize, start: usize, lanes: usize) -> Option<usize> {
 }
 
 /// t = max(x·inv_t − m, EXP64_ZERO) (e^t is exactly 0 from `EXP64_ZERO` down, NaN included:
-/// max gives its second operand) and its k ([`arg4_perm`]).
+/// max gives its second operand; x − m with `UNIT`, [`lanes::scaled_t`]) and its k
+/// ([`arg4_perm`]).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn t_and_k(x: __m256d, inv_t: __m256d, m: __m256d) -> (__m256d, __m256d) {
-    let t = _mm256_max_pd(_mm256_fmsub_pd(x, inv_t, m), _mm256_set1_pd(EXP64_ZERO));
+fn t_and_k<const UNIT: bool>(x: __m256d, inv_t: __m256d, m: __m256d) -> (__m256d, __m256d) {
+    let t = _mm256_max_pd(
+        lanes::scaled_t::<_, UNIT>(Avx2F64, x, inv_t, m),
+        _mm256_set1_pd(EXP64_ZERO),
+    );
     (t, arg4_perm(t))
 }
 
@@ -564,7 +602,7 @@ mod tests {
     fn sums_f64_in_order(x: &[f64], inv_t: __m256d, m: __m256d, mut acc: lanes::Acc<Avx2F64>) -> lanes::Acc<Avx2F64> {
         for v in x.chunks_exact(4) {
             // SAFETY: `v` holds four doubles.
-            let (t, k) = t_and_k(unsafe { _mm256_loadu_pd(v.as_ptr()) }, inv_t, m);
+            let (t, k) = t_and_k::<false>(unsafe { _mm256_loadu_pd(v.as_ptr()) }, inv_t, m);
             let (r, scale) = reduce4_perm(t, k);
             acc = add_to_sums(acc, t, finish4_perm(scale, expm1_perm(r)));
         }
@@ -580,7 +618,8 @@ mod tests {
 
     /// The assembly loop against the same parts one vector at a time, bit for bit: every
     /// length up to past a chunk (the pipeline's fill, whole trips, the steps after them and
-    /// the drain), logits far below the reference, `-inf`, NaN and a temperature.
+    /// the drain), logits far below the reference, `-inf`, NaN and a temperature; at inv_t = 1
+    /// the unit form (x − m) too, against the parts' x·1 − m.
     #[test]
     fn float64_sums_loop_has_the_bits_of_the_parts_in_order() {
         if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
@@ -599,22 +638,26 @@ mod tests {
         for (inv_t, m) in [(1.0, 30.0), (0.7, 21.0), (1.3, 39.5)] {
             for len in (0..=x.len()).step_by(4) {
                 // SAFETY: the test checked AVX2 and FMA.
-                let (got, want) = unsafe {
+                let (scaled, unit, want) = unsafe {
                     let (vinv, vm) = (_mm256_set1_pd(inv_t), _mm256_set1_pd(m));
                     let acc = (_mm256_set1_pd(0.25), _mm256_set1_pd(-0.5));
                     (
-                        sums_f64(&x[..len], vinv, vm, acc),
+                        sums_f64::<false>(&x[..len], vinv, vm, acc),
+                        (inv_t == 1.0).then(|| sums_f64::<true>(&x[..len], vinv, vm, acc)),
                         sums_f64_in_order(&x[..len], vinv, vm, acc),
                     )
                 };
-                assert_eq!(lanes(got.0), lanes(want.0), "Σe, len {len}, inv_t {inv_t}");
-                assert_eq!(lanes(got.1), lanes(want.1), "Σe·t, len {len}, inv_t {inv_t}");
+                for (form, got) in [("scaled", Some(scaled)), ("unit", unit)] {
+                    let Some(got) = got else { continue };
+                    assert_eq!(lanes(got.0), lanes(want.0), "Σe, {form}, len {len}, inv_t {inv_t}");
+                    assert_eq!(lanes(got.1), lanes(want.1), "Σe·t, {form}, len {len}, inv_t {inv_t}");
+                }
             }
         }
     }
 
     /// The float32 assembly loop against [`lanes::sums`] (one vector at a time through
-    /// [`lanes::exp_f32`]), bit for bit, as the float64 one.
+    /// [`lanes::exp_f32`], scaled), bit for bit, as the float64 one.
     #[test]
     fn float32_sums_loop_has_the_bits_of_the_generic_loop() {
         if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
@@ -640,22 +683,40 @@ mod tests {
             for len in (0..=x.len()).step_by(8) {
                 let l = Avx2(());
                 // SAFETY: the test checked AVX2 and FMA.
-                let (got, want) = unsafe {
+                let (scaled, unit, want) = unsafe {
                     let (vinv, vm) = (_mm256_set1_ps(inv_t), _mm256_set1_ps(m));
                     let acc = (_mm256_set1_ps(0.25), _mm256_set1_ps(-0.5));
                     (
-                        sums_f32(l, &x[..len], vinv, vm, acc),
+                        sums_f32::<false>(l, &x[..len], vinv, vm, acc),
+                        (inv_t == 1.0).then(|| sums_f32::<true>(l, &x[..len], vinv, vm, acc)),
                         generic_sums(l, &x[..len], vinv, vm, acc),
                     )
                 };
-                assert_eq!(bits(got.0), bits(want.0), "Σe, len {len}, inv_t {inv_t}");
-                assert_eq!(bits(got.1), bits(want.1), "Σe·t, len {len}, inv_t {inv_t}");
+                for (form, got) in [("scaled", Some(scaled)), ("unit", unit)] {
+                    let Some(got) = got else { continue };
+                    assert_eq!(bits(got.0), bits(want.0), "Σe, {form}, len {len}, inv_t {inv_t}");
+                    assert_eq!(bits(got.1), bits(want.1), "Σe·t, {form}, len {len}, inv_t {inv_t}");
+                }
             }
         }
     }
 
+    /// At T = 1 the sums' unit form has the scaled form's bits, in every lane dtype (the
+    /// assembly loops' unit forms are also checked against their parts above).
+    #[test]
+    fn unit_sums_have_the_bits_of_the_scaled_sums() {
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")) {
+            return;
+        }
+        let (f, h, b, d) = crate::signals::simd::tests::unit_rows();
+        lanes::assert_unit_sums_are_scaled(Avx2(()), &f);
+        lanes::assert_unit_sums_are_scaled(Avx2(()), &h);
+        lanes::assert_unit_sums_are_scaled(Avx2(()), &b);
+        lanes::assert_unit_sums_are_scaled(Avx2F64, &d);
+    }
+
     #[target_feature(enable = "avx2,fma")]
     fn generic_sums(l: Avx2, x: &[f32], inv_t: __m256, m: __m256, acc: lanes::Acc<Avx2>) -> lanes::Acc<Avx2> {
-        lanes::sums(l, x, inv_t, m, acc)
+        lanes::sums::<_, _, false>(l, x, inv_t, m, acc)
     }
 }

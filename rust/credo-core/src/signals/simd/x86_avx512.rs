@@ -25,6 +25,7 @@ impl Lanes for Avx512 {
     intrinsics! {
         splat(x: f32) -> __m512 = _mm512_set1_ps(x);
         add(a: __m512, b: __m512) -> __m512 = _mm512_add_ps(a, b);
+        sub(a: __m512, b: __m512) -> __m512 = _mm512_sub_ps(a, b);
         mul(a: __m512, b: __m512) -> __m512 = _mm512_mul_ps(a, b);
         mul_add(a: __m512, b: __m512, c: __m512) -> __m512 = _mm512_fmadd_ps(a, b, c);
         mul_sub(a: __m512, b: __m512, c: __m512) -> __m512 = _mm512_fmsub_ps(a, b, c);
@@ -120,6 +121,7 @@ impl Lanes for Avx512F64<'_> {
     intrinsics! {
         splat(x: f64) -> __m512d = _mm512_set1_pd(x);
         add(a: __m512d, b: __m512d) -> __m512d = _mm512_add_pd(a, b);
+        sub(a: __m512d, b: __m512d) -> __m512d = _mm512_sub_pd(a, b);
         mul(a: __m512d, b: __m512d) -> __m512d = _mm512_mul_pd(a, b);
         mul_add(a: __m512d, b: __m512d, c: __m512d) -> __m512d = _mm512_fmadd_pd(a, b, c);
         mul_sub(a: __m512d, b: __m512d, c: __m512d) -> __m512d = _mm512_fmsub_pd(a, b, c);
@@ -181,9 +183,9 @@ impl lanes::ChunkLoops<f64> for Avx512F64<'_> {
         lanes::scan::<Self, f64, CHOSEN>(self, st, x);
     }
     #[inline(always)]
-    fn sums(self, x: &[f64], inv_t: __m512d, m: __m512d, acc: lanes::Acc<Self>) -> lanes::Acc<Self> {
+    fn sums<const UNIT: bool>(self, x: &[f64], inv_t: __m512d, m: __m512d, acc: lanes::Acc<Self>) -> lanes::Acc<Self> {
         // SAFETY: the token is only made where the CPU supports AVX-512F.
-        unsafe { sums_f64(self.0, x, inv_t, m, acc) }
+        unsafe { sums_f64::<UNIT>(self, x, inv_t, m, acc) }
     }
 }
 
@@ -198,18 +200,24 @@ impl lanes::ChunkLoops<f64> for Avx512F64<'_> {
 /// AVX-512, at its multiply-add limit, does not).
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn sums_f64(tab: &ScaledTable, x: &[f64], inv_t: __m512d, m: __m512d, acc: (__m512d, __m512d)) -> (__m512d, __m512d) {
+fn sums_f64<const UNIT: bool>(
+    l: Avx512F64<'_>,
+    x: &[f64],
+    inv_t: __m512d,
+    m: __m512d,
+    acc: (__m512d, __m512d),
+) -> (__m512d, __m512d) {
     let p = x.as_ptr();
     let zero_at = _mm512_set1_pd(EXP64_ZERO);
     let arg = |i: usize| {
         // SAFETY: `sums_pipelined` asks for whole vectors of `x` only.
-        let t = _mm512_fmsub_pd(unsafe { _mm512_loadu_pd(p.add(i)) }, inv_t, m);
+        let t = lanes::scaled_t::<_, UNIT>(l, unsafe { _mm512_loadu_pd(p.add(i)) }, inv_t, m);
         // e^t is exactly 0 from EXP64_ZERO down, NaN included (max gives its second operand).
         let t = _mm512_max_pd(t, zero_at);
         (t, arg8(t))
     };
     let reduce = |(t, k)| {
-        let (r, scale) = reduce8_scaled(tab, t, k);
+        let (r, scale) = reduce8_scaled(l.0, t, k);
         (t, r, scale)
     };
     let poly = |(t, r, scale)| (t, scale, expm1_deg6(r));
@@ -231,4 +239,24 @@ pub(super) fn row<T: Load<Avx512>>(r: &[T], inv_t: f32, chosen: Option<usize>) -
 pub(super) fn row_f64(r: &[f64], inv_t: f64, chosen: Option<usize>) -> RowStats {
     let tab = ScaledTable::new();
     lanes::row(Avx512F64(&tab), r, inv_t, chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// At T = 1 the sums' unit form has the scaled form's bits, in every lane dtype.
+    #[test]
+    fn unit_sums_have_the_bits_of_the_scaled_sums() {
+        if !is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        let (f, h, b, d) = crate::signals::simd::tests::unit_rows();
+        lanes::assert_unit_sums_are_scaled(Avx512(()), &f);
+        lanes::assert_unit_sums_are_scaled(Avx512(()), &h);
+        lanes::assert_unit_sums_are_scaled(Avx512(()), &b);
+        // SAFETY: the test checked AVX-512F.
+        let tab = unsafe { ScaledTable::new() };
+        lanes::assert_unit_sums_are_scaled(Avx512F64(&tab), &d);
+    }
 }
