@@ -611,17 +611,17 @@ pub(super) fn row<L: ChunkLoops<T>, T: Load<L>>(l: L, row: &[T], inv_t: L::F, ch
 }
 
 /// The sums of every prefix of `x` (whole vectors) at inv_t = 1 in the unit form (x − m) and
-/// in the scaled one (x·1 − m), bit for bit ([`scaled_t`]): the levels' tests call it with
-/// their lanes.
+/// in the scaled one (x·1 − m), bit for bit ([`scaled_t`]), a NaN as any NaN: NEON's max keeps
+/// a NaN logit's NaN in its lane's sums (x86's gives the clamp), with the sign of the operation
+/// that made it (the scaled form negates), and the row is flagged then. The levels' tests call
+/// it with their lanes.
 #[cfg(test)]
 pub(super) fn assert_unit_sums_are_scaled<L: ChunkLoops<T>, T: Load<L>>(l: L, x: &[T]) {
     let bits = |v: L::V| {
         let mut out = [L::F::ZERO; MAX_LANES];
         l.store(v, &mut out);
-        out[..L::N]
-            .iter()
-            .map(|&f| Into::<f64>::into(f).to_bits())
-            .collect::<Vec<_>>()
+        let canonical = |f: f64| if f.is_nan() { f64::NAN.to_bits() } else { f.to_bits() };
+        out[..L::N].iter().map(|&f| canonical(f.into())).collect::<Vec<_>>()
     };
     let (one, m) = (l.splat(L::F::ONE), l.splat(L::F::from_f64(20.0)));
     let acc = (l.splat(L::F::from_f64(0.25)), l.splat(L::F::from_f64(-0.5)));
