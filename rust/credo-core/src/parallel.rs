@@ -194,10 +194,7 @@ fn serial() -> bool {
 /// (token signals on [16, 32000], default threads, on this project's 2-core VM: 122-162 µs
 /// before, 92-114 µs after).
 pub fn map_range<R: Send>(n: usize, min_len: usize, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
-    if n <= min_len.max(1) || serial() {
-        return (0..n).map(f).collect();
-    }
-    claimed(n, min_len, || (), |(), i| f(i))
+    map_range_init(n, min_len, || (), |(), i| f(i))
 }
 
 /// `(0..n).map(f).collect()` with the calling thread working from the start: the indices are
